@@ -1,0 +1,240 @@
+package io.kafkaml.control;
+
+import io.kafkaml.common.KafkaMlException;
+import io.kafkaml.internals.ClientConfigs;
+import io.kafkaml.internals.Deadline;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The control topic: publishes {@link ControlMessage}s and waits for the one a deployment needs.
+ *
+ * <pre>{@code
+ * try (ControlChannel control = ControlChannel.create(Map.of("bootstrap.servers", "localhost:9092"))) {
+ *     control.publish(message, Duration.ofSeconds(10));
+ *     ControlMessage mine = control.await("7", Duration.ofMinutes(5));
+ * }
+ * }</pre>
+ *
+ * <p>{@link #await(String, Duration)} reads the control topic from its earliest offset, so it finds a
+ * message published before it started as well as one published while it waits. A malformed message for
+ * another deployment is logged (with its topic, partition and offset) and skipped; a malformed message for
+ * the awaited deployment fails the wait at once, rather than leaving the caller to wait for a message that
+ * already arrived broken.
+ *
+ * <p>Messages are published with an idempotent producer and {@code acks=all}, keyed as Kafka-ML keys them
+ * (see {@link ControlMessage#keyBytes()}).
+ *
+ * <p><b>Client settings</b>: {@code bootstrap.servers} and any client or security setting, unprefixed or
+ * with a {@code producer.} / {@code consumer.} prefix. <b>Threading</b>: thread-safe; each wait uses its own
+ * consumer. <b>Lifecycle</b>: {@link #close()} is idempotent.
+ */
+public final class ControlChannel implements AutoCloseable {
+
+    /** The control topic Kafka-ML uses by default. */
+    public static final String DEFAULT_TOPIC = "KAFKA_ML_CONTROL_TOPIC";
+
+    private static final Logger log = LoggerFactory.getLogger(ControlChannel.class);
+    private static final AtomicInteger CLIENT_IDS = new AtomicInteger();
+    private static final Duration METADATA_RETRY = Duration.ofMillis(500);
+
+    private final Map<String, ?> clientConfig;
+    private final String topic;
+    private final String clientIdPrefix;
+    private KafkaProducer<byte[], byte[]> producer;
+    private boolean closed;
+
+    private ControlChannel(Map<String, ?> clientConfig, String topic) {
+        ClientConfigs.requireBootstrapServers(clientConfig);
+        this.clientConfig = Map.copyOf(clientConfig);
+        this.topic = Objects.requireNonNull(topic, "topic");
+        this.clientIdPrefix = "kafkaml-control-" + CLIENT_IDS.incrementAndGet();
+    }
+
+    /** A channel on the default control topic, {@value #DEFAULT_TOPIC}. */
+    public static ControlChannel create(Map<String, ?> clientConfig) {
+        return new ControlChannel(clientConfig, DEFAULT_TOPIC);
+    }
+
+    /** A channel on the given control topic. */
+    public static ControlChannel create(Map<String, ?> clientConfig, String topic) {
+        return new ControlChannel(clientConfig, topic);
+    }
+
+    /** The control topic's name. */
+    public String topic() {
+        return topic;
+    }
+
+    /**
+     * Publishes a control message and waits for the broker to acknowledge it.
+     *
+     * @return where the message was written
+     * @throws KafkaMlException if it was not acknowledged within {@code timeout}, or the send failed
+     */
+    public RecordMetadata publish(ControlMessage message, Duration timeout) {
+        Objects.requireNonNull(message, "message");
+        try {
+            return producer().send(new ProducerRecord<>(topic, message.keyBytes(), message.toJsonBytes()))
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KafkaMlException("Interrupted while publishing the control message for deployment '"
+                    + message.deploymentId() + "'", e);
+        } catch (ExecutionException e) {
+            throw new KafkaMlException("Could not publish the control message for deployment '"
+                    + message.deploymentId() + "' to topic '" + topic + "': " + e.getCause().getMessage(),
+                    e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new KafkaMlException("The control message for deployment '" + message.deploymentId()
+                    + "' was not acknowledged on topic '" + topic + "' within " + timeout.toMillis() + " ms", e);
+        }
+    }
+
+    /**
+     * Waits for the first control message for {@code deploymentId}, reading the control topic from its
+     * earliest offset.
+     *
+     * @param timeout how long to wait; a very long duration (such as {@code ChronoUnit.FOREVER.getDuration()})
+     *     waits indefinitely
+     * @throws ControlMessageTimeoutException if none arrived in time
+     * @throws InvalidControlMessageException if the message for this deployment is malformed
+     */
+    public ControlMessage await(String deploymentId, Duration timeout) {
+        Objects.requireNonNull(deploymentId, "deploymentId");
+        Deadline deadline = Deadline.after(timeout);
+        long skipped = 0;
+        try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
+            Set<TopicPartition> assigned = new HashSet<>();
+            long nextMetadataCheck = 0;
+            while (!deadline.expired()) {
+                checkOpen();
+                if (System.nanoTime() >= nextMetadataCheck) {
+                    assignNewPartitions(consumer, assigned, deadline);
+                    nextMetadataCheck = System.nanoTime() + TimeUnit.SECONDS.toNanos(assigned.isEmpty() ? 0 : 5)
+                            + METADATA_RETRY.toNanos();
+                }
+                if (assigned.isEmpty()) {
+                    sleep(deadline.remainingAtMost(METADATA_RETRY));
+                    continue;
+                }
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(deadline.remainingAtMost(
+                        Duration.ofMillis(200)))) {
+                    try {
+                        ControlMessage message = ControlMessage.fromRecord(record);
+                        if (message.deploymentId().equals(deploymentId)) {
+                            return message;
+                        }
+                    } catch (InvalidControlMessageException e) {
+                        if (e.deploymentId().filter(deploymentId::equals).isPresent()) {
+                            throw e;
+                        }
+                        skipped++;
+                        log.warn("[{}] Skipping a malformed control message: {}", clientIdPrefix, e.getMessage());
+                    }
+                }
+            }
+        }
+        throw new ControlMessageTimeoutException(deploymentId, topic, timeout, skipped);
+    }
+
+    private void assignNewPartitions(KafkaConsumer<byte[], byte[]> consumer, Set<TopicPartition> assigned,
+            Deadline deadline) {
+        List<PartitionInfo> partitions;
+        try {
+            partitions = consumer.partitionsFor(topic, deadline.remainingAtMost(Duration.ofSeconds(5)));
+        } catch (TimeoutException e) {
+            return; // the broker may not be reachable yet: try again until the deadline
+        }
+        if (partitions == null || partitions.size() == assigned.size()) {
+            return;
+        }
+        Set<TopicPartition> fresh = new HashSet<>();
+        for (PartitionInfo info : partitions) {
+            TopicPartition partition = new TopicPartition(info.topic(), info.partition());
+            if (assigned.add(partition)) {
+                fresh.add(partition);
+            }
+        }
+        consumer.assign(assigned);
+        consumer.seekToBeginning(fresh);
+    }
+
+    private KafkaConsumer<byte[], byte[]> newConsumer() {
+        Map<String, Object> defaults = new HashMap<>();
+        defaults.put(ConsumerConfig.CLIENT_ID_CONFIG, clientIdPrefix + "-reader");
+        defaults.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        Map<String, Object> enforced = new HashMap<>();
+        enforced.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        enforced.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        enforced.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        Map<String, Object> config = ClientConfigs.consumer(clientConfig, defaults, enforced);
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private synchronized KafkaProducer<byte[], byte[]> producer() {
+        checkOpen();
+        if (producer == null) {
+            Map<String, Object> defaults = new HashMap<>();
+            defaults.put(ProducerConfig.CLIENT_ID_CONFIG, clientIdPrefix + "-writer");
+            defaults.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+            Map<String, Object> enforced = new HashMap<>();
+            enforced.put(ProducerConfig.ACKS_CONFIG, "all");
+            enforced.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+            producer = new KafkaProducer<>(ClientConfigs.producer(clientConfig, defaults, enforced),
+                    new ByteArraySerializer(), new ByteArraySerializer());
+        }
+        return producer;
+    }
+
+    private synchronized void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("ControlChannel on topic '" + topic + "' is closed");
+        }
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KafkaMlException("Interrupted while waiting for a control message", e);
+        }
+    }
+
+    /** Closes the producer, if one was created. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(5));
+            producer = null;
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package io.kafkaml.internals;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+
+/**
+ * Derives the settings of each embedded Kafka client from the one map a user gives, in the manner of Kafka
+ * Streams: an unprefixed key that a client knows (bootstrap.servers, security.protocol, sasl.*, ssl.*, ...)
+ * reaches every client that knows it; a key prefixed {@code consumer.}, {@code producer.} or {@code admin.}
+ * reaches only that client and wins over the unprefixed one. Not part of the public API.
+ */
+public final class ClientConfigs {
+
+    /** Prefix of settings for embedded consumers only. */
+    public static final String CONSUMER_PREFIX = "consumer.";
+    /** Prefix of settings for embedded producers only. */
+    public static final String PRODUCER_PREFIX = "producer.";
+    /** Prefix of settings for embedded admin clients only. */
+    public static final String ADMIN_PREFIX = "admin.";
+
+    private ClientConfigs() {
+    }
+
+    /**
+     * Consumer settings: {@code defaults}, then the user's settings, then {@code enforced} (what the caller
+     * cannot work without, such as deserializers).
+     */
+    public static Map<String, Object> consumer(Map<String, ?> user, Map<String, Object> defaults,
+            Map<String, Object> enforced) {
+        return derive(user, CONSUMER_PREFIX, ConsumerConfig.configNames(), defaults, enforced);
+    }
+
+    /** Producer settings, derived as for {@link #consumer}. */
+    public static Map<String, Object> producer(Map<String, ?> user, Map<String, Object> defaults,
+            Map<String, Object> enforced) {
+        return derive(user, PRODUCER_PREFIX, ProducerConfig.configNames(), defaults, enforced);
+    }
+
+    /** Admin client settings, derived as for {@link #consumer}. */
+    public static Map<String, Object> admin(Map<String, ?> user, Map<String, Object> defaults,
+            Map<String, Object> enforced) {
+        return derive(user, ADMIN_PREFIX, AdminClientConfig.configNames(), defaults, enforced);
+    }
+
+    /**
+     * Checks that the user's settings name the brokers.
+     *
+     * @throws IllegalArgumentException if {@code bootstrap.servers} is missing or blank
+     */
+    public static void requireBootstrapServers(Map<String, ?> user) {
+        Objects.requireNonNull(user, "clientConfig");
+        Object servers = user.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+        if (servers == null || servers.toString().isBlank()) {
+            throw new IllegalArgumentException("Missing required client setting '"
+                    + CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG + "' (for example localhost:9092)");
+        }
+    }
+
+    private static Map<String, Object> derive(Map<String, ?> user, String prefix, Set<String> known,
+            Map<String, Object> defaults, Map<String, Object> enforced) {
+        requireBootstrapServers(user);
+        Map<String, Object> config = new HashMap<>(defaults);
+        user.forEach((key, value) -> {
+            if (known.contains(key) || isPluginSetting(key)) {
+                config.put(key, value);
+            }
+        });
+        user.forEach((key, value) -> {
+            if (key.startsWith(prefix)) {
+                config.put(key.substring(prefix.length()), value);
+            }
+        });
+        config.putAll(enforced);
+        return config;
+    }
+
+    /** SASL/TLS plug-in settings that are not in a client's ConfigDef but must still reach it. */
+    private static boolean isPluginSetting(String key) {
+        return key.startsWith("sasl.") || key.startsWith("ssl.") || key.startsWith("security.");
+    }
+}

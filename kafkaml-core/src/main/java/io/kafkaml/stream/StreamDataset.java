@@ -1,0 +1,365 @@
+package io.kafkaml.stream;
+
+import io.kafkaml.internals.ClientConfigs;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The records of a data stream, described by a list of {@link StreamSlice}s, read straight from Kafka as
+ * many times as training needs (one {@link StreamPass} per epoch), with no copy kept on disk or in memory.
+ *
+ * <pre>{@code
+ * try (StreamDataset dataset = StreamDataset.builder(Map.of("bootstrap.servers", "localhost:9092"))
+ *         .slices(StreamSlice.parseList("hcopd:0:0:120,hcopd:1:0:119"))
+ *         .build()) {
+ *     for (int epoch = 0; epoch < 2; epoch++) {
+ *         StreamPass pass = dataset.newPass();
+ *         while (pass.hasNext()) {
+ *             StreamRecord record = pass.next();
+ *             // decode record.key() and record.value()
+ *         }
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p><b>Order</b>: a pass returns the slices in the order they were given, each slice's records in offset
+ * order. Every pass returns the same records in the same order.
+ *
+ * <p><b>Exactly the slices</b>: a pass returns every record whose offset lies in a slice and no other.
+ * Offsets that hold no record (transaction markers, compacted records) are skipped; with the default
+ * {@code isolation.level=read_committed}, so are records of aborted transactions.
+ *
+ * <p><b>Expiry</b>: before a pass returns its first record, it checks every slice against its partition's
+ * log start offset; a slice that starts below it has lost records to retention and the pass throws
+ * {@link DataStreamExpiredException} instead of reading part of it. Retention that strikes during a pass
+ * ends it with the same exception.
+ *
+ * <p><b>Missing records</b>: a slice that ends beyond its partition's end waits for the records; if none
+ * arrives for the {@linkplain Builder#endTimeout(Duration) end timeout} the pass throws
+ * {@link DataStreamTimeoutException}. A topic or partition that does not exist is a
+ * {@link DataStreamException}.
+ *
+ * <p><b>Memory</b> is bounded by the consumer's fetch buffers ({@code fetch.max.bytes},
+ * {@code max.partition.fetch.bytes}), whatever the size of the stream.
+ *
+ * <p><b>Client settings</b>: {@code bootstrap.servers} and any consumer or security setting, unprefixed or
+ * with the {@code consumer.} prefix. The dataset reads with assigned partitions and never joins a consumer
+ * group or commits offsets.
+ *
+ * <p><b>Threading</b>: not thread-safe; use a dataset from one thread at a time. It owns one
+ * {@link KafkaConsumer}. <b>Lifecycle</b>: {@link #close()} releases it; it is idempotent.
+ */
+public final class StreamDataset implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(StreamDataset.class);
+    private static final AtomicInteger CLIENT_IDS = new AtomicInteger();
+
+    private final List<StreamSlice> slices;
+    private final Duration endTimeout;
+    private final Duration pollTimeout;
+    private final Duration metadataTimeout;
+    private final String name;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private List<StreamSlice> resolvedSlices;
+    private StreamPass currentPass;
+    private int passes;
+    private boolean closed;
+
+    private StreamDataset(Builder builder) {
+        this.slices = List.copyOf(builder.slices);
+        this.endTimeout = builder.endTimeout;
+        this.pollTimeout = builder.pollTimeout;
+        this.metadataTimeout = builder.metadataTimeout;
+        String clientId = builder.clientId != null ? builder.clientId
+                : "kafkaml-stream-" + CLIENT_IDS.incrementAndGet();
+        this.name = clientId;
+        Map<String, Object> defaults = new HashMap<>();
+        defaults.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, IsolationLevel.READ_COMMITTED.toString());
+        defaults.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
+        defaults.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 4 * 1024 * 1024);
+        defaults.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+        Map<String, Object> enforced = new HashMap<>();
+        enforced.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        enforced.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
+        Map<String, Object> config = ClientConfigs.consumer(builder.clientConfig, defaults, enforced);
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        config.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+        this.consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /**
+     * Starts a dataset over a Kafka cluster.
+     *
+     * @param clientConfig {@code bootstrap.servers} and any consumer or security settings
+     */
+    public static Builder builder(Map<String, ?> clientConfig) {
+        ClientConfigs.requireBootstrapServers(clientConfig);
+        return new Builder(Map.copyOf(clientConfig));
+    }
+
+    /** The slices as given. */
+    public List<StreamSlice> slices() {
+        return slices;
+    }
+
+    /**
+     * The slices with open ends resolved against the partitions' end offsets, as every pass reads them; the
+     * slices as given until the first pass resolves them.
+     */
+    public List<StreamSlice> resolvedSlices() {
+        return resolvedSlices != null ? resolvedSlices : slices;
+    }
+
+    /**
+     * Starts a new pass over the stream from its first record. A pass started earlier is superseded: it can no
+     * longer be read.
+     *
+     * @throws DataStreamExpiredException if a slice has lost records to retention; nothing is read
+     * @throws DataStreamException if a topic or partition of a slice does not exist
+     * @throws IllegalStateException if the dataset is closed
+     */
+    public StreamPass newPass() {
+        if (closed) {
+            throw new IllegalStateException("StreamDataset " + name + " is closed");
+        }
+        if (currentPass != null) {
+            currentPass.supersede();
+        }
+        List<StreamSlice> toRead = resolve();
+        checkNotExpired(toRead);
+        passes++;
+        currentPass = new StreamPass(this, toRead, passes);
+        log.debug("[{}] pass {} over {}", name, passes, toRead);
+        return currentPass;
+    }
+
+    /**
+     * Reads one whole pass, handing every record to {@code handler}.
+     *
+     * @return the number of records read
+     */
+    public long readPass(Consumer<StreamRecord> handler) {
+        StreamPass pass = newPass();
+        while (pass.hasNext()) {
+            handler.accept(pass.next());
+        }
+        return pass.recordsRead();
+    }
+
+    /**
+     * The number of offsets the slices span, an upper bound of the records a pass returns.
+     *
+     * @throws IllegalStateException if a slice is still open-ended (before the first pass)
+     */
+    public long offsetCount() {
+        return resolvedSlices().stream().mapToLong(StreamSlice::size).sum();
+    }
+
+    /** The number of passes started. */
+    public int passes() {
+        return passes;
+    }
+
+    private List<StreamSlice> resolve() {
+        if (resolvedSlices != null) {
+            return resolvedSlices;
+        }
+        checkPartitionsExist();
+        List<TopicPartition> open = slices.stream().filter(StreamSlice::isOpenEnded)
+                .map(StreamSlice::topicPartition).distinct().toList();
+        Map<TopicPartition, Long> ends = open.isEmpty() ? Map.of() : endOffsets(open);
+        List<StreamSlice> resolved = new ArrayList<>(slices.size());
+        for (StreamSlice slice : slices) {
+            if (slice.isOpenEnded()) {
+                long end = Math.max(slice.startOffset(), ends.get(slice.topicPartition()));
+                resolved.add(slice.withEndOffset(end));
+            } else {
+                resolved.add(slice);
+            }
+        }
+        resolvedSlices = List.copyOf(resolved);
+        return resolvedSlices;
+    }
+
+    private void checkPartitionsExist() {
+        Set<String> topics = new LinkedHashSet<>();
+        slices.forEach(slice -> topics.add(slice.topic()));
+        for (String topic : topics) {
+            List<PartitionInfo> partitions;
+            try {
+                partitions = consumer.partitionsFor(topic, metadataTimeout);
+            } catch (TimeoutException e) {
+                throw new DataStreamException("Could not read the metadata of topic '" + topic + "' within "
+                        + metadataTimeout.toMillis() + " ms: " + e.getMessage(), null, e);
+            }
+            int count = partitions == null ? 0 : partitions.size();
+            for (StreamSlice slice : slices) {
+                if (slice.topic().equals(topic) && slice.partition() >= count) {
+                    throw new DataStreamException(count == 0
+                            ? "Data stream slice " + slice + " names topic '" + topic + "', which does not exist"
+                            : "Data stream slice " + slice + " names partition " + slice.partition() + " but topic '"
+                                    + topic + "' has " + count + " partition" + (count == 1 ? "" : "s"), slice);
+                }
+            }
+        }
+    }
+
+    private void checkNotExpired(List<StreamSlice> toRead) {
+        Map<TopicPartition, Long> starts = beginningOffsets(
+                toRead.stream().map(StreamSlice::topicPartition).distinct().toList());
+        for (StreamSlice slice : toRead) {
+            long logStart = starts.get(slice.topicPartition());
+            if (slice.size() > 0 && slice.startOffset() < logStart) {
+                throw new DataStreamExpiredException(slice, logStart);
+            }
+        }
+    }
+
+    Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions) {
+        try {
+            return consumer.beginningOffsets(partitions, metadataTimeout);
+        } catch (TimeoutException e) {
+            throw new DataStreamException("Could not read the log start offsets of " + partitions + " within "
+                    + metadataTimeout.toMillis() + " ms: " + e.getMessage(), null, e);
+        }
+    }
+
+    Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions) {
+        try {
+            return consumer.endOffsets(partitions, metadataTimeout);
+        } catch (TimeoutException e) {
+            throw new DataStreamException("Could not read the end offsets of " + partitions + " within "
+                    + metadataTimeout.toMillis() + " ms: " + e.getMessage(), null, e);
+        }
+    }
+
+    KafkaConsumer<byte[], byte[]> consumer() {
+        return consumer;
+    }
+
+    Duration endTimeout() {
+        return endTimeout;
+    }
+
+    Duration pollTimeout() {
+        return pollTimeout;
+    }
+
+    String name() {
+        return name;
+    }
+
+    void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("StreamDataset " + name + " is closed");
+        }
+    }
+
+    /** Closes the consumer. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+    }
+
+    @Override
+    public String toString() {
+        return "StreamDataset{" + name + ", " + StreamSlice.formatList(resolvedSlices()) + "}";
+    }
+
+    /** Builds a {@link StreamDataset}; {@link #slices(List)} is required. */
+    public static final class Builder {
+        private final Map<String, ?> clientConfig;
+        private List<StreamSlice> slices;
+        private Duration endTimeout = Duration.ofSeconds(60);
+        private Duration pollTimeout = Duration.ofMillis(200);
+        private Duration metadataTimeout = Duration.ofSeconds(30);
+        private String clientId;
+
+        private Builder(Map<String, ?> clientConfig) {
+            this.clientConfig = clientConfig;
+        }
+
+        /** The slices to read, in the order a pass returns them. Required, at least one. */
+        public Builder slices(List<StreamSlice> slices) {
+            Objects.requireNonNull(slices, "slices");
+            slices.forEach(slice -> Objects.requireNonNull(slice, "slices contains null"));
+            this.slices = List.copyOf(slices);
+            return this;
+        }
+
+        /** The slices to read, as the comma-separated text of a control message. */
+        public Builder slices(String text) {
+            return slices(StreamSlice.parseList(text));
+        }
+
+        /**
+         * How long a pass waits for records of a slice that ends beyond its partition's end before it fails
+         * with {@link DataStreamTimeoutException}; default 60 s.
+         */
+        public Builder endTimeout(Duration timeout) {
+            this.endTimeout = positive(timeout, "endTimeout");
+            return this;
+        }
+
+        /** The longest a single consumer poll blocks; default 200 ms. */
+        public Builder pollTimeout(Duration timeout) {
+            this.pollTimeout = positive(timeout, "pollTimeout");
+            return this;
+        }
+
+        /** How long to wait for partition metadata and offsets; default 30 s. */
+        public Builder metadataTimeout(Duration timeout) {
+            this.metadataTimeout = positive(timeout, "metadataTimeout");
+            return this;
+        }
+
+        /** The consumer's client id; default {@code kafkaml-stream-N}. */
+        public Builder clientId(String clientId) {
+            this.clientId = Objects.requireNonNull(clientId, "clientId");
+            return this;
+        }
+
+        /**
+         * Creates the dataset and its consumer; no request is sent before the first pass.
+         *
+         * @throws IllegalStateException if no slices were given
+         */
+        public StreamDataset build() {
+            if (slices == null || slices.isEmpty()) {
+                throw new IllegalStateException("A StreamDataset needs at least one slice; none was set");
+            }
+            return new StreamDataset(this);
+        }
+
+        private static Duration positive(Duration duration, String name) {
+            Objects.requireNonNull(duration, name);
+            if (duration.isNegative() || duration.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive, was " + duration);
+            }
+            return duration;
+        }
+    }
+}
