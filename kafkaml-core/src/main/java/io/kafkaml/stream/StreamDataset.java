@@ -100,6 +100,7 @@ public final class StreamDataset implements AutoCloseable {
         Map<String, Object> enforced = new HashMap<>();
         enforced.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         enforced.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
+        enforced.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         Map<String, Object> config = ClientConfigs.consumer(builder.clientConfig, defaults, enforced);
         config.remove(ConsumerConfig.GROUP_ID_CONFIG);
         config.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 @ExtendWith(EmbeddedKafkaExtension.class)
-class EmbeddedKafkaBrokerTest {
+class EmbeddedKafkaBrokerIT {
 
     @Test
     void producesAndConsumesThroughTheEmbeddedBroker(EmbeddedKafkaBroker kafka) {
