@@ -41,8 +41,10 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p><b>Order</b>: a pass returns the slices in the order they were given, each slice's records in offset
- * order. Every pass returns the same records in the same order.
+ * <p><b>Order</b>: a pass reads the partitions of its slices at the same time and merges them in proportion
+ * to their size, each partition's slices in the order given and in offset order (see {@link StreamPass} for
+ * the exact rule). The order depends on nothing but the slices and the records: every pass returns the
+ * same records in the same order.
  *
  * <p><b>Exactly the slices</b>: a pass returns every record whose offset lies in a slice and no other.
  * Offsets that hold no record (transaction markers, compacted records) are skipped; with the default
@@ -58,8 +60,10 @@ import org.slf4j.LoggerFactory;
  * {@link DataStreamTimeoutException}. A topic or partition that does not exist is a
  * {@link DataStreamException}.
  *
- * <p><b>Memory</b> is bounded by the consumer's fetch buffers ({@code fetch.max.bytes},
- * {@code max.partition.fetch.bytes}), whatever the size of the stream.
+ * <p><b>Memory</b> is bounded, whatever the size of the stream: at most
+ * {@linkplain Builder#bufferRecordsPerPartition(int) a few thousand polled records} per partition wait to be
+ * returned (a partition that has more is paused), plus the consumer's fetch buffers
+ * ({@code fetch.max.bytes}, {@code max.partition.fetch.bytes}).
  *
  * <p><b>Client settings</b>: {@code bootstrap.servers} and any consumer or security setting, unprefixed or
  * with the {@code consumer.} prefix. The dataset reads with assigned partitions and never joins a consumer
@@ -78,6 +82,7 @@ public final class StreamDataset implements AutoCloseable {
     private final Duration pollTimeout;
     private final Duration metadataTimeout;
     private final String name;
+    private final int bufferRecordsPerPartition;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private List<StreamSlice> resolvedSlices;
     private StreamPass currentPass;
@@ -89,6 +94,7 @@ public final class StreamDataset implements AutoCloseable {
         this.endTimeout = builder.endTimeout;
         this.pollTimeout = builder.pollTimeout;
         this.metadataTimeout = builder.metadataTimeout;
+        this.bufferRecordsPerPartition = builder.bufferRecordsPerPartition;
         String clientId = builder.clientId != null ? builder.clientId
                 : "kafkaml-stream-" + CLIENT_IDS.incrementAndGet();
         this.name = clientId;
@@ -96,6 +102,10 @@ public final class StreamDataset implements AutoCloseable {
         defaults.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, IsolationLevel.READ_COMMITTED.toString());
         defaults.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
         defaults.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 4 * 1024 * 1024);
+        // A slice that ends at its partition's end leaves a fetch waiting at the log end when it is read;
+        // the broker holds that fetch for fetch.max.wait.ms (500 ms by default) and the next slice waits
+        // behind it. A short wait keeps slice changes cheap.
+        defaults.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
         defaults.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
         Map<String, Object> enforced = new HashMap<>();
         enforced.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -269,6 +279,10 @@ public final class StreamDataset implements AutoCloseable {
         return name;
     }
 
+    int laneBufferRecords() {
+        return bufferRecordsPerPartition;
+    }
+
     void checkOpen() {
         if (closed) {
             throw new IllegalStateException("StreamDataset " + name + " is closed");
@@ -298,6 +312,7 @@ public final class StreamDataset implements AutoCloseable {
         private Duration pollTimeout = Duration.ofMillis(200);
         private Duration metadataTimeout = Duration.ofSeconds(30);
         private String clientId;
+        private int bufferRecordsPerPartition = 4096;
 
         private Builder(Map<String, ?> clientConfig) {
             this.clientConfig = clientConfig;
@@ -334,6 +349,18 @@ public final class StreamDataset implements AutoCloseable {
         /** How long to wait for partition metadata and offsets; default 30 s. */
         public Builder metadataTimeout(Duration timeout) {
             this.metadataTimeout = positive(timeout, "metadataTimeout");
+            return this;
+        }
+
+        /**
+         * How many polled records of one partition may wait to be returned before the partition is paused;
+         * default 4096. Bounds memory when partitions are read at different speeds.
+         */
+        public Builder bufferRecordsPerPartition(int records) {
+            if (records < 1) {
+                throw new IllegalArgumentException("bufferRecordsPerPartition must be >= 1, was " + records);
+            }
+            this.bufferRecordsPerPartition = records;
             return this;
         }
 

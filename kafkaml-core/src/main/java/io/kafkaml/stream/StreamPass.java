@@ -1,21 +1,34 @@
 package io.kafkaml.stream;
 
-import java.util.Collections;
+import io.kafkaml.internals.Deadline;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.InvalidOffsetException;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * One pass (epoch) over the records of a {@link StreamDataset}, in slice order. Obtained from
- * {@link StreamDataset#newPass()}; {@link #hasNext()} blocks while it waits for records.
+ * One pass (epoch) over the records of a {@link StreamDataset}. Obtained from {@link StreamDataset#newPass()};
+ * {@link #hasNext()} blocks while it waits for records.
  *
- * <p>Not thread-safe, like its dataset. A pass is superseded when its dataset starts a newer one, and
- * cannot be read after that or after the dataset is closed.
+ * <p><b>Order</b>: the slices of one partition form a <em>lane</em>, read in the order the slices were given
+ * and each slice in offset order. Lanes are read at the same time and merged in proportion to their size:
+ * the next record is always the next one of the lane that is least far through its share of the stream
+ * (the fraction of its offsets already passed), ties going to the lane whose partition was named first. The
+ * order depends only on the slices and the records, never on timing, so every pass returns the same records
+ * in the same order; and partitions that hold different kinds of records (Kafka-ML's sinks key records by
+ * label, so each label tends to have a partition of its own) are mixed evenly through the pass.
+ *
+ * <p>Not thread-safe, like its dataset. A pass is superseded when its dataset starts a newer one, and cannot
+ * be read after that or after the dataset is closed.
  */
 public final class StreamPass implements Iterator<StreamRecord> {
 
@@ -23,16 +36,14 @@ public final class StreamPass implements Iterator<StreamRecord> {
     private final List<StreamSlice> slices;
     private final int number;
     private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Lane[] lanes;
+    private final Map<TopicPartition, Lane> laneByPartition = new LinkedHashMap<>();
+    private final int laneBufferRecords;
 
-    private int sliceIndex = -1;
-    private StreamSlice slice;
-    private TopicPartition partition;
-    private Iterator<ConsumerRecord<byte[], byte[]>> batch = Collections.emptyIterator();
     private StreamRecord next;
-    private boolean sliceDone = true;
     private long recordsRead;
-    private long lastProgressNanos;
-    private long lastPosition;
+    private boolean started;
+    private boolean finished;
     private boolean superseded;
     private RuntimeException failure;
 
@@ -41,55 +52,44 @@ public final class StreamPass implements Iterator<StreamRecord> {
         this.slices = slices;
         this.number = number;
         this.consumer = dataset.consumer();
+        this.laneBufferRecords = dataset.laneBufferRecords();
+        Map<TopicPartition, List<StreamSlice>> grouped = new LinkedHashMap<>();
+        for (StreamSlice slice : slices) {
+            grouped.computeIfAbsent(slice.topicPartition(), tp -> new ArrayList<>()).add(slice);
+        }
+        this.lanes = new Lane[grouped.size()];
+        int i = 0;
+        for (Map.Entry<TopicPartition, List<StreamSlice>> entry : grouped.entrySet()) {
+            lanes[i] = new Lane(entry.getKey(), entry.getValue());
+            laneByPartition.put(entry.getKey(), lanes[i]);
+            i++;
+        }
     }
 
     /**
      * Whether another record follows, waiting for it if the partition does not hold it yet.
      *
-     * @throws DataStreamExpiredException if retention deleted records of the current slice during the pass
+     * @throws DataStreamExpiredException if retention deleted records of a slice during the pass
      * @throws DataStreamTimeoutException if the records of a slice did not arrive within the end timeout
-     * @throws IllegalStateException if the pass was superseded or its dataset closed
+     * @throws IllegalStateException if the pass was superseded, failed earlier, or its dataset is closed
      */
     @Override
     public boolean hasNext() {
         if (next != null) {
             return true;
         }
+        if (finished) {
+            return false;
+        }
         checkReadable();
         try {
+            if (!started) {
+                start();
+            }
             return advance();
         } catch (RuntimeException e) {
             failure = e;
             throw e;
-        }
-    }
-
-    private boolean advance() {
-        while (true) {
-            while (batch.hasNext()) {
-                ConsumerRecord<byte[], byte[]> record = batch.next();
-                long offset = record.offset();
-                if (offset >= slice.endOffset()) {
-                    sliceDone = true;
-                    batch = Collections.emptyIterator();
-                    break;
-                }
-                if (offset >= slice.startOffset()) {
-                    next = new StreamRecord(record.topic(), record.partition(), offset, record.timestamp(),
-                            record.key(), record.value());
-                    recordsRead++;
-                    return true;
-                }
-            }
-            if (!sliceDone && consumer.position(partition) >= slice.endOffset()) {
-                sliceDone = true;
-            }
-            if (sliceDone && !startNextSlice()) {
-                return false;
-            }
-            if (!sliceDone) {
-                poll();
-            }
         }
     }
 
@@ -135,43 +135,200 @@ public final class StreamPass implements Iterator<StreamRecord> {
         }
     }
 
-    private boolean startNextSlice() {
-        while (++sliceIndex < slices.size()) {
-            slice = slices.get(sliceIndex);
-            if (slice.size() == 0) {
-                continue;
-            }
-            partition = slice.topicPartition();
-            consumer.assign(Set.of(partition));
-            consumer.seek(partition, slice.startOffset());
-            batch = Collections.emptyIterator();
-            sliceDone = false;
-            lastProgressNanos = System.nanoTime();
-            lastPosition = slice.startOffset();
-            return true;
+    private void start() {
+        started = true;
+        consumer.assign(laneByPartition.keySet());
+        consumer.resume(laneByPartition.keySet());
+        for (Lane lane : lanes) {
+            lane.startSlice(0);
         }
-        slice = null;
-        partition = null;
-        consumer.assign(Set.of());
-        return false;
+    }
+
+    private boolean advance() {
+        while (true) {
+            Lane best = null;
+            double bestProgress = Double.MAX_VALUE;
+            boolean waiting = false;
+            for (Lane lane : lanes) {
+                ConsumerRecord<byte[], byte[]> head = lane.head();
+                if (head == null) {
+                    if (!lane.done) {
+                        waiting = true;
+                        break;
+                    }
+                    continue;
+                }
+                double progress = lane.progress(head.offset());
+                if (progress < bestProgress) {
+                    bestProgress = progress;
+                    best = lane;
+                }
+            }
+            if (!waiting) {
+                if (best == null) {
+                    finish();
+                    return false;
+                }
+                ConsumerRecord<byte[], byte[]> record = best.take();
+                next = new StreamRecord(record.topic(), record.partition(), record.offset(), record.timestamp(),
+                        record.key(), record.value());
+                recordsRead++;
+                return true;
+            }
+            poll();
+        }
+    }
+
+    private void finish() {
+        finished = true;
+        consumer.pause(consumer.assignment());
     }
 
     private void poll() {
-        List<ConsumerRecord<byte[], byte[]>> records;
+        ConsumerRecords<byte[], byte[]> records;
         try {
-            records = consumer.poll(dataset.pollTimeout()).records(partition);
+            records = consumer.poll(dataset.pollTimeout());
         } catch (InvalidOffsetException e) {
-            long logStart = dataset.beginningOffsets(List.of(partition)).get(partition);
-            throw new DataStreamExpiredException(slice, logStart);
+            for (TopicPartition partition : e.partitions()) {
+                Lane lane = laneByPartition.get(partition);
+                if (lane != null && lane.slice != null) {
+                    long logStart = dataset.beginningOffsets(List.of(partition)).get(partition);
+                    if (logStart > consumer.position(partition)) {
+                        throw new DataStreamExpiredException(lane.slice, logStart);
+                    }
+                }
+            }
+            throw new DataStreamException("Reading the data stream failed: " + e.getMessage(), null, e);
         }
-        long position = consumer.position(partition);
-        if (!records.isEmpty() || position != lastPosition) {
-            batch = records.iterator();
-            lastProgressNanos = System.nanoTime();
-            lastPosition = position;
-        } else if (System.nanoTime() - lastProgressNanos > dataset.endTimeout().toNanos()) {
-            long logEnd = dataset.endOffsets(List.of(partition)).get(partition);
-            throw new DataStreamTimeoutException(slice, position, logEnd, dataset.endTimeout());
+        for (TopicPartition partition : records.partitions()) {
+            Lane lane = laneByPartition.get(partition);
+            if (lane != null) {
+                lane.add(records.records(partition));
+            }
+        }
+        for (Lane lane : lanes) {
+            lane.checkProgress();
+        }
+    }
+
+    /** The slices of one partition, read in turn, with the records polled for it and not yet returned. */
+    private final class Lane {
+        final TopicPartition partition;
+        final List<StreamSlice> laneSlices;
+        final double totalSpan;
+        final ArrayDeque<List<ConsumerRecord<byte[], byte[]>>> chunks = new ArrayDeque<>();
+        int chunkIndex;
+        int buffered;
+        int sliceIndex;
+        StreamSlice slice;
+        long spanBefore;
+        boolean done;
+        boolean paused;
+        long lastPosition;
+        Deadline stallDeadline;
+
+        Lane(TopicPartition partition, List<StreamSlice> laneSlices) {
+            this.partition = partition;
+            this.laneSlices = laneSlices;
+            this.totalSpan = Math.max(1, laneSlices.stream().mapToLong(StreamSlice::size).sum());
+        }
+
+        /** Moves to slice {@code index} (skipping empty ones), or marks the lane done. */
+        void startSlice(int index) {
+            if (slice != null) {
+                spanBefore += slice.size();
+            }
+            sliceIndex = index;
+            while (sliceIndex < laneSlices.size() && laneSlices.get(sliceIndex).size() == 0) {
+                sliceIndex++;
+            }
+            chunks.clear();
+            chunkIndex = 0;
+            buffered = 0;
+            if (sliceIndex >= laneSlices.size()) {
+                slice = null;
+                done = true;
+                consumer.pause(Set.of(partition));
+                paused = true;
+                return;
+            }
+            slice = laneSlices.get(sliceIndex);
+            consumer.seek(partition, slice.startOffset());
+            lastPosition = slice.startOffset();
+            stallDeadline = Deadline.after(dataset.endTimeout());
+            if (paused) {
+                consumer.resume(Set.of(partition));
+                paused = false;
+            }
+        }
+
+        /**
+         * The next record of the current slice, moving on to the lane's next slice when this one is read;
+         * {@code null} when the lane is done or needs a poll.
+         */
+        ConsumerRecord<byte[], byte[]> head() {
+            while (!done) {
+                if (!chunks.isEmpty()) {
+                    ConsumerRecord<byte[], byte[]> record = chunks.peekFirst().get(chunkIndex);
+                    if (record.offset() < slice.endOffset()) {
+                        return record;
+                    }
+                    startSlice(sliceIndex + 1);
+                } else if (consumer.position(partition) >= slice.endOffset()) {
+                    startSlice(sliceIndex + 1);
+                } else {
+                    return null;
+                }
+            }
+            return null;
+        }
+
+        ConsumerRecord<byte[], byte[]> take() {
+            List<ConsumerRecord<byte[], byte[]>> chunk = chunks.peekFirst();
+            ConsumerRecord<byte[], byte[]> record = chunk.get(chunkIndex++);
+            if (chunkIndex == chunk.size()) {
+                chunks.pollFirst();
+                chunkIndex = 0;
+            }
+            buffered--;
+            if (paused && buffered <= laneBufferRecords / 2) {
+                consumer.resume(Set.of(partition));
+                paused = false;
+            }
+            return record;
+        }
+
+        /** The fraction of the lane's offsets passed once {@code offset} is returned. */
+        double progress(long offset) {
+            return (spanBefore + (offset - slice.startOffset())) / totalSpan;
+        }
+
+        void add(List<ConsumerRecord<byte[], byte[]>> records) {
+            if (done || records.isEmpty()) {
+                return;
+            }
+            chunks.addLast(records);
+            buffered += records.size();
+            stallDeadline = Deadline.after(dataset.endTimeout());
+            if (!paused && buffered >= laneBufferRecords) {
+                consumer.pause(Set.of(partition));
+                paused = true;
+            }
+        }
+
+        /** Fails the pass if this lane waits for records that have not come for the end timeout. */
+        void checkProgress() {
+            if (done || !chunks.isEmpty()) {
+                return;
+            }
+            long position = consumer.position(partition);
+            if (position != lastPosition) {
+                lastPosition = position;
+                stallDeadline = Deadline.after(dataset.endTimeout());
+            } else if (stallDeadline.expired()) {
+                long logEnd = dataset.endOffsets(List.of(partition)).get(partition);
+                throw new DataStreamTimeoutException(slice, position, logEnd, dataset.endTimeout());
+            }
         }
     }
 }

@@ -8,13 +8,18 @@ import io.kafkaml.testkit.EmbeddedKafkaExtension;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
@@ -26,14 +31,17 @@ class StreamDatasetIT {
     /** Writes {@code count} records to one partition: value = (partition, index), key = index as a byte. */
     static List<StreamSlice> produce(EmbeddedKafkaBroker kafka, String topic, int partition, int count) {
         try (KafkaProducer<byte[], byte[]> producer = producer(kafka, false)) {
-            long first = -1;
-            long last = -1;
+            List<Future<RecordMetadata>> sent = new ArrayList<>();
             for (int i = 0; i < count; i++) {
-                long offset = send(producer, topic, partition, i);
-                first = first < 0 ? offset : first;
-                last = offset;
+                sent.add(producer.send(new ProducerRecord<>(topic, partition, new byte[] {(byte) i}, value(partition, i))));
             }
+            producer.flush();
+            long first = sent.get(0).get().offset();
+            long last = sent.get(count - 1).get().offset();
+            assertThat(last - first).isEqualTo(count - 1);
             return List.of(StreamSlice.of(topic, partition, first, last + 1));
+        } catch (InterruptedException | ExecutionException e) {
+            throw new AssertionError(e);
         }
     }
 
@@ -68,28 +76,74 @@ class StreamDatasetIT {
         return seen;
     }
 
+    /**
+     * The documented order, computed independently of StreamPass's incremental merge: group the slices by
+     * partition (lanes, in order of first appearance), give each offset its lane's progress fraction after
+     * it, and sort stably by (fraction, lane).
+     */
+    static List<long[]> expectedOrder(List<StreamSlice> slices) {
+        Map<TopicPartition, List<StreamSlice>> lanes = new LinkedHashMap<>();
+        slices.forEach(s -> lanes.computeIfAbsent(s.topicPartition(), tp -> new ArrayList<>()).add(s));
+        List<double[]> keyed = new ArrayList<>();
+        int laneIndex = 0;
+        for (List<StreamSlice> lane : lanes.values()) {
+            long span = lane.stream().mapToLong(StreamSlice::size).sum();
+            long before = 0;
+            for (StreamSlice slice : lane) {
+                for (long o = slice.startOffset(); o < slice.endOffset(); o++) {
+                    keyed.add(new double[] {(before + o - slice.startOffset()) / (double) span, laneIndex,
+                        slice.partition(), o});
+                }
+                before += slice.size();
+            }
+            laneIndex++;
+        }
+        keyed.sort(Comparator.<double[]>comparingDouble(k -> k[0]).thenComparingDouble(k -> k[1]));
+        List<long[]> expected = new ArrayList<>();
+        for (double[] k : keyed) {
+            expected.add(new long[] {(long) k[2], (long) k[3], (long) k[2], (long) k[3]});
+        }
+        return expected;
+    }
+
     @Test
-    void readsExactlyTheSlicesAcrossThreePartitionsInOrderEveryEpoch(EmbeddedKafkaBroker kafka) {
+    void readsExactlyTheSlicesAcrossThreePartitionsInTheDocumentedOrderEveryEpoch(EmbeddedKafkaBroker kafka) {
         kafka.createTopic("three", 3);
         for (int p = 0; p < 3; p++) {
-            produce(kafka, "three", p, 50);
+            produce(kafka, "three", p, 3000);
         }
-        // Slices in a chosen order, each leaving records out at both ends.
-        List<StreamSlice> slices = StreamSlice.parseList("three:2:5:45,three:0:0:50,three:1:10:20");
+        // Slices in a chosen order, of different sizes, each leaving records out at both ends.
+        List<StreamSlice> slices = StreamSlice.parseList("three:2:5:2995,three:0:0:3000,three:1:10:1010");
+        List<long[]> expected = expectedOrder(slices);
+        assertThat(expected).hasSize(2990 + 3000 + 1000);
         try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices(slices).build()) {
-            List<long[]> expected = new ArrayList<>();
-            for (StreamSlice slice : slices) {
-                for (long o = slice.startOffset(); o < slice.endOffset(); o++) {
-                    expected.add(new long[] {slice.partition(), o, slice.partition(), o});
-                }
-            }
-            assertThat(dataset.offsetCount()).isEqualTo(40 + 50 + 10);
+            assertThat(dataset.offsetCount()).isEqualTo(6990);
             for (int epoch = 1; epoch <= 2; epoch++) {
                 List<long[]> seen = readPass(dataset);
-                assertThat(seen).as("epoch %d", epoch).hasSize(100);
+                assertThat(seen).as("epoch %d", epoch).hasSize(6990);
                 assertThat(seen).as("epoch %d", epoch).containsExactlyElementsOf(expected);
             }
             assertThat(dataset.passes()).isEqualTo(2);
+        }
+        // A tiny per-partition buffer pauses and resumes partitions all the time: same records, same order.
+        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices(slices)
+                .bufferRecordsPerPartition(7).build()) {
+            assertThat(readPass(dataset)).containsExactlyElementsOf(expected);
+        }
+    }
+
+    @Test
+    void severalSlicesOfOnePartitionAreReadInTheOrderGiven(EmbeddedKafkaBroker kafka) {
+        kafka.createTopic("lanes", 2);
+        produce(kafka, "lanes", 0, 100);
+        produce(kafka, "lanes", 1, 100);
+        List<StreamSlice> slices = StreamSlice.parseList("lanes:0:60:70,lanes:1:0:30,lanes:0:10:20,lanes:0:20:25,lanes:1:90:90");
+        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices(slices).build()) {
+            List<long[]> seen = readPass(dataset);
+            assertThat(seen).containsExactlyElementsOf(expectedOrder(slices));
+            assertThat(seen.stream().filter(r -> r[0] == 0).map(r -> r[1]).toList()).containsExactly(
+                    60L, 61L, 62L, 63L, 64L, 65L, 66L, 67L, 68L, 69L, 10L, 11L, 12L, 13L, 14L, 15L, 16L, 17L, 18L, 19L,
+                    20L, 21L, 22L, 23L, 24L);
         }
     }
 

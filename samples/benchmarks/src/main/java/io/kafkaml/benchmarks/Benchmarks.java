@@ -1,0 +1,82 @@
+package io.kafkaml.benchmarks;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kafkaml.testkit.EmbeddedKafkaBroker;
+import java.io.PrintStream;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.Admin;
+
+/**
+ * The benchmark suite's entry point:
+ * {@code java -jar samples/benchmarks/target/kafkaml-benchmarks.jar NAME [--bootstrap-servers HOST:PORT]
+ * [--OPTION VALUE ...]}. It starts an embedded broker unless {@code --bootstrap-servers} is given, runs the
+ * named benchmark and prints one JSON object per line on standard output; logs go to standard error.
+ */
+public final class Benchmarks {
+
+    static final List<Benchmark> ALL = List.of(new StreamReadBenchmark());
+
+    private Benchmarks() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("list")) {
+            usage(args.length == 0 ? err : out);
+            return args.length == 0 ? 2 : 0;
+        }
+        Benchmark benchmark = ALL.stream().filter(b -> b.name().equals(args[0])).findFirst().orElse(null);
+        if (benchmark == null) {
+            err.println("Unknown benchmark '" + args[0] + "'.");
+            usage(err);
+            return 2;
+        }
+        Map<String, String> options = new LinkedHashMap<>();
+        for (int i = 1; i < args.length; i++) {
+            if (!args[i].startsWith("--") || i + 1 >= args.length) {
+                err.println("Expected --option value, got '" + args[i] + "'");
+                return 2;
+            }
+            options.put(args[i].substring(2), args[++i]);
+        }
+        String servers = options.remove("bootstrap-servers");
+        ObjectMapper json = new ObjectMapper();
+        EmbeddedKafkaBroker broker = null;
+        try {
+            if (servers == null) {
+                broker = EmbeddedKafkaBroker.builder().build().start();
+                servers = broker.bootstrapServers();
+            }
+            Map<String, Object> clientConfig = new HashMap<>();
+            clientConfig.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, servers);
+            try (Admin admin = Admin.create(clientConfig)) {
+                for (BenchmarkResult result : benchmark.run(new BenchmarkContext(clientConfig, admin, options))) {
+                    out.println(json.writeValueAsString(result));
+                    out.flush();
+                }
+            }
+            return 0;
+        } finally {
+            if (broker != null) {
+                broker.close();
+            }
+        }
+    }
+
+    private static void usage(PrintStream out) {
+        out.println("usage: java -jar kafkaml-benchmarks.jar NAME [--bootstrap-servers HOST:PORT] [--OPTION VALUE ...]");
+        out.println("Prints one JSON object per line: benchmark, records, seconds, recordsPerSecond, baseline,");
+        out.println("baselineSeconds, baselineRecordsPerSecond, ratio (ours / baseline, same run), then extras.");
+        out.println("benchmarks:");
+        for (Benchmark benchmark : ALL) {
+            out.printf("  %-22s %s%n", benchmark.name(), benchmark.description());
+        }
+    }
+}
