@@ -1,0 +1,53 @@
+package io.kafkaml.benchmarks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kafkaml.testkit.EmbeddedKafkaBroker;
+import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The benchmark jar's contract: one JSON object per line with the documented fields. Tiny sizes. */
+@ExtendWith(EmbeddedKafkaExtension.class)
+class BenchmarksIT {
+
+    private static final List<String> CONTRACT = List.of("benchmark", "records", "seconds", "recordsPerSecond",
+            "baseline", "baselineRecordsPerSecond", "ratio");
+
+    @Test
+    void streamReadPrintsOneJsonObjectPerLine(EmbeddedKafkaBroker kafka) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Benchmarks.run(new String[] {"stream-read", "--bootstrap-servers", kafka.bootstrapServers(),
+            "--records", "3000", "--rounds", "1", "--warmup", "0"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+        assertThat(lines).hasSize(2);
+        ObjectMapper mapper = new ObjectMapper();
+        for (String line : lines) {
+            JsonNode json = mapper.readTree(line);
+            assertThat(json.fieldNames()).toIterable().containsAll(CONTRACT);
+            assertThat(json.get("benchmark").asText()).isEqualTo("stream-read");
+            assertThat(json.get("records").asLong()).isEqualTo(3000);
+            double ratio = json.get("recordsPerSecond").asDouble() / json.get("baselineRecordsPerSecond").asDouble();
+            assertThat(json.get("ratio").asDouble()).isCloseTo(ratio, org.assertj.core.data.Offset.offset(0.01 * ratio));
+        }
+    }
+
+    @Test
+    void unknownBenchmarksAndBadOptionsExitWithStatusTwo() throws Exception {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
+        PrintStream outStream = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        assertThat(Benchmarks.run(new String[] {"no-such"}, outStream, errStream)).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("Unknown benchmark 'no-such'").contains("stream-read");
+        assertThat(Benchmarks.run(new String[] {"stream-read", "--records"}, outStream, errStream)).isEqualTo(2);
+    }
+}
