@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -246,19 +247,19 @@ public final class StreamDataset implements AutoCloseable {
     }
 
     Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions) {
-        try {
-            return consumer.beginningOffsets(partitions, metadataTimeout);
-        } catch (TimeoutException e) {
-            throw new DataStreamException("Could not read the log start offsets of " + partitions + " within "
-                    + metadataTimeout.toMillis() + " ms: " + e.getMessage(), null, e);
-        }
+        return offsets("log start offsets", partitions, consumer::beginningOffsets);
     }
 
     Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions) {
+        return offsets("end offsets", partitions, consumer::endOffsets);
+    }
+
+    private Map<TopicPartition, Long> offsets(String what, Collection<TopicPartition> partitions,
+            BiFunction<Collection<TopicPartition>, Duration, Map<TopicPartition, Long>> lookup) {
         try {
-            return consumer.endOffsets(partitions, metadataTimeout);
+            return lookup.apply(partitions, metadataTimeout);
         } catch (TimeoutException e) {
-            throw new DataStreamException("Could not read the end offsets of " + partitions + " within "
+            throw new DataStreamException("Could not read the " + what + " of " + partitions + " within "
                     + metadataTimeout.toMillis() + " ms: " + e.getMessage(), null, e);
         }
     }
