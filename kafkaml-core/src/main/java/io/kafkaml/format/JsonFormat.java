@@ -1,0 +1,348 @@
+package io.kafkaml.format;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The {@code JSON} record format. The value is either a JSON array of numbers (nested arrays are flattened in
+ * order) or a JSON object whose listed fields are the features; the label is the key (a JSON number or array)
+ * or a named field of the value.
+ *
+ * <table>
+ * <caption>input_config</caption>
+ * <tr><th>setting</th><th>meaning</th></tr>
+ * <tr><td>{@code data_fields}</td><td>names of the value object's feature fields, in feature order (a list, or
+ *     a comma-separated string); without it the value is an array</td></tr>
+ * <tr><td>{@code data_reshape}</td><td>the shape of an array value ({@code "784"}, {@code "28 28"}); required
+ *     without {@code data_fields}</td></tr>
+ * <tr><td>{@code label_field}</td><td>the value object's field that holds the label; without it the label is
+ *     the record key</td></tr>
+ * <tr><td>{@code label_reshape}</td><td>the label's shape; empty (default) for a scalar</td></tr>
+ * </table>
+ *
+ * <p>Numbers and booleans ({@code true} = 1) are features; {@code null}, strings and missing fields are
+ * decode errors.
+ */
+public final class JsonFormat implements RecordFormat {
+
+    /** The format's name. */
+    public static final String NAME = "JSON";
+
+    private static final Set<String> KNOWN = Set.of("data_fields", "data_reshape", "label_field", "label_reshape");
+    private static final JsonFactory FACTORY = new JsonFactory();
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public RecordDecoder newDecoder(Map<String, ?> inputConfig) {
+        return new Layout(inputConfig).new Decoder();
+    }
+
+    @Override
+    public RecordEncoder newEncoder(Map<String, ?> inputConfig) {
+        return new Layout(inputConfig).new Encoder();
+    }
+
+    /** The layout an input_config describes. */
+    private static final class Layout {
+        final List<String> dataFields;
+        final Map<String, Integer> fieldIndex = new HashMap<>();
+        final long[] featureShape;
+        final int featureCount;
+        final String labelField;
+        final long[] labelShape;
+        final int labelCount;
+
+        Layout(Map<String, ?> inputConfig) {
+            FormatConfig config = FormatConfig.of(NAME, inputConfig, KNOWN);
+            this.dataFields = config.textList("data_fields").orElse(null);
+            if (dataFields != null) {
+                if (dataFields.isEmpty()) {
+                    throw config.invalid("data_fields", inputConfig.get("data_fields"), "at least one field name");
+                }
+                for (int i = 0; i < dataFields.size(); i++) {
+                    if (fieldIndex.put(dataFields.get(i), i) != null) {
+                        throw config.invalid("data_fields", dataFields, "distinct field names");
+                    }
+                }
+                this.featureShape = new long[] {dataFields.size()};
+            } else {
+                if (!config.has("data_reshape")) {
+                    throw new InvalidFormatConfigException("JSON input_config needs 'data_fields' (the value is an "
+                            + "object) or 'data_reshape' (the value is an array of that shape)");
+                }
+                this.featureShape = config.shape("data_reshape");
+            }
+            this.featureCount = FormatConfig.elements(featureShape);
+            this.labelField = config.text("label_field").orElse(null);
+            if (labelField != null && dataFields == null) {
+                throw config.invalid("label_field", labelField, "no label field when the value is an array "
+                        + "(the label is then the key); set data_fields to read an object");
+            }
+            if (labelField != null && fieldIndex.containsKey(labelField)) {
+                throw config.invalid("label_field", labelField, "a field that is not also a feature");
+            }
+            this.labelShape = config.shape("label_reshape");
+            this.labelCount = FormatConfig.elements(labelShape);
+        }
+
+        final class Decoder implements RecordDecoder {
+            private final boolean[] seen = dataFields == null ? null : new boolean[dataFields.size()];
+
+            @Override
+            public int featureCount() {
+                return featureCount;
+            }
+
+            @Override
+            public long[] featureShape() {
+                return featureShape.clone();
+            }
+
+            @Override
+            public int labelCount() {
+                return labelCount;
+            }
+
+            @Override
+            public long[] labelShape() {
+                return labelShape.clone();
+            }
+
+            @Override
+            public void decodeFeatures(byte[] key, byte[] value, float[] features, int offset) {
+                if (value == null) {
+                    throw new RecordDecodeException("the record has no value");
+                }
+                try (JsonParser parser = FACTORY.createParser(value)) {
+                    JsonToken first = parser.nextToken();
+                    if (dataFields == null) {
+                        if (first != JsonToken.START_ARRAY) {
+                            throw new RecordDecodeException("the value must be a JSON array of " + featureCount
+                                    + " numbers, starts with " + first);
+                        }
+                        int count = readArray(parser, features, offset, featureCount, "the value");
+                        if (count != featureCount) {
+                            throw new RecordDecodeException("the value holds " + count + " numbers, expected "
+                                    + featureCount + " (data_reshape " + Arrays.toString(featureShape) + ")");
+                        }
+                    } else {
+                        readObjectFields(parser, first, features, offset);
+                    }
+                    if (parser.nextToken() != null) {
+                        throw new RecordDecodeException("the value has content after its JSON " + (dataFields == null
+                                ? "array" : "object"));
+                    }
+                } catch (IOException e) {
+                    throw new RecordDecodeException("the value is not valid JSON: " + e.getMessage(), e);
+                }
+            }
+
+            private void readObjectFields(JsonParser parser, JsonToken first, float[] features, int offset)
+                    throws IOException {
+                if (first != JsonToken.START_OBJECT) {
+                    throw new RecordDecodeException("the value must be a JSON object with fields " + dataFields
+                            + ", starts with " + first);
+                }
+                Arrays.fill(seen, false);
+                int found = 0;
+                while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                    String name = parser.currentName();
+                    JsonToken token = parser.nextToken();
+                    Integer index = fieldIndex.get(name);
+                    if (index == null) {
+                        parser.skipChildren();
+                        continue;
+                    }
+                    features[offset + index] = scalar(parser, token, "field '" + name + "'");
+                    if (!seen[index]) {
+                        seen[index] = true;
+                        found++;
+                    }
+                }
+                if (found != dataFields.size()) {
+                    StringBuilder missing = new StringBuilder();
+                    for (int i = 0; i < seen.length; i++) {
+                        if (!seen[i]) {
+                            missing.append(missing.length() == 0 ? "" : ", ").append(dataFields.get(i));
+                        }
+                    }
+                    throw new RecordDecodeException("the value object lacks feature field(s) " + missing);
+                }
+            }
+
+            @Override
+            public void decodeLabels(byte[] key, byte[] value, float[] labels, int offset) {
+                try {
+                    if (labelField == null) {
+                        if (key == null) {
+                            throw new RecordDecodeException("the record has no key, so no label");
+                        }
+                        try (JsonParser parser = FACTORY.createParser(key)) {
+                            readLabel(parser, parser.nextToken(), labels, offset, "the key");
+                        }
+                        return;
+                    }
+                    if (value == null) {
+                        throw new RecordDecodeException("the record has no value");
+                    }
+                    try (JsonParser parser = FACTORY.createParser(value)) {
+                        if (parser.nextToken() != JsonToken.START_OBJECT) {
+                            throw new RecordDecodeException("the value must be a JSON object with label field '"
+                                    + labelField + "'");
+                        }
+                        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                            String name = parser.currentName();
+                            JsonToken token = parser.nextToken();
+                            if (name.equals(labelField)) {
+                                readLabel(parser, token, labels, offset, "label field '" + labelField + "'");
+                                return;
+                            }
+                            parser.skipChildren();
+                        }
+                        throw new RecordDecodeException("the value object has no label field '" + labelField + "'");
+                    }
+                } catch (IOException e) {
+                    throw new RecordDecodeException("the label is not valid JSON: " + e.getMessage(), e);
+                }
+            }
+
+            private void readLabel(JsonParser parser, JsonToken token, float[] labels, int offset, String where)
+                    throws IOException {
+                if (token == JsonToken.START_ARRAY) {
+                    int count = readArray(parser, labels, offset, labelCount, where);
+                    if (count != labelCount) {
+                        throw new RecordDecodeException(where + " holds " + count + " numbers, expected " + labelCount);
+                    }
+                } else if (labelCount == 1) {
+                    labels[offset] = scalar(parser, token, where);
+                } else {
+                    throw new RecordDecodeException(where + " must be an array of " + labelCount + " numbers");
+                }
+            }
+        }
+
+        final class Encoder implements RecordEncoder {
+            @Override
+            public EncodedRecord encode(double[] features, double[] labels) {
+                if (features.length != featureCount) {
+                    throw new IllegalArgumentException("A JSON record of this configuration has " + featureCount
+                            + " features, got " + features.length);
+                }
+                if (labels != null && labels.length != labelCount) {
+                    throw new IllegalArgumentException("A JSON label of this configuration has " + labelCount
+                            + " values, got " + labels.length);
+                }
+                byte[] value = write(gen -> {
+                    if (dataFields == null) {
+                        writeNumbers(gen, features);
+                    } else {
+                        gen.writeStartObject();
+                        for (int i = 0; i < features.length; i++) {
+                            gen.writeFieldName(dataFields.get(i));
+                            writeNumber(gen, features[i]);
+                        }
+                        if (labelField != null && labels != null) {
+                            gen.writeFieldName(labelField);
+                            writeLabel(gen, labels);
+                        }
+                        gen.writeEndObject();
+                    }
+                });
+                byte[] key = labelField != null || labels == null ? null : write(gen -> writeLabel(gen, labels));
+                return new EncodedRecord(key, value);
+            }
+
+            private void writeLabel(JsonGenerator gen, double[] labels) throws IOException {
+                if (labelShape.length == 0) {
+                    writeNumber(gen, labels[0]);
+                } else {
+                    writeNumbers(gen, labels);
+                }
+            }
+        }
+    }
+
+    /** Reads numbers, flattening nested arrays, after a START_ARRAY; returns how many there were. */
+    private static int readArray(JsonParser parser, float[] target, int offset, int capacity, String where)
+            throws IOException {
+        int depth = 1;
+        int count = 0;
+        while (depth > 0) {
+            JsonToken token = parser.nextToken();
+            if (token == null) {
+                throw new RecordDecodeException(where + " ends inside an array");
+            }
+            if (token == JsonToken.START_ARRAY) {
+                depth++;
+            } else if (token == JsonToken.END_ARRAY) {
+                depth--;
+            } else {
+                float value = scalar(parser, token, where + " element " + count);
+                if (count < capacity) {
+                    target[offset + count] = value;
+                }
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private static float scalar(JsonParser parser, JsonToken token, String where) throws IOException {
+        if (token == JsonToken.VALUE_NUMBER_FLOAT || token == JsonToken.VALUE_NUMBER_INT) {
+            return parser.getFloatValue();
+        }
+        if (token == JsonToken.VALUE_TRUE) {
+            return 1f;
+        }
+        if (token == JsonToken.VALUE_FALSE) {
+            return 0f;
+        }
+        throw new RecordDecodeException(where + " must be a number or a boolean, was " + (token == JsonToken.VALUE_NULL
+                ? "null" : token == JsonToken.VALUE_STRING ? "the string \"" + parser.getText() + "\"" : token));
+    }
+
+    @FunctionalInterface
+    private interface Writer {
+        void write(JsonGenerator gen) throws IOException;
+    }
+
+    private static byte[] write(Writer writer) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(64);
+        try (JsonGenerator gen = FACTORY.createGenerator(out)) {
+            writer.write(gen);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static void writeNumbers(JsonGenerator gen, double[] values) throws IOException {
+        gen.writeStartArray();
+        for (double value : values) {
+            writeNumber(gen, value);
+        }
+        gen.writeEndArray();
+    }
+
+    private static void writeNumber(JsonGenerator gen, double value) throws IOException {
+        if (value == Math.rint(value) && Math.abs(value) < 1e15) {
+            gen.writeNumber((long) value);
+        } else {
+            gen.writeNumber(value);
+        }
+    }
+}

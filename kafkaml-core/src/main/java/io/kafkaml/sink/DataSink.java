@@ -1,0 +1,312 @@
+package io.kafkaml.sink;
+
+import io.kafkaml.control.ControlChannel;
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.internals.ClientConfigs;
+import io.kafkaml.stream.StreamSlice;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The base of kafkaml's data sinks: sends a data stream's records to a topic and, on {@link #close()}, the
+ * control message that announces it to a deployment, exactly as Kafka-ML's sinks do (plus
+ * {@code deployment_id}), so either side's trainers can use it.
+ *
+ * <p>Records are sent with an idempotent producer and {@code acks=all}. The slices of the control message
+ * are computed from the offsets the broker acknowledged, per partition (first to last acknowledged offset);
+ * {@code total_msg} is the number of acknowledged records. If another producer writes to the same partitions
+ * meanwhile, the slices span its records too and the count tells them apart: a {@code StreamDataset}
+ * iterator then reports the mismatch instead of training on foreign records.
+ *
+ * <p><b>Failures</b>: a send that fails is reported by the next {@code send}, {@link #flush()} or
+ * {@link #close()} as a {@link DataSinkException}; after a failure no control message is ever sent.
+ *
+ * <p><b>Threading</b>: sends may come from several threads (the producer is thread-safe); {@code close()} must
+ * follow the last send. <b>Lifecycle</b>: {@code close()} is idempotent; the control message it sent is then
+ * available from {@link #controlMessage()}.
+ */
+public abstract class DataSink implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(DataSink.class);
+    private static final AtomicInteger CLIENT_IDS = new AtomicInteger();
+
+    private final String topic;
+    private final String deploymentId;
+    private final String controlTopic;
+    private final double validationRate;
+    private final double testRate;
+    private final String description;
+    private final Duration closeTimeout;
+    private final String inputFormat;
+    private final KafkaProducer<byte[], byte[]> producer;
+    private final Map<Integer, long[]> acknowledged = new TreeMap<>();
+    private final AtomicReference<Exception> failure = new AtomicReference<>();
+    private final Callback callback = this::onCompletion;
+    private long acknowledgedCount;
+    private volatile boolean closed;
+    private ControlMessage controlMessage;
+
+    /** Creates the sink and its producer from the builder's settings. */
+    protected DataSink(Builder<?> builder, String inputFormat) {
+        this.topic = require(builder.topic, "topic");
+        this.deploymentId = require(builder.deploymentId, "deploymentId");
+        this.controlTopic = builder.controlTopic;
+        this.validationRate = builder.validationRate;
+        this.testRate = builder.testRate;
+        this.description = builder.description;
+        this.closeTimeout = builder.closeTimeout;
+        this.inputFormat = inputFormat;
+        if (validationRate < 0 || testRate < 0 || validationRate >= 1 || testRate >= 1
+                || validationRate + testRate >= 1) {
+            throw new IllegalArgumentException("validationRate and testRate must each be in [0, 1) and together below 1, "
+                    + "were " + validationRate + " and " + testRate);
+        }
+        Map<String, Object> defaults = new HashMap<>();
+        defaults.put(ProducerConfig.CLIENT_ID_CONFIG, "kafkaml-sink-" + CLIENT_IDS.incrementAndGet());
+        defaults.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        defaults.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+        Map<String, Object> enforced = new HashMap<>();
+        enforced.put(ProducerConfig.ACKS_CONFIG, "all");
+        enforced.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        this.producer = new KafkaProducer<>(ClientConfigs.producer(builder.clientConfig, defaults, enforced),
+                new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    private static String require(String value, String name) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalStateException("A data sink needs a " + name + "; none was set");
+        }
+        return value;
+    }
+
+    /**
+     * Sends one encoded record asynchronously.
+     *
+     * @throws DataSinkException if an earlier send failed
+     * @throws IllegalStateException if the sink is closed
+     */
+    protected final void sendRecord(byte[] key, byte[] value) {
+        if (closed) {
+            throw new IllegalStateException("The data sink for deployment '" + deploymentId + "' is closed");
+        }
+        throwIfFailed();
+        producer.send(new ProducerRecord<>(topic, key, value), callback);
+    }
+
+    private void onCompletion(RecordMetadata metadata, Exception exception) {
+        if (exception != null) {
+            failure.compareAndSet(null, exception);
+            return;
+        }
+        synchronized (acknowledged) {
+            long[] range = acknowledged.get(metadata.partition());
+            if (range == null) {
+                acknowledged.put(metadata.partition(), new long[] {metadata.offset(), metadata.offset()});
+            } else {
+                range[0] = Math.min(range[0], metadata.offset());
+                range[1] = Math.max(range[1], metadata.offset());
+            }
+            acknowledgedCount++;
+        }
+    }
+
+    private void throwIfFailed() {
+        Exception error = failure.get();
+        if (error != null) {
+            throw new DataSinkException("Sending to topic '" + topic + "' for deployment '" + deploymentId
+                    + "' failed: " + error.getMessage() + "; no control message will be sent", error);
+        }
+    }
+
+    /**
+     * Waits until every record sent so far is acknowledged.
+     *
+     * @throws DataSinkException if a send failed
+     */
+    public void flush() {
+        producer.flush();
+        throwIfFailed();
+    }
+
+    /** The records acknowledged so far. */
+    public long acknowledgedRecords() {
+        synchronized (acknowledged) {
+            return acknowledgedCount;
+        }
+    }
+
+    /** The data topic. */
+    public String topic() {
+        return topic;
+    }
+
+    /** The deployment the stream is for. */
+    public String deploymentId() {
+        return deploymentId;
+    }
+
+    /**
+     * The control message this sink sent on {@link #close()}.
+     *
+     * @throws IllegalStateException before a successful close
+     */
+    public ControlMessage controlMessage() {
+        if (controlMessage == null) {
+            throw new IllegalStateException("No control message was sent: the sink is open or its close failed");
+        }
+        return controlMessage;
+    }
+
+    /** The format's {@code input_config} for the control message; called once, on close, after the last send. */
+    protected abstract Map<String, Object> inputConfig();
+
+    /**
+     * Flushes the records, then sends the control message for them and closes the producer. Idempotent.
+     *
+     * @throws DataSinkException if a record or the control message was not acknowledged; no control message
+     *     is sent for data that did not arrive
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            flush();
+            List<StreamSlice> slices = new ArrayList<>();
+            long total;
+            synchronized (acknowledged) {
+                acknowledged.forEach((partition, range) ->
+                        slices.add(StreamSlice.of(topic, partition, range[0], range[1] + 1)));
+                total = acknowledgedCount;
+            }
+            if (slices.isEmpty()) {
+                throw new DataSinkException("No record was sent to topic '" + topic + "' for deployment '"
+                        + deploymentId + "'; no control message is sent for an empty stream");
+            }
+            long span = slices.stream().mapToLong(StreamSlice::size).sum();
+            if (span != total) {
+                log.warn("[{}] The slices {} span {} offsets but this sink wrote {} records: another producer wrote to "
+                        + "topic '{}' meanwhile (or it is transactional)", deploymentId, slices, span, total, topic);
+            }
+            ControlMessage message = ControlMessage.builder()
+                    .slices(slices)
+                    .field(ControlMessage.UNSUPERVISED_TOPIC, null)
+                    .inputFormat(inputFormat)
+                    .description(description)
+                    .field(ControlMessage.DATASET_RESTRICTIONS, "{}")
+                    .inputConfig(inputConfig())
+                    .validationRate(validationRate)
+                    .testRate(testRate)
+                    .totalMessages(total)
+                    .incremental(false)
+                    .deploymentId(deploymentId)
+                    .build();
+            producer.send(new ProducerRecord<>(controlTopic, message.keyBytes(), message.toJsonBytes()))
+                    .get(closeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            controlMessage = message;
+            log.info("[{}] Sent {} records to {} and the control message to '{}'", deploymentId, total,
+                    StreamSlice.formatList(slices), controlTopic);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DataSinkException("Interrupted while sending the control message for deployment '"
+                    + deploymentId + "'", e);
+        } catch (ExecutionException e) {
+            throw new DataSinkException("The control message for deployment '" + deploymentId + "' could not be sent "
+                    + "to topic '" + controlTopic + "': " + e.getCause().getMessage(), e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new DataSinkException("The control message for deployment '" + deploymentId + "' was not "
+                    + "acknowledged within " + closeTimeout.toMillis() + " ms", e);
+        } finally {
+            producer.close(closeTimeout);
+        }
+    }
+
+    /**
+     * Settings every sink shares; {@code topic} and {@code deploymentId} are required.
+     *
+     * @param <B> the concrete builder
+     */
+    public abstract static class Builder<B extends Builder<B>> {
+        private final Map<String, ?> clientConfig;
+        private String topic;
+        private String deploymentId;
+        private String controlTopic = ControlChannel.DEFAULT_TOPIC;
+        private double validationRate;
+        private double testRate;
+        private String description = "";
+        private Duration closeTimeout = Duration.ofSeconds(60);
+
+        /** Starts a builder; {@code clientConfig} holds {@code bootstrap.servers} and any producer settings. */
+        protected Builder(Map<String, ?> clientConfig) {
+            ClientConfigs.requireBootstrapServers(clientConfig);
+            this.clientConfig = Map.copyOf(clientConfig);
+        }
+
+        /** This builder, typed. */
+        protected abstract B self();
+
+        /** The data topic. Required. */
+        public B topic(String topic) {
+            this.topic = Objects.requireNonNull(topic, "topic");
+            return self();
+        }
+
+        /** The deployment the stream is for. Required. */
+        public B deploymentId(String deploymentId) {
+            this.deploymentId = Objects.requireNonNull(deploymentId, "deploymentId");
+            return self();
+        }
+
+        /** The control topic; default {@value ControlChannel#DEFAULT_TOPIC}. */
+        public B controlTopic(String controlTopic) {
+            this.controlTopic = Objects.requireNonNull(controlTopic, "controlTopic");
+            return self();
+        }
+
+        /** The fraction of the stream to hold out for validation, in [0, 1); default 0. */
+        public B validationRate(double rate) {
+            this.validationRate = rate;
+            return self();
+        }
+
+        /** The fraction of the stream to hold out for test, in [0, 1); default 0. */
+        public B testRate(double rate) {
+            this.testRate = rate;
+            return self();
+        }
+
+        /** A description of the data. */
+        public B description(String description) {
+            this.description = Objects.requireNonNull(description, "description");
+            return self();
+        }
+
+        /** How long {@code close()} waits for the records and the control message; default 60 s. */
+        public B closeTimeout(Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("closeTimeout must be positive, was " + timeout);
+            }
+            this.closeTimeout = timeout;
+            return self();
+        }
+    }
+}
