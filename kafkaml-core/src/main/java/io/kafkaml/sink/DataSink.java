@@ -55,6 +55,9 @@ public abstract class DataSink implements AutoCloseable {
     private final String description;
     private final Duration closeTimeout;
     private final String inputFormat;
+    private final Partitioning partitioning;
+    private int partitionCount;
+    private long sendCount;
     private final KafkaProducer<byte[], byte[]> producer;
     private final Map<Integer, long[]> acknowledged = new TreeMap<>();
     private final AtomicReference<Exception> failure = new AtomicReference<>();
@@ -73,6 +76,7 @@ public abstract class DataSink implements AutoCloseable {
         this.description = builder.description;
         this.closeTimeout = builder.closeTimeout;
         this.inputFormat = inputFormat;
+        this.partitioning = builder.partitioning;
         if (validationRate < 0 || testRate < 0 || validationRate >= 1 || testRate >= 1
                 || validationRate + testRate >= 1) {
             throw new IllegalArgumentException("validationRate and testRate must each be in [0, 1) and together below 1, "
@@ -107,7 +111,24 @@ public abstract class DataSink implements AutoCloseable {
             throw new IllegalStateException("The data sink for deployment '" + deploymentId + "' is closed");
         }
         throwIfFailed();
-        producer.send(new ProducerRecord<>(topic, key, value), callback);
+        Integer partition = null;
+        if (partitioning == Partitioning.ROUND_ROBIN) {
+            synchronized (this) {
+                if (partitionCount == 0) {
+                    partitionCount = producer.partitionsFor(topic).size();
+                }
+                partition = (int) (sendCount++ % partitionCount);
+            }
+        }
+        producer.send(new ProducerRecord<>(topic, partition, key, value), callback);
+    }
+
+    /** How a sink spreads records over the data topic's partitions. */
+    public enum Partitioning {
+        /** By the record key, the label, with Kafka's default partitioner, as Kafka-ML's sinks do (default). */
+        BY_KEY,
+        /** Each partition in turn, so that every partition gets an equal share whatever the labels. */
+        ROUND_ROBIN
     }
 
     private void onCompletion(RecordMetadata metadata, Exception exception) {
@@ -254,6 +275,7 @@ public abstract class DataSink implements AutoCloseable {
         private double testRate;
         private String description = "";
         private Duration closeTimeout = Duration.ofSeconds(60);
+        private Partitioning partitioning = Partitioning.BY_KEY;
 
         /** Starts a builder; {@code clientConfig} holds {@code bootstrap.servers} and any producer settings. */
         protected Builder(Map<String, ?> clientConfig) {
@@ -297,6 +319,12 @@ public abstract class DataSink implements AutoCloseable {
         /** A description of the data. */
         public B description(String description) {
             this.description = Objects.requireNonNull(description, "description");
+            return self();
+        }
+
+        /** How records are spread over the topic's partitions; default {@link Partitioning#BY_KEY}. */
+        public B partitioning(Partitioning partitioning) {
+            this.partitioning = Objects.requireNonNull(partitioning, "partitioning");
             return self();
         }
 

@@ -1,0 +1,275 @@
+package io.kafkaml.dataset;
+
+import io.kafkaml.stream.StreamDataset;
+import io.kafkaml.stream.StreamRecord;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Random;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
+import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A DL4J {@link DataSetIterator} over one split of a data stream, made by {@link StreamDataSets}.
+ *
+ * <p>Each {@link #next(int)} decodes (or, when the stream is cached, copies) rows straight into two float
+ * arrays reused from batch to batch and creates one features and one labels {@link INDArray} from them: no
+ * object per record. {@link #reset()} starts a new epoch: from memory when cached, otherwise by seeking the
+ * stream back; {@link #resetSupported()} is true. With shuffling on, every epoch has its own seeded order, so
+ * a training run can be repeated exactly.
+ *
+ * <p>Not thread-safe; {@link #asyncSupported()} is false, so DL4J does not read it from a second thread.
+ */
+public final class StreamDataSetIterator implements DataSetIterator {
+    private static final long serialVersionUID = 1L;
+
+    private final transient StreamDataSets owner;
+    private final DataSplit split;
+    private transient DataSetPreProcessor preProcessor;
+    private transient boolean started;
+    private transient int epoch;
+    private transient float[] batchFeatures = new float[0];
+    private transient float[] batchLabels = new float[0];
+    private transient int pendingRows;
+    private transient Random random;
+
+    // served from the cache
+    private transient int[] order;
+    private transient int position;
+
+    // streamed from Kafka
+    private transient StreamDataset dataset;
+    private transient StreamDataSets.RecordCursor cursor;
+    private transient boolean exhausted;
+    private transient float[] bufferFeatures;
+    private transient float[] bufferLabels;
+    private transient int buffered;
+
+    StreamDataSetIterator(StreamDataSets owner, DataSplit split) {
+        this.owner = owner;
+        this.split = split;
+    }
+
+    /** The split this iterator reads. */
+    public DataSplit split() {
+        return split;
+    }
+
+    /** The number of epochs started: 1 after the first row is read, +1 per {@link #reset()}. */
+    public int epoch() {
+        return epoch;
+    }
+
+    @Override
+    public boolean hasNext() {
+        ensureStarted();
+        if (pendingRows > 0) {
+            return true;
+        }
+        ensureCapacity(1);
+        if (nextRowInto(0)) {
+            pendingRows = 1;
+            return true;
+        }
+        return false;
+    }
+
+    @Override
+    public DataSet next() {
+        return next(owner.batchSize);
+    }
+
+    @Override
+    public DataSet next(int num) {
+        if (num < 1) {
+            throw new IllegalArgumentException("num must be >= 1, was " + num);
+        }
+        if (!hasNext()) {
+            throw new NoSuchElementException("The " + split + " split has no more rows in this epoch");
+        }
+        ensureCapacity(num);
+        int rows = pendingRows;
+        while (rows < num && nextRowInto(rows)) {
+            rows++;
+        }
+        pendingRows = 0;
+        int featureCount = owner.featureCount;
+        int outcomes = owner.outcomes;
+        INDArray features = Nd4j.create(prefix(batchFeatures, rows * featureCount), new long[] {rows, featureCount}, 'c');
+        INDArray labels = outcomes == 0 ? null
+                : Nd4j.create(prefix(batchLabels, rows * outcomes), new long[] {rows, outcomes}, 'c');
+        DataSet dataSet = new DataSet(features, labels);
+        if (preProcessor != null) {
+            preProcessor.preProcess(dataSet);
+        }
+        return dataSet;
+    }
+
+    private static float[] prefix(float[] array, int length) {
+        return array.length == length ? array : Arrays.copyOf(array, length);
+    }
+
+    private void ensureCapacity(int rows) {
+        if (batchFeatures.length < rows * owner.featureCount || batchLabels.length < rows * owner.outcomes) {
+            int capacity = Math.max(rows, owner.batchSize);
+            batchFeatures = new float[capacity * owner.featureCount];
+            batchLabels = new float[capacity * owner.outcomes];
+        }
+    }
+
+    private void ensureStarted() {
+        owner.checkOpen();
+        if (!started) {
+            started = true;
+            owner.prepare();
+            startEpoch();
+        }
+    }
+
+    private void startEpoch() {
+        epoch++;
+        pendingRows = 0;
+        random = new Random(owner.seed * 1_000_003L + epoch * 31L + split.ordinal());
+        StreamDataSets.Cache cache = owner.cache();
+        if (cache != null) {
+            int[] rows = cache.rows.get(split);
+            order = owner.shuffle ? permutation(rows) : rows;
+            position = 0;
+            return;
+        }
+        if (dataset == null) {
+            dataset = owner.newDataset();
+        }
+        cursor = owner.new RecordCursor(dataset);
+        exhausted = false;
+        buffered = 0;
+        if (owner.shuffle && bufferFeatures == null) {
+            bufferFeatures = new float[owner.shuffleBufferRows * owner.featureCount];
+            bufferLabels = new float[owner.shuffleBufferRows * owner.outcomes];
+        }
+    }
+
+    private int[] permutation(int[] rows) {
+        int[] shuffled = rows.clone();
+        for (int i = shuffled.length - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int swap = shuffled[i];
+            shuffled[i] = shuffled[j];
+            shuffled[j] = swap;
+        }
+        return shuffled;
+    }
+
+    /** Writes the next row of this split into batch row {@code slot}; false at the end of the epoch. */
+    private boolean nextRowInto(int slot) {
+        int featureCount = owner.featureCount;
+        int outcomes = owner.outcomes;
+        StreamDataSets.Cache cache = owner.cache();
+        if (cache != null) {
+            if (position >= order.length) {
+                return false;
+            }
+            int row = order[position++];
+            System.arraycopy(cache.features, row * featureCount, batchFeatures, slot * featureCount, featureCount);
+            System.arraycopy(cache.labels, row * outcomes, batchLabels, slot * outcomes, outcomes);
+            return true;
+        }
+        if (!owner.shuffle) {
+            return readRow(batchFeatures, slot * featureCount, batchLabels, slot * outcomes);
+        }
+        while (buffered < owner.shuffleBufferRows
+                && readRow(bufferFeatures, buffered * featureCount, bufferLabels, buffered * outcomes)) {
+            buffered++;
+        }
+        if (buffered == 0) {
+            return false;
+        }
+        int chosen = random.nextInt(buffered);
+        System.arraycopy(bufferFeatures, chosen * featureCount, batchFeatures, slot * featureCount, featureCount);
+        System.arraycopy(bufferLabels, chosen * outcomes, batchLabels, slot * outcomes, outcomes);
+        buffered--;
+        System.arraycopy(bufferFeatures, buffered * featureCount, bufferFeatures, chosen * featureCount, featureCount);
+        System.arraycopy(bufferLabels, buffered * outcomes, bufferLabels, chosen * outcomes, outcomes);
+        return true;
+    }
+
+    /** Reads the stream up to the next good record of this split and decodes it; false at the end. */
+    private boolean readRow(float[] features, int featureOffset, float[] labels, int labelOffset) {
+        if (exhausted) {
+            return false;
+        }
+        StreamRecord record;
+        while ((record = cursor.next()) != null) {
+            if (owner.splitOf(cursor.index()) == split.ordinal()
+                    && owner.decodeRow(record, features, featureOffset, labels, labelOffset)) {
+                return true;
+            }
+        }
+        cursor.checkComplete();
+        exhausted = true;
+        return false;
+    }
+
+    @Override
+    public int inputColumns() {
+        return owner.featureCount;
+    }
+
+    @Override
+    public int totalOutcomes() {
+        return owner.outcomes;
+    }
+
+    @Override
+    public boolean resetSupported() {
+        return true;
+    }
+
+    @Override
+    public boolean asyncSupported() {
+        return false;
+    }
+
+    /** Starts the next epoch from the first row of the split. */
+    @Override
+    public void reset() {
+        owner.checkOpen();
+        if (!started) {
+            ensureStarted();
+            return;
+        }
+        startEpoch();
+    }
+
+    @Override
+    public int batch() {
+        return owner.batchSize;
+    }
+
+    @Override
+    public void setPreProcessor(DataSetPreProcessor preProcessor) {
+        this.preProcessor = preProcessor;
+    }
+
+    @Override
+    public DataSetPreProcessor getPreProcessor() {
+        return preProcessor;
+    }
+
+    /** The class names {@code "0"}, {@code "1"}, ... with one-hot labels; otherwise {@code null}. */
+    @Override
+    public List<String> getLabels() {
+        if (owner.oneHotClasses == 0) {
+            return null;
+        }
+        List<String> labels = new ArrayList<>(owner.oneHotClasses);
+        for (int i = 0; i < owner.oneHotClasses; i++) {
+            labels.add(String.valueOf(i));
+        }
+        return labels;
+    }
+}

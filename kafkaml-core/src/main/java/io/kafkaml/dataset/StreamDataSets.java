@@ -1,0 +1,535 @@
+package io.kafkaml.dataset;
+
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.format.RecordDecodeException;
+import io.kafkaml.format.RecordDecoder;
+import io.kafkaml.format.RecordFormat;
+import io.kafkaml.format.RecordFormats;
+import io.kafkaml.stream.DataStreamException;
+import io.kafkaml.stream.StreamDataset;
+import io.kafkaml.stream.StreamRecord;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The data stream a control message announces, as DL4J {@code DataSetIterator}s for its train, validation
+ * and test splits.
+ *
+ * <pre>{@code
+ * try (StreamDataSets data = StreamDataSets.builder(Map.of("bootstrap.servers", "localhost:9092"), message)
+ *         .batchSize(10).shuffle(true).seed(42).oneHotLabels(2)
+ *         .build()) {
+ *     network.fit(data.train(), 100);
+ *     Evaluation evaluation = network.evaluate(data.test());
+ * }
+ * }</pre>
+ *
+ * <p><b>Decoding</b>: the format is the message's {@code input_format}, found with
+ * {@link RecordFormats}, configured by its {@code input_config}. Features are flattened to
+ * {@code [batch, featureCount]} floats; labels are {@code [batch, labelCount]}, or one-hot
+ * {@code [batch, classes]} with {@link Builder#oneHotLabels(int)} (a label that is not a class index is then a
+ * bad record). Bad records follow the {@link BadRecordPolicy} (FAIL by default); every error names the
+ * record's topic, partition and offset.
+ *
+ * <p><b>Splits</b>: the stream's N records are split into exactly {@code round(N × validation_rate)}
+ * validation and {@code round(N × test_rate)} test records, the rest for training, by a seeded random
+ * assignment or in Kafka-ML's order (train → test → validation); see {@link SplitOrder}. The assignment
+ * depends only on N and the seed, so every epoch and every iterator agrees on it. N is the message's
+ * {@code total_msg}: if the slices hold another number of records, reading fails with a
+ * {@link DataStreamException} that says so, unless {@link Builder#strictRecordCount(boolean)} is off, in which
+ * case the records are counted first.
+ *
+ * <p><b>Memory and epochs</b>: when the decoded stream fits the {@linkplain Builder#cacheBudgetBytes(long)
+ * cache budget} (256 MiB by default), the first use reads and decodes it once and every later epoch, and the
+ * other splits, are served from memory; shuffling is then a full seeded permutation per epoch. Otherwise each
+ * iterator reads the stream again on every epoch through its own {@link StreamDataset}, with bounded memory
+ * whatever the length of the stream, skipping the records of other splits without decoding them; shuffling
+ * then uses a seeded buffer of {@linkplain Builder#shuffleBufferRows(int) rows}.
+ *
+ * <p><b>Threading</b>: not thread-safe; use the object and its iterators from one thread.
+ * <b>Lifecycle</b>: nothing is read before the first iterator is used; {@link #close()} closes the
+ * iterators' consumers and is idempotent.
+ */
+public final class StreamDataSets implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(StreamDataSets.class);
+    private static final int LOGGED_BAD_RECORDS = 10;
+    private static final AtomicInteger IDS = new AtomicInteger();
+
+    private final Map<String, ?> clientConfig;
+    private final ControlMessage message;
+    private final RecordFormat format;
+    private final RecordDecoder decoder;
+    final int batchSize;
+    final boolean shuffle;
+    final long seed;
+    final int shuffleBufferRows;
+    private final SplitOrder splitOrder;
+    final int oneHotClasses;
+    private final long cacheBudgetBytes;
+    private final BadRecordPolicy badRecordPolicy;
+    private final boolean strictRecordCount;
+    private final Duration endTimeout;
+    private final String name;
+    final int featureCount;
+    final int outcomes;
+    private final List<StreamDataset> datasets = new ArrayList<>();
+
+    private long recordCount = -1;
+    private byte[] splitOf;
+    private Cache cache;
+    private boolean prepared;
+    private long skipped;
+    private boolean closed;
+
+    private StreamDataSets(Builder builder) {
+        this.clientConfig = builder.clientConfig;
+        this.message = builder.message;
+        this.format = builder.format != null ? builder.format : RecordFormats.forName(message.inputFormat());
+        this.decoder = format.newDecoder(message.inputConfig());
+        this.batchSize = builder.batchSize;
+        this.shuffle = builder.shuffle;
+        this.seed = builder.seed;
+        this.shuffleBufferRows = builder.shuffleBufferRows;
+        this.splitOrder = builder.splitOrder;
+        this.oneHotClasses = builder.oneHotClasses;
+        this.cacheBudgetBytes = builder.cacheBudgetBytes;
+        this.badRecordPolicy = builder.badRecordPolicy;
+        this.strictRecordCount = builder.strictRecordCount;
+        this.endTimeout = builder.endTimeout;
+        this.name = "deployment " + message.deploymentId() + " (" + IDS.incrementAndGet() + ")";
+        this.featureCount = decoder.featureCount();
+        if (oneHotClasses > 0 && decoder.labelCount() != 1) {
+            throw new IllegalArgumentException("oneHotLabels needs a scalar label (a class index), but the "
+                    + message.inputFormat() + " input_config declares " + decoder.labelCount() + " label values");
+        }
+        this.outcomes = oneHotClasses > 0 ? oneHotClasses : decoder.labelCount();
+        if ((long) batchSize * Math.max(featureCount, outcomes) > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("A batch of " + batchSize + " rows of " + featureCount
+                    + " features does not fit in one array; use a smaller batch size");
+        }
+    }
+
+    /**
+     * Starts a builder.
+     *
+     * @param clientConfig {@code bootstrap.servers} and any consumer or security settings
+     * @param message the control message that announces the stream
+     */
+    public static Builder builder(Map<String, ?> clientConfig, ControlMessage message) {
+        return new Builder(clientConfig, message);
+    }
+
+    /** The iterator over the training split. Each call returns a new iterator. */
+    public StreamDataSetIterator train() {
+        return iterator(DataSplit.TRAIN);
+    }
+
+    /** The iterator over the validation split. */
+    public StreamDataSetIterator validation() {
+        return iterator(DataSplit.VALIDATION);
+    }
+
+    /** The iterator over the test split. */
+    public StreamDataSetIterator test() {
+        return iterator(DataSplit.TEST);
+    }
+
+    /** An iterator over one split. */
+    public StreamDataSetIterator iterator(DataSplit split) {
+        checkOpen();
+        return new StreamDataSetIterator(this, Objects.requireNonNull(split, "split"));
+    }
+
+    /** The control message the stream was announced with. */
+    public ControlMessage controlMessage() {
+        return message;
+    }
+
+    /** The number of floats per feature row. */
+    public int featureCount() {
+        return featureCount;
+    }
+
+    /** The number of floats per label row (the number of classes with one-hot labels). */
+    public int labelCount() {
+        return outcomes;
+    }
+
+    /** The shape of one record's features as the format declares it (for example {@code [28, 28]}). */
+    public long[] featureShape() {
+        return decoder.featureShape();
+    }
+
+    /** The number of records in the stream; reads it first if the record count is not strict. */
+    public long recordCount() {
+        prepare();
+        return recordCount;
+    }
+
+    /** The number of records assigned to a split (bad records included). */
+    public long splitSize(DataSplit split) {
+        prepare();
+        long count = 0;
+        for (byte s : splitOf) {
+            if (s == split.ordinal()) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /** The number of bad records left out so far under {@link BadRecordPolicy#SKIP}. */
+    public long skippedRecords() {
+        return skipped;
+    }
+
+    /** Whether the decoded stream is held in memory (known once an iterator has been used). */
+    public boolean cached() {
+        return cache != null;
+    }
+
+    /** Closes the consumers of the iterators. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        datasets.forEach(StreamDataset::close);
+        datasets.clear();
+        cache = null;
+    }
+
+    void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("StreamDataSets of " + name + " is closed");
+        }
+    }
+
+    /** Counts the records if needed, assigns the splits, and fills the cache if it fits. */
+    void prepare() {
+        checkOpen();
+        if (prepared) {
+            return;
+        }
+        if (strictRecordCount) {
+            recordCount = message.totalMessages();
+        } else {
+            try (StreamDataset counter = newDataset()) {
+                recordCount = counter.readPass(record -> { });
+            }
+            if (recordCount != message.totalMessages()) {
+                log.warn("[{}] The slices hold {} records; the control message says total_msg = {}. Using {}.", name,
+                        recordCount, message.totalMessages(), recordCount);
+            }
+        }
+        if (recordCount > Integer.MAX_VALUE - 8) {
+            throw new DataStreamException("The stream of " + name + " holds " + recordCount
+                    + " records, more than one split assignment can index", null);
+        }
+        splitOf = assignSplits((int) recordCount);
+        prepared = true;
+        long rowBytes = 4L * (featureCount + outcomes) + 1;
+        if (cacheBudgetBytes > 0 && recordCount * rowBytes <= cacheBudgetBytes
+                && recordCount * Math.max(featureCount, outcomes) <= Integer.MAX_VALUE - 8) {
+            cache = fillCache();
+        } else {
+            log.info("[{}] Streaming {} records from Kafka on every epoch ({} bytes decoded would exceed the cache "
+                    + "budget of {} bytes)", name, recordCount, recordCount * rowBytes, cacheBudgetBytes);
+        }
+    }
+
+    private byte[] assignSplits(int n) {
+        int validation = (int) Math.round(n * message.validationRate());
+        int test = (int) Math.round(n * message.testRate());
+        int train = n - validation - test;
+        byte[] splits = new byte[n];
+        if (splitOrder == SplitOrder.KAFKA_ML) {
+            java.util.Arrays.fill(splits, 0, train, (byte) DataSplit.TRAIN.ordinal());
+            java.util.Arrays.fill(splits, train, train + test, (byte) DataSplit.TEST.ordinal());
+            java.util.Arrays.fill(splits, train + test, n, (byte) DataSplit.VALIDATION.ordinal());
+            return splits;
+        }
+        java.util.Arrays.fill(splits, 0, train, (byte) DataSplit.TRAIN.ordinal());
+        java.util.Arrays.fill(splits, train, train + validation, (byte) DataSplit.VALIDATION.ordinal());
+        java.util.Arrays.fill(splits, train + validation, n, (byte) DataSplit.TEST.ordinal());
+        Random random = new Random(seed);
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            byte swap = splits[i];
+            splits[i] = splits[j];
+            splits[j] = swap;
+        }
+        return splits;
+    }
+
+    private Cache fillCache() {
+        int n = (int) recordCount;
+        Cache filled = new Cache(n, featureCount, outcomes);
+        byte[] bad = new byte[n];
+        long begin = System.nanoTime();
+        try (StreamDataset dataset = newDataset()) {
+            RecordCursor cursor = new RecordCursor(dataset);
+            StreamRecord record;
+            while ((record = cursor.next()) != null) {
+                int row = cursor.index();
+                if (!decodeRow(record, filled.features, row * featureCount, filled.labels, row * outcomes)) {
+                    bad[row] = 1;
+                }
+            }
+            cursor.checkComplete();
+        }
+        for (DataSplit split : DataSplit.values()) {
+            int[] rows = new int[n];
+            int count = 0;
+            for (int i = 0; i < n; i++) {
+                if (splitOf[i] == split.ordinal() && bad[i] == 0) {
+                    rows[count++] = i;
+                }
+            }
+            filled.rows.put(split, java.util.Arrays.copyOf(rows, count));
+        }
+        log.info("[{}] Read and decoded {} records into memory in {} ms; later epochs read no Kafka", name, n,
+                (System.nanoTime() - begin) / 1_000_000);
+        return filled;
+    }
+
+    Cache cache() {
+        return cache;
+    }
+
+    StreamDataset newDataset() {
+        StreamDataset dataset = StreamDataset.builder(clientConfig).slices(message.slices()).endTimeout(endTimeout)
+                .build();
+        datasets.add(dataset);
+        return dataset;
+    }
+
+    void release(StreamDataset dataset) {
+        datasets.remove(dataset);
+        dataset.close();
+    }
+
+    byte splitOf(int index) {
+        return splitOf[index];
+    }
+
+    private final float[] labelScratch = new float[1];
+
+    /**
+     * Decodes a record's features and labels (one-hot when configured) into the given arrays.
+     *
+     * @return false if the record is bad and the policy is SKIP
+     * @throws RecordDecodeException located at the record, if the record is bad and the policy is FAIL
+     */
+    boolean decodeRow(StreamRecord record, float[] features, int featureOffset, float[] labels, int labelOffset) {
+        try {
+            decoder.decodeFeatures(record.key(), record.value(), features, featureOffset);
+            if (oneHotClasses > 0) {
+                decoder.decodeLabels(record.key(), record.value(), labelScratch, 0);
+                float label = labelScratch[0];
+                int index = (int) label;
+                if (index != label || index < 0 || index >= oneHotClasses) {
+                    throw new RecordDecodeException("label " + label + " is not a class index in [0, " + oneHotClasses
+                            + ") (the model has " + oneHotClasses + " outputs)");
+                }
+                java.util.Arrays.fill(labels, labelOffset, labelOffset + oneHotClasses, 0f);
+                labels[labelOffset + index] = 1f;
+            } else if (outcomes > 0) {
+                decoder.decodeLabels(record.key(), record.value(), labels, labelOffset);
+            }
+            return true;
+        } catch (RecordDecodeException e) {
+            RecordDecodeException located = e.at(record.topic(), record.partition(), record.offset());
+            if (badRecordPolicy == BadRecordPolicy.FAIL) {
+                throw located;
+            }
+            skipped++;
+            if (skipped <= LOGGED_BAD_RECORDS) {
+                log.warn("[{}] Skipping a bad record ({} so far): {}", name, skipped, located.getMessage());
+            } else if (skipped == LOGGED_BAD_RECORDS + 1) {
+                log.warn("[{}] More bad records are being skipped; only their count is reported from now on", name);
+            }
+            return false;
+        }
+    }
+
+    /**
+     * Walks a pass of a dataset, numbering records and checking their count against the stream's size.
+     */
+    final class RecordCursor {
+        private final io.kafkaml.stream.StreamPass pass;
+        private int index = -1;
+
+        RecordCursor(StreamDataset dataset) {
+            this.pass = dataset.newPass();
+        }
+
+        /** The next record, or {@code null} at the end of the pass. */
+        StreamRecord next() {
+            if (!pass.hasNext()) {
+                return null;
+            }
+            StreamRecord record = pass.next();
+            index++;
+            if (index >= recordCount) {
+                throw countMismatch("more than " + recordCount);
+            }
+            return record;
+        }
+
+        /** The number of the record last returned, from 0. */
+        int index() {
+            return index;
+        }
+
+        /** Fails if the pass ended before the stream's size. */
+        void checkComplete() {
+            if (index + 1 != recordCount) {
+                throw countMismatch(String.valueOf(index + 1));
+            }
+        }
+
+        private DataStreamException countMismatch(String found) {
+            return new DataStreamException("The slices " + io.kafkaml.stream.StreamSlice.formatList(message.slices())
+                    + " of " + name + " hold " + found + " records, but the control message says total_msg = "
+                    + message.totalMessages() + (strictRecordCount ? "; records are missing or foreign records were "
+                    + "written into the slices (set strictRecordCount(false) to train on what the slices hold)" : ""),
+                    null);
+        }
+    }
+
+    /** The decoded stream, held in memory: rows in stream order and, per split, the rows that belong to it. */
+    static final class Cache {
+        final float[] features;
+        final float[] labels;
+        final Map<DataSplit, int[]> rows = new EnumMap<>(DataSplit.class);
+
+        Cache(int n, int featureCount, int outcomes) {
+            this.features = new float[n * featureCount];
+            this.labels = new float[n * outcomes];
+        }
+    }
+
+    /** Builds {@link StreamDataSets}; every setting has a default. */
+    public static final class Builder {
+        private final Map<String, ?> clientConfig;
+        private final ControlMessage message;
+        private RecordFormat format;
+        private int batchSize = 32;
+        private boolean shuffle;
+        private long seed = 42;
+        private int shuffleBufferRows = 10_000;
+        private SplitOrder splitOrder = SplitOrder.SHUFFLED;
+        private int oneHotClasses;
+        private long cacheBudgetBytes = 256L * 1024 * 1024;
+        private BadRecordPolicy badRecordPolicy = BadRecordPolicy.FAIL;
+        private boolean strictRecordCount = true;
+        private Duration endTimeout = Duration.ofSeconds(60);
+
+        private Builder(Map<String, ?> clientConfig, ControlMessage message) {
+            this.clientConfig = Map.copyOf(Objects.requireNonNull(clientConfig, "clientConfig"));
+            this.message = Objects.requireNonNull(message, "message");
+        }
+
+        /** Rows per batch; default 32. */
+        public Builder batchSize(int batchSize) {
+            if (batchSize < 1) {
+                throw new IllegalArgumentException("batchSize must be >= 1, was " + batchSize);
+            }
+            this.batchSize = batchSize;
+            return this;
+        }
+
+        /** Whether to shuffle the rows of each epoch (seeded, so reproducible); default false. */
+        public Builder shuffle(boolean shuffle) {
+            this.shuffle = shuffle;
+            return this;
+        }
+
+        /** The seed of the split assignment and of shuffling; default 42. */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** Rows in the shuffle buffer when streaming (not cached); default 10,000. */
+        public Builder shuffleBufferRows(int rows) {
+            if (rows < 1) {
+                throw new IllegalArgumentException("shuffleBufferRows must be >= 1, was " + rows);
+            }
+            this.shuffleBufferRows = rows;
+            return this;
+        }
+
+        /** How records are assigned to splits; default {@link SplitOrder#SHUFFLED}. */
+        public Builder splitOrder(SplitOrder order) {
+            this.splitOrder = Objects.requireNonNull(order, "order");
+            return this;
+        }
+
+        /** Turns scalar class-index labels into one-hot rows of {@code classes} (for a softmax output). */
+        public Builder oneHotLabels(int classes) {
+            if (classes < 2) {
+                throw new IllegalArgumentException("oneHotLabels needs at least 2 classes, was " + classes);
+            }
+            this.oneHotClasses = classes;
+            return this;
+        }
+
+        /** The most memory the decoded stream may take to be held for later epochs; 0 disables; default 256 MiB. */
+        public Builder cacheBudgetBytes(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("cacheBudgetBytes must be >= 0, was " + bytes);
+            }
+            this.cacheBudgetBytes = bytes;
+            return this;
+        }
+
+        /** What to do with a record that cannot be decoded; default {@link BadRecordPolicy#FAIL}. */
+        public Builder badRecordPolicy(BadRecordPolicy policy) {
+            this.badRecordPolicy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /**
+         * Whether the slices must hold exactly {@code total_msg} records (default true). When false, the records
+         * are counted first and a difference is logged.
+         */
+        public Builder strictRecordCount(boolean strict) {
+            this.strictRecordCount = strict;
+            return this;
+        }
+
+        /** How long a read waits for records of a slice beyond the log end; default 60 s. */
+        public Builder endTimeout(Duration timeout) {
+            this.endTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /** The format to decode with, instead of the one the message's {@code input_format} names. */
+        public Builder format(RecordFormat format) {
+            this.format = Objects.requireNonNull(format, "format");
+            return this;
+        }
+
+        /**
+         * Creates the object; nothing is read yet.
+         *
+         * @throws io.kafkaml.format.UnknownFormatException if the message's format is not on the class path
+         * @throws io.kafkaml.format.InvalidFormatConfigException if its {@code input_config} is bad
+         */
+        public StreamDataSets build() {
+            return new StreamDataSets(this);
+        }
+    }
+}
