@@ -41,6 +41,7 @@ public final class RawDataSink extends DataSink {
     private RawType labelType;
     private long[] labelShape;
     private RecordEncoder encoder;
+    private long sent;
 
     private RawDataSink(Builder builder) {
         super(builder, RawFormat.NAME);
@@ -65,29 +66,32 @@ public final class RawDataSink extends DataSink {
     public synchronized void send(Object data, Object label) {
         Flat features = Flat.of(Objects.requireNonNull(data, "data"), "data");
         Flat labels = label == null ? null : Flat.of(label, "label");
-        if (encoder == null || (labels != null && labelType == null)) {
-            if (dataType == null) {
-                dataType = features.type;
-            }
-            if (dataShape == null) {
-                dataShape = features.shape;
-            }
-            if (labels != null && labelType == null) {
-                labelType = labels.type;
-                labelShape = labelShape == null ? labels.shape : labelShape;
-            }
+        boolean changed = encoder == null;
+        if (dataType == null) {
+            dataType = features.type;
+        }
+        if (dataShape == null) {
+            dataShape = features.shape;
+        }
+        if (labels != null && (labelType == null || labelShape == null)) {
+            labelType = labelType == null ? labels.type : labelType;
+            labelShape = labelShape == null ? labels.shape : labelShape;
+            changed = true;
+        }
+        if (changed) {
             encoder = new RawFormat().newEncoder(inputConfig());
         }
         EncodedRecord record;
         try {
             record = encoder.encode(features.values, labels == null ? null : labels.values);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("Record " + (acknowledgedRecords() + 1) + " does not fit this RAW sink "
+            throw new IllegalArgumentException("Record " + (sent + 1) + " does not fit this RAW sink "
                     + "(data " + dataType.numpyName() + " " + Arrays.toString(dataShape) + (labelType == null ? ""
                             : ", label " + labelType.numpyName() + " " + Arrays.toString(labelShape)) + "): "
                     + e.getMessage(), e);
         }
         sendRecord(record.key(), record.value());
+        sent++;
     }
 
     /** Sends one record without a label. */
