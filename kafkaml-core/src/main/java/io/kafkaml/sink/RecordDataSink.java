@@ -30,16 +30,18 @@ public class RecordDataSink extends DataSink {
 
     /** Creates the sink from a builder. */
     protected RecordDataSink(Builder builder) {
-        super(builder, requireFormat(builder).name());
+        super(checked(builder), builder.format.name());
         this.inputConfig = new LinkedHashMap<>(builder.inputConfig);
         this.encoder = builder.format.newEncoder(inputConfig);
     }
 
-    private static RecordFormat requireFormat(Builder builder) {
+    /** Fails before any producer exists if the format or its settings are bad. */
+    private static Builder checked(Builder builder) {
         if (builder.format == null) {
             throw new IllegalStateException("A RecordDataSink needs a format; none was set");
         }
-        return builder.format;
+        builder.format.newEncoder(builder.inputConfig);
+        return builder;
     }
 
     /** Starts a builder; {@code clientConfig} holds {@code bootstrap.servers} and any producer settings. */
