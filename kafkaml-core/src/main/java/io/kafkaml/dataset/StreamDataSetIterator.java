@@ -2,11 +2,12 @@ package io.kafkaml.dataset;
 
 import io.kafkaml.stream.StreamDataset;
 import io.kafkaml.stream.StreamRecord;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Random;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
@@ -99,9 +100,8 @@ public final class StreamDataSetIterator implements DataSetIterator {
         pendingRows = 0;
         int featureCount = owner.featureCount;
         int outcomes = owner.outcomes;
-        INDArray features = Nd4j.create(prefix(batchFeatures, rows * featureCount), new long[] {rows, featureCount}, 'c');
-        INDArray labels = outcomes == 0 ? null
-                : Nd4j.create(prefix(batchLabels, rows * outcomes), new long[] {rows, outcomes}, 'c');
+        INDArray features = toArray(batchFeatures, rows, featureCount);
+        INDArray labels = outcomes == 0 ? null : toArray(batchLabels, rows, outcomes);
         DataSet dataSet = new DataSet(features, labels);
         if (preProcessor != null) {
             preProcessor.preProcess(dataSet);
@@ -109,8 +109,16 @@ public final class StreamDataSetIterator implements DataSetIterator {
         return dataSet;
     }
 
-    private static float[] prefix(float[] array, int length) {
-        return array.length == length ? array : Arrays.copyOf(array, length);
+    /**
+     * A {@code [rows, columns]} float array holding the first {@code rows × columns} values of {@code source},
+     * copied in bulk into the array's native memory ({@code Nd4j.create(float[])} copies element by element,
+     * which costs more than decoding).
+     */
+    static INDArray toArray(float[] source, int rows, int columns) {
+        INDArray array = Nd4j.createUninitialized(DataType.FLOAT, rows, columns);
+        FloatBuffer target = array.data().asNioFloat();
+        target.put(source, 0, rows * columns);
+        return array;
     }
 
     private void ensureCapacity(int rows) {

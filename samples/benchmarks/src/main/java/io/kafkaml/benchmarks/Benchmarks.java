@@ -18,7 +18,7 @@ import org.apache.kafka.clients.admin.Admin;
  */
 public final class Benchmarks {
 
-    static final List<Benchmark> ALL = List.of(new StreamReadBenchmark());
+    static final List<Benchmark> ALL = List.of(new StreamReadBenchmark(), new RawDecodeBenchmark());
 
     private Benchmarks() {
     }
