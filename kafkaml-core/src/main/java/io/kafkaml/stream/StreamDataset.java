@@ -13,7 +13,6 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
-import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.IsolationLevel;
@@ -71,7 +70,8 @@ import org.slf4j.LoggerFactory;
  * group or commits offsets.
  *
  * <p><b>Threading</b>: not thread-safe; use a dataset from one thread at a time. It owns one
- * {@link KafkaConsumer}. <b>Lifecycle</b>: {@link #close()} releases it; it is idempotent.
+ * {@link KafkaConsumer}, driven by a fetch thread of its own ({@code kafkaml-stream-fetcher | client-id}) that
+ * reads ahead while the caller handles the records already read. <b>Lifecycle</b>: {@link #close()} releases it; it is idempotent.
  */
 public final class StreamDataset implements AutoCloseable {
 
@@ -84,7 +84,7 @@ public final class StreamDataset implements AutoCloseable {
     private final Duration metadataTimeout;
     private final String name;
     private final int bufferRecordsPerPartition;
-    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final StreamFetcher fetcher;
     private List<StreamSlice> resolvedSlices;
     private StreamPass currentPass;
     private int passes;
@@ -115,7 +115,9 @@ public final class StreamDataset implements AutoCloseable {
         Map<String, Object> config = ClientConfigs.consumer(builder.clientConfig, defaults, enforced);
         config.remove(ConsumerConfig.GROUP_ID_CONFIG);
         config.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
-        this.consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.fetcher = new StreamFetcher(
+                new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer()), clientId,
+                pollTimeout, endTimeout, bufferRecordsPerPartition);
     }
 
     /**
@@ -159,7 +161,7 @@ public final class StreamDataset implements AutoCloseable {
         List<StreamSlice> toRead = resolve();
         checkNotExpired(toRead);
         passes++;
-        currentPass = new StreamPass(this, toRead, passes);
+        currentPass = new StreamPass(this, toRead, passes, fetcher);
         log.debug("[{}] pass {} over {}", name, passes, toRead);
         return currentPass;
     }
@@ -218,7 +220,7 @@ public final class StreamDataset implements AutoCloseable {
         for (String topic : topics) {
             List<PartitionInfo> partitions;
             try {
-                partitions = consumer.partitionsFor(topic, metadataTimeout);
+                partitions = fetcher.call(c -> c.partitionsFor(topic, metadataTimeout), metadataTimeout);
             } catch (TimeoutException e) {
                 throw new DataStreamException("Could not read the metadata of topic '" + topic + "' within "
                         + metadataTimeout.toMillis() + " ms: " + e.getMessage(), null, e);
@@ -247,11 +249,11 @@ public final class StreamDataset implements AutoCloseable {
     }
 
     Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions) {
-        return offsets("log start offsets", partitions, consumer::beginningOffsets);
+        return offsets("log start offsets", partitions, (p, timeout) -> fetcher.call(c -> c.beginningOffsets(p, timeout), timeout));
     }
 
     Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions) {
-        return offsets("end offsets", partitions, consumer::endOffsets);
+        return offsets("end offsets", partitions, (p, timeout) -> fetcher.call(c -> c.endOffsets(p, timeout), timeout));
     }
 
     private Map<TopicPartition, Long> offsets(String what, Collection<TopicPartition> partitions,
@@ -262,10 +264,6 @@ public final class StreamDataset implements AutoCloseable {
             throw new DataStreamException("Could not read the " + what + " of " + partitions + " within "
                     + metadataTimeout.toMillis() + " ms: " + e.getMessage(), null, e);
         }
-    }
-
-    KafkaConsumer<byte[], byte[]> consumer() {
-        return consumer;
     }
 
     Duration endTimeout() {
@@ -280,8 +278,8 @@ public final class StreamDataset implements AutoCloseable {
         return name;
     }
 
-    int laneBufferRecords() {
-        return bufferRecordsPerPartition;
+    Duration metadataTimeout() {
+        return metadataTimeout;
     }
 
     void checkOpen() {
@@ -297,7 +295,7 @@ public final class StreamDataset implements AutoCloseable {
             return;
         }
         closed = true;
-        consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+        fetcher.close();
     }
 
     @Override

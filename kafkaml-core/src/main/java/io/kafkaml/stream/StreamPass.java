@@ -1,23 +1,16 @@
 package io.kafkaml.stream;
 
-import io.kafkaml.internals.Deadline;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
+import io.kafkaml.common.KafkaMlException;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.NoSuchElementException;
-import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.InvalidOffsetException;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 
 /**
  * One pass (epoch) over the records of a {@link StreamDataset}. Obtained from {@link StreamDataset#newPass()};
- * {@link #hasNext()} blocks while it waits for records.
+ * {@link #hasNext()} blocks while it waits for records. The dataset's fetch thread reads ahead while the
+ * caller handles the records already read.
  *
  * <p><b>Order</b>: the slices of one partition form a <em>lane</em>, read in the order the slices were given
  * and each slice in offset order. Lanes are read at the same time and merged in proportion to their size:
@@ -35,10 +28,9 @@ public final class StreamPass implements Iterator<StreamRecord> {
     private final StreamDataset dataset;
     private final List<StreamSlice> slices;
     private final int number;
-    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final StreamFetcher fetcher;
+    private final StreamFetcher.Pass fetchPass;
     private final Lane[] lanes;
-    private final Map<TopicPartition, Lane> laneByPartition = new LinkedHashMap<>();
-    private final int laneBufferRecords;
 
     private StreamRecord next;
     private long recordsRead;
@@ -47,23 +39,13 @@ public final class StreamPass implements Iterator<StreamRecord> {
     private boolean superseded;
     private RuntimeException failure;
 
-    StreamPass(StreamDataset dataset, List<StreamSlice> slices, int number) {
+    StreamPass(StreamDataset dataset, List<StreamSlice> slices, int number, StreamFetcher fetcher) {
         this.dataset = dataset;
         this.slices = slices;
         this.number = number;
-        this.consumer = dataset.consumer();
-        this.laneBufferRecords = dataset.laneBufferRecords();
-        Map<TopicPartition, List<StreamSlice>> grouped = new LinkedHashMap<>();
-        for (StreamSlice slice : slices) {
-            grouped.computeIfAbsent(slice.topicPartition(), tp -> new ArrayList<>()).add(slice);
-        }
-        this.lanes = new Lane[grouped.size()];
-        int i = 0;
-        for (Map.Entry<TopicPartition, List<StreamSlice>> entry : grouped.entrySet()) {
-            lanes[i] = new Lane(entry.getKey(), entry.getValue());
-            laneByPartition.put(entry.getKey(), lanes[i]);
-            i++;
-        }
+        this.fetcher = fetcher;
+        this.fetchPass = fetcher.newPass(slices);
+        this.lanes = fetchPass.laneList.stream().map(Lane::new).toArray(Lane[]::new);
     }
 
     /**
@@ -84,7 +66,8 @@ public final class StreamPass implements Iterator<StreamRecord> {
         checkReadable();
         try {
             if (!started) {
-                start();
+                started = true;
+                fetcher.start(fetchPass, dataset.metadataTimeout());
             }
             return advance();
         } catch (RuntimeException e) {
@@ -135,199 +118,94 @@ public final class StreamPass implements Iterator<StreamRecord> {
         }
     }
 
-    private void start() {
-        started = true;
-        consumer.assign(laneByPartition.keySet());
-        consumer.resume(laneByPartition.keySet());
-        for (Lane lane : lanes) {
-            lane.startSlice(0);
-        }
-    }
-
     private boolean advance() {
-        while (true) {
-            Lane best = null;
-            double bestProgress = Double.MAX_VALUE;
-            boolean waiting = false;
-            for (Lane lane : lanes) {
-                ConsumerRecord<byte[], byte[]> head = lane.head();
-                if (head == null) {
-                    if (!lane.done) {
-                        waiting = true;
-                        break;
-                    }
-                    continue;
-                }
+        Lane best = null;
+        double bestProgress = Double.MAX_VALUE;
+        for (Lane lane : lanes) {
+            ConsumerRecord<byte[], byte[]> head = lane.head();
+            if (head != null) {
                 double progress = lane.progress(head.offset());
                 if (progress < bestProgress) {
                     bestProgress = progress;
                     best = lane;
                 }
             }
-            if (!waiting) {
-                if (best == null) {
-                    finish();
-                    return false;
-                }
-                ConsumerRecord<byte[], byte[]> record = best.take();
-                next = new StreamRecord(record.topic(), record.partition(), record.offset(), record.timestamp(),
-                        record.key(), record.value());
-                recordsRead++;
-                return true;
-            }
-            poll();
         }
+        if (best == null) {
+            finished = true;
+            return false;
+        }
+        ConsumerRecord<byte[], byte[]> record = best.take();
+        next = new StreamRecord(record.topic(), record.partition(), record.offset(), record.timestamp(),
+                record.key(), record.value());
+        recordsRead++;
+        return true;
     }
 
-    private void finish() {
-        finished = true;
-        consumer.pause(consumer.assignment());
-    }
-
-    private void poll() {
-        ConsumerRecords<byte[], byte[]> records;
-        try {
-            records = consumer.poll(dataset.pollTimeout());
-        } catch (InvalidOffsetException e) {
-            for (TopicPartition partition : e.partitions()) {
-                Lane lane = laneByPartition.get(partition);
-                if (lane != null && lane.slice != null) {
-                    long logStart = dataset.beginningOffsets(List.of(partition)).get(partition);
-                    if (logStart > consumer.position(partition)) {
-                        throw new DataStreamExpiredException(lane.slice, logStart);
-                    }
-                }
-            }
-            throw new DataStreamException("Reading the data stream failed: " + e.getMessage(), null, e);
-        }
-        for (TopicPartition partition : records.partitions()) {
-            Lane lane = laneByPartition.get(partition);
-            if (lane != null) {
-                lane.add(records.records(partition));
-            }
-        }
-        for (Lane lane : lanes) {
-            lane.checkProgress();
-        }
-    }
-
-    /** The slices of one partition, read in turn, with the records polled for it and not yet returned. */
+    /** The reader's side of a lane: the chunk being read and the lane's progress through its slices. */
     private final class Lane {
-        final TopicPartition partition;
-        final List<StreamSlice> laneSlices;
+        final StreamFetcher.Lane fetched;
+        final long[] spanBefore;
         final double totalSpan;
-        final ArrayDeque<List<ConsumerRecord<byte[], byte[]>>> chunks = new ArrayDeque<>();
-        int chunkIndex;
-        int buffered;
-        int sliceIndex;
-        StreamSlice slice;
-        long spanBefore;
+        StreamFetcher.Item chunk;
+        int index;
         boolean done;
-        boolean paused;
-        long lastPosition;
-        Deadline stallDeadline;
 
-        Lane(TopicPartition partition, List<StreamSlice> laneSlices) {
-            this.partition = partition;
-            this.laneSlices = laneSlices;
-            this.totalSpan = Math.max(1, laneSlices.stream().mapToLong(StreamSlice::size).sum());
+        Lane(StreamFetcher.Lane fetched) {
+            this.fetched = fetched;
+            this.spanBefore = new long[fetched.slices.size()];
+            long span = 0;
+            for (int i = 0; i < spanBefore.length; i++) {
+                spanBefore[i] = span;
+                span += fetched.slices.get(i).size();
+            }
+            this.totalSpan = Math.max(1, span);
         }
 
-        /** Moves to slice {@code index} (skipping empty ones), or marks the lane done. */
-        void startSlice(int index) {
-            if (slice != null) {
-                spanBefore += slice.size();
-            }
-            sliceIndex = index;
-            while (sliceIndex < laneSlices.size() && laneSlices.get(sliceIndex).size() == 0) {
-                sliceIndex++;
-            }
-            chunks.clear();
-            chunkIndex = 0;
-            buffered = 0;
-            if (sliceIndex >= laneSlices.size()) {
-                slice = null;
-                done = true;
-                consumer.pause(Set.of(partition));
-                paused = true;
-                return;
-            }
-            slice = laneSlices.get(sliceIndex);
-            consumer.seek(partition, slice.startOffset());
-            lastPosition = slice.startOffset();
-            stallDeadline = Deadline.after(dataset.endTimeout());
-            if (paused) {
-                consumer.resume(Set.of(partition));
-                paused = false;
-            }
-        }
-
-        /**
-         * The next record of the current slice, moving on to the lane's next slice when this one is read;
-         * {@code null} when the lane is done or needs a poll.
-         */
+        /** The lane's next record, waiting for the fetch thread if needed; {@code null} once the lane is done. */
         ConsumerRecord<byte[], byte[]> head() {
             while (!done) {
-                if (!chunks.isEmpty()) {
-                    ConsumerRecord<byte[], byte[]> record = chunks.peekFirst().get(chunkIndex);
-                    if (record.offset() < slice.endOffset()) {
-                        return record;
-                    }
-                    startSlice(sliceIndex + 1);
-                } else if (consumer.position(partition) >= slice.endOffset()) {
-                    startSlice(sliceIndex + 1);
+                if (chunk != null && index < chunk.to()) {
+                    return chunk.records().get(index);
+                }
+                StreamFetcher.Item item = take(fetched);
+                if (item == StreamFetcher.Item.END) {
+                    done = true;
+                } else if (item.failure() != null) {
+                    throw item.failure();
                 } else {
-                    return null;
+                    chunk = item;
+                    index = item.from();
                 }
             }
             return null;
         }
 
         ConsumerRecord<byte[], byte[]> take() {
-            List<ConsumerRecord<byte[], byte[]>> chunk = chunks.peekFirst();
-            ConsumerRecord<byte[], byte[]> record = chunk.get(chunkIndex++);
-            if (chunkIndex == chunk.size()) {
-                chunks.pollFirst();
-                chunkIndex = 0;
-            }
-            buffered--;
-            if (paused && buffered <= laneBufferRecords / 2) {
-                consumer.resume(Set.of(partition));
-                paused = false;
+            ConsumerRecord<byte[], byte[]> record = chunk.records().get(index++);
+            if (fetched.buffered.decrementAndGet() == fetcher.laneBufferRecords / 2) {
+                fetcher.nudge();
             }
             return record;
         }
 
-        /** The fraction of the lane's offsets passed once {@code offset} is returned. */
         double progress(long offset) {
-            return (spanBefore + (offset - slice.startOffset())) / totalSpan;
+            StreamSlice slice = fetched.slices.get(chunk.sliceIndex());
+            return (spanBefore[chunk.sliceIndex()] + (offset - slice.startOffset())) / totalSpan;
         }
 
-        void add(List<ConsumerRecord<byte[], byte[]>> records) {
-            if (done || records.isEmpty()) {
-                return;
-            }
-            chunks.addLast(records);
-            buffered += records.size();
-            stallDeadline = Deadline.after(dataset.endTimeout());
-            if (!paused && buffered >= laneBufferRecords) {
-                consumer.pause(Set.of(partition));
-                paused = true;
-            }
-        }
-
-        /** Fails the pass if this lane waits for records that have not come for the end timeout. */
-        void checkProgress() {
-            if (done || !chunks.isEmpty()) {
-                return;
-            }
-            long position = consumer.position(partition);
-            if (position != lastPosition) {
-                lastPosition = position;
-                stallDeadline = Deadline.after(dataset.endTimeout());
-            } else if (stallDeadline.expired()) {
-                long logEnd = dataset.endOffsets(List.of(partition)).get(partition);
-                throw new DataStreamTimeoutException(slice, position, logEnd, dataset.endTimeout());
+        private StreamFetcher.Item take(StreamFetcher.Lane lane) {
+            try {
+                while (true) {
+                    StreamFetcher.Item item = lane.queue.poll(dataset.pollTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                    if (item != null) {
+                        return item;
+                    }
+                    checkReadable();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new KafkaMlException("Interrupted while reading pass " + number + " of " + dataset.name(), e);
             }
         }
     }

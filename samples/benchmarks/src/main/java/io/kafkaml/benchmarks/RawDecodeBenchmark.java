@@ -23,7 +23,7 @@ import org.nd4j.linalg.dataset.DataSet;
  * cache), against a bare consumer loop that only touches the bytes of the same slices with the same consumer
  * settings. Rounds are interleaved after a warm-up; each side reports its median round.
  *
- * <p>Options: {@code --records 200000 --features 784 --batch 128 --partitions 3 --rounds 5 --warmup 1}.
+ * <p>Options: {@code --records 200000 --features 784 --batch 128 --partitions 3 --rounds 7 --warmup 2}.
  */
 final class RawDecodeBenchmark implements Benchmark {
 
@@ -43,8 +43,8 @@ final class RawDecodeBenchmark implements Benchmark {
         int features = (int) context.longOption("features", 784);
         int batch = (int) context.longOption("batch", 128);
         int partitions = (int) context.longOption("partitions", 3);
-        int rounds = (int) context.longOption("rounds", 5);
-        int warmup = (int) context.longOption("warmup", 1);
+        int rounds = (int) context.longOption("rounds", 7);
+        int warmup = (int) context.longOption("warmup", 2);
         Random random = new Random(42);
         byte[][] templates = new byte[64][];
         for (int t = 0; t < templates.length; t++) {

@@ -42,6 +42,23 @@ class BenchmarksIT {
     }
 
     @Test
+    void rawDecodePrintsOneJsonObjectWithMegabytesPerSecond(EmbeddedKafkaBroker kafka) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Benchmarks.run(new String[] {"raw-decode", "--bootstrap-servers", kafka.bootstrapServers(),
+            "--records", "2000", "--features", "16", "--batch", "32", "--rounds", "1", "--warmup", "0"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+        assertThat(lines).hasSize(1);
+        JsonNode json = new ObjectMapper().readTree(lines.get(0));
+        assertThat(json.fieldNames()).toIterable().containsAll(CONTRACT).contains("megabytesPerSecond");
+        assertThat(json.get("benchmark").asText()).isEqualTo("raw-decode");
+        assertThat(json.get("records").asLong()).isEqualTo(2000);
+        assertThat(json.get("ratio").asDouble()).isPositive();
+    }
+
+    @Test
     void unknownBenchmarksAndBadOptionsExitWithStatusTwo() throws Exception {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
