@@ -99,27 +99,11 @@ public final class JsonFormat implements RecordFormat {
             this.labelCount = FormatConfig.elements(labelShape);
         }
 
-        final class Decoder implements RecordDecoder {
+        final class Decoder extends ShapedRecordDecoder {
             private final boolean[] seen = dataFields == null ? null : new boolean[dataFields.size()];
 
-            @Override
-            public int featureCount() {
-                return featureCount;
-            }
-
-            @Override
-            public long[] featureShape() {
-                return featureShape.clone();
-            }
-
-            @Override
-            public int labelCount() {
-                return labelCount;
-            }
-
-            @Override
-            public long[] labelShape() {
-                return labelShape.clone();
+            Decoder() {
+                super(featureShape, labelShape);
             }
 
             @Override

@@ -6,6 +6,7 @@ import io.kafkaml.format.RecordDecodeException;
 import io.kafkaml.format.RecordDecoder;
 import io.kafkaml.format.RecordEncoder;
 import io.kafkaml.format.RecordFormat;
+import io.kafkaml.format.ShapedRecordDecoder;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -56,28 +57,9 @@ public final class AvroFormat implements RecordFormat {
     @Override
     public RecordDecoder newDecoder(Map<String, ?> inputConfig) {
         Layouts layouts = new Layouts(inputConfig);
-        return new RecordDecoder() {
-            @Override
-            public int featureCount() {
-                return layouts.data.width();
-            }
-
-            @Override
-            public long[] featureShape() {
-                return new long[] {layouts.data.width()};
-            }
-
-            @Override
-            public int labelCount() {
-                return layouts.label == null ? 0 : layouts.label.width();
-            }
-
-            @Override
-            public long[] labelShape() {
-                return layouts.label == null || layouts.label.width() == 1 ? new long[0]
-                        : new long[] {layouts.label.width()};
-            }
-
+        long[] labelShape = layouts.label == null ? null
+                : layouts.label.width() == 1 ? new long[0] : new long[] {layouts.label.width()};
+        return new ShapedRecordDecoder(new long[] {layouts.data.width()}, labelShape) {
             @Override
             public void decodeFeatures(byte[] key, byte[] value, float[] features, int offset) {
                 layouts.data.read(value, features, offset);

@@ -6,6 +6,7 @@ import io.kafkaml.format.RecordDecodeException;
 import io.kafkaml.format.RecordDecoder;
 import io.kafkaml.format.RecordEncoder;
 import io.kafkaml.format.RecordFormat;
+import io.kafkaml.format.ShapedRecordDecoder;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
@@ -80,25 +81,9 @@ public final class RawFormat implements RecordFormat {
             }
         }
 
-        final class Decoder implements RecordDecoder {
-            @Override
-            public int featureCount() {
-                return dataCount;
-            }
-
-            @Override
-            public long[] featureShape() {
-                return dataShape.clone();
-            }
-
-            @Override
-            public int labelCount() {
-                return labelCount;
-            }
-
-            @Override
-            public long[] labelShape() {
-                return labelType == null ? new long[0] : labelShape.clone();
+        final class Decoder extends ShapedRecordDecoder {
+            Decoder() {
+                super(dataShape, labelType == null ? null : labelShape);
             }
 
             @Override
