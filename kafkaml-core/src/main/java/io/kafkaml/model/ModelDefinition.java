@@ -1,0 +1,296 @@
+package io.kafkaml.model;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.conf.layers.BaseRecurrentLayer;
+import org.deeplearning4j.nn.conf.layers.FeedForwardLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.OutputLayerUtil;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationSigmoid;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
+import org.nd4j.linalg.lossfunctions.impl.LossBinaryXENT;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+import org.nd4j.linalg.lossfunctions.impl.LossNegativeLogLikelihood;
+
+/**
+ * A model: a name, a description and a DL4J network configuration ({@link MultiLayerConfiguration} or
+ * {@link ComputationGraphConfiguration}), optionally with initial weights (an imported Keras model keeps its
+ * weights as a registry artifact). Creating one validates it by building the network, and records what it
+ * found in a {@link ModelSummary}.
+ *
+ * <pre>{@code
+ * MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().list()
+ *         .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.SIGMOID).build())
+ *         .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(2).activation(Activation.SOFTMAX).build())
+ *         .build();
+ * ModelDefinition model = ModelDefinition.of("hcopd", "the paper's HCOPD model", conf);
+ * model.summary().outputKind();   // CLASSIFICATION
+ * }</pre>
+ *
+ * <p>Immutable and thread-safe; {@link #newNetwork()} returns a new network each time.
+ */
+public final class ModelDefinition {
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+    private final String name;
+    private final String description;
+    private final String configuration;
+    private final String weightsArtifact;
+    private final ModelSummary summary;
+
+    @JsonCreator
+    private ModelDefinition(@JsonProperty("name") String name, @JsonProperty("description") String description,
+            @JsonProperty("configuration") String configuration,
+            @JsonProperty("weightsArtifact") String weightsArtifact,
+            @JsonProperty("summary") ModelSummary summary) {
+        this.name = checkName(name, "model");
+        this.description = description == null ? "" : description;
+        this.configuration = Objects.requireNonNull(configuration, "configuration");
+        this.weightsArtifact = weightsArtifact;
+        this.summary = summary != null ? summary : summarize(name, build(name, configuration));
+    }
+
+    /** A model from a multi-layer configuration. */
+    public static ModelDefinition of(String name, String description, MultiLayerConfiguration configuration) {
+        return new ModelDefinition(name, description, configuration.toJson(), null, null);
+    }
+
+    /** A model from a computation graph configuration. */
+    public static ModelDefinition of(String name, String description, ComputationGraphConfiguration configuration) {
+        return new ModelDefinition(name, description, configuration.toJson(), null, null);
+    }
+
+    /**
+     * A model from DL4J configuration JSON (as {@code MultiLayerConfiguration.toJson()} or
+     * {@code ComputationGraphConfiguration.toJson()} writes it).
+     *
+     * @throws InvalidModelException if the JSON is neither, or the network cannot be built
+     */
+    public static ModelDefinition fromJson(String name, String description, String configurationJson) {
+        return new ModelDefinition(name, description, configurationJson, null, null);
+    }
+
+    /** The same model with initial weights stored as the registry artifact {@code artifactId}. */
+    public ModelDefinition withWeightsArtifact(String artifactId) {
+        return new ModelDefinition(name, description, configuration, artifactId, summary);
+    }
+
+    /**
+     * Checks a registry name: 1 to 128 characters of letters, digits, '.', '_', '-', starting with a letter or
+     * digit.
+     *
+     * @return the name
+     * @throws IllegalArgumentException naming what is wrong
+     */
+    public static String checkName(String name, String what) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("'" + name + "' is not a valid " + what + " name: use 1 to 128 letters, "
+                    + "digits, '.', '_' or '-', starting with a letter or digit");
+        }
+        return name;
+    }
+
+    /** The model's name, unique in a registry. */
+    @JsonProperty
+    public String name() {
+        return name;
+    }
+
+    /** A description, possibly empty. */
+    @JsonProperty
+    public String description() {
+        return description;
+    }
+
+    /** The DL4J configuration JSON. */
+    @JsonProperty
+    public String configuration() {
+        return configuration;
+    }
+
+    /** The artifact holding initial weights, if the model came with them (an imported Keras model). */
+    public Optional<String> weightsArtifact() {
+        return Optional.ofNullable(weightsArtifact);
+    }
+
+    @JsonProperty("weightsArtifact")
+    private String weightsArtifactOrNull() {
+        return weightsArtifact;
+    }
+
+    /** What building the network found. */
+    @JsonProperty
+    public ModelSummary summary() {
+        return summary;
+    }
+
+    /** Whether the configuration is a computation graph rather than a multi-layer network. */
+    public boolean isGraph() {
+        return summary.networkType().equals("ComputationGraph");
+    }
+
+    /** A new, initialized network of this configuration (random weights from its seed). */
+    public Model newNetwork() {
+        return build(name, configuration);
+    }
+
+    private static Model build(String name, String json) {
+        Object configuration = parse(name, json);
+        try {
+            if (configuration instanceof MultiLayerConfiguration mlc) {
+                List<NeuralNetConfiguration> confs = mlc.getConfs();
+                for (int i = 0; i < confs.size(); i++) {
+                    Layer layer = confs.get(i).getLayer();
+                    if (layer instanceof BaseOutputLayer || layer instanceof LossLayer) {
+                        OutputLayerUtil.validateOutputLayer(layer.getLayerName() != null ? layer.getLayerName()
+                                : "layer" + i, layer);
+                    }
+                }
+                MultiLayerNetwork network = new MultiLayerNetwork(mlc);
+                network.init();
+                Layer first = confs.get(0).getLayer();
+                if (first instanceof FeedForwardLayer ff && ff.getNIn() > 0 && !(first instanceof BaseRecurrentLayer)
+                        && first.getClass().getSimpleName().matches("DenseLayer|OutputLayer|DropoutLayer|EmbeddingLayer")) {
+                    network.output(Nd4j.zeros(1, ff.getNIn())); // a forward pass finds layer sizes that do not chain
+                }
+                return network;
+            }
+            ComputationGraphConfiguration cgc = (ComputationGraphConfiguration) configuration;
+            for (var vertex : cgc.getVertices().entrySet()) {
+                if (vertex.getValue() instanceof LayerVertex lv) {
+                    Layer layer = lv.getLayerConf().getLayer();
+                    if (layer instanceof BaseOutputLayer || layer instanceof LossLayer) {
+                        OutputLayerUtil.validateOutputLayer(vertex.getKey(), layer);
+                    }
+                }
+            }
+            ComputationGraph graph = new ComputationGraph(cgc);
+            graph.init();
+            return graph;
+        } catch (RuntimeException e) {
+            throw new InvalidModelException("Model '" + name + "' cannot be built: " + reason(e), e);
+        }
+    }
+
+    private static Object parse(String name, String json) {
+        String trimmed = json.trim();
+        if (!trimmed.startsWith("{")) {
+            throw new InvalidModelException("Model '" + name + "': the configuration is not JSON (it starts with '"
+                    + trimmed.substring(0, Math.min(20, trimmed.length())) + "')");
+        }
+        boolean graph = trimmed.contains("\"vertices\"") && trimmed.contains("\"networkInputs\"");
+        try {
+            return graph ? ComputationGraphConfiguration.fromJson(json) : MultiLayerConfiguration.fromJson(json);
+        } catch (RuntimeException e) {
+            throw new InvalidModelException("Model '" + name + "': the JSON is not a DL4J "
+                    + (graph ? "ComputationGraphConfiguration" : "MultiLayerConfiguration") + ": " + reason(e), e);
+        }
+    }
+
+    /** DL4J's message, without the exception class names it tends to wrap around it. */
+    static String reason(Throwable e) {
+        Throwable cause = e;
+        String message = e.getMessage();
+        while (cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+            if (cause.getMessage() != null) {
+                message = cause.getMessage();
+            }
+        }
+        return message == null ? cause.getClass().getSimpleName() : message.replaceAll("\\s+", " ").trim();
+    }
+
+    private static ModelSummary summarize(String name, Model model) {
+        if (model instanceof MultiLayerNetwork network) {
+            List<Layer> layers = network.getLayerWiseConfigurations().getConfs().stream().map(c -> c.getLayer()).toList();
+            Layer first = layers.get(0);
+            Layer last = layers.get(layers.size() - 1);
+            return new ModelSummary("MultiLayerNetwork", nIn(first), nOut(last), network.numParams(), kind(last),
+                    layers.size());
+        }
+        ComputationGraph graph = (ComputationGraph) model;
+        ComputationGraphConfiguration conf = graph.getConfiguration();
+        long input = 0;
+        for (String inputName : conf.getNetworkInputs()) {
+            for (var entry : conf.getVertexInputs().entrySet()) {
+                if (entry.getValue().contains(inputName) && conf.getVertices().get(entry.getKey()) instanceof LayerVertex lv) {
+                    input = Math.max(input, nIn(lv.getLayerConf().getLayer()));
+                }
+            }
+            break;
+        }
+        long output = 0;
+        OutputKind kind = OutputKind.REGRESSION;
+        for (String outputName : conf.getNetworkOutputs()) {
+            GraphVertex vertex = conf.getVertices().get(outputName);
+            if (vertex instanceof LayerVertex lv) {
+                output += nOut(lv.getLayerConf().getLayer());
+                if (kind(lv.getLayerConf().getLayer()) == OutputKind.CLASSIFICATION) {
+                    kind = OutputKind.CLASSIFICATION;
+                }
+            }
+        }
+        return new ModelSummary("ComputationGraph", input, output, graph.numParams(), kind, conf.getVertices().size());
+    }
+
+    private static long nIn(Layer layer) {
+        return layer instanceof FeedForwardLayer ff ? ff.getNIn() : 0;
+    }
+
+    private static long nOut(Layer layer) {
+        return layer instanceof FeedForwardLayer ff ? ff.getNOut() : 0;
+    }
+
+    private static OutputKind kind(Layer layer) {
+        ILossFunction loss = null;
+        IActivation activation = null;
+        if (layer instanceof BaseOutputLayer output) {
+            loss = output.getLossFn();
+            activation = output.getActivationFn();
+        } else if (layer instanceof LossLayer lossLayer) {
+            loss = lossLayer.getLossFn();
+            activation = lossLayer.getActivationFn();
+        }
+        boolean classLoss = loss instanceof LossMCXENT || loss instanceof LossNegativeLogLikelihood
+                || loss instanceof LossBinaryXENT;
+        boolean classActivation = activation instanceof ActivationSoftmax || activation instanceof ActivationSigmoid;
+        return classLoss && classActivation ? OutputKind.CLASSIFICATION : OutputKind.REGRESSION;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ModelDefinition other && name.equals(other.name) && description.equals(other.description)
+                && configuration.equals(other.configuration) && Objects.equals(weightsArtifact, other.weightsArtifact);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(name, configuration);
+    }
+
+    @Override
+    public String toString() {
+        return "ModelDefinition{" + name + ", " + summary.networkType().toLowerCase(Locale.ROOT) + " " + summary.inputSize()
+                + " -> " + summary.outputSize() + ", " + summary.parameterCount() + " parameters, " + summary.outputKind()
+                + "}";
+    }
+}

@@ -1,0 +1,182 @@
+package io.kafkaml.registry;
+
+import io.kafkaml.control.ControlChannel;
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.control.InvalidControlMessageException;
+import io.kafkaml.internals.ClientConfigs;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Records every control message of a control topic in the registry's datasource catalog, with its time and
+ * deployment, so that a data stream can be found and re-sent to another deployment later
+ * ({@link Registry#resend(String, String)}).
+ *
+ * <pre>{@code
+ * try (ControlLogger logger = ControlLogger.start(clientConfig, registry)) {
+ *     ...   // every control message sent meanwhile (and before) is in registry.datasources()
+ * }
+ * }</pre>
+ *
+ * <p>It reads the control topic from the beginning, on a thread of its own ({@code kafkaml-control-logger}),
+ * and skips messages already recorded, so restarting it is harmless. A malformed control message is logged
+ * with its topic, partition and offset and counted, never recorded, and never stops the logger.
+ *
+ * <p>Thread-safe. {@link #close()} stops the thread; it is idempotent.
+ */
+public final class ControlLogger implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ControlLogger.class);
+
+    private final Registry registry;
+    private final String topic;
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Thread thread;
+    private final AtomicLong recorded = new AtomicLong();
+    private final AtomicLong malformed = new AtomicLong();
+    private volatile boolean closing;
+
+    private ControlLogger(Map<String, ?> clientConfig, Registry registry, String topic) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.topic = Objects.requireNonNull(topic, "topic");
+        Map<String, Object> defaults = new HashMap<>();
+        defaults.put(ConsumerConfig.CLIENT_ID_CONFIG, "kafkaml-control-logger-" + topic);
+        defaults.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        Map<String, Object> enforced = new HashMap<>();
+        enforced.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        enforced.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        enforced.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        Map<String, Object> config = ClientConfigs.consumer(clientConfig, defaults, enforced);
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        this.consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.thread = new Thread(this::run, "kafkaml-control-logger | " + topic);
+        this.thread.setDaemon(true);
+    }
+
+    /** Starts logging the default control topic, {@value ControlChannel#DEFAULT_TOPIC}. */
+    public static ControlLogger start(Map<String, ?> clientConfig, Registry registry) {
+        return start(clientConfig, registry, ControlChannel.DEFAULT_TOPIC);
+    }
+
+    /** Starts logging a control topic. */
+    public static ControlLogger start(Map<String, ?> clientConfig, Registry registry, String controlTopic) {
+        ControlLogger logger = new ControlLogger(clientConfig, registry, controlTopic);
+        logger.thread.start();
+        return logger;
+    }
+
+    /** The number of control messages recorded since the start. */
+    public long recorded() {
+        return recorded.get();
+    }
+
+    /** The number of malformed control messages skipped since the start. */
+    public long malformed() {
+        return malformed.get();
+    }
+
+    /** The id a control message at this place gets in the catalog. */
+    public static String datasourceId(String topic, int partition, long offset) {
+        return topic + "-" + partition + "-" + offset;
+    }
+
+    private void run() {
+        List<TopicPartition> assigned = new ArrayList<>();
+        long nextMetadataCheck = 0;
+        try {
+            while (!closing) {
+                if (System.nanoTime() >= nextMetadataCheck) {
+                    assignNewPartitions(assigned);
+                    nextMetadataCheck = System.nanoTime() + TimeUnit.SECONDS.toNanos(assigned.isEmpty() ? 1 : 10);
+                }
+                if (assigned.isEmpty()) {
+                    Thread.sleep(200);
+                    continue;
+                }
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+                    try {
+                        record(record);
+                    } catch (RegistryException e) {
+                        log.error("[{}] Could not record the control message at {}-{}@{}: {}", topic, record.topic(),
+                                record.partition(), record.offset(), e.getMessage());
+                    }
+                }
+            }
+        } catch (WakeupException e) {
+            // closing
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            log.error("[{}] The control logger stopped: {}", topic, e.toString(), e);
+        } finally {
+            consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+        }
+    }
+
+    private void assignNewPartitions(List<TopicPartition> assigned) {
+        List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+        if (partitions == null || partitions.size() == assigned.size()) {
+            return;
+        }
+        List<TopicPartition> fresh = new ArrayList<>();
+        for (PartitionInfo info : partitions) {
+            TopicPartition partition = new TopicPartition(info.topic(), info.partition());
+            if (!assigned.contains(partition)) {
+                assigned.add(partition);
+                fresh.add(partition);
+            }
+        }
+        consumer.assign(assigned);
+        consumer.seekToBeginning(fresh);
+    }
+
+    private void record(ConsumerRecord<byte[], byte[]> record) {
+        String id = datasourceId(record.topic(), record.partition(), record.offset());
+        if (registry.datasource(id).isPresent()) {
+            return;
+        }
+        ControlMessage message;
+        try {
+            message = ControlMessage.fromRecord(record);
+        } catch (InvalidControlMessageException e) {
+            malformed.incrementAndGet();
+            log.warn("[{}] Not recording a malformed control message: {}", topic, e.getMessage());
+            return;
+        }
+        registry.recordDatasource(new Datasource(id, message.deploymentId(), record.topic(),
+                Instant.ofEpochMilli(record.timestamp()), message.toJson()));
+        recorded.incrementAndGet();
+    }
+
+    /** Stops the logger. Idempotent. */
+    @Override
+    public void close() {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        consumer.wakeup();
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,10 @@
+package io.kafkaml.registry;
+
+/** Thrown when an entity is created under a name that is already taken. */
+public class DuplicateEntityException extends RegistryException {
+    private static final long serialVersionUID = 1L;
+
+    public DuplicateEntityException(String kind, String name) {
+        super("A " + kind + " named '" + name + "' already exists");
+    }
+}

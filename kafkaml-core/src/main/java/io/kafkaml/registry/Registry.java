@@ -1,0 +1,466 @@
+package io.kafkaml.registry;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.kafkaml.control.ControlChannel;
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.internals.ClientConfigs;
+import io.kafkaml.model.ModelDefinition;
+import io.kafkaml.registry.internals.KafkaStore;
+import io.kafkaml.stream.StreamSlice;
+import java.io.IOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * kafkaml's registry of models, configurations, deployments, results, datasources and trained model
+ * artifacts, kept in compacted Kafka topics and nothing else: no database, no file system.
+ *
+ * <pre>{@code
+ * try (Registry registry = Registry.connect(Map.of("bootstrap.servers", "localhost:9092"))) {
+ *     registry.registerModel(ModelDefinition.of("hcopd", "the paper's model", conf));
+ *     registry.createConfiguration(new Configuration("hcopd-all", "", List.of("hcopd")));
+ *     registry.results("7").forEach(System.out::println);
+ * }
+ * }</pre>
+ *
+ * <p><b>Topics</b> ({@code kafkaml} prefix by default): {@code .models}, {@code .configurations},
+ * {@code .deployments}, {@code .results}, {@code .datasources}, {@code .artifacts} (manifests) and
+ * {@code .artifact-chunks}; each is created if absent with {@code cleanup.policy=compact} and one partition.
+ * Values are JSON; deleting writes a tombstone.
+ *
+ * <p><b>Consistency</b>: every client reads all topics to their end before {@link #connect} returns, so a new
+ * client sees everything; a write returns once the writer's own view shows it. Two clients creating the same
+ * name at the same moment both succeed and the later write wins, as with any log-compacted store without a
+ * leader; the name checks protect against the common mistake, not against that race.
+ *
+ * <p><b>Artifacts</b> are stored as chunks of {@value #CHUNK_BYTES} bytes (under the broker's default message
+ * size) and a manifest with the SHA-256 digest of the whole; loading checks every chunk is present and the
+ * digest matches, and never returns part of an artifact.
+ *
+ * <p>Thread-safe. {@link #close()} is idempotent.
+ */
+public final class Registry implements AutoCloseable {
+
+    /** The default topic prefix. */
+    public static final String DEFAULT_PREFIX = "kafkaml";
+    /** The size of an artifact chunk. */
+    public static final int CHUNK_BYTES = 512 * 1024;
+
+    private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    private final Map<String, ?> clientConfig;
+    private final String models;
+    private final String configurations;
+    private final String deployments;
+    private final String results;
+    private final String datasources;
+    private final String artifacts;
+    private final String chunks;
+    private final KafkaStore store;
+    private final Duration timeout;
+    private Admin admin;
+
+    private Registry(Map<String, ?> clientConfig, String prefix, Duration timeout) {
+        ClientConfigs.requireBootstrapServers(clientConfig);
+        this.clientConfig = Map.copyOf(clientConfig);
+        this.timeout = timeout;
+        this.models = prefix + ".models";
+        this.configurations = prefix + ".configurations";
+        this.deployments = prefix + ".deployments";
+        this.results = prefix + ".results";
+        this.datasources = prefix + ".datasources";
+        this.artifacts = prefix + ".artifacts";
+        this.chunks = prefix + ".artifact-chunks";
+        this.store = new KafkaStore(clientConfig,
+                List.of(models, configurations, deployments, results, datasources, artifacts, chunks), Set.of(chunks),
+                timeout);
+    }
+
+    /** Connects with the default prefix and a 60 s timeout; returns once everything has been read. */
+    public static Registry connect(Map<String, ?> clientConfig) {
+        return new Registry(clientConfig, DEFAULT_PREFIX, Duration.ofSeconds(60));
+    }
+
+    /**
+     * Connects with a topic prefix of your own (several registries can share a cluster).
+     *
+     * @param timeout how long a read-to-end or a write may take
+     */
+    public static Registry connect(Map<String, ?> clientConfig, String topicPrefix, Duration timeout) {
+        return new Registry(clientConfig, Objects.requireNonNull(topicPrefix, "topicPrefix"), timeout);
+    }
+
+    // ---- models ----
+
+    /**
+     * Registers a model.
+     *
+     * @throws DuplicateEntityException if a model of that name exists
+     */
+    public ModelDefinition registerModel(ModelDefinition model) {
+        if (store.get(models, model.name()) != null) {
+            throw new DuplicateEntityException("model", model.name());
+        }
+        store.put(models, model.name(), write(model));
+        return model;
+    }
+
+    /** The model called {@code name}. */
+    public Optional<ModelDefinition> model(String name) {
+        return read(models, name, ModelDefinition.class);
+    }
+
+    /** All models, by name. */
+    public List<ModelDefinition> models() {
+        return readAll(models, ModelDefinition.class);
+    }
+
+    /**
+     * Deletes a model.
+     *
+     * @throws EntityNotFoundException if there is none of that name
+     * @throws RegistryException if a configuration still uses it
+     */
+    public void deleteModel(String name) {
+        require(models, name, "model");
+        for (Configuration configuration : configurations()) {
+            if (configuration.models().contains(name)) {
+                throw new RegistryException("Model '" + name + "' is used by configuration '" + configuration.name()
+                        + "'; delete or change the configuration first");
+            }
+        }
+        store.put(models, name, null);
+    }
+
+    // ---- configurations ----
+
+    /**
+     * Creates a configuration of registered models.
+     *
+     * @throws DuplicateEntityException if one of that name exists
+     * @throws EntityNotFoundException if a model it names is not registered
+     */
+    public Configuration createConfiguration(Configuration configuration) {
+        if (store.get(configurations, configuration.name()) != null) {
+            throw new DuplicateEntityException("configuration", configuration.name());
+        }
+        for (String model : configuration.models()) {
+            require(models, model, "model");
+        }
+        store.put(configurations, configuration.name(), write(configuration));
+        return configuration;
+    }
+
+    /** The configuration called {@code name}. */
+    public Optional<Configuration> configuration(String name) {
+        return read(configurations, name, Configuration.class);
+    }
+
+    /** All configurations, by name. */
+    public List<Configuration> configurations() {
+        return readAll(configurations, Configuration.class);
+    }
+
+    /** Deletes a configuration. */
+    public void deleteConfiguration(String name) {
+        require(configurations, name, "configuration");
+        store.put(configurations, name, null);
+    }
+
+    // ---- deployments ----
+
+    /**
+     * Records a new deployment.
+     *
+     * @throws DuplicateEntityException if a deployment of that id exists
+     * @throws EntityNotFoundException if its configuration does not exist
+     */
+    public Deployment createDeployment(Deployment deployment) {
+        if (store.get(deployments, deployment.id()) != null) {
+            throw new DuplicateEntityException("deployment", deployment.id());
+        }
+        require(configurations, deployment.configuration(), "configuration");
+        store.put(deployments, deployment.id(), write(deployment));
+        return deployment;
+    }
+
+    /** Records a deployment's new state. */
+    public void updateDeployment(Deployment deployment) {
+        require(deployments, deployment.id(), "deployment");
+        store.put(deployments, deployment.id(), write(deployment));
+    }
+
+    /** The deployment of that id. */
+    public Optional<Deployment> deployment(String id) {
+        return read(deployments, id, Deployment.class);
+    }
+
+    /** All deployments, by id. */
+    public List<Deployment> deployments() {
+        return readAll(deployments, Deployment.class);
+    }
+
+    // ---- results ----
+
+    /** Records (or replaces) a training result. */
+    public void putResult(TrainingResult result) {
+        store.put(results, result.id(), write(result));
+    }
+
+    /** The result of that id ({@code deploymentId.model}). */
+    public Optional<TrainingResult> result(String id) {
+        return read(results, id, TrainingResult.class);
+    }
+
+    /** All results. */
+    public List<TrainingResult> results() {
+        return readAll(results, TrainingResult.class);
+    }
+
+    /** The results of one deployment. */
+    public List<TrainingResult> results(String deploymentId) {
+        return results().stream().filter(r -> r.deploymentId().equals(deploymentId)).toList();
+    }
+
+    // ---- datasources ----
+
+    /** Records a datasource (the control logger does this for every control message). */
+    public void recordDatasource(Datasource datasource) {
+        store.put(datasources, datasource.id(), write(datasource));
+    }
+
+    /** The datasource of that id. */
+    public Optional<Datasource> datasource(String id) {
+        return read(datasources, id, Datasource.class);
+    }
+
+    /** All datasources, by id. */
+    public List<Datasource> datasources() {
+        return readAll(datasources, Datasource.class);
+    }
+
+    /** Whether a datasource's slices can all still be read, or retention deleted part of them. */
+    public DatasourceAvailability availability(Datasource datasource) {
+        List<StreamSlice> slices = datasource.message().slices();
+        Map<TopicPartition, OffsetSpec> request = new java.util.HashMap<>();
+        slices.forEach(slice -> request.put(slice.topicPartition(), OffsetSpec.earliest()));
+        Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> starts;
+        try {
+            starts = admin().listOffsets(request).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RegistryException("Interrupted while checking datasource '" + datasource.id() + "'", e);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new RegistryException("Cannot check the slices of datasource '" + datasource.id() + "': " + cause, cause);
+        }
+        List<StreamSlice> expired = new ArrayList<>();
+        for (StreamSlice slice : slices) {
+            long logStart = starts.get(slice.topicPartition()).offset();
+            if (slice.startOffset() < logStart && (slice.isOpenEnded() || slice.size() > 0)) {
+                expired.add(slice);
+            }
+        }
+        return new DatasourceAvailability(expired.isEmpty(), expired);
+    }
+
+    /**
+     * Re-sends a recorded data stream to another deployment (the paper's reuse of streams): a new control
+     * message with the same slices, format and rates on the datasource's control topic. No data is copied.
+     *
+     * @return the message sent
+     * @throws EntityNotFoundException if there is no such datasource
+     */
+    public ControlMessage resend(String datasourceId, String newDeploymentId) {
+        Datasource datasource = datasource(datasourceId)
+                .orElseThrow(() -> new EntityNotFoundException("datasource", datasourceId));
+        ControlMessage message = datasource.message().withDeploymentId(newDeploymentId);
+        try (ControlChannel control = ControlChannel.create(clientConfig, datasource.controlTopic())) {
+            control.publish(message, timeout);
+        }
+        return message;
+    }
+
+    // ---- artifacts ----
+
+    /**
+     * Stores bytes as an artifact: chunks first, then the manifest with their SHA-256 digest.
+     *
+     * @param id the artifact id, or {@code null} for a random one
+     */
+    public ArtifactRef storeArtifact(String id, byte[] bytes) {
+        String artifactId = id != null ? ModelDefinition.checkName(id, "artifact") : UUID.randomUUID().toString();
+        int count = Math.max(1, (bytes.length + CHUNK_BYTES - 1) / CHUNK_BYTES);
+        List<Map.Entry<String, byte[]>> parts = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            int from = i * CHUNK_BYTES;
+            parts.add(Map.entry(chunkKey(artifactId, i),
+                    java.util.Arrays.copyOfRange(bytes, from, Math.min(bytes.length, from + CHUNK_BYTES))));
+        }
+        store.putAll(chunks, parts);
+        ArtifactRef ref = new ArtifactRef(artifactId, bytes.length, count, sha256(bytes), Instant.now());
+        store.put(artifacts, artifactId, write(ref));
+        return ref;
+    }
+
+    /** The manifest of an artifact. */
+    public Optional<ArtifactRef> artifact(String id) {
+        return read(artifacts, id, ArtifactRef.class);
+    }
+
+    /**
+     * Loads an artifact's bytes.
+     *
+     * @throws EntityNotFoundException if there is no such artifact
+     * @throws ArtifactCorruptedException if a chunk is missing or the bytes do not match the digest
+     */
+    public byte[] loadArtifact(String id) {
+        ArtifactRef ref = artifact(id).orElseThrow(() -> new EntityNotFoundException("artifact", id));
+        if (ref.size() > Integer.MAX_VALUE - 8) {
+            throw new ArtifactCorruptedException("Artifact '" + id + "' declares " + ref.size() + " bytes, more than "
+                    + "one array holds");
+        }
+        byte[] bytes = new byte[(int) ref.size()];
+        int position = 0;
+        for (int i = 0; i < ref.chunks(); i++) {
+            Long offset = store.offsetOf(chunks, chunkKey(id, i));
+            byte[] chunk = offset == null ? null : store.readAt(chunks, offset);
+            if (chunk == null) {
+                throw new ArtifactCorruptedException("Artifact '" + id + "' is incomplete: chunk " + (i + 1) + " of "
+                        + ref.chunks() + " is missing from topic '" + chunks + "'");
+            }
+            if (position + chunk.length > bytes.length) {
+                throw new ArtifactCorruptedException("Artifact '" + id + "' is corrupted: its chunks hold more than the "
+                        + ref.size() + " bytes its manifest declares");
+            }
+            System.arraycopy(chunk, 0, bytes, position, chunk.length);
+            position += chunk.length;
+        }
+        if (position != bytes.length) {
+            throw new ArtifactCorruptedException("Artifact '" + id + "' is corrupted: its chunks hold " + position
+                    + " bytes, its manifest declares " + ref.size());
+        }
+        String digest = sha256(bytes);
+        if (!digest.equals(ref.sha256())) {
+            throw new ArtifactCorruptedException("Artifact '" + id + "' is corrupted: the SHA-256 of its " + ref.size()
+                    + " bytes is " + digest + " but its manifest records " + ref.sha256());
+        }
+        return bytes;
+    }
+
+    /** Deletes an artifact: its manifest, then its chunks. */
+    public void deleteArtifact(String id) {
+        ArtifactRef ref = artifact(id).orElseThrow(() -> new EntityNotFoundException("artifact", id));
+        store.put(artifacts, id, null);
+        List<Map.Entry<String, byte[]>> tombstones = new ArrayList<>();
+        for (int i = 0; i < ref.chunks(); i++) {
+            tombstones.add(new java.util.AbstractMap.SimpleEntry<>(chunkKey(id, i), null));
+        }
+        store.putAll(chunks, tombstones);
+    }
+
+    /** The topic that holds artifact chunks (for tools and tests). */
+    public String artifactChunksTopic() {
+        return chunks;
+    }
+
+    /** The key of chunk {@code index} of an artifact. */
+    public static String chunkKey(String artifactId, int index) {
+        return artifactId + "/" + String.format("%06d", index);
+    }
+
+    /**
+     * Calls {@code listener(kind, key)} after every change this client sees, on the registry's reader thread;
+     * {@code kind} is {@code models}, {@code configurations}, {@code deployments}, {@code results},
+     * {@code datasources} or {@code artifacts}. Keep it short.
+     */
+    public void addListener(BiConsumer<String, String> listener) {
+        store.addListener((topic, key) -> {
+            if (!topic.equals(chunks)) {
+                listener.accept(topic.substring(topic.lastIndexOf('.') + 1), key);
+            }
+        });
+    }
+
+    /** Closes the registry's clients. Idempotent. */
+    @Override
+    public synchronized void close() {
+        store.close();
+        if (admin != null) {
+            admin.close(Duration.ofSeconds(5));
+            admin = null;
+        }
+    }
+
+    private synchronized Admin admin() {
+        if (admin == null) {
+            admin = Admin.create(ClientConfigs.admin(clientConfig, Map.of(), Map.of()));
+        }
+        return admin;
+    }
+
+    private void require(String topic, String key, String kind) {
+        if (store.get(topic, key) == null) {
+            throw new EntityNotFoundException(kind, key);
+        }
+    }
+
+    private static byte[] write(Object entity) {
+        try {
+            return JSON.writeValueAsBytes(entity);
+        } catch (JsonProcessingException e) {
+            throw new RegistryException("Cannot write " + entity.getClass().getSimpleName() + " as JSON", e);
+        }
+    }
+
+    private <T> Optional<T> read(String topic, String key, Class<T> type) {
+        byte[] value = store.get(topic, key);
+        return value == null ? Optional.empty() : Optional.of(decode(topic, key, value, type));
+    }
+
+    private <T> List<T> readAll(String topic, Class<T> type) {
+        List<T> all = new ArrayList<>();
+        store.snapshot(topic).forEach((key, value) -> all.add(decode(topic, key, value, type)));
+        return all;
+    }
+
+    private static <T> T decode(String topic, String key, byte[] value, Class<T> type) {
+        try {
+            return JSON.readValue(value, type);
+        } catch (IOException | RuntimeException e) {
+            throw new RegistryException("Registry record '" + key + "' of topic '" + topic + "' is not a valid "
+                    + type.getSimpleName() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("Every Java runtime has SHA-256", e);
+        }
+    }
+}

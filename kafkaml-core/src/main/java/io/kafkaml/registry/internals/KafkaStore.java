@@ -1,0 +1,375 @@
+package io.kafkaml.registry.internals;
+
+import io.kafkaml.internals.ClientConfigs;
+import io.kafkaml.internals.Deadline;
+import io.kafkaml.registry.RegistryException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiConsumer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Key-value state kept in compacted Kafka topics, in the manner of a schema registry: a reader thread tails
+ * every topic from the beginning into an in-memory view; a write is produced, then waited for until the reader
+ * has applied it, so a writer sees its own write when the call returns; a new store reads every topic to its
+ * end before it is ready. A {@code null} value is a tombstone (a delete). Topics marked index-only keep the
+ * offset of each key instead of its value (for large records read on demand). Not part of the public API.
+ */
+public final class KafkaStore implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(KafkaStore.class);
+    private static final AtomicInteger IDS = new AtomicInteger();
+
+    private final String name;
+    private final Duration timeout;
+    private final Map<String, ?> clientConfig;
+    private final Set<String> indexOnly;
+    private final Map<String, Map<String, byte[]>> views = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, Long>> offsets = new ConcurrentHashMap<>();
+    private final Map<TopicPartition, Long> positions = new HashMap<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition advanced = lock.newCondition();
+    private final List<BiConsumer<String, String>> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final KafkaProducer<byte[], byte[]> producer;
+    private final KafkaConsumer<byte[], byte[]> reader;
+    private final KafkaConsumer<byte[], byte[]> fetcher;
+    private final Thread thread;
+    private volatile boolean closing;
+    private volatile RuntimeException readerFailure;
+
+    /**
+     * Creates the topics that are missing (compacted, one partition), reads every topic to its end and starts
+     * following them.
+     *
+     * @param topics the topics of the store
+     * @param indexOnly those of them whose values are not kept in memory
+     */
+    public KafkaStore(Map<String, ?> clientConfig, List<String> topics, Set<String> indexOnly, Duration timeout) {
+        ClientConfigs.requireBootstrapServers(clientConfig);
+        this.clientConfig = Map.copyOf(clientConfig);
+        this.indexOnly = Set.copyOf(indexOnly);
+        this.timeout = timeout;
+        this.name = "kafkaml-registry-" + IDS.incrementAndGet();
+        topics.forEach(topic -> {
+            views.put(topic, new ConcurrentHashMap<>());
+            offsets.put(topic, new ConcurrentHashMap<>());
+        });
+        List<TopicPartition> partitions = ensureTopics(topics);
+        Map<String, Object> producerDefaults = new HashMap<>();
+        producerDefaults.put(ProducerConfig.CLIENT_ID_CONFIG, name + "-writer");
+        producerDefaults.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        producerDefaults.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1024 * 1024);
+        this.producer = new KafkaProducer<>(ClientConfigs.producer(clientConfig, producerDefaults,
+                Map.of(ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true)),
+                new ByteArraySerializer(), new ByteArraySerializer());
+        this.reader = newConsumer("reader");
+        this.fetcher = newConsumer("fetcher");
+        reader.assign(partitions);
+        reader.seekToBeginning(partitions);
+        Map<TopicPartition, Long> ends = reader.endOffsets(partitions, timeout);
+        partitions.forEach(p -> positions.put(p, -1L));
+        this.thread = new Thread(this::follow, name + "-reader");
+        thread.setDaemon(true);
+        thread.start();
+        awaitPositions(ends, "reading the registry topics " + topics);
+        log.info("[{}] Registry ready: {}", name, describeSizes());
+    }
+
+    private KafkaConsumer<byte[], byte[]> newConsumer(String role) {
+        Map<String, Object> defaults = new HashMap<>();
+        defaults.put(ConsumerConfig.CLIENT_ID_CONFIG, name + "-" + role);
+        defaults.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        Map<String, Object> enforced = new HashMap<>();
+        enforced.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        enforced.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        Map<String, Object> config = ClientConfigs.consumer(clientConfig, defaults, enforced);
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private List<TopicPartition> ensureTopics(List<String> topics) {
+        Map<String, Object> adminConfig = ClientConfigs.admin(clientConfig, Map.of(), Map.of());
+        try (Admin admin = Admin.create(adminConfig)) {
+            List<NewTopic> missing = new ArrayList<>();
+            Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            for (String topic : topics) {
+                if (!existing.contains(topic)) {
+                    missing.add(new NewTopic(topic, 1, (short) -1).configs(Map.of(
+                            TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+                }
+            }
+            if (!missing.isEmpty()) {
+                try {
+                    admin.createTopics(missing).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw e;
+                    }
+                }
+            }
+            Map<String, TopicDescription> descriptions = admin.describeTopics(topics).allTopicNames()
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            warnIfNotCompacted(admin, topics);
+            List<TopicPartition> partitions = new ArrayList<>();
+            descriptions.forEach((topic, description) -> {
+                if (description.partitions().size() != 1) {
+                    throw new RegistryException("Registry topic '" + topic + "' has " + description.partitions().size()
+                            + " partitions; the registry needs exactly one per topic (keys are read in write order)");
+                }
+                partitions.add(new TopicPartition(topic, 0));
+            });
+            return partitions;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RegistryException("Interrupted while creating the registry topics", e);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new RegistryException("Cannot create or describe the registry topics " + topics + ": " + cause, cause);
+        }
+    }
+
+    private void warnIfNotCompacted(Admin admin, List<String> topics) throws InterruptedException, ExecutionException,
+            java.util.concurrent.TimeoutException {
+        List<ConfigResource> resources = topics.stream().map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList();
+        Map<ConfigResource, Config> configs = admin.describeConfigs(resources).all().get(timeout.toMillis(),
+                TimeUnit.MILLISECONDS);
+        configs.forEach((resource, config) -> {
+            var policy = config.get(TopicConfig.CLEANUP_POLICY_CONFIG);
+            if (policy == null || !policy.value().contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
+                log.warn("[{}] Registry topic '{}' is not compacted (cleanup.policy={}): its state will be lost to "
+                        + "retention", name, resource.name(), policy == null ? "?" : policy.value());
+            }
+        });
+    }
+
+    private void follow() {
+        try {
+            while (!closing) {
+                for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(200))) {
+                    apply(record);
+                }
+                lock.lock();
+                try {
+                    for (TopicPartition partition : positions.keySet()) {
+                        positions.put(partition, reader.position(partition));
+                    }
+                    advanced.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+            }
+        } catch (WakeupException e) {
+            // closing
+        } catch (RuntimeException e) {
+            readerFailure = e;
+            log.error("[{}] The registry reader stopped: {}", name, e.toString(), e);
+            lock.lock();
+            try {
+                advanced.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        } finally {
+            reader.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
+        }
+    }
+
+    private void apply(ConsumerRecord<byte[], byte[]> record) {
+        if (record.key() == null) {
+            log.warn("[{}] Ignoring a registry record without a key at {}-{}@{}", name, record.topic(),
+                    record.partition(), record.offset());
+            return;
+        }
+        String key = new String(record.key(), StandardCharsets.UTF_8);
+        Map<String, byte[]> view = views.get(record.topic());
+        Map<String, Long> index = offsets.get(record.topic());
+        if (record.value() == null) {
+            view.remove(key);
+            index.remove(key);
+        } else {
+            view.put(key, indexOnly.contains(record.topic()) ? new byte[0] : record.value());
+            index.put(key, record.offset());
+        }
+        for (BiConsumer<String, String> listener : listeners) {
+            try {
+                listener.accept(record.topic(), key);
+            } catch (RuntimeException e) {
+                log.warn("[{}] A registry listener failed on {}/{}", name, record.topic(), key, e);
+            }
+        }
+    }
+
+    /**
+     * Writes (or, with a {@code null} value, deletes) a key and waits until this store's view shows it.
+     */
+    public void put(String topic, String key, byte[] value) {
+        putAll(topic, List.of(new java.util.AbstractMap.SimpleEntry<>(key, value)));
+    }
+
+    /**
+     * Writes several keys of a topic in order ({@code null} values delete) and waits until the view shows the
+     * last of them.
+     */
+    public void putAll(String topic, List<Map.Entry<String, byte[]>> entries) {
+        checkOpen();
+        List<java.util.concurrent.Future<RecordMetadata>> sent = new ArrayList<>();
+        for (Map.Entry<String, byte[]> entry : entries) {
+            sent.add(producer.send(new ProducerRecord<>(topic, entry.getKey().getBytes(StandardCharsets.UTF_8),
+                    entry.getValue())));
+        }
+        Map<TopicPartition, Long> needed = new HashMap<>();
+        try {
+            for (java.util.concurrent.Future<RecordMetadata> future : sent) {
+                RecordMetadata metadata = future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                needed.merge(new TopicPartition(metadata.topic(), metadata.partition()), metadata.offset() + 1, Math::max);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RegistryException("Interrupted while writing to registry topic '" + topic + "'", e);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new RegistryException("Cannot write to registry topic '" + topic + "': " + cause, cause);
+        }
+        awaitPositions(needed, "applying a write to '" + topic + "'");
+    }
+
+    private void awaitPositions(Map<TopicPartition, Long> needed, String what) {
+        Deadline deadline = Deadline.after(timeout);
+        lock.lock();
+        try {
+            while (true) {
+                if (readerFailure != null) {
+                    throw new RegistryException("The registry reader failed: " + readerFailure.getMessage(), readerFailure);
+                }
+                boolean done = true;
+                for (Map.Entry<TopicPartition, Long> entry : needed.entrySet()) {
+                    Long position = positions.get(entry.getKey());
+                    if (position == null || position < entry.getValue()) {
+                        done = false;
+                        break;
+                    }
+                }
+                if (done) {
+                    return;
+                }
+                if (deadline.expired()) {
+                    throw new RegistryException("Timed out after " + timeout.toMillis() + " ms " + what);
+                }
+                advanced.await(Math.max(1, deadline.remainingAtMost(Duration.ofMillis(200)).toMillis()),
+                        TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RegistryException("Interrupted while " + what, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The value of a key, or {@code null}. */
+    public byte[] get(String topic, String key) {
+        return views.get(topic).get(key);
+    }
+
+    /** A snapshot of a topic's view, in key order. */
+    public Map<String, byte[]> snapshot(String topic) {
+        return Collections.unmodifiableMap(new java.util.TreeMap<>(views.get(topic)));
+    }
+
+    /** The offset of a key's current record, or {@code null}. */
+    public Long offsetOf(String topic, String key) {
+        return offsets.get(topic).get(key);
+    }
+
+    /**
+     * Reads the value of the record at {@code offset} of partition 0 of {@code topic} (for index-only topics).
+     *
+     * @return the value, or {@code null} if no record is at that offset any more
+     */
+    public synchronized byte[] readAt(String topic, long offset) {
+        checkOpen();
+        TopicPartition partition = new TopicPartition(topic, 0);
+        fetcher.assign(List.of(partition));
+        fetcher.seek(partition, offset);
+        Deadline deadline = Deadline.after(timeout);
+        while (!deadline.expired()) {
+            for (ConsumerRecord<byte[], byte[]> record : fetcher.poll(Duration.ofMillis(100))) {
+                if (record.offset() == offset) {
+                    return record.value();
+                }
+                if (record.offset() > offset) {
+                    return null;
+                }
+            }
+        }
+        throw new RegistryException("Timed out reading " + topic + "@" + offset);
+    }
+
+    /** Calls {@code listener(topic, key)} on the reader thread after every record applied. */
+    public void addListener(BiConsumer<String, String> listener) {
+        listeners.add(listener);
+    }
+
+    private void checkOpen() {
+        if (closing) {
+            throw new IllegalStateException("The registry is closed");
+        }
+    }
+
+    private String describeSizes() {
+        Map<String, Integer> sizes = new LinkedHashMap<>();
+        views.forEach((topic, view) -> sizes.put(topic, view.size()));
+        return sizes.toString();
+    }
+
+    /** Stops the reader and closes the clients. Idempotent. */
+    @Override
+    public void close() {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        reader.wakeup();
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        producer.close(Duration.ofSeconds(5));
+        synchronized (this) {
+            fetcher.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
+        }
+    }
+}

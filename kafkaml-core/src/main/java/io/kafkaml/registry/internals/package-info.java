@@ -1,0 +1,2 @@
+/** Implementation details of the registry. Not public API. */
+package io.kafkaml.registry.internals;
