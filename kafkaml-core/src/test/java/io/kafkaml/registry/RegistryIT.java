@@ -1,0 +1,210 @@
+package io.kafkaml.registry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kafkaml.control.ControlChannel;
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.model.ModelDefinition;
+import io.kafkaml.sink.DataSink;
+import io.kafkaml.sink.RecordDataSink;
+import io.kafkaml.stream.StreamDataset;
+import io.kafkaml.stream.StreamRecord;
+import io.kafkaml.testkit.EmbeddedKafkaBroker;
+import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.awaitility.Awaitility;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+@ExtendWith(EmbeddedKafkaExtension.class)
+class RegistryIT {
+
+    static MultiLayerConfiguration mlp(int in, int hidden, int out) {
+        return new NeuralNetConfiguration.Builder().seed(7).list()
+                .layer(new DenseLayer.Builder().nIn(in).nOut(hidden).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(hidden).nOut(out).activation(Activation.SOFTMAX).build())
+                .build();
+    }
+
+    @Test
+    void everythingRegisteredIsThereForANewClient(EmbeddedKafkaBroker kafka) {
+        ModelDefinition model = ModelDefinition.of("hcopd", "paper", mlp(3, 4, 2));
+        Deployment deployment = new Deployment("dep-1", "hcopd-all", DeploymentStatus.WAITING_FOR_DATA, null,
+                Map.of("batchSize", 10, "epochs", 100), Instant.parse("2026-11-27T10:00:00Z"), Instant.parse("2026-11-27T10:00:00Z"));
+        TrainingResult result = new TrainingResult("dep-1.hcopd", "dep-1", "hcopd", DeploymentStatus.FINISHED,
+                List.of(new EpochMetrics(1, 0.69, Map.of("accuracy", 0.5), 12)), Map.of("accuracy", 0.75),
+                new long[][] {{10, 2}, {3, 9}}, 1234, "art-1", null, Instant.parse("2026-11-27T10:01:00Z"));
+        try (Registry registry = Registry.connect(kafka.clientConfig(), "reg1", Duration.ofSeconds(30))) {
+            registry.registerModel(model);
+            assertThat(registry.model("hcopd")).contains(model);
+            registry.createConfiguration(new Configuration("hcopd-all", "all", List.of("hcopd")));
+            registry.createDeployment(deployment);
+            registry.updateDeployment(deployment.withStatus(DeploymentStatus.TRAINING, null));
+            registry.putResult(result);
+            registry.storeArtifact("art-1", new byte[] {1, 2, 3});
+        }
+        try (Registry registry = Registry.connect(kafka.clientConfig(), "reg1", Duration.ofSeconds(30))) {
+            assertThat(registry.models()).containsExactly(model);
+            assertThat(registry.model("hcopd").orElseThrow().summary()).isEqualTo(model.summary());
+            assertThat(registry.configurations()).containsExactly(new Configuration("hcopd-all", "all", List.of("hcopd")));
+            Deployment read = registry.deployment("dep-1").orElseThrow();
+            assertThat(read.status()).isEqualTo(DeploymentStatus.TRAINING);
+            assertThat(read.settings()).containsEntry("batchSize", 10).containsEntry("epochs", 100);
+            TrainingResult readResult = registry.results("dep-1").get(0);
+            assertThat(readResult.epochs()).isEqualTo(result.epochs());
+            assertThat(readResult.testMetrics()).isEqualTo(result.testMetrics());
+            assertThat(readResult.confusionMatrix()).isDeepEqualTo(result.confusionMatrix());
+            assertThat(readResult.updatedAt()).isEqualTo(result.updatedAt());
+            assertThat(registry.loadArtifact("art-1")).containsExactly(1, 2, 3);
+        }
+    }
+
+    @Test
+    void namesAreCheckedDuplicatesRefusedAndDeletesAreTombstones(EmbeddedKafkaBroker kafka) {
+        try (Registry registry = Registry.connect(kafka.clientConfig(), "reg2", Duration.ofSeconds(30))) {
+            registry.registerModel(ModelDefinition.of("a", "", mlp(2, 2, 2)));
+            assertThatThrownBy(() -> registry.registerModel(ModelDefinition.of("a", "", mlp(2, 3, 2))))
+                    .isInstanceOf(DuplicateEntityException.class).hasMessage("A model named 'a' already exists");
+            assertThatThrownBy(() -> registry.createConfiguration(new Configuration("c", "", List.of("a", "b"))))
+                    .isInstanceOf(EntityNotFoundException.class).hasMessage("No model named 'b' exists");
+            registry.createConfiguration(new Configuration("c", "", List.of("a")));
+            assertThatThrownBy(() -> registry.createConfiguration(new Configuration("c", "", List.of("a"))))
+                    .isInstanceOf(DuplicateEntityException.class);
+            assertThatThrownBy(() -> registry.deleteModel("a"))
+                    .hasMessageContaining("Model 'a' is used by configuration 'c'");
+            assertThatThrownBy(() -> new Configuration("c", "", List.of())).hasMessageContaining("names no model");
+            assertThatThrownBy(() -> new Configuration("c d", "", List.of("a"))).hasMessageContaining("not a valid configuration name");
+            registry.deleteConfiguration("c");
+            registry.deleteModel("a");
+            assertThat(registry.models()).isEmpty();
+        }
+        try (Registry registry = Registry.connect(kafka.clientConfig(), "reg2", Duration.ofSeconds(30))) {
+            assertThat(registry.models()).isEmpty();
+            assertThat(registry.configurations()).isEmpty();
+        }
+    }
+
+    @Test
+    void aFiveMegabyteModelRoundTripsWithIdenticalOutputsAndCorruptionIsDetected(EmbeddedKafkaBroker kafka)
+            throws Exception {
+        MultiLayerNetwork network = new MultiLayerNetwork(mlp(784, 2000, 10));
+        network.init();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ModelSerializer.writeModel(network, out, true);
+        byte[] bytes = out.toByteArray();
+        assertThat(bytes.length).isGreaterThan(5_000_000);
+        INDArray input = Nd4j.rand(4, 784);
+        try (Registry registry = Registry.connect(kafka.clientConfig(), "reg3", Duration.ofSeconds(30))) {
+            ArtifactRef ref = registry.storeArtifact("big-model", bytes);
+            assertThat(ref.chunks()).isEqualTo((bytes.length + Registry.CHUNK_BYTES - 1) / Registry.CHUNK_BYTES);
+            assertThat(ref.sha256()).hasSize(64);
+        }
+        try (Registry registry = Registry.connect(kafka.clientConfig(), "reg3", Duration.ofSeconds(30))) {
+            byte[] loaded = registry.loadArtifact("big-model");
+            MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(loaded), true);
+            assertThat(restored.output(input)).isEqualTo(network.output(input));
+
+            // Flip one byte of chunk 3, written over the original as a later record of the same key.
+            String key = Registry.chunkKey("big-model", 2);
+            byte[] chunk = java.util.Arrays.copyOfRange(bytes, 2 * Registry.CHUNK_BYTES, 3 * Registry.CHUNK_BYTES);
+            chunk[1000] ^= 0x01;
+            send(kafka, registry.artifactChunksTopic(), key, chunk);
+            Awaitility.await().atMost(10, TimeUnit.SECONDS).untilAsserted(() ->
+                    assertThatThrownBy(() -> registry.loadArtifact("big-model"))
+                            .isInstanceOf(ArtifactCorruptedException.class)
+                            .hasMessageContaining("Artifact 'big-model' is corrupted: the SHA-256 of its " + bytes.length
+                                    + " bytes is"));
+            // A chunk deleted: the artifact is incomplete, and nothing is returned.
+            send(kafka, registry.artifactChunksTopic(), Registry.chunkKey("big-model", 4), null);
+            Awaitility.await().atMost(10, TimeUnit.SECONDS).untilAsserted(() ->
+                    assertThatThrownBy(() -> registry.loadArtifact("big-model"))
+                            .isInstanceOf(ArtifactCorruptedException.class)
+                            .hasMessageContaining("chunk 5 of " + ((bytes.length + Registry.CHUNK_BYTES - 1) / Registry.CHUNK_BYTES)
+                                    + " is missing"));
+            registry.deleteArtifact("big-model");
+            assertThat(registry.artifact("big-model")).isEmpty();
+        }
+    }
+
+    @Test
+    void controlMessagesAreCatalogedReusableAndShowExpiry(EmbeddedKafkaBroker kafka) {
+        kafka.createTopic("catalog-data", 2);
+        String controlTopic = "catalog-control";
+        try (Registry registry = Registry.connect(kafka.clientConfig(), "reg4", Duration.ofSeconds(30));
+                ControlLogger logger = ControlLogger.start(kafka.clientConfig(), registry, controlTopic)) {
+            try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
+                    .inputConfig(Map.of("data_reshape", "2")).topic("catalog-data").deploymentId("first")
+                    .controlTopic(controlTopic).validationRate(0.2).partitioning(DataSink.Partitioning.ROUND_ROBIN)
+                    .build()) {
+                for (int i = 0; i < 40; i++) {
+                    sink.send(new double[] {i, -i}, i % 2);
+                }
+            }
+            send(kafka, controlTopic, "x", "not a control message".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            Awaitility.await().atMost(15, TimeUnit.SECONDS).until(() -> registry.datasources().size() == 1
+                    && logger.malformed() == 1);
+            Datasource datasource = registry.datasources().get(0);
+            assertThat(datasource.id()).isEqualTo(controlTopic + "-0-0");
+            assertThat(datasource.deploymentId()).isEqualTo("first");
+            assertThat(datasource.controlTopic()).isEqualTo(controlTopic);
+            assertThat(registry.availability(datasource).available()).isTrue();
+
+            ControlMessage resent = registry.resend(datasource.id(), "second");
+            ControlMessage received;
+            try (ControlChannel control = ControlChannel.create(kafka.clientConfig(), controlTopic)) {
+                received = control.await("second", Duration.ofSeconds(10));
+            }
+            assertThat(received).isEqualTo(resent);
+            assertThat(received.slices()).isEqualTo(datasource.message().slices());
+            assertThat(received.validationRate()).isEqualTo(0.2);
+            assertThat(read(kafka, received)).isEqualTo(read(kafka, datasource.message())).hasSize(40);
+            Awaitility.await().atMost(15, TimeUnit.SECONDS).until(() -> registry.datasources().size() == 2);
+
+            kafka.deleteRecordsBefore(new TopicPartition("catalog-data", 1), 5);
+            DatasourceAvailability availability = registry.availability(datasource);
+            assertThat(availability.available()).isFalse();
+            assertThat(availability.expired()).extracting(s -> s.partition()).containsExactly(1);
+        }
+    }
+
+    private static List<String> read(EmbeddedKafkaBroker kafka, ControlMessage message) {
+        List<String> records = new ArrayList<>();
+        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices(message.slices()).build()) {
+            dataset.readPass((StreamRecord r) -> records.add(r.location() + "=" + new String(r.value(),
+                    java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        return records;
+    }
+
+    private static void send(EmbeddedKafkaBroker kafka, String topic, String key, byte[] value) {
+        try (KafkaProducer<String, byte[]> producer =
+                new KafkaProducer<>(kafka.clientConfig(), new StringSerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(topic, key, value)).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+}
