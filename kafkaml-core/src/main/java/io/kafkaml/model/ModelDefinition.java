@@ -224,8 +224,16 @@ public final class ModelDefinition {
             List<Layer> layers = network.getLayerWiseConfigurations().getConfs().stream().map(c -> c.getLayer()).toList();
             Layer first = layers.get(0);
             Layer last = layers.get(layers.size() - 1);
-            return new ModelSummary("MultiLayerNetwork", nIn(first), nOut(last), network.numParams(), kind(last),
-                    layers.size());
+            long outputs = 0;
+            IActivation lastActivation = null;
+            for (int i = layers.size() - 1; i >= 0 && outputs == 0; i--) {
+                outputs = nOut(layers.get(i));
+                if (outputs > 0 && layers.get(i) instanceof org.deeplearning4j.nn.conf.layers.BaseLayer base) {
+                    lastActivation = base.getActivationFn();
+                }
+            }
+            return new ModelSummary("MultiLayerNetwork", nIn(first), outputs, network.numParams(),
+                    kind(last, lastActivation), layers.size());
         }
         ComputationGraph graph = (ComputationGraph) model;
         ComputationGraphConfiguration conf = graph.getConfiguration();
@@ -244,7 +252,7 @@ public final class ModelDefinition {
             GraphVertex vertex = conf.getVertices().get(outputName);
             if (vertex instanceof LayerVertex lv) {
                 output += nOut(lv.getLayerConf().getLayer());
-                if (kind(lv.getLayerConf().getLayer()) == OutputKind.CLASSIFICATION) {
+                if (kind(lv.getLayerConf().getLayer(), null) == OutputKind.CLASSIFICATION) {
                     kind = OutputKind.CLASSIFICATION;
                 }
             }
@@ -260,7 +268,12 @@ public final class ModelDefinition {
         return layer instanceof FeedForwardLayer ff ? ff.getNOut() : 0;
     }
 
-    private static OutputKind kind(Layer layer) {
+    /**
+     * Classification when the loss is a cross-entropy or likelihood and the output activation softmax or
+     * sigmoid; a loss layer with an identity activation (how DL4J imports a Keras model's loss) takes the
+     * activation of the layer before it, {@code previousActivation}.
+     */
+    private static OutputKind kind(Layer layer, IActivation previousActivation) {
         ILossFunction loss = null;
         IActivation activation = null;
         if (layer instanceof BaseOutputLayer output) {
@@ -269,6 +282,10 @@ public final class ModelDefinition {
         } else if (layer instanceof LossLayer lossLayer) {
             loss = lossLayer.getLossFn();
             activation = lossLayer.getActivationFn();
+        }
+        if (layer instanceof LossLayer && activation instanceof org.nd4j.linalg.activations.impl.ActivationIdentity
+                && previousActivation != null) {
+            activation = previousActivation;
         }
         boolean classLoss = loss instanceof LossMCXENT || loss instanceof LossNegativeLogLikelihood
                 || loss instanceof LossBinaryXENT;

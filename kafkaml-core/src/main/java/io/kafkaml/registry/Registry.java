@@ -31,6 +31,8 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.util.ModelSerializer;
 
 /**
  * kafkaml's registry of models, configurations, deployments, results, datasources and trained model
@@ -126,6 +128,46 @@ public final class Registry implements AutoCloseable {
         }
         store.put(models, model.name(), write(model));
         return model;
+    }
+
+    /**
+     * Registers a model with initial weights (an imported Keras model, a pre-trained network): the network is
+     * stored as an artifact and the definition refers to it.
+     *
+     * @throws DuplicateEntityException if a model of that name exists
+     */
+    public ModelDefinition registerModel(ModelDefinition model, Model initialNetwork) {
+        if (store.get(models, model.name()) != null) {
+            throw new DuplicateEntityException("model", model.name());
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try {
+            ModelSerializer.writeModel(initialNetwork, out, false);
+        } catch (IOException e) {
+            throw new RegistryException("Cannot serialize the weights of model '" + model.name() + "'", e);
+        }
+        ArtifactRef weights = storeArtifact("model." + model.name() + ".weights", out.toByteArray());
+        return registerModel(model.withWeightsArtifact(weights.id()));
+    }
+
+    /**
+     * A new network for a model: its initial weights when it has them, otherwise randomly initialized.
+     *
+     * @throws ArtifactCorruptedException if its weights artifact is damaged
+     */
+    public Model newNetwork(ModelDefinition model) {
+        if (model.weightsArtifact().isEmpty()) {
+            return model.newNetwork();
+        }
+        byte[] bytes = loadArtifact(model.weightsArtifact().get());
+        try {
+            return model.isGraph()
+                    ? ModelSerializer.restoreComputationGraph(new java.io.ByteArrayInputStream(bytes), false)
+                    : ModelSerializer.restoreMultiLayerNetwork(new java.io.ByteArrayInputStream(bytes), false);
+        } catch (IOException | RuntimeException e) {
+            throw new RegistryException("The weights of model '" + model.name() + "' cannot be restored: "
+                    + e.getMessage(), e);
+        }
     }
 
     /** The model called {@code name}. */
