@@ -37,6 +37,7 @@ import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -255,8 +256,20 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         call("create topic '" + topic + "'", () -> admin.createTopics(List.of(newTopic)).all().get());
         long deadline = System.nanoTime() + startupTimeout.toNanos();
         while (true) {
-            TopicDescription description = call("describe topic '" + topic + "'",
-                    () -> admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic));
+            TopicDescription description;
+            try {
+                description = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw new EmbeddedKafkaException("Could not describe topic '" + topic + "' on " + bootstrapServers
+                            + ": " + e.getCause().getMessage(), e.getCause());
+                }
+                sleep(20); // the new topic's metadata has not reached the broker's cache yet
+                continue;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new EmbeddedKafkaException("Interrupted while describing topic '" + topic + "'", e);
+            }
             boolean ready = description.partitions().size() == partitions
                     && description.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty());
             if (ready) {
