@@ -17,12 +17,13 @@ import java.util.Objects;
  * @param confusionMatrix the test confusion matrix of a classifier ({@code [actual][predicted]}), or {@code null}
  * @param trainingMillis the training time so far
  * @param artifact the id of the trained model's artifact, once stored
+ * @param normalizerArtifact the id of the fitted feature normalizer's artifact, when training normalized features
  * @param error the reason training failed, or {@code null}
  * @param updatedAt when it last changed
  */
 public record TrainingResult(String id, String deploymentId, String model, DeploymentStatus status,
         List<EpochMetrics> epochs, Map<String, Double> testMetrics, long[][] confusionMatrix, long trainingMillis,
-        String artifact, String error, Instant updatedAt) {
+        String artifact, String normalizerArtifact, String error, Instant updatedAt) {
 
     /** Validates and copies the fields. */
     public TrainingResult {

@@ -56,7 +56,7 @@ class RegistryIT {
                 Map.of("batchSize", 10, "epochs", 100), Instant.parse("2026-11-27T10:00:00Z"), Instant.parse("2026-11-27T10:00:00Z"));
         TrainingResult result = new TrainingResult("dep-1.hcopd", "dep-1", "hcopd", DeploymentStatus.FINISHED,
                 List.of(new EpochMetrics(1, 0.69, Map.of("accuracy", 0.5), 12)), Map.of("accuracy", 0.75),
-                new long[][] {{10, 2}, {3, 9}}, 1234, "art-1", null, Instant.parse("2026-11-27T10:01:00Z"));
+                new long[][] {{10, 2}, {3, 9}}, 1234, "art-1", null, null, Instant.parse("2026-11-27T10:01:00Z"));
         try (Registry registry = Registry.connect(kafka.clientConfig(), "reg1", Duration.ofSeconds(30))) {
             registry.registerModel(model);
             assertThat(registry.model("hcopd")).contains(model);

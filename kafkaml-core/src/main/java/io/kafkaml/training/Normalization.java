@@ -1,0 +1,11 @@
+package io.kafkaml.training;
+
+/** Feature normalization fitted on the training split only, stored with the model and applied at inference. */
+public enum Normalization {
+    /** Features as they are. */
+    NONE,
+    /** Zero mean, unit variance per feature. */
+    STANDARDIZE,
+    /** Scaled to [0, 1] per feature. */
+    MIN_MAX
+}

@@ -1,0 +1,481 @@
+package io.kafkaml.training;
+
+import io.kafkaml.control.ControlChannel;
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.control.ControlMessageTimeoutException;
+import io.kafkaml.dataset.StreamDataSetIterator;
+import io.kafkaml.dataset.StreamDataSets;
+import io.kafkaml.format.RecordDecoder;
+import io.kafkaml.format.RecordFormats;
+import io.kafkaml.internals.Deadline;
+import io.kafkaml.model.ModelDefinition;
+import io.kafkaml.model.OutputKind;
+import io.kafkaml.registry.Deployment;
+import io.kafkaml.registry.DeploymentStatus;
+import io.kafkaml.registry.EpochMetrics;
+import io.kafkaml.registry.Registry;
+import io.kafkaml.registry.TrainingResult;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.evaluation.regression.RegressionEvaluation;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
+import org.nd4j.linalg.dataset.api.preprocessor.NormalizerMinMaxScaler;
+import org.nd4j.linalg.dataset.api.preprocessor.NormalizerStandardize;
+import org.nd4j.linalg.dataset.api.preprocessor.serializer.NormalizerSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Trains the models of one deployment: waits for the control message of its data stream, reads the stream
+ * once per epoch for all models (decoded batches are fitted by each model in turn), evaluates validation every
+ * epoch and test at the end, and records everything in the registry: the deployment's status, each model's
+ * result with its per-epoch metrics as they come, and the trained model and normalizer as artifacts.
+ *
+ * <p>The {@link LocalTrainingLauncher} runs it on a thread of this JVM; a worker process (a Kubernetes Job) runs
+ * it as its main work. Errors never escape {@link #run()}: they end the deployment FAILED with their reason.
+ *
+ * <p>Metrics: classifiers report {@code accuracy}, {@code precision}, {@code recall}, {@code f1} (macro-averaged
+ * over classes) and a confusion matrix; regressors {@code mse}, {@code mae}, {@code rmse}, {@code r2}
+ * (averaged over outputs); both report the validation {@code loss}.
+ *
+ * <p>Not thread-safe, except {@link #cancel()}.
+ */
+public final class TrainingRunner implements Runnable {
+
+    private static final Logger log = LoggerFactory.getLogger(TrainingRunner.class);
+
+    private final TrainingJob job;
+    private final Registry registry;
+    private final Map<String, ?> clientConfig;
+    private final TrainingListener listener;
+    private final AtomicBoolean cancelled = new AtomicBoolean();
+    private volatile DeploymentStatus finalStatus;
+
+    /**
+     * @param clientConfig settings of the Kafka clients that read the control topic and the data
+     * @param listener called as training progresses, or {@code null}
+     */
+    public TrainingRunner(TrainingJob job, Registry registry, Map<String, ?> clientConfig, TrainingListener listener) {
+        this.job = Objects.requireNonNull(job, "job");
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.clientConfig = Map.copyOf(clientConfig);
+        this.listener = listener != null ? listener : new TrainingListener() { };
+    }
+
+    /** Asks the runner to stop at the next batch (or while it waits for data). */
+    public void cancel() {
+        cancelled.set(true);
+    }
+
+    /** The deployment's final status, once {@link #run()} has returned. */
+    public DeploymentStatus finalStatus() {
+        return finalStatus;
+    }
+
+    /** Trains the deployment; returns when it has FINISHED, FAILED or been CANCELLED. */
+    @Override
+    public void run() {
+        String id = job.deploymentId();
+        List<ModelTrainer> trainers = new ArrayList<>();
+        try {
+            setStatus(DeploymentStatus.WAITING_FOR_DATA, null);
+            ControlMessage message = awaitControlMessage();
+            setStatus(DeploymentStatus.TRAINING, null);
+            log.info("[{}] Training {} model(s) of configuration '{}' on {}", id, job.models().size(),
+                    job.configuration().name(), message.slices());
+            RecordDecoder decoder = RecordFormats.forName(message.inputFormat()).newDecoder(message.inputConfig());
+            for (ModelDefinition model : job.models()) {
+                trainers.add(new ModelTrainer(model, registry.newNetwork(model), decoder.labelCount()));
+            }
+            Map<Integer, List<ModelTrainer>> groups = new LinkedHashMap<>();
+            for (ModelTrainer trainer : trainers) {
+                if (trainer.error == null) {
+                    groups.computeIfAbsent(trainer.oneHotClasses, k -> new ArrayList<>()).add(trainer);
+                } else {
+                    trainer.publish(DeploymentStatus.FAILED);
+                }
+            }
+            for (Map.Entry<Integer, List<ModelTrainer>> group : groups.entrySet()) {
+                trainGroup(message, group.getKey(), group.getValue());
+            }
+            List<String> failures = trainers.stream().filter(t -> t.error != null)
+                    .map(t -> "model '" + t.model.name() + "': " + t.error).toList();
+            setStatus(failures.isEmpty() ? DeploymentStatus.FINISHED : DeploymentStatus.FAILED,
+                    failures.isEmpty() ? null : String.join("; ", failures));
+        } catch (CancelledException e) {
+            trainers.stream().filter(t -> t.status == DeploymentStatus.TRAINING)
+                    .forEach(t -> t.publish(DeploymentStatus.CANCELLED));
+            setStatus(DeploymentStatus.CANCELLED, "cancelled on request");
+        } catch (RuntimeException e) {
+            String reason = reason(e);
+            if (e instanceof io.kafkaml.common.KafkaMlException) {
+                log.error("[{}] Training failed: {}", id, reason);
+            } else {
+                log.error("[{}] Training failed: {}", id, reason, e);
+            }
+            for (ModelTrainer trainer : trainers) {
+                if (!trainer.status.isTerminal()) {
+                    trainer.error = reason;
+                    trainer.publish(DeploymentStatus.FAILED);
+                }
+            }
+            setStatus(DeploymentStatus.FAILED, reason);
+        }
+    }
+
+    private ControlMessage awaitControlMessage() {
+        Deadline deadline = Deadline.after(job.spec().controlWait().orElse(ChronoUnit.FOREVER.getDuration()));
+        try (ControlChannel control = ControlChannel.create(clientConfig, job.controlTopic())) {
+            while (true) {
+                checkCancelled();
+                try {
+                    return control.await(job.deploymentId(), deadline.remainingAtMost(Duration.ofSeconds(2)));
+                } catch (ControlMessageTimeoutException e) {
+                    if (deadline.expired()) {
+                        throw new ControlMessageTimeoutException(job.deploymentId(), job.controlTopic(),
+                                job.spec().controlTimeout(), 0);
+                    }
+                }
+            }
+        }
+    }
+
+    private void trainGroup(ControlMessage message, int oneHotClasses, List<ModelTrainer> trainers) {
+        TrainingSpec spec = job.spec();
+        StreamDataSets.Builder builder = StreamDataSets.builder(clientConfig, message).batchSize(spec.batchSize())
+                .shuffle(spec.shuffle()).seed(spec.seed()).splitOrder(spec.splitOrder())
+                .cacheBudgetBytes(spec.cacheBudgetBytes()).badRecordPolicy(spec.badRecordPolicy());
+        if (oneHotClasses > 0) {
+            builder.oneHotLabels(oneHotClasses);
+        }
+        try (StreamDataSets data = builder.build()) {
+            StreamDataSetIterator train = data.train();
+            DataNormalization normalizer = fitNormalizer(train);
+            StreamDataSetIterator validation = data.validation();
+            StreamDataSetIterator test = data.test();
+            if (normalizer != null) {
+                train.setPreProcessor(normalizer);
+                validation.setPreProcessor(normalizer);
+                test.setPreProcessor(normalizer);
+            }
+            boolean hasValidation = data.splitSize(io.kafkaml.dataset.DataSplit.VALIDATION) > 0;
+            boolean hasTest = data.splitSize(io.kafkaml.dataset.DataSplit.TEST) > 0;
+            if (spec.earlyStoppingMetric() != null && !hasValidation) {
+                log.warn("[{}] Early stopping needs a validation split; the stream has none, so it is off",
+                        job.deploymentId());
+            }
+            trainers.forEach(t -> t.start(normalizer));
+            for (int epoch = 1; epoch <= spec.epochs(); epoch++) {
+                List<ModelTrainer> active = trainers.stream().filter(ModelTrainer::active).toList();
+                if (active.isEmpty()) {
+                    break;
+                }
+                if (epoch > 1) {
+                    train.reset();
+                }
+                long begin = System.nanoTime();
+                int steps = 0;
+                while (train.hasNext() && (spec.stepsPerEpoch() == 0 || steps < spec.stepsPerEpoch())) {
+                    checkCancelled();
+                    DataSet batch = train.next();
+                    for (ModelTrainer trainer : active) {
+                        trainer.fit(batch, epoch, steps);
+                    }
+                    steps++;
+                }
+                long millis = (System.nanoTime() - begin) / 1_000_000;
+                Map<ModelTrainer, Map<String, Double>> metrics = hasValidation
+                        ? evaluate(validation, active, null) : new LinkedHashMap<>();
+                for (ModelTrainer trainer : active) {
+                    if (trainer.active()) {
+                        trainer.endEpoch(epoch, metrics.getOrDefault(trainer, Map.of()), millis, hasValidation);
+                    }
+                }
+            }
+            List<ModelTrainer> done = trainers.stream().filter(t -> t.error == null).toList();
+            Map<ModelTrainer, long[][]> confusion = new LinkedHashMap<>();
+            Map<ModelTrainer, Map<String, Double>> testMetrics = hasTest ? evaluate(test, done, confusion) : Map.of();
+            for (ModelTrainer trainer : done) {
+                trainer.finish(testMetrics.getOrDefault(trainer, Map.of()), confusion.get(trainer));
+            }
+        }
+    }
+
+    private DataNormalization fitNormalizer(StreamDataSetIterator train) {
+        DataNormalization normalizer = switch (job.spec().normalization()) {
+            case NONE -> null;
+            case STANDARDIZE -> new NormalizerStandardize();
+            case MIN_MAX -> new NormalizerMinMaxScaler();
+        };
+        if (normalizer != null) {
+            normalizer.fit(train);
+            train.reset();
+        }
+        return normalizer;
+    }
+
+    /** Evaluates several models on one pass over {@code iterator}. */
+    private Map<ModelTrainer, Map<String, Double>> evaluate(StreamDataSetIterator iterator, List<ModelTrainer> trainers,
+            Map<ModelTrainer, long[][]> confusion) {
+        iterator.reset();
+        Map<ModelTrainer, Evaluation> classification = new LinkedHashMap<>();
+        Map<ModelTrainer, RegressionEvaluation> regression = new LinkedHashMap<>();
+        Map<ModelTrainer, double[]> losses = new LinkedHashMap<>();
+        for (ModelTrainer trainer : trainers) {
+            if (trainer.classification) {
+                classification.put(trainer, new Evaluation(trainer.outputs));
+            } else {
+                regression.put(trainer, new RegressionEvaluation(trainer.outputs));
+            }
+            losses.put(trainer, new double[2]);
+        }
+        while (iterator.hasNext()) {
+            checkCancelled();
+            DataSet batch = iterator.next(job.spec().evaluationBatchSize());
+            for (ModelTrainer trainer : trainers) {
+                INDArray predicted = trainer.predict(batch.getFeatures());
+                if (trainer.classification) {
+                    classification.get(trainer).eval(batch.getLabels(), predicted);
+                } else {
+                    regression.get(trainer).eval(batch.getLabels(), predicted);
+                }
+                double[] loss = losses.get(trainer);
+                loss[0] += trainer.score(batch) * batch.numExamples();
+                loss[1] += batch.numExamples();
+            }
+        }
+        Map<ModelTrainer, Map<String, Double>> results = new LinkedHashMap<>();
+        for (ModelTrainer trainer : trainers) {
+            Map<String, Double> metrics = new LinkedHashMap<>();
+            double[] loss = losses.get(trainer);
+            metrics.put("loss", loss[1] == 0 ? Double.NaN : loss[0] / loss[1]);
+            if (trainer.classification) {
+                Evaluation evaluation = classification.get(trainer);
+                metrics.put("accuracy", evaluation.accuracy());
+                metrics.put("precision", evaluation.precision());
+                metrics.put("recall", evaluation.recall());
+                metrics.put("f1", evaluation.f1());
+                if (confusion != null) {
+                    long[][] matrix = new long[trainer.outputs][trainer.outputs];
+                    for (int actual = 0; actual < trainer.outputs; actual++) {
+                        for (int predicted = 0; predicted < trainer.outputs; predicted++) {
+                            matrix[actual][predicted] = evaluation.getConfusionMatrix().getCount(actual, predicted);
+                        }
+                    }
+                    confusion.put(trainer, matrix);
+                }
+            } else {
+                RegressionEvaluation evaluation = regression.get(trainer);
+                metrics.put("mse", evaluation.averageMeanSquaredError());
+                metrics.put("mae", evaluation.averageMeanAbsoluteError());
+                metrics.put("rmse", evaluation.averagerootMeanSquaredError());
+                metrics.put("r2", evaluation.averageRSquared());
+            }
+            results.put(trainer, metrics);
+        }
+        return results;
+    }
+
+    private void setStatus(DeploymentStatus status, String error) {
+        finalStatus = status;
+        registry.deployment(job.deploymentId()).ifPresentOrElse(
+                deployment -> registry.updateDeployment(deployment.withStatus(status, error)),
+                () -> registry.createDeployment(new Deployment(job.deploymentId(), job.configuration().name(), status,
+                        error, job.spec().toMap(), Instant.now(), Instant.now())));
+        listener.onDeploymentStatus(job.deploymentId(), status, error);
+        if (status.isTerminal()) {
+            log.info("[{}] Deployment {}{}", job.deploymentId(), status, error == null ? "" : ": " + error);
+        }
+    }
+
+    private void checkCancelled() {
+        if (cancelled.get()) {
+            throw new CancelledException();
+        }
+    }
+
+    static String reason(Throwable e) {
+        String message = e.getMessage();
+        return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
+    }
+
+    /** Unwinds a runner that was asked to stop. */
+    private static final class CancelledException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        CancelledException() {
+            super("cancelled", null, false, false);
+        }
+    }
+
+    /** One model's network, progress and result. */
+    private final class ModelTrainer {
+        final ModelDefinition model;
+        final Model network;
+        final boolean classification;
+        final int outputs;
+        final int oneHotClasses;
+        final List<EpochMetrics> epochs = new ArrayList<>();
+        final String resultId;
+        DeploymentStatus status = DeploymentStatus.TRAINING;
+        String error;
+        DataNormalization normalizer;
+        double lossSum;
+        int lossCount;
+        long trainingMillis;
+        Double best;
+        int sinceBest;
+        boolean stopped;
+        long started;
+
+        ModelTrainer(ModelDefinition model, Model network, int labelCount) {
+            this.model = model;
+            this.network = network;
+            this.classification = model.summary().outputKind() == OutputKind.CLASSIFICATION;
+            this.outputs = (int) model.summary().outputSize();
+            this.resultId = TrainingResult.idOf(job.deploymentId(), model.name());
+            if (classification && labelCount == 1 && outputs > 1) {
+                oneHotClasses = outputs; // class indices become one-hot rows for a softmax output
+            } else {
+                oneHotClasses = 0;
+                if (labelCount != outputs) {
+                    error = "the model has " + outputs + " output" + (outputs == 1 ? "" : "s") + " but the stream's "
+                            + "labels have " + labelCount + " value" + (labelCount == 1 ? "" : "s") + " per record";
+                }
+            }
+            if (network instanceof MultiLayerNetwork mln) {
+                mln.setListeners();
+            }
+        }
+
+        void start(DataNormalization fitted) {
+            this.normalizer = fitted;
+            this.started = System.nanoTime();
+            publish(DeploymentStatus.TRAINING);
+        }
+
+        boolean active() {
+            return error == null && !stopped;
+        }
+
+        void fit(DataSet batch, int epoch, int step) {
+            double score;
+            if (network instanceof MultiLayerNetwork mln) {
+                mln.fit(batch);
+                score = mln.score();
+            } else {
+                ((ComputationGraph) network).fit(batch);
+                score = network.score();
+            }
+            if (Double.isNaN(score) || Double.isInfinite(score)) {
+                error = "the training loss became " + score + " at epoch " + epoch + ", batch " + (step + 1)
+                        + " (try a lower learning rate, or normalized features)";
+                publish(DeploymentStatus.FAILED);
+                return;
+            }
+            lossSum += score;
+            lossCount++;
+        }
+
+        INDArray predict(INDArray features) {
+            return network instanceof MultiLayerNetwork mln ? mln.output(features, false)
+                    : ((ComputationGraph) network).outputSingle(false, features);
+        }
+
+        double score(DataSet batch) {
+            return network instanceof MultiLayerNetwork mln ? mln.score(batch) : ((ComputationGraph) network).score(batch);
+        }
+
+        void endEpoch(int epoch, Map<String, Double> validation, long millis, boolean hasValidation) {
+            EpochMetrics metrics = new EpochMetrics(epoch, lossCount == 0 ? Double.NaN : lossSum / lossCount,
+                    validation, millis);
+            lossSum = 0;
+            lossCount = 0;
+            epochs.add(metrics);
+            trainingMillis = (System.nanoTime() - started) / 1_000_000;
+            int total = job.spec().epochs();
+            long eta = epoch == 0 ? 0 : trainingMillis * (total - epoch) / epoch;
+            String watched = classification ? "accuracy" : "mse";
+            log.info("[{}] model {} epoch {}/{} loss {}{} ETA {}", job.deploymentId(), model.name(), epoch, total,
+                    String.format("%.4f", metrics.loss()),
+                    validation.containsKey(watched) ? String.format(" validation %s %.4f", watched, validation.get(watched))
+                            : "", Duration.ofMillis(eta).toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+            listener.onEpoch(job.deploymentId(), model.name(), metrics, total);
+            publish(DeploymentStatus.TRAINING);
+            String metric = job.spec().earlyStoppingMetric();
+            if (metric != null && hasValidation && validation.containsKey(metric)) {
+                double value = validation.get(metric);
+                boolean better = best == null || (TrainingSpec.lowerIsBetter(metric) ? value < best : value > best);
+                if (better) {
+                    best = value;
+                    sinceBest = 0;
+                } else if (++sinceBest >= job.spec().earlyStoppingPatience()) {
+                    stopped = true;
+                    log.info("[{}] model {} stops early at epoch {}: validation {} has not improved for {} epochs",
+                            job.deploymentId(), model.name(), epoch, metric, sinceBest);
+                }
+            }
+        }
+
+        void finish(Map<String, Double> testMetrics, long[][] confusion) {
+            trainingMillis = (System.nanoTime() - started) / 1_000_000;
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try {
+                ModelSerializer.writeModel(network, out, false);
+            } catch (IOException e) {
+                error = "the trained model cannot be serialized: " + e.getMessage();
+                publish(DeploymentStatus.FAILED);
+                return;
+            }
+            String artifact = registry.storeArtifact(resultId + ".model", out.toByteArray()).id();
+            String normalizerArtifact = null;
+            if (normalizer != null) {
+                ByteArrayOutputStream normalizerOut = new ByteArrayOutputStream();
+                try {
+                    NormalizerSerializer.getDefault().write(normalizer, normalizerOut);
+                } catch (IOException e) {
+                    error = "the fitted normalizer cannot be serialized: " + e.getMessage();
+                    publish(DeploymentStatus.FAILED);
+                    return;
+                }
+                normalizerArtifact = registry.storeArtifact(resultId + ".normalizer", normalizerOut.toByteArray()).id();
+            }
+            this.testMetrics = testMetrics;
+            this.confusion = confusion;
+            this.artifact = artifact;
+            this.normalizerArtifact = normalizerArtifact;
+            publish(DeploymentStatus.FINISHED);
+        }
+
+        Map<String, Double> testMetrics = Map.of();
+        long[][] confusion;
+        String artifact;
+        String normalizerArtifact;
+
+        void publish(DeploymentStatus newStatus) {
+            status = newStatus;
+            TrainingResult result = new TrainingResult(resultId, job.deploymentId(), model.name(), newStatus, epochs,
+                    testMetrics, confusion, trainingMillis, artifact, normalizerArtifact, error, Instant.now());
+            registry.putResult(result);
+            if (newStatus.isTerminal()) {
+                listener.onResult(result);
+            }
+        }
+    }
+}
