@@ -11,6 +11,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
+import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -36,6 +37,9 @@ public final class StreamDataSetIterator implements DataSetIterator {
     private transient float[] batchFeatures = new float[0];
     private transient float[] batchLabels = new float[0];
     private transient int pendingRows;
+    private transient List<DataSet> prebuilt = new ArrayList<>();
+    private transient int batchIndex;
+    private transient int prebuiltVersion;
     private transient Random random;
 
     // served from the cache
@@ -92,6 +96,20 @@ public final class StreamDataSetIterator implements DataSetIterator {
         if (!hasNext()) {
             throw new NoSuchElementException("The " + split + " split has no more rows in this epoch");
         }
+        StreamDataSets.Cache cache = owner.cache();
+        boolean reusable = cache != null && !owner.shuffle && num == owner.batchSize && preProcessor == null;
+        if (prebuiltVersion != owner.cacheVersion()) {
+            prebuilt.clear(); // built from rows that have changed since (normalized)
+            prebuiltVersion = owner.cacheVersion();
+            batchIndex = Integer.MAX_VALUE;
+        }
+        if (reusable && batchIndex < prebuilt.size()) {
+            // Cached and not shuffled: every epoch has the same batches, built once (as DataSet.batchBy would).
+            DataSet batch = prebuilt.get(batchIndex++);
+            position += batch.numExamples() - (pendingRows > 0 ? 1 : 0);
+            pendingRows = 0;
+            return batch;
+        }
         ensureCapacity(num);
         int rows = pendingRows;
         while (rows < num && nextRowInto(rows)) {
@@ -103,8 +121,16 @@ public final class StreamDataSetIterator implements DataSetIterator {
         INDArray features = toArray(batchFeatures, rows, featureCount);
         INDArray labels = outcomes == 0 ? null : toArray(batchLabels, rows, outcomes);
         DataSet dataSet = new DataSet(features, labels);
+        DataNormalization normalizer = owner.batchNormalizer();
+        if (normalizer != null) {
+            normalizer.preProcess(dataSet);
+        }
         if (preProcessor != null) {
             preProcessor.preProcess(dataSet);
+        }
+        if (reusable && batchIndex == prebuilt.size()) {
+            prebuilt.add(dataSet);
+            batchIndex++;
         }
         return dataSet;
     }
@@ -141,6 +167,7 @@ public final class StreamDataSetIterator implements DataSetIterator {
     private void startEpoch() {
         epoch++;
         pendingRows = 0;
+        batchIndex = 0;
         random = new Random(owner.seed * 1_000_003L + epoch * 31L + split.ordinal());
         StreamDataSets.Cache cache = owner.cache();
         if (cache != null) {

@@ -8,6 +8,8 @@ import io.kafkaml.format.RecordFormats;
 import io.kafkaml.stream.DataStreamException;
 import io.kafkaml.stream.StreamDataset;
 import io.kafkaml.stream.StreamRecord;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -89,6 +91,9 @@ public final class StreamDataSets implements AutoCloseable {
     private boolean prepared;
     private long skipped;
     private boolean closed;
+    private DataNormalization normalizer;
+    private boolean cacheNormalized;
+    private int cacheVersion;
 
     private StreamDataSets(Builder builder) {
         this.clientConfig = builder.clientConfig;
@@ -197,6 +202,44 @@ public final class StreamDataSets implements AutoCloseable {
         return cache != null;
     }
 
+    /**
+     * Normalizes the features of every split with {@code normalizer} (fitted beforehand, normally on the
+     * training split). When the stream is cached the cached features are transformed once, so epochs pay
+     * nothing for it; otherwise each batch is transformed as it is read.
+     */
+    public void normalize(DataNormalization fitted) {
+        checkOpen();
+        if (this.normalizer != null) {
+            throw new IllegalStateException("The features are already normalized");
+        }
+        this.normalizer = Objects.requireNonNull(fitted, "normalizer");
+        normalizeCache();
+    }
+
+    private void normalizeCache() {
+        if (normalizer == null || cache == null || cacheNormalized || featureCount == 0) {
+            return;
+        }
+        int rows = cache.features.length / featureCount;
+        if (rows > 0) {
+            INDArray features = StreamDataSetIterator.toArray(cache.features, rows, featureCount);
+            normalizer.transform(features);
+            features.data().asNioFloat().get(cache.features, 0, rows * featureCount);
+        }
+        cacheNormalized = true;
+        cacheVersion++;
+    }
+
+    /** Changes whenever the cached rows change, so that iterators drop batches built from older rows. */
+    int cacheVersion() {
+        return cacheVersion;
+    }
+
+    /** The normalizer to apply to each streamed batch, or {@code null} (none, or already applied to the cache). */
+    DataNormalization batchNormalizer() {
+        return cache != null ? null : normalizer;
+    }
+
     /** Closes the consumers of the iterators. Idempotent. */
     @Override
     public void close() {
@@ -242,6 +285,7 @@ public final class StreamDataSets implements AutoCloseable {
         if (cacheBudgetBytes > 0 && recordCount * rowBytes <= cacheBudgetBytes
                 && recordCount * Math.max(featureCount, outcomes) <= Integer.MAX_VALUE - 8) {
             cache = fillCache();
+            normalizeCache();
         } else {
             log.info("[{}] Streaming {} records from Kafka on every epoch ({} bytes decoded would exceed the cache "
                     + "budget of {} bytes)", name, recordCount, recordCount * rowBytes, cacheBudgetBytes);

@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
  * Trains the models of one deployment: waits for the control message of its data stream, reads the stream
  * once per epoch for all models (decoded batches are fitted by each model in turn), evaluates validation every
  * epoch and test at the end, and records everything in the registry: the deployment's status, each model's
- * result with its per-epoch metrics as they come, and the trained model and normalizer as artifacts.
+ * result with its per-epoch metrics (written at most once a second while training, so that short epochs are not
+ * slowed by registry writes; a {@link TrainingListener} gets every epoch), and the trained model and normalizer
+ * as artifacts.
  *
  * <p>The {@link LocalTrainingLauncher} runs it on a thread of this JVM; a worker process (a Kubernetes Job) runs
  * it as its main work. Errors never escape {@link #run()}: they end the deployment FAILED with their reason.
@@ -59,6 +61,7 @@ import org.slf4j.LoggerFactory;
 public final class TrainingRunner implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(TrainingRunner.class);
+    private static final long PUBLISH_INTERVAL_NANOS = 1_000_000_000L;
 
     private final TrainingJob job;
     private final Registry registry;
@@ -167,13 +170,11 @@ public final class TrainingRunner implements Runnable {
         try (StreamDataSets data = builder.build()) {
             StreamDataSetIterator train = data.train();
             DataNormalization normalizer = fitNormalizer(train);
+            if (normalizer != null) {
+                data.normalize(normalizer);
+            }
             StreamDataSetIterator validation = data.validation();
             StreamDataSetIterator test = data.test();
-            if (normalizer != null) {
-                train.setPreProcessor(normalizer);
-                validation.setPreProcessor(normalizer);
-                test.setPreProcessor(normalizer);
-            }
             boolean hasValidation = data.splitSize(io.kafkaml.dataset.DataSplit.VALIDATION) > 0;
             boolean hasTest = data.splitSize(io.kafkaml.dataset.DataSplit.TEST) > 0;
             if (spec.earlyStoppingMetric() != null && !hasValidation) {
@@ -343,6 +344,7 @@ public final class TrainingRunner implements Runnable {
         int sinceBest;
         boolean stopped;
         long started;
+        long lastPublished;
 
         ModelTrainer(ModelDefinition model, Model network, int labelCount) {
             this.model = model;
@@ -417,7 +419,9 @@ public final class TrainingRunner implements Runnable {
                     validation.containsKey(watched) ? String.format(" validation %s %.4f", watched, validation.get(watched))
                             : "", Duration.ofMillis(eta).toString().substring(2).toLowerCase(java.util.Locale.ROOT));
             listener.onEpoch(job.deploymentId(), model.name(), metrics, total);
-            publish(DeploymentStatus.TRAINING);
+            if (System.nanoTime() - lastPublished >= PUBLISH_INTERVAL_NANOS || epoch == total) {
+                publish(DeploymentStatus.TRAINING); // live progress in the registry, at most once a second
+            }
             String metric = job.spec().earlyStoppingMetric();
             if (metric != null && hasValidation && validation.containsKey(metric)) {
                 double value = validation.get(metric);
@@ -470,6 +474,7 @@ public final class TrainingRunner implements Runnable {
 
         void publish(DeploymentStatus newStatus) {
             status = newStatus;
+            lastPublished = System.nanoTime();
             TrainingResult result = new TrainingResult(resultId, job.deploymentId(), model.name(), newStatus, epochs,
                     testMetrics, confusion, trainingMillis, artifact, normalizerArtifact, error, Instant.now());
             registry.putResult(result);

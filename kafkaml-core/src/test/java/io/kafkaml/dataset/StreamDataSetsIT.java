@@ -184,6 +184,34 @@ class StreamDataSetsIT {
     }
 
     @Test
+    void normalizationAppliesToEveryEpochAfterItIsSetCachedOrStreamed(EmbeddedKafkaBroker kafka) {
+        for (long budget : new long[] {256L << 20, 0}) {
+            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream).batchSize(16)
+                    .cacheBudgetBytes(budget).build()) {
+                StreamDataSetIterator train = data.train();
+                org.nd4j.linalg.dataset.api.preprocessor.NormalizerStandardize normalizer =
+                        new org.nd4j.linalg.dataset.api.preprocessor.NormalizerStandardize();
+                normalizer.fit(train); // a whole epoch read before the normalizer exists
+                data.normalize(normalizer);
+                for (int epoch = 0; epoch < 2; epoch++) {
+                    train.reset();
+                    List<DataSet> batches = new ArrayList<>();
+                    while (train.hasNext()) {
+                        batches.add(train.next());
+                    }
+                    DataSet all = DataSet.merge(batches);
+                    assertThat(all.getFeatures().mean(0).toDoubleVector()).as("budget %d epoch %d", budget, epoch)
+                            .containsExactly(new double[] {0, 0}, org.assertj.core.data.Offset.offset(1e-3));
+                    assertThat(all.getFeatures().std(0).toDoubleVector())
+                            .containsExactly(new double[] {1, 1}, org.assertj.core.data.Offset.offset(0.01));
+                }
+                DataSet validation = data.validation().next();
+                assertThat(validation.getFeatures().maxNumber().doubleValue()).isLessThan(5);
+            }
+        }
+    }
+
+    @Test
     void kafkaMlOrderTakesTrainThenTestThenValidationFromTheStream(EmbeddedKafkaBroker kafka) {
         List<String> passOrder = new ArrayList<>();
         try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices(stream.slices()).build()) {

@@ -34,6 +34,19 @@ public record BenchmarkResult(String benchmark, long records, double seconds, do
                 round(theirs), round(ours / theirs), new LinkedHashMap<>(extra));
     }
 
+    /**
+     * A result whose {@code ratio} is a ratio of times, {@code seconds / baselineSeconds} (lower is better), for
+     * benchmarks that the issue tracker defines that way; {@code ratioDefinition} says so in the JSON.
+     */
+    public static BenchmarkResult ofTimeRatio(String benchmark, long records, double seconds, String baseline,
+            double baselineSeconds, Map<String, Object> extra) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("ratioDefinition", "seconds / baselineSeconds");
+        fields.putAll(extra);
+        return new BenchmarkResult(benchmark, records, round(seconds), round(records / seconds), baseline,
+                round(baselineSeconds), round(records / baselineSeconds), round(seconds / baselineSeconds), fields);
+    }
+
     @JsonAnyGetter
     Map<String, Object> extraFields() {
         return extra;

@@ -18,7 +18,8 @@ import org.apache.kafka.clients.admin.Admin;
  */
 public final class Benchmarks {
 
-    static final List<Benchmark> ALL = List.of(new StreamReadBenchmark(), new RawDecodeBenchmark());
+    static final List<Benchmark> ALL = List.of(new StreamReadBenchmark(), new RawDecodeBenchmark(),
+            new TrainOverheadBenchmark());
 
     private Benchmarks() {
     }

@@ -1,0 +1,214 @@
+package io.kafkaml.benchmarks;
+
+import static io.kafkaml.benchmarks.BenchmarkSupport.median;
+
+import io.kafkaml.control.ControlChannel;
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.model.ModelDefinition;
+import io.kafkaml.registry.Configuration;
+import io.kafkaml.registry.DeploymentStatus;
+import io.kafkaml.registry.Registry;
+import io.kafkaml.samples.hcopd.Hcopd;
+import io.kafkaml.training.LocalTrainingLauncher;
+import io.kafkaml.training.Normalization;
+import io.kafkaml.training.TrainingDeployments;
+import io.kafkaml.training.TrainingHandle;
+import io.kafkaml.training.TrainingListener;
+import io.kafkaml.training.TrainingSpec;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.preprocessor.NormalizerStandardize;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * {@code train-overhead}: the paper's Table I. The HCOPD model (Dropout 0.2, Dense 4 sigmoid, Dense 2
+ * softmax, Adam), batch 10, 1000 epochs, trained (a) by plain DL4J from an in-memory {@code DataSet} and (b) from
+ * the Kafka stream through a training deployment, in the same run; both standardize the features on the
+ * training split, evaluate the validation split after every epoch and the test split at the end. The first
+ * line's {@code ratio} is, as the paper reports it, stream time / memory time (the paper: 29.61 s / 27.37 s =
+ * 1.082). The second line trains a configuration of 3 models from the stream re-read every epoch (no cache):
+ * one deployment with one shared read against three deployments reading separately.
+ *
+ * <p>Options: {@code --epochs 1000 --rounds 3 --shared-epochs 100 --data ../shared/data/hcopd/HCOPD_Dataset.csv}.
+ */
+final class TrainOverheadBenchmark implements Benchmark {
+
+    @Override
+    public String name() {
+        return "train-overhead";
+    }
+
+    @Override
+    public String description() {
+        return "HCOPD model, batch 10, 1000 epochs: from the stream through a deployment vs from memory";
+    }
+
+    @Override
+    public List<BenchmarkResult> run(BenchmarkContext context) throws Exception {
+        int epochs = (int) context.longOption("epochs", 1000);
+        int rounds = (int) context.longOption("rounds", 3);
+        int sharedEpochs = (int) context.longOption("shared-epochs", 100);
+        String data = context.options().get("data");
+        List<Hcopd.Row> rows = Hcopd.read(data != null ? Path.of(data) : Hcopd.defaultCsv());
+        String topic = context.topic("bench-hcopd");
+        context.admin().createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+
+        List<Double> memory = new ArrayList<>();
+        List<Double> stream = new ArrayList<>();
+        List<Double> memoryAccuracy = new ArrayList<>();
+        List<Double> streamAccuracy = new ArrayList<>();
+        Map<String, Long> started = new ConcurrentHashMap<>();
+        Map<String, Long> ended = new ConcurrentHashMap<>();
+        TrainingListener timer = new TrainingListener() {
+            @Override
+            public void onDeploymentStatus(String deploymentId, DeploymentStatus status, String error) {
+                if (status == DeploymentStatus.TRAINING) {
+                    started.put(deploymentId, System.nanoTime());
+                } else if (status.isTerminal()) {
+                    ended.put(deploymentId, System.nanoTime());
+                }
+            }
+        };
+        String prefix = "bench-" + System.currentTimeMillis();
+        try (Registry registry = Registry.connect(context.clientConfig(), prefix, Duration.ofSeconds(60));
+                LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, context.clientConfig(), 1, timer)) {
+            TrainingDeployments deployments = new TrainingDeployments(registry, launcher);
+            List<ModelDefinition> models = Hcopd.models("hcopd", 42);
+            models.forEach(registry::registerModel);
+            registry.createConfiguration(new Configuration("paper", "", List.of("hcopd-paper")));
+            registry.createConfiguration(new Configuration("all", "", List.of("hcopd-paper", "hcopd-wide", "hcopd-deep")));
+            for (ModelDefinition model : models) {
+                registry.createConfiguration(new Configuration("only-" + model.name(), "", List.of(model.name())));
+            }
+            source = Hcopd.send(context.clientConfig(), topic, "source", rows, 0.1, 0.1).controlMessage();
+            control = ControlChannel.create(context.clientConfig());
+            AtomicInteger ids = new AtomicInteger();
+            for (int round = -1; round < rounds; round++) {
+                double[] a = trainInMemory(rows, epochs);
+                String id = "overhead-" + ids.incrementAndGet();
+                double b = trainFromStream(registry, deployments, id, "paper", spec(epochs, 256L << 20), started, ended);
+                double accuracy = registry.result(id + ".hcopd-paper").orElseThrow().testMetrics().get("accuracy");
+                System.err.printf("train-overhead round %d: memory %.3f s (test accuracy %.3f), stream %.3f s "
+                        + "(test accuracy %.3f)%n", round, a[0], a[1], b, accuracy);
+                if (round >= 0) {
+                    memory.add(a[0]);
+                    memoryAccuracy.add(a[1]);
+                    stream.add(b);
+                    streamAccuracy.add(accuracy);
+                }
+            }
+            Map<String, Object> extra = new LinkedHashMap<>();
+            extra.put("epochs", epochs);
+            extra.put("batch", 10);
+            extra.put("rows", rows.size());
+            extra.put("paperRatio", 1.082);
+            extra.put("roundSeconds", stream);
+            extra.put("baselineRoundSeconds", memory);
+            extra.put("testAccuracy", streamAccuracy);
+            extra.put("baselineTestAccuracy", memoryAccuracy);
+            List<BenchmarkResult> results = new ArrayList<>();
+            long trainRecords = Math.round(rows.size() * 0.8) * epochs;
+            results.add(BenchmarkResult.ofTimeRatio(name(), trainRecords, median(stream),
+                    "plain DL4J from an in-memory DataSet (same model, batch, epochs, evaluation)", median(memory), extra));
+
+            // One shared read per epoch for 3 models vs 3 deployments each reading the stream every epoch.
+            TrainingSpec noCache = spec(sharedEpochs, 0);
+            double shared = trainFromStream(registry, deployments, "shared-" + ids.incrementAndGet(), "all", noCache,
+                    started, ended);
+            double separate = 0;
+            for (ModelDefinition model : models) {
+                separate += trainFromStream(registry, deployments, "separate-" + ids.incrementAndGet(),
+                        "only-" + model.name(), noCache, started, ended);
+            }
+            Map<String, Object> sharedExtra = new LinkedHashMap<>();
+            sharedExtra.put("epochs", sharedEpochs);
+            sharedExtra.put("models", models.size());
+            sharedExtra.put("cache", false);
+            results.add(BenchmarkResult.ofTimeRatio(name() + "-shared-read", (long) rows.size() * sharedEpochs * models.size(),
+                    shared, "three deployments, each reading the stream every epoch", separate, sharedExtra));
+            return results;
+        } finally {
+            if (control != null) {
+                control.close();
+            }
+        }
+    }
+
+    private ControlMessage source;
+    private ControlChannel control;
+
+    private static TrainingSpec spec(int epochs, long cacheBudget) {
+        return TrainingSpec.builder().batchSize(10).epochs(epochs).seed(42).normalization(Normalization.STANDARDIZE)
+                .cacheBudgetBytes(cacheBudget).controlTimeout(Duration.ofMinutes(1)).build();
+    }
+
+    private double trainFromStream(Registry registry, TrainingDeployments deployments, String id,
+            String configuration, TrainingSpec spec, Map<String, Long> started, Map<String, Long> ended) {
+        TrainingHandle handle = deployments.deploy(configuration, spec, id);
+        control.publish(source.withDeploymentId(id), Duration.ofSeconds(30)); // reuse: no data sent again
+        DeploymentStatus status = handle.await(Duration.ofMinutes(30)).orElseThrow(
+                () -> new IllegalStateException("Deployment " + id + " did not finish in 30 minutes"));
+        if (status != DeploymentStatus.FINISHED) {
+            throw new IllegalStateException("Deployment " + id + " ended " + status + ": "
+                    + registry.deployment(id).orElseThrow().error());
+        }
+        return (ended.get(id) - started.get(id)) / 1e9;
+    }
+
+    /** Plain DL4J: the same split sizes, standardization, batches, epochs and evaluation, all in memory. */
+    private static double[] trainInMemory(List<Hcopd.Row> rows, int epochs) {
+        List<Hcopd.Row> shuffled = new ArrayList<>(rows);
+        Collections.shuffle(shuffled, new Random(42));
+        int validation = (int) Math.round(rows.size() * 0.1);
+        int test = (int) Math.round(rows.size() * 0.1);
+        int train = rows.size() - validation - test;
+        DataSet trainSet = toDataSet(shuffled.subList(0, train));
+        DataSet validationSet = toDataSet(shuffled.subList(train, train + validation));
+        DataSet testSet = toDataSet(shuffled.subList(train + validation, rows.size()));
+        long begin = System.nanoTime();
+        NormalizerStandardize normalizer = new NormalizerStandardize();
+        normalizer.fit(trainSet);
+        normalizer.preProcess(trainSet);
+        normalizer.preProcess(validationSet);
+        normalizer.preProcess(testSet);
+        List<DataSet> batches = trainSet.batchBy(10);
+        MultiLayerNetwork network = new MultiLayerNetwork(Hcopd.paperModel(42));
+        network.init();
+        for (int epoch = 0; epoch < epochs; epoch++) {
+            for (DataSet batch : batches) {
+                network.fit(batch);
+            }
+            Evaluation evaluation = new Evaluation(2);
+            evaluation.eval(validationSet.getLabels(), network.output(validationSet.getFeatures(), false));
+            network.score(validationSet);
+        }
+        Evaluation evaluation = new Evaluation(2);
+        evaluation.eval(testSet.getLabels(), network.output(testSet.getFeatures(), false));
+        double seconds = (System.nanoTime() - begin) / 1e9;
+        return new double[] {seconds, evaluation.accuracy()};
+    }
+
+    private static DataSet toDataSet(List<Hcopd.Row> rows) {
+        float[][] features = new float[rows.size()][];
+        float[][] labels = new float[rows.size()][];
+        for (int i = 0; i < rows.size(); i++) {
+            Hcopd.Row row = rows.get(i);
+            features[i] = new float[] {row.gender(), row.age(), row.smoking()};
+            labels[i] = row.diagnosis() == 1 ? new float[] {0, 1} : new float[] {1, 0};
+        }
+        return new DataSet(Nd4j.createFromArray(features), Nd4j.createFromArray(labels));
+    }
+}
