@@ -47,6 +47,12 @@ public record BenchmarkResult(String benchmark, long records, double seconds, do
                 round(baselineSeconds), round(records / baselineSeconds), round(seconds / baselineSeconds), fields);
     }
 
+    /** The same result with another ratio (for example the median of per-round ratios). */
+    public BenchmarkResult withRatio(double newRatio) {
+        return new BenchmarkResult(benchmark, records, seconds, recordsPerSecond, baseline, baselineSeconds,
+                baselineRecordsPerSecond, round(newRatio), extra);
+    }
+
     @JsonAnyGetter
     Map<String, Object> extraFields() {
         return extra;

@@ -59,6 +59,25 @@ class BenchmarksIT {
     }
 
     @Test
+    void trainOverheadPrintsTheTimeRatioAndTheSharedReadLine(EmbeddedKafkaBroker kafka) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Benchmarks.run(new String[] {"train-overhead", "--bootstrap-servers", kafka.bootstrapServers(),
+            "--epochs", "3", "--rounds", "1", "--shared-epochs", "2"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+        assertThat(lines).hasSize(2);
+        ObjectMapper mapper = new ObjectMapper();
+        JsonNode overhead = mapper.readTree(lines.get(0));
+        assertThat(overhead.fieldNames()).toIterable().containsAll(CONTRACT);
+        assertThat(overhead.get("benchmark").asText()).isEqualTo("train-overhead");
+        assertThat(overhead.get("ratioDefinition").asText()).isEqualTo("seconds / baselineSeconds");
+        assertThat(overhead.get("ratio").asDouble()).isPositive();
+        assertThat(mapper.readTree(lines.get(1)).get("benchmark").asText()).isEqualTo("train-overhead-shared-read");
+    }
+
+    @Test
     void unknownBenchmarksAndBadOptionsExitWithStatusTwo() throws Exception {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
