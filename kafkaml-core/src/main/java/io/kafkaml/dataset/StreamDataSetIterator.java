@@ -1,19 +1,17 @@
 package io.kafkaml.dataset;
 
+import io.kafkaml.internals.NdArrays;
 import io.kafkaml.stream.StreamDataset;
 import io.kafkaml.stream.StreamRecord;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Random;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
 import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A DL4J {@link DataSetIterator} over one split of a data stream, made by {@link StreamDataSets}.
@@ -118,8 +116,8 @@ public final class StreamDataSetIterator implements DataSetIterator {
         pendingRows = 0;
         int featureCount = owner.featureCount;
         int outcomes = owner.outcomes;
-        INDArray features = toArray(batchFeatures, rows, featureCount);
-        INDArray labels = outcomes == 0 ? null : toArray(batchLabels, rows, outcomes);
+        INDArray features = NdArrays.fromFloats(batchFeatures, rows, featureCount);
+        INDArray labels = outcomes == 0 ? null : NdArrays.fromFloats(batchLabels, rows, outcomes);
         DataSet dataSet = new DataSet(features, labels);
         DataNormalization normalizer = owner.batchNormalizer();
         if (normalizer != null) {
@@ -133,18 +131,6 @@ public final class StreamDataSetIterator implements DataSetIterator {
             batchIndex++;
         }
         return dataSet;
-    }
-
-    /**
-     * A {@code [rows, columns]} float array holding the first {@code rows × columns} values of {@code source},
-     * copied in bulk into the array's native memory ({@code Nd4j.create(float[])} copies element by element,
-     * which costs more than decoding).
-     */
-    static INDArray toArray(float[] source, int rows, int columns) {
-        INDArray array = Nd4j.createUninitialized(DataType.FLOAT, rows, columns);
-        FloatBuffer target = array.data().asNioFloat();
-        target.put(source, 0, rows * columns);
-        return array;
     }
 
     private void ensureCapacity(int rows) {

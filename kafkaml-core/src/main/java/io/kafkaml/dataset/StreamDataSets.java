@@ -222,7 +222,7 @@ public final class StreamDataSets implements AutoCloseable {
         }
         int rows = cache.features.length / featureCount;
         if (rows > 0) {
-            INDArray features = StreamDataSetIterator.toArray(cache.features, rows, featureCount);
+            INDArray features = io.kafkaml.internals.NdArrays.fromFloats(cache.features, rows, featureCount);
             normalizer.transform(features);
             features.data().asNioFloat().get(cache.features, 0, rows * featureCount);
         }

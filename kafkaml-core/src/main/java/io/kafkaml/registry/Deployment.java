@@ -14,9 +14,11 @@ import java.util.Objects;
  * @param settings the training settings it was deployed with
  * @param createdAt when it was created
  * @param updatedAt when it last changed
+ * @param controlMessage the control message of the stream it trained on (JSON), once it arrived; inference
+ *     takes the input format from it
  */
 public record Deployment(String id, String configuration, DeploymentStatus status, String error,
-        Map<String, Object> settings, Instant createdAt, Instant updatedAt) {
+        Map<String, Object> settings, Instant createdAt, Instant updatedAt, String controlMessage) {
 
     /** Validates the fields. */
     public Deployment {
@@ -28,6 +30,11 @@ public record Deployment(String id, String configuration, DeploymentStatus statu
 
     /** The same deployment in another status. */
     public Deployment withStatus(DeploymentStatus newStatus, String newError) {
-        return new Deployment(id, configuration, newStatus, newError, settings, createdAt, Instant.now());
+        return new Deployment(id, configuration, newStatus, newError, settings, createdAt, Instant.now(), controlMessage);
+    }
+
+    /** The same deployment with the control message of its stream. */
+    public Deployment withControlMessage(String json) {
+        return new Deployment(id, configuration, status, error, settings, createdAt, Instant.now(), json);
     }
 }

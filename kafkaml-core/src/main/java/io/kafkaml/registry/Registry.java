@@ -47,7 +47,7 @@ import org.deeplearning4j.util.ModelSerializer;
  * }</pre>
  *
  * <p><b>Topics</b> ({@code kafkaml} prefix by default): {@code .models}, {@code .configurations},
- * {@code .deployments}, {@code .results}, {@code .datasources}, {@code .artifacts} (manifests) and
+ * {@code .deployments}, {@code .results}, {@code .datasources}, {@code .inferences}, {@code .artifacts} (manifests) and
  * {@code .artifact-chunks}; each is created if absent with {@code cleanup.policy=compact} and one partition.
  * Values are JSON; deleting writes a tombstone.
  *
@@ -79,6 +79,7 @@ public final class Registry implements AutoCloseable {
     private final String deployments;
     private final String results;
     private final String datasources;
+    private final String inferences;
     private final String artifacts;
     private final String chunks;
     private final KafkaStore store;
@@ -94,10 +95,12 @@ public final class Registry implements AutoCloseable {
         this.deployments = prefix + ".deployments";
         this.results = prefix + ".results";
         this.datasources = prefix + ".datasources";
+        this.inferences = prefix + ".inferences";
         this.artifacts = prefix + ".artifacts";
         this.chunks = prefix + ".artifact-chunks";
         this.store = new KafkaStore(clientConfig,
-                List.of(models, configurations, deployments, results, datasources, artifacts, chunks), Set.of(chunks),
+                List.of(models, configurations, deployments, results, datasources, inferences, artifacts, chunks),
+                Set.of(chunks),
                 timeout);
     }
 
@@ -344,6 +347,23 @@ public final class Registry implements AutoCloseable {
             control.publish(message, timeout);
         }
         return message;
+    }
+
+    // ---- inference deployments ----
+
+    /** Records (or replaces) an inference deployment. */
+    public void putInference(Inference inference) {
+        store.put(inferences, inference.id(), write(inference));
+    }
+
+    /** The inference deployment of that id. */
+    public Optional<Inference> inference(String id) {
+        return read(inferences, id, Inference.class);
+    }
+
+    /** All inference deployments, by id. */
+    public List<Inference> inferences() {
+        return readAll(inferences, Inference.class);
     }
 
     // ---- artifacts ----

@@ -63,7 +63,7 @@ public final class TrainingDeployments {
                 .toList();
         Instant now = Instant.now();
         registry.createDeployment(new Deployment(deploymentId, configuration, DeploymentStatus.WAITING_FOR_DATA, null,
-                spec.toMap(), now, now));
+                spec.toMap(), now, now, null));
         return launcher.launch(new TrainingJob(deploymentId, config, models, spec, controlTopic));
     }
 

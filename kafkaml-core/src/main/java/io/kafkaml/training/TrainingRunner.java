@@ -99,6 +99,7 @@ public final class TrainingRunner implements Runnable {
         try {
             setStatus(DeploymentStatus.WAITING_FOR_DATA, null);
             ControlMessage message = awaitControlMessage();
+            registry.deployment(id).ifPresent(d -> registry.updateDeployment(d.withControlMessage(message.toJson())));
             setStatus(DeploymentStatus.TRAINING, null);
             log.info("[{}] Training {} model(s) of configuration '{}' on {}", id, job.models().size(),
                     job.configuration().name(), message.slices());
@@ -298,7 +299,7 @@ public final class TrainingRunner implements Runnable {
         registry.deployment(job.deploymentId()).ifPresentOrElse(
                 deployment -> registry.updateDeployment(deployment.withStatus(status, error)),
                 () -> registry.createDeployment(new Deployment(job.deploymentId(), job.configuration().name(), status,
-                        error, job.spec().toMap(), Instant.now(), Instant.now())));
+                        error, job.spec().toMap(), Instant.now(), Instant.now(), null)));
         listener.onDeploymentStatus(job.deploymentId(), status, error);
         if (status.isTerminal()) {
             log.info("[{}] Deployment {}{}", job.deploymentId(), status, error == null ? "" : ": " + error);

@@ -53,7 +53,7 @@ class RegistryIT {
     void everythingRegisteredIsThereForANewClient(EmbeddedKafkaBroker kafka) {
         ModelDefinition model = ModelDefinition.of("hcopd", "paper", mlp(3, 4, 2));
         Deployment deployment = new Deployment("dep-1", "hcopd-all", DeploymentStatus.WAITING_FOR_DATA, null,
-                Map.of("batchSize", 10, "epochs", 100), Instant.parse("2026-11-27T10:00:00Z"), Instant.parse("2026-11-27T10:00:00Z"));
+                Map.of("batchSize", 10, "epochs", 100), Instant.parse("2026-11-27T10:00:00Z"), Instant.parse("2026-11-27T10:00:00Z"), null);
         TrainingResult result = new TrainingResult("dep-1.hcopd", "dep-1", "hcopd", DeploymentStatus.FINISHED,
                 List.of(new EpochMetrics(1, 0.69, Map.of("accuracy", 0.5), 12)), Map.of("accuracy", 0.75),
                 new long[][] {{10, 2}, {3, 9}}, 1234, "art-1", null, null, Instant.parse("2026-11-27T10:01:00Z"));

@@ -271,7 +271,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 throw new EmbeddedKafkaException("Interrupted while describing topic '" + topic + "'", e);
             }
             boolean ready = description.partitions().size() == partitions
-                    && description.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+                    && description.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())
+                    && leaderServes(topic, partitions);
             if (ready) {
                 return;
             }
@@ -280,6 +281,25 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                         + startupTimeout.toMillis() + " ms");
             }
             sleep(20);
+        }
+    }
+
+    /** Whether the leader answers offset requests for every partition (its log exists, it takes writes). */
+    private boolean leaderServes(String topic, int partitions) {
+        Map<TopicPartition, OffsetSpec> request = new LinkedHashMap<>();
+        for (int p = 0; p < partitions; p++) {
+            request.put(new TopicPartition(topic, p), OffsetSpec.latest());
+        }
+        try {
+            admin.listOffsets(request).all().get(startupTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (ExecutionException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EmbeddedKafkaException("Interrupted while waiting for topic '" + topic + "'", e);
+        } catch (TimeoutException e) {
+            return false;
         }
     }
 

@@ -1,0 +1,67 @@
+package io.kafkaml.inference;
+
+import java.util.Arrays;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Counters of an inference deployment, shared by its replicas: records in and out, dead-lettered inputs,
+ * batches, and the processing time of recent batches (poll returned to offsets committed). Thread-safe.
+ */
+public final class InferenceStats {
+
+    private static final int WINDOW = 4096;
+
+    final LongAdder recordsIn = new LongAdder();
+    final LongAdder recordsOut = new LongAdder();
+    final LongAdder deadLettered = new LongAdder();
+    final LongAdder batches = new LongAdder();
+    private final long[] latencies = new long[WINDOW];
+    private long latencyCount;
+
+    /** Inputs consumed and handled (predicted or dead-lettered). */
+    public long recordsIn() {
+        return recordsIn.sum();
+    }
+
+    /** Predictions written. */
+    public long recordsOut() {
+        return recordsOut.sum();
+    }
+
+    /** Inputs that could not be decoded (sent to the dead-letter topic, or dropped and logged without one). */
+    public long deadLettered() {
+        return deadLettered.sum();
+    }
+
+    /** Batches committed. */
+    public long batches() {
+        return batches.sum();
+    }
+
+    synchronized void recordLatency(long nanos) {
+        latencies[(int) (latencyCount++ % WINDOW)] = nanos;
+    }
+
+    /**
+     * A percentile of the processing time of the last 4096 batches, in milliseconds; NaN before the first.
+     *
+     * @param percentile in (0, 100]
+     */
+    public synchronized double batchLatencyMillis(double percentile) {
+        int n = (int) Math.min(latencyCount, WINDOW);
+        if (n == 0) {
+            return Double.NaN;
+        }
+        long[] sorted = Arrays.copyOf(latencies, n);
+        Arrays.sort(sorted);
+        int index = (int) Math.ceil(percentile / 100.0 * n) - 1;
+        return sorted[Math.max(0, Math.min(n - 1, index))] / 1e6;
+    }
+
+    @Override
+    public String toString() {
+        return "in " + recordsIn() + ", out " + recordsOut() + ", dead-lettered " + deadLettered() + ", batches "
+                + batches() + ", batch p50 " + String.format("%.2f", batchLatencyMillis(50)) + " ms, p99 "
+                + String.format("%.2f", batchLatencyMillis(99)) + " ms";
+    }
+}

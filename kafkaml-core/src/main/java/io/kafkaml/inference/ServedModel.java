@@ -1,0 +1,192 @@
+package io.kafkaml.inference;
+
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.format.RecordDecoder;
+import io.kafkaml.format.RecordEncoder;
+import io.kafkaml.format.RecordFormats;
+import io.kafkaml.model.ModelDefinition;
+import io.kafkaml.model.OutputKind;
+import io.kafkaml.registry.Deployment;
+import io.kafkaml.registry.EntityNotFoundException;
+import io.kafkaml.registry.Registry;
+import io.kafkaml.registry.RegistryException;
+import io.kafkaml.registry.TrainingResult;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
+import org.nd4j.linalg.dataset.api.preprocessor.serializer.NormalizerSerializer;
+
+/**
+ * A trained model ready to serve: the network and fitted normalizer of a training result, the decoder of its
+ * inputs (by default the format it was trained on) and the encoder of its predictions.
+ *
+ * <p>Not thread-safe: each replica loads its own.
+ */
+public final class ServedModel {
+
+    private final TrainingResult result;
+    private final Model network;
+    private final DataNormalization normalizer;
+    private final RecordDecoder decoder;
+    private final RecordEncoder encoder;
+    private final boolean classification;
+    private final int outputs;
+    private final byte[] resultHeader;
+    private final byte[] modelHeader;
+
+    private ServedModel(TrainingResult result, Model network, DataNormalization normalizer, RecordDecoder decoder,
+            RecordEncoder encoder, boolean classification, int outputs) {
+        this.result = result;
+        this.network = network;
+        this.normalizer = normalizer;
+        this.decoder = decoder;
+        this.encoder = encoder;
+        this.classification = classification;
+        this.outputs = outputs;
+        this.resultHeader = result.id().getBytes(StandardCharsets.UTF_8);
+        this.modelHeader = result.model().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Loads the model of a training result from the registry.
+     *
+     * @throws EntityNotFoundException if the result, its model or its deployment is missing
+     * @throws RegistryException if the result has no trained model, or its artifacts are damaged
+     */
+    public static ServedModel load(Registry registry, InferenceSpec spec) {
+        TrainingResult result = registry.result(spec.resultId())
+                .orElseThrow(() -> new EntityNotFoundException("training result", spec.resultId()));
+        if (result.artifact() == null) {
+            throw new RegistryException("Training result '" + result.id() + "' has no trained model (status "
+                    + result.status() + (result.error() == null ? "" : ": " + result.error()) + ")");
+        }
+        ModelDefinition definition = registry.model(result.model())
+                .orElseThrow(() -> new EntityNotFoundException("model", result.model()));
+        byte[] bytes = registry.loadArtifact(result.artifact());
+        Model network;
+        try {
+            network = definition.isGraph()
+                    ? ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(bytes), false)
+                    : ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(bytes), false);
+        } catch (IOException | RuntimeException e) {
+            throw new RegistryException("The model of result '" + result.id() + "' cannot be restored: " + e.getMessage(), e);
+        }
+        DataNormalization normalizer = null;
+        if (result.normalizerArtifact() != null) {
+            try {
+                normalizer = NormalizerSerializer.getDefault().restore(
+                        new ByteArrayInputStream(registry.loadArtifact(result.normalizerArtifact())));
+            } catch (Exception e) {
+                throw new RegistryException("The normalizer of result '" + result.id() + "' cannot be restored: "
+                        + e.getMessage(), e);
+            }
+        }
+        String format = spec.inputFormat();
+        Map<String, Object> config = spec.inputConfig();
+        if (format == null) {
+            Deployment deployment = registry.deployment(result.deploymentId())
+                    .orElseThrow(() -> new EntityNotFoundException("deployment", result.deploymentId()));
+            if (deployment.controlMessage() == null) {
+                throw new RegistryException("Deployment '" + deployment.id() + "' recorded no data stream, so the input "
+                        + "format of result '" + result.id() + "' is unknown; give it in the inference spec");
+            }
+            ControlMessage message = ControlMessage.fromJson(deployment.controlMessage());
+            format = message.inputFormat();
+            config = message.inputConfig();
+        }
+        RecordDecoder decoder = RecordFormats.forName(format).newDecoder(config);
+        int outputs = (int) definition.summary().outputSize();
+        if (decoder.featureCount() != definition.summary().inputSize() && definition.summary().inputSize() > 0) {
+            throw new RegistryException("Inputs of format " + format + " have " + decoder.featureCount()
+                    + " features but model '" + definition.name() + "' takes " + definition.summary().inputSize());
+        }
+        RecordEncoder encoder = null;
+        if (!spec.outputFormat().equalsIgnoreCase("JSON")) {
+            Map<String, Object> outputConfig = new LinkedHashMap<>(spec.outputConfig());
+            if (spec.outputFormat().equalsIgnoreCase("RAW")) {
+                outputConfig.putIfAbsent("data_type", "float32");
+                outputConfig.putIfAbsent("data_reshape", String.valueOf(outputs));
+            }
+            encoder = RecordFormats.forName(spec.outputFormat()).newEncoder(outputConfig);
+        }
+        return new ServedModel(result, network, normalizer, decoder, encoder,
+                definition.summary().outputKind() == OutputKind.CLASSIFICATION, outputs);
+    }
+
+    /** The training result served. */
+    public TrainingResult result() {
+        return result;
+    }
+
+    /** The inputs' decoder. */
+    public RecordDecoder decoder() {
+        return decoder;
+    }
+
+    /** The number of outputs per input. */
+    public int outputs() {
+        return outputs;
+    }
+
+    /**
+     * Predicts {@code rows} inputs in one forward pass, applying the stored normalizer first.
+     *
+     * @param features {@code rows × featureCount} floats, row after row
+     * @return {@code rows × outputs} floats, row after row
+     */
+    public float[] predict(float[] features, int rows) {
+        int width = decoder.featureCount();
+        INDArray input = io.kafkaml.internals.NdArrays.fromFloats(features, rows, width);
+        if (normalizer != null) {
+            normalizer.transform(input);
+        }
+        INDArray output = network instanceof MultiLayerNetwork mln ? mln.output(input, false)
+                : ((ComputationGraph) network).outputSingle(false, input);
+        float[] values = new float[rows * outputs];
+        output.dup('c').data().asNioFloat().get(values, 0, values.length);
+        return values;
+    }
+
+    /** The record value of one prediction ({@code values[offset .. offset + outputs)}). */
+    public byte[] encode(float[] values, int offset) {
+        if (encoder != null) {
+            double[] row = new double[outputs];
+            for (int i = 0; i < outputs; i++) {
+                row[i] = values[offset + i];
+            }
+            return encoder.encode(row, null).value();
+        }
+        StringBuilder json = new StringBuilder(16 + outputs * 12).append("{\"values\":[");
+        int best = 0;
+        for (int i = 0; i < outputs; i++) {
+            if (i > 0) {
+                json.append(',');
+            }
+            json.append(values[offset + i]);
+            if (values[offset + i] > values[offset + best]) {
+                best = i;
+            }
+        }
+        json.append(']');
+        if (classification) {
+            json.append(",\"class\":").append(best);
+        }
+        return json.append('}').toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    byte[] resultHeader() {
+        return resultHeader;
+    }
+
+    byte[] modelHeader() {
+        return modelHeader;
+    }
+}
