@@ -1,0 +1,409 @@
+package io.kafkaml.benchmarks;
+
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.format.RecordDecoder;
+import io.kafkaml.format.RecordEncoder;
+import io.kafkaml.format.RecordFormats;
+import io.kafkaml.inference.InferenceSpec;
+import io.kafkaml.inference.LocalInference;
+import io.kafkaml.inference.ServedModel;
+import io.kafkaml.registry.Configuration;
+import io.kafkaml.registry.DeploymentStatus;
+import io.kafkaml.registry.Registry;
+import io.kafkaml.samples.hcopd.Hcopd;
+import io.kafkaml.training.LocalTrainingLauncher;
+import io.kafkaml.training.Normalization;
+import io.kafkaml.training.TrainingDeployments;
+import io.kafkaml.training.TrainingHandle;
+import io.kafkaml.training.TrainingSpec;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * {@code inference-latency} and {@code inference-throughput}: the HCOPD model (trained for the benchmark from the
+ * stream) served by an inference deployment, against a bare consume-produce passthrough with no model (the
+ * ceiling Kafka sets) and, for throughput, against Kafka-ML's serving loop re-created in Java (one prediction
+ * per record, a commit every 16 records).
+ */
+final class InferenceBenchmarks {
+
+    private InferenceBenchmarks() {
+    }
+
+    /** {@code inference-latency}: one input at a time at a steady rate; end-to-end latency percentiles. */
+    static final class Latency implements Benchmark {
+        @Override
+        public String name() {
+            return "inference-latency";
+        }
+
+        @Override
+        public String description() {
+            return "one input at a time at 100/s: end-to-end latency p50/p95/p99 vs a passthrough";
+        }
+
+        @Override
+        public List<BenchmarkResult> run(BenchmarkContext context) throws Exception {
+            int seconds = (int) context.longOption("seconds", 20);
+            int rate = (int) context.longOption("rate", 100);
+            try (Served served = Served.start(context)) {
+                String stamp = String.valueOf(System.currentTimeMillis());
+                createTopics(context, 1, "lat-in-" + stamp, "lat-out-" + stamp, "lat-pin-" + stamp, "lat-pout-" + stamp);
+                List<Double> ours = new ArrayList<>();
+                List<Double> bare = new ArrayList<>();
+                try (LocalInference inference = LocalInference.start(served.registry, context.clientConfig(), "lat-" + stamp,
+                        InferenceSpec.builder(served.resultId, "lat-in-" + stamp, "lat-out-" + stamp).build());
+                        Passthrough passthrough = Passthrough.start(context.clientConfig(), "lat-pin-" + stamp,
+                                "lat-pout-" + stamp, false)) {
+                    System.err.printf("inference-latency: serving %s with %d replica(s); passthrough %s%n",
+                            served.resultId, inference.replicas().size(), passthrough);
+                    // Interleaved halves after a short warm-up of each side.
+                    measure(context, served, "lat-in-" + stamp, "lat-out-" + stamp, 2, rate);
+                    measure(context, served, "lat-pin-" + stamp, "lat-pout-" + stamp, 2, rate);
+                    for (int half = 0; half < 2; half++) {
+                        ours.addAll(measure(context, served, "lat-in-" + stamp, "lat-out-" + stamp, seconds / 2, rate));
+                        bare.addAll(measure(context, served, "lat-pin-" + stamp, "lat-pout-" + stamp, seconds / 2, rate));
+                    }
+                }
+                Map<String, Object> extra = new LinkedHashMap<>();
+                extra.put("rate", rate);
+                extra.put("p50Millis", percentile(ours, 50));
+                extra.put("p95Millis", percentile(ours, 95));
+                extra.put("p99Millis", percentile(ours, 99));
+                extra.put("baselineP50Millis", percentile(bare, 50));
+                extra.put("baselineP95Millis", percentile(bare, 95));
+                extra.put("baselineP99Millis", percentile(bare, 99));
+                extra.put("paperMillisPerPrediction", 374);
+                extra.put("ratioDefinition", "baselineP50Millis / p50Millis");
+                BenchmarkResult result = BenchmarkResult.of(name(), ours.size(), ours.size() / (double) rate,
+                        "consume-produce passthrough, no model", bare.size() / (double) rate, extra);
+                return List.of(result.withRatio(percentile(bare, 50) / percentile(ours, 50)));
+            }
+        }
+
+        /** Sends one input every 1/rate s for {@code seconds}; returns each input's send-to-output latency in ms. */
+        private static List<Double> measure(BenchmarkContext context, Served served, String in, String out, int seconds,
+                int rate) throws Exception {
+            int count = seconds * rate;
+            List<Double> latencies = new ArrayList<>(count);
+            Map<String, Object> readerConfig = new HashMap<>(context.clientConfig());
+            readerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + out + "-" + System.nanoTime());
+            readerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+            Map<String, Object> producerConfig = new HashMap<>(context.clientConfig());
+            producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+            try (KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(readerConfig, new ByteArrayDeserializer(),
+                    new ByteArrayDeserializer());
+                    KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(),
+                            new ByteArraySerializer())) {
+                reader.subscribe(List.of(out));
+                while (reader.assignment().isEmpty()) {
+                    reader.poll(Duration.ofMillis(50));
+                }
+                reader.seekToEnd(reader.assignment());
+                reader.assignment().forEach(reader::position);
+                AtomicBoolean done = new AtomicBoolean();
+                Thread sender = new Thread(() -> {
+                    long start = System.nanoTime();
+                    for (int i = 0; i < count; i++) {
+                        long due = start + i * (1_000_000_000L / rate);
+                        long wait = due - System.nanoTime();
+                        if (wait > 0) {
+                            java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                        }
+                        byte[] key = ByteBuffer.allocate(8).putLong(System.nanoTime()).array();
+                        producer.send(new ProducerRecord<>(in, key, served.input(i)));
+                    }
+                    done.set(true);
+                }, "latency-sender");
+                sender.start();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds + 30);
+                while (latencies.size() < count && System.nanoTime() < deadline) {
+                    for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(20))) {
+                        long sent = ByteBuffer.wrap(record.key()).getLong();
+                        latencies.add((System.nanoTime() - sent) / 1e6);
+                    }
+                }
+                sender.join();
+            }
+            return latencies;
+        }
+    }
+
+    /** {@code inference-throughput}: a backlog of inputs drained by ours, a passthrough, and Kafka-ML's loop. */
+    static final class Throughput implements Benchmark {
+        @Override
+        public String name() {
+            return "inference-throughput";
+        }
+
+        @Override
+        public String description() {
+            return "a backlog of 200,000 HCOPD inputs: batched replica vs passthrough and vs Kafka-ML's loop";
+        }
+
+        @Override
+        public List<BenchmarkResult> run(BenchmarkContext context) throws Exception {
+            int records = (int) context.longOption("records", 200_000);
+            int partitions = (int) context.longOption("partitions", 1);
+            try (Served served = Served.start(context)) {
+                String in = context.topic("thr-in");
+                createTopics(context, partitions, in);
+                fill(context, served, in, records);
+                String warm = context.topic("thr-warm");
+                createTopics(context, partitions, warm);
+                fill(context, served, warm, Math.min(records, 20_000));
+                // warm-up of each side on a smaller backlog
+                drainWithInference(context, served, warm, Math.min(records, 20_000));
+                drainWithPassthrough(context, warm, Math.min(records, 20_000));
+                drainWithKafkaMlLoop(context, served, warm, Math.min(records, 5_000));
+
+                double passthrough = drainWithPassthrough(context, in, records);
+                double ours = drainWithInference(context, served, in, records);
+                double kafkaMl = drainWithKafkaMlLoop(context, served, in, records);
+                System.err.printf("inference-throughput: batched replica %.2f s, passthrough %.2f s, Kafka-ML loop %.2f s%n",
+                        ours, passthrough, kafkaMl);
+                Map<String, Object> extra = new LinkedHashMap<>();
+                extra.put("partitions", partitions);
+                extra.put("replicas", 1);
+                return List.of(
+                        BenchmarkResult.of(name(), records, ours, "bare consume-produce passthrough, no model (ceiling)",
+                                passthrough, extra),
+                        BenchmarkResult.of(name(), records, ours,
+                                "Kafka-ML's loop in Java: one prediction per record, commit every 16", kafkaMl, extra));
+            }
+        }
+
+        private static void fill(BenchmarkContext context, Served served, String topic, int records) throws Exception {
+            Map<String, Object> config = new HashMap<>(context.clientConfig());
+            config.put(ProducerConfig.LINGER_MS_CONFIG, 10);
+            config.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+            try (KafkaProducer<byte[], byte[]> producer =
+                    new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer())) {
+                for (int i = 0; i < records; i++) {
+                    producer.send(new ProducerRecord<>(topic, null, served.input(i)));
+                }
+                producer.flush();
+            }
+        }
+
+        private static double drainWithInference(BenchmarkContext context, Served served, String in, int records)
+                throws Exception {
+            String id = "thr-" + System.nanoTime();
+            createTopics(context, 1, in + "-" + id);
+            try (LocalInference inference = LocalInference.start(served.registry, context.clientConfig(), id,
+                    InferenceSpec.builder(served.resultId, in, in + "-" + id).build())) {
+                return timeFromFirstBatch(() -> inference.stats().recordsIn(), records);
+            }
+        }
+
+        private static double drainWithPassthrough(BenchmarkContext context, String in, int records) throws Exception {
+            String out = in + "-pass-" + System.nanoTime();
+            createTopics(context, 1, out);
+            try (Passthrough passthrough = Passthrough.start(context.clientConfig(), in, out, true)) {
+                return timeFromFirstBatch(passthrough::processed, records);
+            }
+        }
+
+        /**
+         * Seconds from the first processed batch to the last record: steady-state draining, without the start-up
+         * (group join, model loading) of either side.
+         */
+        private static double timeFromFirstBatch(java.util.function.LongSupplier processed, int records)
+                throws InterruptedException {
+            while (processed.getAsLong() == 0) {
+                Thread.sleep(1);
+            }
+            long start = System.nanoTime();
+            long first = processed.getAsLong();
+            while (processed.getAsLong() < records) {
+                Thread.sleep(2);
+            }
+            return (System.nanoTime() - start) / 1e9 * records / (records - first);
+        }
+
+        /** Kafka-ML's serving loop: for each record decode, predict one row, send; commit every 16 records. */
+        private static double drainWithKafkaMlLoop(BenchmarkContext context, Served served, String in, int records)
+                throws Exception {
+            String out = in + "-kml-" + System.nanoTime();
+            createTopics(context, 1, out);
+            ServedModel model = ServedModel.load(served.registry, InferenceSpec.builder(served.resultId, in, out).build());
+            RecordDecoder decoder = model.decoder();
+            float[] row = new float[decoder.featureCount()];
+            Map<String, Object> consumerConfig = new HashMap<>(context.clientConfig());
+            consumerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, "kafka-ml-loop-" + System.nanoTime());
+            consumerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+            consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+            long start = System.nanoTime();
+            long processed = 0;
+            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig, new ByteArrayDeserializer(),
+                    new ByteArrayDeserializer());
+                    KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(context.clientConfig(),
+                            new ByteArraySerializer(), new ByteArraySerializer())) {
+                consumer.subscribe(List.of(in));
+                while (processed < records) {
+                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
+                        decoder.decodeFeatures(record.key(), record.value(), row, 0);
+                        float[] prediction = model.predict(row, 1);
+                        producer.send(new ProducerRecord<>(out, record.key(), model.encode(prediction, 0)));
+                        processed++;
+                        if (processed % 16 == 0) {
+                            consumer.commitSync(Map.of(new TopicPartition(record.topic(), record.partition()),
+                                    new OffsetAndMetadata(record.offset() + 1)));
+                        }
+                        if (processed >= records) {
+                            break;
+                        }
+                    }
+                }
+                producer.flush();
+            }
+            return (System.nanoTime() - start) / 1e9;
+        }
+    }
+
+    /** A trained HCOPD model in a registry of its own, and HCOPD-sized inputs in its training format. */
+    static final class Served implements AutoCloseable {
+        final Registry registry;
+        final LocalTrainingLauncher launcher;
+        final String resultId;
+        final byte[][] inputs = new byte[256][];
+
+        private Served(Registry registry, LocalTrainingLauncher launcher, String resultId, ControlMessage stream) {
+            this.registry = registry;
+            this.launcher = launcher;
+            this.resultId = resultId;
+            RecordEncoder encoder = RecordFormats.forName(stream.inputFormat()).newEncoder(stream.inputConfig());
+            Random random = new Random(1);
+            for (int i = 0; i < inputs.length; i++) {
+                inputs[i] = encoder.encode(new double[] {random.nextInt(2), 20 + random.nextInt(70), 1 + random.nextInt(3)},
+                        null).value();
+            }
+        }
+
+        static Served start(BenchmarkContext context) throws Exception {
+            Registry registry = Registry.connect(context.clientConfig(), "bench-inference-" + System.currentTimeMillis(),
+                    Duration.ofSeconds(60));
+            LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, context.clientConfig(), 1, null);
+            Hcopd.models("hcopd", 42).forEach(registry::registerModel);
+            registry.createConfiguration(new Configuration("paper", "", List.of("hcopd-paper")));
+            TrainingHandle handle = new TrainingDeployments(registry, launcher).deploy("paper", TrainingSpec.builder()
+                    .batchSize(10).epochs(20).normalization(Normalization.STANDARDIZE)
+                    .controlTimeout(Duration.ofMinutes(1)).build());
+            String data = context.topic("bench-inference-train");
+            createTopics(context, 1, data);
+            ControlMessage stream = Hcopd.send(context.clientConfig(), data, handle.deploymentId(),
+                    Hcopd.read(Hcopd.defaultCsv()), 0.1, 0.1).controlMessage();
+            if (handle.await(Duration.ofMinutes(5)).orElse(DeploymentStatus.FAILED) != DeploymentStatus.FINISHED) {
+                throw new IllegalStateException("Training the served model failed: "
+                        + registry.deployment(handle.deploymentId()).orElseThrow().error());
+            }
+            return new Served(registry, launcher, handle.deploymentId() + ".hcopd-paper", stream);
+        }
+
+        byte[] input(int i) {
+            return inputs[i % inputs.length];
+        }
+
+        @Override
+        public void close() {
+            launcher.close();
+            registry.close();
+        }
+    }
+
+    /** A bare consume-produce loop, committing each poll after its sends are acknowledged. */
+    static final class Passthrough implements AutoCloseable {
+        private final Thread thread;
+        private final AtomicBoolean stopping = new AtomicBoolean();
+        private volatile long processed;
+
+        private Passthrough(Map<String, Object> clientConfig, String in, String out, boolean fromEarliest) {
+            Map<String, Object> consumerConfig = new HashMap<>(clientConfig);
+            consumerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, "passthrough-" + System.nanoTime());
+            consumerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromEarliest ? "earliest" : "latest");
+            consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+            consumerConfig.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
+            consumerConfig.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
+            Map<String, Object> producerConfig = new HashMap<>(clientConfig);
+            producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+            this.thread = new Thread(() -> {
+                try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig,
+                        new ByteArrayDeserializer(), new ByteArrayDeserializer());
+                        KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig,
+                                new ByteArraySerializer(), new ByteArraySerializer())) {
+                    consumer.subscribe(List.of(in));
+                    while (!stopping.get()) {
+                        ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
+                        if (records.isEmpty()) {
+                            continue;
+                        }
+                        for (ConsumerRecord<byte[], byte[]> record : records) {
+                            producer.send(new ProducerRecord<>(out, record.key(), record.value()));
+                        }
+                        producer.flush();
+                        consumer.commitSync();
+                        processed += records.count();
+                    }
+                }
+            }, "passthrough");
+            thread.setDaemon(true);
+        }
+
+        static Passthrough start(Map<String, Object> clientConfig, String in, String out, boolean fromEarliest) {
+            Passthrough passthrough = new Passthrough(clientConfig, in, out, fromEarliest);
+            passthrough.thread.start();
+            return passthrough;
+        }
+
+        long processed() {
+            return processed;
+        }
+
+        @Override
+        public void close() {
+            stopping.set(true);
+            try {
+                thread.join(TimeUnit.SECONDS.toMillis(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    static void createTopics(BenchmarkContext context, int partitions, String... topics) throws Exception {
+        List<NewTopic> newTopics = Arrays.stream(topics).map(t -> new NewTopic(t, partitions, (short) 1)).toList();
+        context.admin().createTopics(newTopics).all().get(30, TimeUnit.SECONDS);
+        Thread.sleep(200); // let the new partitions' leaders settle before the first write
+    }
+
+    static double percentile(List<Double> values, double percentile) {
+        if (values.isEmpty()) {
+            return Double.NaN;
+        }
+        double[] sorted = values.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(sorted);
+        int index = (int) Math.ceil(percentile / 100.0 * sorted.length) - 1;
+        return BenchmarkResult.round(sorted[Math.max(0, Math.min(sorted.length - 1, index))]);
+    }
+}
