@@ -120,7 +120,9 @@ public final class InferenceReplica implements Runnable {
             consumer.subscribe(List.of(spec.inputTopic()), new ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-                    // every processed batch is already committed before the next poll: nothing to do
+                    if (!transactional && !aborting) {
+                        commitAcknowledged(true); // hand the partitions over with everything processed committed
+                    }
                 }
 
                 @Override
@@ -129,6 +131,7 @@ public final class InferenceReplica implements Runnable {
                 }
             });
             while (!stopping && !aborting) {
+                commitAcknowledged(false);
                 ConsumerRecords<byte[], byte[]> records;
                 try {
                     records = consumer.poll(spec.maxWait());
@@ -138,6 +141,9 @@ public final class InferenceReplica implements Runnable {
                 if (!records.isEmpty()) {
                     process(records);
                 }
+            }
+            if (!aborting) {
+                commitAcknowledged(true); // a graceful stop: every prediction written, every offset committed
             }
         } catch (WakeupException e) {
             // stopping
@@ -175,12 +181,15 @@ public final class InferenceReplica implements Runnable {
                 }
             }
         }
+        long decoded = System.nanoTime();
         if (transactional) {
             producer.beginTransaction();
         }
         List<Future<RecordMetadata>> sends = new ArrayList<>(count);
+        long predicted = decoded;
         if (!good.isEmpty()) {
             float[] predictions = model.predict(features, good.size());
+            predicted = System.nanoTime();
             int outputs = model.outputs();
             for (int i = 0; i < good.size(); i++) {
                 ConsumerRecord<byte[], byte[]> input = good.get(i);
@@ -188,12 +197,14 @@ public final class InferenceReplica implements Runnable {
                 headers.add(RESULT_HEADER, model.resultHeader());
                 headers.add(MODEL_HEADER, model.modelHeader());
                 sends.add(producer.send(new ProducerRecord<>(spec.outputTopic(), null, input.key(),
-                        model.encode(predictions, i * outputs), headers)));
+                        model.encode(predictions, i * outputs), headers), acknowledged));
             }
         }
         for (ProducerRecord<byte[], byte[]> deadLetter : deadLetters) {
-            sends.add(producer.send(deadLetter));
+            sends.add(producer.send(deadLetter, acknowledged));
         }
+        outstanding.addAndGet(sends.size());
+        long sent = System.nanoTime();
         if (aborting) {
             return; // a crash: predictions may be out, offsets are not committed
         }
@@ -206,21 +217,66 @@ public final class InferenceReplica implements Runnable {
             producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
             producer.commitTransaction();
         } else {
-            producer.flush();
-            for (Future<RecordMetadata> send : sends) {
-                try {
-                    send.get();
-                } catch (Exception e) {
-                    throw new InferenceException("A prediction of replica " + name + " was not acknowledged: "
-                            + e.getMessage(), e);
-                }
-            }
-            consumer.commitSync(offsets);
+            // Committed once every prediction sent so far is acknowledged (see commitAcknowledged), while the
+            // next batch is already being polled and predicted.
+            offsets.forEach((partition, offset) -> pendingOffsets.merge(partition, offset,
+                    (a, b) -> a.offset() >= b.offset() ? a : b));
         }
+        long committed = System.nanoTime();
         stats.recordsIn.add(count);
         stats.recordsOut.add(good.size());
         stats.batches.increment();
-        stats.recordLatency(System.nanoTime() - begin);
+        stats.decodeNanos.add(decoded - begin);
+        stats.predictNanos.add(predicted - decoded);
+        stats.sendNanos.add(sent - predicted);
+        stats.commitNanos.add(committed - sent);
+        stats.recordLatency(committed - begin);
+    }
+
+    private final Map<TopicPartition, OffsetAndMetadata> pendingOffsets = new HashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong outstanding = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicReference<Exception> sendFailure = new AtomicReference<>();
+    private final org.apache.kafka.clients.producer.Callback acknowledged = (metadata, exception) -> {
+        if (exception != null) {
+            sendFailure.compareAndSet(null, exception);
+        }
+        outstanding.decrementAndGet();
+    };
+    private long lastCommitNanos = System.nanoTime();
+
+    /**
+     * At least once: commits the offsets of the batches whose predictions are all acknowledged. With
+     * {@code force} (a stop, a revocation, or a commit older than a second) it first waits for every send.
+     *
+     * @throws InferenceException if a prediction could not be written: its offsets are never committed
+     */
+    private void commitAcknowledged(boolean force) {
+        if (transactional || pendingOffsets.isEmpty()) {
+            return;
+        }
+        if (force || System.nanoTime() - lastCommitNanos > 1_000_000_000L) {
+            producer.flush();
+        }
+        Exception failed = sendFailure.get();
+        if (failed != null) {
+            throw new InferenceException("A prediction of replica " + name + " was not written: " + failed.getMessage(),
+                    failed);
+        }
+        if (outstanding.get() > 0) {
+            return;
+        }
+        if (force) {
+            consumer.commitSync(pendingOffsets);
+        } else {
+            consumer.commitAsync(new HashMap<>(pendingOffsets), (offsets, error) -> {
+                if (error != null) {
+                    log.warn("[{}] An offset commit failed ({}); the inputs after the last committed offset will be "
+                            + "predicted again", name, error.toString());
+                }
+            });
+        }
+        pendingOffsets.clear();
+        lastCommitNanos = System.nanoTime();
     }
 
     private ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> record, RecordDecodeException e) {

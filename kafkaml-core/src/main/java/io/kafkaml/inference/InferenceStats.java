@@ -1,6 +1,8 @@
 package io.kafkaml.inference;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -15,6 +17,10 @@ public final class InferenceStats {
     final LongAdder recordsOut = new LongAdder();
     final LongAdder deadLettered = new LongAdder();
     final LongAdder batches = new LongAdder();
+    final LongAdder decodeNanos = new LongAdder();
+    final LongAdder predictNanos = new LongAdder();
+    final LongAdder sendNanos = new LongAdder();
+    final LongAdder commitNanos = new LongAdder();
     private final long[] latencies = new long[WINDOW];
     private long latencyCount;
 
@@ -36,6 +42,20 @@ public final class InferenceStats {
     /** Batches committed. */
     public long batches() {
         return batches.sum();
+    }
+
+    /**
+     * Where batch time went, in microseconds per input: decoding, the forward pass, encoding and sending the
+     * predictions, and waiting for acknowledgements and the offset commit (or the transaction).
+     */
+    public Map<String, Double> microsPerRecord() {
+        double records = Math.max(1, recordsIn());
+        Map<String, Double> stages = new LinkedHashMap<>();
+        stages.put("decode", decodeNanos.sum() / 1e3 / records);
+        stages.put("predict", predictNanos.sum() / 1e3 / records);
+        stages.put("send", sendNanos.sum() / 1e3 / records);
+        stages.put("commit", commitNanos.sum() / 1e3 / records);
+        return stages;
     }
 
     synchronized void recordLatency(long nanos) {
