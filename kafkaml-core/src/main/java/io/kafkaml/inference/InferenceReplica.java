@@ -121,7 +121,7 @@ public final class InferenceReplica implements Runnable {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
                     if (!transactional && !aborting) {
-                        commitAcknowledged(true); // hand the partitions over with everything processed committed
+                        commitAcknowledgedOnce(); // hand the partitions over with everything processed committed
                     }
                 }
 
@@ -143,7 +143,7 @@ public final class InferenceReplica implements Runnable {
                 }
             }
             if (!aborting) {
-                commitAcknowledged(true); // a graceful stop: every prediction written, every offset committed
+                commitAcknowledgedOnce(); // a graceful stop: every prediction written, every offset committed
             }
         } catch (WakeupException e) {
             // stopping
@@ -243,6 +243,15 @@ public final class InferenceReplica implements Runnable {
         outstanding.decrementAndGet();
     };
     private long lastCommitNanos = System.nanoTime();
+
+    /** Commits everything acknowledged, even if a {@link #stop()} wakeup is pending on the consumer. */
+    private void commitAcknowledgedOnce() {
+        try {
+            commitAcknowledged(true);
+        } catch (WakeupException e) {
+            commitAcknowledged(true); // the wakeup meant for poll() hit the commit; it is consumed now
+        }
+    }
 
     /**
      * At least once: commits the offsets of the batches whose predictions are all acknowledged. With

@@ -174,6 +174,11 @@ class InferenceIT {
             assertThat(registry.inference("serve-1").orElseThrow().replicas()).isEqualTo(1);
         }
         assertThat(registry.inference("serve-1").orElseThrow().status()).isEqualTo("STOPPED");
+        // A graceful stop commits everything it processed: the group's offsets are at the end of the input.
+        var committed = kafka.admin().listConsumerGroupOffsets("kafkaml-inference-serve-1")
+                .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+        long total = committed.values().stream().mapToLong(o -> o.offset()).sum();
+        assertThat(total).isEqualTo(N);
     }
 
     @Test
