@@ -1,0 +1,87 @@
+package io.kafkaml.cli;
+
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.registry.Datasource;
+import io.kafkaml.registry.Registry;
+import io.kafkaml.stream.StreamSlice;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code kafkaml datasources list|resend}. */
+@Command(name = "datasources", mixinStandardHelpOptions = true,
+        description = "List recorded data streams and re-send one to another deployment.",
+        subcommands = {DatasourcesCommand.ListDatasources.class, DatasourcesCommand.Resend.class})
+final class DatasourcesCommand {
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List data streams, available or expired.")
+    static final class ListDatasources implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        ClientOptions client;
+        @Option(names = "--json", description = "One JSON array, for scripts")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            try (Registry registry = client.registry()) {
+                List<Map<String, Object>> rows = registry.datasources().stream().map(d -> describe(registry, d)).toList();
+                if (json) {
+                    Output.json(spec.commandLine().getOut(), rows);
+                } else {
+                    Output.table(spec.commandLine().getOut(), List.of("ID", "DEPLOYMENT", "FORMAT", "RECORDS", "SLICES",
+                            "AVAILABLE"), rows.stream().map(r -> List.of(String.valueOf(r.get("id")),
+                                    String.valueOf(r.get("deploymentId")), String.valueOf(r.get("inputFormat")),
+                                    String.valueOf(r.get("totalMessages")), String.valueOf(r.get("slices")),
+                                    String.valueOf(r.get("available")))).toList());
+                }
+                return 0;
+            }
+        }
+
+        private static Map<String, Object> describe(Registry registry, Datasource datasource) {
+            ControlMessage message = datasource.message();
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("id", datasource.id());
+            row.put("deploymentId", datasource.deploymentId());
+            row.put("recordedAt", datasource.recordedAt());
+            row.put("inputFormat", message.inputFormat());
+            row.put("totalMessages", message.totalMessages());
+            row.put("slices", StreamSlice.formatList(message.slices()));
+            var availability = registry.availability(datasource);
+            row.put("available", availability.available());
+            row.put("expired", StreamSlice.formatList(availability.expired()));
+            return row;
+        }
+    }
+
+    @Command(name = "resend", mixinStandardHelpOptions = true,
+            description = "Re-send a recorded data stream to another deployment (no data is copied).")
+    static final class Resend implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        ClientOptions client;
+        @Option(names = "--datasource", required = true, paramLabel = "ID", description = "The datasource")
+        String datasource;
+        @Option(names = "--deployment-id", required = true, paramLabel = "ID", description = "The new deployment")
+        String deploymentId;
+
+        @Override
+        public Integer call() {
+            try (Registry registry = client.registry()) {
+                ControlMessage message = registry.resend(datasource, deploymentId);
+                spec.commandLine().getOut().println("sent " + StreamSlice.formatList(message.slices()) + " to deployment "
+                        + message.deploymentId());
+                return 0;
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package io.kafkaml.cli;
+
+import io.kafkaml.registry.EntityNotFoundException;
+import io.kafkaml.registry.Registry;
+import io.kafkaml.registry.RegistryException;
+import io.kafkaml.registry.TrainingResult;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code kafkaml results list|export}. */
+@Command(name = "results", mixinStandardHelpOptions = true, description = "List and export training results.",
+        subcommands = {ResultsCommand.ListResults.class, ResultsCommand.Export.class})
+final class ResultsCommand {
+
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "List results: model, status, training loss, validation and test metrics, time.")
+    static final class ListResults implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        ClientOptions client;
+        @Option(names = "--deployment-id", paramLabel = "ID", description = "Only this deployment's results")
+        String deploymentId;
+        @Option(names = "--json", description = "One JSON array, for scripts")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            try (Registry registry = client.registry()) {
+                List<TrainingResult> results = deploymentId == null ? registry.results() : registry.results(deploymentId);
+                if (json) {
+                    Output.json(spec.commandLine().getOut(), results);
+                } else {
+                    Output.table(spec.commandLine().getOut(), List.of("RESULT", "MODEL", "STATUS", "EPOCHS", "LOSS",
+                            "VALIDATION", "TEST", "SECONDS"), results.stream().map(r -> List.of(r.id(), r.model(),
+                                    r.status().name(), String.valueOf(r.epochs().size()),
+                                    r.epochs().isEmpty() ? "" : String.format("%.4f", r.epochs().get(r.epochs().size() - 1).loss()),
+                                    r.epochs().isEmpty() ? "" : Output.metrics(r.epochs().get(r.epochs().size() - 1).validation()),
+                                    Output.metrics(r.testMetrics()), String.format("%.1f", r.trainingMillis() / 1000.0)))
+                                    .toList());
+                }
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "export", mixinStandardHelpOptions = true,
+            description = "Write a trained model to a file that DL4J's ModelSerializer restores.")
+    static final class Export implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        ClientOptions client;
+        @Parameters(paramLabel = "RESULT_ID", description = "The result, deploymentId.model")
+        String resultId;
+        @Option(names = "--out", required = true, paramLabel = "FILE", description = "Where to write the model")
+        Path out;
+
+        @Override
+        public Integer call() throws IOException {
+            try (Registry registry = client.registry()) {
+                TrainingResult result = registry.result(resultId)
+                        .orElseThrow(() -> new EntityNotFoundException("result", resultId));
+                if (result.artifact() == null) {
+                    throw new RegistryException("Result '" + resultId + "' has no trained model (status " + result.status()
+                            + ")");
+                }
+                byte[] bytes = registry.loadArtifact(result.artifact());
+                Files.write(out, bytes);
+                spec.commandLine().getOut().println("wrote " + bytes.length + " bytes to " + out);
+                return 0;
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package io.kafkaml.cli;
+
+import io.kafkaml.registry.ControlLogger;
+import io.kafkaml.registry.DeploymentStatus;
+import io.kafkaml.registry.EpochMetrics;
+import io.kafkaml.registry.Registry;
+import io.kafkaml.registry.TrainingResult;
+import io.kafkaml.training.LocalTrainingLauncher;
+import io.kafkaml.training.Normalization;
+import io.kafkaml.training.TrainingDeployments;
+import io.kafkaml.training.TrainingHandle;
+import io.kafkaml.training.TrainingListener;
+import io.kafkaml.training.TrainingSpec;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code kafkaml train}: deploys a configuration for training and trains it in this process, waiting for its data
+ * stream (send it with {@code kafkaml send} or any Kafka-ML sink, before or after).
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = {"Deploy a configuration for training and train it in this process.",
+            "Prints the deployment id, then a progress line per model; ends when every model has a result."})
+final class TrainCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+    @Mixin
+    ClientOptions client;
+    @Option(names = "--configuration", required = true, paramLabel = "C", description = "The configuration to train")
+    String configuration;
+    @Option(names = "--deployment-id", paramLabel = "ID", description = "Default: the next numeric id")
+    String deploymentId;
+    @Option(names = "--batch-size", defaultValue = "10", description = "Default: ${DEFAULT-VALUE}")
+    int batchSize;
+    @Option(names = "--epochs", defaultValue = "100", description = "Default: ${DEFAULT-VALUE}")
+    int epochs;
+    @Option(names = "--shuffle", description = "Shuffle every epoch (seeded)")
+    boolean shuffle;
+    @Option(names = "--seed", defaultValue = "42", description = "Default: ${DEFAULT-VALUE}")
+    long seed;
+    @Option(names = "--normalize", paramLabel = "standardize|min-max", description = "Feature normalization")
+    String normalize;
+    @Option(names = "--control-topic", defaultValue = "KAFKA_ML_CONTROL_TOPIC", description = "Default: ${DEFAULT-VALUE}")
+    String controlTopic;
+    @Option(names = "--timeout", paramLabel = "DURATION", description = "How long to wait for the data, e.g. PT10M "
+            + "(default: indefinitely)")
+    Duration timeout;
+    @Option(names = "--wait", description = "Exit non-zero if any model FAILED")
+    boolean waitForResult;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        TrainingSpec.Builder builder = TrainingSpec.builder().batchSize(batchSize).epochs(epochs).shuffle(shuffle)
+                .seed(seed).controlTimeout(timeout);
+        if (normalize != null) {
+            builder.normalization(switch (normalize.toLowerCase(Locale.ROOT).replace("-", "_")) {
+                case "standardize" -> Normalization.STANDARDIZE;
+                case "min_max", "minmax" -> Normalization.MIN_MAX;
+                case "none" -> Normalization.NONE;
+                default -> throw new IllegalArgumentException("--normalize must be standardize, min-max or none, was '"
+                        + normalize + "'");
+            });
+        }
+        TrainingSpec trainingSpec = builder.build();
+        Map<String, Long> lastPrinted = new ConcurrentHashMap<>();
+        TrainingListener progress = new TrainingListener() {
+            @Override
+            public void onEpoch(String id, String model, EpochMetrics metrics, int totalEpochs) {
+                long now = System.nanoTime();
+                Long last = lastPrinted.get(model);
+                if (last == null || now - last > 1_000_000_000L || metrics.epoch() == totalEpochs) {
+                    lastPrinted.put(model, now);
+                    out.printf("[%s] %s epoch %d/%d loss %.4f %s%n", id, model, metrics.epoch(), totalEpochs,
+                            metrics.loss(), Output.metrics(metrics.validation()));
+                    out.flush();
+                }
+            }
+
+            @Override
+            public void onResult(TrainingResult result) {
+                out.printf("[%s] %s %s %s%s%n", result.deploymentId(), result.model(), result.status(),
+                        Output.metrics(result.testMetrics()), result.error() == null ? "" : " " + result.error());
+                out.flush();
+            }
+        };
+        try (Registry registry = client.registry();
+                ControlLogger logger = ControlLogger.start(client.clientConfig(), registry, controlTopic);
+                LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, client.clientConfig(), 1, progress)) {
+            TrainingDeployments deployments = new TrainingDeployments(registry, launcher, controlTopic);
+            TrainingHandle handle = deploymentId == null ? deployments.deploy(configuration, trainingSpec)
+                    : deployments.deploy(configuration, trainingSpec, deploymentId);
+            out.println("deployment " + handle.deploymentId() + " waiting for data on " + controlTopic);
+            out.flush();
+            DeploymentStatus status = handle.await(Duration.ofDays(3650)).orElse(DeploymentStatus.FAILED);
+            String error = registry.deployment(handle.deploymentId()).map(d -> d.error()).orElse(null);
+            out.println("deployment " + handle.deploymentId() + " " + status + (error == null ? "" : ": " + error)
+                    + " (" + logger.recorded() + " data stream(s) cataloged)");
+            out.flush();
+            return waitForResult && status != DeploymentStatus.FINISHED ? 1 : 0;
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package io.kafkaml.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kafkaml.testkit.EmbeddedKafkaBroker;
+import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+/** The CLI driven in-process: register, configure, train with --wait, send a CSV, list and export results. */
+@ExtendWith(EmbeddedKafkaExtension.class)
+class KafkaMlCliIT {
+
+    record Run(int status, String out, String err) {
+    }
+
+    static Run run(EmbeddedKafkaBroker kafka, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add("--bootstrap-servers");
+        all.add(kafka.bootstrapServers());
+        int status = KafkaMlCli.commandLine(new PrintWriter(out, true), new PrintWriter(err, true))
+                .execute(all.toArray(String[]::new));
+        return new Run(status, out.toString(), err.toString());
+    }
+
+    static Path hcopdCsv() {
+        return Path.of(System.getProperty("kafkaml.shared.data", "../shared/data"), "hcopd", "HCOPD_Dataset.csv");
+    }
+
+    @Test
+    void registerConfigureTrainSendAndReadResults(EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
+        Path model = dir.resolve("hcopd.json");
+        Files.writeString(model, new NeuralNetConfiguration.Builder().seed(1).updater(new Adam(0.01)).list()
+                .layer(new DenseLayer.Builder().nIn(3).nOut(8).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
+                .build().toJson());
+        Run registered = run(kafka, "models", "register", "--name", "hcopd", "--file", model.toString(),
+                "--description", "from the CLI");
+        assertThat(registered.status()).as(registered.err()).isZero();
+        assertThat(registered.out()).contains("registered ModelDefinition{hcopd");
+        Run duplicate = run(kafka, "models", "register", "--name", "hcopd", "--file", model.toString());
+        assertThat(duplicate.status()).isEqualTo(1);
+        assertThat(duplicate.err()).isEqualTo("kafkaml register: A model named 'hcopd' already exists\n");
+
+        JsonNode models = Output.JSON.readTree(run(kafka, "models", "list", "--json").out());
+        assertThat(models.get(0).get("summary").get("parameterCount").asInt()).isEqualTo(3 * 8 + 8 + 8 * 2 + 2);
+        assertThat(run(kafka, "models", "list").out()).contains("hcopd").contains("CLASSIFICATION");
+        assertThat(run(kafka, "configurations", "create", "--name", "c1", "--models", "hcopd").status()).isZero();
+        assertThat(run(kafka, "configurations", "list", "--json").out()).contains("\"models\":[\"hcopd\"]");
+
+        CompletableFuture<Run> training = CompletableFuture.supplyAsync(() -> run(kafka, "train", "--configuration", "c1",
+                "--deployment-id", "5", "--epochs", "20", "--normalize", "standardize", "--shuffle", "--wait"));
+        kafka.createTopic("cli-hcopd", 2);
+        Run sent = run(kafka, "send", "--file", hcopdCsv().toString(), "--label", "Diagnosis", "--format", "AVRO",
+                "--topic", "cli-hcopd", "--deployment-id", "5", "--validation-rate", "0.1", "--test-rate", "0.1");
+        assertThat(sent.status()).as(sent.err()).isZero();
+        assertThat(sent.out()).contains("sent 239 records cli-hcopd:0:0:120,cli-hcopd:1:0:119 for deployment 5");
+        Run trained = training.get(3, TimeUnit.MINUTES);
+        assertThat(trained.status()).as(trained.out() + trained.err()).isZero();
+        assertThat(trained.out()).contains("deployment 5 waiting for data").contains("hcopd epoch 20/20")
+                .contains("deployment 5 FINISHED");
+
+        JsonNode results = Output.JSON.readTree(run(kafka, "results", "list", "--deployment-id", "5", "--json").out());
+        assertThat(results).hasSize(1);
+        assertThat(results.get(0).get("status").asText()).isEqualTo("FINISHED");
+        assertThat(results.get(0).get("testMetrics").get("accuracy").asDouble()).isGreaterThan(0.5);
+        assertThat(run(kafka, "deployments", "list").out()).contains("5").contains("FINISHED");
+
+        Path exported = dir.resolve("model.zip");
+        assertThat(run(kafka, "results", "export", "5.hcopd", "--out", exported.toString()).status()).isZero();
+        MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(exported.toFile());
+        assertThat(restored.numParams()).isEqualTo(3 * 8 + 8 + 8 * 2 + 2);
+
+        Run datasources = run(kafka, "datasources", "list", "--json");
+        assertThat(Output.JSON.readTree(datasources.out()).get(0).get("available").asBoolean()).isTrue();
+    }
+
+    @Test
+    void badUsageAndMissingThingsAreOneLineErrorsWithExitCodes(EmbeddedKafkaBroker kafka) {
+        Run missing = run(kafka, "models", "show", "nope");
+        assertThat(missing.status()).isEqualTo(1);
+        assertThat(missing.err()).isEqualTo("kafkaml show: No model named 'nope' exists\n");
+        Run usage = run(kafka, "configurations", "create", "--name", "x");
+        assertThat(usage.status()).isEqualTo(2);
+        assertThat(usage.err()).contains("Missing required option: '--models=a,b,c'");
+        Run help = run(kafka, "train", "--help");
+        assertThat(help.status()).isZero();
+        assertThat(help.out()).contains("--configuration=C").contains("--normalize");
+    }
+}
