@@ -54,6 +54,8 @@ final class InferCommand implements Callable<Integer> {
             spec.commandLine().getOut().println("stopped " + deployment + ": " + inference.stats());
             spec.commandLine().getOut().flush();
             stopped.countDown();
+            // Every batch is finished and committed: a requested stop is a success, not the JVM's 143.
+            Runtime.getRuntime().halt(0);
         }, "kafkaml-infer-shutdown"));
         spec.commandLine().getOut().println("serving " + result + " from " + inputTopic + " to " + outputTopic + " with "
                 + replicas + " replica(s) as " + deployment);

@@ -1,0 +1,215 @@
+package io.kafkaml.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kafkaml.format.raw.RawDataSink;
+import io.kafkaml.format.raw.RawType;
+import io.kafkaml.inference.InferenceSpec;
+import io.kafkaml.inference.LocalInference;
+import io.kafkaml.model.ModelDefinition;
+import io.kafkaml.registry.Configuration;
+import io.kafkaml.registry.DeploymentStatus;
+import io.kafkaml.registry.Registry;
+import io.kafkaml.registry.TrainingResult;
+import io.kafkaml.sink.DataSink;
+import io.kafkaml.testkit.EmbeddedKafkaBroker;
+import io.kafkaml.training.LocalTrainingLauncher;
+import io.kafkaml.training.Normalization;
+import io.kafkaml.training.TrainingDeployments;
+import io.kafkaml.training.TrainingHandle;
+import io.kafkaml.training.TrainingSpec;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code kafkaml quickstart}: the whole pipeline in one command. Starts a broker in this process (unless
+ * {@code --bootstrap-servers}), registers a small model, streams a data set through Kafka with a RAW data sink,
+ * trains, deploys the model for inference, sends inputs one at a time, reads the predictions back and prints a
+ * summary. The data set is generated from a fixed seed (three Gaussian clusters of 4 features, 600 rows):
+ * nothing is downloaded.
+ */
+@Command(name = "quickstart", mixinStandardHelpOptions = true,
+        description = "Run the whole pipeline on an in-process broker and print a summary.")
+final class QuickstartCommand implements Callable<Integer> {
+
+    private static final int ROWS = 600;
+    private static final int FEATURES = 4;
+    private static final int CLASSES = 3;
+
+    @Spec
+    CommandSpec spec;
+    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT", description = "Use this cluster instead")
+    String bootstrapServers;
+    @Option(names = "--epochs", defaultValue = "30", description = "Default: ${DEFAULT-VALUE}")
+    int epochs;
+    @Option(names = "--inputs", defaultValue = "200", description = "Inputs sent for inference (default: ${DEFAULT-VALUE})")
+    int inputs;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        long begin = System.nanoTime();
+        EmbeddedKafkaBroker broker = bootstrapServers == null ? EmbeddedKafkaBroker.builder().build().start() : null;
+        try {
+            Map<String, Object> kafka = Map.of("bootstrap.servers",
+                    broker != null ? broker.bootstrapServers() : bootstrapServers);
+            String run = "quickstart-" + System.currentTimeMillis();
+            out.println("kafkaml quickstart on " + kafka.get("bootstrap.servers")
+                    + (broker != null ? " (an in-process broker)" : ""));
+            float[][] rows = new float[ROWS][];
+            int[] labels = new int[ROWS];
+            generate(rows, labels, new Random(7));
+            try (Admin admin = Admin.create(kafka)) {
+                admin.createTopics(List.of(new NewTopic(run + "-data", 3, (short) 1), new NewTopic(run + "-in", 2, (short) 1),
+                        new NewTopic(run + "-out", 2, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            }
+            try (Registry registry = Registry.connect(kafka, run, Duration.ofSeconds(30));
+                    LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, kafka, 1, null)) {
+                registry.registerModel(ModelDefinition.of("quickstart-mlp", "4 features, 3 classes",
+                        new NeuralNetConfiguration.Builder().seed(42).updater(new Adam(0.01)).list()
+                                .layer(new DenseLayer.Builder().nIn(FEATURES).nOut(16).activation(Activation.RELU).build())
+                                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(16).nOut(CLASSES)
+                                        .activation(Activation.SOFTMAX).build())
+                                .build()));
+                registry.createConfiguration(new Configuration("quickstart", "", List.of("quickstart-mlp")));
+                TrainingHandle handle = new TrainingDeployments(registry, launcher).deploy("quickstart", TrainingSpec
+                        .builder().batchSize(16).epochs(epochs).shuffle(true).normalization(Normalization.STANDARDIZE)
+                        .controlTimeout(Duration.ofMinutes(2)).build());
+                long trainBegin = System.nanoTime();
+                try (RawDataSink sink = RawDataSink.builder(kafka).topic(run + "-data").deploymentId(handle.deploymentId())
+                        .labelType(RawType.UINT8).validationRate(0.1).testRate(0.2)
+                        .partitioning(DataSink.Partitioning.ROUND_ROBIN).build()) {
+                    for (int i = 0; i < ROWS; i++) {
+                        sink.send(rows[i], labels[i]);
+                    }
+                }
+                DeploymentStatus status = handle.await(Duration.ofMinutes(10)).orElse(DeploymentStatus.FAILED);
+                TrainingResult result = registry.result(handle.deploymentId() + ".quickstart-mlp").orElseThrow();
+                if (status != DeploymentStatus.FINISHED) {
+                    out.println("training " + status + ": " + registry.deployment(handle.deploymentId()).orElseThrow().error());
+                    return 1;
+                }
+                out.printf("  trained quickstart-mlp on %d records streamed through Kafka (RAW, 3 partitions): test accuracy "
+                        + "%.3f, %d epochs in %.1f s%n", ROWS, result.testMetrics().get("accuracy"), result.epochs().size(),
+                        (System.nanoTime() - trainBegin) / 1e9);
+                try (LocalInference inference = LocalInference.start(registry, kafka, run + "-serving",
+                        InferenceSpec.builder(result.id(), run + "-in", run + "-out").build())) {
+                    infer(out, kafka, run, rows, labels, inference);
+                }
+            }
+            out.printf("  done in %.1f s%n", (System.nanoTime() - begin) / 1e9);
+            out.flush();
+            return 0;
+        } finally {
+            if (broker != null) {
+                broker.close();
+            }
+        }
+    }
+
+    /** Sends inputs one at a time, reads the predictions back, prints accuracy and latency percentiles. */
+    private void infer(PrintWriter out, Map<String, Object> kafka, String run, float[][] rows, int[] labels,
+            LocalInference inference) throws Exception {
+        Map<String, Object> readerConfig = new HashMap<>(kafka);
+        readerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, run + "-reader");
+        readerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        Map<String, Object> producerConfig = new HashMap<>(kafka);
+        producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        List<Double> latencies = new ArrayList<>();
+        int correct = 0;
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(),
+                new ByteArraySerializer());
+                KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(readerConfig, new ByteArrayDeserializer(),
+                        new ByteArrayDeserializer())) {
+            reader.subscribe(List.of(run + "-out"));
+            long[] sentAt = new long[inputs];
+            for (int i = 0; i < inputs; i++) {
+                int row = i % ROWS;
+                ByteBuffer value = ByteBuffer.allocate(FEATURES * 4).order(ByteOrder.LITTLE_ENDIAN);
+                for (float feature : rows[row]) {
+                    value.putFloat(feature);
+                }
+                sentAt[i] = System.nanoTime();
+                producer.send(new ProducerRecord<>(run + "-in", String.valueOf(i).getBytes(), value.array())).get();
+                correct += drain(reader, sentAt, labels, latencies);
+                Thread.sleep(5);
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (latencies.size() < inputs && System.nanoTime() < deadline) {
+                correct += drain(reader, sentAt, labels, latencies);
+            }
+        }
+        double[] sorted = latencies.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        out.printf("  inference: %d/%d predictions received, accuracy %.3f, latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms"
+                + " (send to prediction read back)%n", latencies.size(), inputs, correct / (double) Math.max(1, latencies.size()),
+                percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99));
+        out.println("  " + inference.stats());
+    }
+
+    private static int drain(KafkaConsumer<byte[], byte[]> reader, long[] sentAt, int[] labels, List<Double> latencies)
+            throws Exception {
+        int correct = 0;
+        for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(1))) {
+            int index = Integer.parseInt(new String(record.key()));
+            latencies.add((System.nanoTime() - sentAt[index]) / 1e6);
+            JsonNode prediction = Output.JSON.readTree(record.value());
+            if (prediction.get("class").asInt() == labels[index % ROWS]) {
+                correct++;
+            }
+        }
+        return correct;
+    }
+
+    private static double percentile(double[] sorted, double percentile) {
+        if (sorted.length == 0) {
+            return Double.NaN;
+        }
+        return sorted[Math.max(0, Math.min(sorted.length - 1, (int) Math.ceil(percentile / 100 * sorted.length) - 1))];
+    }
+
+    /** Three Gaussian clusters in 4 dimensions, on different scales (so normalization matters). */
+    static void generate(float[][] rows, int[] labels, Random random) {
+        float[][] centers = {{1, 10, 100, -5}, {3, 14, 80, -1}, {5, 8, 120, 3}};
+        float[] spread = {0.8f, 2f, 12f, 1.5f};
+        for (int i = 0; i < rows.length; i++) {
+            int label = i % CLASSES;
+            labels[i] = label;
+            rows[i] = new float[FEATURES];
+            for (int f = 0; f < FEATURES; f++) {
+                rows[i][f] = centers[label][f] + (float) random.nextGaussian() * spread[f];
+            }
+        }
+        if (Arrays.stream(labels).distinct().count() != CLASSES) {
+            throw new IllegalStateException("the generated data set lacks a class");
+        }
+    }
+}

@@ -1,0 +1,154 @@
+package io.kafkaml.cli;
+
+import io.kafkaml.inference.InferenceReplica;
+import io.kafkaml.inference.InferenceSpec;
+import io.kafkaml.inference.InferenceStats;
+import io.kafkaml.inference.ProcessingGuarantee;
+import io.kafkaml.inference.ServedModel;
+import io.kafkaml.model.ModelDefinition;
+import io.kafkaml.registry.Configuration;
+import io.kafkaml.registry.Deployment;
+import io.kafkaml.registry.DeploymentStatus;
+import io.kafkaml.registry.EntityNotFoundException;
+import io.kafkaml.registry.Registry;
+import io.kafkaml.training.TrainingJob;
+import io.kafkaml.training.TrainingRunner;
+import io.kafkaml.training.TrainingSpec;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code kafkaml worker}: the container entry point. Everything comes from environment variables, so a Kubernetes
+ * Job or Deployment needs no arguments:
+ *
+ * <table>
+ * <caption>Environment</caption>
+ * <tr><td>{@code KAFKAML_ROLE}</td><td>{@code train} or {@code infer} (required)</td></tr>
+ * <tr><td>{@code KAFKAML_BOOTSTRAP_SERVERS}</td><td>Kafka brokers (required)</td></tr>
+ * <tr><td>{@code KAFKAML_REGISTRY_PREFIX}</td><td>registry topic prefix (default {@code kafkaml})</td></tr>
+ * <tr><td>{@code KAFKAML_CLIENT_<SETTING>}</td><td>any client setting, e.g. {@code KAFKAML_CLIENT_SECURITY_PROTOCOL}
+ *     for {@code security.protocol} (underscores become dots, lower case)</td></tr>
+ * <tr><td>{@code KAFKAML_DEPLOYMENT_ID}</td><td>train: the deployment, recorded in the registry (required)</td></tr>
+ * <tr><td>{@code KAFKAML_MODEL}</td><td>train: only this model of the configuration (default: all)</td></tr>
+ * <tr><td>{@code KAFKAML_CONTROL_TOPIC}</td><td>train: default {@code KAFKA_ML_CONTROL_TOPIC}</td></tr>
+ * <tr><td>{@code KAFKAML_RESULT_ID}</td><td>infer: the result to serve (required)</td></tr>
+ * <tr><td>{@code KAFKAML_INPUT_TOPIC}, {@code KAFKAML_OUTPUT_TOPIC}</td><td>infer: the topics (required)</td></tr>
+ * <tr><td>{@code KAFKAML_INFERENCE_ID}</td><td>infer: the inference deployment (default from the result)</td></tr>
+ * <tr><td>{@code KAFKAML_REPLICA_INDEX}</td><td>infer: this replica's number (default 0); with exactly-once its
+ *     transactional id is {@code <inference id>-<index>}</td></tr>
+ * <tr><td>{@code KAFKAML_EXACTLY_ONCE}</td><td>infer: {@code true} for exactly-once</td></tr>
+ * <tr><td>{@code KAFKAML_DLQ_TOPIC}</td><td>infer: the dead-letter topic</td></tr>
+ * </table>
+ *
+ * <p>Exit codes: train 0 FINISHED, 1 FAILED, 3 CANCELLED; infer 0 after SIGTERM/SIGINT (batch finished and
+ * committed).
+ */
+@Command(name = "worker", mixinStandardHelpOptions = true,
+        description = "Container entry point: run one training or inference runner configured by KAFKAML_* variables.")
+final class WorkerCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    private final Map<String, String> env;
+
+    WorkerCommand() {
+        this(System.getenv());
+    }
+
+    WorkerCommand(Map<String, String> env) {
+        this.env = env;
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        String role = require("KAFKAML_ROLE").toLowerCase(Locale.ROOT);
+        Map<String, Object> clientConfig = clientConfig();
+        try (Registry registry = Registry.connect(clientConfig, env.getOrDefault("KAFKAML_REGISTRY_PREFIX",
+                Registry.DEFAULT_PREFIX), Duration.ofSeconds(60))) {
+            return switch (role) {
+                case "train" -> train(registry, clientConfig);
+                case "infer" -> infer(registry, clientConfig);
+                default -> throw new IllegalArgumentException("KAFKAML_ROLE must be train or infer, was '" + role + "'");
+            };
+        }
+    }
+
+    private int train(Registry registry, Map<String, Object> clientConfig) {
+        String deploymentId = require("KAFKAML_DEPLOYMENT_ID");
+        Deployment deployment = registry.deployment(deploymentId)
+                .orElseThrow(() -> new EntityNotFoundException("deployment", deploymentId));
+        Configuration configuration = registry.configuration(deployment.configuration())
+                .orElseThrow(() -> new EntityNotFoundException("configuration", deployment.configuration()));
+        String only = env.get("KAFKAML_MODEL");
+        List<ModelDefinition> models = configuration.models().stream().filter(m -> only == null || only.equals(m))
+                .map(m -> registry.model(m).orElseThrow(() -> new EntityNotFoundException("model", m))).toList();
+        if (models.isEmpty()) {
+            throw new IllegalArgumentException("Configuration '" + configuration.name() + "' has no model '" + only + "'");
+        }
+        TrainingJob job = new TrainingJob(deploymentId, configuration, models, TrainingSpec.fromMap(deployment.settings()),
+                env.getOrDefault("KAFKAML_CONTROL_TOPIC", "KAFKA_ML_CONTROL_TOPIC"));
+        TrainingRunner runner = new TrainingRunner(job, registry, clientConfig, null);
+        Runtime.getRuntime().addShutdownHook(new Thread(runner::cancel, "kafkaml-worker-shutdown"));
+        runner.run();
+        DeploymentStatus status = runner.finalStatus();
+        spec.commandLine().getOut().println("deployment " + deploymentId + " " + status);
+        spec.commandLine().getOut().flush();
+        return status == DeploymentStatus.FINISHED ? 0 : status == DeploymentStatus.CANCELLED ? 3 : 1;
+    }
+
+    private int infer(Registry registry, Map<String, Object> clientConfig) throws InterruptedException {
+        String resultId = require("KAFKAML_RESULT_ID");
+        InferenceSpec inferenceSpec = InferenceSpec.builder(resultId, require("KAFKAML_INPUT_TOPIC"),
+                require("KAFKAML_OUTPUT_TOPIC"))
+                .guarantee(Boolean.parseBoolean(env.getOrDefault("KAFKAML_EXACTLY_ONCE", "false"))
+                        ? ProcessingGuarantee.EXACTLY_ONCE : ProcessingGuarantee.AT_LEAST_ONCE)
+                .deadLetterTopic(env.get("KAFKAML_DLQ_TOPIC")).build();
+        String inferenceId = env.getOrDefault("KAFKAML_INFERENCE_ID", "infer-" + resultId.replace('.', '-'));
+        String name = inferenceId + "-" + env.getOrDefault("KAFKAML_REPLICA_INDEX", "0");
+        InferenceStats stats = new InferenceStats();
+        InferenceReplica replica = new InferenceReplica(name, inferenceSpec,
+                env.getOrDefault("KAFKAML_GROUP_ID", "kafkaml-inference-" + inferenceId),
+                ServedModel.load(registry, inferenceSpec), clientConfig, stats);
+        Thread worker = new Thread(replica, "kafkaml-inference | " + name);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            replica.stop();
+            replica.awaitStopped(Duration.ofSeconds(30));
+            spec.commandLine().getOut().println("stopped " + name + ": " + stats);
+            spec.commandLine().getOut().flush();
+            // The batch is finished and committed: a requested stop is a success, not the JVM's 143.
+            Runtime.getRuntime().halt(replica.failure() == null ? 0 : 1);
+        }, "kafkaml-worker-shutdown"));
+        spec.commandLine().getOut().println("worker " + name + " serving " + resultId);
+        spec.commandLine().getOut().flush();
+        worker.start();
+        worker.join();
+        return replica.failure() == null ? 0 : 1;
+    }
+
+    private String require(String name) {
+        String value = env.get(name);
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException("The worker needs the environment variable " + name);
+        }
+        return value;
+    }
+
+    private Map<String, Object> clientConfig() {
+        Map<String, Object> config = new HashMap<>();
+        env.forEach((key, value) -> {
+            if (key.startsWith("KAFKAML_CLIENT_")) {
+                config.put(key.substring("KAFKAML_CLIENT_".length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
+            }
+        });
+        config.put("bootstrap.servers", require("KAFKAML_BOOTSTRAP_SERVERS"));
+        return config;
+    }
+}

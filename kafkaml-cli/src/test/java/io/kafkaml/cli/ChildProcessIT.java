@@ -1,0 +1,141 @@
+package io.kafkaml.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kafkaml.format.raw.RawDataSink;
+import io.kafkaml.format.raw.RawType;
+import io.kafkaml.model.ModelDefinition;
+import io.kafkaml.registry.Configuration;
+import io.kafkaml.registry.Deployment;
+import io.kafkaml.registry.DeploymentStatus;
+import io.kafkaml.registry.Registry;
+import io.kafkaml.testkit.EmbeddedKafkaBroker;
+import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import io.kafkaml.training.Normalization;
+import io.kafkaml.training.TrainingSpec;
+import java.io.File;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+/** {@code java -jar target/kafkaml.jar} as a child process: quickstart, and workers configured only by environment. */
+@ExtendWith(EmbeddedKafkaExtension.class)
+class ChildProcessIT {
+
+    static ProcessBuilder kafkaml(Path log, String... args) {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", new File("target/kafkaml.jar").getAbsolutePath()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().put("OMP_NUM_THREADS", "1");
+        return builder;
+    }
+
+    @Test
+    void quickstartRunsTheWholePipelineAndPrintsItsSummary(@TempDir Path dir) throws Exception {
+        Path log = dir.resolve("quickstart.log");
+        Process process = kafkaml(log, "quickstart", "--epochs", "5", "--inputs", "20").start();
+        assertThat(process.waitFor(3, TimeUnit.MINUTES)).isTrue();
+        String output = Files.readString(log);
+        assertThat(process.exitValue()).as(output).isZero();
+        assertThat(output).contains("trained quickstart-mlp on 600 records").contains("20/20 predictions received");
+    }
+
+    @Test
+    void workersTrainAndServeWithOnlyEnvironmentVariablesAndSigtermCommits(EmbeddedKafkaBroker kafka, @TempDir Path dir)
+            throws Exception {
+        String prefix = "worker-test";
+        try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30))) {
+            registry.registerModel(ModelDefinition.of("mlp", "", new NeuralNetConfiguration.Builder().seed(1)
+                    .updater(new Adam(0.01)).list()
+                    .layer(new DenseLayer.Builder().nIn(2).nOut(8).activation(Activation.RELU).build())
+                    .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
+                    .build()));
+            registry.createConfiguration(new Configuration("c", "", List.of("mlp")));
+            registry.createDeployment(new Deployment("21", "c", DeploymentStatus.WAITING_FOR_DATA, null,
+                    TrainingSpec.builder().batchSize(8).epochs(10).normalization(Normalization.STANDARDIZE).build().toMap(),
+                    Instant.now(), Instant.now(), null));
+        }
+        Path trainLog = dir.resolve("train.log");
+        ProcessBuilder trainer = kafkaml(trainLog, "worker");
+        trainer.environment().putAll(Map.of("KAFKAML_ROLE", "train", "KAFKAML_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
+                "KAFKAML_REGISTRY_PREFIX", prefix, "KAFKAML_DEPLOYMENT_ID", "21"));
+        Process training = trainer.start();
+        kafka.createTopic("worker-data", 1);
+        Random random = new Random(3);
+        try (RawDataSink sink = RawDataSink.builder(kafka.clientConfig()).topic("worker-data").deploymentId("21")
+                .labelType(RawType.UINT8).testRate(0.2).build()) {
+            for (int i = 0; i < 200; i++) {
+                int label = i % 2;
+                sink.send(new float[] {label * 3 + (float) random.nextGaussian(), (float) random.nextGaussian()}, label);
+            }
+        }
+        assertThat(training.waitFor(3, TimeUnit.MINUTES)).isTrue();
+        assertThat(training.exitValue()).as(Files.readString(trainLog)).isZero();
+        assertThat(Files.readString(trainLog)).contains("deployment 21 FINISHED");
+
+        kafka.createTopic("worker-in", 2);
+        Path inferLog = dir.resolve("infer.log");
+        ProcessBuilder server = kafkaml(inferLog, "worker");
+        server.environment().putAll(Map.of("KAFKAML_ROLE", "infer", "KAFKAML_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
+                "KAFKAML_REGISTRY_PREFIX", prefix, "KAFKAML_RESULT_ID", "21.mlp", "KAFKAML_INPUT_TOPIC", "worker-in",
+                "KAFKAML_OUTPUT_TOPIC", "worker-out", "KAFKAML_INFERENCE_ID", "serving"));
+        Process serving = server.start();
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < 100; i++) {
+                ByteBuffer value = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(i % 2 * 3).putFloat(0);
+                producer.send(new ProducerRecord<>("worker-in", String.valueOf(i).getBytes(StandardCharsets.UTF_8),
+                        value.array()));
+            }
+        }
+        Map<String, Object> readerConfig = kafka.clientConfig();
+        readerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, "worker-reader");
+        readerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        int predictions = 0;
+        try (KafkaConsumer<byte[], byte[]> reader =
+                new KafkaConsumer<>(readerConfig, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            reader.subscribe(List.of("worker-out"));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (predictions < 100 && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(200))) {
+                    assertThat(new String(record.value(), StandardCharsets.UTF_8)).startsWith("{\"values\":[");
+                    predictions++;
+                }
+            }
+        }
+        assertThat(predictions).as(Files.readString(inferLog)).isEqualTo(100);
+        serving.destroy(); // SIGTERM
+        assertThat(serving.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(serving.exitValue()).as(Files.readString(inferLog)).isZero();
+        assertThat(Files.readString(inferLog)).contains("stopped serving-0: in 100, out 100");
+        long committed = kafka.admin().listConsumerGroupOffsets("kafkaml-inference-serving").partitionsToOffsetAndMetadata()
+                .get(30, TimeUnit.SECONDS).values().stream().mapToLong(o -> o.offset()).sum();
+        assertThat(committed).as("every processed input committed before exit").isEqualTo(100);
+    }
+}
