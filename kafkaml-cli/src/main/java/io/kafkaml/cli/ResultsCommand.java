@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code kafkaml results list|export}. */
 @Command(name = "results", mixinStandardHelpOptions = true, description = "List and export training results.",
-        subcommands = {ResultsCommand.ListResults.class, ResultsCommand.Export.class})
+        subcommands = {ResultsCommand.ListResults.class, ResultsCommand.Export.class, ResultsCommand.Chart.class})
 final class ResultsCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true,
@@ -77,6 +77,30 @@ final class ResultsCommand {
                 byte[] bytes = registry.loadArtifact(result.artifact());
                 Files.write(out, bytes);
                 spec.commandLine().getOut().println("wrote " + bytes.length + " bytes to " + out);
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "chart", mixinStandardHelpOptions = true,
+            description = "Draw a result's per-epoch loss and validation metric curves as a PNG image.")
+    static final class Chart implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        ClientOptions client;
+        @Parameters(paramLabel = "RESULT_ID", description = "The result, deploymentId.model")
+        String resultId;
+        @Option(names = "--out", required = true, paramLabel = "FILE.png", description = "Where to write the image")
+        Path out;
+
+        @Override
+        public Integer call() throws IOException {
+            try (Registry registry = client.registry()) {
+                TrainingResult result = registry.result(resultId)
+                        .orElseThrow(() -> new EntityNotFoundException("result", resultId));
+                Charts.write(result, out);
+                spec.commandLine().getOut().println("wrote " + out);
                 return 0;
             }
         }

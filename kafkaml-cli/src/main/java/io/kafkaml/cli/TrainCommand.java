@@ -81,8 +81,9 @@ final class TrainCommand implements Callable<Integer> {
                 Long last = lastPrinted.get(model);
                 if (last == null || now - last > 1_000_000_000L || metrics.epoch() == totalEpochs) {
                     lastPrinted.put(model, now);
-                    out.printf("[%s] %s epoch %d/%d loss %.4f %s%n", id, model, metrics.epoch(), totalEpochs,
-                            metrics.loss(), Output.metrics(metrics.validation()));
+                    long eta = metrics.millis() * (totalEpochs - metrics.epoch()); // at the last epoch's pace
+                    out.printf("[%s] %s epoch %d/%d loss %.4f %s ETA %ds%n", id, model, metrics.epoch(), totalEpochs,
+                            metrics.loss(), Output.metrics(metrics.validation()), eta / 1000);
                     out.flush();
                 }
             }

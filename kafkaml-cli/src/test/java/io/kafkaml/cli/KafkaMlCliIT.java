@@ -91,6 +91,12 @@ class KafkaMlCliIT {
         MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(exported.toFile());
         assertThat(restored.numParams()).isEqualTo(3 * 8 + 8 + 8 * 2 + 2);
 
+        Path chart = dir.resolve("curves.png");
+        assertThat(run(kafka, "results", "chart", "5.hcopd", "--out", chart.toString()).status()).isZero();
+        java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(chart.toFile());
+        assertThat(image.getWidth()).isEqualTo(1000);
+        assertThat(image.getHeight()).isEqualTo(640);
+
         Run datasources = run(kafka, "datasources", "list", "--json");
         assertThat(Output.JSON.readTree(datasources.out()).get(0).get("available").asBoolean()).isTrue();
     }
