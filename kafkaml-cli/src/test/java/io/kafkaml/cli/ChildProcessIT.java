@@ -66,6 +66,94 @@ class ChildProcessIT {
         assertThat(output).contains("trained quickstart-mlp on 600 records").contains("20/20 predictions received");
     }
 
+    /** Runs one kafkaml command to its end and returns its output. */
+    static String runToEnd(Path dir, String bootstrap, String... args) throws Exception {
+        Path log = Files.createTempFile(dir, "cmd", ".log");
+        ProcessBuilder builder = kafkaml(log, args);
+        builder.environment().put("KAFKAML_BOOTSTRAP_SERVERS", bootstrap);
+        Process process = builder.start();
+        assertThat(process.waitFor(3, TimeUnit.MINUTES)).isTrue();
+        String output = Files.readString(log);
+        assertThat(process.exitValue()).as(String.join(" ", args) + "\n" + output).isZero();
+        return output;
+    }
+
+    @Test
+    void theCommandsChainFromBrokerToPredictions(@TempDir Path dir) throws Exception {
+        Path brokerLog = dir.resolve("broker.log");
+        Process broker = kafkaml(brokerLog, "broker", "--port", "0", "--data-dir", dir.resolve("kafka").toString()).start();
+        try {
+            String bootstrap = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (bootstrap == null && System.nanoTime() < deadline) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("bootstrap.servers=(\\S+)")
+                        .matcher(Files.readString(brokerLog));
+                bootstrap = m.find() ? m.group(1) : null;
+                Thread.sleep(200);
+            }
+            assertThat(bootstrap).as(Files.readString(brokerLog)).isNotNull();
+            Path model = dir.resolve("model.json");
+            Files.writeString(model, new NeuralNetConfiguration.Builder().seed(1).updater(new Adam(0.01)).list()
+                    .layer(new DenseLayer.Builder().nIn(2).nOut(8).activation(Activation.RELU).build())
+                    .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
+                    .build().toJson());
+            Path csv = dir.resolve("data.csv");
+            StringBuilder rows = new StringBuilder("x,y,label\n");
+            Random random = new Random(9);
+            for (int i = 0; i < 200; i++) {
+                rows.append(i % 2 * 3 + random.nextGaussian()).append(',').append(random.nextGaussian()).append(',')
+                        .append(i % 2).append('\n');
+            }
+            Files.writeString(csv, rows);
+            assertThat(runToEnd(dir, bootstrap, "models", "register", "--name", "mlp", "--file", model.toString()))
+                    .contains("registered");
+            assertThat(runToEnd(dir, bootstrap, "configurations", "create", "--name", "c", "--models", "mlp"))
+                    .contains("created");
+            Path trainLog = dir.resolve("train.log");
+            ProcessBuilder trainer = kafkaml(trainLog, "train", "--configuration", "c", "--epochs", "10", "--wait");
+            trainer.environment().put("KAFKAML_BOOTSTRAP_SERVERS", bootstrap);
+            Process training = trainer.start();
+            assertThat(runToEnd(dir, bootstrap, "send", "--file", csv.toString(), "--label", "label", "--format", "RAW",
+                    "--topic", "chain-data", "--deployment-id", "1", "--test-rate", "0.2")).contains("sent 200 records");
+            assertThat(training.waitFor(3, TimeUnit.MINUTES)).isTrue();
+            assertThat(training.exitValue()).as(Files.readString(trainLog)).isZero();
+            assertThat(runToEnd(dir, bootstrap, "results", "list", "--json")).contains("\"status\":\"FINISHED\"");
+
+            Path inferLog = dir.resolve("infer.log");
+            ProcessBuilder server = kafkaml(inferLog, "infer", "--result", "1.mlp", "--input-topic", "chain-in",
+                    "--output-topic", "chain-out");
+            server.environment().put("KAFKAML_BOOTSTRAP_SERVERS", bootstrap);
+            Process serving = server.start();
+            Map<String, Object> client = Map.of("bootstrap.servers", bootstrap);
+            try (KafkaProducer<byte[], byte[]> producer =
+                    new KafkaProducer<>(client, new ByteArraySerializer(), new ByteArraySerializer())) {
+                for (int i = 0; i < 50; i++) {
+                    ByteBuffer value = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(i % 2 * 3).putFloat(0);
+                    producer.send(new ProducerRecord<>("chain-in", value.array()));
+                }
+            }
+            Map<String, Object> readerConfig = new java.util.HashMap<>(client);
+            readerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, "chain-reader");
+            readerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+            int predictions = 0;
+            try (KafkaConsumer<byte[], byte[]> reader =
+                    new KafkaConsumer<>(readerConfig, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+                reader.subscribe(List.of("chain-out"));
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+                while (predictions < 50 && System.nanoTime() < until) {
+                    predictions += reader.poll(Duration.ofMillis(200)).count();
+                }
+            }
+            assertThat(predictions).as(Files.readString(inferLog)).isEqualTo(50);
+            serving.destroy();
+            assertThat(serving.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(serving.exitValue()).as(Files.readString(inferLog)).isZero();
+        } finally {
+            broker.destroy();
+            broker.waitFor(60, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void workersTrainAndServeWithOnlyEnvironmentVariablesAndSigtermCommits(EmbeddedKafkaBroker kafka, @TempDir Path dir)
             throws Exception {
