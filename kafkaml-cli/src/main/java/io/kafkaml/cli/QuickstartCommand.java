@@ -141,7 +141,8 @@ final class QuickstartCommand implements Callable<Integer> {
             LocalInference inference) throws Exception {
         Map<String, Object> readerConfig = new HashMap<>(kafka);
         readerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, run + "-reader");
-        readerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        readerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+        readerConfig.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
         Map<String, Object> producerConfig = new HashMap<>(kafka);
         producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 0);
         List<Double> latencies = new ArrayList<>();
@@ -151,15 +152,23 @@ final class QuickstartCommand implements Callable<Integer> {
                 KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(readerConfig, new ByteArrayDeserializer(),
                         new ByteArrayDeserializer())) {
             reader.subscribe(List.of(run + "-out"));
+            while (reader.assignment().isEmpty()) {
+                reader.poll(Duration.ofMillis(50));
+            }
+            // Warm-up (not counted): the first predictions of a fresh JVM pay for class loading and JIT.
+            for (int i = 0; i < 50; i++) {
+                producer.send(new ProducerRecord<>(run + "-in", "warm-up".getBytes(), encode(rows[i]))).get();
+            }
+            long warmUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            int warmed = 0;
+            while (warmed < 50 && System.nanoTime() < warmUntil) {
+                warmed += reader.poll(Duration.ofMillis(50)).count();
+            }
             long[] sentAt = new long[inputs];
             for (int i = 0; i < inputs; i++) {
-                int row = i % ROWS;
-                ByteBuffer value = ByteBuffer.allocate(FEATURES * 4).order(ByteOrder.LITTLE_ENDIAN);
-                for (float feature : rows[row]) {
-                    value.putFloat(feature);
-                }
+                byte[] value = encode(rows[i % ROWS]);
                 sentAt[i] = System.nanoTime();
-                producer.send(new ProducerRecord<>(run + "-in", String.valueOf(i).getBytes(), value.array())).get();
+                producer.send(new ProducerRecord<>(run + "-in", String.valueOf(i).getBytes(), value)).get();
                 correct += drain(reader, sentAt, labels, latencies);
                 Thread.sleep(5);
             }
@@ -172,14 +181,26 @@ final class QuickstartCommand implements Callable<Integer> {
         out.printf("  inference: %d/%d predictions received, accuracy %.3f, latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms"
                 + " (send to prediction read back)%n", latencies.size(), inputs, correct / (double) Math.max(1, latencies.size()),
                 percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99));
-        out.println("  " + inference.stats());
+        out.println("  replicas: " + inference.stats());
+    }
+
+    private static byte[] encode(float[] row) {
+        ByteBuffer value = ByteBuffer.allocate(FEATURES * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float feature : row) {
+            value.putFloat(feature);
+        }
+        return value.array();
     }
 
     private static int drain(KafkaConsumer<byte[], byte[]> reader, long[] sentAt, int[] labels, List<Double> latencies)
             throws Exception {
         int correct = 0;
         for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(1))) {
-            int index = Integer.parseInt(new String(record.key()));
+            String key = new String(record.key());
+            if (key.equals("warm-up")) {
+                continue;
+            }
+            int index = Integer.parseInt(key);
             latencies.add((System.nanoTime() - sentAt[index]) / 1e6);
             JsonNode prediction = Output.JSON.readTree(record.value());
             if (prediction.get("class").asInt() == labels[index % ROWS]) {

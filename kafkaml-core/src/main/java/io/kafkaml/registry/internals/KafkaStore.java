@@ -139,8 +139,7 @@ public final class KafkaStore implements AutoCloseable {
                     }
                 }
             }
-            Map<String, TopicDescription> descriptions = admin.describeTopics(topics).allTopicNames()
-                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            Map<String, TopicDescription> descriptions = describeWhenReady(admin, topics);
             warnIfNotCompacted(admin, topics);
             List<TopicPartition> partitions = new ArrayList<>();
             descriptions.forEach((topic, description) -> {
@@ -160,11 +159,33 @@ public final class KafkaStore implements AutoCloseable {
         }
     }
 
+    /** Describes the topics, waiting out the moment when new topics are not yet in the broker's metadata. */
+    private Map<String, TopicDescription> describeWhenReady(Admin admin, List<String> topics)
+            throws InterruptedException, ExecutionException, java.util.concurrent.TimeoutException {
+        Deadline deadline = Deadline.after(timeout);
+        while (true) {
+            try {
+                return admin.describeTopics(topics).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                        || deadline.expired()) {
+                    throw e;
+                }
+                Thread.sleep(50);
+            }
+        }
+    }
+
     private void warnIfNotCompacted(Admin admin, List<String> topics) throws InterruptedException, ExecutionException,
             java.util.concurrent.TimeoutException {
         List<ConfigResource> resources = topics.stream().map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList();
-        Map<ConfigResource, Config> configs = admin.describeConfigs(resources).all().get(timeout.toMillis(),
-                TimeUnit.MILLISECONDS);
+        Map<ConfigResource, Config> configs;
+        try {
+            configs = admin.describeConfigs(resources).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            log.debug("[{}] Could not check the cleanup policy of {}: {}", name, topics, e.getCause().toString());
+            return;
+        }
         configs.forEach((resource, config) -> {
             var policy = config.get(TopicConfig.CLEANUP_POLICY_CONFIG);
             if (policy == null || !policy.value().contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
