@@ -1,0 +1,217 @@
+package io.kafkaml.k8s;
+
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.EnvFromSourceBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodSpecBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.kafkaml.inference.InferenceSpec;
+import io.kafkaml.inference.ProcessingGuarantee;
+import io.kafkaml.model.ModelDefinition;
+import io.kafkaml.training.TrainingJob;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * The Kubernetes objects of kafkaml: a {@code batch/v1} Job per model of a training deployment, an
+ * {@code apps/v1} Deployment per inference deployment, and the RBAC a launcher needs. The launcher creates
+ * exactly these objects; {@link #toYaml} renders the same ones for {@code kubectl apply} or GitOps.
+ *
+ * <p>Pods run the worker image's entry point ({@code kafkaml worker}), configured by {@code KAFKAML_*}
+ * environment variables; client credentials come only from the Secret named in the settings, through
+ * {@code envFrom}. Labels: {@code app.kubernetes.io/name=kafkaml}, {@code app.kubernetes.io/component}
+ * ({@code training} or {@code inference}), {@code app.kubernetes.io/instance} and {@code kafkaml.io/deployment-id}.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class KubernetesManifests {
+
+    /** Label with kafkaml's deployment id (training) or inference id. */
+    public static final String DEPLOYMENT_ID_LABEL = "kafkaml.io/deployment-id";
+    /** Label with the model a training Job trains. */
+    public static final String MODEL_LABEL = "kafkaml.io/model";
+    /** The component label. */
+    public static final String COMPONENT_LABEL = "app.kubernetes.io/component";
+
+    private final KubernetesSettings settings;
+
+    public KubernetesManifests(KubernetesSettings settings) {
+        this.settings = settings;
+    }
+
+    /** The settings the objects are made from. */
+    public KubernetesSettings settings() {
+        return settings;
+    }
+
+    /** One Job per model of a training deployment. */
+    public List<Job> trainingJobs(TrainingJob job) {
+        List<Job> jobs = new ArrayList<>();
+        for (ModelDefinition model : job.models()) {
+            String name = name("kafkaml-train", job.deploymentId(), model.name());
+            Map<String, String> labels = labels("training", job.deploymentId());
+            labels.put(MODEL_LABEL, dnsLabel(model.name()));
+            List<EnvVar> env = new ArrayList<>(common());
+            env.add(env("KAFKAML_ROLE", "train"));
+            env.add(env("KAFKAML_DEPLOYMENT_ID", job.deploymentId()));
+            env.add(env("KAFKAML_MODEL", model.name()));
+            env.add(env("KAFKAML_CONTROL_TOPIC", job.controlTopic()));
+            jobs.add(new JobBuilder()
+                    .withNewMetadata().withName(name).withNamespace(settings.namespace()).withLabels(labels).endMetadata()
+                    .withNewSpec()
+                    .withBackoffLimit(settings.backoffLimit())
+                    .withTtlSecondsAfterFinished(settings.ttlSecondsAfterFinished())
+                    .withNewTemplate().withNewMetadata().withLabels(labels).endMetadata()
+                    .withSpec(pod(env, "OnFailure")).endTemplate()
+                    .endSpec().build());
+        }
+        return jobs;
+    }
+
+    /** The Deployment of an inference deployment, one pod per replica. */
+    public Deployment inferenceDeployment(String id, InferenceSpec spec) {
+        String name = name("kafkaml-infer", id, null);
+        Map<String, String> labels = labels("inference", id);
+        List<EnvVar> env = new ArrayList<>(common());
+        env.add(env("KAFKAML_ROLE", "infer"));
+        env.add(env("KAFKAML_INFERENCE_ID", id));
+        env.add(env("KAFKAML_RESULT_ID", spec.resultId()));
+        env.add(env("KAFKAML_INPUT_TOPIC", spec.inputTopic()));
+        env.add(env("KAFKAML_OUTPUT_TOPIC", spec.outputTopic()));
+        env.add(env("KAFKAML_EXACTLY_ONCE", String.valueOf(spec.guarantee() == ProcessingGuarantee.EXACTLY_ONCE)));
+        if (spec.deadLetterTopic() != null) {
+            env.add(env("KAFKAML_DLQ_TOPIC", spec.deadLetterTopic()));
+        }
+        if (spec.groupId() != null) {
+            env.add(env("KAFKAML_GROUP_ID", spec.groupId()));
+        }
+        // Each pod's name tells its replica apart (and is its transactional id suffix with exactly-once).
+        env.add(new EnvVarBuilder().withName("KAFKAML_REPLICA_INDEX").withNewValueFrom().withNewFieldRef()
+                .withFieldPath("metadata.name").endFieldRef().endValueFrom().build());
+        return new DeploymentBuilder()
+                .withNewMetadata().withName(name).withNamespace(settings.namespace()).withLabels(labels).endMetadata()
+                .withNewSpec().withReplicas(spec.replicas())
+                .withNewSelector().withMatchLabels(Map.of("app.kubernetes.io/instance", labels.get("app.kubernetes.io/instance"),
+                        COMPONENT_LABEL, "inference")).endSelector()
+                .withNewTemplate().withNewMetadata().withLabels(labels).endMetadata()
+                .withSpec(pod(env, "Always")).endTemplate()
+                .endSpec().build();
+    }
+
+    /**
+     * What a launcher needs in its namespace and nothing more: a ServiceAccount, a Role that manages Jobs and
+     * Deployments and reads pods (for failure reasons), and the RoleBinding between them.
+     */
+    public List<HasMetadata> rbac() {
+        String account = settings.serviceAccount() != null ? settings.serviceAccount() : "kafkaml";
+        Map<String, String> labels = Map.of("app.kubernetes.io/name", "kafkaml", COMPONENT_LABEL, "launcher");
+        return List.of(
+                new ServiceAccountBuilder().withNewMetadata().withName(account).withNamespace(settings.namespace())
+                        .withLabels(labels).endMetadata().build(),
+                new RoleBuilder().withNewMetadata().withName("kafkaml-launcher").withNamespace(settings.namespace())
+                        .withLabels(labels).endMetadata()
+                        .withRules(
+                                new PolicyRuleBuilder().withApiGroups("batch").withResources("jobs")
+                                        .withVerbs("get", "list", "watch", "create", "delete").build(),
+                                new PolicyRuleBuilder().withApiGroups("apps").withResources("deployments", "deployments/scale")
+                                        .withVerbs("get", "list", "watch", "create", "update", "patch", "delete").build(),
+                                new PolicyRuleBuilder().withApiGroups("").withResources("pods")
+                                        .withVerbs("get", "list", "watch").build())
+                        .build(),
+                new RoleBindingBuilder().withNewMetadata().withName("kafkaml-launcher").withNamespace(settings.namespace())
+                        .withLabels(labels).endMetadata()
+                        .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role")
+                        .withName("kafkaml-launcher").endRoleRef()
+                        .addNewSubject().withKind("ServiceAccount").withName(account)
+                        .withNamespace(settings.namespace()).endSubject()
+                        .build());
+    }
+
+    /** Objects as one multi-document YAML stream, in order. */
+    public static String toYaml(List<? extends HasMetadata> objects) {
+        return objects.stream().map(Serialization::asYaml).map(String::strip)
+                .map(yaml -> yaml.startsWith("---") ? yaml : "---\n" + yaml).collect(Collectors.joining("\n")) + "\n";
+    }
+
+    private PodSpec pod(List<EnvVar> env, String restartPolicy) {
+        ResourceRequirementsBuilder resources = new ResourceRequirementsBuilder();
+        Map<String, Quantity> requests = new LinkedHashMap<>();
+        Map<String, Quantity> limits = new LinkedHashMap<>();
+        put(requests, "cpu", settings.cpuRequest());
+        put(requests, "memory", settings.memoryRequest());
+        put(limits, "cpu", settings.cpuLimit());
+        put(limits, "memory", settings.memoryLimit());
+        if (settings.gpus() > 0) {
+            limits.put("nvidia.com/gpu", new Quantity(String.valueOf(settings.gpus())));
+        }
+        ContainerBuilder container = new ContainerBuilder().withName("worker").withImage(settings.image())
+                .withImagePullPolicy(settings.imagePullPolicy()).withArgs("worker").withEnv(env)
+                .withResources(resources.withRequests(requests.isEmpty() ? null : requests)
+                        .withLimits(limits.isEmpty() ? null : limits).build());
+        if (settings.clientSecret() != null) {
+            container.withEnvFrom(new EnvFromSourceBuilder().withNewSecretRef().withName(settings.clientSecret())
+                    .endSecretRef().build());
+        }
+        PodSpecBuilder pod = new PodSpecBuilder().withRestartPolicy(restartPolicy).withContainers(container.build())
+                .withServiceAccountName(settings.serviceAccount())
+                .withNodeSelector(settings.nodeSelector().isEmpty() ? null : settings.nodeSelector())
+                .withTolerations(settings.tolerations().isEmpty() ? null : settings.tolerations());
+        return pod.build();
+    }
+
+    private static void put(Map<String, Quantity> map, String key, String value) {
+        if (value != null) {
+            map.put(key, new Quantity(value));
+        }
+    }
+
+    private List<EnvVar> common() {
+        return List.of(env("KAFKAML_BOOTSTRAP_SERVERS", settings.bootstrapServers()),
+                env("KAFKAML_REGISTRY_PREFIX", settings.registryPrefix()));
+    }
+
+    private static EnvVar env(String name, String value) {
+        return new EnvVarBuilder().withName(name).withValue(value).build();
+    }
+
+    private static Map<String, String> labels(String component, String id) {
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put("app.kubernetes.io/name", "kafkaml");
+        labels.put(COMPONENT_LABEL, component);
+        labels.put("app.kubernetes.io/instance", dnsLabel("kafkaml-" + id));
+        labels.put(DEPLOYMENT_ID_LABEL, dnsLabel(id));
+        return labels;
+    }
+
+    /** A DNS-1123 name from parts: lower case, {@code [a-z0-9-]}, at most 63 characters. */
+    static String name(String prefix, String id, String model) {
+        String name = prefix + "-" + id + (model == null ? "" : "-" + model);
+        return dnsLabel(name);
+    }
+
+    static String dnsLabel(String text) {
+        String label = text.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-").replaceAll("-+", "-");
+        if (label.length() > 63) {
+            label = label.substring(0, 54) + "-" + Integer.toHexString(text.hashCode() & 0xfffffff);
+        }
+        label = label.replaceAll("^-+", "").replaceAll("-+$", "");
+        return label.isEmpty() ? "x" : label;
+    }
+}
