@@ -1,0 +1,105 @@
+package io.kafkaml.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.TolerationBuilder;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.kafkaml.inference.InferenceSpec;
+import io.kafkaml.model.ModelDefinition;
+import io.kafkaml.registry.Configuration;
+import io.kafkaml.training.TrainingJob;
+import io.kafkaml.training.TrainingSpec;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+/**
+ * The rendered YAML: parses back to the same objects, matches the reviewed golden files in
+ * {@code src/test/resources/golden} (regenerate with {@code -Dkafkaml.golden.update=true} and review the diff), and
+ * holds no secret value.
+ */
+class KubernetesManifestsTest {
+
+    static final KubernetesManifests MANIFESTS = new KubernetesManifests(KubernetesSettings
+            .builder("kafka.data:9092", "ghcr.io/kafkaml/worker:0.1.0").namespace("ml").clientSecret("kafkaml-client")
+            .resources("500m", "1Gi", "2", "4Gi").gpus(1).nodeSelector(Map.of("accelerator", "nvidia"))
+            .tolerations(List.of(new TolerationBuilder().withKey("nvidia.com/gpu").withOperator("Exists")
+                    .withEffect("NoSchedule").build()))
+            .build());
+
+    static List<HasMetadata> training() {
+        ModelDefinition model = ModelDefinition.of("hcopd-paper", "", new NeuralNetConfiguration.Builder().list()
+                .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.SIGMOID).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(2).activation(Activation.SOFTMAX).build())
+                .build());
+        ModelDefinition wide = ModelDefinition.of("hcopd-wide", "", new NeuralNetConfiguration.Builder().list()
+                .layer(new DenseLayer.Builder().nIn(3).nOut(16).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(16).nOut(2).activation(Activation.SOFTMAX).build())
+                .build());
+        return new ArrayList<>(MANIFESTS.trainingJobs(new TrainingJob("7",
+                new Configuration("hcopd-all", "", List.of("hcopd-paper", "hcopd-wide")), List.of(model, wide),
+                TrainingSpec.builder().build(), "KAFKA_ML_CONTROL_TOPIC")));
+    }
+
+    static List<HasMetadata> inference() {
+        return List.of(MANIFESTS.inferenceDeployment("hcopd-serving",
+                InferenceSpec.builder("7.hcopd-paper", "hcopd-in", "hcopd-out").replicas(2).deadLetterTopic("hcopd-dlq")
+                        .build()));
+    }
+
+    @Test
+    void trainingJobsMatchTheirGoldenFileAndParseBack() throws IOException {
+        check("training.yaml", training());
+    }
+
+    @Test
+    void theInferenceDeploymentMatchesItsGoldenFileAndParsesBack() throws IOException {
+        check("inference.yaml", inference());
+    }
+
+    @Test
+    void theRbacMatchesItsGoldenFileAndGrantsOnlyWhatALauncherNeeds() throws IOException {
+        check("rbac.yaml", MANIFESTS.rbac());
+        String yaml = KubernetesManifests.toYaml(MANIFESTS.rbac());
+        assertThat(yaml).contains("kind: \"Role\"").doesNotContain("ClusterRole").doesNotContain("secrets")
+                .doesNotContain("\"*\"");
+    }
+
+    @Test
+    void noSecretValueIsRendered() {
+        List<HasMetadata> all = new ArrayList<>(training());
+        all.addAll(inference());
+        String yaml = KubernetesManifests.toYaml(all);
+        assertThat(yaml).contains("secretRef:").contains("name: \"kafkaml-client\"");
+        assertThat(yaml).doesNotContain("KAFKAML_CLIENT_").doesNotContain("password").doesNotContain("jaas")
+                .doesNotContain("kind: Secret");
+    }
+
+    private static void check(String golden, List<HasMetadata> objects) throws IOException {
+        String yaml = KubernetesManifests.toYaml(objects);
+        List<HasMetadata> parsed = new ArrayList<>();
+        for (String document : yaml.split("(?m)^---\\s*$")) {
+            if (!document.isBlank()) {
+                parsed.add((HasMetadata) new KubernetesSerialization().unmarshal(document));
+            }
+        }
+        assertThat(parsed).isEqualTo(objects);
+        Path file = Path.of("src/test/resources/golden", golden);
+        if (Boolean.getBoolean("kafkaml.golden.update")) {
+            Files.writeString(file, yaml, StandardCharsets.UTF_8);
+        }
+        assertThat(yaml).as("%s (regenerate with -Dkafkaml.golden.update=true and review the diff)", file)
+                .isEqualTo(Files.readString(file, StandardCharsets.UTF_8));
+    }
+}
