@@ -108,8 +108,8 @@ public final class KubernetesManifests {
         return new DeploymentBuilder()
                 .withNewMetadata().withName(name).withNamespace(settings.namespace()).withLabels(labels).endMetadata()
                 .withNewSpec().withReplicas(spec.replicas())
-                .withNewSelector().withMatchLabels(Map.of("app.kubernetes.io/instance", labels.get("app.kubernetes.io/instance"),
-                        COMPONENT_LABEL, "inference")).endSelector()
+                .withNewSelector().withMatchLabels(ordered("app.kubernetes.io/instance",
+                        labels.get("app.kubernetes.io/instance"), COMPONENT_LABEL, "inference")).endSelector()
                 .withNewTemplate().withNewMetadata().withLabels(labels).endMetadata()
                 .withSpec(pod(env, "Always")).endTemplate()
                 .endSpec().build();
@@ -121,7 +121,7 @@ public final class KubernetesManifests {
      */
     public List<HasMetadata> rbac() {
         String account = settings.serviceAccount() != null ? settings.serviceAccount() : "kafkaml";
-        Map<String, String> labels = Map.of("app.kubernetes.io/name", "kafkaml", COMPONENT_LABEL, "launcher");
+        Map<String, String> labels = ordered("app.kubernetes.io/name", "kafkaml", COMPONENT_LABEL, "launcher");
         return List.of(
                 new ServiceAccountBuilder().withNewMetadata().withName(account).withNamespace(settings.namespace())
                         .withLabels(labels).endMetadata().build(),
@@ -174,6 +174,15 @@ public final class KubernetesManifests {
                 .withNodeSelector(settings.nodeSelector().isEmpty() ? null : settings.nodeSelector())
                 .withTolerations(settings.tolerations().isEmpty() ? null : settings.tolerations());
         return pod.build();
+    }
+
+    /** A map in the order given (Map.of's order changes from one JVM to the next, and YAML must not). */
+    private static Map<String, String> ordered(String... keysAndValues) {
+        Map<String, String> map = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            map.put(keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return map;
     }
 
     private static void put(Map<String, Quantity> map, String key, String value) {

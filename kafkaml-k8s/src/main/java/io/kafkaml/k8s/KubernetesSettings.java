@@ -43,7 +43,8 @@ public record KubernetesSettings(String namespace, String bootstrapServers, Stri
         Objects.requireNonNull(namespace, "namespace");
         Objects.requireNonNull(bootstrapServers, "bootstrapServers");
         Objects.requireNonNull(image, "image");
-        nodeSelector = nodeSelector == null ? Map.of() : Map.copyOf(nodeSelector);
+        nodeSelector = nodeSelector == null ? Map.of()
+                : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(nodeSelector)); // a stable order for YAML
         tolerations = tolerations == null ? List.of() : List.copyOf(tolerations);
         if (gpus < 0 || backoffLimit < 0 || ttlSecondsAfterFinished < 0) {
             throw new IllegalArgumentException("gpus, backoffLimit and ttlSecondsAfterFinished must be >= 0");
