@@ -97,6 +97,13 @@ class KafkaMlCliIT {
         assertThat(image.getWidth()).isEqualTo(1000);
         assertThat(image.getHeight()).isEqualTo(640);
 
+        Run rendered = run(kafka, "k8s", "render", "training", "--deployment-id", "5", "--namespace", "ml",
+                "--client-secret", "kafka-creds", "--kafka", "kafka.ml:9092");
+        assertThat(rendered.status()).as(rendered.err()).isZero();
+        assertThat(rendered.out()).contains("kind: \"Job\"").contains("name: \"kafkaml-train-5-hcopd\"")
+                .contains("name: \"kafka-creds\"").contains("value: \"kafka.ml:9092\"");
+        assertThat(run(kafka, "k8s", "render", "rbac", "--namespace", "ml").out()).contains("kind: \"RoleBinding\"");
+
         Run datasources = run(kafka, "datasources", "list", "--json");
         assertThat(Output.JSON.readTree(datasources.out()).get(0).get("available").asBoolean()).isTrue();
     }
