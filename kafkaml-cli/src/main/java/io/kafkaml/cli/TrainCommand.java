@@ -57,6 +57,11 @@ final class TrainCommand implements Callable<Integer> {
     Duration timeout;
     @Option(names = "--wait", description = "Exit non-zero if any model FAILED")
     boolean waitForResult;
+    @Option(names = "--kubernetes", description = "Run the models as Kubernetes Jobs (current kubeconfig context) "
+            + "instead of in this process; with --wait, follow them until they end")
+    boolean kubernetes;
+    @picocli.CommandLine.ArgGroup(exclusive = false, heading = "Kubernetes (with --kubernetes)%n")
+    K8sCommand.Cluster cluster = new K8sCommand.Cluster();
 
     @Override
     public Integer call() {
@@ -95,6 +100,9 @@ final class TrainCommand implements Callable<Integer> {
                 out.flush();
             }
         };
+        if (kubernetes) {
+            return onKubernetes(out, trainingSpec);
+        }
         try (Registry registry = client.registry();
                 ControlLogger logger = ControlLogger.start(client.clientConfig(), registry, controlTopic);
                 LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, client.clientConfig(), 1, progress)) {
@@ -109,6 +117,32 @@ final class TrainCommand implements Callable<Integer> {
                     + " (" + logger.recorded() + " data stream(s) cataloged)");
             out.flush();
             return waitForResult && status != DeploymentStatus.FINISHED ? 1 : 0;
+        }
+    }
+
+    /** Creates the Jobs (one per model) and, with --wait, follows the deployment in the registry. */
+    private int onKubernetes(PrintWriter out, TrainingSpec trainingSpec) {
+        try (Registry registry = client.registry();
+                io.fabric8.kubernetes.client.KubernetesClient kube =
+                        new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
+                io.kafkaml.k8s.JobStatusWatcher watcher = waitForResult
+                        ? new io.kafkaml.k8s.JobStatusWatcher(kube, cluster.namespace, registry) : null;
+                io.kafkaml.k8s.KubernetesTrainingLauncher launcher = new io.kafkaml.k8s.KubernetesTrainingLauncher(kube,
+                        cluster.manifests(client.registryPrefix).settings(), registry)) {
+            TrainingDeployments deployments = new TrainingDeployments(registry, launcher, controlTopic);
+            TrainingHandle handle = deploymentId == null ? deployments.deploy(configuration, trainingSpec)
+                    : deployments.deploy(configuration, trainingSpec, deploymentId);
+            out.println("deployment " + handle.deploymentId() + " launched as Kubernetes Jobs in namespace "
+                    + cluster.namespace + (watcher == null ? "" : "; following it"));
+            out.flush();
+            if (!waitForResult) {
+                return 0;
+            }
+            DeploymentStatus status = handle.await(Duration.ofDays(3650)).orElse(DeploymentStatus.FAILED);
+            String error = registry.deployment(handle.deploymentId()).map(d -> d.error()).orElse(null);
+            out.println("deployment " + handle.deploymentId() + " " + status + (error == null ? "" : ": " + error));
+            out.flush();
+            return status == DeploymentStatus.FINISHED ? 0 : 1;
         }
     }
 }
