@@ -41,27 +41,20 @@ final class ConfigurationsCommand {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List the configurations.")
-    static final class ListConfigurations implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Mixin
-        ClientOptions client;
-        @Option(names = "--json", description = "One JSON array, for scripts")
-        boolean json;
+    static final class ListConfigurations extends ListCommand<Configuration> {
+        @Override
+        List<Configuration> items(Registry registry) {
+            return registry.configurations();
+        }
 
         @Override
-        public Integer call() {
-            try (Registry registry = client.registry()) {
-                List<Configuration> configurations = registry.configurations();
-                if (json) {
-                    Output.json(spec.commandLine().getOut(), configurations);
-                } else {
-                    Output.table(spec.commandLine().getOut(), List.of("NAME", "MODELS", "DESCRIPTION"),
-                            configurations.stream().map(c -> List.of(c.name(), String.join(",", c.models()),
-                                    c.description())).toList());
-                }
-                return 0;
-            }
+        List<String> header() {
+            return List.of("NAME", "MODELS", "DESCRIPTION");
+        }
+
+        @Override
+        List<String> row(Registry registry, Configuration c) {
+            return List.of(c.name(), String.join(",", c.models()), c.description());
         }
     }
 }

@@ -21,29 +21,28 @@ import picocli.CommandLine.Spec;
 final class DatasourcesCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List data streams, available or expired.")
-    static final class ListDatasources implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Mixin
-        ClientOptions client;
-        @Option(names = "--json", description = "One JSON array, for scripts")
-        boolean json;
+    static final class ListDatasources extends ListCommand<Datasource> {
+        @Override
+        List<Datasource> items(Registry registry) {
+            return registry.datasources();
+        }
 
         @Override
-        public Integer call() {
-            try (Registry registry = client.registry()) {
-                List<Map<String, Object>> rows = registry.datasources().stream().map(d -> describe(registry, d)).toList();
-                if (json) {
-                    Output.json(spec.commandLine().getOut(), rows);
-                } else {
-                    Output.table(spec.commandLine().getOut(), List.of("ID", "DEPLOYMENT", "FORMAT", "RECORDS", "SLICES",
-                            "AVAILABLE"), rows.stream().map(r -> List.of(String.valueOf(r.get("id")),
-                                    String.valueOf(r.get("deploymentId")), String.valueOf(r.get("inputFormat")),
-                                    String.valueOf(r.get("totalMessages")), String.valueOf(r.get("slices")),
-                                    String.valueOf(r.get("available")))).toList());
-                }
-                return 0;
-            }
+        Object json(Registry registry, Datasource datasource) {
+            return describe(registry, datasource);
+        }
+
+        @Override
+        List<String> header() {
+            return List.of("ID", "DEPLOYMENT", "FORMAT", "RECORDS", "SLICES", "AVAILABLE");
+        }
+
+        @Override
+        List<String> row(Registry registry, Datasource datasource) {
+            Map<String, Object> r = describe(registry, datasource);
+            return List.of(String.valueOf(r.get("id")), String.valueOf(r.get("deploymentId")),
+                    String.valueOf(r.get("inputFormat")), String.valueOf(r.get("totalMessages")),
+                    String.valueOf(r.get("slices")), String.valueOf(r.get("available")));
         }
 
         private static Map<String, Object> describe(Registry registry, Datasource datasource) {

@@ -63,29 +63,26 @@ final class ModelsCommand {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List the registered models.")
-    static final class ListModels implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Mixin
-        ClientOptions client;
-        @Option(names = "--json", description = "One JSON array, for scripts")
-        boolean json;
+    static final class ListModels extends ListCommand<ModelDefinition> {
+        @Override
+        List<ModelDefinition> items(Registry registry) {
+            return registry.models();
+        }
 
         @Override
-        public Integer call() {
-            try (Registry registry = client.registry()) {
-                List<ModelDefinition> models = registry.models();
-                if (json) {
-                    Output.json(spec.commandLine().getOut(), models.stream().map(ModelsCommand::describe).toList());
-                } else {
-                    Output.table(spec.commandLine().getOut(), List.of("NAME", "INPUTS", "OUTPUTS", "PARAMETERS", "KIND",
-                            "DESCRIPTION"), models.stream().map(m -> List.of(m.name(),
-                                    String.valueOf(m.summary().inputSize()), String.valueOf(m.summary().outputSize()),
-                                    String.valueOf(m.summary().parameterCount()), m.summary().outputKind().name(),
-                                    m.description())).toList());
-                }
-                return 0;
-            }
+        Object json(Registry registry, ModelDefinition model) {
+            return describe(model);
+        }
+
+        @Override
+        List<String> header() {
+            return List.of("NAME", "INPUTS", "OUTPUTS", "PARAMETERS", "KIND", "DESCRIPTION");
+        }
+
+        @Override
+        List<String> row(Registry registry, ModelDefinition m) {
+            return List.of(m.name(), String.valueOf(m.summary().inputSize()), String.valueOf(m.summary().outputSize()),
+                    String.valueOf(m.summary().parameterCount()), m.summary().outputKind().name(), m.description());
         }
     }
 

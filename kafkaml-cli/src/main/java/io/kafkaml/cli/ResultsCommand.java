@@ -1,6 +1,7 @@
 package io.kafkaml.cli;
 
 import io.kafkaml.registry.EntityNotFoundException;
+import io.kafkaml.registry.EpochMetrics;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.RegistryException;
 import io.kafkaml.registry.TrainingResult;
@@ -23,33 +24,27 @@ final class ResultsCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = "List results: model, status, training loss, validation and test metrics, time.")
-    static final class ListResults implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Mixin
-        ClientOptions client;
+    static final class ListResults extends ListCommand<TrainingResult> {
         @Option(names = "--deployment-id", paramLabel = "ID", description = "Only this deployment's results")
         String deploymentId;
-        @Option(names = "--json", description = "One JSON array, for scripts")
-        boolean json;
 
         @Override
-        public Integer call() {
-            try (Registry registry = client.registry()) {
-                List<TrainingResult> results = deploymentId == null ? registry.results() : registry.results(deploymentId);
-                if (json) {
-                    Output.json(spec.commandLine().getOut(), results);
-                } else {
-                    Output.table(spec.commandLine().getOut(), List.of("RESULT", "MODEL", "STATUS", "EPOCHS", "LOSS",
-                            "VALIDATION", "TEST", "SECONDS"), results.stream().map(r -> List.of(r.id(), r.model(),
-                                    r.status().name(), String.valueOf(r.epochs().size()),
-                                    r.epochs().isEmpty() ? "" : String.format("%.4f", r.epochs().get(r.epochs().size() - 1).loss()),
-                                    r.epochs().isEmpty() ? "" : Output.metrics(r.epochs().get(r.epochs().size() - 1).validation()),
-                                    Output.metrics(r.testMetrics()), String.format("%.1f", r.trainingMillis() / 1000.0)))
-                                    .toList());
-                }
-                return 0;
-            }
+        List<TrainingResult> items(Registry registry) {
+            return deploymentId == null ? registry.results() : registry.results(deploymentId);
+        }
+
+        @Override
+        List<String> header() {
+            return List.of("RESULT", "MODEL", "STATUS", "EPOCHS", "LOSS", "VALIDATION", "TEST", "SECONDS");
+        }
+
+        @Override
+        List<String> row(Registry registry, TrainingResult r) {
+            EpochMetrics last = r.epochs().isEmpty() ? null : r.epochs().get(r.epochs().size() - 1);
+            return List.of(r.id(), r.model(), r.status().name(), String.valueOf(r.epochs().size()),
+                    last == null ? "" : String.format("%.4f", last.loss()),
+                    last == null ? "" : Output.metrics(last.validation()), Output.metrics(r.testMetrics()),
+                    String.format("%.1f", r.trainingMillis() / 1000.0));
         }
     }
 
