@@ -136,7 +136,10 @@ final class QuickstartCommand implements Callable<Integer> {
         }
     }
 
-    /** Sends inputs one at a time, reads the predictions back, prints accuracy and latency percentiles. */
+    /**
+     * Sends inputs one at a time (every 5 ms) while a reader thread reads the predictions back; prints accuracy
+     * and the send-to-prediction latency percentiles.
+     */
     private void infer(PrintWriter out, Map<String, Object> kafka, String run, float[][] rows, int[] labels,
             LocalInference inference) throws Exception {
         Map<String, Object> readerConfig = new HashMap<>(kafka);
@@ -145,42 +148,56 @@ final class QuickstartCommand implements Callable<Integer> {
         readerConfig.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
         Map<String, Object> producerConfig = new HashMap<>(kafka);
         producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-        List<Double> latencies = new ArrayList<>();
-        int correct = 0;
+        int warmUp = 50;
+        long[] sentAt = new long[warmUp + inputs];
+        double[] latencies = new double[warmUp + inputs];
+        java.util.concurrent.atomic.AtomicInteger received = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger correct = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CountDownLatch assigned = new java.util.concurrent.CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(readerConfig, new ByteArrayDeserializer(),
+                    new ByteArrayDeserializer())) {
+                consumer.subscribe(List.of(run + "-out"));
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (received.get() < sentAt.length && System.nanoTime() < deadline) {
+                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(20))) {
+                        long now = System.nanoTime();
+                        int index = Integer.parseInt(new String(record.key()));
+                        latencies[index] = (now - sentAt[index]) / 1e6;
+                        try {
+                            if (Output.JSON.readTree(record.value()).get("class").asInt() == labels[index % ROWS]
+                                    && index >= warmUp) {
+                                correct.incrementAndGet();
+                            }
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                        received.incrementAndGet();
+                    }
+                    if (!consumer.assignment().isEmpty()) {
+                        assigned.countDown();
+                    }
+                }
+            }
+        }, "quickstart-reader");
+        reader.start();
+        assigned.await(30, TimeUnit.SECONDS);
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(),
-                new ByteArraySerializer());
-                KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(readerConfig, new ByteArrayDeserializer(),
-                        new ByteArrayDeserializer())) {
-            reader.subscribe(List.of(run + "-out"));
-            while (reader.assignment().isEmpty()) {
-                reader.poll(Duration.ofMillis(50));
-            }
-            // Warm-up (not counted): the first predictions of a fresh JVM pay for class loading and JIT.
-            for (int i = 0; i < 50; i++) {
-                producer.send(new ProducerRecord<>(run + "-in", "warm-up".getBytes(), encode(rows[i]))).get();
-            }
-            long warmUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            int warmed = 0;
-            while (warmed < 50 && System.nanoTime() < warmUntil) {
-                warmed += reader.poll(Duration.ofMillis(50)).count();
-            }
-            long[] sentAt = new long[inputs];
-            for (int i = 0; i < inputs; i++) {
+                new ByteArraySerializer())) {
+            // The first 50 (not counted) warm up a fresh JVM: class loading, JIT, connections.
+            for (int i = 0; i < sentAt.length; i++) {
                 byte[] value = encode(rows[i % ROWS]);
                 sentAt[i] = System.nanoTime();
-                producer.send(new ProducerRecord<>(run + "-in", String.valueOf(i).getBytes(), value)).get();
-                correct += drain(reader, sentAt, labels, latencies);
+                producer.send(new ProducerRecord<>(run + "-in", String.valueOf(i).getBytes(), value));
                 Thread.sleep(5);
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (latencies.size() < inputs && System.nanoTime() < deadline) {
-                correct += drain(reader, sentAt, labels, latencies);
-            }
         }
-        double[] sorted = latencies.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        reader.join(TimeUnit.SECONDS.toMillis(90));
+        double[] measured = java.util.Arrays.stream(latencies, warmUp, latencies.length).filter(l -> l > 0).sorted()
+                .toArray();
         out.printf("  inference: %d/%d predictions received, accuracy %.3f, latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms"
-                + " (send to prediction read back)%n", latencies.size(), inputs, correct / (double) Math.max(1, latencies.size()),
-                percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99));
+                + " (send to prediction read back)%n", measured.length, inputs, correct.get() / (double) Math.max(1,
+                        measured.length), percentile(measured, 50), percentile(measured, 95), percentile(measured, 99));
         out.println("  replicas: " + inference.stats());
     }
 
@@ -190,24 +207,6 @@ final class QuickstartCommand implements Callable<Integer> {
             value.putFloat(feature);
         }
         return value.array();
-    }
-
-    private static int drain(KafkaConsumer<byte[], byte[]> reader, long[] sentAt, int[] labels, List<Double> latencies)
-            throws Exception {
-        int correct = 0;
-        for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(1))) {
-            String key = new String(record.key());
-            if (key.equals("warm-up")) {
-                continue;
-            }
-            int index = Integer.parseInt(key);
-            latencies.add((System.nanoTime() - sentAt[index]) / 1e6);
-            JsonNode prediction = Output.JSON.readTree(record.value());
-            if (prediction.get("class").asInt() == labels[index % ROWS]) {
-                correct++;
-            }
-        }
-        return correct;
     }
 
     private static double percentile(double[] sorted, double percentile) {
