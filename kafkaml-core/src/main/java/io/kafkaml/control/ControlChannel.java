@@ -10,10 +10,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -23,7 +24,6 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TimeoutException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -123,6 +123,17 @@ public final class ControlChannel implements AutoCloseable {
      * @throws InvalidControlMessageException if the message for this deployment is malformed
      */
     public ControlMessage await(String deploymentId, Duration timeout) {
+        return await(deploymentId, timeout, () -> false);
+    }
+
+    /**
+     * Like {@link #await(String, Duration)}, but gives up as soon as {@code cancelled} says so (it is asked about
+     * five times a second).
+     *
+     * @throws ControlMessageTimeoutException if none arrived in time
+     * @throws java.util.concurrent.CancellationException if {@code cancelled} became true first
+     */
+    public ControlMessage await(String deploymentId, Duration timeout, BooleanSupplier cancelled) {
         Objects.requireNonNull(deploymentId, "deploymentId");
         Deadline deadline = Deadline.after(timeout);
         long skipped = 0;
@@ -131,6 +142,10 @@ public final class ControlChannel implements AutoCloseable {
             long nextMetadataCheck = 0;
             while (!deadline.expired()) {
                 checkOpen();
+                if (cancelled.getAsBoolean()) {
+                    throw new CancellationException("Stopped waiting for the control message of "
+                            + "deployment '" + deploymentId + "'");
+                }
                 if (System.nanoTime() >= nextMetadataCheck) {
                     assignNewPartitions(consumer, assigned, deadline);
                     nextMetadataCheck = System.nanoTime() + TimeUnit.SECONDS.toNanos(assigned.isEmpty() ? 0 : 5)
@@ -183,16 +198,7 @@ public final class ControlChannel implements AutoCloseable {
     }
 
     private KafkaConsumer<byte[], byte[]> newConsumer() {
-        Map<String, Object> defaults = new HashMap<>();
-        defaults.put(ConsumerConfig.CLIENT_ID_CONFIG, clientIdPrefix + "-reader");
-        defaults.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        Map<String, Object> enforced = new HashMap<>();
-        enforced.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        enforced.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        enforced.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-        Map<String, Object> config = ClientConfigs.consumer(clientConfig, defaults, enforced);
-        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        return ClientConfigs.controlTopicReader(clientConfig, clientIdPrefix + "-reader");
     }
 
     private synchronized KafkaProducer<byte[], byte[]> producer() {

@@ -7,7 +7,9 @@ import java.util.Set;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * Derives the settings of each embedded Kafka client from the one map a user gives, in the manner of Kafka
@@ -46,6 +48,26 @@ public final class ClientConfigs {
     public static Map<String, Object> admin(Map<String, ?> user, Map<String, Object> defaults,
             Map<String, Object> enforced) {
         return derive(user, ADMIN_PREFIX, AdminClientConfig.configNames(), defaults, enforced);
+    }
+
+    /**
+     * A consumer that reads a control topic from its beginning: assigned partitions (no group, no commits),
+     * read_committed, and it never creates the topic by asking for it.
+     */
+    public static KafkaConsumer<byte[], byte[]> controlTopicReader(
+            Map<String, ?> user, String clientId) {
+        Map<String, Object> defaults = new HashMap<>();
+        defaults.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+        defaults.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        Map<String, Object> enforced = new HashMap<>();
+        enforced.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        enforced.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        enforced.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        Map<String, Object> config = consumer(user, defaults, enforced);
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        return new KafkaConsumer<>(config,
+                new ByteArrayDeserializer(),
+                new ByteArrayDeserializer());
     }
 
     /**

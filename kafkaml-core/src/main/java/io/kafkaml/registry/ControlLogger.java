@@ -7,20 +7,17 @@ import io.kafkaml.internals.ClientConfigs;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.CloseOptions;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,16 +53,7 @@ public final class ControlLogger implements AutoCloseable {
     private ControlLogger(Map<String, ?> clientConfig, Registry registry, String topic) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.topic = Objects.requireNonNull(topic, "topic");
-        Map<String, Object> defaults = new HashMap<>();
-        defaults.put(ConsumerConfig.CLIENT_ID_CONFIG, "kafkaml-control-logger-" + topic);
-        defaults.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        Map<String, Object> enforced = new HashMap<>();
-        enforced.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        enforced.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        enforced.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-        Map<String, Object> config = ClientConfigs.consumer(clientConfig, defaults, enforced);
-        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        this.consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.consumer = ClientConfigs.controlTopicReader(clientConfig, "kafkaml-control-logger-" + topic);
         this.thread = new Thread(this::run, "kafkaml-control-logger | " + topic);
         this.thread.setDaemon(true);
     }

@@ -2,12 +2,10 @@ package io.kafkaml.training;
 
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
-import io.kafkaml.control.ControlMessageTimeoutException;
 import io.kafkaml.dataset.StreamDataSetIterator;
 import io.kafkaml.dataset.StreamDataSets;
 import io.kafkaml.format.RecordDecoder;
 import io.kafkaml.format.RecordFormats;
-import io.kafkaml.internals.Deadline;
 import io.kafkaml.model.ModelDefinition;
 import io.kafkaml.model.OutputKind;
 import io.kafkaml.registry.Deployment;
@@ -25,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -144,19 +143,11 @@ public final class TrainingRunner implements Runnable {
     }
 
     private ControlMessage awaitControlMessage() {
-        Deadline deadline = Deadline.after(job.spec().controlWait().orElse(ChronoUnit.FOREVER.getDuration()));
+        Duration wait = job.spec().controlWait().orElse(ChronoUnit.FOREVER.getDuration());
         try (ControlChannel control = ControlChannel.create(clientConfig, job.controlTopic())) {
-            while (true) {
-                checkCancelled();
-                try {
-                    return control.await(job.deploymentId(), deadline.remainingAtMost(Duration.ofSeconds(2)));
-                } catch (ControlMessageTimeoutException e) {
-                    if (deadline.expired()) {
-                        throw new ControlMessageTimeoutException(job.deploymentId(), job.controlTopic(),
-                                job.spec().controlTimeout(), 0);
-                    }
-                }
-            }
+            return control.await(job.deploymentId(), wait, cancelled::get);
+        } catch (CancellationException e) {
+            throw new CancelledException();
         }
     }
 
