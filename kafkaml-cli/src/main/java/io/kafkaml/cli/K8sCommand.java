@@ -5,12 +5,8 @@ import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.ProcessingGuarantee;
 import io.kafkaml.k8s.KubernetesManifests;
 import io.kafkaml.k8s.KubernetesSettings;
-import io.kafkaml.model.ModelDefinition;
-import io.kafkaml.registry.Configuration;
-import io.kafkaml.registry.EntityNotFoundException;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.training.TrainingJob;
-import io.kafkaml.training.TrainingSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -95,14 +91,7 @@ final class K8sCommand {
         @Override
         public Integer call() {
             try (Registry registry = client.registry()) {
-                var deployment = registry.deployment(deploymentId)
-                        .orElseThrow(() -> new EntityNotFoundException("deployment", deploymentId));
-                Configuration configuration = registry.configuration(deployment.configuration())
-                        .orElseThrow(() -> new EntityNotFoundException("configuration", deployment.configuration()));
-                List<ModelDefinition> models = configuration.models().stream()
-                        .map(m -> registry.model(m).orElseThrow(() -> new EntityNotFoundException("model", m))).toList();
-                TrainingJob job = new TrainingJob(deploymentId, configuration, models,
-                        TrainingSpec.fromMap(deployment.settings()), controlTopic);
+                TrainingJob job = TrainingJob.recorded(registry, deploymentId, controlTopic);
                 print(spec, new ArrayList<>(cluster.manifests(client.registryPrefix).trainingJobs(job)));
                 return 0;
             }

@@ -5,18 +5,12 @@ import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.InferenceStats;
 import io.kafkaml.inference.ProcessingGuarantee;
 import io.kafkaml.inference.ServedModel;
-import io.kafkaml.model.ModelDefinition;
-import io.kafkaml.registry.Configuration;
-import io.kafkaml.registry.Deployment;
 import io.kafkaml.registry.DeploymentStatus;
-import io.kafkaml.registry.EntityNotFoundException;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.training.TrainingJob;
 import io.kafkaml.training.TrainingRunner;
-import io.kafkaml.training.TrainingSpec;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -83,18 +77,12 @@ final class WorkerCommand implements Callable<Integer> {
 
     private int train(Registry registry, Map<String, Object> clientConfig) {
         String deploymentId = require("KAFKAML_DEPLOYMENT_ID");
-        Deployment deployment = registry.deployment(deploymentId)
-                .orElseThrow(() -> new EntityNotFoundException("deployment", deploymentId));
-        Configuration configuration = registry.configuration(deployment.configuration())
-                .orElseThrow(() -> new EntityNotFoundException("configuration", deployment.configuration()));
-        String only = env.get("KAFKAML_MODEL");
-        List<ModelDefinition> models = configuration.models().stream().filter(m -> only == null || only.equals(m))
-                .map(m -> registry.model(m).orElseThrow(() -> new EntityNotFoundException("model", m))).toList();
-        if (models.isEmpty()) {
-            throw new IllegalArgumentException("Configuration '" + configuration.name() + "' has no model '" + only + "'");
-        }
-        TrainingJob job = new TrainingJob(deploymentId, configuration, models, TrainingSpec.fromMap(deployment.settings()),
+        TrainingJob job = TrainingJob.recorded(registry, deploymentId,
                 env.getOrDefault("KAFKAML_CONTROL_TOPIC", "KAFKA_ML_CONTROL_TOPIC"));
+        String only = env.get("KAFKAML_MODEL");
+        if (only != null) {
+            job = job.onlyModel(only);
+        }
         TrainingRunner runner = new TrainingRunner(job, registry, clientConfig, null);
         Runtime.getRuntime().addShutdownHook(new Thread(runner::cancel, "kafkaml-worker-shutdown"));
         runner.run();

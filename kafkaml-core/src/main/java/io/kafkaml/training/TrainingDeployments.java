@@ -56,11 +56,8 @@ public final class TrainingDeployments {
      * @throws io.kafkaml.registry.DuplicateEntityException if the deployment id is taken
      */
     public synchronized TrainingHandle deploy(String configuration, TrainingSpec spec, String deploymentId) {
-        Configuration config = registry.configuration(configuration)
-                .orElseThrow(() -> new EntityNotFoundException("configuration", configuration));
-        List<ModelDefinition> models = config.models().stream()
-                .map(name -> registry.model(name).orElseThrow(() -> new EntityNotFoundException("model", name)))
-                .toList();
+        Configuration config = TrainingJob.configuration(registry, configuration);
+        List<ModelDefinition> models = TrainingJob.models(registry, config);
         Instant now = Instant.now();
         registry.createDeployment(new Deployment(deploymentId, configuration, DeploymentStatus.WAITING_FOR_DATA, null,
                 spec.toMap(), now, now, null));

@@ -10,6 +10,8 @@ import io.kafkaml.sink.DataSink;
 import io.kafkaml.sink.RecordDataSink;
 import io.kafkaml.stream.StreamDataset;
 import io.kafkaml.stream.StreamRecord;
+import io.kafkaml.training.TrainingJob;
+import io.kafkaml.training.TrainingSpec;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import io.kafkaml.testkit.EmbeddedKafkaExtension;
 import java.io.ByteArrayInputStream;
@@ -79,6 +81,34 @@ class RegistryIT {
             assertThat(readResult.confusionMatrix()).isDeepEqualTo(result.confusionMatrix());
             assertThat(readResult.updatedAt()).isEqualTo(result.updatedAt());
             assertThat(registry.loadArtifact("art-1")).containsExactly(1, 2, 3);
+        }
+    }
+
+    @Test
+    void aRecordedDeploymentGivesBackItsTrainingJobAndOneModelOfIt(EmbeddedKafkaBroker kafka) {
+        try (Registry registry = Registry.connect(kafka.clientConfig(), "reg-job", Duration.ofSeconds(30))) {
+            registry.registerModel(ModelDefinition.of("a", "", mlp(2, 2, 2)));
+            registry.registerModel(ModelDefinition.of("b", "", mlp(2, 3, 2)));
+            registry.createConfiguration(new Configuration("ab", "", List.of("a", "b")));
+            Instant now = Instant.now();
+            registry.createDeployment(new Deployment("9", "ab", DeploymentStatus.WAITING_FOR_DATA, null,
+                    TrainingSpec.builder().epochs(7).batchSize(5).build().toMap(), now, now, null));
+
+            TrainingJob job = TrainingJob.recorded(registry, "9", "ctl");
+            assertThat(job.deploymentId()).isEqualTo("9");
+            assertThat(job.configuration().name()).isEqualTo("ab");
+            assertThat(job.models()).extracting(ModelDefinition::name).containsExactly("a", "b");
+            assertThat(job.spec().epochs()).isEqualTo(7);
+            assertThat(job.spec().batchSize()).isEqualTo(5);
+            assertThat(job.controlTopic()).isEqualTo("ctl");
+
+            TrainingJob onlyB = job.onlyModel("b");
+            assertThat(onlyB.models()).extracting(ModelDefinition::name).containsExactly("b");
+            assertThat(onlyB.spec()).isEqualTo(job.spec());
+            assertThatThrownBy(() -> job.onlyModel("c")).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("Configuration 'ab' has no model 'c'");
+            assertThatThrownBy(() -> TrainingJob.recorded(registry, "10", "ctl"))
+                    .isInstanceOf(EntityNotFoundException.class).hasMessageContaining("deployment named '10'");
         }
     }
 
