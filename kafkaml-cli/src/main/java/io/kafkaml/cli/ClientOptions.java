@@ -1,5 +1,6 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.registry.Registry;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,48 +12,76 @@ import java.util.Map;
 import java.util.Properties;
 import picocli.CommandLine.Option;
 
-/** The options every command that talks to Kafka takes. */
+/**
+ * The options every command that talks to Kafka takes. Settings are read through {@link KafkaMlConfig}: the
+ * {@code --config} file, then the {@code KAFKAML_*} environment, then the flags; a later source wins.
+ */
 final class ClientOptions {
 
     /** The environment variable that gives the default bootstrap servers. */
-    static final String BOOTSTRAP_ENV = "KAFKAML_BOOTSTRAP_SERVERS";
+    static final String BOOTSTRAP_ENV = KafkaMlConfig.BOOTSTRAP_SERVERS_ENV;
 
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT",
             description = "Kafka brokers (default: $" + BOOTSTRAP_ENV + ", else localhost:9092)")
     String bootstrapServers;
 
     @Option(names = "--config", paramLabel = "FILE",
-            description = "Client settings (properties file: security.protocol, sasl.*, ssl.*, consumer.*, producer.*)")
+            description = "Settings (properties file: kafkaml.*, security.protocol, sasl.*, ssl.*, consumer.*, "
+                    + "producer.*, admin.*; see docs/settings.md)")
     Path config;
 
-    @Option(names = "--registry-prefix", paramLabel = "PREFIX", defaultValue = Registry.DEFAULT_PREFIX,
-            description = "Topic prefix of the registry (default: ${DEFAULT-VALUE})")
+    @Option(names = "--registry-prefix", paramLabel = "PREFIX",
+            description = "Topic prefix of the registry (default: $KAFKAML_REGISTRY_PREFIX, else " + Registry.DEFAULT_PREFIX + ")")
     String registryPrefix;
 
     @Option(names = "--verbose", description = "Print stack traces of errors")
     boolean verbose;
 
-    /** The client settings: the file's, then bootstrap.servers. */
-    Map<String, Object> clientConfig() {
-        Map<String, Object> settings = new HashMap<>();
-        if (config != null) {
-            Properties properties = new Properties();
-            try (InputStream in = Files.newInputStream(config)) {
-                properties.load(in);
-            } catch (IOException e) {
-                throw new IllegalArgumentException("Cannot read the client settings file " + config + ": " + e.getMessage(), e);
+    private KafkaMlConfig settings;
+
+    /** All settings: the file's, then the environment's, then the flags'. */
+    KafkaMlConfig settings() {
+        if (settings == null) {
+            Map<String, Object> merged = new HashMap<>();
+            if (config != null) {
+                Properties properties = new Properties();
+                try (InputStream in = Files.newInputStream(config)) {
+                    properties.load(in);
+                } catch (IOException e) {
+                    throw new IllegalArgumentException("Cannot read the settings file " + config + ": " + e.getMessage(), e);
+                }
+                properties.forEach((key, value) -> merged.put(key.toString(), value));
             }
-            properties.forEach((key, value) -> settings.put(key.toString(), value));
+            merged.putAll(KafkaMlConfig.settingsFromEnvironment(System.getenv()));
+            merged.putIfAbsent("bootstrap.servers", "localhost:9092");
+            if (bootstrapServers != null) {
+                merged.put("bootstrap.servers", bootstrapServers);
+            }
+            if (registryPrefix != null) {
+                merged.put(KafkaMlConfig.REGISTRY_PREFIX_CONFIG, registryPrefix);
+            }
+            settings = new KafkaMlConfig(merged);
         }
-        String servers = bootstrapServers != null ? bootstrapServers
-                : System.getenv(BOOTSTRAP_ENV) != null ? System.getenv(BOOTSTRAP_ENV)
-                : settings.getOrDefault("bootstrap.servers", "localhost:9092").toString();
-        settings.put("bootstrap.servers", servers);
         return settings;
+    }
+
+    /** The Kafka client settings (everything but {@code kafkaml.*}). */
+    Map<String, Object> clientConfig() {
+        return new HashMap<>(settings().clientConfig());
+    }
+
+    /** The registry's topic prefix. */
+    String registryPrefix() {
+        return settings().registryPrefix();
+    }
+
+    /** The control topic: {@code flag} when given, else {@value KafkaMlConfig#CONTROL_TOPIC_CONFIG}. */
+    String controlTopic(String flag) {
+        return flag != null ? flag : settings().controlTopic();
     }
 
     /** Connects to the registry. */
     Registry registry() {
-        return Registry.connect(clientConfig(), registryPrefix, Duration.ofSeconds(30));
+        return Registry.connect(clientConfig(), registryPrefix(), Duration.ofSeconds(30));
     }
 }

@@ -69,7 +69,7 @@ final class K8sCommand {
 
         @Override
         public Integer call() {
-            print(spec, cluster.manifests(client.registryPrefix).rbac());
+            print(spec, cluster.manifests(client.registryPrefix()).rbac());
             return 0;
         }
     }
@@ -85,14 +85,15 @@ final class K8sCommand {
         Cluster cluster = new Cluster();
         @Option(names = "--deployment-id", required = true, paramLabel = "ID", description = "The deployment")
         String deploymentId;
-        @Option(names = "--control-topic", defaultValue = "KAFKA_ML_CONTROL_TOPIC", description = "Default: ${DEFAULT-VALUE}")
+        @Option(names = "--control-topic", paramLabel = "TOPIC",
+            description = "The control topic (default: $KAFKAML_CONTROL_TOPIC, else KAFKA_ML_CONTROL_TOPIC)")
         String controlTopic;
 
         @Override
         public Integer call() {
             try (Registry registry = client.registry()) {
-                TrainingJob job = TrainingJob.recorded(registry, deploymentId, controlTopic);
-                print(spec, new ArrayList<>(cluster.manifests(client.registryPrefix).trainingJobs(job)));
+                TrainingJob job = TrainingJob.recorded(registry, deploymentId, client.controlTopic(controlTopic));
+                print(spec, new ArrayList<>(cluster.manifests(client.registryPrefix()).trainingJobs(job)));
                 return 0;
             }
         }
@@ -127,7 +128,7 @@ final class K8sCommand {
             InferenceSpec inferenceSpec = InferenceSpec.builder(result, inputTopic, outputTopic).replicas(replicas)
                     .guarantee(exactlyOnce ? ProcessingGuarantee.EXACTLY_ONCE : ProcessingGuarantee.AT_LEAST_ONCE)
                     .deadLetterTopic(dlqTopic).build();
-            print(spec, List.of(cluster.manifests(client.registryPrefix).inferenceDeployment(id, inferenceSpec)));
+            print(spec, List.of(cluster.manifests(client.registryPrefix()).inferenceDeployment(id, inferenceSpec)));
             return 0;
         }
     }

@@ -46,7 +46,8 @@ final class SendCommand implements Callable<Integer> {
     double validationRate;
     @Option(names = "--test-rate", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}")
     double testRate;
-    @Option(names = "--control-topic", defaultValue = "KAFKA_ML_CONTROL_TOPIC", description = "Default: ${DEFAULT-VALUE}")
+    @Option(names = "--control-topic", paramLabel = "TOPIC",
+            description = "The control topic (default: $KAFKAML_CONTROL_TOPIC, else KAFKA_ML_CONTROL_TOPIC)")
     String controlTopic;
 
     @Override
@@ -61,7 +62,7 @@ final class SendCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--format must be RAW, AVRO or JSON, was '" + format + "'");
         };
         RecordDataSink sink = RecordDataSink.builder(client.clientConfig()).format(name).inputConfig(inputConfig)
-                .topic(topic).deploymentId(deploymentId).controlTopic(controlTopic).validationRate(validationRate)
+                .topic(topic).deploymentId(deploymentId).controlTopic(client.controlTopic(controlTopic)).validationRate(validationRate)
                 .testRate(testRate).description(file.getFileName().toString())
                 .partitioning(DataSink.Partitioning.ROUND_ROBIN).build();
         try {

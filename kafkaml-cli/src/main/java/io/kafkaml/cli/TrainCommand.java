@@ -50,7 +50,8 @@ final class TrainCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--normalize", paramLabel = "standardize|min-max", description = "Feature normalization")
     String normalize;
-    @Option(names = "--control-topic", defaultValue = "KAFKA_ML_CONTROL_TOPIC", description = "Default: ${DEFAULT-VALUE}")
+    @Option(names = "--control-topic", paramLabel = "TOPIC",
+            description = "The control topic (default: $KAFKAML_CONTROL_TOPIC, else KAFKA_ML_CONTROL_TOPIC)")
     String controlTopic;
     @Option(names = "--timeout", paramLabel = "DURATION", description = "How long to wait for the data, e.g. PT10M "
             + "(default: indefinitely)")
@@ -66,6 +67,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        controlTopic = client.controlTopic(controlTopic);
         TrainingSpec.Builder builder = TrainingSpec.builder().batchSize(batchSize).epochs(epochs).shuffle(shuffle)
                 .seed(seed).controlTimeout(timeout);
         if (normalize != null) {
@@ -128,7 +130,7 @@ final class TrainCommand implements Callable<Integer> {
                 io.kafkaml.k8s.JobStatusWatcher watcher = waitForResult
                         ? new io.kafkaml.k8s.JobStatusWatcher(kube, cluster.namespace, registry) : null;
                 io.kafkaml.k8s.KubernetesTrainingLauncher launcher = new io.kafkaml.k8s.KubernetesTrainingLauncher(kube,
-                        cluster.manifests(client.registryPrefix).settings(), registry)) {
+                        cluster.manifests(client.registryPrefix()).settings(), registry)) {
             TrainingDeployments deployments = new TrainingDeployments(registry, launcher, controlTopic);
             TrainingHandle handle = deploymentId == null ? deployments.deploy(configuration, trainingSpec)
                     : deployments.deploy(configuration, trainingSpec, deploymentId);

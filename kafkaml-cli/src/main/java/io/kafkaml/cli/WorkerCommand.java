@@ -1,5 +1,6 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.inference.InferenceReplica;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.InferenceStats;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -41,6 +43,9 @@ import picocli.CommandLine.Spec;
  * <tr><td>{@code KAFKAML_DLQ_TOPIC}</td><td>infer: the dead-letter topic</td></tr>
  * </table>
  *
+ * <p>Each variable sets a setting of {@link KafkaMlConfig} (the table in {@code docs/settings.md}); an unknown
+ * {@code KAFKAML_*} variable is warned about.
+ *
  * <p>Exit codes: train 0 FINISHED, 1 FAILED, 3 CANCELLED; infer 0 after SIGTERM/SIGINT (batch finished and
  * committed).
  */
@@ -52,6 +57,7 @@ final class WorkerCommand implements Callable<Integer> {
     CommandSpec spec;
 
     private final Map<String, String> env;
+    private KafkaMlConfig config;
 
     WorkerCommand() {
         this(System.getenv());
@@ -63,10 +69,10 @@ final class WorkerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        String role = require("KAFKAML_ROLE").toLowerCase(Locale.ROOT);
+        config = KafkaMlConfig.fromEnvironment(env);
+        String role = config.require(KafkaMlConfig.WORKER_ROLE_CONFIG).toLowerCase(Locale.ROOT);
         Map<String, Object> clientConfig = clientConfig();
-        try (Registry registry = Registry.connect(clientConfig, env.getOrDefault("KAFKAML_REGISTRY_PREFIX",
-                Registry.DEFAULT_PREFIX), Duration.ofSeconds(60))) {
+        try (Registry registry = Registry.connect(clientConfig, config.registryPrefix(), Duration.ofSeconds(60))) {
             return switch (role) {
                 case "train" -> train(registry, clientConfig);
                 case "infer" -> infer(registry, clientConfig);
@@ -76,10 +82,10 @@ final class WorkerCommand implements Callable<Integer> {
     }
 
     private int train(Registry registry, Map<String, Object> clientConfig) {
-        String deploymentId = require("KAFKAML_DEPLOYMENT_ID");
+        String deploymentId = config.require(KafkaMlConfig.DEPLOYMENT_ID_CONFIG);
         TrainingJob job = TrainingJob.recorded(registry, deploymentId,
-                env.getOrDefault("KAFKAML_CONTROL_TOPIC", "KAFKA_ML_CONTROL_TOPIC"));
-        String only = env.get("KAFKAML_MODEL");
+                config.controlTopic());
+        String only = config.getString(KafkaMlConfig.DEPLOYMENT_MODEL_CONFIG);
         if (only != null) {
             job = job.onlyModel(only);
         }
@@ -93,17 +99,19 @@ final class WorkerCommand implements Callable<Integer> {
     }
 
     private int infer(Registry registry, Map<String, Object> clientConfig) throws InterruptedException {
-        String resultId = require("KAFKAML_RESULT_ID");
-        InferenceSpec inferenceSpec = InferenceSpec.builder(resultId, require("KAFKAML_INPUT_TOPIC"),
-                require("KAFKAML_OUTPUT_TOPIC"))
-                .guarantee(Boolean.parseBoolean(env.getOrDefault("KAFKAML_EXACTLY_ONCE", "false"))
+        String resultId = config.require(KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG);
+        InferenceSpec inferenceSpec = InferenceSpec.builder(resultId, config.require(KafkaMlConfig.INFERENCE_INPUT_TOPIC_CONFIG),
+                config.require(KafkaMlConfig.INFERENCE_OUTPUT_TOPIC_CONFIG))
+                .guarantee(config.getBoolean(KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG)
                         ? ProcessingGuarantee.EXACTLY_ONCE : ProcessingGuarantee.AT_LEAST_ONCE)
-                .deadLetterTopic(env.get("KAFKAML_DLQ_TOPIC")).build();
-        String inferenceId = env.getOrDefault("KAFKAML_INFERENCE_ID", "infer-" + resultId.replace('.', '-'));
-        String name = inferenceId + "-" + env.getOrDefault("KAFKAML_REPLICA_INDEX", "0");
+                .deadLetterTopic(config.getString(KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG)).build();
+        String inferenceId = Objects.requireNonNullElse(config.getString(KafkaMlConfig.INFERENCE_ID_CONFIG),
+                "infer-" + resultId.replace('.', '-'));
+        String name = inferenceId + "-" + config.getInt(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG);
         InferenceStats stats = new InferenceStats();
         InferenceReplica replica = new InferenceReplica(name, inferenceSpec,
-                env.getOrDefault("KAFKAML_GROUP_ID", "kafkaml-inference-" + inferenceId),
+                Objects.requireNonNullElse(config.getString(KafkaMlConfig.INFERENCE_GROUP_ID_CONFIG),
+                        "kafkaml-inference-" + inferenceId),
                 ServedModel.load(registry, inferenceSpec), clientConfig, stats);
         Thread worker = new Thread(replica, "kafkaml-inference | " + name);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -121,22 +129,13 @@ final class WorkerCommand implements Callable<Integer> {
         return replica.failure() == null ? 0 : 1;
     }
 
-    private String require(String name) {
-        String value = env.get(name);
-        if (value == null || value.isBlank()) {
-            throw new IllegalArgumentException("The worker needs the environment variable " + name);
-        }
-        return value;
-    }
-
     private Map<String, Object> clientConfig() {
-        Map<String, Object> config = new HashMap<>();
-        env.forEach((key, value) -> {
-            if (key.startsWith("KAFKAML_CLIENT_")) {
-                config.put(key.substring("KAFKAML_CLIENT_".length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
-            }
-        });
-        config.put("bootstrap.servers", require("KAFKAML_BOOTSTRAP_SERVERS"));
-        return config;
+        Map<String, Object> clientConfig = new HashMap<>(config.clientConfig());
+        Object servers = clientConfig.get("bootstrap.servers");
+        if (servers == null || servers.toString().isBlank()) {
+            throw new IllegalArgumentException("The worker needs the environment variable "
+                    + KafkaMlConfig.BOOTSTRAP_SERVERS_ENV);
+        }
+        return clientConfig;
     }
 }

@@ -1,5 +1,6 @@
 package io.kafkaml.inference;
 
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.format.RecordDecodeException;
 import io.kafkaml.format.RecordDecoder;
 import io.kafkaml.internals.ClientConfigs;
@@ -49,9 +50,9 @@ public final class InferenceReplica implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(InferenceReplica.class);
     /** Header naming the training result whose model made a prediction. */
-    public static final String RESULT_HEADER = "kafkaml.result";
+    public static final String RESULT_HEADER = KafkaMlConfig.RESULT_HEADER;
     /** Header naming the model that made a prediction. */
-    public static final String MODEL_HEADER = "kafkaml.model";
+    public static final String MODEL_HEADER = KafkaMlConfig.MODEL_HEADER;
 
     private final String name;
     private final InferenceSpec spec;
@@ -290,11 +291,11 @@ public final class InferenceReplica implements Runnable {
 
     private ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> record, RecordDecodeException e) {
         RecordHeaders headers = new RecordHeaders(record.headers().toArray());
-        headers.add("kafkaml.dlq.topic", bytes(record.topic()));
-        headers.add("kafkaml.dlq.partition", bytes(String.valueOf(record.partition())));
-        headers.add("kafkaml.dlq.offset", bytes(String.valueOf(record.offset())));
-        headers.add("kafkaml.dlq.error.class", bytes(e.getClass().getName()));
-        headers.add("kafkaml.dlq.error.message", bytes(e.reason()));
+        headers.add(KafkaMlConfig.DLQ_TOPIC_HEADER, bytes(record.topic()));
+        headers.add(KafkaMlConfig.DLQ_PARTITION_HEADER, bytes(String.valueOf(record.partition())));
+        headers.add(KafkaMlConfig.DLQ_OFFSET_HEADER, bytes(String.valueOf(record.offset())));
+        headers.add(KafkaMlConfig.DLQ_ERROR_CLASS_HEADER, bytes(e.getClass().getName()));
+        headers.add(KafkaMlConfig.DLQ_ERROR_MESSAGE_HEADER, bytes(e.reason()));
         return new ProducerRecord<>(spec.deadLetterTopic(), null, record.key(), record.value(), headers);
     }
 

@@ -1,0 +1,318 @@
+package io.kafkaml.config;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every setting of kafkaml, defined once, in the manner of Kafka's {@code ProducerConfig}: each {@code kafkaml.*}
+ * key has a type, a default, a validator and its documentation in one {@link ConfigDef}, and each has the
+ * {@code KAFKAML_*} environment variable that sets it in a container ({@code kafkaml worker}, Kubernetes pods).
+ * The record headers kafkaml writes are named here too ({@link #HEADERS}). The table in {@code docs/settings.md}
+ * is generated from these definitions ({@link #markdownTable()}) and a test keeps the two equal.
+ *
+ * <p>One map holds everything a user configures: keys that start with {@code kafkaml.} are kafkaml's settings
+ * (parsed and validated here; an unknown {@code kafkaml.*} key is logged as a warning once per JVM and ignored);
+ * every other key is a Kafka client setting ({@code bootstrap.servers}, {@code security.protocol},
+ * {@code sasl.*}, {@code ssl.*}, or one prefixed {@code consumer.}, {@code producer.}, {@code admin.} for one kind
+ * of embedded client) and is returned unchanged by {@link #clientConfig()}.
+ *
+ * <pre>{@code
+ * KafkaMlConfig config = new KafkaMlConfig(Map.of("bootstrap.servers", "localhost:9092",
+ *         KafkaMlConfig.REGISTRY_PREFIX_CONFIG, "team-a"));
+ * Registry registry = Registry.connect(config.clientConfig(), config.registryPrefix(), Duration.ofSeconds(30));
+ * }</pre>
+ *
+ * <p>From the environment ({@link #fromEnvironment(Map)}): {@code KAFKAML_BOOTSTRAP_SERVERS} sets
+ * {@code bootstrap.servers}; {@code KAFKAML_CLIENT_<SETTING>} sets a client setting (underscores become dots,
+ * lower case: {@code KAFKAML_CLIENT_SECURITY_PROTOCOL} is {@code security.protocol}); each defined setting's
+ * variable ({@link #environmentVariable(String)}) sets it; any other {@code KAFKAML_*} variable is warned about.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class KafkaMlConfig extends AbstractConfig {
+
+    private static final Logger log = LoggerFactory.getLogger(KafkaMlConfig.class);
+
+    /** The prefix of every kafkaml setting. */
+    public static final String PREFIX = "kafkaml.";
+    /** The prefix of every kafkaml environment variable. */
+    public static final String ENV_PREFIX = "KAFKAML_";
+    /** The environment variable that sets {@code bootstrap.servers}. */
+    public static final String BOOTSTRAP_SERVERS_ENV = "KAFKAML_BOOTSTRAP_SERVERS";
+    /** The prefix of environment variables that set a Kafka client setting. */
+    public static final String CLIENT_ENV_PREFIX = "KAFKAML_CLIENT_";
+
+    /** Topic prefix of the registry. */
+    public static final String REGISTRY_PREFIX_CONFIG = "kafkaml.registry.prefix";
+    /** The control topic. */
+    public static final String CONTROL_TOPIC_CONFIG = "kafkaml.control.topic";
+    /** The worker's role. */
+    public static final String WORKER_ROLE_CONFIG = "kafkaml.worker.role";
+    /** The training deployment a worker runs. */
+    public static final String DEPLOYMENT_ID_CONFIG = "kafkaml.deployment.id";
+    /** The one model of the deployment a training worker trains. */
+    public static final String DEPLOYMENT_MODEL_CONFIG = "kafkaml.deployment.model";
+    /** The result an inference worker serves. */
+    public static final String INFERENCE_RESULT_ID_CONFIG = "kafkaml.inference.result.id";
+    /** The inference input topic. */
+    public static final String INFERENCE_INPUT_TOPIC_CONFIG = "kafkaml.inference.input.topic";
+    /** The inference output topic. */
+    public static final String INFERENCE_OUTPUT_TOPIC_CONFIG = "kafkaml.inference.output.topic";
+    /** The inference deployment's id. */
+    public static final String INFERENCE_ID_CONFIG = "kafkaml.inference.id";
+    /** This inference replica's number. */
+    public static final String INFERENCE_REPLICA_INDEX_CONFIG = "kafkaml.inference.replica.index";
+    /** Exactly-once inference. */
+    public static final String INFERENCE_EXACTLY_ONCE_CONFIG = "kafkaml.inference.exactly.once";
+    /** The inference dead-letter topic. */
+    public static final String INFERENCE_DLQ_TOPIC_CONFIG = "kafkaml.inference.dlq.topic";
+    /** The inference consumer group. */
+    public static final String INFERENCE_GROUP_ID_CONFIG = "kafkaml.inference.group.id";
+
+    /** Header on every prediction: the id of the training result whose model made it. */
+    public static final String RESULT_HEADER = "kafkaml.result";
+    /** Header on every prediction: the name of the model that made it. */
+    public static final String MODEL_HEADER = "kafkaml.model";
+    /** Dead-letter header: the topic of the record that could not be processed. */
+    public static final String DLQ_TOPIC_HEADER = "kafkaml.dlq.topic";
+    /** Dead-letter header: its partition (decimal text). */
+    public static final String DLQ_PARTITION_HEADER = "kafkaml.dlq.partition";
+    /** Dead-letter header: its offset (decimal text). */
+    public static final String DLQ_OFFSET_HEADER = "kafkaml.dlq.offset";
+    /** Dead-letter header: the class of the error. */
+    public static final String DLQ_ERROR_CLASS_HEADER = "kafkaml.dlq.error.class";
+    /** Dead-letter header: the reason, for a person. */
+    public static final String DLQ_ERROR_MESSAGE_HEADER = "kafkaml.dlq.error.message";
+
+    /** Every header kafkaml writes, with its documentation, in the order of the docs table. */
+    public static final Map<String, String> HEADERS;
+
+    private static final ConfigDef CONFIG = new ConfigDef();
+    private static final Map<String, String> ENV = new LinkedHashMap<>();
+    private static final Map<String, String> ENV_TO_KEY = new HashMap<>();
+    private static final Set<String> WARNED = ConcurrentHashMap.newKeySet();
+
+    static {
+        define(REGISTRY_PREFIX_CONFIG, "KAFKAML_REGISTRY_PREFIX", Type.STRING, "kafkaml", new ConfigDef.NonEmptyString(),
+                Importance.HIGH, "Topic prefix of the registry: models, configurations, deployments, results and the "
+                        + "datasource catalog live in the compacted topics <prefix>.models, <prefix>.configurations, ...");
+        define(CONTROL_TOPIC_CONFIG, "KAFKAML_CONTROL_TOPIC", Type.STRING, "KAFKA_ML_CONTROL_TOPIC",
+                new ConfigDef.NonEmptyString(), Importance.HIGH,
+                "The control topic: data sinks announce finished streams on it, training deployments wait on it, the "
+                        + "control logger catalogs it (Kafka-ML's name is the default)");
+        define(WORKER_ROLE_CONFIG, "KAFKAML_ROLE", Type.STRING, null,
+                ConfigDef.LambdaValidator.with((name, value) -> {
+                    if (value != null && !List.of("train", "infer", "control-logger")
+                            .contains(value.toString().toLowerCase(Locale.ROOT))) {
+                        throw new ConfigException(name, value, "must be train, infer or control-logger");
+                    }
+                }, () -> "train, infer or control-logger"), Importance.HIGH,
+                "kafkaml worker: what this container runs (required by the worker)");
+        define(DEPLOYMENT_ID_CONFIG, "KAFKAML_DEPLOYMENT_ID", Type.STRING, null, null, Importance.HIGH,
+                "Worker role train: the training deployment, as recorded in the registry (required)");
+        define(DEPLOYMENT_MODEL_CONFIG, "KAFKAML_MODEL", Type.STRING, null, null, Importance.MEDIUM,
+                "Worker role train: train only this model of the deployment's configuration (default: all)");
+        define(INFERENCE_RESULT_ID_CONFIG, "KAFKAML_RESULT_ID", Type.STRING, null, null, Importance.HIGH,
+                "Worker role infer: the training result whose model is served (required)");
+        define(INFERENCE_INPUT_TOPIC_CONFIG, "KAFKAML_INPUT_TOPIC", Type.STRING, null, null, Importance.HIGH,
+                "Worker role infer: the topic of the inputs (required)");
+        define(INFERENCE_OUTPUT_TOPIC_CONFIG, "KAFKAML_OUTPUT_TOPIC", Type.STRING, null, null, Importance.HIGH,
+                "Worker role infer: the topic the predictions are written to (required)");
+        define(INFERENCE_ID_CONFIG, "KAFKAML_INFERENCE_ID", Type.STRING, null, null, Importance.MEDIUM,
+                "Worker role infer: the inference deployment (default infer-<result id with dots as dashes>)");
+        define(INFERENCE_REPLICA_INDEX_CONFIG, "KAFKAML_REPLICA_INDEX", Type.INT, 0, ConfigDef.Range.atLeast(0),
+                Importance.MEDIUM, "Worker role infer: this replica's number within the inference deployment");
+        define(INFERENCE_EXACTLY_ONCE_CONFIG, "KAFKAML_EXACTLY_ONCE", Type.BOOLEAN, false, null, Importance.MEDIUM,
+                "Worker role infer: true for exactly-once (transactions, read_committed), false for at-least-once");
+        define(INFERENCE_DLQ_TOPIC_CONFIG, "KAFKAML_DLQ_TOPIC", Type.STRING, null, null, Importance.MEDIUM,
+                "Worker role infer: the dead-letter topic for inputs that cannot be predicted (default: none)");
+        define(INFERENCE_GROUP_ID_CONFIG, "KAFKAML_GROUP_ID", Type.STRING, null, null, Importance.LOW,
+                "Worker role infer: the consumer group of the replicas (default kafkaml-inference-<inference id>)");
+
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put(RESULT_HEADER, "On every prediction: the id of the training result whose model made it");
+        headers.put(MODEL_HEADER, "On every prediction: the name of the model that made it");
+        headers.put(DLQ_TOPIC_HEADER, "On a dead-letter record: the topic of the input that could not be processed");
+        headers.put(DLQ_PARTITION_HEADER, "On a dead-letter record: its partition (decimal text)");
+        headers.put(DLQ_OFFSET_HEADER, "On a dead-letter record: its offset (decimal text)");
+        headers.put(DLQ_ERROR_CLASS_HEADER, "On a dead-letter record: the Java class of the error");
+        headers.put(DLQ_ERROR_MESSAGE_HEADER, "On a dead-letter record: the reason, for a person");
+        HEADERS = Collections.unmodifiableMap(headers);
+    }
+
+    private final Map<String, Object> clientConfig;
+
+    /**
+     * Parses kafkaml's settings out of {@code settings} and keeps the rest as client settings.
+     *
+     * @param settings {@code kafkaml.*} settings and Kafka client settings; keys must be strings
+     * @throws ConfigException naming the key and the bad value when a setting does not parse or validate
+     */
+    public KafkaMlConfig(Map<String, ?> settings) {
+        super(CONFIG, settings, false);
+        Map<String, Object> client = new HashMap<>();
+        settings.forEach((key, value) -> {
+            if (key.startsWith(PREFIX)) {
+                if (!CONFIG.names().contains(key)) {
+                    warnOnce(key, "Unknown kafkaml setting '" + key + "' is ignored; the known settings are "
+                            + CONFIG.names());
+                }
+            } else {
+                client.put(key, value);
+            }
+        });
+        this.clientConfig = Collections.unmodifiableMap(client);
+    }
+
+    /**
+     * Reads settings from environment variables, as {@code kafkaml worker} does (see the class documentation).
+     *
+     * @param env the environment, e.g. {@code System.getenv()}
+     * @throws ConfigException naming the setting and the bad value
+     */
+    public static KafkaMlConfig fromEnvironment(Map<String, String> env) {
+        return new KafkaMlConfig(settingsFromEnvironment(env));
+    }
+
+    /**
+     * The settings that {@code env} gives, as a map of setting names to values (no defaults filled in), for a
+     * caller that merges them with settings from elsewhere before {@link #KafkaMlConfig(Map) parsing}.
+     */
+    public static Map<String, Object> settingsFromEnvironment(Map<String, String> env) {
+        Map<String, Object> settings = new HashMap<>();
+        env.forEach((name, value) -> {
+            if (!name.startsWith(ENV_PREFIX)) {
+                return;
+            }
+            if (name.equals(BOOTSTRAP_SERVERS_ENV)) {
+                settings.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, value);
+            } else if (name.startsWith(CLIENT_ENV_PREFIX)) {
+                settings.put(name.substring(CLIENT_ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
+            } else if (ENV_TO_KEY.containsKey(name)) {
+                settings.put(ENV_TO_KEY.get(name), value);
+            } else {
+                warnOnce(name, "Unknown kafkaml environment variable " + name + " is ignored; the known ones are "
+                        + BOOTSTRAP_SERVERS_ENV + ", " + CLIENT_ENV_PREFIX + "<SETTING>, " + ENV.values());
+            }
+        });
+        return settings;
+    }
+
+    /** The definitions of every {@code kafkaml.*} setting (a copy: changes do not reach kafkaml). */
+    public static ConfigDef configDef() {
+        return new ConfigDef(CONFIG);
+    }
+
+    /** The names of every {@code kafkaml.*} setting, in definition order. */
+    public static List<String> names() {
+        return List.copyOf(ENV.keySet());
+    }
+
+    /**
+     * The environment variable that sets {@code key}.
+     *
+     * @throws IllegalArgumentException if {@code key} is not a kafkaml setting
+     */
+    public static String environmentVariable(String key) {
+        String env = ENV.get(key);
+        if (env == null) {
+            throw new IllegalArgumentException("'" + key + "' is not a kafkaml setting; the known settings are "
+                    + ENV.keySet());
+        }
+        return env;
+    }
+
+    /** The Kafka client settings: every key of the given map that does not start with {@code kafkaml.}. */
+    public Map<String, Object> clientConfig() {
+        return clientConfig;
+    }
+
+    /** {@value #REGISTRY_PREFIX_CONFIG}. */
+    public String registryPrefix() {
+        return getString(REGISTRY_PREFIX_CONFIG);
+    }
+
+    /** {@value #CONTROL_TOPIC_CONFIG}. */
+    public String controlTopic() {
+        return getString(CONTROL_TOPIC_CONFIG);
+    }
+
+    /**
+     * A string setting that must be present, for a caller that requires it in its mode (the worker's roles).
+     *
+     * @throws ConfigException naming the setting and its environment variable when it is missing or blank
+     */
+    public String require(String key) {
+        String value = getString(key);
+        if (value == null || value.isBlank()) {
+            throw new ConfigException("Missing required setting " + key + " (environment variable "
+                    + environmentVariable(key) + ")");
+        }
+        return value;
+    }
+
+    /**
+     * The Markdown tables of {@code docs/settings.md}: settings (name, environment variable, type, default,
+     * valid values, documentation), then the headers.
+     */
+    public static String markdownTable() {
+        StringBuilder out = new StringBuilder();
+        out.append("| Setting | Environment variable | Type | Default | Valid values | Description |\n");
+        out.append("|---|---|---|---|---|---|\n");
+        out.append("| `bootstrap.servers` | `").append(BOOTSTRAP_SERVERS_ENV)
+                .append("` | list | | | Kafka brokers (a Kafka client setting) |\n");
+        out.append("| any Kafka client setting | `").append(CLIENT_ENV_PREFIX)
+                .append("<SETTING>` | | | | e.g. `KAFKAML_CLIENT_SECURITY_PROTOCOL` for `security.protocol`: "
+                        + "underscores become dots, lower case |\n");
+        for (ConfigDef.ConfigKey key : CONFIG.configKeys().values()) {
+            out.append("| `").append(key.name).append("` | `").append(ENV.get(key.name)).append("` | ")
+                    .append(key.type.toString().toLowerCase(Locale.ROOT)).append(" | ")
+                    .append(key.hasDefault() && key.defaultValue != null ? "`" + key.defaultValue + "`" : "")
+                    .append(" | ").append(key.validator == null ? "" : cell(key.validator.toString()))
+                    .append(" | ").append(cell(key.documentation)).append(" |\n");
+        }
+        out.append("\n| Header | Description |\n|---|---|\n");
+        HEADERS.forEach((name, doc) -> out.append("| `").append(name).append("` | ").append(cell(doc)).append(" |\n"));
+        return out.toString();
+    }
+
+    private static String cell(String text) {
+        return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;");
+    }
+
+    private static void define(String key, String env, Type type, Object defaultValue, ConfigDef.Validator validator,
+            Importance importance, String doc) {
+        if (!key.startsWith(PREFIX) || !env.startsWith(ENV_PREFIX) || ENV_TO_KEY.containsKey(env)) {
+            throw new IllegalStateException("Bad definition of " + key + " / " + env);
+        }
+        CONFIG.define(key, type, defaultValue, validator, importance, doc);
+        ENV.put(key, env);
+        ENV_TO_KEY.put(env, key);
+    }
+
+    private static void warnOnce(String name, String message) {
+        if (WARNED.add(name)) {
+            log.warn(message);
+        }
+    }
+
+    /** Names that were warned about so far in this JVM (for tests and diagnostics). */
+    static List<String> warned() {
+        return new ArrayList<>(WARNED);
+    }
+}
