@@ -107,7 +107,7 @@ final class WorkerCommand implements Callable<Integer> {
                 .deadLetterTopic(config.getString(KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG)).build();
         String inferenceId = Objects.requireNonNullElse(config.getString(KafkaMlConfig.INFERENCE_ID_CONFIG),
                 "infer-" + resultId.replace('.', '-'));
-        String name = inferenceId + "-" + config.getInt(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG);
+        String name = inferenceId + "-" + config.getString(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG);
         InferenceStats stats = new InferenceStats();
         InferenceReplica replica = new InferenceReplica(name, inferenceSpec,
                 Objects.requireNonNullElse(config.getString(KafkaMlConfig.INFERENCE_GROUP_ID_CONFIG),

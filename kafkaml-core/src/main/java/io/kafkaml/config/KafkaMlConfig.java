@@ -135,8 +135,9 @@ public final class KafkaMlConfig extends AbstractConfig {
                 "Worker role infer: the topic the predictions are written to (required)");
         define(INFERENCE_ID_CONFIG, "KAFKAML_INFERENCE_ID", Type.STRING, null, null, Importance.MEDIUM,
                 "Worker role infer: the inference deployment (default infer-<result id with dots as dashes>)");
-        define(INFERENCE_REPLICA_INDEX_CONFIG, "KAFKAML_REPLICA_INDEX", Type.INT, 0, ConfigDef.Range.atLeast(0),
-                Importance.MEDIUM, "Worker role infer: this replica's number within the inference deployment");
+        define(INFERENCE_REPLICA_INDEX_CONFIG, "KAFKAML_REPLICA_INDEX", Type.STRING, "0", new ConfigDef.NonEmptyString(),
+                Importance.MEDIUM, "Worker role infer: what tells this replica apart within the inference deployment "
+                        + "(a number, or the pod's name on Kubernetes); the replica's name is <inference id>-<this>");
         define(INFERENCE_EXACTLY_ONCE_CONFIG, "KAFKAML_EXACTLY_ONCE", Type.BOOLEAN, false, null, Importance.MEDIUM,
                 "Worker role infer: true for exactly-once (transactions, read_committed), false for at-least-once");
         define(INFERENCE_DLQ_TOPIC_CONFIG, "KAFKAML_DLQ_TOPIC", Type.STRING, null, null, Importance.MEDIUM,

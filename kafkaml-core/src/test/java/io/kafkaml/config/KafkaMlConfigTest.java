@@ -68,9 +68,9 @@ class KafkaMlConfigTest {
 
     @Test
     void badValueNamesTheKeyAndTheValue() {
-        assertThatThrownBy(() -> new KafkaMlConfig(Map.of(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG, "-1")))
+        assertThatThrownBy(() -> new KafkaMlConfig(Map.of(KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG, "yes please")))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG).hasMessageContaining("-1");
+                .hasMessageContaining(KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG).hasMessageContaining("yes please");
         assertThatThrownBy(() -> new KafkaMlConfig(Map.of(KafkaMlConfig.WORKER_ROLE_CONFIG, "trian")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("trian");
     }
@@ -87,7 +87,7 @@ class KafkaMlConfigTest {
         env.put("PATH", "/bin");
         KafkaMlConfig config = KafkaMlConfig.fromEnvironment(env);
         assertThat(config.require(KafkaMlConfig.DEPLOYMENT_ID_CONFIG)).isEqualTo("7");
-        assertThat(config.getInt(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG)).isEqualTo(2);
+        assertThat(config.getString(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG)).isEqualTo("2");
         assertThat(config.clientConfig()).containsOnly(Map.entry("bootstrap.servers", "b:9092"),
                 Map.entry("security.protocol", "SASL_SSL"));
         assertThat(KafkaMlConfig.warned()).contains("KAFKAML_SPELLING_MISTAKE");

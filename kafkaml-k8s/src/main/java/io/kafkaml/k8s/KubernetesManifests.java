@@ -18,6 +18,7 @@ import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.ProcessingGuarantee;
 import io.kafkaml.model.ModelDefinition;
@@ -69,10 +70,10 @@ public final class KubernetesManifests {
             Map<String, String> labels = labels("training", job.deploymentId());
             labels.put(MODEL_LABEL, dnsLabel(model.name()));
             List<EnvVar> env = new ArrayList<>(common());
-            env.add(env("KAFKAML_ROLE", "train"));
-            env.add(env("KAFKAML_DEPLOYMENT_ID", job.deploymentId()));
-            env.add(env("KAFKAML_MODEL", model.name()));
-            env.add(env("KAFKAML_CONTROL_TOPIC", job.controlTopic()));
+            env.add(env(KafkaMlConfig.WORKER_ROLE_CONFIG, "train"));
+            env.add(env(KafkaMlConfig.DEPLOYMENT_ID_CONFIG, job.deploymentId()));
+            env.add(env(KafkaMlConfig.DEPLOYMENT_MODEL_CONFIG, model.name()));
+            env.add(env(KafkaMlConfig.CONTROL_TOPIC_CONFIG, job.controlTopic()));
             jobs.add(new JobBuilder()
                     .withNewMetadata().withName(name).withNamespace(settings.namespace()).withLabels(labels).endMetadata()
                     .withNewSpec()
@@ -90,20 +91,20 @@ public final class KubernetesManifests {
         String name = name("kafkaml-infer", id, null);
         Map<String, String> labels = labels("inference", id);
         List<EnvVar> env = new ArrayList<>(common());
-        env.add(env("KAFKAML_ROLE", "infer"));
-        env.add(env("KAFKAML_INFERENCE_ID", id));
-        env.add(env("KAFKAML_RESULT_ID", spec.resultId()));
-        env.add(env("KAFKAML_INPUT_TOPIC", spec.inputTopic()));
-        env.add(env("KAFKAML_OUTPUT_TOPIC", spec.outputTopic()));
-        env.add(env("KAFKAML_EXACTLY_ONCE", String.valueOf(spec.guarantee() == ProcessingGuarantee.EXACTLY_ONCE)));
+        env.add(env(KafkaMlConfig.WORKER_ROLE_CONFIG, "infer"));
+        env.add(env(KafkaMlConfig.INFERENCE_ID_CONFIG, id));
+        env.add(env(KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG, spec.resultId()));
+        env.add(env(KafkaMlConfig.INFERENCE_INPUT_TOPIC_CONFIG, spec.inputTopic()));
+        env.add(env(KafkaMlConfig.INFERENCE_OUTPUT_TOPIC_CONFIG, spec.outputTopic()));
+        env.add(env(KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG, String.valueOf(spec.guarantee() == ProcessingGuarantee.EXACTLY_ONCE)));
         if (spec.deadLetterTopic() != null) {
-            env.add(env("KAFKAML_DLQ_TOPIC", spec.deadLetterTopic()));
+            env.add(env(KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG, spec.deadLetterTopic()));
         }
         if (spec.groupId() != null) {
-            env.add(env("KAFKAML_GROUP_ID", spec.groupId()));
+            env.add(env(KafkaMlConfig.INFERENCE_GROUP_ID_CONFIG, spec.groupId()));
         }
         // Each pod's name tells its replica apart (and is its transactional id suffix with exactly-once).
-        env.add(new EnvVarBuilder().withName("KAFKAML_REPLICA_INDEX").withNewValueFrom().withNewFieldRef()
+        env.add(new EnvVarBuilder().withName(KafkaMlConfig.environmentVariable(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG)).withNewValueFrom().withNewFieldRef()
                 .withFieldPath("metadata.name").endFieldRef().endValueFrom().build());
         return new DeploymentBuilder()
                 .withNewMetadata().withName(name).withNamespace(settings.namespace()).withLabels(labels).endMetadata()
@@ -192,12 +193,13 @@ public final class KubernetesManifests {
     }
 
     private List<EnvVar> common() {
-        return List.of(env("KAFKAML_BOOTSTRAP_SERVERS", settings.bootstrapServers()),
-                env("KAFKAML_REGISTRY_PREFIX", settings.registryPrefix()));
+        return List.of(new EnvVarBuilder().withName(KafkaMlConfig.BOOTSTRAP_SERVERS_ENV).withValue(settings.bootstrapServers()).build(),
+                env(KafkaMlConfig.REGISTRY_PREFIX_CONFIG, settings.registryPrefix()));
     }
 
-    private static EnvVar env(String name, String value) {
-        return new EnvVarBuilder().withName(name).withValue(value).build();
+    /** The variable that sets the kafkaml setting {@code key} (defined in {@link KafkaMlConfig}). */
+    private static EnvVar env(String key, String value) {
+        return new EnvVarBuilder().withName(KafkaMlConfig.environmentVariable(key)).withValue(value).build();
     }
 
     private static Map<String, String> labels(String component, String id) {
