@@ -14,7 +14,8 @@ import java.util.stream.Collectors;
 
 /**
  * Sends a data stream in Kafka-ML's RAW format: each record's value is the data and its key the label, as
- * numpy's {@code tobytes()} would write them. On {@link #close()} it sends the control message with the
+ * numpy's {@code tobytes()} would write them (little-endian, or in the byte order of a {@link RawDtype} set on
+ * the builder). On {@link #close()} it sends the control message with the
  * {@code input_config} ({@code data_type}, {@code label_type}, {@code data_reshape}, {@code label_reshape}).
  *
  * <pre>{@code
@@ -36,9 +37,9 @@ import java.util.stream.Collectors;
  */
 public final class RawDataSink extends DataSink {
 
-    private RawType dataType;
+    private RawDtype dataType;
     private long[] dataShape;
-    private RawType labelType;
+    private RawDtype labelType;
     private long[] labelShape;
     private RecordEncoder encoder;
     private long sent;
@@ -68,13 +69,13 @@ public final class RawDataSink extends DataSink {
         Flat labels = label == null ? null : Flat.of(label, "label");
         boolean changed = encoder == null;
         if (dataType == null) {
-            dataType = features.type;
+            dataType = RawDtype.of(features.type);
         }
         if (dataShape == null) {
             dataShape = features.shape;
         }
         if (labels != null && (labelType == null || labelShape == null)) {
-            labelType = labelType == null ? labels.type : labelType;
+            labelType = labelType == null ? RawDtype.of(labels.type) : labelType;
             labelShape = labelShape == null ? labels.shape : labelShape;
             changed = true;
         }
@@ -86,8 +87,8 @@ public final class RawDataSink extends DataSink {
             record = encoder.encode(features.values, labels == null ? null : labels.values);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("Record " + (sent + 1) + " does not fit this RAW sink "
-                    + "(data " + dataType.numpyName() + " " + Arrays.toString(dataShape) + (labelType == null ? ""
-                            : ", label " + labelType.numpyName() + " " + Arrays.toString(labelShape)) + "): "
+                    + "(data " + dataType + " " + Arrays.toString(dataShape) + (labelType == null ? ""
+                            : ", label " + labelType + " " + Arrays.toString(labelShape)) + "): "
                     + e.getMessage(), e);
         }
         sendRecord(record.key(), record.value());
@@ -102,9 +103,9 @@ public final class RawDataSink extends DataSink {
     @Override
     protected synchronized Map<String, Object> inputConfig() {
         Map<String, Object> config = new LinkedHashMap<>();
-        config.put("data_type", dataType == null ? RawType.FLOAT32.numpyName() : dataType.numpyName());
+        config.put("data_type", dataType == null ? RawType.FLOAT32.numpyName() : dataType.spelling());
         if (labelType != null) {
-            config.put("label_type", labelType.numpyName());
+            config.put("label_type", labelType.spelling());
         }
         config.put("data_reshape", shapeText(dataShape));
         config.put("label_reshape", shapeText(labelShape));
@@ -187,9 +188,9 @@ public final class RawDataSink extends DataSink {
 
     /** Builds a {@link RawDataSink}: {@code topic} and {@code deploymentId} are required. */
     public static final class Builder extends DataSink.Builder<Builder> {
-        private RawType dataType;
+        private RawDtype dataType;
         private long[] dataShape;
-        private RawType labelType;
+        private RawDtype labelType;
         private long[] labelShape;
 
         private Builder(Map<String, ?> clientConfig) {
@@ -201,8 +202,17 @@ public final class RawDataSink extends DataSink {
             return this;
         }
 
-        /** The data's element type; default: that of the first record. */
+        /** The data's element type, little-endian; default: that of the first record. */
         public Builder dataType(RawType type) {
+            return dataType(RawDtype.of(Objects.requireNonNull(type, "type")));
+        }
+
+        /**
+         * The data's dtype with its byte order ({@code RawDtype.parse(">f4")} writes big-endian floats and announces
+         * {@code data_type} {@code >f4}, which kafkaml reads; Kafka-ML's own trainers read only little-endian
+         * names). Default: that of the first record, little-endian.
+         */
+        public Builder dataType(RawDtype type) {
             this.dataType = Objects.requireNonNull(type, "type");
             return this;
         }
@@ -213,8 +223,13 @@ public final class RawDataSink extends DataSink {
             return this;
         }
 
-        /** The label's element type; default: that of the first labelled record. */
+        /** The label's element type, little-endian; default: that of the first labelled record. */
         public Builder labelType(RawType type) {
+            return labelType(RawDtype.of(Objects.requireNonNull(type, "type")));
+        }
+
+        /** The label's dtype with its byte order, as {@link #dataType(RawDtype)}. */
+        public Builder labelType(RawDtype type) {
             this.labelType = Objects.requireNonNull(type, "type");
             return this;
         }

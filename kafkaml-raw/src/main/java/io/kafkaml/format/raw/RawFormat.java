@@ -13,12 +13,13 @@ import java.util.Set;
 
 /**
  * Kafka-ML's {@code RAW} record format: the value is the data and the key the label, each the bytes numpy's
- * {@code tobytes()} writes (little-endian, C order).
+ * {@code tobytes()} writes (C order; little-endian unless the type says otherwise, as {@code >f4} does).
  *
  * <table>
  * <caption>input_config</caption>
  * <tr><th>setting</th><th>meaning</th></tr>
- * <tr><td>{@code data_type}</td><td>the data's element type (see {@link RawType}); required</td></tr>
+ * <tr><td>{@code data_type}</td><td>the data's numpy dtype, in any spelling numpy writes ({@code float32}, {@code bool_},
+ *     {@code <f4}, {@code >i8}, {@code |u1}; see {@link RawDtype#parse(String)}); required</td></tr>
  * <tr><td>{@code data_reshape}</td><td>the data's shape, space-separated ({@code "28 28"}); empty for a
  *     scalar</td></tr>
  * <tr><td>{@code label_type}</td><td>the label's element type; absent for data without labels</td></tr>
@@ -52,10 +53,10 @@ public final class RawFormat implements RecordFormat {
     }
 
     private static final class Layout {
-        final RawType dataType;
+        final RawDtype dataType;
         final long[] dataShape;
         final int dataCount;
-        final RawType labelType;
+        final RawDtype labelType;
         final long[] labelShape;
         final int labelCount;
 
@@ -69,13 +70,13 @@ public final class RawFormat implements RecordFormat {
             this.labelCount = labelType == null ? 0 : FormatConfig.elements(labelShape);
             if ((long) dataCount * dataType.size() > Integer.MAX_VALUE - 8) {
                 throw new InvalidFormatConfigException("RAW data_reshape " + Arrays.toString(dataShape) + " of "
-                        + dataType.numpyName() + " needs more than 2 GiB per record; refusing to allocate it");
+                        + dataType + " needs more than 2 GiB per record; refusing to allocate it");
             }
         }
 
-        private static RawType type(FormatConfig config, String key, String name) {
+        private static RawDtype type(FormatConfig config, String key, String name) {
             try {
-                return RawType.of(name);
+                return RawDtype.parse(name);
             } catch (IllegalArgumentException e) {
                 throw new InvalidFormatConfigException("RAW input_config '" + key + "': " + e.getMessage());
             }
@@ -104,14 +105,14 @@ public final class RawFormat implements RecordFormat {
                 labelType.read(key, labelCount, labels, offset);
             }
 
-            private void check(byte[] bytes, RawType type, int count, long[] shape, String what) {
+            private void check(byte[] bytes, RawDtype type, int count, long[] shape, String what) {
                 if (bytes == null) {
                     throw new RecordDecodeException("the record has no " + what);
                 }
                 long expected = (long) count * type.size();
                 if (bytes.length != expected) {
                     throw new RecordDecodeException("the " + what + " has " + bytes.length + " bytes, expected " + expected
-                            + " (" + count + " × " + type.numpyName() + ", shape " + Arrays.toString(shape) + ")");
+                            + " (" + count + " × " + type + ", shape " + Arrays.toString(shape) + ")");
                 }
             }
         }

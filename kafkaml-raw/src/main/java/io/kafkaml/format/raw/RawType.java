@@ -6,45 +6,55 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * The element types of Kafka-ML's RAW format, as numpy writes them with {@code tobytes()}: little-endian,
- * by numpy name (aliases in parentheses: {@code float}, {@code half} and {@code double} are the names
- * TensorFlow gives them, which Kafka-ML's trainers use).
+ * The element types of Kafka-ML's RAW format, as numpy writes them with {@code tobytes()}, by numpy name
+ * (aliases in parentheses: {@code float}, {@code half} and {@code double} are the names TensorFlow gives them,
+ * which Kafka-ML's trainers use; {@code float} is float32 as in Kafka-ML, although numpy alone reads it as
+ * float64). The byte order is not part of the type: a {@link RawDtype} is a type with its byte order, and
+ * {@link RawDtype#parse(String)} reads every spelling numpy writes.
+ *
+ * <p>Immutable and thread-safe.
  */
 public enum RawType {
-    /** {@code bool}: one byte, 0 or 1. */
-    BOOL("bool", 1),
+    /** {@code bool} ({@code bool_}, numpy 1's name for it): one byte, 0 or 1 (any non-zero byte reads as 1). */
+    BOOL("bool", 1, "bool_", "bool8"),
     /** {@code int8}. */
-    INT8("int8", 1),
+    INT8("int8", 1, "byte"),
     /** {@code uint8}. */
-    UINT8("uint8", 1),
+    UINT8("uint8", 1, "ubyte"),
     /** {@code int16}. */
-    INT16("int16", 2),
+    INT16("int16", 2, "short"),
     /** {@code uint16}. */
-    UINT16("uint16", 2),
+    UINT16("uint16", 2, "ushort"),
     /** {@code int32}. */
-    INT32("int32", 4),
+    INT32("int32", 4, "intc"),
     /** {@code uint32}. */
-    UINT32("uint32", 4),
+    UINT32("uint32", 4, "uintc"),
     /** {@code int64}. */
-    INT64("int64", 8),
+    INT64("int64", 8, "longlong"),
     /** {@code uint64}. */
-    UINT64("uint64", 8),
+    UINT64("uint64", 8, "ulonglong"),
     /** {@code float16} ({@code half}): IEEE 754 binary16. */
     FLOAT16("float16", 2, "half"),
-    /** {@code float32} ({@code float}). */
-    FLOAT32("float32", 4, "float"),
-    /** {@code float64} ({@code double}). */
-    FLOAT64("float64", 8, "double");
+    /** {@code float32} ({@code float}, {@code single}). */
+    FLOAT32("float32", 4, "float", "single"),
+    /** {@code float64} ({@code double}, {@code float_}). */
+    FLOAT64("float64", 8, "double", "float_");
 
-    private static final VarHandle SHORT = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle FLOAT = MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle DOUBLE = MethodHandles.byteArrayViewVarHandle(double[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle FLOAT_LE = MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle DOUBLE_LE = MethodHandles.byteArrayViewVarHandle(double[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle SHORT_BE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle INT_BE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle FLOAT_BE = MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle DOUBLE_BE = MethodHandles.byteArrayViewVarHandle(double[].class, ByteOrder.BIG_ENDIAN);
+    /** 2^63 as a double: uint64 values at or above it do not fit a Java long. */
+    private static final double TWO_63 = 0x1p63;
 
     private final String numpyName;
     private final int size;
@@ -67,19 +77,14 @@ public enum RawType {
     }
 
     /**
-     * The type called {@code name} (numpy name or alias, any case, also numpy's {@code <f4}-style codes).
+     * The element type of a numpy dtype spelling, ignoring its byte order: see {@link RawDtype#parse(String)} for
+     * the spellings understood and the ones refused. Use {@link RawDtype} where the byte order matters (it does
+     * for every multi-byte type).
      *
-     * @throws IllegalArgumentException listing the known names
+     * @throws IllegalArgumentException for an unknown, platform-dependent or non-numeric spelling, saying which
      */
     public static RawType of(String name) {
-        String key = name.trim().toLowerCase(Locale.ROOT);
-        for (RawType type : values()) {
-            if (type.numpyName.equals(key) || type.aliases.contains(key) || type.code().equals(key)
-                    || ("<" + type.code()).equals(key) || ("|" + type.code()).equals(key)) {
-                return type;
-            }
-        }
-        throw new IllegalArgumentException("'" + name + "' is not a RAW type; the known types are " + known());
+        return RawDtype.parse(name).type();
     }
 
     /** The known names, for messages. */
@@ -89,7 +94,13 @@ public enum RawType {
                 .collect(Collectors.joining(", "));
     }
 
-    private String code() {
+    /** Other numpy names of this type that are the same size on every platform (not in {@link #known()}). */
+    List<String> aliases() {
+        return aliases;
+    }
+
+    /** numpy's {@code dtype.str} without the byte order: {@code f4}, {@code u1}, {@code b1}. */
+    String code() {
         return switch (this) {
             case BOOL -> "b1";
             case INT8 -> "i1";
@@ -106,10 +117,14 @@ public enum RawType {
         };
     }
 
-    /** Reads {@code count} elements from {@code src} into {@code dst[offset..]} as floats. */
-    void read(byte[] src, int count, float[] dst, int offset) {
+    /** Reads {@code count} elements of byte order {@code order} from {@code src} into {@code dst[offset..]} as floats. */
+    void read(byte[] src, int count, float[] dst, int offset, ByteOrder order) {
+        boolean big = order == ByteOrder.BIG_ENDIAN;
+        VarHandle shorts = big ? SHORT_BE : SHORT_LE;
+        VarHandle ints = big ? INT_BE : INT_LE;
+        VarHandle longs = big ? LONG_BE : LONG_LE;
         switch (this) {
-            case FLOAT32 -> ByteBuffer.wrap(src).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(dst, offset, count);
+            case FLOAT32 -> ByteBuffer.wrap(src).order(order).asFloatBuffer().get(dst, offset, count);
             case UINT8 -> {
                 for (int i = 0; i < count; i++) {
                     dst[offset + i] = src[i] & 0xff;
@@ -127,61 +142,67 @@ public enum RawType {
             }
             case INT16 -> {
                 for (int i = 0; i < count; i++) {
-                    dst[offset + i] = (short) SHORT.get(src, i * 2);
+                    dst[offset + i] = (short) shorts.get(src, i * 2);
                 }
             }
             case UINT16 -> {
                 for (int i = 0; i < count; i++) {
-                    dst[offset + i] = ((short) SHORT.get(src, i * 2)) & 0xffff;
+                    dst[offset + i] = ((short) shorts.get(src, i * 2)) & 0xffff;
                 }
             }
             case FLOAT16 -> {
                 for (int i = 0; i < count; i++) {
-                    dst[offset + i] = halfToFloat((short) SHORT.get(src, i * 2));
+                    dst[offset + i] = halfToFloat((short) shorts.get(src, i * 2));
                 }
             }
             case INT32 -> {
                 for (int i = 0; i < count; i++) {
-                    dst[offset + i] = (int) INT.get(src, i * 4);
+                    dst[offset + i] = (int) ints.get(src, i * 4);
                 }
             }
             case UINT32 -> {
                 for (int i = 0; i < count; i++) {
-                    dst[offset + i] = ((int) INT.get(src, i * 4)) & 0xffffffffL;
+                    dst[offset + i] = ((int) ints.get(src, i * 4)) & 0xffffffffL;
                 }
             }
             case INT64 -> {
                 for (int i = 0; i < count; i++) {
-                    dst[offset + i] = (long) LONG.get(src, i * 8);
+                    dst[offset + i] = (long) longs.get(src, i * 8);
                 }
             }
             case UINT64 -> {
                 for (int i = 0; i < count; i++) {
-                    long v = (long) LONG.get(src, i * 8);
+                    long v = (long) longs.get(src, i * 8);
+                    // the low bit only matters below float's 24-bit precision, so halving then doubling is exact
                     dst[offset + i] = v >= 0 ? v : (float) (v >>> 1) * 2f;
                 }
             }
             case FLOAT64 -> {
+                VarHandle doubles = big ? DOUBLE_BE : DOUBLE_LE;
                 for (int i = 0; i < count; i++) {
-                    dst[offset + i] = (float) (double) DOUBLE.get(src, i * 8);
+                    dst[offset + i] = (float) (double) doubles.get(src, i * 8);
                 }
             }
         }
     }
 
     /**
-     * Writes {@code values} as elements of this type.
+     * Writes {@code values} as elements of this type in byte order {@code order}.
      *
      * @throws IllegalArgumentException if a value does not fit the type (range, or a fraction for an integer type)
      */
-    byte[] write(double[] values) {
+    byte[] write(double[] values, ByteOrder order) {
+        boolean big = order == ByteOrder.BIG_ENDIAN;
+        VarHandle shorts = big ? SHORT_BE : SHORT_LE;
+        VarHandle ints = big ? INT_BE : INT_LE;
+        VarHandle longs = big ? LONG_BE : LONG_LE;
         byte[] out = new byte[values.length * size];
         for (int i = 0; i < values.length; i++) {
             double v = values[i];
             switch (this) {
-                case FLOAT32 -> FLOAT.set(out, i * 4, (float) v);
-                case FLOAT64 -> DOUBLE.set(out, i * 8, v);
-                case FLOAT16 -> SHORT.set(out, i * 2, floatToHalf((float) v));
+                case FLOAT32 -> (big ? FLOAT_BE : FLOAT_LE).set(out, i * 4, (float) v);
+                case FLOAT64 -> (big ? DOUBLE_BE : DOUBLE_LE).set(out, i * 8, v);
+                case FLOAT16 -> shorts.set(out, i * 2, floatToHalf((float) v));
                 case BOOL -> {
                     if (v != 0 && v != 1) {
                         throw new IllegalArgumentException("bool values are 0 or 1, got " + v);
@@ -190,15 +211,23 @@ public enum RawType {
                 }
                 case INT8 -> out[i] = (byte) integral(v, -128, 127);
                 case UINT8 -> out[i] = (byte) integral(v, 0, 255);
-                case INT16 -> SHORT.set(out, i * 2, (short) integral(v, Short.MIN_VALUE, Short.MAX_VALUE));
-                case UINT16 -> SHORT.set(out, i * 2, (short) integral(v, 0, 65535));
-                case INT32 -> INT.set(out, i * 4, (int) integral(v, Integer.MIN_VALUE, Integer.MAX_VALUE));
-                case UINT32 -> INT.set(out, i * 4, (int) integral(v, 0, 4294967295L));
-                case INT64 -> LONG.set(out, i * 8, integral(v, Long.MIN_VALUE, Long.MAX_VALUE));
-                case UINT64 -> LONG.set(out, i * 8, integral(v, 0, Long.MAX_VALUE));
+                case INT16 -> shorts.set(out, i * 2, (short) integral(v, Short.MIN_VALUE, Short.MAX_VALUE));
+                case UINT16 -> shorts.set(out, i * 2, (short) integral(v, 0, 65535));
+                case INT32 -> ints.set(out, i * 4, (int) integral(v, Integer.MIN_VALUE, Integer.MAX_VALUE));
+                case UINT32 -> ints.set(out, i * 4, (int) integral(v, 0, 4294967295L));
+                case INT64 -> longs.set(out, i * 8, integral(v, Long.MIN_VALUE, Long.MAX_VALUE));
+                case UINT64 -> longs.set(out, i * 8, unsigned64(v));
             }
         }
         return out;
+    }
+
+    /** The two's complement bits of an integral double in [0, 2^64). */
+    private static long unsigned64(double v) {
+        if (v != Math.rint(v) || v < 0 || v >= 2 * TWO_63) {
+            throw new IllegalArgumentException(v + " does not fit uint64 [0, 18446744073709551615]");
+        }
+        return v < TWO_63 ? (long) v : (long) (v - TWO_63) ^ Long.MIN_VALUE;
     }
 
     private long integral(double v, long min, long max) {

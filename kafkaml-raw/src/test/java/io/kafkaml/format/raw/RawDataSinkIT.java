@@ -94,4 +94,37 @@ class RawDataSinkIT {
             assertThat(message.totalMessages()).isEqualTo(2);
         }
     }
+
+    @Test
+    void aBigEndianSinkWritesAndAnnouncesNumpysByteOrderAndReadsBackTheSameValues(EmbeddedKafkaBroker kafka) {
+        kafka.createTopic("raw-big", 1);
+        try (RawDataSink sink = RawDataSink.builder(kafka.clientConfig()).topic("raw-big").deploymentId("big")
+                .dataType(RawDtype.parse(">f4")).labelType(RawDtype.parse(">i2")).build()) {
+            sink.send(new float[] {1.5f, -2f}, (short) 258);
+            sink.send(new float[] {3f, 1e-3f}, (short) -1);
+        }
+        try (ControlChannel control = ControlChannel.create(kafka.clientConfig())) {
+            ControlMessage message = control.await("big", Duration.ofSeconds(10));
+            assertThat(message.inputConfig()).containsEntry("data_type", ">f4").containsEntry("label_type", ">i2");
+            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), message).build()) {
+                assertThat(rows(data.train())).containsExactlyInAnyOrder("[1.5, -2.0]->258.0", "[3.0, 0.001]->-1.0");
+            }
+        }
+        try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> consumer =
+                new org.apache.kafka.clients.consumer.KafkaConsumer<>(kafka.clientConfig(),
+                        new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                        new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            org.apache.kafka.common.TopicPartition partition = new org.apache.kafka.common.TopicPartition("raw-big", 0);
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (records.size() < 2 && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+            }
+            // what numpy writes: np.array([1.5, -2], '>f4').tobytes(), np.array(258, '>i2').tobytes()
+            assertThat(java.util.HexFormat.of().formatHex(records.get(0).value())).isEqualTo("3fc00000c0000000");
+            assertThat(java.util.HexFormat.of().formatHex(records.get(0).key())).isEqualTo("0102");
+        }
+    }
 }

@@ -93,10 +93,10 @@ class RawFormatTest {
 
     @Test
     void badConfigsListWhatIsKnownAndHugeShapesAreRefusedBeforeAllocating() {
-        assertThatThrownBy(() -> new RawFormat().newDecoder(Map.of("data_type", "float128")))
+        assertThatThrownBy(() -> new RawFormat().newDecoder(Map.of("data_type", "float24")))
                 .isInstanceOf(InvalidFormatConfigException.class)
-                .hasMessageContaining("'float128' is not a RAW type")
-                .hasMessageContaining("float32 (float)").hasMessageContaining("uint16").hasMessageContaining("bool");
+                .hasMessageContaining("'float24' is not a RAW type")
+                .hasMessageContaining("float32 (float, single)").hasMessageContaining("uint16").hasMessageContaining("bool");
         assertThatThrownBy(() -> new RawFormat().newDecoder(Map.of("data_reshape", "3")))
                 .hasMessageContaining("RAW input_config needs 'data_type'");
         assertThatThrownBy(() -> new RawFormat().newDecoder(Map.of("data_type", "uint8", "shape", "3")))
