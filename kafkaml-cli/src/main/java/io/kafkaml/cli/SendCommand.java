@@ -5,8 +5,12 @@ import io.kafkaml.sink.DataSink;
 import io.kafkaml.sink.RecordDataSink;
 import io.kafkaml.stream.StreamSlice;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -14,6 +18,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
+import org.apache.commons.csv.DuplicateHeaderMode;
+import org.apache.commons.io.ByteOrderMark;
+import org.apache.commons.io.input.BOMInputStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -22,7 +33,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code kafkaml send}: streams a CSV file (header row; the numeric columns other than the label, in file order,
- * are the features) through the data sink of a format and sends the control message.
+ * are the features) through the data sink of a format and sends the control message. The file is RFC 4180 CSV
+ * read with Apache Commons CSV: quoted headers and fields, CRLF or LF, a UTF-8 (or UTF-16) byte order mark.
+ * Errors show characters one cannot see escaped (<code>&#92;uFEFF</code>, <code>&#92;u00A0</code>).
  */
 @Command(name = "send", mixinStandardHelpOptions = true,
         description = "Stream a CSV file to a topic for a deployment and send the control message.")
@@ -98,8 +111,14 @@ final class SendCommand implements Callable<Integer> {
         return Character.isDigit(name.charAt(0)) ? "_" + name : name;
     }
 
-    /** A CSV table: feature rows and labels. */
+    /**
+     * A CSV table read with Apache Commons CSV (RFC 4180: quoted fields and headers, CRLF or LF line ends, a
+     * leading byte order mark for UTF-8 or UTF-16 dropped): feature rows and labels.
+     */
     static final class Csv {
+        private static final CSVFormat FORMAT = CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true)
+                .setTrim(true).setIgnoreEmptyLines(true).setDuplicateHeaderMode(DuplicateHeaderMode.DISALLOW).get();
+
         final List<String> features = new ArrayList<>();
         final List<double[]> rows = new ArrayList<>();
         final List<Double> labels = new ArrayList<>();
@@ -107,45 +126,65 @@ final class SendCommand implements Callable<Integer> {
         boolean integralLabels = true;
 
         static Csv read(Path file, String labelColumn) throws IOException {
-            List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-            if (lines.isEmpty()) {
+            try (BOMInputStream in = BOMInputStream.builder().setPath(file)
+                    .setByteOrderMarks(ByteOrderMark.UTF_8, ByteOrderMark.UTF_16LE, ByteOrderMark.UTF_16BE).get()) {
+                String charset = in.getBOMCharsetName();
+                Reader reader = new InputStreamReader(in, (charset == null ? StandardCharsets.UTF_8
+                        : Charset.forName(charset)).newDecoder());
+                CSVParser parser;
+                try {
+                    parser = CSVParser.builder().setReader(reader).setFormat(FORMAT).get();
+                } catch (IllegalArgumentException | IllegalStateException | UncheckedIOException e) {
+                    throw new IllegalArgumentException(file + " is not a CSV file kafkaml can read: "
+                            + visible(String.valueOf(e.getMessage())), e);
+                }
+                try (parser) {
+                    return read(file, labelColumn, parser);
+                } catch (UncheckedIOException e) {
+                    if (e.getCause() instanceof CharacterCodingException coding) {
+                        throw coding;
+                    }
+                    throw new IllegalArgumentException(file + " line " + parser.getCurrentLineNumber()
+                            + " is not valid CSV: " + visible(String.valueOf(e.getCause().getMessage())), e);
+                }
+            } catch (CharacterCodingException e) {
+                throw new IllegalArgumentException(file + " is not UTF-8 text (" + e + "); save it as UTF-8", e);
+            }
+        }
+
+        private static Csv read(Path file, String labelColumn, CSVParser parser) {
+            List<String> header = parser.getHeaderNames();
+            if (header.isEmpty()) {
                 throw new IllegalArgumentException(file + " is empty; expected a header row");
             }
-            String[] header = lines.get(0).strip().split(",");
-            int labelIndex = -1;
-            Csv csv = new Csv();
-            for (int i = 0; i < header.length; i++) {
-                String column = header[i].strip();
-                if (column.equals(labelColumn)) {
-                    labelIndex = i;
-                    csv.label = column;
-                } else {
-                    csv.features.add(column);
-                }
-            }
+            int labelIndex = header.indexOf(labelColumn);
             if (labelIndex < 0) {
-                throw new IllegalArgumentException(file + " has no column '" + labelColumn + "'; its columns are "
-                        + String.join(", ", header));
+                throw new IllegalArgumentException(file + " has no column " + quoted(labelColumn) + "; its columns are "
+                        + header.stream().map(Csv::quoted).collect(Collectors.joining(", ")));
             }
-            for (int line = 1; line < lines.size(); line++) {
-                String text = lines.get(line).strip();
-                if (text.isEmpty()) {
-                    continue;
+            Csv csv = new Csv();
+            csv.label = labelColumn;
+            for (int i = 0; i < header.size(); i++) {
+                if (i != labelIndex) {
+                    csv.features.add(header.get(i));
                 }
-                String[] cells = text.split(",", -1);
-                if (cells.length != header.length) {
-                    throw new IllegalArgumentException(file + " line " + (line + 1) + " has " + cells.length
-                            + " cells, the header " + header.length);
+            }
+            for (CSVRecord record : parser) {
+                long line = parser.getCurrentLineNumber();
+                if (record.size() != header.size()) {
+                    throw new IllegalArgumentException(file + " line " + line + " has " + record.size()
+                            + " cells, the header " + header.size());
                 }
-                double[] row = new double[header.length - 1];
+                double[] row = new double[header.size() - 1];
                 int column = 0;
-                for (int i = 0; i < cells.length; i++) {
+                for (int i = 0; i < record.size(); i++) {
+                    String cell = record.get(i);
                     double value;
                     try {
-                        value = Double.parseDouble(cells[i].strip());
+                        value = Double.parseDouble(cell);
                     } catch (NumberFormatException e) {
-                        throw new IllegalArgumentException(file + " line " + (line + 1) + " column '" + header[i].strip()
-                                + "': '" + cells[i] + "' is not a number", e);
+                        throw new IllegalArgumentException(file + " line " + line + " column " + quoted(header.get(i))
+                                + ": " + quoted(cell) + " is not a number", e);
                     }
                     if (i == labelIndex) {
                         csv.labels.add(value);
@@ -157,6 +196,34 @@ final class SendCommand implements Callable<Integer> {
                 csv.rows.add(row);
             }
             return csv;
+        }
+
+        /** {@code text} in single quotes, with characters one cannot see escaped. */
+        static String quoted(String text) {
+            return "'" + visible(text) + "'";
+        }
+
+        /**
+         * {@code text} with every character one cannot see or tell from a space written as <code>&#92;uXXXX</code>: control
+         * and format characters (a byte order mark, zero-width spaces, direction marks), separators other than
+         * the plain space (no-break spaces), unassigned, private-use and surrogate code units.
+         */
+        static String visible(String text) {
+            StringBuilder out = new StringBuilder(text.length());
+            for (int i = 0; i < text.length(); i++) {
+                char c = text.charAt(i);
+                int type = Character.getType(c);
+                boolean invisible = c != ' ' && (type == Character.CONTROL || type == Character.FORMAT
+                        || type == Character.SPACE_SEPARATOR || type == Character.LINE_SEPARATOR
+                        || type == Character.PARAGRAPH_SEPARATOR || type == Character.UNASSIGNED
+                        || type == Character.PRIVATE_USE || type == Character.SURROGATE);
+                if (invisible) {
+                    out.append(String.format(Locale.ROOT, "\\u%04X", (int) c));
+                } else {
+                    out.append(c);
+                }
+            }
+            return out.toString();
         }
     }
 }

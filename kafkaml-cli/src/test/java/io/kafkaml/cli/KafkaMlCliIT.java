@@ -120,4 +120,27 @@ class KafkaMlCliIT {
         assertThat(help.status()).isZero();
         assertThat(help.out()).contains("--configuration=C").contains("--normalize");
     }
+
+    /** Case {@code csv-bom} ({@code ../shared/cases/csv-bom}): Excel's UTF-8 byte order mark and CRLF. */
+    @Test
+    void aCsvWithAByteOrderMarkIsSentWithItsLabelColumn(EmbeddedKafkaBroker kafka) {
+        Path bom = Path.of(System.getProperty("kafkaml.shared.cases", "../../shared/cases"), "csv-bom", "bom.csv");
+        kafka.createTopic("cli-bom", 1);
+        Run sent = run(kafka, "send", "--file", bom.toString(), "--label", "Diagnosis", "--format", "JSON",
+                "--topic", "cli-bom", "--deployment-id", "88");
+        assertThat(sent.status()).as(sent.err()).isZero();
+        assertThat(sent.out()).contains("sent 3 records cli-bom:0:0:3 for deployment 88");
+        try (io.kafkaml.control.ControlChannel control = io.kafkaml.control.ControlChannel.create(kafka.clientConfig())) {
+            io.kafkaml.control.ControlMessage message = control.await("88", java.time.Duration.ofSeconds(10));
+            assertThat(message.inputConfig()).containsEntry("data_fields", List.of("Gender", "Age", "Smoking"))
+                    .containsEntry("label_field", "Diagnosis");
+            try (io.kafkaml.dataset.StreamDataSets data = io.kafkaml.dataset.StreamDataSets
+                    .builder(kafka.clientConfig(), message).batchSize(3).build()) {
+                org.nd4j.linalg.dataset.DataSet all = data.train().next();
+                assertThat(all.getFeatures().toFloatMatrix())
+                        .isEqualTo(new float[][] {{0, 77, 2}, {1, 22, 1}, {0, 55, 3}});
+                assertThat(all.getLabels().toFloatVector()).containsExactly(1, 0, 0);
+            }
+        }
+    }
 }
