@@ -279,7 +279,7 @@ public final class StreamDataSets implements AutoCloseable {
             throw new DataStreamException("The stream of " + name + " holds " + recordCount
                     + " records, more than one split assignment can index", null);
         }
-        splitOf = assignSplits((int) recordCount);
+        splitOf = assignSplits((int) recordCount, message.validationRate(), message.testRate(), splitOrder, seed);
         prepared = true;
         long rowBytes = 4L * (featureCount + outcomes) + 1;
         if (cacheBudgetBytes > 0 && recordCount * rowBytes <= cacheBudgetBytes
@@ -292,9 +292,38 @@ public final class StreamDataSets implements AutoCloseable {
         }
     }
 
-    private byte[] assignSplits(int n) {
-        int validation = (int) Math.round(n * message.validationRate());
-        int test = (int) Math.round(n * message.testRate());
+    /**
+     * The split of each record of a stream, as every {@code StreamDataSets} built with the same order and seed
+     * assigns them: element {@code i} is the split of the {@code i}-th record in stream order (for a one-partition
+     * stream, the order the records were sent). Lets code outside kafkaml (plain DL4J from memory, a test, a
+     * comparison) reproduce exactly the split a training deployment trains and tests on.
+     *
+     * @param records the number of records N in the stream
+     * @param validationRate the control message's {@code validation_rate}: {@code round(N × rate)} records
+     * @param testRate the control message's {@code test_rate}: {@code round(N × rate)} records
+     * @param seed the seed of the assignment ({@link Builder#seed(long)}; a training deployment's seed)
+     * @return N splits, a new array
+     * @throws IllegalArgumentException if {@code records} is negative or the rates leave no room for training
+     */
+    public static DataSplit[] splitAssignment(int records, double validationRate, double testRate, SplitOrder order,
+            long seed) {
+        if (records < 0 || validationRate < 0 || testRate < 0 || validationRate + testRate > 1) {
+            throw new IllegalArgumentException("Cannot split " + records + " records at validation rate "
+                    + validationRate + " and test rate " + testRate);
+        }
+        byte[] splits = assignSplits(records, validationRate, testRate, Objects.requireNonNull(order, "order"), seed);
+        DataSplit[] all = DataSplit.values();
+        DataSplit[] result = new DataSplit[records];
+        for (int i = 0; i < records; i++) {
+            result[i] = all[splits[i]];
+        }
+        return result;
+    }
+
+    private static byte[] assignSplits(int n, double validationRate, double testRate, SplitOrder splitOrder,
+            long seed) {
+        int validation = (int) Math.round(n * validationRate);
+        int test = (int) Math.round(n * testRate);
         int train = n - validation - test;
         byte[] splits = new byte[n];
         if (splitOrder == SplitOrder.KAFKA_ML) {
