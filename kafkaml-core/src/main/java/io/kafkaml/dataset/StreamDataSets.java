@@ -112,11 +112,13 @@ public final class StreamDataSets implements AutoCloseable {
         this.endTimeout = builder.endTimeout;
         this.name = "deployment " + message.deploymentId() + " (" + IDS.incrementAndGet() + ")";
         this.featureCount = decoder.featureCount();
-        if (oneHotClasses > 0 && decoder.labelCount() != 1) {
-            throw new IllegalArgumentException("oneHotLabels needs a scalar label (a class index), but the "
-                    + message.inputFormat() + " input_config declares " + decoder.labelCount() + " label values");
+        if (oneHotClasses > 0 && decoder.labelCount() < 1) {
+            throw new IllegalArgumentException("oneHotLabels needs class-index labels, but the " + message.inputFormat()
+                    + " input_config declares none");
         }
-        this.outcomes = oneHotClasses > 0 ? oneHotClasses : decoder.labelCount();
+        // k class indices per record (one per time step of a sequence) become k one-hot rows, [k, classes] in C order
+        this.outcomes = oneHotClasses > 0 ? oneHotClasses * decoder.labelCount() : decoder.labelCount();
+        this.labelScratch = new float[Math.max(1, decoder.labelCount())];
         if ((long) batchSize * Math.max(featureCount, outcomes) > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("A batch of " + batchSize + " rows of " + featureCount
                     + " features does not fit in one array; use a smaller batch size");
@@ -396,7 +398,7 @@ public final class StreamDataSets implements AutoCloseable {
         return splitOf[index];
     }
 
-    private final float[] labelScratch = new float[1];
+    private final float[] labelScratch;
 
     /**
      * Decodes a record's features and labels (one-hot when configured) into the given arrays.
@@ -409,14 +411,16 @@ public final class StreamDataSets implements AutoCloseable {
             decoder.decodeFeatures(record.key(), record.value(), features, featureOffset);
             if (oneHotClasses > 0) {
                 decoder.decodeLabels(record.key(), record.value(), labelScratch, 0);
-                float label = labelScratch[0];
-                int index = (int) label;
-                if (index != label || index < 0 || index >= oneHotClasses) {
-                    throw new RecordDecodeException("label " + label + " is not a class index in [0, " + oneHotClasses
-                            + ") (the model has " + oneHotClasses + " outputs)");
+                java.util.Arrays.fill(labels, labelOffset, labelOffset + outcomes, 0f);
+                for (int k = 0; k < labelScratch.length; k++) {
+                    float label = labelScratch[k];
+                    int index = (int) label;
+                    if (index != label || index < 0 || index >= oneHotClasses) {
+                        throw new RecordDecodeException("label " + label + " is not a class index in [0, "
+                                + oneHotClasses + ") (the model has " + oneHotClasses + " outputs)");
+                    }
+                    labels[labelOffset + k * oneHotClasses + index] = 1f;
                 }
-                java.util.Arrays.fill(labels, labelOffset, labelOffset + oneHotClasses, 0f);
-                labels[labelOffset + index] = 1f;
             } else if (outcomes > 0) {
                 decoder.decodeLabels(record.key(), record.value(), labels, labelOffset);
             }
@@ -550,7 +554,11 @@ public final class StreamDataSets implements AutoCloseable {
             return this;
         }
 
-        /** Turns scalar class-index labels into one-hot rows of {@code classes} (for a softmax output). */
+        /**
+         * Turns class-index labels into one-hot rows of {@code classes} (for a softmax output): a scalar label
+         * becomes {@code classes} values; k labels per record (one per time step) become k × {@code classes},
+         * step after step.
+         */
         public Builder oneHotLabels(int classes) {
             if (classes < 2) {
                 throw new IllegalArgumentException("oneHotLabels needs at least 2 classes, was " + classes);

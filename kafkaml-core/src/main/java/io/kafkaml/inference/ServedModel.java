@@ -4,6 +4,8 @@ import io.kafkaml.control.ControlMessage;
 import io.kafkaml.format.RecordDecoder;
 import io.kafkaml.format.RecordEncoder;
 import io.kafkaml.format.RecordFormats;
+import io.kafkaml.model.InputLayout;
+import io.kafkaml.model.InvalidModelException;
 import io.kafkaml.model.ModelDefinition;
 import io.kafkaml.model.OutputKind;
 import io.kafkaml.registry.Deployment;
@@ -14,6 +16,7 @@ import io.kafkaml.registry.TrainingResult;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.deeplearning4j.nn.api.Model;
@@ -21,6 +24,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import org.nd4j.linalg.dataset.api.preprocessor.serializer.NormalizerSerializer;
 
@@ -41,9 +45,11 @@ public final class ServedModel {
     private final int outputs;
     private final byte[] resultHeader;
     private final byte[] modelHeader;
+    private final InputLayout.Binding binding;
 
     private ServedModel(TrainingResult result, Model network, DataNormalization normalizer, RecordDecoder decoder,
-            RecordEncoder encoder, boolean classification, int outputs) {
+            RecordEncoder encoder, boolean classification, int outputs, InputLayout.Binding binding) {
+        this.binding = binding;
         this.result = result;
         this.network = network;
         this.normalizer = normalizer;
@@ -104,9 +110,14 @@ public final class ServedModel {
         }
         RecordDecoder decoder = RecordFormats.forName(format).newDecoder(config);
         int outputs = (int) definition.summary().outputSize();
-        if (decoder.featureCount() != definition.summary().inputSize() && definition.summary().inputSize() > 0) {
-            throw new RegistryException("Inputs of format " + format + " have " + decoder.featureCount()
-                    + " features but model '" + definition.name() + "' takes " + definition.summary().inputSize());
+        InputLayout.Binding binding;
+        try {
+            // The layout training used: the same model and the same record shape give the same network input.
+            binding = definition.summary().inputLayout().bind(decoder.featureShape());
+            binding.check(network, definition.name());
+        } catch (InvalidModelException e) {
+            throw new RegistryException("Inputs of format " + format + " " + Arrays.toString(decoder.featureShape())
+                    + " cannot be served by model '" + definition.name() + "': " + e.getMessage(), e);
         }
         RecordEncoder encoder = null;
         if (!spec.outputFormat().equalsIgnoreCase("JSON")) {
@@ -118,7 +129,7 @@ public final class ServedModel {
             encoder = RecordFormats.forName(spec.outputFormat()).newEncoder(outputConfig);
         }
         return new ServedModel(result, network, normalizer, decoder, encoder,
-                definition.summary().outputKind() == OutputKind.CLASSIFICATION, outputs);
+                definition.summary().outputKind() == OutputKind.CLASSIFICATION, outputs, binding);
     }
 
     /** The training result served. */
@@ -136,11 +147,19 @@ public final class ServedModel {
         return outputs;
     }
 
+    /** How inputs are laid out for the network ({@link InputLayout.Binding}), as in training. */
+    public InputLayout.Binding inputBinding() {
+        return binding;
+    }
+
     /**
-     * Predicts {@code rows} inputs in one forward pass, applying the stored normalizer first.
+     * Predicts {@code rows} inputs in one forward pass: applies the stored normalizer to the flat rows, then lays
+     * them out as the network takes them (images NCHW/NHWC, sequences NCW/NWC: {@link InputLayout.Binding}), as
+     * training did.
      *
-     * @param features {@code rows × featureCount} floats, row after row
-     * @return {@code rows × outputs} floats, row after row
+     * @param features {@code rows × featureCount} floats, row after row, each record in numpy C order
+     * @return {@code rows × outputs} floats, row after row (for a model with one output per time step, the
+     *         last step's outputs)
      */
     public float[] predict(float[] features, int rows) {
         int width = decoder.featureCount();
@@ -148,8 +167,16 @@ public final class ServedModel {
         if (normalizer != null) {
             normalizer.transform(input);
         }
+        input = binding.features(input);
         INDArray output = network instanceof MultiLayerNetwork mln ? mln.output(input, false)
                 : ((ComputationGraph) network).outputSingle(false, input);
+        if (output.rank() == 3) {
+            // one output per time step: serve the last step's ([batch, outputs])
+            String format = binding.layout().sequenceOutput();
+            output = "NWC".equals(format) ? output.get(NDArrayIndex.all(), NDArrayIndex.point(output.size(1) - 1),
+                    NDArrayIndex.all()) : output.get(NDArrayIndex.all(), NDArrayIndex.all(),
+                    NDArrayIndex.point(output.size(2) - 1));
+        }
         float[] values = new float[rows * outputs];
         output.dup('c').data().asNioFloat().get(values, 0, values.length);
         return values;

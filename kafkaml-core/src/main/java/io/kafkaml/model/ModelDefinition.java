@@ -66,7 +66,9 @@ public final class ModelDefinition {
         this.description = description == null ? "" : description;
         this.configuration = Objects.requireNonNull(configuration, "configuration");
         this.weightsArtifact = weightsArtifact;
-        this.summary = summary != null ? summary : summarize(name, build(name, configuration));
+        // A summary recorded before input layouts were is worked out again from the configuration.
+        this.summary = summary != null && summary.inputLayout() != null ? summary
+                : summarize(name, build(name, configuration));
     }
 
     /** A model from a multi-layer configuration. */
@@ -92,6 +94,31 @@ public final class ModelDefinition {
     /** The same model with initial weights stored as the registry artifact {@code artifactId}. */
     public ModelDefinition withWeightsArtifact(String artifactId) {
         return new ModelDefinition(name, description, configuration, artifactId, summary);
+    }
+
+    /**
+     * The same model with its declared input type: fills in what the configuration does not keep (DL4J's JSON
+     * forgets the {@code InputType} a network was built with: the height and width of a convolutional input, the
+     * time steps of a recurrent one). A Keras import declares the file's input shape. When the type fixes every
+     * size, a record of zeros is run through the network to check that it fits.
+     *
+     * <pre>{@code
+     * ModelDefinition cnn = ModelDefinition.of("digits-cnn", "", conf).withInputType(InputType.convolutional(8, 8, 1));
+     * cnn.summary().inputLayout().describe();   // convolutional [8, 8, 1] (height, width, channels; network NCHW)
+     * }</pre>
+     *
+     * @throws InvalidModelException if the type is not the kind of input the network takes, or does not fit it
+     */
+    public ModelDefinition withInputType(org.deeplearning4j.nn.conf.inputs.InputType inputType) {
+        InputLayout declared;
+        try {
+            declared = InputLayout.of(inputType);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidModelException("Model '" + name + "': " + e.getMessage(), e);
+        }
+        InputLayout layout = summary.inputLayout().declare(declared, name);
+        probe(layout, build(name, configuration), name);
+        return new ModelDefinition(name, description, configuration, weightsArtifact, summary.withInputLayout(layout));
     }
 
     /**
@@ -167,11 +194,7 @@ public final class ModelDefinition {
                 }
                 MultiLayerNetwork network = new MultiLayerNetwork(mlc);
                 network.init();
-                Layer first = confs.get(0).getLayer();
-                if (first instanceof FeedForwardLayer ff && ff.getNIn() > 0 && !(first instanceof BaseRecurrentLayer)
-                        && first.getClass().getSimpleName().matches("DenseLayer|OutputLayer|DropoutLayer|EmbeddingLayer")) {
-                    network.output(Nd4j.zeros(1, ff.getNIn())); // a forward pass finds layer sizes that do not chain
-                }
+                probe(InputLayout.detect(mlc), network, name);
                 return network;
             }
             ComputationGraphConfiguration cgc = (ComputationGraphConfiguration) configuration;
@@ -185,9 +208,18 @@ public final class ModelDefinition {
             }
             ComputationGraph graph = new ComputationGraph(cgc);
             graph.init();
+            probe(InputLayout.detect(cgc), graph, name);
             return graph;
         } catch (RuntimeException e) {
             throw new InvalidModelException("Model '" + name + "' cannot be built: " + reason(e), e);
+        }
+    }
+
+    /** A forward pass of one record of zeros finds layer sizes that do not chain, when the input's sizes are known. */
+    private static void probe(InputLayout layout, Model network, String name) {
+        long[] record = layout.sampleRecordShape();
+        if (record != null && layout.inputs() == 1 && layout.outputs() == 1) {
+            layout.bind(record).check(network, name);
         }
     }
 
@@ -222,7 +254,6 @@ public final class ModelDefinition {
     private static ModelSummary summarize(String name, Model model) {
         if (model instanceof MultiLayerNetwork network) {
             List<Layer> layers = network.getLayerWiseConfigurations().getConfs().stream().map(c -> c.getLayer()).toList();
-            Layer first = layers.get(0);
             Layer last = layers.get(layers.size() - 1);
             long outputs = 0;
             IActivation lastActivation = null;
@@ -232,20 +263,13 @@ public final class ModelDefinition {
                     lastActivation = base.getActivationFn();
                 }
             }
-            return new ModelSummary("MultiLayerNetwork", nIn(first), outputs, network.numParams(),
-                    kind(last, lastActivation), layers.size());
+            InputLayout layout = InputLayout.detect(network.getLayerWiseConfigurations());
+            return new ModelSummary("MultiLayerNetwork", layout.inputSize(), outputs, network.numParams(),
+                    kind(last, lastActivation), layers.size(), layout);
         }
         ComputationGraph graph = (ComputationGraph) model;
         ComputationGraphConfiguration conf = graph.getConfiguration();
-        long input = 0;
-        for (String inputName : conf.getNetworkInputs()) {
-            for (var entry : conf.getVertexInputs().entrySet()) {
-                if (entry.getValue().contains(inputName) && conf.getVertices().get(entry.getKey()) instanceof LayerVertex lv) {
-                    input = Math.max(input, nIn(lv.getLayerConf().getLayer()));
-                }
-            }
-            break;
-        }
+        InputLayout layout = InputLayout.detect(conf);
         long output = 0;
         OutputKind kind = OutputKind.REGRESSION;
         for (String outputName : conf.getNetworkOutputs()) {
@@ -257,11 +281,8 @@ public final class ModelDefinition {
                 }
             }
         }
-        return new ModelSummary("ComputationGraph", input, output, graph.numParams(), kind, conf.getVertices().size());
-    }
-
-    private static long nIn(Layer layer) {
-        return layer instanceof FeedForwardLayer ff ? ff.getNIn() : 0;
+        return new ModelSummary("ComputationGraph", layout.inputSize(), output, graph.numParams(), kind,
+                conf.getVertices().size(), layout);
     }
 
     private static long nOut(Layer layer) {

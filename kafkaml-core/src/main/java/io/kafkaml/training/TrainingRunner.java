@@ -6,6 +6,8 @@ import io.kafkaml.dataset.StreamDataSetIterator;
 import io.kafkaml.dataset.StreamDataSets;
 import io.kafkaml.format.RecordDecoder;
 import io.kafkaml.format.RecordFormats;
+import io.kafkaml.model.InputLayout;
+import io.kafkaml.model.InvalidModelException;
 import io.kafkaml.model.ModelDefinition;
 import io.kafkaml.model.OutputKind;
 import io.kafkaml.registry.Deployment;
@@ -104,7 +106,7 @@ public final class TrainingRunner implements Runnable {
                     job.configuration().name(), message.slices());
             RecordDecoder decoder = RecordFormats.forName(message.inputFormat()).newDecoder(message.inputConfig());
             for (ModelDefinition model : job.models()) {
-                trainers.add(new ModelTrainer(model, registry.newNetwork(model), decoder.labelCount()));
+                trainers.add(new ModelTrainer(model, registry.newNetwork(model), decoder));
             }
             Map<Integer, List<ModelTrainer>> groups = new LinkedHashMap<>();
             for (ModelTrainer trainer : trainers) {
@@ -243,10 +245,11 @@ public final class TrainingRunner implements Runnable {
             DataSet batch = iterator.next(job.spec().evaluationBatchSize());
             for (ModelTrainer trainer : trainers) {
                 INDArray predicted = trainer.predict(batch.getFeatures());
+                INDArray labels = trainer.binding.labels(batch.getLabels());
                 if (trainer.classification) {
-                    classification.get(trainer).eval(batch.getLabels(), predicted);
+                    classification.get(trainer).eval(labels, predicted);
                 } else {
-                    regression.get(trainer).eval(batch.getLabels(), predicted);
+                    regression.get(trainer).eval(labels, predicted);
                 }
                 double[] loss = losses.get(trainer);
                 loss[0] += trainer.score(batch) * batch.numExamples();
@@ -324,6 +327,8 @@ public final class TrainingRunner implements Runnable {
         final boolean classification;
         final int outputs;
         final int oneHotClasses;
+        /** How this model takes the stream's records (null only when they do not fit it: then error says why). */
+        final InputLayout.Binding binding;
         final List<EpochMetrics> epochs = new ArrayList<>();
         final String resultId;
         DeploymentStatus status = DeploymentStatus.TRAINING;
@@ -338,18 +343,32 @@ public final class TrainingRunner implements Runnable {
         long started;
         long lastPublished;
 
-        ModelTrainer(ModelDefinition model, Model network, int labelCount) {
+        ModelTrainer(ModelDefinition model, Model network, RecordDecoder decoder) {
             this.model = model;
             this.network = network;
             this.classification = model.summary().outputKind() == OutputKind.CLASSIFICATION;
             this.outputs = (int) model.summary().outputSize();
             this.resultId = TrainingResult.idOf(job.deploymentId(), model.name());
-            if (classification && labelCount == 1 && outputs > 1) {
+            InputLayout.Binding bound = null;
+            try {
+                // Before any training: the stream's records must be this model's input (shapes named if not).
+                bound = model.summary().inputLayout().bind(decoder.featureShape());
+                bound.check(network, model.name());
+            } catch (InvalidModelException e) {
+                error = e.getMessage();
+            }
+            this.binding = bound;
+            int labelCount = decoder.labelCount();
+            // A model with one output per time step takes a label per step.
+            int steps = bound != null && model.summary().inputLayout().sequenceOutput() != null
+                    ? (int) Math.max(1, bound.timeSteps()) : 1;
+            if (classification && labelCount == steps && outputs > 1) {
                 oneHotClasses = outputs; // class indices become one-hot rows for a softmax output
             } else {
                 oneHotClasses = 0;
-                if (labelCount != outputs) {
-                    error = "the model has " + outputs + " output" + (outputs == 1 ? "" : "s") + " but the stream's "
+                if (labelCount != outputs * steps && error == null) {
+                    error = "the model has " + outputs + " output" + (outputs == 1 ? "" : "s")
+                            + (steps > 1 ? " per time step (" + steps + " steps)" : "") + " but the stream's "
                             + "labels have " + labelCount + " value" + (labelCount == 1 ? "" : "s") + " per record";
                 }
             }
@@ -368,7 +387,13 @@ public final class TrainingRunner implements Runnable {
             return error == null && !stopped;
         }
 
-        void fit(DataSet batch, int epoch, int step) {
+        /** The batch laid out for this model: features as the network takes them, labels per step if it needs. */
+        DataSet laidOut(DataSet batch) {
+            return new DataSet(binding.features(batch.getFeatures()), binding.labels(batch.getLabels()));
+        }
+
+        void fit(DataSet flat, int epoch, int step) {
+            DataSet batch = laidOut(flat);
             double score;
             if (network instanceof MultiLayerNetwork mln) {
                 mln.fit(batch);
@@ -387,12 +412,14 @@ public final class TrainingRunner implements Runnable {
             lossCount++;
         }
 
-        INDArray predict(INDArray features) {
+        INDArray predict(INDArray flatFeatures) {
+            INDArray features = binding.features(flatFeatures);
             return network instanceof MultiLayerNetwork mln ? mln.output(features, false)
                     : ((ComputationGraph) network).outputSingle(false, features);
         }
 
-        double score(DataSet batch) {
+        double score(DataSet flat) {
+            DataSet batch = laidOut(flat);
             return network instanceof MultiLayerNetwork mln ? mln.score(batch) : ((ComputationGraph) network).score(batch);
         }
 

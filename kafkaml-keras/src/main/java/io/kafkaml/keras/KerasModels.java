@@ -67,11 +67,15 @@ public final class KerasModels {
             }
             String configuration = network instanceof MultiLayerNetwork mln
                     ? mln.getLayerWiseConfigurations().toJson() : ((ComputationGraph) network).getConfiguration().toJson();
-            return new ImportedModel(ModelDefinition.fromJson(name, description, configuration), network);
+            ModelDefinition definition = KerasInputShape.declare(ModelDefinition.fromJson(name, description,
+                    configuration), h5File); // the file's input shape, which DL4J's configuration JSON does not keep
+            return new ImportedModel(definition, network);
         } catch (InvalidKerasConfigurationException | UnsupportedKerasConfigurationException e) {
             throw new InvalidModelException("Keras model " + h5File + " cannot be imported: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new InvalidModelException("Keras model " + h5File + " cannot be read: " + e.getMessage(), e);
+        } catch (InvalidModelException e) {
+            throw e;
         } catch (RuntimeException e) {
             throw new InvalidModelException("Keras model " + h5File + " cannot be imported (is it a Keras HDF5 file?): "
                     + e.getMessage(), e);
