@@ -9,9 +9,15 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.dropout.Dropout;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.modelimport.keras.Hdf5Archive;
 import org.deeplearning4j.nn.modelimport.keras.exceptions.UnsupportedKerasConfigurationException;
 
@@ -63,6 +69,30 @@ final class KerasInputShape {
                     + "imported network takes (" + detected.describe() + ")");
         }
         return definition.withInputType(type);
+    }
+
+    /**
+     * Removes the dropout DL4J's Keras import puts on every layer with a retain probability of 1 (it drops nothing).
+     * Besides costing a mask per layer and batch, it breaks training of channels-last convolutions in DL4J
+     * 1.0.0-M2.1: {@code ConvolutionLayer.backpropGradient} applies the NHWC-shaped mask to an NCHW gradient
+     * ("Op [multiply] execution failed ... Output array did not match expected shape").
+     */
+    static void removeNoOpDropout(Model network) {
+        List<Layer> layers = new ArrayList<>();
+        if (network instanceof MultiLayerNetwork mln) {
+            mln.getLayerWiseConfigurations().getConfs().forEach(conf -> layers.add(conf.getLayer()));
+        } else if (network instanceof ComputationGraph graph) {
+            graph.getConfiguration().getVertices().values().forEach(vertex -> {
+                if (vertex instanceof LayerVertex lv) {
+                    layers.add(lv.getLayerConf().getLayer());
+                }
+            });
+        }
+        for (Layer layer : layers) {
+            if (layer.getIDropout() instanceof Dropout dropout && dropout.getP() == 1.0 && dropout.getPSchedule() == null) {
+                layer.setIDropout(null);
+            }
+        }
     }
 
     /** {@code null} (any size) stays unknown. */

@@ -65,6 +65,7 @@ public final class KerasModels {
                         + "without its loss, for inference only", h5File, e.getMessage());
                 network = load(path, sequential, false);
             }
+            KerasInputShape.removeNoOpDropout(network);
             String configuration = network instanceof MultiLayerNetwork mln
                     ? mln.getLayerWiseConfigurations().toJson() : ((ComputationGraph) network).getConfiguration().toJson();
             ModelDefinition definition = KerasInputShape.declare(ModelDefinition.fromJson(name, description,
