@@ -123,6 +123,10 @@ public final class StreamDataSetIterator implements DataSetIterator {
         if (normalizer != null) {
             normalizer.preProcess(dataSet);
         }
+        if (owner.binding != null) {
+            // after the normalizer, which works on flat rows; the same layout code as training and serving
+            dataSet = new DataSet(owner.binding.features(dataSet.getFeatures()), owner.binding.labels(dataSet.getLabels()));
+        }
         if (preProcessor != null) {
             preProcessor.preProcess(dataSet);
         }

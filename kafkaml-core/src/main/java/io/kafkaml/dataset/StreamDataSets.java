@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Decoding</b>: the format is the message's {@code input_format}, found with
  * {@link RecordFormats}, configured by its {@code input_config}. Features are flattened to
- * {@code [batch, featureCount]} floats; labels are {@code [batch, labelCount]}, or one-hot
+ * {@code [batch, featureCount]} floats (or laid out for a model with {@link Builder#inputLayout}); labels are {@code [batch, labelCount]}, or one-hot
  * {@code [batch, classes]} with {@link Builder#oneHotLabels(int)} (a label that is not a class index is then a
  * bad record). Bad records follow the {@link BadRecordPolicy} (FAIL by default); every error names the
  * record's topic, partition and offset.
@@ -83,6 +83,8 @@ public final class StreamDataSets implements AutoCloseable {
     private final String name;
     final int featureCount;
     final int outcomes;
+    /** Lays batches out for the model, or {@code null} for flat rows. */
+    final io.kafkaml.model.InputLayout.Binding binding;
     private final List<StreamDataset> datasets = new ArrayList<>();
 
     private long recordCount = -1;
@@ -111,6 +113,7 @@ public final class StreamDataSets implements AutoCloseable {
         this.strictRecordCount = builder.strictRecordCount;
         this.endTimeout = builder.endTimeout;
         this.name = "deployment " + message.deploymentId() + " (" + IDS.incrementAndGet() + ")";
+        this.binding = builder.inputLayout == null ? null : builder.inputLayout.bind(decoder.featureShape());
         this.featureCount = decoder.featureCount();
         if (oneHotClasses > 0 && decoder.labelCount() < 1) {
             throw new IllegalArgumentException("oneHotLabels needs class-index labels, but the " + message.inputFormat()
@@ -512,6 +515,7 @@ public final class StreamDataSets implements AutoCloseable {
         private BadRecordPolicy badRecordPolicy = BadRecordPolicy.FAIL;
         private boolean strictRecordCount = true;
         private Duration endTimeout = Duration.ofSeconds(60);
+        private io.kafkaml.model.InputLayout inputLayout;
 
         private Builder(Map<String, ?> clientConfig, ControlMessage message) {
             this.clientConfig = Map.copyOf(Objects.requireNonNull(clientConfig, "clientConfig"));
@@ -594,6 +598,21 @@ public final class StreamDataSets implements AutoCloseable {
         /** How long a read waits for records of a slice beyond the log end; default 60 s. */
         public Builder endTimeout(Duration timeout) {
             this.endTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /**
+         * Lays every batch out for a model that takes {@code layout} (usually
+         * {@code model.summary().inputLayout()}): images {@code [batch, c, h, w]} or {@code [batch, h, w, c]},
+         * sequences {@code [batch, f, t]} or {@code [batch, t, f]}, and per-step labels for a per-step output, as
+         * {@link io.kafkaml.model.InputLayout.Binding} does in kafkaml's own training and serving. Default: flat
+         * {@code [batch, featureCount]} rows. {@link StreamDataSets#normalize} still applies to the flat rows,
+         * before the layout; fit a normalizer on the iterators of a {@code StreamDataSets} built without a layout.
+         *
+         * @throws io.kafkaml.model.InputShapeException from {@link #build()} if the stream's records do not fit
+         */
+        public Builder inputLayout(io.kafkaml.model.InputLayout layout) {
+            this.inputLayout = Objects.requireNonNull(layout, "layout");
             return this;
         }
 

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.dataset.StreamDataSets;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.LocalInference;
 import io.kafkaml.model.InputLayout;
@@ -141,6 +143,7 @@ class ShapesIT {
         TrainingHandle handle = deployments.deploy("cnns", TrainingSpec.builder().batchSize(8).epochs(15).seed(3)
                 .controlTimeout(Duration.ofSeconds(60)).build(), "images-1");
         Random random = new Random(11);
+        ControlMessage stream;
         try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
                 .inputConfig(Map.of("data_reshape", H + " " + W + " " + C)).topic("images").deploymentId("images-1")
                 .testRate(0.25).build()) {
@@ -148,11 +151,23 @@ class ShapesIT {
                 int label = i % 2;
                 sink.send(doubles(image(random, label)), label);
             }
+            sink.close();
+            stream = sink.controlMessage();
         }
         assertThat(handle.await(Duration.ofMinutes(3))).contains(DeploymentStatus.FINISHED);
         for (TrainingResult result : registry.results("images-1")) {
             assertThat(result.status()).as(result.model()).isEqualTo(DeploymentStatus.FINISHED);
             assertThat(result.testMetrics().get("accuracy")).as(result.model() + " test accuracy").isGreaterThan(0.9);
+        }
+
+        // StreamDataSets used directly lays batches out with the same code.
+        try (StreamDataSets flatData = StreamDataSets.builder(kafka.clientConfig(), stream).batchSize(8).build();
+             StreamDataSets laidOut = StreamDataSets.builder(kafka.clientConfig(), stream).batchSize(8)
+                     .inputLayout(registry.model("cnn-nchw").orElseThrow().summary().inputLayout()).build()) {
+            INDArray flatBatch = flatData.train().next().getFeatures();
+            INDArray batch = laidOut.train().next().getFeatures();
+            assertThat(batch.shape()).containsExactly(8, C, H, W);
+            assertThat(batch).isEqualTo(flatBatch.reshape(8, H, W, C).permute(0, 3, 1, 2));
         }
 
         float[][] inputs = {image(random, 0), image(random, 1), image(random, 1)};
