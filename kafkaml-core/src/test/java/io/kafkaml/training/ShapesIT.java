@@ -43,6 +43,7 @@ import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -221,6 +222,54 @@ class ShapesIT {
             // [time, features] → [batch, features, time] (NCW)
             INDArray input = Nd4j.createFromArray(inputs[i]).reshape(1, 4, 2).permute(0, 2, 1).dup('c');
             assertThat(served.get(i).get("values").get(0).floatValue()).isCloseTo(output(trained, input)[0], within(1e-5f));
+        }
+    }
+
+    @Test
+    void aModelWithAnOutputPerTimeStepTrainsOnALabelPerStep(EmbeddedKafkaBroker kafka) throws Exception {
+        MultiLayerConfiguration perStep = base().list()
+                .layer(new LSTM.Builder().nOut(8).activation(Activation.TANH).build())
+                .layer(new RnnOutputLayer.Builder(LossFunction.MCXENT).nOut(2).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(2)).build();
+        ModelDefinition model = ModelDefinition.of("per-step", "", perStep);
+        assertThat(model.summary().inputLayout().sequenceOutput()).isEqualTo("NCW");
+        registry.registerModel(model);
+        registry.createConfiguration(new Configuration("per-step", "", List.of("per-step")));
+        kafka.createTopic("steps", 1);
+        TrainingHandle handle = deployments.deploy("per-step", TrainingSpec.builder().batchSize(10).epochs(15).seed(3)
+                .controlTimeout(Duration.ofSeconds(60)).build(), "steps-1");
+        Random random = new Random(9);
+        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
+                .inputConfig(Map.of("data_reshape", "4 2", "label_reshape", "4")).topic("steps").deploymentId("steps-1")
+                .testRate(0.2).build()) {
+            for (int i = 0; i < 100; i++) {
+                float[] steps = sequence(random);
+                double[] labels = new double[4];
+                for (int t = 0; t < 4; t++) {
+                    labels[t] = steps[2 * t] > steps[2 * t + 1] ? 1 : 0; // a class index per step
+                }
+                sink.send(doubles(steps), labels);
+            }
+        }
+        assertThat(handle.await(Duration.ofMinutes(3))).contains(DeploymentStatus.FINISHED);
+        TrainingResult result = registry.result("steps-1.per-step").orElseThrow();
+        assertThat(result.testMetrics().get("accuracy")).as("per-step test accuracy").isGreaterThan(0.8);
+        long[][] confusion = result.confusionMatrix();
+        assertThat(confusion[0][0] + confusion[0][1] + confusion[1][0] + confusion[1][1])
+                .as("one count per step of the 20 test records").isEqualTo(80);
+
+        Model trained = restore(result);
+        float[][] inputs = {sequence(random), sequence(random)};
+        List<JsonNode> served = serve(kafka, "steps-1.per-step", inputs);
+        for (int i = 0; i < inputs.length; i++) {
+            INDArray input = Nd4j.createFromArray(inputs[i]).reshape(1, 4, 2).permute(0, 2, 1).dup('c');
+            INDArray steps = ((MultiLayerNetwork) trained).output(input, false); // [1, 2, 4]
+            float[] last = steps.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                    org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.point(3))
+                    .dup('c').data().asFloat();
+            assertThat(served.get(i).get("values").get(0).floatValue()).as("the last step's output")
+                    .isCloseTo(last[0], within(1e-5f));
+            assertThat(served.get(i).get("values").get(1).floatValue()).isCloseTo(last[1], within(1e-5f));
         }
     }
 
