@@ -9,6 +9,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
@@ -134,7 +135,23 @@ public final class ControlChannel implements AutoCloseable {
      * @throws java.util.concurrent.CancellationException if {@code cancelled} became true first
      */
     public ControlMessage await(String deploymentId, Duration timeout, BooleanSupplier cancelled) {
+        return await(deploymentId, ControlTopicPosition.BEGINNING, false, timeout, cancelled);
+    }
+
+    /**
+     * Waits for the control message a deployment accepts (see {@link ControlMessageMatcher}): with
+     * {@code reuse} false, the first one for {@code deploymentId} at or after {@code since}, ignoring older ones;
+     * with {@code reuse} true, the newest one published before {@code since}, else the first after.
+     *
+     * @param since where the control topic ended when the deployment was recorded ({@link #endPosition})
+     * @throws ControlMessageTimeoutException if none arrived in time
+     * @throws InvalidControlMessageException if the message the deployment would accept is malformed
+     * @throws java.util.concurrent.CancellationException if {@code cancelled} became true first
+     */
+    public ControlMessage await(String deploymentId, ControlTopicPosition since, boolean reuse, Duration timeout,
+            BooleanSupplier cancelled) {
         Objects.requireNonNull(deploymentId, "deploymentId");
+        ControlMessageMatcher matcher = new ControlMessageMatcher(deploymentId, since, reuse);
         Deadline deadline = Deadline.after(timeout);
         long skipped = 0;
         try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
@@ -160,19 +177,81 @@ public final class ControlChannel implements AutoCloseable {
                     try {
                         ControlMessage message = ControlMessage.fromRecord(record);
                         if (message.deploymentId().equals(deploymentId)) {
-                            return message;
+                            Optional<ControlMessage> accepted = matcher.offer(record, message);
+                            if (accepted.isPresent()) {
+                                return accepted.get();
+                            }
                         }
                     } catch (InvalidControlMessageException e) {
                         if (e.deploymentId().filter(deploymentId::equals).isPresent()) {
-                            throw e;
+                            matcher.offerInvalid(record, e);
+                            continue;
                         }
                         skipped++;
                         log.warn("[{}] Skipping a malformed control message: {}", clientIdPrefix, e.getMessage());
                     }
                 }
+                if (reuse) {
+                    Optional<ControlMessage> reused = matcher.readUpTo(positions(consumer, assigned));
+                    if (reused.isPresent()) {
+                        return reused.get();
+                    }
+                }
             }
         }
         throw new ControlMessageTimeoutException(deploymentId, topic, timeout, skipped);
+    }
+
+    /**
+     * Reads the whole control topic once: where it ends now (the position a new deployment records) and the
+     * largest numeric deployment id any message on it names (so that a new deployment's id is not one an earlier
+     * registry or Kafka-ML itself already used on this topic). A missing topic gives
+     * {@link ControlTopicPosition#BEGINNING} and 0. Malformed messages count with the id their key or JSON names.
+     *
+     * @throws KafkaMlException if the topic could not be read to its end within {@code timeout}
+     */
+    public ControlTopicState readState(Duration timeout) {
+        Deadline deadline = Deadline.after(timeout);
+        try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
+            List<PartitionInfo> partitions;
+            try {
+                partitions = consumer.partitionsFor(topic, deadline.remainingAtMost(timeout));
+            } catch (TimeoutException e) {
+                throw new KafkaMlException("Cannot read the partitions of control topic '" + topic + "' within "
+                        + timeout.toMillis() + " ms: " + e.getMessage(), e);
+            }
+            if (partitions == null || partitions.isEmpty()) {
+                return new ControlTopicState(ControlTopicPosition.BEGINNING, 0);
+            }
+            Set<TopicPartition> all = new HashSet<>();
+            partitions.forEach(info -> all.add(new TopicPartition(topic, info.partition())));
+            consumer.assign(all);
+            Map<TopicPartition, Long> ends = consumer.endOffsets(all, deadline.remainingAtMost(timeout));
+            consumer.seekToBeginning(all);
+            Map<Integer, Long> end = new HashMap<>();
+            ends.forEach((partition, offset) -> end.put(partition.partition(), offset));
+            long max = 0;
+            while (!positions(consumer, all).entrySet().stream().allMatch(e -> e.getValue() >= end.get(e.getKey()))) {
+                if (deadline.expired()) {
+                    throw new KafkaMlException("Control topic '" + topic + "' was not read to its end "
+                            + end + " within " + timeout.toMillis() + " ms");
+                }
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(deadline.remainingAtMost(
+                        Duration.ofMillis(200)))) {
+                    max = Math.max(max, ControlMessage.peekDeploymentId(record.key(), record.value())
+                            .filter(id -> id.matches("[0-9]{1,18}")).map(Long::parseLong).orElse(0L));
+                }
+            }
+            return new ControlTopicState(new ControlTopicPosition(end), max);
+        }
+    }
+
+    private static Map<Integer, Long> positions(KafkaConsumer<byte[], byte[]> consumer, Set<TopicPartition> assigned) {
+        Map<Integer, Long> positions = new HashMap<>();
+        for (TopicPartition partition : assigned) {
+            positions.put(partition.partition(), consumer.position(partition));
+        }
+        return positions;
     }
 
     private void assignNewPartitions(KafkaConsumer<byte[], byte[]> consumer, Set<TopicPartition> assigned,

@@ -31,7 +31,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * <caption>JSON fields</caption>
  * <tr><th>key</th><th>accessor</th><th>meaning</th></tr>
  * <tr><td>{@code topic}</td><td>{@link #slices()}</td><td>comma-separated {@code topic:partition:start:end}
- *     slices (see {@link StreamSlice}); required, at least one</td></tr>
+ *     slices (see {@link StreamSlice}); required, at least one; with {@code incremental} true it may be a bare
+ *     topic name instead ({@link #unboundedTopic()}, Kafka-ML's online sink)</td></tr>
  * <tr><td>{@code input_format}</td><td>{@link #inputFormat()}</td><td>{@code RAW}, {@code AVRO},
  *     {@code JSON}...; required</td></tr>
  * <tr><td>{@code input_config}</td><td>{@link #inputConfig()}</td><td>format settings (older Kafka-ML sinks
@@ -39,7 +40,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * <tr><td>{@code validation_rate}, {@code test_rate}</td><td>{@link #validationRate()},
  *     {@link #testRate()}</td><td>fractions held out, each in [0, 1), together below 1; default 0</td></tr>
  * <tr><td>{@code total_msg}</td><td>{@link #totalMessages()}</td><td>number of data records, {@code >= 0},
- *     at most the offsets the slices span; required</td></tr>
+ *     at most the offsets the slices span; required, except {@code null} for an unbounded stream</td></tr>
  * <tr><td>{@code description}, {@code dataset_restrictions}, {@code unsupervised_topic},
  *     {@code incremental}</td><td>accessors of the same names</td><td>carried through</td></tr>
  * <tr><td>{@code deployment_id}</td><td>{@link #deploymentId()}</td><td>added by kafkaml</td></tr>
@@ -98,6 +99,7 @@ public final class ControlMessage {
             VALIDATION_RATE, TEST_RATE, TOTAL_MSG, DESCRIPTION, DATASET_RESTRICTIONS, UNSUPERVISED_TOPIC,
             INCREMENTAL, DEPLOYMENT_ID);
     private static final Pattern DEPLOYMENT_ID_PATTERN = Pattern.compile("[A-Za-z0-9._-]{1,249}");
+    private static final Pattern UNBOUNDED_TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
     private static final Pattern NUMERIC_ID = Pattern.compile("0|[1-9][0-9]{0,37}");
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final TypeReference<Map<String, Object>> MAP_TYPE = new TypeReference<>() { };
@@ -112,11 +114,22 @@ public final class ControlMessage {
     private final long totalMessages;
     private final String description;
     private final boolean incremental;
+    private final String unboundedTopic;
     private final String deploymentId;
 
     private ControlMessage(ObjectNode json, String keyDeploymentId, String where) {
         Problems problems = new Problems();
-        this.slices = slices(json, TOPIC, true, problems);
+        JsonNode incrementalNode = json.get(INCREMENTAL);
+        if (incrementalNode != null && !incrementalNode.isNull() && !incrementalNode.isBoolean()) {
+            problems.add("'" + INCREMENTAL + "' must be true or false, was " + incrementalNode);
+        }
+        this.incremental = incrementalNode != null && incrementalNode.asBoolean(false);
+        JsonNode topicNode = json.get(TOPIC);
+        // Kafka-ML's online (incremental) sink announces a topic to be read as it grows, before its data: the bare
+        // topic name and no total_msg.
+        this.unboundedTopic = incremental && topicNode != null && topicNode.isTextual()
+                && UNBOUNDED_TOPIC.matcher(topicNode.asText()).matches() ? topicNode.asText() : null;
+        this.slices = unboundedTopic != null ? List.of() : slices(json, TOPIC, true, problems);
         this.unsupervisedSlices = slices(json, UNSUPERVISED_TOPIC, false, problems);
         this.inputFormat = requiredText(json, INPUT_FORMAT, problems);
         JsonNode config = json.has(INPUT_CONFIG) ? json.get(INPUT_CONFIG) : json.get(LEGACY_INPUT_CONFIG);
@@ -127,7 +140,9 @@ public final class ControlMessage {
             problems.add("'" + VALIDATION_RATE + "' + '" + TEST_RATE + "' must be below 1 (nothing would be left to "
                     + "train on), was " + validationRate + " + " + testRate);
         }
-        this.totalMessages = totalMessages(json, problems);
+        JsonNode totalNode = json.get(TOTAL_MSG);
+        this.totalMessages = unboundedTopic != null && (totalNode == null || totalNode.isNull()) ? -1
+                : totalMessages(json, problems);
         if (totalMessages >= 0 && problems.isEmpty() && slices.stream().noneMatch(StreamSlice::isOpenEnded)) {
             long span = slices.stream().mapToLong(StreamSlice::size).sum();
             if (totalMessages > span) {
@@ -137,11 +152,6 @@ public final class ControlMessage {
         }
         JsonNode descriptionNode = json.get(DESCRIPTION);
         this.description = descriptionNode == null || descriptionNode.isNull() ? "" : descriptionNode.asText();
-        JsonNode incrementalNode = json.get(INCREMENTAL);
-        if (incrementalNode != null && !incrementalNode.isNull() && !incrementalNode.isBoolean()) {
-            problems.add("'" + INCREMENTAL + "' must be true or false, was " + incrementalNode);
-        }
-        this.incremental = incrementalNode != null && incrementalNode.asBoolean(false);
         this.deploymentId = deploymentId(json, keyDeploymentId, problems);
         if (!problems.isEmpty()) {
             throw new InvalidControlMessageException("Invalid control message" + where + ": "
@@ -250,7 +260,35 @@ public final class ControlMessage {
         return deploymentId.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** The slices of the data stream, in order. */
+    /**
+     * The topic of an unbounded (incremental) stream: Kafka-ML's online sink sends the bare topic name with
+     * {@code incremental: true} and no {@code total_msg}, before its data, meaning "read this topic as it grows".
+     * Then {@link #slices()} is empty and {@link #totalMessages()} is -1. Empty for a bounded stream.
+     */
+    public Optional<String> unboundedTopic() {
+        return Optional.ofNullable(unboundedTopic);
+    }
+
+    /**
+     * The deployment id a control record names (the JSON's {@code deployment_id}, else the key as Kafka-ML
+     * writes it), read without validating the rest; empty when neither can be read.
+     */
+    public static Optional<String> peekDeploymentId(byte[] key, byte[] value) {
+        if (value != null) {
+            try {
+                JsonNode node = MAPPER.readTree(value);
+                JsonNode id = node == null ? null : node.get(DEPLOYMENT_ID);
+                if (id != null && !id.isNull() && !id.asText().isBlank()) {
+                    return Optional.of(id.asText());
+                }
+            } catch (IOException e) {
+                // not JSON: the key may still say
+            }
+        }
+        return key == null || key.length == 0 ? Optional.empty() : Optional.of(deploymentIdFromKey(key));
+    }
+
+    /** The slices of the data stream, in order; empty for an {@link #unboundedTopic() unbounded} stream. */
     public List<StreamSlice> slices() {
         return slices;
     }

@@ -349,6 +349,13 @@ public final class Registry implements AutoCloseable {
         return message;
     }
 
+    /**
+     * A channel on {@code controlTopic} with the registry's client settings; the caller closes it.
+     */
+    public ControlChannel controlChannel(String controlTopic) {
+        return ControlChannel.create(clientConfig, controlTopic);
+    }
+
     // ---- inference deployments ----
 
     /** Records (or replaces) an inference deployment. */

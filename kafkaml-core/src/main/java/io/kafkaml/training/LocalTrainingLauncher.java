@@ -1,25 +1,34 @@
 package io.kafkaml.training;
 
 import io.kafkaml.control.ControlChannel;
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.control.ControlTopicPosition;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.Registry;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Runs training deployments on threads of this JVM ({@code kafkaml-trainer-N}): a bounded pool, one thread per
- * deployment, the models of a deployment sharing one read of the stream per epoch. Deployments beyond the pool
- * size wait their turn.
+ * Runs training deployments on threads of this JVM ({@code kafkaml-trainer-N}): a bounded pool of threads that only
+ * train, the models of a deployment sharing one read of the stream per epoch. Waiting for data costs no thread:
+ * one listener per control topic ({@code kafkaml-control-listener | topic}) reads the control topic for every
+ * deployment of this launcher that waits on it and, when a deployment's control message arrives, hands the
+ * deployment to the pool. So any number of deployments may wait while others train, and a deployment whose data
+ * arrives first trains first; deployments beyond the pool size whose data has arrived wait their turn in order of
+ * arrival.
  *
  * <pre>{@code
  * try (LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, clientConfig, 2, listener)) {
@@ -28,17 +37,24 @@ import java.util.concurrent.atomic.AtomicInteger;
  * }
  * }</pre>
  *
- * <p>Thread-safe. {@link #close()} cancels what still runs and waits for the threads to end.
+ * <p>A deployment that waits longer than its {@link TrainingSpec#controlTimeout()}, is cancelled while it waits, or
+ * whose control message is malformed is recorded FAILED (or CANCELLED) with the reason by the listener, without a
+ * pool thread. Which control message a deployment accepts is decided as {@link TrainingDeployments} describes.
+ *
+ * <p>Thread-safe. {@link #close()} cancels what still waits or runs and waits for the threads to end.
  */
 public final class LocalTrainingLauncher implements TrainingLauncher {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LocalTrainingLauncher.class);
     private static final AtomicInteger THREADS = new AtomicInteger();
 
     private final Registry registry;
     private final Map<String, ?> clientConfig;
     private final TrainingListener listener;
     private final ExecutorService executor;
-    private final Map<String, TrainingRunner> running = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, TrainingRunner> running = new ConcurrentHashMap<>();
+    private final Map<String, ControlTopicListener> listeners = new ConcurrentHashMap<>();
+    private volatile boolean closed;
 
     /**
      * @param clientConfig settings of the Kafka clients the runners use
@@ -62,31 +78,59 @@ public final class LocalTrainingLauncher implements TrainingLauncher {
 
     @Override
     public TrainingHandle launch(TrainingJob job) {
-        TrainingRunner runner = new TrainingRunner(job, registry, clientConfig, listener);
-        running.put(job.deploymentId(), runner);
-        Future<?> future = executor.submit(() -> {
+        if (closed) {
+            throw new IllegalStateException("The launcher is closed");
+        }
+        String id = job.deploymentId();
+        CompletableFuture<DeploymentStatus> done = new CompletableFuture<>();
+        AtomicReference<ControlMessage> message = new AtomicReference<>();
+        AtomicReference<RuntimeException> noMessage = new AtomicReference<>();
+        TrainingRunner runner = new TrainingRunner(job, registry, clientConfig, listener, () -> {
+            if (noMessage.get() != null) {
+                throw noMessage.get();
+            }
+            return message.get();
+        });
+        running.put(id, runner);
+        Runnable train = () -> {
             try {
                 runner.run();
+            } catch (RuntimeException | Error e) {
+                log.error("[{}] The training runner failed: {}", id, e.toString(), e);
             } finally {
-                running.remove(job.deploymentId());
+                running.remove(id);
+                done.complete(runner.finalStatus() != null ? runner.finalStatus() : DeploymentStatus.FAILED);
             }
-        });
+        };
+        ControlTopicPosition since = registry.deployment(id).map(TrainingDeployments::controlPosition)
+                .orElse(ControlTopicPosition.BEGINNING);
+        ControlTopicListener.Waiter waiter = listener(job.controlTopic()).await(id, since, job.spec().reuseStream(),
+                job.spec().controlWait().orElse(ChronoUnit.FOREVER.getDuration()),
+                received -> {
+                    message.set(received);
+                    executor.execute(train);
+                },
+                reason -> {
+                    // No thread of the pool for a deployment that will not train: record why, here.
+                    noMessage.set(reason);
+                    train.run();
+                });
         return new TrainingHandle() {
             @Override
             public String deploymentId() {
-                return job.deploymentId();
+                return id;
             }
 
             @Override
             public void cancel() {
+                waiter.cancel();
                 runner.cancel();
             }
 
             @Override
             public Optional<DeploymentStatus> await(Duration timeout) {
                 try {
-                    future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-                    return Optional.ofNullable(runner.finalStatus());
+                    return Optional.of(done.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
                 } catch (TimeoutException e) {
                     return Optional.empty();
                 } catch (InterruptedException e) {
@@ -99,6 +143,10 @@ public final class LocalTrainingLauncher implements TrainingLauncher {
         };
     }
 
+    private ControlTopicListener listener(String topic) {
+        return listeners.computeIfAbsent(topic, t -> new ControlTopicListener(clientConfig, t));
+    }
+
     /** The control topic runners wait on unless a job says otherwise. */
     public static String defaultControlTopic() {
         return ControlChannel.DEFAULT_TOPIC;
@@ -106,7 +154,12 @@ public final class LocalTrainingLauncher implements TrainingLauncher {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         running.values().forEach(TrainingRunner::cancel);
+        listeners.values().forEach(ControlTopicListener::close);
         executor.shutdown();
         try {
             executor.awaitTermination(30, TimeUnit.SECONDS);

@@ -1,20 +1,38 @@
 package io.kafkaml.training;
 
 import io.kafkaml.control.ControlChannel;
+import io.kafkaml.control.ControlTopicPosition;
+import io.kafkaml.control.ControlTopicState;
 import io.kafkaml.model.ModelDefinition;
 import io.kafkaml.registry.Configuration;
+import io.kafkaml.registry.Datasource;
 import io.kafkaml.registry.Deployment;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.EntityNotFoundException;
 import io.kafkaml.registry.Registry;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
  * Deploys configurations for training (the paper's step C): records the deployment in the registry, then
- * hands it to a launcher. The deployment waits for the control message of its data stream, which may have been
- * sent before the deployment existed.
+ * hands it to a launcher. The deployment waits for the control message of its data stream.
+ *
+ * <p><b>Which control message.</b> On deploying, the control topic is read once: where it ends is recorded in the
+ * deployment's settings ({@value #CONTROL_POSITION_SETTING}, a {@link ControlTopicPosition}), and the deployment
+ * accepts only a control message published after that point, so an old message for the same id (an earlier
+ * registry's, or one from Kafka-ML's own deployment of that number) is never trained on. To train on a stream sent
+ * earlier, deploy with {@link TrainingSpec.Builder#reuseStream(boolean) reuseStream} (CLI:
+ * {@code kafkaml train --reuse-stream}), or re-send it after deploying ({@link Registry#resend}).
+ *
+ * <p><b>Ids.</b> A new numeric id is one more than the largest numeric id among this registry's deployments, every
+ * message on the control topic and the datasource catalog, so registries (and Kafka-ML) sharing one control topic
+ * do not reuse each other's ids once a stream for them has been announced. Two registries that deploy at the
+ * same moment, before either's stream is announced, can still pick the same number; the position check above then
+ * still keeps either from training on the other's older stream. Kafka-ML's sinks need numeric ids.
  *
  * <pre>{@code
  * TrainingDeployments deployments = new TrainingDeployments(registry, launcher);
@@ -24,9 +42,14 @@ import java.util.Objects;
  * registry.results(handle.deploymentId());
  * }</pre>
  *
- * <p>Thread-safe.
+ * <p>Thread-safe; deploying reads the control topic to its end (bounded by {@link #CONTROL_READ_TIMEOUT}).
  */
 public final class TrainingDeployments {
+
+    /** The deployment setting that records where the control topic ended when it was recorded. */
+    public static final String CONTROL_POSITION_SETTING = "controlTopicPosition";
+    /** How long deploying may take to read the control topic. */
+    public static final Duration CONTROL_READ_TIMEOUT = Duration.ofSeconds(30);
 
     private final Registry registry;
     private final TrainingLauncher launcher;
@@ -44,9 +67,10 @@ public final class TrainingDeployments {
         this.controlTopic = Objects.requireNonNull(controlTopic, "controlTopic");
     }
 
-    /** Deploys a configuration under a new numeric deployment id (Kafka-ML's sinks need numeric ids). */
-    public TrainingHandle deploy(String configuration, TrainingSpec spec) {
-        return deploy(configuration, spec, nextDeploymentId());
+    /** Deploys a configuration under a new numeric deployment id (see the class documentation). */
+    public synchronized TrainingHandle deploy(String configuration, TrainingSpec spec) {
+        ControlTopicState state = controlState();
+        return deploy(configuration, spec, nextDeploymentId(state), state);
     }
 
     /**
@@ -56,22 +80,52 @@ public final class TrainingDeployments {
      * @throws io.kafkaml.registry.DuplicateEntityException if the deployment id is taken
      */
     public synchronized TrainingHandle deploy(String configuration, TrainingSpec spec, String deploymentId) {
+        return deploy(configuration, spec, deploymentId, controlState());
+    }
+
+    private TrainingHandle deploy(String configuration, TrainingSpec spec, String deploymentId, ControlTopicState state) {
         Configuration config = TrainingJob.configuration(registry, configuration);
         List<ModelDefinition> models = TrainingJob.models(registry, config);
         Instant now = Instant.now();
+        Map<String, Object> settings = new LinkedHashMap<>(spec.toMap());
+        settings.put(CONTROL_POSITION_SETTING, state.end().format());
         registry.createDeployment(new Deployment(deploymentId, configuration, DeploymentStatus.WAITING_FOR_DATA, null,
-                spec.toMap(), now, now, null));
+                settings, now, now, null));
         return launcher.launch(new TrainingJob(deploymentId, config, models, spec, controlTopic));
     }
 
-    /** One more than the largest numeric deployment id in the registry (1 for the first). */
+    /** The next free numeric deployment id (see the class documentation). */
     public synchronized String nextDeploymentId() {
-        long max = 0;
+        return nextDeploymentId(controlState());
+    }
+
+    /**
+     * Where the control topic of a recorded deployment stood when it was recorded; the beginning for a deployment
+     * recorded without it (every message for it is accepted).
+     */
+    public static ControlTopicPosition controlPosition(Deployment deployment) {
+        Object text = deployment.settings().get(CONTROL_POSITION_SETTING);
+        return text == null ? ControlTopicPosition.BEGINNING : ControlTopicPosition.parse(text.toString());
+    }
+
+    private String nextDeploymentId(ControlTopicState state) {
+        long max = state.maxNumericDeploymentId();
         for (Deployment deployment : registry.deployments()) {
-            if (deployment.id().matches("[0-9]{1,18}")) {
-                max = Math.max(max, Long.parseLong(deployment.id()));
-            }
+            max = Math.max(max, numeric(deployment.id()));
+        }
+        for (Datasource datasource : registry.datasources()) {
+            max = Math.max(max, numeric(datasource.deploymentId()));
         }
         return String.valueOf(max + 1);
+    }
+
+    private ControlTopicState controlState() {
+        try (ControlChannel control = registry.controlChannel(controlTopic)) {
+            return control.readState(CONTROL_READ_TIMEOUT);
+        }
+    }
+
+    private static long numeric(String id) {
+        return id != null && id.matches("[0-9]{1,18}") ? Long.parseLong(id) : 0;
     }
 }

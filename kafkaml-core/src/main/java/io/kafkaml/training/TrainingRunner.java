@@ -69,6 +69,8 @@ public final class TrainingRunner implements Runnable {
     private final Map<String, ?> clientConfig;
     private final TrainingListener listener;
     private final AtomicBoolean cancelled = new AtomicBoolean();
+    /** Where the control message comes from: the launcher's listener, or (null) this runner's own wait. */
+    private final java.util.function.Supplier<ControlMessage> delivered;
     private volatile DeploymentStatus finalStatus;
 
     /**
@@ -76,6 +78,16 @@ public final class TrainingRunner implements Runnable {
      * @param listener called as training progresses, or {@code null}
      */
     public TrainingRunner(TrainingJob job, Registry registry, Map<String, ?> clientConfig, TrainingListener listener) {
+        this(job, registry, clientConfig, listener, null);
+    }
+
+    /**
+     * A runner whose control message was already received by its launcher's one control-topic listener:
+     * {@code delivered} returns it (or throws why there is none, e.g. a timeout or a cancellation).
+     */
+    TrainingRunner(TrainingJob job, Registry registry, Map<String, ?> clientConfig, TrainingListener listener,
+            java.util.function.Supplier<ControlMessage> delivered) {
+        this.delivered = delivered;
         this.job = Objects.requireNonNull(job, "job");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.clientConfig = Map.copyOf(clientConfig);
@@ -100,6 +112,12 @@ public final class TrainingRunner implements Runnable {
         try {
             setStatus(DeploymentStatus.WAITING_FOR_DATA, null);
             ControlMessage message = awaitControlMessage();
+            if (message.incremental()) {
+                throw new io.kafkaml.common.KafkaMlException("The control message for deployment '" + id
+                        + "' announces an incremental (online) stream" + message.unboundedTopic().map(t -> " on topic '"
+                        + t + "'").orElse("") + ", as Kafka-ML's online sink sends; kafkaml does not train on "
+                        + "incremental streams yet: send a bounded stream (kafkaml send, a DataSink) instead");
+            }
             registry.deployment(id).ifPresent(d -> registry.updateDeployment(d.withControlMessage(message.toJson())));
             setStatus(DeploymentStatus.TRAINING, null);
             log.info("[{}] Training {} model(s) of configuration '{}' on {}", id, job.models().size(),
@@ -144,10 +162,21 @@ public final class TrainingRunner implements Runnable {
         }
     }
 
+    /**
+     * The control message this deployment accepts: only one published after the deployment was recorded, unless
+     * its spec reuses a stream (see {@link TrainingDeployments}).
+     */
     private ControlMessage awaitControlMessage() {
         Duration wait = job.spec().controlWait().orElse(ChronoUnit.FOREVER.getDuration());
-        try (ControlChannel control = ControlChannel.create(clientConfig, job.controlTopic())) {
-            return control.await(job.deploymentId(), wait, cancelled::get);
+        try {
+            if (delivered != null) {
+                return delivered.get();
+            }
+            io.kafkaml.control.ControlTopicPosition since = registry.deployment(job.deploymentId())
+                    .map(TrainingDeployments::controlPosition).orElse(io.kafkaml.control.ControlTopicPosition.BEGINNING);
+            try (ControlChannel control = ControlChannel.create(clientConfig, job.controlTopic())) {
+                return control.await(job.deploymentId(), since, job.spec().reuseStream(), wait, cancelled::get);
+            }
         } catch (CancellationException e) {
             throw new CancelledException();
         }

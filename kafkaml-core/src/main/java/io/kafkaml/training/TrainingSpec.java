@@ -32,10 +32,14 @@ import java.util.Set;
  * @param splitOrder how records are assigned to train, validation and test
  * @param cacheBudgetBytes the memory the decoded stream may take to be kept for later epochs
  * @param badRecordPolicy what to do with records that cannot be decoded
+ * @param reuseStream whether the deployment may train on a control message published before it was recorded (the
+ *     newest such message for its id, else the first after); by default only newer ones are accepted, so that an
+ *     old message for the same id on a shared control topic is never trained on
  */
 public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean shuffle, long seed,
         String earlyStoppingMetric, int earlyStoppingPatience, int evaluationBatchSize, Normalization normalization,
-        Duration controlTimeout, SplitOrder splitOrder, long cacheBudgetBytes, BadRecordPolicy badRecordPolicy) {
+        Duration controlTimeout, SplitOrder splitOrder, long cacheBudgetBytes, BadRecordPolicy badRecordPolicy,
+        boolean reuseStream) {
 
     /** Metrics early stopping can watch; for the first five lower is better. */
     public static final Set<String> METRICS = Set.of("loss", "mse", "mae", "rmse", "r2", "accuracy", "precision",
@@ -114,6 +118,7 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
         map.put("splitOrder", splitOrder.name());
         map.put("cacheBudgetBytes", cacheBudgetBytes);
         map.put("badRecordPolicy", badRecordPolicy.name());
+        map.put("reuseStream", reuseStream);
         return map;
     }
 
@@ -130,7 +135,8 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
                 .normalization(Normalization.valueOf(String.valueOf(map.getOrDefault("normalization", "NONE"))))
                 .splitOrder(SplitOrder.valueOf(String.valueOf(map.getOrDefault("splitOrder", "SHUFFLED"))))
                 .cacheBudgetBytes(values.number("cacheBudgetBytes", builder.cacheBudgetBytes))
-                .badRecordPolicy(BadRecordPolicy.valueOf(String.valueOf(map.getOrDefault("badRecordPolicy", "FAIL"))));
+                .badRecordPolicy(BadRecordPolicy.valueOf(String.valueOf(map.getOrDefault("badRecordPolicy", "FAIL"))))
+                .reuseStream(Boolean.parseBoolean(String.valueOf(map.getOrDefault("reuseStream", false))));
         if (map.get("earlyStoppingMetric") != null) {
             builder.earlyStopping(String.valueOf(map.get("earlyStoppingMetric")), values.integer("earlyStoppingPatience", 1));
         }
@@ -158,6 +164,7 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
         private int stepsPerEpoch;
         private boolean shuffle;
         private long seed = 42;
+        private boolean reuseStream;
         private String earlyStoppingMetric;
         private int earlyStoppingPatience;
         private int evaluationBatchSize = 256;
@@ -246,11 +253,21 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
             return this;
         }
 
+        /**
+         * Whether the deployment may train on a control message published before it was recorded (a stream sent
+         * earlier, or re-sent with {@code datasources resend} before deploying); default false: only messages
+         * published after the deployment was recorded are accepted.
+         */
+        public Builder reuseStream(boolean reuse) {
+            this.reuseStream = reuse;
+            return this;
+        }
+
         /** Validates and returns the spec. */
         public TrainingSpec build() {
             return new TrainingSpec(batchSize, epochs, stepsPerEpoch, shuffle, seed, earlyStoppingMetric,
                     earlyStoppingPatience, evaluationBatchSize, normalization, controlTimeout, splitOrder,
-                    cacheBudgetBytes, badRecordPolicy);
+                    cacheBudgetBytes, badRecordPolicy, reuseStream);
         }
     }
 }

@@ -127,7 +127,9 @@ class HcopdTrainingIT {
     void aRecordedStreamIsReusedByASecondDeploymentWithoutSendingTheDataAgain(EmbeddedKafkaBroker kafka) {
         kafka.createTopic("hcopd-reuse", 1);
         Hcopd.send(kafka.clientConfig(), "hcopd-reuse", "reuse-1", ROWS, 0.1, 0.1); // sent before any deployment
-        TrainingHandle first = deployments.deploy("hcopd-all", spec(5), "reuse-1");
+        // A stream sent before its deployment is trained on only when the deployment says it reuses a stream.
+        TrainingHandle first = deployments.deploy("hcopd-all", TrainingSpec.builder().batchSize(10).epochs(5).shuffle(true).seed(42)
+                .normalization(Normalization.STANDARDIZE).controlTimeout(Duration.ofSeconds(60)).reuseStream(true).build(), "reuse-1");
         assertThat(first.await(Duration.ofMinutes(3))).contains(DeploymentStatus.FINISHED);
         long end = kafka.logEndOffset(new TopicPartition("hcopd-reuse", 0));
 
