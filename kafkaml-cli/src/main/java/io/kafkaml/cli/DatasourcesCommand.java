@@ -2,6 +2,7 @@ package io.kafkaml.cli;
 
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.registry.Datasource;
+import io.kafkaml.registry.DatasourceAvailability;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.stream.StreamSlice;
 import java.util.LinkedHashMap;
@@ -40,23 +41,50 @@ final class DatasourcesCommand {
         @Override
         List<String> row(Registry registry, Datasource datasource) {
             Map<String, Object> r = describe(registry, datasource);
+            Object available = r.get("available");
             return List.of(String.valueOf(r.get("id")), String.valueOf(r.get("deploymentId")),
-                    String.valueOf(r.get("inputFormat")), String.valueOf(r.get("totalMessages")),
-                    String.valueOf(r.get("slices")), String.valueOf(r.get("available")));
+                    text(r.get("inputFormat")), text(r.get("totalMessages")), text(r.get("slices")),
+                    Boolean.TRUE.equals(available) ? "true" : (available == null ? "unknown" : "false")
+                            + (r.get("reason") == null ? "" : " (" + r.get("reason") + ")"));
         }
 
+        private static String text(Object value) {
+            return value == null ? "-" : value.toString();
+        }
+
+        /**
+         * One entry; never fails the listing as a whole: a stream whose topic was deleted, whose slices expired,
+         * or whose recorded message cannot be read (or checked) is listed with the reason.
+         */
         private static Map<String, Object> describe(Registry registry, Datasource datasource) {
-            ControlMessage message = datasource.message();
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("id", datasource.id());
             row.put("deploymentId", datasource.deploymentId());
             row.put("recordedAt", datasource.recordedAt());
+            ControlMessage message;
+            try {
+                message = datasource.message();
+            } catch (RuntimeException e) {
+                row.put("available", false);
+                row.put("reason", "unreadable control message: " + e.getMessage());
+                return row;
+            }
             row.put("inputFormat", message.inputFormat());
-            row.put("totalMessages", message.totalMessages());
-            row.put("slices", StreamSlice.formatList(message.slices()));
-            var availability = registry.availability(datasource);
-            row.put("available", availability.available());
-            row.put("expired", StreamSlice.formatList(availability.expired()));
+            row.put("totalMessages", message.totalMessages() < 0 ? null : message.totalMessages());
+            row.put("slices", message.unboundedTopic().map(t -> t + " (incremental)")
+                    .orElse(StreamSlice.formatList(message.slices())));
+            try {
+                DatasourceAvailability availability = registry.availability(datasource);
+                row.put("available", availability.available());
+                row.put("expired", StreamSlice.formatList(availability.expired()));
+                row.put("deletedTopics", availability.deletedTopics());
+                if (!availability.available()) {
+                    row.put("reason", availability.reason());
+                }
+            } catch (RuntimeException e) {
+                row.put("available", null);
+                row.put("reason", "could not check: " + e.getMessage());
+            }
             return row;
         }
     }

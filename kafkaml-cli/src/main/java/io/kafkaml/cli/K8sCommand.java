@@ -17,7 +17,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code kafkaml k8s render rbac|training|inference}: the Kubernetes objects as YAML, for kubectl or GitOps. */
+/** {@code kafkaml k8s render rbac|training|inference|control-logger}: the Kubernetes objects as YAML, for kubectl or GitOps. */
 @Command(name = "k8s", mixinStandardHelpOptions = true, description = "Kubernetes: render objects as YAML.",
         subcommands = {K8sCommand.Render.class})
 final class K8sCommand {
@@ -53,8 +53,30 @@ final class K8sCommand {
     }
 
     @Command(name = "render", mixinStandardHelpOptions = true, description = "Print Kubernetes objects as YAML.",
-            subcommands = {Rbac.class, Training.class, Inference.class})
+            subcommands = {Rbac.class, Training.class, Inference.class, ControlLogger.class})
     static final class Render {
+    }
+
+    @Command(name = "control-logger", mixinStandardHelpOptions = true,
+            description = "The Deployment (one pod) of the always-on control logger, which catalogs every data stream "
+                    + "announced on the control topic.")
+    static final class ControlLogger implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Mixin
+        ClientOptions client; // --registry-prefix and the control topic's default matter here
+        @ArgGroup(exclusive = false, heading = "Cluster%n")
+        Cluster cluster = new Cluster();
+        @Option(names = "--control-topic", paramLabel = "TOPIC",
+            description = "The control topic (default: $KAFKAML_CONTROL_TOPIC, else KAFKA_ML_CONTROL_TOPIC)")
+        String controlTopic;
+
+        @Override
+        public Integer call() {
+            print(spec, List.of(cluster.manifests(client.registryPrefix())
+                    .controlLoggerDeployment(client.controlTopic(controlTopic))));
+            return 0;
+        }
     }
 
     @Command(name = "rbac", mixinStandardHelpOptions = true,

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         description = "Deep learning on Kafka data streams: models, configurations, training, inference.",
         subcommands = {BrokerCommand.class, ModelsCommand.class, ConfigurationsCommand.class, TrainCommand.class,
             SendCommand.class, DeploymentsCommand.class, ResultsCommand.class, InferCommand.class,
-            DatasourcesCommand.class, WorkerCommand.class, QuickstartCommand.class, K8sCommand.class})
+            DatasourcesCommand.class, ControlLoggerCommand.class, WorkerCommand.class, QuickstartCommand.class, K8sCommand.class})
 public final class KafkaMlCli implements Runnable {
 
     @CommandLine.Spec

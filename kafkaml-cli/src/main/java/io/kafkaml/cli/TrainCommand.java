@@ -53,6 +53,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--control-topic", paramLabel = "TOPIC",
             description = "The control topic (default: $KAFKAML_CONTROL_TOPIC, else KAFKA_ML_CONTROL_TOPIC)")
     String controlTopic;
+    @Option(names = "--reuse-stream", description = "Also accept a data stream announced before this deployment was "
+            + "recorded (the newest one for its id); by default only streams sent after it count")
+    boolean reuseStream;
     @Option(names = "--timeout", paramLabel = "DURATION", description = "How long to wait for the data, e.g. PT10M "
             + "(default: indefinitely)")
     Duration timeout;
@@ -69,7 +72,7 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         controlTopic = client.controlTopic(controlTopic);
         TrainingSpec.Builder builder = TrainingSpec.builder().batchSize(batchSize).epochs(epochs).shuffle(shuffle)
-                .seed(seed).controlTimeout(timeout);
+                .seed(seed).controlTimeout(timeout).reuseStream(reuseStream);
         if (normalize != null) {
             builder.normalization(switch (normalize.toLowerCase(Locale.ROOT).replace("-", "_")) {
                 case "standardize" -> Normalization.STANDARDIZE;

@@ -6,6 +6,7 @@ import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.InferenceStats;
 import io.kafkaml.inference.ProcessingGuarantee;
 import io.kafkaml.inference.ServedModel;
+import io.kafkaml.registry.ControlLogger;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.training.TrainingJob;
@@ -26,14 +27,14 @@ import picocli.CommandLine.Spec;
  *
  * <table>
  * <caption>Environment</caption>
- * <tr><td>{@code KAFKAML_ROLE}</td><td>{@code train} or {@code infer} (required)</td></tr>
+ * <tr><td>{@code KAFKAML_ROLE}</td><td>{@code train}, {@code infer} or {@code control-logger} (required)</td></tr>
  * <tr><td>{@code KAFKAML_BOOTSTRAP_SERVERS}</td><td>Kafka brokers (required)</td></tr>
  * <tr><td>{@code KAFKAML_REGISTRY_PREFIX}</td><td>registry topic prefix (default {@code kafkaml})</td></tr>
  * <tr><td>{@code KAFKAML_CLIENT_<SETTING>}</td><td>any client setting, e.g. {@code KAFKAML_CLIENT_SECURITY_PROTOCOL}
  *     for {@code security.protocol} (underscores become dots, lower case)</td></tr>
  * <tr><td>{@code KAFKAML_DEPLOYMENT_ID}</td><td>train: the deployment, recorded in the registry (required)</td></tr>
  * <tr><td>{@code KAFKAML_MODEL}</td><td>train: only this model of the configuration (default: all)</td></tr>
- * <tr><td>{@code KAFKAML_CONTROL_TOPIC}</td><td>train: default {@code KAFKA_ML_CONTROL_TOPIC}</td></tr>
+ * <tr><td>{@code KAFKAML_CONTROL_TOPIC}</td><td>train, control-logger: default {@code KAFKA_ML_CONTROL_TOPIC}</td></tr>
  * <tr><td>{@code KAFKAML_RESULT_ID}</td><td>infer: the result to serve (required)</td></tr>
  * <tr><td>{@code KAFKAML_INPUT_TOPIC}, {@code KAFKAML_OUTPUT_TOPIC}</td><td>infer: the topics (required)</td></tr>
  * <tr><td>{@code KAFKAML_INFERENCE_ID}</td><td>infer: the inference deployment (default from the result)</td></tr>
@@ -76,7 +77,9 @@ final class WorkerCommand implements Callable<Integer> {
             return switch (role) {
                 case "train" -> train(registry, clientConfig);
                 case "infer" -> infer(registry, clientConfig);
-                default -> throw new IllegalArgumentException("KAFKAML_ROLE must be train or infer, was '" + role + "'");
+                case "control-logger" -> controlLogger(registry, clientConfig);
+                default -> throw new IllegalArgumentException("KAFKAML_ROLE must be train, infer or control-logger, was '"
+                        + role + "'");
             };
         }
     }
@@ -96,6 +99,14 @@ final class WorkerCommand implements Callable<Integer> {
         spec.commandLine().getOut().println("deployment " + deploymentId + " " + status);
         spec.commandLine().getOut().flush();
         return status == DeploymentStatus.FINISHED ? 0 : status == DeploymentStatus.CANCELLED ? 3 : 1;
+    }
+
+    /** The always-on catalog: runs until SIGTERM (the Kubernetes Deployment of {@code k8s render control-logger}). */
+    private int controlLogger(Registry registry, Map<String, Object> clientConfig) throws InterruptedException {
+        ControlLogger logger = ControlLogger.start(clientConfig, registry, config.controlTopic());
+        ControlLoggerCommand.runUntilShutdown(spec.commandLine().getOut(), logger, () -> { }, config.controlTopic(),
+                config.registryPrefix());
+        return 0;
     }
 
     private int infer(Registry registry, Map<String, Object> clientConfig) throws InterruptedException {

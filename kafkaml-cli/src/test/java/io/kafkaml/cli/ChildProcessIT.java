@@ -78,6 +78,51 @@ class ChildProcessIT {
         return output;
     }
 
+    /** Starts {@code kafkaml broker} as a child process and returns its bootstrap servers. */
+    static String startBroker(Process broker, Path brokerLog) throws Exception {
+        org.awaitility.Awaitility.await().atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200))
+                .until(() -> Files.readString(brokerLog).contains("bootstrap.servers=") || !broker.isAlive());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("bootstrap.servers=(\\S+)")
+                .matcher(Files.readString(brokerLog));
+        assertThat(m.find()).as(Files.readString(brokerLog)).isTrue();
+        return m.group(1);
+    }
+
+    @Test
+    void aStreamSentToAnIdleBrokerIsCatalogedAndADeletedTopicIsMarked(@TempDir Path dir) throws Exception {
+        Path brokerLog = dir.resolve("broker.log");
+        Process broker = kafkaml(brokerLog, "broker", "--port", "0", "--data-dir", dir.resolve("kafka").toString()).start();
+        try {
+            String bootstrap = startBroker(broker, brokerLog);
+            assertThat(Files.readString(brokerLog)).contains("control-logger cataloging control topic KAFKA_ML_CONTROL_TOPIC");
+            Path csv = dir.resolve("idle.csv");
+            Files.writeString(csv, "x,y,label\n1,2,0\n3,4,1\n5,6,0\n");
+            Path other = dir.resolve("other.csv");
+            Files.writeString(other, "x,y,label\n1,2,0\n");
+            // Nothing but the broker runs: no train process, no control logger of its own.
+            assertThat(runToEnd(dir, bootstrap, "send", "--file", csv.toString(), "--label", "label", "--format", "RAW",
+                    "--topic", "idle-data", "--deployment-id", "77")).contains("sent 3 records");
+            assertThat(runToEnd(dir, bootstrap, "send", "--file", other.toString(), "--label", "label", "--format",
+                    "RAW", "--topic", "doomed-data", "--deployment-id", "78")).contains("sent 1 records");
+            try (Registry registry = Registry.connect(Map.of("bootstrap.servers", bootstrap))) {
+                org.awaitility.Awaitility.await().atMost(30, TimeUnit.SECONDS)
+                        .until(() -> registry.datasources().size() == 2);
+            }
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                    Map.of("bootstrap.servers", bootstrap))) {
+                admin.deleteTopics(List.of("doomed-data")).all().get(30, TimeUnit.SECONDS);
+            }
+            String listing = runToEnd(dir, bootstrap, "datasources", "list");
+            assertThat(listing.lines().filter(line -> line.contains("idle-data:0:0:3")))
+                    .singleElement().asString().contains(" 77 ").contains("true");
+            assertThat(listing.lines().filter(line -> line.contains("doomed-data")))
+                    .singleElement().asString().contains(" 78 ").contains("topic deleted: doomed-data");
+        } finally {
+            broker.destroy();
+            broker.waitFor(60, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void theCommandsChainFromBrokerToPredictions(@TempDir Path dir) throws Exception {
         Path brokerLog = dir.resolve("broker.log");
@@ -113,6 +158,12 @@ class ChildProcessIT {
             ProcessBuilder trainer = kafkaml(trainLog, "train", "--configuration", "c", "--epochs", "10", "--wait");
             trainer.environment().put("KAFKAML_BOOTSTRAP_SERVERS", bootstrap);
             Process training = trainer.start();
+            // A deployment trains only on a stream sent after it was recorded (unless --reuse-stream).
+            long recorded = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!Files.readString(trainLog).contains("deployment 1 waiting for data") && System.nanoTime() < recorded) {
+                Thread.sleep(200);
+            }
+            assertThat(Files.readString(trainLog)).contains("deployment 1 waiting for data");
             assertThat(runToEnd(dir, bootstrap, "send", "--file", csv.toString(), "--label", "label", "--format", "RAW",
                     "--topic", "chain-data", "--deployment-id", "1", "--test-rate", "0.2")).contains("sent 200 records");
             assertThat(training.waitFor(3, TimeUnit.MINUTES)).isTrue();

@@ -90,29 +90,35 @@ public final class ControlLogger implements AutoCloseable {
         long nextMetadataCheck = 0;
         try {
             while (!closing) {
-                if (System.nanoTime() >= nextMetadataCheck) {
-                    assignNewPartitions(assigned);
-                    nextMetadataCheck = System.nanoTime() + TimeUnit.SECONDS.toNanos(assigned.isEmpty() ? 1 : 10);
-                }
-                if (assigned.isEmpty()) {
-                    Thread.sleep(200);
-                    continue;
-                }
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-                    try {
-                        record(record);
-                    } catch (RegistryException e) {
-                        log.error("[{}] Could not record the control message at {}-{}@{}: {}", topic, record.topic(),
-                                record.partition(), record.offset(), e.getMessage());
+                try {
+                    if (System.nanoTime() >= nextMetadataCheck) {
+                        assignNewPartitions(assigned);
+                        nextMetadataCheck = System.nanoTime() + TimeUnit.SECONDS.toNanos(assigned.isEmpty() ? 1 : 10);
                     }
+                    if (assigned.isEmpty()) {
+                        Thread.sleep(200);
+                        continue;
+                    }
+                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+                        try {
+                            record(record);
+                        } catch (RegistryException e) {
+                            log.error("[{}] Could not record the control message at {}-{}@{}: {}", topic,
+                                    record.topic(), record.partition(), record.offset(), e.getMessage());
+                        }
+                    }
+                } catch (WakeupException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    // An always-on logger outlives a broker restart or a bad moment: log, back off, go on.
+                    log.error("[{}] The control logger failed to read; retrying in 1 s: {}", topic, e.toString(), e);
+                    Thread.sleep(1000);
                 }
             }
         } catch (WakeupException e) {
             // closing
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            log.error("[{}] The control logger stopped: {}", topic, e.toString(), e);
         } finally {
             consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
         }

@@ -307,14 +307,53 @@ public final class Registry implements AutoCloseable {
         return readAll(datasources, Datasource.class);
     }
 
-    /** Whether a datasource's slices can all still be read, or retention deleted part of them. */
+    /**
+     * Whether a datasource's slices can all still be read: a slice whose start is below its partition's log start
+     * offset has expired under retention; a slice whose topic (or partition) no longer exists names a deleted topic.
+     * Neither is an error: both are reported in the result.
+     *
+     * @throws RegistryException if the broker could not be asked within the registry's timeout
+     */
     public DatasourceAvailability availability(Datasource datasource) {
         List<StreamSlice> slices = datasource.message().slices();
+        java.util.Set<String> topics = new java.util.TreeSet<>();
+        slices.forEach(slice -> topics.add(slice.topic()));
+        java.util.Set<String> deleted = new java.util.TreeSet<>();
+        Map<String, Integer> partitionCounts = new java.util.HashMap<>();
+        // describeTopics answers at once for a deleted topic (listOffsets would retry until its timeout).
+        Map<String, org.apache.kafka.common.KafkaFuture<org.apache.kafka.clients.admin.TopicDescription>> described =
+                admin().describeTopics(topics).topicNameValues();
+        for (String topic : topics) {
+            try {
+                partitionCounts.put(topic, described.get(topic).get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                        .partitions().size());
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+                    throw new RegistryException("Cannot check the topic '" + topic + "' of datasource '"
+                            + datasource.id() + "': " + e.getCause(), e.getCause());
+                }
+                deleted.add(topic);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RegistryException("Interrupted while checking datasource '" + datasource.id() + "'", e);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new RegistryException("Cannot check the topic '" + topic + "' of datasource '" + datasource.id()
+                        + "' within " + timeout.toMillis() + " ms", e);
+            }
+        }
         Map<TopicPartition, OffsetSpec> request = new java.util.HashMap<>();
-        slices.forEach(slice -> request.put(slice.topicPartition(), OffsetSpec.earliest()));
-        Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> starts;
+        for (StreamSlice slice : slices) {
+            Integer count = partitionCounts.get(slice.topic());
+            if (count != null && slice.partition() >= count) {
+                deleted.add(slice.topic()); // recreated with fewer partitions: the slice's data is gone
+            } else if (count != null) {
+                request.put(slice.topicPartition(), OffsetSpec.earliest());
+            }
+        }
+        Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> found;
         try {
-            starts = admin().listOffsets(request).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            found = request.isEmpty() ? Map.of()
+                    : admin().listOffsets(request).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RegistryException("Interrupted while checking datasource '" + datasource.id() + "'", e);
@@ -322,14 +361,16 @@ public final class Registry implements AutoCloseable {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
             throw new RegistryException("Cannot check the slices of datasource '" + datasource.id() + "': " + cause, cause);
         }
+        Map<TopicPartition, Long> starts = new java.util.HashMap<>();
+        found.forEach((partition, info) -> starts.put(partition, info.offset()));
         List<StreamSlice> expired = new ArrayList<>();
         for (StreamSlice slice : slices) {
-            long logStart = starts.get(slice.topicPartition()).offset();
-            if (slice.startOffset() < logStart && (slice.isOpenEnded() || slice.size() > 0)) {
+            Long logStart = starts.get(slice.topicPartition());
+            if (logStart != null && slice.startOffset() < logStart && (slice.isOpenEnded() || slice.size() > 0)) {
                 expired.add(slice);
             }
         }
-        return new DatasourceAvailability(expired.isEmpty(), expired);
+        return new DatasourceAvailability(expired.isEmpty() && deleted.isEmpty(), expired, List.copyOf(deleted));
     }
 
     /**

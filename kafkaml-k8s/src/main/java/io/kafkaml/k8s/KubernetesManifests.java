@@ -117,6 +117,31 @@ public final class KubernetesManifests {
     }
 
     /**
+     * The always-on control logger: a Deployment of one pod running the worker with role {@code control-logger},
+     * which copies every control message of {@code controlTopic} into the registry's datasource catalog, so that a
+     * stream sent to an idle cluster (by {@code kafkaml send} or Kafka-ML's sinks) is listed within seconds. One
+     * replica is enough (restarting it re-reads the topic and skips what is recorded); a second would only write
+     * the same records twice. It gets the CPU and memory settings but no GPU, node selector or tolerations.
+     */
+    public Deployment controlLoggerDeployment(String controlTopic) {
+        String name = name("kafkaml-control-logger", dnsLabel(controlTopic), null);
+        Map<String, String> labels = ordered("app.kubernetes.io/name", "kafkaml", COMPONENT_LABEL, "control-logger",
+                "app.kubernetes.io/instance", name);
+        List<EnvVar> env = new ArrayList<>(common());
+        env.add(env(KafkaMlConfig.WORKER_ROLE_CONFIG, "control-logger"));
+        env.add(env(KafkaMlConfig.CONTROL_TOPIC_CONFIG, controlTopic));
+        return new DeploymentBuilder()
+                .withNewMetadata().withName(name).withNamespace(settings.namespace()).withLabels(labels).endMetadata()
+                .withNewSpec().withReplicas(1)
+                .withNewStrategy().withType("Recreate").endStrategy()
+                .withNewSelector().withMatchLabels(ordered("app.kubernetes.io/instance",
+                        labels.get("app.kubernetes.io/instance"), COMPONENT_LABEL, "control-logger")).endSelector()
+                .withNewTemplate().withNewMetadata().withLabels(labels).endMetadata()
+                .withSpec(pod(env, "Always", false)).endTemplate()
+                .endSpec().build();
+    }
+
+    /**
      * What a launcher needs in its namespace and nothing more: a ServiceAccount, a Role that manages Jobs and
      * Deployments and reads pods (for failure reasons), and the RoleBinding between them.
      */
@@ -152,6 +177,14 @@ public final class KubernetesManifests {
     }
 
     private PodSpec pod(List<EnvVar> env, String restartPolicy) {
+        return pod(env, restartPolicy, true);
+    }
+
+    /**
+     * A worker pod; {@code compute} false for a pod that trains and serves nothing: no GPU, and not bound to the
+     * compute nodes by the node selector and tolerations.
+     */
+    private PodSpec pod(List<EnvVar> env, String restartPolicy, boolean compute) {
         ResourceRequirementsBuilder resources = new ResourceRequirementsBuilder();
         Map<String, Quantity> requests = new LinkedHashMap<>();
         Map<String, Quantity> limits = new LinkedHashMap<>();
@@ -159,7 +192,7 @@ public final class KubernetesManifests {
         put(requests, "memory", settings.memoryRequest());
         put(limits, "cpu", settings.cpuLimit());
         put(limits, "memory", settings.memoryLimit());
-        if (settings.gpus() > 0) {
+        if (compute && settings.gpus() > 0) {
             limits.put("nvidia.com/gpu", new Quantity(String.valueOf(settings.gpus())));
         }
         ContainerBuilder container = new ContainerBuilder().withName("worker").withImage(settings.image())
@@ -172,8 +205,10 @@ public final class KubernetesManifests {
         }
         PodSpecBuilder pod = new PodSpecBuilder().withRestartPolicy(restartPolicy).withContainers(container.build())
                 .withServiceAccountName(settings.serviceAccount())
-                .withNodeSelector(settings.nodeSelector().isEmpty() ? null : settings.nodeSelector())
-                .withTolerations(settings.tolerations().isEmpty() ? null : settings.tolerations());
+                .withNodeSelector(!compute ? new LinkedHashMap<>()
+                        : settings.nodeSelector().isEmpty() ? null : settings.nodeSelector())
+                .withTolerations(!compute ? new ArrayList<>()
+                        : settings.tolerations().isEmpty() ? null : settings.tolerations());
         return pod.build();
     }
 

@@ -69,6 +69,21 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void theControlLoggerDeploymentMatchesItsGoldenFileAndRunsOnePodOfTheWorker() throws IOException {
+        var deployment = MANIFESTS.controlLoggerDeployment("KAFKA_ML_CONTROL_TOPIC");
+        check("control-logger.yaml", List.of(deployment));
+        assertThat(deployment.getSpec().getReplicas()).isEqualTo(1);
+        var container = deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(container.getArgs()).containsExactly("worker");
+        assertThat(container.getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("KAFKAML_ROLE");
+            assertThat(e.getValue()).isEqualTo("control-logger");
+        });
+        assertThat(container.getResources().getLimits() == null ? Map.of() : container.getResources().getLimits())
+                .doesNotContainKey("nvidia.com/gpu");
+    }
+
+    @Test
     void theRbacMatchesItsGoldenFileAndGrantsOnlyWhatALauncherNeeds() throws IOException {
         check("rbac.yaml", MANIFESTS.rbac());
         String yaml = KubernetesManifests.toYaml(MANIFESTS.rbac());
