@@ -86,6 +86,12 @@ class HcopdTrainingIT {
                 .normalization(Normalization.STANDARDIZE).controlTimeout(Duration.ofSeconds(60)).build();
     }
 
+    /** The same spec for a deployment made after its stream was sent: it reuses the earlier stream. */
+    static TrainingSpec reusing(int epochs) {
+        return TrainingSpec.builder().batchSize(10).epochs(epochs).shuffle(true).seed(42)
+                .normalization(Normalization.STANDARDIZE).controlTimeout(Duration.ofSeconds(60)).reuseStream(true).build();
+    }
+
     @Test
     void theConfigurationTrainsFromTheAvroStreamAndBeatsTheMajorityClass(EmbeddedKafkaBroker kafka) throws Exception {
         assertThat(ROWS).hasSize(239);
@@ -128,8 +134,7 @@ class HcopdTrainingIT {
         kafka.createTopic("hcopd-reuse", 1);
         Hcopd.send(kafka.clientConfig(), "hcopd-reuse", "reuse-1", ROWS, 0.1, 0.1); // sent before any deployment
         // A stream sent before its deployment is trained on only when the deployment says it reuses a stream.
-        TrainingHandle first = deployments.deploy("hcopd-all", TrainingSpec.builder().batchSize(10).epochs(5).shuffle(true).seed(42)
-                .normalization(Normalization.STANDARDIZE).controlTimeout(Duration.ofSeconds(60)).reuseStream(true).build(), "reuse-1");
+        TrainingHandle first = deployments.deploy("hcopd-all", reusing(5), "reuse-1");
         assertThat(first.await(Duration.ofMinutes(3))).contains(DeploymentStatus.FINISHED);
         long end = kafka.logEndOffset(new TopicPartition("hcopd-reuse", 0));
 
@@ -153,7 +158,7 @@ class HcopdTrainingIT {
         kafka.createTopic("hcopd-expired", 1);
         Hcopd.send(kafka.clientConfig(), "hcopd-expired", "expired-1", ROWS, 0.1, 0.1);
         kafka.deleteRecordsBefore(new TopicPartition("hcopd-expired", 0), 50);
-        TrainingHandle handle = deployments.deploy("hcopd-all", spec(3), "expired-1");
+        TrainingHandle handle = deployments.deploy("hcopd-all", reusing(3), "expired-1");
         assertThat(handle.await(Duration.ofMinutes(2))).contains(DeploymentStatus.FAILED);
         Deployment deployment = registry.deployment("expired-1").orElseThrow();
         assertThat(deployment.error()).contains("hcopd-expired:0:0:239 has expired").contains("now starts at offset 50");
@@ -193,7 +198,7 @@ class HcopdTrainingIT {
         registry.createConfiguration(new Configuration("mismatch", "", List.of("two-outputs-regression")));
         kafka.createTopic("hcopd-mismatch", 1);
         Hcopd.send(kafka.clientConfig(), "hcopd-mismatch", "mismatch-1", ROWS, 0.1, 0.1);
-        TrainingHandle handle = deployments.deploy("mismatch", spec(3), "mismatch-1");
+        TrainingHandle handle = deployments.deploy("mismatch", reusing(3), "mismatch-1");
         assertThat(handle.await(Duration.ofMinutes(2))).contains(DeploymentStatus.FAILED);
         assertThat(registry.deployment("mismatch-1").orElseThrow().error())
                 .contains("model 'two-outputs-regression': the model has 2 outputs but the stream's labels have 1 value "
@@ -210,7 +215,7 @@ class HcopdTrainingIT {
 
         kafka.createTopic("hcopd-cancel", 1);
         Hcopd.send(kafka.clientConfig(), "hcopd-cancel", "cancel-2", ROWS, 0.1, 0.1);
-        TrainingHandle training = deployments.deploy("hcopd-all", spec(100_000), "cancel-2");
+        TrainingHandle training = deployments.deploy("hcopd-all", reusing(100_000), "cancel-2");
         Awaitility.await().atMost(60, TimeUnit.SECONDS).until(() -> registry.results("cancel-2").stream()
                 .anyMatch(r -> r.epochs().size() >= 2));
         training.cancel();
