@@ -284,7 +284,8 @@ public final class StreamDataSets implements AutoCloseable {
             throw new DataStreamException("The stream of " + name + " holds " + recordCount
                     + " records, more than one split assignment can index", null);
         }
-        splitOf = assignSplits((int) recordCount, message.validationRate(), message.testRate(), splitOrder, seed);
+        splitOf = assignSplits((int) recordCount, message.totalMessages(), message.validationRate(), message.testRate(),
+                splitOrder, seed);
         prepared = true;
         long rowBytes = 4L * (featureCount + outcomes) + 1;
         if (cacheBudgetBytes > 0 && recordCount * rowBytes <= cacheBudgetBytes
@@ -305,9 +306,11 @@ public final class StreamDataSets implements AutoCloseable {
      *
      * @param records the number of records N in the stream
      * @param validationRate the control message's {@code validation_rate}: {@code round(N × rate)} records
+     *     ({@link SplitOrder#KAFKA_ML}: see there)
      * @param testRate the control message's {@code test_rate}: {@code round(N × rate)} records
      * @param seed the seed of the assignment ({@link Builder#seed(long)}; a training deployment's seed)
-     * @return N splits, a new array
+     * @return N splits, a new array; with {@link SplitOrder#KAFKA_ML} ({@code total_msg} = N) an element is
+     *     {@code null} for a record Kafka-ML's split leaves unused (only when both rates are 0 after truncation)
      * @throws IllegalArgumentException if {@code records} is negative or the rates leave no room for training
      */
     public static DataSplit[] splitAssignment(int records, double validationRate, double testRate, SplitOrder order,
@@ -316,27 +319,25 @@ public final class StreamDataSets implements AutoCloseable {
             throw new IllegalArgumentException("Cannot split " + records + " records at validation rate "
                     + validationRate + " and test rate " + testRate);
         }
-        byte[] splits = assignSplits(records, validationRate, testRate, Objects.requireNonNull(order, "order"), seed);
+        byte[] splits = assignSplits(records, records, validationRate, testRate, Objects.requireNonNull(order, "order"),
+                seed);
         DataSplit[] all = DataSplit.values();
         DataSplit[] result = new DataSplit[records];
         for (int i = 0; i < records; i++) {
-            result[i] = all[splits[i]];
+            result[i] = splits[i] == KafkaMlSplit.UNUSED ? null : all[splits[i]];
         }
         return result;
     }
 
-    private static byte[] assignSplits(int n, double validationRate, double testRate, SplitOrder splitOrder,
-            long seed) {
+    private static byte[] assignSplits(int n, long totalMsg, double validationRate, double testRate,
+            SplitOrder splitOrder, long seed) {
+        if (splitOrder == SplitOrder.KAFKA_ML) {
+            return KafkaMlSplit.assign(n, totalMsg, validationRate, testRate);
+        }
         int validation = (int) Math.round(n * validationRate);
         int test = (int) Math.round(n * testRate);
         int train = n - validation - test;
         byte[] splits = new byte[n];
-        if (splitOrder == SplitOrder.KAFKA_ML) {
-            java.util.Arrays.fill(splits, 0, train, (byte) DataSplit.TRAIN.ordinal());
-            java.util.Arrays.fill(splits, train, train + test, (byte) DataSplit.TEST.ordinal());
-            java.util.Arrays.fill(splits, train + test, n, (byte) DataSplit.VALIDATION.ordinal());
-            return splits;
-        }
         java.util.Arrays.fill(splits, 0, train, (byte) DataSplit.TRAIN.ordinal());
         java.util.Arrays.fill(splits, train, train + validation, (byte) DataSplit.VALIDATION.ordinal());
         java.util.Arrays.fill(splits, train + validation, n, (byte) DataSplit.TEST.ordinal());

@@ -14,9 +14,22 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The {@code JSON} record format. The value is either a JSON array of numbers (nested arrays are flattened in
- * order) or a JSON object whose listed fields are the features; the label is the key (a JSON number or array)
- * or a named field of the value.
+ * The {@code JSON} record format. The value is either a JSON array of numbers or a JSON object whose listed
+ * fields are the features; the label is the key (a JSON number or array) or a named field of the value.
+ *
+ * <p>Input forms a decoder accepts for one example (training data and inference inputs alike):
+ * <ul>
+ * <li>with {@code data_fields}: the object ({@code {"gender": 1, "age": 63, "smoking": 2}}, other fields
+ *     ignored), or an array of the field values in the listed order — flat ({@code [1.0, 63.0, 2.0]}) or as the
+ *     batch of one that Kafka-ML's clients send to Keras' {@code predict} ({@code [[1.0, 63.0, 2.0]]});</li>
+ * <li>with {@code data_reshape}: an array flat, in that shape ({@code [[1, 2], [3, 4]]} for {@code "2 2"}), or
+ *     either with extra dimensions of size 1 (a batch of one, a trailing channel).</li>
+ * </ul>
+ * Refused with a {@link RecordDecodeException} saying why (the caller adds topic, partition and offset, and a
+ * serving replica sends the record to its dead-letter topic): the wrong number of values (a batch of several
+ * examples in one record is named as such), ragged arrays, and a nesting of the right count in another shape
+ * ({@code [[1, 2], [3, 4]]} for {@code data_reshape "4"}), which does not say how its numbers map onto the
+ * features.
  *
  * <table>
  * <caption>input_config</caption>
@@ -113,25 +126,46 @@ public final class JsonFormat implements RecordFormat {
                 }
                 try (JsonParser parser = FACTORY.createParser(value)) {
                     JsonToken first = parser.nextToken();
-                    if (dataFields == null) {
-                        if (first != JsonToken.START_ARRAY) {
-                            throw new RecordDecodeException("the value must be a JSON array of " + featureCount
-                                    + " numbers, starts with " + first);
-                        }
-                        int count = readArray(parser, features, offset, featureCount, "the value");
-                        if (count != featureCount) {
-                            throw new RecordDecodeException("the value holds " + count + " numbers, expected "
-                                    + featureCount + " (data_reshape " + Arrays.toString(featureShape) + ")");
-                        }
-                    } else {
+                    if (first == JsonToken.START_ARRAY) {
+                        readFeatureArray(parser, features, offset);
+                    } else if (dataFields != null) {
                         readObjectFields(parser, first, features, offset);
+                    } else {
+                        throw new RecordDecodeException("the value must be a JSON array of " + featureCount
+                                + " numbers, starts with " + first);
                     }
                     if (parser.nextToken() != null) {
-                        throw new RecordDecodeException("the value has content after its JSON " + (dataFields == null
-                                ? "array" : "object"));
+                        throw new RecordDecodeException("the value has content after its JSON "
+                                + (first == JsonToken.START_ARRAY ? "array" : "object"));
                     }
                 } catch (IOException e) {
                     throw new RecordDecodeException("the value is not valid JSON: " + e.getMessage(), e);
+                }
+            }
+
+            /**
+             * An array value: the features in order (for {@code data_fields}, in the listed order), flat, in the
+             * {@code data_reshape} shape, or either with extra dimensions of size 1 (a batch of one, as Keras'
+             * {@code predict} takes it: {@code [[1.0, 63.0, 2.0]]}; a trailing channel). Any other nesting of the
+             * same numbers is ambiguous and refused.
+             */
+            private void readFeatureArray(JsonParser parser, float[] features, int offset) throws IOException {
+                int[] count = {0};
+                List<Long> shape = readShaped(parser, features, offset, featureCount, "the value", count);
+                String expected = dataFields != null ? featureCount + " numbers (the fields " + dataFields + " in "
+                        + "that order)" : featureCount + " numbers (data_reshape " + Arrays.toString(featureShape) + ")";
+                if (count[0] != featureCount) {
+                    String batch = shape.size() > 1 && shape.get(0) > 1 && count[0] == shape.get(0) * featureCount
+                            ? "; it looks like a batch of " + shape.get(0) + " examples: send one example per record"
+                            : "";
+                    throw new RecordDecodeException("the value holds " + count[0] + " numbers in an array of shape "
+                            + shape + ", expected " + expected + batch);
+                }
+                List<Long> squeezed = squeeze(shape);
+                if (squeezed.size() > 1 && !squeezed.equals(squeeze(Arrays.stream(featureShape).boxed().toList()))) {
+                    throw new RecordDecodeException("the value is an array of shape " + shape + ", which does not say "
+                            + "how its numbers map onto " + expected + "; send them flat, in that shape, or as a "
+                            + "batch of one");
                 }
             }
 
@@ -258,6 +292,55 @@ public final class JsonFormat implements RecordFormat {
                 }
             }
         }
+    }
+
+    /**
+     * Reads a possibly nested array after its START_ARRAY into {@code target} (numbers past {@code capacity} are
+     * counted, not stored) and returns its shape.
+     *
+     * @throws RecordDecodeException if the array is ragged or mixes numbers and arrays at one level
+     */
+    private static List<Long> readShaped(JsonParser parser, float[] target, int offset, int capacity, String where,
+            int[] count) throws IOException {
+        List<Long> inner = null;
+        long length = 0;
+        boolean numbers = false;
+        JsonToken token;
+        while ((token = parser.nextToken()) != JsonToken.END_ARRAY) {
+            if (token == null) {
+                throw new RecordDecodeException(where + " ends inside an array");
+            }
+            if (token == JsonToken.START_ARRAY) {
+                List<Long> shape = readShaped(parser, target, offset, capacity, where, count);
+                if (numbers || (inner != null && !inner.equals(shape))) {
+                    throw new RecordDecodeException(where + " is a ragged array (elements of shapes " + inner
+                            + " and " + (numbers ? "[]" : shape) + "), not a tensor");
+                }
+                inner = shape;
+            } else {
+                if (inner != null) {
+                    throw new RecordDecodeException(where + " is a ragged array (numbers beside arrays), not a tensor");
+                }
+                numbers = true;
+                float value = scalar(parser, token, where + " element " + count[0]);
+                if (count[0] < capacity) {
+                    target[offset + count[0]] = value;
+                }
+                count[0]++;
+            }
+            length++;
+        }
+        List<Long> shape = new java.util.ArrayList<>();
+        shape.add(length);
+        if (inner != null) {
+            shape.addAll(inner);
+        }
+        return shape;
+    }
+
+    /** The shape without its dimensions of size 1, as numpy's {@code squeeze}. */
+    private static List<Long> squeeze(List<Long> shape) {
+        return shape.stream().filter(d -> d != 1).toList();
     }
 
     /** Reads numbers, flattening nested arrays, after a START_ARRAY; returns how many there were. */

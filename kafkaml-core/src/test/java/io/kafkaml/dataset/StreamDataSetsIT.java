@@ -223,9 +223,14 @@ class StreamDataSetsIT {
         }
         try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream)
                 .splitOrder(SplitOrder.KAFKA_ML).build()) {
-            assertThat(readAll(data.train())).isEqualTo(passOrder.subList(0, 210));
-            assertThat(readAll(data.test())).isEqualTo(passOrder.subList(210, 270));
-            assertThat(readAll(data.validation())).isEqualTo(passOrder.subList(270, 300));
+            // Kafka-ML (model_training/tensorflow/mainTraining.py split_dataset, lines 227-264):
+            // train int((1 - (0.1 + 0.2)) * 300) = 210, test int(0.2 * 300) = 60, validation the remaining 30
+            int train = (int) ((1 - (0.1 + 0.2)) * N);
+            int test = (int) (0.2 * N);
+            assertThat(train).isEqualTo(210);
+            assertThat(readAll(data.train())).isEqualTo(passOrder.subList(0, train));
+            assertThat(readAll(data.test())).isEqualTo(passOrder.subList(train, train + test));
+            assertThat(readAll(data.validation())).isEqualTo(passOrder.subList(train + test, N));
         }
     }
 

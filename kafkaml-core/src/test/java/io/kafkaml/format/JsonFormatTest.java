@@ -55,7 +55,8 @@ class JsonFormatTest {
         RecordDecoder array = new JsonFormat().newDecoder(Map.of("data_reshape", "3"));
         float[] row = new float[3];
         assertThatThrownBy(() -> array.decodeFeatures(null, b("[1, 2]"), row, 0))
-                .isInstanceOf(RecordDecodeException.class).hasMessageContaining("holds 2 numbers, expected 3");
+                .isInstanceOf(RecordDecodeException.class)
+                .hasMessage("the value holds 2 numbers in an array of shape [2], expected 3 numbers (data_reshape [3])");
         assertThatThrownBy(() -> array.decodeFeatures(null, b("[1, null, 3]"), row, 0))
                 .hasMessageContaining("element 1 must be a number or a boolean, was null");
         assertThatThrownBy(() -> array.decodeFeatures(null, b("[1, 2, 3"), row, 0))
@@ -112,5 +113,48 @@ class JsonFormatTest {
                 .encode(new double[] {3, 4}, new double[] {0});
         assertThat(new String(keyed.key(), StandardCharsets.UTF_8)).isEqualTo("0");
         assertThat(new String(keyed.value(), StandardCharsets.UTF_8)).isEqualTo("[3,4]");
+    }
+
+    @Test
+    void aModelTrainedFromObjectsAlsoTakesTheArrayFormsKafkaMlClientsSend() {
+        RecordDecoder decoder = new JsonFormat().newDecoder(Map.of(
+                "data_fields", List.of("Gender", "Age", "Smoking"), "label_field", "Diagnosis"));
+        for (String form : List.of("{\"Smoking\": 2, \"Age\": 63, \"Gender\": 1}", "[1.0, 63.0, 2.0]",
+                "[[1.0, 63.0, 2.0]]", "[[[1, 63, 2]]]", "[[1], [63], [2]]", " [1,63,2] ")) {
+            float[] row = new float[4];
+            decoder.decodeFeatures(null, b(form), row, 1);
+            assertThat(row).as(form).containsExactly(0f, 1f, 63f, 2f);
+        }
+        float[] row = new float[3];
+        assertThatThrownBy(() -> decoder.decodeFeatures(null, b("[1.0, 63.0]"), row, 0))
+                .isInstanceOf(RecordDecodeException.class)
+                .hasMessage("the value holds 2 numbers in an array of shape [2], expected 3 numbers (the fields "
+                        + "[Gender, Age, Smoking] in that order)");
+        assertThatThrownBy(() -> decoder.decodeFeatures(null, b("[[1, 63, 2], [0, 70, 1]]"), row, 0))
+                .hasMessageEndingWith("it looks like a batch of 2 examples: send one example per record");
+        assertThatThrownBy(() -> decoder.decodeFeatures(null, b("[[1, 63], 2]"), row, 0))
+                .hasMessageContaining("ragged array");
+        assertThatThrownBy(() -> decoder.decodeFeatures(null, b("[[1, 63], [2]]"), row, 0))
+                .hasMessageContaining("ragged array");
+        assertThatThrownBy(() -> decoder.decodeLabels(null, b("[1.0, 63.0, 2.0]"), row, 0))
+                .hasMessageContaining("must be a JSON object with label field 'Diagnosis'");
+    }
+
+    @Test
+    void arrayValuesMayBeFlatShapedOrABatchOfOneButNotReshaped() {
+        RecordDecoder image = new JsonFormat().newDecoder(Map.of("data_reshape", "2 2"));
+        for (String form : List.of("[1, 2, 3, 4]", "[[1, 2], [3, 4]]", "[[[1, 2], [3, 4]]]", "[[[1], [2]], [[3], [4]]]",
+                "[[1, 2, 3, 4]]")) {
+            float[] row = new float[4];
+            image.decodeFeatures(null, b(form), row, 0);
+            assertThat(row).as(form).containsExactly(1f, 2f, 3f, 4f);
+        }
+        RecordDecoder flat = new JsonFormat().newDecoder(Map.of("data_reshape", "4"));
+        assertThatThrownBy(() -> flat.decodeFeatures(null, b("[[1, 2], [3, 4]]"), new float[4], 0))
+                .hasMessage("the value is an array of shape [2, 2], which does not say how its numbers map onto 4 "
+                        + "numbers (data_reshape [4]); send them flat, in that shape, or as a batch of one");
+        RecordDecoder wide = new JsonFormat().newDecoder(Map.of("data_reshape", "3 2"));
+        assertThatThrownBy(() -> wide.decodeFeatures(null, b("[[1, 2, 3], [4, 5, 6]]"), new float[6], 0))
+                .hasMessageContaining("array of shape [2, 3], which does not say how");
     }
 }
