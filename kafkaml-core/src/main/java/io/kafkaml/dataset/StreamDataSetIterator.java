@@ -137,11 +137,12 @@ public final class StreamDataSetIterator implements DataSetIterator {
         return dataSet;
     }
 
+    /** Grows the batch arrays to {@code rows}, keeping their rows: {@link #hasNext()} may have read one already. */
     private void ensureCapacity(int rows) {
         if (batchFeatures.length < rows * owner.featureCount || batchLabels.length < rows * owner.outcomes) {
             int capacity = Math.max(rows, owner.batchSize);
-            batchFeatures = new float[capacity * owner.featureCount];
-            batchLabels = new float[capacity * owner.outcomes];
+            batchFeatures = java.util.Arrays.copyOf(batchFeatures, capacity * owner.featureCount);
+            batchLabels = java.util.Arrays.copyOf(batchLabels, capacity * owner.outcomes);
         }
     }
 
