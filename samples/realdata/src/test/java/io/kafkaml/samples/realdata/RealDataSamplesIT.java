@@ -41,6 +41,19 @@ class RealDataSamplesIT {
     }
 
     @Test
+    void digitsImagesSentAsUint8TrainACnnFromTheStreamAndAreServed() {
+        Table digits = Sample.DIGITS_CNN.load(RealData.defaultDirectory(), 0);
+        assertThat(digits.rows()).isEqualTo(1797);
+        assertClassifier(run(Sample.DIGITS_CNN, digits, 4), majorityRate(digits));
+    }
+
+    @Test
+    void digitsAsEightStepsOfEightFeaturesTrainAnLstmFromTheStreamAndAreServed() {
+        Table digits = Sample.DIGITS_LSTM.load(RealData.defaultDirectory(), 0);
+        assertClassifier(run(Sample.DIGITS_LSTM, digits, 4), majorityRate(digits));
+    }
+
+    @Test
     void no3RegressionTrainsFromTheStreamAndIsServed() {
         Table no3 = Sample.NO3.load(RealData.defaultDirectory(), 8000);
         Report report = run(Sample.NO3, no3, 3);
