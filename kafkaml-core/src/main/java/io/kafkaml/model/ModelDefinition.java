@@ -273,8 +273,24 @@ public final class ModelDefinition {
         for (String outputName : conf.getNetworkOutputs()) {
             GraphVertex vertex = conf.getVertices().get(outputName);
             if (vertex instanceof LayerVertex lv) {
-                output += nOut(lv.getLayerConf().getLayer());
-                if (kind(lv.getLayerConf().getLayer(), null) == OutputKind.CLASSIFICATION) {
+                Layer layer = lv.getLayerConf().getLayer();
+                long size = nOut(layer);
+                IActivation previousActivation = null;
+                // A loss layer (how DL4J imports a Keras model's loss) has no size: the layer before it gives it.
+                String previous = outputName;
+                while (size == 0 && conf.getVertexInputs().get(previous) != null
+                        && conf.getVertexInputs().get(previous).size() == 1) {
+                    previous = conf.getVertexInputs().get(previous).get(0);
+                    if (!(conf.getVertices().get(previous) instanceof LayerVertex before)) {
+                        break;
+                    }
+                    size = nOut(before.getLayerConf().getLayer());
+                    if (size > 0 && before.getLayerConf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer base) {
+                        previousActivation = base.getActivationFn();
+                    }
+                }
+                output += size;
+                if (kind(layer, previousActivation) == OutputKind.CLASSIFICATION) {
                     kind = OutputKind.CLASSIFICATION;
                 }
             }

@@ -66,6 +66,11 @@ class KerasShapesIT {
             registry.registerModel(imported.definition(), imported.network());
             registry.createConfiguration(new Configuration(name, "", List.of(name)));
         }
+        // The same CNN saved as a functional model (made by src/test/scripts/make_functional_cnn_h5.py).
+        KerasModels.ImportedModel functional = KerasModels.importModel("cnn-functional", "",
+                Path.of("src/test/resources/cnn-functional.h5"));
+        registry.registerModel(functional.definition(), functional.network());
+        registry.createConfiguration(new Configuration("cnn-functional", "", List.of("cnn-functional")));
     }
 
     @AfterAll
@@ -111,26 +116,39 @@ class KerasShapesIT {
 
     @Test
     void theCnnTrainsFromItsRawStreamAndServesTheFilesPrediction(EmbeddedKafkaBroker kafka) throws Exception {
-        kafka.createTopic("cnn-data", 1);
-        TrainingHandle handle = deployments.deploy("cnn", spec(), "cnn-1");
-        sendImages(kafka, "cnn-data", "cnn-1");
+        trainAndServeTheCnn(kafka, "cnn");
+    }
+
+    @Test
+    void theCnnSavedAsAFunctionalModelTrainsAndServesAsAComputationGraph(EmbeddedKafkaBroker kafka) throws Exception {
+        ModelDefinition model = registry.model("cnn-functional").orElseThrow();
+        assertThat(model.isGraph()).isTrue();
+        assertThat(model.summary().inputLayout()).isEqualTo(registry.model("cnn").orElseThrow().summary().inputLayout());
+        assertThat(model.summary().outputSize()).isEqualTo(2);
+        trainAndServeTheCnn(kafka, "cnn-functional");
+    }
+
+    static void trainAndServeTheCnn(EmbeddedKafkaBroker kafka, String name) throws Exception {
+        kafka.createTopic(name + "-data", 1);
+        TrainingHandle handle = deployments.deploy(name, spec(), name + "-1");
+        sendImages(kafka, name + "-data", name + "-1");
         assertThat(handle.await(Duration.ofMinutes(2))).contains(DeploymentStatus.FINISHED);
-        TrainingResult result = registry.result("cnn-1.cnn").orElseThrow();
+        TrainingResult result = registry.result(name + "-1." + name).orElseThrow();
         assertThat(result.status()).isEqualTo(DeploymentStatus.FINISHED);
         assertThat(result.epochs()).hasSize(2);
 
-        kafka.createTopic("cnn-in", 1);
-        try (LocalInference inference = LocalInference.start(registry, kafka.clientConfig(), "cnn-serve",
-                InferenceSpec.builder("cnn-1.cnn", "cnn-in", "cnn-out").build())) {
+        kafka.createTopic(name + "-in", 1);
+        try (LocalInference inference = LocalInference.start(registry, kafka.clientConfig(), name + "-serve",
+                InferenceSpec.builder(name + "-1." + name, name + "-in", name + "-out").build())) {
             ByteBuffer value = ByteBuffer.allocate(36).order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 1; i <= 9; i++) {
                 value.putFloat(i);
             }
             try (KafkaProducer<byte[], byte[]> producer =
                     new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
-                producer.send(new ProducerRecord<>("cnn-in", null, value.array())).get(30, TimeUnit.SECONDS);
+                producer.send(new ProducerRecord<>(name + "-in", null, value.array())).get(30, TimeUnit.SECONDS);
             }
-            JsonNode prediction = readOne(kafka, "cnn-out");
+            JsonNode prediction = readOne(kafka, name + "-out");
             assertThat(prediction.get("values").get(0).doubleValue()).isCloseTo(0.000335, within(1e-5));
             assertThat(prediction.get("values").get(1).doubleValue()).isCloseTo(0.999665, within(1e-5));
             assertThat(prediction.get("class").asInt()).isEqualTo(1);
