@@ -27,10 +27,9 @@ final class Charts {
     private Charts() {
     }
 
-    /** Two panels: the training and validation loss, and the other validation metrics. */
-    static void write(TrainingResult result, Path png) throws IOException {
+    /** Two panels: the training and validation loss, and the other validation metrics, of {@code epochs}. */
+    static void write(TrainingResult result, List<EpochMetrics> epochs, Path png) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        List<EpochMetrics> epochs = result.epochs();
         if (epochs.isEmpty()) {
             throw new IllegalArgumentException("Result '" + result.id() + "' has no epochs to chart yet");
         }

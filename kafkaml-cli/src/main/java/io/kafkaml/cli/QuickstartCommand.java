@@ -119,7 +119,7 @@ final class QuickstartCommand implements Callable<Integer> {
                     return 1;
                 }
                 out.printf("  trained quickstart-mlp on %d records streamed through Kafka (RAW, 3 partitions): test accuracy "
-                        + "%.3f, %d epochs in %.1f s%n", ROWS, result.testMetrics().get("accuracy"), result.epochs().size(),
+                        + "%.3f, %d epochs in %.1f s%n", ROWS, result.testMetrics().get("accuracy"), result.epochCount(),
                         (System.nanoTime() - trainBegin) / 1e9);
                 try (LocalInference inference = LocalInference.start(registry, kafka, run + "-serving",
                         InferenceSpec.builder(result.id(), run + "-in", run + "-out").build())) {

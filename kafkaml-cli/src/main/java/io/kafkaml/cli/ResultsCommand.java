@@ -17,9 +17,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code kafkaml results list|export}. */
+/**
+ * {@code kafkaml results list|epochs|export|chart}. A result holds a summary (last and best epoch, test metrics);
+ * {@code epochs} and {@code chart} read the full per-epoch history from the registry's metrics topic.
+ */
 @Command(name = "results", mixinStandardHelpOptions = true, description = "List and export training results.",
-        subcommands = {ResultsCommand.ListResults.class, ResultsCommand.Export.class, ResultsCommand.Chart.class})
+        subcommands = {ResultsCommand.ListResults.class, ResultsCommand.Epochs.class, ResultsCommand.Export.class,
+            ResultsCommand.Chart.class})
 final class ResultsCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true,
@@ -40,11 +44,36 @@ final class ResultsCommand {
 
         @Override
         List<String> row(Registry registry, TrainingResult r) {
-            EpochMetrics last = r.epochs().isEmpty() ? null : r.epochs().get(r.epochs().size() - 1);
-            return List.of(r.id(), r.model(), r.status().name(), String.valueOf(r.epochs().size()),
+            EpochMetrics last = r.lastEpoch();
+            return List.of(r.id(), r.model(), r.status().name(), String.valueOf(r.epochCount()),
                     last == null ? "" : String.format("%.4f", last.loss()),
                     last == null ? "" : Output.metrics(last.validation()), Output.metrics(r.testMetrics()),
                     String.format("%.1f", r.trainingMillis() / 1000.0));
+        }
+    }
+
+    @Command(name = "epochs", mixinStandardHelpOptions = true,
+            description = "Print a result's per-epoch history (training loss, validation metrics, duration), read from "
+                    + "the registry's metrics topic.")
+    static final class Epochs extends ListCommand<EpochMetrics> {
+        @Parameters(paramLabel = "RESULT_ID", description = "The result, deploymentId.model")
+        String resultId;
+
+        @Override
+        List<EpochMetrics> items(Registry registry) {
+            registry.result(resultId).orElseThrow(() -> new EntityNotFoundException("result", resultId));
+            return registry.epochs(resultId);
+        }
+
+        @Override
+        List<String> header() {
+            return List.of("EPOCH", "LOSS", "VALIDATION", "MILLIS");
+        }
+
+        @Override
+        List<String> row(Registry registry, EpochMetrics e) {
+            return List.of(String.valueOf(e.epoch()), String.format("%.4f", e.loss()), Output.metrics(e.validation()),
+                    String.valueOf(e.millis()));
         }
     }
 
@@ -94,7 +123,7 @@ final class ResultsCommand {
             try (Registry registry = client.registry()) {
                 TrainingResult result = registry.result(resultId)
                         .orElseThrow(() -> new EntityNotFoundException("result", resultId));
-                Charts.write(result, out);
+                Charts.write(result, registry.epochs(resultId), out);
                 spec.commandLine().getOut().println("wrote " + out);
                 return 0;
             }

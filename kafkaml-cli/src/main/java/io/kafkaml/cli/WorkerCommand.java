@@ -47,12 +47,19 @@ import picocli.CommandLine.Spec;
  * <p>Each variable sets a setting of {@link KafkaMlConfig} (the table in {@code docs/settings.md}); an unknown
  * {@code KAFKAML_*} variable is warned about.
  *
- * <p>Exit codes: train 0 FINISHED, 1 FAILED, 3 CANCELLED; infer 0 after SIGTERM/SIGINT (batch finished and
+ * <p>Exit codes: train 0 FINISHED, 1 FAILED, 3 CANCELLED, for the model(s) this worker trains (with
+ * {@code KAFKAML_MODEL}, its own model's result; the deployment's status is derived from all its models' results).
+ * SIGTERM/SIGINT stops training at the next batch and waits up to 20 s for CANCELLED to be recorded, then exits 3
+ * (1 if it could not be recorded in time). A worker restarted for a model whose result has already ended does not
+ * train it again: it exits at once with that result's code. Infer: 0 after SIGTERM/SIGINT (batch finished and
  * committed).
  */
 @Command(name = "worker", mixinStandardHelpOptions = true,
         description = "Container entry point: run one training or inference runner configured by KAFKAML_* variables.")
 final class WorkerCommand implements Callable<Integer> {
+
+    /** How long SIGTERM waits for a training runner to record CANCELLED (Kubernetes kills after 30 s by default). */
+    static final Duration TRAIN_SHUTDOWN_GRACE = Duration.ofSeconds(20);
 
     @Spec
     CommandSpec spec;
@@ -93,11 +100,39 @@ final class WorkerCommand implements Callable<Integer> {
             job = job.onlyModel(only);
         }
         TrainingRunner runner = new TrainingRunner(job, registry, clientConfig, null);
-        Runtime.getRuntime().addShutdownHook(new Thread(runner::cancel, "kafkaml-worker-shutdown"));
+        java.util.concurrent.atomic.AtomicBoolean reported = new java.util.concurrent.atomic.AtomicBoolean();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // SIGTERM (or SIGINT): stop at the next batch and wait, bounded, until CANCELLED is recorded, then exit
+            // with the code of what was recorded instead of the JVM's 143. Also runs after a normal end (no-op wait).
+            runner.cancel();
+            boolean ended;
+            try {
+                ended = runner.awaitEnd(TRAIN_SHUTDOWN_GRACE);
+            } catch (InterruptedException e) {
+                ended = false;
+            }
+            if (!ended) {
+                System.err.println("deployment " + deploymentId + ": the runner did not record its end within "
+                        + TRAIN_SHUTDOWN_GRACE.toSeconds() + " s of the stop request");
+            }
+            report(reported, deploymentId, runner.finalStatus());
+            Runtime.getRuntime().halt(ended ? exitCode(runner.finalStatus()) : 1);
+        }, "kafkaml-worker-shutdown"));
         runner.run();
         DeploymentStatus status = runner.finalStatus();
-        spec.commandLine().getOut().println("deployment " + deploymentId + " " + status);
-        spec.commandLine().getOut().flush();
+        report(reported, deploymentId, status);
+        return exitCode(status);
+    }
+
+    private void report(java.util.concurrent.atomic.AtomicBoolean reported, String deploymentId, DeploymentStatus status) {
+        if (reported.compareAndSet(false, true)) {
+            spec.commandLine().getOut().println("deployment " + deploymentId + " " + status);
+            spec.commandLine().getOut().flush();
+        }
+    }
+
+    /** The train role's exit code: 0 FINISHED, 3 CANCELLED, 1 FAILED (or nothing recorded). */
+    static int exitCode(DeploymentStatus status) {
         return status == DeploymentStatus.FINISHED ? 0 : status == DeploymentStatus.CANCELLED ? 3 : 1;
     }
 

@@ -49,7 +49,13 @@ import org.deeplearning4j.util.ModelSerializer;
  * <p><b>Topics</b> ({@code kafkaml} prefix by default): {@code .models}, {@code .configurations},
  * {@code .deployments}, {@code .results}, {@code .datasources}, {@code .inferences}, {@code .artifacts} (manifests) and
  * {@code .artifact-chunks}; each is created if absent with {@code cleanup.policy=compact} and one partition.
- * Values are JSON; deleting writes a tombstone.
+ * Values are JSON; deleting writes a tombstone. Besides them, {@code .metrics} is an append-only log
+ * ({@code cleanup.policy=delete}, {@code retention.ms=-1}) with one record per trained epoch, keyed by result id
+ * ({@link #appendEpoch}, {@link #epochs}); it is read on demand, never held in memory.
+ *
+ * <p><b>Statuses</b>: a result's status moves only along {@link DeploymentStatus#isValidTransition} (terminal states
+ * are final: {@link #putResult} refuses to leave one, and a reader skips a record that does, so every client agrees);
+ * a deployment's status is derived from its results ({@link Deployment#derivedFrom}) each time it is read.
  *
  * <p><b>Consistency</b>: every client reads all topics to their end before {@link #connect} returns, so a new
  * client sees everything; a write returns once the writer's own view shows it. Two clients creating the same
@@ -82,6 +88,7 @@ public final class Registry implements AutoCloseable {
     private final String inferences;
     private final String artifacts;
     private final String chunks;
+    private final String metrics;
     private final KafkaStore store;
     private final Duration timeout;
     private Admin admin;
@@ -98,10 +105,69 @@ public final class Registry implements AutoCloseable {
         this.inferences = prefix + ".inferences";
         this.artifacts = prefix + ".artifacts";
         this.chunks = prefix + ".artifact-chunks";
+        this.metrics = prefix + ".metrics";
         this.store = new KafkaStore(clientConfig,
                 List.of(models, configurations, deployments, results, datasources, inferences, artifacts, chunks),
                 Set.of(chunks),
+                Map.of(results, Registry::allowedResultUpdate),
                 timeout);
+        store.addListener((topic, key) -> {
+            if (topic.equals(results) || topic.equals(deployments)) {
+                changeLock.lock();
+                try {
+                    changes++;
+                    changed.signalAll();
+                } finally {
+                    changeLock.unlock();
+                }
+            }
+        });
+        try {
+            ensureMetricsTopic();
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    private final java.util.concurrent.locks.ReentrantLock changeLock = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.concurrent.locks.Condition changed = changeLock.newCondition();
+    private long changes;
+
+    /** The rule every reader applies to the results topic: a result moves only along allowed transitions. */
+    private static boolean allowedResultUpdate(byte[] current, byte[] next) {
+        try {
+            DeploymentStatus from = DeploymentStatus.valueOf(JSON.readTree(current).path("status").asText());
+            DeploymentStatus to = DeploymentStatus.valueOf(JSON.readTree(next).path("status").asText());
+            return from.isValidTransition(to);
+        } catch (IOException | IllegalArgumentException e) {
+            return true; // not a result this version can judge: keep the log's order
+        }
+    }
+
+    private void ensureMetricsTopic() {
+        try {
+            Admin client = admin();
+            if (!client.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS).contains(metrics)) {
+                try {
+                    client.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(metrics, 1, (short) -1)
+                            .configs(Map.of(org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG,
+                                    org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_DELETE,
+                                    org.apache.kafka.common.config.TopicConfig.RETENTION_MS_CONFIG, "-1"))))
+                            .all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
+                        throw e;
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RegistryException("Interrupted while creating the metrics topic '" + metrics + "'", e);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new RegistryException("Cannot create the metrics topic '" + metrics + "': " + cause, cause);
+        }
     }
 
     /** Connects with the default prefix and a 60 s timeout; returns once everything has been read. */
@@ -252,27 +318,94 @@ public final class Registry implements AutoCloseable {
         return deployment;
     }
 
-    /** Records a deployment's new state. */
+    /**
+     * Records a deployment's new data (its control message). Its status is not written: it is derived from the
+     * deployment's results.
+     */
     public void updateDeployment(Deployment deployment) {
-        require(deployments, deployment.id(), "deployment");
-        store.put(deployments, deployment.id(), write(deployment));
+        Deployment recorded = read(deployments, deployment.id(), Deployment.class)
+                .orElseThrow(() -> new EntityNotFoundException("deployment", deployment.id()));
+        store.put(deployments, deployment.id(), write(new Deployment(deployment.id(), deployment.configuration(),
+                recorded.status(), recorded.error(), deployment.settings(), deployment.createdAt(), deployment.updatedAt(),
+                deployment.controlMessage())));
     }
 
-    /** The deployment of that id. */
+    /** The deployment of that id, its status derived from its results ({@link Deployment#derivedFrom}). */
     public Optional<Deployment> deployment(String id) {
-        return read(deployments, id, Deployment.class);
+        return read(deployments, id, Deployment.class).map(d -> derive(d, results(id)));
     }
 
-    /** All deployments, by id. */
+    /** All deployments, by id, their statuses derived from their results. */
     public List<Deployment> deployments() {
-        return readAll(deployments, Deployment.class);
+        Map<String, List<TrainingResult>> byDeployment = new java.util.HashMap<>();
+        results().forEach(r -> byDeployment.computeIfAbsent(r.deploymentId(), k -> new ArrayList<>()).add(r));
+        return readAll(deployments, Deployment.class).stream()
+                .map(d -> derive(d, byDeployment.getOrDefault(d.id(), List.of()))).toList();
+    }
+
+    /**
+     * Waits until the deployment's derived status is terminal (FINISHED, FAILED or CANCELLED).
+     *
+     * @return the deployment once terminal, or empty if it is not within {@code timeout}
+     * @throws EntityNotFoundException if there is no such deployment
+     */
+    public Optional<Deployment> awaitTerminal(String deploymentId, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        changeLock.lock();
+        try {
+            while (true) {
+                Deployment deployment = deployment(deploymentId)
+                        .orElseThrow(() -> new EntityNotFoundException("deployment", deploymentId));
+                if (deployment.status().isTerminal()) {
+                    return Optional.of(deployment);
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return Optional.empty();
+                }
+                long seen = changes;
+                while (changes == seen && left > 0) {
+                    left = changed.awaitNanos(left);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        } finally {
+            changeLock.unlock();
+        }
+    }
+
+    private Deployment derive(Deployment deployment, List<TrainingResult> of) {
+        List<String> expected = read(configurations, deployment.configuration(), Configuration.class)
+                .map(Configuration::models).orElse(List.of());
+        return deployment.derivedFrom(expected, of);
     }
 
     // ---- results ----
 
-    /** Records (or replaces) a training result. */
+    /**
+     * Records a training result, or its new state: the write of its owner (the runner training the model) or of one
+     * that ends it for the owner (a launcher cancelling, a watcher that saw the worker's pod fail).
+     *
+     * @throws IllegalStatusTransitionException if the result is in a state that may not become the new one (a
+     *     terminal one above all), as this client sees it or as the log decided when another writer came first
+     * @throws RegistryException if the write fails (the broker refuses it, or it times out)
+     */
     public void putResult(TrainingResult result) {
-        store.put(results, result.id(), write(result));
+        Optional<TrainingResult> current = result(result.id());
+        if (current.isPresent() && !current.get().status().isValidTransition(result.status())) {
+            throw new IllegalStatusTransitionException(result.id(), current.get().status(), result.status());
+        }
+        byte[] value = write(result);
+        store.put(results, result.id(), value);
+        byte[] applied = store.get(results, result.id());
+        if (applied != null && !java.util.Arrays.equals(applied, value)) {
+            TrainingResult winner = decode(results, result.id(), applied, TrainingResult.class);
+            if (!winner.status().isValidTransition(result.status()) && winner.status() != result.status()) {
+                throw new IllegalStatusTransitionException(result.id(), winner.status(), result.status());
+            }
+        }
     }
 
     /** The result of that id ({@code deploymentId.model}). */
@@ -288,6 +421,111 @@ public final class Registry implements AutoCloseable {
     /** The results of one deployment. */
     public List<TrainingResult> results(String deploymentId) {
         return results().stream().filter(r -> r.deploymentId().equals(deploymentId)).toList();
+    }
+
+    // ---- per-epoch metrics ----
+
+    /** The append-only topic of per-epoch metrics. */
+    public String metricsTopic() {
+        return metrics;
+    }
+
+    /**
+     * Appends one epoch's metrics of a result to the metrics topic, without waiting: one small record keyed by the
+     * result id. The future completes when the broker has it, or exceptionally with the producer's error (the caller
+     * decides; nothing is retried here).
+     *
+     * @param run an id of this training attempt: a restarted worker trains again from epoch 1 under a new run, and
+     *     {@link #epochs} returns the latest run's history
+     */
+    public java.util.concurrent.CompletableFuture<Void> appendEpoch(String resultId, String run, EpochMetrics epoch) {
+        com.fasterxml.jackson.databind.node.ObjectNode node = JSON.valueToTree(epoch);
+        node.put("result", resultId);
+        node.put("run", run);
+        node.put("timestamp", Instant.now().toString());
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        try {
+            store.append(metrics, resultId, JSON.writeValueAsBytes(node), (metadata, error) -> {
+                if (error == null) {
+                    done.complete(null);
+                } else {
+                    done.completeExceptionally(error);
+                }
+            });
+        } catch (JsonProcessingException | RuntimeException e) {
+            done.completeExceptionally(e);
+        }
+        return done;
+    }
+
+    /** Waits until every epoch appended so far is acknowledged or has failed. */
+    public void flushEpochs() {
+        store.flush();
+    }
+
+    /**
+     * The full per-epoch history of a result, read from the metrics topic as it is now: the epochs of the result's
+     * latest training run, in epoch order (earlier versions kept the history in the result: then that).
+     *
+     * @throws RegistryException if the metrics topic cannot be read within the registry's timeout
+     */
+    @SuppressWarnings("deprecation")
+    public List<EpochMetrics> epochs(String resultId) {
+        java.util.TreeMap<Integer, EpochMetrics> latestRun = new java.util.TreeMap<>();
+        String[] run = {null};
+        readMetrics(resultId, (recordRun, epoch) -> {
+            if (!java.util.Objects.equals(recordRun, run[0])) {
+                run[0] = recordRun;
+                latestRun.clear();
+            }
+            latestRun.put(epoch.epoch(), epoch);
+        });
+        if (latestRun.isEmpty()) {
+            return result(resultId).map(TrainingResult::epochs).orElse(List.of());
+        }
+        return List.copyOf(latestRun.values());
+    }
+
+    private void readMetrics(String resultId, BiConsumer<String, EpochMetrics> each) {
+        Map<String, Object> defaults = new java.util.HashMap<>();
+        defaults.put(org.apache.kafka.clients.consumer.ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        defaults.put(org.apache.kafka.clients.consumer.ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
+        Map<String, Object> config = ClientConfigs.consumer(clientConfig, defaults, Map.of(
+                org.apache.kafka.clients.consumer.ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false));
+        config.remove(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG);
+        byte[] key = resultId.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> consumer =
+                new org.apache.kafka.clients.consumer.KafkaConsumer<>(config,
+                        new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                        new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(metrics, timeout).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, timeout);
+            while (partitions.stream().anyMatch(p -> consumer.position(p, timeout) < ends.get(p))) {
+                if (System.nanoTime() > deadline) {
+                    throw new RegistryException("Timed out after " + timeout.toMillis() + " ms reading the metrics of '"
+                            + resultId + "' from topic '" + metrics + "'");
+                }
+                for (var record : consumer.poll(Duration.ofMillis(200))) {
+                    if (record.value() == null || !java.util.Arrays.equals(record.key(), key)) {
+                        continue;
+                    }
+                    try {
+                        com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(record.value());
+                        each.accept(node.path("run").asText(null), JSON.treeToValue(node, EpochMetrics.class));
+                    } catch (IOException e) {
+                        throw new RegistryException("Metrics record " + metrics + "-" + record.partition() + "@"
+                                + record.offset() + " is not valid EpochMetrics JSON: " + e.getMessage(), e);
+                    }
+                }
+            }
+        } catch (org.apache.kafka.common.KafkaException e) {
+            throw new RegistryException("Cannot read the metrics of '" + resultId + "' from topic '" + metrics + "': "
+                    + e, e);
+        }
     }
 
     // ---- datasources ----
@@ -505,12 +743,24 @@ public final class Registry implements AutoCloseable {
     /**
      * Calls {@code listener(kind, key)} after every change this client sees, on the registry's reader thread;
      * {@code kind} is {@code models}, {@code configurations}, {@code deployments}, {@code results},
-     * {@code datasources} or {@code artifacts}. Keep it short.
+     * {@code datasources} or {@code artifacts}; a change of a result is also a change of its deployment (whose
+     * status is derived from it). Per-epoch metrics are not announced here: read them with {@link #epochs}. Keep it
+     * short.
      */
     public void addListener(BiConsumer<String, String> listener) {
         store.addListener((topic, key) -> {
             if (!topic.equals(chunks)) {
                 listener.accept(topic.substring(topic.lastIndexOf('.') + 1), key);
+            }
+            if (topic.equals(results)) { // a deployment's status is derived from its results: it changed too
+                byte[] value = store.get(results, key);
+                if (value != null) {
+                    try {
+                        listener.accept("deployments", JSON.readTree(value).path("deploymentId").asText());
+                    } catch (IOException e) {
+                        // an unreadable result names no deployment
+                    }
+                }
             }
         });
     }

@@ -6,24 +6,37 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * What training one model of a deployment produced (the paper's step E), updated while it trains.
+ * What training one model of a deployment produced (the paper's step E): a bounded summary, updated while it trains.
+ * The history of every epoch is not here: it is one record per epoch in the registry's metrics topic
+ * ({@link Registry#epochs(String)}), so a result's size does not grow with the length of a run.
+ *
+ * <p>One owner: the runner (or worker) training the model writes its result; a launcher that cancels, or a watcher
+ * that sees the worker's pod die, may end it for the worker. Its {@link #status()} moves only along
+ * {@link DeploymentStatus#isValidTransition}; the deployment's status is derived from its results
+ * ({@link Deployment#derivedFrom}).
  *
  * @param id the result id, {@code deploymentId.model}
  * @param deploymentId the deployment
  * @param model the model's name
  * @param status where the training of this model stands
- * @param epochs the metrics of each finished epoch
+ * @param epochs deprecated: empty in results the runtime writes (the history is in the metrics topic, read it with
+ *     {@link Registry#epochs(String)}); results written by earlier versions still carry it
  * @param testMetrics the test metrics, once trained (empty without a test split)
  * @param confusionMatrix the test confusion matrix of a classifier ({@code [actual][predicted]}), or {@code null}
- * @param trainingMillis the training time so far
+ * @param trainingMillis the training time so far, in milliseconds
  * @param artifact the id of the trained model's artifact, once stored
  * @param normalizerArtifact the id of the fitted feature normalizer's artifact, when training normalized features
- * @param error the reason training failed, or {@code null}
+ * @param error the reason training failed or was cancelled, or {@code null}
  * @param updatedAt when it last changed
+ * @param epochCount how many epochs have finished
+ * @param lastEpoch the metrics of the last finished epoch, or {@code null} before the first
+ * @param bestEpoch the metrics of the best epoch so far by the watched metric (the early-stopping metric when one is
+ *     set, otherwise the validation loss, otherwise the training loss), or {@code null} before the first
  */
 public record TrainingResult(String id, String deploymentId, String model, DeploymentStatus status,
-        List<EpochMetrics> epochs, Map<String, Double> testMetrics, long[][] confusionMatrix, long trainingMillis,
-        String artifact, String normalizerArtifact, String error, Instant updatedAt) {
+        List<EpochMetrics> epochs, Map<String, Double> testMetrics, long[][] confusionMatrix,
+        long trainingMillis, String artifact, String normalizerArtifact, String error, Instant updatedAt,
+        int epochCount, EpochMetrics lastEpoch, EpochMetrics bestEpoch) {
 
     /** Validates and copies the fields. */
     public TrainingResult {
@@ -33,6 +46,48 @@ public record TrainingResult(String id, String deploymentId, String model, Deplo
         Objects.requireNonNull(status, "status");
         epochs = epochs == null ? List.of() : List.copyOf(epochs);
         testMetrics = testMetrics == null ? Map.of() : Map.copyOf(testMetrics);
+        if (epochCount < 0) {
+            throw new IllegalArgumentException("epochCount must be >= 0, was " + epochCount);
+        }
+        if (epochCount == 0 && !epochs.isEmpty()) { // a record of an earlier version: summarize its history
+            epochCount = epochs.size();
+            lastEpoch = lastEpoch != null ? lastEpoch : epochs.get(epochs.size() - 1);
+        }
+    }
+
+    /** A result in the form earlier versions wrote, with its epochs inline; its summary is taken from them. */
+    public TrainingResult(String id, String deploymentId, String model, DeploymentStatus status,
+            List<EpochMetrics> epochs, Map<String, Double> testMetrics, long[][] confusionMatrix, long trainingMillis,
+            String artifact, String normalizerArtifact, String error, Instant updatedAt) {
+        this(id, deploymentId, model, status, epochs, testMetrics, confusionMatrix, trainingMillis, artifact,
+                normalizerArtifact, error, updatedAt, 0, null, null);
+    }
+
+    /**
+     * The per-epoch metrics that results of earlier versions carried inline.
+     *
+     * @deprecated empty in results the runtime writes: read the history with {@link Registry#epochs(String)}, the
+     *     summary with {@link #epochCount()}, {@link #lastEpoch()} and {@link #bestEpoch()}
+     */
+    @Deprecated
+    @Override
+    public List<EpochMetrics> epochs() {
+        return epochs;
+    }
+
+    /** A new result of {@code model} in {@code deploymentId} in {@code status}, with nothing trained yet. */
+    public static TrainingResult of(String deploymentId, String model, DeploymentStatus status, String error) {
+        return new TrainingResult(idOf(deploymentId, model), deploymentId, model, status, List.of(), Map.of(), null, 0,
+                null, null, error, Instant.now(), 0, null, null);
+    }
+
+    /** The same result ended in {@code terminal} with {@code reason}, its summary kept. */
+    public TrainingResult ended(DeploymentStatus terminal, String reason) {
+        if (!terminal.isTerminal()) {
+            throw new IllegalArgumentException(terminal + " is not a terminal status");
+        }
+        return new TrainingResult(id, deploymentId, model, terminal, List.of(), testMetrics, confusionMatrix,
+                trainingMillis, artifact, normalizerArtifact, reason, Instant.now(), epochCount, lastEpoch, bestEpoch);
     }
 
     /** The id of the result of {@code model} in {@code deploymentId}. */

@@ -45,24 +45,30 @@ import org.slf4j.LoggerFactory;
 /**
  * Trains the models of one deployment: waits for the control message of its data stream, reads the stream
  * once per epoch for all models (decoded batches are fitted by each model in turn), evaluates validation every
- * epoch and test at the end, and records everything in the registry: the deployment's status, each model's
- * result with its per-epoch metrics (written at most once a second while training, so that short epochs are not
- * slowed by registry writes; a {@link TrainingListener} gets every epoch), and the trained model and normalizer
- * as artifacts.
+ * epoch and test at the end, and records in the registry what it owns and nothing else: each of its models'
+ * {@link TrainingResult}, a bounded summary (last and best epoch, test metrics, confusion matrix, artifact ids)
+ * written at most once a second while training; one record per epoch in the metrics topic
+ * ({@link Registry#appendEpoch}, sent without waiting; a {@link TrainingListener} gets every epoch too); and the
+ * trained model and normalizer as artifacts. It never writes the deployment's status: that is derived from the
+ * results ({@link Deployment#derivedFrom}), so runners of one deployment's models (one Kubernetes Job each) cannot
+ * overwrite each other. Nothing it writes grows with the number of epochs.
  *
  * <p>The {@link LocalTrainingLauncher} runs it on a thread of this JVM; a worker process (a Kubernetes Job) runs
- * it as its main work. Errors never escape {@link #run()}: they end the deployment FAILED with their reason.
+ * it as its main work. Nothing escapes {@link #run()}, not even an {@link Error}: every model still running ends
+ * FAILED with the reason. A registry write that fails is not retried into the same failure: the model ends FAILED
+ * with the write's reason. A model whose result is already terminal is never trained again.
  *
  * <p>Metrics: classifiers report {@code accuracy}, {@code precision}, {@code recall}, {@code f1} (macro-averaged
  * over classes) and a confusion matrix; regressors {@code mse}, {@code mae}, {@code rmse}, {@code r2}
  * (averaged over outputs); both report the validation {@code loss}.
  *
- * <p>Not thread-safe, except {@link #cancel()}.
+ * <p>Not thread-safe, except {@link #cancel()}, {@link #awaitEnd} and {@link #finalStatus()}.
  */
 public final class TrainingRunner implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(TrainingRunner.class);
     private static final long PUBLISH_INTERVAL_NANOS = 1_000_000_000L;
+    private static final long LOG_INTERVAL_NANOS = 10_000_000_000L;
 
     private final TrainingJob job;
     private final Registry registry;
@@ -71,7 +77,10 @@ public final class TrainingRunner implements Runnable {
     private final AtomicBoolean cancelled = new AtomicBoolean();
     /** Where the control message comes from: the launcher's listener, or (null) this runner's own wait. */
     private final java.util.function.Supplier<ControlMessage> delivered;
+    private final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
+    private final String run = java.util.UUID.randomUUID().toString();
     private volatile DeploymentStatus finalStatus;
+    private DeploymentStatus lastDeploymentStatus;
 
     /**
      * @param clientConfig settings of the Kafka clients that read the control topic and the data
@@ -99,18 +108,52 @@ public final class TrainingRunner implements Runnable {
         cancelled.set(true);
     }
 
-    /** The deployment's final status, once {@link #run()} has returned. */
+    /**
+     * The status of what this runner trains once {@link #run()} has returned, derived from its own models' results
+     * as {@link Deployment#derivedFrom} does: FAILED if any failed, else CANCELLED if any was cancelled, else
+     * FINISHED. For a runner of a whole deployment (the local launcher) it is the deployment's status; a worker that
+     * trains one model of it reports that model's. {@code null} while it runs.
+     */
     public DeploymentStatus finalStatus() {
         return finalStatus;
     }
 
-    /** Trains the deployment; returns when it has FINISHED, FAILED or been CANCELLED. */
+    /**
+     * Waits until {@link #run()} has returned (after {@link #cancel()}: once CANCELLED is recorded).
+     *
+     * @return whether it has returned within {@code timeout}
+     */
+    public boolean awaitEnd(Duration timeout) throws InterruptedException {
+        return ended.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Trains the deployment's models; returns when each has FINISHED, FAILED or been CANCELLED, and each result
+     * records it. Never throws: an exception or an {@link Error} (an {@code OutOfMemoryError}) ends every model
+     * still running FAILED with its reason. A model whose result is already terminal (a restarted worker of a model
+     * that ended) is not trained again and its result is left as it is.
+     */
     @Override
     public void run() {
         String id = job.deploymentId();
         List<ModelTrainer> trainers = new ArrayList<>();
+        List<DeploymentStatus> alreadyEnded = new ArrayList<>();
         try {
-            setStatus(DeploymentStatus.WAITING_FOR_DATA, null);
+            ensureDeploymentRecorded();
+            for (ModelDefinition model : job.models()) {
+                java.util.Optional<TrainingResult> existing = registry.result(TrainingResult.idOf(id, model.name()));
+                if (existing.isPresent() && existing.get().status().isTerminal()) {
+                    log.warn("[{}] model {} already ended {}{}; it is not trained again", id, model.name(),
+                            existing.get().status(), existing.get().error() == null ? "" : ": " + existing.get().error());
+                    alreadyEnded.add(existing.get().status());
+                } else {
+                    trainers.add(new ModelTrainer(model));
+                }
+            }
+            if (trainers.isEmpty()) {
+                return;
+            }
+            trainers.forEach(t -> t.publish(DeploymentStatus.WAITING_FOR_DATA));
             ControlMessage message = awaitControlMessage();
             if (message.incremental()) {
                 throw new io.kafkaml.common.KafkaMlException("The control message for deployment '" + id
@@ -119,12 +162,11 @@ public final class TrainingRunner implements Runnable {
                         + "incremental streams yet: send a bounded stream (kafkaml send, a DataSink) instead");
             }
             registry.deployment(id).ifPresent(d -> registry.updateDeployment(d.withControlMessage(message.toJson())));
-            setStatus(DeploymentStatus.TRAINING, null);
-            log.info("[{}] Training {} model(s) of configuration '{}' on {}", id, job.models().size(),
+            log.info("[{}] Training {} model(s) of configuration '{}' on {}", id, trainers.size(),
                     job.configuration().name(), message.slices());
             RecordDecoder decoder = RecordFormats.forName(message.inputFormat()).newDecoder(message.inputConfig());
-            for (ModelDefinition model : job.models()) {
-                trainers.add(new ModelTrainer(model, registry.newNetwork(model), decoder));
+            for (ModelTrainer trainer : trainers) {
+                trainer.prepare(registry.newNetwork(trainer.model), decoder);
             }
             Map<Integer, List<ModelTrainer>> groups = new LinkedHashMap<>();
             for (ModelTrainer trainer : trainers) {
@@ -137,16 +179,15 @@ public final class TrainingRunner implements Runnable {
             for (Map.Entry<Integer, List<ModelTrainer>> group : groups.entrySet()) {
                 trainGroup(message, group.getKey(), group.getValue());
             }
-            List<String> failures = trainers.stream().filter(t -> t.error != null)
-                    .map(t -> "model '" + t.model.name() + "': " + t.error).toList();
-            setStatus(failures.isEmpty() ? DeploymentStatus.FINISHED : DeploymentStatus.FAILED,
-                    failures.isEmpty() ? null : String.join("; ", failures));
         } catch (CancelledException e) {
-            trainers.stream().filter(t -> t.status == DeploymentStatus.TRAINING)
-                    .forEach(t -> t.publish(DeploymentStatus.CANCELLED));
-            setStatus(DeploymentStatus.CANCELLED, "cancelled on request");
-        } catch (RuntimeException e) {
-            String reason = reason(e);
+            for (ModelTrainer trainer : trainers) {
+                if (!trainer.status.isTerminal()) {
+                    trainer.error = "cancelled on request";
+                    trainer.publish(DeploymentStatus.CANCELLED);
+                }
+            }
+        } catch (Throwable e) { // an Error too: the result must not stay TRAINING when the JVM runs out of memory
+            String reason = e instanceof Error ? e.getClass().getSimpleName() + ": " + reason(e) : reason(e);
             if (e instanceof io.kafkaml.common.KafkaMlException) {
                 log.error("[{}] Training failed: {}", id, reason);
             } else {
@@ -158,7 +199,44 @@ public final class TrainingRunner implements Runnable {
                     trainer.publish(DeploymentStatus.FAILED);
                 }
             }
-            setStatus(DeploymentStatus.FAILED, reason);
+            if (trainers.isEmpty() && alreadyEnded.isEmpty()) {
+                alreadyEnded.add(DeploymentStatus.FAILED); // nothing could even be recorded: say so in finalStatus
+            }
+        } finally {
+            List<DeploymentStatus> statuses = new ArrayList<>(alreadyEnded);
+            trainers.forEach(t -> statuses.add(t.status.isTerminal() ? t.status : DeploymentStatus.FAILED));
+            finalStatus = statuses.contains(DeploymentStatus.FAILED) ? DeploymentStatus.FAILED
+                    : statuses.contains(DeploymentStatus.CANCELLED) ? DeploymentStatus.CANCELLED : DeploymentStatus.FINISHED;
+            log.info("[{}] The {} model(s) of this runner ended: {}", id, trainers.size() + alreadyEnded.size(),
+                    finalStatus);
+            deploymentChanged();
+            ended.countDown();
+        }
+    }
+
+    /** Records the deployment when a runner is started without {@link TrainingDeployments} (its record is its own). */
+    private void ensureDeploymentRecorded() {
+        if (registry.deployment(job.deploymentId()).isEmpty()) {
+            registry.createDeployment(new Deployment(job.deploymentId(), job.configuration().name(),
+                    DeploymentStatus.WAITING_FOR_DATA, null, job.spec().toMap(), Instant.now(), Instant.now(), null));
+        }
+    }
+
+    /** Tells the listener when the deployment's derived status changes. */
+    private void deploymentChanged() {
+        try {
+            registry.deployment(job.deploymentId()).ifPresent(deployment -> {
+                if (deployment.status() != lastDeploymentStatus) {
+                    lastDeploymentStatus = deployment.status();
+                    if (deployment.status().isTerminal()) {
+                        log.info("[{}] Deployment {}{}", job.deploymentId(), deployment.status(),
+                                deployment.error() == null ? "" : ": " + deployment.error());
+                    }
+                    listener.onDeploymentStatus(job.deploymentId(), deployment.status(), deployment.error());
+                }
+            });
+        } catch (RuntimeException e) {
+            log.warn("[{}] Cannot read the deployment's status: {}", job.deploymentId(), e.toString());
         }
     }
 
@@ -232,7 +310,7 @@ public final class TrainingRunner implements Runnable {
                     }
                 }
             }
-            List<ModelTrainer> done = trainers.stream().filter(t -> t.error == null).toList();
+            List<ModelTrainer> done = trainers.stream().filter(t -> t.error == null && !t.status.isTerminal()).toList();
             Map<ModelTrainer, long[][]> confusion = new LinkedHashMap<>();
             Map<ModelTrainer, Map<String, Double>> testMetrics = hasTest ? evaluate(test, done, confusion) : Map.of();
             for (ModelTrainer trainer : done) {
@@ -317,18 +395,6 @@ public final class TrainingRunner implements Runnable {
         return results;
     }
 
-    private void setStatus(DeploymentStatus status, String error) {
-        finalStatus = status;
-        registry.deployment(job.deploymentId()).ifPresentOrElse(
-                deployment -> registry.updateDeployment(deployment.withStatus(status, error)),
-                () -> registry.createDeployment(new Deployment(job.deploymentId(), job.configuration().name(), status,
-                        error, job.spec().toMap(), Instant.now(), Instant.now(), null)));
-        listener.onDeploymentStatus(job.deploymentId(), status, error);
-        if (status.isTerminal()) {
-            log.info("[{}] Deployment {}{}", job.deploymentId(), status, error == null ? "" : ": " + error);
-        }
-    }
-
     private void checkCancelled() {
         if (cancelled.get()) {
             throw new CancelledException();
@@ -349,18 +415,17 @@ public final class TrainingRunner implements Runnable {
         }
     }
 
-    /** One model's network, progress and result. */
+    /** One model's network, progress and result (of which this runner is the one writer). */
     private final class ModelTrainer {
         final ModelDefinition model;
-        final Model network;
         final boolean classification;
         final int outputs;
-        final int oneHotClasses;
         /** How this model takes the stream's records (null only when they do not fit it: then error says why). */
-        final InputLayout.Binding binding;
-        final List<EpochMetrics> epochs = new ArrayList<>();
+        InputLayout.Binding binding;
         final String resultId;
-        DeploymentStatus status = DeploymentStatus.TRAINING;
+        Model network;
+        int oneHotClasses;
+        DeploymentStatus status = DeploymentStatus.WAITING_FOR_DATA;
         String error;
         DataNormalization normalizer;
         double lossSum;
@@ -371,13 +436,26 @@ public final class TrainingRunner implements Runnable {
         boolean stopped;
         long started;
         long lastPublished;
+        long lastLogged;
+        int epochCount;
+        EpochMetrics lastEpoch;
+        EpochMetrics bestEpoch;
+        Map<String, Double> testMetrics = Map.of();
+        long[][] confusion;
+        String artifact;
+        String normalizerArtifact;
+        volatile Throwable metricsFailure;
 
-        ModelTrainer(ModelDefinition model, Model network, RecordDecoder decoder) {
+        ModelTrainer(ModelDefinition model) {
             this.model = model;
-            this.network = network;
             this.classification = model.summary().outputKind() == OutputKind.CLASSIFICATION;
             this.outputs = (int) model.summary().outputSize();
             this.resultId = TrainingResult.idOf(job.deploymentId(), model.name());
+        }
+
+        /** Takes the network to train and checks it against the stream's records and labels. */
+        void prepare(Model net, RecordDecoder decoder) {
+            this.network = net;
             InputLayout.Binding bound = null;
             try {
                 // Before any training: the stream's records must be this model's input (shapes named if not).
@@ -413,7 +491,7 @@ public final class TrainingRunner implements Runnable {
         }
 
         boolean active() {
-            return error == null && !stopped;
+            return error == null && !stopped && !status.isTerminal();
         }
 
         /** The batch laid out for this model: features as the network takes them, labels per step if it needs. */
@@ -457,18 +535,37 @@ public final class TrainingRunner implements Runnable {
                     validation, millis);
             lossSum = 0;
             lossCount = 0;
-            epochs.add(metrics);
+            epochCount = epoch;
+            lastEpoch = metrics;
+            if (isBetter(metrics)) {
+                bestEpoch = metrics;
+            }
             trainingMillis = (System.nanoTime() - started) / 1_000_000;
             int total = job.spec().epochs();
-            long eta = epoch == 0 ? 0 : trainingMillis * (total - epoch) / epoch;
-            String watched = classification ? "accuracy" : "mse";
-            log.info("[{}] model {} epoch {}/{} loss {}{} ETA {}", job.deploymentId(), model.name(), epoch, total,
-                    String.format("%.4f", metrics.loss()),
-                    validation.containsKey(watched) ? String.format(" validation %s %.4f", watched, validation.get(watched))
-                            : "", Duration.ofMillis(eta).toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+            if (epoch == 1 || epoch == total || System.nanoTime() - lastLogged >= LOG_INTERVAL_NANOS) {
+                lastLogged = System.nanoTime();
+                long eta = trainingMillis * (total - epoch) / epoch;
+                String watched = classification ? "accuracy" : "mse";
+                log.info("[{}] model {} epoch {}/{} loss {}{} ETA {}", job.deploymentId(), model.name(), epoch, total,
+                        String.format("%.4f", metrics.loss()),
+                        validation.containsKey(watched)
+                                ? String.format(" validation %s %.4f", watched, validation.get(watched)) : "",
+                        Duration.ofMillis(eta).toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+            }
+            Throwable failed = metricsFailure;
+            if (failed != null) { // an earlier epoch's record was refused: fail once, with the reason, no retry
+                error = "cannot write the epoch metrics to topic '" + registry.metricsTopic() + "': " + reason(failed);
+                publish(DeploymentStatus.FAILED);
+                return;
+            }
+            registry.appendEpoch(resultId, run, metrics).whenComplete((ok, e) -> {
+                if (e != null && metricsFailure == null) {
+                    metricsFailure = e;
+                }
+            });
             listener.onEpoch(job.deploymentId(), model.name(), metrics, total);
-            if (System.nanoTime() - lastPublished >= PUBLISH_INTERVAL_NANOS || epoch == total) {
-                publish(DeploymentStatus.TRAINING); // live progress in the registry, at most once a second
+            if (System.nanoTime() - lastPublished >= PUBLISH_INTERVAL_NANOS) {
+                publish(DeploymentStatus.TRAINING); // live summary in the registry, at most once a second
             }
             String metric = job.spec().earlyStoppingMetric();
             if (metric != null && hasValidation && validation.containsKey(metric)) {
@@ -485,8 +582,32 @@ public final class TrainingRunner implements Runnable {
             }
         }
 
+        /** Whether {@code metrics} beats the best epoch by the early-stopping metric, the validation or training loss. */
+        private boolean isBetter(EpochMetrics metrics) {
+            if (bestEpoch == null) {
+                return true;
+            }
+            String metric = job.spec().earlyStoppingMetric();
+            if (metric == null || !metrics.validation().containsKey(metric)) {
+                metric = metrics.validation().containsKey("loss") ? "loss" : null;
+            }
+            double value = metric == null ? metrics.loss() : metrics.validation().get(metric);
+            double bestValue = metric == null ? bestEpoch.loss() : bestEpoch.validation().getOrDefault(metric, Double.NaN);
+            if (Double.isNaN(bestValue)) {
+                return !Double.isNaN(value);
+            }
+            return metric != null && !TrainingSpec.lowerIsBetter(metric) ? value > bestValue : value < bestValue;
+        }
+
         void finish(Map<String, Double> testMetrics, long[][] confusion) {
             trainingMillis = (System.nanoTime() - started) / 1_000_000;
+            registry.flushEpochs();
+            if (metricsFailure != null) {
+                error = "cannot write the epoch metrics to topic '" + registry.metricsTopic() + "': "
+                        + reason(metricsFailure);
+                publish(DeploymentStatus.FAILED);
+                return;
+            }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             try {
                 ModelSerializer.writeModel(network, out, false);
@@ -515,20 +636,56 @@ public final class TrainingRunner implements Runnable {
             publish(DeploymentStatus.FINISHED);
         }
 
-        Map<String, Double> testMetrics = Map.of();
-        long[][] confusion;
-        String artifact;
-        String normalizerArtifact;
+        TrainingResult summary(DeploymentStatus newStatus) {
+            return new TrainingResult(resultId, job.deploymentId(), model.name(), newStatus, List.of(), testMetrics,
+                    confusion, trainingMillis, artifact, normalizerArtifact, error, Instant.now(), epochCount, lastEpoch,
+                    bestEpoch);
+        }
 
+        /**
+         * Writes this model's result in {@code newStatus}. A write the registry refuses because another party ended
+         * the result (a launcher cancelled it, a watcher saw the pod fail) stops this model as recorded. A write that
+         * fails for another reason (a record the broker refuses, a broker out of reach) is not retried: the model ends
+         * FAILED with that reason, recorded in a minimal result if that can still be written.
+         */
         void publish(DeploymentStatus newStatus) {
-            status = newStatus;
+            if (status.isTerminal()) {
+                return;
+            }
             lastPublished = System.nanoTime();
-            TrainingResult result = new TrainingResult(resultId, job.deploymentId(), model.name(), newStatus, epochs,
-                    testMetrics, confusion, trainingMillis, artifact, normalizerArtifact, error, Instant.now());
-            registry.putResult(result);
+            TrainingResult result = summary(newStatus);
+            try {
+                registry.putResult(result);
+                status = newStatus;
+            } catch (io.kafkaml.registry.IllegalStatusTransitionException e) {
+                TrainingResult recorded = registry.result(resultId).orElse(null);
+                status = recorded != null && recorded.status().isTerminal() ? recorded.status() : DeploymentStatus.FAILED;
+                error = recorded != null && recorded.error() != null ? recorded.error() : e.getMessage();
+                log.warn("[{}] model {} was ended {} by another party; it stops: {}", job.deploymentId(), model.name(),
+                        status, error);
+                deploymentChanged();
+                return;
+            } catch (RuntimeException e) {
+                error = "cannot record the result in the registry: " + reason(e);
+                status = DeploymentStatus.FAILED;
+                log.error("[{}] model {} FAILED: {}", job.deploymentId(), model.name(), error);
+                TrainingResult failed = new TrainingResult(resultId, job.deploymentId(), model.name(),
+                        DeploymentStatus.FAILED, List.of(), Map.of(), null, trainingMillis, null, null, error,
+                        Instant.now(), epochCount, lastEpoch, bestEpoch);
+                try {
+                    registry.putResult(failed);
+                } catch (RuntimeException again) {
+                    log.error("[{}] model {}: FAILED cannot be recorded either: {}", job.deploymentId(), model.name(),
+                            reason(again));
+                }
+                listener.onResult(failed);
+                deploymentChanged();
+                return;
+            }
             if (newStatus.isTerminal()) {
                 listener.onResult(result);
             }
+            deploymentChanged();
         }
     }
 }

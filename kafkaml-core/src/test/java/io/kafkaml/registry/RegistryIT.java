@@ -64,7 +64,7 @@ class RegistryIT {
             assertThat(registry.model("hcopd")).contains(model);
             registry.createConfiguration(new Configuration("hcopd-all", "all", List.of("hcopd")));
             registry.createDeployment(deployment);
-            registry.updateDeployment(deployment.withStatus(DeploymentStatus.TRAINING, null));
+            registry.updateDeployment(deployment.withControlMessage("{}"));
             registry.putResult(result);
             registry.storeArtifact("art-1", new byte[] {1, 2, 3});
         }
@@ -73,10 +73,14 @@ class RegistryIT {
             assertThat(registry.model("hcopd").orElseThrow().summary()).isEqualTo(model.summary());
             assertThat(registry.configurations()).containsExactly(new Configuration("hcopd-all", "all", List.of("hcopd")));
             Deployment read = registry.deployment("dep-1").orElseThrow();
-            assertThat(read.status()).isEqualTo(DeploymentStatus.TRAINING);
+            assertThat(read.status()).as("derived from its one model's result").isEqualTo(DeploymentStatus.FINISHED);
+            assertThat(read.controlMessage()).isEqualTo("{}");
             assertThat(read.settings()).containsEntry("batchSize", 10).containsEntry("epochs", 100);
             TrainingResult readResult = registry.results("dep-1").get(0);
-            assertThat(readResult.epochs()).isEqualTo(result.epochs());
+            assertThat(readResult.epochCount()).isEqualTo(1);
+            assertThat(readResult.lastEpoch()).isEqualTo(result.lastEpoch());
+            assertThat(registry.epochs("dep-1.hcopd")).as("a result of an earlier version keeps its inline history")
+                    .containsExactly(new EpochMetrics(1, 0.69, Map.of("accuracy", 0.5), 12));
             assertThat(readResult.testMetrics()).isEqualTo(result.testMetrics());
             assertThat(readResult.confusionMatrix()).isDeepEqualTo(result.confusionMatrix());
             assertThat(readResult.updatedAt()).isEqualTo(result.updatedAt());

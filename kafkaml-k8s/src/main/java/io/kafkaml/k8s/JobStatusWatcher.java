@@ -9,9 +9,9 @@ import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.kafkaml.registry.DeploymentStatus;
+import io.kafkaml.registry.IllegalStatusTransitionException;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,10 +19,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Watches kafkaml's training Jobs and reflects what Kubernetes knows in the registry: a Job that failed (its
- * pods crashed, were evicted, ran out of retries) marks its model's result FAILED with the pod's reason, and the
- * deployment FAILED, unless the worker already recorded an end. A worker records its own progress and results;
- * this covers the failures it cannot report.
+ * Watches kafkaml's training Jobs and speaks for a worker that cannot: a Job that failed (its pods crashed, were
+ * OOM-killed, evicted, ran out of retries) ends its model's result FAILED with the pod's reason, unless the worker
+ * already recorded an end. It writes nothing else: a worker records its own model's result, a terminal result is
+ * never changed (the registry refuses it), and the deployment's status is derived from the results
+ * ({@link io.kafkaml.registry.Deployment#derivedFrom}), so it is FINISHED or FAILED only once every model has ended.
+ * A Job that completed needs nothing: its worker exits 0 only after recording FINISHED.
  *
  * <p>Thread-safe; {@link #close()} stops the watch.
  */
@@ -44,7 +46,12 @@ public final class JobStatusWatcher implements AutoCloseable {
                     @Override
                     public void eventReceived(Action action, Job job) {
                         if (action == Action.ADDED || action == Action.MODIFIED) {
-                            reflect(job);
+                            try {
+                                reflect(job);
+                            } catch (RuntimeException e) {
+                                log.warn("Cannot reflect the state of training Job {}: {}", job.getMetadata().getName(),
+                                        e.toString());
+                            }
                         }
                     }
 
@@ -55,17 +62,13 @@ public final class JobStatusWatcher implements AutoCloseable {
                 });
     }
 
-    /** Records a failed Job's model as FAILED (with the pod's reason) if the worker did not record an end. */
+    /** Ends a failed Job's model result FAILED (with the pod's reason) if its worker did not record an end. */
     void reflect(Job job) {
-        if (job.getStatus() == null || job.getStatus().getConditions() == null) {
-            return;
-        }
-        Optional<JobCondition> failed = job.getStatus().getConditions().stream()
-                .filter(c -> "Failed".equals(c.getType()) && "True".equals(c.getStatus())).findFirst();
+        Optional<JobCondition> failed = job.getStatus() == null || job.getStatus().getConditions() == null
+                ? Optional.empty()
+                : job.getStatus().getConditions().stream()
+                        .filter(c -> "Failed".equals(c.getType()) && "True".equals(c.getStatus())).findFirst();
         if (failed.isEmpty()) {
-            if (condition(job, "Complete")) {
-                reflectCompletion(job);
-            }
             return;
         }
         Map<String, String> labels = job.getMetadata().getLabels();
@@ -77,38 +80,19 @@ public final class JobStatusWatcher implements AutoCloseable {
                     labels);
             return;
         }
-        String reason = "Kubernetes Job " + job.getMetadata().getName() + " failed: " + podReason(job)
-                .orElse(failed.get().getReason() + (failed.get().getMessage() == null ? "" : " (" + failed.get().getMessage() + ")"));
         String resultId = TrainingResult.idOf(deploymentId, model);
         Optional<TrainingResult> existing = registry.result(resultId);
         if (existing.isPresent() && existing.get().status().isTerminal()) {
             return;
         }
-        registry.putResult(new TrainingResult(resultId, deploymentId, model, DeploymentStatus.FAILED,
-                existing.map(TrainingResult::epochs).orElse(List.of()), Map.of(), null,
-                existing.map(TrainingResult::trainingMillis).orElse(0L), null, null, reason, Instant.now()));
-        registry.deployment(deploymentId).filter(d -> !d.status().isTerminal())
-                .ifPresent(d -> registry.updateDeployment(d.withStatus(DeploymentStatus.FAILED, "model '" + model + "': "
-                        + reason)));
-        log.warn("[{}] {}", deploymentId, reason);
-    }
-
-    /**
-     * When every Job of a deployment is complete and its worker(s) did not record the end (a worker per model
-     * only records its own), the deployment is FINISHED.
-     */
-    private void reflectCompletion(Job job) {
-        String deploymentLabel = job.getMetadata().getLabels().get(KubernetesManifests.DEPLOYMENT_ID_LABEL);
-        String deploymentId = value(job.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv(),
-                "KAFKAML_DEPLOYMENT_ID");
-        if (deploymentLabel == null || deploymentId == null) {
-            return;
-        }
-        List<Job> siblings = client.batch().v1().jobs().inNamespace(namespace)
-                .withLabel(KubernetesManifests.DEPLOYMENT_ID_LABEL, deploymentLabel).list().getItems();
-        if (siblings.stream().allMatch(j -> condition(j, "Complete"))) {
-            registry.deployment(deploymentId).filter(d -> !d.status().isTerminal())
-                    .ifPresent(d -> registry.updateDeployment(d.withStatus(DeploymentStatus.FINISHED, null)));
+        String reason = "Kubernetes Job " + job.getMetadata().getName() + " failed: " + podReason(job)
+                .orElse(failed.get().getReason() + (failed.get().getMessage() == null ? "" : " (" + failed.get().getMessage() + ")"));
+        try {
+            registry.putResult(existing.map(r -> r.ended(DeploymentStatus.FAILED, reason))
+                    .orElseGet(() -> TrainingResult.of(deploymentId, model, DeploymentStatus.FAILED, reason)));
+            log.warn("[{}] {}", deploymentId, reason);
+        } catch (IllegalStatusTransitionException e) {
+            log.info("[{}] The worker of model {} recorded its end first: {}", deploymentId, model, e.getMessage());
         }
     }
 

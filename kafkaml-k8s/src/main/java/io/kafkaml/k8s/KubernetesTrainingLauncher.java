@@ -3,8 +3,11 @@ package io.kafkaml.k8s;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.kafkaml.registry.Deployment;
 import io.kafkaml.registry.DeploymentStatus;
+import io.kafkaml.registry.IllegalStatusTransitionException;
 import io.kafkaml.registry.Registry;
+import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.training.TrainingHandle;
 import io.kafkaml.training.TrainingJob;
 import io.kafkaml.training.TrainingLauncher;
@@ -17,9 +20,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs training deployments as Kubernetes Jobs, one per model ({@link KubernetesManifests#trainingJobs}); the
- * pods run {@code kafkaml worker} and record progress and results in the registry. Cancelling deletes the Jobs
- * (background propagation: their pods go too). Combine with a {@link JobStatusWatcher} so that a Job that fails
- * before its worker can say why marks its result FAILED.
+ * pods run {@code kafkaml worker}, each recording its own model's result in the registry; the deployment's status
+ * is derived from those results, so {@link TrainingHandle#await} returns only once every model has ended. Cancelling
+ * deletes the Jobs (background propagation: their pods go too) and ends the results that had not ended CANCELLED.
+ * Combine with a {@link JobStatusWatcher} so that a Job that fails before its worker can say why ends its result
+ * FAILED.
  *
  * <pre>{@code
  * try (KubernetesClient client = new KubernetesClientBuilder().build();
@@ -58,32 +63,36 @@ public final class KubernetesTrainingLauncher implements TrainingLauncher {
                 return job.deploymentId();
             }
 
+            /**
+             * Deletes the Jobs, then ends CANCELLED, for the workers it stopped, every result of the deployment that
+             * has not ended (a result that ended first is left as it is).
+             */
             @Override
             public void cancel() {
                 client.batch().v1().jobs().inNamespace(namespace)
                         .withLabel(KubernetesManifests.DEPLOYMENT_ID_LABEL, KubernetesManifests.dnsLabel(job.deploymentId()))
                         .withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
-                registry.deployment(job.deploymentId()).ifPresent(d -> registry.updateDeployment(
-                        d.withStatus(DeploymentStatus.CANCELLED, "cancelled on request: its Jobs were deleted")));
-            }
-
-            @Override
-            public Optional<DeploymentStatus> await(Duration timeout) {
-                long deadline = System.nanoTime() + timeout.toNanos();
-                while (System.nanoTime() < deadline) {
-                    Optional<DeploymentStatus> status = registry.deployment(job.deploymentId()).map(d -> d.status())
-                            .filter(DeploymentStatus::isTerminal);
-                    if (status.isPresent()) {
-                        return status;
+                String reason = "cancelled on request: its Jobs were deleted";
+                for (var model : job.models()) {
+                    String resultId = TrainingResult.idOf(job.deploymentId(), model.name());
+                    Optional<TrainingResult> existing = registry.result(resultId);
+                    if (existing.isPresent() && existing.get().status().isTerminal()) {
+                        continue;
                     }
                     try {
-                        Thread.sleep(200);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return Optional.empty();
+                        registry.putResult(existing.map(r -> r.ended(DeploymentStatus.CANCELLED, reason)).orElseGet(
+                                () -> TrainingResult.of(job.deploymentId(), model.name(), DeploymentStatus.CANCELLED,
+                                        reason)));
+                    } catch (IllegalStatusTransitionException e) {
+                        log.info("[{}] {}", job.deploymentId(), e.getMessage());
                     }
                 }
-                return Optional.empty();
+            }
+
+            /** Follows the deployment's status, derived from its results: terminal once every model has ended. */
+            @Override
+            public Optional<DeploymentStatus> await(Duration timeout) {
+                return registry.awaitTerminal(job.deploymentId(), timeout).map(Deployment::status);
             }
         };
     }

@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BiConsumer;
+import java.util.function.BiPredicate;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -56,6 +57,7 @@ public final class KafkaStore implements AutoCloseable {
     private final Duration timeout;
     private final Map<String, ?> clientConfig;
     private final Set<String> indexOnly;
+    private final Map<String, BiPredicate<byte[], byte[]>> acceptRules;
     private final Map<String, Map<String, byte[]>> views = new ConcurrentHashMap<>();
     private final Map<String, Map<String, Long>> offsets = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Long> positions = new HashMap<>();
@@ -77,9 +79,25 @@ public final class KafkaStore implements AutoCloseable {
      * @param indexOnly those of them whose values are not kept in memory
      */
     public KafkaStore(Map<String, ?> clientConfig, List<String> topics, Set<String> indexOnly, Duration timeout) {
+        this(clientConfig, topics, indexOnly, Map.of(), timeout);
+    }
+
+    /**
+     * Creates the topics that are missing (compacted, one partition), reads every topic to its end and starts
+     * following them.
+     *
+     * @param topics the topics of the store
+     * @param indexOnly those of them whose values are not kept in memory
+     * @param acceptRules per topic, {@code rule(current, next)} decides whether a record replaces the current value
+     *     of its key (both non-null); a refused record is skipped by every reader alike, since all read the same log
+     *     in the same order (a state machine whose final states are never left)
+     */
+    public KafkaStore(Map<String, ?> clientConfig, List<String> topics, Set<String> indexOnly,
+            Map<String, BiPredicate<byte[], byte[]>> acceptRules, Duration timeout) {
         ClientConfigs.requireBootstrapServers(clientConfig);
         this.clientConfig = Map.copyOf(clientConfig);
         this.indexOnly = Set.copyOf(indexOnly);
+        this.acceptRules = Map.copyOf(acceptRules);
         this.timeout = timeout;
         this.name = "kafkaml-registry-" + IDS.incrementAndGet();
         topics.forEach(topic -> {
@@ -236,6 +254,13 @@ public final class KafkaStore implements AutoCloseable {
         String key = new String(record.key(), StandardCharsets.UTF_8);
         Map<String, byte[]> view = views.get(record.topic());
         Map<String, Long> index = offsets.get(record.topic());
+        BiPredicate<byte[], byte[]> rule = acceptRules.get(record.topic());
+        byte[] current = view.get(key);
+        if (rule != null && record.value() != null && current != null && !rule.test(current, record.value())) {
+            log.warn("[{}] Ignoring the record at {}-{}@{} for key '{}': the transition it asks for is not allowed",
+                    name, record.topic(), record.partition(), record.offset(), key);
+            return;
+        }
         if (record.value() == null) {
             view.remove(key);
             index.remove(key);
@@ -284,6 +309,22 @@ public final class KafkaStore implements AutoCloseable {
             throw new RegistryException("Cannot write to registry topic '" + topic + "': " + cause, cause);
         }
         awaitPositions(needed, "applying a write to '" + topic + "'");
+    }
+
+    /**
+     * Sends a record to a topic this store does not follow (an append-only log such as the metrics topic) without
+     * waiting: the future completes when the broker acknowledges it, or fails with the producer's exception.
+     */
+    public java.util.concurrent.Future<RecordMetadata> append(String topic, String key, byte[] value,
+            org.apache.kafka.clients.producer.Callback callback) {
+        checkOpen();
+        return producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value), callback);
+    }
+
+    /** Waits until every record sent so far has been acknowledged or has failed. */
+    public void flush() {
+        checkOpen();
+        producer.flush();
     }
 
     private void awaitPositions(Map<TopicPartition, Long> needed, String what) {

@@ -71,7 +71,7 @@ public final class HcopdExample {
                     Map<String, Double> test = result.testMetrics();
                     out.printf("  %-12s %-8s test accuracy %.3f  f1 %.3f  (%d epochs, %.1f s)%s%n", result.model(),
                             result.status(), test.getOrDefault("accuracy", Double.NaN), test.getOrDefault("f1", Double.NaN),
-                            result.epochs().size(), result.trainingMillis() / 1000.0,
+                            result.epochCount(), result.trainingMillis() / 1000.0,
                             result.error() == null ? "" : "  " + result.error());
                 }
                 return results;

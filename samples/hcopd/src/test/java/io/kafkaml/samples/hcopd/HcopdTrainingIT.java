@@ -105,8 +105,12 @@ class HcopdTrainingIT {
         List<TrainingResult> results = registry.results(handle.deploymentId());
         assertThat(results).hasSize(3).allSatisfy(result -> {
             assertThat(result.status()).isEqualTo(DeploymentStatus.FINISHED);
-            assertThat(result.epochs()).hasSize(60);
-            assertThat(result.epochs().get(59).validation()).containsKeys("accuracy", "f1", "loss");
+            assertThat(result.epochCount()).isEqualTo(60);
+            assertThat(result.lastEpoch().validation()).containsKeys("accuracy", "f1", "loss");
+            List<EpochMetrics> history = registry.epochs(result.id());
+            assertThat(history).extracting(EpochMetrics::epoch).containsExactlyElementsOf(
+                    java.util.stream.IntStream.rangeClosed(1, 60).boxed().toList());
+            assertThat(history.get(59)).isEqualTo(result.lastEpoch());
             assertThat(result.testMetrics()).containsKeys("accuracy", "precision", "recall", "f1", "loss");
             assertThat(result.confusionMatrix()).hasDimensions(2, 2);
             long tested = result.confusionMatrix()[0][0] + result.confusionMatrix()[0][1] + result.confusionMatrix()[1][0]
@@ -118,7 +122,7 @@ class HcopdTrainingIT {
         });
         results.forEach(r -> System.out.printf("HCOPD %s test accuracy %.4f f1 %.4f, last validation accuracy %.4f, %d ms%n",
                 r.model(), r.testMetrics().get("accuracy"), r.testMetrics().get("f1"),
-                r.epochs().get(59).validation().get("accuracy"), r.trainingMillis()));
+                r.lastEpoch().validation().get("accuracy"), r.trainingMillis()));
         double best = results.stream().mapToDouble(r -> r.testMetrics().get("accuracy")).max().orElseThrow();
         assertThat(best).as("best test accuracy vs the majority class (160/239 = 0.67)").isGreaterThan(0.67);
 
@@ -217,7 +221,7 @@ class HcopdTrainingIT {
         Hcopd.send(kafka.clientConfig(), "hcopd-cancel", "cancel-2", ROWS, 0.1, 0.1);
         TrainingHandle training = deployments.deploy("hcopd-all", reusing(100_000), "cancel-2");
         Awaitility.await().atMost(60, TimeUnit.SECONDS).until(() -> registry.results("cancel-2").stream()
-                .anyMatch(r -> r.epochs().size() >= 2));
+                .anyMatch(r -> r.epochCount() >= 2));
         training.cancel();
         assertThat(training.await(Duration.ofSeconds(30))).contains(DeploymentStatus.CANCELLED);
         assertThat(registry.results("cancel-2")).allSatisfy(r -> assertThat(r.status()).isEqualTo(DeploymentStatus.CANCELLED));
