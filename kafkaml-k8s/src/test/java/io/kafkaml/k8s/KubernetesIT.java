@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.kafkaml.control.ControlChannel;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.ProcessingGuarantee;
 import io.kafkaml.model.ModelDefinition;
@@ -20,13 +21,15 @@ import io.kafkaml.registry.Configuration;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
+import io.kafkaml.sink.RecordDataSink;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import io.kafkaml.testkit.EmbeddedKafkaExtension;
 import io.kafkaml.training.TrainingDeployments;
 import io.kafkaml.training.TrainingHandle;
+import io.kafkaml.training.TrainingJob;
+import io.kafkaml.training.TrainingRunner;
 import io.kafkaml.training.TrainingSpec;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -119,28 +122,117 @@ class KubernetesIT {
                 assertThat(result.error()).contains("kafkaml-train-17-small-a failed: pod kafkaml-train-17-small-a-x1 "
                         + "OOMKilled (exit code 137)");
             });
-            assertThat(handle.await(Duration.ofSeconds(10))).contains(DeploymentStatus.FAILED);
-            assertThat(registry.deployment("17").orElseThrow().error()).contains("model 'small_A'").contains("OOMKilled");
+            // large-b has not ended: the deployment is not terminal yet, whatever its sibling did.
+            assertThat(registry.deployment("17").orElseThrow().status()).isEqualTo(DeploymentStatus.TRAINING);
+            assertThat(handle.await(Duration.ZERO)).isEmpty();
 
             handle.cancel();
             assertThat(client.batch().v1().jobs().inNamespace("ml").list().getItems()).isEmpty();
+            assertThat(registry.result("17.large-b").orElseThrow().status()).isEqualTo(DeploymentStatus.CANCELLED);
+            assertThat(handle.await(Duration.ofSeconds(10))).contains(DeploymentStatus.FAILED);
+            assertThat(registry.deployment("17").orElseThrow().error()).contains("model 'small_A'").contains("OOMKilled")
+                    .doesNotContain("large-b");
+            assertThat(registry.result("17.small_A").orElseThrow().status()).as("a terminal result is never left")
+                    .isEqualTo(DeploymentStatus.FAILED);
         }
     }
 
+    /** A model whose 3 regression outputs cannot match the stream's one label per record: its worker fails. */
+    static ModelDefinition mismatched(String name) {
+        return ModelDefinition.of(name, "", new NeuralNetConfiguration.Builder().list()
+                .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(3).activation(Activation.IDENTITY).build())
+                .build());
+    }
+
+    /**
+     * Runs the worker of one training Job as {@code kafkaml worker} would in its pod, on a thread of this JVM: its own
+     * registry client, configured from the Job's container environment; returns the worker's final status once it
+     * ended, after setting the Job's status as Kubernetes' Job controller would from the worker's exit.
+     */
+    DeploymentStatus runWorker(EmbeddedKafkaBroker kafka, String prefix, String jobName) throws InterruptedException {
+        Job job = client.batch().v1().jobs().inNamespace("ml").withName(jobName).get();
+        List<EnvVar> env = job.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
+        DeploymentStatus[] status = new DeploymentStatus[1];
+        Thread worker = new Thread(() -> {
+            try (Registry own = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30))) {
+                TrainingRunner runner = new TrainingRunner(TrainingJob.recorded(own, env(env, "KAFKAML_DEPLOYMENT_ID"),
+                        ControlChannel.DEFAULT_TOPIC).onlyModel(env(env, "KAFKAML_MODEL")), own, kafka.clientConfig(), null);
+                runner.run();
+                status[0] = runner.finalStatus();
+            }
+        }, "worker-" + jobName);
+        worker.start();
+        worker.join(TimeUnit.MINUTES.toMillis(3));
+        assertThat(worker.isAlive()).as(jobName + " ended").isFalse();
+        boolean succeeded = status[0] == DeploymentStatus.FINISHED;
+        job.setStatus(new JobStatusBuilder().withConditions(new JobConditionBuilder()
+                .withType(succeeded ? "Complete" : "Failed").withStatus("True")
+                .withReason(succeeded ? null : "BackoffLimitExceeded").build())
+                .withSucceeded(succeeded ? 1 : 0).withFailed(succeeded ? 0 : 4).build());
+        client.batch().v1().jobs().inNamespace("ml").resource(job).updateStatus();
+        return status[0];
+    }
+
     @Test
-    void completedJobsFinishTheDeployment(EmbeddedKafkaBroker kafka) {
-        try (Registry registry = Registry.connect(kafka.clientConfig(), "k8s-done", Duration.ofSeconds(30));
+    void threeWorkersEndingAtDifferentTimesAndOneFailingMakeTheDeploymentFailedOnlyOnceAllEnded(
+            EmbeddedKafkaBroker kafka) throws Exception {
+        String prefix = "k8s-three";
+        try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30));
                 JobStatusWatcher watcher = new JobStatusWatcher(client, "ml", registry);
                 KubernetesTrainingLauncher launcher = new KubernetesTrainingLauncher(client, settings(), registry)) {
-            registry.registerModel(model("m", 4));
-            registry.createConfiguration(new Configuration("one", "", List.of("m")));
-            TrainingHandle handle = new TrainingDeployments(registry, launcher).deploy("one",
-                    TrainingSpec.builder().build(), "31");
-            Job job = client.batch().v1().jobs().inNamespace("ml").withName("kafkaml-train-31-m").get();
-            job.setStatus(new JobStatusBuilder().withConditions(new JobConditionBuilder().withType("Complete")
-                    .withStatus("True").build()).withSucceeded(1).withCompletionTime(Instant.now().toString()).build());
-            client.batch().v1().jobs().inNamespace("ml").resource(job).updateStatus();
-            assertThat(handle.await(Duration.ofSeconds(15))).contains(DeploymentStatus.FINISHED);
+            registry.registerModel(model("quick", 4));
+            registry.registerModel(model("slow", 32));
+            registry.registerModel(mismatched("broken"));
+            registry.createConfiguration(new Configuration("three", "", List.of("quick", "slow", "broken")));
+            TrainingHandle handle = new TrainingDeployments(registry, launcher).deploy("three",
+                    TrainingSpec.builder().batchSize(8).epochs(5).build(), "40");
+            assertThat(client.batch().v1().jobs().inNamespace("ml").withLabel("kafkaml.io/deployment-id", "40").list()
+                    .getItems()).hasSize(3);
+            kafka.createTopic("three-data", 1);
+            java.util.Random random = new java.util.Random(7);
+            try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
+                    .inputConfig(Map.of("data_reshape", "3")).topic("three-data").deploymentId("40").testRate(0.2).build()) {
+                for (int i = 0; i < 40; i++) {
+                    sink.send(new double[] {i % 2 + random.nextGaussian(), random.nextGaussian(), i % 2}, i % 2);
+                }
+            }
+
+            // broken ends first, FAILED with its own reason; its siblings have not ended: nothing is terminal.
+            assertThat(runWorker(kafka, prefix, "kafkaml-train-40-broken")).isEqualTo(DeploymentStatus.FAILED);
+            String reason = "the model has 3 outputs but the stream's labels have 1 value per record";
+            TrainingResult broken = registry.result("40.broken").orElseThrow();
+            assertThat(broken.status()).isEqualTo(DeploymentStatus.FAILED);
+            assertThat(broken.error()).isEqualTo(reason);
+            assertThat(registry.deployment("40").orElseThrow().status()).isEqualTo(DeploymentStatus.TRAINING);
+            assertThat(handle.await(Duration.ZERO)).isEmpty();
+
+            // quick finishes next: still one model to go, so neither FINISHED (the old early return) nor FAILED.
+            assertThat(runWorker(kafka, prefix, "kafkaml-train-40-quick")).isEqualTo(DeploymentStatus.FINISHED);
+            assertThat(registry.deployment("40").orElseThrow().status()).isEqualTo(DeploymentStatus.TRAINING);
+            assertThat(handle.await(Duration.ZERO)).isEmpty();
+
+            // slow ends last: now all three are terminal and one failed.
+            assertThat(runWorker(kafka, prefix, "kafkaml-train-40-slow")).isEqualTo(DeploymentStatus.FINISHED);
+            assertThat(handle.await(Duration.ofSeconds(30))).contains(DeploymentStatus.FAILED);
+            assertThat(registry.deployment("40").orElseThrow().error()).isEqualTo("model 'broken': " + reason);
+            assertThat(registry.results("40")).extracting(TrainingResult::model, TrainingResult::status)
+                    .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("quick", DeploymentStatus.FINISHED),
+                            org.assertj.core.groups.Tuple.tuple("slow", DeploymentStatus.FINISHED),
+                            org.assertj.core.groups.Tuple.tuple("broken", DeploymentStatus.FAILED));
+            // The watcher saw broken's Job fail but kept the worker's own reason.
+            assertThat(registry.result("40.broken").orElseThrow().error()).isEqualTo(reason);
+
+            // Kubernetes restarts broken's pod (and quick's): the restarted workers revive nothing.
+            TrainingResult quick = registry.result("40.quick").orElseThrow();
+            assertThat(runWorker(kafka, prefix, "kafkaml-train-40-broken")).isEqualTo(DeploymentStatus.FAILED);
+            assertThat(runWorker(kafka, prefix, "kafkaml-train-40-quick")).isEqualTo(DeploymentStatus.FINISHED);
+            assertThat(registry.result("40.broken").orElseThrow()).isEqualTo(broken);
+            assertThat(registry.result("40.quick").orElseThrow()).usingRecursiveComparison().isEqualTo(quick);
+            try (Registry fresh = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30))) {
+                assertThat(fresh.deployment("40").orElseThrow().status()).isEqualTo(DeploymentStatus.FAILED);
+                assertThat(fresh.deployment("40").orElseThrow().error()).isEqualTo("model 'broken': " + reason);
+            }
         }
     }
 
