@@ -277,4 +277,55 @@ class ChildProcessIT {
                 .get(30, TimeUnit.SECONDS).values().stream().mapToLong(o -> o.offset()).sum();
         assertThat(committed).as("every processed input committed before exit").isEqualTo(100);
     }
+
+    @Test
+    void aTrainingWorkerSigtermedMidTrainingRecordsCancelledAndExits3(EmbeddedKafkaBroker kafka, @TempDir Path dir)
+            throws Exception {
+        String prefix = "worker-sigterm";
+        try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30))) {
+            registry.registerModel(ModelDefinition.of("mlp", "", new NeuralNetConfiguration.Builder().seed(1)
+                    .updater(new Adam(0.01)).list()
+                    .layer(new DenseLayer.Builder().nIn(2).nOut(8).activation(Activation.RELU).build())
+                    .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
+                    .build()));
+            registry.createConfiguration(new Configuration("c", "", List.of("mlp")));
+            registry.createDeployment(new Deployment("22", "c", DeploymentStatus.WAITING_FOR_DATA, null,
+                    TrainingSpec.builder().batchSize(8).epochs(1_000_000).build().toMap(), Instant.now(), Instant.now(),
+                    null));
+        }
+        Path trainLog = dir.resolve("train.log");
+        ProcessBuilder trainer = kafkaml(trainLog, "worker");
+        trainer.environment().putAll(Map.of("KAFKAML_ROLE", "train", "KAFKAML_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
+                "KAFKAML_REGISTRY_PREFIX", prefix, "KAFKAML_DEPLOYMENT_ID", "22", "KAFKAML_MODEL", "mlp"));
+        Process training = trainer.start();
+        kafka.createTopic("sigterm-data", 1);
+        Random random = new Random(4);
+        try (RawDataSink sink = RawDataSink.builder(kafka.clientConfig()).topic("sigterm-data").deploymentId("22")
+                .labelType(RawType.UINT8).testRate(0.2).build()) {
+            for (int i = 0; i < 100; i++) {
+                sink.send(new float[] {i % 2 * 3 + (float) random.nextGaussian(), (float) random.nextGaussian()}, i % 2);
+            }
+        }
+        try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30))) {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+            while (registry.result("22.mlp").map(r -> r.epochCount() < 2).orElse(true)) {
+                assertThat(training.isAlive()).as(Files.readString(trainLog)).isTrue();
+                assertThat(System.nanoTime()).as("training under way\n" + Files.readString(trainLog)).isLessThan(deadline);
+                Thread.sleep(100); // polling the registry until the condition holds, bounded by the deadline
+            }
+            assertThat(registry.result("22.mlp").orElseThrow().status()).isEqualTo(DeploymentStatus.TRAINING);
+
+            training.destroy(); // SIGTERM, mid-training
+            assertThat(training.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            String output = Files.readString(trainLog);
+            assertThat(training.exitValue()).as(output).isEqualTo(3);
+            assertThat(output).contains("deployment 22 CANCELLED");
+            var result = registry.result("22.mlp").orElseThrow();
+            assertThat(result.status()).isEqualTo(DeploymentStatus.CANCELLED);
+            assertThat(result.error()).isEqualTo("cancelled on request");
+            assertThat(result.epochCount()).isGreaterThanOrEqualTo(2);
+            assertThat(registry.epochs("22.mlp")).hasSizeGreaterThanOrEqualTo(result.epochCount());
+            assertThat(registry.deployment("22").orElseThrow().status()).isEqualTo(DeploymentStatus.CANCELLED);
+        }
+    }
 }

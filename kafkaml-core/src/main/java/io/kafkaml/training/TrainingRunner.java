@@ -653,6 +653,13 @@ public final class TrainingRunner implements Runnable {
                 return;
             }
             lastPublished = System.nanoTime();
+            if (newStatus.isTerminal() && epochCount > 0) {
+                try {
+                    registry.flushEpochs(); // the history is complete in the metrics topic before the result ends
+                } catch (RuntimeException e) {
+                    log.warn("[{}] model {}: epoch metrics not flushed: {}", job.deploymentId(), model.name(), reason(e));
+                }
+            }
             TrainingResult result = summary(newStatus);
             try {
                 registry.putResult(result);
