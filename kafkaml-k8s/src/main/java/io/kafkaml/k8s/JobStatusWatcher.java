@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.IllegalStatusTransitionException;
 import io.kafkaml.registry.Registry;
@@ -73,8 +74,8 @@ public final class JobStatusWatcher implements AutoCloseable {
         }
         Map<String, String> labels = job.getMetadata().getLabels();
         List<io.fabric8.kubernetes.api.model.EnvVar> env = job.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
-        String deploymentId = value(env, "KAFKAML_DEPLOYMENT_ID");
-        String model = value(env, "KAFKAML_MODEL");
+        String deploymentId = value(env, KafkaMlConfig.environmentVariable(KafkaMlConfig.DEPLOYMENT_ID_CONFIG));
+        String model = value(env, KafkaMlConfig.environmentVariable(KafkaMlConfig.DEPLOYMENT_MODEL_CONFIG));
         if (deploymentId == null || model == null) {
             log.warn("Training Job {} has no KAFKAML_DEPLOYMENT_ID/KAFKAML_MODEL (labels {})", job.getMetadata().getName(),
                     labels);

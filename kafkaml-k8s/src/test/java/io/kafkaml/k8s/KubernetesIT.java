@@ -13,7 +13,6 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import io.kafkaml.control.ControlChannel;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.ProcessingGuarantee;
 import io.kafkaml.model.ModelDefinition;
@@ -116,12 +115,12 @@ class KubernetesIT {
             job.setStatus(new JobStatusBuilder().withConditions(new JobConditionBuilder().withType("Failed")
                     .withStatus("True").withReason("BackoffLimitExceeded").build()).withFailed(4).build());
             client.batch().v1().jobs().inNamespace("ml").resource(job).updateStatus();
-            Awaitility.await().atMost(15, TimeUnit.SECONDS).untilAsserted(() -> {
-                TrainingResult result = registry.result("17.small_A").orElseThrow();
-                assertThat(result.status()).isEqualTo(DeploymentStatus.FAILED);
-                assertThat(result.error()).contains("kafkaml-train-17-small-a failed: pod kafkaml-train-17-small-a-x1 "
-                        + "OOMKilled (exit code 137)");
-            });
+            Awaitility.await().atMost(15, TimeUnit.SECONDS).untilAsserted(() ->
+                    assertThat(registry.result("17.small_A")).hasValueSatisfying(result -> {
+                        assertThat(result.status()).isEqualTo(DeploymentStatus.FAILED);
+                        assertThat(result.error()).contains("kafkaml-train-17-small-a failed: pod "
+                                + "kafkaml-train-17-small-a-x1 OOMKilled (exit code 137)");
+                    }));
             // large-b has not ended: the deployment is not terminal yet, whatever its sibling did.
             assertThat(registry.deployment("17").orElseThrow().status()).isEqualTo(DeploymentStatus.TRAINING);
             assertThat(handle.await(Duration.ZERO)).isEmpty();
@@ -157,7 +156,8 @@ class KubernetesIT {
         Thread worker = new Thread(() -> {
             try (Registry own = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30))) {
                 TrainingRunner runner = new TrainingRunner(TrainingJob.recorded(own, env(env, "KAFKAML_DEPLOYMENT_ID"),
-                        ControlChannel.DEFAULT_TOPIC).onlyModel(env(env, "KAFKAML_MODEL")), own, kafka.clientConfig(), null);
+                        env(env, "KAFKAML_CONTROL_TOPIC")).onlyModel(env(env, "KAFKAML_MODEL")), own, kafka.clientConfig(),
+                        null);
                 runner.run();
                 status[0] = runner.finalStatus();
             }
