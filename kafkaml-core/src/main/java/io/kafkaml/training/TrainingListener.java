@@ -10,11 +10,15 @@ import io.kafkaml.registry.TrainingResult;
  */
 public interface TrainingListener {
 
-    /** A deployment changed status. */
+    /**
+     * The deployment's status, derived from its results ({@link io.kafkaml.registry.Deployment#derivedFrom}), changed
+     * as this runner sees it after writing one of its models' results. With one runner per model (Kubernetes Jobs) a
+     * runner may end before its deployment does.
+     */
     default void onDeploymentStatus(String deploymentId, DeploymentStatus status, String error) {
     }
 
-    /** A model finished an epoch. */
+    /** A model finished an epoch: every epoch, in order (the registry's metrics topic gets the same record). */
     default void onEpoch(String deploymentId, String model, EpochMetrics metrics, int totalEpochs) {
     }
 
