@@ -294,7 +294,7 @@ class ShapesIT {
                 .contains("model 'lstm-mismatch'").contains("recurrent [any, 2]").contains("[3, 3, 1]");
         TrainingResult result = registry.result("mismatch-1.lstm-mismatch").orElseThrow();
         assertThat(result.status()).isEqualTo(DeploymentStatus.FAILED);
-        assertThat(result.epochs()).as("nothing trained").isEmpty();
+        assertThat(result.epochCount()).as("nothing trained").isZero();
     }
 
     /** 4 steps of 2 features, [time, features] in C order. */
