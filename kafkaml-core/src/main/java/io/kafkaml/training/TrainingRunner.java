@@ -214,6 +214,16 @@ public final class TrainingRunner implements Runnable {
         }
     }
 
+    /** Tells the listener a model's training ended; a listener that throws changes nothing recorded. */
+    private void notifyResult(TrainingResult result) {
+        try {
+            listener.onResult(result);
+        } catch (RuntimeException e) {
+            log.warn("[{}] A training listener failed on the result of {}: {}", job.deploymentId(), result.model(),
+                    e.toString());
+        }
+    }
+
     /** Records the deployment when a runner is started without {@link TrainingDeployments} (its record is its own). */
     private void ensureDeploymentRecorded() {
         if (registry.deployment(job.deploymentId()).isEmpty()) {
@@ -685,12 +695,12 @@ public final class TrainingRunner implements Runnable {
                     log.error("[{}] model {}: FAILED cannot be recorded either: {}", job.deploymentId(), model.name(),
                             reason(again));
                 }
-                listener.onResult(failed);
+                notifyResult(failed);
                 deploymentChanged();
                 return;
             }
             if (newStatus.isTerminal()) {
-                listener.onResult(result);
+                notifyResult(result);
             }
             deploymentChanged();
         }
