@@ -5,20 +5,38 @@ import io.kafkaml.format.InvalidFormatConfigException;
 import io.kafkaml.format.RecordDecodeException;
 import java.io.EOFException;
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.math.RoundingMode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.avro.AvroRuntimeException;
+import org.apache.avro.LogicalType;
+import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.Encoder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * How one Avro schema flattens into a row of floats, and back: a tree of nodes built once from the schema,
  * read straight from the binary encoding into the row (no {@code GenericRecord} per record).
+ *
+ * <p>Logical types are mapped explicitly: {@code decimal} (bytes or fixed) to its value as the nearest double
+ * ({@code unscaled × 10^-scale}), {@code date} to days since 1970-01-01, {@code time-millis}/{@code time-micros}
+ * to units after midnight, {@code timestamp-*} and {@code local-timestamp-*} to units (millis, micros, nanos)
+ * since 1970-01-01 as a double. Every feature then becomes float32 (about 7 significant digits: a decimal with
+ * more, or a timestamp, loses precision, and a warning says so when the layout is built). {@code uuid},
+ * {@code duration} and {@code big-decimal} are refused naming the type.
  */
 final class AvroLayout {
+
+    private static final Logger log = LoggerFactory.getLogger(AvroLayout.class);
+    /** Significant decimal digits a float32 keeps (24-bit significand: log10(2^24) ≈ 7.2). */
+    private static final int FLOAT_DIGITS = 7;
 
     private final Node root;
     private final String what;
@@ -91,6 +109,10 @@ final class AvroLayout {
 
         Node plan(Schema schema, String path, Schema.Field field) {
             String name = path.isEmpty() ? "(root)" : path;
+            Node logical = planLogical(schema, name);
+            if (logical != null) {
+                return logical;
+            }
             switch (schema.getType()) {
                 case INT, LONG, FLOAT, DOUBLE, BOOLEAN:
                     return new Primitive(schema.getType(), name);
@@ -124,6 +146,72 @@ final class AvroLayout {
                 }
                 default:
                     throw unsupported(name, "of type " + schema.getType().getName());
+            }
+        }
+
+        /**
+         * The node for a logical type, or null for none (or one Avro does not recognise on this type, which the
+         * Avro specification says to read as the underlying type).
+         */
+        private Node planLogical(Schema schema, String name) {
+            LogicalType logical = schema.getLogicalType();
+            String declared = schema.getProp(LogicalType.LOGICAL_TYPE_PROP);
+            if (logical == null) {
+                if (declared != null && (schema.getType() == Schema.Type.BYTES || schema.getType() == Schema.Type.FIXED
+                        || schema.getType() == Schema.Type.STRING)) {
+                    throw unsupported(name, "of type " + schema.getType().getName() + " with logicalType '" + declared
+                            + "', which Avro does not accept on it (a decimal needs a precision, and a scale no larger)");
+                }
+                return null;
+            }
+            String type = logical.getName();
+            if (logical instanceof LogicalTypes.Decimal decimal) {
+                int fixedSize = schema.getType() == Schema.Type.FIXED ? schema.getFixedSize() : -1;
+                if (decimal.getPrecision() > FLOAT_DIGITS) {
+                    log.warn("AVRO {}: field '{}' is decimal({}, {}); it is read as the nearest double and fed as a "
+                            + "float32 feature, which keeps about {} significant digits", setting, name,
+                            decimal.getPrecision(), decimal.getScale(), FLOAT_DIGITS);
+                }
+                return new DecimalNode(decimal.getPrecision(), decimal.getScale(), fixedSize, name);
+            }
+            switch (type) {
+                case "date":
+                    return new Primitive(Schema.Type.INT, name, "date (days since 1970-01-01)");
+                case "time-millis":
+                    return new Primitive(Schema.Type.INT, name, "time-millis (milliseconds after midnight)");
+                case "time-micros":
+                    return new Primitive(Schema.Type.LONG, name, "time-micros (microseconds after midnight)");
+                case "timestamp-millis", "timestamp-micros", "timestamp-nanos", "local-timestamp-millis",
+                        "local-timestamp-micros", "local-timestamp-nanos": {
+                    String unit = type.substring(type.lastIndexOf('-') + 1);
+                    long now = switch (unit) {
+                        case "millis" -> System.currentTimeMillis();
+                        case "micros" -> System.currentTimeMillis() * 1_000L;
+                        default -> System.currentTimeMillis() * 1_000_000L;
+                    };
+                    log.warn("AVRO {}: field '{}' is {}: fed as {} since 1970-01-01 in a float32 feature, which holds "
+                            + "today's values to about ±{} {} (subtract a reference time before sending, or send a "
+                            + "coarser unit, where that matters)", setting, name, type, unit, Math.ulp((float) now) / 2,
+                            unit);
+                    return new Primitive(Schema.Type.LONG, name, type + " (" + unit + " since 1970-01-01"
+                            + (type.startsWith("local") ? ", local time" : ", UTC") + ")");
+                }
+                case "uuid":
+                    throw unsupported(name, "a uuid (logicalType uuid on " + schema.getType().getName() + "): an "
+                            + "identifier, not a number; leave it out of the schema's features, or map it to a number "
+                            + "(a category index) before sending");
+                case "duration":
+                    throw unsupported(name, "a duration (logicalType duration: months, days and milliseconds with "
+                            + "no common unit); send it as one number in the unit the model needs");
+                case "big-decimal":
+                    throw unsupported(name, "a big-decimal (a scale in every value); declare a decimal with a "
+                            + "fixed precision and scale, or send a double");
+                default:
+                    if (schema.getType() == Schema.Type.BYTES || schema.getType() == Schema.Type.FIXED
+                            || schema.getType() == Schema.Type.STRING) {
+                        throw unsupported(name, "of logicalType '" + type + "' on " + schema.getType().getName());
+                    }
+                    return null;
             }
         }
 
@@ -187,7 +275,11 @@ final class AvroLayout {
         String describe();
     }
 
-    private record Primitive(Schema.Type type, String name) implements Node {
+    private record Primitive(Schema.Type type, String name, String logical) implements Node {
+        Primitive(Schema.Type type, String name) {
+            this(type, name, null);
+        }
+
         @Override
         public int width() {
             return 1;
@@ -228,7 +320,66 @@ final class AvroLayout {
 
         @Override
         public String describe() {
-            return type.getName();
+            return logical == null ? type.getName() : logical;
+        }
+    }
+
+    /**
+     * A decimal: the two's complement big-endian unscaled value (bytes, or a fixed of {@code fixedSize}) times
+     * 10^-scale, read as the nearest double ({@link BigDecimal#doubleValue()}) then stored as float32.
+     */
+    private record DecimalNode(int precision, int scale, int fixedSize, String name) implements Node {
+        @Override
+        public int width() {
+            return 1;
+        }
+
+        @Override
+        public void read(BinaryDecoder in, float[] row, int[] position) throws IOException {
+            byte[] bytes;
+            if (fixedSize < 0) {
+                java.nio.ByteBuffer buffer = in.readBytes(null);
+                bytes = new byte[buffer.remaining()];
+                buffer.get(bytes);
+            } else {
+                bytes = new byte[fixedSize];
+                in.readFixed(bytes);
+            }
+            if (bytes.length == 0) {
+                throw new RecordDecodeException("decimal field '" + name + "' has no bytes");
+            }
+            row[position[0]++] = (float) new BigDecimal(new BigInteger(bytes), scale).doubleValue();
+        }
+
+        @Override
+        public void write(Encoder out, double[] values, int[] position) throws IOException {
+            double v = values[position[0]++];
+            if (!Double.isFinite(v)) {
+                throw new IllegalArgumentException("Decimal field '" + name + "' cannot hold " + v);
+            }
+            BigDecimal decimal = new BigDecimal(v).setScale(scale, RoundingMode.HALF_EVEN);
+            if (decimal.unscaledValue().abs().compareTo(BigInteger.TEN.pow(precision)) >= 0) {
+                throw new IllegalArgumentException("Decimal field '" + name + "' is decimal(" + precision + ", " + scale
+                        + "); " + v + " needs more digits");
+            }
+            byte[] unscaled = decimal.unscaledValue().toByteArray();
+            if (fixedSize < 0) {
+                out.writeBytes(unscaled);
+                return;
+            }
+            if (unscaled.length > fixedSize) {
+                throw new IllegalArgumentException("Decimal field '" + name + "' is a fixed of " + fixedSize + " bytes; "
+                        + v + " needs " + unscaled.length);
+            }
+            byte[] fixed = new byte[fixedSize];
+            java.util.Arrays.fill(fixed, 0, fixedSize - unscaled.length, (byte) (decimal.signum() < 0 ? 0xff : 0));
+            System.arraycopy(unscaled, 0, fixed, fixedSize - unscaled.length, unscaled.length);
+            out.writeFixed(fixed);
+        }
+
+        @Override
+        public String describe() {
+            return "decimal(" + precision + ", " + scale + ")";
         }
     }
 
