@@ -1,11 +1,12 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.inference.InferenceConfig;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.LocalInference;
 import io.kafkaml.inference.ProcessingGuarantee;
 import io.kafkaml.registry.Registry;
+import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -14,7 +15,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code kafkaml infer}: serves a trained model until interrupted; on SIGTERM or SIGINT each replica finishes its
- * batch and commits, and the command exits 0.
+ * batch and commits (or abandons it when the shutdown grace has passed, default 20 s, even with no broker), and
+ * the command exits 0. A failed replica is restarted within the restart budget ({@code kafkaml.restart.*}
+ * settings in {@code --config}); past it the deployment is FAILED in the registry and the command exits 1 with the
+ * reason. An id that is RUNNING another result is refused.
  */
 @Command(name = "infer", mixinStandardHelpOptions = true,
         description = "Serve a trained model from an input topic to an output topic until interrupted.")
@@ -34,33 +38,47 @@ final class InferCommand implements Callable<Integer> {
     int replicas;
     @Option(names = "--exactly-once", description = "Predictions and offsets in one transaction")
     boolean exactlyOnce;
-    @Option(names = "--dlq-topic", paramLabel = "T", description = "Where undecodable inputs go")
+    @Option(names = "--dlq-topic", paramLabel = "T",
+            description = "Where inputs that cannot be decoded, predicted or written go, with the reason in headers")
     String dlqTopic;
+    @Option(names = "--instance-id", paramLabel = "NAME", description = "This process's part of the replicas' names "
+            + "and transactional ids: <id>-<instance>-<n> (default: random; pin it so a restarted process fences its "
+            + "predecessor at once)")
+    String instanceId;
+    @Option(names = "--shutdown-grace-ms", paramLabel = "MS",
+            description = "The longest a SIGTERM may take (default: 20000, or " + InferenceConfig.SHUTDOWN_GRACE_MS_CONFIG
+                    + " in --config)")
+    Long shutdownGraceMs;
     @Option(names = "--id", paramLabel = "ID", description = "The inference deployment's id (default: from the result)")
     String id;
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() {
         InferenceSpec inferenceSpec = InferenceSpec.builder(result, inputTopic, outputTopic).replicas(replicas)
                 .guarantee(exactlyOnce ? ProcessingGuarantee.EXACTLY_ONCE : ProcessingGuarantee.AT_LEAST_ONCE)
                 .deadLetterTopic(dlqTopic).build();
         String deployment = id != null ? id : "infer-" + result.replace('.', '-');
+        // the kafkaml.* settings (restart budget, grace, handler) travel with the client settings
+        Map<String, Object> clientConfig = new java.util.HashMap<>(client.settings().originals());
+        clientConfig.putAll(client.clientConfig());
+        if (instanceId != null) {
+            clientConfig.put(InferenceConfig.INSTANCE_ID_CONFIG, instanceId);
+        }
+        if (shutdownGraceMs != null) {
+            clientConfig.put(InferenceConfig.SHUTDOWN_GRACE_MS_CONFIG, shutdownGraceMs);
+        }
         Registry registry = client.registry();
-        LocalInference inference = LocalInference.start(registry, client.clientConfig(), deployment, inferenceSpec);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            inference.close();
+        LocalInference inference;
+        try {
+            inference = LocalInference.start(registry, clientConfig, deployment, inferenceSpec);
+        } catch (RuntimeException e) {
             registry.close();
-            spec.commandLine().getOut().println("stopped " + deployment + ": " + inference.stats());
-            spec.commandLine().getOut().flush();
-            stopped.countDown();
-            // Every batch is finished and committed: a requested stop is a success, not the JVM's 143.
-            Runtime.getRuntime().halt(0);
-        }, "kafkaml-infer-shutdown"));
+            throw e;
+        }
         spec.commandLine().getOut().println("serving " + result + " from " + inputTopic + " to " + outputTopic + " with "
-                + replicas + " replica(s) as " + deployment);
+                + replicas + " replica(s) as " + deployment + " (instance " + inference.instanceId() + ")");
         spec.commandLine().getOut().flush();
-        stopped.await();
-        return 0;
+        return InferenceProcess.serve(inference, registry, InferenceConfig.shutdownGrace(clientConfig),
+                spec.commandLine().getOut(), spec.commandLine().getErr(), deployment);
     }
 }

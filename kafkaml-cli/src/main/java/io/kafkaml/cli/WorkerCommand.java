@@ -1,11 +1,9 @@
 package io.kafkaml.cli;
 
 import io.kafkaml.config.KafkaMlConfig;
-import io.kafkaml.inference.InferenceReplica;
 import io.kafkaml.inference.InferenceSpec;
-import io.kafkaml.inference.InferenceStats;
+import io.kafkaml.inference.LocalInference;
 import io.kafkaml.inference.ProcessingGuarantee;
-import io.kafkaml.inference.ServedModel;
 import io.kafkaml.registry.ControlLogger;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.Registry;
@@ -38,8 +36,14 @@ import picocli.CommandLine.Spec;
  * <tr><td>{@code KAFKAML_RESULT_ID}</td><td>infer: the result to serve (required)</td></tr>
  * <tr><td>{@code KAFKAML_INPUT_TOPIC}, {@code KAFKAML_OUTPUT_TOPIC}</td><td>infer: the topics (required)</td></tr>
  * <tr><td>{@code KAFKAML_INFERENCE_ID}</td><td>infer: the inference deployment (default from the result)</td></tr>
- * <tr><td>{@code KAFKAML_REPLICA_INDEX}</td><td>infer: this replica's number (default 0); with exactly-once its
- *     transactional id is {@code <inference id>-<index>}</td></tr>
+ * <tr><td>{@code KAFKAML_INSTANCE_ID}</td><td>infer: this process's instance id; its replicas (and, with
+ *     exactly-once, transactional ids) are {@code <inference id>-<instance id>-<n>} (default {@code $HOSTNAME}, the
+ *     pod's name in Kubernetes, so a restarted container fences its predecessor; else random).
+ *     {@code KAFKAML_REPLICA_INDEX} is deprecated and read as the instance id when this is not set</td></tr>
+ * <tr><td>{@code KAFKAML_REPLICAS}</td><td>infer: replicas in this process (default 1)</td></tr>
+ * <tr><td>{@code KAFKAML_SHUTDOWN_GRACE_MS}</td><td>infer: the longest a SIGTERM may take (default 20000)</td></tr>
+ * <tr><td>{@code KAFKAML_RESTART_MAX} ...</td><td>infer: the restart budget of replicas (see
+ *     {@code docs/settings.md})</td></tr>
  * <tr><td>{@code KAFKAML_EXACTLY_ONCE}</td><td>infer: {@code true} for exactly-once</td></tr>
  * <tr><td>{@code KAFKAML_DLQ_TOPIC}</td><td>infer: the dead-letter topic</td></tr>
  * </table>
@@ -52,7 +56,9 @@ import picocli.CommandLine.Spec;
  * SIGTERM/SIGINT stops training at the next batch and waits up to 20 s for CANCELLED to be recorded, then exits 3
  * (1 if it could not be recorded in time). A worker restarted for a model whose result has already ended does not
  * train it again: it exits at once with that result's code. Infer: 0 after SIGTERM/SIGINT (batch finished and
- * committed).
+ * committed, or abandoned after the shutdown grace), 1 when the inference deployment FAILED (a replica's restart
+ * budget spent, or an input its exception handler FAILed; the reason is on stderr and in the registry). The infer
+ * role runs {@link LocalInference}: the same supervisor as {@code kafkaml infer}.
  */
 @Command(name = "worker", mixinStandardHelpOptions = true,
         description = "Container entry point: run one training or inference runner configured by KAFKAML_* variables.")
@@ -144,35 +150,38 @@ final class WorkerCommand implements Callable<Integer> {
         return 0;
     }
 
-    private int infer(Registry registry, Map<String, Object> clientConfig) throws InterruptedException {
+    private int infer(Registry registry, Map<String, Object> clientConfig) {
         String resultId = config.require(KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG);
-        InferenceSpec inferenceSpec = InferenceSpec.builder(resultId, config.require(KafkaMlConfig.INFERENCE_INPUT_TOPIC_CONFIG),
+        InferenceSpec inferenceSpec = InferenceSpec.builder(resultId,
+                config.require(KafkaMlConfig.INFERENCE_INPUT_TOPIC_CONFIG),
                 config.require(KafkaMlConfig.INFERENCE_OUTPUT_TOPIC_CONFIG))
+                .replicas(config.getInt(KafkaMlConfig.INFERENCE_REPLICAS_CONFIG))
+                .groupId(config.getString(KafkaMlConfig.INFERENCE_GROUP_ID_CONFIG))
                 .guarantee(config.getBoolean(KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG)
                         ? ProcessingGuarantee.EXACTLY_ONCE : ProcessingGuarantee.AT_LEAST_ONCE)
                 .deadLetterTopic(config.getString(KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG)).build();
         String inferenceId = Objects.requireNonNullElse(config.getString(KafkaMlConfig.INFERENCE_ID_CONFIG),
                 "infer-" + resultId.replace('.', '-'));
-        String name = inferenceId + "-" + config.getString(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG);
-        InferenceStats stats = new InferenceStats();
-        InferenceReplica replica = new InferenceReplica(name, inferenceSpec,
-                Objects.requireNonNullElse(config.getString(KafkaMlConfig.INFERENCE_GROUP_ID_CONFIG),
-                        "kafkaml-inference-" + inferenceId),
-                ServedModel.load(registry, inferenceSpec), clientConfig, stats);
-        Thread worker = new Thread(replica, "kafkaml-inference | " + name);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            replica.stop();
-            replica.awaitStopped(Duration.ofSeconds(30));
-            spec.commandLine().getOut().println("stopped " + name + ": " + stats);
-            spec.commandLine().getOut().flush();
-            // The batch is finished and committed: a requested stop is a success, not the JVM's 143.
-            Runtime.getRuntime().halt(replica.failure() == null ? 0 : 1);
-        }, "kafkaml-worker-shutdown"));
-        spec.commandLine().getOut().println("worker " + name + " serving " + resultId);
+        // the kafkaml.* settings (restart budget, grace, handler) travel with the client settings
+        Map<String, Object> settings = new HashMap<>(config.originals());
+        settings.putAll(clientConfig);
+        String instance = config.getString(KafkaMlConfig.INFERENCE_INSTANCE_ID_CONFIG);
+        if (instance == null) {
+            instance = config.getString(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG);
+        }
+        if (instance == null && env.get("HOSTNAME") != null && !env.get("HOSTNAME").isBlank()) {
+            instance = env.get("HOSTNAME");
+        }
+        if (instance != null) {
+            settings.put(KafkaMlConfig.INFERENCE_INSTANCE_ID_CONFIG, instance);
+        }
+        LocalInference inference = LocalInference.start(registry, settings, inferenceId, inferenceSpec);
+        String label = inferenceId + "-" + inference.instanceId();
+        spec.commandLine().getOut().println("worker " + label + " serving " + resultId);
         spec.commandLine().getOut().flush();
-        worker.start();
-        worker.join();
-        return replica.failure() == null ? 0 : 1;
+        return InferenceProcess.serve(inference, registry, Duration.ofMillis(
+                config.getLong(KafkaMlConfig.INFERENCE_SHUTDOWN_GRACE_MS_CONFIG)),
+                spec.commandLine().getOut(), spec.commandLine().getErr(), label);
     }
 
     private Map<String, Object> clientConfig() {

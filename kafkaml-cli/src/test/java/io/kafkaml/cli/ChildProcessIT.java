@@ -244,6 +244,7 @@ class ChildProcessIT {
         server.environment().putAll(Map.of("KAFKAML_ROLE", "infer", "KAFKAML_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
                 "KAFKAML_REGISTRY_PREFIX", prefix, "KAFKAML_RESULT_ID", "21.mlp", "KAFKAML_INPUT_TOPIC", "worker-in",
                 "KAFKAML_OUTPUT_TOPIC", "worker-out", "KAFKAML_INFERENCE_ID", "serving"));
+        server.environment().put("KAFKAML_INSTANCE_ID", "w0");
         Process serving = server.start();
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -272,7 +273,7 @@ class ChildProcessIT {
         serving.destroy(); // SIGTERM
         assertThat(serving.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(serving.exitValue()).as(Files.readString(inferLog)).isZero();
-        assertThat(Files.readString(inferLog)).contains("stopped serving-0: in 100, out 100");
+        assertThat(Files.readString(inferLog)).contains("stopped serving-w0: in 100, out 100");
         long committed = kafka.admin().listConsumerGroupOffsets("kafkaml-inference-serving").partitionsToOffsetAndMetadata()
                 .get(30, TimeUnit.SECONDS).values().stream().mapToLong(o -> o.offset()).sum();
         assertThat(committed).as("every processed input committed before exit").isEqualTo(100);

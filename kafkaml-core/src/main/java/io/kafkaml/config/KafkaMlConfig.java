@@ -84,6 +84,23 @@ public final class KafkaMlConfig extends AbstractConfig {
     /** The inference consumer group. */
     public static final String INFERENCE_GROUP_ID_CONFIG = "kafkaml.inference.group.id";
 
+    /** The number of inference replicas a worker process runs. */
+    public static final String INFERENCE_REPLICAS_CONFIG = "kafkaml.inference.replicas";
+    /** This process's instance id in the names and transactional ids of its inference replicas. */
+    public static final String INFERENCE_INSTANCE_ID_CONFIG = "kafkaml.inference.instance.id";
+    /** How long an inference stop may take. */
+    public static final String INFERENCE_SHUTDOWN_GRACE_MS_CONFIG = "kafkaml.inference.shutdown.grace.ms";
+    /** The class that decides what a failed inference input does. */
+    public static final String INFERENCE_EXCEPTION_HANDLER_CONFIG = "kafkaml.inference.exception.handler";
+    /** The most restarts of a supervised runner within the window. */
+    public static final String RESTART_MAX_CONFIG = "kafkaml.restart.max";
+    /** The window in which restarts are counted. */
+    public static final String RESTART_WINDOW_MS_CONFIG = "kafkaml.restart.window.ms";
+    /** The wait before the first restart. */
+    public static final String RESTART_BACKOFF_MS_CONFIG = "kafkaml.restart.backoff.ms";
+    /** The longest wait before a restart. */
+    public static final String RESTART_BACKOFF_MAX_MS_CONFIG = "kafkaml.restart.backoff.max.ms";
+
     /** Header on every prediction: the id of the training result whose model made it. */
     public static final String RESULT_HEADER = "kafkaml.result";
     /** Header on every prediction: the name of the model that made it. */
@@ -94,6 +111,8 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String DLQ_PARTITION_HEADER = "kafkaml.dlq.partition";
     /** Dead-letter header: its offset (decimal text). */
     public static final String DLQ_OFFSET_HEADER = "kafkaml.dlq.offset";
+    /** Dead-letter header: where the input failed (DECODE, PREDICT, PRODUCE). */
+    public static final String DLQ_STAGE_HEADER = "kafkaml.dlq.stage";
     /** Dead-letter header: the class of the error. */
     public static final String DLQ_ERROR_CLASS_HEADER = "kafkaml.dlq.error.class";
     /** Dead-letter header: the reason, for a person. */
@@ -135,9 +154,38 @@ public final class KafkaMlConfig extends AbstractConfig {
                 "Worker role infer: the topic the predictions are written to (required)");
         define(INFERENCE_ID_CONFIG, "KAFKAML_INFERENCE_ID", Type.STRING, null, null, Importance.MEDIUM,
                 "Worker role infer: the inference deployment (default infer-<result id with dots as dashes>)");
-        define(INFERENCE_REPLICA_INDEX_CONFIG, "KAFKAML_REPLICA_INDEX", Type.STRING, "0", new ConfigDef.NonEmptyString(),
-                Importance.MEDIUM, "Worker role infer: what tells this replica apart within the inference deployment "
-                        + "(a number, or the pod's name on Kubernetes); the replica's name is <inference id>-<this>");
+        define(INFERENCE_REPLICA_INDEX_CONFIG, "KAFKAML_REPLICA_INDEX", Type.STRING, null, null,
+                Importance.LOW, "Deprecated: read as kafkaml.inference.instance.id when that is not set");
+        define(INFERENCE_REPLICAS_CONFIG, "KAFKAML_REPLICAS", Type.INT, 1, ConfigDef.Range.atLeast(1),
+                Importance.MEDIUM, "Worker role infer: the replicas (consumers of the group) this process runs");
+        define(INFERENCE_INSTANCE_ID_CONFIG, "KAFKAML_INSTANCE_ID", Type.STRING, null,
+                ConfigDef.LambdaValidator.with((name, value) -> {
+                    if (value != null && !value.toString().matches("[A-Za-z0-9._-]{1,100}")) {
+                        throw new ConfigException(name, value, "use 1-100 of A-Z a-z 0-9 . _ -");
+                    }
+                }, () -> "1-100 of A-Z a-z 0-9 . _ -"), Importance.MEDIUM,
+                "Inference: this process's instance id; its replicas and, with exactly-once, their transactional ids "
+                        + "are <inference id>-<instance id>-<n>. Pin it (as Kafka Streams' group.instance.id) so a "
+                        + "restarted process fences its killed predecessor at once (default: the worker uses $HOSTNAME, "
+                        + "the pod's name; otherwise random)");
+        define(INFERENCE_SHUTDOWN_GRACE_MS_CONFIG, "KAFKAML_SHUTDOWN_GRACE_MS", Type.LONG, 20_000L,
+                ConfigDef.Range.atLeast(0), Importance.MEDIUM,
+                "Inference: how long a stop (SIGTERM) may take, in ms: replicas finish and commit their batch within "
+                        + "it or abandon it (predicted again); the process exits when it has passed, even with no broker");
+        define(INFERENCE_EXCEPTION_HANDLER_CONFIG, "KAFKAML_INFERENCE_EXCEPTION_HANDLER", Type.CLASS,
+                "io.kafkaml.inference.InferenceExceptionHandler$DeadLetterOrFail", null, Importance.MEDIUM,
+                "Inference: the InferenceExceptionHandler that decides (CONTINUE: dead-letter and go on; FAIL: the "
+                        + "deployment FAILS) for an input that cannot be decoded, predicted or written");
+        define(RESTART_MAX_CONFIG, "KAFKAML_RESTART_MAX", Type.INT, 5, ConfigDef.Range.atLeast(0), Importance.MEDIUM,
+                "Supervisor: the most restarts of a failed runner (an inference replica) within "
+                        + "kafkaml.restart.window.ms; one more failure and the deployment is FAILED");
+        define(RESTART_WINDOW_MS_CONFIG, "KAFKAML_RESTART_WINDOW_MS", Type.LONG, 600_000L, ConfigDef.Range.atLeast(1),
+                Importance.LOW, "Supervisor: the sliding window in which restarts are counted, in ms");
+        define(RESTART_BACKOFF_MS_CONFIG, "KAFKAML_RESTART_BACKOFF_MS", Type.LONG, 1_000L, ConfigDef.Range.atLeast(0),
+                Importance.LOW, "Supervisor: the wait before the first restart, in ms; it doubles with each failure in "
+                        + "the window");
+        define(RESTART_BACKOFF_MAX_MS_CONFIG, "KAFKAML_RESTART_BACKOFF_MAX_MS", Type.LONG, 30_000L,
+                ConfigDef.Range.atLeast(0), Importance.LOW, "Supervisor: the longest wait before a restart, in ms");
         define(INFERENCE_EXACTLY_ONCE_CONFIG, "KAFKAML_EXACTLY_ONCE", Type.BOOLEAN, false, null, Importance.MEDIUM,
                 "Worker role infer: true for exactly-once (transactions, read_committed), false for at-least-once");
         define(INFERENCE_DLQ_TOPIC_CONFIG, "KAFKAML_DLQ_TOPIC", Type.STRING, null, null, Importance.MEDIUM,
@@ -151,6 +199,7 @@ public final class KafkaMlConfig extends AbstractConfig {
         headers.put(DLQ_TOPIC_HEADER, "On a dead-letter record: the topic of the input that could not be processed");
         headers.put(DLQ_PARTITION_HEADER, "On a dead-letter record: its partition (decimal text)");
         headers.put(DLQ_OFFSET_HEADER, "On a dead-letter record: its offset (decimal text)");
+        headers.put(DLQ_STAGE_HEADER, "On a dead-letter record: where the input failed: DECODE, PREDICT or PRODUCE");
         headers.put(DLQ_ERROR_CLASS_HEADER, "On a dead-letter record: the Java class of the error");
         headers.put(DLQ_ERROR_MESSAGE_HEADER, "On a dead-letter record: the reason, for a person");
         HEADERS = Collections.unmodifiableMap(headers);

@@ -3,16 +3,24 @@ package io.kafkaml.inference;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.format.RecordDecodeException;
 import io.kafkaml.format.RecordDecoder;
+import io.kafkaml.inference.InferenceExceptionHandler.FailedInput;
+import io.kafkaml.inference.InferenceExceptionHandler.Response;
+import io.kafkaml.inference.InferenceExceptionHandler.Stage;
 import io.kafkaml.internals.ClientConfigs;
+import io.kafkaml.internals.Deadline;
+import io.kafkaml.runtime.Supervisor;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.CloseOptions;
@@ -23,11 +31,21 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.FencedInstanceIdException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -38,38 +56,99 @@ import org.slf4j.LoggerFactory;
 /**
  * One inference replica: a consumer in the deployment's group and a producer of its own. Each poll is decoded
  * into one batch, predicted in one forward pass, and written to the output topic one record per input, with
- * the input's key and headers plus {@code kafkaml.result} and {@code kafkaml.model}. Offsets are committed only
- * once the predictions are acknowledged (at least once), or in the same transaction (exactly once). An input
- * that cannot be decoded goes to the dead-letter topic with headers {@code kafkaml.dlq.topic},
- * {@code .partition}, {@code .offset}, {@code .error.class}, {@code .error.message}; the replica carries on.
+ * the input's key and headers plus {@code kafkaml.result} and {@code kafkaml.model}.
  *
- * <p>Runs on the thread that calls {@link #run()}; {@link #stop()} and {@link #abort()} may be called from any
- * thread.
+ * <h2>Guarantees</h2>
+ * <ul>
+ * <li>At least once: offsets are committed only once every prediction (and dead-letter record) before them is
+ * acknowledged; a send that fails for a reason other than the record itself fails the replica without committing,
+ * so its supervisor's new replica predicts those inputs again.</li>
+ * <li>Exactly once: each batch's predictions, dead-letter records and offsets are one Kafka transaction. An
+ * abortable error (a refused record, a commit with a stale group generation, a coordinator change) aborts the
+ * transaction, seeks the batch's partitions back to their committed offsets and goes on; an input whose own
+ * prediction was refused is remembered and handled by the {@link InferenceExceptionHandler} when it comes again.
+ * A {@code ProducerFencedException} (a newer replica with the same transactional id) ends this replica quietly —
+ * {@link #fenced()} — and it is not restarted into a fight.</li>
+ * <li>Inputs that fail for a reason of their own (undecodable, a model error on that row, a prediction the producer
+ * refuses such as {@code RecordTooLargeException}) go to the {@link InferenceExceptionHandler}: CONTINUE writes
+ * them to the dead-letter topic with headers {@code kafkaml.dlq.topic}, {@code .partition}, {@code .offset},
+ * {@code .stage}, {@code .error.class}, {@code .error.message}; FAIL throws {@link InferenceRecordException}.</li>
+ * <li>Rebalances: revoked partitions are committed up to what is acknowledged; lost partitions
+ * ({@code onPartitionsLost}: the session expired) are dropped without any commit.</li>
+ * <li>{@code max.poll.interval.ms}: a poll is processed in chunks; when half the interval has passed the rest is
+ * sought back and polled again, and a chunk that took more than a quarter of it halves the chunk size.</li>
+ * </ul>
+ *
+ * <p>Counters ({@link InferenceStats}) count what happened: a prediction is counted when its send is acknowledged
+ * (at least once) or its transaction committed (exactly once).
+ *
+ * <p>Runs on the thread that calls {@link #run()}, normally a {@link Supervisor}'s; {@link #stop()},
+ * {@link #stop(Duration)} and {@link #abort()} may be called from any thread. Single use.
  */
-public final class InferenceReplica implements Runnable {
+public final class InferenceReplica implements Supervisor.Runner {
 
     private static final Logger log = LoggerFactory.getLogger(InferenceReplica.class);
     /** Header naming the training result whose model made a prediction. */
     public static final String RESULT_HEADER = KafkaMlConfig.RESULT_HEADER;
     /** Header naming the model that made a prediction. */
     public static final String MODEL_HEADER = KafkaMlConfig.MODEL_HEADER;
+    /** Dead-letter header: the input's topic. */
+    public static final String DLQ_TOPIC_HEADER = KafkaMlConfig.DLQ_TOPIC_HEADER;
+    /** Dead-letter header: the input's partition. */
+    public static final String DLQ_PARTITION_HEADER = KafkaMlConfig.DLQ_PARTITION_HEADER;
+    /** Dead-letter header: the input's offset. */
+    public static final String DLQ_OFFSET_HEADER = KafkaMlConfig.DLQ_OFFSET_HEADER;
+    /** Dead-letter header: where it failed ({@link Stage}). */
+    public static final String DLQ_STAGE_HEADER = KafkaMlConfig.DLQ_STAGE_HEADER;
+    /** Dead-letter header: the class of the error. */
+    public static final String DLQ_ERROR_CLASS_HEADER = KafkaMlConfig.DLQ_ERROR_CLASS_HEADER;
+    /** Dead-letter header: the error's message. */
+    public static final String DLQ_ERROR_MESSAGE_HEADER = KafkaMlConfig.DLQ_ERROR_MESSAGE_HEADER;
+
+    private static final int MAX_CONSECUTIVE_ABORTS = 5;
 
     private final String name;
     private final InferenceSpec spec;
     private final ServedModel model;
     private final InferenceStats stats;
+    private final InferenceExceptionHandler handler;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final KafkaProducer<byte[], byte[]> producer;
     private final boolean transactional;
+    private final long maxPollIntervalNanos;
     private final CountDownLatch finished = new CountDownLatch(1);
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean stopping;
     private volatile boolean aborting;
+    private volatile boolean fenced;
+    private volatile Deadline stopDeadline;
     private float[] features = new float[0];
+    private int chunkSize;
+    private int consecutiveAborts;
+
+    /** At least once: offsets waiting for their predictions' acknowledgements. Replica thread only. */
+    private final Map<TopicPartition, OffsetAndMetadata> pendingOffsets = new HashMap<>();
+    /** Sends not yet acknowledged; guarded by itself. */
+    private final Object sendsLock = new Object();
+    private long outstanding;
+    /** Sends that failed, from the producer's thread to the replica's. */
+    private final ConcurrentLinkedQueue<FailedSend> failedSends = new ConcurrentLinkedQueue<>();
+    /** Exactly once: inputs whose prediction the producer refused in an aborted transaction, with the reason. */
+    private final Map<TopicPartition, Map<Long, Throwable>> refused = new HashMap<>();
+    /** Exactly once: counts of the open transaction, added to the stats when it commits. */
+    private long txOut;
+    private long txDead;
+    private long lastCommitNanos = System.nanoTime();
+
+    private record FailedSend(ConsumerRecord<byte[], byte[]> input, boolean deadLetter, Exception error) {
+    }
 
     /**
-     * @param name the replica's name, unique in its group ({@code <deployment>-<n>}); with exactly-once it is
-     *     also its transactional id, so a restarted replica fences its predecessor
+     * @param name the replica's name, unique in its group; with exactly-once it is also its transactional id
+     *     ({@code <inference id>-<instance id>-<n>}, see {@link InferenceConfig}), so a restarted replica fences its
+     *     predecessor
+     * @param clientConfig the user's client settings ({@code consumer.}/{@code producer.} prefixes apply) and the
+     *     {@code kafkaml.inference.*} settings of {@link InferenceConfig}
      */
     public InferenceReplica(String name, InferenceSpec spec, String groupId, ServedModel model,
             Map<String, ?> clientConfig, InferenceStats stats) {
@@ -77,7 +156,9 @@ public final class InferenceReplica implements Runnable {
         this.spec = spec;
         this.model = model;
         this.stats = stats;
+        this.handler = InferenceConfig.exceptionHandler(clientConfig);
         this.transactional = spec.guarantee() == ProcessingGuarantee.EXACTLY_ONCE;
+        this.chunkSize = spec.maxBatchSize();
         Map<String, Object> consumerDefaults = new HashMap<>();
         consumerDefaults.put(ConsumerConfig.CLIENT_ID_CONFIG, name + "-consumer");
         consumerDefaults.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -100,39 +181,43 @@ public final class InferenceReplica implements Runnable {
         if (transactional) {
             producerEnforced.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, name);
         }
-        this.consumer = new KafkaConsumer<>(ClientConfigs.consumer(clientConfig, consumerDefaults, consumerEnforced),
+        Map<String, Object> consumerConfig = ClientConfigs.consumer(clientConfig, consumerDefaults, consumerEnforced);
+        Object interval = consumerConfig.getOrDefault(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 300_000);
+        this.maxPollIntervalNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(interval.toString()));
+        KafkaConsumer<byte[], byte[]> newConsumer = new KafkaConsumer<>(consumerConfig,
                 new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        this.producer = new KafkaProducer<>(ClientConfigs.producer(clientConfig, producerDefaults, producerEnforced),
-                new ByteArraySerializer(), new ByteArraySerializer());
+        try {
+            this.producer = new KafkaProducer<>(ClientConfigs.producer(clientConfig, producerDefaults, producerEnforced),
+                    new ByteArraySerializer(), new ByteArraySerializer());
+        } catch (RuntimeException e) {
+            newConsumer.close(CloseOptions.timeout(Duration.ZERO));
+            throw e;
+        }
+        this.consumer = newConsumer;
     }
 
-    /** The replica's name. */
+    /** The replica's name (and, with exactly-once, its transactional id). */
     public String name() {
         return name;
     }
 
-    /** Polls, predicts and writes until stopped. Never throws: a failure is logged and kept ({@link #failure()}). */
+    /**
+     * Polls, predicts and writes until stopped.
+     *
+     * @throws InferenceRecordException if the exception handler said FAIL for an input (not curable by a restart)
+     * @throws RuntimeException any other failure (a restart may cure it); kept in {@link #failure()} too
+     */
     @Override
     public void run() {
         try {
             if (transactional) {
                 producer.initTransactions();
             }
-            consumer.subscribe(List.of(spec.inputTopic()), new ConsumerRebalanceListener() {
-                @Override
-                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-                    if (!transactional && !aborting) {
-                        commitAcknowledgedOnce(); // hand the partitions over with everything processed committed
-                    }
-                }
-
-                @Override
-                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-                    log.debug("[{}] assigned {}", name, partitions);
-                }
-            });
+            consumer.subscribe(List.of(spec.inputTopic()), new Rebalances());
             while (!stopping && !aborting) {
-                commitAcknowledged(false);
+                if (!transactional) {
+                    commitAcknowledged(false, null);
+                }
                 ConsumerRecords<byte[], byte[]> records;
                 try {
                     records = consumer.poll(spec.maxWait());
@@ -143,168 +228,527 @@ public final class InferenceReplica implements Runnable {
                     process(records);
                 }
             }
-            if (!aborting) {
-                commitAcknowledgedOnce(); // a graceful stop: every prediction written, every offset committed
+            if (!aborting && !transactional) {
+                finalCommit(); // a graceful stop: every prediction written, every offset committed
             }
         } catch (WakeupException e) {
             // stopping
         } catch (RuntimeException | Error e) {
+            if (isFencing(e)) {
+                fenced = true;
+                log.warn("[{}] Fenced: a newer producer took the transactional id {} ({}); this replica ends and is "
+                        + "not restarted", name, name, e.toString());
+                return;
+            }
+            if (stopping || aborting) {
+                log.info("[{}] stopped with an unfinished batch ({}); its inputs will be predicted again", name,
+                        e.toString());
+                return;
+            }
             failure.set(e);
-            log.error("[{}] The inference replica stopped: {}", name, e.toString(), e);
+            throw e;
         } finally {
             close();
             finished.countDown();
         }
     }
 
-    private void process(ConsumerRecords<byte[], byte[]> records) {
+    /** Whether a failure is a producer fencing (a newer instance of the same transactional id). */
+    static boolean isFencing(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a restart can cure a replica's failure: not a handler's FAIL, not a refusal of authorization. */
+    public static boolean isRestartable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InferenceRecordException || t instanceof AuthorizationException
+                    || t instanceof FencedInstanceIdException || t instanceof UnsupportedVersionException) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether the producer refused a record for a reason of the record itself. */
+    static boolean isRecordLevel(Throwable e) {
+        return e instanceof RecordTooLargeException || e instanceof InvalidRecordException
+                || e instanceof SerializationException;
+    }
+
+    private final class Rebalances implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            if (!transactional && !aborting && failure.get() == null) {
+                // hand the partitions over with everything acknowledged committed (never after a failed send:
+                // then the offsets waiting may lie beyond a prediction that was not written)
+                try {
+                    commitAcknowledged(true, stopDeadline != null ? stopDeadline : Deadline.after(Duration.ofSeconds(30)));
+                } catch (WakeupException e) {
+                    commitAcknowledged(true, Deadline.after(Duration.ofSeconds(5)));
+                } catch (KafkaException e) {
+                    log.warn("[{}] Could not commit revoked partitions {} ({}); their inputs after the last committed "
+                            + "offset will be predicted again", name, partitions, e.toString());
+                }
+            }
+            forget(partitions);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            // The group has moved on without us (session expired, or the group's generation changed): the
+            // partitions may already belong to another member, so committing would fail or, worse, go back.
+            log.warn("[{}] Lost partitions {} (the group moved on); dropping their uncommitted progress without a "
+                    + "commit", name, partitions);
+            forget(partitions);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            log.debug("[{}] assigned {}", name, partitions);
+        }
+    }
+
+    private void forget(Collection<TopicPartition> partitions) {
+        partitions.forEach(pendingOffsets::remove);
+        partitions.forEach(refused::remove);
+    }
+
+    private void process(ConsumerRecords<byte[], byte[]> polled) {
+        long polledAt = System.nanoTime();
+        List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>(polled.count());
+        polled.forEach(all::add);
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        if (transactional) {
+            producer.beginTransaction();
+            txOut = 0;
+            txDead = 0;
+        }
+        try {
+            int done = 0;
+            while (done < all.size()) {
+                if (done > 0 && System.nanoTime() - polledAt > maxPollIntervalNanos / 2) {
+                    log.warn("[{}] Half of max.poll.interval.ms has passed after {} of {} inputs; the rest is polled "
+                            + "again", name, done, all.size());
+                    rewind(all.subList(done, all.size()), false);
+                    break;
+                }
+                int end = Math.min(all.size(), done + chunkSize);
+                long begin = System.nanoTime();
+                processChunk(all.subList(done, end));
+                for (ConsumerRecord<byte[], byte[]> record : all.subList(done, end)) {
+                    offsets.put(new TopicPartition(record.topic(), record.partition()),
+                            new OffsetAndMetadata(record.offset() + 1));
+                }
+                if (System.nanoTime() - begin > maxPollIntervalNanos / 4 && chunkSize > 1) {
+                    chunkSize = Math.max(1, chunkSize / 2);
+                    log.warn("[{}] A chunk took more than a quarter of max.poll.interval.ms; chunks are now {} inputs",
+                            name, chunkSize);
+                }
+                done = end;
+            }
+            if (aborting) {
+                return; // a crash: predictions may be out, offsets are not committed
+            }
+            long sent = System.nanoTime();
+            if (transactional) {
+                producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+                producer.commitTransaction();
+                stats.recordsOut.add(txOut);
+                stats.deadLettered.add(txDead);
+                consecutiveAborts = 0;
+                failedSends.clear();
+                offsets.forEach((partition, next) -> {
+                    Map<Long, Throwable> handled = refused.get(partition);
+                    if (handled != null) {
+                        handled.keySet().removeIf(offset -> offset < next.offset());
+                    }
+                });
+            } else {
+                // Committed once every prediction sent so far is acknowledged (see commitAcknowledged), while the
+                // next batch is already being polled and predicted.
+                offsets.forEach((partition, offset) -> pendingOffsets.merge(partition, offset,
+                        (a, b) -> a.offset() >= b.offset() ? a : b));
+            }
+            long committed = System.nanoTime();
+            stats.recordsIn.add(offsets.isEmpty() ? 0 : countUpTo(all, offsets));
+            stats.batches.increment();
+            stats.commitNanos.add(committed - sent);
+            stats.recordLatency(committed - polledAt);
+        } catch (KafkaException e) {
+            if (!transactional || isFencing(e) || isFatalForProducer(e)) {
+                throw e;
+            }
+            abortAndRewind(all, e);
+        }
+    }
+
+    private static long countUpTo(List<ConsumerRecord<byte[], byte[]>> all, Map<TopicPartition, OffsetAndMetadata> offsets) {
+        long count = 0;
+        for (ConsumerRecord<byte[], byte[]> record : all) {
+            OffsetAndMetadata end = offsets.get(new TopicPartition(record.topic(), record.partition()));
+            if (end != null && record.offset() < end.offset()) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private static boolean isFatalForProducer(KafkaException e) {
+        return e instanceof AuthorizationException || e instanceof OutOfOrderSequenceException
+                || e instanceof UnsupportedVersionException || e instanceof FencedInstanceIdException;
+    }
+
+    /**
+     * Exactly once: aborts the open transaction, remembers the inputs whose own prediction was refused, and seeks
+     * the batch's partitions back to their committed offsets so the batch is processed again.
+     */
+    private void abortAndRewind(List<ConsumerRecord<byte[], byte[]>> batch, KafkaException cause) {
+        producer.abortTransaction();
+        int remembered = 0;
+        // Once a transaction is in error, the producer fails the other records still in its buffers with the same
+        // exception instance: only the first record to fail with an instance is the one it is about.
+        Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (FailedSend failed; (failed = failedSends.poll()) != null; ) {
+            if (isRecordLevel(failed.error()) && seen.add(failed.error())) {
+                if (failed.deadLetter()) {
+                    throw new InferenceRecordException("The dead-letter record of input " + location(failed.input())
+                            + " was refused too: " + failed.error().getMessage(), failed.input().topic(),
+                            failed.input().partition(), failed.input().offset(), failed.error());
+                }
+                refused.computeIfAbsent(new TopicPartition(failed.input().topic(), failed.input().partition()),
+                        p -> new HashMap<>()).put(failed.input().offset(), failed.error());
+                remembered++;
+            }
+        }
+        if (remembered == 0 && ++consecutiveAborts > MAX_CONSECUTIVE_ABORTS) {
+            throw new InferenceException("Replica " + name + " aborted " + consecutiveAborts
+                    + " transactions in a row; last cause: " + cause.getMessage(), cause);
+        }
+        log.warn("[{}] Aborted a transaction of {} inputs ({}); {} refused prediction(s) will be handled when they "
+                + "come again; rewinding to the committed offsets", name, batch.size(), cause.toString(), remembered);
+        rewind(batch, true);
+    }
+
+    /**
+     * Seeks each still-assigned partition of {@code records} back: to its committed offset when
+     * {@code toCommitted} (falling back to the first offset in {@code records}), else to the first offset in
+     * {@code records}.
+     */
+    private void rewind(List<ConsumerRecord<byte[], byte[]>> records, boolean toCommitted) {
+        Map<TopicPartition, Long> first = new LinkedHashMap<>();
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            first.putIfAbsent(new TopicPartition(record.topic(), record.partition()), record.offset());
+        }
+        Set<TopicPartition> assigned = consumer.assignment();
+        first.keySet().retainAll(assigned);
+        if (first.isEmpty()) {
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> committed = toCommitted
+                ? consumer.committed(new HashSet<>(first.keySet()), Duration.ofSeconds(30)) : Map.of();
+        first.forEach((partition, offset) -> {
+            OffsetAndMetadata last = committed.get(partition);
+            consumer.seek(partition, last != null ? last.offset() : offset);
+        });
+    }
+
+    private void processChunk(List<ConsumerRecord<byte[], byte[]>> chunk) {
         long begin = System.nanoTime();
         RecordDecoder decoder = model.decoder();
         int width = decoder.featureCount();
-        int count = records.count();
+        int count = chunk.size();
         if (features.length < count * width) {
             features = new float[count * width];
         }
         List<ConsumerRecord<byte[], byte[]>> good = new ArrayList<>(count);
-        List<ProducerRecord<byte[], byte[]>> deadLetters = new ArrayList<>();
-        for (ConsumerRecord<byte[], byte[]> record : records) {
+        for (ConsumerRecord<byte[], byte[]> record : chunk) {
+            Throwable refusedBefore = takeRefused(record);
+            if (refusedBefore != null) {
+                failed(record, Stage.PRODUCE, refusedBefore);
+                continue;
+            }
             try {
                 decoder.decodeFeatures(record.key(), record.value(), features, good.size() * width);
                 good.add(record);
             } catch (RecordDecodeException e) {
-                RecordDecodeException located = e.at(record.topic(), record.partition(), record.offset());
-                stats.deadLettered.increment();
-                if (spec.deadLetterTopic() == null) {
-                    log.warn("[{}] Dropping an undecodable input (no dead-letter topic is set): {}", name,
-                            located.getMessage());
-                } else {
-                    deadLetters.add(deadLetter(record, located));
-                }
+                failed(record, Stage.DECODE, e.at(record.topic(), record.partition(), record.offset()));
             }
         }
         long decoded = System.nanoTime();
-        if (transactional) {
-            producer.beginTransaction();
-        }
-        List<Future<RecordMetadata>> sends = new ArrayList<>(count);
         long predicted = decoded;
         if (!good.isEmpty()) {
-            float[] predictions = model.predict(features, good.size());
+            float[] predictions = predictOrFindTheBadRows(good, width);
             predicted = System.nanoTime();
             int outputs = model.outputs();
             for (int i = 0; i < good.size(); i++) {
                 ConsumerRecord<byte[], byte[]> input = good.get(i);
+                if (rowFailed[i]) {
+                    continue; // handled as a PREDICT failure
+                }
+                byte[] value;
+                try {
+                    value = model.encode(predictions, i * outputs);
+                } catch (RuntimeException e) {
+                    failed(input, Stage.PRODUCE, e);
+                    continue;
+                }
                 RecordHeaders headers = new RecordHeaders(input.headers().toArray());
                 headers.add(RESULT_HEADER, model.resultHeader());
                 headers.add(MODEL_HEADER, model.modelHeader());
-                sends.add(producer.send(new ProducerRecord<>(spec.outputTopic(), null, input.key(),
-                        model.encode(predictions, i * outputs), headers), acknowledged));
+                send(new ProducerRecord<>(spec.outputTopic(), null, input.key(), value, headers), input, false);
             }
         }
-        for (ProducerRecord<byte[], byte[]> deadLetter : deadLetters) {
-            sends.add(producer.send(deadLetter, acknowledged));
-        }
-        outstanding.addAndGet(sends.size());
-        long sent = System.nanoTime();
-        if (aborting) {
-            return; // a crash: predictions may be out, offsets are not committed
-        }
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (TopicPartition partition : records.partitions()) {
-            List<ConsumerRecord<byte[], byte[]>> partitionRecords = records.records(partition);
-            offsets.put(partition, new OffsetAndMetadata(partitionRecords.get(partitionRecords.size() - 1).offset() + 1));
-        }
-        if (transactional) {
-            producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
-            producer.commitTransaction();
-        } else {
-            // Committed once every prediction sent so far is acknowledged (see commitAcknowledged), while the
-            // next batch is already being polled and predicted.
-            offsets.forEach((partition, offset) -> pendingOffsets.merge(partition, offset,
-                    (a, b) -> a.offset() >= b.offset() ? a : b));
-        }
-        long committed = System.nanoTime();
-        stats.recordsIn.add(count);
-        stats.recordsOut.add(good.size());
-        stats.batches.increment();
         stats.decodeNanos.add(decoded - begin);
         stats.predictNanos.add(predicted - decoded);
-        stats.sendNanos.add(sent - predicted);
-        stats.commitNanos.add(committed - sent);
-        stats.recordLatency(committed - begin);
+        stats.sendNanos.add(System.nanoTime() - predicted);
     }
 
-    private final Map<TopicPartition, OffsetAndMetadata> pendingOffsets = new HashMap<>();
-    private final java.util.concurrent.atomic.AtomicLong outstanding = new java.util.concurrent.atomic.AtomicLong();
-    private final AtomicReference<Exception> sendFailure = new AtomicReference<>();
-    private final org.apache.kafka.clients.producer.Callback acknowledged = (metadata, exception) -> {
-        if (exception != null) {
-            sendFailure.compareAndSet(null, exception);
-        }
-        outstanding.decrementAndGet();
-    };
-    private long lastCommitNanos = System.nanoTime();
+    private boolean[] rowFailed = new boolean[0];
 
-    /** Commits everything acknowledged, even if a {@link #stop()} wakeup is pending on the consumer. */
-    private void commitAcknowledgedOnce() {
+    /**
+     * Predicts the rows in one forward pass; if that throws, predicts them one by one and hands each row that
+     * throws to the exception handler. Marks failed rows in {@link #rowFailed}.
+     */
+    private float[] predictOrFindTheBadRows(List<ConsumerRecord<byte[], byte[]>> good, int width) {
+        int rows = good.size();
+        if (rowFailed.length < rows) {
+            rowFailed = new boolean[rows];
+        }
+        java.util.Arrays.fill(rowFailed, 0, rows, false);
         try {
-            commitAcknowledged(true);
-        } catch (WakeupException e) {
-            commitAcknowledged(true); // the wakeup meant for poll() hit the commit; it is consumed now
+            return model.predict(features, rows);
+        } catch (RuntimeException batchError) {
+            log.warn("[{}] The model failed on a batch of {} ({}); predicting row by row to find the bad input(s)",
+                    name, rows, batchError.toString());
+            int outputs = model.outputs();
+            float[] predictions = new float[rows * outputs];
+            float[] row = new float[width];
+            for (int i = 0; i < rows; i++) {
+                System.arraycopy(features, i * width, row, 0, width);
+                try {
+                    System.arraycopy(model.predict(row, 1), 0, predictions, i * outputs, outputs);
+                } catch (RuntimeException e) {
+                    rowFailed[i] = true;
+                    failed(good.get(i), Stage.PREDICT, e);
+                }
+            }
+            return predictions;
+        }
+    }
+
+    private Throwable takeRefused(ConsumerRecord<byte[], byte[]> record) {
+        // kept until a transaction that handled it commits: an abort for another input brings it back again
+        Map<Long, Throwable> offsets = refused.get(new TopicPartition(record.topic(), record.partition()));
+        return offsets == null ? null : offsets.get(record.offset());
+    }
+
+    /** Hands a failed input to the exception handler and carries out its decision. */
+    private void failed(ConsumerRecord<byte[], byte[]> input, Stage stage, Throwable cause) {
+        Response response;
+        try {
+            response = handler.handle(new FailedInput(input, stage, cause, spec.deadLetterTopic()));
+        } catch (RuntimeException e) {
+            log.error("[{}] The exception handler {} threw; failing", name, handler.getClass().getName(), e);
+            response = Response.FAIL;
+        }
+        if (response != Response.CONTINUE) {
+            String where = spec.deadLetterTopic() == null ? " (no dead-letter topic is set)" : "";
+            throw new InferenceRecordException("Input " + location(input) + " failed at " + stage + where + ": "
+                    + cause.getMessage(), input.topic(), input.partition(), input.offset(), cause);
+        }
+        if (spec.deadLetterTopic() == null) {
+            log.warn("[{}] Dropping input {} that failed at {} (no dead-letter topic is set): {}", name,
+                    location(input), stage, cause.getMessage());
+            if (transactional) {
+                txDead++;
+            } else {
+                stats.deadLettered.increment();
+            }
+            return;
+        }
+        log.debug("[{}] Input {} failed at {}, dead-lettered: {}", name, location(input), stage, cause.toString());
+        send(deadLetter(input, stage, cause), input, true);
+    }
+
+    private void send(ProducerRecord<byte[], byte[]> record, ConsumerRecord<byte[], byte[]> input, boolean deadLetter) {
+        synchronized (sendsLock) {
+            outstanding++;
+        }
+        Callback callback = (metadata, exception) -> {
+            if (exception != null) {
+                failedSends.add(new FailedSend(input, deadLetter, exception));
+            } else if (!transactional) {
+                (deadLetter ? stats.deadLettered : stats.recordsOut).increment();
+            }
+            synchronized (sendsLock) {
+                outstanding--;
+                sendsLock.notifyAll();
+            }
+        };
+        try {
+            producer.send(record, callback);
+        } catch (KafkaException e) {
+            synchronized (sendsLock) {
+                outstanding--;
+            }
+            throw e;
+        }
+        if (transactional) {
+            if (deadLetter) {
+                txDead++;
+            } else {
+                txOut++;
+            }
+        }
+    }
+
+    /** Waits until every send is acknowledged or the deadline passes; true if none is left. */
+    private boolean awaitAcknowledged(Deadline deadline) {
+        synchronized (sendsLock) {
+            while (outstanding > 0 && !deadline.expired()) {
+                try {
+                    sendsLock.wait(Math.max(1, deadline.remainingAtMost(Duration.ofMillis(100)).toMillis()));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return outstanding == 0;
+        }
+    }
+
+    private long outstanding() {
+        synchronized (sendsLock) {
+            return outstanding;
         }
     }
 
     /**
-     * At least once: commits the offsets of the batches whose predictions are all acknowledged. With
-     * {@code force} (a stop, a revocation, or a commit older than a second) it first waits for every send.
+     * At least once: carries out the exception handler's decisions for failed sends, then commits the offsets of
+     * the batches whose sends are all acknowledged. Without {@code force} it commits asynchronously when nothing
+     * is outstanding, and waits (at most 5 s) for acknowledgements when the last commit is older than a second, so
+     * a steady stream of sends cannot postpone commits forever. With {@code force} (a stop, a revocation) it waits
+     * for every send until {@code deadline} and commits synchronously.
      *
-     * @throws InferenceException if a prediction could not be written: its offsets are never committed
+     * @throws InferenceException if a prediction could not be written for a reason other than the record itself:
+     *     its offsets are never committed, and a restarted replica predicts those inputs again
      */
-    private void commitAcknowledged(boolean force) {
-        if (transactional || pendingOffsets.isEmpty()) {
-            return;
-        }
-        if (force || System.nanoTime() - lastCommitNanos > 1_000_000_000L) {
-            producer.flush();
-        }
-        Exception failed = sendFailure.get();
-        if (failed != null) {
-            throw new InferenceException("A prediction of replica " + name + " was not written: " + failed.getMessage(),
-                    failed);
-        }
-        if (outstanding.get() > 0) {
+    private void commitAcknowledged(boolean force, Deadline deadline) {
+        if (transactional) {
             return;
         }
         if (force) {
-            consumer.commitSync(pendingOffsets);
-        } else {
-            consumer.commitAsync(new HashMap<>(pendingOffsets), (offsets, error) -> {
-                if (error != null) {
-                    log.warn("[{}] An offset commit failed ({}); the inputs after the last committed offset will be "
-                            + "predicted again", name, error.toString());
-                }
-            });
+            boolean allAcknowledged;
+            do {
+                allAcknowledged = awaitAcknowledged(deadline);
+                // after every send is acknowledged each failure is queued (a callback queues before it counts down)
+            } while (handleFailedSends() && !deadline.expired());
+            if (!allAcknowledged || outstanding() > 0 || pendingOffsets.isEmpty()) {
+                return;
+            }
+            consumer.commitSync(pendingOffsets, deadline.remaining());
+            pendingOffsets.clear();
+            lastCommitNanos = System.nanoTime();
+            return;
         }
+        long left = outstanding();
+        if (left > 0 && !pendingOffsets.isEmpty() && System.nanoTime() - lastCommitNanos > 1_000_000_000L) {
+            left = awaitAcknowledged(Deadline.after(Duration.ofSeconds(5))) ? 0 : outstanding();
+        }
+        if (handleFailedSends() || left > 0 || pendingOffsets.isEmpty()) {
+            return; // dead-letter records, or predictions, are on their way: commit once they are acknowledged
+        }
+        consumer.commitAsync(new HashMap<>(pendingOffsets), (offsets, error) -> {
+            // called on this thread, inside a later poll or commit
+            if (error != null) {
+                Set<TopicPartition> owned = consumer.assignment();
+                offsets.forEach((partition, offset) -> {
+                    if (owned.contains(partition)) {
+                        pendingOffsets.merge(partition, offset, (a, b) -> a.offset() >= b.offset() ? a : b);
+                    }
+                });
+                log.warn("[{}] An offset commit failed ({}); it is retried for the partitions still assigned, the "
+                        + "others' new owners predict the inputs after the last committed offset again", name,
+                        error.toString());
+            }
+        });
         pendingOffsets.clear();
         lastCommitNanos = System.nanoTime();
     }
 
-    private ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> record, RecordDecodeException e) {
+    /** At least once: carries out the handler's decision for each failed send. True if there were any. */
+    private boolean handleFailedSends() {
+        boolean any = false;
+        for (FailedSend failed; (failed = failedSends.poll()) != null; ) {
+            any = true;
+            if (!isRecordLevel(failed.error())) {
+                throw new InferenceException("A " + (failed.deadLetter() ? "dead-letter record" : "prediction")
+                        + " of input " + location(failed.input()) + " was not written (" + failed.error()
+                        + "); nothing after the last committed offset is committed", failed.error());
+            }
+            if (failed.deadLetter()) {
+                throw new InferenceRecordException("The dead-letter record of input " + location(failed.input())
+                        + " was refused too: " + failed.error().getMessage(), failed.input().topic(),
+                        failed.input().partition(), failed.input().offset(), failed.error());
+            }
+            failed(failed.input(), Stage.PRODUCE, failed.error());
+        }
+        return any;
+    }
+
+    private void finalCommit() {
+        Deadline deadline = stopDeadline != null ? stopDeadline : Deadline.after(Duration.ofSeconds(30));
+        try {
+            commitAcknowledged(true, deadline);
+        } catch (WakeupException e) {
+            commitAcknowledged(true, deadline); // the wakeup meant for poll() hit the commit; it is consumed now
+        }
+        if (!pendingOffsets.isEmpty()) {
+            log.warn("[{}] Stopped before every prediction was acknowledged; inputs after the last committed offset "
+                    + "will be predicted again", name);
+        }
+    }
+
+    private ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> record, Stage stage, Throwable e) {
         RecordHeaders headers = new RecordHeaders(record.headers().toArray());
-        headers.add(KafkaMlConfig.DLQ_TOPIC_HEADER, bytes(record.topic()));
-        headers.add(KafkaMlConfig.DLQ_PARTITION_HEADER, bytes(String.valueOf(record.partition())));
-        headers.add(KafkaMlConfig.DLQ_OFFSET_HEADER, bytes(String.valueOf(record.offset())));
-        headers.add(KafkaMlConfig.DLQ_ERROR_CLASS_HEADER, bytes(e.getClass().getName()));
-        headers.add(KafkaMlConfig.DLQ_ERROR_MESSAGE_HEADER, bytes(e.reason()));
+        headers.add(DLQ_TOPIC_HEADER, bytes(record.topic()));
+        headers.add(DLQ_PARTITION_HEADER, bytes(String.valueOf(record.partition())));
+        headers.add(DLQ_OFFSET_HEADER, bytes(String.valueOf(record.offset())));
+        headers.add(DLQ_STAGE_HEADER, bytes(stage.name()));
+        headers.add(DLQ_ERROR_CLASS_HEADER, bytes(e.getClass().getName()));
+        String message = e instanceof RecordDecodeException decode ? decode.reason() : String.valueOf(e.getMessage());
+        headers.add(DLQ_ERROR_MESSAGE_HEADER, bytes(message));
         return new ProducerRecord<>(spec.deadLetterTopic(), null, record.key(), record.value(), headers);
+    }
+
+    private static String location(ConsumerRecord<?, ?> record) {
+        return record.topic() + "-" + record.partition() + "@" + record.offset();
     }
 
     private static byte[] bytes(String text) {
         return text.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** Finishes the current batch (predictions written, offsets committed) and stops. */
+    /** Finishes the current batch (predictions written, offsets committed) within 30 s and stops. */
+    @Override
     public void stop() {
+        stop(Duration.ofSeconds(30));
+    }
+
+    /**
+     * Finishes the current batch and stops; what is not acknowledged and committed within {@code grace} is
+     * abandoned (at least once: predicted again after a restart; exactly once: the transaction times out and is
+     * aborted), and the clients are closed within what is left of it.
+     */
+    public void stop(Duration grace) {
+        if (stopDeadline == null) {
+            stopDeadline = Deadline.after(grace);
+        }
         stopping = true;
         consumer.wakeup();
     }
@@ -332,21 +776,27 @@ public final class InferenceReplica implements Runnable {
         return failure.get();
     }
 
+    /** Whether the replica ended because a newer producer with its transactional id fenced it. */
+    public boolean fenced() {
+        return fenced;
+    }
+
     private void close() {
+        Deadline deadline = stopDeadline != null ? stopDeadline : Deadline.after(Duration.ofSeconds(10));
         try {
-            if (aborting && transactional) {
+            if ((aborting || failure.get() != null) && transactional && !fenced) {
                 try {
                     producer.abortTransaction();
                 } catch (RuntimeException e) {
                     log.debug("[{}] abort: {}", name, e.toString());
                 }
             }
-            producer.close(aborting ? Duration.ZERO : Duration.ofSeconds(10));
+            producer.close(aborting ? Duration.ZERO : deadline.remainingAtMost(Duration.ofSeconds(10)));
         } catch (RuntimeException e) {
             log.warn("[{}] Closing the producer failed", name, e);
         }
         try {
-            consumer.close(CloseOptions.timeout(Duration.ofSeconds(10)));
+            consumer.close(CloseOptions.timeout(aborting ? Duration.ZERO : deadline.remainingAtMost(Duration.ofSeconds(10))));
         } catch (RuntimeException e) {
             log.warn("[{}] Closing the consumer failed", name, e);
         }

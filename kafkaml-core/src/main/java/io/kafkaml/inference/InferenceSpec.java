@@ -26,7 +26,9 @@ import java.util.Objects;
  * @param maxBatchSize the most inputs predicted in one forward pass (the consumer's {@code max.poll.records})
  * @param maxWait the longest a replica waits for inputs before it polls again
  * @param guarantee at-least-once (default) or exactly-once
- * @param deadLetterTopic where undecodable inputs go, or {@code null} to log and count them
+ * @param deadLetterTopic where inputs go that cannot be decoded, predicted or written (with the reason in headers),
+ *     or {@code null}: then undecodable inputs are logged and counted, and the others FAIL the deployment (see
+ *     {@link InferenceExceptionHandler.DeadLetterOrFail})
  */
 public record InferenceSpec(String resultId, String inputTopic, String outputTopic, int replicas, String groupId,
         String inputFormat, Map<String, Object> inputConfig, String outputFormat, Map<String, Object> outputConfig,
@@ -140,7 +142,7 @@ public record InferenceSpec(String resultId, String inputTopic, String outputTop
             return this;
         }
 
-        /** Where undecodable inputs go; default none (logged and counted). */
+        /** Where failed inputs go; default none (see {@link InferenceExceptionHandler}). */
         public Builder deadLetterTopic(String topic) {
             this.deadLetterTopic = topic;
             return this;

@@ -1,20 +1,28 @@
 package io.kafkaml.inference;
 
+import io.kafkaml.internals.Deadline;
 import io.kafkaml.registry.Inference;
 import io.kafkaml.registry.Registry;
+import io.kafkaml.runtime.RestartPolicy;
+import io.kafkaml.runtime.Supervisor;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * An inference deployment run by threads of this JVM: N {@link InferenceReplica}s in one consumer group,
- * recorded in the registry (status, replicas, settings) so other processes see what runs.
+ * An inference deployment run by threads of this JVM: N {@link InferenceReplica}s in one consumer group, each
+ * kept alive by a {@link Supervisor}, recorded in the registry (status, replicas, restarts, the last failure) so
+ * other processes see what runs.
  *
  * <pre>{@code
  * try (LocalInference inference = LocalInference.start(registry, clientConfig, "hcopd-serving",
@@ -24,44 +32,109 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
+ * <h2>Faults</h2>
+ * A replica that fails is logged with its cause and replaced after a backoff, within the {@link RestartPolicy}
+ * given by the {@code kafkaml.restart.*} settings; each restart is recorded ({@link Inference#restarts()}, the
+ * cause in {@link Inference#error()}). When a replica's budget is spent, or it fails in a way a restart cannot cure
+ * (an input the {@link InferenceExceptionHandler} FAILed), the whole deployment is {@link State#FAILED}: the other
+ * replicas stop, the registry says FAILED with the reason, {@link #awaitTermination} returns and the CLI exits
+ * non-zero. A replica fenced by a newer one with its transactional id ends without a restart.
+ *
+ * <h2>Several processes</h2>
+ * Processes started with the same id and result share the load (one consumer group). Each names its replicas
+ * {@code <id>-<instance id>-<n>} ({@link InferenceConfig#INSTANCE_ID_CONFIG}). The first records the deployment;
+ * a process that joins a RUNNING record leaves it as it is, and writes it only when it fails. Starting an id
+ * that is RUNNING another result, or other topics, is refused.
+ *
  * <p>Each replica loads its own copy of the model. Thread-safe; {@link #close()} stops the replicas gracefully
- * (each finishes and commits its batch) and is idempotent.
+ * (each finishes and commits its batch, within the shutdown grace) and is idempotent.
  */
 public final class LocalInference implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(LocalInference.class);
+
+    /** The deployment's states. */
+    public enum State {
+        /** Its replicas run (some may be restarting). */
+        RUNNING,
+        /** Stopped on request (terminal). */
+        STOPPED,
+        /** A replica failed past its restart budget, or in a way a restart cannot cure (terminal). */
+        FAILED
+    }
 
     private final Registry registry;
     private final Map<String, ?> clientConfig;
     private final String id;
     private final InferenceSpec spec;
     private final String groupId;
+    private final String instanceId;
+    private final RestartPolicy policy;
+    private final Duration shutdownGrace;
+    private final boolean owner;
     private final InferenceStats stats = new InferenceStats();
-    private final List<InferenceReplica> replicas = new ArrayList<>();
-    private final AtomicInteger replicaNumbers = new AtomicInteger();
-    private boolean closed;
+    private final List<Slot> slots = new ArrayList<>();
+    private final AtomicInteger slotNumbers = new AtomicInteger();
+    private final AtomicInteger restarts = new AtomicInteger();
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private final AtomicReference<String> failure = new AtomicReference<>();
+    private volatile State state = State.RUNNING;
 
-    private LocalInference(Registry registry, Map<String, ?> clientConfig, String id, InferenceSpec spec) {
+    /** One replica slot: its supervisor and the replica it runs now. */
+    private static final class Slot {
+        final String name;
+        final AtomicReference<InferenceReplica> current = new AtomicReference<>();
+        volatile boolean retiring;
+        Supervisor supervisor;
+
+        Slot(String name) {
+            this.name = name;
+        }
+    }
+
+    private LocalInference(Registry registry, Map<String, ?> clientConfig, String id, InferenceSpec spec,
+            boolean owner) {
         this.registry = registry;
         this.clientConfig = Map.copyOf(clientConfig);
         this.id = id;
         this.spec = spec;
         this.groupId = spec.groupId() != null ? spec.groupId() : "kafkaml-inference-" + id;
+        this.instanceId = InferenceConfig.instanceId(clientConfig);
+        this.policy = RestartPolicy.fromConfig(clientConfig);
+        this.shutdownGrace = InferenceConfig.shutdownGrace(clientConfig);
+        this.owner = owner;
+        InferenceConfig.exceptionHandler(clientConfig); // a bad handler setting fails here, not in every replica
     }
 
     /**
      * Loads the model (failing early if it cannot be served), records the deployment and starts its replicas.
      *
      * @param id the inference deployment's id
+     * @param clientConfig client settings, plus {@link InferenceConfig} and {@link RestartPolicy} settings
+     * @throws InferenceException if {@code id} is RUNNING another result or other topics
      * @throws io.kafkaml.registry.RegistryException if the result, its model or its artifacts are missing or damaged
+     * @throws IllegalArgumentException if a setting is invalid (the message names it)
      */
     public static LocalInference start(Registry registry, Map<String, ?> clientConfig, String id, InferenceSpec spec) {
+        Objects.requireNonNull(registry, "registry");
         ServedModel.load(registry, spec); // fail now, in the caller's thread, if the model cannot be served
-        LocalInference inference = new LocalInference(Objects.requireNonNull(registry, "registry"), clientConfig,
-                id, spec);
-        Instant now = Instant.now();
-        registry.putInference(new Inference(id, spec.resultId(), spec.inputTopic(), spec.outputTopic(), spec.replicas(),
-                "RUNNING", null, spec.toMap(), now, now));
+        Optional<Inference> existing = registry.inference(id);
+        boolean joining = existing.isPresent() && "RUNNING".equals(existing.get().status());
+        if (joining) {
+            Inference running = existing.get();
+            if (!running.resultId().equals(spec.resultId()) || !Objects.equals(running.inputTopic(), spec.inputTopic())
+                    || !Objects.equals(running.outputTopic(), spec.outputTopic())) {
+                throw new InferenceException("Inference deployment '" + id + "' is RUNNING result " + running.resultId()
+                        + " from " + running.inputTopic() + " to " + running.outputTopic()
+                        + "; stop it first or choose another id");
+            }
+        }
+        LocalInference inference = new LocalInference(registry, clientConfig, id, spec, !joining);
+        if (!joining) {
+            Instant now = Instant.now();
+            registry.putInference(new Inference(id, spec.resultId(), spec.inputTopic(), spec.outputTopic(),
+                    spec.replicas(), "RUNNING", null, spec.toMap(), now, now));
+        }
         inference.scale(spec.replicas());
         return inference;
     }
@@ -76,54 +149,233 @@ public final class LocalInference implements AutoCloseable {
         return groupId;
     }
 
+    /** This process's instance id, the middle part of its replicas' names and transactional ids. */
+    public String instanceId() {
+        return instanceId;
+    }
+
     /** The counters of all its replicas. */
     public InferenceStats stats() {
         return stats;
     }
 
-    /** The replicas running now. */
+    /** The state. */
+    public State state() {
+        return state;
+    }
+
+    /** Why it FAILED, or {@code null}. */
+    public String failure() {
+        return failure.get();
+    }
+
+    /** Replica restarts so far. */
+    public int restarts() {
+        return restarts.get();
+    }
+
+    /** The replicas running now (a restarting slot has none for the moment). */
     public synchronized List<InferenceReplica> replicas() {
-        return List.copyOf(replicas);
+        List<InferenceReplica> running = new ArrayList<>();
+        for (Slot slot : slots) {
+            InferenceReplica replica = slot.current.get();
+            if (replica != null && !slot.supervisor.state().isTerminal()) {
+                running.add(replica);
+            }
+        }
+        return running;
+    }
+
+    /** Waits until the deployment is STOPPED or FAILED; true if it is. */
+    public boolean awaitTermination(Duration timeout) {
+        try {
+            return terminated.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     /** Starts or gracefully stops replicas until {@code count} run. */
     public synchronized void scale(int count) {
-        if (closed) {
-            throw new IllegalStateException("Inference deployment " + id + " is stopped");
+        if (state != State.RUNNING) {
+            throw new IllegalStateException("Inference deployment " + id + " is " + state);
         }
         if (count < 0) {
             throw new IllegalArgumentException("replicas must be >= 0, was " + count);
         }
-        while (replicas.size() < count) {
-            String name = id + "-" + replicaNumbers.incrementAndGet();
-            InferenceReplica replica = new InferenceReplica(name, spec, groupId, ServedModel.load(registry, spec),
-                    clientConfig, stats);
-            Thread thread = new Thread(replica, "kafkaml-inference | " + name);
-            thread.setDaemon(true);
-            thread.start();
-            replicas.add(replica);
+        while (slots.size() < count) {
+            Slot slot = new Slot(id + "-" + instanceId + "-" + slotNumbers.incrementAndGet());
+            // the first replica is made here, so that scale() fails in the caller's thread if it cannot be made
+            InferenceReplica first = newReplica(slot);
+            java.util.concurrent.atomic.AtomicBoolean firstTaken = new java.util.concurrent.atomic.AtomicBoolean();
+            slot.supervisor = new Supervisor("inference " + slot.name,
+                    () -> firstTaken.getAndSet(true) ? newReplica(slot) : first, policy,
+                    InferenceReplica::isRestartable, new SlotListener(slot));
+            slots.add(slot);
+            slot.supervisor.start();
         }
-        while (replicas.size() > count) {
-            InferenceReplica replica = replicas.remove(replicas.size() - 1);
-            replica.stop();
-            replica.awaitStopped(Duration.ofSeconds(30));
+        while (slots.size() > count) {
+            Slot slot = slots.remove(slots.size() - 1);
+            slot.retiring = true;
+            stopSlot(slot, Deadline.after(shutdownGrace));
         }
-        registry.inference(id).ifPresent(record -> registry.putInference(record.with("RUNNING", count, null)));
-        log.info("[{}] {} replica(s) of result {} on {} -> {}", id, count, spec.resultId(), spec.inputTopic(),
-                spec.outputTopic());
+        if (owner) {
+            registry.inference(id).ifPresent(record -> registry.putInference(record.with("RUNNING", count, null)));
+        }
+        log.info("[{}] {} replica(s) of result {} on {} -> {} (instance {})", id, count, spec.resultId(),
+                spec.inputTopic(), spec.outputTopic(), instanceId);
     }
 
-    /** Stops the replicas gracefully and records the deployment as stopped. Idempotent. */
+    private InferenceReplica newReplica(Slot slot) {
+        InferenceReplica replica = new InferenceReplica(slot.name, spec, groupId, ServedModel.load(registry, spec),
+                clientConfig, stats);
+        slot.current.set(replica);
+        return replica;
+    }
+
+    private static void stopSlot(Slot slot, Deadline deadline) {
+        InferenceReplica replica = slot.current.get();
+        if (replica != null) {
+            replica.stop(deadline.remaining());
+        }
+        slot.supervisor.stop();
+        slot.supervisor.awaitTermination(deadline.remaining());
+    }
+
+    private final class SlotListener implements Supervisor.Listener {
+        private final Slot slot;
+
+        SlotListener(Slot slot) {
+            this.slot = slot;
+        }
+
+        @Override
+        public void onRestart(String name, int slotRestarts, Throwable cause, Duration backoff) {
+            int total = restarts.incrementAndGet();
+            String reason = "replica " + slot.name + " failed and is restarted (" + slotRestarts + " of at most "
+                    + policy.maxRestarts() + " in " + policy.window() + "): " + describe(cause);
+            record(record -> record.restarted(total, reason));
+        }
+
+        @Override
+        public void onTerminated(String name, Supervisor.State end, Throwable cause) {
+            InferenceReplica replica = slot.current.get();
+            if (end == Supervisor.State.FAILED) {
+                String reason = "replica " + slot.name + " failed"
+                        + (InferenceReplica.isRestartable(cause) ? " after " + slot.supervisor.restarts()
+                                + " restart(s), the budget of " + policy.maxRestarts() + " in " + policy.window()
+                                + " is spent" : " and a restart cannot cure it") + ": " + describe(cause);
+                fail(reason);
+            } else if (replica != null && replica.fenced() && !slot.retiring && state == State.RUNNING) {
+                log.warn("[{}] replica {} was fenced by a newer instance with its transactional id; it is not "
+                        + "restarted", id, slot.name);
+                boolean anyLeft;
+                synchronized (LocalInference.this) {
+                    slots.remove(slot);
+                    anyLeft = slots.stream().anyMatch(s -> !s.supervisor.state().isTerminal());
+                }
+                if (!anyLeft) {
+                    fail("every replica of instance " + instanceId + " was fenced by a newer producer with its "
+                            + "transactional id (is another process running with the same instance id?)");
+                }
+            }
+        }
+    }
+
+    private static String describe(Throwable cause) {
+        if (cause == null) {
+            return "unknown";
+        }
+        String message = cause.getMessage();
+        return message == null || message.isBlank() ? cause.toString()
+                : cause instanceof io.kafkaml.common.KafkaMlException ? message
+                : cause.getClass().getSimpleName() + ": " + message;
+    }
+
+    private void record(java.util.function.UnaryOperator<Inference> change) {
+        try {
+            registry.inference(id).ifPresent(record -> registry.putInference(change.apply(record)));
+        } catch (RuntimeException e) {
+            log.warn("[{}] Could not record the deployment's state in the registry: {}", id, e.toString());
+        }
+    }
+
+    /** The deployment FAILED: stop every replica, record the reason, wake the waiters. */
+    private void fail(String reason) {
+        List<Slot> others;
+        synchronized (this) {
+            if (state != State.RUNNING) {
+                return;
+            }
+            state = State.FAILED;
+            failure.set(reason);
+            others = List.copyOf(slots);
+        }
+        log.error("[{}] The inference deployment FAILED: {}", id, reason);
+        Thread stopper = new Thread(() -> {
+            Deadline deadline = Deadline.after(shutdownGrace);
+            others.forEach(slot -> {
+                InferenceReplica replica = slot.current.get();
+                if (replica != null) {
+                    replica.stop(deadline.remaining());
+                }
+                slot.supervisor.stop();
+            });
+            others.forEach(slot -> slot.supervisor.awaitTermination(deadline.remaining()));
+            record(record -> record.with("FAILED", 0, reason));
+            terminated.countDown();
+        }, "kafkaml-inference-fail | " + id);
+        stopper.setDaemon(true);
+        stopper.start();
+    }
+
+    /** Stops the replicas gracefully within the shutdown grace and records the deployment as stopped. Idempotent. */
     @Override
-    public synchronized void close() {
-        if (closed) {
+    public void close() {
+        close(shutdownGrace);
+    }
+
+    /**
+     * Stops the replicas: each finishes and commits its batch, or abandons it when {@code grace} has passed (its
+     * inputs are then predicted again: at least once by offsets, exactly once by the transaction's abort). Records
+     * STOPPED unless the deployment FAILED, or this process joined a deployment that another recorded. Idempotent.
+     */
+    public void close(Duration grace) {
+        List<Slot> stopping;
+        synchronized (this) {
+            if (state != State.RUNNING) {
+                stopping = List.of();
+            } else {
+                state = State.STOPPED;
+                stopping = List.copyOf(slots);
+                slots.clear();
+            }
+        }
+        if (stopping.isEmpty() && state == State.FAILED) {
+            awaitTermination(grace);
             return;
         }
-        replicas.forEach(InferenceReplica::stop);
-        replicas.forEach(replica -> replica.awaitStopped(Duration.ofSeconds(30)));
-        replicas.clear();
-        closed = true;
-        registry.inference(id).ifPresent(record -> registry.putInference(record.with("STOPPED", 0, null)));
+        Deadline deadline = Deadline.after(grace);
+        stopping.forEach(slot -> {
+            slot.retiring = true;
+            InferenceReplica replica = slot.current.get();
+            if (replica != null) {
+                replica.stop(deadline.remaining());
+            }
+            slot.supervisor.stop();
+        });
+        boolean all = true;
+        for (Slot slot : stopping) {
+            all &= slot.supervisor.awaitTermination(deadline.remaining());
+        }
+        if (!all) {
+            log.warn("[{}] Not every replica stopped within {}; their batches are abandoned", id, grace);
+        }
+        if (owner && terminated.getCount() > 0) {
+            record(record -> record.with("STOPPED", 0, null));
+        }
+        terminated.countDown();
         log.info("[{}] stopped: {}", id, stats);
     }
 }

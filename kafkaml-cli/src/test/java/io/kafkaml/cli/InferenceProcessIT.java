@@ -1,0 +1,331 @@
+package io.kafkaml.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.model.ModelDefinition;
+import io.kafkaml.registry.Configuration;
+import io.kafkaml.registry.Deployment;
+import io.kafkaml.registry.DeploymentStatus;
+import io.kafkaml.registry.Registry;
+import io.kafkaml.registry.TrainingResult;
+import io.kafkaml.stream.StreamSlice;
+import io.kafkaml.testkit.EmbeddedKafkaBroker;
+import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+/**
+ * {@code kafkaml infer} as child processes, where processes must die or stall: a SIGTERM with the broker gone,
+ * two processes sharing one exactly-once deployment, a process paused past its session timeout, a deployment
+ * that FAILs.
+ */
+@ExtendWith(EmbeddedKafkaExtension.class)
+class InferenceProcessIT {
+
+    static final String PREFIX = "infer-process";
+
+    /** Registers a servable result (an initialised MLP, JSON inputs of {@code features} values); returns its id. */
+    static String registerResult(Map<String, Object> client, String name, MultiLayerConfiguration conf, int features)
+            throws Exception {
+        try (Registry registry = Registry.connect(client, PREFIX, Duration.ofSeconds(30))) {
+            registry.registerModel(ModelDefinition.of(name, "", conf));
+            registry.createConfiguration(new Configuration(name + "-only", "", List.of(name)));
+            String deployment = name + "-train";
+            ControlMessage trainedOn = ControlMessage.builder().slices(List.of(StreamSlice.of("train", 0, 0, 1)))
+                    .inputFormat("JSON").inputConfig(Map.of("data_reshape", String.valueOf(features))).totalMessages(1)
+                    .deploymentId(deployment).build();
+            registry.createDeployment(new Deployment(deployment, name + "-only", DeploymentStatus.FINISHED, null,
+                    Map.of(), Instant.now(), Instant.now(), trainedOn.toJson()));
+            MultiLayerNetwork network = new MultiLayerNetwork(conf);
+            network.init();
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            ModelSerializer.writeModel(network, bytes, false);
+            registry.storeArtifact(name + ".model", bytes.toByteArray());
+            String resultId = TrainingResult.idOf(deployment, name);
+            registry.putResult(new TrainingResult(resultId, deployment, name, DeploymentStatus.FINISHED, List.of(),
+                    Map.of(), null, 0, name + ".model", null, null, Instant.now()));
+            return resultId;
+        }
+    }
+
+    static String tiny;
+
+    @BeforeAll
+    static void registerTheModel(EmbeddedKafkaBroker kafka) throws Exception {
+        tiny = registerResult(kafka.clientConfig(), "tiny", new NeuralNetConfiguration.Builder().seed(1).list()
+                .layer(new DenseLayer.Builder().nIn(2).nOut(8).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
+                .build(), 2);
+    }
+
+    /** Starts {@code kafkaml infer ...} with the registry prefix and bootstrap servers. */
+    static Process infer(Path log, String bootstrap, String... args) throws Exception {
+        List<String> all = new ArrayList<>(List.of("infer", "--registry-prefix", PREFIX, "--bootstrap-servers", bootstrap));
+        all.addAll(List.of(args));
+        return ChildProcessIT.kafkaml(log, all.toArray(String[]::new)).start();
+    }
+
+    static void awaitLog(Path log, String text, int seconds) {
+        await().atMost(seconds, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200))
+                .until(() -> Files.exists(log) && Files.readString(log).contains(text));
+    }
+
+    static void send(Map<String, Object> client, String topic, int first, int count) throws Exception {
+        List<Future<RecordMetadata>> sent = new ArrayList<>();
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(client, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = first; i < first + count; i++) {
+                sent.add(producer.send(new ProducerRecord<>(topic, bytes(String.valueOf(i)),
+                        bytes("[" + (i % 3) + "," + (i % 5) + "]"))));
+            }
+        }
+        for (Future<RecordMetadata> future : sent) {
+            future.get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Reads {@code topic} until {@code expected} records came and none more within 2 s. */
+    static List<ConsumerRecord<byte[], byte[]>> read(Map<String, Object> client, String topic, int expected,
+            boolean readCommitted) {
+        Map<String, Object> config = new HashMap<>(client);
+        config.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + topic + "-" + System.nanoTime());
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, readCommitted ? "read_committed" : "read_uncommitted");
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            long settleUntil = Long.MAX_VALUE;
+            while (System.nanoTime() < Math.min(deadline, settleUntil)) {
+                consumer.poll(Duration.ofMillis(100)).forEach(records::add);
+                if (records.size() >= expected && settleUntil == Long.MAX_VALUE) {
+                    settleUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                }
+            }
+        }
+        return records;
+    }
+
+    static Set<String> keys(List<ConsumerRecord<byte[], byte[]>> records) {
+        Set<String> keys = new HashSet<>();
+        records.forEach(r -> keys.add(new String(r.key(), StandardCharsets.UTF_8)));
+        return keys;
+    }
+
+    /** The inputs a stopped process reports it handled ("stopped ID: in N, ..."). */
+    static long handled(Path log) throws Exception {
+        Matcher m = Pattern.compile("stopped \\S+: in (\\d+),").matcher(Files.readString(log));
+        assertThat(m.find()).as(Files.readString(log)).isTrue();
+        return Long.parseLong(m.group(1));
+    }
+
+    static void signal(Process process, String signal) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid())).inheritIO().start();
+        assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(kill.exitValue()).isZero();
+    }
+
+    @Test
+    void sigtermWithTheBrokerGoneExitsWithinTheShutdownGrace(@TempDir Path dir) throws Exception {
+        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().build().start()) {
+            String result = registerResult(broker.clientConfig(), "lonely", new NeuralNetConfiguration.Builder().seed(2)
+                    .list().layer(new OutputLayer.Builder(LossFunction.MSE).nIn(2).nOut(1)
+                            .activation(Activation.IDENTITY).build()).build(), 2);
+            broker.createTopic("lonely-in", 1);
+            Path log = dir.resolve("infer.log");
+            Process infer = infer(log, broker.bootstrapServers(), "--result", result, "--input-topic", "lonely-in",
+                    "--output-topic", "lonely-out", "--id", "lonely", "--exactly-once");
+            try {
+                send(broker.clientConfig(), "lonely-in", 0, 10);
+                assertThat(read(broker.clientConfig(), "lonely-out", 10, true)).hasSize(10);
+                broker.close();
+                infer.destroy(); // SIGTERM
+                assertThat(infer.waitFor(25, TimeUnit.SECONDS)).as("exited within 25 s: " + Files.readString(log))
+                        .isTrue();
+                assertThat(infer.exitValue()).as(Files.readString(log)).isZero();
+                assertThat(Files.readString(log)).contains("stopped lonely");
+            } finally {
+                infer.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    void twoExactlyOnceProcessesShareADeploymentWithoutFencingEachOther(EmbeddedKafkaBroker kafka, @TempDir Path dir)
+            throws Exception {
+        kafka.createTopic("shared-in", 4);
+        Path log1 = dir.resolve("infer-1.log");
+        Path log2 = dir.resolve("infer-2.log");
+        String[] args = {"--result", tiny, "--input-topic", "shared-in", "--output-topic", "shared-out", "--id",
+            "shared", "--exactly-once"};
+        Process first = infer(log1, kafka.bootstrapServers(), args);
+        Process second = infer(log2, kafka.bootstrapServers(), args);
+        try {
+            awaitLog(log1, "serving", 60);
+            awaitLog(log2, "serving", 60);
+            int n = 4000;
+            send(kafka.clientConfig(), "shared-in", 0, n / 2);
+            await().atMost(60, TimeUnit.SECONDS).until(() -> kafka.admin().describeConsumerGroups(
+                    List.of("kafkaml-inference-shared")).all().get().get("kafkaml-inference-shared").members().size() == 2);
+            send(kafka.clientConfig(), "shared-in", n / 2, n / 2);
+            List<ConsumerRecord<byte[], byte[]>> outputs = read(kafka.clientConfig(), "shared-out", n, true);
+            assertThat(outputs).as("each prediction once for a read_committed reader").hasSize(n);
+            assertThat(keys(outputs)).hasSize(n);
+            first.destroy();
+            second.destroy();
+            assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(second.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(first.exitValue()).as(Files.readString(log1)).isZero();
+            assertThat(second.exitValue()).as(Files.readString(log2)).isZero();
+            assertThat(Files.readString(log1) + Files.readString(log2)).doesNotContain("Fenced").doesNotContain("restart");
+            assertThat(handled(log1) + handled(log2)).isGreaterThanOrEqualTo(n);
+        } finally {
+            first.destroyForcibly();
+            second.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aProcessPausedPastItsSessionTimeoutDropsItsLostPartitionsWithoutACommitAndServesOn(EmbeddedKafkaBroker kafka,
+            @TempDir Path dir) throws Exception {
+        kafka.createTopic("paused-in", 2);
+        Path config = dir.resolve("client.properties");
+        Files.writeString(config, "consumer.session.timeout.ms=6000\nconsumer.heartbeat.interval.ms=500\n");
+        Path logA = dir.resolve("infer-a.log");
+        Path logB = dir.resolve("infer-b.log");
+        String[] args = {"--result", tiny, "--input-topic", "paused-in", "--output-topic", "paused-out", "--id",
+            "paused", "--config", config.toString()};
+        Process a = infer(logA, kafka.bootstrapServers(), args);
+        Process b = infer(logB, kafka.bootstrapServers(), args);
+        String group = "kafkaml-inference-paused";
+        try {
+            awaitLog(logA, "serving", 60);
+            awaitLog(logB, "serving", 60);
+            await().atMost(60, TimeUnit.SECONDS).until(() -> kafka.admin().describeConsumerGroups(List.of(group)).all()
+                    .get().get(group).members().size() == 2);
+            send(kafka.clientConfig(), "paused-in", 0, 200);
+            assertThat(keys(read(kafka.clientConfig(), "paused-out", 200, false))).hasSize(200);
+            signal(a, "STOP");
+            try {
+                // the group expels the paused member once its session times out; B takes its partitions
+                await().atMost(60, TimeUnit.SECONDS).until(() -> kafka.admin().describeConsumerGroups(List.of(group))
+                        .all().get().get(group).members().size() == 1);
+                send(kafka.clientConfig(), "paused-in", 200, 200);
+                assertThat(keys(read(kafka.clientConfig(), "paused-out", 400, false))).hasSize(400);
+            } finally {
+                signal(a, "CONT");
+            }
+            awaitLog(logA, "Lost partitions", 60);
+            await().atMost(60, TimeUnit.SECONDS).until(() -> kafka.admin().describeConsumerGroups(List.of(group)).all()
+                    .get().get(group).members().size() == 2);
+            send(kafka.clientConfig(), "paused-in", 400, 200);
+            assertThat(keys(read(kafka.clientConfig(), "paused-out", 600, false))).hasSize(600);
+            b.destroy();
+            assertThat(b.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            a.destroy();
+            assertThat(a.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            String outputA = Files.readString(logA);
+            assertThat(a.exitValue()).as(outputA).isZero();
+            assertThat(b.exitValue()).as(Files.readString(logB)).isZero();
+            // Lost partitions are dropped without a commit (Kafka's default would call onPartitionsRevoked, which
+            // commits with the lost generation). An asynchronous commit sent before the consumer learned of the loss
+            // may fail; it is only logged. Either way no replica is lost.
+            assertThat(outputA).as("lost partitions dropped, no commit for them, no replica lost")
+                    .contains("Lost partitions").doesNotContain("Could not commit revoked partitions")
+                    .doesNotContain("User rebalance callback").doesNotContain("restart").doesNotContain("FAILED");
+            long committed = kafka.admin().listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                    .get(30, TimeUnit.SECONDS).values().stream().mapToLong(o -> o.offset()).sum();
+            assertThat(committed).as(outputA + Files.readString(logB)).isEqualTo(600);
+        } finally {
+            a.destroyForcibly();
+            b.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aFailedDeploymentEndsTheProcessWithExitCodeOneAndTheReason(EmbeddedKafkaBroker kafka, @TempDir Path dir)
+            throws Exception {
+        Path wide = Path.of(System.getProperty("kafkaml.shared.cases"), "oversized-prediction", "wide-regression.json");
+        String result = registerResult(kafka.clientConfig(), "wide",
+                MultiLayerConfiguration.fromJson(Files.readString(wide)), 3);
+        kafka.createTopic("wide-in", 1);
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>("wide-in", bytes("0"), bytes("[1,2,3]"))).get(30, TimeUnit.SECONDS);
+        }
+        Path config = dir.resolve("client.properties");
+        Files.writeString(config, "producer.max.request.size=1024\n");
+        Path log = dir.resolve("infer.log");
+        Process infer = infer(log, kafka.bootstrapServers(), "--result", result, "--input-topic", "wide-in",
+                "--output-topic", "wide-out", "--id", "wide", "--config", config.toString());
+        try {
+            assertThat(infer.waitFor(90, TimeUnit.SECONDS)).as(Files.readString(log)).isTrue();
+            String output = Files.readString(log);
+            assertThat(infer.exitValue()).as(output).isEqualTo(1);
+            assertThat(output).contains("inference wide FAILED").contains("wide-in-0@0").contains("max.request.size");
+            try (Registry registry = Registry.connect(kafka.clientConfig(), PREFIX, Duration.ofSeconds(30))) {
+                assertThat(registry.inference("wide").orElseThrow().status()).isEqualTo("FAILED");
+            }
+            // the same id may be started again once it is no longer RUNNING; another result is refused while it is
+            Path again = dir.resolve("again.log");
+            Process running = infer(again, kafka.bootstrapServers(), "--result", tiny, "--input-topic", "wide-in-2",
+                    "--output-topic", "wide-out-2", "--id", "wide");
+            try {
+                awaitLog(again, "serving", 60);
+                Path refused = dir.resolve("refused.log");
+                Process other = infer(refused, kafka.bootstrapServers(), "--result", result, "--input-topic", "wide-in",
+                        "--output-topic", "wide-out", "--id", "wide");
+                assertThat(other.waitFor(60, TimeUnit.SECONDS)).isTrue();
+                assertThat(other.exitValue()).isEqualTo(1);
+                assertThat(Files.readString(refused)).contains("kafkaml infer: Inference deployment 'wide' is RUNNING "
+                        + "result " + tiny + " from wide-in-2 to wide-out-2; stop it first or choose another id");
+            } finally {
+                running.destroy();
+                running.waitFor(30, TimeUnit.SECONDS);
+            }
+        } finally {
+            infer.destroyForcibly();
+        }
+    }
+
+    static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,67 @@
+package io.kafkaml.inference;
+
+import io.kafkaml.config.KafkaMlConfig;
+import io.kafkaml.runtime.RestartPolicy;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The process-level settings of inference, given with the client settings (a {@code --config} file for the CLI,
+ * {@code KAFKAML_CLIENT_*} variables for the worker, the client map for {@link LocalInference#start}). The
+ * restart budget of replicas is a {@link RestartPolicy} ({@code kafkaml.restart.*}).
+ *
+ * <h2>Transactional ids (exactly-once)</h2>
+ * Each replica's producer has the transactional id {@code <inference id>-<instance id>-<n>}: {@code n} is the
+ * replica's slot in its process (1, 2, ...), kept when the supervisor restarts it, so a restarted replica fences
+ * its failed predecessor; the instance id tells processes apart, so two processes serving one deployment never
+ * fence each other. Like Kafka Streams' {@code group.instance.id}, pin the instance id to something stable per
+ * process (a pod name) to make a restarted process fence its killed predecessor at once; by default it is random,
+ * and a killed process's open transactions are aborted by the broker after {@code transaction.timeout.ms}
+ * (10 s by default here). Zombie fencing across processes relies on the consumer group generation (KIP-447:
+ * offsets are sent to the transaction with the consumer's group metadata).
+ */
+public final class InferenceConfig {
+
+    /** {@value}: this process's instance id in transactional ids (string, default random; [A-Za-z0-9._-]). */
+    public static final String INSTANCE_ID_CONFIG = KafkaMlConfig.INFERENCE_INSTANCE_ID_CONFIG;
+    /**
+     * {@value}: how long a stop may take, in milliseconds (long, default 20000): replicas finish their batch and
+     * commit within it, or abandon it (at-least-once: predicted again; exactly-once: aborted); the CLI exits when it
+     * has passed, even with no broker reachable.
+     */
+    public static final String SHUTDOWN_GRACE_MS_CONFIG = KafkaMlConfig.INFERENCE_SHUTDOWN_GRACE_MS_CONFIG;
+    /**
+     * {@value}: the {@link InferenceExceptionHandler} class (default
+     * {@link InferenceExceptionHandler.DeadLetterOrFail}).
+     */
+    public static final String EXCEPTION_HANDLER_CONFIG = KafkaMlConfig.INFERENCE_EXCEPTION_HANDLER_CONFIG;
+
+    /** The default shutdown grace. */
+    public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(20);
+
+    private InferenceConfig() {
+    }
+
+    /** The instance id the settings pin, or a new random one. */
+    public static String instanceId(Map<String, ?> config) {
+        String id = new KafkaMlConfig(config).getString(INSTANCE_ID_CONFIG);
+        return id == null || id.isBlank() ? UUID.randomUUID().toString().substring(0, 8) : id;
+    }
+
+    /** The shutdown grace the settings give. */
+    public static Duration shutdownGrace(Map<String, ?> config) {
+        return Duration.ofMillis(new KafkaMlConfig(config).getLong(SHUTDOWN_GRACE_MS_CONFIG));
+    }
+
+    /** A new handler of the class the settings name. */
+    public static InferenceExceptionHandler exceptionHandler(Map<String, ?> config) {
+        KafkaMlConfig settings = new KafkaMlConfig(config);
+        InferenceExceptionHandler handler = settings.getConfiguredInstance(EXCEPTION_HANDLER_CONFIG,
+                InferenceExceptionHandler.class);
+        if (handler == null) {
+            throw new IllegalArgumentException("Setting '" + EXCEPTION_HANDLER_CONFIG + "' names no handler");
+        }
+        return handler;
+    }
+}
