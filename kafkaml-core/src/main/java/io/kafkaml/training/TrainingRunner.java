@@ -172,6 +172,7 @@ public final class TrainingRunner implements Runnable {
             for (ModelTrainer trainer : trainers) {
                 if (trainer.error == null) {
                     groups.computeIfAbsent(trainer.oneHotClasses, k -> new ArrayList<>()).add(trainer);
+                    trainer.publish(DeploymentStatus.TRAINING); // its data arrived: reading the stream is training
                 } else {
                     trainer.publish(DeploymentStatus.FAILED);
                 }
