@@ -48,6 +48,10 @@ final class TrainCommand implements Callable<Integer> {
     boolean shuffle;
     @Option(names = "--seed", defaultValue = "42", description = "Default: ${DEFAULT-VALUE}")
     long seed;
+    @Option(names = "--split-order", paramLabel = "ORDER", defaultValue = "SHUFFLED", description = "How records are "
+            + "split by the stream's rates: SHUFFLED (seeded, round(N x rate) each) or KAFKA_ML (Kafka-ML's sizes and "
+            + "stream order: train, test, then validation). Default: ${DEFAULT-VALUE}")
+    io.kafkaml.dataset.SplitOrder splitOrder;
     @Option(names = "--normalize", paramLabel = "standardize|min-max", description = "Feature normalization")
     String normalize;
     @Option(names = "--control-topic", paramLabel = "TOPIC",
@@ -72,7 +76,7 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         controlTopic = client.controlTopic(controlTopic);
         TrainingSpec.Builder builder = TrainingSpec.builder().batchSize(batchSize).epochs(epochs).shuffle(shuffle)
-                .seed(seed).controlTimeout(timeout).reuseStream(reuseStream);
+                .seed(seed).controlTimeout(timeout).reuseStream(reuseStream).splitOrder(splitOrder);
         if (normalize != null) {
             builder.normalization(switch (normalize.toLowerCase(Locale.ROOT).replace("-", "_")) {
                 case "standardize" -> Normalization.STANDARDIZE;
