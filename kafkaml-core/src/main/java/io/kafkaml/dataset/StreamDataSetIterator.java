@@ -286,14 +286,15 @@ public final class StreamDataSetIterator implements DataSetIterator {
         return preProcessor;
     }
 
-    /** The class names {@code "0"}, {@code "1"}, ... with one-hot labels; otherwise {@code null}. */
+    /** The class names {@code "0"}, {@code "1"}, ... with one-hot or class-index labels; otherwise {@code null}. */
     @Override
     public List<String> getLabels() {
-        if (owner.oneHotClasses == 0) {
+        int classes = Math.max(owner.oneHotClasses, owner.indexClasses);
+        if (classes == 0) {
             return null;
         }
-        List<String> labels = new ArrayList<>(owner.oneHotClasses);
-        for (int i = 0; i < owner.oneHotClasses; i++) {
+        List<String> labels = new ArrayList<>(classes);
+        for (int i = 0; i < classes; i++) {
             labels.add(String.valueOf(i));
         }
         return labels;

@@ -36,9 +36,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Decoding</b>: the format is the message's {@code input_format}, found with
  * {@link RecordFormats}, configured by its {@code input_config}. Features are flattened to
- * {@code [batch, featureCount]} floats (or laid out for a model with {@link Builder#inputLayout}); labels are {@code [batch, labelCount]}, or one-hot
- * {@code [batch, classes]} with {@link Builder#oneHotLabels(int)} (a label that is not a class index is then a
- * bad record). Bad records follow the {@link BadRecordPolicy} (FAIL by default); every error names the
+ * {@code [batch, featureCount]} floats (or laid out for a model with {@link Builder#inputLayout}); labels are
+ * {@code [batch, labelCount]}, or one-hot {@code [batch, classes]} with {@link Builder#oneHotLabels(int)} (for
+ * MCXENT/NLL losses), or class indices {@code [batch, labelCount]} checked against the number of classes with
+ * {@link Builder#classIndexLabels(int)} (for SPARSE_MCXENT); with either, a label that is not a class index is a
+ * bad record. Bad records follow the {@link BadRecordPolicy} (FAIL by default); every error names the
  * record's topic, partition and offset.
  *
  * <p><b>Splits</b>: the stream's N records are split into exactly {@code round(N × validation_rate)}
@@ -76,6 +78,7 @@ public final class StreamDataSets implements AutoCloseable {
     final int shuffleBufferRows;
     private final SplitOrder splitOrder;
     final int oneHotClasses;
+    final int indexClasses;
     private final long cacheBudgetBytes;
     private final BadRecordPolicy badRecordPolicy;
     private final boolean strictRecordCount;
@@ -108,6 +111,7 @@ public final class StreamDataSets implements AutoCloseable {
         this.shuffleBufferRows = builder.shuffleBufferRows;
         this.splitOrder = builder.splitOrder;
         this.oneHotClasses = builder.oneHotClasses;
+        this.indexClasses = builder.indexClasses;
         this.cacheBudgetBytes = builder.cacheBudgetBytes;
         this.badRecordPolicy = builder.badRecordPolicy;
         this.strictRecordCount = builder.strictRecordCount;
@@ -115,11 +119,12 @@ public final class StreamDataSets implements AutoCloseable {
         this.name = "deployment " + message.deploymentId() + " (" + IDS.incrementAndGet() + ")";
         this.binding = builder.inputLayout == null ? null : builder.inputLayout.bind(decoder.featureShape());
         this.featureCount = decoder.featureCount();
-        if (oneHotClasses > 0 && decoder.labelCount() < 1) {
-            throw new IllegalArgumentException("oneHotLabels needs class-index labels, but the " + message.inputFormat()
-                    + " input_config declares none");
+        if ((oneHotClasses > 0 || indexClasses > 0) && decoder.labelCount() < 1) {
+            throw new IllegalArgumentException((oneHotClasses > 0 ? "oneHotLabels" : "classIndexLabels")
+                    + " needs class-index labels, but the " + message.inputFormat() + " input_config declares none");
         }
-        // k class indices per record (one per time step of a sequence) become k one-hot rows, [k, classes] in C order
+        // k class indices per record (one per time step of a sequence) become k one-hot rows, [k, classes] in C
+        // order, or stay k indices for a loss that takes indices
         this.outcomes = oneHotClasses > 0 ? oneHotClasses * decoder.labelCount() : decoder.labelCount();
         this.labelScratch = new float[Math.max(1, decoder.labelCount())];
         if ((long) batchSize * Math.max(featureCount, outcomes) > Integer.MAX_VALUE - 8) {
@@ -169,7 +174,7 @@ public final class StreamDataSets implements AutoCloseable {
         return featureCount;
     }
 
-    /** The number of floats per label row (the number of classes with one-hot labels). */
+    /** The number of floats per label row (the number of classes times the labels per record with one-hot labels). */
     public int labelCount() {
         return outcomes;
     }
@@ -405,7 +410,8 @@ public final class StreamDataSets implements AutoCloseable {
     private final float[] labelScratch;
 
     /**
-     * Decodes a record's features and labels (one-hot when configured) into the given arrays.
+     * Decodes a record's features and labels (one-hot or checked class indices when configured) into the given
+     * arrays.
      *
      * @return false if the record is bad and the policy is SKIP
      * @throws RecordDecodeException located at the record, if the record is bad and the policy is FAIL
@@ -413,17 +419,24 @@ public final class StreamDataSets implements AutoCloseable {
     boolean decodeRow(StreamRecord record, float[] features, int featureOffset, float[] labels, int labelOffset) {
         try {
             decoder.decodeFeatures(record.key(), record.value(), features, featureOffset);
-            if (oneHotClasses > 0) {
+            if (oneHotClasses > 0 || indexClasses > 0) {
+                int classes = Math.max(oneHotClasses, indexClasses);
                 decoder.decodeLabels(record.key(), record.value(), labelScratch, 0);
-                java.util.Arrays.fill(labels, labelOffset, labelOffset + outcomes, 0f);
+                if (oneHotClasses > 0) {
+                    java.util.Arrays.fill(labels, labelOffset, labelOffset + outcomes, 0f);
+                }
                 for (int k = 0; k < labelScratch.length; k++) {
                     float label = labelScratch[k];
                     int index = (int) label;
-                    if (index != label || index < 0 || index >= oneHotClasses) {
-                        throw new RecordDecodeException("label " + label + " is not a class index in [0, "
-                                + oneHotClasses + ") (the model has " + oneHotClasses + " outputs)");
+                    if (index != label || index < 0 || index >= classes) {
+                        throw new RecordDecodeException("label " + label + " is not a class index in [0, " + classes
+                                + ") (the model has " + classes + " outputs)");
                     }
-                    labels[labelOffset + k * oneHotClasses + index] = 1f;
+                    if (indexClasses > 0) {
+                        labels[labelOffset + k] = index;
+                    } else {
+                        labels[labelOffset + k * oneHotClasses + index] = 1f;
+                    }
                 }
             } else if (outcomes > 0) {
                 decoder.decodeLabels(record.key(), record.value(), labels, labelOffset);
@@ -512,6 +525,7 @@ public final class StreamDataSets implements AutoCloseable {
         private int shuffleBufferRows = 10_000;
         private SplitOrder splitOrder = SplitOrder.SHUFFLED;
         private int oneHotClasses;
+        private int indexClasses;
         private long cacheBudgetBytes = 256L * 1024 * 1024;
         private BadRecordPolicy badRecordPolicy = BadRecordPolicy.FAIL;
         private boolean strictRecordCount = true;
@@ -560,15 +574,31 @@ public final class StreamDataSets implements AutoCloseable {
         }
 
         /**
-         * Turns class-index labels into one-hot rows of {@code classes} (for a softmax output): a scalar label
-         * becomes {@code classes} values; k labels per record (one per time step) become k × {@code classes},
-         * step after step.
+         * Turns class-index labels into one-hot rows of {@code classes} (for a softmax output with an MCXENT or NLL
+         * loss): a scalar label becomes {@code classes} values; k labels per record (one per time step) become
+         * k × {@code classes}, step after step. Replaces {@link #classIndexLabels(int)}.
          */
         public Builder oneHotLabels(int classes) {
             if (classes < 2) {
                 throw new IllegalArgumentException("oneHotLabels needs at least 2 classes, was " + classes);
             }
             this.oneHotClasses = classes;
+            this.indexClasses = 0;
+            return this;
+        }
+
+        /**
+         * Keeps class-index labels as indices, {@code [batch, 1]} for a scalar label ({@code [batch, k]} for k per
+         * record), checking that each is an integer in {@code [0, classes)} (for a loss that takes indices, DL4J's
+         * {@code SPARSE_MCXENT}). Replaces
+         * {@link #oneHotLabels(int)}.
+         */
+        public Builder classIndexLabels(int classes) {
+            if (classes < 2) {
+                throw new IllegalArgumentException("classIndexLabels needs at least 2 classes, was " + classes);
+            }
+            this.indexClasses = classes;
+            this.oneHotClasses = 0;
             return this;
         }
 

@@ -21,7 +21,7 @@ import java.util.Objects;
  * @param inputFormat the inputs' record format, {@code null} for the one the model was trained on
  * @param inputConfig the format's settings, {@code null} for those the model was trained on
  * @param outputFormat {@code JSON} (default: Kafka-ML's {@code {"values": [...]}}, plus {@code "class"} for
- *     classifiers) or any record format on the class path ({@code RAW}, {@code AVRO})
+ *     binary and multi-class models and {@code "classes"} for multi-label ones) or any record format on the class path ({@code RAW}, {@code AVRO})
  * @param outputConfig the output format's settings (for RAW default {@code data_type float32})
  * @param maxBatchSize the most inputs predicted in one forward pass (the consumer's {@code max.poll.records})
  * @param maxWait the longest a replica waits for inputs before it polls again
@@ -29,10 +29,13 @@ import java.util.Objects;
  * @param deadLetterTopic where inputs go that cannot be decoded, predicted or written (with the reason in headers),
  *     or {@code null}: then undecodable inputs are logged and counted, and the others FAIL the deployment (see
  *     {@link InferenceExceptionHandler.DeadLetterOrFail})
+ * @param decisionThreshold the probability from which a binary or multi-label output is predicted as class 1, in
+ *     (0, 1), or {@code null} for the threshold the model was trained with (0.5 unless its training spec set one)
  */
 public record InferenceSpec(String resultId, String inputTopic, String outputTopic, int replicas, String groupId,
         String inputFormat, Map<String, Object> inputConfig, String outputFormat, Map<String, Object> outputConfig,
-        int maxBatchSize, Duration maxWait, ProcessingGuarantee guarantee, String deadLetterTopic) {
+        int maxBatchSize, Duration maxWait, ProcessingGuarantee guarantee, String deadLetterTopic,
+        Double decisionThreshold) {
 
     /** Validates the fields. */
     public InferenceSpec {
@@ -53,6 +56,9 @@ public record InferenceSpec(String resultId, String inputTopic, String outputTop
         outputFormat = outputFormat == null ? "JSON" : outputFormat;
         outputConfig = outputConfig == null ? Map.of() : Map.copyOf(outputConfig);
         inputConfig = inputConfig == null ? null : Map.copyOf(inputConfig);
+        if (decisionThreshold != null) {
+            io.kafkaml.training.TrainingSpec.checkDecisionThreshold(decisionThreshold);
+        }
     }
 
     /** A builder; the result and both topics are required. */
@@ -72,6 +78,7 @@ public record InferenceSpec(String resultId, String inputTopic, String outputTop
         map.put("maxWaitMs", maxWait.toMillis());
         map.put("guarantee", guarantee.name());
         map.put("deadLetterTopic", deadLetterTopic);
+        map.put("decisionThreshold", decisionThreshold);
         map.values().removeIf(Objects::isNull);
         return map;
     }
@@ -91,6 +98,7 @@ public record InferenceSpec(String resultId, String inputTopic, String outputTop
         private Duration maxWait = Duration.ofMillis(100);
         private ProcessingGuarantee guarantee = ProcessingGuarantee.AT_LEAST_ONCE;
         private String deadLetterTopic;
+        private Double decisionThreshold;
 
         private Builder(String resultId, String inputTopic, String outputTopic) {
             this.resultId = resultId;
@@ -148,10 +156,19 @@ public record InferenceSpec(String resultId, String inputTopic, String outputTop
             return this;
         }
 
+        /**
+         * The probability from which a binary or multi-label output is predicted as class 1; default: the threshold
+         * the model was trained with (0.5 unless its training spec set one).
+         */
+        public Builder decisionThreshold(double threshold) {
+            this.decisionThreshold = threshold;
+            return this;
+        }
+
         /** Validates and returns the spec. */
         public InferenceSpec build() {
             return new InferenceSpec(resultId, inputTopic, outputTopic, replicas, groupId, inputFormat, inputConfig,
-                    outputFormat, outputConfig, maxBatchSize, maxWait, guarantee, deadLetterTopic);
+                    outputFormat, outputConfig, maxBatchSize, maxWait, guarantee, deadLetterTopic, decisionThreshold);
         }
     }
 }

@@ -13,6 +13,7 @@ import io.kafkaml.registry.EntityNotFoundException;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.RegistryException;
 import io.kafkaml.registry.TrainingResult;
+import io.kafkaml.training.TrainingSpec;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -32,6 +33,11 @@ import org.nd4j.linalg.dataset.api.preprocessor.serializer.NormalizerSerializer;
  * A trained model ready to serve: the network and fitted normalizer of a training result, the decoder of its
  * inputs (by default the format it was trained on) and the encoder of its predictions.
  *
+ * <p>A JSON prediction is Kafka-ML's {@code {"values": [...]}} plus, by the model's {@link OutputKind}:
+ * {@code "class"}, the index of the largest value, for a multi-class model; {@code "class"}, 1 when the value is
+ * at least the decision threshold and 0 otherwise, for a binary model (one sigmoid output); {@code "classes"}, the
+ * indices of the outputs at or above the threshold, for a multi-label model; nothing more for a regressor.
+ *
  * <p>Not thread-safe: each replica loads its own.
  */
 public final class ServedModel {
@@ -41,21 +47,23 @@ public final class ServedModel {
     private final DataNormalization normalizer;
     private final RecordDecoder decoder;
     private final RecordEncoder encoder;
-    private final boolean classification;
+    private final OutputKind kind;
+    private final double threshold;
     private final int outputs;
     private final byte[] resultHeader;
     private final byte[] modelHeader;
     private final InputLayout.Binding binding;
 
     private ServedModel(TrainingResult result, Model network, DataNormalization normalizer, RecordDecoder decoder,
-            RecordEncoder encoder, boolean classification, int outputs, InputLayout.Binding binding) {
+            RecordEncoder encoder, OutputKind kind, double threshold, int outputs, InputLayout.Binding binding) {
         this.binding = binding;
         this.result = result;
         this.network = network;
         this.normalizer = normalizer;
         this.decoder = decoder;
         this.encoder = encoder;
-        this.classification = classification;
+        this.kind = kind;
+        this.threshold = threshold;
         this.outputs = outputs;
         this.resultHeader = result.id().getBytes(StandardCharsets.UTF_8);
         this.modelHeader = result.model().getBytes(StandardCharsets.UTF_8);
@@ -97,8 +105,11 @@ public final class ServedModel {
         }
         String format = spec.inputFormat();
         Map<String, Object> config = spec.inputConfig();
+        Deployment trainedIn = registry.deployment(result.deploymentId()).orElse(null);
+        double threshold = spec.decisionThreshold() != null ? spec.decisionThreshold()
+                : TrainingSpec.decisionThreshold(trainedIn == null ? null : trainedIn.settings());
         if (format == null) {
-            Deployment deployment = registry.deployment(result.deploymentId())
+            Deployment deployment = java.util.Optional.ofNullable(trainedIn)
                     .orElseThrow(() -> new EntityNotFoundException("deployment", result.deploymentId()));
             if (deployment.controlMessage() == null) {
                 throw new RegistryException("Deployment '" + deployment.id() + "' recorded no data stream, so the input "
@@ -128,8 +139,8 @@ public final class ServedModel {
             }
             encoder = RecordFormats.forName(spec.outputFormat()).newEncoder(outputConfig);
         }
-        return new ServedModel(result, network, normalizer, decoder, encoder,
-                definition.summary().outputKind() == OutputKind.CLASSIFICATION, outputs, binding);
+        return new ServedModel(result, network, normalizer, decoder, encoder, definition.summary().outputKind(),
+                threshold, outputs, binding);
     }
 
     /** The training result served. */
@@ -140,6 +151,16 @@ public final class ServedModel {
     /** The inputs' decoder. */
     public RecordDecoder decoder() {
         return decoder;
+    }
+
+    /** What the outputs predict; decides the class fields of a JSON prediction. */
+    public OutputKind outputKind() {
+        return kind;
+    }
+
+    /** The probability from which a binary or multi-label output is predicted as class 1. */
+    public double decisionThreshold() {
+        return threshold;
     }
 
     /** The number of outputs per input. */
@@ -203,8 +224,21 @@ public final class ServedModel {
             }
         }
         json.append(']');
-        if (classification) {
-            json.append(",\"class\":").append(best);
+        switch (kind) {
+            case MULTI_CLASS -> json.append(",\"class\":").append(best);
+            case BINARY -> json.append(",\"class\":").append(values[offset] >= threshold ? 1 : 0);
+            case MULTI_LABEL -> {
+                json.append(",\"classes\":[");
+                boolean first = true;
+                for (int i = 0; i < outputs; i++) {
+                    if (values[offset + i] >= threshold) {
+                        json.append(first ? "" : ",").append(i);
+                        first = false;
+                    }
+                }
+                json.append(']');
+            }
+            default -> { }
         }
         return json.append('}').toString().getBytes(StandardCharsets.UTF_8);
     }

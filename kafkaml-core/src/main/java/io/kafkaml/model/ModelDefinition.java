@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.api.layers.IOutputLayer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -27,6 +28,7 @@ import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.nd4j.linalg.lossfunctions.impl.LossBinaryXENT;
 import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 import org.nd4j.linalg.lossfunctions.impl.LossNegativeLogLikelihood;
+import org.nd4j.linalg.lossfunctions.impl.LossSparseMCXENT;
 
 /**
  * A model: a name, a description and a DL4J network configuration ({@link MultiLayerConfiguration} or
@@ -40,7 +42,7 @@ import org.nd4j.linalg.lossfunctions.impl.LossNegativeLogLikelihood;
  *         .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(2).activation(Activation.SOFTMAX).build())
  *         .build();
  * ModelDefinition model = ModelDefinition.of("hcopd", "the paper's HCOPD model", conf);
- * model.summary().outputKind();   // CLASSIFICATION
+ * model.summary().outputKind();   // MULTI_CLASS
  * }</pre>
  *
  * <p>Immutable and thread-safe; {@link #newNetwork()} returns a new network each time.
@@ -64,9 +66,11 @@ public final class ModelDefinition {
         this.description = description == null ? "" : description;
         this.configuration = Objects.requireNonNull(configuration, "configuration");
         this.weightsArtifact = weightsArtifact;
-        // A summary recorded before input layouts were is worked out again from the configuration.
-        this.summary = summary != null && summary.inputLayout() != null ? summary
-                : summarize(name, build(name, configuration));
+        // A summary recorded before input layouts or output kinds (CLASSIFICATION) were is worked out again.
+        @SuppressWarnings("deprecation")
+        boolean legacy = summary == null || summary.inputLayout() == null || summary.outputKind() == null
+                || summary.outputKind() == OutputKind.CLASSIFICATION;
+        this.summary = legacy ? summarize(name, build(name, configuration)) : summary;
     }
 
     /** A model from a multi-layer configuration. */
@@ -117,6 +121,27 @@ public final class ModelDefinition {
         InputLayout layout = summary.inputLayout().declare(declared, name);
         probe(layout, build(name, configuration), name);
         return new ModelDefinition(name, description, configuration, weightsArtifact, summary.withInputLayout(layout));
+    }
+
+    /**
+     * The same model, recorded as one that cannot be trained, for {@code reason} (for example the loss of an
+     * imported Keras model that DL4J cannot use). It can still be served; deploying it for training is refused
+     * with the reason.
+     */
+    public ModelDefinition withLossProblem(String reason) {
+        return new ModelDefinition(name, description, configuration, weightsArtifact,
+                summary.withLossProblem(Objects.requireNonNull(reason, "reason")));
+    }
+
+    /**
+     * Checks that the model can be trained: that it has a usable loss.
+     *
+     * @throws InvalidModelException naming the model and the reason when it cannot
+     */
+    public void checkTrainable() {
+        if (!summary.trainable()) {
+            throw new InvalidModelException("Model '" + name + "' cannot be trained: " + summary.lossProblem());
+        }
     }
 
     /**
@@ -262,70 +287,101 @@ public final class ModelDefinition {
                 }
             }
             InputLayout layout = InputLayout.detect(network.getLayerWiseConfigurations());
+            String problem = network.getOutputLayer() instanceof IOutputLayer ? null
+                    : noLoss(last.getLayerName() != null ? last.getLayerName() : "layer" + (layers.size() - 1), last);
             return new ModelSummary("MultiLayerNetwork", layout.inputSize(), outputs, network.numParams(),
-                    kind(last, lastActivation), layers.size(), layout);
+                    kind(last, lastActivation, outputs), layers.size(), layout, classIndexLoss(last), problem);
         }
         ComputationGraph graph = (ComputationGraph) model;
         ComputationGraphConfiguration conf = graph.getConfiguration();
         InputLayout layout = InputLayout.detect(conf);
         long output = 0;
-        OutputKind kind = OutputKind.REGRESSION;
-        for (String outputName : conf.getNetworkOutputs()) {
+        OutputKind kind = null;
+        boolean classIndex = false;
+        String problem = null;
+        for (int i = 0; i < conf.getNetworkOutputs().size(); i++) {
+            String outputName = conf.getNetworkOutputs().get(i);
             GraphVertex vertex = conf.getVertices().get(outputName);
-            if (vertex instanceof LayerVertex lv) {
-                Layer layer = lv.getLayerConf().getLayer();
-                long size = nOut(layer);
-                IActivation previousActivation = null;
-                // A loss layer (how DL4J imports a Keras model's loss) has no size: the layer before it gives it.
-                String previous = outputName;
-                while (size == 0 && conf.getVertexInputs().get(previous) != null
-                        && conf.getVertexInputs().get(previous).size() == 1) {
-                    previous = conf.getVertexInputs().get(previous).get(0);
-                    if (!(conf.getVertices().get(previous) instanceof LayerVertex before)) {
-                        break;
-                    }
-                    size = nOut(before.getLayerConf().getLayer());
-                    if (size > 0 && before.getLayerConf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer base) {
-                        previousActivation = base.getActivationFn();
-                    }
+            if (!(vertex instanceof LayerVertex lv)) {
+                problem = problem != null ? problem : "its output '" + outputName + "' is a "
+                        + vertex.getClass().getSimpleName() + ", not an output layer with a loss function";
+                continue;
+            }
+            Layer layer = lv.getLayerConf().getLayer();
+            long size = nOut(layer);
+            IActivation before = null;
+            for (String in = outputName; size == 0 || before == null; ) {
+                // A loss layer (how DL4J imports a Keras loss) has no size or activation of its own: take its input's.
+                List<String> inputs = conf.getVertexInputs().get(in);
+                if (inputs == null || inputs.size() != 1 || !(conf.getVertices().get(inputs.get(0)) instanceof LayerVertex p)) {
+                    break;
                 }
-                output += size;
-                if (kind(layer, previousActivation) == OutputKind.CLASSIFICATION) {
-                    kind = OutputKind.CLASSIFICATION;
+                in = inputs.get(0);
+                Layer previous = p.getLayerConf().getLayer();
+                size = size == 0 ? nOut(previous) : size;
+                if (before == null && previous instanceof org.deeplearning4j.nn.conf.layers.BaseLayer base) {
+                    before = base.getActivationFn();
                 }
             }
+            output += size;
+            OutputKind outputKind = kind(layer, before, size);
+            kind = kind == null || kind == outputKind ? outputKind : OutputKind.REGRESSION;
+            classIndex |= classIndexLoss(layer);
+            if (problem == null && !(graph.getOutputLayer(i) instanceof IOutputLayer)) {
+                problem = noLoss(outputName, layer);
+            }
         }
-        return new ModelSummary("ComputationGraph", layout.inputSize(), output, graph.numParams(), kind,
-                conf.getVertices().size(), layout);
+        return new ModelSummary("ComputationGraph", layout.inputSize(), output, graph.numParams(),
+                kind == null ? OutputKind.REGRESSION : kind, conf.getVertices().size(), layout, classIndex, problem);
+    }
+
+    private static String noLoss(String layerName, Layer layer) {
+        return "its output layer '" + layerName + "' (" + layer.getClass().getSimpleName() + ") has no loss function, "
+                + "so it can serve predictions but not be trained: end the network with an OutputLayer or LossLayer "
+                + "(a Keras model: save it after model.compile(loss=...))";
     }
 
     private static long nOut(Layer layer) {
         return layer instanceof FeedForwardLayer ff ? ff.getNOut() : 0;
     }
 
-    /**
-     * Classification when the loss is a cross-entropy or likelihood and the output activation softmax or
-     * sigmoid; a loss layer with an identity activation (how DL4J imports a Keras model's loss) takes the
-     * activation of the layer before it, {@code previousActivation}.
-     */
-    private static OutputKind kind(Layer layer, IActivation previousActivation) {
-        ILossFunction loss = null;
-        IActivation activation = null;
+    private static ILossFunction lossOf(Layer layer) {
         if (layer instanceof BaseOutputLayer output) {
-            loss = output.getLossFn();
-            activation = output.getActivationFn();
-        } else if (layer instanceof LossLayer lossLayer) {
-            loss = lossLayer.getLossFn();
-            activation = lossLayer.getActivationFn();
+            return output.getLossFn();
         }
+        return layer instanceof LossLayer lossLayer ? lossLayer.getLossFn() : null;
+    }
+
+    private static boolean classIndexLoss(Layer layer) {
+        return lossOf(layer) instanceof LossSparseMCXENT;
+    }
+
+    /**
+     * The output kind of an output layer: a softmax with a (sparse) multi-class cross-entropy or likelihood loss is
+     * multi-class; a sigmoid with a cross-entropy loss is binary with one output and multi-label with several;
+     * anything else is regression. A loss layer with an identity activation (how DL4J imports a Keras model's
+     * loss) takes the activation of the layer before it, {@code previousActivation}.
+     */
+    private static OutputKind kind(Layer layer, IActivation previousActivation, long outputs) {
+        ILossFunction loss = lossOf(layer);
+        IActivation activation = layer instanceof org.deeplearning4j.nn.conf.layers.BaseLayer base ? base.getActivationFn()
+                : layer instanceof LossLayer lossLayer ? lossLayer.getActivationFn() : null;
         if (layer instanceof LossLayer && activation instanceof org.nd4j.linalg.activations.impl.ActivationIdentity
                 && previousActivation != null) {
             activation = previousActivation;
         }
         boolean classLoss = loss instanceof LossMCXENT || loss instanceof LossNegativeLogLikelihood
                 || loss instanceof LossBinaryXENT;
-        boolean classActivation = activation instanceof ActivationSoftmax || activation instanceof ActivationSigmoid;
-        return classLoss && classActivation ? OutputKind.CLASSIFICATION : OutputKind.REGRESSION;
+        if (!classLoss) {
+            return OutputKind.REGRESSION;
+        }
+        if (activation instanceof ActivationSoftmax) {
+            return OutputKind.MULTI_CLASS;
+        }
+        if (activation instanceof ActivationSigmoid) {
+            return outputs == 1 ? OutputKind.BINARY : OutputKind.MULTI_LABEL;
+        }
+        return OutputKind.REGRESSION;
     }
 
     @Override

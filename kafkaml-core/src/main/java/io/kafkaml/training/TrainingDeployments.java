@@ -77,6 +77,8 @@ public final class TrainingDeployments {
      * Deploys a configuration under {@code deploymentId}.
      *
      * @throws EntityNotFoundException if the configuration or one of its models does not exist
+     * @throws io.kafkaml.model.InvalidModelException if one of its models cannot be trained (it has no usable loss),
+     *     naming the model and the reason; nothing is recorded then
      * @throws io.kafkaml.registry.DuplicateEntityException if the deployment id is taken
      */
     public synchronized TrainingHandle deploy(String configuration, TrainingSpec spec, String deploymentId) {
@@ -86,6 +88,7 @@ public final class TrainingDeployments {
     private TrainingHandle deploy(String configuration, TrainingSpec spec, String deploymentId, ControlTopicState state) {
         Configuration config = TrainingJob.configuration(registry, configuration);
         List<ModelDefinition> models = TrainingJob.models(registry, config);
+        models.forEach(ModelDefinition::checkTrainable);
         Instant now = Instant.now();
         Map<String, Object> settings = new LinkedHashMap<>(spec.toMap());
         settings.put(CONTROL_POSITION_SETTING, state.end().format());

@@ -32,6 +32,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.evaluation.classification.Evaluation;
+import org.nd4j.evaluation.classification.EvaluationBinary;
 import org.nd4j.evaluation.regression.RegressionEvaluation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -39,6 +40,7 @@ import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import org.nd4j.linalg.dataset.api.preprocessor.NormalizerMinMaxScaler;
 import org.nd4j.linalg.dataset.api.preprocessor.NormalizerStandardize;
 import org.nd4j.linalg.dataset.api.preprocessor.serializer.NormalizerSerializer;
+import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,9 +60,14 @@ import org.slf4j.LoggerFactory;
  * FAILED with the reason. A registry write that fails is not retried into the same failure: the model ends FAILED
  * with the write's reason. A model whose result is already terminal is never trained again.
  *
- * <p>Metrics: classifiers report {@code accuracy}, {@code precision}, {@code recall}, {@code f1} (macro-averaged
- * over classes) and a confusion matrix; regressors {@code mse}, {@code mae}, {@code rmse}, {@code r2}
- * (averaged over outputs); both report the validation {@code loss}.
+ * <p>Labels and metrics follow the model's {@link OutputKind} (the README's "Label kinds"): multi-class models take
+ * a class index per record, one-hot encoded for MCXENT/NLL losses and kept as {@code [batch, 1]} indices for
+ * SPARSE_MCXENT, and report {@code accuracy}, {@code precision}, {@code recall}, {@code f1} (of class 1 with two
+ * classes, macro-averaged over classes otherwise) and an n×n confusion matrix; binary models (one sigmoid output)
+ * take a 0/1 label, count class 1 from the spec's decision threshold and report the same metrics with a 2×2
+ * matrix; multi-label models report them averaged over labels and per label ({@code precision_0}, ...);
+ * regressors report {@code mse}, {@code mae}, {@code rmse}, {@code r2} averaged over outputs, and per output
+ * ({@code mse_0}, ...) when there are several. All report the {@code loss}.
  *
  * <p>Not thread-safe, except {@link #cancel()}, {@link #awaitEnd} and {@link #finalStatus()}.
  */
@@ -168,16 +175,16 @@ public final class TrainingRunner implements Runnable {
             for (ModelTrainer trainer : trainers) {
                 trainer.prepare(registry.newNetwork(trainer.model), decoder);
             }
-            Map<Integer, List<ModelTrainer>> groups = new LinkedHashMap<>();
+            Map<LabelPlan, List<ModelTrainer>> groups = new LinkedHashMap<>();
             for (ModelTrainer trainer : trainers) {
                 if (trainer.error == null) {
-                    groups.computeIfAbsent(trainer.oneHotClasses, k -> new ArrayList<>()).add(trainer);
+                    groups.computeIfAbsent(trainer.labels, k -> new ArrayList<>()).add(trainer);
                     trainer.publish(DeploymentStatus.TRAINING); // its data arrived: reading the stream is training
                 } else {
                     trainer.publish(DeploymentStatus.FAILED);
                 }
             }
-            for (Map.Entry<Integer, List<ModelTrainer>> group : groups.entrySet()) {
+            for (Map.Entry<LabelPlan, List<ModelTrainer>> group : groups.entrySet()) {
                 trainGroup(message, group.getKey(), group.getValue());
             }
         } catch (CancelledException e) {
@@ -271,13 +278,15 @@ public final class TrainingRunner implements Runnable {
         }
     }
 
-    private void trainGroup(ControlMessage message, int oneHotClasses, List<ModelTrainer> trainers) {
+    private void trainGroup(ControlMessage message, LabelPlan labels, List<ModelTrainer> trainers) {
         TrainingSpec spec = job.spec();
         StreamDataSets.Builder builder = StreamDataSets.builder(clientConfig, message).batchSize(spec.batchSize())
                 .shuffle(spec.shuffle()).seed(spec.seed()).splitOrder(spec.splitOrder())
                 .cacheBudgetBytes(spec.cacheBudgetBytes()).badRecordPolicy(spec.badRecordPolicy());
-        if (oneHotClasses > 0) {
-            builder.oneHotLabels(oneHotClasses);
+        if (labels.oneHotClasses() > 0) {
+            builder.oneHotLabels(labels.oneHotClasses());
+        } else if (labels.indexClasses() > 0) {
+            builder.classIndexLabels(labels.indexClasses());
         }
         try (StreamDataSets data = builder.build()) {
             StreamDataSetIterator train = data.train();
@@ -347,61 +356,25 @@ public final class TrainingRunner implements Runnable {
     private Map<ModelTrainer, Map<String, Double>> evaluate(StreamDataSetIterator iterator, List<ModelTrainer> trainers,
             Map<ModelTrainer, long[][]> confusion) {
         iterator.reset();
-        Map<ModelTrainer, Evaluation> classification = new LinkedHashMap<>();
-        Map<ModelTrainer, RegressionEvaluation> regression = new LinkedHashMap<>();
-        Map<ModelTrainer, double[]> losses = new LinkedHashMap<>();
+        Map<ModelTrainer, KindEvaluation> evaluations = new LinkedHashMap<>();
         for (ModelTrainer trainer : trainers) {
-            if (trainer.classification) {
-                classification.put(trainer, new Evaluation(trainer.outputs));
-            } else {
-                regression.put(trainer, new RegressionEvaluation(trainer.outputs));
-            }
-            losses.put(trainer, new double[2]);
+            evaluations.put(trainer, new KindEvaluation(trainer.kind, trainer.outputs, job.spec().decisionThreshold()));
         }
         while (iterator.hasNext()) {
             checkCancelled();
             DataSet batch = iterator.next(job.spec().evaluationBatchSize());
             for (ModelTrainer trainer : trainers) {
-                INDArray predicted = trainer.predict(batch.getFeatures());
-                INDArray labels = trainer.binding.labels(batch.getLabels());
-                if (trainer.classification) {
-                    classification.get(trainer).eval(labels, predicted);
-                } else {
-                    regression.get(trainer).eval(labels, predicted);
-                }
-                double[] loss = losses.get(trainer);
-                loss[0] += trainer.score(batch) * batch.numExamples();
-                loss[1] += batch.numExamples();
+                evaluations.get(trainer).add(trainer.binding.labels(batch.getLabels()),
+                        trainer.predict(batch.getFeatures()), trainer.score(batch), batch.numExamples());
             }
         }
         Map<ModelTrainer, Map<String, Double>> results = new LinkedHashMap<>();
         for (ModelTrainer trainer : trainers) {
-            Map<String, Double> metrics = new LinkedHashMap<>();
-            double[] loss = losses.get(trainer);
-            metrics.put("loss", loss[1] == 0 ? Double.NaN : loss[0] / loss[1]);
-            if (trainer.classification) {
-                Evaluation evaluation = classification.get(trainer);
-                metrics.put("accuracy", evaluation.accuracy());
-                metrics.put("precision", evaluation.precision());
-                metrics.put("recall", evaluation.recall());
-                metrics.put("f1", evaluation.f1());
-                if (confusion != null) {
-                    long[][] matrix = new long[trainer.outputs][trainer.outputs];
-                    for (int actual = 0; actual < trainer.outputs; actual++) {
-                        for (int predicted = 0; predicted < trainer.outputs; predicted++) {
-                            matrix[actual][predicted] = evaluation.getConfusionMatrix().getCount(actual, predicted);
-                        }
-                    }
-                    confusion.put(trainer, matrix);
-                }
-            } else {
-                RegressionEvaluation evaluation = regression.get(trainer);
-                metrics.put("mse", evaluation.averageMeanSquaredError());
-                metrics.put("mae", evaluation.averageMeanAbsoluteError());
-                metrics.put("rmse", evaluation.averagerootMeanSquaredError());
-                metrics.put("r2", evaluation.averageRSquared());
+            KindEvaluation evaluation = evaluations.get(trainer);
+            results.put(trainer, evaluation.metrics());
+            if (confusion != null && evaluation.confusion() != null) {
+                confusion.put(trainer, evaluation.confusion());
             }
-            results.put(trainer, metrics);
         }
         return results;
     }
@@ -426,16 +399,143 @@ public final class TrainingRunner implements Runnable {
         }
     }
 
+    /**
+     * How a group of models wants the stream's labels: one-hot rows of {@code oneHotClasses}, class indices checked
+     * against {@code indexClasses}, or (both 0) as decoded.
+     */
+    private record LabelPlan(int oneHotClasses, int indexClasses) {
+        static final LabelPlan AS_DECODED = new LabelPlan(0, 0);
+    }
+
+    /**
+     * One model's metrics over one evaluation pass, as its output kind calls for (see the class comment). Labels
+     * of a multi-class model may be class indices {@code [batch, 1]}; they are one-hot encoded for ND4J's
+     * {@link Evaluation} here, never for training.
+     */
+    static final class KindEvaluation {
+        private final OutputKind kind;
+        private final int outputs;
+        private final double threshold;
+        private final Evaluation classes;
+        private final EvaluationBinary labels;
+        private final RegressionEvaluation values;
+        private double lossSum;
+        private long rows;
+
+        KindEvaluation(OutputKind kind, int outputs, double threshold) {
+            this.kind = kind;
+            this.outputs = outputs;
+            this.threshold = threshold;
+            this.classes = switch (kind) {
+                case BINARY -> new Evaluation(2); // class 1 when the sigmoid output >= threshold, 2×2 matrix
+                case MULTI_CLASS -> new Evaluation(outputs);
+                default -> null;
+            };
+            float[] thresholds = new float[outputs];
+            java.util.Arrays.fill(thresholds, (float) threshold);
+            this.labels = kind == OutputKind.MULTI_LABEL ? new EvaluationBinary(Nd4j.createFromArray(thresholds)) : null;
+            this.values = classes == null && labels == null ? new RegressionEvaluation(outputs) : null;
+        }
+
+        void add(INDArray actual, INDArray predicted, double loss, int examples) {
+            if (kind == OutputKind.BINARY) {
+                // ND4J's own binary threshold counts class 1 only above it; serving counts it from the threshold on.
+                float[] probability = predicted.dup('c').data().asFloat();
+                float[] label = actual.dup('c').data().asFloat();
+                INDArray predictedClass = Nd4j.zeros(predicted.dataType(), probability.length, 2);
+                INDArray actualClass = Nd4j.zeros(predicted.dataType(), probability.length, 2);
+                for (int i = 0; i < probability.length; i++) {
+                    predictedClass.putScalar(i, probability[i] >= threshold ? 1 : 0, 1.0);
+                    actualClass.putScalar(i, label[i] >= 0.5f ? 1 : 0, 1.0);
+                }
+                classes.eval(actualClass, predictedClass);
+            } else if (classes != null) {
+                if (actual.size(1) == 1 && outputs > 1) {
+                    actual = oneHot(actual, outputs, predicted.dataType());
+                }
+                classes.eval(actual, predicted);
+            } else if (labels != null) {
+                labels.eval(actual, predicted);
+            } else {
+                values.eval(actual, predicted);
+            }
+            lossSum += loss * examples;
+            rows += examples;
+        }
+
+        private static INDArray oneHot(INDArray indices, int classes, org.nd4j.linalg.api.buffer.DataType type) {
+            float[] index = indices.dup('c').data().asFloat();
+            INDArray encoded = Nd4j.zeros(type, index.length, classes);
+            for (int i = 0; i < index.length; i++) {
+                encoded.putScalar(i, (int) index[i], 1.0);
+            }
+            return encoded;
+        }
+
+        Map<String, Double> metrics() {
+            Map<String, Double> metrics = new LinkedHashMap<>();
+            metrics.put("loss", rows == 0 ? Double.NaN : lossSum / rows);
+            if (classes != null) {
+                metrics.put("accuracy", classes.accuracy());
+                metrics.put("precision", classes.precision());
+                metrics.put("recall", classes.recall());
+                metrics.put("f1", classes.f1());
+            } else if (labels != null) {
+                metrics.put("accuracy", labels.averageAccuracy());
+                metrics.put("precision", labels.averagePrecision());
+                metrics.put("recall", labels.averageRecall());
+                metrics.put("f1", labels.averageF1());
+                for (int i = 0; i < outputs; i++) {
+                    metrics.put("accuracy_" + i, labels.accuracy(i));
+                    metrics.put("precision_" + i, labels.precision(i));
+                    metrics.put("recall_" + i, labels.recall(i));
+                    metrics.put("f1_" + i, labels.f1(i));
+                }
+            } else {
+                metrics.put("mse", values.averageMeanSquaredError());
+                metrics.put("mae", values.averageMeanAbsoluteError());
+                metrics.put("rmse", values.averagerootMeanSquaredError());
+                metrics.put("r2", values.averageRSquared());
+                if (outputs > 1) {
+                    for (int i = 0; i < outputs; i++) {
+                        metrics.put("mse_" + i, values.meanSquaredError(i));
+                        metrics.put("mae_" + i, values.meanAbsoluteError(i));
+                        metrics.put("rmse_" + i, values.rootMeanSquaredError(i));
+                        metrics.put("r2_" + i, values.rSquared(i));
+                    }
+                }
+            }
+            return metrics;
+        }
+
+        /** The confusion matrix {@code [actual][predicted]} of a binary or multi-class model, else {@code null}. */
+        long[][] confusion() {
+            if (classes == null) {
+                return null;
+            }
+            int n = kind == OutputKind.BINARY ? 2 : outputs;
+            // [actual][predicted]
+            long[][] matrix = new long[n][n];
+            for (int actual = 0; actual < n; actual++) {
+                for (int predicted = 0; predicted < n; predicted++) {
+                    matrix[actual][predicted] = classes.getConfusionMatrix() == null ? 0
+                            : classes.getConfusionMatrix().getCount(actual, predicted);
+                }
+            }
+            return matrix;
+        }
+    }
+
     /** One model's network, progress and result (of which this runner is the one writer). */
     private final class ModelTrainer {
         final ModelDefinition model;
-        final boolean classification;
+        final OutputKind kind;
         final int outputs;
         /** How this model takes the stream's records (null only when they do not fit it: then error says why). */
         InputLayout.Binding binding;
         final String resultId;
         Model network;
-        int oneHotClasses;
+        LabelPlan labels = LabelPlan.AS_DECODED;
         DeploymentStatus status = DeploymentStatus.WAITING_FOR_DATA;
         String error;
         DataNormalization normalizer;
@@ -459,7 +559,7 @@ public final class TrainingRunner implements Runnable {
 
         ModelTrainer(ModelDefinition model) {
             this.model = model;
-            this.classification = model.summary().outputKind() == OutputKind.CLASSIFICATION;
+            this.kind = model.summary().outputKind();
             this.outputs = (int) model.summary().outputSize();
             this.resultId = TrainingResult.idOf(job.deploymentId(), model.name());
         }
@@ -480,11 +580,17 @@ public final class TrainingRunner implements Runnable {
             // A model with one output per time step takes a label per step.
             int steps = bound != null && model.summary().inputLayout().sequenceOutput() != null
                     ? (int) Math.max(1, bound.timeSteps()) : 1;
-            if (classification && labelCount == steps && outputs > 1) {
-                oneHotClasses = outputs; // class indices become one-hot rows for a softmax output
+            boolean indexLoss = model.summary().classIndexLabels();
+            if (!model.summary().trainable()) {
+                error = "it cannot be trained: " + model.summary().lossProblem();
+            } else if (labelCount == steps && outputs > 1 && (kind == OutputKind.MULTI_CLASS || indexLoss)) {
+                // A class index per record (per step): one-hot rows for MCXENT/NLL, kept as indices for SPARSE_MCXENT.
+                labels = indexLoss ? new LabelPlan(0, outputs) : new LabelPlan(outputs, 0);
             } else {
-                oneHotClasses = 0;
-                if (labelCount != outputs * steps && error == null) {
+                if (indexLoss && error == null) {
+                    error = "its loss (SPARSE_MCXENT) takes one class index per record" + (steps > 1 ? " and step" : "")
+                            + ", but the stream's labels have " + labelCount + " values per record";
+                } else if (labelCount != outputs * steps && error == null) {
                     error = "the model has " + outputs + " output" + (outputs == 1 ? "" : "s")
                             + (steps > 1 ? " per time step (" + steps + " steps)" : "") + " but the stream's "
                             + "labels have " + labelCount + " value" + (labelCount == 1 ? "" : "s") + " per record";
@@ -556,7 +662,7 @@ public final class TrainingRunner implements Runnable {
             if (epoch == 1 || epoch == total || System.nanoTime() - lastLogged >= LOG_INTERVAL_NANOS) {
                 lastLogged = System.nanoTime();
                 long eta = trainingMillis * (total - epoch) / epoch;
-                String watched = classification ? "accuracy" : "mse";
+                String watched = kind.isClassifier() ? "accuracy" : "mse";
                 log.info("[{}] model {} epoch {}/{} loss {}{} ETA {}", job.deploymentId(), model.name(), epoch, total,
                         String.format("%.4f", metrics.loss()),
                         validation.containsKey(watched)

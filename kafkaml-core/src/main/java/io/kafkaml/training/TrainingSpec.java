@@ -35,11 +35,16 @@ import java.util.Set;
  * @param reuseStream whether the deployment may train on a control message published before it was recorded (the
  *     newest such message for its id, else the first after); by default only newer ones are accepted, so that an
  *     old message for the same id on a shared control topic is never trained on
+ * @param decisionThreshold the probability from which a sigmoid output counts as class 1 when binary and
+ *     multi-label classifiers are evaluated, in (0, 1); 0.5 by default
  */
 public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean shuffle, long seed,
         String earlyStoppingMetric, int earlyStoppingPatience, int evaluationBatchSize, Normalization normalization,
         Duration controlTimeout, SplitOrder splitOrder, long cacheBudgetBytes, BadRecordPolicy badRecordPolicy,
-        boolean reuseStream) {
+        boolean reuseStream, double decisionThreshold) {
+
+    /** The decision threshold of binary and multi-label outputs unless one is given: 0.5. */
+    public static final double DEFAULT_DECISION_THRESHOLD = 0.5;
 
     /** Metrics early stopping can watch; for the first five lower is better. */
     public static final Set<String> METRICS = Set.of("loss", "mse", "mae", "rmse", "r2", "accuracy", "precision",
@@ -75,6 +80,20 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
         if (cacheBudgetBytes < 0) {
             throw new IllegalArgumentException("cacheBudgetBytes must be >= 0, was " + cacheBudgetBytes);
         }
+        checkDecisionThreshold(decisionThreshold);
+    }
+
+    /**
+     * Checks a decision threshold: a probability strictly between 0 and 1.
+     *
+     * @return the threshold
+     * @throws IllegalArgumentException naming the bad value
+     */
+    public static double checkDecisionThreshold(double threshold) {
+        if (!(threshold > 0 && threshold < 1)) {
+            throw new IllegalArgumentException("decisionThreshold must be between 0 and 1 (exclusive), was " + threshold);
+        }
+        return threshold;
     }
 
     private static void positive(String name, int value) {
@@ -119,6 +138,7 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
         map.put("cacheBudgetBytes", cacheBudgetBytes);
         map.put("badRecordPolicy", badRecordPolicy.name());
         map.put("reuseStream", reuseStream);
+        map.put("decisionThreshold", decisionThreshold);
         return map;
     }
 
@@ -136,7 +156,8 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
                 .splitOrder(SplitOrder.valueOf(String.valueOf(map.getOrDefault("splitOrder", "SHUFFLED"))))
                 .cacheBudgetBytes(values.number("cacheBudgetBytes", builder.cacheBudgetBytes))
                 .badRecordPolicy(BadRecordPolicy.valueOf(String.valueOf(map.getOrDefault("badRecordPolicy", "FAIL"))))
-                .reuseStream(Boolean.parseBoolean(String.valueOf(map.getOrDefault("reuseStream", false))));
+                .reuseStream(Boolean.parseBoolean(String.valueOf(map.getOrDefault("reuseStream", false))))
+                .decisionThreshold(decisionThreshold(map));
         if (map.get("earlyStoppingMetric") != null) {
             builder.earlyStopping(String.valueOf(map.get("earlyStoppingMetric")), values.integer("earlyStoppingPatience", 1));
         }
@@ -144,6 +165,13 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
             builder.controlTimeout(Duration.ofMillis(values.number("controlTimeoutMs", 0)));
         }
         return builder.build();
+    }
+
+    /** The decision threshold a recorded spec ({@link #toMap()}) holds, or the default for older records. */
+    public static double decisionThreshold(Map<String, Object> map) {
+        Object value = map == null ? null : map.get("decisionThreshold");
+        return value == null ? DEFAULT_DECISION_THRESHOLD
+                : value instanceof Number n ? n.doubleValue() : Double.parseDouble(value.toString());
     }
 
     private record Defaults(Map<String, Object> map) {
@@ -173,6 +201,7 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
         private SplitOrder splitOrder = SplitOrder.SHUFFLED;
         private long cacheBudgetBytes = 256L * 1024 * 1024;
         private BadRecordPolicy badRecordPolicy = BadRecordPolicy.FAIL;
+        private double decisionThreshold = DEFAULT_DECISION_THRESHOLD;
 
         private Builder() {
         }
@@ -263,11 +292,21 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
             return this;
         }
 
+        /**
+         * The probability from which a sigmoid output counts as class 1 when binary and multi-label classifiers are
+         * evaluated (accuracy, precision, recall, confusion matrix); default 0.5. Serving uses the same threshold
+         * unless its {@code InferenceSpec} gives another.
+         */
+        public Builder decisionThreshold(double threshold) {
+            this.decisionThreshold = threshold;
+            return this;
+        }
+
         /** Validates and returns the spec. */
         public TrainingSpec build() {
             return new TrainingSpec(batchSize, epochs, stepsPerEpoch, shuffle, seed, earlyStoppingMetric,
                     earlyStoppingPatience, evaluationBatchSize, normalization, controlTimeout, splitOrder,
-                    cacheBudgetBytes, badRecordPolicy, reuseStream);
+                    cacheBudgetBytes, badRecordPolicy, reuseStream, decisionThreshold);
         }
     }
 }

@@ -34,7 +34,7 @@ class ModelDefinitionTest {
         assertThat(summary.inputSize()).isEqualTo(3);
         assertThat(summary.outputSize()).isEqualTo(2);
         assertThat(summary.parameterCount()).isEqualTo(3 * 4 + 4 + 4 * 2 + 2);
-        assertThat(summary.outputKind()).isEqualTo(OutputKind.CLASSIFICATION);
+        assertThat(summary.outputKind()).isEqualTo(OutputKind.MULTI_CLASS);
         assertThat(summary.layers()).isEqualTo(3);
         assertThat(model.newNetwork()).isInstanceOf(MultiLayerNetwork.class);
         assertThat(model.isGraph()).isFalse();
@@ -57,7 +57,7 @@ class ModelDefinitionTest {
         assertThat(model.isGraph()).isTrue();
         assertThat(model.summary().inputSize()).isEqualTo(6);
         assertThat(model.summary().outputSize()).isEqualTo(3);
-        assertThat(model.summary().outputKind()).isEqualTo(OutputKind.CLASSIFICATION);
+        assertThat(model.summary().outputKind()).isEqualTo(OutputKind.MULTI_CLASS);
     }
 
     @Test
@@ -82,5 +82,60 @@ class ModelDefinitionTest {
                 .hasMessageContaining("Model 'unchained' cannot be built");
         assertThatThrownBy(() -> ModelDefinition.of("bad name", "", hcopd()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a valid model name");
+    }
+
+    static MultiLayerConfiguration output(LossFunction loss, Activation activation, int outputs) {
+        return new NeuralNetConfiguration.Builder().seed(1).list()
+                .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(loss).nIn(4).nOut(outputs).activation(activation).build())
+                .build();
+    }
+
+    @Test
+    void theOutputKindFollowsTheLossTheActivationAndTheNumberOfOutputs() {
+        ModelSummary binary = ModelDefinition.of("b", "", output(LossFunction.XENT, Activation.SIGMOID, 1)).summary();
+        assertThat(binary.outputKind()).isEqualTo(OutputKind.BINARY);
+        assertThat(binary.classIndexLabels()).isFalse();
+        assertThat(binary.trainable()).isTrue();
+        assertThat(ModelDefinition.of("m", "", output(LossFunction.XENT, Activation.SIGMOID, 3)).summary().outputKind())
+                .isEqualTo(OutputKind.MULTI_LABEL);
+        ModelSummary sparse = ModelDefinition.of("s", "", output(LossFunction.SPARSE_MCXENT, Activation.SOFTMAX, 2))
+                .summary();
+        assertThat(sparse.outputKind()).isEqualTo(OutputKind.MULTI_CLASS);
+        assertThat(sparse.classIndexLabels()).isTrue();
+        assertThat(ModelDefinition.of("r", "", output(LossFunction.MSE, Activation.IDENTITY, 3)).summary().outputKind())
+                .isEqualTo(OutputKind.REGRESSION);
+        assertThat(OutputKind.REGRESSION.isClassifier()).isFalse();
+        assertThat(OutputKind.BINARY.isClassifier()).isTrue();
+    }
+
+    @Test
+    void aNetworkWithoutALossIsRecordedAsNotTrainableWithTheReason() {
+        MultiLayerConfiguration noLoss = new NeuralNetConfiguration.Builder().list()
+                .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.RELU).build())
+                .layer(new DenseLayer.Builder().nIn(4).nOut(2).activation(Activation.SOFTMAX).build())
+                .build();
+        ModelDefinition model = ModelDefinition.of("no-loss", "", noLoss);
+        assertThat(model.summary().trainable()).isFalse();
+        assertThat(model.summary().lossProblem()).contains("has no loss function");
+        assertThatThrownBy(model::checkTrainable).isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("Model 'no-loss' cannot be trained: its output layer");
+        ModelDefinition refused = ModelDefinition.of("ok", "", hcopd()).withLossProblem("the loss 'focal' is unknown");
+        assertThatThrownBy(refused::checkTrainable).hasMessageContaining("Model 'ok' cannot be trained: the loss 'focal'");
+        ModelDefinition.of("ok", "", hcopd()).checkTrainable();
+    }
+
+    @Test
+    void aSummaryRecordedBeforeTheKindsWereToldApartIsReadAgainFromTheConfiguration() throws Exception {
+        var mapper = new com.fasterxml.jackson.databind.ObjectMapper().configure(
+                com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+        ModelDefinition binary = ModelDefinition.of("b", "", output(LossFunction.XENT, Activation.SIGMOID, 1));
+        String current = mapper.writeValueAsString(binary);
+        assertThat(mapper.readValue(current, ModelDefinition.class).summary()).isEqualTo(binary.summary());
+        // As round 1 wrote it: no classIndexLabels / lossProblem, and the kind CLASSIFICATION.
+        String old = current.replace("\"BINARY\"", "\"CLASSIFICATION\"")
+                .replace(",\"classIndexLabels\":false", "").replace(",\"lossProblem\":null", "");
+        assertThat(old).contains("CLASSIFICATION").doesNotContain("classIndexLabels");
+        assertThat(mapper.readValue(old, ModelDefinition.class).summary().outputKind()).isEqualTo(OutputKind.BINARY);
     }
 }

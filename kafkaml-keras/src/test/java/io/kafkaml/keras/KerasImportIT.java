@@ -52,7 +52,7 @@ class KerasImportIT {
         assertThat(definition.summary().inputSize()).isEqualTo(3);
         assertThat(definition.summary().outputSize()).isEqualTo(2);
         assertThat(definition.summary().parameterCount()).isEqualTo(3 * 4 + 4 + 4 * 2 + 2);
-        assertThat(definition.summary().outputKind()).isEqualTo(OutputKind.CLASSIFICATION);
+        assertThat(definition.summary().outputKind()).isEqualTo(OutputKind.MULTI_CLASS);
         assertExpectedOutputs((MultiLayerNetwork) imported.network());
     }
 
