@@ -3,33 +3,60 @@ package io.kafkaml.keras;
 import io.kafkaml.model.InvalidModelException;
 import io.kafkaml.model.ModelDefinition;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.modelimport.keras.KerasModelImport;
+import org.deeplearning4j.nn.modelimport.keras.Hdf5Archive;
+import org.deeplearning4j.nn.modelimport.keras.config.KerasModelConfiguration;
 import org.deeplearning4j.nn.modelimport.keras.exceptions.InvalidKerasConfigurationException;
 import org.deeplearning4j.nn.modelimport.keras.exceptions.UnsupportedKerasConfigurationException;
+import org.deeplearning4j.nn.modelimport.keras.utils.KerasModelBuilder;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Imports a Keras model saved as HDF5 ({@code model.save("model.h5")}, Keras 2 / tf.keras 2.x), Sequential or
- * functional, with its weights, through DL4J's Keras model import.
+ * Imports a Keras model saved as HDF5 ({@code model.save("model.h5")}) by Keras 2 — standalone Keras 2.0–2.3 and
+ * tf.keras 2.x up to TensorFlow 2.15 — Sequential or functional, with its weights, through DL4J 1.0.0-M2.1's Keras
+ * import.
  *
  * <pre>{@code
  * ImportedModel imported = KerasModels.importModel("hcopd-keras", "from the data team", Path.of("model.h5"));
+ * imported.notes().forEach(System.out::println);   // what the import changed, if anything
  * registry.registerModel(imported.definition(), imported.network());   // the weights go into the registry
  * }</pre>
  *
- * <p>A model saved with a loss ({@code model.compile(...)}) imports with its output layer and can be trained
- * further; one saved without imports for inference only. This module carries the HDF5 natives; kafkaml-core
- * does not need it.
+ * <p><b>Training configuration</b>: the file's {@code training_config} (loss and optimizer, written by
+ * {@code model.compile}) is rewritten first into what DL4J reads (the new optimizer configs of Keras 2.11–2.15,
+ * {@code Custom>Adam} names, integer learning rates, loss objects, {@code from_logits=True}; see the README's
+ * "Keras models"). A model whose loss or optimizer cannot be imported as Keras trains it — a learning-rate schedule,
+ * {@code weight_decay}, a loss DL4J lacks, or no {@code training_config} at all — still imports with its weights,
+ * for inference, and its {@link ModelDefinition#summary() summary} records why it cannot be trained; deploying it
+ * for training is refused with that reason.
+ *
+ * <p><b>Not imported</b>, with an error that says so: Keras 3 files (the {@code .keras} zip archive, or an
+ * {@code .h5} file written by Keras 3: its layer configurations are not what DL4J reads) — re-create the model with
+ * Keras 2 (TensorFlow ≤ 2.15, or the {@code tf_keras} package) and save it with {@code model.save("model.h5")};
+ * weights-only files ({@code model.save_weights}); TensorFlow SavedModel directories.
+ *
+ * <p>This module carries the HDF5 natives; kafkaml-core does not need it. Thread-safe (DL4J serializes HDF5 access).
  */
 public final class KerasModels {
 
     private static final Logger log = LoggerFactory.getLogger(KerasModels.class);
+    private static final byte[] HDF5_SIGNATURE = {(byte) 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    private static final byte[] ZIP_SIGNATURE = {'P', 'K', 3, 4};
+    private static final KerasModelConfiguration KERAS = new KerasModelConfiguration();
 
     private KerasModels() {
     }
@@ -37,65 +64,231 @@ public final class KerasModels {
     /**
      * A model definition and its network with the imported weights.
      *
-     * @param definition the definition (configuration and summary)
+     * @param definition the definition (configuration and summary; the summary says whether it can be trained)
      * @param network the network, initialized with the Keras weights
+     * @param notes what the import changed or could not keep, in words for a user (empty when nothing)
      */
-    public record ImportedModel(ModelDefinition definition, Model network) {
+    public record ImportedModel(ModelDefinition definition, Model network, List<String> notes) {
+
+        /** Copies the notes. */
+        public ImportedModel {
+            notes = List.copyOf(notes);
+        }
+
+        /** An imported model without notes. */
+        public ImportedModel(ModelDefinition definition, Model network) {
+            this(definition, network, List.of());
+        }
     }
 
     /**
-     * Imports an HDF5 Keras model.
+     * Whether {@code file} looks like a Keras model file: named {@code .h5}, {@code .hdf5} or {@code .keras}, or
+     * starting with the HDF5 signature. Reads at most the first 8 bytes.
+     */
+    public static boolean isKerasFile(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".h5") || name.endsWith(".hdf5") || name.endsWith(".keras")) {
+            return true;
+        }
+        try {
+            return startsWith(head(file), HDF5_SIGNATURE);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Imports a Keras model file.
      *
-     * @throws InvalidModelException if the file is missing, not a Keras HDF5 file, or uses what DL4J cannot import
+     * @throws InvalidModelException if the file is missing or unreadable, is not HDF5 (its first bytes are shown),
+     *     is a Keras 3 file or a weights-only file (said so, with what to do), or holds a network DL4J cannot build
+     *     (DL4J's reason)
      */
     public static ImportedModel importModel(String name, String description, Path h5File) {
         ModelDefinition.checkName(name, "model");
         if (!Files.isRegularFile(h5File)) {
             throw new InvalidModelException("Keras model file " + h5File + " does not exist");
         }
-        String path = h5File.toAbsolutePath().toString();
+        KerasFile file = read(h5File);
+        List<String> notes = new ArrayList<>(file.notes());
+        KerasConfigs.Normalized configs;
         try {
-            boolean sequential = isSequential(h5File);
-            Model network;
+            configs = KerasConfigs.normalize(file.modelJson(), file.trainingJson());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidModelException("Keras model " + h5File + ": " + e.getMessage(), e);
+        }
+        notes.addAll(configs.notes());
+        String path = h5File.toAbsolutePath().toString();
+        String lossProblem = configs.problem();
+        Model network;
+        if (configs.trainingJson() != null) {
             try {
-                network = load(path, sequential, true);
-            } catch (UnsupportedKerasConfigurationException | InvalidKerasConfigurationException e) {
-                // The training configuration (loss, optimizer) could not be imported: keep the network, for inference.
-                log.warn("Keras model {}: its training configuration cannot be imported ({}); importing the network "
-                        + "without its loss, for inference only", h5File, e.getMessage());
-                network = load(path, sequential, false);
+                network = load(path, file.sequential(), configs.modelJson(), configs.trainingJson());
+            } catch (Exception e) {
+                // Find out whether the network imports without its loss and optimizer: if so, they were the cause.
+                lossProblem = "DL4J cannot import its training configuration (loss "
+                        + KerasConfigs.parse(configs.trainingJson(), "training_config").get("loss") + "): " + reason(e);
+                network = loadWithoutLoss(h5File, path, file, configs, e);
             }
-            KerasInputShape.removeNoOpDropout(network);
-            String configuration = network instanceof MultiLayerNetwork mln
-                    ? mln.getLayerWiseConfigurations().toJson() : ((ComputationGraph) network).getConfiguration().toJson();
-            ModelDefinition definition = KerasInputShape.declare(ModelDefinition.fromJson(name, description,
-                    configuration), h5File); // the file's input shape, which DL4J's configuration JSON does not keep
-            return new ImportedModel(definition, network);
-        } catch (InvalidKerasConfigurationException | UnsupportedKerasConfigurationException e) {
-            throw new InvalidModelException("Keras model " + h5File + " cannot be imported: " + e.getMessage(), e);
-        } catch (IOException e) {
-            throw new InvalidModelException("Keras model " + h5File + " cannot be read: " + e.getMessage(), e);
-        } catch (InvalidModelException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new InvalidModelException("Keras model " + h5File + " cannot be imported (is it a Keras HDF5 file?): "
-                    + e.getMessage(), e);
+        } else {
+            network = loadWithoutLoss(h5File, path, file, configs, null);
+        }
+        KerasInputShape.removeNoOpDropout(network);
+        String configuration = network instanceof MultiLayerNetwork mln
+                ? mln.getLayerWiseConfigurations().toJson() : ((ComputationGraph) network).getConfiguration().toJson();
+        ModelDefinition definition = KerasInputShape.declare(ModelDefinition.fromJson(name, description,
+                configuration), h5File); // the file's input shape, which DL4J's configuration JSON does not keep
+        if (lossProblem != null) {
+            definition = definition.withLossProblem(lossProblem);
+            notes.add("it imports for inference only: " + lossProblem);
+        }
+        for (String note : notes) {
+            log.warn("Keras model {} ({}): {}", h5File, file.kerasVersion(), note);
+        }
+        return new ImportedModel(definition, network, notes);
+    }
+
+    private static Model loadWithoutLoss(Path h5File, String path, KerasFile file, KerasConfigs.Normalized configs,
+            Exception first) {
+        try {
+            return load(path, file.sequential(), configs.modelJson(), null);
+        } catch (Exception e) {
+            InvalidModelException failure = new InvalidModelException("Keras model " + h5File + " (Keras "
+                    + file.kerasVersion() + ", " + (file.sequential() ? "Sequential" : "functional") + ") cannot be "
+                    + "imported by DL4J: " + reason(e), e);
+            if (first != null) {
+                failure.addSuppressed(first);
+            }
+            throw failure;
         }
     }
 
-    private static Model load(String path, boolean sequential, boolean withTrainingConfig)
+    private static Model load(String path, boolean sequential, String modelJson, String trainingJson)
             throws IOException, InvalidKerasConfigurationException, UnsupportedKerasConfigurationException {
-        return sequential ? KerasModelImport.importKerasSequentialModelAndWeights(path, withTrainingConfig)
-                : KerasModelImport.importKerasModelAndWeights(path, withTrainingConfig);
+        KerasModelBuilder builder = new KerasModelBuilder(KERAS).modelJson(modelJson).weightsHdf5Filename(path);
+        try {
+            if (trainingJson != null) {
+                builder.trainingJson(trainingJson).enforceTrainingConfig(true);
+            }
+            return sequential ? builder.buildSequential().getMultiLayerNetwork()
+                    : builder.buildModel().getComputationGraph();
+        } finally {
+            builder.close();
+        }
     }
 
-    /** Whether the file's model_config is a Sequential model (read without HDF5, from the raw attribute text). */
-    private static boolean isSequential(Path h5File) throws IOException {
-        byte[] bytes = Files.readAllBytes(h5File);
-        String text = new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1);
-        int functional = text.indexOf("\"class_name\": \"Functional\"");
-        int model = text.indexOf("\"class_name\": \"Model\"");
-        int sequential = text.indexOf("\"class_name\": \"Sequential\"");
-        return sequential >= 0 && (functional < 0 || sequential < functional) && (model < 0 || sequential < model);
+    /** What the HDF5 file's root attributes hold. */
+    private record KerasFile(String kerasVersion, boolean sequential, String modelJson, String trainingJson,
+            List<String> notes) {
+    }
+
+    private static KerasFile read(Path file) {
+        byte[] head;
+        try {
+            head = head(file);
+        } catch (IOException e) {
+            throw new InvalidModelException("Keras model file " + file + " cannot be read: " + e.getMessage(), e);
+        }
+        if (startsWith(head, ZIP_SIGNATURE)) {
+            throw new InvalidModelException("Keras model file " + file + " is a .keras archive (zip" + archiveVersion(file)
+                    + "), the format of Keras 3 and of model.save(\"x.keras\") since Keras 2.13; DL4J 1.0.0-M2.1 imports "
+                    + "only the HDF5 format of Keras 2: load the model with Keras 2 (TensorFlow <= 2.15 or tf_keras) "
+                    + "and save it with model.save(\"model.h5\")");
+        }
+        if (!startsWith(head, HDF5_SIGNATURE)) {
+            throw new InvalidModelException("Keras model file " + file + " is not an HDF5 file (it starts with bytes "
+                    + HexFormat.ofDelimiter(" ").formatHex(head) + "); save the model with model.save(\"model.h5\")");
+        }
+        List<String> notes = new ArrayList<>();
+        try (Hdf5Archive archive = new Hdf5Archive(file.toAbsolutePath().toString())) {
+            String version = archive.hasAttribute(KERAS.getFieldKerasVersion())
+                    ? archive.readAttributeAsString(KERAS.getFieldKerasVersion()).trim() : null;
+            if (!archive.hasAttribute(KERAS.getTrainingModelConfigAttribute())) {
+                boolean weightsOnly = archive.hasAttribute("layer_names");
+                throw new InvalidModelException("Keras model file " + file + " is an HDF5 file without a model_config "
+                        + "attribute" + (weightsOnly ? ": it holds weights only (model.save_weights); save the whole "
+                        + "model with model.save(\"model.h5\")" : " (top-level groups " + archive.getGroups()
+                        + "): it is not a model saved by Keras' model.save(\"model.h5\")"));
+            }
+            if (version != null && version.startsWith("3")) {
+                throw new InvalidModelException("Keras model file " + file + " was written by Keras " + version
+                        + "; DL4J 1.0.0-M2.1 reads the layer configurations of Keras 2 only: re-create the model with "
+                        + "Keras 2 (TensorFlow <= 2.15 or the tf_keras package) and save it with model.save(\"model.h5\")");
+            }
+            if (version == null) {
+                version = "2";
+                notes.add("the file has no keras_version attribute; read as Keras 2");
+            }
+            Map<String, Object> model = KerasConfigs.parse(
+                    archive.readAttributeAsJson(KERAS.getTrainingModelConfigAttribute()), "model_config");
+            model.put(KERAS.getFieldKerasVersion(), version);
+            model.put(KERAS.getFieldBackend(), archive.hasAttribute(KERAS.getFieldBackend())
+                    ? archive.readAttributeAsString(KERAS.getFieldBackend()) : "tensorflow");
+            String training = archive.hasAttribute(KERAS.getTrainingTrainingConfigAttribute())
+                    ? archive.readAttributeAsJson(KERAS.getTrainingTrainingConfigAttribute()) : null;
+            if (!archive.getGroups().contains(KERAS.getTrainingWeightsRoot())) {
+                throw new InvalidModelException("Keras model file " + file + " has no " + KERAS.getTrainingWeightsRoot()
+                        + " group: it holds a model configuration without weights");
+            }
+            boolean sequential = KERAS.getFieldClassNameSequential().equals(model.get(KERAS.getFieldClassName()));
+            return new KerasFile(version, sequential, KerasConfigs.write(model), training, notes);
+        } catch (UnsupportedKerasConfigurationException | IllegalArgumentException e) {
+            throw new InvalidModelException("Keras model file " + file + " cannot be read: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            if (e instanceof InvalidModelException) {
+                throw e;
+            }
+            throw new InvalidModelException("Keras model file " + file + " is HDF5 but cannot be read by the HDF5 "
+                    + "library: " + reason(e), e);
+        }
+    }
+
+    /** ", keras_version X" from a .keras archive's metadata.json, or "" when it cannot be read. */
+    private static String archiveVersion(Path file) {
+        try (ZipFile zip = new ZipFile(file.toFile())) {
+            ZipEntry metadata = zip.getEntry("metadata.json");
+            if (metadata == null) {
+                return "";
+            }
+            try (InputStream in = zip.getInputStream(metadata)) {
+                Object version = KerasConfigs.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8),
+                        "metadata.json").get("keras_version");
+                return version == null ? "" : ", written by Keras " + version;
+            }
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+    }
+
+    private static byte[] head(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return in.readNBytes(8);
+        }
+    }
+
+    private static boolean startsWith(byte[] bytes, byte[] prefix) {
+        if (bytes.length < prefix.length) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if (bytes[i] != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The innermost message of a DL4J failure, on one line. */
+    private static String reason(Throwable e) {
+        String message = null;
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) {
+                message = t.getMessage();
+            }
+            if (t.getCause() == null && message == null) {
+                message = t.getClass().getSimpleName();
+            }
+        }
+        return message == null ? e.getClass().getSimpleName() : message.replaceAll("\\s+", " ").trim();
     }
 }
