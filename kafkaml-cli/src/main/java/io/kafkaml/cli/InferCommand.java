@@ -51,12 +51,19 @@ final class InferCommand implements Callable<Integer> {
     Long shutdownGraceMs;
     @Option(names = "--id", paramLabel = "ID", description = "The inference deployment's id (default: from the result)")
     String id;
+    @Option(names = "--threshold", paramLabel = "P", description = "The probability from which a binary or multi-label "
+            + "output is predicted as class 1 (default: the threshold the model was trained with, 0.5 unless set)")
+    Double threshold;
 
     @Override
     public Integer call() {
-        InferenceSpec inferenceSpec = InferenceSpec.builder(result, inputTopic, outputTopic).replicas(replicas)
+        InferenceSpec.Builder builder = InferenceSpec.builder(result, inputTopic, outputTopic).replicas(replicas)
                 .guarantee(exactlyOnce ? ProcessingGuarantee.EXACTLY_ONCE : ProcessingGuarantee.AT_LEAST_ONCE)
-                .deadLetterTopic(dlqTopic).build();
+                .deadLetterTopic(dlqTopic);
+        if (threshold != null) {
+            builder.decisionThreshold(threshold);
+        }
+        InferenceSpec inferenceSpec = builder.build();
         String deployment = id != null ? id : "infer-" + result.replace('.', '-');
         // the kafkaml.* settings (restart budget, grace, handler) travel with the client settings
         Map<String, Object> clientConfig = new java.util.HashMap<>(client.settings().originals());

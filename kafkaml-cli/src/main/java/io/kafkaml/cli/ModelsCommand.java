@@ -41,7 +41,8 @@ final class ModelsCommand {
         ClientOptions client;
         @Option(names = "--name", required = true, description = "The model's name")
         String name;
-        @Option(names = "--file", required = true, paramLabel = "F", description = "DL4J configuration JSON or Keras .h5")
+        @Option(names = "--file", required = true, paramLabel = "F", description = "DL4J configuration JSON or a Keras 2 "
+                + ".h5 file (HDF5)")
         Path file;
         @Option(names = "--description", defaultValue = "", description = "A description")
         String description;
@@ -50,9 +51,10 @@ final class ModelsCommand {
         public Integer call() throws IOException {
             try (Registry registry = client.registry()) {
                 ModelDefinition model;
-                if (file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".h5")) {
+                if (KerasModels.isKerasFile(file)) {
                     KerasModels.ImportedModel imported = KerasModels.importModel(name, description, file);
                     model = registry.registerModel(imported.definition(), imported.network());
+                    imported.notes().forEach(note -> spec.commandLine().getOut().println("note: " + note));
                 } else {
                     model = registry.registerModel(ModelDefinition.fromJson(name, description, Files.readString(file)));
                 }

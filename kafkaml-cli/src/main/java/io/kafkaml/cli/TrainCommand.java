@@ -63,6 +63,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--timeout", paramLabel = "DURATION", description = "How long to wait for the data, e.g. PT10M "
             + "(default: indefinitely)")
     Duration timeout;
+    @Option(names = "--threshold", defaultValue = "0.5", paramLabel = "P", description = "The probability from which "
+            + "a binary or multi-label (sigmoid) output counts as class 1 in evaluation; default: ${DEFAULT-VALUE}")
+    double threshold;
     @Option(names = "--wait", description = "Exit non-zero if any model FAILED")
     boolean waitForResult;
     @Option(names = "--kubernetes", description = "Run the models as Kubernetes Jobs (current kubeconfig context) "
@@ -76,7 +79,8 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         controlTopic = client.controlTopic(controlTopic);
         TrainingSpec.Builder builder = TrainingSpec.builder().batchSize(batchSize).epochs(epochs).shuffle(shuffle)
-                .seed(seed).controlTimeout(timeout).reuseStream(reuseStream).splitOrder(splitOrder);
+                .seed(seed).controlTimeout(timeout).reuseStream(reuseStream).splitOrder(splitOrder)
+                .decisionThreshold(threshold);
         if (normalize != null) {
             builder.normalization(switch (normalize.toLowerCase(Locale.ROOT).replace("-", "_")) {
                 case "standardize" -> Normalization.STANDARDIZE;

@@ -152,14 +152,19 @@ final class WorkerCommand implements Callable<Integer> {
 
     private int infer(Registry registry, Map<String, Object> clientConfig) {
         String resultId = config.require(KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG);
-        InferenceSpec inferenceSpec = InferenceSpec.builder(resultId,
+        InferenceSpec.Builder builder = InferenceSpec.builder(resultId,
                 config.require(KafkaMlConfig.INFERENCE_INPUT_TOPIC_CONFIG),
                 config.require(KafkaMlConfig.INFERENCE_OUTPUT_TOPIC_CONFIG))
                 .replicas(config.getInt(KafkaMlConfig.INFERENCE_REPLICAS_CONFIG))
                 .groupId(config.getString(KafkaMlConfig.INFERENCE_GROUP_ID_CONFIG))
                 .guarantee(config.getBoolean(KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG)
                         ? ProcessingGuarantee.EXACTLY_ONCE : ProcessingGuarantee.AT_LEAST_ONCE)
-                .deadLetterTopic(config.getString(KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG)).build();
+                .deadLetterTopic(config.getString(KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG));
+        Double threshold = config.getDouble(KafkaMlConfig.INFERENCE_DECISION_THRESHOLD_CONFIG);
+        if (threshold != null) {
+            builder.decisionThreshold(threshold);
+        }
+        InferenceSpec inferenceSpec = builder.build();
         String inferenceId = Objects.requireNonNullElse(config.getString(KafkaMlConfig.INFERENCE_ID_CONFIG),
                 "infer-" + resultId.replace('.', '-'));
         // the kafkaml.* settings (restart budget, grace, handler) travel with the client settings

@@ -83,6 +83,8 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String INFERENCE_DLQ_TOPIC_CONFIG = "kafkaml.inference.dlq.topic";
     /** The inference consumer group. */
     public static final String INFERENCE_GROUP_ID_CONFIG = "kafkaml.inference.group.id";
+    /** The probability from which a binary or multi-label output is predicted as class 1. */
+    public static final String INFERENCE_DECISION_THRESHOLD_CONFIG = "kafkaml.inference.decision.threshold";
 
     /** The number of inference replicas a worker process runs. */
     public static final String INFERENCE_REPLICAS_CONFIG = "kafkaml.inference.replicas";
@@ -192,6 +194,10 @@ public final class KafkaMlConfig extends AbstractConfig {
                 "Worker role infer: the dead-letter topic for inputs that cannot be predicted (default: none)");
         define(INFERENCE_GROUP_ID_CONFIG, "KAFKAML_GROUP_ID", Type.STRING, null, null, Importance.LOW,
                 "Worker role infer: the consumer group of the replicas (default kafkaml-inference-<inference id>)");
+        define(INFERENCE_DECISION_THRESHOLD_CONFIG, "KAFKAML_DECISION_THRESHOLD", Type.DOUBLE, null, null,
+                Importance.LOW, "Worker role infer: the probability from which a binary or multi-label (sigmoid) output "
+                + "is predicted as class 1, in (0, 1) (default: the threshold the model was trained with, 0.5 unless "
+                + "its training spec set one)");
 
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put(RESULT_HEADER, "On every prediction: the id of the training result whose model made it");

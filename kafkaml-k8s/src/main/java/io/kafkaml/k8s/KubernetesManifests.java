@@ -103,6 +103,9 @@ public final class KubernetesManifests {
         if (spec.groupId() != null) {
             env.add(env(KafkaMlConfig.INFERENCE_GROUP_ID_CONFIG, spec.groupId()));
         }
+        if (spec.decisionThreshold() != null) {
+            env.add(env(KafkaMlConfig.INFERENCE_DECISION_THRESHOLD_CONFIG, String.valueOf(spec.decisionThreshold())));
+        }
         // Each pod's name tells its replica apart (and is its transactional id suffix with exactly-once).
         env.add(new EnvVarBuilder().withName(KafkaMlConfig.environmentVariable(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG)).withNewValueFrom().withNewFieldRef()
                 .withFieldPath("metadata.name").endFieldRef().endValueFrom().build());

@@ -73,7 +73,7 @@ class KerasImportIT {
     void whatIsNotAKerasFileIsRejectedClearly(@TempDir Path dir) throws Exception {
         Path text = Files.writeString(dir.resolve("model.h5"), "not hdf5");
         assertThatThrownBy(() -> KerasModels.importModel("bad", "", text))
-                .isInstanceOf(InvalidModelException.class).hasMessageContaining("cannot be");
+                .isInstanceOf(InvalidModelException.class).hasMessageContaining("is not an HDF5 file");
         assertThatThrownBy(() -> KerasModels.importModel("bad", "", dir.resolve("missing.h5")))
                 .isInstanceOf(InvalidModelException.class).hasMessageContaining("does not exist");
     }
