@@ -64,7 +64,7 @@ class KafkaMlCliIT {
 
         JsonNode models = Output.JSON.readTree(run(kafka, "models", "list", "--json").out());
         assertThat(models.get(0).get("summary").get("parameterCount").asInt()).isEqualTo(3 * 8 + 8 + 8 * 2 + 2);
-        assertThat(run(kafka, "models", "list").out()).contains("hcopd").contains("CLASSIFICATION");
+        assertThat(run(kafka, "models", "list").out()).contains("hcopd").contains("MULTI_CLASS");
         assertThat(run(kafka, "configurations", "create", "--name", "c1", "--models", "hcopd").status()).isZero();
         assertThat(run(kafka, "configurations", "list", "--json").out()).contains("\"models\":[\"hcopd\"]");
 
