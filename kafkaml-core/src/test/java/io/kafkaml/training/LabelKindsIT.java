@@ -204,4 +204,64 @@ class LabelKindsIT {
                 .hasMessageContaining("Model 'no-loss' cannot be trained: its output layer");
         assertThat(registry.deployments()).hasSize(before);
     }
+
+    /** Registers {@code conf} with an untrained network stored as a finished result of a JSON-fed deployment. */
+    static ServedModel servedUntrained(String name, org.deeplearning4j.nn.conf.MultiLayerConfiguration conf)
+            throws IOException {
+        registry.registerModel(ModelDefinition.of(name, "", conf));
+        registry.createConfiguration(new Configuration(name + "-c", "", List.of(name)));
+        io.kafkaml.control.ControlMessage trainedOn = io.kafkaml.control.ControlMessage.builder()
+                .slices(List.of(io.kafkaml.stream.StreamSlice.of("t", 0, 0, 1))).inputFormat("JSON")
+                .inputConfig(Map.of("data_reshape", "3")).totalMessages(1).deploymentId(name + "-d").build();
+        registry.createDeployment(new io.kafkaml.registry.Deployment(name + "-d", name + "-c", DeploymentStatus.FINISHED,
+                null, Map.of(), java.time.Instant.now(), java.time.Instant.now(), trainedOn.toJson()));
+        var network = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(conf);
+        network.init();
+        var bytes = new java.io.ByteArrayOutputStream();
+        org.deeplearning4j.util.ModelSerializer.writeModel(network, bytes, false);
+        String artifact = registry.storeArtifact(name + ".model", bytes.toByteArray()).id();
+        registry.putResult(new TrainingResult(name + "-d." + name, name + "-d", name, DeploymentStatus.FINISHED,
+                List.of(), Map.of(), null, 0, artifact, null, null, java.time.Instant.now()));
+        return ServedModel.load(registry, InferenceSpec.builder(name + "-d." + name, "in", "out").build());
+    }
+
+    @Test
+    void multiLabelAndRegressionPredictionsSayWhatTheirKindMeans() throws IOException {
+        var multiLabel = new NeuralNetConfiguration.Builder().seed(7).list()
+                .layer(new DenseLayer.Builder().nIn(3).nOut(6).activation(Activation.TANH).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(
+                        org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.XENT).nIn(6).nOut(4)
+                        .activation(Activation.SIGMOID).build())
+                .build();
+        ServedModel labels = servedUntrained("multi-label", multiLabel);
+        assertThat(labels.outputKind()).isEqualTo(OutputKind.MULTI_LABEL);
+        int n = 30;
+        float[] values = labels.predict(inputs(n), n);
+        for (int i = 0; i < n; i++) {
+            JsonNode prediction = json(labels.encode(values, i * 4));
+            List<Integer> expected = new ArrayList<>();
+            for (int j = 0; j < 4; j++) {
+                if (values[i * 4 + j] >= 0.5f) {
+                    expected.add(j);
+                }
+            }
+            List<Integer> classes = new ArrayList<>();
+            prediction.get("classes").forEach(c -> classes.add(c.asInt()));
+            assertThat(classes).isEqualTo(expected);
+            assertThat(prediction.has("class")).isFalse();
+        }
+
+        var regression = new NeuralNetConfiguration.Builder().seed(7).list()
+                .layer(new DenseLayer.Builder().nIn(3).nOut(6).activation(Activation.TANH).build())
+                .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(
+                        org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MSE).nIn(6).nOut(2)
+                        .activation(Activation.IDENTITY).build())
+                .build();
+        ServedModel values2 = servedUntrained("two-outputs", regression);
+        assertThat(values2.outputKind()).isEqualTo(OutputKind.REGRESSION);
+        JsonNode prediction = json(values2.encode(values2.predict(inputs(1), 1), 0));
+        assertThat(prediction.get("values")).hasSize(2);
+        assertThat(prediction.has("class")).isFalse();
+        assertThat(prediction.has("classes")).isFalse();
+    }
 }

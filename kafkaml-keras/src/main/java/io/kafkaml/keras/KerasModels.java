@@ -134,6 +134,7 @@ public final class KerasModels {
             network = loadWithoutLoss(h5File, path, file, configs, null);
         }
         KerasInputShape.removeNoOpDropout(network);
+        restoreDropoutRates(network, configs.modelJson());
         String configuration = network instanceof MultiLayerNetwork mln
                 ? mln.getLayerWiseConfigurations().toJson() : ((ComputationGraph) network).getConfiguration().toJson();
         ModelDefinition definition = KerasInputShape.declare(ModelDefinition.fromJson(name, description,
@@ -146,6 +147,44 @@ public final class KerasModels {
             log.warn("Keras model {} ({}): {}", h5File, file.kerasVersion(), note);
         }
         return new ImportedModel(definition, network, notes);
+    }
+
+    /**
+     * Gives each Keras {@code Dropout} layer its rate. DL4J 1.0.0-M2.1 imports {@code Dropout(rate)} as a
+     * {@code DropoutLayer} that retains everything (p = 1.0), so a model such as the paper's HCOPD model would train
+     * without its dropout (and, with the no-op dropout removed, fail DL4J's workspace checks): the layer gets
+     * {@code Dropout(1 - rate)}, DL4J's retain probability, as Keras trains it.
+     */
+    @SuppressWarnings("unchecked")
+    private static void restoreDropoutRates(Model network, String modelJson) {
+        Map<String, Double> rates = new java.util.HashMap<>();
+        Object config = KerasConfigs.parse(modelJson, "model_config").get("config");
+        if (config instanceof Map<?, ?> c && c.get("layers") instanceof List<?> layers) {
+            for (Object layer : layers) {
+                Map<String, Object> map = (Map<String, Object>) layer;
+                if ("Dropout".equals(map.get("class_name")) && map.get("config") instanceof Map<?, ?> lc
+                        && lc.get("rate") instanceof Number rate) {
+                    rates.put(String.valueOf(lc.get("name")), rate.doubleValue());
+                }
+            }
+        }
+        List<org.deeplearning4j.nn.conf.layers.Layer> layers = new ArrayList<>();
+        if (network instanceof MultiLayerNetwork mln) {
+            mln.getLayerWiseConfigurations().getConfs().forEach(conf -> layers.add(conf.getLayer()));
+        } else if (network instanceof ComputationGraph graph) {
+            graph.getConfiguration().getVertices().values().forEach(vertex -> {
+                if (vertex instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv) {
+                    layers.add(lv.getLayerConf().getLayer());
+                }
+            });
+        }
+        for (org.deeplearning4j.nn.conf.layers.Layer layer : layers) {
+            if (layer instanceof org.deeplearning4j.nn.conf.layers.DropoutLayer) {
+                Double rate = rates.get(layer.getLayerName());
+                // DL4J's p is the probability of retaining an activation; a DropoutLayer needs one to train at all.
+                layer.setIDropout(new org.deeplearning4j.nn.conf.dropout.Dropout(rate == null ? 1.0 : 1.0 - rate));
+            }
+        }
     }
 
     private static Model loadWithoutLoss(Path h5File, String path, KerasFile file, KerasConfigs.Normalized configs,

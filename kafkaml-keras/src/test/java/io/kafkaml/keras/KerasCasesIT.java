@@ -140,6 +140,9 @@ class KerasCasesIT {
         MultiLayerNetwork network = (MultiLayerNetwork) imported.network();
         var confs = network.getLayerWiseConfigurations().getConfs();
         assertThat(((LossLayer) confs.get(confs.size() - 1).getLayer()).getLossFn()).isInstanceOf(LossSparseMCXENT.class);
+        // Keras Dropout(rate=0.2) trains with DL4J's retain probability 0.8 (DL4J's import alone gives 1.0).
+        assertThat(confs.get(0).getLayer().getIDropout())
+                .isEqualTo(new org.deeplearning4j.nn.conf.dropout.Dropout(0.8));
         ModelDefinition model = registry.registerModel(imported.definition(), imported.network());
         assertThat(model.summary().outputKind()).isEqualTo(OutputKind.MULTI_CLASS);
         assertThat(model.summary().classIndexLabels()).isTrue();
