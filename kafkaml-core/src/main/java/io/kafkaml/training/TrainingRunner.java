@@ -28,6 +28,7 @@ import java.util.Objects;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -364,8 +365,10 @@ public final class TrainingRunner implements Runnable {
             checkCancelled();
             DataSet batch = iterator.next(job.spec().evaluationBatchSize());
             for (ModelTrainer trainer : trainers) {
-                evaluations.get(trainer).add(trainer.binding.labels(batch.getLabels()),
-                        trainer.predict(batch.getFeatures()), trainer.score(batch), batch.numExamples());
+                String steps = trainer.binding.layout().sequenceOutput();
+                evaluations.get(trainer).add(stepsAsRows(trainer.binding.labels(batch.getLabels()), steps),
+                        stepsAsRows(trainer.predict(batch.getFeatures()), steps), trainer.score(batch),
+                        batch.numExamples());
             }
         }
         Map<ModelTrainer, Map<String, Double>> results = new LinkedHashMap<>();
@@ -377,6 +380,19 @@ public final class TrainingRunner implements Runnable {
             }
         }
         return results;
+    }
+
+    /**
+     * A model's per-step outputs or labels, {@code [batch, outputs, time]} (NCW) or {@code [batch, time, outputs]}
+     * (NWC), as rows {@code [batch · time, outputs]}: one row per step, read by the evaluations (DL4J's axis 1) as
+     * they read one output per record, whatever the format. Other arrays are returned as they are.
+     */
+    static INDArray stepsAsRows(INDArray array, String sequenceOutput) {
+        if (sequenceOutput == null || array == null || array.rank() != 3) {
+            return array;
+        }
+        INDArray nwc = RNNFormat.NWC.name().equals(sequenceOutput) ? array : array.permute(0, 2, 1);
+        return nwc.dup('c').reshape('c', nwc.size(0) * nwc.size(1), nwc.size(2));
     }
 
     private void checkCancelled() {

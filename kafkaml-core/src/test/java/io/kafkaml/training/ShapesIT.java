@@ -39,6 +39,7 @@ import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
@@ -52,6 +53,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -225,22 +228,28 @@ class ShapesIT {
         }
     }
 
-    @Test
-    void aModelWithAnOutputPerTimeStepTrainsOnALabelPerStep(EmbeddedKafkaBroker kafka) throws Exception {
+    /** NCW is DL4J's default; NWC (Keras imports) puts the outputs on axis 2, which evaluation must read there. */
+    @ParameterizedTest
+    @EnumSource(RNNFormat.class)
+    void aModelWithAnOutputPerTimeStepTrainsOnALabelPerStep(RNNFormat format, EmbeddedKafkaBroker kafka)
+            throws Exception {
+        String name = "per-step-" + format.name().toLowerCase(java.util.Locale.ROOT);
+        String deployment = "steps-" + format.name().toLowerCase(java.util.Locale.ROOT);
         MultiLayerConfiguration perStep = base().list()
-                .layer(new LSTM.Builder().nOut(8).activation(Activation.TANH).build())
-                .layer(new RnnOutputLayer.Builder(LossFunction.MCXENT).nOut(2).activation(Activation.SOFTMAX).build())
-                .setInputType(InputType.recurrent(2)).build();
-        ModelDefinition model = ModelDefinition.of("per-step", "", perStep);
-        assertThat(model.summary().inputLayout().sequenceOutput()).isEqualTo("NCW");
+                .layer(new LSTM.Builder().nOut(8).activation(Activation.TANH).dataFormat(format).build())
+                .layer(new RnnOutputLayer.Builder(LossFunction.MCXENT).nOut(2).activation(Activation.SOFTMAX)
+                        .dataFormat(format).build())
+                .setInputType(InputType.recurrent(2, format)).build();
+        ModelDefinition model = ModelDefinition.of(name, "", perStep);
+        assertThat(model.summary().inputLayout().sequenceOutput()).isEqualTo(format.name());
         registry.registerModel(model);
-        registry.createConfiguration(new Configuration("per-step", "", List.of("per-step")));
-        kafka.createTopic("steps", 1);
-        TrainingHandle handle = deployments.deploy("per-step", TrainingSpec.builder().batchSize(10).epochs(15).seed(3)
-                .controlTimeout(Duration.ofSeconds(60)).build(), "steps-1");
+        registry.createConfiguration(new Configuration(name, "", List.of(name)));
+        kafka.createTopic(deployment, 1);
+        TrainingHandle handle = deployments.deploy(name, TrainingSpec.builder().batchSize(10).epochs(15).seed(3)
+                .controlTimeout(Duration.ofSeconds(60)).build(), deployment);
         Random random = new Random(9);
         try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
-                .inputConfig(Map.of("data_reshape", "4 2", "label_reshape", "4")).topic("steps").deploymentId("steps-1")
+                .inputConfig(Map.of("data_reshape", "4 2", "label_reshape", "4")).topic(deployment).deploymentId(deployment)
                 .testRate(0.2).build()) {
             for (int i = 0; i < 100; i++) {
                 float[] steps = sequence(random);
@@ -252,7 +261,7 @@ class ShapesIT {
             }
         }
         assertThat(handle.await(Duration.ofMinutes(3))).contains(DeploymentStatus.FINISHED);
-        TrainingResult result = registry.result("steps-1.per-step").orElseThrow();
+        TrainingResult result = registry.result(deployment + "." + name).orElseThrow();
         assertThat(result.testMetrics().get("accuracy")).as("per-step test accuracy").isGreaterThan(0.8);
         long[][] confusion = result.confusionMatrix();
         assertThat(confusion[0][0] + confusion[0][1] + confusion[1][0] + confusion[1][1])
@@ -260,12 +269,16 @@ class ShapesIT {
 
         Model trained = restore(result);
         float[][] inputs = {sequence(random), sequence(random)};
-        List<JsonNode> served = serve(kafka, "steps-1.per-step", inputs);
+        List<JsonNode> served = serve(kafka, deployment + "." + name, inputs);
         for (int i = 0; i < inputs.length; i++) {
-            INDArray input = Nd4j.createFromArray(inputs[i]).reshape(1, 4, 2).permute(0, 2, 1).dup('c');
-            INDArray steps = ((MultiLayerNetwork) trained).output(input, false); // [1, 2, 4]
-            float[] last = steps.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
-                    org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.point(3))
+            INDArray nwc = Nd4j.createFromArray(inputs[i]).reshape(1, 4, 2);
+            INDArray input = format == RNNFormat.NWC ? nwc : nwc.permute(0, 2, 1).dup('c');
+            INDArray steps = ((MultiLayerNetwork) trained).output(input, false); // [1, 2, 4] NCW, [1, 4, 2] NWC
+            float[] last = (format == RNNFormat.NWC
+                    ? steps.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                            org.nd4j.linalg.indexing.NDArrayIndex.point(3), org.nd4j.linalg.indexing.NDArrayIndex.all())
+                    : steps.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                            org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.point(3)))
                     .dup('c').data().asFloat();
             assertThat(served.get(i).get("values").get(0).floatValue()).as("the last step's output")
                     .isCloseTo(last[0], within(1e-5f));
