@@ -105,7 +105,9 @@ final class WorkerCommand implements Callable<Integer> {
         if (only != null) {
             job = job.onlyModel(only);
         }
-        TrainingRunner runner = new TrainingRunner(job, registry, clientConfig, null);
+        Map<String, Object> settings = new HashMap<>(clientConfig);
+        settings.put(KafkaMlConfig.MAX_RECORD_VALUES_CONFIG, config.maxRecordValues());
+        TrainingRunner runner = new TrainingRunner(job, registry, settings, null);
         java.util.concurrent.atomic.AtomicBoolean reported = new java.util.concurrent.atomic.AtomicBoolean();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             // SIGTERM (or SIGINT): stop at the next batch and wait, bounded, until CANCELLED is recorded, then exit

@@ -85,6 +85,15 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String INFERENCE_GROUP_ID_CONFIG = "kafkaml.inference.group.id";
     /** The probability from which a binary or multi-label output is predicted as class 1. */
     public static final String INFERENCE_DECISION_THRESHOLD_CONFIG = "kafkaml.inference.decision.threshold";
+    /**
+     * The most values (floats) one record's features may hold when the model leaves their number to the stream.
+     */
+    public static final String MAX_RECORD_VALUES_CONFIG = "kafkaml.max.record.values";
+    /**
+     * Default of {@value #MAX_RECORD_VALUES_CONFIG}: 1,048,576 values (1024 × 1024 × 1, 591 × 591 × 3), the values
+     * of one record at Kafka's default {@code message.max.bytes} (1 MiB) in uint8; 4 MiB per record as floats.
+     */
+    public static final long DEFAULT_MAX_RECORD_VALUES = 1L << 20;
 
     /** The number of inference replicas a worker process runs. */
     public static final String INFERENCE_REPLICAS_CONFIG = "kafkaml.inference.replicas";
@@ -198,6 +207,12 @@ public final class KafkaMlConfig extends AbstractConfig {
                 Importance.LOW, "Worker role infer: the probability from which a binary or multi-label (sigmoid) output "
                 + "is predicted as class 1, in (0, 1) (default: the threshold the model was trained with, 0.5 unless "
                 + "its training spec set one)");
+        define(MAX_RECORD_VALUES_CONFIG, "KAFKAML_MAX_RECORD_VALUES", Type.LONG, DEFAULT_MAX_RECORD_VALUES,
+                ConfigDef.Range.atLeast(1), Importance.LOW,
+                "Training and serving: the most values one record's features may hold (the product of its data_reshape) "
+                        + "when the model leaves their number to the stream (a convolutional model of any height and "
+                        + "width, a recurrent model of any length). A larger record shape is refused before anything is "
+                        + "allocated, naming this setting; a model whose declared input fixes every size is not limited");
 
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put(RESULT_HEADER, "On every prediction: the id of the training result whose model made it");
@@ -296,6 +311,27 @@ public final class KafkaMlConfig extends AbstractConfig {
     /** The Kafka client settings: every key of the given map that does not start with {@code kafkaml.}. */
     public Map<String, Object> clientConfig() {
         return clientConfig;
+    }
+
+    /** {@value #MAX_RECORD_VALUES_CONFIG}. */
+    public long maxRecordValues() {
+        return getLong(MAX_RECORD_VALUES_CONFIG);
+    }
+
+    /**
+     * {@value #MAX_RECORD_VALUES_CONFIG} read from a map of settings (such as the client settings given to
+     * {@code LocalTrainingLauncher} or {@code LocalInference}), or its default when the map does not hold it.
+     *
+     * @throws ConfigException naming the setting when the value is not a whole number of at least 1
+     */
+    public static long maxRecordValues(Map<String, ?> settings) {
+        Object value = settings.get(MAX_RECORD_VALUES_CONFIG);
+        if (value == null) {
+            return DEFAULT_MAX_RECORD_VALUES;
+        }
+        Object parsed = ConfigDef.parseType(MAX_RECORD_VALUES_CONFIG, value, Type.LONG);
+        CONFIG.configKeys().get(MAX_RECORD_VALUES_CONFIG).validator.ensureValid(MAX_RECORD_VALUES_CONFIG, parsed);
+        return (Long) parsed;
     }
 
     /** {@value #REGISTRY_PREFIX_CONFIG}. */

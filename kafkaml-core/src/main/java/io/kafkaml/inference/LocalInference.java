@@ -1,5 +1,6 @@
 package io.kafkaml.inference;
 
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.internals.Deadline;
 import io.kafkaml.registry.Inference;
 import io.kafkaml.registry.Registry;
@@ -117,7 +118,8 @@ public final class LocalInference implements AutoCloseable {
      */
     public static LocalInference start(Registry registry, Map<String, ?> clientConfig, String id, InferenceSpec spec) {
         Objects.requireNonNull(registry, "registry");
-        ServedModel.load(registry, spec); // fail now, in the caller's thread, if the model cannot be served
+        // fail now, in the caller's thread, if the model cannot be served
+        ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig));
         Optional<Inference> existing = registry.inference(id);
         boolean joining = existing.isPresent() && "RUNNING".equals(existing.get().status());
         if (joining) {
@@ -228,8 +230,8 @@ public final class LocalInference implements AutoCloseable {
     }
 
     private InferenceReplica newReplica(Slot slot) {
-        InferenceReplica replica = new InferenceReplica(slot.name, spec, groupId, ServedModel.load(registry, spec),
-                clientConfig, stats);
+        InferenceReplica replica = new InferenceReplica(slot.name, spec, groupId,
+                ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig)), clientConfig, stats);
         slot.current.set(replica);
         return replica;
     }

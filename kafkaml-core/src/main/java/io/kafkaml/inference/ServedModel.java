@@ -1,5 +1,6 @@
 package io.kafkaml.inference;
 
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.format.RecordDecoder;
 import io.kafkaml.format.RecordEncoder;
@@ -76,6 +77,18 @@ public final class ServedModel {
      * @throws RegistryException if the result has no trained model, or its artifacts are damaged
      */
     public static ServedModel load(Registry registry, InferenceSpec spec) {
+        return load(registry, spec, KafkaMlConfig.DEFAULT_MAX_RECORD_VALUES);
+    }
+
+    /**
+     * Loads the model of a training result from the registry, taking inputs of at most {@code maxRecordValues} values
+     * when the model leaves their number to the stream ({@value KafkaMlConfig#MAX_RECORD_VALUES_CONFIG}).
+     *
+     * @throws EntityNotFoundException if the result, its model or its deployment is missing
+     * @throws RegistryException if the result has no trained model, its artifacts are damaged, or the inputs do not
+     *         fit the model (or the limit)
+     */
+    public static ServedModel load(Registry registry, InferenceSpec spec, long maxRecordValues) {
         TrainingResult result = registry.result(spec.resultId())
                 .orElseThrow(() -> new EntityNotFoundException("training result", spec.resultId()));
         if (result.artifact() == null) {
@@ -124,7 +137,7 @@ public final class ServedModel {
         InputLayout.Binding binding;
         try {
             // The layout training used: the same model and the same record shape give the same network input.
-            binding = definition.summary().inputLayout().bind(decoder.featureShape());
+            binding = definition.summary().inputLayout().bind(decoder.featureShape(), maxRecordValues);
             binding.check(network, definition.name());
         } catch (InvalidModelException e) {
             throw new RegistryException("Inputs of format " + format + " " + Arrays.toString(decoder.featureShape())

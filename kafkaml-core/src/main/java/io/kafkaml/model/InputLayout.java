@@ -3,6 +3,7 @@ package io.kafkaml.model;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.kafkaml.config.KafkaMlConfig;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -45,6 +46,8 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The input a model takes, in DL4J's terms ({@link InputType}): feed-forward rows, convolutional images
@@ -70,12 +73,23 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code [batch, height, width, channels]} for NHWC, {@code [batch, features, time]} for NCW (DL4J's default for
  * recurrent layers), {@code [batch, time, features]} for NWC (Keras imports), flat rows otherwise. A record given
  * channels-first ({@code [channels, height, width]}, {@code [features, time]}) is accepted when it cannot be read
- * channels-last; a flat record is taken in the network's own order.
+ * channels-last. A shape that both readings fit is refused, naming both, when declaring the model's height and width
+ * would tell them apart (e.g. {@code [3, 32, 3]} for 3 channels of any size); when no declaration can
+ * ({@code [n, n, n]} images, {@code [n, n]} sequences of n features) it is read channels-last, Kafka-ML's order, and
+ * logged. A flat record ({@code [n]}) of an image is read as numpy's C order of {@code [height, width, channels]}
+ * too, for convolutional-flat models as well (whose rows DL4J takes in CHW order).
+ *
+ * <p><b>Limit.</b> When the model leaves the number of values per record to the stream (any height and width, any
+ * number of time steps), a record shape of more than {@value KafkaMlConfig#MAX_RECORD_VALUES_CONFIG} values
+ * ({@link KafkaMlConfig#DEFAULT_MAX_RECORD_VALUES} by default) is refused by {@link #bind(long[], long)} before
+ * anything is allocated.
  *
  * <p>Immutable and thread-safe.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class InputLayout {
+
+    private static final Logger log = LoggerFactory.getLogger(InputLayout.class);
 
     /** A size the model does not fix (the height of a convolutional input, the number of time steps). */
     public static final long ANY = -1;
@@ -299,6 +313,11 @@ public final class InputLayout {
             throw new InvalidModelException("Model '" + model + "' takes " + describe() + ", but its declared input type "
                     + "is " + declared.describe());
         }
+        if (dataFormat != null && declared.dataFormat != null && !dataFormat.equals(declared.dataFormat)) {
+            throw new InvalidModelException("Model '" + model + "' takes " + describe() + ": its layers are " + dataFormat
+                    + ", but its declared input type is " + declared.dataFormat + " (" + declared.describe() + "); "
+                    + "declare the input type in the network's data format, " + dataFormat);
+        }
         return new InputLayout(kind, declared.size, declared.height, declared.width, declared.timeSteps,
                 dataFormat != null ? dataFormat : declared.dataFormat, inputs, outputs, sequenceOutput);
     }
@@ -469,6 +488,23 @@ public final class InputLayout {
      *         feed from one stream)
      */
     public Binding bind(long[] recordShape) {
+        return bind(recordShape, KafkaMlConfig.DEFAULT_MAX_RECORD_VALUES);
+    }
+
+    /**
+     * Matches a stream's record shape against this layout, refusing records of more than {@code maxRecordValues}
+     * values when the model leaves their number to the stream ({@value KafkaMlConfig#MAX_RECORD_VALUES_CONFIG}).
+     * The limit is checked before anything is allocated; a record whose every size the model fixes is not limited.
+     *
+     * @param recordShape one record's feature shape as the stream declares it (its {@code data_reshape};
+     *        {@code [n]} for n flat values)
+     * @param maxRecordValues the most values a record may hold when the model does not fix them, at least 1
+     * @return how to lay out batches of such records for the network
+     * @throws InputShapeException if the records cannot be this model's input, naming both shapes, or hold more
+     *         values than the limit, naming it
+     * @throws InvalidModelException if the model has several inputs or outputs
+     */
+    public Binding bind(long[] recordShape, long maxRecordValues) {
         long[] shape = recordShape.length == 0 ? new long[] {1} : recordShape.clone();
         if (inputs != 1 || outputs != 1) {
             throw new InvalidModelException("The model has " + inputs + " input" + (inputs == 1 ? "" : "s") + " and "
@@ -479,7 +515,19 @@ public final class InputLayout {
         }
         long elements = 1;
         for (long d : shape) {
-            elements *= d;
+            if (d <= 0) {
+                throw mismatch(shape, "every size of a record must be at least 1");
+            }
+            elements = elements > Long.MAX_VALUE / d ? Long.MAX_VALUE : elements * d;
+        }
+        if (elements > maxRecordValues && elements != fixedRecordValues()) {
+            String stream = Arrays.toString(shape);
+            throw new InputShapeException("The stream's records have shape " + stream + ", "
+                    + (elements == Long.MAX_VALUE ? "more than " + Long.MAX_VALUE : String.valueOf(elements))
+                    + " values, over the limit of " + maxRecordValues + " values per record ("
+                    + KafkaMlConfig.MAX_RECORD_VALUES_CONFIG + ") for a model that takes " + describe()
+                    + ": raise " + KafkaMlConfig.MAX_RECORD_VALUES_CONFIG + " or declare the model's input sizes "
+                    + "(ModelDefinition.withInputType)", describe(), stream);
         }
         switch (kind) {
             case UNKNOWN:
@@ -492,12 +540,16 @@ public final class InputLayout {
             case CONVOLUTIONAL_FLAT: {
                 long c = size;
                 long total = height * width * c;
-                if (shape.length == 3 && shape[0] == height && shape[1] == width && shape[2] == c) {
+                boolean channelsLast = shape.length == 3 && shape[0] == height && shape[1] == width && shape[2] == c;
+                boolean channelsFirst = shape.length == 3 && shape[0] == c && shape[1] == height && shape[2] == width;
+                if (channelsFirst && !channelsLast) {
+                    // [channels, height, width]: already the CHW order DL4J's FeedForwardToCnnPreProcessor takes
+                    return new Binding(this, shape, new long[] {total}, null, ANY);
+                }
+                if (elements == total && (channelsLast || shape.length != 3)) {
+                    // [height, width, channels], [height, width] or flat: numpy C order of an HWC image
                     return new Binding(this, new long[] {height, width, c}, new long[] {total},
                             c == 1 ? null : new int[] {2, 0, 1}, ANY);
-                }
-                if (elements == total) {
-                    return new Binding(this, shape, new long[] {total}, null, ANY);
                 }
                 throw mismatch(shape, "the model takes " + total + " values per record and the record has " + elements);
             }
@@ -510,22 +562,46 @@ public final class InputLayout {
         }
     }
 
+    /** The values of a record when the model fixes every size of its input; -1 when it leaves some to the stream. */
+    private long fixedRecordValues() {
+        return switch (kind) {
+            case FEED_FORWARD -> size > 0 ? size : -1;
+            case CONVOLUTIONAL, CONVOLUTIONAL_FLAT -> height > 0 && width > 0 && size > 0 ? height * width * size : -1;
+            case RECURRENT -> timeSteps > 0 && size > 0 ? timeSteps * size : -1;
+            case UNKNOWN -> -1;
+        };
+    }
+
     private Binding bindConvolutional(long[] shape, long elements) {
         long c = size;
         boolean nhwc = CNN2DFormat.NHWC.name().equals(dataFormat);
         long[] hwc = null;
         boolean channelsFirst = false;
-        if (shape.length == 3 && fits(shape[2], c) && fits(shape[0], height) && fits(shape[1], width)) {
+        boolean last = shape.length == 3 && fits(shape[2], c) && fits(shape[0], height) && fits(shape[1], width);
+        boolean first = shape.length == 3 && fits(shape[0], c) && fits(shape[1], height) && fits(shape[2], width);
+        if (last && first) {
+            boolean cube = shape[0] == shape[1] && shape[1] == shape[2];
+            if (!cube) {
+                // Declaring the height and width tells the two readings apart, so the stream alone must not decide.
+                throw mismatch(shape, "the shape reads both as [height, width, channels] (" + shape[0] + " × " + shape[1]
+                        + ", " + shape[2] + " channels) and as [channels, height, width] (" + shape[1] + " × "
+                        + shape[2] + ", " + shape[0] + " channels); declare the model's height and width "
+                        + "(ModelDefinition.withInputType) to say which");
+            }
+            // [n, n, n]: no declaration can tell; Kafka-ML's (numpy, Keras) order is channels-last.
+            log.info("Records of shape {} are read as [height, width, channels], Kafka-ML's order; "
+                    + "[channels, height, width] would fit {} too", Arrays.toString(shape), describe());
+        }
+        if (last) {
             hwc = shape;
-        } else if (shape.length == 3 && fits(shape[0], c) && fits(shape[1], height) && fits(shape[2], width)) {
+        } else if (first) {
             hwc = new long[] {shape[1], shape[2], shape[0]};
             channelsFirst = true;
         } else if (shape.length == 2 && c == 1 && fits(shape[0], height) && fits(shape[1], width)) {
             hwc = new long[] {shape[0], shape[1], 1};
         } else if (shape.length == 1 && height > 0 && width > 0 && elements == height * width * c) {
-            // flat: in the network's own order
-            return new Binding(this, shape, nhwc ? new long[] {height, width, c} : new long[] {c, height, width}, null,
-                    ANY);
+            // flat: numpy C order of an [height, width, channels] image, as Kafka-ML sends it
+            hwc = new long[] {height, width, c};
         }
         if (hwc == null) {
             String why = shape.length == 1 ? "a flat record needs the model's height and width: declare them "
@@ -548,6 +624,11 @@ public final class InputLayout {
         long steps;
         boolean featuresFirst = false;
         if (shape.length == 2 && fits(shape[1], f) && fits(shape[0], timeSteps)) {
+            if (f > 1 && fits(shape[0], f) && fits(shape[1], timeSteps)) {
+                // [n, n] with n features: no declaration can tell; Kafka-ML's (Keras) order is [time steps, features].
+                log.info("Records of shape {} are read as [time steps, features], Kafka-ML's order; "
+                        + "[features, time steps] would fit {} too", Arrays.toString(shape), describe());
+            }
             steps = shape[0];
         } else if (shape.length == 2 && fits(shape[0], f) && fits(shape[1], timeSteps)) {
             steps = shape[1];

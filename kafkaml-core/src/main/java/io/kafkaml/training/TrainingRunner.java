@@ -1,5 +1,6 @@
 package io.kafkaml.training;
 
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.dataset.StreamDataSetIterator;
@@ -91,7 +92,8 @@ public final class TrainingRunner implements Runnable {
     private DeploymentStatus lastDeploymentStatus;
 
     /**
-     * @param clientConfig settings of the Kafka clients that read the control topic and the data
+     * @param clientConfig settings of the Kafka clients that read the control topic and the data; may also hold
+     *        {@value io.kafkaml.config.KafkaMlConfig#MAX_RECORD_VALUES_CONFIG}
      * @param listener called as training progresses, or {@code null}
      */
     public TrainingRunner(TrainingJob job, Registry registry, Map<String, ?> clientConfig, TrainingListener listener) {
@@ -586,7 +588,8 @@ public final class TrainingRunner implements Runnable {
             InputLayout.Binding bound = null;
             try {
                 // Before any training: the stream's records must be this model's input (shapes named if not).
-                bound = model.summary().inputLayout().bind(decoder.featureShape());
+                bound = model.summary().inputLayout().bind(decoder.featureShape(),
+                        KafkaMlConfig.maxRecordValues(clientConfig));
                 bound.check(network, model.name());
             } catch (InvalidModelException e) {
                 error = e.getMessage();

@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kafkaml.config.KafkaMlConfig;
+import java.util.Arrays;
+import java.util.Map;
+import org.apache.kafka.common.config.ConfigException;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -106,6 +110,125 @@ class InputLayoutTest {
                 .hasMessageContaining("Model 'cnn' takes convolutional").hasMessageContaining("[3, 3, 2]");
         assertThatThrownBy(() -> model.withInputType(InputType.recurrent(2, 5)))
                 .isInstanceOf(InvalidModelException.class).hasMessageContaining("declared input type is recurrent");
+    }
+
+    /** A CNN of 3 channels, any height and width. */
+    static MultiLayerConfiguration rgb(CNN2DFormat format) {
+        return new NeuralNetConfiguration.Builder().seed(1).list()
+                .layer(new ConvolutionLayer.Builder(2, 2).nOut(2).dataFormat(format).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(2).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutional(4, 5, 3, format)).build();
+    }
+
+    static float[] counting(int n) {
+        float[] values = new float[n];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = i;
+        }
+        return values;
+    }
+
+    @Test
+    void flatAndChannelsFirstImagesOfSeveralChannelsAreLaidOutLikeAHandMadePermute() {
+        float[] record = counting(4 * 5 * 3); // one image, H=4, W=5, C=3
+        INDArray hwc = Nd4j.createFromArray(record).reshape('c', 1, 4, 5, 3); // Kafka-ML/numpy order of [h, w, c]
+        INDArray chw = Nd4j.createFromArray(record).reshape('c', 1, 3, 4, 5); // the same values sent [c, h, w]
+        for (CNN2DFormat format : CNN2DFormat.values()) {
+            ModelDefinition model = ModelDefinition.of("rgb", "", rgb(format))
+                    .withInputType(InputType.convolutional(4, 5, 3, format));
+            InputLayout layout = model.summary().inputLayout();
+            boolean nchw = format == CNN2DFormat.NCHW;
+            INDArray fromHwc = nchw ? hwc.permute(0, 3, 1, 2) : hwc;
+            INDArray fromChw = nchw ? chw : chw.permute(0, 2, 3, 1);
+            for (long[] shape : new long[][] {{4, 5, 3}, {60}}) {
+                InputLayout.Binding binding = layout.bind(shape);
+                assertThat(binding.features(record, 1)).as("%s record %s", format, Arrays.toString(shape))
+                        .isEqualTo(fromHwc.dup('c'));
+                binding.check(model.newNetwork(), "rgb");
+            }
+            InputLayout.Binding channelsFirst = layout.bind(new long[] {3, 4, 5});
+            assertThat(channelsFirst.features(record, 1)).as("%s record [3, 4, 5]", format).isEqualTo(fromChw.dup('c'));
+        }
+        // A flat-input CNN (FeedForwardToCnnPreProcessor) takes rows in CHW order.
+        MultiLayerConfiguration flatConf = new NeuralNetConfiguration.Builder().list()
+                .layer(new ConvolutionLayer.Builder(2, 2).nOut(2).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(2).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.convolutionalFlat(4, 5, 3)).build();
+        ModelDefinition flat = ModelDefinition.of("flat-rgb", "", flatConf);
+        assertThat(flat.summary().inputLayout().kind()).isEqualTo(InputLayout.Kind.CONVOLUTIONAL_FLAT);
+        INDArray rowFromHwc = hwc.permute(0, 3, 1, 2).dup('c').reshape('c', 1, 60);
+        for (long[] shape : new long[][] {{4, 5, 3}, {60}}) {
+            InputLayout.Binding binding = flat.summary().inputLayout().bind(shape);
+            assertThat(binding.features(record, 1)).as("flat CNN, record %s", Arrays.toString(shape))
+                    .isEqualTo(rowFromHwc);
+            binding.check(flat.newNetwork(), "flat-rgb");
+        }
+        assertThat(flat.summary().inputLayout().bind(new long[] {3, 4, 5}).features(record, 1))
+                .as("flat CNN, record [3, 4, 5]").isEqualTo(Nd4j.createFromArray(record).reshape('c', 1, 60));
+    }
+
+    @Test
+    void aShapeThatReadsBothChannelsLastAndChannelsFirstIsRefusedWhenDeclaringSizesWouldTell() {
+        ModelDefinition model = ModelDefinition.of("cnn", "", cnn(CNN2DFormat.NCHW)); // 2 channels, any size
+        assertThatThrownBy(() -> model.summary().inputLayout().bind(new long[] {2, 5, 2}))
+                .isInstanceOf(InputShapeException.class)
+                .hasMessageContaining("[2, 5, 2]")
+                .hasMessageContaining("[height, width, channels] (2 × 5, 2 channels)")
+                .hasMessageContaining("[channels, height, width] (5 × 2, 2 channels)")
+                .hasMessageContaining("withInputType");
+        // Declared, the sizes say which.
+        INDArray declared = model.summary().inputLayout().declare(InputLayout.convolutional(2, 5, 2, CNN2DFormat.NCHW),
+                "cnn").bind(new long[] {2, 5, 2}).features(counting(20), 1);
+        assertThat(declared).isEqualTo(Nd4j.createFromArray(counting(20)).reshape('c', 1, 2, 5, 2)
+                .permute(0, 3, 1, 2).dup('c'));
+        // [n, n, n] and square sequences: no declaration can tell; Kafka-ML's channels-last order is taken.
+        INDArray cube = model.summary().inputLayout().bind(new long[] {2, 2, 2}).features(counting(8), 1);
+        assertThat(cube).isEqualTo(Nd4j.createFromArray(counting(8)).reshape('c', 1, 2, 2, 2)
+                .permute(0, 3, 1, 2).dup('c'));
+        InputLayout lstm = ModelDefinition.of("lstm", "", lstm(RNNFormat.NCW, false)).summary().inputLayout();
+        assertThat(lstm.bind(new long[] {3, 3}).features(counting(9), 1)).as("3 steps of 3 features")
+                .isEqualTo(Nd4j.createFromArray(counting(9)).reshape('c', 1, 3, 3).permute(0, 2, 1).dup('c'));
+    }
+
+    @Test
+    void aRecordOverTheValueLimitIsRefusedBeforeAnythingIsAllocatedNamingTheLimit() {
+        ModelDefinition model = ModelDefinition.of("cnn", "", cnn(CNN2DFormat.NCHW)); // any height and width
+        InputLayout layout = model.summary().inputLayout();
+        assertThatThrownBy(() -> layout.bind(new long[] {11585, 11585, 2}))
+                .isInstanceOf(InputShapeException.class)
+                .hasMessageContaining("[11585, 11585, 2]").hasMessageContaining("268424450 values")
+                .hasMessageContaining("limit of " + KafkaMlConfig.DEFAULT_MAX_RECORD_VALUES)
+                .hasMessageContaining(KafkaMlConfig.MAX_RECORD_VALUES_CONFIG);
+        assertThatThrownBy(() -> layout.bind(new long[] {1L << 40, 1L << 40, 2}))
+                .isInstanceOf(InputShapeException.class).hasMessageContaining(KafkaMlConfig.MAX_RECORD_VALUES_CONFIG);
+        assertThat(layout.bind(new long[] {5, 5, 2}, 50).featureCount()).isEqualTo(50);
+        assertThatThrownBy(() -> layout.bind(new long[] {5, 6, 2}, 50))
+                .isInstanceOf(InputShapeException.class).hasMessageContaining("limit of 50 values per record");
+        InputLayout lstm = ModelDefinition.of("lstm", "", lstm(RNNFormat.NCW, false)).summary().inputLayout();
+        assertThatThrownBy(() -> lstm.bind(new long[] {20, 3}, 50)).isInstanceOf(InputShapeException.class)
+                .hasMessageContaining("recurrent [any, 3]").hasMessageContaining("60 values");
+        // Sizes the model fixes itself are not limited.
+        InputLayout fixed = layout.declare(InputLayout.convolutional(5, 6, 2, CNN2DFormat.NCHW), "cnn");
+        assertThat(fixed.bind(new long[] {5, 6, 2}, 50).featureCount()).isEqualTo(60);
+        // The setting, as read from the client settings of LocalTrainingLauncher/LocalInference.
+        assertThat(KafkaMlConfig.maxRecordValues(Map.of())).isEqualTo(KafkaMlConfig.DEFAULT_MAX_RECORD_VALUES);
+        assertThat(KafkaMlConfig.maxRecordValues(Map.of(KafkaMlConfig.MAX_RECORD_VALUES_CONFIG, "50"))).isEqualTo(50);
+        assertThatThrownBy(() -> KafkaMlConfig.maxRecordValues(Map.of(KafkaMlConfig.MAX_RECORD_VALUES_CONFIG, "0")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining(KafkaMlConfig.MAX_RECORD_VALUES_CONFIG);
+    }
+
+    @Test
+    void aDeclaredDataFormatOtherThanTheNetworksIsRefusedNamingBoth() {
+        ModelDefinition nchw = ModelDefinition.of("cnn", "", cnn(CNN2DFormat.NCHW));
+        assertThatThrownBy(() -> nchw.withInputType(InputType.convolutional(4, 4, 2, CNN2DFormat.NHWC)))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("its layers are NCHW").hasMessageContaining("declared input type is NHWC");
+        ModelDefinition nwc = ModelDefinition.of("lstm", "", lstm(RNNFormat.NWC, false));
+        assertThatThrownBy(() -> nwc.withInputType(InputType.recurrent(3, 5)))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("its layers are NWC").hasMessageContaining("declared input type is NCW");
+        assertThat(nwc.withInputType(InputType.recurrent(3, 5, RNNFormat.NWC)).summary().inputLayout().timeSteps())
+                .isEqualTo(5);
     }
 
     @Test
