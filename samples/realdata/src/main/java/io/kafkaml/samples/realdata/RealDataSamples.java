@@ -299,8 +299,8 @@ public final class RealDataSamples implements AutoCloseable {
     }
 
     /**
-     * Runs the samples; exits 0 when every deployment finished and every test input was answered, 1 otherwise,
-     * 2 for bad arguments.
+     * Runs the samples; exits 0 when every deployment finished, every test input was answered and the served
+     * predictions score what the deployment's test evaluation scored, 1 otherwise, 2 for bad arguments.
      */
     public static void main(String[] args) {
         String usage = "Usage: kafkaml-realdata.jar [--sample all|digits-cnn|digits-lstm|no3|breast-cancer]"
@@ -328,7 +328,7 @@ public final class RealDataSamples implements AutoCloseable {
         }
         Path data = options.containsKey("data") ? Path.of(options.get("data")) : RealData.defaultDirectory();
         List<Report> reports = run(options.get("bootstrap-servers"), samples, data, epochs, rows, System.out);
-        System.exit(reports.stream().allMatch(Report::complete) ? 0 : 1);
+        System.exit(reports.stream().allMatch(r -> r.complete() && r.servedAgrees()) ? 0 : 1);
     }
 
     /**

@@ -38,6 +38,20 @@ public record Report(Sample sample, int rows, int trainRows, int testRows, int e
         return status == DeploymentStatus.FINISHED && predictions == testRows;
     }
 
+    /**
+     * Whether the served predictions score what the deployment's test evaluation scored: the same accuracy up to
+     * one prediction, or an mse within 1%. They are the same network on the same rows, so anything else is a fault.
+     */
+    public boolean servedAgrees() {
+        if (served.isEmpty() || stream.isEmpty()) {
+            return false;
+        }
+        if (sample.labelKind() == Sample.LabelKind.REGRESSION) {
+            return Math.abs(served.get("mse") - stream.get("mse")) <= 0.01 * stream.get("mse");
+        }
+        return Math.abs(served.get("accuracy") - stream.get("accuracy")) <= 1.5 / testRows;
+    }
+
     /** Prints the report as a few aligned lines. */
     public void print(PrintStream out) {
         out.printf("%s: %s%n", sample.id(), sample.description());
@@ -45,7 +59,8 @@ public record Report(Sample sample, int rows, int trainRows, int testRows, int e
                 batchSize);
         out.printf("  %-38s %s  (%.1f s)%s%n", "from the stream (deployment " + deploymentId + "):", format(stream),
                 streamMillis / 1000.0, status == DeploymentStatus.FINISHED ? "" : "  " + status + ": " + error);
-        out.printf("  %-38s %s%n", "served (" + predictions + "/" + testRows + " predictions):", format(served));
+        out.printf("  %-38s %s%s%n", "served (" + predictions + "/" + testRows + " predictions):", format(served),
+                served.isEmpty() || servedAgrees() ? "" : "  DISAGREES with the deployment's test metrics");
         out.printf("  %-38s %s  (%.1f s)%n", "plain DL4J from memory, same split:", format(memory),
                 memoryMillis / 1000.0);
         out.printf("  %-38s %s%n", sample.labelKind() == Sample.LabelKind.REGRESSION

@@ -82,6 +82,8 @@ class RealDataSamplesIT {
                 .isEqualTo(DeploymentStatus.FINISHED);
         assertThat(report.testRows()).isEqualTo(Math.round(report.rows() * RealDataSamples.TEST_RATE));
         assertThat(report.predictions()).as("predictions read back").isEqualTo(report.testRows());
+        assertThat(report.servedAgrees()).as("served metrics %s vs the deployment's %s", report.served(),
+                report.stream()).isTrue();
     }
 
     /** Well above the majority class: at least half way from its rate to a perfect score. */
