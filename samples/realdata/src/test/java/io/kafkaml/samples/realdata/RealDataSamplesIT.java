@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The real-data samples end to end with few epochs (and a part of NO3): streamed through the in-process
+ * The four real-data samples end to end with few epochs (and a part of NO3): streamed through the in-process
  * broker, trained by a deployment, served, the predictions read back and scored against the labels, and plain
  * DL4J from memory on the same split. Each model must be well above what the data allows without learning
  * (computed here from the data: the majority-class rate, the variance of the target), the served predictions must
@@ -51,6 +51,13 @@ class RealDataSamplesIT {
     void digitsAsEightStepsOfEightFeaturesTrainAnLstmFromTheStreamAndAreServed() {
         Table digits = Sample.DIGITS_LSTM.load(RealData.defaultDirectory(), 0);
         assertClassifier(run(Sample.DIGITS_LSTM, digits, 4), majorityRate(digits));
+    }
+
+    @Test
+    void breastCancerTrainsAOneSigmoidBinaryClassifierAndIsServedWithClasses() {
+        Table cancer = Sample.BREAST_CANCER.load(RealData.defaultDirectory(), 0);
+        assertThat(cancer.rows()).isEqualTo(569);
+        assertClassifier(run(Sample.BREAST_CANCER, cancer, 10), majorityRate(cancer));
     }
 
     @Test
