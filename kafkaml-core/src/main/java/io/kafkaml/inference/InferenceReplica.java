@@ -33,6 +33,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.InvalidRecordException;
@@ -40,11 +41,13 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -106,6 +109,8 @@ public final class InferenceReplica implements Supervisor.Runner {
     public static final String DLQ_ERROR_MESSAGE_HEADER = KafkaMlConfig.DLQ_ERROR_MESSAGE_HEADER;
 
     private static final int MAX_CONSECUTIVE_ABORTS = 5;
+    /** Exactly once: how many times a timed-out {@code commitTransaction()} is tried in all, when not stopping. */
+    static final int COMMIT_ATTEMPTS = 3;
 
     private final String name;
     private final InferenceSpec spec;
@@ -122,6 +127,8 @@ public final class InferenceReplica implements Supervisor.Runner {
     private volatile boolean aborting;
     private volatile boolean fenced;
     private volatile Deadline stopDeadline;
+    /** Exactly once: a {@code commitTransaction()} is under way or its outcome is unknown (no abort then). */
+    private boolean committing;
     private float[] features = new float[0];
     private int chunkSize;
     private int consecutiveAborts;
@@ -357,7 +364,10 @@ public final class InferenceReplica implements Supervisor.Runner {
             long sent = System.nanoTime();
             if (transactional) {
                 producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
-                producer.commitTransaction();
+                committing = true;
+                commitResolvingTimeouts(producer, stopping && stopDeadline != null ? stopDeadline
+                        : Deadline.after(Duration.ofNanos(Long.MAX_VALUE)), COMMIT_ATTEMPTS, name);
+                committing = false;
                 stats.recordsOut.add(txOut);
                 stats.deadLettered.add(txDead);
                 consecutiveAborts = 0;
@@ -383,7 +393,50 @@ public final class InferenceReplica implements Supervisor.Runner {
             if (!transactional || isFencing(e) || isFatalForProducer(e)) {
                 throw e;
             }
+            committing = false; // the commit failed for good (an abortable error): abort it
             abortAndRewind(all, e);
+        }
+    }
+
+    /**
+     * Exactly once: commits the open transaction. A {@code TimeoutException} or {@code InterruptException} from
+     * {@code commitTransaction()} leaves the outcome unknown, and the producer then refuses {@code abortTransaction()};
+     * as {@code KafkaProducer}'s javadoc prescribes, the (idempotent) commit is retried, at most {@code attempts}
+     * times (each blocks up to {@code max.block.ms}) and not after {@code deadline}. Any other error is thrown as it
+     * is (an abortable one is aborted by the caller).
+     *
+     * @throws CommitOutcomeUnknownException if no retry succeeded (or the thread was interrupted): the replica must
+     *     end, and its restart's {@code initTransactions()} with the same transactional id resolves the transaction
+     */
+    static void commitResolvingTimeouts(Producer<?, ?> producer, Deadline deadline, int attempts, String name) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                producer.commitTransaction();
+                if (attempt > 1) {
+                    log.info("[{}] The transaction committed on attempt {}", name, attempt);
+                }
+                return;
+            } catch (TimeoutException | InterruptException e) {
+                if (e instanceof InterruptException || attempt >= attempts || deadline.expired()) {
+                    throw new CommitOutcomeUnknownException("Replica " + name + " could not learn whether its "
+                            + "transaction committed after " + attempt + " attempt(s) (" + e + "); it ends, and a "
+                            + "restart with the same transactional id resolves the transaction", e);
+                }
+                log.warn("[{}] commitTransaction() timed out ({}); retrying (attempt {} of {})", name, e.toString(),
+                        attempt + 1, attempts);
+            }
+        }
+    }
+
+    /**
+     * Whether a transaction's commit outcome is unknown: its {@code commitTransaction()} timed out and no retry
+     * succeeded. Restartable: a new producer with the same transactional id completes or aborts it.
+     */
+    static final class CommitOutcomeUnknownException extends InferenceException {
+        private static final long serialVersionUID = 1L;
+
+        CommitOutcomeUnknownException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 
@@ -784,7 +837,7 @@ public final class InferenceReplica implements Supervisor.Runner {
     private void close() {
         Deadline deadline = stopDeadline != null ? stopDeadline : Deadline.after(Duration.ofSeconds(10));
         try {
-            if ((aborting || failure.get() != null) && transactional && !fenced) {
+            if ((aborting || failure.get() != null) && transactional && !fenced && !committing) {
                 try {
                     producer.abortTransaction();
                 } catch (RuntimeException e) {
