@@ -1,5 +1,6 @@
 package io.kafkaml.runtime;
 
+import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.internals.Deadline;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -195,9 +196,21 @@ public final class Supervisor implements AutoCloseable {
                 state = State.RESTARTING;
             }
             log.warn("[{}] failed, restart {} in {} ms: {}", name, restart, backoff.toMillis(), failed.toString(), failed);
-            listener.onRestart(name, restart, failed, backoff);
+            try {
+                listener.onRestart(name, restart, failed, backoff);
+            } catch (RuntimeException e) {
+                log.warn("[{}] a restart listener failed", name, e);
+            }
             if (!backOff(backoff)) {
-                break; // stopped while waiting
+                synchronized (lock) {
+                    if (!stopRequested) { // interrupted, not stopped: the unit ends without its restart
+                        end = State.FAILED;
+                        finalCause = new KafkaMlException("Supervisor " + name + " was interrupted while waiting "
+                                + "to restart after a failure: " + failed, failed);
+                        log.error("[{}] interrupted during the backoff before restart {}; failing", name, restart);
+                    }
+                }
+                break;
             }
             synchronized (lock) {
                 if (stopRequested) {

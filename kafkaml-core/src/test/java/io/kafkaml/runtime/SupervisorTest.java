@@ -41,7 +41,7 @@ class SupervisorTest {
         }
     }
 
-    static final class Recorder implements Supervisor.Listener {
+    static class Recorder implements Supervisor.Listener {
         final List<String> events = new CopyOnWriteArrayList<>();
 
         @Override
@@ -127,5 +127,45 @@ class SupervisorTest {
         assertThatThrownBy(() -> RestartPolicy.fromConfig(Map.of(RestartPolicy.MAX_RESTARTS_CONFIG, "many")))
                 .isInstanceOf(ConfigException.class).hasMessageContaining(RestartPolicy.MAX_RESTARTS_CONFIG)
                 .hasMessageContaining("many");
+    }
+
+    @Test
+    void aThrowingRestartListenerDoesNotKillTheSupervisor() {
+        AtomicInteger made = new AtomicInteger();
+        Recorder recorder = new Recorder() {
+            @Override
+            public void onRestart(String name, int restarts, Throwable cause, Duration backoff) {
+                super.onRestart(name, restarts, cause, backoff);
+                throw new IllegalStateException("listener bug");
+            }
+        };
+        Supervisor supervisor = new Supervisor("listened", () -> new Flaky(made.incrementAndGet() <= 1), FAST,
+                Supervisor.RESTART_ALL, recorder).start();
+        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> made.get() == 2
+                && supervisor.state() == Supervisor.State.RUNNING);
+        supervisor.stop();
+        assertThat(supervisor.awaitTermination(Duration.ofSeconds(10))).isTrue();
+        assertThat(supervisor.state()).isEqualTo(Supervisor.State.STOPPED);
+        assertThat(recorder.events).containsExactly("restart 1 boom 1", "STOPPED");
+    }
+
+    @Test
+    void anInterruptDuringTheBackoffFailsTheUnitWithTheReasonInsteadOfClaimingAStop() {
+        AtomicInteger made = new AtomicInteger();
+        Recorder recorder = new Recorder() {
+            @Override
+            public void onRestart(String name, int restarts, Throwable cause, Duration backoff) {
+                super.onRestart(name, restarts, cause, backoff);
+                Thread.currentThread().interrupt(); // the listener runs on the supervisor's thread
+            }
+        };
+        Supervisor supervisor = new Supervisor("interrupted", () -> new Flaky(made.incrementAndGet() <= 1),
+                new RestartPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(30), Duration.ofSeconds(30)),
+                Supervisor.RESTART_ALL, recorder).start();
+        assertThat(supervisor.awaitTermination(Duration.ofSeconds(10))).isTrue();
+        assertThat(supervisor.state()).isEqualTo(Supervisor.State.FAILED);
+        assertThat(supervisor.failure()).hasMessageContaining("interrupted").hasRootCauseMessage("boom");
+        assertThat(made).hasValue(1);
+        assertThat(recorder.events).hasSize(2).last().asString().startsWith("FAILED");
     }
 }
