@@ -42,7 +42,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.InterruptException;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
@@ -70,6 +69,9 @@ import org.slf4j.LoggerFactory;
  * abortable error (a refused record, a commit with a stale group generation, a coordinator change) aborts the
  * transaction, seeks the batch's partitions back to their committed offsets and goes on; an input whose own
  * prediction was refused is remembered and handled by the {@link InferenceExceptionHandler} when it comes again.
+ * A {@code commitTransaction()} that times out is retried; if its outcome stays unknown the replica fails and its
+ * restart ({@code initTransactions()}, same transactional id) resolves it. An {@code InvalidProducerEpochException}
+ * (the coordinator aborted a transaction older than {@code transaction.timeout.ms}) is abortable like the others.
  * A {@code ProducerFencedException} (a newer replica with the same transactional id) ends this replica quietly —
  * {@link #fenced()} — and it is not restarted into a fight.</li>
  * <li>Inputs that fail for a reason of their own (undecodable, a model error on that row, a prediction the producer
@@ -135,6 +137,8 @@ public final class InferenceReplica implements Supervisor.Runner {
 
     /** At least once: offsets waiting for their predictions' acknowledgements. Replica thread only. */
     private final Map<TopicPartition, OffsetAndMetadata> pendingOffsets = new HashMap<>();
+    /** At least once: the highest offset whose commit was sent, per partition. Replica thread only. */
+    private final SentCommits sentCommits = new SentCommits();
     /** Sends not yet acknowledged; guarded by itself. */
     private final Object sendsLock = new Object();
     private long outstanding;
@@ -260,10 +264,15 @@ public final class InferenceReplica implements Supervisor.Runner {
         }
     }
 
-    /** Whether a failure is a producer fencing (a newer instance of the same transactional id). */
+    /**
+     * Whether a failure is a producer fencing (a newer instance of the same transactional id). Only
+     * {@code ProducerFencedException}: an {@code InvalidProducerEpochException} is the coordinator aborting a
+     * transaction that outlived {@code transaction.timeout.ms} (say, a broker outage), abortable since KIP-588 — the
+     * batch is aborted and processed again, and the replica keeps its slot.
+     */
     static boolean isFencing(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
+            if (t instanceof ProducerFencedException) {
                 return true;
             }
         }
@@ -322,6 +331,7 @@ public final class InferenceReplica implements Supervisor.Runner {
 
     private void forget(Collection<TopicPartition> partitions) {
         partitions.forEach(pendingOffsets::remove);
+        sentCommits.forget(partitions);
         partitions.forEach(refused::remove);
     }
 
@@ -425,6 +435,30 @@ public final class InferenceReplica implements Supervisor.Runner {
                 log.warn("[{}] commitTransaction() timed out ({}); retrying (attempt {} of {})", name, e.toString(),
                         attempt + 1, attempts);
             }
+        }
+    }
+
+    /**
+     * At least once: the highest offset whose commit was sent, per partition. An asynchronous commit that fails
+     * is retried only if no commit of a higher offset was sent after it (whatever that one's fate: if it fails too,
+     * it is retried itself); otherwise the retry, committed later, would move the group's offset backwards and a
+     * restart would predict inputs again. Not thread safe (the replica's thread).
+     */
+    static final class SentCommits {
+        private final Map<TopicPartition, Long> highest = new HashMap<>();
+
+        void sent(Map<TopicPartition, OffsetAndMetadata> offsets) {
+            offsets.forEach((partition, offset) -> highest.merge(partition, offset.offset(), Math::max));
+        }
+
+        /** Whether a failed commit of {@code offset} is still the highest sent for its partition (then retry it). */
+        boolean isLatest(TopicPartition partition, OffsetAndMetadata offset) {
+            Long sent = highest.get(partition);
+            return sent == null || offset.offset() >= sent;
+        }
+
+        void forget(Collection<TopicPartition> partitions) {
+            partitions.forEach(highest::remove);
         }
     }
 
@@ -704,6 +738,7 @@ public final class InferenceReplica implements Supervisor.Runner {
             if (!allAcknowledged || outstanding() > 0 || pendingOffsets.isEmpty()) {
                 return;
             }
+            sentCommits.sent(pendingOffsets);
             consumer.commitSync(pendingOffsets, deadline.remaining());
             pendingOffsets.clear();
             lastCommitNanos = System.nanoTime();
@@ -716,12 +751,14 @@ public final class InferenceReplica implements Supervisor.Runner {
         if (handleFailedSends() || left > 0 || pendingOffsets.isEmpty()) {
             return; // dead-letter records, or predictions, are on their way: commit once they are acknowledged
         }
+        sentCommits.sent(pendingOffsets);
         consumer.commitAsync(new HashMap<>(pendingOffsets), (offsets, error) -> {
             // called on this thread, inside a later poll or commit
             if (error != null) {
                 Set<TopicPartition> owned = consumer.assignment();
                 offsets.forEach((partition, offset) -> {
-                    if (owned.contains(partition)) {
+                    // a newer commit already sent supersedes this one: retrying it would move the group back
+                    if (owned.contains(partition) && sentCommits.isLatest(partition, offset)) {
                         pendingOffsets.merge(partition, offset, (a, b) -> a.offset() >= b.offset() ? a : b);
                     }
                 });
