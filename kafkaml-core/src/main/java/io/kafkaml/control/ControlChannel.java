@@ -3,6 +3,7 @@ package io.kafkaml.control;
 import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.internals.ClientConfigs;
 import io.kafkaml.internals.Deadline;
+import io.kafkaml.internals.TopicPartitions;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -256,24 +257,7 @@ public final class ControlChannel implements AutoCloseable {
 
     private void assignNewPartitions(KafkaConsumer<byte[], byte[]> consumer, Set<TopicPartition> assigned,
             Deadline deadline) {
-        List<PartitionInfo> partitions;
-        try {
-            partitions = consumer.partitionsFor(topic, deadline.remainingAtMost(Duration.ofSeconds(5)));
-        } catch (TimeoutException e) {
-            return; // the broker may not be reachable yet: try again until the deadline
-        }
-        if (partitions == null || partitions.size() == assigned.size()) {
-            return;
-        }
-        Set<TopicPartition> fresh = new HashSet<>();
-        for (PartitionInfo info : partitions) {
-            TopicPartition partition = new TopicPartition(info.topic(), info.partition());
-            if (assigned.add(partition)) {
-                fresh.add(partition);
-            }
-        }
-        consumer.assign(assigned);
-        consumer.seekToBeginning(fresh);
+        TopicPartitions.assignNew(consumer, topic, assigned, deadline.remainingAtMost(Duration.ofSeconds(5)));
     }
 
     private KafkaConsumer<byte[], byte[]> newConsumer() {

@@ -7,6 +7,7 @@ import io.kafkaml.control.ControlTopicPosition;
 import io.kafkaml.control.InvalidControlMessageException;
 import io.kafkaml.internals.ClientConfigs;
 import io.kafkaml.internals.Deadline;
+import io.kafkaml.internals.TopicPartitions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -246,24 +247,7 @@ final class ControlTopicListener implements AutoCloseable {
     }
 
     private void assignNewPartitions() {
-        List<PartitionInfo> partitions;
-        try {
-            partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5));
-        } catch (org.apache.kafka.common.errors.TimeoutException e) {
-            return;
-        }
-        if (partitions == null || partitions.size() == assigned.size()) {
-            return;
-        }
-        Set<TopicPartition> fresh = new HashSet<>();
-        for (PartitionInfo info : partitions) {
-            TopicPartition partition = new TopicPartition(info.topic(), info.partition());
-            if (assigned.add(partition)) {
-                fresh.add(partition);
-            }
-        }
-        consumer.assign(assigned);
-        consumer.seekToBeginning(fresh);
+        TopicPartitions.assignNew(consumer, topic, assigned, Duration.ofSeconds(5));
     }
 
     private void sleepUntilWoken() {
