@@ -65,9 +65,12 @@ final class ClientOptions {
         return settings;
     }
 
-    /** The Kafka client settings (everything but {@code kafkaml.*}). */
+    /**
+     * All settings as one map, {@code kafkaml.*} ones included, as every component takes them (each derives its
+     * clients' settings from it; see {@link KafkaMlConfig}).
+     */
     Map<String, Object> clientConfig() {
-        return new HashMap<>(settings().clientConfig());
+        return new HashMap<>(settings().originals());
     }
 
     /** The registry's topic prefix. */

@@ -66,8 +66,7 @@ final class InferCommand implements Callable<Integer> {
         InferenceSpec inferenceSpec = builder.build();
         String deployment = id != null ? id : "infer-" + result.replace('.', '-');
         // the kafkaml.* settings (restart budget, grace, handler) travel with the client settings
-        Map<String, Object> clientConfig = new java.util.HashMap<>(client.settings().originals());
-        clientConfig.putAll(client.clientConfig());
+        Map<String, Object> clientConfig = client.clientConfig();
         if (instanceId != null) {
             clientConfig.put(InferenceConfig.INSTANCE_ID_CONFIG, instanceId);
         }

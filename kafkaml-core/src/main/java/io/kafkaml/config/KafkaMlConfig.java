@@ -1,5 +1,6 @@
 package io.kafkaml.config;
 
+import io.kafkaml.internals.ClientConfigs;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -25,22 +26,47 @@ import org.slf4j.LoggerFactory;
  * The record headers kafkaml writes are named here too ({@link #HEADERS}). The table in {@code docs/settings.md}
  * is generated from these definitions ({@link #markdownTable()}) and a test keeps the two equal.
  *
- * <p>One map holds everything a user configures: keys that start with {@code kafkaml.} are kafkaml's settings
- * (parsed and validated here; an unknown {@code kafkaml.*} key is logged as a warning once per JVM and ignored);
- * every other key is a Kafka client setting ({@code bootstrap.servers}, {@code security.protocol},
- * {@code sasl.*}, {@code ssl.*}, or one prefixed {@code consumer.}, {@code producer.}, {@code admin.} for one kind
- * of embedded client) and is returned unchanged by {@link #clientConfig()}.
+ * <h2>One settings object for every client</h2>
+ * One map holds everything a user configures, as with Kafka Streams' {@code StreamsConfig}:
+ * <ul>
+ * <li>keys that start with {@code kafkaml.} are kafkaml's settings, parsed and validated here;</li>
+ * <li>a plain Kafka client key ({@code bootstrap.servers}, {@code security.protocol}, {@code sasl.*},
+ *     {@code ssl.*}, {@code client.id}, ...) reaches every embedded client that knows it: consumers, producers
+ *     and admin clients alike, so SASL/TLS settings given once reach every client kafkaml creates;</li>
+ * <li>a key prefixed {@link #CONSUMER_PREFIX consumer.}, {@link #PRODUCER_PREFIX producer.} or
+ *     {@link #ADMIN_PREFIX admin.} reaches only that kind of client, with the prefix removed, and wins over the
+ *     plain key ({@code producer.linger.ms=5}, {@code consumer.max.poll.records=500});</li>
+ * <li>an unknown key (a {@code kafkaml.*} key that is not defined here, a client key that no client knows, a
+ *     prefixed key its client does not know) is logged as a warning once per JVM and reaches no client.</li>
+ * </ul>
+ * A setting kafkaml cannot work without (deserializers, {@code enable.auto.commit} of a reader that commits
+ * itself, a transactional id) is enforced by the component and cannot be overridden.
+ *
+ * <p>Every component that creates Kafka clients takes the whole settings map ({@link #originals()}, or the
+ * map a user built): {@code Registry.connect}, {@code ControlLogger.start}, {@code LocalTrainingLauncher},
+ * {@code LocalInference.start}, data sink builders, {@code StreamDataset.builder}; each derives its consumer,
+ * producer and admin settings from it by the rules above (the same derivation as {@link #consumerConfig()},
+ * {@link #producerConfig()}, {@link #adminConfig()}) and reads the {@code kafkaml.*} settings it needs. The
+ * facade {@code io.kafkaml.KafkaMl} takes this object and hands {@link #originals()} to everything it starts.
  *
  * <pre>{@code
- * KafkaMlConfig config = new KafkaMlConfig(Map.of("bootstrap.servers", "localhost:9092",
+ * KafkaMlConfig config = new KafkaMlConfig(Map.of("bootstrap.servers", "broker:9093",
+ *         "security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512",
+ *         "sasl.jaas.config", jaas, "producer.linger.ms", "5",
  *         KafkaMlConfig.REGISTRY_PREFIX_CONFIG, "team-a"));
- * Registry registry = Registry.connect(config.clientConfig(), config.registryPrefix(), Duration.ofSeconds(30));
+ * Registry registry = Registry.connect(config.originals(), config.registryPrefix(), Duration.ofSeconds(30));
  * }</pre>
  *
  * <p>From the environment ({@link #fromEnvironment(Map)}): {@code KAFKAML_BOOTSTRAP_SERVERS} sets
  * {@code bootstrap.servers}; {@code KAFKAML_CLIENT_<SETTING>} sets a client setting (underscores become dots,
  * lower case: {@code KAFKAML_CLIENT_SECURITY_PROTOCOL} is {@code security.protocol}); each defined setting's
  * variable ({@link #environmentVariable(String)}) sets it; any other {@code KAFKAML_*} variable is warned about.
+ *
+ * <p>Where settings come from in each entry point: the CLI reads its {@code --config} properties file, then
+ * the {@code KAFKAML_*} environment ({@link #settingsFromEnvironment}), then its flags; the worker
+ * ({@code kafkaml worker}, Kubernetes pods) reads the environment only ({@link #fromEnvironment}); the Kubernetes
+ * manifests name their variables with {@link #environmentVariable(String)}. All of them parse the result with
+ * this class.
  *
  * <p>Immutable and thread-safe.
  */
@@ -56,6 +82,13 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String BOOTSTRAP_SERVERS_ENV = "KAFKAML_BOOTSTRAP_SERVERS";
     /** The prefix of environment variables that set a Kafka client setting. */
     public static final String CLIENT_ENV_PREFIX = "KAFKAML_CLIENT_";
+
+    /** Prefix of settings for kafkaml's embedded consumers only ({@code consumer.max.poll.records}). */
+    public static final String CONSUMER_PREFIX = ClientConfigs.CONSUMER_PREFIX;
+    /** Prefix of settings for kafkaml's embedded producers only ({@code producer.linger.ms}). */
+    public static final String PRODUCER_PREFIX = ClientConfigs.PRODUCER_PREFIX;
+    /** Prefix of settings for kafkaml's embedded admin clients only ({@code admin.request.timeout.ms}). */
+    public static final String ADMIN_PREFIX = ClientConfigs.ADMIN_PREFIX;
 
     /** Topic prefix of the registry. */
     public static final String REGISTRY_PREFIX_CONFIG = "kafkaml.registry.prefix";
@@ -245,6 +278,10 @@ public final class KafkaMlConfig extends AbstractConfig {
                 }
             } else {
                 client.put(key, value);
+                String unknown = ClientConfigs.unknownClientSetting(key);
+                if (unknown != null) {
+                    warnOnce(key, "Unknown setting " + unknown + "; it reaches no client and is ignored");
+                }
             }
         });
         this.clientConfig = Collections.unmodifiableMap(client);
@@ -308,9 +345,33 @@ public final class KafkaMlConfig extends AbstractConfig {
         return env;
     }
 
-    /** The Kafka client settings: every key of the given map that does not start with {@code kafkaml.}. */
+    /**
+     * The Kafka client settings as given: every key of the given map that does not start with {@code kafkaml.},
+     * prefixed ones included (not yet split per client: see {@link #consumerConfig()}).
+     */
     public Map<String, Object> clientConfig() {
         return clientConfig;
+    }
+
+    /**
+     * The settings an embedded consumer gets from these settings: the plain client keys a consumer knows, then the
+     * {@code consumer.}-prefixed ones without their prefix (see the class documentation). A new mutable map; a
+     * component adds what it enforces.
+     *
+     * @throws IllegalArgumentException if {@code bootstrap.servers} is missing
+     */
+    public Map<String, Object> consumerConfig() {
+        return ClientConfigs.consumer(clientConfig, Map.of(), Map.of());
+    }
+
+    /** The settings an embedded producer gets, derived as for {@link #consumerConfig()} with {@code producer.}. */
+    public Map<String, Object> producerConfig() {
+        return ClientConfigs.producer(clientConfig, Map.of(), Map.of());
+    }
+
+    /** The settings an embedded admin client gets, derived as for {@link #consumerConfig()} with {@code admin.}. */
+    public Map<String, Object> adminConfig() {
+        return ClientConfigs.admin(clientConfig, Map.of(), Map.of());
     }
 
     /** {@value #MAX_RECORD_VALUES_CONFIG}. */

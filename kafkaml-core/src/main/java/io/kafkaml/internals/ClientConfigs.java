@@ -102,6 +102,34 @@ public final class ClientConfigs {
         return config;
     }
 
+    /**
+     * Why a user's client setting reaches no embedded client, or {@code null} when some client takes it: an
+     * unprefixed key must be a setting of the consumer, the producer or the admin client (or a SASL/TLS plug-in
+     * setting); a key prefixed {@code consumer.}, {@code producer.} or {@code admin.} must be one of that client's.
+     * Keys starting with {@code kafkaml.} are not client settings and are not judged here.
+     */
+    public static String unknownClientSetting(String key) {
+        if (key.startsWith(CONSUMER_PREFIX)) {
+            return knownTo(key.substring(CONSUMER_PREFIX.length()), ConsumerConfig.configNames()) ? null
+                    : "'" + key + "' is not a consumer setting";
+        }
+        if (key.startsWith(PRODUCER_PREFIX)) {
+            return knownTo(key.substring(PRODUCER_PREFIX.length()), ProducerConfig.configNames()) ? null
+                    : "'" + key + "' is not a producer setting";
+        }
+        if (key.startsWith(ADMIN_PREFIX)) {
+            return knownTo(key.substring(ADMIN_PREFIX.length()), AdminClientConfig.configNames()) ? null
+                    : "'" + key + "' is not an admin client setting";
+        }
+        return knownTo(key, ConsumerConfig.configNames()) || knownTo(key, ProducerConfig.configNames())
+                || knownTo(key, AdminClientConfig.configNames()) ? null
+                : "'" + key + "' is not a setting of any Kafka client (consumer, producer, admin)";
+    }
+
+    private static boolean knownTo(String key, Set<String> names) {
+        return names.contains(key) || isPluginSetting(key);
+    }
+
     /** SASL/TLS plug-in settings that are not in a client's ConfigDef but must still reach it. */
     private static boolean isPluginSetting(String key) {
         return key.startsWith("sasl.") || key.startsWith("ssl.") || key.startsWith("security.");

@@ -94,4 +94,37 @@ class KafkaMlConfigTest {
         assertThatThrownBy(() -> config.require(KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("KAFKAML_RESULT_ID");
     }
+
+    @Test
+    void prefixedSettingsReachOnlyTheirClientAndWinOverPlainOnes() {
+        KafkaMlConfig config = new KafkaMlConfig(Map.of("bootstrap.servers", "b:9092",
+                "security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512",
+                "request.timeout.ms", "5000", "consumer.request.timeout.ms", "7000",
+                "consumer.max.poll.records", "10", "producer.linger.ms", "5", "admin.retries", "2",
+                KafkaMlConfig.REGISTRY_PREFIX_CONFIG, "team-a"));
+        assertThat(config.consumerConfig()).containsEntry("bootstrap.servers", "b:9092")
+                .containsEntry("security.protocol", "SASL_SSL").containsEntry("sasl.mechanism", "SCRAM-SHA-512")
+                .containsEntry("request.timeout.ms", "7000").containsEntry("max.poll.records", "10")
+                .doesNotContainKeys("linger.ms", "retries", "consumer.max.poll.records", "producer.linger.ms",
+                        KafkaMlConfig.REGISTRY_PREFIX_CONFIG);
+        assertThat(config.producerConfig()).containsEntry("security.protocol", "SASL_SSL")
+                .containsEntry("request.timeout.ms", "5000").containsEntry("linger.ms", "5")
+                .doesNotContainKeys("max.poll.records", "retries");
+        assertThat(config.adminConfig()).containsEntry("sasl.mechanism", "SCRAM-SHA-512")
+                .containsEntry("retries", "2").doesNotContainKeys("linger.ms", "max.poll.records");
+    }
+
+    @Test
+    void clientKeysNoClientKnowsAreWarnedAboutOnce() {
+        new KafkaMlConfig(Map.of("bootstrap.servers", "b:9092", "bootstrap.server", "typo:9092",
+                "consumer.linger.ms", "5", "producer.linger.ms", "5", "ssl.truststore.location", "/x"));
+        assertThat(KafkaMlConfig.warned()).contains("bootstrap.server", "consumer.linger.ms")
+                .doesNotContain("producer.linger.ms", "ssl.truststore.location", "bootstrap.servers");
+    }
+
+    @Test
+    void derivedClientSettingsNeedTheBrokers() {
+        assertThatThrownBy(() -> new KafkaMlConfig(Map.of("producer.linger.ms", "5")).producerConfig())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bootstrap.servers");
+    }
 }
