@@ -3,7 +3,12 @@ package io.kafkaml.cli;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.registry.ControlLogger;
 import io.kafkaml.registry.Registry;
+import io.kafkaml.common.KafkaMlException;
+import io.kafkaml.testkit.BrokerSecurity;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -43,13 +48,41 @@ final class BrokerCommand implements Callable<Integer> {
     @Option(names = "--no-control-logger", description = "Run only the broker (no datasource catalog)")
     boolean noControlLogger;
 
+    @Option(names = "--security", description = "Secure the broker: one SASL_SSL listener (SCRAM-SHA-512 and PLAIN "
+            + "over TLS with a certificate authority generated now), the standard authorizer with ACLs, super user "
+            + "'admin'; writes client properties files and prints their paths")
+    boolean security;
+
+    @Option(names = "--scram-user", paramLabel = "NAME:PASSWORD",
+            description = "With --security: a SCRAM-SHA-512 user created through the Admin API (no ACL: grant with "
+                    + "kafka-acls.sh --command-config <admin properties>); repeatable")
+    java.util.List<String> scramUsers = new java.util.ArrayList<>();
+
+    @Option(names = "--security-dir", paramLabel = "DIR",
+            description = "With --security: where the client properties files go (default: a new temporary directory)")
+    Path securityDir;
+
     @Override
     public Integer call() throws InterruptedException {
         EmbeddedKafkaBroker.Builder builder = EmbeddedKafkaBroker.builder().port(port);
         if (dataDir != null) {
             builder.dataDirectory(dataDir);
         }
+        if (!security && (!scramUsers.isEmpty() || securityDir != null)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--scram-user and --security-dir need --security");
+        }
+        if (security) {
+            builder.security(BrokerSecurity.builder().build());
+        }
         EmbeddedKafkaBroker broker = builder.build().start();
+        java.util.List<String> propertiesFiles;
+        try {
+            propertiesFiles = security ? writeClientProperties(broker) : java.util.List.of();
+        } catch (RuntimeException | IOException e) {
+            broker.close();
+            throw new KafkaMlException("Could not set up the secured broker's users: " + e.getMessage(), e);
+        }
         KafkaMlConfig settings = KafkaMlConfig.fromEnvironment(System.getenv());
         String prefix = registryPrefix != null ? registryPrefix : settings.registryPrefix();
         String topic = controlTopic != null ? controlTopic : settings.controlTopic();
@@ -66,11 +99,47 @@ final class BrokerCommand implements Callable<Integer> {
             stopped.countDown();
         }, "kafkaml-broker-shutdown"));
         spec.commandLine().getOut().println("bootstrap.servers=" + broker.bootstrapServers());
+        for (String line : propertiesFiles) {
+            spec.commandLine().getOut().println(line);
+        }
         if (logger != null) {
             spec.commandLine().getOut().println(ControlLoggerCommand.started(topic, prefix));
         }
         spec.commandLine().getOut().flush();
         stopped.await();
         return 0;
+    }
+
+    /** Creates the SCRAM users and writes one {@code <user>.properties} per user; returns the lines to print. */
+    private java.util.List<String> writeClientProperties(EmbeddedKafkaBroker broker) throws IOException {
+        Path dir = securityDir != null ? Files.createDirectories(securityDir)
+                : Files.createTempDirectory("kafkaml-broker-security-");
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        String admin = broker.security().superUser();
+        lines.add("client properties (super user " + admin + "): " + write(dir, admin, broker.clientConfig()));
+        for (String user : scramUsers) {
+            int colon = user.indexOf(':');
+            if (colon <= 0 || colon == user.length() - 1) {
+                throw new IllegalArgumentException("--scram-user takes NAME:PASSWORD, was '" + user + "'");
+            }
+            String name = user.substring(0, colon);
+            broker.createScramUser(name, user.substring(colon + 1));
+            lines.add("client properties (SCRAM-SHA-512 user " + name + ", no ACL yet): "
+                    + write(dir, name, broker.clientConfig(name)));
+        }
+        return lines;
+    }
+
+    private static Path write(Path dir, String user, java.util.Map<String, Object> config) throws IOException {
+        java.util.Properties properties = new java.util.Properties();
+        config.forEach((key, value) -> properties.setProperty(key, String.valueOf(value)));
+        Path file = dir.resolve(user + ".properties");
+        Files.deleteIfExists(file);
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try (java.io.OutputStream out = Files.newOutputStream(file)) {
+            properties.store(out, "kafkaml broker --security: settings for " + user
+                    + " (use with --config; holds a password)");
+        }
+        return file.toAbsolutePath();
     }
 }

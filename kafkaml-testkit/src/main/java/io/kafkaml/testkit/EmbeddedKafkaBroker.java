@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -34,6 +35,18 @@ import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AccessControlEntryFilter;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
@@ -75,6 +88,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final Map<String, String> overrides;
     private final Duration startupTimeout;
     private final String brokerLogLevel;
+    private final BrokerSecurity security;
 
     private volatile State state = State.CREATED;
     private Path dataDirectory;
@@ -95,6 +109,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         this.overrides = Map.copyOf(builder.overrides);
         this.startupTimeout = builder.startupTimeout;
         this.brokerLogLevel = builder.brokerLogLevel;
+        this.security = builder.security;
     }
 
     /** Returns a builder with the defaults: host {@code localhost}, free ports, a temporary directory. */
@@ -133,6 +148,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             server.startup();
             bootstrapServers = host + ":" + port;
             Map<String, Object> adminConfig = new HashMap<>();
+            if (security != null) {
+                adminConfig.putAll(security.clientConfig(security.superUser()));
+            }
             adminConfig.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
             adminConfig.put(AdminClientConfig.CLIENT_ID_CONFIG, "kafkaml-testkit-admin");
             admin = Admin.create(adminConfig);
@@ -178,6 +196,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         props.put("log.cleaner.backoff.ms", "1000");
         props.put("auto.create.topics.enable", "true");
         props.put("delete.topic.enable", "true");
+        if (security != null) {
+            props.putAll(security.brokerProperties(host, port, controllerPort));
+        }
         props.putAll(overrides);
         return props;
     }
@@ -205,21 +226,131 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
     }
 
-    /** Returns {@code host:port} of the PLAINTEXT listener. */
+    /** Returns {@code host:port} of the client listener (PLAINTEXT, or SASL_SSL with {@link Builder#security}). */
     public String bootstrapServers() {
         requireRunning();
         return bootstrapServers;
     }
 
     /**
-     * Returns the settings a client needs to reach this broker ({@code bootstrap.servers}), as a new
-     * mutable map that the caller may extend.
+     * Returns the settings a client needs to reach this broker ({@code bootstrap.servers}, and on a secured
+     * broker the super user's SASL_SSL settings), as a new mutable map that the caller may extend.
      */
     public Map<String, Object> clientConfig() {
         requireRunning();
         Map<String, Object> config = new HashMap<>();
+        if (security != null) {
+            config.putAll(security.clientConfig(security.superUser()));
+        }
         config.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         return config;
+    }
+
+    /**
+     * Returns the settings with which {@code user} reaches this secured broker: {@code bootstrap.servers} and
+     * the SASL_SSL settings of {@link BrokerSecurity#clientConfig(String)}; a new mutable map.
+     *
+     * @throws IllegalStateException if the broker has no security
+     * @throws IllegalArgumentException if the user is unknown
+     */
+    public Map<String, Object> clientConfig(String user) {
+        requireRunning();
+        Map<String, Object> config = new HashMap<>(requireSecurity().clientConfig(user));
+        config.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        return config;
+    }
+
+    /** Returns the broker's security, or {@code null} for a PLAINTEXT broker. */
+    public BrokerSecurity security() {
+        return security;
+    }
+
+    /**
+     * Creates (or changes the password of) a {@code SCRAM-SHA-512} user through the Admin API
+     * ({@code alterUserScramCredentials}, 8192 iterations) and waits until the broker knows it.
+     *
+     * @throws IllegalStateException if the broker has no security
+     */
+    public void createScramUser(String user, String password) {
+        requireRunning();
+        BrokerSecurity secured = requireSecurity();
+        UserScramCredentialUpsertion upsert = new UserScramCredentialUpsertion(user,
+                new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password);
+        call("create SCRAM user '" + user + "'", () -> admin.alterUserScramCredentials(List.of(upsert)).all().get());
+        awaitCondition("SCRAM user '" + user + "' known to the broker", () -> {
+            try {
+                return admin.describeUserScramCredentials(List.of(user)).all().get().containsKey(user);
+            } catch (ExecutionException e) {
+                return false; // not yet in the broker's metadata
+            }
+        });
+        secured.remember(user, password, BrokerSecurity.SCRAM_SHA_512);
+    }
+
+    /**
+     * Allows {@code user} the operations on one resource ({@link PatternType#LITERAL} name, or
+     * {@link PatternType#PREFIXED} with {@link #allowPrefixed}), from any host, and waits until the broker's
+     * authorizer applies them.
+     */
+    public void allow(String user, ResourceType type, String name, AclOperation... operations) {
+        changeAcls(true, user, new ResourcePattern(type, name, PatternType.LITERAL), operations);
+    }
+
+    /** As {@link #allow}, for every resource whose name starts with {@code prefix}. */
+    public void allowPrefixed(String user, ResourceType type, String prefix, AclOperation... operations) {
+        changeAcls(true, user, new ResourcePattern(type, prefix, PatternType.PREFIXED), operations);
+    }
+
+    /** Removes ACLs granted by {@link #allow} (same user, resource and operations) and waits until they are gone. */
+    public void revoke(String user, ResourceType type, String name, AclOperation... operations) {
+        changeAcls(false, user, new ResourcePattern(type, name, PatternType.LITERAL), operations);
+    }
+
+    /** Removes ACLs granted by {@link #allowPrefixed} and waits until they are gone. */
+    public void revokePrefixed(String user, ResourceType type, String prefix, AclOperation... operations) {
+        changeAcls(false, user, new ResourcePattern(type, prefix, PatternType.PREFIXED), operations);
+    }
+
+    private void changeAcls(boolean add, String user, ResourcePattern resource, AclOperation... operations) {
+        requireRunning();
+        requireSecurity();
+        if (operations.length == 0) {
+            throw new IllegalArgumentException("No operation given");
+        }
+        List<AclBinding> bindings = new ArrayList<>();
+        for (AclOperation operation : operations) {
+            bindings.add(new AclBinding(resource,
+                    new AccessControlEntry("User:" + user, "*", operation, AclPermissionType.ALLOW)));
+        }
+        String what = (add ? "allow " : "revoke ") + "User:" + user + " " + List.of(operations) + " on " + resource;
+        if (add) {
+            call(what, () -> admin.createAcls(bindings).all().get());
+        } else {
+            List<AclBindingFilter> filters = bindings.stream().map(AclBinding::toFilter).toList();
+            call(what, () -> admin.deleteAcls(filters).all().get());
+        }
+        AclBindingFilter resourceFilter = new AclBindingFilter(resource.toFilter(), AccessControlEntryFilter.ANY);
+        awaitCondition(what, () -> {
+            Collection<AclBinding> present = admin.describeAcls(resourceFilter).values().get();
+            return add ? present.containsAll(bindings) : bindings.stream().noneMatch(present::contains);
+        });
+    }
+
+    private BrokerSecurity requireSecurity() {
+        if (security == null) {
+            throw new IllegalStateException("The embedded broker has no security (see Builder#security)");
+        }
+        return security;
+    }
+
+    private void awaitCondition(String what, KafkaCall<Boolean> condition) {
+        long deadline = System.nanoTime() + startupTimeout.toNanos();
+        while (!call(what, condition)) {
+            if (System.nanoTime() > deadline) {
+                throw new EmbeddedKafkaException("Timed out after " + startupTimeout.toMillis() + " ms: " + what);
+            }
+            sleep(20);
+        }
     }
 
     /** Returns the broker's admin client; it belongs to the broker and is closed with it. */
@@ -436,6 +567,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private final Map<String, String> overrides = new LinkedHashMap<>();
         private Duration startupTimeout = Duration.ofSeconds(60);
         private String brokerLogLevel = "WARN";
+        private BrokerSecurity security;
 
         private Builder() {
         }
@@ -492,6 +624,16 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
          */
         public Builder brokerLogLevel(String level) {
             this.brokerLogLevel = level;
+            return this;
+        }
+
+        /**
+         * Secures the broker: its only client listener is SASL_SSL (SCRAM-SHA-512 and PLAIN over TLS) and the
+         * standard authorizer decides with ACLs; see {@link BrokerSecurity}. Default: one PLAINTEXT listener,
+         * no authorizer.
+         */
+        public Builder security(BrokerSecurity security) {
+            this.security = Objects.requireNonNull(security, "security");
             return this;
         }
 
