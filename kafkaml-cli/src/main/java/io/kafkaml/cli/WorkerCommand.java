@@ -42,6 +42,8 @@ import picocli.CommandLine.Spec;
  *     {@code KAFKAML_REPLICA_INDEX} is deprecated and read as the instance id when this is not set</td></tr>
  * <tr><td>{@code KAFKAML_REPLICAS}</td><td>infer: replicas in this process (default 1)</td></tr>
  * <tr><td>{@code KAFKAML_SHUTDOWN_GRACE_MS}</td><td>infer: the longest a SIGTERM may take (default 20000)</td></tr>
+ * <tr><td>{@code KAFKAML_TRAIN_SHUTDOWN_GRACE_MS}</td><td>train: how long a SIGTERM waits for CANCELLED to be
+ *     recorded (default 20000)</td></tr>
  * <tr><td>{@code KAFKAML_RESTART_MAX} ...</td><td>infer: the restart budget of replicas (see
  *     {@code docs/settings.md})</td></tr>
  * <tr><td>{@code KAFKAML_EXACTLY_ONCE}</td><td>infer: {@code true} for exactly-once</td></tr>
@@ -53,7 +55,8 @@ import picocli.CommandLine.Spec;
  *
  * <p>Exit codes: train 0 FINISHED, 1 FAILED, 3 CANCELLED, for the model(s) this worker trains (with
  * {@code KAFKAML_MODEL}, its own model's result; the deployment's status is derived from all its models' results).
- * SIGTERM/SIGINT stops training at the next batch and waits up to 20 s for CANCELLED to be recorded, then exits 3
+ * SIGTERM/SIGINT stops training at the next batch and waits up to {@code KAFKAML_TRAIN_SHUTDOWN_GRACE_MS} (20 s) for
+ * CANCELLED to be recorded, then exits 3
  * (1 if it could not be recorded in time). A worker restarted for a model whose result has already ended does not
  * train it again: it exits at once with that result's code. Infer: 0 after SIGTERM/SIGINT (batch finished and
  * committed, or abandoned after the shutdown grace), 1 when the inference deployment FAILED (a replica's restart
@@ -63,9 +66,6 @@ import picocli.CommandLine.Spec;
 @Command(name = "worker", mixinStandardHelpOptions = true,
         description = "Container entry point: run one training or inference runner configured by KAFKAML_* variables.")
 final class WorkerCommand implements Callable<Integer> {
-
-    /** How long SIGTERM waits for a training runner to record CANCELLED (Kubernetes kills after 30 s by default). */
-    static final Duration TRAIN_SHUTDOWN_GRACE = Duration.ofSeconds(20);
 
     @Spec
     CommandSpec spec;
@@ -109,19 +109,22 @@ final class WorkerCommand implements Callable<Integer> {
         settings.put(KafkaMlConfig.MAX_RECORD_VALUES_CONFIG, config.maxRecordValues());
         TrainingRunner runner = new TrainingRunner(job, registry, settings, null);
         java.util.concurrent.atomic.AtomicBoolean reported = new java.util.concurrent.atomic.AtomicBoolean();
+        // how long SIGTERM waits for the runner to record CANCELLED (Kubernetes kills after 30 s by default)
+        Duration grace = Duration.ofMillis(config.getLong(KafkaMlConfig.TRAIN_SHUTDOWN_GRACE_MS_CONFIG));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             // SIGTERM (or SIGINT): stop at the next batch and wait, bounded, until CANCELLED is recorded, then exit
             // with the code of what was recorded instead of the JVM's 143. Also runs after a normal end (no-op wait).
             runner.cancel();
             boolean ended;
             try {
-                ended = runner.awaitEnd(TRAIN_SHUTDOWN_GRACE);
+                ended = runner.awaitEnd(grace);
             } catch (InterruptedException e) {
                 ended = false;
             }
             if (!ended) {
                 System.err.println("deployment " + deploymentId + ": the runner did not record its end within "
-                        + TRAIN_SHUTDOWN_GRACE.toSeconds() + " s of the stop request");
+                        + grace.toMillis() + " ms of the stop request (" + KafkaMlConfig.TRAIN_SHUTDOWN_GRACE_MS_CONFIG
+                        + ")");
             }
             report(reported, deploymentId, runner.finalStatus());
             Runtime.getRuntime().halt(ended ? exitCode(runner.finalStatus()) : 1);

@@ -78,8 +78,9 @@ class InferenceChaosIT {
     }
 
     @ParameterizedTest(name = "exactly once: {0}")
-    @ValueSource(booleans = {false})
+    @ValueSource(booleans = {false, true})
     void aBacklogSurvivesABrokerKillAndAnInferKill(boolean exactlyOnce, @TempDir Path dir) throws Exception {
+        long started = System.nanoTime();
         int port = freePort();
         String bootstrap = "localhost:" + port;
         Map<String, Object> client = new HashMap<>(Map.of("bootstrap.servers", bootstrap));
@@ -140,12 +141,14 @@ class InferenceChaosIT {
             outputs.forEach(r -> keys.add(new String(r.key(), StandardCharsets.UTF_8)));
             String logs = Files.readString(dir.resolve("infer-1.log")) + Files.readString(dir.resolve("infer-1b.log"))
                     + Files.readString(dir.resolve("infer-2.log"));
+            System.out.printf("chaos (%s): %d inputs, %d predictions read, %d duplicates, %d missing, %d s%n",
+                    exactlyOnce ? "exactly once" : "at least once", INPUTS, outputs.size(),
+                    outputs.size() - keys.size(), INPUTS - keys.size(),
+                    TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started));
             assertThat(keys).as("no input without a prediction\n" + logs).hasSize(INPUTS);
             if (exactlyOnce) {
                 assertThat(outputs).as("one prediction per input for a read_committed reader").hasSize(INPUTS);
             }
-            System.out.printf("chaos (%s): %d inputs, %d predictions read%n", exactlyOnce ? "exactly once"
-                    : "at least once", INPUTS, outputs.size());
             for (Process process : processes) {
                 process.destroy();
                 assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();

@@ -134,6 +134,10 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String INFERENCE_INSTANCE_ID_CONFIG = "kafkaml.inference.instance.id";
     /** How long an inference stop may take. */
     public static final String INFERENCE_SHUTDOWN_GRACE_MS_CONFIG = "kafkaml.inference.shutdown.grace.ms";
+    /** How often an inference process refreshes its deployment's heartbeat in the registry. */
+    public static final String INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG = "kafkaml.inference.heartbeat.interval.ms";
+    /** How long a training worker waits for its runner to record CANCELLED after a stop request. */
+    public static final String TRAIN_SHUTDOWN_GRACE_MS_CONFIG = "kafkaml.train.shutdown.grace.ms";
     /** The class that decides what a failed inference input does. */
     public static final String INFERENCE_EXCEPTION_HANDLER_CONFIG = "kafkaml.inference.exception.handler";
     /** The most restarts of a supervised runner within the window. */
@@ -161,6 +165,8 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String DLQ_ERROR_CLASS_HEADER = "kafkaml.dlq.error.class";
     /** Dead-letter header: the reason, for a person. */
     public static final String DLQ_ERROR_MESSAGE_HEADER = "kafkaml.dlq.error.message";
+    /** Dead-letter header: present when the input's key, value and headers were left out of the dead-letter copy. */
+    public static final String DLQ_PAYLOAD_OMITTED_HEADER = "kafkaml.dlq.payload.omitted";
 
     /** Every header kafkaml writes, with its documentation, in the order of the docs table. */
     public static final Map<String, String> HEADERS;
@@ -216,6 +222,16 @@ public final class KafkaMlConfig extends AbstractConfig {
                 ConfigDef.Range.atLeast(0), Importance.MEDIUM,
                 "Inference: how long a stop (SIGTERM) may take, in ms: replicas finish and commit their batch within "
                         + "it or abandon it (predicted again); the process exits when it has passed, even with no broker");
+        define(INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG, "KAFKAML_HEARTBEAT_INTERVAL_MS", Type.LONG, 10_000L,
+                ConfigDef.Range.atLeast(100), Importance.LOW,
+                "Inference: how often, in ms, a process serving an inference deployment refreshes the deployment's "
+                        + "heartbeat in the registry. A RUNNING deployment whose heartbeat is older than three intervals "
+                        + "(the lease, recorded with it) is shown as STALE, and a new process may take it over");
+        define(TRAIN_SHUTDOWN_GRACE_MS_CONFIG, "KAFKAML_TRAIN_SHUTDOWN_GRACE_MS", Type.LONG, 20_000L,
+                ConfigDef.Range.atLeast(0), Importance.LOW,
+                "Worker role train: how long, in ms, a stop (SIGTERM) waits for the training runner to end and record "
+                        + "CANCELLED (then it exits 3); past it the worker exits 1 saying so (keep it under the "
+                        + "pod's terminationGracePeriodSeconds)");
         define(INFERENCE_EXCEPTION_HANDLER_CONFIG, "KAFKAML_INFERENCE_EXCEPTION_HANDLER", Type.CLASS,
                 "io.kafkaml.inference.InferenceExceptionHandler$DeadLetterOrFail", null, Importance.MEDIUM,
                 "Inference: the InferenceExceptionHandler that decides (CONTINUE: dead-letter and go on; FAIL: the "
@@ -256,6 +272,9 @@ public final class KafkaMlConfig extends AbstractConfig {
         headers.put(DLQ_STAGE_HEADER, "On a dead-letter record: where the input failed: DECODE, PREDICT or PRODUCE");
         headers.put(DLQ_ERROR_CLASS_HEADER, "On a dead-letter record: the Java class of the error");
         headers.put(DLQ_ERROR_MESSAGE_HEADER, "On a dead-letter record: the reason, for a person");
+        headers.put(DLQ_PAYLOAD_OMITTED_HEADER, "On a dead-letter record whose copy of the input would exceed the "
+                + "producer's max.request.size (or was refused as too large): why the input's key, value and headers "
+                + "were left out; the other kafkaml.dlq.* headers still say where the input is");
         HEADERS = Collections.unmodifiableMap(headers);
     }
 

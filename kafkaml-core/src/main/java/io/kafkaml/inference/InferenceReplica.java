@@ -109,6 +109,13 @@ public final class InferenceReplica implements Supervisor.Runner {
     public static final String DLQ_ERROR_CLASS_HEADER = KafkaMlConfig.DLQ_ERROR_CLASS_HEADER;
     /** Dead-letter header: the error's message. */
     public static final String DLQ_ERROR_MESSAGE_HEADER = KafkaMlConfig.DLQ_ERROR_MESSAGE_HEADER;
+    /** Dead-letter header: why the input's key, value and headers were left out of its dead-letter copy. */
+    public static final String DLQ_PAYLOAD_OMITTED_HEADER = KafkaMlConfig.DLQ_PAYLOAD_OMITTED_HEADER;
+    /**
+     * Bytes a record adds to its key, value and headers in a request at most: the record batch header (61) and one
+     * record's varint fields (at most 21), as Kafka's {@code AbstractRecords.estimateSizeInBytesUpperBound} counts.
+     */
+    static final int RECORD_OVERHEAD_BYTES = 61 + 21;
 
     private static final int MAX_CONSECUTIVE_ABORTS = 5;
     /** Exactly once: how many times a timed-out {@code commitTransaction()} is tried in all, when not stopping. */
@@ -149,10 +156,17 @@ public final class InferenceReplica implements Supervisor.Runner {
     /** Exactly once: counts of the open transaction, added to the stats when it commits. */
     private long txOut;
     private long txDead;
+    private long txDropped;
     private long lastCommitNanos = System.nanoTime();
 
-    private record FailedSend(ConsumerRecord<byte[], byte[]> input, boolean deadLetter, Exception error) {
+    private record FailedSend(ConsumerRecord<byte[], byte[]> input, ProducerRecord<byte[], byte[]> record,
+            boolean deadLetter, Exception error) {
     }
+
+    /** The producer's {@code max.request.size}: a dead-letter copy larger than this leaves the input out. */
+    private final int maxRequestSize;
+    /** Exactly once: inputs whose dead-letter copy was refused as too large; their next copy leaves them out. */
+    private final Map<TopicPartition, Set<Long>> omitPayload = new HashMap<>();
 
     /**
      * @param name the replica's name, unique in its group; with exactly-once it is also its transactional id
@@ -197,9 +211,11 @@ public final class InferenceReplica implements Supervisor.Runner {
         this.maxPollIntervalNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(interval.toString()));
         KafkaConsumer<byte[], byte[]> newConsumer = new KafkaConsumer<>(consumerConfig,
                 new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        Map<String, Object> producerConfig = ClientConfigs.producer(clientConfig, producerDefaults, producerEnforced);
+        this.maxRequestSize = Integer.parseInt(String.valueOf(producerConfig.getOrDefault(
+                ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1024 * 1024)));
         try {
-            this.producer = new KafkaProducer<>(ClientConfigs.producer(clientConfig, producerDefaults, producerEnforced),
-                    new ByteArraySerializer(), new ByteArraySerializer());
+            this.producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
         } catch (RuntimeException e) {
             newConsumer.close(CloseOptions.timeout(Duration.ZERO));
             throw e;
@@ -333,6 +349,7 @@ public final class InferenceReplica implements Supervisor.Runner {
         partitions.forEach(pendingOffsets::remove);
         sentCommits.forget(partitions);
         partitions.forEach(refused::remove);
+        partitions.forEach(omitPayload::remove);
     }
 
     private void process(ConsumerRecords<byte[], byte[]> polled) {
@@ -344,6 +361,7 @@ public final class InferenceReplica implements Supervisor.Runner {
             producer.beginTransaction();
             txOut = 0;
             txDead = 0;
+            txDropped = 0;
         }
         try {
             int done = 0;
@@ -380,12 +398,17 @@ public final class InferenceReplica implements Supervisor.Runner {
                 committing = false;
                 stats.recordsOut.add(txOut);
                 stats.deadLettered.add(txDead);
+                stats.dropped.add(txDropped);
                 consecutiveAborts = 0;
                 failedSends.clear();
                 offsets.forEach((partition, next) -> {
                     Map<Long, Throwable> handled = refused.get(partition);
                     if (handled != null) {
                         handled.keySet().removeIf(offset -> offset < next.offset());
+                    }
+                    Set<Long> omitted = omitPayload.get(partition);
+                    if (omitted != null) {
+                        omitted.removeIf(offset -> offset < next.offset());
                     }
                 });
             } else {
@@ -503,9 +526,16 @@ public final class InferenceReplica implements Supervisor.Runner {
         for (FailedSend failed; (failed = failedSends.poll()) != null; ) {
             if (isRecordLevel(failed.error()) && seen.add(failed.error())) {
                 if (failed.deadLetter()) {
-                    throw new InferenceRecordException("The dead-letter record of input " + location(failed.input())
-                            + " was refused too: " + failed.error().getMessage(), failed.input().topic(),
-                            failed.input().partition(), failed.input().offset(), failed.error());
+                    if (failed.record().headers().lastHeader(DLQ_PAYLOAD_OMITTED_HEADER) != null) {
+                        throw new InferenceRecordException("The dead-letter record of input "
+                                + location(failed.input()) + " was refused even without the input's payload: "
+                                + failed.error().getMessage(), failed.input().topic(), failed.input().partition(),
+                                failed.input().offset(), failed.error());
+                    }
+                    omitPayload.computeIfAbsent(new TopicPartition(failed.input().topic(), failed.input().partition()),
+                            p -> new HashSet<>()).add(failed.input().offset());
+                    remembered++;
+                    continue;
                 }
                 refused.computeIfAbsent(new TopicPartition(failed.input().topic(), failed.input().partition()),
                         p -> new HashMap<>()).put(failed.input().offset(), failed.error());
@@ -652,9 +682,9 @@ public final class InferenceReplica implements Supervisor.Runner {
             log.warn("[{}] Dropping input {} that failed at {} (no dead-letter topic is set): {}", name,
                     location(input), stage, cause.getMessage());
             if (transactional) {
-                txDead++;
+                txDropped++;
             } else {
-                stats.deadLettered.increment();
+                stats.dropped.increment();
             }
             return;
         }
@@ -668,7 +698,7 @@ public final class InferenceReplica implements Supervisor.Runner {
         }
         Callback callback = (metadata, exception) -> {
             if (exception != null) {
-                failedSends.add(new FailedSend(input, deadLetter, exception));
+                failedSends.add(new FailedSend(input, record, deadLetter, exception));
             } else if (!transactional) {
                 (deadLetter ? stats.deadLettered : stats.recordsOut).increment();
             }
@@ -782,9 +812,15 @@ public final class InferenceReplica implements Supervisor.Runner {
                         + "); nothing after the last committed offset is committed", failed.error());
             }
             if (failed.deadLetter()) {
-                throw new InferenceRecordException("The dead-letter record of input " + location(failed.input())
-                        + " was refused too: " + failed.error().getMessage(), failed.input().topic(),
-                        failed.input().partition(), failed.input().offset(), failed.error());
+                if (failed.record().headers().lastHeader(DLQ_PAYLOAD_OMITTED_HEADER) != null) {
+                    throw new InferenceRecordException("The dead-letter record of input " + location(failed.input())
+                            + " was refused even without the input's payload: " + failed.error().getMessage(),
+                            failed.input().topic(), failed.input().partition(), failed.input().offset(), failed.error());
+                }
+                // the input itself is what the producer or the broker refuses: send where it is and why, without it
+                send(withoutPayload(failed.record(), "the dead-letter copy was refused: " + failed.error()),
+                        failed.input(), true);
+                continue;
             }
             failed(failed.input(), Stage.PRODUCE, failed.error());
         }
@@ -813,7 +849,48 @@ public final class InferenceReplica implements Supervisor.Runner {
         headers.add(DLQ_ERROR_CLASS_HEADER, bytes(e.getClass().getName()));
         String message = e instanceof RecordDecodeException decode ? decode.reason() : String.valueOf(e.getMessage());
         headers.add(DLQ_ERROR_MESSAGE_HEADER, bytes(message));
-        return new ProducerRecord<>(spec.deadLetterTopic(), null, record.key(), record.value(), headers);
+        ProducerRecord<byte[], byte[]> copy = new ProducerRecord<>(spec.deadLetterTopic(), null, record.key(),
+                record.value(), headers);
+        Set<Long> omitted = omitPayload.get(new TopicPartition(record.topic(), record.partition()));
+        if (omitted != null && omitted.contains(record.offset())) {
+            return withoutPayload(copy, "the dead-letter copy was refused as too large before");
+        }
+        long size = sizeUpperBound(copy);
+        return size > maxRequestSize ? withoutPayload(copy, "the dead-letter copy would be " + size
+                + " bytes, over the producer's max.request.size of " + maxRequestSize) : copy;
+    }
+
+    /** An upper bound of a record's size in a produce request, as the producer checks it against max.request.size. */
+    static long sizeUpperBound(ProducerRecord<byte[], byte[]> record) {
+        long size = RECORD_OVERHEAD_BYTES + length(record.key()) + length(record.value());
+        for (org.apache.kafka.common.header.Header header : record.headers()) {
+            size += 10 + header.key().getBytes(StandardCharsets.UTF_8).length + length(header.value());
+        }
+        return size;
+    }
+
+    private static int length(byte[] bytes) {
+        return bytes == null ? 0 : bytes.length;
+    }
+
+    /**
+     * A dead-letter copy without the input's key, value and own headers: only the {@code kafkaml.dlq.*} headers that
+     * say where the input is and why it failed, plus {@link #DLQ_PAYLOAD_OMITTED_HEADER} saying why it is left out.
+     */
+    static ProducerRecord<byte[], byte[]> withoutPayload(ProducerRecord<byte[], byte[]> copy, String why) {
+        RecordHeaders headers = new RecordHeaders();
+        for (String name : List.of(DLQ_TOPIC_HEADER, DLQ_PARTITION_HEADER, DLQ_OFFSET_HEADER, DLQ_STAGE_HEADER,
+                DLQ_ERROR_CLASS_HEADER, DLQ_ERROR_MESSAGE_HEADER)) {
+            org.apache.kafka.common.header.Header header = copy.headers().lastHeader(name);
+            if (header != null) {
+                byte[] value = header.value();
+                // an error message can quote the input: keep its first 1 KiB
+                headers.add(name, value != null && value.length > 1024 ? java.util.Arrays.copyOf(value, 1024) : value);
+            }
+        }
+        headers.add(DLQ_PAYLOAD_OMITTED_HEADER, bytes("key of " + length(copy.key()) + " bytes, value of "
+                + length(copy.value()) + " bytes and the input's headers left out: " + why));
+        return new ProducerRecord<>(copy.topic(), copy.partition(), (byte[]) null, (byte[]) null, headers);
     }
 
     private static String location(ConsumerRecord<?, ?> record) {

@@ -16,6 +16,7 @@ public final class InferenceStats {
     final LongAdder recordsIn = new LongAdder();
     final LongAdder recordsOut = new LongAdder();
     final LongAdder deadLettered = new LongAdder();
+    final LongAdder dropped = new LongAdder();
     final LongAdder batches = new LongAdder();
     final LongAdder decodeNanos = new LongAdder();
     final LongAdder predictNanos = new LongAdder();
@@ -34,9 +35,21 @@ public final class InferenceStats {
         return recordsOut.sum();
     }
 
-    /** Inputs that could not be decoded (sent to the dead-letter topic, or dropped and logged without one). */
+    /**
+     * Inputs that failed for a reason of their own (undecodable, a model error on that row, a prediction the producer
+     * refused) whose dead-letter record was written (acknowledged, or committed with its transaction).
+     */
     public long deadLettered() {
         return deadLettered.sum();
+    }
+
+    /**
+     * Inputs that failed for a reason of their own and were dropped (logged, not written anywhere) because no
+     * dead-letter topic is set and the {@link InferenceExceptionHandler} said CONTINUE. Counted once their offsets
+     * are on the way to a commit (exactly once: when the transaction commits).
+     */
+    public long dropped() {
+        return dropped.sum();
     }
 
     /** Batches committed. */
@@ -78,10 +91,16 @@ public final class InferenceStats {
         return sorted[Math.max(0, Math.min(n - 1, index))] / 1e6;
     }
 
+    /** One line: the counters, then the batch time percentiles, or "no batches" before the first. */
     @Override
     public String toString() {
-        return "in " + recordsIn() + ", out " + recordsOut() + ", dead-lettered " + deadLettered() + ", batches "
-                + batches() + ", batch p50 " + String.format("%.2f", batchLatencyMillis(50)) + " ms, p99 "
-                + String.format("%.2f", batchLatencyMillis(99)) + " ms";
+        String counts = "in " + recordsIn() + ", out " + recordsOut() + ", dead-lettered " + deadLettered()
+                + ", dropped " + dropped() + ", batches " + batches();
+        double p50 = batchLatencyMillis(50);
+        if (Double.isNaN(p50)) {
+            return counts + ", no batches";
+        }
+        return counts + ", batch p50 " + String.format(java.util.Locale.ROOT, "%.2f", p50) + " ms, p99 "
+                + String.format(java.util.Locale.ROOT, "%.2f", batchLatencyMillis(99)) + " ms";
     }
 }

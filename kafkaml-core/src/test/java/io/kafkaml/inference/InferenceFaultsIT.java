@@ -40,6 +40,8 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 
@@ -201,6 +203,84 @@ class InferenceFaultsIT {
             await().atMost(30, TimeUnit.SECONDS).until(() -> inference.stats().recordsOut() == n - n / 10
                     && inference.stats().deadLettered() == n / 10);
             assertThat(inference.restarts()).isZero();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(ProcessingGuarantee.class)
+    void aDeadLetterCopyTooLargeItselfLeavesTheInputOutAndTheReplicaGoesOn(ProcessingGuarantee guarantee,
+            EmbeddedKafkaBroker kafka) throws Exception {
+        String in = "huge-in-" + guarantee.ordinal();
+        String dlq = "huge-dlq-" + guarantee.ordinal();
+        kafka.createTopic(in, 1);
+        // the broker refuses dead-letter batches over 3000 bytes; the producer allows 4096
+        kafka.createTopic(dlq, 1, Map.of("max.message.bytes", "3000"));
+        List<Future<RecordMetadata>> sent = new ArrayList<>();
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < 30; i++) {
+                ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(in, bytes(String.valueOf(i)),
+                        bytes("[" + (i % 7) + ",0.5,1.5]"));
+                if (i % 10 == 3) {
+                    record.headers().add("pad", new byte[2900]); // prediction too large; its copy passes the producer
+                } else if (i % 10 == 7) {
+                    record.headers().add("pad", new byte[5000]); // prediction and copy over max.request.size
+                }
+                sent.add(producer.send(record));
+            }
+        }
+        for (Future<RecordMetadata> future : sent) {
+            future.get(30, TimeUnit.SECONDS);
+        }
+        boolean exactlyOnce = guarantee == ProcessingGuarantee.EXACTLY_ONCE;
+        try (LocalInference inference = LocalInference.start(registry, config(kafka, "producer.max.request.size", 4096),
+                "huge-" + guarantee.ordinal(), InferenceSpec.builder(mediumResult, in, "huge-out-" + guarantee.ordinal())
+                        .guarantee(guarantee).maxBatchSize(10).deadLetterTopic(dlq).build())) {
+            List<ConsumerRecord<byte[], byte[]>> outputs = read(kafka, "huge-out-" + guarantee.ordinal(), 24, exactlyOnce);
+            assertThat(keys(outputs)).hasSize(24).noneMatch(k -> Integer.parseInt(k) % 10 == 3 || Integer.parseInt(k) % 10 == 7);
+            List<ConsumerRecord<byte[], byte[]>> dead = read(kafka, dlq, 6, exactlyOnce);
+            assertThat(dead).hasSize(6);
+            Set<String> offsets = new HashSet<>();
+            for (ConsumerRecord<byte[], byte[]> record : dead) {
+                Map<String, String> headers = headers(record);
+                assertThat(record.key()).isNull();
+                assertThat(record.value()).isNull();
+                assertThat(headers).doesNotContainKey("pad").containsEntry(InferenceReplica.DLQ_TOPIC_HEADER, in)
+                        .containsEntry(InferenceReplica.DLQ_PARTITION_HEADER, "0")
+                        .containsEntry(InferenceReplica.DLQ_STAGE_HEADER, "PRODUCE")
+                        .containsEntry(InferenceReplica.DLQ_ERROR_CLASS_HEADER, RecordTooLargeException.class.getName());
+                assertThat(headers.get(InferenceReplica.DLQ_PAYLOAD_OMITTED_HEADER)).contains("left out");
+                offsets.add(headers.get(InferenceReplica.DLQ_OFFSET_HEADER));
+            }
+            assertThat(offsets).containsExactlyInAnyOrder("3", "7", "13", "17", "23", "27");
+            await().atMost(30, TimeUnit.SECONDS).until(() -> committed(kafka, inference.groupId()) == 30);
+            await().atMost(30, TimeUnit.SECONDS).until(() -> inference.stats().deadLettered() == 6);
+            assertThat(inference.stats().recordsOut()).isEqualTo(24);
+            assertThat(inference.restarts()).isZero();
+            assertThat(inference.state()).isEqualTo(LocalInference.State.RUNNING);
+        }
+    }
+
+    /** Continues on every failed input, whether or not a dead-letter topic is set. */
+    public static final class ContinueHandler implements InferenceExceptionHandler {
+        @Override
+        public Response handle(FailedInput failure) {
+            return Response.CONTINUE;
+        }
+    }
+
+    @Test
+    void inputsDroppedWithoutADeadLetterTopicAreCountedAsDroppedNotDeadLettered(EmbeddedKafkaBroker kafka)
+            throws Exception {
+        kafka.createTopic("drop-in", 1);
+        send(kafka, "drop-in", 0, 12, 0);
+        try (LocalInference inference = LocalInference.start(registry, config(kafka, "producer.max.request.size", 1024,
+                InferenceConfig.EXCEPTION_HANDLER_CONFIG, ContinueHandler.class.getName()),
+                "drop", InferenceSpec.builder(wideResult, "drop-in", "drop-out").build())) {
+            await().atMost(30, TimeUnit.SECONDS).until(() -> inference.stats().dropped() == 12);
+            assertThat(inference.stats().deadLettered()).isZero();
+            assertThat(inference.stats().recordsOut()).isZero();
+            assertThat(inference.stats().toString()).contains("dead-lettered 0, dropped 12");
         }
     }
 
