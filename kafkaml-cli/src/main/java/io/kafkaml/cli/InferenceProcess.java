@@ -33,9 +33,9 @@ final class InferenceProcess {
             }, "kafkaml-shutdown-watchdog");
             watchdog.setDaemon(true);
             watchdog.start();
-            // leave a little of the grace for the registry and the output
-            Duration replicas = grace.multipliedBy(3).dividedBy(4);
-            inference.close(replicas);
+            // close(grace) returns within what it is given (replicas, then the registry record); leave a little of
+            // the grace for closing the registry client and the output
+            inference.close(grace.multipliedBy(9).dividedBy(10));
             registry.close();
             out.println("stopped " + label + ": " + inference.stats());
             out.flush();

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "kafkaml", mixinStandardHelpOptions = true, version = "kafkaml 0.1.0-SNAPSHOT",
         description = "Deep learning on Kafka data streams: models, configurations, training, inference.",
         subcommands = {BrokerCommand.class, ModelsCommand.class, ConfigurationsCommand.class, TrainCommand.class,
-            SendCommand.class, DeploymentsCommand.class, ResultsCommand.class, InferCommand.class,
+            SendCommand.class, DeploymentsCommand.class, ResultsCommand.class, InferCommand.class, InferencesCommand.class,
             DatasourcesCommand.class, ControlLoggerCommand.class, WorkerCommand.class, QuickstartCommand.class, K8sCommand.class})
 public final class KafkaMlCli implements Runnable {
 

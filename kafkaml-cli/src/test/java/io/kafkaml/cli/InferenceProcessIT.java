@@ -6,7 +6,11 @@ import static org.awaitility.Awaitility.await;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.model.ModelDefinition;
 import io.kafkaml.registry.Configuration;
+import io.kafkaml.inference.InferenceConfig;
+import io.kafkaml.inference.InferenceSpec;
+import io.kafkaml.inference.LocalInference;
 import io.kafkaml.registry.Deployment;
+import io.kafkaml.registry.Inference;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
@@ -160,6 +164,56 @@ class InferenceProcessIT {
         Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid())).inheritIO().start();
         assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
         assertThat(kill.exitValue()).isZero();
+    }
+
+    @Test
+    void aSigkilledOwnerLeavesAStaleDeploymentThatListingsShowAndANewProcessTakesOver(EmbeddedKafkaBroker kafka,
+            @TempDir Path dir) throws Exception {
+        kafka.createTopic("beat-in", 1);
+        Path config = dir.resolve("beat.properties");
+        Files.writeString(config, "kafkaml.inference.heartbeat.interval.ms=300\n");
+        Path log1 = dir.resolve("beat-1.log");
+        Process first = infer(log1, kafka.bootstrapServers(), "--result", tiny, "--input-topic", "beat-in",
+                "--output-topic", "beat-out", "--id", "beat", "--config", config.toString());
+        try (Registry registry = Registry.connect(kafka.clientConfig(), PREFIX, Duration.ofSeconds(30))) {
+            awaitLog(log1, "serving", 60);
+            Instant firstBeat = registry.inference("beat").orElseThrow().heartbeatAt();
+            assertThat(firstBeat).isNotNull();
+            assertThat(registry.inference("beat").orElseThrow().leaseMs()).isEqualTo(900);
+            await().atMost(30, TimeUnit.SECONDS).until(() -> registry.inference("beat").orElseThrow().heartbeatAt()
+                    .isAfter(firstBeat));
+            assertThat(registry.inference("beat").orElseThrow().liveStatus(Instant.now())).isEqualTo("RUNNING");
+
+            first.destroyForcibly(); // SIGKILL: no chance to record STOPPED
+            assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200))
+                    .until(() -> registry.inference("beat").orElseThrow().isStale(Instant.now()));
+            Inference stale = registry.inference("beat").orElseThrow();
+            assertThat(stale.status()).as("the record itself still says RUNNING").isEqualTo("RUNNING");
+            KafkaMlCliIT.Run listed = KafkaMlCliIT.run(kafka, "inferences", "list", "--registry-prefix", PREFIX);
+            assertThat(listed.status()).as(listed.err()).isZero();
+            assertThat(listed.out()).containsPattern("beat .*STALE .*" + stale.heartbeatAt() + " \\(\\d+ s ago\\)");
+            KafkaMlCliIT.Run json = KafkaMlCliIT.run(kafka, "inferences", "list", "--json", "--registry-prefix", PREFIX);
+            assertThat(json.out()).contains("\"liveStatus\":\"STALE\"").contains("\"status\":\"RUNNING\"");
+
+            // other topics under the same id: refused while RUNNING and alive (InferenceFaultsIT), taken over once stale
+            Map<String, Object> settings = kafka.clientConfig();
+            settings.put(InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 300);
+            try (LocalInference second = LocalInference.start(registry, settings, "beat",
+                    InferenceSpec.builder(tiny, "beat-in", "beat-out-2").build())) {
+                Inference taken = registry.inference("beat").orElseThrow();
+                assertThat(taken.outputTopic()).isEqualTo("beat-out-2");
+                assertThat(taken.liveStatus(Instant.now())).isEqualTo("RUNNING");
+                send(kafka.clientConfig(), "beat-in", 0, 20);
+                assertThat(keys(read(kafka.clientConfig(), "beat-out-2", 20, false))).hasSize(20);
+                await().atMost(30, TimeUnit.SECONDS).until(() -> registry.inference("beat").orElseThrow().heartbeatAt()
+                        .isAfter(taken.heartbeatAt()));
+                assertThat(second.close(Duration.ofSeconds(20))).isTrue();
+            }
+            assertThat(registry.inference("beat").orElseThrow().status()).isEqualTo("STOPPED");
+        } finally {
+            first.destroyForcibly();
+        }
     }
 
     @Test

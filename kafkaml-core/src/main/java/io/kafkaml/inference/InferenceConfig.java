@@ -37,6 +37,11 @@ public final class InferenceConfig {
      */
     public static final String EXCEPTION_HANDLER_CONFIG = KafkaMlConfig.INFERENCE_EXCEPTION_HANDLER_CONFIG;
 
+    /**
+     * {@value}: how often a process serving an inference deployment refreshes its heartbeat in the registry, in
+     * milliseconds (long, default 10000); the lease recorded with it is three intervals.
+     */
+    public static final String HEARTBEAT_INTERVAL_MS_CONFIG = KafkaMlConfig.INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG;
     /** The default shutdown grace. */
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(20);
 
@@ -52,6 +57,11 @@ public final class InferenceConfig {
     /** The shutdown grace the settings give. */
     public static Duration shutdownGrace(Map<String, ?> config) {
         return Duration.ofMillis(new KafkaMlConfig(config).getLong(SHUTDOWN_GRACE_MS_CONFIG));
+    }
+
+    /** The heartbeat interval the settings give. */
+    public static Duration heartbeatInterval(Map<String, ?> config) {
+        return Duration.ofMillis(new KafkaMlConfig(config).getLong(HEARTBEAT_INTERVAL_MS_CONFIG));
     }
 
     /** A new handler of the class the settings name. */

@@ -81,7 +81,8 @@ import org.slf4j.LoggerFactory;
  * <li>Rebalances: revoked partitions are committed up to what is acknowledged; lost partitions
  * ({@code onPartitionsLost}: the session expired) are dropped without any commit.</li>
  * <li>{@code max.poll.interval.ms}: a poll is processed in chunks; when half the interval has passed the rest is
- * sought back and polled again, and a chunk that took more than a quarter of it halves the chunk size.</li>
+ * sought back and polled again; a chunk that took more than a quarter of it halves the chunk size, and a full chunk
+ * that took less than a sixteenth doubles it again, up to the batch size ({@link PollChunks}).</li>
  * </ul>
  *
  * <p>Counters ({@link InferenceStats}) count what happened: a prediction is counted when its send is acknowledged
@@ -139,7 +140,7 @@ public final class InferenceReplica implements Supervisor.Runner {
     /** Exactly once: a {@code commitTransaction()} is under way or its outcome is unknown (no abort then). */
     private boolean committing;
     private float[] features = new float[0];
-    private int chunkSize;
+    private final PollChunks chunks;
     private int consecutiveAborts;
 
     /** At least once: offsets waiting for their predictions' acknowledgements. Replica thread only. */
@@ -183,7 +184,6 @@ public final class InferenceReplica implements Supervisor.Runner {
         this.stats = stats;
         this.handler = InferenceConfig.exceptionHandler(clientConfig);
         this.transactional = spec.guarantee() == ProcessingGuarantee.EXACTLY_ONCE;
-        this.chunkSize = spec.maxBatchSize();
         Map<String, Object> consumerDefaults = new HashMap<>();
         consumerDefaults.put(ConsumerConfig.CLIENT_ID_CONFIG, name + "-consumer");
         consumerDefaults.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -209,6 +209,7 @@ public final class InferenceReplica implements Supervisor.Runner {
         Map<String, Object> consumerConfig = ClientConfigs.consumer(clientConfig, consumerDefaults, consumerEnforced);
         Object interval = consumerConfig.getOrDefault(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 300_000);
         this.maxPollIntervalNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(interval.toString()));
+        this.chunks = new PollChunks(spec.maxBatchSize(), maxPollIntervalNanos);
         KafkaConsumer<byte[], byte[]> newConsumer = new KafkaConsumer<>(consumerConfig,
                 new ByteArrayDeserializer(), new ByteArrayDeserializer());
         Map<String, Object> producerConfig = ClientConfigs.producer(clientConfig, producerDefaults, producerEnforced);
@@ -366,23 +367,25 @@ public final class InferenceReplica implements Supervisor.Runner {
         try {
             int done = 0;
             while (done < all.size()) {
-                if (done > 0 && System.nanoTime() - polledAt > maxPollIntervalNanos / 2) {
+                if (done > 0 && chunks.overdue(System.nanoTime() - polledAt)) {
                     log.warn("[{}] Half of max.poll.interval.ms has passed after {} of {} inputs; the rest is polled "
                             + "again", name, done, all.size());
                     rewind(all.subList(done, all.size()), false);
                     break;
                 }
-                int end = Math.min(all.size(), done + chunkSize);
+                int end = Math.min(all.size(), done + chunks.size());
                 long begin = System.nanoTime();
                 processChunk(all.subList(done, end));
                 for (ConsumerRecord<byte[], byte[]> record : all.subList(done, end)) {
                     offsets.put(new TopicPartition(record.topic(), record.partition()),
                             new OffsetAndMetadata(record.offset() + 1));
                 }
-                if (System.nanoTime() - begin > maxPollIntervalNanos / 4 && chunkSize > 1) {
-                    chunkSize = Math.max(1, chunkSize / 2);
+                int change = chunks.took(end - done, System.nanoTime() - begin);
+                if (change < 0) {
                     log.warn("[{}] A chunk took more than a quarter of max.poll.interval.ms; chunks are now {} inputs",
-                            name, chunkSize);
+                            name, chunks.size());
+                } else if (change > 0) {
+                    log.info("[{}] Chunks are fast again; now {} inputs", name, chunks.size());
                 }
                 done = end;
             }

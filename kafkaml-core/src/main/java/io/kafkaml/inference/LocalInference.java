@@ -47,8 +47,16 @@ import org.slf4j.LoggerFactory;
  * a process that joins a RUNNING record leaves it as it is, and writes it only when it fails. Starting an id
  * that is RUNNING another result, or other topics, is refused.
  *
+ * <h2>Heartbeat</h2>
+ * Every process serving the deployment refreshes {@link Inference#heartbeatAt()} in its registry record every
+ * {@value InferenceConfig#HEARTBEAT_INTERVAL_MS_CONFIG} (default 10 s) with a lease of three intervals
+ * ({@link Inference#leaseMs()}). A process killed with SIGKILL cannot record that it stopped; once no heartbeat came
+ * within the lease, readers see {@link Inference#STALE} ({@link Inference#liveStatus}) and {@link #start} takes the
+ * deployment over (a new owner, with its own result and topics) instead of refusing or joining it.
+ *
  * <p>Each replica loads its own copy of the model. Thread-safe; {@link #close()} stops the replicas gracefully
- * (each finishes and commits its batch, within the shutdown grace) and is idempotent.
+ * (each finishes and commits its batch, within the shutdown grace) and is idempotent; {@link #close(Duration)}
+ * returns within its grace even when no broker can be reached.
  */
 public final class LocalInference implements AutoCloseable {
 
@@ -80,6 +88,9 @@ public final class LocalInference implements AutoCloseable {
     private final CountDownLatch terminated = new CountDownLatch(1);
     private final AtomicReference<String> failure = new AtomicReference<>();
     private volatile State state = State.RUNNING;
+    private final Duration heartbeatInterval;
+    private final java.util.concurrent.ScheduledExecutorService heartbeats;
+    private final List<String> abandoned = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** One replica slot: its supervisor and the replica it runs now. */
     private static final class Slot {
@@ -105,6 +116,30 @@ public final class LocalInference implements AutoCloseable {
         this.shutdownGrace = InferenceConfig.shutdownGrace(clientConfig);
         this.owner = owner;
         InferenceConfig.exceptionHandler(clientConfig); // a bad handler setting fails here, not in every replica
+        this.heartbeatInterval = InferenceConfig.heartbeatInterval(clientConfig);
+        this.heartbeats = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(task -> {
+            Thread thread = new Thread(task, "kafkaml-inference-heartbeat | " + id);
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
+    /** The lease recorded with each heartbeat: three intervals, as a consumer's session spans three heartbeats. */
+    private Duration lease() {
+        return heartbeatInterval.multipliedBy(3);
+    }
+
+    /** Refreshes the heartbeat of the deployment's record while it is RUNNING there and here. */
+    private void heartbeat() {
+        if (state != State.RUNNING) {
+            return;
+        }
+        try {
+            registry.inference(id).filter(record -> "RUNNING".equals(record.status()))
+                    .ifPresent(record -> registry.putInference(record.heartbeat(Instant.now(), lease())));
+        } catch (RuntimeException e) {
+            log.warn("[{}] Could not refresh the deployment's heartbeat in the registry: {}", id, e.toString());
+        }
     }
 
     /**
@@ -121,7 +156,9 @@ public final class LocalInference implements AutoCloseable {
         // fail now, in the caller's thread, if the model cannot be served
         ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig));
         Optional<Inference> existing = registry.inference(id);
-        boolean joining = existing.isPresent() && "RUNNING".equals(existing.get().status());
+        Instant now = Instant.now();
+        boolean joining = existing.isPresent() && "RUNNING".equals(existing.get().status())
+                && !existing.get().isStale(now);
         if (joining) {
             Inference running = existing.get();
             if (!running.resultId().equals(spec.resultId()) || !Objects.equals(running.inputTopic(), spec.inputTopic())
@@ -130,14 +167,25 @@ public final class LocalInference implements AutoCloseable {
                         + " from " + running.inputTopic() + " to " + running.outputTopic()
                         + "; stop it first or choose another id");
             }
+        } else if (existing.isPresent() && existing.get().isStale(now)) {
+            log.warn("[{}] Taking over the inference deployment: it is recorded RUNNING but no process has said it is "
+                    + "alive since {} (lease {} ms); its processes were probably killed", id,
+                    existing.get().heartbeatAt(), existing.get().leaseMs());
         }
         LocalInference inference = new LocalInference(registry, clientConfig, id, spec, !joining);
         if (!joining) {
-            Instant now = Instant.now();
             registry.putInference(new Inference(id, spec.resultId(), spec.inputTopic(), spec.outputTopic(),
-                    spec.replicas(), "RUNNING", null, spec.toMap(), now, now));
+                    spec.replicas(), "RUNNING", null, spec.toMap(), now, now, 0, now, inference.lease().toMillis()));
         }
-        inference.scale(spec.replicas());
+        try {
+            inference.scale(spec.replicas());
+        } catch (RuntimeException e) {
+            inference.heartbeats.shutdownNow();
+            throw e;
+        }
+        long interval = inference.heartbeatInterval.toMillis();
+        inference.heartbeats.scheduleWithFixedDelay(inference::heartbeat, joining ? 0 : interval, interval,
+                TimeUnit.MILLISECONDS);
         return inference;
     }
 
@@ -315,6 +363,7 @@ public final class LocalInference implements AutoCloseable {
             others = List.copyOf(slots);
         }
         log.error("[{}] The inference deployment FAILED: {}", id, reason);
+        heartbeats.shutdownNow();
         Thread stopper = new Thread(() -> {
             Deadline deadline = Deadline.after(shutdownGrace);
             others.forEach(slot -> {
@@ -339,45 +388,102 @@ public final class LocalInference implements AutoCloseable {
     }
 
     /**
-     * Stops the replicas: each finishes and commits its batch, or abandons it when {@code grace} has passed (its
+     * Stops the replicas: each finishes and commits its batch, or abandons it when the grace has passed (its
      * inputs are then predicted again: at least once by offsets, exactly once by the transaction's abort). Records
      * STOPPED unless the deployment FAILED, or this process joined a deployment that another recorded. Idempotent.
+     *
+     * <p>Returns within {@code grace} (plus scheduling noise) even when no broker can be reached, as
+     * {@code KafkaStreams.close(Duration)} does: replicas get three quarters of it to finish their batches, the
+     * registry write the rest. What did not finish in time is abandoned (a replica still blocked in a client call
+     * closes its clients at once when the call returns) and named by {@link #abandoned()}.
+     *
+     * @return true if every replica finished its batch and the final status was recorded within {@code grace}
+     *     (a later call: true once the deployment has terminated)
      */
-    public void close(Duration grace) {
+    public boolean close(Duration grace) {
         List<Slot> stopping;
         synchronized (this) {
             if (state != State.RUNNING) {
-                stopping = List.of();
+                stopping = null;
             } else {
                 state = State.STOPPED;
                 stopping = List.copyOf(slots);
                 slots.clear();
             }
         }
-        if (stopping.isEmpty() && state == State.FAILED) {
-            awaitTermination(grace);
-            return;
+        heartbeats.shutdownNow();
+        if (stopping == null) {
+            return awaitTermination(grace); // already stopped, or FAILED (its stopper thread ends it)
         }
         Deadline deadline = Deadline.after(grace);
+        Deadline replicasDeadline = Deadline.after(grace.multipliedBy(3).dividedBy(4));
         stopping.forEach(slot -> {
             slot.retiring = true;
             InferenceReplica replica = slot.current.get();
             if (replica != null) {
-                replica.stop(deadline.remaining());
+                replica.stop(replicasDeadline.remaining());
             }
             slot.supervisor.stop();
         });
-        boolean all = true;
         for (Slot slot : stopping) {
-            all &= slot.supervisor.awaitTermination(deadline.remaining());
+            if (!slot.supervisor.awaitTermination(replicasDeadline.remaining())) {
+                InferenceReplica replica = slot.current.get();
+                if (replica != null) {
+                    replica.abort(); // when its blocked call returns it closes its clients without waiting
+                }
+                abandoned.add(slot.name);
+            }
         }
-        if (!all) {
-            log.warn("[{}] Not every replica stopped within {}; their batches are abandoned", id, grace);
+        if (!abandoned.isEmpty()) {
+            log.warn("[{}] Replica(s) {} did not stop within {}; their batches are abandoned (predicted again)", id,
+                    abandoned, grace);
         }
+        boolean recorded = true;
         if (owner && terminated.getCount() > 0) {
-            record(record -> record.with("STOPPED", 0, null));
+            recorded = recordWithin(record -> record.with("STOPPED", 0, null), deadline);
+            if (!recorded) {
+                abandoned.add("registry record");
+            }
         }
         terminated.countDown();
         log.info("[{}] stopped: {}", id, stats);
+        return abandoned.isEmpty() && recorded;
+    }
+
+    /**
+     * What {@link #close(Duration)} abandoned when its grace passed: the names of replicas that had not finished their
+     * batch, and {@code "registry record"} if the final status could not be written in time. Empty after a clean stop.
+     */
+    public List<String> abandoned() {
+        return List.copyOf(abandoned);
+    }
+
+    /** {@link #record} on a helper thread, waiting for it at most until {@code deadline}; true if it was written. */
+    private boolean recordWithin(java.util.function.UnaryOperator<Inference> change, Deadline deadline) {
+        java.util.concurrent.CompletableFuture<Void> write = new java.util.concurrent.CompletableFuture<>();
+        Thread writer = new Thread(() -> {
+            try {
+                registry.inference(id).ifPresent(record -> registry.putInference(change.apply(record)));
+                write.complete(null);
+            } catch (RuntimeException e) {
+                write.completeExceptionally(e);
+            }
+        }, "kafkaml-inference-record | " + id);
+        writer.setDaemon(true);
+        writer.start();
+        try {
+            write.get(Math.max(1, deadline.remaining().toMillis()), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (java.util.concurrent.TimeoutException e) {
+            log.warn("[{}] The deployment's final status was not written to the registry within the grace; it stays "
+                    + "as last recorded (its heartbeat lapses, so readers see STALE)", id);
+            return false;
+        } catch (java.util.concurrent.ExecutionException e) {
+            log.warn("[{}] Could not record the deployment's state in the registry: {}", id, e.getCause().toString());
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 }
