@@ -17,8 +17,11 @@ import org.slf4j.LoggerFactory;
  *     published before the deployment was recorded (an earlier registry's deployment of the same id, Kafka-ML's
  *     own deployment 1, ...) is logged and ignored.</li>
  * <li>With reuse, the newest message for the deployment published before it was recorded is accepted once the
- *     reader has passed the deployment's position (newest by offset within a partition, by timestamp across
- *     partitions); if there is none, the first one published after.</li>
+ *     reader has passed the deployment's position in <em>every</em> partition ({@link #readUpTo}), never earlier:
+ *     newest by offset within a partition, then by record timestamp across partitions (ties: the higher
+ *     partition). If there is none, the first one published after the position (the earliest timestamp among those
+ *     read) is accepted, also through {@link #readUpTo}: with reuse {@link #offer} itself never accepts, since a
+ *     partition not read yet may still hold a newer earlier message.</li>
  * </ul>
  * A malformed message for the deployment fails the wait when it would have been accepted (a stale malformed one is
  * ignored like any stale one).
@@ -32,9 +35,16 @@ public final class ControlMessageMatcher {
     private final String deploymentId;
     private final ControlTopicPosition since;
     private final boolean reuse;
-    private ControlMessage candidate;
-    private long candidateTimestamp = Long.MIN_VALUE;
+    /** With reuse: the newest message before the position, by partition (later offsets replace earlier ones). */
+    private final Map<Integer, Candidate> newestEarlier = new java.util.HashMap<>();
+    /** With reuse: the earliest message (or malformed one) at or after the position, used when none is earlier. */
+    private Candidate firstLater;
     private long ignored;
+
+    /** A message seen by a reusing matcher; {@code invalid} set when it was malformed (then {@code message} null). */
+    private record Candidate(int partition, long offset, long timestamp, ControlMessage message,
+            InvalidControlMessageException invalid) {
+    }
 
     /**
      * @param deploymentId the waiting deployment
@@ -64,18 +74,26 @@ public final class ControlMessageMatcher {
      * @return the message to deliver now, or empty to go on waiting
      */
     public Optional<ControlMessage> offer(ConsumerRecord<byte[], byte[]> record, ControlMessage parsed) {
-        if (since.isAtOrAfter(record.partition(), record.offset())) {
-            return Optional.of(reuse && candidate != null ? candidate : parsed);
-        }
-        if (reuse) {
-            if (candidate == null || record.timestamp() >= candidateTimestamp) {
-                candidate = parsed;
-                candidateTimestamp = record.timestamp();
+        boolean later = since.isAtOrAfter(record.partition(), record.offset());
+        if (!reuse) {
+            if (later) {
+                return Optional.of(parsed);
             }
-        } else {
             ignoreStale(record);
+            return Optional.empty();
         }
+        remember(new Candidate(record.partition(), record.offset(), record.timestamp(), parsed, null), later);
         return Optional.empty();
+    }
+
+    private void remember(Candidate seen, boolean later) {
+        if (later) {
+            if (firstLater == null || seen.timestamp() < firstLater.timestamp()) {
+                firstLater = seen;
+            }
+        } else if (seen.invalid() == null) {
+            newestEarlier.merge(seen.partition(), seen, (old, now) -> now.offset() >= old.offset() ? now : old);
+        }
     }
 
     /**
@@ -84,22 +102,42 @@ public final class ControlMessageMatcher {
      * @throws InvalidControlMessageException {@code invalid}, when the record would have been accepted
      */
     public void offerInvalid(ConsumerRecord<byte[], byte[]> record, InvalidControlMessageException invalid) {
-        if (since.isAtOrAfter(record.partition(), record.offset()) && !(reuse && candidate != null)) {
-            throw invalid;
+        boolean later = since.isAtOrAfter(record.partition(), record.offset());
+        if (!reuse) {
+            if (later) {
+                throw invalid;
+            }
+            ignoreStale(record);
+            return;
         }
-        ignoreStale(record);
+        if (later) {
+            remember(new Candidate(record.partition(), record.offset(), record.timestamp(), null, invalid), true);
+        } else {
+            ignoreStale(record);
+        }
     }
 
     /**
      * Tells the matcher where the reader is ({@code positions}: next offset by partition).
      *
-     * @return with reuse, the newest older message once every message before the deployment has been read
+     * @return with reuse, once every message before the deployment's position has been read in every partition: the
+     *     newest earlier message, else the first later one; otherwise empty
+     * @throws InvalidControlMessageException with reuse, when there is no earlier message and the first later one
+     *     is malformed
      */
     public Optional<ControlMessage> readUpTo(Map<Integer, Long> positions) {
-        if (reuse && candidate != null && since.isReachedBy(positions)) {
-            return Optional.of(candidate);
+        if (!reuse || !since.isReachedBy(positions)) {
+            return Optional.empty();
         }
-        return Optional.empty();
+        Optional<Candidate> newest = newestEarlier.values().stream().max(java.util.Comparator
+                .comparingLong(Candidate::timestamp).thenComparingInt(Candidate::partition));
+        if (newest.isPresent()) {
+            return Optional.of(newest.get().message());
+        }
+        if (firstLater != null && firstLater.invalid() != null) {
+            throw firstLater.invalid();
+        }
+        return firstLater == null ? Optional.empty() : Optional.of(firstLater.message());
     }
 
     private void ignoreStale(ConsumerRecord<byte[], byte[]> record) {

@@ -132,7 +132,14 @@ final class ControlTopicListener implements AutoCloseable {
                     Map<Integer, Long> positions = positions();
                     for (Iterator<Waiter> it = waiting.values().iterator(); it.hasNext(); ) {
                         Waiter waiter = it.next();
-                        Optional<ControlMessage> reused = waiter.matcher.readUpTo(positions);
+                        Optional<ControlMessage> reused;
+                        try {
+                            reused = waiter.matcher.readUpTo(positions);
+                        } catch (InvalidControlMessageException fatal) {
+                            it.remove();
+                            giveUp(waiter, fatal);
+                            continue;
+                        }
                         if (reused.isPresent()) {
                             it.remove();
                             deliver(waiter, reused.get());

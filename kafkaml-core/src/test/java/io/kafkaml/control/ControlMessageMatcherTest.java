@@ -52,7 +52,43 @@ class ControlMessageMatcherTest {
     void withReuseAndNoEarlierMessageTheFirstLaterOneIsAccepted() {
         ControlMessageMatcher matcher = new ControlMessageMatcher("7", SINCE, true);
         assertThat(matcher.readUpTo(Map.of(0, 10L))).isEmpty();
-        assertThat(matcher.offer(record(12, 0, message("later")), message("later"))).contains(message("later"));
+        assertThat(matcher.offer(record(12, 5, message("later")), message("later"))).isEmpty();
+        assertThat(matcher.offer(record(13, 6, message("latest")), message("latest"))).isEmpty();
+        assertThat(matcher.readUpTo(Map.of(0, 14L))).contains(message("later"));
+    }
+
+    static ConsumerRecord<byte[], byte[]> record(int partition, long offset, long timestamp, ControlMessage message) {
+        return new ConsumerRecord<>("control", partition, offset, timestamp, TimestampType.CREATE_TIME, 1, 1,
+                message.keyBytes(), message.toJsonBytes(), new RecordHeaders(), Optional.empty());
+    }
+
+    @Test
+    void withReuseTheNewestEarlierMessageIsChosenAcrossPartitionsNotTheFirstFound() {
+        // Partition 0 is read first and already shows a message after the deployment; partition 1, read later,
+        // holds a newer earlier message than partition 0's: that one is the stream to reuse.
+        ControlMessageMatcher matcher = new ControlMessageMatcher("7",
+                new ControlTopicPosition(Map.of(0, 10L, 1, 5L)), true);
+        assertThat(matcher.offer(record(0, 2, 100, message("p0-old")), message("p0-old"))).isEmpty();
+        assertThat(matcher.offer(record(0, 10, 300, message("p0-after")), message("p0-after"))).isEmpty();
+        assertThat(matcher.readUpTo(Map.of(0, 11L, 1, 0L))).as("partition 1 not read up to the deployment yet")
+                .isEmpty();
+        assertThat(matcher.offer(record(1, 3, 200, message("p1-newer")), message("p1-newer"))).isEmpty();
+        assertThat(matcher.offer(record(1, 4, 150, message("p1-last")), message("p1-last"))).isEmpty();
+        // Within a partition the later offset wins (p1-last, timestamp 150), across partitions the newer timestamp:
+        // p1-last (150) against p0-old (100).
+        assertThat(matcher.readUpTo(Map.of(0, 11L, 1, 5L))).contains(message("p1-last"));
+    }
+
+    @Test
+    void withReuseAMalformedFirstLaterMessageFailsOnlyWhenNoEarlierOneExists() {
+        InvalidControlMessageException invalid = new InvalidControlMessageException("bad", "7", "control-0@11");
+        ControlMessageMatcher none = new ControlMessageMatcher("7", SINCE, true);
+        none.offerInvalid(record(11, 0, message("x")), invalid);
+        assertThatThrownBy(() -> none.readUpTo(Map.of(0, 12L))).isSameAs(invalid);
+        ControlMessageMatcher some = new ControlMessageMatcher("7", SINCE, true);
+        some.offer(record(4, 0, message("old")), message("old"));
+        some.offerInvalid(record(11, 0, message("x")), invalid);
+        assertThat(some.readUpTo(Map.of(0, 12L))).contains(message("old"));
     }
 
     @Test
