@@ -47,15 +47,21 @@ import org.deeplearning4j.util.ModelSerializer;
  * }</pre>
  *
  * <p><b>Topics</b> ({@code kafkaml} prefix by default): {@code .models}, {@code .configurations},
- * {@code .deployments}, {@code .results}, {@code .datasources}, {@code .inferences}, {@code .artifacts} (manifests) and
- * {@code .artifact-chunks}; each is created if absent with {@code cleanup.policy=compact} and one partition.
+ * {@code .deployments}, {@code .results}, {@code .result-ends}, {@code .datasources}, {@code .inferences},
+ * {@code .artifacts} (manifests) and {@code .artifact-chunks}; each is created if absent with
+ * {@code cleanup.policy=compact} and one partition.
  * Values are JSON; deleting writes a tombstone. Besides them, {@code .metrics} is an append-only log
  * ({@code cleanup.policy=delete}, {@code retention.ms=-1}) with one record per trained epoch, keyed by result id
  * ({@link #appendEpoch}, {@link #epochs}); it is read on demand, never held in memory.
  *
  * <p><b>Statuses</b>: a result's status moves only along {@link DeploymentStatus#isValidTransition} (terminal states
  * are final: {@link #putResult} refuses to leave one, and a reader skips a record that does, so every client agrees);
- * a deployment's status is derived from its results ({@link Deployment#derivedFrom}) each time it is read.
+ * a deployment's status is derived from its results ({@link Deployment#derivedFrom}) each time it is read. Compaction
+ * cannot revive an ended result: a result's terminal record is written first to {@code .result-ends}, a topic that
+ * holds nothing but terminal records and where the first record of a key wins, and every reader takes a result from
+ * there when it is there, whatever {@code .results} (compacted, so possibly down to a record written by a worker that
+ * did not know the result had ended) holds. A record that lost a race there (two different terminal records written
+ * at once) is followed by the winner written again by a live client, so compaction keeps the winner too.
  *
  * <p><b>Consistency</b>: every client reads all topics to their end before {@link #connect} returns, so a new
  * client sees everything; a write returns once the writer's own view shows it. Two clients creating the same
@@ -84,6 +90,7 @@ public final class Registry implements AutoCloseable {
     private final String configurations;
     private final String deployments;
     private final String results;
+    private final String resultEnds;
     private final String datasources;
     private final String inferences;
     private final String artifacts;
@@ -101,18 +108,20 @@ public final class Registry implements AutoCloseable {
         this.configurations = prefix + ".configurations";
         this.deployments = prefix + ".deployments";
         this.results = prefix + ".results";
+        this.resultEnds = prefix + ".result-ends";
         this.datasources = prefix + ".datasources";
         this.inferences = prefix + ".inferences";
         this.artifacts = prefix + ".artifacts";
         this.chunks = prefix + ".artifact-chunks";
         this.metrics = prefix + ".metrics";
         this.store = new KafkaStore(clientConfig,
-                List.of(models, configurations, deployments, results, datasources, inferences, artifacts, chunks),
+                List.of(models, configurations, deployments, results, resultEnds, datasources, inferences, artifacts,
+                        chunks),
                 Set.of(chunks),
-                Map.of(results, Registry::allowedResultUpdate),
+                Map.of(results, Registry::allowedResultUpdate, resultEnds, (current, next) -> false),
                 timeout);
         store.addListener((topic, key) -> {
-            if (topic.equals(results) || topic.equals(deployments)) {
+            if (topic.equals(results) || topic.equals(resultEnds) || topic.equals(deployments)) {
                 changeLock.lock();
                 try {
                     changes++;
@@ -398,7 +407,24 @@ public final class Registry implements AutoCloseable {
             throw new IllegalStatusTransitionException(result.id(), current.get().status(), result.status());
         }
         byte[] value = write(result);
+        if (result.status().isTerminal()) {
+            // The end first, where the first record of a key wins and which compaction cannot undo.
+            store.put(resultEnds, result.id(), value);
+            byte[] end = store.get(resultEnds, result.id());
+            if (end != null && !java.util.Arrays.equals(end, value)) {
+                TrainingResult winner = decode(resultEnds, result.id(), end, TrainingResult.class);
+                if (winner.status() != result.status()) {
+                    throw new IllegalStatusTransitionException(result.id(), winner.status(), result.status());
+                }
+                return; // ended as asked, by another writer first: its record stays
+            }
+        }
         store.put(results, result.id(), value);
+        byte[] end = store.get(resultEnds, result.id());
+        if (!result.status().isTerminal() && end != null) { // ended by another writer meanwhile
+            throw new IllegalStatusTransitionException(result.id(),
+                    decode(resultEnds, result.id(), end, TrainingResult.class).status(), result.status());
+        }
         byte[] applied = store.get(results, result.id());
         if (applied != null && !java.util.Arrays.equals(applied, value)) {
             TrainingResult winner = decode(results, result.id(), applied, TrainingResult.class);
@@ -410,12 +436,18 @@ public final class Registry implements AutoCloseable {
 
     /** The result of that id ({@code deploymentId.model}). */
     public Optional<TrainingResult> result(String id) {
-        return read(results, id, TrainingResult.class);
+        byte[] end = store.get(resultEnds, id);
+        return end != null ? Optional.of(decode(resultEnds, id, end, TrainingResult.class))
+                : read(results, id, TrainingResult.class);
     }
 
     /** All results. */
     public List<TrainingResult> results() {
-        return readAll(results, TrainingResult.class);
+        Map<String, byte[]> merged = new java.util.TreeMap<>(store.snapshot(results));
+        merged.putAll(store.snapshot(resultEnds));
+        List<TrainingResult> all = new ArrayList<>(merged.size());
+        merged.forEach((key, value) -> all.add(decode(results, key, value, TrainingResult.class)));
+        return all;
     }
 
     /** The results of one deployment. */
@@ -749,11 +781,14 @@ public final class Registry implements AutoCloseable {
      */
     public void addListener(BiConsumer<String, String> listener) {
         store.addListener((topic, key) -> {
-            if (!topic.equals(chunks)) {
+            if (topic.equals(resultEnds)) {
+                listener.accept("results", key);
+            } else if (!topic.equals(chunks)) {
                 listener.accept(topic.substring(topic.lastIndexOf('.') + 1), key);
             }
-            if (topic.equals(results)) { // a deployment's status is derived from its results: it changed too
-                byte[] value = store.get(results, key);
+            if (topic.equals(results) || topic.equals(resultEnds)) { // a deployment's status is derived from them
+                byte[] value = store.get(resultEnds, key);
+                value = value != null ? value : store.get(results, key);
                 if (value != null) {
                     try {
                         listener.accept("deployments", JSON.readTree(value).path("deploymentId").asText());

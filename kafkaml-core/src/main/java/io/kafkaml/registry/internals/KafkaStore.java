@@ -52,6 +52,8 @@ public final class KafkaStore implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(KafkaStore.class);
     private static final AtomicInteger IDS = new AtomicInteger();
+    /** The most a repair of a refused record waits, so that the live stores rarely all repair the same record. */
+    static final int REPAIR_JITTER_MS = 500;
 
     private final String name;
     private final Duration timeout;
@@ -61,6 +63,9 @@ public final class KafkaStore implements AutoCloseable {
     private final Map<String, Map<String, byte[]>> views = new ConcurrentHashMap<>();
     private final Map<String, Map<String, Long>> offsets = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Long> positions = new HashMap<>();
+    /** Reader thread only: per ruled topic, keys whose last record was refused, with when to repair them. */
+    private final Map<String, Map<String, Long>> refusedLast = new HashMap<>();
+    private final java.util.Random jitter = new java.util.Random();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition advanced = lock.newCondition();
     private final List<BiConsumer<String, String>> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -89,8 +94,14 @@ public final class KafkaStore implements AutoCloseable {
      * @param topics the topics of the store
      * @param indexOnly those of them whose values are not kept in memory
      * @param acceptRules per topic, {@code rule(current, next)} decides whether a record replaces the current value
-     *     of its key (both non-null); a refused record is skipped by every reader alike, since all read the same log
-     *     in the same order (a state machine whose final states are never left)
+     *     of its key (both non-null, not equal: a record equal to the current value is always accepted); a refused
+     *     record is skipped by every reader alike, since all read the same log in the same order (a state machine
+     *     whose final states are never left). So that compaction, which keeps only a key's last record, never turns
+     *     a refused record into the key's value, a store whose reader is at the end of such a topic and finds a
+     *     refused record as the last one of its key writes the key's accepted value again (a repair, after a random
+     *     delay of up to {@value #REPAIR_JITTER_MS} ms so that the live stores rarely all repair the same record).
+     *     Compaction never touches the active segment, so the refused record stays behind its repair unless the
+     *     segment rolls and is cleaned before any store reads it.
      */
     public KafkaStore(Map<String, ?> clientConfig, List<String> topics, Set<String> indexOnly,
             Map<String, BiPredicate<byte[], byte[]>> acceptRules, Duration timeout) {
@@ -219,6 +230,7 @@ public final class KafkaStore implements AutoCloseable {
                 for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(200))) {
                     apply(record);
                 }
+                repairRefused();
                 lock.lock();
                 try {
                     for (TopicPartition partition : positions.keySet()) {
@@ -256,10 +268,21 @@ public final class KafkaStore implements AutoCloseable {
         Map<String, Long> index = offsets.get(record.topic());
         BiPredicate<byte[], byte[]> rule = acceptRules.get(record.topic());
         byte[] current = view.get(key);
-        if (rule != null && record.value() != null && current != null && !rule.test(current, record.value())) {
+        if (rule != null && record.value() != null && current != null && !java.util.Arrays.equals(current, record.value())
+                && !rule.test(current, record.value())) {
             log.warn("[{}] Ignoring the record at {}-{}@{} for key '{}': the transition it asks for is not allowed",
                     name, record.topic(), record.partition(), record.offset(), key);
+            if (!indexOnly.contains(record.topic())) {
+                refusedLast.computeIfAbsent(record.topic(), t -> new HashMap<>()).put(key,
+                        System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(jitter.nextInt(REPAIR_JITTER_MS + 1)));
+            }
             return;
+        }
+        if (rule != null) {
+            Map<String, Long> refused = refusedLast.get(record.topic());
+            if (refused != null) {
+                refused.remove(key);
+            }
         }
         if (record.value() == null) {
             view.remove(key);
@@ -273,6 +296,49 @@ public final class KafkaStore implements AutoCloseable {
                 listener.accept(record.topic(), key);
             } catch (RuntimeException e) {
                 log.warn("[{}] A registry listener failed on {}/{}", name, record.topic(), key, e);
+            }
+        }
+    }
+
+    /**
+     * Writes the accepted value again for every key whose last record was refused, once this reader is at the end of
+     * the partition (so a repair already in the log has been seen) and the key's repair time has come. Reader thread.
+     */
+    private void repairRefused() {
+        long now = System.nanoTime();
+        for (Map.Entry<String, Map<String, Long>> entry : refusedLast.entrySet()) {
+            String topic = entry.getKey();
+            if (entry.getValue().isEmpty() || closing) {
+                continue;
+            }
+            java.util.OptionalLong lag = reader.currentLag(new TopicPartition(topic, 0));
+            if (lag.isEmpty() || lag.getAsLong() > 0) {
+                continue;
+            }
+            for (var it = entry.getValue().entrySet().iterator(); it.hasNext(); ) {
+                Map.Entry<String, Long> refused = it.next();
+                if (refused.getValue() - now > 0) {
+                    continue;
+                }
+                it.remove();
+                String key = refused.getKey();
+                byte[] value = views.get(topic).get(key);
+                if (value == null) {
+                    continue;
+                }
+                log.info("[{}] Writing the value of key '{}' of '{}' again after a refused record, so that compaction "
+                        + "keeps the accepted one", name, key, topic);
+                try {
+                    producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value),
+                            (metadata, error) -> {
+                                if (error != null) {
+                                    log.warn("[{}] Could not repair key '{}' of '{}': {}", name, key, topic,
+                                            error.toString());
+                                }
+                            });
+                } catch (RuntimeException e) {
+                    log.warn("[{}] Could not repair key '{}' of '{}': {}", name, key, topic, e.toString());
+                }
             }
         }
     }
