@@ -57,6 +57,10 @@ public final class ControlChannel implements AutoCloseable {
 
     /** The control topic Kafka-ML uses by default. */
     public static final String DEFAULT_TOPIC = "KAFKA_ML_CONTROL_TOPIC";
+    /** The suffix of the topic where numeric deployment ids are claimed ({@link #idClaimsTopic()}). */
+    public static final String ID_CLAIMS_SUFFIX = "-deployment-ids";
+    /** How long a claim record is kept before compaction may remove it (far longer than any claim takes). */
+    static final long CLAIM_COMPACTION_LAG_MS = Duration.ofDays(1).toMillis();
 
     private static final Logger log = LoggerFactory.getLogger(ControlChannel.class);
     private static final AtomicInteger CLIENT_IDS = new AtomicInteger();
@@ -244,6 +248,174 @@ public final class ControlChannel implements AutoCloseable {
                 }
             }
             return new ControlTopicState(new ControlTopicPosition(end), max);
+        }
+    }
+
+    /**
+     * The topic where kafkaml processes sharing this control topic claim numeric deployment ids:
+     * {@code <control topic>}{@value #ID_CLAIMS_SUFFIX}, one partition, compacted (a claim is kept at least a day).
+     * Kafka-ML itself never reads or writes it.
+     */
+    public String idClaimsTopic() {
+        return topic + ID_CLAIMS_SUFFIX;
+    }
+
+    /**
+     * Claims a numeric deployment id no other process has claimed on this control topic: the smallest one above both
+     * {@code above} and every id claimed so far. Safe against processes (registries of any prefix, CLI runs, servers)
+     * claiming at the same instant.
+     *
+     * <p>Protocol: the claims topic ({@link #idClaimsTopic()}) has one partition, so its log orders every claim. A
+     * claimant reads it from the beginning (the largest id claimed so far), writes a claim record keyed by the
+     * decimal id it wants, reads on up to its own record, and has the id if the first claim record of that id in the
+     * log is its own; otherwise it tries the next id above everything it read. Every claimant decides from the same
+     * log order, so exactly one wins each id. Claim records are kept at least a day before compaction may drop the
+     * duplicates of an id ({@code min.compaction.lag.ms}), so no claimant still reading can miss an earlier claim.
+     *
+     * <p>Cost: one write and a read of the claims topic from its beginning: one small record per id claimed, so
+     * proportional to the number of deployments on this control topic.
+     *
+     * @param above the id must be greater than this (the largest id seen on the control topic and in the registry)
+     * @return the claimed id
+     * @throws KafkaMlException if the claims topic cannot be created, written or read within {@code timeout}
+     */
+    public long claimDeploymentId(long above, Duration timeout) {
+        Deadline deadline = Deadline.after(timeout);
+        ensureIdClaimsTopic(deadline);
+        TopicPartition claims = new TopicPartition(idClaimsTopic(), 0);
+        try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
+            consumer.assign(List.of(claims));
+            consumer.seekToBeginning(List.of(claims));
+            long end = consumer.endOffsets(List.of(claims), deadline.remainingAtMost(timeout)).get(claims);
+            // Every claim record read, never skipped (a poll may return records past the offset asked for): an id's
+            // first offset, and so the largest id, are always those of everything read so far.
+            Map<Long, Long> firstOffset = new HashMap<>();
+            long max = readClaims(consumer, claims, end, deadline, firstOffset);
+            String claimant = java.util.UUID.randomUUID().toString();
+            while (true) {
+                long candidate = Math.max(above, max) + 1;
+                long offset = writeClaim(candidate, claimant, deadline);
+                max = Math.max(max, readClaims(consumer, claims, offset + 1, deadline, firstOffset));
+                if (Long.valueOf(offset).equals(firstOffset.get(candidate))) {
+                    return candidate;
+                }
+                log.info("[{}] Deployment id {} was claimed first by another process on '{}'; trying the next one",
+                        clientIdPrefix, candidate, idClaimsTopic());
+                if (deadline.expired()) {
+                    throw new KafkaMlException("Could not claim a deployment id on topic '" + idClaimsTopic()
+                            + "' within " + timeout.toMillis() + " ms: every id tried was claimed first by another "
+                            + "process");
+                }
+            }
+        } catch (org.apache.kafka.common.KafkaException e) {
+            throw new KafkaMlException("Cannot claim a deployment id on topic '" + idClaimsTopic() + "': " + e, e);
+        }
+    }
+
+    /**
+     * Records that a numeric deployment id chosen by the caller is in use, so that ids claimed later
+     * ({@link #claimDeploymentId}) are above it. Nothing is checked: an explicit id is the caller's choice.
+     *
+     * @throws KafkaMlException if the claims topic cannot be created or written within {@code timeout}
+     */
+    public void recordDeploymentId(long id, Duration timeout) {
+        Deadline deadline = Deadline.after(timeout);
+        ensureIdClaimsTopic(deadline);
+        writeClaim(id, "explicit", deadline);
+    }
+
+    /**
+     * The largest numeric deployment id claimed on this control topic, 0 when none (or when there is no claims topic).
+     *
+     * @throws KafkaMlException if the claims topic cannot be read within {@code timeout}
+     */
+    public long maxClaimedDeploymentId(Duration timeout) {
+        Deadline deadline = Deadline.after(timeout);
+        TopicPartition claims = new TopicPartition(idClaimsTopic(), 0);
+        try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
+            List<PartitionInfo> partitions = consumer.partitionsFor(claims.topic(), deadline.remainingAtMost(timeout));
+            if (partitions == null || partitions.isEmpty()) {
+                return 0;
+            }
+            consumer.assign(List.of(claims));
+            consumer.seekToBeginning(List.of(claims));
+            long end = consumer.endOffsets(List.of(claims), deadline.remainingAtMost(timeout)).get(claims);
+            return readClaims(consumer, claims, end, deadline, new HashMap<>());
+        } catch (org.apache.kafka.common.KafkaException e) {
+            throw new KafkaMlException("Cannot read the deployment ids claimed on topic '" + idClaimsTopic() + "': "
+                    + e, e);
+        }
+    }
+
+    /**
+     * Reads the claims at least up to {@code until} (exclusive), every record polled included: each id's first offset
+     * into {@code firstOffset}; returns the largest id read.
+     */
+    private long readClaims(KafkaConsumer<byte[], byte[]> consumer, TopicPartition claims, long until, Deadline deadline,
+            Map<Long, Long> firstOffset) {
+        long max = 0;
+        while (consumer.position(claims) < until) {
+            if (deadline.expired()) {
+                throw new KafkaMlException("The deployment id claims on topic '" + claims.topic()
+                        + "' were not read up to offset " + until + " in time");
+            }
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(deadline.remainingAtMost(Duration.ofMillis(200)))) {
+                String key = record.key() == null ? "" : new String(record.key(), java.nio.charset.StandardCharsets.UTF_8);
+                if (!key.matches("[0-9]{1,18}")) {
+                    continue;
+                }
+                long id = Long.parseLong(key);
+                firstOffset.putIfAbsent(id, record.offset());
+                max = Math.max(max, id);
+            }
+        }
+        return max;
+    }
+
+    private long writeClaim(long id, String claimant, Deadline deadline) {
+        byte[] value = ("{\"claimant\":\"" + claimant + "\",\"controlTopic\":\"" + topic + "\",\"at\":\""
+                + java.time.Instant.now() + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            return producer().send(new ProducerRecord<>(idClaimsTopic(),
+                    String.valueOf(id).getBytes(java.nio.charset.StandardCharsets.UTF_8), value))
+                    .get(deadline.remainingAtMost(Duration.ofDays(1)).toMillis(), TimeUnit.MILLISECONDS).offset();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KafkaMlException("Interrupted while claiming deployment id " + id, e);
+        } catch (ExecutionException e) {
+            throw new KafkaMlException("Could not write the claim of deployment id " + id + " to topic '"
+                    + idClaimsTopic() + "': " + e.getCause().getMessage(), e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new KafkaMlException("The claim of deployment id " + id + " was not acknowledged on topic '"
+                    + idClaimsTopic() + "' in time", e);
+        }
+    }
+
+    private void ensureIdClaimsTopic(Deadline deadline) {
+        String claims = idClaimsTopic();
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                ClientConfigs.admin(clientConfig, Map.of(), Map.of()))) {
+            long millis = deadline.remainingAtMost(Duration.ofDays(1)).toMillis();
+            if (admin.listTopics().names().get(millis, TimeUnit.MILLISECONDS).contains(claims)) {
+                return;
+            }
+            try {
+                admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(claims, 1, (short) -1).configs(
+                        Map.of(org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG,
+                                org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_COMPACT,
+                                org.apache.kafka.common.config.TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG,
+                                String.valueOf(CLAIM_COMPACTION_LAG_MS))))).all().get(millis, TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
+                    throw e;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KafkaMlException("Interrupted while creating topic '" + claims + "'", e);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new KafkaMlException("Cannot create the deployment id claims topic '" + claims + "': " + cause, cause);
         }
     }
 

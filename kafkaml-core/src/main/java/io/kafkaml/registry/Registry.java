@@ -469,17 +469,20 @@ public final class Registry implements AutoCloseable {
      *
      * @param run an id of this training attempt: a restarted worker trains again from epoch 1 under a new run, and
      *     {@link #epochs} returns the latest run's history
+     * @return completes with where the record was written (keep the first epoch's in
+     *     {@link TrainingResult#metricsStart()} so that {@link #epochs} reads only from there)
      */
-    public java.util.concurrent.CompletableFuture<Void> appendEpoch(String resultId, String run, EpochMetrics epoch) {
+    public java.util.concurrent.CompletableFuture<MetricsPosition> appendEpoch(String resultId, String run,
+            EpochMetrics epoch) {
         com.fasterxml.jackson.databind.node.ObjectNode node = JSON.valueToTree(epoch);
         node.put("result", resultId);
         node.put("run", run);
         node.put("timestamp", Instant.now().toString());
-        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<MetricsPosition> done = new java.util.concurrent.CompletableFuture<>();
         try {
             store.append(metrics, resultId, JSON.writeValueAsBytes(node), (metadata, error) -> {
                 if (error == null) {
-                    done.complete(null);
+                    done.complete(new MetricsPosition(metadata.partition(), metadata.offset()));
                 } else {
                     done.completeExceptionally(error);
                 }
@@ -499,13 +502,23 @@ public final class Registry implements AutoCloseable {
      * The full per-epoch history of a result, read from the metrics topic as it is now: the epochs of the result's
      * latest training run, in epoch order (earlier versions kept the history in the result: then that).
      *
+     * <p><b>Cost</b>: a result records where its run's first epoch is ({@link TrainingResult#metricsStart()}); only
+     * that partition is read, from there: for an ended result up to its last epoch ({@link TrainingResult#epochCount()}
+     * epochs of the run found), for a live one up to the partition's end now. The records read are those of this run
+     * plus those other results appended to the partition meanwhile, never the topic's older history. A result without
+     * a start (written before 0.2, or read before its first epoch was acknowledged) costs a read of the whole topic,
+     * O(every epoch ever recorded).
+     *
      * @throws RegistryException if the metrics topic cannot be read within the registry's timeout
      */
     @SuppressWarnings("deprecation")
     public List<EpochMetrics> epochs(String resultId) {
         java.util.TreeMap<Integer, EpochMetrics> latestRun = new java.util.TreeMap<>();
         String[] run = {null};
-        readMetrics(resultId, (recordRun, epoch) -> {
+        Optional<TrainingResult> result = result(resultId);
+        MetricsPosition start = result.map(TrainingResult::metricsStart).orElse(null);
+        int expected = result.filter(r -> r.status().isTerminal()).map(TrainingResult::epochCount).orElse(-1);
+        readMetrics(resultId, start, expected, (recordRun, epoch) -> {
             if (!java.util.Objects.equals(recordRun, run[0])) {
                 run[0] = recordRun;
                 latestRun.clear();
@@ -513,12 +526,17 @@ public final class Registry implements AutoCloseable {
             latestRun.put(epoch.epoch(), epoch);
         });
         if (latestRun.isEmpty()) {
-            return result(resultId).map(TrainingResult::epochs).orElse(List.of());
+            return result.map(TrainingResult::epochs).orElse(List.of());
         }
         return List.copyOf(latestRun.values());
     }
 
-    private void readMetrics(String resultId, BiConsumer<String, EpochMetrics> each) {
+    /**
+     * Reads the metrics records of {@code resultId}: from {@code start} in its partition when known (stopping once
+     * {@code expected} epochs of the run that starts there were read, when {@code expected > 0}), else the whole topic;
+     * never past the partitions' end offsets at the start of the read.
+     */
+    private void readMetrics(String resultId, MetricsPosition start, int expected, BiConsumer<String, EpochMetrics> each) {
         Map<String, Object> defaults = new java.util.HashMap<>();
         defaults.put(org.apache.kafka.clients.consumer.ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         defaults.put(org.apache.kafka.clients.consumer.ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
@@ -531,12 +549,20 @@ public final class Registry implements AutoCloseable {
                 new org.apache.kafka.clients.consumer.KafkaConsumer<>(config,
                         new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
                         new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(metrics, timeout).stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            List<TopicPartition> partitions = start != null ? List.of(new TopicPartition(metrics, start.partition()))
+                    : consumer.partitionsFor(metrics, timeout).stream()
+                            .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
             consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
+            if (start != null) {
+                consumer.seek(partitions.get(0), start.offset());
+            } else {
+                consumer.seekToBeginning(partitions);
+            }
             Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, timeout);
-            while (partitions.stream().anyMatch(p -> consumer.position(p, timeout) < ends.get(p))) {
+            String[] startRun = {null};
+            int[] found = {0};
+            while (partitions.stream().anyMatch(p -> consumer.position(p, timeout) < ends.get(p))
+                    && (expected <= 0 || found[0] < expected)) {
                 if (System.nanoTime() > deadline) {
                     throw new RegistryException("Timed out after " + timeout.toMillis() + " ms reading the metrics of '"
                             + resultId + "' from topic '" + metrics + "'");
@@ -545,9 +571,19 @@ public final class Registry implements AutoCloseable {
                     if (record.value() == null || !java.util.Arrays.equals(record.key(), key)) {
                         continue;
                     }
+                    if (record.offset() >= ends.get(new TopicPartition(record.topic(), record.partition()))) {
+                        continue;
+                    }
                     try {
                         com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(record.value());
-                        each.accept(node.path("run").asText(null), JSON.treeToValue(node, EpochMetrics.class));
+                        String recordRun = node.path("run").asText(null);
+                        if (start != null && startRun[0] == null) {
+                            startRun[0] = recordRun;
+                        }
+                        if (start != null && java.util.Objects.equals(recordRun, startRun[0])) {
+                            found[0]++;
+                        }
+                        each.accept(recordRun, JSON.treeToValue(node, EpochMetrics.class));
                     } catch (IOException e) {
                         throw new RegistryException("Metrics record " + metrics + "-" + record.partition() + "@"
                                 + record.offset() + " is not valid EpochMetrics JSON: " + e.getMessage(), e);

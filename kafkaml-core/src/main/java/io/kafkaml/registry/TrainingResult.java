@@ -32,11 +32,15 @@ import java.util.Objects;
  * @param lastEpoch the metrics of the last finished epoch, or {@code null} before the first
  * @param bestEpoch the metrics of the best epoch so far by the watched metric (the early-stopping metric when one is
  *     set, otherwise the validation loss, otherwise the training loss), or {@code null} before the first
+ * @param metricsStart where the current run's first epoch record is in the metrics topic (JSON
+ *     {@code metricsStart: {partition, offset}}), so that {@link Registry#epochs(String)} reads only from there;
+ *     {@code null} before the first epoch is acknowledged and in results written before 0.2 (then the whole topic is
+ *     read)
  */
 public record TrainingResult(String id, String deploymentId, String model, DeploymentStatus status,
         List<EpochMetrics> epochs, Map<String, Double> testMetrics, long[][] confusionMatrix,
         long trainingMillis, String artifact, String normalizerArtifact, String error, Instant updatedAt,
-        int epochCount, EpochMetrics lastEpoch, EpochMetrics bestEpoch) {
+        int epochCount, EpochMetrics lastEpoch, EpochMetrics bestEpoch, MetricsPosition metricsStart) {
 
     /** Validates and copies the fields. */
     public TrainingResult {
@@ -55,12 +59,21 @@ public record TrainingResult(String id, String deploymentId, String model, Deplo
         }
     }
 
+    /** A result with its summary but no position in the metrics topic (its history is then searched in all of it). */
+    public TrainingResult(String id, String deploymentId, String model, DeploymentStatus status,
+            List<EpochMetrics> epochs, Map<String, Double> testMetrics, long[][] confusionMatrix, long trainingMillis,
+            String artifact, String normalizerArtifact, String error, Instant updatedAt, int epochCount,
+            EpochMetrics lastEpoch, EpochMetrics bestEpoch) {
+        this(id, deploymentId, model, status, epochs, testMetrics, confusionMatrix, trainingMillis, artifact,
+                normalizerArtifact, error, updatedAt, epochCount, lastEpoch, bestEpoch, null);
+    }
+
     /** A result in the form earlier versions wrote, with its epochs inline; its summary is taken from them. */
     public TrainingResult(String id, String deploymentId, String model, DeploymentStatus status,
             List<EpochMetrics> epochs, Map<String, Double> testMetrics, long[][] confusionMatrix, long trainingMillis,
             String artifact, String normalizerArtifact, String error, Instant updatedAt) {
         this(id, deploymentId, model, status, epochs, testMetrics, confusionMatrix, trainingMillis, artifact,
-                normalizerArtifact, error, updatedAt, 0, null, null);
+                normalizerArtifact, error, updatedAt, 0, null, null, null);
     }
 
     /**
@@ -78,7 +91,7 @@ public record TrainingResult(String id, String deploymentId, String model, Deplo
     /** A new result of {@code model} in {@code deploymentId} in {@code status}, with nothing trained yet. */
     public static TrainingResult of(String deploymentId, String model, DeploymentStatus status, String error) {
         return new TrainingResult(idOf(deploymentId, model), deploymentId, model, status, List.of(), Map.of(), null, 0,
-                null, null, error, Instant.now(), 0, null, null);
+                null, null, error, Instant.now(), 0, null, null, null);
     }
 
     /** The same result ended in {@code terminal} with {@code reason}, its summary kept. */
@@ -87,7 +100,8 @@ public record TrainingResult(String id, String deploymentId, String model, Deplo
             throw new IllegalArgumentException(terminal + " is not a terminal status");
         }
         return new TrainingResult(id, deploymentId, model, terminal, List.of(), testMetrics, confusionMatrix,
-                trainingMillis, artifact, normalizerArtifact, reason, Instant.now(), epochCount, lastEpoch, bestEpoch);
+                trainingMillis, artifact, normalizerArtifact, reason, Instant.now(), epochCount, lastEpoch, bestEpoch,
+                metricsStart);
     }
 
     /** The id of the result of {@code model} in {@code deploymentId}. */

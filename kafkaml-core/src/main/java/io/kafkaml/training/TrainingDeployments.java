@@ -28,11 +28,12 @@ import java.util.Objects;
  * earlier, deploy with {@link TrainingSpec.Builder#reuseStream(boolean) reuseStream} (CLI:
  * {@code kafkaml train --reuse-stream}), or re-send it after deploying ({@link Registry#resend}).
  *
- * <p><b>Ids.</b> A new numeric id is one more than the largest numeric id among this registry's deployments, every
- * message on the control topic and the datasource catalog, so registries (and Kafka-ML) sharing one control topic
- * do not reuse each other's ids once a stream for them has been announced. Two registries that deploy at the
- * same moment, before either's stream is announced, can still pick the same number; the position check above then
- * still keeps either from training on the other's older stream. Kafka-ML's sinks need numeric ids.
+ * <p><b>Ids.</b> A new numeric id is claimed ({@link ControlChannel#claimDeploymentId}) above the largest numeric id
+ * among this registry's deployments, every message on the control topic, the datasource catalog and every id claimed
+ * on the control topic's claims topic ({@link ControlChannel#idClaimsTopic()}): the first claim of an id in that
+ * one-partition topic wins, so processes (registries of any prefix) deploying on one control topic at the same
+ * instant never get the same id, and ids Kafka-ML used on the control topic are skipped. An explicit numeric id is
+ * recorded there too, so later claimed ids are above it. Kafka-ML's sinks need numeric ids.
  *
  * <pre>{@code
  * TrainingDeployments deployments = new TrainingDeployments(registry, launcher);
@@ -67,10 +68,24 @@ public final class TrainingDeployments {
         this.controlTopic = Objects.requireNonNull(controlTopic, "controlTopic");
     }
 
-    /** Deploys a configuration under a new numeric deployment id (see the class documentation). */
+    /**
+     * Deploys a configuration under a new numeric deployment id, claimed so that no other process gets it (see the
+     * class documentation).
+     *
+     * @throws EntityNotFoundException if the configuration or one of its models does not exist
+     * @throws io.kafkaml.model.InvalidModelException if one of its models cannot be trained; nothing is recorded then
+     * @throws io.kafkaml.common.KafkaMlException if no id could be claimed within {@link #CONTROL_READ_TIMEOUT}
+     */
     public synchronized TrainingHandle deploy(String configuration, TrainingSpec spec) {
+        Configuration config = TrainingJob.configuration(registry, configuration);
+        List<ModelDefinition> models = TrainingJob.models(registry, config);
+        models.forEach(ModelDefinition::checkTrainable);
         ControlTopicState state = controlState();
-        return deploy(configuration, spec, nextDeploymentId(state), state);
+        String id;
+        try (ControlChannel control = registry.controlChannel(controlTopic)) {
+            id = String.valueOf(control.claimDeploymentId(maxKnownId(state), CONTROL_READ_TIMEOUT));
+        }
+        return record(config, models, spec, id, state);
     }
 
     /**
@@ -82,24 +97,37 @@ public final class TrainingDeployments {
      * @throws io.kafkaml.registry.DuplicateEntityException if the deployment id is taken
      */
     public synchronized TrainingHandle deploy(String configuration, TrainingSpec spec, String deploymentId) {
-        return deploy(configuration, spec, deploymentId, controlState());
-    }
-
-    private TrainingHandle deploy(String configuration, TrainingSpec spec, String deploymentId, ControlTopicState state) {
         Configuration config = TrainingJob.configuration(registry, configuration);
         List<ModelDefinition> models = TrainingJob.models(registry, config);
         models.forEach(ModelDefinition::checkTrainable);
+        ControlTopicState state = controlState();
+        if (numeric(deploymentId) > 0 && registry.deployment(deploymentId).isEmpty()) {
+            try (ControlChannel control = registry.controlChannel(controlTopic)) {
+                control.recordDeploymentId(numeric(deploymentId), CONTROL_READ_TIMEOUT);
+            }
+        }
+        return record(config, models, spec, deploymentId, state);
+    }
+
+    private TrainingHandle record(Configuration config, List<ModelDefinition> models, TrainingSpec spec,
+            String deploymentId, ControlTopicState state) {
         Instant now = Instant.now();
         Map<String, Object> settings = new LinkedHashMap<>(spec.toMap());
         settings.put(CONTROL_POSITION_SETTING, state.end().format());
-        registry.createDeployment(new Deployment(deploymentId, configuration, DeploymentStatus.WAITING_FOR_DATA, null,
+        registry.createDeployment(new Deployment(deploymentId, config.name(), DeploymentStatus.WAITING_FOR_DATA, null,
                 settings, now, now, null));
         return launcher.launch(new TrainingJob(deploymentId, config, models, spec, controlTopic));
     }
 
-    /** The next free numeric deployment id (see the class documentation). */
+    /**
+     * The id {@link #deploy(String, TrainingSpec)} would claim now if no other process claims it first: one above every
+     * id known (see the class documentation). Claims nothing.
+     */
     public synchronized String nextDeploymentId() {
-        return nextDeploymentId(controlState());
+        ControlTopicState state = controlState();
+        try (ControlChannel control = registry.controlChannel(controlTopic)) {
+            return String.valueOf(Math.max(maxKnownId(state), control.maxClaimedDeploymentId(CONTROL_READ_TIMEOUT)) + 1);
+        }
     }
 
     /**
@@ -111,7 +139,8 @@ public final class TrainingDeployments {
         return text == null ? ControlTopicPosition.BEGINNING : ControlTopicPosition.parse(text.toString());
     }
 
-    private String nextDeploymentId(ControlTopicState state) {
+    /** The largest numeric id of the control topic, this registry's deployments and the datasource catalog. */
+    private long maxKnownId(ControlTopicState state) {
         long max = state.maxNumericDeploymentId();
         for (Deployment deployment : registry.deployments()) {
             max = Math.max(max, numeric(deployment.id()));
@@ -119,7 +148,7 @@ public final class TrainingDeployments {
         for (Datasource datasource : registry.datasources()) {
             max = Math.max(max, numeric(datasource.deploymentId()));
         }
-        return String.valueOf(max + 1);
+        return max;
     }
 
     private ControlTopicState controlState() {

@@ -574,6 +574,8 @@ public final class TrainingRunner implements Runnable {
         String artifact;
         String normalizerArtifact;
         volatile Throwable metricsFailure;
+        /** Where this run's first epoch record is in the metrics topic, once acknowledged. */
+        volatile io.kafkaml.registry.MetricsPosition metricsStart;
 
         ModelTrainer(ModelDefinition model) {
             this.model = model;
@@ -694,9 +696,12 @@ public final class TrainingRunner implements Runnable {
                 publish(DeploymentStatus.FAILED);
                 return;
             }
-            registry.appendEpoch(resultId, run, metrics).whenComplete((ok, e) -> {
+            registry.appendEpoch(resultId, run, metrics).whenComplete((position, e) -> {
                 if (e != null && metricsFailure == null) {
                     metricsFailure = e;
+                }
+                if (position != null && (metricsStart == null || position.offset() < metricsStart.offset())) {
+                    metricsStart = position; // the first epoch's (acknowledgements come in order; be sure anyway)
                 }
             });
             listener.onEpoch(job.deploymentId(), model.name(), metrics, total);
@@ -775,7 +780,7 @@ public final class TrainingRunner implements Runnable {
         TrainingResult summary(DeploymentStatus newStatus) {
             return new TrainingResult(resultId, job.deploymentId(), model.name(), newStatus, List.of(), testMetrics,
                     confusion, trainingMillis, artifact, normalizerArtifact, error, Instant.now(), epochCount, lastEpoch,
-                    bestEpoch);
+                    bestEpoch, metricsStart);
         }
 
         /**
@@ -789,9 +794,11 @@ public final class TrainingRunner implements Runnable {
                 return;
             }
             lastPublished = System.nanoTime();
-            if (newStatus.isTerminal() && epochCount > 0) {
+            if ((newStatus.isTerminal() || (metricsStart == null && metricsFailure == null)) && epochCount > 0) {
                 try {
-                    registry.flushEpochs(); // the history is complete in the metrics topic before the result ends
+                    // the history is complete in the metrics topic before the result ends, and the result knows
+                    // where its run starts there from its first summary on (Registry.epochs reads from there)
+                    registry.flushEpochs();
                 } catch (RuntimeException e) {
                     log.warn("[{}] model {}: epoch metrics not flushed: {}", job.deploymentId(), model.name(), reason(e));
                 }
@@ -814,7 +821,7 @@ public final class TrainingRunner implements Runnable {
                 log.error("[{}] model {} FAILED: {}", job.deploymentId(), model.name(), error);
                 TrainingResult failed = new TrainingResult(resultId, job.deploymentId(), model.name(),
                         DeploymentStatus.FAILED, List.of(), Map.of(), null, trainingMillis, null, null, error,
-                        Instant.now(), epochCount, lastEpoch, bestEpoch);
+                        Instant.now(), epochCount, lastEpoch, bestEpoch, metricsStart);
                 try {
                     registry.putResult(failed);
                 } catch (RuntimeException again) {

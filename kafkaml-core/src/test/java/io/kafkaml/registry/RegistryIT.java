@@ -89,6 +89,35 @@ class RegistryIT {
     }
 
     @Test
+    void epochsReadsOnlyFromWhereTheResultsRunStartsInTheMetricsTopic(EmbeddedKafkaBroker kafka) throws Exception {
+        try (Registry registry = Registry.connect(kafka.clientConfig(), "bounded", Duration.ofSeconds(30))) {
+            // The topic's older history for the same key, here unreadable: a read of the whole topic fails on it.
+            send(kafka, registry.metricsTopic(), "7.m", "not an epoch".getBytes());
+            MetricsPosition start = registry.appendEpoch("7.m", "run-2", new EpochMetrics(1, 0.9, Map.of(), 5))
+                    .get(10, TimeUnit.SECONDS);
+            registry.appendEpoch("8.other", "run-x", new EpochMetrics(1, 0.5, Map.of(), 5)).get(10, TimeUnit.SECONDS);
+            registry.appendEpoch("7.m", "run-2", new EpochMetrics(2, 0.8, Map.of(), 5)).get(10, TimeUnit.SECONDS);
+            assertThat(start).isEqualTo(new MetricsPosition(0, 1));
+
+            TrainingResult live = new TrainingResult("7.m", "7", "m", DeploymentStatus.TRAINING, List.of(), Map.of(),
+                    null, 10, null, null, null, Instant.now(), 1, null, null, start);
+            registry.putResult(live);
+            assertThat(registry.epochs("7.m")).as("a live result: from its start to the partition's end")
+                    .extracting(EpochMetrics::epoch).containsExactly(1, 2);
+            registry.appendEpoch("7.m", "run-2", new EpochMetrics(3, 0.7, Map.of(), 5)).get(10, TimeUnit.SECONDS);
+            registry.putResult(new TrainingResult("7.m", "7", "m", DeploymentStatus.FINISHED, List.of(), Map.of(),
+                    null, 30, null, null, null, Instant.now(), 3, null, null, start));
+            assertThat(registry.epochs("7.m")).extracting(EpochMetrics::epoch).containsExactly(1, 2, 3);
+
+            // A result that does not know its start (written before 0.2) is searched in the whole topic.
+            registry.putResult(TrainingResult.of("9", "legacy", DeploymentStatus.TRAINING, null));
+            send(kafka, registry.metricsTopic(), "9.legacy", "not an epoch either".getBytes());
+            assertThatThrownBy(() -> registry.epochs("9.legacy")).isInstanceOf(RegistryException.class)
+                    .hasMessageContaining(registry.metricsTopic() + "-0@5");
+        }
+    }
+
+    @Test
     void aRecordedDeploymentGivesBackItsTrainingJobAndOneModelOfIt(EmbeddedKafkaBroker kafka) {
         try (Registry registry = Registry.connect(kafka.clientConfig(), "reg-job", Duration.ofSeconds(30))) {
             registry.registerModel(ModelDefinition.of("a", "", mlp(2, 2, 2)));

@@ -144,6 +144,54 @@ class TrainingControlIT {
         assertThat(deployments.nextDeploymentId()).isEqualTo("43");
     }
 
+    static Registry registryWithTheTinyModel(EmbeddedKafkaBroker kafka, String prefix) {
+        Registry other = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30));
+        other.registerModel(registry.model("tiny").orElseThrow());
+        other.createConfiguration(registry.configuration("tiny-only").orElseThrow());
+        return other;
+    }
+
+    @Test
+    void twoRegistriesDeployingAtTheSameInstantNeverGetTheSameId(EmbeddedKafkaBroker kafka) throws Exception {
+        String control = "control-race";
+        int perDeployer = 3;
+        try (Registry a = registryWithTheTinyModel(kafka, "race-a"); Registry b = registryWithTheTinyModel(kafka, "race-b")) {
+            // Two deployers per registry (each TrainingDeployments serializes its own calls only), all released at once.
+            List<TrainingDeployments> deployers = List.of(new TrainingDeployments(a, RECORD_ONLY, control),
+                    new TrainingDeployments(a, RECORD_ONLY, control), new TrainingDeployments(b, RECORD_ONLY, control),
+                    new TrainingDeployments(b, RECORD_ONLY, control));
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(deployers.size());
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(deployers.size());
+            try {
+                List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+                for (TrainingDeployments deployer : deployers) {
+                    futures.add(pool.submit(() -> {
+                        start.await(30, TimeUnit.SECONDS);
+                        for (int i = 0; i < perDeployer; i++) {
+                            deployer.deploy("tiny-only", spec(false)); // records only: the id is in the registry
+                        }
+                        return null;
+                    }));
+                }
+                for (var future : futures) {
+                    future.get(2, TimeUnit.MINUTES);
+                }
+                List<String> ids = new ArrayList<>();
+                a.deployments().forEach(d -> ids.add(d.id()));
+                b.deployments().forEach(d -> ids.add(d.id()));
+                assertThat(ids).hasSize(deployers.size() * perDeployer).doesNotHaveDuplicates()
+                        .allMatch(id -> id.matches("[1-9][0-9]*"));
+            } finally {
+                pool.shutdownNow();
+            }
+            // An id chosen by hand in one registry is skipped by the ids the other claims later.
+            new TrainingDeployments(a, RECORD_ONLY, control).deploy("tiny-only", spec(false), "500");
+            assertThat(new TrainingDeployments(b, RECORD_ONLY, control).nextDeploymentId()).isEqualTo("501");
+            new TrainingDeployments(b, RECORD_ONLY, control).deploy("tiny-only", spec(false));
+            assertThat(b.deployment("501")).isPresent();
+        }
+    }
+
     @Test
     void kafkaMlsOnlineControlMessageFailsTheDeploymentWithAClearReason(EmbeddedKafkaBroker kafka) throws Exception {
         String control = "control-online";

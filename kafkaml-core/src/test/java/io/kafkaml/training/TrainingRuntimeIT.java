@@ -103,6 +103,8 @@ class TrainingRuntimeIT {
             assertThat(result.testMetrics()).containsKeys("accuracy", "f1", "loss");
             assertThat(result.confusionMatrix()).hasDimensions(2, 2);
             assertThat(result.artifact()).isNotNull();
+            assertThat(result.metricsStart()).as("where the run's history starts in the fresh metrics topic")
+                    .isEqualTo(new io.kafkaml.registry.MetricsPosition(0, 0));
             assertThat(registry.deployment("long-1").orElseThrow().status()).isEqualTo(DeploymentStatus.FINISHED);
 
             List<EpochMetrics> history = registry.epochs("long-1.tiny");
