@@ -52,6 +52,8 @@ public final class TrainingDeployments {
     /** How long deploying may take to read the control topic. */
     public static final Duration CONTROL_READ_TIMEOUT = Duration.ofSeconds(30);
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TrainingDeployments.class);
+
     private final Registry registry;
     private final TrainingLauncher launcher;
     private final String controlTopic;
@@ -104,6 +106,10 @@ public final class TrainingDeployments {
         if (numeric(deploymentId) > 0 && registry.deployment(deploymentId).isEmpty()) {
             try (ControlChannel control = registry.controlChannel(controlTopic)) {
                 control.recordDeploymentId(numeric(deploymentId), CONTROL_READ_TIMEOUT);
+            } catch (io.kafkaml.common.KafkaMlException e) {
+                // Only a hint for later claimed ids: the explicit id is the caller's choice and stays usable.
+                log.warn("Deployment id {} could not be recorded in '{}' (ids claimed later may not skip it): {}",
+                        deploymentId, controlTopic + ControlChannel.ID_CLAIMS_SUFFIX, e.getMessage());
             }
         }
         return record(config, models, spec, deploymentId, state);
