@@ -1,0 +1,86 @@
+package io.kafkaml;
+
+import io.kafkaml.registry.EntityNotFoundException;
+import io.kafkaml.registry.EpochMetrics;
+import io.kafkaml.registry.Registry;
+import io.kafkaml.registry.RegistryException;
+import io.kafkaml.registry.TrainingResult;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The training results of a {@link KafkaMl}'s registry (the paper's step E): per model of a deployment, its status,
+ * test metrics, confusion matrix and trained model; the per-epoch history; the trained model as a file.
+ * Thread-safe; a view of the registry that {@link KafkaMl} owns, valid while it runs.
+ */
+public final class Results {
+
+    private final Registry registry;
+
+    Results(Registry registry) {
+        this.registry = registry;
+    }
+
+    /** The result of that id ({@code deploymentId.model}). */
+    public Optional<TrainingResult> get(String resultId) {
+        return registry.result(resultId);
+    }
+
+    /** The results of one training deployment. */
+    public List<TrainingResult> of(String deploymentId) {
+        return registry.results(deploymentId);
+    }
+
+    /** All results. */
+    public List<TrainingResult> list() {
+        return registry.results();
+    }
+
+    /**
+     * The full per-epoch history of a result (training loss, validation metrics, duration), in epoch order, read
+     * from the registry's metrics topic as it is now.
+     *
+     * @throws RegistryException if the metrics topic cannot be read within the registry's timeout
+     */
+    public List<EpochMetrics> epochs(String resultId) {
+        return registry.epochs(resultId);
+    }
+
+    /**
+     * The trained model of a result as the bytes of DL4J's {@code ModelSerializer} format (the network only: a fitted
+     * normalizer is a separate artifact, {@link TrainingResult#normalizerArtifact()}), checked against its SHA-256.
+     *
+     * @throws EntityNotFoundException if there is no such result
+     * @throws RegistryException if the result has no trained model (yet, or it failed), naming its status
+     * @throws io.kafkaml.registry.ArtifactCorruptedException if the stored model is incomplete or damaged
+     */
+    public byte[] model(String resultId) {
+        TrainingResult result = registry.result(resultId).orElseThrow(() -> new EntityNotFoundException("result", resultId));
+        if (result.artifact() == null) {
+            throw new RegistryException("Result '" + resultId + "' has no trained model (status " + result.status() + ")");
+        }
+        return registry.loadArtifact(result.artifact());
+    }
+
+    /**
+     * Writes the trained model of a result to a file that DL4J's {@code ModelSerializer.restoreMultiLayerNetwork}
+     * (or {@code restoreComputationGraph}) reads; see {@link #model(String)}.
+     *
+     * @return the number of bytes written
+     * @throws UncheckedIOException if the file cannot be written
+     */
+    public long export(String resultId, Path file) {
+        byte[] bytes = model(resultId);
+        try {
+            Files.write(file, bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write the model of '" + resultId + "' to " + file + ": "
+                    + e.getMessage(), e);
+        }
+        return bytes.length;
+    }
+}
