@@ -17,6 +17,7 @@ import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.sink.RecordDataSink;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import io.kafkaml.testkit.SharedData;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -48,11 +49,11 @@ class LabelKindsIT {
     static TrainingDeployments deployments;
 
     static Path cases() {
-        return Path.of(System.getProperty("kafkaml.shared.cases", "../../shared/cases"));
+        return SharedData.cases(".");
     }
 
     static Path hcopd() {
-        return Path.of(System.getProperty("kafkaml.shared.data", "../../shared/data"), "hcopd", "HCOPD_Dataset.csv");
+        return SharedData.data("hcopd", "HCOPD_Dataset.csv");
     }
 
     /** HCOPD rows: Diagnosis (label), then Gender, Age, Smoking (features). */

@@ -12,6 +12,7 @@ import io.kafkaml.registry.Registry;
 import io.kafkaml.sink.RecordDataSink;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import io.kafkaml.testkit.SharedData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -236,7 +237,7 @@ class TrainingControlIT {
     }
 
     static Path onlineCase() {
-        return Path.of(System.getProperty("kafkaml.shared.cases", "../../shared/cases"), "online-control-message",
+        return SharedData.cases("online-control-message",
                 "control-message.json");
     }
 }

@@ -18,6 +18,7 @@ import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.sink.RecordDataSink;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import io.kafkaml.testkit.SharedData;
 import io.kafkaml.training.LocalTrainingLauncher;
 import io.kafkaml.training.Normalization;
 import io.kafkaml.training.TrainingDeployments;
@@ -57,12 +58,12 @@ class KerasCasesIT {
     static TrainingDeployments deployments;
 
     static Path cases() {
-        return Path.of(System.getProperty("kafkaml.shared.cases", "../../shared/cases"));
+        return SharedData.cases(".");
     }
 
     /** HCOPD rows: Diagnosis (label), then Gender, Age, Smoking (features). */
     static List<double[]> rows() throws IOException {
-        Path csv = Path.of(System.getProperty("kafkaml.shared.data", "../../shared/data"), "hcopd", "HCOPD_Dataset.csv");
+        Path csv = SharedData.data("hcopd", "HCOPD_Dataset.csv");
         List<double[]> rows = new ArrayList<>();
         for (String line : Files.readAllLines(csv, StandardCharsets.UTF_8)) {
             String[] cells = line.strip().split(",");

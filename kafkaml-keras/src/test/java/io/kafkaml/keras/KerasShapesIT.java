@@ -17,6 +17,7 @@ import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import io.kafkaml.testkit.SharedData;
 import io.kafkaml.training.LocalTrainingLauncher;
 import io.kafkaml.training.TrainingDeployments;
 import io.kafkaml.training.TrainingHandle;
@@ -50,7 +51,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(EmbeddedKafkaExtension.class)
 class KerasShapesIT {
 
-    static final Path CASES = Path.of(System.getProperty("kafkaml.shared.cases", "../../shared/cases"));
+    static final Path CASES = SharedData.cases(".");
     static Registry registry;
     static LocalTrainingLauncher launcher;
     static TrainingDeployments deployments;

@@ -11,6 +11,7 @@ import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import io.kafkaml.testkit.SharedData;
 import io.kafkaml.training.LocalTrainingLauncher;
 import io.kafkaml.training.TrainingDeployments;
 import io.kafkaml.training.TrainingHandle;
@@ -37,7 +38,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(EmbeddedKafkaExtension.class)
 class RawBoolCaseIT {
 
-    static final Path CASE = Path.of(System.getProperty("kafkaml.shared.cases", "../../shared/cases"), "raw-bool");
+    static final Path CASE = SharedData.cases("raw-bool");
 
     @Test
     void boolUnderscoreDataWithInt64LabelsDecodesAndTrains(EmbeddedKafkaBroker kafka) throws Exception {
