@@ -5,6 +5,7 @@ import io.kafkaml.format.raw.RawDataSink;
 import io.kafkaml.format.raw.RawType;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.LocalInference;
+import io.kafkaml.internals.LatencyHistogram;
 import io.kafkaml.model.ModelDefinition;
 import io.kafkaml.registry.Configuration;
 import io.kafkaml.registry.DeploymentStatus;
@@ -193,11 +194,12 @@ final class QuickstartCommand implements Callable<Integer> {
             }
         }
         reader.join(TimeUnit.SECONDS.toMillis(90));
-        double[] measured = java.util.Arrays.stream(latencies, warmUp, latencies.length).filter(l -> l > 0).sorted()
-                .toArray();
+        LatencyHistogram measured = new LatencyHistogram();
+        java.util.Arrays.stream(latencies, warmUp, latencies.length).filter(l -> l > 0).forEach(measured::recordMillis);
         out.printf("  inference: %d/%d predictions received, accuracy %.3f, latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms"
-                + " (send to prediction read back)%n", measured.length, inputs, correct.get() / (double) Math.max(1,
-                        measured.length), percentile(measured, 50), percentile(measured, 95), percentile(measured, 99));
+                + " (send to prediction read back)%n", measured.count(), inputs, correct.get() / (double) Math.max(1,
+                        measured.count()), measured.percentileMillis(50), measured.percentileMillis(95),
+                measured.percentileMillis(99));
         out.println("  replicas: " + inference.stats());
     }
 

@@ -13,12 +13,15 @@ import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
@@ -91,19 +94,31 @@ final class SendCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static Map<String, Object> avroConfig(Csv csv) {
-        StringBuilder data = new StringBuilder("{\"type\":\"record\",\"name\":\"Features\",\"fields\":[");
-        for (int i = 0; i < csv.features.size(); i++) {
-            data.append(i == 0 ? "" : ",").append("{\"name\":\"").append(avroName(csv.features.get(i)))
-                    .append("\",\"type\":\"double\"}");
+    /** The schemas of the table's Avro records, built with Avro's {@code SchemaBuilder}: doubles, an int label. */
+    static Map<String, Object> avroConfig(Csv csv) {
+        SchemaBuilder.FieldAssembler<Schema> features = SchemaBuilder.record("Features").fields();
+        Map<String, String> columnOfField = new HashMap<>();
+        for (String column : csv.features) {
+            features = features.requiredDouble(avroField(column, columnOfField));
         }
-        data.append("]}");
-        String label = "{\"type\":\"record\",\"name\":\"Label\",\"fields\":[{\"name\":\"" + avroName(csv.label)
-                + "\",\"type\":\"" + (csv.integralLabels ? "int" : "double") + "\"}]}";
+        SchemaBuilder.FieldAssembler<Schema> label = SchemaBuilder.record("Label").fields();
+        String labelField = avroName(csv.label);
+        label = csv.integralLabels ? label.requiredInt(labelField) : label.requiredDouble(labelField);
         Map<String, Object> config = new LinkedHashMap<>();
-        config.put("data_scheme", data.toString());
-        config.put("label_scheme", label);
+        config.put("data_scheme", features.endRecord().toString());
+        config.put("label_scheme", label.endRecord().toString());
         return config;
+    }
+
+    /** The Avro field name of a column, refusing two columns that would share one. */
+    private static String avroField(String column, Map<String, String> columnOfField) {
+        String field = avroName(column);
+        String other = columnOfField.putIfAbsent(field, column);
+        if (other != null) {
+            throw new IllegalArgumentException("Columns '" + other + "' and '" + column + "' would both be the Avro field '"
+                    + field + "' (Avro names allow only A-Z a-z 0-9 _); rename one");
+        }
+        return field;
     }
 
     private static String avroName(String column) {

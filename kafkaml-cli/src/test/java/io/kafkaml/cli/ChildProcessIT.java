@@ -128,15 +128,12 @@ class ChildProcessIT {
         Path brokerLog = dir.resolve("broker.log");
         Process broker = kafkaml(brokerLog, "broker", "--port", "0", "--data-dir", dir.resolve("kafka").toString()).start();
         try {
-            String bootstrap = null;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (bootstrap == null && System.nanoTime() < deadline) {
-                java.util.regex.Matcher m = java.util.regex.Pattern.compile("bootstrap.servers=(\\S+)")
-                        .matcher(Files.readString(brokerLog));
-                bootstrap = m.find() ? m.group(1) : null;
-                Thread.sleep(200);
-            }
-            assertThat(bootstrap).as(Files.readString(brokerLog)).isNotNull();
+            java.util.regex.Pattern announced = java.util.regex.Pattern.compile("bootstrap.servers=(\\S+)");
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> announced.matcher(Files.readString(brokerLog)).find());
+            java.util.regex.Matcher found = announced.matcher(Files.readString(brokerLog));
+            assertThat(found.find()).as(Files.readString(brokerLog)).isTrue();
+            String bootstrap = found.group(1);
             Path model = dir.resolve("model.json");
             Files.writeString(model, new NeuralNetConfiguration.Builder().seed(1).updater(new Adam(0.01)).list()
                     .layer(new DenseLayer.Builder().nIn(2).nOut(8).activation(Activation.RELU).build())
@@ -159,11 +156,8 @@ class ChildProcessIT {
             trainer.environment().put("KAFKAML_BOOTSTRAP_SERVERS", bootstrap);
             Process training = trainer.start();
             // A deployment trains only on a stream sent after it was recorded (unless --reuse-stream).
-            long recorded = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (!Files.readString(trainLog).contains("deployment 1 waiting for data") && System.nanoTime() < recorded) {
-                Thread.sleep(200);
-            }
-            assertThat(Files.readString(trainLog)).contains("deployment 1 waiting for data");
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> Files.readString(trainLog).contains("deployment 1 waiting for data"));
             assertThat(runToEnd(dir, bootstrap, "send", "--file", csv.toString(), "--label", "label", "--format", "RAW",
                     "--topic", "chain-data", "--deployment-id", "1", "--test-rate", "0.2")).contains("sent 200 records");
             assertThat(training.waitFor(3, TimeUnit.MINUTES)).isTrue();
@@ -308,12 +302,11 @@ class ChildProcessIT {
             }
         }
         try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30))) {
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-            while (registry.result("22.mlp").map(r -> r.epochCount() < 2).orElse(true)) {
-                assertThat(training.isAlive()).as(Files.readString(trainLog)).isTrue();
-                assertThat(System.nanoTime()).as("training under way\n" + Files.readString(trainLog)).isLessThan(deadline);
-                Thread.sleep(100); // polling the registry until the condition holds, bounded by the deadline
-            }
+            org.awaitility.Awaitility.await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> {
+                        assertThat(training.isAlive()).as(Files.readString(trainLog)).isTrue();
+                        return registry.result("22.mlp").map(r -> r.epochCount() >= 2).orElse(false);
+                    });
             assertThat(registry.result("22.mlp").orElseThrow().status()).isEqualTo(DeploymentStatus.TRAINING);
 
             training.destroy(); // SIGTERM, mid-training

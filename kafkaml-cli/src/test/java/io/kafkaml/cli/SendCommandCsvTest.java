@@ -77,4 +77,20 @@ class SendCommandCsvTest {
         Path empty = file("empty.csv", "");
         assertThatThrownBy(() -> SendCommand.Csv.read(empty, "Diagnosis")).hasMessage(empty + " is empty; expected a header row");
     }
+
+    @Test
+    void avroSchemasAreBuiltFromTheColumnsAndCollidingNamesAreRefused() throws IOException {
+        SendCommand.Csv csv = SendCommand.Csv.read(file("avro.csv",
+                "\"Diagnosis\",\"Age (years)\",2nd\r\n1,77,2\r\n0,22,1\r\n"), "Diagnosis");
+        java.util.Map<String, Object> config = SendCommand.avroConfig(csv);
+        org.apache.avro.Schema data = new org.apache.avro.Schema.Parser().parse(config.get("data_scheme").toString());
+        org.apache.avro.Schema label = new org.apache.avro.Schema.Parser().parse(config.get("label_scheme").toString());
+        assertThat(data.getFields()).extracting(org.apache.avro.Schema.Field::name).containsExactly("Age__years_", "_2nd");
+        assertThat(data.getField("Age__years_").schema().getType()).isEqualTo(org.apache.avro.Schema.Type.DOUBLE);
+        assertThat(label.getField("Diagnosis").schema().getType()).isEqualTo(org.apache.avro.Schema.Type.INT);
+
+        SendCommand.Csv colliding = SendCommand.Csv.read(file("collide.csv", "y,a b,a_b\n1,2,3\n"), "y");
+        assertThatThrownBy(() -> SendCommand.avroConfig(colliding)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'a b' and 'a_b' would both be the Avro field 'a_b'");
+    }
 }

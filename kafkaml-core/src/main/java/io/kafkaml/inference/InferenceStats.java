@@ -1,17 +1,16 @@
 package io.kafkaml.inference;
 
-import java.util.Arrays;
+import io.kafkaml.internals.LatencyHistogram;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Counters of an inference deployment, shared by its replicas: records in and out, dead-lettered inputs,
- * batches, and the processing time of recent batches (poll returned to offsets committed). Thread-safe.
+ * batches, and the processing time of every batch (poll returned to offsets committed) in one HdrHistogram.
+ * Thread-safe.
  */
 public final class InferenceStats {
-
-    private static final int WINDOW = 4096;
 
     final LongAdder recordsIn = new LongAdder();
     final LongAdder recordsOut = new LongAdder();
@@ -22,8 +21,7 @@ public final class InferenceStats {
     final LongAdder predictNanos = new LongAdder();
     final LongAdder sendNanos = new LongAdder();
     final LongAdder commitNanos = new LongAdder();
-    private final long[] latencies = new long[WINDOW];
-    private long latencyCount;
+    private final LatencyHistogram latencies = new LatencyHistogram();
 
     /** Inputs consumed and handled (predicted or dead-lettered). */
     public long recordsIn() {
@@ -71,24 +69,18 @@ public final class InferenceStats {
         return stages;
     }
 
-    synchronized void recordLatency(long nanos) {
-        latencies[(int) (latencyCount++ % WINDOW)] = nanos;
+    void recordLatency(long nanos) {
+        latencies.recordNanos(nanos);
     }
 
     /**
-     * A percentile of the processing time of the last 4096 batches, in milliseconds; NaN before the first.
+     * A percentile of the processing time of every batch since the deployment started, in milliseconds (HdrHistogram,
+     * three significant digits); NaN before the first.
      *
-     * @param percentile in (0, 100]
+     * @param percentile in [0, 100]
      */
-    public synchronized double batchLatencyMillis(double percentile) {
-        int n = (int) Math.min(latencyCount, WINDOW);
-        if (n == 0) {
-            return Double.NaN;
-        }
-        long[] sorted = Arrays.copyOf(latencies, n);
-        Arrays.sort(sorted);
-        int index = (int) Math.ceil(percentile / 100.0 * n) - 1;
-        return sorted[Math.max(0, Math.min(n - 1, index))] / 1e6;
+    public double batchLatencyMillis(double percentile) {
+        return latencies.percentileMillis(percentile);
     }
 
     /** One line: the counters, then the batch time percentiles, or "no batches" before the first. */

@@ -37,7 +37,9 @@ import org.nd4j.linalg.dataset.api.preprocessor.serializer.NormalizerSerializer;
  * <p>A JSON prediction is Kafka-ML's {@code {"values": [...]}} plus, by the model's {@link OutputKind}:
  * {@code "class"}, the index of the largest value, for a multi-class model; {@code "class"}, 1 when the value is
  * at least the decision threshold and 0 otherwise, for a binary model (one sigmoid output); {@code "classes"}, the
- * indices of the outputs at or above the threshold, for a multi-label model; nothing more for a regressor.
+ * indices of the outputs at or above the threshold, for a multi-label model; nothing more for a regressor. A value
+ * that is not finite (NaN, an infinity) is written as {@code null} and takes no part in the class: the record is
+ * always valid JSON.
  *
  * <p>Not thread-safe: each replica loads its own.
  */
@@ -225,35 +227,71 @@ public final class ServedModel {
             }
             return encoder.encode(row, null).value();
         }
-        StringBuilder json = new StringBuilder(16 + outputs * 12).append("{\"values\":[");
-        int best = 0;
-        for (int i = 0; i < outputs; i++) {
-            if (i > 0) {
-                json.append(',');
+        return predictionJson(values, offset, outputs, kind, threshold);
+    }
+
+    private static final com.fasterxml.jackson.core.JsonFactory JSON = new com.fasterxml.jackson.core.JsonFactory();
+
+    /**
+     * A JSON prediction, written with Jackson (see the class documentation): {@code values[offset .. offset +
+     * outputs)} as {@code "values"}, then {@code "class"} or {@code "classes"} by {@code kind}. JSON has no NaN or
+     * infinity: a value that is not finite is written as {@code null} (as JavaScript's {@code JSON.stringify}
+     * does), the record stays valid JSON, and the class is decided by the finite values only: a multi-class
+     * {@code "class"} is the index of the largest finite value ({@code null} when there is none), a binary
+     * {@code "class"} is {@code null} when its value is not finite, a multi-label {@code "classes"} never lists a
+     * value that is not finite.
+     */
+    static byte[] predictionJson(float[] values, int offset, int outputs, OutputKind kind, double threshold) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(16 + outputs * 12);
+        try (com.fasterxml.jackson.core.JsonGenerator json = JSON.createGenerator(out)) {
+            json.writeStartObject();
+            json.writeArrayFieldStart("values");
+            int best = -1;
+            for (int i = 0; i < outputs; i++) {
+                float value = values[offset + i];
+                if (Float.isFinite(value)) {
+                    json.writeNumber(value);
+                    if (best < 0 || value > values[offset + best]) {
+                        best = i;
+                    }
+                } else {
+                    json.writeNull();
+                }
             }
-            json.append(values[offset + i]);
-            if (values[offset + i] > values[offset + best]) {
-                best = i;
-            }
-        }
-        json.append(']');
-        switch (kind) {
-            case MULTI_CLASS -> json.append(",\"class\":").append(best);
-            case BINARY -> json.append(",\"class\":").append(values[offset] >= threshold ? 1 : 0);
-            case MULTI_LABEL -> {
-                json.append(",\"classes\":[");
-                boolean first = true;
-                for (int i = 0; i < outputs; i++) {
-                    if (values[offset + i] >= threshold) {
-                        json.append(first ? "" : ",").append(i);
-                        first = false;
+            json.writeEndArray();
+            switch (kind) {
+                case MULTI_CLASS -> {
+                    json.writeFieldName("class");
+                    if (best < 0) {
+                        json.writeNull();
+                    } else {
+                        json.writeNumber(best);
                     }
                 }
-                json.append(']');
+                case BINARY -> {
+                    json.writeFieldName("class");
+                    if (Float.isFinite(values[offset])) {
+                        json.writeNumber(values[offset] >= threshold ? 1 : 0);
+                    } else {
+                        json.writeNull();
+                    }
+                }
+                case MULTI_LABEL -> {
+                    json.writeArrayFieldStart("classes");
+                    for (int i = 0; i < outputs; i++) {
+                        if (Float.isFinite(values[offset + i]) && values[offset + i] >= threshold) {
+                            json.writeNumber(i);
+                        }
+                    }
+                    json.writeEndArray();
+                }
+                default -> { }
             }
-            default -> { }
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new IllegalStateException("Writing JSON to memory cannot fail", e);
         }
-        return json.append('}').toString().getBytes(StandardCharsets.UTF_8);
+        return out.toByteArray();
     }
 
     byte[] resultHeader() {

@@ -193,20 +193,16 @@ class StreamDatasetIT {
         produce(kafka, "growing", 0, 10);
         try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig())
                 .slices("growing:0:0:15").endTimeout(Duration.ofSeconds(20)).build()) {
-            CompletableFuture<Void> late = CompletableFuture.runAsync(() -> {
-                try {
-                    Thread.sleep(500);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+            var reading = CompletableFuture.supplyAsync(() -> readPass(dataset));
+            // it cannot end with 10 of its 15 records: it waits (and is still waiting after 500 ms)
+            org.awaitility.Awaitility.await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(10))
+                    .until(() -> !reading.isDone());
+            try (KafkaProducer<byte[], byte[]> producer = producer(kafka, false)) {
+                for (int i = 10; i < 15; i++) {
+                    send(producer, "growing", 0, i);
                 }
-                try (KafkaProducer<byte[], byte[]> producer = producer(kafka, false)) {
-                    for (int i = 10; i < 15; i++) {
-                        send(producer, "growing", 0, i);
-                    }
-                }
-            });
-            assertThat(readPass(dataset)).hasSize(15);
-            late.get(30, TimeUnit.SECONDS);
+            }
+            assertThat(reading.get(30, TimeUnit.SECONDS)).hasSize(15);
         }
         try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig())
                 .slices("growing:0:0:20").endTimeout(Duration.ofMillis(800)).build()) {

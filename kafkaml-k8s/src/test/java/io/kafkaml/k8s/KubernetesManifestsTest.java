@@ -101,6 +101,70 @@ class KubernetesManifestsTest {
                 .doesNotContain("kind: Secret");
     }
 
+    /** The plain-value environment of a pod's one container, as the worker would read it. */
+    private static Map<String, String> env(io.fabric8.kubernetes.api.model.PodSpec pod) {
+        Map<String, String> env = new java.util.LinkedHashMap<>();
+        pod.getContainers().get(0).getEnv().stream().filter(e -> e.getValue() != null)
+                .forEach(e -> env.put(e.getName(), e.getValue()));
+        return env;
+    }
+
+    @Test
+    void trainingJobsCarryTheReviewedFieldsAndTheWorkerReadsTheirEnvironment() {
+        List<HasMetadata> jobs = training();
+        assertThat(jobs).extracting(j -> j.getMetadata().getName())
+                .containsExactly("kafkaml-train-7-hcopd-paper", "kafkaml-train-7-hcopd-wide");
+        for (HasMetadata object : jobs) {
+            io.fabric8.kubernetes.api.model.batch.v1.Job job = (io.fabric8.kubernetes.api.model.batch.v1.Job) object;
+            String model = job.getMetadata().getName().substring("kafkaml-train-7-".length());
+            assertThat(job.getMetadata().getNamespace()).isEqualTo("ml");
+            assertThat(job.getSpec().getBackoffLimit()).isEqualTo(3);
+            assertThat(job.getSpec().getTtlSecondsAfterFinished()).isEqualTo(3600);
+            var pod = job.getSpec().getTemplate().getSpec();
+            assertThat(pod.getRestartPolicy()).isEqualTo("OnFailure");
+            assertThat(pod.getNodeSelector()).containsExactly(Map.entry("accelerator", "nvidia"));
+            assertThat(pod.getTolerations()).singleElement().satisfies(t -> assertThat(t.getKey()).isEqualTo("nvidia.com/gpu"));
+            var container = pod.getContainers().get(0);
+            assertThat(container.getImage()).isEqualTo("ghcr.io/kafkaml/worker:0.1.0");
+            assertThat(container.getArgs()).containsExactly("worker");
+            assertThat(container.getEnvFrom()).singleElement()
+                    .satisfies(from -> assertThat(from.getSecretRef().getName()).isEqualTo("kafkaml-client"));
+            assertThat(container.getResources().getRequests()).containsEntry("cpu", new io.fabric8.kubernetes.api.model
+                    .Quantity("500m")).containsEntry("memory", new io.fabric8.kubernetes.api.model.Quantity("1Gi"));
+            assertThat(container.getResources().getLimits())
+                    .containsEntry("nvidia.com/gpu", new io.fabric8.kubernetes.api.model.Quantity("1"));
+            // the worker parses this environment with the same definitions
+            io.kafkaml.config.KafkaMlConfig worker = io.kafkaml.config.KafkaMlConfig.fromEnvironment(env(pod));
+            assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.WORKER_ROLE_CONFIG)).isEqualTo("train");
+            assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.DEPLOYMENT_ID_CONFIG)).isEqualTo("7");
+            assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.DEPLOYMENT_MODEL_CONFIG)).isEqualTo(model);
+            assertThat(worker.controlTopic()).isEqualTo("KAFKA_ML_CONTROL_TOPIC");
+            assertThat(worker.registryPrefix()).isEqualTo("kafkaml");
+            assertThat(worker.clientConfig()).containsExactly(Map.entry("bootstrap.servers", "kafka.data:9092"));
+        }
+    }
+
+    @Test
+    void theInferenceDeploymentCarriesTheReviewedFieldsAndTheWorkerReadsItsEnvironment() {
+        var deployment = (io.fabric8.kubernetes.api.model.apps.Deployment) inference().get(0);
+        assertThat(deployment.getSpec().getReplicas()).isEqualTo(2);
+        var pod = deployment.getSpec().getTemplate().getSpec();
+        io.kafkaml.config.KafkaMlConfig worker = io.kafkaml.config.KafkaMlConfig.fromEnvironment(env(pod));
+        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.WORKER_ROLE_CONFIG)).isEqualTo("infer");
+        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_ID_CONFIG)).isEqualTo("hcopd-serving");
+        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG)).isEqualTo("7.hcopd-paper");
+        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_INPUT_TOPIC_CONFIG)).isEqualTo("hcopd-in");
+        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_OUTPUT_TOPIC_CONFIG)).isEqualTo("hcopd-out");
+        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG)).isEqualTo("hcopd-dlq");
+        assertThat(worker.getBoolean(io.kafkaml.config.KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG)).isFalse();
+        // each pod's instance id is its own name (fenced predecessors are found by it)
+        assertThat(pod.getContainers().get(0).getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo(io.kafkaml.config.KafkaMlConfig.environmentVariable(
+                    io.kafkaml.config.KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG));
+            assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.name");
+        });
+    }
+
     private static void check(String golden, List<HasMetadata> objects) throws IOException {
         String yaml = KubernetesManifests.toYaml(objects);
         List<HasMetadata> parsed = new ArrayList<>();

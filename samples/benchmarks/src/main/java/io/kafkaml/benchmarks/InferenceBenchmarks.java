@@ -7,6 +7,7 @@ import io.kafkaml.format.RecordFormats;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.LocalInference;
 import io.kafkaml.inference.ServedModel;
+import io.kafkaml.internals.LatencyHistogram;
 import io.kafkaml.registry.Configuration;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.Registry;
@@ -417,13 +418,10 @@ final class InferenceBenchmarks {
         Thread.sleep(200); // let the new partitions' leaders settle before the first write
     }
 
+    /** A percentile of latencies in milliseconds, from kafkaml's one histogram (HdrHistogram, 3 digits). */
     static double percentile(List<Double> values, double percentile) {
-        if (values.isEmpty()) {
-            return Double.NaN;
-        }
-        double[] sorted = values.stream().mapToDouble(Double::doubleValue).toArray();
-        Arrays.sort(sorted);
-        int index = (int) Math.ceil(percentile / 100.0 * sorted.length) - 1;
-        return BenchmarkResult.round(sorted[Math.max(0, Math.min(sorted.length - 1, index))]);
+        LatencyHistogram histogram = new LatencyHistogram();
+        values.forEach(histogram::recordMillis);
+        return BenchmarkResult.round(histogram.percentileMillis(percentile));
     }
 }
