@@ -124,6 +124,37 @@ class ChildProcessIT {
     }
 
     @Test
+    void theControlLoggerProcessCatalogsAStreamWithinSecondsAndStopsOnSigterm(EmbeddedKafkaBroker kafka,
+            @TempDir Path dir) throws Exception {
+        Path log = dir.resolve("control-logger.log");
+        Process logger = kafkaml(log, "control-logger", "--bootstrap-servers", kafka.bootstrapServers(),
+                "--registry-prefix", "always-on", "--control-topic", "always-on-control").start();
+        try {
+            org.awaitility.Awaitility.await().atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200))
+                    .until(() -> Files.readString(log).contains("control-logger cataloging control topic "
+                            + "always-on-control into registry always-on") || !logger.isAlive());
+            assertThat(logger.isAlive()).as(Files.readString(log)).isTrue();
+            try (io.kafkaml.control.ControlChannel control = io.kafkaml.control.ControlChannel.create(
+                    kafka.clientConfig(), "always-on-control")) {
+                control.publish(io.kafkaml.control.ControlMessage.builder()
+                        .slices(List.of(io.kafkaml.stream.StreamSlice.of("always-on-data", 0, 0, 3)))
+                        .inputFormat("JSON").totalMessages(3).deploymentId("31").build(), Duration.ofSeconds(10));
+            }
+            // Nothing else runs: no train process, no broker command; the logger alone catalogs the stream.
+            try (Registry registry = Registry.connect(kafka.clientConfig(), "always-on", Duration.ofSeconds(30))) {
+                org.awaitility.Awaitility.await().atMost(30, TimeUnit.SECONDS).until(() -> registry.datasources()
+                        .stream().anyMatch(d -> d.deploymentId().equals("31")
+                                && d.controlTopic().equals("always-on-control")));
+            }
+            logger.destroy(); // SIGTERM
+            assertThat(logger.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(Files.readString(log)).contains("control-logger stopped: 1 data stream(s) cataloged");
+        } finally {
+            logger.destroyForcibly();
+        }
+    }
+
+    @Test
     void theCommandsChainFromBrokerToPredictions(@TempDir Path dir) throws Exception {
         Path brokerLog = dir.resolve("broker.log");
         Process broker = kafkaml(brokerLog, "broker", "--port", "0", "--data-dir", dir.resolve("kafka").toString()).start();

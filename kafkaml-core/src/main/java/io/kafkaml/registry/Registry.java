@@ -443,11 +443,15 @@ public final class Registry implements AutoCloseable {
 
     /** All results. */
     public List<TrainingResult> results() {
-        Map<String, byte[]> merged = new java.util.TreeMap<>(store.snapshot(results));
-        merged.putAll(store.snapshot(resultEnds));
-        List<TrainingResult> all = new ArrayList<>(merged.size());
-        merged.forEach((key, value) -> all.add(decode(results, key, value, TrainingResult.class)));
-        return all;
+        Map<String, byte[]> ends = store.snapshot(resultEnds);
+        Map<String, TrainingResult> merged = new java.util.TreeMap<>();
+        store.snapshot(results).forEach((key, value) -> {
+            if (!ends.containsKey(key)) {
+                merged.put(key, decode(results, key, value, TrainingResult.class));
+            }
+        });
+        ends.forEach((key, value) -> merged.put(key, decode(resultEnds, key, value, TrainingResult.class)));
+        return new ArrayList<>(merged.values());
     }
 
     /** The results of one deployment. */
