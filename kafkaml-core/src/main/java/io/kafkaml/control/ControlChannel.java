@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
  * already arrived broken.
  *
  * <p>Messages are published with an idempotent producer and {@code acks=all}, keyed as Kafka-ML keys them
- * (see {@link ControlMessage#keyBytes()}).
+ * (see {@link ControlMessage#keyBytes()}). Numeric deployment ids for this control topic are claimed in a topic of
+ * their own ({@link #claimDeploymentId}), so that processes deploying at the same instant never share one.
  *
  * <p><b>Client settings</b>: {@code bootstrap.servers} and any client or security setting, unprefixed or
  * with a {@code producer.} / {@code consumer.} prefix. <b>Threading</b>: thread-safe; each wait uses its own
