@@ -230,6 +230,15 @@ public final class KafkaMl implements AutoCloseable {
         return registry;
     }
 
+    /**
+     * The number of control messages this instance's control logger has recorded in the datasource catalog since it
+     * started; 0 without a control logger ({@link Builder#controlLogger(boolean)}).
+     */
+    public long cataloged() {
+        requireRunning();
+        return controlLogger == null ? 0 : controlLogger.recorded();
+    }
+
     /** The models (the paper's step A). */
     public Models models() {
         requireRunning();

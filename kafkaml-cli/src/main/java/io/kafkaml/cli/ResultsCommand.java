@@ -1,13 +1,13 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.KafkaMl;
 import io.kafkaml.registry.EntityNotFoundException;
 import io.kafkaml.registry.EpochMetrics;
 import io.kafkaml.registry.Registry;
-import io.kafkaml.registry.RegistryException;
 import io.kafkaml.registry.TrainingResult;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -90,17 +90,11 @@ final class ResultsCommand {
         Path out;
 
         @Override
-        public Integer call() throws IOException {
-            try (Registry registry = client.registry()) {
-                TrainingResult result = registry.result(resultId)
-                        .orElseThrow(() -> new EntityNotFoundException("result", resultId));
-                if (result.artifact() == null) {
-                    throw new RegistryException("Result '" + resultId + "' has no trained model (status " + result.status()
-                            + ")");
-                }
-                byte[] bytes = registry.loadArtifact(result.artifact());
-                Files.write(out, bytes);
-                spec.commandLine().getOut().println("wrote " + bytes.length + " bytes to " + out);
+        public Integer call() {
+            try (KafkaMl ml = KafkaMl.builder(client.clientConfig()).controlLogger(false)
+                    .registryTimeout(Duration.ofSeconds(30)).build().start()) {
+                long bytes = ml.results().export(resultId, out);
+                spec.commandLine().getOut().println("wrote " + bytes + " bytes to " + out);
                 return 0;
             }
         }

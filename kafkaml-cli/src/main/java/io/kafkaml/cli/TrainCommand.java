@@ -1,11 +1,12 @@
 package io.kafkaml.cli;
 
-import io.kafkaml.registry.ControlLogger;
+import io.kafkaml.KafkaMl;
+import io.kafkaml.Training;
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.EpochMetrics;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
-import io.kafkaml.training.LocalTrainingLauncher;
 import io.kafkaml.training.Normalization;
 import io.kafkaml.training.TrainingDeployments;
 import io.kafkaml.training.TrainingHandle;
@@ -116,18 +117,18 @@ final class TrainCommand implements Callable<Integer> {
         if (kubernetes) {
             return onKubernetes(out, trainingSpec);
         }
-        try (Registry registry = client.registry();
-                ControlLogger logger = ControlLogger.start(client.clientConfig(), registry, controlTopic);
-                LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, client.clientConfig(), 1, progress)) {
-            TrainingDeployments deployments = new TrainingDeployments(registry, launcher, controlTopic);
-            TrainingHandle handle = deploymentId == null ? deployments.deploy(configuration, trainingSpec)
-                    : deployments.deploy(configuration, trainingSpec, deploymentId);
+        Map<String, Object> settings = client.clientConfig();
+        settings.put(KafkaMlConfig.CONTROL_TOPIC_CONFIG, controlTopic);
+        try (KafkaMl ml = KafkaMl.builder(settings).registryTimeout(Duration.ofSeconds(30)).trainingListener(progress)
+                .build().start()) {
+            Training handle = deploymentId == null ? ml.train(configuration, trainingSpec)
+                    : ml.train(configuration, trainingSpec, deploymentId);
             out.println("deployment " + handle.deploymentId() + " waiting for data on " + controlTopic);
             out.flush();
             DeploymentStatus status = handle.await(Duration.ofDays(3650)).orElse(DeploymentStatus.FAILED);
-            String error = registry.deployment(handle.deploymentId()).map(d -> d.error()).orElse(null);
+            String error = handle.deployment().error();
             out.println("deployment " + handle.deploymentId() + " " + status + (error == null ? "" : ": " + error)
-                    + " (" + logger.recorded() + " data stream(s) cataloged)");
+                    + " (" + ml.cataloged() + " data stream(s) cataloged)");
             out.flush();
             return waitForResult && status != DeploymentStatus.FINISHED ? 1 : 0;
         }

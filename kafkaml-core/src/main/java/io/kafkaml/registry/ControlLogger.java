@@ -3,6 +3,7 @@ package io.kafkaml.registry;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.control.InvalidControlMessageException;
+import io.kafkaml.internals.Backoff;
 import io.kafkaml.internals.ClientConfigs;
 import java.time.Duration;
 import java.time.Instant;
@@ -41,6 +42,9 @@ import org.slf4j.LoggerFactory;
 public final class ControlLogger implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ControlLogger.class);
+    /** After a failed read: 1 s, doubling to 30 s while the failures go on. */
+    private static final Backoff READ_RETRY = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30),
+            Backoff.KAFKA_JITTER);
 
     private final Registry registry;
     private final String topic;
@@ -88,6 +92,7 @@ public final class ControlLogger implements AutoCloseable {
     private void run() {
         List<TopicPartition> assigned = new ArrayList<>();
         long nextMetadataCheck = 0;
+        int failures = 0;
         try {
             while (!closing) {
                 try {
@@ -111,9 +116,13 @@ public final class ControlLogger implements AutoCloseable {
                     throw e;
                 } catch (RuntimeException e) {
                     // An always-on logger outlives a broker restart or a bad moment: log, back off, go on.
-                    log.error("[{}] The control logger failed to read; retrying in 1 s: {}", topic, e.toString(), e);
-                    Thread.sleep(1000);
+                    Duration wait = READ_RETRY.delay(++failures);
+                    log.error("[{}] The control logger failed to read ({} in a row); retrying in {} ms: {}", topic,
+                            failures, wait.toMillis(), e.toString(), e);
+                    Thread.sleep(wait.toMillis());
+                    continue;
                 }
+                failures = 0;
             }
         } catch (WakeupException e) {
             // closing

@@ -78,11 +78,7 @@ public record RestartPolicy(int maxRestarts, Duration window, Duration initialBa
 
     /** The wait before the {@code restart}-th restart (1-based). */
     public Duration backoff(int restart) {
-        Duration backoff = initialBackoff;
-        for (int i = 1; i < restart && backoff.compareTo(maxBackoff) < 0; i++) {
-            backoff = backoff.multipliedBy(2);
-        }
-        return backoff.compareTo(maxBackoff) > 0 ? maxBackoff : backoff;
+        return new io.kafkaml.internals.Backoff(initialBackoff, maxBackoff, 0).delay(restart);
     }
 
     /**

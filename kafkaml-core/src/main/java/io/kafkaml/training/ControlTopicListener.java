@@ -5,6 +5,7 @@ import io.kafkaml.control.ControlMessageMatcher;
 import io.kafkaml.control.ControlMessageTimeoutException;
 import io.kafkaml.control.ControlTopicPosition;
 import io.kafkaml.control.InvalidControlMessageException;
+import io.kafkaml.internals.Backoff;
 import io.kafkaml.internals.ClientConfigs;
 import io.kafkaml.internals.Deadline;
 import io.kafkaml.internals.TopicPartitions;
@@ -48,6 +49,9 @@ final class ControlTopicListener implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ControlTopicListener.class);
     private static final Duration POLL = Duration.ofMillis(200);
+    /** After a failed read: 1 s, doubling to 30 s while the failures go on. */
+    private static final Backoff READ_RETRY = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30),
+            Backoff.KAFKA_JITTER);
 
     /** A deployment waiting for its control message. */
     static final class Waiter {
@@ -112,6 +116,7 @@ final class ControlTopicListener implements AutoCloseable {
 
     private void run() {
         long nextMetadataCheck = 0;
+        int failures = 0;
         while (!closing) {
             try {
                 if (System.nanoTime() >= nextMetadataCheck) {
@@ -120,6 +125,7 @@ final class ControlTopicListener implements AutoCloseable {
                 }
                 register();
                 expire();
+                failures = 0; // the broker answers again
                 if (assigned.isEmpty() || waiting.isEmpty()) {
                     // Nothing to read for (or nothing to read yet): wait for a registration or the topic.
                     sleepUntilWoken();
@@ -149,8 +155,10 @@ final class ControlTopicListener implements AutoCloseable {
             } catch (WakeupException e) {
                 // a registration or close: go round
             } catch (RuntimeException e) {
-                log.error("[{}] The control-topic listener failed to read; retrying in 1 s: {}", topic, e.toString(), e);
-                sleepQuietly(Duration.ofSeconds(1));
+                Duration wait = READ_RETRY.delay(++failures);
+                log.error("[{}] The control-topic listener failed to read ({} in a row); retrying in {} ms: {}", topic,
+                        failures, wait.toMillis(), e.toString(), e);
+                sleepQuietly(wait);
             }
         }
         giveUpAll();

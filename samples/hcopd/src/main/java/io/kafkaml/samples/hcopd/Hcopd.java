@@ -12,8 +12,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVRecord;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -31,15 +34,11 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 public final class Hcopd {
 
     /** The data records' schema: the three features. */
-    public static final Schema DATA_SCHEMA = new Schema.Parser().parse("""
-            {"type": "record", "name": "Patient", "namespace": "io.kafkaml.samples.hcopd", "fields": [
-              {"name": "gender", "type": "int"},
-              {"name": "age", "type": "int"},
-              {"name": "smoking", "type": "int"}]}""");
+    public static final Schema DATA_SCHEMA = SchemaBuilder.record("Patient").namespace("io.kafkaml.samples.hcopd")
+            .fields().requiredInt("gender").requiredInt("age").requiredInt("smoking").endRecord();
     /** The label records' schema: the diagnosis (1 = COPD, 0 = healthy control). */
-    public static final Schema LABEL_SCHEMA = new Schema.Parser().parse("""
-            {"type": "record", "name": "Diagnosis", "namespace": "io.kafkaml.samples.hcopd", "fields": [
-              {"name": "diagnosis", "type": "int"}]}""");
+    public static final Schema LABEL_SCHEMA = SchemaBuilder.record("Diagnosis").namespace("io.kafkaml.samples.hcopd")
+            .fields().requiredInt("diagnosis").endRecord();
 
     private Hcopd() {
     }
@@ -61,25 +60,20 @@ public final class Hcopd {
      * @throws IllegalArgumentException naming the line that is not four integers
      */
     public static List<Row> read(Path csv) {
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
+        List<Row> rows = new ArrayList<>();
+        try (java.io.Reader in = Files.newBufferedReader(csv, StandardCharsets.UTF_8)) {
+            for (CSVRecord record : CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true)
+                    .setIgnoreSurroundingSpaces(true).setIgnoreEmptyLines(true).get().parse(in)) {
+                try {
+                    rows.add(new Row(Integer.parseInt(record.get("Diagnosis")), Integer.parseInt(record.get("Gender")),
+                            Integer.parseInt(record.get("Age")), Integer.parseInt(record.get("Smoking"))));
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException(csv + " line " + (record.getRecordNumber() + 1)
+                            + " is not four integers: " + record.toList(), e);
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read the HCOPD table " + csv, e);
-        }
-        List<Row> rows = new ArrayList<>();
-        for (int i = 1; i < lines.size(); i++) {
-            String line = lines.get(i).strip();
-            if (line.isEmpty()) {
-                continue;
-            }
-            String[] fields = line.split(",");
-            try {
-                rows.add(new Row(Integer.parseInt(fields[0].strip()), Integer.parseInt(fields[1].strip()),
-                        Integer.parseInt(fields[2].strip()), Integer.parseInt(fields[3].strip())));
-            } catch (RuntimeException e) {
-                throw new IllegalArgumentException(csv + " line " + (i + 1) + " is not four integers: '" + line + "'", e);
-            }
         }
         return rows;
     }
