@@ -171,7 +171,9 @@ class InferenceProcessIT {
             @TempDir Path dir) throws Exception {
         kafka.createTopic("beat-in", 1);
         Path config = dir.resolve("beat.properties");
-        Files.writeString(config, "kafkaml.inference.heartbeat.interval.ms=300\n");
+        // a short session, so the group lets the killed member go soon and the new owner's consumer joins at once
+        Files.writeString(config, "kafkaml.inference.heartbeat.interval.ms=300\nconsumer.session.timeout.ms=6000\n"
+                + "consumer.heartbeat.interval.ms=1000\n");
         Path log1 = dir.resolve("beat-1.log");
         Process first = infer(log1, kafka.bootstrapServers(), "--result", tiny, "--input-topic", "beat-in",
                 "--output-topic", "beat-out", "--id", "beat", "--config", config.toString());

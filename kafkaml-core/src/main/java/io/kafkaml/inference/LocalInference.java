@@ -89,6 +89,8 @@ public final class LocalInference implements AutoCloseable {
     private final AtomicReference<String> failure = new AtomicReference<>();
     private volatile State state = State.RUNNING;
     private final Duration heartbeatInterval;
+    /** Heartbeat thread only: the record now describes another process's deployment. */
+    private boolean takenOver;
     private final java.util.concurrent.ScheduledExecutorService heartbeats;
     private final List<String> abandoned = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -135,8 +137,24 @@ public final class LocalInference implements AutoCloseable {
             return;
         }
         try {
-            registry.inference(id).filter(record -> "RUNNING".equals(record.status()))
-                    .ifPresent(record -> registry.putInference(record.heartbeat(Instant.now(), lease())));
+            Optional<Inference> recorded = registry.inference(id).filter(record -> "RUNNING".equals(record.status()));
+            if (recorded.isEmpty()) {
+                return;
+            }
+            Inference record = recorded.get();
+            if (!record.resultId().equals(spec.resultId()) || !Objects.equals(record.inputTopic(), spec.inputTopic())
+                    || !Objects.equals(record.outputTopic(), spec.outputTopic())) {
+                // another process took the deployment over while this one was thought dead (a long pause): do not
+                // keep its record alive for it
+                if (!takenOver) {
+                    takenOver = true;
+                    log.warn("[{}] The deployment was taken over by another process (result {} from {} to {}); this "
+                            + "process no longer refreshes its heartbeat", id, record.resultId(), record.inputTopic(),
+                            record.outputTopic());
+                }
+                return;
+            }
+            registry.putInference(record.heartbeat(Instant.now(), lease()));
         } catch (RuntimeException e) {
             log.warn("[{}] Could not refresh the deployment's heartbeat in the registry: {}", id, e.toString());
         }
