@@ -401,6 +401,12 @@ public final class KafkaMl implements AutoCloseable {
             if (training != null) {
                 checkEnded(training);
             }
+        } else if (kind.startsWith("result")) { // a result ({deploymentId}.{model}) in any of the result topics
+            for (Training training : trainings.values()) {
+                if (key.startsWith(training.deploymentId() + ".")) {
+                    checkEnded(training);
+                }
+            }
         }
     }
 

@@ -5,7 +5,7 @@ import java.util.Objects;
 
 /**
  * One epoch of one model of a training deployment, as {@link Training#progress()} publishes it while the model
- * trains. The registry's metrics topic holds the same record ({@link Results#epochs(String)}).
+ * trains. The registry's metrics topic holds the same record ({@link Results#epochs(String)}). Immutable.
  *
  * @param deploymentId the training deployment
  * @param model the model's name

@@ -216,6 +216,42 @@ class KafkaMlIT {
     }
 
     @Test
+    void withALauncherWhoseRunnersReportNothingHereTheRegistryStillEndsTheProgressStream(EmbeddedKafkaBroker kafka)
+            throws Exception {
+        // as a launcher that runs its runners elsewhere (Kubernetes Jobs): no events reach this JVM
+        try (KafkaMl ml = KafkaMl.builder(settings(kafka, "facade-remote")).controlLogger(false)
+                .launcher((registry, config, listener) -> new io.kafkaml.training.LocalTrainingLauncher(registry,
+                        config.originals(), 1, null))
+                .build().start()) {
+            ml.models().register(mlp("mlp"));
+            ml.configurations().create("c", "mlp");
+            Training training = ml.train("c", TrainingSpec.builder().batchSize(32).epochs(3).build());
+            List<EpochMetrics> heard = new CopyOnWriteArrayList<>();
+            training.addListener(new TrainingListener() {
+                @Override
+                public void onEpoch(String deploymentId, String model, EpochMetrics metrics, int totalEpochs) {
+                    heard.add(metrics);
+                }
+            });
+            Collector progress = new Collector();
+            training.progress().subscribe(progress);
+            kafka.createTopic("facade-remote-data", 1);
+            try (RecordDataSink sink = ml.sink().format("JSON").inputConfig(Map.of("data_reshape", "2"))
+                    .topic("facade-remote-data").deploymentId(training.deploymentId()).testRate(0.25).build()) {
+                for (int i = 0; i < 64; i++) {
+                    sink.send(new double[] {i % 2 * 4, 0}, i % 2);
+                }
+            }
+
+            assertThat(training.await(Duration.ofMinutes(2))).contains(DeploymentStatus.FINISHED);
+            assertThat(progress.completed.await(30, TimeUnit.SECONDS)).as("completed from the registry").isTrue();
+            assertThat(progress.items).isEmpty();
+            assertThat(heard).isEmpty();
+            assertThat(ml.results().epochs(training.deploymentId() + ".mlp")).hasSize(3); // the history is there
+        }
+    }
+
+    @Test
     void closingStopsTrainingThatStillWaitsAndTheRegistryRecordsIt(EmbeddedKafkaBroker kafka) {
         Map<String, Object> settings = settings(kafka, "facade-close");
         Training training;
