@@ -1,6 +1,13 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.common.KafkaAccessException;
 import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -31,7 +38,7 @@ public final class KafkaMlCli implements Runnable {
         commandLine.setErr(err);
         commandLine.setExecutionExceptionHandler((exception, cmd, parseResult) -> {
             boolean verbose = parseResult.originalArgs().contains("--verbose");
-            cmd.getErr().println("kafkaml " + cmd.getCommandName() + ": " + message(exception));
+            cmd.getErr().println("kafkaml " + cmd.getCommandName() + ": " + message(exception, cmd));
             if (verbose) {
                 exception.printStackTrace(cmd.getErr());
             }
@@ -41,13 +48,53 @@ public final class KafkaMlCli implements Runnable {
         return commandLine;
     }
 
+    /**
+     * The one-line message of a failed command: a refusal by the broker (a missing ACL, a failed SASL
+     * authentication, a TLS handshake) is named with the principal, the resource and the operation kafkaml needed
+     * unless the exception's own message already says it.
+     */
+    static String message(Throwable exception, CommandLine cmd) {
+        String message = message(exception);
+        Object client = cmd.getMixins().get("client");
+        Map<String, Object> config = Map.of();
+        if (client instanceof ClientOptions options) {
+            try {
+                config = options.clientConfig();
+            } catch (RuntimeException e) {
+                // the settings themselves were the error; the message says so
+            }
+        }
+        String operation = "send".equals(cmd.getCommandName()) ? "WRITE" : "DESCRIBE and READ";
+        Optional<KafkaAccessException> access = KafkaAccessException.find(exception, config, operation);
+        if (access.isPresent() && !message.contains(access.get().getMessage())) {
+            return message.length() > 200 || message.contains("\n") || access.get().kind() != KafkaAccessException.Kind.AUTHORIZATION
+                    ? access.get().getMessage() : message + ": " + access.get().getMessage();
+        }
+        return message.replaceAll("\\s*\\R\\s*", " ");
+    }
+
     static String message(Throwable exception) {
         String message = exception.getMessage();
         return message == null || message.isBlank() ? exception.getClass().getSimpleName() : message;
     }
 
     public static void main(String[] args) {
+        quietKafkaClientLogs(args);
         int status = commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args);
         System.exit(status);
+    }
+
+    /**
+     * Kafka's own WARN/ERROR lines (a refused connection each second, a failed handshake's 37-line stack trace) are
+     * kept off the terminal: kafkaml reports the failure itself in one line. {@code --verbose} shows them, and the
+     * long-running {@code broker} and {@code worker} keep them (their logs are the record of the process).
+     */
+    private static void quietKafkaClientLogs(String[] args) {
+        List<String> arguments = Arrays.asList(args);
+        if (arguments.contains("--verbose") || arguments.contains("broker") || arguments.contains("worker")) {
+            return;
+        }
+        Configurator.setLevel("org.apache.kafka", Level.OFF);
+        Configurator.setLevel("kafka", Level.OFF);
     }
 }

@@ -81,13 +81,12 @@ final class SendCommand implements Callable<Integer> {
                 .topic(topic).deploymentId(deploymentId).controlTopic(client.controlTopic(controlTopic)).validationRate(validationRate)
                 .testRate(testRate).description(file.getFileName().toString())
                 .partitioning(DataSink.Partitioning.ROUND_ROBIN).build();
-        try {
+        // try-with-resources: a failed send is the error reported; close()'s own failure is only suppressed in it
+        try (sink) {
             for (int i = 0; i < csv.rows.size(); i++) {
                 sink.send(csv.rows.get(i), csv.labels.get(i));
             }
-        } finally {
-            sink.close(); // flushes, then sends the control message (none if a record failed)
-        }
+        } // close() flushes, then sends the control message (none if a record failed)
         ControlMessage message = sink.controlMessage();
         spec.commandLine().getOut().println("sent " + message.totalMessages() + " records "
                 + StreamSlice.formatList(message.slices()) + " for deployment " + deploymentId);

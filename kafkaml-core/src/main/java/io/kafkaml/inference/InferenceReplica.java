@@ -147,6 +147,9 @@ public final class InferenceReplica implements Supervisor.Runner {
     private final Map<TopicPartition, OffsetAndMetadata> pendingOffsets = new HashMap<>();
     /** At least once: the highest offset whose commit was sent, per partition. Replica thread only. */
     private final SentCommits sentCommits = new SentCommits();
+    /** The user's client settings and the group, to describe a refusal by the broker. */
+    private final Map<String, ?> clientConfig;
+    private final String groupId;
     /** Sends not yet acknowledged; guarded by itself. */
     private final Object sendsLock = new Object();
     private long outstanding;
@@ -179,6 +182,8 @@ public final class InferenceReplica implements Supervisor.Runner {
     public InferenceReplica(String name, InferenceSpec spec, String groupId, ServedModel model,
             Map<String, ?> clientConfig, InferenceStats stats) {
         this.name = name;
+        this.clientConfig = java.util.Collections.unmodifiableMap(new HashMap<>(clientConfig));
+        this.groupId = groupId;
         this.spec = spec;
         this.model = model;
         this.stats = stats;
@@ -273,6 +278,11 @@ public final class InferenceReplica implements Supervisor.Runner {
                         e.toString());
                 return;
             }
+            RuntimeException access = accessFailure(e);
+            if (access != null) {
+                failure.set(access);
+                throw access; // one line naming the principal, the resource and the operation; never restarted
+            }
             failure.set(e);
             throw e;
         } finally {
@@ -294,6 +304,17 @@ public final class InferenceReplica implements Supervisor.Runner {
             }
         }
         return false;
+    }
+
+    /** A refusal by the broker (ACL, authentication, TLS) described in one line, or null. */
+    private RuntimeException accessFailure(Throwable e) {
+        Map<String, Object> context = new HashMap<>(clientConfig);
+        context.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        if (transactional) {
+            context.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, name);
+        }
+        return io.kafkaml.common.KafkaAccessException.find(e, context,
+                topic -> topic.equals(spec.inputTopic()) ? "READ" : "WRITE").orElse(null);
     }
 
     /** Whether a restart can cure a replica's failure: not a handler's FAIL, not a refusal of authorization. */

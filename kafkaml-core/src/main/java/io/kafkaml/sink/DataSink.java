@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import io.kafkaml.common.KafkaAccessException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -59,6 +60,7 @@ public abstract class DataSink implements AutoCloseable {
     private int partitionCount;
     private long sendCount;
     private final KafkaProducer<byte[], byte[]> producer;
+    private final Map<String, ?> clientConfig;
     private final Map<Integer, long[]> acknowledged = new TreeMap<>();
     private final AtomicReference<Exception> failure = new AtomicReference<>();
     private final Callback callback = this::onCompletion;
@@ -89,6 +91,7 @@ public abstract class DataSink implements AutoCloseable {
         Map<String, Object> enforced = new HashMap<>();
         enforced.put(ProducerConfig.ACKS_CONFIG, "all");
         enforced.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        this.clientConfig = java.util.Collections.unmodifiableMap(new java.util.HashMap<>(builder.clientConfig));
         this.producer = new KafkaProducer<>(ClientConfigs.producer(builder.clientConfig, defaults, enforced),
                 new ByteArraySerializer(), new ByteArraySerializer());
     }
@@ -112,15 +115,22 @@ public abstract class DataSink implements AutoCloseable {
         }
         throwIfFailed();
         Integer partition = null;
-        if (partitioning == Partitioning.ROUND_ROBIN) {
-            synchronized (this) {
-                if (partitionCount == 0) {
-                    partitionCount = producer.partitionsFor(topic).size();
+        try {
+            if (partitioning == Partitioning.ROUND_ROBIN) {
+                synchronized (this) {
+                    if (partitionCount == 0) {
+                        partitionCount = producer.partitionsFor(topic).size();
+                    }
+                    partition = (int) (sendCount++ % partitionCount);
                 }
-                partition = (int) (sendCount++ % partitionCount);
             }
+            producer.send(new ProducerRecord<>(topic, partition, key, value), callback);
+        } catch (org.apache.kafka.common.KafkaException e) {
+            // a metadata or authorization failure before the record reached the producer's buffer: the sink has
+            // failed like a failed send (close() then reports this, not an empty stream)
+            failure.compareAndSet(null, e);
+            throwIfFailed();
         }
-        producer.send(new ProducerRecord<>(topic, partition, key, value), callback);
     }
 
     /** How a sink spreads records over the data topic's partitions. */
@@ -151,8 +161,10 @@ public abstract class DataSink implements AutoCloseable {
     private void throwIfFailed() {
         Exception error = failure.get();
         if (error != null) {
+            String reason = KafkaAccessException.find(error, clientConfig, "WRITE").map(Exception::getMessage)
+                    .orElse(error.getMessage());
             throw new DataSinkException("Sending to topic '" + topic + "' for deployment '" + deploymentId
-                    + "' failed: " + error.getMessage() + "; no control message will be sent", error);
+                    + "' failed: " + reason + "; no control message will be sent", error);
         }
     }
 
@@ -251,8 +263,10 @@ public abstract class DataSink implements AutoCloseable {
             throw new DataSinkException("Interrupted while sending the control message for deployment '"
                     + deploymentId + "'", e);
         } catch (ExecutionException e) {
+            String reason = KafkaAccessException.find(e.getCause(), clientConfig, "WRITE").map(Exception::getMessage)
+                    .orElse(e.getCause().getMessage());
             throw new DataSinkException("The control message for deployment '" + deploymentId + "' could not be sent "
-                    + "to topic '" + controlTopic + "': " + e.getCause().getMessage(), e.getCause());
+                    + "to topic '" + controlTopic + "': " + reason, e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
             throw new DataSinkException("The control message for deployment '" + deploymentId + "' was not "
                     + "acknowledged within " + closeTimeout.toMillis() + " ms", e);

@@ -184,7 +184,8 @@ public final class KafkaStore implements AutoCloseable {
             throw new RegistryException("Interrupted while creating the registry topics", e);
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-            throw new RegistryException("Cannot create or describe the registry topics " + topics + ": " + cause, cause);
+            throw new RegistryException("Cannot create or describe the registry topics " + topics + ": "
+                    + reason(cause, "DESCRIBE (and CREATE, when missing)"), cause);
         }
     }
 
@@ -372,7 +373,7 @@ public final class KafkaStore implements AutoCloseable {
             throw new RegistryException("Interrupted while writing to registry topic '" + topic + "'", e);
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-            throw new RegistryException("Cannot write to registry topic '" + topic + "': " + cause, cause);
+            throw new RegistryException("Cannot write to registry topic '" + topic + "': " + reason(cause, "WRITE"), cause);
         }
         awaitPositions(needed, "applying a write to '" + topic + "'");
     }
@@ -393,13 +394,20 @@ public final class KafkaStore implements AutoCloseable {
         producer.flush();
     }
 
+    /** A missing ACL or a failed authentication in one line naming the principal and resource; else the cause. */
+    private String reason(Throwable cause, String topicOperation) {
+        return io.kafkaml.common.KafkaAccessException.find(cause, clientConfig, topicOperation)
+                .map(Exception::getMessage).orElse(String.valueOf(cause));
+    }
+
     private void awaitPositions(Map<TopicPartition, Long> needed, String what) {
         Deadline deadline = Deadline.after(timeout);
         lock.lock();
         try {
             while (true) {
                 if (readerFailure != null) {
-                    throw new RegistryException("The registry reader failed: " + readerFailure.getMessage(), readerFailure);
+                    throw new RegistryException("The registry reader failed: " + reason(readerFailure, "READ"),
+                            readerFailure);
                 }
                 boolean done = true;
                 for (Map.Entry<TopicPartition, Long> entry : needed.entrySet()) {

@@ -1,0 +1,363 @@
+package io.kafkaml.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kafkaml.inference.InferenceSpec;
+import io.kafkaml.inference.LocalInference;
+import io.kafkaml.inference.ProcessingGuarantee;
+import io.kafkaml.registry.Registry;
+import io.kafkaml.testkit.BrokerSecurity;
+import io.kafkaml.testkit.EmbeddedKafkaBroker;
+import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+/**
+ * The pipeline on a SASL_SSL (SCRAM-SHA-512) broker with the standard authorizer, each role with exactly the
+ * minimal ACLs of README "Secure clusters"; then each ACL taken away in turn gives the documented one-line
+ * error and writes nothing where it should not.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SecureClusterIT {
+
+    @RegisterExtension
+    static final EmbeddedKafkaExtension KAFKA = EmbeddedKafkaExtension.configured(b -> b
+            .security(BrokerSecurity.builder().build()));
+
+    static final String PREFIX = "sec";
+    static final String CONTROL = "sec-control";
+    static final String DATA = "sec-data";
+    static final String IN = "sec-in";
+    static final String OUT = "sec-out";
+    static final String INFERENCE = "sec-infer";
+    static final String GROUP = "kafkaml-inference-" + INFERENCE;
+
+    @TempDir
+    static Path dir;
+    static EmbeddedKafkaBroker kafka;
+
+    // ---- the minimal ACLs of each role (README "Secure clusters") ----
+
+    static void operator(boolean grant) {
+        acl(grant, "operator", ResourceType.TOPIC, PREFIX + ".", true, AclOperation.CREATE, AclOperation.DESCRIBE,
+                AclOperation.READ, AclOperation.WRITE);
+    }
+
+    static void sender(boolean grant, String topic) {
+        acl(grant, "sender", ResourceType.TOPIC, topic, false, AclOperation.WRITE);
+    }
+
+    static void trainer(boolean grant) {
+        acl(grant, "trainer", ResourceType.TOPIC, CONTROL, false, AclOperation.READ);
+        acl(grant, "trainer", ResourceType.TOPIC, DATA, false, AclOperation.READ);
+        acl(grant, "trainer", ResourceType.TOPIC, PREFIX + ".", true, AclOperation.READ, AclOperation.WRITE);
+    }
+
+    static void replicaRegistry(boolean grant) {
+        acl(grant, "replica", ResourceType.TOPIC, PREFIX + ".", true, AclOperation.READ, AclOperation.WRITE);
+    }
+
+    static void replicaInput(boolean grant) {
+        acl(grant, "replica", ResourceType.TOPIC, IN, false, AclOperation.READ);
+    }
+
+    static void replicaOutput(boolean grant) {
+        acl(grant, "replica", ResourceType.TOPIC, OUT, false, AclOperation.WRITE);
+    }
+
+    static void replicaGroup(boolean grant) {
+        acl(grant, "replica", ResourceType.GROUP, GROUP, false, AclOperation.READ);
+    }
+
+    static void replicaTransactions(boolean grant) {
+        acl(grant, "replica", ResourceType.TRANSACTIONAL_ID, INFERENCE + "-", true, AclOperation.WRITE);
+    }
+
+    static void acl(boolean grant, String user, ResourceType type, String name, boolean prefixed,
+            AclOperation... operations) {
+        if (grant && prefixed) {
+            kafka.allowPrefixed(user, type, name, operations);
+        } else if (grant) {
+            kafka.allow(user, type, name, operations);
+        } else if (prefixed) {
+            kafka.revokePrefixed(user, type, name, operations);
+        } else {
+            kafka.revoke(user, type, name, operations);
+        }
+    }
+
+    @BeforeAll
+    static void usersTopicsAndAcls(EmbeddedKafkaBroker broker) throws Exception {
+        kafka = broker;
+        for (String user : List.of("operator", "sender", "trainer", "replica")) {
+            kafka.createScramUser(user, user + "-secret");
+            write(user, kafka.clientConfig(user));
+        }
+        kafka.createTopic(CONTROL, 1);
+        kafka.createTopic(DATA, 2);
+        kafka.createTopic(IN, 1);
+        kafka.createTopic(OUT, 1);
+        operator(true);
+        sender(true, DATA);
+        sender(true, CONTROL);
+        trainer(true);
+        replicaRegistry(true);
+        replicaInput(true);
+        replicaOutput(true);
+        replicaGroup(true);
+        replicaTransactions(true);
+    }
+
+    static Path write(String name, Map<String, Object> config) throws Exception {
+        Properties properties = new Properties();
+        config.forEach((k, v) -> properties.setProperty(k, String.valueOf(v)));
+        properties.setProperty("kafkaml.registry.prefix", PREFIX);
+        properties.setProperty("kafkaml.control.topic", CONTROL);
+        Path file = dir.resolve(name + ".properties");
+        try (OutputStream out = Files.newOutputStream(file)) {
+            properties.store(out, null);
+        }
+        return file;
+    }
+
+    static KafkaMlCliIT.Run as(String user, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add("--config");
+        all.add(dir.resolve(user + ".properties").toString());
+        int status = KafkaMlCli.commandLine(new PrintWriter(out, true), new PrintWriter(err, true))
+                .execute(all.toArray(String[]::new));
+        return new KafkaMlCliIT.Run(status, out.toString(), err.toString());
+    }
+
+    static void assertOneLineError(KafkaMlCliIT.Run run, String expected) {
+        assertThat(run.status()).as(run.out() + run.err()).isEqualTo(1);
+        assertThat(run.err()).as(run.err()).contains(expected).endsWith("\n");
+        assertThat(run.err().strip().lines().count()).as(run.err()).isEqualTo(1);
+    }
+
+    static long endOffset(String topic, int partition) {
+        return kafka.logEndOffset(new TopicPartition(topic, partition));
+    }
+
+    @Test
+    @Timeout(240)
+    @Order(1)
+    void sendTrainResultsAndExactlyOnceInferenceEachWithItsMinimalAcls() throws Exception {
+        Path model = dir.resolve("hcopd.json");
+        Files.writeString(model, new NeuralNetConfiguration.Builder().seed(1).updater(new Adam(0.01)).list()
+                .layer(new DenseLayer.Builder().nIn(3).nOut(8).activation(Activation.RELU).build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
+                .build().toJson());
+        KafkaMlCliIT.Run registered = as("operator", "models", "register", "--name", "hcopd", "--file", model.toString());
+        assertThat(registered.status()).as(registered.err()).isZero();
+        assertThat(as("operator", "configurations", "create", "--name", "c1", "--models", "hcopd").status()).isZero();
+
+        CompletableFuture<KafkaMlCliIT.Run> training = CompletableFuture.supplyAsync(() -> as("trainer", "train",
+                "--configuration", "c1", "--deployment-id", "s1", "--epochs", "3", "--wait"));
+        // the stream must be announced after the deployment exists (no --reuse-stream)
+        await().atMost(Duration.ofMinutes(1)).until(() -> as("operator", "deployments", "list").out().contains("s1"));
+        KafkaMlCliIT.Run sent = as("sender", "send", "--file", KafkaMlCliIT.hcopdCsv().toString(), "--label",
+                "Diagnosis", "--format", "JSON", "--topic", DATA, "--deployment-id", "s1", "--test-rate", "0.1");
+        assertThat(sent.status()).as(sent.err()).isZero();
+        assertThat(sent.out()).contains("sent 239 records");
+        KafkaMlCliIT.Run trained = training.get(3, TimeUnit.MINUTES);
+        assertThat(trained.status()).as(trained.out() + trained.err()).isZero();
+        assertThat(trained.out()).contains("deployment s1 FINISHED");
+
+        JsonNode results = Output.JSON.readTree(as("operator", "results", "list", "--deployment-id", "s1", "--json").out());
+        assertThat(results.get(0).get("status").asText()).isEqualTo("FINISHED");
+
+        // inference replica, exactly once, with the replica's ACLs only
+        Map<String, Object> replica = new HashMap<>(kafka.clientConfig("replica"));
+        try (Registry registry = Registry.connect(replica, PREFIX, Duration.ofSeconds(30));
+                LocalInference inference = LocalInference.start(registry, replica, INFERENCE,
+                        InferenceSpec.builder("s1.hcopd", IN, OUT).guarantee(ProcessingGuarantee.EXACTLY_ONCE).build())) {
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.clientConfig(),
+                    new ByteArraySerializer(), new ByteArraySerializer())) {
+                for (int i = 0; i < 20; i++) {
+                    producer.send(new ProducerRecord<>(IN, ("[1, " + (40 + i) + ", 2]").getBytes(StandardCharsets.UTF_8)));
+                }
+            }
+            assertThat(readCommitted(OUT, 20)).isEqualTo(20);
+            assertThat(inference.state()).isNotEqualTo(LocalInference.State.FAILED);
+        }
+    }
+
+    static int readCommitted(String topic, int expected) {
+        Map<String, Object> config = kafka.clientConfig();
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.assign(List.of(new TopicPartition(topic, 0)));
+            int seen = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (seen < expected && System.nanoTime() < deadline) {
+                seen += consumer.poll(Duration.ofMillis(200)).count();
+            }
+            return seen;
+        }
+    }
+
+    @Test
+    @Timeout(180)
+    @Order(2)
+    void senderWithoutWriteOnTheDataOrControlTopicGetsOneLineAndNoControlMessage() throws Exception {
+        long control = endOffset(CONTROL, 0);
+        long data = endOffset(DATA, 0) + endOffset(DATA, 1);
+        sender(false, DATA);
+        try {
+            assertOneLineError(as("sender", "send", "--file", KafkaMlCliIT.hcopdCsv().toString(), "--label", "Diagnosis",
+                    "--format", "JSON", "--topic", DATA, "--deployment-id", "s2"),
+                    "User:sender is not authorized to WRITE topic '" + DATA + "'");
+        } finally {
+            sender(true, DATA);
+        }
+        assertThat(endOffset(DATA, 0) + endOffset(DATA, 1)).isEqualTo(data);
+        assertThat(endOffset(CONTROL, 0)).isEqualTo(control);
+
+        sender(false, CONTROL);
+        try {
+            assertOneLineError(as("sender", "send", "--file", KafkaMlCliIT.hcopdCsv().toString(), "--label", "Diagnosis",
+                    "--format", "JSON", "--topic", DATA, "--deployment-id", "s3"),
+                    "User:sender is not authorized to WRITE topic '" + CONTROL + "'");
+        } finally {
+            sender(true, CONTROL);
+        }
+        assertThat(endOffset(CONTROL, 0)).isEqualTo(control);
+    }
+
+    @Test
+    @Timeout(180)
+    @Order(3)
+    void operatorWithoutRegistryAclsGetsOneLineNamingThePrincipalAndTheOperation() {
+        operator(false);
+        try {
+            assertOneLineError(as("operator", "models", "list"), "User:operator is not authorized to DESCRIBE");
+        } finally {
+            operator(true);
+        }
+        assertThat(as("operator", "models", "list").status()).isZero();
+    }
+
+    @Test
+    @Timeout(180)
+    @Order(4)
+    void inferenceWithoutEachOfItsAclsFailsInOneLineAndWritesNothing() throws Exception {
+        String[] infer = {"infer", "--result", "s1.hcopd", "--input-topic", IN, "--output-topic", OUT,
+            "--exactly-once", "--id", INFERENCE};
+        replicaOutput(false);
+        try {
+            // the refusal shows on the first prediction written: an input arrives once the replica serves
+            CompletableFuture<KafkaMlCliIT.Run> serving = CompletableFuture.supplyAsync(() -> as("replica", infer));
+            await().atMost(Duration.ofMinutes(1)).until(() -> groupHasMembers());
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.clientConfig(),
+                    new ByteArraySerializer(), new ByteArraySerializer())) {
+                producer.send(new ProducerRecord<>(IN, "[0, 50, 1]".getBytes(StandardCharsets.UTF_8))).get();
+            }
+            assertOneLineError(serving.get(90, TimeUnit.SECONDS),
+                    "User:replica is not authorized to WRITE topic '" + OUT + "'");
+        } finally {
+            replicaOutput(true);
+        }
+        replicaGroup(false);
+        try {
+            assertOneLineError(as("replica", infer), "User:replica is not authorized to READ group '" + GROUP + "'");
+        } finally {
+            replicaGroup(true);
+        }
+        replicaTransactions(false);
+        try {
+            assertOneLineError(as("replica", infer), "User:replica is not authorized to WRITE transactional id '"
+                    + INFERENCE + "-");
+        } finally {
+            replicaTransactions(true);
+        }
+        replicaInput(false);
+        try {
+            assertOneLineError(as("replica", infer), "User:replica is not authorized to READ topic '" + IN + "'");
+        } finally {
+            replicaInput(true);
+        }
+        assertThat(countCommitted(OUT)).isEqualTo(20); // what the first test wrote, nothing more
+    }
+
+    /** The committed records of partition 0 up to its last stable offset. */
+    static int countCommitted(String topic) {
+        Map<String, Object> config = kafka.clientConfig();
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            TopicPartition partition = new TopicPartition(topic, 0);
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long end = consumer.endOffsets(List.of(partition)).get(partition);
+            int seen = 0;
+            while (consumer.position(partition) < end) {
+                seen += consumer.poll(Duration.ofMillis(200)).count();
+            }
+            return seen;
+        }
+    }
+
+    static boolean groupHasMembers() throws Exception {
+        var groups = kafka.admin().describeConsumerGroups(List.of(GROUP)).all().get();
+        return !groups.get(GROUP).members().isEmpty();
+    }
+
+    @Test
+    @Timeout(180)
+    @Order(5)
+    void wrongPasswordAndUntrustedCaAreOneLineErrors() throws Exception {
+        Map<String, Object> wrong = kafka.clientConfig("operator");
+        wrong.putAll(kafka.security().clientConfig("operator", "not-the-password", BrokerSecurity.SCRAM_SHA_512));
+        write("wrong-password", wrong);
+        assertOneLineError(as("wrong-password", "models", "list"),
+                "User:operator could not authenticate with SCRAM-SHA-512");
+
+        Map<String, Object> untrusted = kafka.clientConfig("operator");
+        untrusted.put("ssl.truststore.certificates", BrokerSecurity.builder().build().caCertificatePem());
+        write("untrusted", untrusted);
+        assertOneLineError(as("untrusted", "models", "list"), "TLS handshake with " + kafka.bootstrapServers()
+                + " failed: the broker's certificate is not signed by a certificate authority this client trusts");
+    }
+}
