@@ -66,6 +66,8 @@ public final class ControlChannel implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControlChannel.class);
     private static final AtomicInteger CLIENT_IDS = new AtomicInteger();
     private static final Duration METADATA_RETRY = Duration.ofMillis(500);
+    private static final com.fasterxml.jackson.databind.ObjectMapper CLAIM_JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
 
     private final Map<String, ?> clientConfig;
     private final String topic;
@@ -266,21 +268,30 @@ public final class ControlChannel implements AutoCloseable {
      * {@code above} and every id claimed so far. Safe against processes (registries of any prefix, CLI runs, servers)
      * claiming at the same instant.
      *
-     * <p>Protocol: the claims topic ({@link #idClaimsTopic()}) has one partition, so its log orders every claim. A
-     * claimant reads it from the beginning (the largest id claimed so far), writes a claim record keyed by the
-     * decimal id it wants, reads on up to its own record, and has the id if the first claim record of that id in the
-     * log is its own; otherwise it tries the next id above everything it read. Every claimant decides from the same
-     * log order, so exactly one wins each id. Claim records are kept at least a day before compaction may drop the
-     * duplicates of an id ({@code min.compaction.lag.ms}), so no claimant still reading can miss an earlier claim.
+     * <p>Protocol: the claims topic ({@link #idClaimsTopic()}) has one partition (checked; every claim is written to
+     * and read from partition 0), so its log orders every claim. A claimant reads it from the beginning (the largest id
+     * claimed so far), writes a claim record keyed by the decimal id it wants, reads on up to its own record, and has
+     * the id if the first claim record of that id in the log is its own; otherwise it tries the next id above
+     * everything it read. Every claimant decides from the same log order, so exactly one wins each id. The topic is
+     * compacted with claim records kept at least a day before compaction may drop the duplicates of an id
+     * ({@code min.compaction.lag.ms}), so no claimant still reading can miss an earlier claim; an existing topic with
+     * more than one partition, or whose claims expire ({@code cleanup.policy=delete} with a finite
+     * {@code retention.ms}), is refused.
+     *
+     * <p>ACLs (secured clusters): {@code DESCRIBE}, {@code READ} and {@code WRITE} on the topic, and {@code CREATE}
+     * until it exists (or an administrator creates it: 1 partition, {@code cleanup.policy=compact}). A missing
+     * permission is a {@link KafkaMlException} naming it, whose {@link #isAuthorizationFailure} is true.
      *
      * <p>Cost: one write and a read of the claims topic from its beginning: one small record per id claimed, so
      * proportional to the number of deployments on this control topic.
      *
      * @param above the id must be greater than this (the largest id seen on the control topic and in the registry)
+     * @param owner who claims (a registry's topic prefix), recorded in the claim ({@link #recordDeploymentId})
      * @return the claimed id
-     * @throws KafkaMlException if the claims topic cannot be created, written or read within {@code timeout}
+     * @throws KafkaMlException if the claims topic is configured otherwise, or cannot be created, written or read
+     *     within {@code timeout}
      */
-    public long claimDeploymentId(long above, Duration timeout) {
+    public long claimDeploymentId(long above, String owner, Duration timeout) {
         Deadline deadline = Deadline.after(timeout);
         ensureIdClaimsTopic(deadline);
         TopicPartition claims = new TopicPartition(idClaimsTopic(), 0);
@@ -289,15 +300,15 @@ public final class ControlChannel implements AutoCloseable {
             consumer.seekToBeginning(List.of(claims));
             long end = consumer.endOffsets(List.of(claims), deadline.remainingAtMost(timeout)).get(claims);
             // Every claim record read, never skipped (a poll may return records past the offset asked for): an id's
-            // first offset, and so the largest id, are always those of everything read so far.
-            Map<Long, Long> firstOffset = new HashMap<>();
-            long max = readClaims(consumer, claims, end, deadline, firstOffset);
+            // first claim, and so the largest id, are always those of everything read so far.
+            Map<Long, Claim> first = new HashMap<>();
+            long max = readClaims(consumer, claims, end, deadline, first);
             String claimant = java.util.UUID.randomUUID().toString();
             while (true) {
                 long candidate = Math.max(above, max) + 1;
-                long offset = writeClaim(candidate, claimant, deadline);
-                max = Math.max(max, readClaims(consumer, claims, offset + 1, deadline, firstOffset));
-                if (Long.valueOf(offset).equals(firstOffset.get(candidate))) {
+                long offset = writeClaim(candidate, claimant, owner, deadline);
+                max = Math.max(max, readClaims(consumer, claims, offset + 1, deadline, first));
+                if (first.get(candidate).offset() == offset) {
                     return candidate;
                 }
                 log.info("[{}] Deployment id {} was claimed first by another process on '{}'; trying the next one",
@@ -308,21 +319,67 @@ public final class ControlChannel implements AutoCloseable {
                             + "process");
                 }
             }
+        } catch (org.apache.kafka.common.errors.AuthorizationException e) {
+            throw notAuthorized("READ (and DESCRIBE)", e);
         } catch (org.apache.kafka.common.KafkaException e) {
             throw new KafkaMlException("Cannot claim a deployment id on topic '" + idClaimsTopic() + "': " + e, e);
         }
     }
 
     /**
-     * Records that a numeric deployment id chosen by the caller is in use, so that ids claimed later
-     * ({@link #claimDeploymentId}) are above it. Nothing is checked: an explicit id is the caller's choice.
+     * Claims a numeric deployment id chosen by the caller (an explicit {@code --id}), so that ids claimed later
+     * ({@link #claimDeploymentId}) are above it, and refuses it when another owner claimed it first: two deployments
+     * of one id on one control topic would each train on the other's stream. A claim of the same {@code owner} (a
+     * registry that deleted its deployment and deploys the id again) is accepted.
      *
-     * @throws KafkaMlException if the claims topic cannot be created or written within {@code timeout}
+     * @param owner who claims (a registry's topic prefix)
+     * @throws io.kafkaml.registry.DuplicateEntityException if another owner claimed {@code id} first, naming it
+     * @throws KafkaMlException if the claims topic cannot be created, written or read within {@code timeout}
+     *     ({@link #isAuthorizationFailure} when an ACL is missing)
      */
-    public void recordDeploymentId(long id, Duration timeout) {
+    public void recordDeploymentId(long id, String owner, Duration timeout) {
+        Objects.requireNonNull(owner, "owner");
         Deadline deadline = Deadline.after(timeout);
         ensureIdClaimsTopic(deadline);
-        writeClaim(id, "explicit", deadline);
+        TopicPartition claims = new TopicPartition(idClaimsTopic(), 0);
+        try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
+            consumer.assign(List.of(claims));
+            consumer.seekToBeginning(List.of(claims));
+            Map<Long, Claim> first = new HashMap<>();
+            long offset = writeClaim(id, "explicit", owner, deadline);
+            readClaims(consumer, claims, offset + 1, deadline, first);
+            Claim winner = first.get(id);
+            if (winner.offset() != offset && !owner.equals(winner.owner())) {
+                throw new io.kafkaml.registry.DuplicateEntityException("deployment id", String.valueOf(id),
+                        "claimed on control topic '" + topic + "' by " + (winner.owner().isEmpty() ? "another process"
+                                : "registry '" + winner.owner() + "'") + " (" + idClaimsTopic() + "-0@"
+                                + winner.offset() + "); two deployments of one id would train on each other's stream: "
+                                + "choose another id, or leave it out for a new one");
+            }
+        } catch (org.apache.kafka.common.errors.AuthorizationException e) {
+            throw notAuthorized("READ (and DESCRIBE)", e);
+        } catch (org.apache.kafka.common.KafkaException e) {
+            throw new KafkaMlException("Cannot read the deployment ids claimed on topic '" + idClaimsTopic() + "': "
+                    + e, e);
+        }
+    }
+
+    /**
+     * Whether {@code e} (a failure of {@link #claimDeploymentId} or {@link #recordDeploymentId}) comes from a missing
+     * ACL on the claims topic.
+     */
+    public static boolean isAuthorizationFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof org.apache.kafka.common.errors.AuthorizationException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private KafkaMlException notAuthorized(String operation, Throwable cause) {
+        return new KafkaMlException("Not authorized on the deployment id claims topic '" + idClaimsTopic()
+                + "': the principal needs the " + operation + " ACL on it (" + cause.getMessage() + ")", cause);
     }
 
     /**
@@ -342,18 +399,24 @@ public final class ControlChannel implements AutoCloseable {
             consumer.seekToBeginning(List.of(claims));
             long end = consumer.endOffsets(List.of(claims), deadline.remainingAtMost(timeout)).get(claims);
             return readClaims(consumer, claims, end, deadline, new HashMap<>());
+        } catch (org.apache.kafka.common.errors.AuthorizationException e) {
+            throw notAuthorized("READ (and DESCRIBE)", e);
         } catch (org.apache.kafka.common.KafkaException e) {
             throw new KafkaMlException("Cannot read the deployment ids claimed on topic '" + idClaimsTopic() + "': "
                     + e, e);
         }
     }
 
+    /** The first claim record of an id: where it is and who wrote it ({@code ""} when it says not). */
+    private record Claim(long offset, String owner) {
+    }
+
     /**
-     * Reads the claims at least up to {@code until} (exclusive), every record polled included: each id's first offset
-     * into {@code firstOffset}; returns the largest id read.
+     * Reads the claims at least up to {@code until} (exclusive), every record polled included: each id's first claim
+     * into {@code first}; returns the largest id read.
      */
     private long readClaims(KafkaConsumer<byte[], byte[]> consumer, TopicPartition claims, long until, Deadline deadline,
-            Map<Long, Long> firstOffset) {
+            Map<Long, Claim> first) {
         long max = 0;
         while (consumer.position(claims) < until) {
             if (deadline.expired()) {
@@ -366,24 +429,46 @@ public final class ControlChannel implements AutoCloseable {
                     continue;
                 }
                 long id = Long.parseLong(key);
-                firstOffset.putIfAbsent(id, record.offset());
+                if (!first.containsKey(id)) {
+                    first.put(id, new Claim(record.offset(), ownerOf(record.value())));
+                }
                 max = Math.max(max, id);
             }
         }
         return max;
     }
 
-    private long writeClaim(long id, String claimant, Deadline deadline) {
-        byte[] value = ("{\"claimant\":\"" + claimant + "\",\"controlTopic\":\"" + topic + "\",\"at\":\""
-                + java.time.Instant.now() + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    private static String ownerOf(byte[] value) {
+        if (value == null) {
+            return "";
+        }
         try {
-            return producer().send(new ProducerRecord<>(idClaimsTopic(),
+            return CLAIM_JSON.readTree(value).path("owner").asText("");
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    private long writeClaim(long id, String claimant, String owner, Deadline deadline) {
+        byte[] value;
+        try {
+            value = CLAIM_JSON.writeValueAsBytes(Map.of("claimant", claimant, "owner", owner, "controlTopic", topic,
+                    "at", java.time.Instant.now().toString()));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new KafkaMlException("Cannot write the claim of deployment id " + id + ": " + e.getMessage(), e);
+        }
+        try {
+            // Partition 0 explicitly: the claims are ordered by that one partition's log, whatever the key hashes to.
+            return producer().send(new ProducerRecord<>(idClaimsTopic(), 0,
                     String.valueOf(id).getBytes(java.nio.charset.StandardCharsets.UTF_8), value))
                     .get(deadline.remainingAtMost(Duration.ofDays(1)).toMillis(), TimeUnit.MILLISECONDS).offset();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new KafkaMlException("Interrupted while claiming deployment id " + id, e);
         } catch (ExecutionException e) {
+            if (isAuthorizationFailure(e.getCause())) {
+                throw notAuthorized("WRITE", e.getCause());
+            }
             throw new KafkaMlException("Could not write the claim of deployment id " + id + " to topic '"
                     + idClaimsTopic() + "': " + e.getCause().getMessage(), e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
@@ -392,12 +477,17 @@ public final class ControlChannel implements AutoCloseable {
         }
     }
 
+    /**
+     * Creates the claims topic if absent (1 partition, compacted); refuses an existing one with several partitions or
+     * whose claims expire.
+     */
     private void ensureIdClaimsTopic(Deadline deadline) {
         String claims = idClaimsTopic();
         try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
                 ClientConfigs.admin(clientConfig, Map.of(), Map.of()))) {
             long millis = deadline.remainingAtMost(Duration.ofDays(1)).toMillis();
             if (admin.listTopics().names().get(millis, TimeUnit.MILLISECONDS).contains(claims)) {
+                checkIdClaimsTopic(admin, millis);
                 return;
             }
             try {
@@ -410,13 +500,55 @@ public final class ControlChannel implements AutoCloseable {
                 if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
                     throw e;
                 }
+                checkIdClaimsTopic(admin, millis); // created by someone else meanwhile, or not visible to us
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new KafkaMlException("Interrupted while creating topic '" + claims + "'", e);
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            if (isAuthorizationFailure(cause)) {
+                throw notAuthorized("CREATE (or DESCRIBE, once an administrator created it)", cause);
+            }
             throw new KafkaMlException("Cannot create the deployment id claims topic '" + claims + "': " + cause, cause);
+        }
+    }
+
+    private void checkIdClaimsTopic(org.apache.kafka.clients.admin.Admin admin, long millis)
+            throws InterruptedException, ExecutionException, java.util.concurrent.TimeoutException {
+        String claims = idClaimsTopic();
+        int partitions = admin.describeTopics(List.of(claims)).allTopicNames().get(millis, TimeUnit.MILLISECONDS)
+                .get(claims).partitions().size();
+        if (partitions != 1) {
+            throw new KafkaMlException("The deployment id claims topic '" + claims + "' has " + partitions
+                    + " partitions; claims are ordered by one partition's log, so it must have exactly 1 (delete it "
+                    + "and kafkaml creates it again, or create it with 1 partition and cleanup.policy=compact)");
+        }
+        var resource = new org.apache.kafka.common.config.ConfigResource(
+                org.apache.kafka.common.config.ConfigResource.Type.TOPIC, claims);
+        org.apache.kafka.clients.admin.Config config;
+        try {
+            config = admin.describeConfigs(List.of(resource)).all().get(millis, TimeUnit.MILLISECONDS).get(resource);
+        } catch (ExecutionException e) {
+            if (!isAuthorizationFailure(e.getCause())) {
+                throw e;
+            }
+            log.debug("[{}] Cannot check the configuration of '{}' (no DESCRIBE_CONFIGS ACL)", clientIdPrefix, claims);
+            return;
+        }
+        var policy = config.get(org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG);
+        var retention = config.get(org.apache.kafka.common.config.TopicConfig.RETENTION_MS_CONFIG);
+        boolean compacted = policy != null && policy.value().contains(
+                org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_COMPACT);
+        boolean expires = policy != null && policy.value().contains(
+                org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_DELETE)
+                && (retention == null || !"-1".equals(retention.value()));
+        if (!compacted || expires) {
+            throw new KafkaMlException("The deployment id claims topic '" + claims + "' has cleanup.policy="
+                    + (policy == null ? "?" : policy.value()) + " and retention.ms="
+                    + (retention == null ? "?" : retention.value()) + ": its claims would expire and ids be given "
+                    + "twice; set cleanup.policy=compact on it (kafka-configs --alter --entity-type topics "
+                    + "--entity-name " + claims + " --add-config cleanup.policy=compact)");
         }
     }
 

@@ -7,4 +7,9 @@ public class DuplicateEntityException extends RegistryException {
     public DuplicateEntityException(String kind, String name) {
         super("A " + kind + " named '" + name + "' already exists");
     }
+
+    /** The same, with why it counts as taken (e.g. who holds it). */
+    public DuplicateEntityException(String kind, String name, String detail) {
+        super("A " + kind + " named '" + name + "' already exists: " + detail);
+    }
 }

@@ -48,8 +48,10 @@ import org.deeplearning4j.util.ModelSerializer;
  *
  * <p><b>Topics</b> ({@code kafkaml} prefix by default): {@code .models}, {@code .configurations},
  * {@code .deployments}, {@code .results}, {@code .result-ends}, {@code .datasources}, {@code .inferences},
- * {@code .artifacts} (manifests) and {@code .artifact-chunks}; each is created if absent with
- * {@code cleanup.policy=compact} and one partition.
+ * {@code .artifacts} (manifests) and {@code .artifact-chunks}; each is created if absent with one partition and
+ * {@code cleanup.policy=compact}, except {@code .result-ends}, which is append-only ({@code cleanup.policy=delete},
+ * {@code retention.ms=-1}, {@code retention.bytes=-1}: every record is kept; an existing one configured otherwise is
+ * altered to that, which needs the {@code AlterConfigs} ACL, or a warning says what to set).
  * Values are JSON; deleting writes a tombstone. Besides them, {@code .metrics} is an append-only log
  * ({@code cleanup.policy=delete}, {@code retention.ms=-1}) with one record per trained epoch, keyed by result id
  * ({@link #appendEpoch}, {@link #epochs}); it is read on demand, never held in memory.
@@ -58,10 +60,12 @@ import org.deeplearning4j.util.ModelSerializer;
  * are final: {@link #putResult} refuses to leave one, and a reader skips a record that does, so every client agrees);
  * a deployment's status is derived from its results ({@link Deployment#derivedFrom}) each time it is read. Compaction
  * cannot revive an ended result: a result's terminal record is written first to {@code .result-ends}, a topic that
- * holds nothing but terminal records and where the first record of a key wins, and every reader takes a result from
- * there when it is there, whatever {@code .results} (compacted, so possibly down to a record written by a worker that
- * did not know the result had ended) holds. A record that lost a race there (two different terminal records written
- * at once) is followed by the winner written again by a live client, so compaction keeps the winner too.
+ * holds nothing but terminal records (one per result, two when two writers ended it at once) and where the first
+ * record of a key wins, and every reader takes a result from there when it is there, whatever {@code .results}
+ * (compacted, so possibly down to a record written by a worker that did not know the result had ended) holds. Since
+ * {@code .result-ends} is never compacted nor expired, every reader replays the same records in the same order and
+ * the first record of a key wins for good, with no client alive. (Where it is still compacted because it could not
+ * be altered, a live client writes the winner again behind a record that lost a race, so that compaction keeps it.)
  *
  * <p><b>Consistency</b>: every client reads all topics to their end before {@link #connect} returns, so a new
  * client sees everything; a write returns once the writer's own view shows it. Two clients creating the same
@@ -119,6 +123,10 @@ public final class Registry implements AutoCloseable {
                         chunks),
                 Set.of(chunks),
                 Map.of(results, Registry::allowedResultUpdate, resultEnds, (current, next) -> false),
+                Map.of(resultEnds, Map.of(org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG,
+                        org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_DELETE,
+                        org.apache.kafka.common.config.TopicConfig.RETENTION_MS_CONFIG, "-1",
+                        org.apache.kafka.common.config.TopicConfig.RETENTION_BYTES_CONFIG, "-1")),
                 timeout);
         store.addListener((topic, key) -> {
             if (topic.equals(results) || topic.equals(resultEnds) || topic.equals(deployments)) {
@@ -507,8 +515,10 @@ public final class Registry implements AutoCloseable {
      * latest training run, in epoch order (earlier versions kept the history in the result: then that).
      *
      * <p><b>Cost</b>: a result records where its run's first epoch is ({@link TrainingResult#metricsStart()}); only
-     * that partition is read, from there: for an ended result up to its last epoch ({@link TrainingResult#epochCount()}
-     * epochs of the run found), for a live one up to the partition's end now. The records read are those of this run
+     * that partition is read, from there: up to the run's last epoch record when the runner recorded it on ending
+     * ({@link TrainingResult#metricsEnd()}), otherwise (a live result, or one ended by another party: a cancel, a
+     * watcher that saw the worker's pod die) up to the partition's end now, so that epochs written after the last
+     * summary are never cut. The records read are those of this run
      * plus those other results appended to the partition meanwhile, never the topic's older history. A result without
      * a start (written before 0.2, or read before its first epoch was acknowledged) costs a read of the whole topic,
      * O(every epoch ever recorded).
@@ -521,8 +531,10 @@ public final class Registry implements AutoCloseable {
         String[] run = {null};
         Optional<TrainingResult> result = result(resultId);
         MetricsPosition start = result.map(TrainingResult::metricsStart).orElse(null);
-        int expected = result.filter(r -> r.status().isTerminal()).map(TrainingResult::epochCount).orElse(-1);
-        readMetrics(resultId, start, expected, (recordRun, epoch) -> {
+        MetricsPosition end = result.map(TrainingResult::metricsEnd)
+                .filter(e -> start != null && e.partition() == start.partition() && e.offset() >= start.offset())
+                .orElse(null);
+        readMetrics(resultId, start, end, (recordRun, epoch) -> {
             if (!java.util.Objects.equals(recordRun, run[0])) {
                 run[0] = recordRun;
                 latestRun.clear();
@@ -536,11 +548,12 @@ public final class Registry implements AutoCloseable {
     }
 
     /**
-     * Reads the metrics records of {@code resultId}: from {@code start} in its partition when known (stopping once
-     * {@code expected} epochs of the run that starts there were read, when {@code expected > 0}), else the whole topic;
-     * never past the partitions' end offsets at the start of the read.
+     * Reads the metrics records of {@code resultId}: from {@code start} in its partition when known (up to
+     * {@code end} included, when known), else the whole topic; never past the partitions' end offsets at the start of
+     * the read.
      */
-    private void readMetrics(String resultId, MetricsPosition start, int expected, BiConsumer<String, EpochMetrics> each) {
+    private void readMetrics(String resultId, MetricsPosition start, MetricsPosition end,
+            BiConsumer<String, EpochMetrics> each) {
         Map<String, Object> defaults = new java.util.HashMap<>();
         defaults.put(org.apache.kafka.clients.consumer.ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         defaults.put(org.apache.kafka.clients.consumer.ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
@@ -562,11 +575,11 @@ public final class Registry implements AutoCloseable {
             } else {
                 consumer.seekToBeginning(partitions);
             }
-            Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, timeout);
-            String[] startRun = {null};
-            int[] found = {0};
-            while (partitions.stream().anyMatch(p -> consumer.position(p, timeout) < ends.get(p))
-                    && (expected <= 0 || found[0] < expected)) {
+            Map<TopicPartition, Long> ends = new java.util.HashMap<>(consumer.endOffsets(partitions, timeout));
+            if (end != null) {
+                ends.merge(partitions.get(0), end.offset() + 1, Math::min);
+            }
+            while (partitions.stream().anyMatch(p -> consumer.position(p, timeout) < ends.get(p))) {
                 if (System.nanoTime() > deadline) {
                     throw new RegistryException("Timed out after " + timeout.toMillis() + " ms reading the metrics of '"
                             + resultId + "' from topic '" + metrics + "'");
@@ -581,12 +594,6 @@ public final class Registry implements AutoCloseable {
                     try {
                         com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(record.value());
                         String recordRun = node.path("run").asText(null);
-                        if (start != null && startRun[0] == null) {
-                            startRun[0] = recordRun;
-                        }
-                        if (start != null && java.util.Objects.equals(recordRun, startRun[0])) {
-                            found[0]++;
-                        }
                         each.accept(recordRun, JSON.treeToValue(node, EpochMetrics.class));
                     } catch (IOException e) {
                         throw new RegistryException("Metrics record " + metrics + "-" + record.partition() + "@"

@@ -36,11 +36,17 @@ import java.util.Objects;
  *     {@code metricsStart: {partition, offset}}), so that {@link Registry#epochs(String)} reads only from there;
  *     {@code null} before the first epoch is acknowledged and in results written before 0.2 (then the whole topic is
  *     read)
+ * @param metricsEnd where the run's last epoch record is in the metrics topic (JSON {@code metricsEnd}); set only by
+ *     the runner itself on its terminal record, once every epoch of the run is acknowledged there, so that
+ *     {@link Registry#epochs(String)} stops there; {@code null} otherwise, also for a result ended by another party
+ *     ({@link #ended}: a cancelled or OOM-killed worker may have appended epochs after its last summary), whose
+ *     history is then read to the partition's end
  */
 public record TrainingResult(String id, String deploymentId, String model, DeploymentStatus status,
         List<EpochMetrics> epochs, Map<String, Double> testMetrics, long[][] confusionMatrix,
         long trainingMillis, String artifact, String normalizerArtifact, String error, Instant updatedAt,
-        int epochCount, EpochMetrics lastEpoch, EpochMetrics bestEpoch, MetricsPosition metricsStart) {
+        int epochCount, EpochMetrics lastEpoch, EpochMetrics bestEpoch, MetricsPosition metricsStart,
+        MetricsPosition metricsEnd) {
 
     /** Validates and copies the fields. */
     public TrainingResult {
@@ -57,6 +63,15 @@ public record TrainingResult(String id, String deploymentId, String model, Deplo
             epochCount = epochs.size();
             lastEpoch = lastEpoch != null ? lastEpoch : epochs.get(epochs.size() - 1);
         }
+    }
+
+    /** A result with the start of its run in the metrics topic but no end recorded by its runner. */
+    public TrainingResult(String id, String deploymentId, String model, DeploymentStatus status,
+            List<EpochMetrics> epochs, Map<String, Double> testMetrics, long[][] confusionMatrix, long trainingMillis,
+            String artifact, String normalizerArtifact, String error, Instant updatedAt, int epochCount,
+            EpochMetrics lastEpoch, EpochMetrics bestEpoch, MetricsPosition metricsStart) {
+        this(id, deploymentId, model, status, epochs, testMetrics, confusionMatrix, trainingMillis, artifact,
+                normalizerArtifact, error, updatedAt, epochCount, lastEpoch, bestEpoch, metricsStart, null);
     }
 
     /** A result with its summary but no position in the metrics topic (its history is then searched in all of it). */
@@ -94,14 +109,17 @@ public record TrainingResult(String id, String deploymentId, String model, Deplo
                 null, null, error, Instant.now(), 0, null, null, null);
     }
 
-    /** The same result ended in {@code terminal} with {@code reason}, its summary kept. */
+    /**
+     * The same result ended in {@code terminal} with {@code reason} by another party than its runner, its summary kept
+     * (its {@link #metricsEnd} is cleared: the runner may have written epochs after the summary this was made from).
+     */
     public TrainingResult ended(DeploymentStatus terminal, String reason) {
         if (!terminal.isTerminal()) {
             throw new IllegalArgumentException(terminal + " is not a terminal status");
         }
         return new TrainingResult(id, deploymentId, model, terminal, List.of(), testMetrics, confusionMatrix,
                 trainingMillis, artifact, normalizerArtifact, reason, Instant.now(), epochCount, lastEpoch, bestEpoch,
-                metricsStart);
+                metricsStart, null);
     }
 
     /** The id of the result of {@code model} in {@code deploymentId}. */

@@ -33,7 +33,11 @@ import java.util.Objects;
  * on the control topic's claims topic ({@link ControlChannel#idClaimsTopic()}): the first claim of an id in that
  * one-partition topic wins, so processes (registries of any prefix) deploying on one control topic at the same
  * instant never get the same id, and ids Kafka-ML used on the control topic are skipped. An explicit numeric id is
- * recorded there too, so later claimed ids are above it. Kafka-ML's sinks need numeric ids.
+ * claimed there too, so later claimed ids are above it, and refused when another registry claimed it first (two
+ * deployments of one id would train on each other's stream). Kafka-ML's sinks need numeric ids. On a secured cluster
+ * whose principal lacks the claims topic's ACLs ({@code DESCRIBE}, {@code READ}, {@code WRITE}, and {@code CREATE}
+ * once), the id is one above every id known, with a one-line warning naming the missing ACL (as before claims:
+ * processes deploying at the same instant may then get one id); an explicit id is then not checked.
  *
  * <pre>{@code
  * TrainingDeployments deployments = new TrainingDeployments(registry, launcher);
@@ -85,7 +89,14 @@ public final class TrainingDeployments {
         ControlTopicState state = controlState();
         String id;
         try (ControlChannel control = registry.controlChannel(controlTopic)) {
-            id = String.valueOf(control.claimDeploymentId(maxKnownId(state), CONTROL_READ_TIMEOUT));
+            id = String.valueOf(control.claimDeploymentId(maxKnownId(state), owner(), CONTROL_READ_TIMEOUT));
+        } catch (io.kafkaml.common.KafkaMlException e) {
+            if (!ControlChannel.isAuthorizationFailure(e)) {
+                throw e;
+            }
+            id = String.valueOf(maxKnownId(state) + 1);
+            log.warn("Deployment id {} taken as one above every id known, unclaimed (processes deploying at the same "
+                    + "instant may get it too): {}", id, e.getMessage());
         }
         return record(config, models, spec, id, state);
     }
@@ -96,7 +107,8 @@ public final class TrainingDeployments {
      * @throws EntityNotFoundException if the configuration or one of its models does not exist
      * @throws io.kafkaml.model.InvalidModelException if one of its models cannot be trained (it has no usable loss),
      *     naming the model and the reason; nothing is recorded then
-     * @throws io.kafkaml.registry.DuplicateEntityException if the deployment id is taken
+     * @throws io.kafkaml.registry.DuplicateEntityException if the deployment id is taken, in this registry or, for a
+     *     numeric id, claimed by another registry on the control topic ({@link ControlChannel#recordDeploymentId})
      */
     public synchronized TrainingHandle deploy(String configuration, TrainingSpec spec, String deploymentId) {
         Configuration config = TrainingJob.configuration(registry, configuration);
@@ -105,11 +117,14 @@ public final class TrainingDeployments {
         ControlTopicState state = controlState();
         if (numeric(deploymentId) > 0 && registry.deployment(deploymentId).isEmpty()) {
             try (ControlChannel control = registry.controlChannel(controlTopic)) {
-                control.recordDeploymentId(numeric(deploymentId), CONTROL_READ_TIMEOUT);
+                control.recordDeploymentId(numeric(deploymentId), owner(), CONTROL_READ_TIMEOUT);
+            } catch (io.kafkaml.registry.DuplicateEntityException e) {
+                throw e;
             } catch (io.kafkaml.common.KafkaMlException e) {
-                // Only a hint for later claimed ids: the explicit id is the caller's choice and stays usable.
-                log.warn("Deployment id {} could not be recorded in '{}' (ids claimed later may not skip it): {}",
-                        deploymentId, controlTopic + ControlChannel.ID_CLAIMS_SUFFIX, e.getMessage());
+                // The explicit id stays usable, unchecked: ids claimed later may not skip it.
+                log.warn("Deployment id {} could not be claimed in '{}' (not checked against other registries; ids "
+                        + "claimed later may not skip it): {}", deploymentId,
+                        controlTopic + ControlChannel.ID_CLAIMS_SUFFIX, e.getMessage());
             }
         }
         return record(config, models, spec, deploymentId, state);
@@ -131,9 +146,16 @@ public final class TrainingDeployments {
      */
     public synchronized String nextDeploymentId() {
         ControlTopicState state = controlState();
+        long claimed;
         try (ControlChannel control = registry.controlChannel(controlTopic)) {
-            return String.valueOf(Math.max(maxKnownId(state), control.maxClaimedDeploymentId(CONTROL_READ_TIMEOUT)) + 1);
+            claimed = control.maxClaimedDeploymentId(CONTROL_READ_TIMEOUT);
+        } catch (io.kafkaml.common.KafkaMlException e) {
+            if (!ControlChannel.isAuthorizationFailure(e)) {
+                throw e;
+            }
+            claimed = 0; // as deploy() does without the claims topic's ACLs
         }
+        return String.valueOf(Math.max(maxKnownId(state), claimed) + 1);
     }
 
     /**
@@ -155,6 +177,12 @@ public final class TrainingDeployments {
             max = Math.max(max, numeric(datasource.deploymentId()));
         }
         return max;
+    }
+
+    /** Who claims ids for this registry: its topic prefix. */
+    private String owner() {
+        String metrics = registry.metricsTopic();
+        return metrics.endsWith(".metrics") ? metrics.substring(0, metrics.length() - ".metrics".length()) : metrics;
     }
 
     private ControlTopicState controlState() {

@@ -576,6 +576,10 @@ public final class TrainingRunner implements Runnable {
         volatile Throwable metricsFailure;
         /** Where this run's first epoch record is in the metrics topic, once acknowledged. */
         volatile io.kafkaml.registry.MetricsPosition metricsStart;
+        /** Where this run's last acknowledged epoch record is in the metrics topic. */
+        volatile io.kafkaml.registry.MetricsPosition metricsLast;
+        /** Whether every epoch appended was acknowledged when the result was last published (flush succeeded). */
+        volatile boolean historyFlushed;
 
         ModelTrainer(ModelDefinition model) {
             this.model = model;
@@ -703,6 +707,9 @@ public final class TrainingRunner implements Runnable {
                 if (position != null && (metricsStart == null || position.offset() < metricsStart.offset())) {
                     metricsStart = position; // the first epoch's (acknowledgements come in order; be sure anyway)
                 }
+                if (position != null && (metricsLast == null || position.offset() > metricsLast.offset())) {
+                    metricsLast = position;
+                }
             });
             listener.onEpoch(job.deploymentId(), model.name(), metrics, total);
             if (System.nanoTime() - lastPublished >= PUBLISH_INTERVAL_NANOS) {
@@ -780,7 +787,13 @@ public final class TrainingRunner implements Runnable {
         TrainingResult summary(DeploymentStatus newStatus) {
             return new TrainingResult(resultId, job.deploymentId(), model.name(), newStatus, List.of(), testMetrics,
                     confusion, trainingMillis, artifact, normalizerArtifact, error, Instant.now(), epochCount, lastEpoch,
-                    bestEpoch, metricsStart);
+                    bestEpoch, metricsStart, metricsEnd(newStatus));
+        }
+
+        /** The end of the run's history, recorded only on this runner's terminal record once it is complete. */
+        io.kafkaml.registry.MetricsPosition metricsEnd(DeploymentStatus newStatus) {
+            return newStatus.isTerminal() && historyFlushed && metricsFailure == null && epochCount > 0
+                    ? metricsLast : null;
         }
 
         /**
@@ -794,11 +807,13 @@ public final class TrainingRunner implements Runnable {
                 return;
             }
             lastPublished = System.nanoTime();
+            historyFlushed = false;
             if ((newStatus.isTerminal() || (metricsStart == null && metricsFailure == null)) && epochCount > 0) {
                 try {
                     // the history is complete in the metrics topic before the result ends, and the result knows
                     // where its run starts there from its first summary on (Registry.epochs reads from there)
                     registry.flushEpochs();
+                    historyFlushed = true;
                 } catch (RuntimeException e) {
                     log.warn("[{}] model {}: epoch metrics not flushed: {}", job.deploymentId(), model.name(), reason(e));
                 }
@@ -821,7 +836,8 @@ public final class TrainingRunner implements Runnable {
                 log.error("[{}] model {} FAILED: {}", job.deploymentId(), model.name(), error);
                 TrainingResult failed = new TrainingResult(resultId, job.deploymentId(), model.name(),
                         DeploymentStatus.FAILED, List.of(), Map.of(), null, trainingMillis, null, null, error,
-                        Instant.now(), epochCount, lastEpoch, bestEpoch, metricsStart);
+                        Instant.now(), epochCount, lastEpoch, bestEpoch, metricsStart,
+                        metricsEnd(DeploymentStatus.FAILED));
                 try {
                     registry.putResult(failed);
                 } catch (RuntimeException again) {

@@ -118,33 +118,52 @@ class RegistryCompactionIT {
         }
     }
 
+    static Map<String, String> configOf(EmbeddedKafkaBroker kafka, String topic) throws Exception {
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                kafka.clientConfig())) {
+            var resource = new org.apache.kafka.common.config.ConfigResource(
+                    org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic);
+            Map<String, String> config = new HashMap<>();
+            admin.describeConfigs(List.of(resource)).all().get(10, TimeUnit.SECONDS).get(resource).entries()
+                    .forEach(e -> config.put(e.name(), e.value()));
+            return config;
+        }
+    }
+
     @Test
-    void aTerminalRecordThatLostARaceIsFollowedByTheWinnerSoCompactionKeepsTheWinner(EmbeddedKafkaBroker kafka)
+    void theResultEndsTopicIsAppendOnlySoTheFirstTerminalRecordWinsWithNoClientAlive(EmbeddedKafkaBroker kafka)
             throws Exception {
-        String prefix = "compact-race";
+        String prefix = "ends-append";
         String ends = prefix + ".result-ends";
+        // A result-ends topic left compacted (fast) by an earlier version: connecting makes it append-only.
         createCompactedFast(kafka, ends);
-        try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, TIMEOUT);
-                KafkaProducer<byte[], byte[]> producer = producer(kafka)) {
+        byte[] failed;
+        try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, TIMEOUT)) {
+            assertThat(configOf(kafka, ends)).containsEntry(TopicConfig.CLEANUP_POLICY_CONFIG, "delete")
+                    .containsEntry(TopicConfig.RETENTION_MS_CONFIG, "-1")
+                    .containsEntry(TopicConfig.RETENTION_BYTES_CONFIG, "-1");
             registry.putResult(TrainingResult.of("8", "m", DeploymentStatus.TRAINING, null));
             registry.putResult(registry.result("8.m").orElseThrow().ended(DeploymentStatus.FAILED, "out of memory"));
-            registry.putResult(TrainingResult.of("9", "filler", DeploymentStatus.CANCELLED, "filler"));
-            byte[] failed = recordsOf(kafka, ends, "8.m").get(0).value();
-            byte[] filler = recordsOf(kafka, ends, "9.filler").get(0).value();
-            // A second writer ended it too, a moment later (a launcher cancelling): its record lost, is refused by
-            // every reader, and the live registry writes the winner again behind it.
-            byte[] cancelled = new String(failed, StandardCharsets.UTF_8).replace("\"FAILED\"", "\"CANCELLED\"")
-                    .getBytes(StandardCharsets.UTF_8);
-            long lost = send(producer, ends, "8.m", cancelled);
-            Awaitility.await("the winner written again").atMost(Duration.ofSeconds(10))
-                    .until(() -> recordsOf(kafka, ends, "8.m").stream()
-                            .anyMatch(r -> r.offset() > lost && java.util.Arrays.equals(r.value(), failed)));
-            assertThat(registry.result("8.m").orElseThrow().status()).isEqualTo(DeploymentStatus.FAILED);
-            ConsumerRecord<byte[], byte[]> left = compactUntilOneRecordOf(kafka, producer, ends, "8.m", "9.filler",
-                    filler);
-            assertThat(left.value()).isEqualTo(failed);
+            failed = recordsOf(kafka, ends, "8.m").get(0).value();
+        }
+        try (Registry fresh = Registry.connect(kafka.clientConfig(), "ends-new", TIMEOUT)) {
+            assertThat(configOf(kafka, "ends-new.result-ends"))
+                    .containsEntry(TopicConfig.CLEANUP_POLICY_CONFIG, "delete")
+                    .containsEntry(TopicConfig.RETENTION_MS_CONFIG, "-1")
+                    .containsEntry(TopicConfig.RETENTION_BYTES_CONFIG, "-1");
+        }
+        // A second writer's CANCELLED lost the race, and nobody is alive to write the winner again behind it.
+        byte[] cancelled = new String(failed, StandardCharsets.UTF_8).replace("\"FAILED\"", "\"CANCELLED\"")
+                .getBytes(StandardCharsets.UTF_8);
+        try (KafkaProducer<byte[], byte[]> producer = producer(kafka)) {
+            send(producer, ends, "8.m", cancelled);
+            for (int i = 0; i < 20; i++) { // roll segments (100 ms): a compacted topic would be cleaned meanwhile
+                send(producer, ends, "9.filler", failed);
+            }
         }
         try (Registry fresh = Registry.connect(kafka.clientConfig(), prefix, TIMEOUT)) {
+            assertThat(recordsOf(kafka, ends, "8.m")).extracting(ConsumerRecord::value).containsExactly(failed,
+                    cancelled);
             TrainingResult result = fresh.result("8.m").orElseThrow();
             assertThat(result.status()).isEqualTo(DeploymentStatus.FAILED);
             assertThat(result.error()).isEqualTo("out of memory");

@@ -118,6 +118,38 @@ class RegistryIT {
     }
 
     @Test
+    void epochsOfAResultEndedBySomeoneElseAreReadToThePartitionsEndNotCutAtItsLastSummary(EmbeddedKafkaBroker kafka)
+            throws Exception {
+        try (Registry registry = Registry.connect(kafka.clientConfig(), "ended-by-other", Duration.ofSeconds(30))) {
+            MetricsPosition start = registry.appendEpoch("4.m", "run-1", new EpochMetrics(1, 0.9, Map.of(), 5))
+                    .get(10, TimeUnit.SECONDS);
+            // The runner's last summary (published at most once a second) counted one epoch ...
+            registry.putResult(new TrainingResult("4.m", "4", "m", DeploymentStatus.TRAINING, List.of(), Map.of(),
+                    null, 10, null, null, null, Instant.now(), 1, null, null, start));
+            // ... it went on with two more, then its pod was OOM-killed and the watcher ended the result.
+            registry.appendEpoch("4.m", "run-1", new EpochMetrics(2, 0.8, Map.of(), 5)).get(10, TimeUnit.SECONDS);
+            registry.appendEpoch("5.other", "run-x", new EpochMetrics(1, 0.5, Map.of(), 5)).get(10, TimeUnit.SECONDS);
+            registry.appendEpoch("4.m", "run-1", new EpochMetrics(3, 0.7, Map.of(), 5)).get(10, TimeUnit.SECONDS);
+            TrainingResult ended = registry.result("4.m").orElseThrow().ended(DeploymentStatus.FAILED, "OOMKilled");
+            assertThat(ended.metricsEnd()).isNull();
+            registry.putResult(ended);
+            assertThat(registry.epochs("4.m")).as("every epoch the killed worker wrote, not only the summary's count")
+                    .extracting(EpochMetrics::epoch).containsExactly(1, 2, 3);
+
+            // A runner that ended its result itself recorded where its history ends: the read stops there.
+            MetricsPosition first = registry.appendEpoch("6.m", "run-1", new EpochMetrics(1, 0.9, Map.of(), 5))
+                    .get(10, TimeUnit.SECONDS);
+            MetricsPosition last = registry.appendEpoch("6.m", "run-1", new EpochMetrics(2, 0.8, Map.of(), 5))
+                    .get(10, TimeUnit.SECONDS);
+            registry.putResult(new TrainingResult("6.m", "6", "m", DeploymentStatus.FINISHED, List.of(), Map.of(),
+                    null, 10, null, null, null, Instant.now(), 2, null, null, first, last));
+            // Anything of that key after the end (here unreadable) is never read.
+            send(kafka, registry.metricsTopic(), "6.m", "not an epoch".getBytes());
+            assertThat(registry.epochs("6.m")).extracting(EpochMetrics::epoch).containsExactly(1, 2);
+        }
+    }
+
+    @Test
     void aRecordedDeploymentGivesBackItsTrainingJobAndOneModelOfIt(EmbeddedKafkaBroker kafka) {
         try (Registry registry = Registry.connect(kafka.clientConfig(), "reg-job", Duration.ofSeconds(30))) {
             registry.registerModel(ModelDefinition.of("a", "", mlp(2, 2, 2)));

@@ -1,6 +1,7 @@
 package io.kafkaml.training;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
@@ -103,6 +104,10 @@ class TrainingControlIT {
 
             assertThat(eight.await(Duration.ofMinutes(2))).contains(DeploymentStatus.FINISHED);
             assertThat(trainedTopic("8")).isEqualTo("reused-data");
+            // The runner ended the result itself: it recorded where the run's history ends, and epochs stops there.
+            assertThat(registry.result("8.tiny").orElseThrow().metricsEnd()).isNotNull();
+            assertThat(registry.epochs("8.tiny")).extracting(io.kafkaml.registry.EpochMetrics::epoch)
+                    .containsExactly(1, 2);
             // 7 saw its stale message long ago (same listener, same topic) and did not take it:
             assertThat(registry.deployment("7").orElseThrow().status()).isEqualTo(DeploymentStatus.WAITING_FOR_DATA);
 
@@ -191,6 +196,42 @@ class TrainingControlIT {
             new TrainingDeployments(b, RECORD_ONLY, control).deploy("tiny-only", spec(false));
             assertThat(b.deployment("501")).isPresent();
         }
+    }
+
+    @Test
+    void anExplicitIdAnotherRegistryClaimedIsRefused(EmbeddedKafkaBroker kafka) {
+        String control = "control-claimed";
+        try (Registry a = registryWithTheTinyModel(kafka, "claimed-a");
+                Registry b = registryWithTheTinyModel(kafka, "claimed-b")) {
+            new TrainingDeployments(a, RECORD_ONLY, control).deploy("tiny-only", spec(false));
+            String taken = a.deployments().get(0).id();
+            assertThatThrownBy(() -> new TrainingDeployments(b, RECORD_ONLY, control).deploy("tiny-only", spec(false),
+                    taken)).isInstanceOf(io.kafkaml.registry.DuplicateEntityException.class)
+                    .hasMessageContaining("registry 'claimed-a'").hasMessageContaining(control);
+            assertThat(b.deployment(taken)).isEmpty();
+            // An id nobody claimed is the caller's choice.
+            new TrainingDeployments(b, RECORD_ONLY, control).deploy("tiny-only", spec(false), "70");
+            assertThat(b.deployment("70")).isPresent();
+        }
+    }
+
+    @Test
+    void aClaimsTopicWithSeveralPartitionsOrExpiringClaimsIsRefusedWithTheFix(EmbeddedKafkaBroker kafka) {
+        kafka.createTopic("control-multi" + ControlChannel.ID_CLAIMS_SUFFIX, 3);
+        assertThatThrownBy(() -> new TrainingDeployments(registry, RECORD_ONLY, "control-multi")
+                .deploy("tiny-only", spec(false))).isInstanceOf(io.kafkaml.common.KafkaMlException.class)
+                .hasMessageContaining("control-multi-deployment-ids' has 3 partitions")
+                .hasMessageContaining("exactly 1");
+        kafka.createTopic("control-expiring" + ControlChannel.ID_CLAIMS_SUFFIX, 1, Map.of("cleanup.policy", "delete"));
+        assertThatThrownBy(() -> new TrainingDeployments(registry, RECORD_ONLY, "control-expiring")
+                .deploy("tiny-only", spec(false))).isInstanceOf(io.kafkaml.common.KafkaMlException.class)
+                .hasMessageContaining("cleanup.policy=delete").hasMessageContaining("cleanup.policy=compact");
+        // A compacted one-partition topic created by an administrator is used as is.
+        kafka.createTopic("control-admin" + ControlChannel.ID_CLAIMS_SUFFIX, 1, Map.of("cleanup.policy", "compact"));
+        TrainingDeployments admin = new TrainingDeployments(registry, RECORD_ONLY, "control-admin");
+        String id = admin.nextDeploymentId();
+        admin.deploy("tiny-only", spec(false));
+        assertThat(registry.deployment(id)).isPresent();
     }
 
     @Test

@@ -60,6 +60,9 @@ public final class KafkaStore implements AutoCloseable {
     private final Map<String, ?> clientConfig;
     private final Set<String> indexOnly;
     private final Map<String, BiPredicate<byte[], byte[]>> acceptRules;
+    private final Map<String, Map<String, String>> topicConfigs;
+    /** Topics with a configuration of their own that ended up not compacted: refused records are never repaired. */
+    private final Set<String> notCompacted = ConcurrentHashMap.newKeySet();
     private final Map<String, Map<String, byte[]>> views = new ConcurrentHashMap<>();
     private final Map<String, Map<String, Long>> offsets = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Long> positions = new HashMap<>();
@@ -105,7 +108,23 @@ public final class KafkaStore implements AutoCloseable {
      */
     public KafkaStore(Map<String, ?> clientConfig, List<String> topics, Set<String> indexOnly,
             Map<String, BiPredicate<byte[], byte[]>> acceptRules, Duration timeout) {
+        this(clientConfig, topics, indexOnly, acceptRules, Map.of(), timeout);
+    }
+
+    /**
+     * As {@link #KafkaStore(Map, List, Set, Map, Duration)}, with topics of their own configuration.
+     *
+     * @param topicConfigs per topic, the topic configuration it is created with instead of {@code cleanup.policy=compact}
+     *     (e.g. an append-only topic: {@code cleanup.policy=delete}, {@code retention.ms=-1}); an existing topic whose
+     *     configuration differs is altered to it ({@code incrementalAlterConfigs}, needs the {@code AlterConfigs}
+     *     ACL), or a warning says what to set when it cannot be. A refused record is written again (repaired) only in
+     *     a topic that is compacted.
+     */
+    public KafkaStore(Map<String, ?> clientConfig, List<String> topics, Set<String> indexOnly,
+            Map<String, BiPredicate<byte[], byte[]>> acceptRules, Map<String, Map<String, String>> topicConfigs,
+            Duration timeout) {
         ClientConfigs.requireBootstrapServers(clientConfig);
+        this.topicConfigs = Map.copyOf(topicConfigs);
         this.clientConfig = Map.copyOf(clientConfig);
         this.indexOnly = Set.copyOf(indexOnly);
         this.acceptRules = Map.copyOf(acceptRules);
@@ -155,8 +174,8 @@ public final class KafkaStore implements AutoCloseable {
             Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             for (String topic : topics) {
                 if (!existing.contains(topic)) {
-                    missing.add(new NewTopic(topic, 1, (short) -1).configs(Map.of(
-                            TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+                    missing.add(new NewTopic(topic, 1, (short) -1).configs(topicConfigs.getOrDefault(topic, Map.of(
+                            TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT))));
                 }
             }
             if (!missing.isEmpty()) {
@@ -218,11 +237,56 @@ public final class KafkaStore implements AutoCloseable {
         }
         configs.forEach((resource, config) -> {
             var policy = config.get(TopicConfig.CLEANUP_POLICY_CONFIG);
+            Map<String, String> wanted = topicConfigs.get(resource.name());
+            if (wanted != null) {
+                enforceConfig(admin, resource, config, wanted);
+                return;
+            }
             if (policy == null || !policy.value().contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
                 log.warn("[{}] Registry topic '{}' is not compacted (cleanup.policy={}): its state will be lost to "
                         + "retention", name, resource.name(), policy == null ? "?" : policy.value());
             }
         });
+    }
+
+    /** Alters an existing topic of a configuration of its own to that configuration, or says what to set. */
+    private void enforceConfig(Admin admin, ConfigResource resource, Config config, Map<String, String> wanted) {
+        List<org.apache.kafka.clients.admin.AlterConfigOp> ops = new ArrayList<>();
+        wanted.forEach((key, value) -> {
+            var entry = config.get(key);
+            if (entry == null || !value.equals(entry.value())) {
+                ops.add(new org.apache.kafka.clients.admin.AlterConfigOp(
+                        new org.apache.kafka.clients.admin.ConfigEntry(key, value),
+                        org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET));
+            }
+        });
+        var policy = config.get(TopicConfig.CLEANUP_POLICY_CONFIG);
+        boolean compacted = policy == null || policy.value().contains(TopicConfig.CLEANUP_POLICY_COMPACT);
+        if (ops.isEmpty()) {
+            if (!compacted) {
+                notCompacted.add(resource.name());
+            }
+            return;
+        }
+        try {
+            admin.incrementalAlterConfigs(Map.of(resource, ops)).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            log.info("[{}] Registry topic '{}' altered to {}", name, resource.name(), wanted);
+            if (!wanted.getOrDefault(TopicConfig.CLEANUP_POLICY_CONFIG, "").contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
+                notCompacted.add(resource.name());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RegistryException("Interrupted while altering the configuration of topic '" + resource.name()
+                    + "'", e);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            log.warn("[{}] Registry topic '{}' should have {} but could not be altered ({}); ask an administrator to "
+                    + "set it (kafka-configs --alter --entity-type topics --entity-name {} --add-config ...)", name,
+                    resource.name(), wanted, cause.toString(), resource.name());
+            if (!compacted) {
+                notCompacted.add(resource.name());
+            }
+        }
     }
 
     private void follow() {
@@ -310,6 +374,10 @@ public final class KafkaStore implements AutoCloseable {
         for (Map.Entry<String, Map<String, Long>> entry : refusedLast.entrySet()) {
             String topic = entry.getKey();
             if (entry.getValue().isEmpty() || closing) {
+                continue;
+            }
+            if (notCompacted.contains(topic)) { // every record stays: the refused one can never become the last
+                entry.getValue().clear();
                 continue;
             }
             java.util.OptionalLong lag = reader.currentLag(new TopicPartition(topic, 0));
