@@ -19,7 +19,8 @@ import org.apache.kafka.clients.admin.Admin;
 public final class Benchmarks {
 
     static final List<Benchmark> ALL = List.of(new StreamReadBenchmark(), new RawDecodeBenchmark(),
-            new TrainOverheadBenchmark(), new InferenceBenchmarks.Latency(), new InferenceBenchmarks.Throughput());
+            new TrainOverheadBenchmark(), new InferenceBenchmarks.Latency(), new InferenceBenchmarks.Throughput(),
+            new FuzzBenchmark());
 
     private Benchmarks() {
     }
