@@ -42,6 +42,21 @@ class BenchmarksIT {
     }
 
     @Test
+    void fuzzRunsTheCasesAndFindsNoFailureKind(EmbeddedKafkaBroker kafka) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Benchmarks.run(new String[] {"fuzz", "--bootstrap-servers", kafka.bootstrapServers(),
+            "--cases", "5000", "--seed", "7"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        JsonNode json = new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8).lines().findFirst().orElseThrow());
+        assertThat(json.fieldNames()).toIterable().containsAll(CONTRACT).contains("slowestInput");
+        assertThat(json.get("casesRun").asLong()).isEqualTo(5000);
+        assertThat(json.get("failureKinds").asInt()).as(json.get("failures").toString()).isZero();
+        assertThat(json.get("slowestMicros").asLong()).isNotNegative();
+    }
+
+    @Test
     void rawDecodePrintsOneJsonObjectWithMegabytesPerSecond(EmbeddedKafkaBroker kafka) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
