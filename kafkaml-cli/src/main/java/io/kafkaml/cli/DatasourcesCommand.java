@@ -78,6 +78,7 @@ final class DatasourcesCommand {
                 row.put("available", availability.available());
                 row.put("expired", StreamSlice.formatList(availability.expired()));
                 row.put("deletedTopics", availability.deletedTopics());
+                row.put("unreadableTopics", availability.unreadableTopics());
                 if (!availability.available()) {
                     row.put("reason", availability.reason());
                 }

@@ -269,7 +269,7 @@ class SecureClusterIT {
     @Test
     @Timeout(180)
     @Order(3)
-    void operatorWithoutRegistryAclsGetsOneLineNamingThePrincipalAndTheOperation() {
+    void operatorWithoutRegistryAclsGetsOneLineNamingThePrincipalAndTheOperation() throws Exception {
         operator(false);
         try {
             assertOneLineError(as("operator", "models", "list"), "User:operator is not authorized to DESCRIBE");
@@ -277,6 +277,14 @@ class SecureClusterIT {
             operator(true);
         }
         assertThat(as("operator", "models", "list").status()).isZero();
+
+        // the operator may not describe the data topic: that stream is marked, the command still lists
+        KafkaMlCliIT.Run datasources = as("operator", "datasources", "list", "--json");
+        assertThat(datasources.status()).as(datasources.err()).isZero();
+        JsonNode row = Output.JSON.readTree(datasources.out()).get(0);
+        assertThat(row.get("available").asBoolean()).isFalse();
+        assertThat(row.get("unreadableTopics").toString()).contains(DATA);
+        assertThat(row.get("reason").asText()).contains("User:operator is not authorized to DESCRIBE topic '" + DATA + "'");
     }
 
     @Test

@@ -636,6 +636,8 @@ public final class Registry implements AutoCloseable {
         java.util.Set<String> topics = new java.util.TreeSet<>();
         slices.forEach(slice -> topics.add(slice.topic()));
         java.util.Set<String> deleted = new java.util.TreeSet<>();
+        java.util.Set<String> unreadable = new java.util.TreeSet<>();
+        String refusal = "";
         Map<String, Integer> partitionCounts = new java.util.HashMap<>();
         // describeTopics answers at once for a deleted topic (listOffsets would retry until its timeout).
         Map<String, org.apache.kafka.common.KafkaFuture<org.apache.kafka.clients.admin.TopicDescription>> described =
@@ -645,6 +647,15 @@ public final class Registry implements AutoCloseable {
                 partitionCounts.put(topic, described.get(topic).get(timeout.toMillis(), TimeUnit.MILLISECONDS)
                         .partitions().size());
             } catch (ExecutionException e) {
+                if (e.getCause() instanceof org.apache.kafka.common.errors.TopicAuthorizationException) {
+                    // this stream is not for this client: say so for it and go on with the others
+                    unreadable.add(topic);
+                    // the admin client's exception does not name the topic; the one asked about is it
+                    refusal = io.kafkaml.common.KafkaAccessException.find(
+                            new org.apache.kafka.common.errors.TopicAuthorizationException(java.util.Set.copyOf(unreadable)),
+                            clientConfig, "DESCRIBE").map(Exception::getMessage).orElse(String.valueOf(e.getCause()));
+                    continue;
+                }
                 if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
                     throw new RegistryException("Cannot check the topic '" + topic + "' of datasource '"
                             + datasource.id() + "': " + e.getCause(), e.getCause());
@@ -687,7 +698,8 @@ public final class Registry implements AutoCloseable {
                 expired.add(slice);
             }
         }
-        return new DatasourceAvailability(expired.isEmpty() && deleted.isEmpty(), expired, List.copyOf(deleted));
+        return new DatasourceAvailability(expired.isEmpty() && deleted.isEmpty() && unreadable.isEmpty(), expired,
+                List.copyOf(deleted), List.copyOf(unreadable), refusal);
     }
 
     /**
