@@ -7,6 +7,7 @@ import io.kafkaml.control.ControlMessage;
 import io.kafkaml.model.ModelDefinition;
 import io.kafkaml.registry.Configuration;
 import io.kafkaml.inference.InferenceConfig;
+import io.kafkaml.inference.InferenceLiveness;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.LocalInference;
 import io.kafkaml.registry.Deployment;
@@ -28,6 +29,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -166,55 +168,121 @@ class InferenceProcessIT {
         assertThat(kill.exitValue()).isZero();
     }
 
-    @Test
-    void aSigkilledOwnerLeavesAStaleDeploymentThatListingsShowAndANewProcessTakesOver(EmbeddedKafkaBroker kafka,
-            @TempDir Path dir) throws Exception {
-        kafka.createTopic("beat-in", 1);
-        Path config = dir.resolve("beat.properties");
-        // a short session, so the group lets the killed member go soon and the new owner's consumer joins at once
+    /** Settings of a quick heartbeat (lease 900 ms) and a short session, so a killed member leaves the group soon. */
+    static Path quickLiveness(Path dir) throws Exception {
+        Path config = dir.resolve("liveness.properties");
         Files.writeString(config, "kafkaml.inference.heartbeat.interval.ms=300\nconsumer.session.timeout.ms=6000\n"
                 + "consumer.heartbeat.interval.ms=1000\n");
+        return config;
+    }
+
+    @Test
+    void aSigkilledOwnerLeavesAStaleDeploymentThatListingsShowAndOfTwoSimultaneousTakeoversOneOwns(
+            EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
+        kafka.createTopic("beat-in", 1);
         Path log1 = dir.resolve("beat-1.log");
         Process first = infer(log1, kafka.bootstrapServers(), "--result", tiny, "--input-topic", "beat-in",
-                "--output-topic", "beat-out", "--id", "beat", "--config", config.toString());
+                "--output-topic", "beat-out", "--id", "beat", "--config", quickLiveness(dir).toString());
         try (Registry registry = Registry.connect(kafka.clientConfig(), PREFIX, Duration.ofSeconds(30))) {
             awaitLog(log1, "serving", 60);
-            Instant firstBeat = registry.inference("beat").orElseThrow().heartbeatAt();
-            assertThat(firstBeat).isNotNull();
-            assertThat(registry.inference("beat").orElseThrow().leaseMs()).isEqualTo(900);
-            await().atMost(30, TimeUnit.SECONDS).until(() -> registry.inference("beat").orElseThrow().heartbeatAt()
-                    .isAfter(firstBeat));
-            assertThat(registry.inference("beat").orElseThrow().liveStatus(Instant.now())).isEqualTo("RUNNING");
+            Inference owned = registry.inference("beat").orElseThrow();
+            assertThat(owned.owner()).isNotNull();
+            assertThat(owned.leaseMs()).isEqualTo(900);
+            await().atMost(30, TimeUnit.SECONDS).until(() -> !Objects.equals(
+                    registry.inference("beat").orElseThrow().heartbeatAt(), owned.heartbeatAt()));
+            assertThat(InferenceLiveness.alive(registry, owned, Duration.ZERO)).isTrue();
 
             first.destroyForcibly(); // SIGKILL: no chance to record STOPPED
             assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
-            await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200))
-                    .until(() -> registry.inference("beat").orElseThrow().isStale(Instant.now()));
+            // the group coordinator expires the killed member after its session: no consumer, no one serves it
+            await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200)).until(() ->
+                    !InferenceLiveness.alive(registry, registry.inference("beat").orElseThrow(), Duration.ZERO));
             Inference stale = registry.inference("beat").orElseThrow();
             assertThat(stale.status()).as("the record itself still says RUNNING").isEqualTo("RUNNING");
             KafkaMlCliIT.Run listed = KafkaMlCliIT.run(kafka, "inferences", "list", "--registry-prefix", PREFIX);
             assertThat(listed.status()).as(listed.err()).isZero();
-            assertThat(listed.out()).containsPattern("beat .*STALE .*" + stale.heartbeatAt() + " \\(\\d+ s ago\\)");
+            assertThat(listed.out()).containsPattern("beat .*STALE .*" + stale.owner());
             KafkaMlCliIT.Run json = KafkaMlCliIT.run(kafka, "inferences", "list", "--json", "--registry-prefix", PREFIX);
             assertThat(json.out()).contains("\"liveStatus\":\"STALE\"").contains("\"status\":\"RUNNING\"");
 
-            // other topics under the same id: refused while RUNNING and alive (InferenceFaultsIT), taken over once stale
+            // two processes take the stale deployment over at the same moment: the first write of the next
+            // generation wins, the other reads it back, sees the winner alive and joins it
             Map<String, Object> settings = kafka.clientConfig();
             settings.put(InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 300);
-            try (LocalInference second = LocalInference.start(registry, settings, "beat",
-                    InferenceSpec.builder(tiny, "beat-in", "beat-out-2").build())) {
+            InferenceSpec spec = InferenceSpec.builder(tiny, "beat-in", "beat-out-2").build();
+            java.util.concurrent.ExecutorService starters = java.util.concurrent.Executors.newFixedThreadPool(2);
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.Callable<LocalInference> start = () -> {
+                go.await();
+                return LocalInference.start(registry, settings, "beat", spec);
+            };
+            Future<LocalInference> a = starters.submit(start);
+            Future<LocalInference> b = starters.submit(start);
+            go.countDown();
+            try (LocalInference one = a.get(120, TimeUnit.SECONDS); LocalInference two = b.get(120, TimeUnit.SECONDS)) {
+                starters.shutdown();
+                assertThat(one.isOwner() ^ two.isOwner()).as("exactly one owner").isTrue();
+                LocalInference winner = one.isOwner() ? one : two;
+                LocalInference joiner = one.isOwner() ? two : one;
                 Inference taken = registry.inference("beat").orElseThrow();
-                assertThat(taken.outputTopic()).isEqualTo("beat-out-2");
-                assertThat(taken.liveStatus(Instant.now())).isEqualTo("RUNNING");
+                assertThat(taken.generation()).isEqualTo(stale.generation() + 1);
+                assertThat(taken.owner()).startsWith(winner.instanceId() + "/");
+                assertThat(joiner.generation()).isEqualTo(taken.generation());
                 send(kafka.clientConfig(), "beat-in", 0, 20);
                 assertThat(keys(read(kafka.clientConfig(), "beat-out-2", 20, false))).hasSize(20);
-                await().atMost(30, TimeUnit.SECONDS).until(() -> registry.inference("beat").orElseThrow().heartbeatAt()
-                        .isAfter(taken.heartbeatAt()));
-                assertThat(second.close(Duration.ofSeconds(20))).isTrue();
+                assertThat(joiner.close(Duration.ofSeconds(20))).isTrue();
+                assertThat(registry.inference("beat").orElseThrow().status()).as("a joiner does not end it")
+                        .isEqualTo("RUNNING");
+                assertThat(winner.close(Duration.ofSeconds(20))).isTrue();
             }
             assertThat(registry.inference("beat").orElseThrow().status()).isEqualTo("STOPPED");
         } finally {
             first.destroyForcibly();
+        }
+    }
+
+    @Test
+    void anOwnerPausedPastItsLeaseAndTakenOverStopsServingWhenItResumesAndWritesNothing(EmbeddedKafkaBroker kafka,
+            @TempDir Path dir) throws Exception {
+        kafka.createTopic("pause-in", 1);
+        Path log = dir.resolve("pause.log");
+        Process paused = infer(log, kafka.bootstrapServers(), "--result", tiny, "--input-topic", "pause-in",
+                "--output-topic", "pause-out", "--id", "pause", "--config", quickLiveness(dir).toString());
+        try (Registry registry = Registry.connect(kafka.clientConfig(), PREFIX, Duration.ofSeconds(30))) {
+            awaitLog(log, "serving", 60);
+            Inference before = registry.inference("pause").orElseThrow();
+            signal(paused, "STOP");
+            Map<String, Object> settings = kafka.clientConfig();
+            settings.put(InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 300);
+            LocalInference successor;
+            try {
+                await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200)).until(() ->
+                        !InferenceLiveness.alive(registry, registry.inference("pause").orElseThrow(), Duration.ZERO));
+                successor = LocalInference.start(registry, settings, "pause",
+                        InferenceSpec.builder(tiny, "pause-in", "pause-out-2").build());
+            } finally {
+                signal(paused, "CONT");
+            }
+            try (successor) {
+                assertThat(successor.isOwner()).isTrue();
+                assertThat(successor.generation()).isEqualTo(before.generation() + 1);
+                // the resumed owner sees another owner at its next heartbeat: it stops serving, writing nothing
+                assertThat(paused.waitFor(60, TimeUnit.SECONDS)).as(Files.readString(log)).isTrue();
+                assertThat(paused.exitValue()).as(Files.readString(log)).isEqualTo(1);
+                assertThat(Files.readString(log)).contains("no longer owns the deployment");
+                Inference now = registry.inference("pause").orElseThrow();
+                assertThat(now.status()).isEqualTo("RUNNING");
+                assertThat(now.owner()).startsWith(successor.instanceId() + "/");
+                assertThat(now.outputTopic()).isEqualTo("pause-out-2");
+                Instant beat = now.heartbeatAt();
+                await().atMost(30, TimeUnit.SECONDS).until(() -> !Objects.equals(
+                        registry.inference("pause").orElseThrow().heartbeatAt(), beat));
+                send(kafka.clientConfig(), "pause-in", 0, 20);
+                assertThat(keys(read(kafka.clientConfig(), "pause-out-2", 20, false))).hasSize(20);
+            }
+            assertThat(registry.inference("pause").orElseThrow().status()).isEqualTo("STOPPED");
+        } finally {
+            paused.destroyForcibly();
         }
     }
 

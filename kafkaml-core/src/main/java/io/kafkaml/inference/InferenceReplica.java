@@ -945,8 +945,10 @@ public final class InferenceReplica implements Supervisor.Runner {
     }
 
     /**
-     * Stops as a crash would: the current batch's predictions may be written but its offsets are not committed
-     * (and a transaction is aborted), so its inputs are predicted again by whichever replica takes over.
+     * Stops as a crash would: the current batch's predictions may be written but its offsets are not committed,
+     * so its inputs are predicted again by whichever replica takes over. Exactly once, its open transaction is not
+     * aborted here (that could block for {@code max.block.ms} with no broker): the transaction coordinator aborts it
+     * after {@code transaction.timeout.ms}, or at once when a replica with the same transactional id starts.
      */
     public void abort() {
         aborting = true;
@@ -975,7 +977,10 @@ public final class InferenceReplica implements Supervisor.Runner {
     private void close() {
         Deadline deadline = stopDeadline != null ? stopDeadline : Deadline.after(Duration.ofSeconds(10));
         try {
-            if ((aborting || failure.get() != null) && transactional && !fenced && !committing) {
+            // abandoning (abort()): no abortTransaction(), which blocks up to max.block.ms with no broker; the
+            // coordinator aborts the transaction after transaction.timeout.ms, or the next initTransactions() with
+            // this transactional id (a restarted replica) does at once
+            if (!aborting && failure.get() != null && transactional && !fenced && !committing) {
                 try {
                     producer.abortTransaction();
                 } catch (RuntimeException e) {

@@ -43,8 +43,10 @@ public final class InferenceStats {
 
     /**
      * Inputs that failed for a reason of their own and were dropped (logged, not written anywhere) because no
-     * dead-letter topic is set and the {@link InferenceExceptionHandler} said CONTINUE. Counted once their offsets
-     * are on the way to a commit (exactly once: when the transaction commits).
+     * dead-letter topic is set and the {@link InferenceExceptionHandler} said CONTINUE. At least once, counted when
+     * the input is dropped, before its offset is committed (a replica that dies before the commit drops it again
+     * after the restart, so the count may exceed the distinct inputs dropped); exactly once, counted when the
+     * transaction that skips it commits.
      */
     public long dropped() {
         return dropped.sum();

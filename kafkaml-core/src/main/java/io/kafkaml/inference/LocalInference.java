@@ -41,18 +41,29 @@ import org.slf4j.LoggerFactory;
  * replicas stop, the registry says FAILED with the reason, {@link #awaitTermination} returns and the CLI exits
  * non-zero. A replica fenced by a newer one with its transactional id ends without a restart.
  *
- * <h2>Several processes</h2>
+ * <h2>Several processes, one owner</h2>
  * Processes started with the same id and result share the load (one consumer group). Each names its replicas
- * {@code <id>-<instance id>-<n>} ({@link InferenceConfig#INSTANCE_ID_CONFIG}). The first records the deployment;
- * a process that joins a RUNNING record leaves it as it is, and writes it only when it fails. Starting an id
- * that is RUNNING another result, or other topics, is refused.
+ * {@code <id>-<instance id>-<n>} ({@link InferenceConfig#INSTANCE_ID_CONFIG}). The registry record has one owner
+ * ({@link Inference#owner()}: this process's instance id and a random suffix, in an {@link Inference#generation()}):
+ * the process that recorded it. Only the owner writes it (status, replica count, restarts, heartbeat; every write
+ * is checked against the owner token and {@link Inference#allowedUpdate}); a process that joins a RUNNING record
+ * never writes it, and stops when the record's generation ends (STOPPED, or FAILED: it ends FAILED with the same
+ * reason), since a deployment the registry calls ended must not go on serving. Starting an id that is alive with
+ * another result or other topics is refused with a one-line reason. A record written by a launcher that supervises
+ * the replicas itself ({@link Inference#supervisedBy()}, e.g. Kubernetes) is always joined, never taken over and
+ * never ended by this class: its launcher owns it.
  *
- * <h2>Heartbeat</h2>
- * Every process serving the deployment refreshes {@link Inference#heartbeatAt()} in its registry record every
- * {@value InferenceConfig#HEARTBEAT_INTERVAL_MS_CONFIG} (default 10 s) with a lease of three intervals
- * ({@link Inference#leaseMs()}). A process killed with SIGKILL cannot record that it stopped; once no heartbeat came
- * within the lease, readers see {@link Inference#STALE} ({@link Inference#liveStatus}) and {@link #start} takes the
- * deployment over (a new owner, with its own result and topics) instead of refusing or joining it.
+ * <h2>Liveness and takeover</h2>
+ * A RUNNING record that {@link InferenceLiveness} judges dead (its consumer group has had no member for a whole
+ * lease, or, without the Describe ACL on the group, the owner's heartbeat did not move for a lease on this
+ * process's clock) is taken over: {@link #start} writes {@code generation + 1} and reads it back; of several
+ * processes doing so at once the first in the log wins, the others join it (same result and topics) or are refused.
+ * The owner refreshes {@link Inference#heartbeatAt()} every {@value InferenceConfig#HEARTBEAT_INTERVAL_MS_CONFIG}
+ * (default 10 s; lease: three intervals) and checks it still owns the record. An owner that finds the record in
+ * another owner's hands (it was paused longer than its lease, e.g. SIGSTOP, a long GC, a network partition) stops
+ * serving and ends {@link State#FAILED} without writing anything: rejoining could split the group's inputs between
+ * two models or output topics, and its own last writes are already superseded; a supervisor or an operator starts
+ * it again, and it then joins the new owner.
  *
  * <p>Each replica loads its own copy of the model. Thread-safe; {@link #close()} stops the replicas gracefully
  * (each finishes and commits its batch, within the shutdown grace) and is idempotent; {@link #close(Duration)}
@@ -80,7 +91,14 @@ public final class LocalInference implements AutoCloseable {
     private final String instanceId;
     private final RestartPolicy policy;
     private final Duration shutdownGrace;
-    private final boolean owner;
+    /** Owner token written into the record: instance id plus a random suffix, unique per process. */
+    private final String ownerToken;
+    /** Whether this process owns the record (set once by {@link #claim} before any replica runs). */
+    private volatile boolean owner;
+    /** The record's generation this process owns or joined. */
+    private volatile long generation;
+    /** Serialises this process's writes of the record (heartbeat, restarts, replica count, final status). */
+    private final Object writeLock = new Object();
     private final InferenceStats stats = new InferenceStats();
     private final List<Slot> slots = new ArrayList<>();
     private final AtomicInteger slotNumbers = new AtomicInteger();
@@ -106,8 +124,7 @@ public final class LocalInference implements AutoCloseable {
         }
     }
 
-    private LocalInference(Registry registry, Map<String, ?> clientConfig, String id, InferenceSpec spec,
-            boolean owner) {
+    private LocalInference(Registry registry, Map<String, ?> clientConfig, String id, InferenceSpec spec) {
         this.registry = registry;
         this.clientConfig = Map.copyOf(clientConfig);
         this.id = id;
@@ -116,7 +133,7 @@ public final class LocalInference implements AutoCloseable {
         this.instanceId = InferenceConfig.instanceId(clientConfig);
         this.policy = RestartPolicy.fromConfig(clientConfig);
         this.shutdownGrace = InferenceConfig.shutdownGrace(clientConfig);
-        this.owner = owner;
+        this.ownerToken = instanceId + "/" + java.util.UUID.randomUUID().toString().substring(0, 8);
         InferenceConfig.exceptionHandler(clientConfig); // a bad handler setting fails here, not in every replica
         this.heartbeatInterval = InferenceConfig.heartbeatInterval(clientConfig);
         this.heartbeats = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(task -> {
@@ -131,41 +148,96 @@ public final class LocalInference implements AutoCloseable {
         return heartbeatInterval.multipliedBy(3);
     }
 
-    /** Refreshes the heartbeat of the deployment's record while it is RUNNING there and here. */
+    /**
+     * The heartbeat task: the owner refreshes {@link Inference#heartbeatAt()} if it still owns the record, else stops
+     * serving; a joiner follows the record and stops when its generation ended. Never changes the status.
+     */
     private void heartbeat() {
         if (state != State.RUNNING) {
             return;
         }
         try {
-            Optional<Inference> recorded = registry.inference(id).filter(record -> "RUNNING".equals(record.status()));
-            if (recorded.isEmpty()) {
-                return;
-            }
-            Inference record = recorded.get();
-            if (!record.resultId().equals(spec.resultId()) || !Objects.equals(record.inputTopic(), spec.inputTopic())
-                    || !Objects.equals(record.outputTopic(), spec.outputTopic())) {
-                // another process took the deployment over while this one was thought dead (a long pause): do not
-                // keep its record alive for it
-                if (!takenOver) {
-                    takenOver = true;
-                    log.warn("[{}] The deployment was taken over by another process (result {} from {} to {}); this "
-                            + "process no longer refreshes its heartbeat", id, record.resultId(), record.inputTopic(),
-                            record.outputTopic());
+            Optional<Inference> recorded = registry.inference(id);
+            if (owner) {
+                String lost = null;
+                synchronized (writeLock) {
+                    if (state != State.RUNNING) {
+                        return;
+                    }
+                    Inference record = recorded.orElse(null);
+                    if (!owns(record)) {
+                        lost = describeOwner(record);
+                    } else if (!registry.putInference(record.heartbeat(Instant.now(), lease()))) {
+                        lost = describeOwner(registry.inference(id).orElse(null));
+                    }
                 }
-                return;
+                if (lost != null) {
+                    fail("this process (" + ownerToken + ", generation " + generation + ") no longer owns the "
+                            + "deployment: " + lost + "; it stops serving (start it again to join)", false);
+                }
+            } else {
+                recorded.ifPresent(this::follow);
             }
-            registry.putInference(record.heartbeat(Instant.now(), lease()));
         } catch (RuntimeException e) {
             log.warn("[{}] Could not refresh the deployment's heartbeat in the registry: {}", id, e.toString());
         }
     }
 
+    private boolean owns(Inference record) {
+        return record != null && record.generation() == generation && ownerToken.equals(record.owner());
+    }
+
+    private static String describeOwner(Inference record) {
+        return record == null ? "the record was deleted"
+                : "the record is " + record.status() + ", owned by " + record.owner() + " in generation "
+                        + record.generation() + " (result " + record.resultId() + " from " + record.inputTopic()
+                        + " to " + record.outputTopic() + ")";
+    }
+
+    /** A joiner's view of the record: it stops when the generation it serves ended or was taken over otherwise. */
+    private void follow(Inference record) {
+        if (record.generation() == generation) {
+            if ("FAILED".equals(record.status())) {
+                fail("the deployment FAILED in its owner " + record.owner() + ": " + record.error(), false);
+            } else if ("STOPPED".equals(record.status())) {
+                stopFollowing();
+            }
+        } else if (record.generation() > generation) {
+            if ("RUNNING".equals(record.status()) && sameWork(record, spec)) {
+                log.info("[{}] The deployment was taken over by {} (generation {}) with the same result and topics; "
+                        + "this process serves it on", id, record.owner(), record.generation());
+                generation = record.generation();
+            } else {
+                fail("the deployment was replaced: " + describeOwner(record), false);
+            }
+        }
+    }
+
+    /** A joiner whose deployment was STOPPED by its owner stops too, writing nothing. */
+    private void stopFollowing() {
+        Thread stopper = new Thread(() -> {
+            log.info("[{}] The deployment was STOPPED by its owner; this process stops too", id);
+            close();
+        }, "kafkaml-inference-stop | " + id);
+        stopper.setDaemon(true);
+        stopper.start();
+    }
+
+    private static boolean sameWork(Inference record, InferenceSpec spec) {
+        return record.resultId().equals(spec.resultId()) && Objects.equals(record.inputTopic(), spec.inputTopic())
+                && Objects.equals(record.outputTopic(), spec.outputTopic());
+    }
+
     /**
-     * Loads the model (failing early if it cannot be served), records the deployment and starts its replicas.
+     * Loads the model (failing early if it cannot be served), records the deployment (or joins it) and starts its
+     * replicas. May wait up to a lease (three heartbeat intervals, or the record's lease if longer) to judge a
+     * RUNNING record that shows no sign of life ({@link InferenceLiveness}).
      *
      * @param id the inference deployment's id
      * @param clientConfig client settings, plus {@link InferenceConfig} and {@link RestartPolicy} settings
-     * @throws InferenceException if {@code id} is RUNNING another result or other topics
+     * @throws InferenceException if {@code id} is alive with another result or other topics, or was stopped by the
+     *     launcher that supervises it; or if a replica cannot be started (the deployment is then recorded FAILED
+     *     with the reason, and every replica this call started is stopped)
      * @throws io.kafkaml.registry.RegistryException if the result, its model or its artifacts are missing or damaged
      * @throws IllegalArgumentException if a setting is invalid (the message names it)
      */
@@ -173,38 +245,120 @@ public final class LocalInference implements AutoCloseable {
         Objects.requireNonNull(registry, "registry");
         // fail now, in the caller's thread, if the model cannot be served
         ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig));
-        Optional<Inference> existing = registry.inference(id);
-        Instant now = Instant.now();
-        boolean joining = existing.isPresent() && "RUNNING".equals(existing.get().status())
-                && !existing.get().isStale(now);
-        if (joining) {
-            Inference running = existing.get();
-            if (!running.resultId().equals(spec.resultId()) || !Objects.equals(running.inputTopic(), spec.inputTopic())
-                    || !Objects.equals(running.outputTopic(), spec.outputTopic())) {
-                throw new InferenceException("Inference deployment '" + id + "' is RUNNING result " + running.resultId()
-                        + " from " + running.inputTopic() + " to " + running.outputTopic()
-                        + "; stop it first or choose another id");
-            }
-        } else if (existing.isPresent() && existing.get().isStale(now)) {
-            log.warn("[{}] Taking over the inference deployment: it is recorded RUNNING but no process has said it is "
-                    + "alive since {} (lease {} ms); its processes were probably killed", id,
-                    existing.get().heartbeatAt(), existing.get().leaseMs());
-        }
-        LocalInference inference = new LocalInference(registry, clientConfig, id, spec, !joining);
-        if (!joining) {
-            registry.putInference(new Inference(id, spec.resultId(), spec.inputTopic(), spec.outputTopic(),
-                    spec.replicas(), "RUNNING", null, spec.toMap(), now, now, 0, now, inference.lease().toMillis()));
-        }
+        LocalInference inference = new LocalInference(registry, clientConfig, id, spec);
+        inference.claim();
+        // beats from now on, so that a reader sees the owner alive while its replicas join the group
+        long interval = inference.heartbeatInterval.toMillis();
+        inference.heartbeats.scheduleWithFixedDelay(inference::heartbeat, interval, interval, TimeUnit.MILLISECONDS);
         try {
             inference.scale(spec.replicas());
         } catch (RuntimeException e) {
-            inference.heartbeats.shutdownNow();
+            inference.startFailed(e);
             throw e;
         }
-        long interval = inference.heartbeatInterval.toMillis();
-        inference.heartbeats.scheduleWithFixedDelay(inference::heartbeat, joining ? 0 : interval, interval,
-                TimeUnit.MILLISECONDS);
         return inference;
+    }
+
+    /** Becomes the record's owner (new deployment, restart of an ended one, takeover) or joins a live one. */
+    private void claim() {
+        for (int attempt = 0; attempt < 5; attempt++) {
+            Optional<Inference> existing = registry.inference(id);
+            if (existing.isPresent() && existing.get().supervisedBy() != null) {
+                Inference supervised = existing.get();
+                if (!"RUNNING".equals(supervised.status())) {
+                    throw new InferenceException("Inference deployment '" + id + "' was " + supervised.status()
+                            + " by its " + supervised.supervisedBy() + " launcher; it is not started again here");
+                }
+                join(supervised);
+                return;
+            }
+            if (existing.isPresent() && "RUNNING".equals(existing.get().status())) {
+                Inference running = existing.get();
+                Duration patience = lease().compareTo(Duration.ofMillis(running.leaseMs())) >= 0 ? lease()
+                        : Duration.ofMillis(running.leaseMs());
+                if (InferenceLiveness.alive(registry, running, patience)) {
+                    join(registry.inference(id).orElse(running));
+                    return;
+                }
+                log.warn("[{}] Taking over the inference deployment: it is recorded RUNNING (owner {}, generation {}) "
+                        + "but no process serves it (no consumer in group {} for {} ms); its processes were probably "
+                        + "killed", id, running.owner(), running.generation(), running.groupId(), patience.toMillis());
+            }
+            long next = existing.map(Inference::generation).orElse(0L) + 1;
+            Instant now = Instant.now();
+            Inference mine = new Inference(id, spec.resultId(), spec.inputTopic(), spec.outputTopic(), spec.replicas(),
+                    "RUNNING", null, spec.toMap(), now, now, 0, now, lease().toMillis(), ownerToken, next, null);
+            if (registry.putInference(mine)) {
+                owner = true;
+                generation = next;
+                return;
+            }
+            log.info("[{}] Another process recorded generation {} first; looking again", id, next);
+        }
+        throw new InferenceException("Inference deployment '" + id + "' changed owner five times while this process "
+                + "tried to start it; try again");
+    }
+
+    private void join(Inference running) {
+        if (!sameWork(running, spec)) {
+            throw new InferenceException("Inference deployment '" + id + "' is RUNNING result " + running.resultId()
+                    + " from " + running.inputTopic() + " to " + running.outputTopic()
+                    + "; stop it first or choose another id");
+        }
+        owner = false;
+        generation = running.generation();
+        log.info("[{}] Joining the RUNNING deployment of {} (generation {}{})", id, running.owner(),
+                running.generation(), running.supervisedBy() == null ? "" : ", supervised by " + running.supervisedBy());
+    }
+
+    /** A replica could not be started: stop those that were, record FAILED (owner), end. */
+    private void startFailed(RuntimeException cause) {
+        String reason = "a replica could not be started: " + describe(cause);
+        List<Slot> started;
+        synchronized (this) {
+            state = State.FAILED;
+            failure.set(reason);
+            started = List.copyOf(slots);
+            slots.clear();
+        }
+        heartbeats.shutdownNow();
+        stopSlots(started, Deadline.after(Duration.ZERO));
+        record(record -> record.with("FAILED", 0, reason));
+        terminated.countDown();
+        log.error("[{}] The inference deployment FAILED: {}", id, reason);
+    }
+
+    /** Stops slots (their batches abandoned when {@code deadline} has passed), waiting at most until it. */
+    private void stopSlots(List<Slot> stopping, Deadline deadline) {
+        stopping.forEach(slot -> {
+            slot.retiring = true;
+            InferenceReplica replica = slot.current.get();
+            if (replica != null) {
+                replica.stop(deadline.remaining());
+            }
+            if (slot.supervisor != null) {
+                slot.supervisor.stop();
+            }
+        });
+        for (Slot slot : stopping) {
+            if (slot.supervisor != null && !slot.supervisor.awaitTermination(deadline.remaining())) {
+                InferenceReplica replica = slot.current.get();
+                if (replica != null) {
+                    replica.abort(); // when its blocked call returns it closes its clients without waiting
+                }
+                abandoned.add(slot.name);
+            }
+        }
+    }
+
+    /** Stops the heartbeat task and waits (at most until {@code deadline}) for a beat in progress to end. */
+    private void stopHeartbeats(Deadline deadline) {
+        heartbeats.shutdownNow();
+        try {
+            heartbeats.awaitTermination(Math.max(0, deadline.remaining().toMillis()), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** The deployment's id. */
@@ -220,6 +374,16 @@ public final class LocalInference implements AutoCloseable {
     /** This process's instance id, the middle part of its replicas' names and transactional ids. */
     public String instanceId() {
         return instanceId;
+    }
+
+    /** Whether this process owns the deployment's registry record (else it joined one another process owns). */
+    public boolean isOwner() {
+        return owner;
+    }
+
+    /** The record's {@link Inference#generation()} this process owns or serves. */
+    public long generation() {
+        return generation;
     }
 
     /** The counters of all its replicas. */
@@ -288,9 +452,7 @@ public final class LocalInference implements AutoCloseable {
             slot.retiring = true;
             stopSlot(slot, Deadline.after(shutdownGrace));
         }
-        if (owner) {
-            registry.inference(id).ifPresent(record -> registry.putInference(record.with("RUNNING", count, null)));
-        }
+        record(record -> record.with("RUNNING", count, null));
         log.info("[{}] {} replica(s) of result {} on {} -> {} (instance {})", id, count, spec.resultId(),
                 spec.inputTopic(), spec.outputTopic(), instanceId);
     }
@@ -361,16 +523,40 @@ public final class LocalInference implements AutoCloseable {
                 : cause.getClass().getSimpleName() + ": " + message;
     }
 
-    private void record(java.util.function.UnaryOperator<Inference> change) {
+    /**
+     * Writes a change of the record as its owner: nothing if this process joined it, or if the record is no longer
+     * this process's generation (checked here, and by every reader through {@link Inference#allowedUpdate}).
+     */
+    private boolean record(java.util.function.UnaryOperator<Inference> change) {
+        if (!owner) {
+            return true;
+        }
         try {
-            registry.inference(id).ifPresent(record -> registry.putInference(change.apply(record)));
+            synchronized (writeLock) {
+                Inference record = registry.inference(id).orElse(null);
+                if (!owns(record)) {
+                    log.warn("[{}] Not recording: {}", id, describeOwner(record));
+                    return false;
+                } else if (!registry.putInference(change.apply(record))) {
+                    log.warn("[{}] The registry refused this process's write: {}", id,
+                            describeOwner(registry.inference(id).orElse(null)));
+                    return false;
+                }
+                return true;
+            }
         } catch (RuntimeException e) {
             log.warn("[{}] Could not record the deployment's state in the registry: {}", id, e.toString());
+            return false;
         }
     }
 
-    /** The deployment FAILED: stop every replica, record the reason, wake the waiters. */
+    /** The deployment FAILED: stop every replica, record the reason (as owner), wake the waiters. */
     private void fail(String reason) {
+        fail(reason, true);
+    }
+
+    /** The deployment FAILED here; {@code write}: record it (an owner that still owns the record). */
+    private void fail(String reason, boolean write) {
         List<Slot> others;
         synchronized (this) {
             if (state != State.RUNNING) {
@@ -384,6 +570,7 @@ public final class LocalInference implements AutoCloseable {
         heartbeats.shutdownNow();
         Thread stopper = new Thread(() -> {
             Deadline deadline = Deadline.after(shutdownGrace);
+            stopHeartbeats(deadline); // a beat in progress ends before the final write
             others.forEach(slot -> {
                 InferenceReplica replica = slot.current.get();
                 if (replica != null) {
@@ -392,7 +579,9 @@ public final class LocalInference implements AutoCloseable {
                 slot.supervisor.stop();
             });
             others.forEach(slot -> slot.supervisor.awaitTermination(deadline.remaining()));
-            record(record -> record.with("FAILED", 0, reason));
+            if (write) {
+                record(record -> record.with("FAILED", 0, reason));
+            }
             terminated.countDown();
         }, "kafkaml-inference-fail | " + id);
         stopper.setDaemon(true);
@@ -435,23 +624,8 @@ public final class LocalInference implements AutoCloseable {
         }
         Deadline deadline = Deadline.after(grace);
         Deadline replicasDeadline = Deadline.after(grace.multipliedBy(3).dividedBy(4));
-        stopping.forEach(slot -> {
-            slot.retiring = true;
-            InferenceReplica replica = slot.current.get();
-            if (replica != null) {
-                replica.stop(replicasDeadline.remaining());
-            }
-            slot.supervisor.stop();
-        });
-        for (Slot slot : stopping) {
-            if (!slot.supervisor.awaitTermination(replicasDeadline.remaining())) {
-                InferenceReplica replica = slot.current.get();
-                if (replica != null) {
-                    replica.abort(); // when its blocked call returns it closes its clients without waiting
-                }
-                abandoned.add(slot.name);
-            }
-        }
+        stopSlots(stopping, replicasDeadline);
+        stopHeartbeats(deadline); // a beat in progress ends before the final write (writeLock orders them too)
         if (!abandoned.isEmpty()) {
             log.warn("[{}] Replica(s) {} did not stop within {}; their batches are abandoned (predicted again)", id,
                     abandoned, grace);
@@ -481,8 +655,11 @@ public final class LocalInference implements AutoCloseable {
         java.util.concurrent.CompletableFuture<Void> write = new java.util.concurrent.CompletableFuture<>();
         Thread writer = new Thread(() -> {
             try {
-                registry.inference(id).ifPresent(record -> registry.putInference(change.apply(record)));
-                write.complete(null);
+                if (record(change)) {
+                    write.complete(null);
+                } else {
+                    write.completeExceptionally(new InferenceException("the registry did not take the final status"));
+                }
             } catch (RuntimeException e) {
                 write.completeExceptionally(e);
             }

@@ -20,31 +20,57 @@ import java.util.Objects;
  * @param createdAt when it was created
  * @param updatedAt when it last changed
  * @param restarts how many times a failed replica was replaced (0 in records written before 0.2)
- * @param heartbeatAt when a process serving it last said it is alive ({@code null}: no heartbeat, as in records
- *     written before 0.2 and by launchers whose replicas are supervised elsewhere, such as Kubernetes)
- * @param leaseMs how long after {@code heartbeatAt} a RUNNING deployment counts as alive, in milliseconds (three
- *     heartbeat intervals of the process that wrote it; 0: no lease)
+ * @param heartbeatAt when the owner last said it is alive, by the owner's clock ({@code null}: none, as in records
+ *     written before 0.2 and by launchers whose replicas are supervised elsewhere); informative only: liveness is
+ *     never judged by comparing it with a reader's clock (see below)
+ * @param leaseMs how long a reader must see {@code heartbeatAt} unchanged, on its own clock, before it may judge the
+ *     owner dead when the consumer group cannot be described (three heartbeat intervals; 0: no lease)
+ * @param owner the instance id of the process that owns the record ({@code null} in records written before 0.2)
+ * @param generation the ownership generation: 1 for a new deployment, one more on each takeover or restart of the
+ *     id (0 in records written before 0.2)
+ * @param supervisedBy who keeps the replicas alive when it is not a {@code LocalInference} owner ({@value
+ *     #SUPERVISED_BY_KUBERNETES} for a Kubernetes Deployment), else {@code null}
+ *
+ * <h2>One owner</h2>
+ * The record is written only by its owner ({@link #owner()} in {@link #generation()}); the registry applies every
+ * write in log order and ignores one that another generation's owner makes, a generation that does not follow the
+ * current one, or any change to a STOPPED or FAILED record of the same generation ({@link #allowedUpdate}). A
+ * process that takes a deployment over writes {@code generation + 1} and reads the record back: the first such
+ * write in the log wins, the others see another owner and lose. Processes that join a running deployment never
+ * write it.
  *
  * <h2>Liveness</h2>
- * Every process serving a RUNNING inference deployment ({@code LocalInference}) refreshes {@code heartbeatAt} every
- * {@code kafkaml.inference.heartbeat.interval.ms}, in this same record (one record per deployment, compacted: the
- * registry does not grow with time). A process killed with SIGKILL cannot write STOPPED or FAILED; once its lease has
- * passed, {@link #liveStatus(Instant)} says {@value #STALE} instead of RUNNING and a new process may take the
- * deployment over. The lease is that of a Kafka consumer group's session: a reader decides by the writer's clock
- * ({@code heartbeatAt}) and its own, so clocks are assumed to agree within a fraction of the lease.
+ * A process killed with SIGKILL cannot write STOPPED or FAILED. Whether a RUNNING deployment still runs is judged
+ * from its consumer group ({@code Admin.describeConsumerGroups}): members mean alive, as the group coordinator
+ * decides with its own clock and the consumers' session timeout. Where the group cannot be described (no Describe
+ * ACL on the group), a reader judges it dead only after seeing {@link #heartbeatAt()} unchanged for a full
+ * {@link #leaseMs()} on its own monotonic clock; clocks of different machines are never compared. Such a deployment
+ * shows {@value #STALE} ({@link #liveStatus(boolean)}) and a new process may take it over. A supervised record
+ * ({@link #supervisedBy()}) is never taken over: its supervisor restarts its replicas.
  */
 public record Inference(String id, String resultId, String inputTopic, String outputTopic, int replicas, String status,
         String error, Map<String, Object> settings, Instant createdAt, Instant updatedAt, int restarts,
-        Instant heartbeatAt, long leaseMs) {
+        Instant heartbeatAt, long leaseMs, String owner, long generation, String supervisedBy) {
 
-    /** {@link #liveStatus(Instant)} of a RUNNING deployment whose lease has passed: no process said it is alive. */
+    /** {@link #liveStatus(boolean)} of a RUNNING deployment no process serves any more. */
     public static final String STALE = "STALE";
+
+    /** {@link #supervisedBy()} of a deployment run as a Kubernetes Deployment. */
+    public static final String SUPERVISED_BY_KUBERNETES = "kubernetes";
 
     /** Validates the fields. */
     public Inference {
         io.kafkaml.model.ModelDefinition.checkName(id, "inference");
         Objects.requireNonNull(resultId, "resultId");
         settings = settings == null ? Map.of() : Map.copyOf(settings);
+    }
+
+    /** An inference deployment with a heartbeat but no owner (as written before ownership). */
+    public Inference(String id, String resultId, String inputTopic, String outputTopic, int replicas, String status,
+            String error, Map<String, Object> settings, Instant createdAt, Instant updatedAt, int restarts,
+            Instant heartbeatAt, long leaseMs) {
+        this(id, resultId, inputTopic, outputTopic, replicas, status, error, settings, createdAt, updatedAt, restarts,
+                heartbeatAt, leaseMs, null, 0, null);
     }
 
     /** An inference deployment without a heartbeat. */
@@ -60,36 +86,59 @@ public record Inference(String id, String resultId, String inputTopic, String ou
         this(id, resultId, inputTopic, outputTopic, replicas, status, error, settings, createdAt, updatedAt, 0);
     }
 
-    /** The same inference deployment with another status and replica count. */
+    /** The same inference deployment with another status and replica count (same owner and generation). */
     public Inference with(String newStatus, int newReplicas, String newError) {
-        Instant now = Instant.now();
         return new Inference(id, resultId, inputTopic, outputTopic, newReplicas, newStatus, newError, settings, createdAt,
-                now, restarts, "RUNNING".equals(newStatus) && leaseMs > 0 ? now : heartbeatAt, leaseMs);
+                Instant.now(), restarts, heartbeatAt, leaseMs, owner, generation, supervisedBy);
+    }
+
+    /** The same record owned by {@code newOwner} in {@code newGeneration}, supervised by {@code supervisor}. */
+    public Inference ownedBy(String newOwner, long newGeneration, String supervisor) {
+        return new Inference(id, resultId, inputTopic, outputTopic, replicas, status, error, settings, createdAt,
+                updatedAt, restarts, heartbeatAt, leaseMs, newOwner, newGeneration, supervisor);
+    }
+
+    /** Whether the status is STOPPED or FAILED (final for this generation). */
+    public boolean isTerminal() {
+        return "STOPPED".equals(status) || "FAILED".equals(status);
+    }
+
+    /**
+     * Whether a record may replace the current one of its id, as every reader of the registry decides in log order:
+     * a later generation only as {@code current + 1} (the first takeover wins), the same generation only by the same
+     * owner and never once STOPPED or FAILED, an earlier generation never. Records without an owner (written before
+     * 0.2) are replaced by any later generation.
+     */
+    public static boolean allowedUpdate(Inference current, Inference next) {
+        if (next.generation() == current.generation()) {
+            return Objects.equals(next.owner(), current.owner()) && !current.isTerminal();
+        }
+        return next.generation() == current.generation() + 1;
     }
 
     /** The same inference deployment after another replica restart, {@code reason} being why it failed. */
     public Inference restarted(int totalRestarts, String reason) {
         return new Inference(id, resultId, inputTopic, outputTopic, replicas, status, reason, settings, createdAt,
-                Instant.now(), totalRestarts, heartbeatAt, leaseMs);
+                Instant.now(), totalRestarts, heartbeatAt, leaseMs, owner, generation, supervisedBy);
     }
 
     /** The same inference deployment, said alive at {@code at} for {@code lease} more (nothing else changes). */
     public Inference heartbeat(Instant at, Duration lease) {
         return new Inference(id, resultId, inputTopic, outputTopic, replicas, status, error, settings, createdAt,
-                updatedAt, restarts, at, lease.toMillis());
+                updatedAt, restarts, at, lease.toMillis(), owner, generation, supervisedBy);
+    }
+
+    /** The consumer group of its replicas ({@code kafkaml-inference-<id>} unless its settings name another). */
+    public String groupId() {
+        Object group = settings.get("groupId");
+        return group != null ? group.toString() : "kafkaml-inference-" + id;
     }
 
     /**
-     * Whether the deployment is recorded RUNNING but no process has said it is alive within its lease at {@code now}
-     * (its processes were killed without a chance to record it). A record without a lease is never stale.
+     * The status as a reader should show it: {@link #status()}, or {@value #STALE} if it is RUNNING and
+     * {@code alive} is false (judged as the class javadoc says, e.g. by {@code InferenceLiveness}).
      */
-    public boolean isStale(Instant now) {
-        return "RUNNING".equals(status) && heartbeatAt != null && leaseMs > 0
-                && heartbeatAt.plusMillis(leaseMs).isBefore(now);
-    }
-
-    /** The status as a reader should show it at {@code now}: {@link #status()}, or {@value #STALE} if {@link #isStale}. */
-    public String liveStatus(Instant now) {
-        return isStale(now) ? STALE : status;
+    public String liveStatus(boolean alive) {
+        return "RUNNING".equals(status) && !alive ? STALE : status;
     }
 }

@@ -122,7 +122,8 @@ public final class Registry implements AutoCloseable {
                 List.of(models, configurations, deployments, results, resultEnds, datasources, inferences, artifacts,
                         chunks),
                 Set.of(chunks),
-                Map.of(results, Registry::allowedResultUpdate, resultEnds, (current, next) -> false),
+                Map.of(results, Registry::allowedResultUpdate, resultEnds, (current, next) -> false, inferences,
+                        Registry::allowedInferenceUpdate),
                 Map.of(resultEnds, Map.of(org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG,
                         org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_DELETE,
                         org.apache.kafka.common.config.TopicConfig.RETENTION_MS_CONFIG, "-1",
@@ -159,6 +160,14 @@ public final class Registry implements AutoCloseable {
             return from.isValidTransition(to);
         } catch (IOException | IllegalArgumentException e) {
             return true; // not a result this version can judge: keep the log's order
+        }
+    }
+
+    private static boolean allowedInferenceUpdate(byte[] current, byte[] next) {
+        try {
+            return Inference.allowedUpdate(JSON.readValue(current, Inference.class), JSON.readValue(next, Inference.class));
+        } catch (IOException | RuntimeException e) {
+            return true; // not a record this version can judge: keep the log's order
         }
     }
 
@@ -728,9 +737,41 @@ public final class Registry implements AutoCloseable {
 
     // ---- inference deployments ----
 
-    /** Records (or replaces) an inference deployment. */
-    public void putInference(Inference inference) {
-        store.put(inferences, inference.id(), write(inference));
+    /**
+     * Records (or replaces) an inference deployment, as its owner ({@link Inference#owner()} in its
+     * {@link Inference#generation()}).
+     *
+     * @return true if the registry took it: false if {@link Inference#allowedUpdate} refused it (another owner or
+     *     generation came first, or the generation already ended), the record then stays as the log decided
+     * @throws RegistryException if the write fails (the broker refuses it, or it times out)
+     */
+    public boolean putInference(Inference inference) {
+        byte[] value = write(inference);
+        store.put(inferences, inference.id(), value);
+        byte[] applied = store.get(inferences, inference.id());
+        return applied != null && java.util.Arrays.equals(applied, value);
+    }
+
+    /**
+     * Whether the consumer group {@code groupId} has members now, as its group coordinator says
+     * ({@code Admin.describeConsumerGroups}, which needs the Describe ACL on the group).
+     *
+     * @return the answer, or empty if the group could not be described within {@code timeout} (not authorized, no
+     *     broker): the caller must judge otherwise
+     */
+    public Optional<Boolean> consumerGroupHasMembers(String groupId, Duration timeout) {
+        try {
+            org.apache.kafka.clients.admin.ConsumerGroupDescription group = admin()
+                    .describeConsumerGroups(List.of(groupId)).describedGroups().get(groupId)
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return Optional.of(!group.members().isEmpty());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
+                | RuntimeException e) {
+            return Optional.empty(); // e.g. GroupAuthorizationException: the caller falls back to heartbeats
+        }
     }
 
     /** The inference deployment of that id. */

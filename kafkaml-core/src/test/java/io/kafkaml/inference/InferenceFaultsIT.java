@@ -358,6 +358,49 @@ class InferenceFaultsIT {
     }
 
     @Test
+    void aJoinerAliveWhileItsOwnerFailsNeverRewritesTheRecordAndEndsWithIt(EmbeddedKafkaBroker kafka) throws Exception {
+        kafka.createTopic("owned-in", 2);
+        LocalInference owner = LocalInference.start(registry, config(kafka,
+                InferenceConfig.EXCEPTION_HANDLER_CONFIG, CrashingHandler.class.getName(),
+                RestartPolicy.MAX_RESTARTS_CONFIG, 0, InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 200),
+                "owned", InferenceSpec.builder(mediumResult, "owned-in", "owned-out").build());
+        LocalInference joiner = LocalInference.start(registry, config(kafka,
+                InferenceConfig.EXCEPTION_HANDLER_CONFIG, ContinueHandler.class.getName(),
+                InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 200),
+                "owned", InferenceSpec.builder(mediumResult, "owned-in", "owned-out").build());
+        try {
+            assertThat(owner.isOwner()).isTrue();
+            assertThat(joiner.isOwner()).isFalse();
+            await().atMost(60, TimeUnit.SECONDS).until(() -> kafka.admin().describeConsumerGroups(List.of(owner.groupId()))
+                    .all().get().get(owner.groupId()).members().stream()
+                    .filter(m -> !m.assignment().topicPartitions().isEmpty()).count() == 2);
+            CrashingHandler.crashes.set(1_000);
+            try (KafkaProducer<byte[], byte[]> producer =
+                    new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
+                for (int partition = 0; partition < 2; partition++) { // whichever partition the owner has
+                    producer.send(new ProducerRecord<>("owned-in", partition, bytes("bad"), bytes("not json")))
+                            .get(30, TimeUnit.SECONDS);
+                }
+            }
+            assertThat(owner.awaitTermination(Duration.ofSeconds(60))).isTrue();
+            assertThat(owner.state()).isEqualTo(LocalInference.State.FAILED);
+            // the joiner's heartbeats never write the record: FAILED stays, and the joiner ends with it
+            assertThat(joiner.awaitTermination(Duration.ofSeconds(30))).isTrue();
+            assertThat(joiner.state()).isEqualTo(LocalInference.State.FAILED);
+            assertThat(joiner.failure()).contains("FAILED in its owner").contains("injected fault");
+            Inference recorded = registry.inference("owned").orElseThrow();
+            assertThat(recorded.status()).isEqualTo("FAILED");
+            assertThat(recorded.error()).isEqualTo(owner.failure());
+            assertThat(recorded.generation()).isEqualTo(owner.generation());
+        } finally {
+            CrashingHandler.crashes.set(0);
+            joiner.close();
+            owner.close();
+        }
+        assertThat(registry.inference("owned").orElseThrow().status()).isEqualTo("FAILED");
+    }
+
+    @Test
     void anIdRunningAnotherResultIsRefusedWithTheReason(EmbeddedKafkaBroker kafka) {
         kafka.createTopic("taken-in", 1);
         try (LocalInference running = LocalInference.start(registry, kafka.clientConfig(), "taken",

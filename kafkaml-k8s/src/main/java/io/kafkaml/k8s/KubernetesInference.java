@@ -12,7 +12,11 @@ import java.util.Objects;
 /**
  * An inference deployment run as a Kubernetes Deployment ({@link KubernetesManifests#inferenceDeployment}): one
  * pod per replica, each running {@code kafkaml worker} as one consumer of the group. Scaling patches the replica
- * count; stopping deletes the Deployment and its pods. It is recorded in the registry like a local one.
+ * count; stopping deletes the Deployment and its pods. It is recorded in the registry like a local one, before the
+ * Deployment is created, with {@link Inference#supervisedBy()} {@value Inference#SUPERVISED_BY_KUBERNETES} and this
+ * launcher as {@link Inference#owner()}: the pods ({@code kafkaml worker}, a {@code LocalInference} each) join it,
+ * never take it over (a time with no pod, e.g. an image pull or CrashLoopBackOff, is Kubernetes' to cure) and never
+ * write it; only {@link #scale} and {@link #stop} do.
  *
  * <p>Thread-safe.
  */
@@ -38,10 +42,17 @@ public final class KubernetesInference {
             String id, InferenceSpec spec) {
         KubernetesManifests manifests = new KubernetesManifests(settings);
         Deployment deployment = manifests.inferenceDeployment(id, spec);
-        client.apps().deployments().inNamespace(settings.namespace()).resource(deployment).create();
+        // recorded first, supervised: the pods always find the record, join it and never take it over or end it
         Instant now = Instant.now();
-        registry.putInference(new Inference(id, spec.resultId(), spec.inputTopic(), spec.outputTopic(), spec.replicas(),
-                "RUNNING", null, spec.toMap(), now, now));
+        long generation = registry.inference(id).map(Inference::generation).orElse(0L) + 1;
+        String owner = "kubernetes:" + settings.namespace() + "/" + deployment.getMetadata().getName();
+        if (!registry.putInference(new Inference(id, spec.resultId(), spec.inputTopic(), spec.outputTopic(),
+                spec.replicas(), "RUNNING", null, spec.toMap(), now, now, 0, null, 0, owner, generation,
+                Inference.SUPERVISED_BY_KUBERNETES))) {
+            throw new io.kafkaml.inference.InferenceException("Inference deployment '" + id + "' was recorded by "
+                    + "another process at the same time; not started");
+        }
+        client.apps().deployments().inNamespace(settings.namespace()).resource(deployment).create();
         return new KubernetesInference(Objects.requireNonNull(client), manifests, registry, id,
                 deployment.getMetadata().getName());
     }
