@@ -401,6 +401,31 @@ class InferenceFaultsIT {
     }
 
     @Test
+    void aPodOfALauncherSupervisedDeploymentJoinsItAfterAnyPauseNeverTakesItOverAndNeverEndsIt(
+            EmbeddedKafkaBroker kafka) {
+        kafka.createTopic("pods-in", 1);
+        java.time.Instant longAgo = java.time.Instant.now().minusSeconds(3600);
+        // as KubernetesInference records it: no pod has run for an hour, its group has no member
+        Inference launched = new Inference("pods", mediumResult, "pods-in", "pods-out", 5, "RUNNING", null, Map.of(),
+                longAgo, longAgo, 0, null, 0, "kubernetes:ml/kafkaml-infer-pods", 3,
+                Inference.SUPERVISED_BY_KUBERNETES);
+        assertThat(registry.putInference(launched)).isTrue();
+        assertThat(InferenceLiveness.alive(registry, launched, Duration.ZERO)).as("supervised: never STALE").isTrue();
+        LocalInference pod = LocalInference.start(registry, config(kafka, InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
+                100), "pods", InferenceSpec.builder(mediumResult, "pods-in", "pods-out").build());
+        assertThat(pod.isOwner()).isFalse();
+        assertThat(pod.generation()).isEqualTo(3);
+        assertThat(pod.close(Duration.ofSeconds(20))).isTrue();
+        assertThat(registry.inference("pods").orElseThrow()).as("the pod wrote nothing (no heartbeat, no STOPPED)")
+                .isEqualTo(launched);
+        // stopped by its launcher: a late pod does not start it again
+        assertThat(registry.putInference(launched.with("STOPPED", 0, null))).isTrue();
+        assertThatThrownBy(() -> LocalInference.start(registry, kafka.clientConfig(), "pods",
+                InferenceSpec.builder(mediumResult, "pods-in", "pods-out").build()))
+                .isInstanceOf(InferenceException.class).hasMessageContaining("was STOPPED by its kubernetes launcher");
+    }
+
+    @Test
     void anIdRunningAnotherResultIsRefusedWithTheReason(EmbeddedKafkaBroker kafka) {
         kafka.createTopic("taken-in", 1);
         try (LocalInference running = LocalInference.start(registry, kafka.clientConfig(), "taken",

@@ -253,6 +253,9 @@ class KubernetesIT {
                     .orElseThrow().getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.name");
             assertThat(deployment.getSpec().getTemplate().getSpec().getRestartPolicy()).isEqualTo("Always");
             assertThat(registry.inference("hcopd-serving").orElseThrow().replicas()).isEqualTo(2);
+            assertThat(registry.inference("hcopd-serving").orElseThrow().supervisedBy()).isEqualTo("kubernetes");
+            assertThat(registry.inference("hcopd-serving").orElseThrow().owner())
+                    .isEqualTo("kubernetes:ml/kafkaml-infer-hcopd-serving");
 
             inference.scale(5);
             assertThat(client.apps().deployments().inNamespace("ml").withName(inference.name()).get().getSpec()
