@@ -134,7 +134,7 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String INFERENCE_INSTANCE_ID_CONFIG = "kafkaml.inference.instance.id";
     /** How long an inference stop may take. */
     public static final String INFERENCE_SHUTDOWN_GRACE_MS_CONFIG = "kafkaml.inference.shutdown.grace.ms";
-    /** How often an inference process refreshes its deployment's heartbeat in the registry. */
+    /** How often the owner of an inference deployment refreshes its heartbeat and checks its ownership. */
     public static final String INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG = "kafkaml.inference.heartbeat.interval.ms";
     /** How long a training worker waits for its runner to record CANCELLED after a stop request. */
     public static final String TRAIN_SHUTDOWN_GRACE_MS_CONFIG = "kafkaml.train.shutdown.grace.ms";
@@ -224,9 +224,11 @@ public final class KafkaMlConfig extends AbstractConfig {
                         + "it or abandon it (predicted again); the process exits when it has passed, even with no broker");
         define(INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG, "KAFKAML_HEARTBEAT_INTERVAL_MS", Type.LONG, 10_000L,
                 ConfigDef.Range.atLeast(100), Importance.LOW,
-                "Inference: how often, in ms, a process serving an inference deployment refreshes the deployment's "
-                        + "heartbeat in the registry. A RUNNING deployment whose heartbeat is older than three intervals "
-                        + "(the lease, recorded with it) is shown as STALE, and a new process may take it over");
+                "Inference: how often, in ms, the process owning an inference deployment refreshes its heartbeat "
+                        + "in the registry and checks that it still owns it (a joining process checks the record). "
+                        + "Where the deployment's consumer group cannot be described, a RUNNING deployment whose "
+                        + "heartbeat a reader saw unchanged for three intervals (the lease, recorded with it) is STALE, "
+                        + "and a new process may take it over");
         define(TRAIN_SHUTDOWN_GRACE_MS_CONFIG, "KAFKAML_TRAIN_SHUTDOWN_GRACE_MS", Type.LONG, 20_000L,
                 ConfigDef.Range.atLeast(0), Importance.LOW,
                 "Worker role train: how long, in ms, a stop (SIGTERM) waits for the training runner to end and record "

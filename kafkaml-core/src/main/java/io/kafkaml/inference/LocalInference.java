@@ -236,8 +236,8 @@ public final class LocalInference implements AutoCloseable {
      * @param id the inference deployment's id
      * @param clientConfig client settings, plus {@link InferenceConfig} and {@link RestartPolicy} settings
      * @throws InferenceException if {@code id} is alive with another result or other topics, or was stopped by the
-     *     launcher that supervises it; or if a replica cannot be started (the deployment is then recorded FAILED
-     *     with the reason, and every replica this call started is stopped)
+     *     launcher that supervises it; or if a replica cannot be started (every replica this call started is
+     *     stopped and, if this process owns the record, the deployment is recorded FAILED with the reason)
      * @throws io.kafkaml.registry.RegistryException if the result, its model or its artifacts are missing or damaged
      * @throws IllegalArgumentException if a setting is invalid (the message names it)
      */
