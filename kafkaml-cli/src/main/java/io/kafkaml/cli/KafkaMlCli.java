@@ -91,7 +91,14 @@ public final class KafkaMlCli implements Runnable {
      */
     private static void quietKafkaClientLogs(String[] args) {
         List<String> arguments = Arrays.asList(args);
-        if (arguments.contains("--verbose") || arguments.contains("broker") || arguments.contains("worker")) {
+        if (arguments.contains("--verbose")) {
+            // the default configuration (log4j2.xml) shows warnings only; --verbose shows kafkaml's progress too
+            Configurator.setRootLevel(Level.INFO);
+            Configurator.setLevel("io.kafkaml", Level.INFO);
+            Configurator.setLevel("org.deeplearning4j.nn.conf.inputs.InputType", Level.WARN);
+            return;
+        }
+        if (arguments.contains("broker") || arguments.contains("worker")) {
             return;
         }
         Configurator.setLevel("org.apache.kafka", Level.OFF);

@@ -53,7 +53,18 @@ final class Output {
     }
 
     static String metrics(Map<String, Double> metrics) {
-        return metrics.entrySet().stream().map(e -> e.getKey() + "=" + String.format("%.4f", e.getValue()))
+        return metrics(metrics, "");
+    }
+
+    /**
+     * Metrics as {@code name=value} pairs in one order everywhere: {@code loss} first, then the others
+     * alphabetically; each name is prefixed with {@code prefix} (Keras' {@code val_} for validation metrics).
+     */
+    static String metrics(Map<String, Double> metrics, String prefix) {
+        return metrics.entrySet().stream()
+                .sorted(java.util.Comparator.comparing((Map.Entry<String, Double> e) -> !"loss".equals(e.getKey()))
+                        .thenComparing(Map.Entry::getKey))
+                .map(e -> prefix + e.getKey() + "=" + String.format("%.4f", e.getValue()))
                 .collect(Collectors.joining(" "));
     }
 }

@@ -79,7 +79,9 @@ final class QuickstartCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         long begin = System.nanoTime();
-        EmbeddedKafkaBroker broker = bootstrapServers == null ? EmbeddedKafkaBroker.builder().build().start() : null;
+        // the broker's startup WARNs (an empty metadata log is normal for a fresh one) would clutter the summary
+        EmbeddedKafkaBroker broker = bootstrapServers == null
+                ? EmbeddedKafkaBroker.builder().brokerLogLevel("ERROR").build().start() : null;
         try {
             Map<String, Object> kafka = Map.of("bootstrap.servers",
                     broker != null ? broker.bootstrapServers() : bootstrapServers);

@@ -102,7 +102,7 @@ final class TrainCommand implements Callable<Integer> {
                     lastPrinted.put(model, now);
                     long eta = metrics.millis() * (totalEpochs - metrics.epoch()); // at the last epoch's pace
                     out.printf("[%s] %s epoch %d/%d loss %.4f %s ETA %ds%n", id, model, metrics.epoch(), totalEpochs,
-                            metrics.loss(), Output.metrics(metrics.validation()), eta / 1000);
+                            metrics.loss(), Output.metrics(metrics.validation(), "val_"), eta / 1000);
                     out.flush();
                 }
             }

@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.commons.text.similarity.LevenshteinDistance;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
@@ -294,8 +295,8 @@ public final class KafkaMlConfig extends AbstractConfig {
         settings.forEach((key, value) -> {
             if (key.startsWith(PREFIX)) {
                 if (!CONFIG.names().contains(key)) {
-                    warnOnce(key, "Unknown kafkaml setting '" + key + "' is ignored; the known settings are "
-                            + CONFIG.names());
+                    warnOnce(key, "Unknown kafkaml setting '" + key + "' is ignored" + suggestion(key)
+                            + "; every setting is listed in docs/settings.md");
                 }
             } else {
                 client.put(key, value);
@@ -477,6 +478,24 @@ public final class KafkaMlConfig extends AbstractConfig {
         CONFIG.define(key, type, defaultValue, validator, importance, doc);
         ENV.put(key, env);
         ENV_TO_KEY.put(env, key);
+    }
+
+    /**
+     * {@code "; did you mean 'kafkaml.x'?"} naming the known setting nearest to {@code key} by Levenshtein distance
+     * (Apache Commons Text), when it is at most a third of the key's length away; otherwise empty.
+     */
+    static String suggestion(String key) {
+        LevenshteinDistance distance = LevenshteinDistance.getDefaultInstance();
+        String nearest = null;
+        int best = Integer.MAX_VALUE;
+        for (String name : new java.util.TreeSet<>(CONFIG.names())) {
+            int d = distance.apply(key, name);
+            if (d < best) {
+                best = d;
+                nearest = name;
+            }
+        }
+        return nearest != null && best <= Math.max(2, key.length() / 3) ? "; did you mean '" + nearest + "'?" : "";
     }
 
     private static void warnOnce(String name, String message) {

@@ -67,6 +67,13 @@ class KafkaMlConfigTest {
     }
 
     @Test
+    void unknownKafkaMlKeySuggestsTheNearestKnownKey() {
+        assertThat(KafkaMlConfig.suggestion("kafkaml.registry.prefx"))
+                .isEqualTo("; did you mean '" + KafkaMlConfig.REGISTRY_PREFIX_CONFIG + "'?");
+        assertThat(KafkaMlConfig.suggestion("kafkaml.nothing.like.any.setting.at.all")).isEmpty();
+    }
+
+    @Test
     void badValueNamesTheKeyAndTheValue() {
         assertThatThrownBy(() -> new KafkaMlConfig(Map.of(KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG, "yes please")))
                 .isInstanceOf(ConfigException.class)
