@@ -62,6 +62,13 @@ final class BrokerCommand implements Callable<Integer> {
             description = "With --security: where the client properties files go (default: a new temporary directory)")
     Path securityDir;
 
+    @Option(names = "--verbose", description = "Show the broker's startup warnings too (a fresh broker's empty "
+            + "metadata log, normal)")
+    boolean verbose;
+
+    /** The controller logs its normal first activation as a WARN; kept off the terminal unless --verbose. */
+    private static final String CONTROLLER_LOGGER = "org.apache.kafka.controller.QuorumController";
+
     @Override
     public Integer call() throws InterruptedException {
         EmbeddedKafkaBroker.Builder builder = EmbeddedKafkaBroker.builder().port(port);
@@ -75,7 +82,16 @@ final class BrokerCommand implements Callable<Integer> {
         if (security) {
             builder.security(BrokerSecurity.builder().build());
         }
+        if (!verbose) {
+            org.apache.logging.log4j.core.config.Configurator.setLevel(CONTROLLER_LOGGER,
+                    org.apache.logging.log4j.Level.ERROR);
+        }
         EmbeddedKafkaBroker broker = builder.build().start();
+        if (!verbose) {
+            // started: the controller's later warnings are the record of the process again
+            org.apache.logging.log4j.core.config.Configurator.setLevel(CONTROLLER_LOGGER,
+                    org.apache.logging.log4j.Level.WARN);
+        }
         java.util.List<String> propertiesFiles;
         try {
             propertiesFiles = security ? writeClientProperties(broker) : java.util.List.of();
