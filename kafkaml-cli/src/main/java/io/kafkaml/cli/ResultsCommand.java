@@ -61,7 +61,9 @@ final class ResultsCommand {
 
         @Override
         List<EpochMetrics> items(Registry registry) {
-            registry.result(resultId).orElseThrow(() -> new EntityNotFoundException("result", resultId));
+            if (registry.result(resultId).isEmpty()) {
+                throw new EntityNotFoundException("result", resultId);
+            }
             return registry.epochs(resultId);
         }
 

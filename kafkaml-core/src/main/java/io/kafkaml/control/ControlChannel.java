@@ -151,7 +151,7 @@ public final class ControlChannel implements AutoCloseable {
      * {@code reuse} false, the first one for {@code deploymentId} at or after {@code since}, ignoring older ones;
      * with {@code reuse} true, the newest one published before {@code since}, else the first after.
      *
-     * @param since where the control topic ended when the deployment was recorded ({@link #endPosition})
+     * @param since where the control topic ended when the deployment was recorded ({@link #readState})
      * @throws ControlMessageTimeoutException if none arrived in time
      * @throws InvalidControlMessageException if the message the deployment would accept is malformed
      * @throws java.util.concurrent.CancellationException if {@code cancelled} became true first
