@@ -1,5 +1,6 @@
 package io.kafkaml.dataset;
 
+import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.format.RecordDecodeException;
 import io.kafkaml.format.RecordDecoder;
@@ -69,6 +70,7 @@ public final class StreamDataSets implements AutoCloseable {
     private static final AtomicInteger IDS = new AtomicInteger();
 
     private final Map<String, ?> clientConfig;
+    private final KafkaClientSupplier clients;
     private final ControlMessage message;
     private final RecordFormat format;
     private final RecordDecoder decoder;
@@ -102,6 +104,7 @@ public final class StreamDataSets implements AutoCloseable {
 
     private StreamDataSets(Builder builder) {
         this.clientConfig = builder.clientConfig;
+        this.clients = builder.clients;
         this.message = builder.message;
         this.format = builder.format != null ? builder.format : RecordFormats.forName(message.inputFormat());
         this.decoder = format.newDecoder(message.inputConfig());
@@ -393,7 +396,7 @@ public final class StreamDataSets implements AutoCloseable {
 
     StreamDataset newDataset() {
         StreamDataset dataset = StreamDataset.builder(clientConfig).slices(message.slices()).endTimeout(endTimeout)
-                .build();
+                .clientSupplier(clients).build();
         datasets.add(dataset);
         return dataset;
     }
@@ -531,6 +534,7 @@ public final class StreamDataSets implements AutoCloseable {
         private boolean strictRecordCount = true;
         private Duration endTimeout = Duration.ofSeconds(60);
         private io.kafkaml.model.InputLayout inputLayout;
+        private KafkaClientSupplier clients = KafkaClientSupplier.DEFAULT;
 
         private Builder(Map<String, ?> clientConfig, ControlMessage message) {
             this.clientConfig = Map.copyOf(Objects.requireNonNull(clientConfig, "clientConfig"));
@@ -644,6 +648,15 @@ public final class StreamDataSets implements AutoCloseable {
          */
         public Builder inputLayout(io.kafkaml.model.InputLayout layout) {
             this.inputLayout = Objects.requireNonNull(layout, "layout");
+            return this;
+        }
+
+        /**
+         * Where the consumers that read the stream come from; default {@link KafkaClientSupplier#DEFAULT}.
+         * Tests pass a supplier of a {@code MockConsumer}.
+         */
+        public Builder clientSupplier(KafkaClientSupplier clients) {
+            this.clients = Objects.requireNonNull(clients, "clients");
             return this;
         }
 

@@ -1,5 +1,6 @@
 package io.kafkaml.internals;
 
+import io.kafkaml.config.KafkaClientSupplier;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -7,6 +8,7 @@ import java.util.Set;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -56,6 +58,17 @@ public final class ClientConfigs {
      */
     public static KafkaConsumer<byte[], byte[]> controlTopicReader(
             Map<String, ?> user, String clientId) {
+        return new KafkaConsumer<>(controlTopicReaderConfig(user, clientId), new ByteArrayDeserializer(),
+                new ByteArrayDeserializer());
+    }
+
+    /** A control-topic reader as {@link #controlTopicReader(Map, String)}, created by {@code clients}. */
+    public static Consumer<byte[], byte[]> controlTopicReader(Map<String, ?> user, String clientId,
+            KafkaClientSupplier clients) {
+        return clients.consumer(controlTopicReaderConfig(user, clientId));
+    }
+
+    private static Map<String, Object> controlTopicReaderConfig(Map<String, ?> user, String clientId) {
         Map<String, Object> defaults = new HashMap<>();
         defaults.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
         defaults.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -65,9 +78,7 @@ public final class ClientConfigs {
         enforced.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         Map<String, Object> config = consumer(user, defaults, enforced);
         config.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        return new KafkaConsumer<>(config,
-                new ByteArrayDeserializer(),
-                new ByteArrayDeserializer());
+        return config;
     }
 
     /**

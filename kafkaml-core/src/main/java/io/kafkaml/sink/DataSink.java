@@ -1,5 +1,6 @@
 package io.kafkaml.sink;
 
+import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.internals.ClientConfigs;
@@ -17,11 +18,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.Callback;
-import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,7 +59,7 @@ public abstract class DataSink implements AutoCloseable {
     private final Partitioning partitioning;
     private int partitionCount;
     private long sendCount;
-    private final KafkaProducer<byte[], byte[]> producer;
+    private final Producer<byte[], byte[]> producer;
     private final Map<String, ?> clientConfig;
     private final Map<Integer, long[]> acknowledged = new TreeMap<>();
     private final AtomicReference<Exception> failure = new AtomicReference<>();
@@ -92,8 +92,7 @@ public abstract class DataSink implements AutoCloseable {
         enforced.put(ProducerConfig.ACKS_CONFIG, "all");
         enforced.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         this.clientConfig = java.util.Collections.unmodifiableMap(new java.util.HashMap<>(builder.clientConfig));
-        this.producer = new KafkaProducer<>(ClientConfigs.producer(builder.clientConfig, defaults, enforced),
-                new ByteArraySerializer(), new ByteArraySerializer());
+        this.producer = builder.clients.producer(ClientConfigs.producer(builder.clientConfig, defaults, enforced));
     }
 
     private static String require(String value, String name) {
@@ -290,6 +289,7 @@ public abstract class DataSink implements AutoCloseable {
         private String description = "";
         private Duration closeTimeout = Duration.ofSeconds(60);
         private Partitioning partitioning = Partitioning.BY_KEY;
+        private KafkaClientSupplier clients = KafkaClientSupplier.DEFAULT;
 
         /** Starts a builder; {@code clientConfig} holds {@code bootstrap.servers} and any producer settings. */
         protected Builder(Map<String, ?> clientConfig) {
@@ -339,6 +339,15 @@ public abstract class DataSink implements AutoCloseable {
         /** How records are spread over the topic's partitions; default {@link Partitioning#BY_KEY}. */
         public B partitioning(Partitioning partitioning) {
             this.partitioning = Objects.requireNonNull(partitioning, "partitioning");
+            return self();
+        }
+
+        /**
+         * Where the sink's producer comes from; default {@link KafkaClientSupplier#DEFAULT} (a real
+         * {@code KafkaProducer}). Tests pass a supplier of a {@code MockProducer}.
+         */
+        public B clientSupplier(KafkaClientSupplier clients) {
+            this.clients = Objects.requireNonNull(clients, "clients");
             return self();
         }
 

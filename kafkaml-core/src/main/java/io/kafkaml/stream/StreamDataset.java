@@ -1,5 +1,6 @@
 package io.kafkaml.stream;
 
+import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.internals.ClientConfigs;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,12 +15,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TimeoutException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,7 +69,7 @@ import org.slf4j.LoggerFactory;
  * group or commits offsets.
  *
  * <p><b>Threading</b>: not thread-safe; use a dataset from one thread at a time. It owns one
- * {@link KafkaConsumer}, driven by a fetch thread of its own ({@code kafkaml-stream-fetcher | client-id}) that
+ * {@code KafkaConsumer}, driven by a fetch thread of its own ({@code kafkaml-stream-fetcher | client-id}) that
  * reads ahead while the caller handles the records already read. <b>Lifecycle</b>: {@link #close()} releases it; it is idempotent.
  */
 public final class StreamDataset implements AutoCloseable {
@@ -115,8 +114,7 @@ public final class StreamDataset implements AutoCloseable {
         Map<String, Object> config = ClientConfigs.consumer(builder.clientConfig, defaults, enforced);
         config.remove(ConsumerConfig.GROUP_ID_CONFIG);
         config.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
-        this.fetcher = new StreamFetcher(
-                new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer()), clientId,
+        this.fetcher = new StreamFetcher(builder.clients.consumer(config), clientId,
                 pollTimeout, endTimeout, bufferRecordsPerPartition);
     }
 
@@ -312,6 +310,7 @@ public final class StreamDataset implements AutoCloseable {
         private Duration metadataTimeout = Duration.ofSeconds(30);
         private String clientId;
         private int bufferRecordsPerPartition = 4096;
+        private KafkaClientSupplier clients = KafkaClientSupplier.DEFAULT;
 
         private Builder(Map<String, ?> clientConfig) {
             this.clientConfig = clientConfig;
@@ -360,6 +359,15 @@ public final class StreamDataset implements AutoCloseable {
                 throw new IllegalArgumentException("bufferRecordsPerPartition must be >= 1, was " + records);
             }
             this.bufferRecordsPerPartition = records;
+            return this;
+        }
+
+        /**
+         * Where the dataset's consumer comes from; default {@link KafkaClientSupplier#DEFAULT} (a real
+         * {@code KafkaConsumer}). Tests pass a supplier of a {@code MockConsumer}.
+         */
+        public Builder clientSupplier(KafkaClientSupplier clients) {
+            this.clients = Objects.requireNonNull(clients, "clients");
             return this;
         }
 

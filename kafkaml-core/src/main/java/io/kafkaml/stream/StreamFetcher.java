@@ -20,7 +20,7 @@ import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.InvalidOffsetException;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -38,7 +38,7 @@ final class StreamFetcher implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(StreamFetcher.class);
 
-    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Consumer<byte[], byte[]> consumer;
     private final String name;
     private final Duration pollTimeout;
     private final Duration endTimeout;
@@ -49,7 +49,7 @@ final class StreamFetcher implements Runnable {
     private volatile boolean closing;
     private Pass active;
 
-    StreamFetcher(KafkaConsumer<byte[], byte[]> consumer, String name, Duration pollTimeout, Duration endTimeout,
+    StreamFetcher(Consumer<byte[], byte[]> consumer, String name, Duration pollTimeout, Duration endTimeout,
             int laneBufferRecords) {
         this.consumer = consumer;
         this.name = name;
@@ -66,7 +66,7 @@ final class StreamFetcher implements Runnable {
      *
      * @throws RuntimeException what the action threw
      */
-    <T> T call(Function<KafkaConsumer<byte[], byte[]>, T> action, Duration timeout) {
+    <T> T call(Function<Consumer<byte[], byte[]>, T> action, Duration timeout) {
         if (closing) {
             throw new IllegalStateException("StreamDataset " + name + " is closed");
         }

@@ -1,5 +1,6 @@
 package io.kafkaml.training;
 
+import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.control.ControlMessageMatcher;
 import io.kafkaml.control.ControlMessageTimeoutException;
@@ -24,7 +25,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -81,7 +81,7 @@ final class ControlTopicListener implements AutoCloseable {
     }
 
     private final String topic;
-    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
     private final Thread thread;
     private final ConcurrentLinkedQueue<Registration> registrations = new ConcurrentLinkedQueue<>();
     private final Map<String, Waiter> waiting = new HashMap<>();
@@ -89,9 +89,9 @@ final class ControlTopicListener implements AutoCloseable {
     private final Object idle = new Object();
     private volatile boolean closing;
 
-    ControlTopicListener(Map<String, ?> clientConfig, String topic) {
+    ControlTopicListener(Map<String, ?> clientConfig, String topic, KafkaClientSupplier clients) {
         this.topic = topic;
-        this.consumer = ClientConfigs.controlTopicReader(clientConfig, "kafkaml-control-listener-" + topic);
+        this.consumer = ClientConfigs.controlTopicReader(clientConfig, "kafkaml-control-listener-" + topic, clients);
         this.thread = new Thread(this::run, "kafkaml-control-listener | " + topic);
         this.thread.setDaemon(true);
         this.thread.start();

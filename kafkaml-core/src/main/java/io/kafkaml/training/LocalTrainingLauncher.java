@@ -1,5 +1,6 @@
 package io.kafkaml.training;
 
+import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.control.ControlTopicPosition;
@@ -50,6 +51,7 @@ public final class LocalTrainingLauncher implements TrainingLauncher {
 
     private final Registry registry;
     private final Map<String, ?> clientConfig;
+    private final KafkaClientSupplier clients;
     private final TrainingListener listener;
     private final ExecutorService executor;
     private final Map<String, TrainingRunner> running = new ConcurrentHashMap<>();
@@ -62,6 +64,20 @@ public final class LocalTrainingLauncher implements TrainingLauncher {
      * @param listener called as training progresses, or {@code null}
      */
     public LocalTrainingLauncher(Registry registry, Map<String, ?> clientConfig, int threads, TrainingListener listener) {
+        this(registry, clientConfig, threads, listener, KafkaClientSupplier.DEFAULT);
+    }
+
+    /**
+     * A launcher whose runners and control-topic listeners take their consumers from {@code clients}.
+     *
+     * @param clientConfig settings of the Kafka clients the runners use
+     * @param threads how many deployments train at the same time
+     * @param listener called as training progresses, or {@code null}
+     * @param clients creates the consumers of the control topic and of the data streams
+     */
+    public LocalTrainingLauncher(Registry registry, Map<String, ?> clientConfig, int threads, TrainingListener listener,
+            KafkaClientSupplier clients) {
+        this.clients = Objects.requireNonNull(clients, "clients");
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, was " + threads);
         }
@@ -85,7 +101,7 @@ public final class LocalTrainingLauncher implements TrainingLauncher {
         CompletableFuture<DeploymentStatus> done = new CompletableFuture<>();
         AtomicReference<ControlMessage> message = new AtomicReference<>();
         AtomicReference<RuntimeException> noMessage = new AtomicReference<>();
-        TrainingRunner runner = new TrainingRunner(job, registry, clientConfig, listener, () -> {
+        TrainingRunner runner = new TrainingRunner(job, registry, clientConfig, listener, clients, () -> {
             if (noMessage.get() != null) {
                 throw noMessage.get();
             }
@@ -144,7 +160,7 @@ public final class LocalTrainingLauncher implements TrainingLauncher {
     }
 
     private ControlTopicListener listener(String topic) {
-        return listeners.computeIfAbsent(topic, t -> new ControlTopicListener(clientConfig, t));
+        return listeners.computeIfAbsent(topic, t -> new ControlTopicListener(clientConfig, t, clients));
     }
 
     /** The control topic runners wait on unless a job says otherwise. */

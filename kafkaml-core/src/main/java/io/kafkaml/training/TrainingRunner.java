@@ -1,5 +1,6 @@
 package io.kafkaml.training;
 
+import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
@@ -82,6 +83,7 @@ public final class TrainingRunner implements Runnable {
     private final TrainingJob job;
     private final Registry registry;
     private final Map<String, ?> clientConfig;
+    private final KafkaClientSupplier clients;
     private final TrainingListener listener;
     private final AtomicBoolean cancelled = new AtomicBoolean();
     /** Where the control message comes from: the launcher's listener, or (null) this runner's own wait. */
@@ -97,7 +99,17 @@ public final class TrainingRunner implements Runnable {
      * @param listener called as training progresses, or {@code null}
      */
     public TrainingRunner(TrainingJob job, Registry registry, Map<String, ?> clientConfig, TrainingListener listener) {
-        this(job, registry, clientConfig, listener, null);
+        this(job, registry, clientConfig, listener, KafkaClientSupplier.DEFAULT, null);
+    }
+
+    /**
+     * A runner whose consumers of the data stream come from {@code clients} (tests: a {@code MockConsumer}).
+     *
+     * @param clients creates the consumers that read the data stream
+     */
+    public TrainingRunner(TrainingJob job, Registry registry, Map<String, ?> clientConfig, TrainingListener listener,
+            KafkaClientSupplier clients) {
+        this(job, registry, clientConfig, listener, clients, null);
     }
 
     /**
@@ -105,8 +117,9 @@ public final class TrainingRunner implements Runnable {
      * {@code delivered} returns it (or throws why there is none, e.g. a timeout or a cancellation).
      */
     TrainingRunner(TrainingJob job, Registry registry, Map<String, ?> clientConfig, TrainingListener listener,
-            java.util.function.Supplier<ControlMessage> delivered) {
+            KafkaClientSupplier clients, java.util.function.Supplier<ControlMessage> delivered) {
         this.delivered = delivered;
+        this.clients = Objects.requireNonNull(clients, "clients");
         this.job = Objects.requireNonNull(job, "job");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.clientConfig = Map.copyOf(clientConfig);
@@ -283,7 +296,7 @@ public final class TrainingRunner implements Runnable {
 
     private void trainGroup(ControlMessage message, LabelPlan labels, List<ModelTrainer> trainers) {
         TrainingSpec spec = job.spec();
-        StreamDataSets.Builder builder = StreamDataSets.builder(clientConfig, message).batchSize(spec.batchSize())
+        StreamDataSets.Builder builder = StreamDataSets.builder(clientConfig, message).clientSupplier(clients).batchSize(spec.batchSize())
                 .shuffle(spec.shuffle()).seed(spec.seed()).splitOrder(spec.splitOrder())
                 .cacheBudgetBytes(spec.cacheBudgetBytes()).badRecordPolicy(spec.badRecordPolicy());
         if (labels.oneHotClasses() > 0) {
