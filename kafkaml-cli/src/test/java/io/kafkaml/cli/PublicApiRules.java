@@ -95,7 +95,7 @@ final class PublicApiRules {
                     }
                 }
                 for (JavaCodeUnit unit : type.getCodeUnits()) {
-                    if (!exposed(unit) || unit.isStaticInitializer()) {
+                    if (!exposed(unit)) {
                         continue;
                     }
                     String where = unit.getName() + "(" + unit.getRawParameterTypes().size() + " parameters)";
