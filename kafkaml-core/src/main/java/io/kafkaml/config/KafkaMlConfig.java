@@ -481,7 +481,7 @@ public final class KafkaMlConfig extends AbstractConfig {
     }
 
     /**
-     * {@code "; did you mean 'kafkaml.x'?"} naming the known setting nearest to {@code key} by Levenshtein distance
+     * {@code " (did you mean 'kafkaml.x'?)"} naming the known setting nearest to {@code key} by Levenshtein distance
      * (Apache Commons Text), when it is at most a third of the key's length away; otherwise empty.
      */
     static String suggestion(String key) {
@@ -495,7 +495,7 @@ public final class KafkaMlConfig extends AbstractConfig {
                 nearest = name;
             }
         }
-        return nearest != null && best <= Math.max(2, key.length() / 3) ? "; did you mean '" + nearest + "'?" : "";
+        return nearest != null && best <= Math.max(2, key.length() / 3) ? " (did you mean '" + nearest + "'?)" : "";
     }
 
     private static void warnOnce(String name, String message) {

@@ -69,7 +69,7 @@ class KafkaMlConfigTest {
     @Test
     void unknownKafkaMlKeySuggestsTheNearestKnownKey() {
         assertThat(KafkaMlConfig.suggestion("kafkaml.registry.prefx"))
-                .isEqualTo("; did you mean '" + KafkaMlConfig.REGISTRY_PREFIX_CONFIG + "'?");
+                .isEqualTo(" (did you mean '" + KafkaMlConfig.REGISTRY_PREFIX_CONFIG + "'?)");
         assertThat(KafkaMlConfig.suggestion("kafkaml.nothing.like.any.setting.at.all")).isEmpty();
     }
 
