@@ -128,6 +128,17 @@ public final class KafkaMlConfig extends AbstractConfig {
      * of one record at Kafka's default {@code message.max.bytes} (1 MiB) in uint8; 4 MiB per record as floats.
      */
     public static final long DEFAULT_MAX_RECORD_VALUES = 1L << 20;
+    /** The most bytes (key and value together) of one record that training or serving decodes. */
+    public static final String MAX_RECORD_BYTES_CONFIG = "kafkaml.max.record.bytes";
+    /**
+     * Default of {@value #MAX_RECORD_BYTES_CONFIG}: 16 MiB, room for the largest record of
+     * {@link #DEFAULT_MAX_RECORD_VALUES} values in any format (4 MiB as float32, about 12 MiB as JSON text).
+     */
+    public static final long DEFAULT_MAX_RECORD_BYTES = 16L << 20;
+    /** The most bytes of one registry artifact (a model's weights, a trained model, a Keras model's weights). */
+    public static final String MAX_ARTIFACT_BYTES_CONFIG = "kafkaml.max.artifact.bytes";
+    /** Default of {@value #MAX_ARTIFACT_BYTES_CONFIG}: 512 MiB (134 million float32 parameters). */
+    public static final long DEFAULT_MAX_ARTIFACT_BYTES = 512L << 20;
 
     /** The number of inference replicas a worker process runs. */
     public static final String INFERENCE_REPLICAS_CONFIG = "kafkaml.inference.replicas";
@@ -265,6 +276,16 @@ public final class KafkaMlConfig extends AbstractConfig {
                         + "when the model leaves their number to the stream (a convolutional model of any height and "
                         + "width, a recurrent model of any length). A larger record shape is refused before anything is "
                         + "allocated, naming this setting; a model whose declared input fixes every size is not limited");
+        define(MAX_RECORD_BYTES_CONFIG, "KAFKAML_MAX_RECORD_BYTES", Type.LONG, DEFAULT_MAX_RECORD_BYTES,
+                ConfigDef.Range.atLeast(1), Importance.LOW,
+                "Training and serving: the most bytes (key and value together) of one record that is decoded. A larger "
+                        + "record is refused before it is parsed, as a bad record (dead-letter topic, bad-record "
+                        + "policy) whose error names its topic, partition, offset and this setting");
+        define(MAX_ARTIFACT_BYTES_CONFIG, "KAFKAML_MAX_ARTIFACT_BYTES", Type.LONG, DEFAULT_MAX_ARTIFACT_BYTES,
+                ConfigDef.Range.between(1, Integer.MAX_VALUE - 8), Importance.LOW,
+                "Registry: the most bytes of one artifact stored or loaded (the weights of a model registered with "
+                        + "them, such as an imported Keras model; a trained model). A larger one is refused before it "
+                        + "is written or its bytes are allocated, naming this setting");
 
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put(RESULT_HEADER, "On every prediction: the id of the training result whose model made it");
@@ -408,12 +429,43 @@ public final class KafkaMlConfig extends AbstractConfig {
      * @throws ConfigException naming the setting when the value is not a whole number of at least 1
      */
     public static long maxRecordValues(Map<String, ?> settings) {
-        Object value = settings.get(MAX_RECORD_VALUES_CONFIG);
+        return longSetting(settings, MAX_RECORD_VALUES_CONFIG);
+    }
+
+    /** {@value #MAX_RECORD_BYTES_CONFIG}. */
+    public long maxRecordBytes() {
+        return getLong(MAX_RECORD_BYTES_CONFIG);
+    }
+
+    /**
+     * {@value #MAX_RECORD_BYTES_CONFIG} read from a map of settings (such as the client settings of a training
+     * runner or an inference replica), or its default when the map does not hold it.
+     *
+     * @throws ConfigException naming the setting when the value is not a whole number of at least 1
+     */
+    public static long maxRecordBytes(Map<String, ?> settings) {
+        return longSetting(settings, MAX_RECORD_BYTES_CONFIG);
+    }
+
+    /**
+     * {@value #MAX_ARTIFACT_BYTES_CONFIG} read from a map of settings (such as the client settings of a registry),
+     * or its default when the map does not hold it.
+     *
+     * @throws ConfigException naming the setting when the value is not a whole number in [1, 2^31 - 9]
+     */
+    public static long maxArtifactBytes(Map<String, ?> settings) {
+        return longSetting(settings, MAX_ARTIFACT_BYTES_CONFIG);
+    }
+
+    /** A LONG setting read from a map of settings, parsed and validated as defined, or its default. */
+    private static long longSetting(Map<String, ?> settings, String key) {
+        ConfigDef.ConfigKey definition = CONFIG.configKeys().get(key);
+        Object value = settings.get(key);
         if (value == null) {
-            return DEFAULT_MAX_RECORD_VALUES;
+            return (Long) definition.defaultValue;
         }
-        Object parsed = ConfigDef.parseType(MAX_RECORD_VALUES_CONFIG, value, Type.LONG);
-        CONFIG.configKeys().get(MAX_RECORD_VALUES_CONFIG).validator.ensureValid(MAX_RECORD_VALUES_CONFIG, parsed);
+        Object parsed = ConfigDef.parseType(key, value, Type.LONG);
+        definition.validator.ensureValid(key, parsed);
         return (Long) parsed;
     }
 

@@ -1,5 +1,6 @@
 package io.kafkaml.format;
 
+import io.kafkaml.config.KafkaMlConfig;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -53,5 +54,62 @@ public final class RecordFormats {
                     .forEach(format -> formats.putIfAbsent(format.name().toUpperCase(Locale.ROOT), format));
         }
         return formats;
+    }
+
+    /**
+     * A decoder that refuses records of more than {@code maxRecordBytes} bytes (key and value together) before
+     * {@code decoder} parses them, with a {@link RecordDecodeException} naming
+     * {@value io.kafkaml.config.KafkaMlConfig#MAX_RECORD_BYTES_CONFIG} and the limit. Shapes and counts are those
+     * of {@code decoder}; as thread-safe as it.
+     *
+     * @param maxRecordBytes at least 1
+     */
+    public static RecordDecoder bounded(RecordDecoder decoder, long maxRecordBytes) {
+        Objects.requireNonNull(decoder, "decoder");
+        if (maxRecordBytes < 1) {
+            throw new IllegalArgumentException("maxRecordBytes must be at least 1, not " + maxRecordBytes);
+        }
+        return new RecordDecoder() {
+            @Override
+            public int featureCount() {
+                return decoder.featureCount();
+            }
+
+            @Override
+            public long[] featureShape() {
+                return decoder.featureShape();
+            }
+
+            @Override
+            public int labelCount() {
+                return decoder.labelCount();
+            }
+
+            @Override
+            public long[] labelShape() {
+                return decoder.labelShape();
+            }
+
+            @Override
+            public void decodeFeatures(byte[] key, byte[] value, float[] features, int offset) {
+                check(key, value);
+                decoder.decodeFeatures(key, value, features, offset);
+            }
+
+            @Override
+            public void decodeLabels(byte[] key, byte[] value, float[] labels, int offset) {
+                check(key, value);
+                decoder.decodeLabels(key, value, labels, offset);
+            }
+
+            private void check(byte[] key, byte[] value) {
+                long size = (key == null ? 0L : key.length) + (value == null ? 0L : value.length);
+                if (size > maxRecordBytes) {
+                    throw new RecordDecodeException("the record holds " + size + " bytes, over the limit of "
+                            + maxRecordBytes + " bytes per record (" + KafkaMlConfig.MAX_RECORD_BYTES_CONFIG
+                            + "): raise " + KafkaMlConfig.MAX_RECORD_BYTES_CONFIG + " if such records are meant");
+                }
+            }
+        };
     }
 }

@@ -3,6 +3,7 @@ package io.kafkaml.inference;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.format.RecordDecodeException;
 import io.kafkaml.format.RecordDecoder;
+import io.kafkaml.format.RecordFormats;
 import io.kafkaml.inference.InferenceExceptionHandler.FailedInput;
 import io.kafkaml.inference.InferenceExceptionHandler.Response;
 import io.kafkaml.inference.InferenceExceptionHandler.Stage;
@@ -39,6 +40,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.InterruptException;
@@ -149,6 +151,7 @@ public final class InferenceReplica implements Supervisor.Runner {
     private final SentCommits sentCommits = new SentCommits();
     /** The user's client settings and the group, to describe a refusal by the broker. */
     private final Map<String, ?> clientConfig;
+    private final long maxRecordBytes;
     private final String groupId;
     /** Sends not yet acknowledged; guarded by itself. */
     private final Object sendsLock = new Object();
@@ -183,6 +186,7 @@ public final class InferenceReplica implements Supervisor.Runner {
             Map<String, ?> clientConfig, InferenceStats stats) {
         this.name = name;
         this.clientConfig = java.util.Collections.unmodifiableMap(new HashMap<>(clientConfig));
+        this.maxRecordBytes = KafkaMlConfig.maxRecordBytes(clientConfig);
         this.groupId = groupId;
         this.spec = spec;
         this.model = model;
@@ -317,10 +321,14 @@ public final class InferenceReplica implements Supervisor.Runner {
                 topic -> topic.equals(spec.inputTopic()) ? "READ" : "WRITE").orElse(null);
     }
 
-    /** Whether a restart can cure a replica's failure: not a handler's FAIL, not a refusal of authorization. */
+    /**
+     * Whether a restart can cure a replica's failure: not a handler's FAIL, not a refusal of authorization, not a
+     * failed authentication (SASL or TLS: wrong credentials or an untrusted certificate stay wrong).
+     */
     public static boolean isRestartable(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof InferenceRecordException || t instanceof AuthorizationException
+                    || t instanceof AuthenticationException
                     || t instanceof FencedInstanceIdException || t instanceof UnsupportedVersionException) {
                 return false;
             }
@@ -600,7 +608,7 @@ public final class InferenceReplica implements Supervisor.Runner {
 
     private void processChunk(List<ConsumerRecord<byte[], byte[]>> chunk) {
         long begin = System.nanoTime();
-        RecordDecoder decoder = model.decoder();
+        RecordDecoder decoder = RecordFormats.bounded(model.decoder(), maxRecordBytes);
         int width = decoder.featureCount();
         int count = chunk.size();
         if (features.length < count * width) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.internals.ClientConfigs;
@@ -102,11 +103,13 @@ public final class Registry implements AutoCloseable {
     private final String metrics;
     private final KafkaStore store;
     private final Duration timeout;
+    private final long maxArtifactBytes;
     private Admin admin;
 
     private Registry(Map<String, ?> clientConfig, String prefix, Duration timeout) {
         ClientConfigs.requireBootstrapServers(clientConfig);
         this.clientConfig = Map.copyOf(clientConfig);
+        this.maxArtifactBytes = KafkaMlConfig.maxArtifactBytes(clientConfig);
         this.timeout = timeout;
         this.models = prefix + ".models";
         this.configurations = prefix + ".configurations";
@@ -790,9 +793,16 @@ public final class Registry implements AutoCloseable {
      * Stores bytes as an artifact: chunks first, then the manifest with their SHA-256 digest.
      *
      * @param id the artifact id, or {@code null} for a random one
+     * @throws RegistryException if {@code bytes} are more than
+     *     {@value io.kafkaml.config.KafkaMlConfig#MAX_ARTIFACT_BYTES_CONFIG} (nothing is written)
      */
     public ArtifactRef storeArtifact(String id, byte[] bytes) {
         String artifactId = id != null ? ModelDefinition.checkName(id, "artifact") : UUID.randomUUID().toString();
+        if (bytes.length > maxArtifactBytes) {
+            throw new RegistryException("Artifact '" + artifactId + "' holds " + bytes.length + " bytes, over the limit "
+                    + "of " + maxArtifactBytes + " bytes (" + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + "): raise "
+                    + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + " to store it");
+        }
         int count = Math.max(1, (bytes.length + CHUNK_BYTES - 1) / CHUNK_BYTES);
         List<Map.Entry<String, byte[]>> parts = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
@@ -816,12 +826,19 @@ public final class Registry implements AutoCloseable {
      *
      * @throws EntityNotFoundException if there is no such artifact
      * @throws ArtifactCorruptedException if a chunk is missing or the bytes do not match the digest
+     * @throws RegistryException if the artifact holds more than
+     *     {@value io.kafkaml.config.KafkaMlConfig#MAX_ARTIFACT_BYTES_CONFIG} bytes (checked before allocating)
      */
     public byte[] loadArtifact(String id) {
         ArtifactRef ref = artifact(id).orElseThrow(() -> new EntityNotFoundException("artifact", id));
         if (ref.size() > Integer.MAX_VALUE - 8) {
             throw new ArtifactCorruptedException("Artifact '" + id + "' declares " + ref.size() + " bytes, more than "
                     + "one array holds");
+        }
+        if (ref.size() > maxArtifactBytes) {
+            throw new RegistryException("Artifact '" + id + "' holds " + ref.size() + " bytes, over the limit of "
+                    + maxArtifactBytes + " bytes (" + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + "): raise "
+                    + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + " to load it");
         }
         byte[] bytes = new byte[(int) ref.size()];
         int position = 0;

@@ -187,7 +187,8 @@ public final class TrainingRunner implements Runnable {
             registry.deployment(id).ifPresent(d -> registry.updateDeployment(d.withControlMessage(message.toJson())));
             log.info("[{}] Training {} model(s) of configuration '{}' on {}", id, trainers.size(),
                     job.configuration().name(), message.slices());
-            RecordDecoder decoder = RecordFormats.forName(message.inputFormat()).newDecoder(message.inputConfig());
+            RecordDecoder decoder = RecordFormats.bounded(RecordFormats.forName(message.inputFormat())
+                    .newDecoder(message.inputConfig()), KafkaMlConfig.maxRecordBytes(clientConfig));
             for (ModelTrainer trainer : trainers) {
                 trainer.prepare(registry.newNetwork(trainer.model), decoder);
             }

@@ -164,6 +164,36 @@ class InferenceFaultsIT {
     }
 
     @Test
+    void inputsOverTheRecordByteLimitGoToTheDeadLetterTopicNamingTheLimitAndTheOthersArePredicted(
+            EmbeddedKafkaBroker kafka) throws Exception {
+        kafka.createTopic("big-in", 1);
+        send(kafka, "big-in", 0, 6, 0);
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
+            // valid JSON inputs of 3 values, padded with whitespace to 207 bytes: over the limit of 64
+            producer.send(new ProducerRecord<>("big-in", bytes("big"), bytes("[1, 2," + " ".repeat(200) + "3]")))
+                    .get(30, TimeUnit.SECONDS);
+        }
+        send(kafka, "big-in", 6, 4, 0);
+        try (LocalInference inference = LocalInference.start(registry,
+                config(kafka, io.kafkaml.config.KafkaMlConfig.MAX_RECORD_BYTES_CONFIG, "64"), "big-dlq",
+                InferenceSpec.builder(mediumResult, "big-in", "big-out").deadLetterTopic("big-dlq").build())) {
+            List<ConsumerRecord<byte[], byte[]>> dead = read(kafka, "big-dlq", 1, false);
+            assertThat(keys(dead)).containsExactly("big");
+            Map<String, String> headers = headers(dead.get(0));
+            assertThat(headers).containsEntry(InferenceReplica.DLQ_TOPIC_HEADER, "big-in")
+                    .containsEntry(InferenceReplica.DLQ_PARTITION_HEADER, "0")
+                    .containsEntry(InferenceReplica.DLQ_OFFSET_HEADER, "6")
+                    .containsEntry(InferenceReplica.DLQ_STAGE_HEADER, "DECODE");
+            assertThat(headers.get(InferenceReplica.DLQ_ERROR_MESSAGE_HEADER))
+                    .contains("211 bytes", "limit of 64 bytes per record (kafkaml.max.record.bytes)");
+            assertThat(keys(read(kafka, "big-out", 10, false))).hasSize(10).doesNotContain("big");
+            assertThat(inference.restarts()).isZero();
+            assertThat(inference.state()).isEqualTo(LocalInference.State.RUNNING);
+        }
+    }
+
+    @Test
     void withoutADeadLetterTopicAnOversizedPredictionFailsTheDeploymentVisiblyAndOnce(EmbeddedKafkaBroker kafka)
             throws Exception {
         kafka.createTopic("wide-in-2", 1);

@@ -4,11 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.SaslAuthenticationException;
+import org.apache.kafka.common.errors.SslAuthenticationException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.junit.jupiter.api.Test;
 
 class ReplicaCommitRulesTest {
@@ -26,6 +31,15 @@ class ReplicaCommitRulesTest {
         assertThat(InferenceReplica.isFencing(new KafkaException("w", new InvalidProducerEpochException("e"))))
                 .isFalse();
         assertThat(InferenceReplica.isRestartable(new InvalidProducerEpochException("expired"))).isTrue();
+    }
+
+    @Test
+    void aFailedAuthenticationIsNotRestartedLikeARefusedAuthorization() {
+        assertThat(InferenceReplica.isRestartable(new SaslAuthenticationException("bad password"))).isFalse();
+        assertThat(InferenceReplica.isRestartable(new KafkaException("w", new SslAuthenticationException("ca"))))
+                .isFalse();
+        assertThat(InferenceReplica.isRestartable(new TopicAuthorizationException(Set.of("out")))).isFalse();
+        assertThat(InferenceReplica.isRestartable(new TimeoutException("broker away"))).isTrue();
     }
 
     @Test

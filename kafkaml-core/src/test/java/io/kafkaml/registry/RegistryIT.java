@@ -3,6 +3,7 @@ package io.kafkaml.registry;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.model.ModelDefinition;
@@ -241,6 +242,27 @@ class RegistryIT {
                                     + " is missing"));
             registry.deleteArtifact("big-model");
             assertThat(registry.artifact("big-model")).isEmpty();
+        }
+    }
+
+    @Test
+    void anArtifactOverTheSizeLimitIsNeitherStoredNorLoaded(EmbeddedKafkaBroker kafka) {
+        Map<String, Object> limited = new java.util.HashMap<>(kafka.clientConfig());
+        limited.put(KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG, "1000");
+        try (Registry registry = Registry.connect(kafka.clientConfig(), "reg-limit", Duration.ofSeconds(30))) {
+            registry.storeArtifact("weights-3000", new byte[3000]);
+        }
+        try (Registry registry = Registry.connect(limited, "reg-limit", Duration.ofSeconds(30))) {
+            assertThatThrownBy(() -> registry.loadArtifact("weights-3000"))
+                    .isInstanceOf(RegistryException.class)
+                    .hasMessage("Artifact 'weights-3000' holds 3000 bytes, over the limit of 1000 bytes "
+                            + "(kafkaml.max.artifact.bytes): raise kafkaml.max.artifact.bytes to load it");
+            assertThatThrownBy(() -> registry.storeArtifact("weights-1001", new byte[1001]))
+                    .isInstanceOf(RegistryException.class)
+                    .hasMessageContaining("holds 1001 bytes, over the limit of 1000 bytes (kafkaml.max.artifact.bytes)");
+            assertThat(registry.artifact("weights-1001")).isEmpty();
+            assertThat(registry.storeArtifact("weights-1000", new byte[1000]).size()).isEqualTo(1000);
+            assertThat(registry.loadArtifact("weights-1000")).hasSize(1000);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.kafkaml.benchmarks;
 
+import io.kafkaml.config.KafkaMlConfig;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
 
@@ -24,6 +25,20 @@ public record BenchmarkContext(Map<String, Object> clientConfig, Admin admin, Ma
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--" + key + " must be an integer, was '" + value + "'", e);
         }
+    }
+
+    /**
+     * The settings a plain consumer of the benchmark gets: derived from {@link #clientConfig()} as kafkaml's own
+     * consumers derive theirs (security and {@code consumer.*} settings kept, {@code kafkaml.*} ones left out).
+     * A new mutable map.
+     */
+    public Map<String, Object> consumerConfig() {
+        return new KafkaMlConfig(clientConfig).consumerConfig();
+    }
+
+    /** The settings a plain producer of the benchmark gets, derived as for {@link #consumerConfig()}. */
+    public Map<String, Object> producerConfig() {
+        return new KafkaMlConfig(clientConfig).producerConfig();
     }
 
     /** A unique topic name for this run. */

@@ -1,5 +1,6 @@
 package io.kafkaml.benchmarks;
 
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.stream.StreamSlice;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -47,7 +48,7 @@ final class BenchmarkSupport {
     static List<StreamSlice> produce(BenchmarkContext context, String topic, int partitions, long records,
             LongFunction<KeyValue> record) throws Exception {
         context.admin().createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(60, TimeUnit.SECONDS);
-        Map<String, Object> config = new HashMap<>(context.clientConfig());
+        Map<String, Object> config = context.producerConfig();
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.LINGER_MS_CONFIG, 20);
         config.put(ProducerConfig.BATCH_SIZE_CONFIG, 512 * 1024);
@@ -87,7 +88,7 @@ final class BenchmarkSupport {
     }
 
     static KafkaConsumer<byte[], byte[]> consumer(Map<String, Object> config) {
-        Map<String, Object> copy = new HashMap<>(config);
+        Map<String, Object> copy = new KafkaMlConfig(config).consumerConfig();
         copy.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         copy.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
         return new KafkaConsumer<>(copy, new ByteArrayDeserializer(), new ByteArrayDeserializer());

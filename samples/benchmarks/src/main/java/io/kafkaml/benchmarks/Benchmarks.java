@@ -1,20 +1,30 @@
 package io.kafkaml.benchmarks;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 
 /**
  * The benchmark suite's entry point:
  * {@code java -jar samples/benchmarks/target/kafkaml-benchmarks.jar NAME [--bootstrap-servers HOST:PORT]
- * [--OPTION VALUE ...]}. It starts an embedded broker unless {@code --bootstrap-servers} is given, runs the
- * named benchmark and prints one JSON object per line on standard output; logs go to standard error.
+ * [--config FILE] [--OPTION VALUE ...]}. It starts an embedded broker unless bootstrap servers are given (the flag,
+ * the file or the environment), runs the named benchmark and prints one JSON object per line on standard output;
+ * logs go to standard error.
+ * Settings are read as the CLI reads them ({@link KafkaMlConfig}): the {@code --config} properties file (security,
+ * {@code consumer.*}, {@code producer.*}, {@code admin.*}, {@code kafkaml.*}), then the {@code KAFKAML_*}
+ * environment, then {@code --bootstrap-servers}; every client of a benchmark derives its settings from them.
  */
 public final class Benchmarks {
 
@@ -49,16 +59,32 @@ public final class Benchmarks {
             options.put(args[i].substring(2), args[++i]);
         }
         String servers = options.remove("bootstrap-servers");
+        String configFile = options.remove("config");
+        Map<String, Object> settings = new HashMap<>();
+        if (configFile != null) {
+            Properties properties = new Properties();
+            try (InputStream in = Files.newInputStream(Path.of(configFile))) {
+                properties.load(in);
+            } catch (IOException e) {
+                err.println("Cannot read the settings file " + configFile + ": " + e.getMessage());
+                return 2;
+            }
+            properties.forEach((key, value) -> settings.put(key.toString(), value));
+        }
+        settings.putAll(KafkaMlConfig.settingsFromEnvironment(System.getenv()));
         ObjectMapper json = new ObjectMapper();
         EmbeddedKafkaBroker broker = null;
         try {
             if (servers == null) {
+                servers = (String) settings.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+            }
+            if (servers == null) {
                 broker = EmbeddedKafkaBroker.builder().build().start();
                 servers = broker.bootstrapServers();
             }
-            Map<String, Object> clientConfig = new HashMap<>();
+            Map<String, Object> clientConfig = new HashMap<>(settings);
             clientConfig.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, servers);
-            try (Admin admin = Admin.create(clientConfig)) {
+            try (Admin admin = Admin.create(new KafkaMlConfig(clientConfig).adminConfig())) {
                 for (BenchmarkResult result : benchmark.run(new BenchmarkContext(clientConfig, admin, options))) {
                     out.println(json.writeValueAsString(result));
                     out.flush();
@@ -73,7 +99,10 @@ public final class Benchmarks {
     }
 
     private static void usage(PrintStream out) {
-        out.println("usage: java -jar kafkaml-benchmarks.jar NAME [--bootstrap-servers HOST:PORT] [--OPTION VALUE ...]");
+        out.println("usage: java -jar kafkaml-benchmarks.jar NAME [--bootstrap-servers HOST:PORT] [--config FILE] "
+                + "[--OPTION VALUE ...]");
+        out.println("--config: a properties file of settings (security.protocol, sasl.*, ssl.*, consumer.*, producer.*,");
+        out.println("admin.*, kafkaml.*; see docs/settings.md); KAFKAML_* environment variables apply after it.");
         out.println("Prints one JSON object per line: benchmark, records, seconds, recordsPerSecond, baseline,");
         out.println("baselineSeconds, baselineRecordsPerSecond, ratio (ours / baseline, same run), then extras.");
         out.println("benchmarks:");

@@ -1,5 +1,6 @@
 package io.kafkaml.benchmarks;
 
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.format.RecordDecoder;
 import io.kafkaml.format.RecordEncoder;
@@ -108,10 +109,10 @@ final class InferenceBenchmarks {
                 int rate) throws Exception {
             int count = seconds * rate;
             List<Double> latencies = new ArrayList<>(count);
-            Map<String, Object> readerConfig = new HashMap<>(context.clientConfig());
+            Map<String, Object> readerConfig = context.consumerConfig();
             readerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + out + "-" + System.nanoTime());
             readerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
-            Map<String, Object> producerConfig = new HashMap<>(context.clientConfig());
+            Map<String, Object> producerConfig = context.producerConfig();
             producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 0);
             try (KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(readerConfig, new ByteArrayDeserializer(),
                     new ByteArrayDeserializer());
@@ -197,7 +198,7 @@ final class InferenceBenchmarks {
         }
 
         private static void fill(BenchmarkContext context, Served served, String topic, int records) throws Exception {
-            Map<String, Object> config = new HashMap<>(context.clientConfig());
+            Map<String, Object> config = context.producerConfig();
             config.put(ProducerConfig.LINGER_MS_CONFIG, 10);
             config.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
             try (KafkaProducer<byte[], byte[]> producer =
@@ -266,7 +267,7 @@ final class InferenceBenchmarks {
             ServedModel model = ServedModel.load(served.registry, InferenceSpec.builder(served.resultId, in, out).build());
             RecordDecoder decoder = model.decoder();
             float[] row = new float[decoder.featureCount()];
-            Map<String, Object> consumerConfig = new HashMap<>(context.clientConfig());
+            Map<String, Object> consumerConfig = context.consumerConfig();
             consumerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, "kafka-ml-loop-" + System.nanoTime());
             consumerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
             consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -274,7 +275,7 @@ final class InferenceBenchmarks {
             long processed = 0;
             try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig, new ByteArrayDeserializer(),
                     new ByteArrayDeserializer());
-                    KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(context.clientConfig(),
+                    KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(context.producerConfig(),
                             new ByteArraySerializer(), new ByteArraySerializer())) {
                 consumer.subscribe(List.of(in));
                 while (processed < records) {
@@ -359,13 +360,13 @@ final class InferenceBenchmarks {
         private volatile long processed;
 
         private Passthrough(Map<String, Object> clientConfig, String in, String out, boolean fromEarliest) {
-            Map<String, Object> consumerConfig = new HashMap<>(clientConfig);
+            Map<String, Object> consumerConfig = new KafkaMlConfig(clientConfig).consumerConfig();
             consumerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, "passthrough-" + System.nanoTime());
             consumerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromEarliest ? "earliest" : "latest");
             consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
             consumerConfig.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
             consumerConfig.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
-            Map<String, Object> producerConfig = new HashMap<>(clientConfig);
+            Map<String, Object> producerConfig = new KafkaMlConfig(clientConfig).producerConfig();
             producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 0);
             this.thread = new Thread(() -> {
                 try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig,

@@ -9,9 +9,13 @@ import io.kafkaml.testkit.EmbeddedKafkaExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The benchmark jar's contract: one JSON object per line with the documented fields. Tiny sizes. */
 @ExtendWith(EmbeddedKafkaExtension.class)
@@ -39,6 +43,31 @@ class BenchmarksIT {
             double ratio = json.get("recordsPerSecond").asDouble() / json.get("baselineRecordsPerSecond").asDouble();
             assertThat(json.get("ratio").asDouble()).isCloseTo(ratio, org.assertj.core.data.Offset.offset(0.01 * ratio));
         }
+    }
+
+    @Test
+    void settingsComeFromTheConfigFileAsTheCliReadsThem(EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
+        Path file = dir.resolve("client.properties");
+        Files.writeString(file, "bootstrap.servers=" + kafka.bootstrapServers() + "\nconsumer.max.poll.records=100\n"
+                + "kafkaml.max.record.bytes=4096\n");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        java.util.Set<String> before = kafka.admin().listTopics().names().get(30, TimeUnit.SECONDS);
+        // no --bootstrap-servers: the file's broker is used, not an embedded one
+        int status = Benchmarks.run(new String[] {"stream-read", "--config", file.toString(),
+            "--records", "1000", "--rounds", "1", "--warmup", "0"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8).lines()).hasSize(2);
+        java.util.Set<String> after = new java.util.HashSet<>(kafka.admin().listTopics().names().get(30, TimeUnit.SECONDS));
+        after.removeAll(before);
+        assertThat(after).as("the benchmark's topic is on the file's broker").isNotEmpty();
+
+        ByteArrayOutputStream missingErr = new ByteArrayOutputStream();
+        assertThat(Benchmarks.run(new String[] {"stream-read", "--config", dir.resolve("absent.properties").toString()},
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                new PrintStream(missingErr, true, StandardCharsets.UTF_8))).isEqualTo(2);
+        assertThat(missingErr.toString(StandardCharsets.UTF_8)).startsWith("Cannot read the settings file ");
     }
 
     @Test
