@@ -1,6 +1,7 @@
 package io.kafkaml.dataset;
 
 import io.kafkaml.config.KafkaClientSupplier;
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.format.RecordDecodeException;
 import io.kafkaml.format.RecordDecoder;
@@ -107,7 +108,9 @@ public final class StreamDataSets implements AutoCloseable {
         this.clients = builder.clients;
         this.message = builder.message;
         this.format = builder.format != null ? builder.format : RecordFormats.forName(message.inputFormat());
-        this.decoder = format.newDecoder(message.inputConfig());
+        // records larger than kafkaml.max.record.bytes are bad records, refused before they are parsed
+        this.decoder = RecordFormats.bounded(format.newDecoder(message.inputConfig()),
+                KafkaMlConfig.maxRecordBytes(clientConfig));
         this.batchSize = builder.batchSize;
         this.shuffle = builder.shuffle;
         this.seed = builder.seed;

@@ -332,6 +332,21 @@ class StreamDataSetsIT {
             Set<String> seen = new HashSet<>(rows);
             assertThat(seen).doesNotContain(row(3, 3, 1)).contains(row(4, 4, 0));
         }
+        // kafkaml.max.record.bytes: a record over it is a bad record, refused before it is parsed
+        Map<String, Object> limited = kafka.clientConfig();
+        limited.put("kafkaml.max.record.bytes", "8"); // key "0"/"1" + "[9, 9]" is 7 bytes, + "[10, 10]" is 9
+        try (StreamDataSets data = StreamDataSets.builder(limited, dirty).build()) {
+            assertThatThrownBy(() -> readAll(data.train()))
+                    .isInstanceOf(RecordDecodeException.class)
+                    .hasMessage("Cannot decode record dirty-0@3: the record holds 12 bytes, over the limit of 8 bytes "
+                            + "per record (kafkaml.max.record.bytes): raise kafkaml.max.record.bytes if such records "
+                            + "are meant");
+        }
+        try (StreamDataSets data = StreamDataSets.builder(limited, dirty)
+                .badRecordPolicy(BadRecordPolicy.SKIP).cacheBudgetBytes(0).build()) {
+            assertThat(readAll(data.train())).hasSize(9).doesNotContain(row(3, 3, 1));
+            assertThat(data.skippedRecords()).isEqualTo(41);
+        }
     }
 
     @Test
