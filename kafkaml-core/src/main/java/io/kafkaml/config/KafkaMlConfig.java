@@ -139,6 +139,10 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String MAX_ARTIFACT_BYTES_CONFIG = "kafkaml.max.artifact.bytes";
     /** Default of {@value #MAX_ARTIFACT_BYTES_CONFIG}: 512 MiB (134 million float32 parameters). */
     public static final long DEFAULT_MAX_ARTIFACT_BYTES = 512L << 20;
+    /** The most control messages one wait for a deployment's control message scans. */
+    public static final String MAX_CONTROL_MESSAGES_CONFIG = "kafkaml.max.control.messages";
+    /** Default of {@value #MAX_CONTROL_MESSAGES_CONFIG}: 1,000,000 messages. */
+    public static final long DEFAULT_MAX_CONTROL_MESSAGES = 1_000_000L;
 
     /** The number of inference replicas a worker process runs. */
     public static final String INFERENCE_REPLICAS_CONFIG = "kafkaml.inference.replicas";
@@ -286,6 +290,11 @@ public final class KafkaMlConfig extends AbstractConfig {
                 "Registry: the most bytes of one artifact stored or loaded (the weights of a model registered with "
                         + "them, such as an imported Keras model; a trained model). A larger one is refused before it "
                         + "is written or its bytes are allocated, naming this setting");
+        define(MAX_CONTROL_MESSAGES_CONFIG, "KAFKAML_MAX_CONTROL_MESSAGES", Type.LONG, DEFAULT_MAX_CONTROL_MESSAGES,
+                ConfigDef.Range.atLeast(1), Importance.LOW,
+                "Training: the most control messages (of any deployment, malformed ones included) one wait for a "
+                        + "deployment's control message reads; past it the wait fails naming this setting instead of "
+                        + "reading on through a flooded control topic");
 
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put(RESULT_HEADER, "On every prediction: the id of the training result whose model made it");
@@ -455,6 +464,16 @@ public final class KafkaMlConfig extends AbstractConfig {
      */
     public static long maxArtifactBytes(Map<String, ?> settings) {
         return longSetting(settings, MAX_ARTIFACT_BYTES_CONFIG);
+    }
+
+    /**
+     * {@value #MAX_CONTROL_MESSAGES_CONFIG} read from a map of settings (such as the client settings of a control
+     * channel), or its default when the map does not hold it.
+     *
+     * @throws ConfigException naming the setting when the value is not a whole number of at least 1
+     */
+    public static long maxControlMessages(Map<String, ?> settings) {
+        return longSetting(settings, MAX_CONTROL_MESSAGES_CONFIG);
     }
 
     /** A LONG setting read from a map of settings, parsed and validated as defined, or its default. */

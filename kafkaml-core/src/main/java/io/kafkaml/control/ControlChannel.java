@@ -1,6 +1,7 @@
 package io.kafkaml.control;
 
 import io.kafkaml.common.KafkaMlException;
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.internals.ClientConfigs;
 import io.kafkaml.internals.Deadline;
 import io.kafkaml.internals.TopicPartitions;
@@ -72,6 +73,7 @@ public final class ControlChannel implements AutoCloseable {
     private final Map<String, ?> clientConfig;
     private final String topic;
     private final String clientIdPrefix;
+    private final long maxControlMessages;
     private KafkaProducer<byte[], byte[]> producer;
     private boolean closed;
 
@@ -80,6 +82,7 @@ public final class ControlChannel implements AutoCloseable {
         this.clientConfig = Map.copyOf(clientConfig);
         this.topic = Objects.requireNonNull(topic, "topic");
         this.clientIdPrefix = "kafkaml-control-" + CLIENT_IDS.incrementAndGet();
+        this.maxControlMessages = KafkaMlConfig.maxControlMessages(clientConfig);
     }
 
     /** A channel on the default control topic, {@value #DEFAULT_TOPIC}. */
@@ -155,6 +158,8 @@ public final class ControlChannel implements AutoCloseable {
      * @throws ControlMessageTimeoutException if none arrived in time
      * @throws InvalidControlMessageException if the message the deployment would accept is malformed
      * @throws java.util.concurrent.CancellationException if {@code cancelled} became true first
+     * @throws KafkaMlException naming {@value io.kafkaml.config.KafkaMlConfig#MAX_CONTROL_MESSAGES_CONFIG} if more
+     *     control messages than it allows were read without the one the deployment accepts
      */
     public ControlMessage await(String deploymentId, ControlTopicPosition since, boolean reuse, Duration timeout,
             BooleanSupplier cancelled) {
@@ -162,6 +167,7 @@ public final class ControlChannel implements AutoCloseable {
         ControlMessageMatcher matcher = new ControlMessageMatcher(deploymentId, since, reuse);
         Deadline deadline = Deadline.after(timeout);
         long skipped = 0;
+        long scanned = 0;
         try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
             Set<TopicPartition> assigned = new HashSet<>();
             long nextMetadataCheck = 0;
@@ -182,6 +188,13 @@ public final class ControlChannel implements AutoCloseable {
                 }
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(deadline.remainingAtMost(
                         Duration.ofMillis(200)))) {
+                    if (++scanned > maxControlMessages) {
+                        throw new KafkaMlException("Read more than " + maxControlMessages + " control messages on topic '" + topic
+                                + "' without the one deployment '" + deploymentId + "' accepts, the limit of "
+                                + KafkaMlConfig.MAX_CONTROL_MESSAGES_CONFIG + " (at " + record.topic() + "-"
+                                + record.partition() + "@" + record.offset() + "): raise "
+                                + KafkaMlConfig.MAX_CONTROL_MESSAGES_CONFIG + " if the topic holds that many");
+                    }
                     try {
                         ControlMessage message = ControlMessage.fromRecord(record);
                         if (message.deploymentId().equals(deploymentId)) {

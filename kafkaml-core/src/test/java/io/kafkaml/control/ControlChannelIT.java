@@ -3,12 +3,14 @@ package io.kafkaml.control;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.stream.StreamSlice;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import io.kafkaml.testkit.EmbeddedKafkaExtension;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -76,6 +78,27 @@ class ControlChannelIT {
                     .isInstanceOf(ControlMessageTimeoutException.class)
                     .hasMessageContaining("No control message for deployment '4' arrived on topic 'control-bad' within 1500 ms")
                     .hasMessageContaining("2 malformed messages were skipped");
+        }
+    }
+
+    @Test
+    void aWaitReadsAtMostTheConfiguredNumberOfControlMessages(EmbeddedKafkaBroker kafka) {
+        kafka.createTopic("control-flood", 1);
+        Map<String, Object> limited = new java.util.HashMap<>(kafka.clientConfig());
+        limited.put("kafkaml.max.control.messages", "5");
+        try (ControlChannel control = ControlChannel.create(limited, "control-flood")) {
+            for (int i = 0; i < 6; i++) {
+                control.publish(message(String.valueOf(100 + i)), Duration.ofSeconds(10));
+            }
+            control.publish(message("9"), Duration.ofSeconds(10));
+            // deployment 104's message is the 5th: found within the limit
+            assertThat(control.await("104", Duration.ofSeconds(10)).deploymentId()).isEqualTo("104");
+            // deployment 9's is the 7th: the wait stops at the 6th, naming the setting
+            assertThatThrownBy(() -> control.await("9", Duration.ofSeconds(10)))
+                    .isInstanceOf(KafkaMlException.class)
+                    .hasMessage("Read more than 5 control messages on topic 'control-flood' without the one deployment "
+                            + "'9' accepts, the limit of kafkaml.max.control.messages (at control-flood-0@5): raise "
+                            + "kafkaml.max.control.messages if the topic holds that many");
         }
     }
 

@@ -2,7 +2,6 @@ package io.kafkaml.format;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.kafkaml.config.KafkaMlConfig;
 import java.nio.charset.StandardCharsets;
@@ -30,11 +29,11 @@ class BoundedDecoderTest {
         assertThatThrownBy(() -> decoder.decodeLabels(key, "[1, 2]".getBytes(StandardCharsets.UTF_8), features, 0))
                 .isInstanceOf(RecordDecodeException.class)
                 .hasMessageContaining("16 bytes per record");
-        RecordDecodeException refused = catchThrowableOfType(() -> decoder.decodeFeatures(null, big, features, 0),
-                RecordDecodeException.class);
-        assertThat(refused.at("images", 3, 42L).getMessage())
-                .startsWith("Cannot decode record images-3@42: the record holds 17 bytes")
-                .doesNotContain("\n");
+        assertThatThrownBy(() -> decoder.decodeFeatures(null, big, features, 0))
+                .isInstanceOfSatisfying(RecordDecodeException.class, refused ->
+                        assertThat(refused.at("images", 3, 42L).getMessage())
+                                .startsWith("Cannot decode record images-3@42: the record holds 17 bytes")
+                                .doesNotContain("\n"));
         assertThat(decoder.featureCount()).isEqualTo(2);
     }
 
