@@ -25,7 +25,7 @@ class BoundedDecoderTest {
                 .hasMessageContaining("17 bytes")
                 .hasMessageContaining("limit of 16 bytes per record (kafkaml.max.record.bytes)");
         // the key counts too
-        byte[] key = new byte[10];
+        byte[] key = new byte[11]; // 11 + 6 = 17 bytes
         assertThatThrownBy(() -> decoder.decodeLabels(key, "[1, 2]".getBytes(StandardCharsets.UTF_8), features, 0))
                 .isInstanceOf(RecordDecodeException.class)
                 .hasMessageContaining("16 bytes per record");
