@@ -82,6 +82,10 @@ final class AvroLayout {
                     + "Avro " + root.describe() + ": truncated, or written with another schema?", e);
         } catch (IOException | AvroRuntimeException e) {
             throw new RecordDecodeException("the " + what + " is not valid Avro for its schema: " + e.getMessage(), e);
+        } catch (UnsupportedOperationException e) {
+            // Avro's SystemLimitException checks: a block count or length beyond what a Java array holds
+            throw new RecordDecodeException("the " + what + " is not valid Avro for its schema (" + bytes.length
+                    + " bytes): " + e.getMessage(), e);
         }
     }
 
