@@ -1,5 +1,7 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.common.KafkaMlException;
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.keras.KerasModels;
 import io.kafkaml.model.ModelDefinition;
 import io.kafkaml.registry.EntityNotFoundException;
@@ -49,6 +51,12 @@ final class ModelsCommand {
 
         @Override
         public Integer call() throws IOException {
+            long maxBytes = KafkaMlConfig.maxArtifactBytes(client.clientConfig());
+            if (Files.size(file) > maxBytes) {
+                throw new KafkaMlException("The model file " + file + " holds " + Files.size(file) + " bytes, over the "
+                        + "limit of " + maxBytes + " bytes (" + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + "): raise "
+                        + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + " to register it");
+            }
             try (Registry registry = client.registry()) {
                 ModelDefinition model;
                 if (KerasModels.isKerasFile(file)) {

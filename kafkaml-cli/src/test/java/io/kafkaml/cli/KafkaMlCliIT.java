@@ -95,6 +95,14 @@ class KafkaMlCliIT {
         Run duplicate = run(kafka, "models", "register", "--name", "hcopd", "--file", model.toString());
         assertThat(duplicate.status()).isEqualTo(1);
         assertThat(duplicate.err()).isEqualTo("kafkaml register: A model named 'hcopd' already exists\n");
+        Path limits = dir.resolve("limits.properties");
+        Files.writeString(limits, "kafkaml.max.artifact.bytes=100\n");
+        Run tooLarge = run(kafka, "models", "register", "--name", "hcopd-large", "--file", model.toString(),
+                "--config", limits.toString());
+        assertThat(tooLarge.status()).isEqualTo(1);
+        assertThat(tooLarge.err()).isEqualTo("kafkaml register: The model file " + model + " holds " + Files.size(model)
+                + " bytes, over the limit of 100 bytes (kafkaml.max.artifact.bytes): raise kafkaml.max.artifact.bytes "
+                + "to register it\n");
 
         JsonNode models = Output.JSON.readTree(run(kafka, "models", "list", "--json").out());
         assertThat(models.get(0).get("summary").get("parameterCount").asInt()).isEqualTo(3 * 8 + 8 + 8 * 2 + 2);
