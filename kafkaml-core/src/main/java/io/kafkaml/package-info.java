@@ -15,5 +15,15 @@
  *     ml.serve(InferenceSpec.builder(training.results().get(0).id(), "in", "out").build());
  * }
  * }</pre>
+ *
+ * <h2>Public API and internals</h2>
+ * A package {@code io.kafkaml.<area>} is public API: semantic versioning applies to it once 1.0 is released, its
+ * javadoc is published, and {@code mvn verify} compares it with the recorded baseline ({@code api-baseline/},
+ * japicmp). A package whose name contains {@code internals} ({@code io.kafkaml.internals},
+ * {@code io.kafkaml.training.internals}, ...) holds implementation classes, as Kafka's
+ * {@code clients.producer.internals} does: any kafkaml module may use them (the CLI and the benchmarks do), but no
+ * public or protected signature of a public package may name one (superclass, interfaces, fields, parameters,
+ * return types, exceptions, type bounds); the build's {@code PublicApiTest} fails when one does. They may change
+ * in any release and are neither documented nor compared.
  */
 package io.kafkaml;

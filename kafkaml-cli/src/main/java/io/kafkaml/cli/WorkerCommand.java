@@ -8,7 +8,7 @@ import io.kafkaml.registry.ControlLogger;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.training.TrainingJob;
-import io.kafkaml.training.TrainingRunner;
+import io.kafkaml.training.internals.TrainingRunner;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Locale;

@@ -1,5 +1,6 @@
 package io.kafkaml.control;
 
+import io.kafkaml.control.internals.ControlMessageMatcher;
 import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.internals.ClientConfigs;
@@ -150,7 +151,7 @@ public final class ControlChannel implements AutoCloseable {
     }
 
     /**
-     * Waits for the control message a deployment accepts (see {@link ControlMessageMatcher}): with
+     * Waits for the control message a deployment accepts: with
      * {@code reuse} false, the first one for {@code deploymentId} at or after {@code since}, ignoring older ones;
      * with {@code reuse} true, the newest one published before {@code since}, else the first after.
      *

@@ -1,5 +1,7 @@
 package io.kafkaml.training;
 
+import io.kafkaml.training.internals.ControlTopicListener;
+import io.kafkaml.training.internals.TrainingRunner;
 import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;

@@ -1,5 +1,6 @@
 package io.kafkaml.training;
 
+import io.kafkaml.training.internals.TrainingRunner;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

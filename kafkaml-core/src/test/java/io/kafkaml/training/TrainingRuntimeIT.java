@@ -1,5 +1,6 @@
 package io.kafkaml.training;
 
+import io.kafkaml.training.internals.TrainingRunner;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.kafkaml.model.ModelDefinition;

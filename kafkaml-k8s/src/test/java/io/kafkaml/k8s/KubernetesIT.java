@@ -26,7 +26,7 @@ import io.kafkaml.testkit.EmbeddedKafkaExtension;
 import io.kafkaml.training.TrainingDeployments;
 import io.kafkaml.training.TrainingHandle;
 import io.kafkaml.training.TrainingJob;
-import io.kafkaml.training.TrainingRunner;
+import io.kafkaml.training.internals.TrainingRunner;
 import io.kafkaml.training.TrainingSpec;
 import java.time.Duration;
 import java.util.List;

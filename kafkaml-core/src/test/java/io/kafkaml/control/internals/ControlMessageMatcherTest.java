@@ -1,5 +1,8 @@
-package io.kafkaml.control;
+package io.kafkaml.control.internals;
 
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.control.ControlTopicPosition;
+import io.kafkaml.control.InvalidControlMessageException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

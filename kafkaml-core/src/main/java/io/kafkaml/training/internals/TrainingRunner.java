@@ -1,5 +1,10 @@
-package io.kafkaml.training;
+package io.kafkaml.training.internals;
 
+import io.kafkaml.training.LocalTrainingLauncher;
+import io.kafkaml.training.TrainingDeployments;
+import io.kafkaml.training.TrainingJob;
+import io.kafkaml.training.TrainingListener;
+import io.kafkaml.training.TrainingSpec;
 import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.ControlChannel;
@@ -116,7 +121,7 @@ public final class TrainingRunner implements Runnable {
      * A runner whose control message was already received by its launcher's one control-topic listener:
      * {@code delivered} returns it (or throws why there is none, e.g. a timeout or a cancellation).
      */
-    TrainingRunner(TrainingJob job, Registry registry, Map<String, ?> clientConfig, TrainingListener listener,
+    public TrainingRunner(TrainingJob job, Registry registry, Map<String, ?> clientConfig, TrainingListener listener,
             KafkaClientSupplier clients, java.util.function.Supplier<ControlMessage> delivered) {
         this.delivered = delivered;
         this.clients = Objects.requireNonNull(clients, "clients");

@@ -1,4 +1,4 @@
-package io.kafkaml.training;
+package io.kafkaml.training.internals;
 
 import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlMessage;

@@ -1,4 +1,4 @@
-package io.kafkaml.training;
+package io.kafkaml.training.internals;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;

@@ -1,8 +1,9 @@
-package io.kafkaml.training;
+package io.kafkaml.training.internals;
 
+import io.kafkaml.training.LocalTrainingLauncher;
 import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlMessage;
-import io.kafkaml.control.ControlMessageMatcher;
+import io.kafkaml.control.internals.ControlMessageMatcher;
 import io.kafkaml.control.ControlMessageTimeoutException;
 import io.kafkaml.control.ControlTopicPosition;
 import io.kafkaml.control.InvalidControlMessageException;
@@ -45,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe: {@link #await} and {@link #close} may be called from any thread; callbacks run on the listener's
  * thread ({@code kafkaml-control-listener | topic}) and must not block long.
  */
-final class ControlTopicListener implements AutoCloseable {
+public final class ControlTopicListener implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ControlTopicListener.class);
     private static final Duration POLL = Duration.ofMillis(200);
@@ -54,7 +55,7 @@ final class ControlTopicListener implements AutoCloseable {
             Backoff.KAFKA_JITTER);
 
     /** A deployment waiting for its control message. */
-    static final class Waiter {
+    public static final class Waiter {
         final ControlMessageMatcher matcher;
         final Deadline deadline;
         final Duration timeout;
@@ -72,7 +73,7 @@ final class ControlTopicListener implements AutoCloseable {
         }
 
         /** Stops waiting: the listener gives the deployment up as cancelled. */
-        void cancel() {
+        public void cancel() {
             cancelled = true;
         }
     }
@@ -89,7 +90,7 @@ final class ControlTopicListener implements AutoCloseable {
     private final Object idle = new Object();
     private volatile boolean closing;
 
-    ControlTopicListener(Map<String, ?> clientConfig, String topic, KafkaClientSupplier clients) {
+    public ControlTopicListener(Map<String, ?> clientConfig, String topic, KafkaClientSupplier clients) {
         this.topic = topic;
         this.consumer = ClientConfigs.controlTopicReader(clientConfig, "kafkaml-control-listener-" + topic, clients);
         this.thread = new Thread(this::run, "kafkaml-control-listener | " + topic);
@@ -103,7 +104,7 @@ final class ControlTopicListener implements AutoCloseable {
      * @param since where the control topic ended when the deployment was recorded
      * @param reuse whether an older message may be accepted
      */
-    Waiter await(String deploymentId, ControlTopicPosition since, boolean reuse, Duration timeout,
+    public Waiter await(String deploymentId, ControlTopicPosition since, boolean reuse, Duration timeout,
             Consumer<ControlMessage> onMessage, Consumer<RuntimeException> onGiveUp) {
         if (closing) {
             throw new IllegalStateException("The control-topic listener of '" + topic + "' is closed");

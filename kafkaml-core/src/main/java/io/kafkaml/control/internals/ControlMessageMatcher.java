@@ -1,5 +1,9 @@
-package io.kafkaml.control;
+package io.kafkaml.control.internals;
 
+import io.kafkaml.control.ControlChannel;
+import io.kafkaml.control.ControlMessage;
+import io.kafkaml.control.ControlTopicPosition;
+import io.kafkaml.control.InvalidControlMessageException;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
