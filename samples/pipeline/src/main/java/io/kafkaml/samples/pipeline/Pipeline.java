@@ -74,6 +74,7 @@ public final class Pipeline {
      * @param patients the inputs to predict: gender, age, smoking
      */
     public static Outcome run(Map<String, ?> settings, List<double[]> rows, List<double[]> patients, int epochs) {
+        // spotless:off (the README copy keeps the sample compact)
         // readme:begin (README.md shows these lines; PipelineReadmeTest keeps them equal)
         try (KafkaMl ml = KafkaMl.connect(settings)) {
             ml.models().register(ModelDefinition.of("hcopd", "the paper's model", new NeuralNetConfiguration.Builder()
@@ -106,6 +107,7 @@ public final class Pipeline {
             }
         }
         // readme:end
+        // spotless:on
     }
 
     private static Map<String, Object> reader(KafkaMl ml) {
