@@ -40,8 +40,8 @@ public final class Datasources {
      * @throws io.kafkaml.registry.RegistryException if the broker cannot be asked within the registry's timeout
      */
     public DatasourceAvailability availability(String datasourceId) {
-        return registry.availability(get(datasourceId)
-                .orElseThrow(() -> new EntityNotFoundException("datasource", datasourceId)));
+        return registry.availability(
+                get(datasourceId).orElseThrow(() -> new EntityNotFoundException("datasource", datasourceId)));
     }
 
     /**

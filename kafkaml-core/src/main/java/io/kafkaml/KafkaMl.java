@@ -193,16 +193,19 @@ public final class KafkaMl implements AutoCloseable {
                 thread.setDaemon(true);
                 return thread;
             });
-            launcher = Objects.requireNonNull(launcherFactory.create(registry, config, new Dispatcher()),
-                    "the launcher factory returned null");
+            launcher = Objects.requireNonNull(
+                    launcherFactory.create(registry, config, new Dispatcher()), "the launcher factory returned null");
             deployments = new TrainingDeployments(registry, launcher, config.controlTopic());
             models = new Models(registry);
             configurations = new Configurations(registry);
             datasources = new Datasources(registry);
             results = new Results(registry);
             state = State.RUNNING; // after every part is set: a thread that sees RUNNING sees them
-            log.info("kafkaml running: registry '{}', control topic '{}', launcher {}", config.registryPrefix(),
-                    config.controlTopic(), launcher.getClass().getSimpleName());
+            log.info(
+                    "kafkaml running: registry '{}', control topic '{}', launcher {}",
+                    config.registryPrefix(),
+                    config.controlTopic(),
+                    launcher.getClass().getSimpleName());
             return this;
         } catch (RuntimeException | Error e) {
             close();

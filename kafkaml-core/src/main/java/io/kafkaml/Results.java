@@ -59,9 +59,11 @@ public final class Results {
      * @throws io.kafkaml.registry.ArtifactCorruptedException if the stored model is incomplete or damaged
      */
     public byte[] model(String resultId) {
-        TrainingResult result = registry.result(resultId).orElseThrow(() -> new EntityNotFoundException("result", resultId));
+        TrainingResult result =
+                registry.result(resultId).orElseThrow(() -> new EntityNotFoundException("result", resultId));
         if (result.artifact() == null) {
-            throw new RegistryException("Result '" + resultId + "' has no trained model (status " + result.status() + ")");
+            throw new RegistryException(
+                    "Result '" + resultId + "' has no trained model (status " + result.status() + ")");
         }
         return registry.loadArtifact(result.artifact());
     }
@@ -78,8 +80,8 @@ public final class Results {
         try {
             Files.write(file, bytes);
         } catch (IOException e) {
-            throw new UncheckedIOException("Cannot write the model of '" + resultId + "' to " + file + ": "
-                    + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "Cannot write the model of '" + resultId + "' to " + file + ": " + e.getMessage(), e);
         }
         return bytes.length;
     }

@@ -133,15 +133,21 @@ public final class Training implements TrainingHandle {
             try {
                 listener.onEpoch(deploymentId(), model, metrics, totalEpochs);
             } catch (RuntimeException e) {
-                log.warn("[{}] A training listener failed on epoch {} of {}: {}", deploymentId(), metrics.epoch(), model,
+                log.warn(
+                        "[{}] A training listener failed on epoch {} of {}: {}",
+                        deploymentId(),
+                        metrics.epoch(),
+                        model,
                         e.toString());
             }
         }
         try {
             publisher.offer(new TrainingProgress(deploymentId(), model, metrics, totalEpochs), (subscriber, item) -> {
                 if (warnedDrop.compareAndSet(false, true)) {
-                    log.warn("[{}] A progress subscriber is more than {} epochs behind: epochs that do not fit are "
-                            + "dropped for it (read the history with results().epochs)", deploymentId(),
+                    log.warn(
+                            "[{}] A progress subscriber is more than {} epochs behind: epochs that do not fit are "
+                                    + "dropped for it (read the history with results().epochs)",
+                            deploymentId(),
                             Flow.defaultBufferSize());
                 }
                 return false;
@@ -156,7 +162,10 @@ public final class Training implements TrainingHandle {
             try {
                 listener.onResult(result);
             } catch (RuntimeException e) {
-                log.warn("[{}] A training listener failed on the result of {}: {}", deploymentId(), result.model(),
+                log.warn(
+                        "[{}] A training listener failed on the result of {}: {}",
+                        deploymentId(),
+                        result.model(),
                         e.toString());
             }
         }

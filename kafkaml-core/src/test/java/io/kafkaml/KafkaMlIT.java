@@ -55,10 +55,24 @@ class KafkaMlIT {
     private static final int EPOCHS = 15;
 
     static ModelDefinition mlp(String name) {
-        return ModelDefinition.of(name, "", new NeuralNetConfiguration.Builder().seed(1).updater(new Adam(0.05)).list()
-                .layer(new DenseLayer.Builder().nIn(2).nOut(8).activation(Activation.RELU).build())
-                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
-                .build());
+        return ModelDefinition.of(
+                name,
+                "",
+                new NeuralNetConfiguration.Builder()
+                        .seed(1)
+                        .updater(new Adam(0.05))
+                        .list()
+                        .layer(new DenseLayer.Builder()
+                                .nIn(2)
+                                .nOut(8)
+                                .activation(Activation.RELU)
+                                .build())
+                        .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                .nIn(8)
+                                .nOut(2)
+                                .activation(Activation.SOFTMAX)
+                                .build())
+                        .build());
     }
 
     private static Map<String, Object> settings(EmbeddedKafkaBroker kafka, String prefix) {
@@ -98,15 +112,17 @@ class KafkaMlIT {
     }
 
     @Test
-    void registerConfigureTrainSendResultsExportServePredictAndCloseInOrder(EmbeddedKafkaBroker kafka,
-            @TempDir Path dir) throws Exception {
+    void registerConfigureTrainSendResultsExportServePredictAndCloseInOrder(
+            EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
         kafka.createTopic("facade-data", 2);
         KafkaMl ml = KafkaMl.connect(settings(kafka, "facade"));
         assertThat(ml.state()).isEqualTo(KafkaMl.State.RUNNING);
 
         ml.models().register(mlp("mlp"));
         ml.configurations().create("mlp-only", "mlp");
-        Training training = ml.train("mlp-only", TrainingSpec.builder().batchSize(32).epochs(EPOCHS).seed(3).build());
+        Training training = ml.train(
+                "mlp-only",
+                TrainingSpec.builder().batchSize(32).epochs(EPOCHS).seed(3).build());
         List<EpochMetrics> heard = new CopyOnWriteArrayList<>();
         List<TrainingResult> finished = new CopyOnWriteArrayList<>();
         training.addListener(new TrainingListener() {
@@ -126,8 +142,13 @@ class KafkaMlIT {
         assertThat(training.status()).isEqualTo(DeploymentStatus.WAITING_FOR_DATA);
 
         Random random = new Random(11);
-        try (RecordDataSink sink = ml.sink().format("JSON").inputConfig(Map.of("data_reshape", "2"))
-                .topic("facade-data").deploymentId(training.deploymentId()).testRate(0.25).build()) {
+        try (RecordDataSink sink = ml.sink()
+                .format("JSON")
+                .inputConfig(Map.of("data_reshape", "2"))
+                .topic("facade-data")
+                .deploymentId(training.deploymentId())
+                .testRate(0.25)
+                .build()) {
             for (int i = 0; i < 400; i++) {
                 sink.send(new double[] {i % 2 * 4 + random.nextGaussian(), random.nextGaussian()}, i % 2);
             }
@@ -138,11 +159,15 @@ class KafkaMlIT {
         TrainingResult result = ml.results().get(resultId).orElseThrow();
         assertThat(result.status()).isEqualTo(DeploymentStatus.FINISHED);
         assertThat(result.testMetrics().get("accuracy")).isGreaterThan(0.9); // classes 4 standard deviations apart
-        assertThat(ml.results().of(training.deploymentId())).extracting(TrainingResult::id).containsExactly(resultId);
+        assertThat(ml.results().of(training.deploymentId()))
+                .extracting(TrainingResult::id)
+                .containsExactly(resultId);
 
         // live: the listener heard every epoch in order; the publisher published the same and completed
-        assertThat(heard).extracting(EpochMetrics::epoch)
-                .containsExactlyElementsOf(IntStream.rangeClosed(1, EPOCHS).boxed().toList());
+        assertThat(heard)
+                .extracting(EpochMetrics::epoch)
+                .containsExactlyElementsOf(
+                        IntStream.rangeClosed(1, EPOCHS).boxed().toList());
         assertThat(progress.completed.await(30, TimeUnit.SECONDS)).isTrue();
         assertThat(progress.error).isNull();
         assertThat(progress.items).extracting(TrainingProgress::metrics).containsExactlyElementsOf(heard);
@@ -155,26 +180,35 @@ class KafkaMlIT {
         Path file = dir.resolve("mlp.zip");
         assertThat(ml.results().export(resultId, file)).isPositive();
         MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(file.toFile());
-        assertThat(restored.output(Nd4j.create(new double[][] {{4, 0}})).sumNumber().doubleValue())
+        assertThat(restored.output(Nd4j.create(new double[][] {{4, 0}}))
+                        .sumNumber()
+                        .doubleValue())
                 .isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-4));
 
         // the control logger cataloged the stream
-        await().atMost(Duration.ofSeconds(30)).until(() -> ml.datasources().list().stream()
-                .anyMatch(d -> d.deploymentId().equals(training.deploymentId())));
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> ml.datasources().list().stream()
+                        .anyMatch(d -> d.deploymentId().equals(training.deploymentId())));
         String datasource = ml.datasources().list().stream()
-                .filter(d -> d.deploymentId().equals(training.deploymentId())).findFirst().orElseThrow().id();
+                .filter(d -> d.deploymentId().equals(training.deploymentId()))
+                .findFirst()
+                .orElseThrow()
+                .id();
         assertThat(ml.datasources().availability(datasource).available()).isTrue();
 
         // serve and predict
         kafka.createTopic("facade-in", 2);
         kafka.createTopic("facade-out", 1);
-        LocalInference serving = ml.serve(InferenceSpec.builder(resultId, "facade-in", "facade-out").replicas(2).build());
+        LocalInference serving = ml.serve(InferenceSpec.builder(resultId, "facade-in", "facade-out")
+                .replicas(2)
+                .build());
         int inputs = 20;
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(ml.config().producerConfig(),
-                new ByteArraySerializer(), new ByteArraySerializer())) {
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
+                ml.config().producerConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = 0; i < inputs; i++) {
                 String value = "[" + (i % 2 * 4) + ", 0]";
-                producer.send(new ProducerRecord<>("facade-in", bytes("k" + i), bytes(value))).get(30, TimeUnit.SECONDS);
+                producer.send(new ProducerRecord<>("facade-in", bytes("k" + i), bytes(value)))
+                        .get(30, TimeUnit.SECONDS);
             }
         }
         List<ConsumerRecord<byte[], byte[]>> predictions = read(ml, "facade-out", inputs);
@@ -182,7 +216,8 @@ class KafkaMlIT {
         for (ConsumerRecord<byte[], byte[]> prediction : predictions) {
             int i = Integer.parseInt(new String(prediction.key(), StandardCharsets.UTF_8).substring(1));
             assertThat(new String(prediction.value(), StandardCharsets.UTF_8)).contains("\"class\":" + (i % 2));
-            assertThat(new String(prediction.headers().lastHeader("kafkaml.result").value(), StandardCharsets.UTF_8))
+            assertThat(new String(
+                            prediction.headers().lastHeader("kafkaml.result").value(), StandardCharsets.UTF_8))
                     .isEqualTo(resultId);
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> serving.stats().recordsOut() == inputs);
@@ -195,8 +230,12 @@ class KafkaMlIT {
     }
 
     @Test
-    void cancellingAWaitingDeploymentRecordsCancelledAndCompletesItsProgress(EmbeddedKafkaBroker kafka) throws Exception {
-        try (KafkaMl ml = KafkaMl.builder(settings(kafka, "facade-cancel")).controlLogger(false).build().start()) {
+    void cancellingAWaitingDeploymentRecordsCancelledAndCompletesItsProgress(EmbeddedKafkaBroker kafka)
+            throws Exception {
+        try (KafkaMl ml = KafkaMl.builder(settings(kafka, "facade-cancel"))
+                .controlLogger(false)
+                .build()
+                .start()) {
             ml.models().register(mlp("mlp"));
             ml.configurations().create("c", "mlp");
             Training training = ml.train("c", TrainingSpec.builder().epochs(5).build(), "waits-1");
@@ -219,13 +258,16 @@ class KafkaMlIT {
     void withALauncherWhoseRunnersReportNothingHereTheRegistryStillEndsTheProgressStream(EmbeddedKafkaBroker kafka)
             throws Exception {
         // as a launcher that runs its runners elsewhere (Kubernetes Jobs): no events reach this JVM
-        try (KafkaMl ml = KafkaMl.builder(settings(kafka, "facade-remote")).controlLogger(false)
-                .launcher((registry, config, listener) -> new io.kafkaml.training.LocalTrainingLauncher(registry,
-                        config.originals(), 1, null))
-                .build().start()) {
+        try (KafkaMl ml = KafkaMl.builder(settings(kafka, "facade-remote"))
+                .controlLogger(false)
+                .launcher((registry, config, listener) ->
+                        new io.kafkaml.training.LocalTrainingLauncher(registry, config.originals(), 1, null))
+                .build()
+                .start()) {
             ml.models().register(mlp("mlp"));
             ml.configurations().create("c", "mlp");
-            Training training = ml.train("c", TrainingSpec.builder().batchSize(32).epochs(3).build());
+            Training training =
+                    ml.train("c", TrainingSpec.builder().batchSize(32).epochs(3).build());
             List<EpochMetrics> heard = new CopyOnWriteArrayList<>();
             training.addListener(new TrainingListener() {
                 @Override
@@ -236,15 +278,22 @@ class KafkaMlIT {
             Collector progress = new Collector();
             training.progress().subscribe(progress);
             kafka.createTopic("facade-remote-data", 1);
-            try (RecordDataSink sink = ml.sink().format("JSON").inputConfig(Map.of("data_reshape", "2"))
-                    .topic("facade-remote-data").deploymentId(training.deploymentId()).testRate(0.25).build()) {
+            try (RecordDataSink sink = ml.sink()
+                    .format("JSON")
+                    .inputConfig(Map.of("data_reshape", "2"))
+                    .topic("facade-remote-data")
+                    .deploymentId(training.deploymentId())
+                    .testRate(0.25)
+                    .build()) {
                 for (int i = 0; i < 64; i++) {
                     sink.send(new double[] {i % 2 * 4, 0}, i % 2);
                 }
             }
 
             assertThat(training.await(Duration.ofMinutes(2))).contains(DeploymentStatus.FINISHED);
-            assertThat(progress.completed.await(30, TimeUnit.SECONDS)).as("completed from the registry").isTrue();
+            assertThat(progress.completed.await(30, TimeUnit.SECONDS))
+                    .as("completed from the registry")
+                    .isTrue();
             assertThat(progress.items).isEmpty();
             assertThat(heard).isEmpty();
             assertThat(ml.results().epochs(training.deploymentId() + ".mlp")).hasSize(3); // the history is there
@@ -260,10 +309,18 @@ class KafkaMlIT {
             ml.configurations().create("c", "mlp");
             training = ml.train("c", TrainingSpec.builder().epochs(5).build());
         }
-        try (KafkaMl again = KafkaMl.builder(settings).controlLogger(false).build().start()) {
-            await().atMost(Duration.ofSeconds(30)).until(() ->
-                    again.registry().deployment(training.deploymentId()).orElseThrow().status().isTerminal());
-            assertThat(again.registry().deployment(training.deploymentId()).orElseThrow().status())
+        try (KafkaMl again =
+                KafkaMl.builder(settings).controlLogger(false).build().start()) {
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> again.registry()
+                            .deployment(training.deploymentId())
+                            .orElseThrow()
+                            .status()
+                            .isTerminal());
+            assertThat(again.registry()
+                            .deployment(training.deploymentId())
+                            .orElseThrow()
+                            .status())
                     .isEqualTo(DeploymentStatus.CANCELLED);
         }
     }

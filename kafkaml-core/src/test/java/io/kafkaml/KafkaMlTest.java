@@ -27,27 +27,40 @@ class KafkaMlTest {
 
     @Test
     void aFailedStartClosesWhatItStartedAndEndsClosed() {
-        KafkaMl ml = KafkaMl.builder(Map.of("bootstrap.servers", "localhost:9", "admin.request.timeout.ms", "500",
-                "admin.default.api.timeout.ms", "1000")).registryTimeout(Duration.ofSeconds(1)).build();
+        KafkaMl ml = KafkaMl.builder(Map.of(
+                        "bootstrap.servers",
+                        "localhost:9",
+                        "admin.request.timeout.ms",
+                        "500",
+                        "admin.default.api.timeout.ms",
+                        "1000"))
+                .registryTimeout(Duration.ofSeconds(1))
+                .build();
         assertThatThrownBy(ml::start).isInstanceOf(RegistryException.class);
         assertThat(ml.state()).isEqualTo(KafkaMl.State.CLOSED);
     }
 
     @Test
     void transitionsAreThoseOfTheDocumentedStateMachine() {
-        assertThat(KafkaMl.State.CREATED.isValidTransition(KafkaMl.State.RUNNING)).isTrue();
-        assertThat(KafkaMl.State.CREATED.isValidTransition(KafkaMl.State.CLOSED)).isTrue();
-        assertThat(KafkaMl.State.RUNNING.isValidTransition(KafkaMl.State.CLOSED)).isTrue();
-        assertThat(KafkaMl.State.RUNNING.isValidTransition(KafkaMl.State.CREATED)).isFalse();
-        assertThat(KafkaMl.State.CLOSED.isValidTransition(KafkaMl.State.RUNNING)).isFalse();
+        assertThat(KafkaMl.State.CREATED.isValidTransition(KafkaMl.State.RUNNING))
+                .isTrue();
+        assertThat(KafkaMl.State.CREATED.isValidTransition(KafkaMl.State.CLOSED))
+                .isTrue();
+        assertThat(KafkaMl.State.RUNNING.isValidTransition(KafkaMl.State.CLOSED))
+                .isTrue();
+        assertThat(KafkaMl.State.RUNNING.isValidTransition(KafkaMl.State.CREATED))
+                .isFalse();
+        assertThat(KafkaMl.State.CLOSED.isValidTransition(KafkaMl.State.RUNNING))
+                .isFalse();
     }
 
     @Test
     void settingsAreCheckedWhenBuilt() {
-        assertThatThrownBy(() -> KafkaMl.builder(Map.of("bootstrap.servers", "b:9092",
-                "kafkaml.inference.replicas", "0")))
+        assertThatThrownBy(
+                        () -> KafkaMl.builder(Map.of("bootstrap.servers", "b:9092", "kafkaml.inference.replicas", "0")))
                 .hasMessageContaining("kafkaml.inference.replicas");
-        assertThatThrownBy(() -> KafkaMl.builder(Map.of("bootstrap.servers", "b:9092")).trainingThreads(0))
+        assertThatThrownBy(() ->
+                        KafkaMl.builder(Map.of("bootstrap.servers", "b:9092")).trainingThreads(0))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 }

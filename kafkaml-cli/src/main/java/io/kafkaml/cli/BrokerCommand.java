@@ -1,29 +1,31 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.registry.ControlLogger;
 import io.kafkaml.registry.Registry;
-import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.testkit.BrokerSecurity;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code kafkaml broker}: a local single-node KRaft broker until interrupted, with the control logger running in
  * the same process (unless {@code --no-control-logger}), so that every data stream announced on the control topic
  * is in the datasource catalog within seconds even when nothing else runs.
  */
-@Command(name = "broker", mixinStandardHelpOptions = true,
+@Command(
+        name = "broker",
+        mixinStandardHelpOptions = true,
         description = "Run a local single-node Kafka broker (KRaft) and the control logger until interrupted.")
 final class BrokerCommand implements Callable<Integer> {
 
@@ -36,11 +38,15 @@ final class BrokerCommand implements Callable<Integer> {
     @Option(names = "--data-dir", paramLabel = "DIR", description = "Keep the broker's data here across restarts")
     Path dataDir;
 
-    @Option(names = "--registry-prefix", paramLabel = "PREFIX",
+    @Option(
+            names = "--registry-prefix",
+            paramLabel = "PREFIX",
             description = "Registry the control logger writes to (default: $KAFKAML_REGISTRY_PREFIX, else kafkaml)")
     String registryPrefix;
 
-    @Option(names = "--control-topic", paramLabel = "TOPIC",
+    @Option(
+            names = "--control-topic",
+            paramLabel = "TOPIC",
             description = "Control topic the control logger catalogs (default: $KAFKAML_CONTROL_TOPIC, else "
                     + "KAFKA_ML_CONTROL_TOPIC)")
     String controlTopic;
@@ -48,22 +54,29 @@ final class BrokerCommand implements Callable<Integer> {
     @Option(names = "--no-control-logger", description = "Run only the broker (no datasource catalog)")
     boolean noControlLogger;
 
-    @Option(names = "--security", description = "Secure the broker: one SASL_SSL listener (SCRAM-SHA-512 and PLAIN "
-            + "over TLS with a certificate authority generated now), the standard authorizer with ACLs, super user "
-            + "'admin'; writes client properties files and prints their paths")
+    @Option(
+            names = "--security",
+            description = "Secure the broker: one SASL_SSL listener (SCRAM-SHA-512 and PLAIN "
+                    + "over TLS with a certificate authority generated now), the standard authorizer with ACLs, super user "
+                    + "'admin'; writes client properties files and prints their paths")
     boolean security;
 
-    @Option(names = "--scram-user", paramLabel = "NAME:PASSWORD",
+    @Option(
+            names = "--scram-user",
+            paramLabel = "NAME:PASSWORD",
             description = "With --security: a SCRAM-SHA-512 user created through the Admin API (no ACL: grant with "
                     + "kafka-acls.sh --command-config <admin properties>); repeatable")
     java.util.List<String> scramUsers = new java.util.ArrayList<>();
 
-    @Option(names = "--security-dir", paramLabel = "DIR",
+    @Option(
+            names = "--security-dir",
+            paramLabel = "DIR",
             description = "With --security: where the client properties files go (default: a new temporary directory)")
     Path securityDir;
 
-    @Option(names = "--verbose", description = "Show the broker's startup warnings too (a fresh broker's empty "
-            + "metadata log, normal)")
+    @Option(
+            names = "--verbose",
+            description = "Show the broker's startup warnings too (a fresh broker's empty " + "metadata log, normal)")
     boolean verbose;
 
     /** The controller logs its normal first activation as a WARN; kept off the terminal unless --verbose. */
@@ -76,21 +89,21 @@ final class BrokerCommand implements Callable<Integer> {
             builder.dataDirectory(dataDir);
         }
         if (!security && (!scramUsers.isEmpty() || securityDir != null)) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--scram-user and --security-dir need --security");
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "--scram-user and --security-dir need --security");
         }
         if (security) {
             builder.security(BrokerSecurity.builder().build());
         }
         if (!verbose) {
-            org.apache.logging.log4j.core.config.Configurator.setLevel(CONTROLLER_LOGGER,
-                    org.apache.logging.log4j.Level.ERROR);
+            org.apache.logging.log4j.core.config.Configurator.setLevel(
+                    CONTROLLER_LOGGER, org.apache.logging.log4j.Level.ERROR);
         }
         EmbeddedKafkaBroker broker = builder.build().start();
         if (!verbose) {
             // started: the controller's later warnings are the record of the process again
-            org.apache.logging.log4j.core.config.Configurator.setLevel(CONTROLLER_LOGGER,
-                    org.apache.logging.log4j.Level.WARN);
+            org.apache.logging.log4j.core.config.Configurator.setLevel(
+                    CONTROLLER_LOGGER, org.apache.logging.log4j.Level.WARN);
         }
         java.util.List<String> propertiesFiles;
         try {
@@ -102,18 +115,21 @@ final class BrokerCommand implements Callable<Integer> {
         KafkaMlConfig settings = KafkaMlConfig.fromEnvironment(System.getenv());
         String prefix = registryPrefix != null ? registryPrefix : settings.registryPrefix();
         String topic = controlTopic != null ? controlTopic : settings.controlTopic();
-        Registry registry = noControlLogger ? null
-                : Registry.connect(broker.clientConfig(), prefix, Duration.ofSeconds(30));
+        Registry registry =
+                noControlLogger ? null : Registry.connect(broker.clientConfig(), prefix, Duration.ofSeconds(30));
         ControlLogger logger = registry == null ? null : ControlLogger.start(broker.clientConfig(), registry, topic);
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (logger != null) {
-                logger.close();
-                registry.close();
-            }
-            broker.close();
-            stopped.countDown();
-        }, "kafkaml-broker-shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            if (logger != null) {
+                                logger.close();
+                                registry.close();
+                            }
+                            broker.close();
+                            stopped.countDown();
+                        },
+                        "kafkaml-broker-shutdown"));
         spec.commandLine().getOut().println("bootstrap.servers=" + broker.bootstrapServers());
         for (String line : propertiesFiles) {
             spec.commandLine().getOut().println(line);
@@ -128,7 +144,8 @@ final class BrokerCommand implements Callable<Integer> {
 
     /** Creates the SCRAM users and writes one {@code <user>.properties} per user; returns the lines to print. */
     private java.util.List<String> writeClientProperties(EmbeddedKafkaBroker broker) throws IOException {
-        Path dir = securityDir != null ? Files.createDirectories(securityDir)
+        Path dir = securityDir != null
+                ? Files.createDirectories(securityDir)
                 : Files.createTempDirectory("kafkaml-broker-security-");
         java.util.List<String> lines = new java.util.ArrayList<>();
         String admin = broker.security().superUser();
@@ -153,8 +170,8 @@ final class BrokerCommand implements Callable<Integer> {
         Files.deleteIfExists(file);
         Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         try (java.io.OutputStream out = Files.newOutputStream(file)) {
-            properties.store(out, "kafkaml broker --security: settings for " + user
-                    + " (use with --config; holds a password)");
+            properties.store(
+                    out, "kafkaml broker --security: settings for " + user + " (use with --config; holds a password)");
         }
         return file.toAbsolutePath();
     }

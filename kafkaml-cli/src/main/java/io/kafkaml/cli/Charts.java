@@ -21,11 +21,17 @@ import javax.imageio.ImageIO;
 /** Draws a result's per-epoch curves as a PNG with Java2D (headless; no charting library). */
 final class Charts {
 
-    private static final Color[] COLORS = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c),
-        new Color(0xff7f0e), new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2)};
+    private static final Color[] COLORS = {
+        new Color(0x1f77b4),
+        new Color(0xd62728),
+        new Color(0x2ca02c),
+        new Color(0xff7f0e),
+        new Color(0x9467bd),
+        new Color(0x8c564b),
+        new Color(0xe377c2)
+    };
 
-    private Charts() {
-    }
+    private Charts() {}
 
     /** Two panels: the training and validation loss, and the other validation metrics, of {@code epochs}. */
     static void write(TrainingResult result, List<EpochMetrics> epochs, Path png) throws IOException {
@@ -34,12 +40,15 @@ final class Charts {
             throw new IllegalArgumentException("Result '" + result.id() + "' has no epochs to chart yet");
         }
         Map<String, double[]> losses = new LinkedHashMap<>();
-        losses.put("training loss", epochs.stream().mapToDouble(EpochMetrics::loss).toArray());
+        losses.put(
+                "training loss", epochs.stream().mapToDouble(EpochMetrics::loss).toArray());
         TreeSet<String> names = new TreeSet<>();
         epochs.forEach(e -> names.addAll(e.validation().keySet()));
         Map<String, double[]> metrics = new LinkedHashMap<>();
         for (String name : names) {
-            double[] values = epochs.stream().mapToDouble(e -> e.validation().getOrDefault(name, Double.NaN)).toArray();
+            double[] values = epochs.stream()
+                    .mapToDouble(e -> e.validation().getOrDefault(name, Double.NaN))
+                    .toArray();
             (name.equals("loss") ? losses : metrics).put("validation " + name, values);
         }
         int width = 1000;

@@ -21,17 +21,24 @@ final class ClientOptions {
     /** The environment variable that gives the default bootstrap servers. */
     static final String BOOTSTRAP_ENV = KafkaMlConfig.BOOTSTRAP_SERVERS_ENV;
 
-    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT",
+    @Option(
+            names = "--bootstrap-servers",
+            paramLabel = "HOST:PORT",
             description = "Kafka brokers (default: $" + BOOTSTRAP_ENV + ", else localhost:9092)")
     String bootstrapServers;
 
-    @Option(names = "--config", paramLabel = "FILE",
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
             description = "Settings (properties file: kafkaml.*, security.protocol, sasl.*, ssl.*, consumer.*, "
                     + "producer.*, admin.*; see docs/settings.md)")
     Path config;
 
-    @Option(names = "--registry-prefix", paramLabel = "PREFIX",
-            description = "Topic prefix of the registry (default: $KAFKAML_REGISTRY_PREFIX, else " + Registry.DEFAULT_PREFIX + ")")
+    @Option(
+            names = "--registry-prefix",
+            paramLabel = "PREFIX",
+            description = "Topic prefix of the registry (default: $KAFKAML_REGISTRY_PREFIX, else "
+                    + Registry.DEFAULT_PREFIX + ")")
     String registryPrefix;
 
     @Option(names = "--verbose", description = "Print stack traces of errors")
@@ -48,7 +55,8 @@ final class ClientOptions {
                 try (InputStream in = Files.newInputStream(config)) {
                     properties.load(in);
                 } catch (IOException e) {
-                    throw new IllegalArgumentException("Cannot read the settings file " + config + ": " + e.getMessage(), e);
+                    throw new IllegalArgumentException(
+                            "Cannot read the settings file " + config + ": " + e.getMessage(), e);
                 }
                 properties.forEach((key, value) -> merged.put(key.toString(), value));
             }

@@ -17,7 +17,9 @@ import picocli.CommandLine.Spec;
  * seconds of its control message, whoever sent it ({@code kafkaml send}, a {@code DataSink}, Kafka-ML's sinks).
  * Restarting it is harmless: it re-reads the topic and skips what is already recorded.
  */
-@Command(name = "control-logger", mixinStandardHelpOptions = true,
+@Command(
+        name = "control-logger",
+        mixinStandardHelpOptions = true,
         description = "Catalog every data stream announced on the control topic in the registry, until stopped.")
 final class ControlLoggerCommand implements Callable<Integer> {
 
@@ -27,7 +29,9 @@ final class ControlLoggerCommand implements Callable<Integer> {
     @Mixin
     ClientOptions client;
 
-    @Option(names = "--control-topic", paramLabel = "TOPIC",
+    @Option(
+            names = "--control-topic",
+            paramLabel = "TOPIC",
             description = "The control topic (default: $KAFKAML_CONTROL_TOPIC, else KAFKA_ML_CONTROL_TOPIC)")
     String controlTopic;
 
@@ -42,21 +46,25 @@ final class ControlLoggerCommand implements Callable<Integer> {
     }
 
     /** Prints that the logger runs, then waits until the JVM shuts down, closing the logger and registry then. */
-    static void runUntilShutdown(PrintWriter out, ControlLogger logger, AutoCloseable registry, String topic,
-            String prefix) throws InterruptedException {
+    static void runUntilShutdown(
+            PrintWriter out, ControlLogger logger, AutoCloseable registry, String topic, String prefix)
+            throws InterruptedException {
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            logger.close();
-            try {
-                registry.close();
-            } catch (Exception e) {
-                out.println("control-logger: closing the registry failed: " + e.getMessage());
-            }
-            out.println("control-logger stopped: " + logger.recorded() + " data stream(s) cataloged, "
-                    + logger.malformed() + " malformed control message(s) skipped");
-            out.flush();
-            stopped.countDown();
-        }, "kafkaml-control-logger-shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            logger.close();
+                            try {
+                                registry.close();
+                            } catch (Exception e) {
+                                out.println("control-logger: closing the registry failed: " + e.getMessage());
+                            }
+                            out.println("control-logger stopped: " + logger.recorded() + " data stream(s) cataloged, "
+                                    + logger.malformed() + " malformed control message(s) skipped");
+                            out.flush();
+                            stopped.countDown();
+                        },
+                        "kafkaml-control-logger-shutdown"));
         out.println(started(topic, prefix));
         out.flush();
         stopped.await();

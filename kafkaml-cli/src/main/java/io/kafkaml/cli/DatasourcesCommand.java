@@ -16,7 +16,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code kafkaml datasources list|resend}. */
-@Command(name = "datasources", mixinStandardHelpOptions = true,
+@Command(
+        name = "datasources",
+        mixinStandardHelpOptions = true,
         description = "List recorded data streams and re-send one to another deployment.",
         subcommands = {DatasourcesCommand.ListDatasources.class, DatasourcesCommand.Resend.class})
 final class DatasourcesCommand {
@@ -42,10 +44,16 @@ final class DatasourcesCommand {
         List<String> row(Registry registry, Datasource datasource) {
             Map<String, Object> r = describe(registry, datasource);
             Object available = r.get("available");
-            return List.of(String.valueOf(r.get("id")), String.valueOf(r.get("deploymentId")),
-                    text(r.get("inputFormat")), text(r.get("totalMessages")), text(r.get("slices")),
-                    Boolean.TRUE.equals(available) ? "true" : (available == null ? "unknown" : "false")
-                            + (r.get("reason") == null ? "" : " (" + r.get("reason") + ")"));
+            return List.of(
+                    String.valueOf(r.get("id")),
+                    String.valueOf(r.get("deploymentId")),
+                    text(r.get("inputFormat")),
+                    text(r.get("totalMessages")),
+                    text(r.get("slices")),
+                    Boolean.TRUE.equals(available)
+                            ? "true"
+                            : (available == null ? "unknown" : "false")
+                                    + (r.get("reason") == null ? "" : " (" + r.get("reason") + ")"));
         }
 
         private static String text(Object value) {
@@ -71,8 +79,11 @@ final class DatasourcesCommand {
             }
             row.put("inputFormat", message.inputFormat());
             row.put("totalMessages", message.totalMessages() < 0 ? null : message.totalMessages());
-            row.put("slices", message.unboundedTopic().map(t -> t + " (incremental)")
-                    .orElse(StreamSlice.formatList(message.slices())));
+            row.put(
+                    "slices",
+                    message.unboundedTopic()
+                            .map(t -> t + " (incremental)")
+                            .orElse(StreamSlice.formatList(message.slices())));
             try {
                 DatasourceAvailability availability = registry.availability(datasource);
                 row.put("available", availability.available());
@@ -90,15 +101,20 @@ final class DatasourcesCommand {
         }
     }
 
-    @Command(name = "resend", mixinStandardHelpOptions = true,
+    @Command(
+            name = "resend",
+            mixinStandardHelpOptions = true,
             description = "Re-send a recorded data stream to another deployment (no data is copied).")
     static final class Resend implements Callable<Integer> {
         @Spec
         CommandSpec spec;
+
         @Mixin
         ClientOptions client;
+
         @Option(names = "--datasource", required = true, paramLabel = "ID", description = "The datasource")
         String datasource;
+
         @Option(names = "--deployment-id", required = true, paramLabel = "ID", description = "The new deployment")
         String deploymentId;
 
@@ -106,8 +122,10 @@ final class DatasourcesCommand {
         public Integer call() {
             try (Registry registry = client.registry()) {
                 ControlMessage message = registry.resend(datasource, deploymentId);
-                spec.commandLine().getOut().println("sent " + StreamSlice.formatList(message.slices()) + " to deployment "
-                        + message.deploymentId());
+                spec.commandLine()
+                        .getOut()
+                        .println("sent " + StreamSlice.formatList(message.slices()) + " to deployment "
+                                + message.deploymentId());
                 return 0;
             }
         }

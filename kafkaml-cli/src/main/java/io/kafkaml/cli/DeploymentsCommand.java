@@ -6,7 +6,10 @@ import java.util.List;
 import picocli.CommandLine.Command;
 
 /** {@code kafkaml deployments list}. */
-@Command(name = "deployments", mixinStandardHelpOptions = true, description = "List training deployments.",
+@Command(
+        name = "deployments",
+        mixinStandardHelpOptions = true,
+        description = "List training deployments.",
         subcommands = {DeploymentsCommand.ListDeployments.class})
 final class DeploymentsCommand {
 
@@ -24,7 +27,11 @@ final class DeploymentsCommand {
 
         @Override
         List<String> row(Registry registry, Deployment d) {
-            return List.of(d.id(), d.configuration(), d.status().name(), String.valueOf(d.updatedAt()),
+            return List.of(
+                    d.id(),
+                    d.configuration(),
+                    d.status().name(),
+                    String.valueOf(d.updatedAt()),
                     d.error() == null ? "" : d.error());
         }
     }

@@ -20,44 +20,73 @@ import picocli.CommandLine.Spec;
  * settings in {@code --config}); past it the deployment is FAILED in the registry and the command exits 1 with the
  * reason. An id that is RUNNING another result is refused.
  */
-@Command(name = "infer", mixinStandardHelpOptions = true,
+@Command(
+        name = "infer",
+        mixinStandardHelpOptions = true,
         description = "Serve a trained model from an input topic to an output topic until interrupted.")
 final class InferCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
     @Mixin
     ClientOptions client;
-    @Option(names = "--result", required = true, paramLabel = "RESULT_ID", description = "The result, deploymentId.model")
+
+    @Option(
+            names = "--result",
+            required = true,
+            paramLabel = "RESULT_ID",
+            description = "The result, deploymentId.model")
     String result;
+
     @Option(names = "--input-topic", required = true, paramLabel = "IN", description = "Where inputs are read")
     String inputTopic;
+
     @Option(names = "--output-topic", required = true, paramLabel = "OUT", description = "Where predictions go")
     String outputTopic;
+
     @Option(names = "--replicas", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}")
     int replicas;
+
     @Option(names = "--exactly-once", description = "Predictions and offsets in one transaction")
     boolean exactlyOnce;
-    @Option(names = "--dlq-topic", paramLabel = "T",
+
+    @Option(
+            names = "--dlq-topic",
+            paramLabel = "T",
             description = "Where inputs that cannot be decoded, predicted or written go, with the reason in headers")
     String dlqTopic;
-    @Option(names = "--instance-id", paramLabel = "NAME", description = "This process's part of the replicas' names "
-            + "and transactional ids: <id>-<instance>-<n> (default: random; pin it so a restarted process fences its "
-            + "predecessor at once)")
+
+    @Option(
+            names = "--instance-id",
+            paramLabel = "NAME",
+            description = "This process's part of the replicas' names "
+                    + "and transactional ids: <id>-<instance>-<n> (default: random; pin it so a restarted process fences its "
+                    + "predecessor at once)")
     String instanceId;
-    @Option(names = "--shutdown-grace-ms", paramLabel = "MS",
-            description = "The longest a SIGTERM may take (default: 20000, or " + InferenceConfig.SHUTDOWN_GRACE_MS_CONFIG
-                    + " in --config)")
+
+    @Option(
+            names = "--shutdown-grace-ms",
+            paramLabel = "MS",
+            description = "The longest a SIGTERM may take (default: 20000, or "
+                    + InferenceConfig.SHUTDOWN_GRACE_MS_CONFIG + " in --config)")
     Long shutdownGraceMs;
+
     @Option(names = "--id", paramLabel = "ID", description = "The inference deployment's id (default: from the result)")
     String id;
-    @Option(names = "--threshold", paramLabel = "P", description = "The probability from which a binary or multi-label "
-            + "output is predicted as class 1 (default: the threshold the model was trained with, 0.5 unless set)")
+
+    @Option(
+            names = "--threshold",
+            paramLabel = "P",
+            description =
+                    "The probability from which a binary or multi-label "
+                            + "output is predicted as class 1 (default: the threshold the model was trained with, 0.5 unless set)")
     Double threshold;
 
     @Override
     public Integer call() {
-        InferenceSpec.Builder builder = InferenceSpec.builder(result, inputTopic, outputTopic).replicas(replicas)
+        InferenceSpec.Builder builder = InferenceSpec.builder(result, inputTopic, outputTopic)
+                .replicas(replicas)
                 .guarantee(exactlyOnce ? ProcessingGuarantee.EXACTLY_ONCE : ProcessingGuarantee.AT_LEAST_ONCE)
                 .deadLetterTopic(dlqTopic);
         if (threshold != null) {
@@ -81,10 +110,17 @@ final class InferCommand implements Callable<Integer> {
             registry.close();
             throw e;
         }
-        spec.commandLine().getOut().println("serving " + result + " from " + inputTopic + " to " + outputTopic + " with "
-                + replicas + " replica(s) as " + deployment + " (instance " + inference.instanceId() + ")");
+        spec.commandLine()
+                .getOut()
+                .println("serving " + result + " from " + inputTopic + " to " + outputTopic + " with " + replicas
+                        + " replica(s) as " + deployment + " (instance " + inference.instanceId() + ")");
         spec.commandLine().getOut().flush();
-        return InferenceProcess.serve(inference, registry, InferenceConfig.shutdownGrace(clientConfig),
-                spec.commandLine().getOut(), spec.commandLine().getErr(), deployment);
+        return InferenceProcess.serve(
+                inference,
+                registry,
+                InferenceConfig.shutdownGrace(clientConfig),
+                spec.commandLine().getOut(),
+                spec.commandLine().getErr(),
+                deployment);
     }
 }

@@ -13,36 +13,45 @@ import java.time.Duration;
  */
 final class InferenceProcess {
 
-    private InferenceProcess() {
-    }
+    private InferenceProcess() {}
 
     /** Serves until FAILED (returns 1) or a signal (the JVM halts from the shutdown hook). */
-    static int serve(LocalInference inference, Registry registry, Duration grace, PrintWriter out, PrintWriter err,
+    static int serve(
+            LocalInference inference,
+            Registry registry,
+            Duration grace,
+            PrintWriter out,
+            PrintWriter err,
             String label) {
-        Thread hook = new Thread(() -> {
-            Thread watchdog = new Thread(() -> {
-                try {
-                    Thread.sleep(grace.toMillis());
-                } catch (InterruptedException e) {
-                    return;
-                }
-                out.println("stopped " + label + " after the shutdown grace of " + grace.toMillis()
-                        + " ms, abandoning what was unfinished: " + inference.stats());
-                out.flush();
-                Runtime.getRuntime().halt(inference.state() == LocalInference.State.FAILED ? 1 : 0);
-            }, "kafkaml-shutdown-watchdog");
-            watchdog.setDaemon(true);
-            watchdog.start();
-            // close(grace) returns within what it is given (replicas, then the registry record); leave a little of
-            // the grace for closing the registry client and the output
-            inference.close(grace.multipliedBy(9).dividedBy(10));
-            registry.close();
-            out.println("stopped " + label + ": " + inference.stats());
-            out.flush();
-            // Every batch is finished and committed (or abandoned to be predicted again): a requested stop is a
-            // success, not the JVM's 143.
-            Runtime.getRuntime().halt(inference.state() == LocalInference.State.FAILED ? 1 : 0);
-        }, "kafkaml-inference-shutdown");
+        Thread hook = new Thread(
+                () -> {
+                    Thread watchdog = new Thread(
+                            () -> {
+                                try {
+                                    Thread.sleep(grace.toMillis());
+                                } catch (InterruptedException e) {
+                                    return;
+                                }
+                                out.println("stopped " + label + " after the shutdown grace of " + grace.toMillis()
+                                        + " ms, abandoning what was unfinished: " + inference.stats());
+                                out.flush();
+                                Runtime.getRuntime().halt(inference.state() == LocalInference.State.FAILED ? 1 : 0);
+                            },
+                            "kafkaml-shutdown-watchdog");
+                    watchdog.setDaemon(true);
+                    watchdog.start();
+                    // close(grace) returns within what it is given (replicas, then the registry record); leave a little
+                    // of
+                    // the grace for closing the registry client and the output
+                    inference.close(grace.multipliedBy(9).dividedBy(10));
+                    registry.close();
+                    out.println("stopped " + label + ": " + inference.stats());
+                    out.flush();
+                    // Every batch is finished and committed (or abandoned to be predicted again): a requested stop is a
+                    // success, not the JVM's 143.
+                    Runtime.getRuntime().halt(inference.state() == LocalInference.State.FAILED ? 1 : 0);
+                },
+                "kafkaml-inference-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         while (!inference.awaitTermination(Duration.ofDays(1))) {
             // serve until FAILED or stopped by the hook

@@ -16,19 +16,24 @@ import picocli.CommandLine.Command;
  * still joining their group may show STALE for a moment). Where the group cannot be described (no Describe ACL),
  * one look cannot see a heartbeat stop and RUNNING is shown as recorded.
  */
-@Command(name = "inferences", mixinStandardHelpOptions = true, description = "List inference deployments.",
+@Command(
+        name = "inferences",
+        mixinStandardHelpOptions = true,
+        description = "List inference deployments.",
         subcommands = {InferencesCommand.ListInferences.class})
 final class InferencesCommand {
 
-    @Command(name = "list", mixinStandardHelpOptions = true,
+    @Command(
+            name = "list",
+            mixinStandardHelpOptions = true,
             description = "List inference deployments; RUNNING ones no process serves (no consumer in their group) "
                     + "show STALE.")
     static final class ListInferences extends ListCommand<Inference> {
         private final Map<String, String> live = new java.util.HashMap<>();
 
         private String liveStatus(Registry registry, Inference item) {
-            return live.computeIfAbsent(item.id(),
-                    id -> item.liveStatus(InferenceLiveness.alive(registry, item, Duration.ZERO)));
+            return live.computeIfAbsent(
+                    item.id(), id -> item.liveStatus(InferenceLiveness.alive(registry, item, Duration.ZERO)));
         }
 
         @Override
@@ -46,7 +51,9 @@ final class InferencesCommand {
             json.put("replicas", item.replicas());
             json.put("status", item.status());
             json.put("liveStatus", liveStatus(registry, item));
-            json.put("heartbeatAt", item.heartbeatAt() == null ? null : item.heartbeatAt().toString());
+            json.put(
+                    "heartbeatAt",
+                    item.heartbeatAt() == null ? null : item.heartbeatAt().toString());
             json.put("leaseMs", item.leaseMs());
             json.put("owner", item.owner());
             json.put("generation", item.generation());
@@ -60,7 +67,16 @@ final class InferencesCommand {
 
         @Override
         List<String> header() {
-            return List.of("ID", "RESULT", "INPUT", "OUTPUT", "REPLICAS", "STATUS", "OWNER", "LAST HEARTBEAT", "RESTARTS",
+            return List.of(
+                    "ID",
+                    "RESULT",
+                    "INPUT",
+                    "OUTPUT",
+                    "REPLICAS",
+                    "STATUS",
+                    "OWNER",
+                    "LAST HEARTBEAT",
+                    "RESTARTS",
                     "ERROR");
         }
 
@@ -68,10 +84,19 @@ final class InferencesCommand {
         List<String> row(Registry registry, Inference i) {
             // the owner's clock, shown as written: never compared with this machine's
             String seen = i.heartbeatAt() == null ? "" : i.heartbeatAt().toString();
-            String owner = i.supervisedBy() != null ? i.supervisedBy()
+            String owner = i.supervisedBy() != null
+                    ? i.supervisedBy()
                     : i.owner() == null ? "" : i.owner() + " (gen " + i.generation() + ")";
-            return List.of(i.id(), i.resultId(), String.valueOf(i.inputTopic()), String.valueOf(i.outputTopic()),
-                    String.valueOf(i.replicas()), liveStatus(registry, i), owner, seen, String.valueOf(i.restarts()),
+            return List.of(
+                    i.id(),
+                    i.resultId(),
+                    String.valueOf(i.inputTopic()),
+                    String.valueOf(i.outputTopic()),
+                    String.valueOf(i.replicas()),
+                    liveStatus(registry, i),
+                    owner,
+                    seen,
+                    String.valueOf(i.restarts()),
                     i.error() == null ? "" : i.error());
         }
     }

@@ -16,11 +16,27 @@ import picocli.CommandLine.Command;
  * {@code --help}; errors are one line ({@code --verbose} for the stack trace); exit codes: 0 done, 1 failed,
  * 2 bad usage.
  */
-@Command(name = "kafkaml", mixinStandardHelpOptions = true, version = "kafkaml 0.1.0-SNAPSHOT",
+@Command(
+        name = "kafkaml",
+        mixinStandardHelpOptions = true,
+        version = "kafkaml 0.1.0-SNAPSHOT",
         description = "Deep learning on Kafka data streams: models, configurations, training, inference.",
-        subcommands = {BrokerCommand.class, ModelsCommand.class, ConfigurationsCommand.class, TrainCommand.class,
-            SendCommand.class, DeploymentsCommand.class, ResultsCommand.class, InferCommand.class, InferencesCommand.class,
-            DatasourcesCommand.class, ControlLoggerCommand.class, WorkerCommand.class, QuickstartCommand.class, K8sCommand.class})
+        subcommands = {
+            BrokerCommand.class,
+            ModelsCommand.class,
+            ConfigurationsCommand.class,
+            TrainCommand.class,
+            SendCommand.class,
+            DeploymentsCommand.class,
+            ResultsCommand.class,
+            InferCommand.class,
+            InferencesCommand.class,
+            DatasourcesCommand.class,
+            ControlLoggerCommand.class,
+            WorkerCommand.class,
+            QuickstartCommand.class,
+            K8sCommand.class
+        })
 public final class KafkaMlCli implements Runnable {
 
     @CommandLine.Spec
@@ -67,8 +83,11 @@ public final class KafkaMlCli implements Runnable {
         String operation = "send".equals(cmd.getCommandName()) ? "WRITE" : "DESCRIBE and READ";
         Optional<KafkaAccessException> access = KafkaAccessException.find(exception, config, operation);
         if (access.isPresent() && !message.contains(access.get().getMessage())) {
-            return message.length() > 200 || message.contains("\n") || access.get().kind() != KafkaAccessException.Kind.AUTHORIZATION
-                    ? access.get().getMessage() : message + ": " + access.get().getMessage();
+            return message.length() > 200
+                            || message.contains("\n")
+                            || access.get().kind() != KafkaAccessException.Kind.AUTHORIZATION
+                    ? access.get().getMessage()
+                    : message + ": " + access.get().getMessage();
         }
         return message.replaceAll("\\s*\\R\\s*", " ");
     }
@@ -80,7 +99,8 @@ public final class KafkaMlCli implements Runnable {
 
     public static void main(String[] args) {
         quietKafkaClientLogs(args);
-        int status = commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args);
+        int status = commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true))
+                .execute(args);
         System.exit(status);
     }
 

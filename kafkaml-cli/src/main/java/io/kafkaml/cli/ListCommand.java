@@ -18,8 +18,10 @@ abstract class ListCommand<T> implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
     @Mixin
     ClientOptions client;
+
     @Option(names = "--json", description = "One JSON array, for scripts")
     boolean json;
 
@@ -42,9 +44,14 @@ abstract class ListCommand<T> implements Callable<Integer> {
         try (Registry registry = client.registry()) {
             List<T> items = items(registry);
             if (json) {
-                Output.json(spec.commandLine().getOut(), items.stream().map(item -> json(registry, item)).toList());
+                Output.json(
+                        spec.commandLine().getOut(),
+                        items.stream().map(item -> json(registry, item)).toList());
             } else {
-                Output.table(spec.commandLine().getOut(), header(), items.stream().map(item -> row(registry, item)).toList());
+                Output.table(
+                        spec.commandLine().getOut(),
+                        header(),
+                        items.stream().map(item -> row(registry, item)).toList());
             }
             return 0;
         }

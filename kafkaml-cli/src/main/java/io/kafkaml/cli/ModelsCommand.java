@@ -21,7 +21,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code kafkaml models register|list|show}. */
-@Command(name = "models", mixinStandardHelpOptions = true, description = "Register, list and show models.",
+@Command(
+        name = "models",
+        mixinStandardHelpOptions = true,
+        description = "Register, list and show models.",
         subcommands = {ModelsCommand.Register.class, ModelsCommand.ListModels.class, ModelsCommand.Show.class})
 final class ModelsCommand {
 
@@ -34,18 +37,27 @@ final class ModelsCommand {
         return row;
     }
 
-    @Command(name = "register", mixinStandardHelpOptions = true,
+    @Command(
+            name = "register",
+            mixinStandardHelpOptions = true,
             description = "Register a model from DL4J configuration JSON or a Keras .h5 file.")
     static final class Register implements Callable<Integer> {
         @Spec
         CommandSpec spec;
+
         @Mixin
         ClientOptions client;
+
         @Option(names = "--name", required = true, description = "The model's name")
         String name;
-        @Option(names = "--file", required = true, paramLabel = "F", description = "DL4J configuration JSON or a Keras 2 "
-                + ".h5 file (HDF5)")
+
+        @Option(
+                names = "--file",
+                required = true,
+                paramLabel = "F",
+                description = "DL4J configuration JSON or a Keras 2 " + ".h5 file (HDF5)")
         Path file;
+
         @Option(names = "--description", defaultValue = "", description = "A description")
         String description;
 
@@ -91,8 +103,13 @@ final class ModelsCommand {
 
         @Override
         List<String> row(Registry registry, ModelDefinition m) {
-            return List.of(m.name(), String.valueOf(m.summary().inputSize()), String.valueOf(m.summary().outputSize()),
-                    String.valueOf(m.summary().parameterCount()), m.summary().outputKind().name(), m.description());
+            return List.of(
+                    m.name(),
+                    String.valueOf(m.summary().inputSize()),
+                    String.valueOf(m.summary().outputSize()),
+                    String.valueOf(m.summary().parameterCount()),
+                    m.summary().outputKind().name(),
+                    m.description());
         }
     }
 
@@ -100,15 +117,18 @@ final class ModelsCommand {
     static final class Show implements Callable<Integer> {
         @Spec
         CommandSpec spec;
+
         @Mixin
         ClientOptions client;
+
         @Parameters(paramLabel = "N", description = "The model's name")
         String name;
 
         @Override
         public Integer call() {
             try (Registry registry = client.registry()) {
-                ModelDefinition model = registry.model(name).orElseThrow(() -> new EntityNotFoundException("model", name));
+                ModelDefinition model =
+                        registry.model(name).orElseThrow(() -> new EntityNotFoundException("model", name));
                 Map<String, Object> description = describe(model);
                 description.put("configuration", model.configuration());
                 Output.json(spec.commandLine().getOut(), description);

@@ -11,11 +11,11 @@ import java.util.stream.Collectors;
 /** Prints JSON for scripts and aligned columns for people. */
 final class Output {
 
-    static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
+    static final ObjectMapper JSON = new ObjectMapper()
+            .registerModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
 
-    private Output() {
-    }
+    private Output() {}
 
     static void json(PrintWriter out, Object value) {
         try {

@@ -1,6 +1,5 @@
 package io.kafkaml.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.kafkaml.format.raw.RawDataSink;
 import io.kafkaml.format.raw.RawType;
 import io.kafkaml.inference.InferenceSpec;
@@ -22,7 +21,6 @@ import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -58,7 +56,9 @@ import picocli.CommandLine.Spec;
  * summary. The data set is generated from a fixed seed (three Gaussian clusters of 4 features, 600 rows):
  * nothing is downloaded.
  */
-@Command(name = "quickstart", mixinStandardHelpOptions = true,
+@Command(
+        name = "quickstart",
+        mixinStandardHelpOptions = true,
         description = "Run the whole pipeline on an in-process broker and print a summary.")
 final class QuickstartCommand implements Callable<Integer> {
 
@@ -68,11 +68,17 @@ final class QuickstartCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT", description = "Use this cluster instead")
     String bootstrapServers;
+
     @Option(names = "--epochs", defaultValue = "30", description = "Default: ${DEFAULT-VALUE}")
     int epochs;
-    @Option(names = "--inputs", defaultValue = "200", description = "Inputs sent for inference (default: ${DEFAULT-VALUE})")
+
+    @Option(
+            names = "--inputs",
+            defaultValue = "200",
+            description = "Inputs sent for inference (default: ${DEFAULT-VALUE})")
     int inputs;
 
     @Override
@@ -81,10 +87,11 @@ final class QuickstartCommand implements Callable<Integer> {
         long begin = System.nanoTime();
         // the broker's startup WARNs (an empty metadata log is normal for a fresh one) would clutter the summary
         EmbeddedKafkaBroker broker = bootstrapServers == null
-                ? EmbeddedKafkaBroker.builder().brokerLogLevel("ERROR").build().start() : null;
+                ? EmbeddedKafkaBroker.builder().brokerLogLevel("ERROR").build().start()
+                : null;
         try {
-            Map<String, Object> kafka = Map.of("bootstrap.servers",
-                    broker != null ? broker.bootstrapServers() : bootstrapServers);
+            Map<String, Object> kafka =
+                    Map.of("bootstrap.servers", broker != null ? broker.bootstrapServers() : bootstrapServers);
             String run = "quickstart-" + System.currentTimeMillis();
             out.println("kafkaml quickstart on " + kafka.get("bootstrap.servers")
                     + (broker != null ? " (an in-process broker)" : ""));
@@ -92,40 +99,80 @@ final class QuickstartCommand implements Callable<Integer> {
             int[] labels = new int[ROWS];
             generate(rows, labels, new Random(7));
             try (Admin admin = Admin.create(kafka)) {
-                admin.createTopics(List.of(new NewTopic(run + "-data", 3, (short) 1), new NewTopic(run + "-in", 2, (short) 1),
-                        new NewTopic(run + "-out", 2, (short) 1))).all().get(30, TimeUnit.SECONDS);
+                admin.createTopics(List.of(
+                                new NewTopic(run + "-data", 3, (short) 1),
+                                new NewTopic(run + "-in", 2, (short) 1),
+                                new NewTopic(run + "-out", 2, (short) 1)))
+                        .all()
+                        .get(30, TimeUnit.SECONDS);
             }
             try (Registry registry = Registry.connect(kafka, run, Duration.ofSeconds(30));
                     LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, kafka, 1, null)) {
-                registry.registerModel(ModelDefinition.of("quickstart-mlp", "4 features, 3 classes",
-                        new NeuralNetConfiguration.Builder().seed(42).updater(new Adam(0.01)).list()
-                                .layer(new DenseLayer.Builder().nIn(FEATURES).nOut(16).activation(Activation.RELU).build())
-                                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(16).nOut(CLASSES)
-                                        .activation(Activation.SOFTMAX).build())
+                registry.registerModel(ModelDefinition.of(
+                        "quickstart-mlp",
+                        "4 features, 3 classes",
+                        new NeuralNetConfiguration.Builder()
+                                .seed(42)
+                                .updater(new Adam(0.01))
+                                .list()
+                                .layer(new DenseLayer.Builder()
+                                        .nIn(FEATURES)
+                                        .nOut(16)
+                                        .activation(Activation.RELU)
+                                        .build())
+                                .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                        .nIn(16)
+                                        .nOut(CLASSES)
+                                        .activation(Activation.SOFTMAX)
+                                        .build())
                                 .build()));
                 registry.createConfiguration(new Configuration("quickstart", "", List.of("quickstart-mlp")));
-                TrainingHandle handle = new TrainingDeployments(registry, launcher).deploy("quickstart", TrainingSpec
-                        .builder().batchSize(16).epochs(epochs).shuffle(true).normalization(Normalization.STANDARDIZE)
-                        .controlTimeout(Duration.ofMinutes(2)).build());
+                TrainingHandle handle = new TrainingDeployments(registry, launcher)
+                        .deploy(
+                                "quickstart",
+                                TrainingSpec.builder()
+                                        .batchSize(16)
+                                        .epochs(epochs)
+                                        .shuffle(true)
+                                        .normalization(Normalization.STANDARDIZE)
+                                        .controlTimeout(Duration.ofMinutes(2))
+                                        .build());
                 long trainBegin = System.nanoTime();
-                try (RawDataSink sink = RawDataSink.builder(kafka).topic(run + "-data").deploymentId(handle.deploymentId())
-                        .labelType(RawType.UINT8).validationRate(0.1).testRate(0.2)
-                        .partitioning(DataSink.Partitioning.ROUND_ROBIN).build()) {
+                try (RawDataSink sink = RawDataSink.builder(kafka)
+                        .topic(run + "-data")
+                        .deploymentId(handle.deploymentId())
+                        .labelType(RawType.UINT8)
+                        .validationRate(0.1)
+                        .testRate(0.2)
+                        .partitioning(DataSink.Partitioning.ROUND_ROBIN)
+                        .build()) {
                     for (int i = 0; i < ROWS; i++) {
                         sink.send(rows[i], labels[i]);
                     }
                 }
                 DeploymentStatus status = handle.await(Duration.ofMinutes(10)).orElse(DeploymentStatus.FAILED);
-                TrainingResult result = registry.result(handle.deploymentId() + ".quickstart-mlp").orElseThrow();
+                TrainingResult result = registry.result(handle.deploymentId() + ".quickstart-mlp")
+                        .orElseThrow();
                 if (status != DeploymentStatus.FINISHED) {
-                    out.println("training " + status + ": " + registry.deployment(handle.deploymentId()).orElseThrow().error());
+                    out.println("training " + status + ": "
+                            + registry.deployment(handle.deploymentId())
+                                    .orElseThrow()
+                                    .error());
                     return 1;
                 }
-                out.printf("  trained quickstart-mlp on %d records streamed through Kafka (RAW, 3 partitions): test accuracy "
-                        + "%.3f, %d epochs in %.1f s%n", ROWS, result.testMetrics().get("accuracy"), result.epochCount(),
+                out.printf(
+                        "  trained quickstart-mlp on %d records streamed through Kafka (RAW, 3 partitions): test accuracy "
+                                + "%.3f, %d epochs in %.1f s%n",
+                        ROWS,
+                        result.testMetrics().get("accuracy"),
+                        result.epochCount(),
                         (System.nanoTime() - trainBegin) / 1e9);
-                try (LocalInference inference = LocalInference.start(registry, kafka, run + "-serving",
-                        InferenceSpec.builder(result.id(), run + "-in", run + "-out").build())) {
+                try (LocalInference inference = LocalInference.start(
+                        registry,
+                        kafka,
+                        run + "-serving",
+                        InferenceSpec.builder(result.id(), run + "-in", run + "-out")
+                                .build())) {
                     infer(out, kafka, run, rows, labels, inference);
                 }
             }
@@ -143,8 +190,14 @@ final class QuickstartCommand implements Callable<Integer> {
      * Sends inputs one at a time (every 5 ms) while a reader thread reads the predictions back; prints accuracy
      * and the send-to-prediction latency percentiles.
      */
-    private void infer(PrintWriter out, Map<String, Object> kafka, String run, float[][] rows, int[] labels,
-            LocalInference inference) throws Exception {
+    private void infer(
+            PrintWriter out,
+            Map<String, Object> kafka,
+            String run,
+            float[][] rows,
+            int[] labels,
+            LocalInference inference)
+            throws Exception {
         Map<String, Object> readerConfig = new HashMap<>(kafka);
         readerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, run + "-reader");
         readerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
@@ -157,50 +210,64 @@ final class QuickstartCommand implements Callable<Integer> {
         java.util.concurrent.atomic.AtomicInteger received = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicInteger correct = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.CountDownLatch assigned = new java.util.concurrent.CountDownLatch(1);
-        Thread reader = new Thread(() -> {
-            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(readerConfig, new ByteArrayDeserializer(),
-                    new ByteArrayDeserializer())) {
-                consumer.subscribe(List.of(run + "-out"));
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (received.get() < sentAt.length && System.nanoTime() < deadline) {
-                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(20))) {
-                        long now = System.nanoTime();
-                        int index = Integer.parseInt(new String(record.key()));
-                        latencies[index] = (now - sentAt[index]) / 1e6;
-                        try {
-                            if (Output.JSON.readTree(record.value()).get("class").asInt() == labels[index % ROWS]
-                                    && index >= warmUp) {
-                                correct.incrementAndGet();
+        Thread reader = new Thread(
+                () -> {
+                    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
+                            readerConfig, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+                        consumer.subscribe(List.of(run + "-out"));
+                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                        while (received.get() < sentAt.length && System.nanoTime() < deadline) {
+                            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(20))) {
+                                long now = System.nanoTime();
+                                int index = Integer.parseInt(new String(record.key()));
+                                latencies[index] = (now - sentAt[index]) / 1e6;
+                                try {
+                                    if (Output.JSON
+                                                            .readTree(record.value())
+                                                            .get("class")
+                                                            .asInt()
+                                                    == labels[index % ROWS]
+                                            && index >= warmUp) {
+                                        correct.incrementAndGet();
+                                    }
+                                } catch (java.io.IOException e) {
+                                    throw new java.io.UncheckedIOException(e);
+                                }
+                                received.incrementAndGet();
                             }
-                        } catch (java.io.IOException e) {
-                            throw new java.io.UncheckedIOException(e);
+                            if (!consumer.assignment().isEmpty()) {
+                                assigned.countDown();
+                            }
                         }
-                        received.incrementAndGet();
                     }
-                    if (!consumer.assignment().isEmpty()) {
-                        assigned.countDown();
-                    }
-                }
-            }
-        }, "quickstart-reader");
+                },
+                "quickstart-reader");
         reader.start();
         assigned.await(30, TimeUnit.SECONDS);
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(),
-                new ByteArraySerializer())) {
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer())) {
             // The first 50 (not counted) warm up a fresh JVM: class loading, JIT, connections.
             for (int i = 0; i < sentAt.length; i++) {
                 byte[] value = encode(rows[i % ROWS]);
                 sentAt[i] = System.nanoTime();
-                producer.send(new ProducerRecord<>(run + "-in", String.valueOf(i).getBytes(), value));
+                producer.send(
+                        new ProducerRecord<>(run + "-in", String.valueOf(i).getBytes(), value));
                 Thread.sleep(5);
             }
         }
         reader.join(TimeUnit.SECONDS.toMillis(90));
         LatencyHistogram measured = new LatencyHistogram();
-        java.util.Arrays.stream(latencies, warmUp, latencies.length).filter(l -> l > 0).forEach(measured::recordMillis);
-        out.printf("  inference: %d/%d predictions received, accuracy %.3f, latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms"
-                + " (send to prediction read back)%n", measured.count(), inputs, correct.get() / (double) Math.max(1,
-                        measured.count()), measured.percentileMillis(50), measured.percentileMillis(95),
+        java.util.Arrays.stream(latencies, warmUp, latencies.length)
+                .filter(l -> l > 0)
+                .forEach(measured::recordMillis);
+        out.printf(
+                "  inference: %d/%d predictions received, accuracy %.3f, latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms"
+                        + " (send to prediction read back)%n",
+                measured.count(),
+                inputs,
+                correct.get() / (double) Math.max(1, measured.count()),
+                measured.percentileMillis(50),
+                measured.percentileMillis(95),
                 measured.percentileMillis(99));
         out.println("  replicas: " + inference.stats());
     }

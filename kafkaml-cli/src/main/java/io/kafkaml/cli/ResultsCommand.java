@@ -21,12 +21,21 @@ import picocli.CommandLine.Spec;
  * {@code kafkaml results list|epochs|export|chart}. A result holds a summary (last and best epoch, test metrics);
  * {@code epochs} and {@code chart} read the full per-epoch history from the registry's metrics topic.
  */
-@Command(name = "results", mixinStandardHelpOptions = true, description = "List and export training results.",
-        subcommands = {ResultsCommand.ListResults.class, ResultsCommand.Epochs.class, ResultsCommand.Export.class,
-            ResultsCommand.Chart.class})
+@Command(
+        name = "results",
+        mixinStandardHelpOptions = true,
+        description = "List and export training results.",
+        subcommands = {
+            ResultsCommand.ListResults.class,
+            ResultsCommand.Epochs.class,
+            ResultsCommand.Export.class,
+            ResultsCommand.Chart.class
+        })
 final class ResultsCommand {
 
-    @Command(name = "list", mixinStandardHelpOptions = true,
+    @Command(
+            name = "list",
+            mixinStandardHelpOptions = true,
             description = "List results: model, status, training loss, validation and test metrics, time.")
     static final class ListResults extends ListCommand<TrainingResult> {
         @Option(names = "--deployment-id", paramLabel = "ID", description = "Only this deployment's results")
@@ -45,14 +54,21 @@ final class ResultsCommand {
         @Override
         List<String> row(Registry registry, TrainingResult r) {
             EpochMetrics last = r.lastEpoch();
-            return List.of(r.id(), r.model(), r.status().name(), String.valueOf(r.epochCount()),
+            return List.of(
+                    r.id(),
+                    r.model(),
+                    r.status().name(),
+                    String.valueOf(r.epochCount()),
                     last == null ? "" : String.format("%.4f", last.loss()),
-                    last == null ? "" : Output.metrics(last.validation()), Output.metrics(r.testMetrics()),
+                    last == null ? "" : Output.metrics(last.validation()),
+                    Output.metrics(r.testMetrics()),
                     String.format("%.1f", r.trainingMillis() / 1000.0));
         }
     }
 
-    @Command(name = "epochs", mixinStandardHelpOptions = true,
+    @Command(
+            name = "epochs",
+            mixinStandardHelpOptions = true,
             description = "Print a result's per-epoch history (training loss, validation metrics, duration), read from "
                     + "the registry's metrics topic.")
     static final class Epochs extends ListCommand<EpochMetrics> {
@@ -74,27 +90,38 @@ final class ResultsCommand {
 
         @Override
         List<String> row(Registry registry, EpochMetrics e) {
-            return List.of(String.valueOf(e.epoch()), String.format("%.4f", e.loss()), Output.metrics(e.validation()),
+            return List.of(
+                    String.valueOf(e.epoch()),
+                    String.format("%.4f", e.loss()),
+                    Output.metrics(e.validation()),
                     String.valueOf(e.millis()));
         }
     }
 
-    @Command(name = "export", mixinStandardHelpOptions = true,
+    @Command(
+            name = "export",
+            mixinStandardHelpOptions = true,
             description = "Write a trained model to a file that DL4J's ModelSerializer restores.")
     static final class Export implements Callable<Integer> {
         @Spec
         CommandSpec spec;
+
         @Mixin
         ClientOptions client;
+
         @Parameters(paramLabel = "RESULT_ID", description = "The result, deploymentId.model")
         String resultId;
+
         @Option(names = "--out", required = true, paramLabel = "FILE", description = "Where to write the model")
         Path out;
 
         @Override
         public Integer call() {
-            try (KafkaMl ml = KafkaMl.builder(client.clientConfig()).controlLogger(false)
-                    .registryTimeout(Duration.ofSeconds(30)).build().start()) {
+            try (KafkaMl ml = KafkaMl.builder(client.clientConfig())
+                    .controlLogger(false)
+                    .registryTimeout(Duration.ofSeconds(30))
+                    .build()
+                    .start()) {
                 long bytes = ml.results().export(resultId, out);
                 spec.commandLine().getOut().println("wrote " + bytes + " bytes to " + out);
                 return 0;
@@ -102,23 +129,28 @@ final class ResultsCommand {
         }
     }
 
-    @Command(name = "chart", mixinStandardHelpOptions = true,
+    @Command(
+            name = "chart",
+            mixinStandardHelpOptions = true,
             description = "Draw a result's per-epoch loss and validation metric curves as a PNG image.")
     static final class Chart implements Callable<Integer> {
         @Spec
         CommandSpec spec;
+
         @Mixin
         ClientOptions client;
+
         @Parameters(paramLabel = "RESULT_ID", description = "The result, deploymentId.model")
         String resultId;
+
         @Option(names = "--out", required = true, paramLabel = "FILE.png", description = "Where to write the image")
         Path out;
 
         @Override
         public Integer call() throws IOException {
             try (Registry registry = client.registry()) {
-                TrainingResult result = registry.result(resultId)
-                        .orElseThrow(() -> new EntityNotFoundException("result", resultId));
+                TrainingResult result =
+                        registry.result(resultId).orElseThrow(() -> new EntityNotFoundException("result", resultId));
                 Charts.write(result, registry.epochs(resultId), out);
                 spec.commandLine().getOut().println("wrote " + out);
                 return 0;

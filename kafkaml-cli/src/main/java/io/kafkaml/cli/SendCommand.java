@@ -40,29 +40,42 @@ import picocli.CommandLine.Spec;
  * read with Apache Commons CSV: quoted headers and fields, CRLF or LF, a UTF-8 (or UTF-16) byte order mark.
  * Errors show characters one cannot see escaped (<code>&#92;uFEFF</code>, <code>&#92;u00A0</code>).
  */
-@Command(name = "send", mixinStandardHelpOptions = true,
+@Command(
+        name = "send",
+        mixinStandardHelpOptions = true,
         description = "Stream a CSV file to a topic for a deployment and send the control message.")
 final class SendCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
     @Mixin
     ClientOptions client;
+
     @Option(names = "--file", required = true, paramLabel = "DATA.csv", description = "CSV with a header row")
     Path file;
+
     @Option(names = "--label", required = true, paramLabel = "COLUMN", description = "The label column")
     String label;
+
     @Option(names = "--format", required = true, paramLabel = "RAW|AVRO|JSON", description = "The record format")
     String format;
+
     @Option(names = "--topic", required = true, paramLabel = "T", description = "The data topic")
     String topic;
+
     @Option(names = "--deployment-id", required = true, paramLabel = "ID", description = "The deployment to feed")
     String deploymentId;
+
     @Option(names = "--validation-rate", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}")
     double validationRate;
+
     @Option(names = "--test-rate", defaultValue = "0", description = "Default: ${DEFAULT-VALUE}")
     double testRate;
-    @Option(names = "--control-topic", paramLabel = "TOPIC",
+
+    @Option(
+            names = "--control-topic",
+            paramLabel = "TOPIC",
             description = "The control topic (default: $KAFKAML_CONTROL_TOPIC, else KAFKA_ML_CONTROL_TOPIC)")
     String controlTopic;
 
@@ -71,16 +84,31 @@ final class SendCommand implements Callable<Integer> {
         Csv csv = Csv.read(file, label);
         String name = format.toUpperCase(Locale.ROOT);
         Map<String, Object> inputConfig = switch (name) {
-            case "RAW" -> Map.of("data_type", "float32", "label_type", csv.integralLabels ? "int32" : "float32",
-                    "data_reshape", String.valueOf(csv.features.size()), "label_reshape", "");
+            case "RAW" ->
+                Map.of(
+                        "data_type",
+                        "float32",
+                        "label_type",
+                        csv.integralLabels ? "int32" : "float32",
+                        "data_reshape",
+                        String.valueOf(csv.features.size()),
+                        "label_reshape",
+                        "");
             case "JSON" -> Map.of("data_fields", csv.features, "label_field", csv.label);
             case "AVRO" -> avroConfig(csv);
             default -> throw new IllegalArgumentException("--format must be RAW, AVRO or JSON, was '" + format + "'");
         };
-        RecordDataSink sink = RecordDataSink.builder(client.clientConfig()).format(name).inputConfig(inputConfig)
-                .topic(topic).deploymentId(deploymentId).controlTopic(client.controlTopic(controlTopic)).validationRate(validationRate)
-                .testRate(testRate).description(file.getFileName().toString())
-                .partitioning(DataSink.Partitioning.ROUND_ROBIN).build();
+        RecordDataSink sink = RecordDataSink.builder(client.clientConfig())
+                .format(name)
+                .inputConfig(inputConfig)
+                .topic(topic)
+                .deploymentId(deploymentId)
+                .controlTopic(client.controlTopic(controlTopic))
+                .validationRate(validationRate)
+                .testRate(testRate)
+                .description(file.getFileName().toString())
+                .partitioning(DataSink.Partitioning.ROUND_ROBIN)
+                .build();
         // try-with-resources: a failed send is the error reported; close()'s own failure is only suppressed in it
         try (sink) {
             for (int i = 0; i < csv.rows.size(); i++) {
@@ -88,19 +116,23 @@ final class SendCommand implements Callable<Integer> {
             }
         } // close() flushes, then sends the control message (none if a record failed)
         ControlMessage message = sink.controlMessage();
-        spec.commandLine().getOut().println("sent " + message.totalMessages() + " records "
-                + StreamSlice.formatList(message.slices()) + " for deployment " + deploymentId);
+        spec.commandLine()
+                .getOut()
+                .println("sent " + message.totalMessages() + " records " + StreamSlice.formatList(message.slices())
+                        + " for deployment " + deploymentId);
         return 0;
     }
 
     /** The schemas of the table's Avro records, built with Avro's {@code SchemaBuilder}: doubles, an int label. */
     static Map<String, Object> avroConfig(Csv csv) {
-        SchemaBuilder.FieldAssembler<Schema> features = SchemaBuilder.record("Features").fields();
+        SchemaBuilder.FieldAssembler<Schema> features =
+                SchemaBuilder.record("Features").fields();
         Map<String, String> columnOfField = new HashMap<>();
         for (String column : csv.features) {
             features = features.requiredDouble(avroField(column, columnOfField));
         }
-        SchemaBuilder.FieldAssembler<Schema> label = SchemaBuilder.record("Label").fields();
+        SchemaBuilder.FieldAssembler<Schema> label =
+                SchemaBuilder.record("Label").fields();
         String labelField = avroName(csv.label);
         label = csv.integralLabels ? label.requiredInt(labelField) : label.requiredDouble(labelField);
         Map<String, Object> config = new LinkedHashMap<>();
@@ -114,8 +146,9 @@ final class SendCommand implements Callable<Integer> {
         String field = avroName(column);
         String other = columnOfField.putIfAbsent(field, column);
         if (other != null) {
-            throw new IllegalArgumentException("Columns '" + other + "' and '" + column + "' would both be the Avro field '"
-                    + field + "' (Avro names allow only A-Z a-z 0-9 _); rename one");
+            throw new IllegalArgumentException(
+                    "Columns '" + other + "' and '" + column + "' would both be the Avro field '" + field
+                            + "' (Avro names allow only A-Z a-z 0-9 _); rename one");
         }
         return field;
     }
@@ -130,8 +163,14 @@ final class SendCommand implements Callable<Integer> {
      * leading byte order mark for UTF-8 or UTF-16 dropped): feature rows and labels.
      */
     static final class Csv {
-        private static final CSVFormat FORMAT = CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true)
-                .setTrim(true).setIgnoreEmptyLines(true).setDuplicateHeaderMode(DuplicateHeaderMode.DISALLOW).get();
+        private static final CSVFormat FORMAT = CSVFormat.RFC4180
+                .builder()
+                .setHeader()
+                .setSkipHeaderRecord(true)
+                .setTrim(true)
+                .setIgnoreEmptyLines(true)
+                .setDuplicateHeaderMode(DuplicateHeaderMode.DISALLOW)
+                .get();
 
         final List<String> features = new ArrayList<>();
         final List<double[]> rows = new ArrayList<>();
@@ -140,17 +179,23 @@ final class SendCommand implements Callable<Integer> {
         boolean integralLabels = true;
 
         static Csv read(Path file, String labelColumn) throws IOException {
-            try (BOMInputStream in = BOMInputStream.builder().setPath(file)
-                    .setByteOrderMarks(ByteOrderMark.UTF_8, ByteOrderMark.UTF_16LE, ByteOrderMark.UTF_16BE).get()) {
+            try (BOMInputStream in = BOMInputStream.builder()
+                    .setPath(file)
+                    .setByteOrderMarks(ByteOrderMark.UTF_8, ByteOrderMark.UTF_16LE, ByteOrderMark.UTF_16BE)
+                    .get()) {
                 String charset = in.getBOMCharsetName();
-                Reader reader = new InputStreamReader(in, (charset == null ? StandardCharsets.UTF_8
-                        : Charset.forName(charset)).newDecoder());
+                Reader reader = new InputStreamReader(
+                        in, (charset == null ? StandardCharsets.UTF_8 : Charset.forName(charset)).newDecoder());
                 CSVParser parser;
                 try {
-                    parser = CSVParser.builder().setReader(reader).setFormat(FORMAT).get();
+                    parser = CSVParser.builder()
+                            .setReader(reader)
+                            .setFormat(FORMAT)
+                            .get();
                 } catch (IllegalArgumentException | IllegalStateException | UncheckedIOException e) {
-                    throw new IllegalArgumentException(file + " is not a CSV file kafkaml can read: "
-                            + visible(String.valueOf(e.getMessage())), e);
+                    throw new IllegalArgumentException(
+                            file + " is not a CSV file kafkaml can read: " + visible(String.valueOf(e.getMessage())),
+                            e);
                 }
                 try (parser) {
                     return read(file, labelColumn, parser);
@@ -158,8 +203,10 @@ final class SendCommand implements Callable<Integer> {
                     if (e.getCause() instanceof CharacterCodingException coding) {
                         throw coding;
                     }
-                    throw new IllegalArgumentException(file + " line " + parser.getCurrentLineNumber()
-                            + " is not valid CSV: " + visible(String.valueOf(e.getCause().getMessage())), e);
+                    throw new IllegalArgumentException(
+                            file + " line " + parser.getCurrentLineNumber() + " is not valid CSV: "
+                                    + visible(String.valueOf(e.getCause().getMessage())),
+                            e);
                 }
             } catch (CharacterCodingException e) {
                 throw new IllegalArgumentException(file + " is not UTF-8 text (" + e + "); save it as UTF-8", e);
@@ -186,8 +233,8 @@ final class SendCommand implements Callable<Integer> {
             for (CSVRecord record : parser) {
                 long line = parser.getCurrentLineNumber();
                 if (record.size() != header.size()) {
-                    throw new IllegalArgumentException(file + " line " + line + " has " + record.size()
-                            + " cells, the header " + header.size());
+                    throw new IllegalArgumentException(
+                            file + " line " + line + " has " + record.size() + " cells, the header " + header.size());
                 }
                 double[] row = new double[header.size() - 1];
                 int column = 0;
@@ -197,8 +244,10 @@ final class SendCommand implements Callable<Integer> {
                     try {
                         value = Double.parseDouble(cell);
                     } catch (NumberFormatException e) {
-                        throw new IllegalArgumentException(file + " line " + line + " column " + quoted(header.get(i))
-                                + ": " + quoted(cell) + " is not a number", e);
+                        throw new IllegalArgumentException(
+                                file + " line " + line + " column " + quoted(header.get(i)) + ": " + quoted(cell)
+                                        + " is not a number",
+                                e);
                     }
                     if (i == labelIndex) {
                         csv.labels.add(value);
@@ -227,10 +276,15 @@ final class SendCommand implements Callable<Integer> {
             for (int i = 0; i < text.length(); i++) {
                 char c = text.charAt(i);
                 int type = Character.getType(c);
-                boolean invisible = c != ' ' && (type == Character.CONTROL || type == Character.FORMAT
-                        || type == Character.SPACE_SEPARATOR || type == Character.LINE_SEPARATOR
-                        || type == Character.PARAGRAPH_SEPARATOR || type == Character.UNASSIGNED
-                        || type == Character.PRIVATE_USE || type == Character.SURROGATE);
+                boolean invisible = c != ' '
+                        && (type == Character.CONTROL
+                                || type == Character.FORMAT
+                                || type == Character.SPACE_SEPARATOR
+                                || type == Character.LINE_SEPARATOR
+                                || type == Character.PARAGRAPH_SEPARATOR
+                                || type == Character.UNASSIGNED
+                                || type == Character.PRIVATE_USE
+                                || type == Character.SURROGATE);
                 if (invisible) {
                     out.append(String.format(Locale.ROOT, "\\u%04X", (int) c));
                 } else {

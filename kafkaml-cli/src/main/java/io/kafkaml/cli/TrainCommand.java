@@ -28,50 +28,87 @@ import picocli.CommandLine.Spec;
  * {@code kafkaml train}: deploys a configuration for training and trains it in this process, waiting for its data
  * stream (send it with {@code kafkaml send} or any Kafka-ML sink, before or after).
  */
-@Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Deploy a configuration for training and train it in this process.",
-            "Prints the deployment id, then a progress line per model; ends when every model has a result."})
+@Command(
+        name = "train",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Deploy a configuration for training and train it in this process.",
+            "Prints the deployment id, then a progress line per model; ends when every model has a result."
+        })
 final class TrainCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
     @Mixin
     ClientOptions client;
+
     @Option(names = "--configuration", required = true, paramLabel = "C", description = "The configuration to train")
     String configuration;
+
     @Option(names = "--deployment-id", paramLabel = "ID", description = "Default: the next numeric id")
     String deploymentId;
+
     @Option(names = "--batch-size", defaultValue = "10", description = "Default: ${DEFAULT-VALUE}")
     int batchSize;
+
     @Option(names = "--epochs", defaultValue = "100", description = "Default: ${DEFAULT-VALUE}")
     int epochs;
+
     @Option(names = "--shuffle", description = "Shuffle every epoch (seeded)")
     boolean shuffle;
+
     @Option(names = "--seed", defaultValue = "42", description = "Default: ${DEFAULT-VALUE}")
     long seed;
-    @Option(names = "--split-order", paramLabel = "ORDER", defaultValue = "SHUFFLED", description = "How records are "
-            + "split by the stream's rates: SHUFFLED (seeded, round(N x rate) each) or KAFKA_ML (Kafka-ML's sizes and "
-            + "stream order: train, test, then validation). Default: ${DEFAULT-VALUE}")
+
+    @Option(
+            names = "--split-order",
+            paramLabel = "ORDER",
+            defaultValue = "SHUFFLED",
+            description = "How records are "
+                    + "split by the stream's rates: SHUFFLED (seeded, round(N x rate) each) or KAFKA_ML (Kafka-ML's sizes and "
+                    + "stream order: train, test, then validation). Default: ${DEFAULT-VALUE}")
     io.kafkaml.dataset.SplitOrder splitOrder;
+
     @Option(names = "--normalize", paramLabel = "standardize|min-max", description = "Feature normalization")
     String normalize;
-    @Option(names = "--control-topic", paramLabel = "TOPIC",
+
+    @Option(
+            names = "--control-topic",
+            paramLabel = "TOPIC",
             description = "The control topic (default: $KAFKAML_CONTROL_TOPIC, else KAFKA_ML_CONTROL_TOPIC)")
     String controlTopic;
-    @Option(names = "--reuse-stream", description = "Also accept a data stream announced before this deployment was "
-            + "recorded (the newest one for its id); by default only streams sent after it count")
+
+    @Option(
+            names = "--reuse-stream",
+            description = "Also accept a data stream announced before this deployment was "
+                    + "recorded (the newest one for its id); by default only streams sent after it count")
     boolean reuseStream;
-    @Option(names = "--timeout", paramLabel = "DURATION", description = "How long to wait for the data, e.g. PT10M "
-            + "(default: indefinitely)")
+
+    @Option(
+            names = "--timeout",
+            paramLabel = "DURATION",
+            description = "How long to wait for the data, e.g. PT10M " + "(default: indefinitely)")
     Duration timeout;
-    @Option(names = "--threshold", defaultValue = "0.5", paramLabel = "P", description = "The probability from which "
-            + "a binary or multi-label (sigmoid) output counts as class 1 in evaluation; default: ${DEFAULT-VALUE}")
+
+    @Option(
+            names = "--threshold",
+            defaultValue = "0.5",
+            paramLabel = "P",
+            description =
+                    "The probability from which "
+                            + "a binary or multi-label (sigmoid) output counts as class 1 in evaluation; default: ${DEFAULT-VALUE}")
     double threshold;
+
     @Option(names = "--wait", description = "Exit non-zero if any model FAILED")
     boolean waitForResult;
-    @Option(names = "--kubernetes", description = "Run the models as Kubernetes Jobs (current kubeconfig context) "
-            + "instead of in this process; with --wait, follow them until they end")
+
+    @Option(
+            names = "--kubernetes",
+            description = "Run the models as Kubernetes Jobs (current kubeconfig context) "
+                    + "instead of in this process; with --wait, follow them until they end")
     boolean kubernetes;
+
     @picocli.CommandLine.ArgGroup(exclusive = false, heading = "Kubernetes (with --kubernetes)%n")
     K8sCommand.Cluster cluster = new K8sCommand.Cluster();
 
@@ -79,17 +116,25 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         controlTopic = client.controlTopic(controlTopic);
-        TrainingSpec.Builder builder = TrainingSpec.builder().batchSize(batchSize).epochs(epochs).shuffle(shuffle)
-                .seed(seed).controlTimeout(timeout).reuseStream(reuseStream).splitOrder(splitOrder)
+        TrainingSpec.Builder builder = TrainingSpec.builder()
+                .batchSize(batchSize)
+                .epochs(epochs)
+                .shuffle(shuffle)
+                .seed(seed)
+                .controlTimeout(timeout)
+                .reuseStream(reuseStream)
+                .splitOrder(splitOrder)
                 .decisionThreshold(threshold);
         if (normalize != null) {
-            builder.normalization(switch (normalize.toLowerCase(Locale.ROOT).replace("-", "_")) {
-                case "standardize" -> Normalization.STANDARDIZE;
-                case "min_max", "minmax" -> Normalization.MIN_MAX;
-                case "none" -> Normalization.NONE;
-                default -> throw new IllegalArgumentException("--normalize must be standardize, min-max or none, was '"
-                        + normalize + "'");
-            });
+            builder.normalization(
+                    switch (normalize.toLowerCase(Locale.ROOT).replace("-", "_")) {
+                        case "standardize" -> Normalization.STANDARDIZE;
+                        case "min_max", "minmax" -> Normalization.MIN_MAX;
+                        case "none" -> Normalization.NONE;
+                        default ->
+                            throw new IllegalArgumentException(
+                                    "--normalize must be standardize, min-max or none, was '" + normalize + "'");
+                    });
         }
         TrainingSpec trainingSpec = builder.build();
         Map<String, Long> lastPrinted = new ConcurrentHashMap<>();
@@ -101,16 +146,28 @@ final class TrainCommand implements Callable<Integer> {
                 if (last == null || now - last > 1_000_000_000L || metrics.epoch() == totalEpochs) {
                     lastPrinted.put(model, now);
                     long eta = metrics.millis() * (totalEpochs - metrics.epoch()); // at the last epoch's pace
-                    out.printf("[%s] %s epoch %d/%d loss %.4f %s ETA %ds%n", id, model, metrics.epoch(), totalEpochs,
-                            metrics.loss(), Output.metrics(metrics.validation(), "val_"), eta / 1000);
+                    out.printf(
+                            "[%s] %s epoch %d/%d loss %.4f %s ETA %ds%n",
+                            id,
+                            model,
+                            metrics.epoch(),
+                            totalEpochs,
+                            metrics.loss(),
+                            Output.metrics(metrics.validation(), "val_"),
+                            eta / 1000);
                     out.flush();
                 }
             }
 
             @Override
             public void onResult(TrainingResult result) {
-                out.printf("[%s] %s %s %s%s%n", result.deploymentId(), result.model(), result.status(),
-                        Output.metrics(result.testMetrics()), result.error() == null ? "" : " " + result.error());
+                out.printf(
+                        "[%s] %s %s %s%s%n",
+                        result.deploymentId(),
+                        result.model(),
+                        result.status(),
+                        Output.metrics(result.testMetrics()),
+                        result.error() == null ? "" : " " + result.error());
                 out.flush();
             }
         };
@@ -119,9 +176,13 @@ final class TrainCommand implements Callable<Integer> {
         }
         Map<String, Object> settings = client.clientConfig();
         settings.put(KafkaMlConfig.CONTROL_TOPIC_CONFIG, controlTopic);
-        try (KafkaMl ml = KafkaMl.builder(settings).registryTimeout(Duration.ofSeconds(30)).trainingListener(progress)
-                .build().start()) {
-            Training handle = deploymentId == null ? ml.train(configuration, trainingSpec)
+        try (KafkaMl ml = KafkaMl.builder(settings)
+                .registryTimeout(Duration.ofSeconds(30))
+                .trainingListener(progress)
+                .build()
+                .start()) {
+            Training handle = deploymentId == null
+                    ? ml.train(configuration, trainingSpec)
                     : ml.train(configuration, trainingSpec, deploymentId);
             out.println("deployment " + handle.deploymentId() + " waiting for data on " + controlTopic);
             out.flush();
@@ -139,12 +200,13 @@ final class TrainCommand implements Callable<Integer> {
         try (Registry registry = client.registry();
                 io.fabric8.kubernetes.client.KubernetesClient kube =
                         new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
-                io.kafkaml.k8s.JobStatusWatcher watcher = waitForResult
-                        ? new io.kafkaml.k8s.JobStatusWatcher(kube, cluster.namespace, registry) : null;
-                io.kafkaml.k8s.KubernetesTrainingLauncher launcher = new io.kafkaml.k8s.KubernetesTrainingLauncher(kube,
-                        cluster.manifests(client.registryPrefix()).settings(), registry)) {
+                io.kafkaml.k8s.JobStatusWatcher watcher =
+                        waitForResult ? new io.kafkaml.k8s.JobStatusWatcher(kube, cluster.namespace, registry) : null;
+                io.kafkaml.k8s.KubernetesTrainingLauncher launcher = new io.kafkaml.k8s.KubernetesTrainingLauncher(
+                        kube, cluster.manifests(client.registryPrefix()).settings(), registry)) {
             TrainingDeployments deployments = new TrainingDeployments(registry, launcher, controlTopic);
-            TrainingHandle handle = deploymentId == null ? deployments.deploy(configuration, trainingSpec)
+            TrainingHandle handle = deploymentId == null
+                    ? deployments.deploy(configuration, trainingSpec)
                     : deployments.deploy(configuration, trainingSpec, deploymentId);
             out.println("deployment " + handle.deploymentId() + " launched as Kubernetes Jobs in namespace "
                     + cluster.namespace + (watcher == null ? "" : "; following it"));
@@ -153,7 +215,9 @@ final class TrainCommand implements Callable<Integer> {
                 return 0;
             }
             DeploymentStatus status = handle.await(Duration.ofDays(3650)).orElse(DeploymentStatus.FAILED);
-            String error = registry.deployment(handle.deploymentId()).map(d -> d.error()).orElse(null);
+            String error = registry.deployment(handle.deploymentId())
+                    .map(d -> d.error())
+                    .orElse(null);
             out.println("deployment " + handle.deploymentId() + " " + status + (error == null ? "" : ": " + error));
             out.flush();
             return status == DeploymentStatus.FINISHED ? 0 : 1;

@@ -63,7 +63,9 @@ import picocli.CommandLine.Spec;
  * budget spent, or an input its exception handler FAILed; the reason is on stderr and in the registry). The infer
  * role runs {@link LocalInference}: the same supervisor as {@code kafkaml infer}.
  */
-@Command(name = "worker", mixinStandardHelpOptions = true,
+@Command(
+        name = "worker",
+        mixinStandardHelpOptions = true,
         description = "Container entry point: run one training or inference runner configured by KAFKAML_* variables.")
 final class WorkerCommand implements Callable<Integer> {
 
@@ -91,16 +93,16 @@ final class WorkerCommand implements Callable<Integer> {
                 case "train" -> train(registry, clientConfig);
                 case "infer" -> infer(registry, clientConfig);
                 case "control-logger" -> controlLogger(registry, clientConfig);
-                default -> throw new IllegalArgumentException("KAFKAML_ROLE must be train, infer or control-logger, was '"
-                        + role + "'");
+                default ->
+                    throw new IllegalArgumentException(
+                            "KAFKAML_ROLE must be train, infer or control-logger, was '" + role + "'");
             };
         }
     }
 
     private int train(Registry registry, Map<String, Object> clientConfig) {
         String deploymentId = config.require(KafkaMlConfig.DEPLOYMENT_ID_CONFIG);
-        TrainingJob job = TrainingJob.recorded(registry, deploymentId,
-                config.controlTopic());
+        TrainingJob job = TrainingJob.recorded(registry, deploymentId, config.controlTopic());
         String only = config.getString(KafkaMlConfig.DEPLOYMENT_MODEL_CONFIG);
         if (only != null) {
             job = job.onlyModel(only);
@@ -111,31 +113,39 @@ final class WorkerCommand implements Callable<Integer> {
         java.util.concurrent.atomic.AtomicBoolean reported = new java.util.concurrent.atomic.AtomicBoolean();
         // how long SIGTERM waits for the runner to record CANCELLED (Kubernetes kills after 30 s by default)
         Duration grace = Duration.ofMillis(config.getLong(KafkaMlConfig.TRAIN_SHUTDOWN_GRACE_MS_CONFIG));
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            // SIGTERM (or SIGINT): stop at the next batch and wait, bounded, until CANCELLED is recorded, then exit
-            // with the code of what was recorded instead of the JVM's 143. Also runs after a normal end (no-op wait).
-            runner.cancel();
-            boolean ended;
-            try {
-                ended = runner.awaitEnd(grace);
-            } catch (InterruptedException e) {
-                ended = false;
-            }
-            if (!ended) {
-                System.err.println("deployment " + deploymentId + ": the runner did not record its end within "
-                        + grace.toMillis() + " ms of the stop request (" + KafkaMlConfig.TRAIN_SHUTDOWN_GRACE_MS_CONFIG
-                        + ")");
-            }
-            report(reported, deploymentId, runner.finalStatus());
-            Runtime.getRuntime().halt(ended ? exitCode(runner.finalStatus()) : 1);
-        }, "kafkaml-worker-shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            // SIGTERM (or SIGINT): stop at the next batch and wait, bounded, until CANCELLED is
+                            // recorded, then exit
+                            // with the code of what was recorded instead of the JVM's 143. Also runs after a normal end
+                            // (no-op wait).
+                            runner.cancel();
+                            boolean ended;
+                            try {
+                                ended = runner.awaitEnd(grace);
+                            } catch (InterruptedException e) {
+                                ended = false;
+                            }
+                            if (!ended) {
+                                System.err.println(
+                                        "deployment " + deploymentId + ": the runner did not record its end within "
+                                                + grace.toMillis() + " ms of the stop request ("
+                                                + KafkaMlConfig.TRAIN_SHUTDOWN_GRACE_MS_CONFIG
+                                                + ")");
+                            }
+                            report(reported, deploymentId, runner.finalStatus());
+                            Runtime.getRuntime().halt(ended ? exitCode(runner.finalStatus()) : 1);
+                        },
+                        "kafkaml-worker-shutdown"));
         runner.run();
         DeploymentStatus status = runner.finalStatus();
         report(reported, deploymentId, status);
         return exitCode(status);
     }
 
-    private void report(java.util.concurrent.atomic.AtomicBoolean reported, String deploymentId, DeploymentStatus status) {
+    private void report(
+            java.util.concurrent.atomic.AtomicBoolean reported, String deploymentId, DeploymentStatus status) {
         if (reported.compareAndSet(false, true)) {
             spec.commandLine().getOut().println("deployment " + deploymentId + " " + status);
             spec.commandLine().getOut().flush();
@@ -150,28 +160,31 @@ final class WorkerCommand implements Callable<Integer> {
     /** The always-on catalog: runs until SIGTERM (the Kubernetes Deployment of {@code k8s render control-logger}). */
     private int controlLogger(Registry registry, Map<String, Object> clientConfig) throws InterruptedException {
         ControlLogger logger = ControlLogger.start(clientConfig, registry, config.controlTopic());
-        ControlLoggerCommand.runUntilShutdown(spec.commandLine().getOut(), logger, () -> { }, config.controlTopic(),
-                config.registryPrefix());
+        ControlLoggerCommand.runUntilShutdown(
+                spec.commandLine().getOut(), logger, () -> {}, config.controlTopic(), config.registryPrefix());
         return 0;
     }
 
     private int infer(Registry registry, Map<String, Object> clientConfig) {
         String resultId = config.require(KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG);
-        InferenceSpec.Builder builder = InferenceSpec.builder(resultId,
-                config.require(KafkaMlConfig.INFERENCE_INPUT_TOPIC_CONFIG),
-                config.require(KafkaMlConfig.INFERENCE_OUTPUT_TOPIC_CONFIG))
+        InferenceSpec.Builder builder = InferenceSpec.builder(
+                        resultId,
+                        config.require(KafkaMlConfig.INFERENCE_INPUT_TOPIC_CONFIG),
+                        config.require(KafkaMlConfig.INFERENCE_OUTPUT_TOPIC_CONFIG))
                 .replicas(config.getInt(KafkaMlConfig.INFERENCE_REPLICAS_CONFIG))
                 .groupId(config.getString(KafkaMlConfig.INFERENCE_GROUP_ID_CONFIG))
-                .guarantee(config.getBoolean(KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG)
-                        ? ProcessingGuarantee.EXACTLY_ONCE : ProcessingGuarantee.AT_LEAST_ONCE)
+                .guarantee(
+                        config.getBoolean(KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG)
+                                ? ProcessingGuarantee.EXACTLY_ONCE
+                                : ProcessingGuarantee.AT_LEAST_ONCE)
                 .deadLetterTopic(config.getString(KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG));
         Double threshold = config.getDouble(KafkaMlConfig.INFERENCE_DECISION_THRESHOLD_CONFIG);
         if (threshold != null) {
             builder.decisionThreshold(threshold);
         }
         InferenceSpec inferenceSpec = builder.build();
-        String inferenceId = Objects.requireNonNullElse(config.getString(KafkaMlConfig.INFERENCE_ID_CONFIG),
-                "infer-" + resultId.replace('.', '-'));
+        String inferenceId = Objects.requireNonNullElse(
+                config.getString(KafkaMlConfig.INFERENCE_ID_CONFIG), "infer-" + resultId.replace('.', '-'));
         // the kafkaml.* settings (restart budget, grace, handler) travel with the client settings
         Map<String, Object> settings = new HashMap<>(config.originals());
         settings.putAll(clientConfig);
@@ -179,7 +192,9 @@ final class WorkerCommand implements Callable<Integer> {
         if (instance == null) {
             instance = config.getString(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG);
         }
-        if (instance == null && env.get("HOSTNAME") != null && !env.get("HOSTNAME").isBlank()) {
+        if (instance == null
+                && env.get("HOSTNAME") != null
+                && !env.get("HOSTNAME").isBlank()) {
             instance = env.get("HOSTNAME");
         }
         if (instance != null) {
@@ -189,17 +204,21 @@ final class WorkerCommand implements Callable<Integer> {
         String label = inferenceId + "-" + inference.instanceId();
         spec.commandLine().getOut().println("worker " + label + " serving " + resultId);
         spec.commandLine().getOut().flush();
-        return InferenceProcess.serve(inference, registry, Duration.ofMillis(
-                config.getLong(KafkaMlConfig.INFERENCE_SHUTDOWN_GRACE_MS_CONFIG)),
-                spec.commandLine().getOut(), spec.commandLine().getErr(), label);
+        return InferenceProcess.serve(
+                inference,
+                registry,
+                Duration.ofMillis(config.getLong(KafkaMlConfig.INFERENCE_SHUTDOWN_GRACE_MS_CONFIG)),
+                spec.commandLine().getOut(),
+                spec.commandLine().getErr(),
+                label);
     }
 
     private Map<String, Object> clientConfig() {
         Map<String, Object> clientConfig = new HashMap<>(config.clientConfig());
         Object servers = clientConfig.get("bootstrap.servers");
         if (servers == null || servers.toString().isBlank()) {
-            throw new IllegalArgumentException("The worker needs the environment variable "
-                    + KafkaMlConfig.BOOTSTRAP_SERVERS_ENV);
+            throw new IllegalArgumentException(
+                    "The worker needs the environment variable " + KafkaMlConfig.BOOTSTRAP_SERVERS_ENV);
         }
         return clientConfig;
     }

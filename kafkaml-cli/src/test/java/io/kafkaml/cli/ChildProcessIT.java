@@ -48,10 +48,13 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 class ChildProcessIT {
 
     static ProcessBuilder kafkaml(Path log, String... args) {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", new File("target/kafkaml.jar").getAbsolutePath()));
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar",
+                new File("target/kafkaml.jar").getAbsolutePath()));
         command.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().put("OMP_NUM_THREADS", "1");
         return builder;
     }
@@ -59,7 +62,8 @@ class ChildProcessIT {
     @Test
     void quickstartRunsTheWholePipelineAndPrintsItsSummary(@TempDir Path dir) throws Exception {
         Path log = dir.resolve("quickstart.log");
-        Process process = kafkaml(log, "quickstart", "--epochs", "5", "--inputs", "20").start();
+        Process process =
+                kafkaml(log, "quickstart", "--epochs", "5", "--inputs", "20").start();
         assertThat(process.waitFor(3, TimeUnit.MINUTES)).isTrue();
         String output = Files.readString(log);
         assertThat(process.exitValue()).as(output).isZero();
@@ -74,16 +78,20 @@ class ChildProcessIT {
         Process process = builder.start();
         assertThat(process.waitFor(3, TimeUnit.MINUTES)).isTrue();
         String output = Files.readString(log);
-        assertThat(process.exitValue()).as(String.join(" ", args) + "\n" + output).isZero();
+        assertThat(process.exitValue())
+                .as(String.join(" ", args) + "\n" + output)
+                .isZero();
         return output;
     }
 
     /** Starts {@code kafkaml broker} as a child process and returns its bootstrap servers. */
     static String startBroker(Process broker, Path brokerLog) throws Exception {
-        org.awaitility.Awaitility.await().atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200))
+        org.awaitility.Awaitility.await()
+                .atMost(60, TimeUnit.SECONDS)
+                .pollInterval(Duration.ofMillis(200))
                 .until(() -> Files.readString(brokerLog).contains("bootstrap.servers=") || !broker.isAlive());
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("bootstrap.servers=(\\S+)")
-                .matcher(Files.readString(brokerLog));
+        java.util.regex.Matcher m =
+                java.util.regex.Pattern.compile("bootstrap.servers=(\\S+)").matcher(Files.readString(brokerLog));
         assertThat(m.find()).as(Files.readString(brokerLog)).isTrue();
         return m.group(1);
     }
@@ -91,32 +99,73 @@ class ChildProcessIT {
     @Test
     void aStreamSentToAnIdleBrokerIsCatalogedAndADeletedTopicIsMarked(@TempDir Path dir) throws Exception {
         Path brokerLog = dir.resolve("broker.log");
-        Process broker = kafkaml(brokerLog, "broker", "--port", "0", "--data-dir", dir.resolve("kafka").toString()).start();
+        Process broker = kafkaml(
+                        brokerLog,
+                        "broker",
+                        "--port",
+                        "0",
+                        "--data-dir",
+                        dir.resolve("kafka").toString())
+                .start();
         try {
             String bootstrap = startBroker(broker, brokerLog);
-            assertThat(Files.readString(brokerLog)).contains("control-logger cataloging control topic KAFKA_ML_CONTROL_TOPIC");
+            assertThat(Files.readString(brokerLog))
+                    .contains("control-logger cataloging control topic KAFKA_ML_CONTROL_TOPIC");
             Path csv = dir.resolve("idle.csv");
             Files.writeString(csv, "x,y,label\n1,2,0\n3,4,1\n5,6,0\n");
             Path other = dir.resolve("other.csv");
             Files.writeString(other, "x,y,label\n1,2,0\n");
             // Nothing but the broker runs: no train process, no control logger of its own.
-            assertThat(runToEnd(dir, bootstrap, "send", "--file", csv.toString(), "--label", "label", "--format", "RAW",
-                    "--topic", "idle-data", "--deployment-id", "77")).contains("sent 3 records");
-            assertThat(runToEnd(dir, bootstrap, "send", "--file", other.toString(), "--label", "label", "--format",
-                    "RAW", "--topic", "doomed-data", "--deployment-id", "78")).contains("sent 1 records");
+            assertThat(runToEnd(
+                            dir,
+                            bootstrap,
+                            "send",
+                            "--file",
+                            csv.toString(),
+                            "--label",
+                            "label",
+                            "--format",
+                            "RAW",
+                            "--topic",
+                            "idle-data",
+                            "--deployment-id",
+                            "77"))
+                    .contains("sent 3 records");
+            assertThat(runToEnd(
+                            dir,
+                            bootstrap,
+                            "send",
+                            "--file",
+                            other.toString(),
+                            "--label",
+                            "label",
+                            "--format",
+                            "RAW",
+                            "--topic",
+                            "doomed-data",
+                            "--deployment-id",
+                            "78"))
+                    .contains("sent 1 records");
             try (Registry registry = Registry.connect(Map.of("bootstrap.servers", bootstrap))) {
-                org.awaitility.Awaitility.await().atMost(30, TimeUnit.SECONDS)
+                org.awaitility.Awaitility.await()
+                        .atMost(30, TimeUnit.SECONDS)
                         .until(() -> registry.datasources().size() == 2);
             }
-            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
-                    Map.of("bootstrap.servers", bootstrap))) {
+            try (org.apache.kafka.clients.admin.Admin admin =
+                    org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", bootstrap))) {
                 admin.deleteTopics(List.of("doomed-data")).all().get(30, TimeUnit.SECONDS);
             }
             String listing = runToEnd(dir, bootstrap, "datasources", "list");
             assertThat(listing.lines().filter(line -> line.contains("idle-data:0:0:3")))
-                    .singleElement().asString().contains(" 77 ").contains("true");
+                    .singleElement()
+                    .asString()
+                    .contains(" 77 ")
+                    .contains("true");
             assertThat(listing.lines().filter(line -> line.contains("doomed-data")))
-                    .singleElement().asString().contains(" 78 ").contains("topic deleted: doomed-data");
+                    .singleElement()
+                    .asString()
+                    .contains(" 78 ")
+                    .contains("topic deleted: doomed-data");
         } finally {
             broker.destroy();
             broker.waitFor(60, TimeUnit.SECONDS);
@@ -124,27 +173,46 @@ class ChildProcessIT {
     }
 
     @Test
-    void theControlLoggerProcessCatalogsAStreamWithinSecondsAndStopsOnSigterm(EmbeddedKafkaBroker kafka,
-            @TempDir Path dir) throws Exception {
+    void theControlLoggerProcessCatalogsAStreamWithinSecondsAndStopsOnSigterm(
+            EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
         Path log = dir.resolve("control-logger.log");
-        Process logger = kafkaml(log, "control-logger", "--bootstrap-servers", kafka.bootstrapServers(),
-                "--registry-prefix", "always-on", "--control-topic", "always-on-control").start();
+        Process logger = kafkaml(
+                        log,
+                        "control-logger",
+                        "--bootstrap-servers",
+                        kafka.bootstrapServers(),
+                        "--registry-prefix",
+                        "always-on",
+                        "--control-topic",
+                        "always-on-control")
+                .start();
         try {
-            org.awaitility.Awaitility.await().atMost(60, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200))
-                    .until(() -> Files.readString(log).contains("control-logger cataloging control topic "
-                            + "always-on-control into registry always-on") || !logger.isAlive());
+            org.awaitility.Awaitility.await()
+                    .atMost(60, TimeUnit.SECONDS)
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> Files.readString(log)
+                                    .contains("control-logger cataloging control topic "
+                                            + "always-on-control into registry always-on")
+                            || !logger.isAlive());
             assertThat(logger.isAlive()).as(Files.readString(log)).isTrue();
-            try (io.kafkaml.control.ControlChannel control = io.kafkaml.control.ControlChannel.create(
-                    kafka.clientConfig(), "always-on-control")) {
-                control.publish(io.kafkaml.control.ControlMessage.builder()
-                        .slices(List.of(io.kafkaml.stream.StreamSlice.of("always-on-data", 0, 0, 3)))
-                        .inputFormat("JSON").totalMessages(3).deploymentId("31").build(), Duration.ofSeconds(10));
+            try (io.kafkaml.control.ControlChannel control =
+                    io.kafkaml.control.ControlChannel.create(kafka.clientConfig(), "always-on-control")) {
+                control.publish(
+                        io.kafkaml.control.ControlMessage.builder()
+                                .slices(List.of(io.kafkaml.stream.StreamSlice.of("always-on-data", 0, 0, 3)))
+                                .inputFormat("JSON")
+                                .totalMessages(3)
+                                .deploymentId("31")
+                                .build(),
+                        Duration.ofSeconds(10));
             }
             // Nothing else runs: no train process, no broker command; the logger alone catalogs the stream.
             try (Registry registry = Registry.connect(kafka.clientConfig(), "always-on", Duration.ofSeconds(30))) {
-                org.awaitility.Awaitility.await().atMost(30, TimeUnit.SECONDS).until(() -> registry.datasources()
-                        .stream().anyMatch(d -> d.deploymentId().equals("31")
-                                && d.controlTopic().equals("always-on-control")));
+                org.awaitility.Awaitility.await()
+                        .atMost(30, TimeUnit.SECONDS)
+                        .until(() -> registry.datasources().stream()
+                                .anyMatch(d -> d.deploymentId().equals("31")
+                                        && d.controlTopic().equals("always-on-control")));
             }
             logger.destroy(); // SIGTERM
             assertThat(logger.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -157,25 +225,52 @@ class ChildProcessIT {
     @Test
     void theCommandsChainFromBrokerToPredictions(@TempDir Path dir) throws Exception {
         Path brokerLog = dir.resolve("broker.log");
-        Process broker = kafkaml(brokerLog, "broker", "--port", "0", "--data-dir", dir.resolve("kafka").toString()).start();
+        Process broker = kafkaml(
+                        brokerLog,
+                        "broker",
+                        "--port",
+                        "0",
+                        "--data-dir",
+                        dir.resolve("kafka").toString())
+                .start();
         try {
             java.util.regex.Pattern announced = java.util.regex.Pattern.compile("bootstrap.servers=(\\S+)");
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+            org.awaitility.Awaitility.await()
+                    .atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(200))
                     .until(() -> announced.matcher(Files.readString(brokerLog)).find());
             java.util.regex.Matcher found = announced.matcher(Files.readString(brokerLog));
             assertThat(found.find()).as(Files.readString(brokerLog)).isTrue();
             String bootstrap = found.group(1);
             Path model = dir.resolve("model.json");
-            Files.writeString(model, new NeuralNetConfiguration.Builder().seed(1).updater(new Adam(0.01)).list()
-                    .layer(new DenseLayer.Builder().nIn(2).nOut(8).activation(Activation.RELU).build())
-                    .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
-                    .build().toJson());
+            Files.writeString(
+                    model,
+                    new NeuralNetConfiguration.Builder()
+                            .seed(1)
+                            .updater(new Adam(0.01))
+                            .list()
+                            .layer(new DenseLayer.Builder()
+                                    .nIn(2)
+                                    .nOut(8)
+                                    .activation(Activation.RELU)
+                                    .build())
+                            .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                    .nIn(8)
+                                    .nOut(2)
+                                    .activation(Activation.SOFTMAX)
+                                    .build())
+                            .build()
+                            .toJson());
             Path csv = dir.resolve("data.csv");
             StringBuilder rows = new StringBuilder("x,y,label\n");
             Random random = new Random(9);
             for (int i = 0; i < 200; i++) {
-                rows.append(i % 2 * 3 + random.nextGaussian()).append(',').append(random.nextGaussian()).append(',')
-                        .append(i % 2).append('\n');
+                rows.append(i % 2 * 3 + random.nextGaussian())
+                        .append(',')
+                        .append(random.nextGaussian())
+                        .append(',')
+                        .append(i % 2)
+                        .append('\n');
             }
             Files.writeString(csv, rows);
             assertThat(runToEnd(dir, bootstrap, "models", "register", "--name", "mlp", "--file", model.toString()))
@@ -187,24 +282,44 @@ class ChildProcessIT {
             trainer.environment().put("KAFKAML_BOOTSTRAP_SERVERS", bootstrap);
             Process training = trainer.start();
             // A deployment trains only on a stream sent after it was recorded (unless --reuse-stream).
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+            org.awaitility.Awaitility.await()
+                    .atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(200))
                     .until(() -> Files.readString(trainLog).contains("deployment 1 waiting for data"));
-            assertThat(runToEnd(dir, bootstrap, "send", "--file", csv.toString(), "--label", "label", "--format", "RAW",
-                    "--topic", "chain-data", "--deployment-id", "1", "--test-rate", "0.2")).contains("sent 200 records");
+            assertThat(runToEnd(
+                            dir,
+                            bootstrap,
+                            "send",
+                            "--file",
+                            csv.toString(),
+                            "--label",
+                            "label",
+                            "--format",
+                            "RAW",
+                            "--topic",
+                            "chain-data",
+                            "--deployment-id",
+                            "1",
+                            "--test-rate",
+                            "0.2"))
+                    .contains("sent 200 records");
             assertThat(training.waitFor(3, TimeUnit.MINUTES)).isTrue();
             assertThat(training.exitValue()).as(Files.readString(trainLog)).isZero();
             assertThat(runToEnd(dir, bootstrap, "results", "list", "--json")).contains("\"status\":\"FINISHED\"");
 
             Path inferLog = dir.resolve("infer.log");
-            ProcessBuilder server = kafkaml(inferLog, "infer", "--result", "1.mlp", "--input-topic", "chain-in",
-                    "--output-topic", "chain-out");
+            ProcessBuilder server = kafkaml(
+                    inferLog, "infer", "--result", "1.mlp", "--input-topic", "chain-in", "--output-topic", "chain-out");
             server.environment().put("KAFKAML_BOOTSTRAP_SERVERS", bootstrap);
             Process serving = server.start();
             Map<String, Object> client = Map.of("bootstrap.servers", bootstrap);
             try (KafkaProducer<byte[], byte[]> producer =
                     new KafkaProducer<>(client, new ByteArraySerializer(), new ByteArraySerializer())) {
                 for (int i = 0; i < 50; i++) {
-                    ByteBuffer value = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(i % 2 * 3).putFloat(0);
+                    ByteBuffer value = ByteBuffer.allocate(8)
+                            .order(ByteOrder.LITTLE_ENDIAN)
+                            .putFloat(i % 2 * 3)
+                            .putFloat(0);
                     producer.send(new ProducerRecord<>("chain-in", value.array()));
                 }
             }
@@ -235,28 +350,65 @@ class ChildProcessIT {
             throws Exception {
         String prefix = "worker-test";
         try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30))) {
-            registry.registerModel(ModelDefinition.of("mlp", "", new NeuralNetConfiguration.Builder().seed(1)
-                    .updater(new Adam(0.01)).list()
-                    .layer(new DenseLayer.Builder().nIn(2).nOut(8).activation(Activation.RELU).build())
-                    .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
-                    .build()));
+            registry.registerModel(ModelDefinition.of(
+                    "mlp",
+                    "",
+                    new NeuralNetConfiguration.Builder()
+                            .seed(1)
+                            .updater(new Adam(0.01))
+                            .list()
+                            .layer(new DenseLayer.Builder()
+                                    .nIn(2)
+                                    .nOut(8)
+                                    .activation(Activation.RELU)
+                                    .build())
+                            .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                    .nIn(8)
+                                    .nOut(2)
+                                    .activation(Activation.SOFTMAX)
+                                    .build())
+                            .build()));
             registry.createConfiguration(new Configuration("c", "", List.of("mlp")));
-            registry.createDeployment(new Deployment("21", "c", DeploymentStatus.WAITING_FOR_DATA, null,
-                    TrainingSpec.builder().batchSize(8).epochs(10).normalization(Normalization.STANDARDIZE).build().toMap(),
-                    Instant.now(), Instant.now(), null));
+            registry.createDeployment(new Deployment(
+                    "21",
+                    "c",
+                    DeploymentStatus.WAITING_FOR_DATA,
+                    null,
+                    TrainingSpec.builder()
+                            .batchSize(8)
+                            .epochs(10)
+                            .normalization(Normalization.STANDARDIZE)
+                            .build()
+                            .toMap(),
+                    Instant.now(),
+                    Instant.now(),
+                    null));
         }
         Path trainLog = dir.resolve("train.log");
         ProcessBuilder trainer = kafkaml(trainLog, "worker");
-        trainer.environment().putAll(Map.of("KAFKAML_ROLE", "train", "KAFKAML_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
-                "KAFKAML_REGISTRY_PREFIX", prefix, "KAFKAML_DEPLOYMENT_ID", "21"));
+        trainer.environment()
+                .putAll(Map.of(
+                        "KAFKAML_ROLE",
+                        "train",
+                        "KAFKAML_BOOTSTRAP_SERVERS",
+                        kafka.bootstrapServers(),
+                        "KAFKAML_REGISTRY_PREFIX",
+                        prefix,
+                        "KAFKAML_DEPLOYMENT_ID",
+                        "21"));
         Process training = trainer.start();
         kafka.createTopic("worker-data", 1);
         Random random = new Random(3);
-        try (RawDataSink sink = RawDataSink.builder(kafka.clientConfig()).topic("worker-data").deploymentId("21")
-                .labelType(RawType.UINT8).testRate(0.2).build()) {
+        try (RawDataSink sink = RawDataSink.builder(kafka.clientConfig())
+                .topic("worker-data")
+                .deploymentId("21")
+                .labelType(RawType.UINT8)
+                .testRate(0.2)
+                .build()) {
             for (int i = 0; i < 200; i++) {
                 int label = i % 2;
-                sink.send(new float[] {label * 3 + (float) random.nextGaussian(), (float) random.nextGaussian()}, label);
+                sink.send(
+                        new float[] {label * 3 + (float) random.nextGaussian(), (float) random.nextGaussian()}, label);
             }
         }
         assertThat(training.waitFor(3, TimeUnit.MINUTES)).isTrue();
@@ -266,17 +418,33 @@ class ChildProcessIT {
         kafka.createTopic("worker-in", 2);
         Path inferLog = dir.resolve("infer.log");
         ProcessBuilder server = kafkaml(inferLog, "worker");
-        server.environment().putAll(Map.of("KAFKAML_ROLE", "infer", "KAFKAML_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
-                "KAFKAML_REGISTRY_PREFIX", prefix, "KAFKAML_RESULT_ID", "21.mlp", "KAFKAML_INPUT_TOPIC", "worker-in",
-                "KAFKAML_OUTPUT_TOPIC", "worker-out", "KAFKAML_INFERENCE_ID", "serving"));
+        server.environment()
+                .putAll(Map.of(
+                        "KAFKAML_ROLE",
+                        "infer",
+                        "KAFKAML_BOOTSTRAP_SERVERS",
+                        kafka.bootstrapServers(),
+                        "KAFKAML_REGISTRY_PREFIX",
+                        prefix,
+                        "KAFKAML_RESULT_ID",
+                        "21.mlp",
+                        "KAFKAML_INPUT_TOPIC",
+                        "worker-in",
+                        "KAFKAML_OUTPUT_TOPIC",
+                        "worker-out",
+                        "KAFKAML_INFERENCE_ID",
+                        "serving"));
         server.environment().put("KAFKAML_INSTANCE_ID", "w0");
         Process serving = server.start();
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = 0; i < 100; i++) {
-                ByteBuffer value = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(i % 2 * 3).putFloat(0);
-                producer.send(new ProducerRecord<>("worker-in", String.valueOf(i).getBytes(StandardCharsets.UTF_8),
-                        value.array()));
+                ByteBuffer value = ByteBuffer.allocate(8)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putFloat(i % 2 * 3)
+                        .putFloat(0);
+                producer.send(new ProducerRecord<>(
+                        "worker-in", String.valueOf(i).getBytes(StandardCharsets.UTF_8), value.array()));
             }
         }
         Map<String, Object> readerConfig = kafka.clientConfig();
@@ -289,7 +457,8 @@ class ChildProcessIT {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while (predictions < 100 && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> record : reader.poll(Duration.ofMillis(200))) {
-                    assertThat(new String(record.value(), StandardCharsets.UTF_8)).startsWith("{\"values\":[");
+                    assertThat(new String(record.value(), StandardCharsets.UTF_8))
+                            .startsWith("{\"values\":[");
                     predictions++;
                 }
             }
@@ -299,8 +468,15 @@ class ChildProcessIT {
         assertThat(serving.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(serving.exitValue()).as(Files.readString(inferLog)).isZero();
         assertThat(Files.readString(inferLog)).contains("stopped serving-w0: in 100, out 100");
-        long committed = kafka.admin().listConsumerGroupOffsets("kafkaml-inference-serving").partitionsToOffsetAndMetadata()
-                .get(30, TimeUnit.SECONDS).values().stream().mapToLong(o -> o.offset()).sum();
+        long committed = kafka
+                .admin()
+                .listConsumerGroupOffsets("kafkaml-inference-serving")
+                .partitionsToOffsetAndMetadata()
+                .get(30, TimeUnit.SECONDS)
+                .values()
+                .stream()
+                .mapToLong(o -> o.offset())
+                .sum();
         assertThat(committed).as("every processed input committed before exit").isEqualTo(100);
     }
 
@@ -309,34 +485,78 @@ class ChildProcessIT {
             throws Exception {
         String prefix = "worker-sigterm";
         try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30))) {
-            registry.registerModel(ModelDefinition.of("mlp", "", new NeuralNetConfiguration.Builder().seed(1)
-                    .updater(new Adam(0.01)).list()
-                    .layer(new DenseLayer.Builder().nIn(2).nOut(8).activation(Activation.RELU).build())
-                    .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
-                    .build()));
+            registry.registerModel(ModelDefinition.of(
+                    "mlp",
+                    "",
+                    new NeuralNetConfiguration.Builder()
+                            .seed(1)
+                            .updater(new Adam(0.01))
+                            .list()
+                            .layer(new DenseLayer.Builder()
+                                    .nIn(2)
+                                    .nOut(8)
+                                    .activation(Activation.RELU)
+                                    .build())
+                            .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                    .nIn(8)
+                                    .nOut(2)
+                                    .activation(Activation.SOFTMAX)
+                                    .build())
+                            .build()));
             registry.createConfiguration(new Configuration("c", "", List.of("mlp")));
-            registry.createDeployment(new Deployment("22", "c", DeploymentStatus.WAITING_FOR_DATA, null,
-                    TrainingSpec.builder().batchSize(8).epochs(1_000_000).build().toMap(), Instant.now(), Instant.now(),
+            registry.createDeployment(new Deployment(
+                    "22",
+                    "c",
+                    DeploymentStatus.WAITING_FOR_DATA,
+                    null,
+                    TrainingSpec.builder()
+                            .batchSize(8)
+                            .epochs(1_000_000)
+                            .build()
+                            .toMap(),
+                    Instant.now(),
+                    Instant.now(),
                     null));
         }
         Path trainLog = dir.resolve("train.log");
         ProcessBuilder trainer = kafkaml(trainLog, "worker");
-        trainer.environment().putAll(Map.of("KAFKAML_ROLE", "train", "KAFKAML_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
-                "KAFKAML_REGISTRY_PREFIX", prefix, "KAFKAML_DEPLOYMENT_ID", "22", "KAFKAML_MODEL", "mlp"));
+        trainer.environment()
+                .putAll(Map.of(
+                        "KAFKAML_ROLE",
+                        "train",
+                        "KAFKAML_BOOTSTRAP_SERVERS",
+                        kafka.bootstrapServers(),
+                        "KAFKAML_REGISTRY_PREFIX",
+                        prefix,
+                        "KAFKAML_DEPLOYMENT_ID",
+                        "22",
+                        "KAFKAML_MODEL",
+                        "mlp"));
         Process training = trainer.start();
         kafka.createTopic("sigterm-data", 1);
         Random random = new Random(4);
-        try (RawDataSink sink = RawDataSink.builder(kafka.clientConfig()).topic("sigterm-data").deploymentId("22")
-                .labelType(RawType.UINT8).testRate(0.2).build()) {
+        try (RawDataSink sink = RawDataSink.builder(kafka.clientConfig())
+                .topic("sigterm-data")
+                .deploymentId("22")
+                .labelType(RawType.UINT8)
+                .testRate(0.2)
+                .build()) {
             for (int i = 0; i < 100; i++) {
-                sink.send(new float[] {i % 2 * 3 + (float) random.nextGaussian(), (float) random.nextGaussian()}, i % 2);
+                sink.send(
+                        new float[] {i % 2 * 3 + (float) random.nextGaussian(), (float) random.nextGaussian()}, i % 2);
             }
         }
         try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30))) {
-            org.awaitility.Awaitility.await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100))
+            org.awaitility.Awaitility.await()
+                    .atMost(Duration.ofMinutes(2))
+                    .pollInterval(Duration.ofMillis(100))
                     .until(() -> {
-                        assertThat(training.isAlive()).as(Files.readString(trainLog)).isTrue();
-                        return registry.result("22.mlp").map(r -> r.epochCount() >= 2).orElse(false);
+                        assertThat(training.isAlive())
+                                .as(Files.readString(trainLog))
+                                .isTrue();
+                        return registry.result("22.mlp")
+                                .map(r -> r.epochCount() >= 2)
+                                .orElse(false);
                     });
             assertThat(registry.result("22.mlp").orElseThrow().status()).isEqualTo(DeploymentStatus.TRAINING);
 

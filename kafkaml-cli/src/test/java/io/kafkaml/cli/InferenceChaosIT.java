@@ -61,17 +61,25 @@ class InferenceChaosIT {
     }
 
     static Process broker(Path dir, int port, Path log) throws Exception {
-        Process broker = ChildProcessIT.kafkaml(log, "broker", "--port", String.valueOf(port), "--data-dir",
-                dir.toString()).start();
-        await().atMost(90, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200))
+        Process broker = ChildProcessIT.kafkaml(
+                        log, "broker", "--port", String.valueOf(port), "--data-dir", dir.toString())
+                .start();
+        await().atMost(90, TimeUnit.SECONDS)
+                .pollInterval(Duration.ofMillis(200))
                 .until(() -> Files.readString(log).contains("bootstrap.servers="));
         return broker;
     }
 
     static long committed(Map<String, Object> client, String group) throws Exception {
         try (Admin admin = Admin.create(client)) {
-            return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS)
-                    .values().stream().mapToLong(o -> o == null ? 0 : o.offset()).sum();
+            return admin
+                    .listConsumerGroupOffsets(group)
+                    .partitionsToOffsetAndMetadata()
+                    .get(10, TimeUnit.SECONDS)
+                    .values()
+                    .stream()
+                    .mapToLong(o -> o == null ? 0 : o.offset())
+                    .sum();
         }
     }
 
@@ -85,13 +93,28 @@ class InferenceChaosIT {
         Process broker = broker(dir.resolve("kafka"), port, dir.resolve("broker-1.log"));
         List<Process> processes = new ArrayList<>();
         try {
-            String result = InferenceProcessIT.registerResult(client, "chaos", new NeuralNetConfiguration.Builder()
-                    .seed(4).list()
-                    .layer(new DenseLayer.Builder().nIn(2).nOut(8).activation(Activation.TANH).build())
-                    .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX)
-                            .build()).build(), 2);
+            String result = InferenceProcessIT.registerResult(
+                    client,
+                    "chaos",
+                    new NeuralNetConfiguration.Builder()
+                            .seed(4)
+                            .list()
+                            .layer(new DenseLayer.Builder()
+                                    .nIn(2)
+                                    .nOut(8)
+                                    .activation(Activation.TANH)
+                                    .build())
+                            .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                    .nIn(8)
+                                    .nOut(2)
+                                    .activation(Activation.SOFTMAX)
+                                    .build())
+                            .build(),
+                    2);
             try (Admin admin = Admin.create(client)) {
-                admin.createTopics(List.of(new NewTopic("chaos-in", 4, (short) 1))).all().get(30, TimeUnit.SECONDS);
+                admin.createTopics(List.of(new NewTopic("chaos-in", 4, (short) 1)))
+                        .all()
+                        .get(30, TimeUnit.SECONDS);
             }
             Map<String, Object> producerConfig = new HashMap<>(client);
             producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 5);
@@ -99,53 +122,82 @@ class InferenceChaosIT {
             try (KafkaProducer<byte[], byte[]> producer =
                     new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer())) {
                 for (int i = 0; i < INPUTS; i++) {
-                    sent.add(producer.send(new ProducerRecord<>("chaos-in", bytes(String.valueOf(i)),
-                            bytes("[" + (i % 3) + "," + (i % 7) + "]"))));
+                    sent.add(producer.send(new ProducerRecord<>(
+                            "chaos-in", bytes(String.valueOf(i)), bytes("[" + (i % 3) + "," + (i % 7) + "]"))));
                 }
             }
             for (Future<RecordMetadata> future : sent) {
                 future.get(30, TimeUnit.SECONDS);
             }
             Path config = dir.resolve("client.properties");
-            Files.writeString(config, "consumer.session.timeout.ms=6000\nconsumer.heartbeat.interval.ms=1000\n"
-                    + "kafkaml.restart.backoff.ms=500\n");
-            List<String> args = new ArrayList<>(List.of("infer", "--registry-prefix", InferenceProcessIT.PREFIX,
-                    "--bootstrap-servers", bootstrap, "--config", config.toString(), "--result", result,
-                    "--input-topic", "chaos-in", "--output-topic", "chaos-out", "--id", "chaos"));
+            Files.writeString(
+                    config,
+                    "consumer.session.timeout.ms=6000\nconsumer.heartbeat.interval.ms=1000\n"
+                            + "kafkaml.restart.backoff.ms=500\n");
+            List<String> args = new ArrayList<>(List.of(
+                    "infer",
+                    "--registry-prefix",
+                    InferenceProcessIT.PREFIX,
+                    "--bootstrap-servers",
+                    bootstrap,
+                    "--config",
+                    config.toString(),
+                    "--result",
+                    result,
+                    "--input-topic",
+                    "chaos-in",
+                    "--output-topic",
+                    "chaos-out",
+                    "--id",
+                    "chaos"));
             if (exactlyOnce) {
                 args.add("--exactly-once");
             }
             String[] command = args.toArray(String[]::new);
-            processes.add(ChildProcessIT.kafkaml(dir.resolve("infer-1.log"), command).start());
-            processes.add(ChildProcessIT.kafkaml(dir.resolve("infer-2.log"), command).start());
+            processes.add(
+                    ChildProcessIT.kafkaml(dir.resolve("infer-1.log"), command).start());
+            processes.add(
+                    ChildProcessIT.kafkaml(dir.resolve("infer-2.log"), command).start());
             String group = "kafkaml-inference-chaos";
-            await().atMost(120, TimeUnit.SECONDS).ignoreExceptions().until(() -> committed(client, group) > INPUTS / 10);
+            await().atMost(120, TimeUnit.SECONDS)
+                    .ignoreExceptions()
+                    .until(() -> committed(client, group) > INPUTS / 10);
 
             broker.destroyForcibly(); // SIGKILL
             assertThat(broker.waitFor(30, TimeUnit.SECONDS)).isTrue();
             broker = broker(dir.resolve("kafka"), port, dir.resolve("broker-2.log"));
             long afterBroker = committed(client, group);
-            await().atMost(180, TimeUnit.SECONDS).ignoreExceptions()
+            await().atMost(180, TimeUnit.SECONDS)
+                    .ignoreExceptions()
                     .until(() -> committed(client, group) > Math.min(INPUTS - 1, afterBroker + INPUTS / 10));
 
             processes.get(0).destroyForcibly(); // SIGKILL one infer process mid-stream
             assertThat(processes.get(0).waitFor(30, TimeUnit.SECONDS)).isTrue();
-            processes.set(0, ChildProcessIT.kafkaml(dir.resolve("infer-1b.log"), command).start());
+            processes.set(
+                    0,
+                    ChildProcessIT.kafkaml(dir.resolve("infer-1b.log"), command).start());
             InferenceProcessIT.awaitLog(dir.resolve("infer-1b.log"), "serving", 120);
 
             await().atMost(300, TimeUnit.SECONDS).ignoreExceptions().until(() -> committed(client, group) == INPUTS);
             List<ConsumerRecord<byte[], byte[]>> outputs = read(client, exactlyOnce);
             Set<String> keys = new HashSet<>();
             outputs.forEach(r -> keys.add(new String(r.key(), StandardCharsets.UTF_8)));
-            String logs = Files.readString(dir.resolve("infer-1.log")) + Files.readString(dir.resolve("infer-1b.log"))
+            String logs = Files.readString(dir.resolve("infer-1.log"))
+                    + Files.readString(dir.resolve("infer-1b.log"))
                     + Files.readString(dir.resolve("infer-2.log"));
-            System.out.printf("chaos (%s): %d inputs, %d predictions read, %d duplicates, %d missing, %d s%n",
-                    exactlyOnce ? "exactly once" : "at least once", INPUTS, outputs.size(),
-                    outputs.size() - keys.size(), INPUTS - keys.size(),
+            System.out.printf(
+                    "chaos (%s): %d inputs, %d predictions read, %d duplicates, %d missing, %d s%n",
+                    exactlyOnce ? "exactly once" : "at least once",
+                    INPUTS,
+                    outputs.size(),
+                    outputs.size() - keys.size(),
+                    INPUTS - keys.size(),
                     TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started));
             assertThat(keys).as("no input without a prediction\n" + logs).hasSize(INPUTS);
             if (exactlyOnce) {
-                assertThat(outputs).as("one prediction per input for a read_committed reader").hasSize(INPUTS);
+                assertThat(outputs)
+                        .as("one prediction per input for a read_committed reader")
+                        .hasSize(INPUTS);
             }
             for (Process process : processes) {
                 process.destroy();

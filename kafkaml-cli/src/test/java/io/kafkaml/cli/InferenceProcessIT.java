@@ -4,15 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.kafkaml.control.ControlMessage;
-import io.kafkaml.model.ModelDefinition;
-import io.kafkaml.registry.Configuration;
 import io.kafkaml.inference.InferenceConfig;
 import io.kafkaml.inference.InferenceLiveness;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.LocalInference;
+import io.kafkaml.model.ModelDefinition;
+import io.kafkaml.registry.Configuration;
 import io.kafkaml.registry.Deployment;
-import io.kafkaml.registry.Inference;
 import io.kafkaml.registry.DeploymentStatus;
+import io.kafkaml.registry.Inference;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.stream.StreamSlice;
@@ -73,19 +73,41 @@ class InferenceProcessIT {
             registry.registerModel(ModelDefinition.of(name, "", conf));
             registry.createConfiguration(new Configuration(name + "-only", "", List.of(name)));
             String deployment = name + "-train";
-            ControlMessage trainedOn = ControlMessage.builder().slices(List.of(StreamSlice.of("train", 0, 0, 1)))
-                    .inputFormat("JSON").inputConfig(Map.of("data_reshape", String.valueOf(features))).totalMessages(1)
-                    .deploymentId(deployment).build();
-            registry.createDeployment(new Deployment(deployment, name + "-only", DeploymentStatus.FINISHED, null,
-                    Map.of(), Instant.now(), Instant.now(), trainedOn.toJson()));
+            ControlMessage trainedOn = ControlMessage.builder()
+                    .slices(List.of(StreamSlice.of("train", 0, 0, 1)))
+                    .inputFormat("JSON")
+                    .inputConfig(Map.of("data_reshape", String.valueOf(features)))
+                    .totalMessages(1)
+                    .deploymentId(deployment)
+                    .build();
+            registry.createDeployment(new Deployment(
+                    deployment,
+                    name + "-only",
+                    DeploymentStatus.FINISHED,
+                    null,
+                    Map.of(),
+                    Instant.now(),
+                    Instant.now(),
+                    trainedOn.toJson()));
             MultiLayerNetwork network = new MultiLayerNetwork(conf);
             network.init();
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             ModelSerializer.writeModel(network, bytes, false);
             registry.storeArtifact(name + ".model", bytes.toByteArray());
             String resultId = TrainingResult.idOf(deployment, name);
-            registry.putResult(new TrainingResult(resultId, deployment, name, DeploymentStatus.FINISHED, List.of(),
-                    Map.of(), null, 0, name + ".model", null, null, Instant.now()));
+            registry.putResult(new TrainingResult(
+                    resultId,
+                    deployment,
+                    name,
+                    DeploymentStatus.FINISHED,
+                    List.of(),
+                    Map.of(),
+                    null,
+                    0,
+                    name + ".model",
+                    null,
+                    null,
+                    Instant.now()));
             return resultId;
         }
     }
@@ -94,21 +116,37 @@ class InferenceProcessIT {
 
     @BeforeAll
     static void registerTheModel(EmbeddedKafkaBroker kafka) throws Exception {
-        tiny = registerResult(kafka.clientConfig(), "tiny", new NeuralNetConfiguration.Builder().seed(1).list()
-                .layer(new DenseLayer.Builder().nIn(2).nOut(8).activation(Activation.TANH).build())
-                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
-                .build(), 2);
+        tiny = registerResult(
+                kafka.clientConfig(),
+                "tiny",
+                new NeuralNetConfiguration.Builder()
+                        .seed(1)
+                        .list()
+                        .layer(new DenseLayer.Builder()
+                                .nIn(2)
+                                .nOut(8)
+                                .activation(Activation.TANH)
+                                .build())
+                        .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                .nIn(8)
+                                .nOut(2)
+                                .activation(Activation.SOFTMAX)
+                                .build())
+                        .build(),
+                2);
     }
 
     /** Starts {@code kafkaml infer ...} with the registry prefix and bootstrap servers. */
     static Process infer(Path log, String bootstrap, String... args) throws Exception {
-        List<String> all = new ArrayList<>(List.of("infer", "--registry-prefix", PREFIX, "--bootstrap-servers", bootstrap));
+        List<String> all =
+                new ArrayList<>(List.of("infer", "--registry-prefix", PREFIX, "--bootstrap-servers", bootstrap));
         all.addAll(List.of(args));
         return ChildProcessIT.kafkaml(log, all.toArray(String[]::new)).start();
     }
 
     static void awaitLog(Path log, String text, int seconds) {
-        await().atMost(seconds, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200))
+        await().atMost(seconds, TimeUnit.SECONDS)
+                .pollInterval(Duration.ofMillis(200))
                 .until(() -> Files.exists(log) && Files.readString(log).contains(text));
     }
 
@@ -117,8 +155,8 @@ class InferenceProcessIT {
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(client, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = first; i < first + count; i++) {
-                sent.add(producer.send(new ProducerRecord<>(topic, bytes(String.valueOf(i)),
-                        bytes("[" + (i % 3) + "," + (i % 5) + "]"))));
+                sent.add(producer.send(new ProducerRecord<>(
+                        topic, bytes(String.valueOf(i)), bytes("[" + (i % 3) + "," + (i % 5) + "]"))));
             }
         }
         for (Future<RecordMetadata> future : sent) {
@@ -127,8 +165,8 @@ class InferenceProcessIT {
     }
 
     /** Reads {@code topic} until {@code expected} records came and none more within 2 s. */
-    static List<ConsumerRecord<byte[], byte[]>> read(Map<String, Object> client, String topic, int expected,
-            boolean readCommitted) {
+    static List<ConsumerRecord<byte[], byte[]>> read(
+            Map<String, Object> client, String topic, int expected, boolean readCommitted) {
         Map<String, Object> config = new HashMap<>(client);
         config.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + topic + "-" + System.nanoTime());
         config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -163,7 +201,9 @@ class InferenceProcessIT {
     }
 
     static void signal(Process process, String signal) throws Exception {
-        Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid())).inheritIO().start();
+        Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid()))
+                .inheritIO()
+                .start();
         assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
         assertThat(kill.exitValue()).isZero();
     }
@@ -171,8 +211,10 @@ class InferenceProcessIT {
     /** Settings of a quick heartbeat (lease 900 ms) and a short session, so a killed member leaves the group soon. */
     static Path quickLiveness(Path dir) throws Exception {
         Path config = dir.resolve("liveness.properties");
-        Files.writeString(config, "kafkaml.inference.heartbeat.interval.ms=300\nconsumer.session.timeout.ms=6000\n"
-                + "consumer.heartbeat.interval.ms=1000\n");
+        Files.writeString(
+                config,
+                "kafkaml.inference.heartbeat.interval.ms=300\nconsumer.session.timeout.ms=6000\n"
+                        + "consumer.heartbeat.interval.ms=1000\n");
         return config;
     }
 
@@ -181,35 +223,53 @@ class InferenceProcessIT {
             EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
         kafka.createTopic("beat-in", 1);
         Path log1 = dir.resolve("beat-1.log");
-        Process first = infer(log1, kafka.bootstrapServers(), "--result", tiny, "--input-topic", "beat-in",
-                "--output-topic", "beat-out", "--id", "beat", "--config", quickLiveness(dir).toString());
+        Process first = infer(
+                log1,
+                kafka.bootstrapServers(),
+                "--result",
+                tiny,
+                "--input-topic",
+                "beat-in",
+                "--output-topic",
+                "beat-out",
+                "--id",
+                "beat",
+                "--config",
+                quickLiveness(dir).toString());
         try (Registry registry = Registry.connect(kafka.clientConfig(), PREFIX, Duration.ofSeconds(30))) {
             awaitLog(log1, "serving", 60);
             Inference owned = registry.inference("beat").orElseThrow();
             assertThat(owned.owner()).isNotNull();
             assertThat(owned.leaseMs()).isEqualTo(900);
-            await().atMost(30, TimeUnit.SECONDS).until(() -> !Objects.equals(
-                    registry.inference("beat").orElseThrow().heartbeatAt(), owned.heartbeatAt()));
+            await().atMost(30, TimeUnit.SECONDS)
+                    .until(() -> !Objects.equals(
+                            registry.inference("beat").orElseThrow().heartbeatAt(), owned.heartbeatAt()));
             assertThat(InferenceLiveness.alive(registry, owned, Duration.ZERO)).isTrue();
 
             first.destroyForcibly(); // SIGKILL: no chance to record STOPPED
             assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
             // the group coordinator expires the killed member after its session: no consumer, no one serves it
-            await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200)).until(() ->
-                    !InferenceLiveness.alive(registry, registry.inference("beat").orElseThrow(), Duration.ZERO));
+            await().atMost(30, TimeUnit.SECONDS)
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> !InferenceLiveness.alive(
+                            registry, registry.inference("beat").orElseThrow(), Duration.ZERO));
             Inference stale = registry.inference("beat").orElseThrow();
-            assertThat(stale.status()).as("the record itself still says RUNNING").isEqualTo("RUNNING");
+            assertThat(stale.status())
+                    .as("the record itself still says RUNNING")
+                    .isEqualTo("RUNNING");
             KafkaMlCliIT.Run listed = KafkaMlCliIT.run(kafka, "inferences", "list", "--registry-prefix", PREFIX);
             assertThat(listed.status()).as(listed.err()).isZero();
             assertThat(listed.out()).containsPattern("beat .*STALE .*" + stale.owner());
-            KafkaMlCliIT.Run json = KafkaMlCliIT.run(kafka, "inferences", "list", "--json", "--registry-prefix", PREFIX);
+            KafkaMlCliIT.Run json =
+                    KafkaMlCliIT.run(kafka, "inferences", "list", "--json", "--registry-prefix", PREFIX);
             assertThat(json.out()).contains("\"liveStatus\":\"STALE\"").contains("\"status\":\"RUNNING\"");
 
             // two processes take the stale deployment over at the same moment: the first write of the next
             // generation wins, the other reads it back, sees the winner alive and joins it
             Map<String, Object> settings = kafka.clientConfig();
             settings.put(InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 300);
-            InferenceSpec spec = InferenceSpec.builder(tiny, "beat-in", "beat-out-2").build();
+            InferenceSpec spec =
+                    InferenceSpec.builder(tiny, "beat-in", "beat-out-2").build();
             java.util.concurrent.ExecutorService starters = java.util.concurrent.Executors.newFixedThreadPool(2);
             java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
             java.util.concurrent.Callable<LocalInference> start = () -> {
@@ -219,9 +279,12 @@ class InferenceProcessIT {
             Future<LocalInference> a = starters.submit(start);
             Future<LocalInference> b = starters.submit(start);
             go.countDown();
-            try (LocalInference one = a.get(120, TimeUnit.SECONDS); LocalInference two = b.get(120, TimeUnit.SECONDS)) {
+            try (LocalInference one = a.get(120, TimeUnit.SECONDS);
+                    LocalInference two = b.get(120, TimeUnit.SECONDS)) {
                 starters.shutdown();
-                assertThat(one.isOwner() ^ two.isOwner()).as("exactly one owner").isTrue();
+                assertThat(one.isOwner() ^ two.isOwner())
+                        .as("exactly one owner")
+                        .isTrue();
                 LocalInference winner = one.isOwner() ? one : two;
                 LocalInference joiner = one.isOwner() ? two : one;
                 Inference taken = registry.inference("beat").orElseThrow();
@@ -229,9 +292,11 @@ class InferenceProcessIT {
                 assertThat(taken.owner()).startsWith(winner.instanceId() + "/");
                 assertThat(joiner.generation()).isEqualTo(taken.generation());
                 send(kafka.clientConfig(), "beat-in", 0, 20);
-                assertThat(keys(read(kafka.clientConfig(), "beat-out-2", 20, false))).hasSize(20);
+                assertThat(keys(read(kafka.clientConfig(), "beat-out-2", 20, false)))
+                        .hasSize(20);
                 assertThat(joiner.close(Duration.ofSeconds(20))).isTrue();
-                assertThat(registry.inference("beat").orElseThrow().status()).as("a joiner does not end it")
+                assertThat(registry.inference("beat").orElseThrow().status())
+                        .as("a joiner does not end it")
                         .isEqualTo("RUNNING");
                 assertThat(winner.close(Duration.ofSeconds(20))).isTrue();
             }
@@ -242,12 +307,23 @@ class InferenceProcessIT {
     }
 
     @Test
-    void anOwnerPausedPastItsLeaseAndTakenOverStopsServingWhenItResumesAndWritesNothing(EmbeddedKafkaBroker kafka,
-            @TempDir Path dir) throws Exception {
+    void anOwnerPausedPastItsLeaseAndTakenOverStopsServingWhenItResumesAndWritesNothing(
+            EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
         kafka.createTopic("pause-in", 1);
         Path log = dir.resolve("pause.log");
-        Process paused = infer(log, kafka.bootstrapServers(), "--result", tiny, "--input-topic", "pause-in",
-                "--output-topic", "pause-out", "--id", "pause", "--config", quickLiveness(dir).toString());
+        Process paused = infer(
+                log,
+                kafka.bootstrapServers(),
+                "--result",
+                tiny,
+                "--input-topic",
+                "pause-in",
+                "--output-topic",
+                "pause-out",
+                "--id",
+                "pause",
+                "--config",
+                quickLiveness(dir).toString());
         try (Registry registry = Registry.connect(kafka.clientConfig(), PREFIX, Duration.ofSeconds(30))) {
             awaitLog(log, "serving", 60);
             Inference before = registry.inference("pause").orElseThrow();
@@ -256,9 +332,14 @@ class InferenceProcessIT {
             settings.put(InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 300);
             LocalInference successor;
             try {
-                await().atMost(30, TimeUnit.SECONDS).pollInterval(Duration.ofMillis(200)).until(() ->
-                        !InferenceLiveness.alive(registry, registry.inference("pause").orElseThrow(), Duration.ZERO));
-                successor = LocalInference.start(registry, settings, "pause",
+                await().atMost(30, TimeUnit.SECONDS)
+                        .pollInterval(Duration.ofMillis(200))
+                        .until(() -> !InferenceLiveness.alive(
+                                registry, registry.inference("pause").orElseThrow(), Duration.ZERO));
+                successor = LocalInference.start(
+                        registry,
+                        settings,
+                        "pause",
                         InferenceSpec.builder(tiny, "pause-in", "pause-out-2").build());
             } finally {
                 signal(paused, "CONT");
@@ -267,7 +348,9 @@ class InferenceProcessIT {
                 assertThat(successor.isOwner()).isTrue();
                 assertThat(successor.generation()).isEqualTo(before.generation() + 1);
                 // the resumed owner sees another owner at its next heartbeat: it stops serving, writing nothing
-                assertThat(paused.waitFor(60, TimeUnit.SECONDS)).as(Files.readString(log)).isTrue();
+                assertThat(paused.waitFor(60, TimeUnit.SECONDS))
+                        .as(Files.readString(log))
+                        .isTrue();
                 assertThat(paused.exitValue()).as(Files.readString(log)).isEqualTo(1);
                 assertThat(Files.readString(log)).contains("no longer owns the deployment");
                 Inference now = registry.inference("pause").orElseThrow();
@@ -275,10 +358,12 @@ class InferenceProcessIT {
                 assertThat(now.owner()).startsWith(successor.instanceId() + "/");
                 assertThat(now.outputTopic()).isEqualTo("pause-out-2");
                 Instant beat = now.heartbeatAt();
-                await().atMost(30, TimeUnit.SECONDS).until(() -> !Objects.equals(
-                        registry.inference("pause").orElseThrow().heartbeatAt(), beat));
+                await().atMost(30, TimeUnit.SECONDS)
+                        .until(() -> !Objects.equals(
+                                registry.inference("pause").orElseThrow().heartbeatAt(), beat));
                 send(kafka.clientConfig(), "pause-in", 0, 20);
-                assertThat(keys(read(kafka.clientConfig(), "pause-out-2", 20, false))).hasSize(20);
+                assertThat(keys(read(kafka.clientConfig(), "pause-out-2", 20, false)))
+                        .hasSize(20);
             }
             assertThat(registry.inference("pause").orElseThrow().status()).isEqualTo("STOPPED");
         } finally {
@@ -289,19 +374,40 @@ class InferenceProcessIT {
     @Test
     void sigtermWithTheBrokerGoneExitsWithinTheShutdownGrace(@TempDir Path dir) throws Exception {
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().build().start()) {
-            String result = registerResult(broker.clientConfig(), "lonely", new NeuralNetConfiguration.Builder().seed(2)
-                    .list().layer(new OutputLayer.Builder(LossFunction.MSE).nIn(2).nOut(1)
-                            .activation(Activation.IDENTITY).build()).build(), 2);
+            String result = registerResult(
+                    broker.clientConfig(),
+                    "lonely",
+                    new NeuralNetConfiguration.Builder()
+                            .seed(2)
+                            .list()
+                            .layer(new OutputLayer.Builder(LossFunction.MSE)
+                                    .nIn(2)
+                                    .nOut(1)
+                                    .activation(Activation.IDENTITY)
+                                    .build())
+                            .build(),
+                    2);
             broker.createTopic("lonely-in", 1);
             Path log = dir.resolve("infer.log");
-            Process infer = infer(log, broker.bootstrapServers(), "--result", result, "--input-topic", "lonely-in",
-                    "--output-topic", "lonely-out", "--id", "lonely", "--exactly-once");
+            Process infer = infer(
+                    log,
+                    broker.bootstrapServers(),
+                    "--result",
+                    result,
+                    "--input-topic",
+                    "lonely-in",
+                    "--output-topic",
+                    "lonely-out",
+                    "--id",
+                    "lonely",
+                    "--exactly-once");
             try {
                 send(broker.clientConfig(), "lonely-in", 0, 10);
                 assertThat(read(broker.clientConfig(), "lonely-out", 10, true)).hasSize(10);
                 broker.close();
                 infer.destroy(); // SIGTERM
-                assertThat(infer.waitFor(25, TimeUnit.SECONDS)).as("exited within 25 s: " + Files.readString(log))
+                assertThat(infer.waitFor(25, TimeUnit.SECONDS))
+                        .as("exited within 25 s: " + Files.readString(log))
                         .isTrue();
                 assertThat(infer.exitValue()).as(Files.readString(log)).isZero();
                 assertThat(Files.readString(log)).contains("stopped lonely");
@@ -317,8 +423,17 @@ class InferenceProcessIT {
         kafka.createTopic("shared-in", 4);
         Path log1 = dir.resolve("infer-1.log");
         Path log2 = dir.resolve("infer-2.log");
-        String[] args = {"--result", tiny, "--input-topic", "shared-in", "--output-topic", "shared-out", "--id",
-            "shared", "--exactly-once"};
+        String[] args = {
+            "--result",
+            tiny,
+            "--input-topic",
+            "shared-in",
+            "--output-topic",
+            "shared-out",
+            "--id",
+            "shared",
+            "--exactly-once"
+        };
         Process first = infer(log1, kafka.bootstrapServers(), args);
         Process second = infer(log2, kafka.bootstrapServers(), args);
         try {
@@ -326,11 +441,20 @@ class InferenceProcessIT {
             awaitLog(log2, "serving", 60);
             int n = 4000;
             send(kafka.clientConfig(), "shared-in", 0, n / 2);
-            await().atMost(60, TimeUnit.SECONDS).until(() -> kafka.admin().describeConsumerGroups(
-                    List.of("kafkaml-inference-shared")).all().get().get("kafkaml-inference-shared").members().size() == 2);
+            await().atMost(60, TimeUnit.SECONDS)
+                    .until(() -> kafka.admin()
+                                    .describeConsumerGroups(List.of("kafkaml-inference-shared"))
+                                    .all()
+                                    .get()
+                                    .get("kafkaml-inference-shared")
+                                    .members()
+                                    .size()
+                            == 2);
             send(kafka.clientConfig(), "shared-in", n / 2, n / 2);
             List<ConsumerRecord<byte[], byte[]>> outputs = read(kafka.clientConfig(), "shared-out", n, true);
-            assertThat(outputs).as("each prediction once for a read_committed reader").hasSize(n);
+            assertThat(outputs)
+                    .as("each prediction once for a read_committed reader")
+                    .hasSize(n);
             assertThat(keys(outputs)).hasSize(n);
             first.destroy();
             second.destroy();
@@ -338,7 +462,9 @@ class InferenceProcessIT {
             assertThat(second.waitFor(30, TimeUnit.SECONDS)).isTrue();
             assertThat(first.exitValue()).as(Files.readString(log1)).isZero();
             assertThat(second.exitValue()).as(Files.readString(log2)).isZero();
-            assertThat(Files.readString(log1) + Files.readString(log2)).doesNotContain("Fenced").doesNotContain("restart");
+            assertThat(Files.readString(log1) + Files.readString(log2))
+                    .doesNotContain("Fenced")
+                    .doesNotContain("restart");
             assertThat(handled(log1) + handled(log2)).isGreaterThanOrEqualTo(n);
         } finally {
             first.destroyForcibly();
@@ -347,40 +473,74 @@ class InferenceProcessIT {
     }
 
     @Test
-    void aProcessPausedPastItsSessionTimeoutDropsItsLostPartitionsWithoutACommitAndServesOn(EmbeddedKafkaBroker kafka,
-            @TempDir Path dir) throws Exception {
+    void aProcessPausedPastItsSessionTimeoutDropsItsLostPartitionsWithoutACommitAndServesOn(
+            EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
         kafka.createTopic("paused-in", 2);
         Path config = dir.resolve("client.properties");
         Files.writeString(config, "consumer.session.timeout.ms=6000\nconsumer.heartbeat.interval.ms=500\n");
         Path logA = dir.resolve("infer-a.log");
         Path logB = dir.resolve("infer-b.log");
-        String[] args = {"--result", tiny, "--input-topic", "paused-in", "--output-topic", "paused-out", "--id",
-            "paused", "--config", config.toString()};
+        String[] args = {
+            "--result",
+            tiny,
+            "--input-topic",
+            "paused-in",
+            "--output-topic",
+            "paused-out",
+            "--id",
+            "paused",
+            "--config",
+            config.toString()
+        };
         Process a = infer(logA, kafka.bootstrapServers(), args);
         Process b = infer(logB, kafka.bootstrapServers(), args);
         String group = "kafkaml-inference-paused";
         try {
             awaitLog(logA, "serving", 60);
             awaitLog(logB, "serving", 60);
-            await().atMost(60, TimeUnit.SECONDS).until(() -> kafka.admin().describeConsumerGroups(List.of(group)).all()
-                    .get().get(group).members().size() == 2);
+            await().atMost(60, TimeUnit.SECONDS)
+                    .until(() -> kafka.admin()
+                                    .describeConsumerGroups(List.of(group))
+                                    .all()
+                                    .get()
+                                    .get(group)
+                                    .members()
+                                    .size()
+                            == 2);
             send(kafka.clientConfig(), "paused-in", 0, 200);
-            assertThat(keys(read(kafka.clientConfig(), "paused-out", 200, false))).hasSize(200);
+            assertThat(keys(read(kafka.clientConfig(), "paused-out", 200, false)))
+                    .hasSize(200);
             signal(a, "STOP");
             try {
                 // the group expels the paused member once its session times out; B takes its partitions
-                await().atMost(60, TimeUnit.SECONDS).until(() -> kafka.admin().describeConsumerGroups(List.of(group))
-                        .all().get().get(group).members().size() == 1);
+                await().atMost(60, TimeUnit.SECONDS)
+                        .until(() -> kafka.admin()
+                                        .describeConsumerGroups(List.of(group))
+                                        .all()
+                                        .get()
+                                        .get(group)
+                                        .members()
+                                        .size()
+                                == 1);
                 send(kafka.clientConfig(), "paused-in", 200, 200);
-                assertThat(keys(read(kafka.clientConfig(), "paused-out", 400, false))).hasSize(400);
+                assertThat(keys(read(kafka.clientConfig(), "paused-out", 400, false)))
+                        .hasSize(400);
             } finally {
                 signal(a, "CONT");
             }
             awaitLog(logA, "Lost partitions", 60);
-            await().atMost(60, TimeUnit.SECONDS).until(() -> kafka.admin().describeConsumerGroups(List.of(group)).all()
-                    .get().get(group).members().size() == 2);
+            await().atMost(60, TimeUnit.SECONDS)
+                    .until(() -> kafka.admin()
+                                    .describeConsumerGroups(List.of(group))
+                                    .all()
+                                    .get()
+                                    .get(group)
+                                    .members()
+                                    .size()
+                            == 2);
             send(kafka.clientConfig(), "paused-in", 400, 200);
-            assertThat(keys(read(kafka.clientConfig(), "paused-out", 600, false))).hasSize(600);
+            assertThat(keys(read(kafka.clientConfig(), "paused-out", 600, false)))
+                    .hasSize(600);
             b.destroy();
             assertThat(b.waitFor(30, TimeUnit.SECONDS)).isTrue();
             a.destroy();
@@ -391,11 +551,22 @@ class InferenceProcessIT {
             // Lost partitions are dropped without a commit (Kafka's default would call onPartitionsRevoked, which
             // commits with the lost generation). An asynchronous commit sent before the consumer learned of the loss
             // may fail; it is only logged. Either way no replica is lost.
-            assertThat(outputA).as("lost partitions dropped, no commit for them, no replica lost")
-                    .contains("Lost partitions").doesNotContain("Could not commit revoked partitions")
-                    .doesNotContain("User rebalance callback").doesNotContain("restart").doesNotContain("FAILED");
-            long committed = kafka.admin().listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
-                    .get(30, TimeUnit.SECONDS).values().stream().mapToLong(o -> o.offset()).sum();
+            assertThat(outputA)
+                    .as("lost partitions dropped, no commit for them, no replica lost")
+                    .contains("Lost partitions")
+                    .doesNotContain("Could not commit revoked partitions")
+                    .doesNotContain("User rebalance callback")
+                    .doesNotContain("restart")
+                    .doesNotContain("FAILED");
+            long committed = kafka
+                    .admin()
+                    .listConsumerGroupOffsets(group)
+                    .partitionsToOffsetAndMetadata()
+                    .get(30, TimeUnit.SECONDS)
+                    .values()
+                    .stream()
+                    .mapToLong(o -> o.offset())
+                    .sum();
             assertThat(committed).as(outputA + Files.readString(logB)).isEqualTo(600);
         } finally {
             a.destroyForcibly();
@@ -407,39 +578,75 @@ class InferenceProcessIT {
     void aFailedDeploymentEndsTheProcessWithExitCodeOneAndTheReason(EmbeddedKafkaBroker kafka, @TempDir Path dir)
             throws Exception {
         Path wide = Path.of(System.getProperty("kafkaml.shared.cases"), "oversized-prediction", "wide-regression.json");
-        String result = registerResult(kafka.clientConfig(), "wide",
-                MultiLayerConfiguration.fromJson(Files.readString(wide)), 3);
+        String result = registerResult(
+                kafka.clientConfig(), "wide", MultiLayerConfiguration.fromJson(Files.readString(wide)), 3);
         kafka.createTopic("wide-in", 1);
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>("wide-in", bytes("0"), bytes("[1,2,3]"))).get(30, TimeUnit.SECONDS);
+            producer.send(new ProducerRecord<>("wide-in", bytes("0"), bytes("[1,2,3]")))
+                    .get(30, TimeUnit.SECONDS);
         }
         Path config = dir.resolve("client.properties");
         Files.writeString(config, "producer.max.request.size=1024\n");
         Path log = dir.resolve("infer.log");
-        Process infer = infer(log, kafka.bootstrapServers(), "--result", result, "--input-topic", "wide-in",
-                "--output-topic", "wide-out", "--id", "wide", "--config", config.toString());
+        Process infer = infer(
+                log,
+                kafka.bootstrapServers(),
+                "--result",
+                result,
+                "--input-topic",
+                "wide-in",
+                "--output-topic",
+                "wide-out",
+                "--id",
+                "wide",
+                "--config",
+                config.toString());
         try {
-            assertThat(infer.waitFor(90, TimeUnit.SECONDS)).as(Files.readString(log)).isTrue();
+            assertThat(infer.waitFor(90, TimeUnit.SECONDS))
+                    .as(Files.readString(log))
+                    .isTrue();
             String output = Files.readString(log);
             assertThat(infer.exitValue()).as(output).isEqualTo(1);
-            assertThat(output).contains("inference wide FAILED").contains("wide-in-0@0").contains("max.request.size");
+            assertThat(output)
+                    .contains("inference wide FAILED")
+                    .contains("wide-in-0@0")
+                    .contains("max.request.size");
             try (Registry registry = Registry.connect(kafka.clientConfig(), PREFIX, Duration.ofSeconds(30))) {
                 assertThat(registry.inference("wide").orElseThrow().status()).isEqualTo("FAILED");
             }
             // the same id may be started again once it is no longer RUNNING; another result is refused while it is
             Path again = dir.resolve("again.log");
-            Process running = infer(again, kafka.bootstrapServers(), "--result", tiny, "--input-topic", "wide-in-2",
-                    "--output-topic", "wide-out-2", "--id", "wide");
+            Process running = infer(
+                    again,
+                    kafka.bootstrapServers(),
+                    "--result",
+                    tiny,
+                    "--input-topic",
+                    "wide-in-2",
+                    "--output-topic",
+                    "wide-out-2",
+                    "--id",
+                    "wide");
             try {
                 awaitLog(again, "serving", 60);
                 Path refused = dir.resolve("refused.log");
-                Process other = infer(refused, kafka.bootstrapServers(), "--result", result, "--input-topic", "wide-in",
-                        "--output-topic", "wide-out", "--id", "wide");
+                Process other = infer(
+                        refused,
+                        kafka.bootstrapServers(),
+                        "--result",
+                        result,
+                        "--input-topic",
+                        "wide-in",
+                        "--output-topic",
+                        "wide-out",
+                        "--id",
+                        "wide");
                 assertThat(other.waitFor(60, TimeUnit.SECONDS)).isTrue();
                 assertThat(other.exitValue()).isEqualTo(1);
-                assertThat(Files.readString(refused)).contains("kafkaml infer: Inference deployment 'wide' is RUNNING "
-                        + "result " + tiny + " from wide-in-2 to wide-out-2; stop it first or choose another id");
+                assertThat(Files.readString(refused))
+                        .contains("kafkaml infer: Inference deployment 'wide' is RUNNING " + "result " + tiny
+                                + " from wide-in-2 to wide-out-2; stop it first or choose another id");
             } finally {
                 running.destroy();
                 running.waitFor(30, TimeUnit.SECONDS);

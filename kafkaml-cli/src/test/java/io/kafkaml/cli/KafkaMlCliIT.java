@@ -30,8 +30,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 @ExtendWith(EmbeddedKafkaExtension.class)
 class KafkaMlCliIT {
 
-    record Run(int status, String out, String err) {
-    }
+    record Run(int status, String out, String err) {}
 
     static Run run(EmbeddedKafkaBroker kafka, String... args) {
         StringWriter out = new StringWriter();
@@ -54,7 +53,12 @@ class KafkaMlCliIT {
             throws java.io.IOException {
         List<String> labels = new ArrayList<>();
         try (java.io.Reader in = Files.newBufferedReader(csv)) {
-            org.apache.commons.csv.CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).get().parse(in)
+            org.apache.commons.csv.CSVFormat.DEFAULT
+                    .builder()
+                    .setHeader()
+                    .setSkipHeaderRecord(true)
+                    .get()
+                    .parse(in)
                     .forEach(record -> labels.add(record.get("Diagnosis").strip()));
         }
         List<String> streamOrder = new ArrayList<>();
@@ -63,8 +67,8 @@ class KafkaMlCliIT {
                 streamOrder.add(labels.get(i));
             }
         }
-        io.kafkaml.dataset.DataSplit[] splits = io.kafkaml.dataset.StreamDataSets.splitAssignment(streamOrder.size(),
-                validationRate, testRate, io.kafkaml.dataset.SplitOrder.SHUFFLED, seed);
+        io.kafkaml.dataset.DataSplit[] splits = io.kafkaml.dataset.StreamDataSets.splitAssignment(
+                streamOrder.size(), validationRate, testRate, io.kafkaml.dataset.SplitOrder.SHUFFLED, seed);
         java.util.Map<String, Integer> counts = new java.util.HashMap<>();
         int test = 0;
         for (int i = 0; i < splits.length; i++) {
@@ -84,12 +88,34 @@ class KafkaMlCliIT {
     @Test
     void registerConfigureTrainSendAndReadResults(EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
         Path model = dir.resolve("hcopd.json");
-        Files.writeString(model, new NeuralNetConfiguration.Builder().seed(1).updater(new Adam(0.01)).list()
-                .layer(new DenseLayer.Builder().nIn(3).nOut(8).activation(Activation.RELU).build())
-                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
-                .build().toJson());
-        Run registered = run(kafka, "models", "register", "--name", "hcopd", "--file", model.toString(),
-                "--description", "from the CLI");
+        Files.writeString(
+                model,
+                new NeuralNetConfiguration.Builder()
+                        .seed(1)
+                        .updater(new Adam(0.01))
+                        .list()
+                        .layer(new DenseLayer.Builder()
+                                .nIn(3)
+                                .nOut(8)
+                                .activation(Activation.RELU)
+                                .build())
+                        .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                .nIn(8)
+                                .nOut(2)
+                                .activation(Activation.SOFTMAX)
+                                .build())
+                        .build()
+                        .toJson());
+        Run registered = run(
+                kafka,
+                "models",
+                "register",
+                "--name",
+                "hcopd",
+                "--file",
+                model.toString(),
+                "--description",
+                "from the CLI");
         assertThat(registered.status()).as(registered.err()).isZero();
         assertThat(registered.out()).contains("registered ModelDefinition{hcopd");
         Run duplicate = run(kafka, "models", "register", "--name", "hcopd", "--file", model.toString());
@@ -97,32 +123,73 @@ class KafkaMlCliIT {
         assertThat(duplicate.err()).isEqualTo("kafkaml register: A model named 'hcopd' already exists\n");
         Path limits = dir.resolve("limits.properties");
         Files.writeString(limits, "kafkaml.max.artifact.bytes=100\n");
-        Run tooLarge = run(kafka, "models", "register", "--name", "hcopd-large", "--file", model.toString(),
-                "--config", limits.toString());
+        Run tooLarge = run(
+                kafka,
+                "models",
+                "register",
+                "--name",
+                "hcopd-large",
+                "--file",
+                model.toString(),
+                "--config",
+                limits.toString());
         assertThat(tooLarge.status()).isEqualTo(1);
-        assertThat(tooLarge.err()).isEqualTo("kafkaml register: The model file " + model + " holds " + Files.size(model)
-                + " bytes, over the limit of 100 bytes (kafkaml.max.artifact.bytes): raise kafkaml.max.artifact.bytes "
-                + "to register it\n");
+        assertThat(tooLarge.err())
+                .isEqualTo("kafkaml register: The model file " + model + " holds " + Files.size(model)
+                        + " bytes, over the limit of 100 bytes (kafkaml.max.artifact.bytes): raise kafkaml.max.artifact.bytes "
+                        + "to register it\n");
 
-        JsonNode models = Output.JSON.readTree(run(kafka, "models", "list", "--json").out());
+        JsonNode models =
+                Output.JSON.readTree(run(kafka, "models", "list", "--json").out());
         assertThat(models.get(0).get("summary").get("parameterCount").asInt()).isEqualTo(3 * 8 + 8 + 8 * 2 + 2);
         assertThat(run(kafka, "models", "list").out()).contains("hcopd").contains("MULTI_CLASS");
-        assertThat(run(kafka, "configurations", "create", "--name", "c1", "--models", "hcopd").status()).isZero();
+        assertThat(run(kafka, "configurations", "create", "--name", "c1", "--models", "hcopd")
+                        .status())
+                .isZero();
         assertThat(run(kafka, "configurations", "list", "--json").out()).contains("\"models\":[\"hcopd\"]");
 
-        CompletableFuture<Run> training = CompletableFuture.supplyAsync(() -> run(kafka, "train", "--configuration", "c1",
-                "--deployment-id", "5", "--epochs", "20", "--normalize", "standardize", "--shuffle", "--wait"));
+        CompletableFuture<Run> training = CompletableFuture.supplyAsync(() -> run(
+                kafka,
+                "train",
+                "--configuration",
+                "c1",
+                "--deployment-id",
+                "5",
+                "--epochs",
+                "20",
+                "--normalize",
+                "standardize",
+                "--shuffle",
+                "--wait"));
         kafka.createTopic("cli-hcopd", 2);
-        Run sent = run(kafka, "send", "--file", hcopdCsv().toString(), "--label", "Diagnosis", "--format", "AVRO",
-                "--topic", "cli-hcopd", "--deployment-id", "5", "--validation-rate", "0.1", "--test-rate", "0.1");
+        Run sent = run(
+                kafka,
+                "send",
+                "--file",
+                hcopdCsv().toString(),
+                "--label",
+                "Diagnosis",
+                "--format",
+                "AVRO",
+                "--topic",
+                "cli-hcopd",
+                "--deployment-id",
+                "5",
+                "--validation-rate",
+                "0.1",
+                "--test-rate",
+                "0.1");
         assertThat(sent.status()).as(sent.err()).isZero();
         assertThat(sent.out()).contains("sent 239 records cli-hcopd:0:0:120,cli-hcopd:1:0:119 for deployment 5");
         Run trained = training.get(3, TimeUnit.MINUTES);
         assertThat(trained.status()).as(trained.out() + trained.err()).isZero();
-        assertThat(trained.out()).contains("deployment 5 waiting for data").contains("hcopd epoch 20/20")
+        assertThat(trained.out())
+                .contains("deployment 5 waiting for data")
+                .contains("hcopd epoch 20/20")
                 .contains("deployment 5 FINISHED");
 
-        JsonNode results = Output.JSON.readTree(run(kafka, "results", "list", "--deployment-id", "5", "--json").out());
+        JsonNode results = Output.JSON.readTree(
+                run(kafka, "results", "list", "--deployment-id", "5", "--json").out());
         assertThat(results).hasSize(1);
         assertThat(results.get(0).get("status").asText()).isEqualTo("FINISHED");
         assertThat(results.get(0).get("testMetrics").get("accuracy").asDouble())
@@ -130,25 +197,49 @@ class KafkaMlCliIT {
         assertThat(run(kafka, "deployments", "list").out()).contains("5").contains("FINISHED");
 
         Path exported = dir.resolve("model.zip");
-        assertThat(run(kafka, "results", "export", "5.hcopd", "--out", exported.toString()).status()).isZero();
+        assertThat(run(kafka, "results", "export", "5.hcopd", "--out", exported.toString())
+                        .status())
+                .isZero();
         MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(exported.toFile());
         assertThat(restored.numParams()).isEqualTo(3 * 8 + 8 + 8 * 2 + 2);
 
         Path chart = dir.resolve("curves.png");
-        assertThat(run(kafka, "results", "chart", "5.hcopd", "--out", chart.toString()).status()).isZero();
+        assertThat(run(kafka, "results", "chart", "5.hcopd", "--out", chart.toString())
+                        .status())
+                .isZero();
         java.awt.image.BufferedImage image = javax.imageio.ImageIO.read(chart.toFile());
         assertThat(image.getWidth()).isEqualTo(1000);
         assertThat(image.getHeight()).isEqualTo(640);
 
-        Run rendered = run(kafka, "k8s", "render", "training", "--deployment-id", "5", "--namespace", "ml",
-                "--client-secret", "kafka-creds", "--kafka", "kafka.ml:9092");
+        Run rendered = run(
+                kafka,
+                "k8s",
+                "render",
+                "training",
+                "--deployment-id",
+                "5",
+                "--namespace",
+                "ml",
+                "--client-secret",
+                "kafka-creds",
+                "--kafka",
+                "kafka.ml:9092");
         assertThat(rendered.status()).as(rendered.err()).isZero();
-        assertThat(rendered.out()).contains("kind: \"Job\"").contains("name: \"kafkaml-train-5-hcopd\"")
-                .contains("name: \"kafka-creds\"").contains("value: \"kafka.ml:9092\"");
-        assertThat(run(kafka, "k8s", "render", "rbac", "--namespace", "ml").out()).contains("kind: \"RoleBinding\"");
+        assertThat(rendered.out())
+                .contains("kind: \"Job\"")
+                .contains("name: \"kafkaml-train-5-hcopd\"")
+                .contains("name: \"kafka-creds\"")
+                .contains("value: \"kafka.ml:9092\"");
+        assertThat(run(kafka, "k8s", "render", "rbac", "--namespace", "ml").out())
+                .contains("kind: \"RoleBinding\"");
 
         Run datasources = run(kafka, "datasources", "list", "--json");
-        assertThat(Output.JSON.readTree(datasources.out()).get(0).get("available").asBoolean()).isTrue();
+        assertThat(Output.JSON
+                        .readTree(datasources.out())
+                        .get(0)
+                        .get("available")
+                        .asBoolean())
+                .isTrue();
     }
 
     @Test
@@ -169,16 +260,31 @@ class KafkaMlCliIT {
     void aCsvWithAByteOrderMarkIsSentWithItsLabelColumn(EmbeddedKafkaBroker kafka) {
         Path bom = SharedData.cases("csv-bom", "bom.csv");
         kafka.createTopic("cli-bom", 1);
-        Run sent = run(kafka, "send", "--file", bom.toString(), "--label", "Diagnosis", "--format", "JSON",
-                "--topic", "cli-bom", "--deployment-id", "88");
+        Run sent = run(
+                kafka,
+                "send",
+                "--file",
+                bom.toString(),
+                "--label",
+                "Diagnosis",
+                "--format",
+                "JSON",
+                "--topic",
+                "cli-bom",
+                "--deployment-id",
+                "88");
         assertThat(sent.status()).as(sent.err()).isZero();
         assertThat(sent.out()).contains("sent 3 records cli-bom:0:0:3 for deployment 88");
-        try (io.kafkaml.control.ControlChannel control = io.kafkaml.control.ControlChannel.create(kafka.clientConfig())) {
+        try (io.kafkaml.control.ControlChannel control =
+                io.kafkaml.control.ControlChannel.create(kafka.clientConfig())) {
             io.kafkaml.control.ControlMessage message = control.await("88", java.time.Duration.ofSeconds(10));
-            assertThat(message.inputConfig()).containsEntry("data_fields", List.of("Gender", "Age", "Smoking"))
+            assertThat(message.inputConfig())
+                    .containsEntry("data_fields", List.of("Gender", "Age", "Smoking"))
                     .containsEntry("label_field", "Diagnosis");
-            try (io.kafkaml.dataset.StreamDataSets data = io.kafkaml.dataset.StreamDataSets
-                    .builder(kafka.clientConfig(), message).batchSize(3).build()) {
+            try (io.kafkaml.dataset.StreamDataSets data = io.kafkaml.dataset.StreamDataSets.builder(
+                            kafka.clientConfig(), message)
+                    .batchSize(3)
+                    .build()) {
                 org.nd4j.linalg.dataset.DataSet all = data.train().next();
                 assertThat(all.getFeatures().toFloatMatrix())
                         .isEqualTo(new float[][] {{0, 77, 2}, {1, 22, 1}, {0, 55, 3}});

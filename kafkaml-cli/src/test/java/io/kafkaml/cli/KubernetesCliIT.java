@@ -41,20 +41,57 @@ class KubernetesCliIT {
         System.setProperty("kubernetes.auth.tryKubeConfig", "false");
         System.setProperty("kubernetes.auth.tryServiceAccount", "false");
         Path model = dir.resolve("m.json");
-        Files.writeString(model, new NeuralNetConfiguration.Builder().list()
-                .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.RELU).build())
-                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(2).activation(Activation.SOFTMAX).build())
-                .build().toJson());
-        assertThat(KafkaMlCliIT.run(kafka, "models", "register", "--name", "m", "--file", model.toString()).status()).isZero();
-        assertThat(KafkaMlCliIT.run(kafka, "configurations", "create", "--name", "k", "--models", "m").status()).isZero();
-        KafkaMlCliIT.Run launched = KafkaMlCliIT.run(kafka, "train", "--configuration", "k", "--deployment-id", "9",
-                "--kubernetes", "--namespace", "ml", "--image", "registry.local/kafkaml:1", "--kafka", "kafka.ml:9092",
-                "--client-secret", "creds");
+        Files.writeString(
+                model,
+                new NeuralNetConfiguration.Builder()
+                        .list()
+                        .layer(new DenseLayer.Builder()
+                                .nIn(3)
+                                .nOut(4)
+                                .activation(Activation.RELU)
+                                .build())
+                        .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                .nIn(4)
+                                .nOut(2)
+                                .activation(Activation.SOFTMAX)
+                                .build())
+                        .build()
+                        .toJson());
+        assertThat(KafkaMlCliIT.run(kafka, "models", "register", "--name", "m", "--file", model.toString())
+                        .status())
+                .isZero();
+        assertThat(KafkaMlCliIT.run(kafka, "configurations", "create", "--name", "k", "--models", "m")
+                        .status())
+                .isZero();
+        KafkaMlCliIT.Run launched = KafkaMlCliIT.run(
+                kafka,
+                "train",
+                "--configuration",
+                "k",
+                "--deployment-id",
+                "9",
+                "--kubernetes",
+                "--namespace",
+                "ml",
+                "--image",
+                "registry.local/kafkaml:1",
+                "--kafka",
+                "kafka.ml:9092",
+                "--client-secret",
+                "creds");
         assertThat(launched.status()).as(launched.err()).isZero();
         assertThat(launched.out()).contains("deployment 9 launched as Kubernetes Jobs in namespace ml");
-        Job job = client.batch().v1().jobs().inNamespace("ml").withName("kafkaml-train-9-m").get();
+        Job job = client.batch()
+                .v1()
+                .jobs()
+                .inNamespace("ml")
+                .withName("kafkaml-train-9-m")
+                .get();
         assertThat(job).isNotNull();
-        assertThat(job.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo("registry.local/kafkaml:1");
-        assertThat(KafkaMlCliIT.run(kafka, "deployments", "list").out()).contains("9").contains("WAITING_FOR_DATA");
+        assertThat(job.getSpec().getTemplate().getSpec().getContainers().get(0).getImage())
+                .isEqualTo("registry.local/kafkaml:1");
+        assertThat(KafkaMlCliIT.run(kafka, "deployments", "list").out())
+                .contains("9")
+                .contains("WAITING_FOR_DATA");
     }
 }

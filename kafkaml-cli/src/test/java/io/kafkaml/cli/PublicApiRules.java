@@ -45,8 +45,7 @@ final class PublicApiRules {
             .should(notExposeInternalTypes())
             .because("internals may change in any release, so a user must never be handed one");
 
-    private PublicApiRules() {
-    }
+    private PublicApiRules() {}
 
     static boolean isInternal(JavaClass type) {
         String pkg = type.getPackageName();
@@ -57,14 +56,18 @@ final class PublicApiRules {
         String pkg = type.getPackageName();
         if (!(pkg.equals("io.kafkaml") || pkg.startsWith("io.kafkaml."))
                 || isInternal(type)
-                || pkg.equals("io.kafkaml.cli") || pkg.startsWith("io.kafkaml.cli.")
-                || pkg.startsWith("io.kafkaml.samples") || pkg.startsWith("io.kafkaml.benchmarks")) {
+                || pkg.equals("io.kafkaml.cli")
+                || pkg.startsWith("io.kafkaml.cli.")
+                || pkg.startsWith("io.kafkaml.samples")
+                || pkg.startsWith("io.kafkaml.benchmarks")) {
             return false;
         }
         if (type.isAnonymousClass() || type.isLocalClass()) {
             return false;
         }
-        for (Optional<JavaClass> c = Optional.of(type); c.isPresent(); c = c.get().getEnclosingClass()) {
+        for (Optional<JavaClass> c = Optional.of(type);
+                c.isPresent();
+                c = c.get().getEnclosingClass()) {
             if (!c.get().getModifiers().contains(JavaModifier.PUBLIC)) {
                 return false;
             }
@@ -98,7 +101,8 @@ final class PublicApiRules {
                     if (!exposed(unit)) {
                         continue;
                     }
-                    String where = unit.getName() + "(" + unit.getRawParameterTypes().size() + " parameters)";
+                    String where =
+                            unit.getName() + "(" + unit.getRawParameterTypes().size() + " parameters)";
                     collect(where + " return type", unit.getReturnType(), leaks);
                     unit.getParameterTypes().forEach(t -> collect(where + " parameter", t, leaks));
                     for (ThrowsDeclaration<? extends JavaCodeUnit> thrown : unit.getThrowsClause()) {

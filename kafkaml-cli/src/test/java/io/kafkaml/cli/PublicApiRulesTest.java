@@ -1,5 +1,7 @@
 package io.kafkaml.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.lang.EvaluationResult;
@@ -8,15 +10,13 @@ import io.kafkaml.archfixture.LeaksInternals;
 import io.kafkaml.archfixture.internals.Hidden;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /** Shows that {@link PublicApiRules} fails on a leak and passes on internals used privately. */
 class PublicApiRulesTest {
 
     @Test
     void everyKindOfLeakInAPublicSignatureIsReported() {
-        JavaClasses classes = new ClassFileImporter().importClasses(LeaksInternals.class,
-                LeaksInternals.Nested.class, Hidden.class);
+        JavaClasses classes =
+                new ClassFileImporter().importClasses(LeaksInternals.class, LeaksInternals.Nested.class, Hidden.class);
         EvaluationResult result = PublicApiRules.NO_INTERNALS_IN_PUBLIC_SIGNATURES.evaluate(classes);
 
         assertThat(result.hasViolation()).isTrue();
@@ -28,7 +28,8 @@ class PublicApiRulesTest {
                 .anyMatch(d -> d.contains("Hidden in bounded(1 parameters) type parameter T"))
                 .anyMatch(d -> d.contains("Hidden$Failure in fail(0 parameters) throws"))
                 .anyMatch(d -> d.contains("LeaksInternals$Nested exposes"))
-                .noneMatch(d -> d.contains("privateField") || d.contains("internal(")
+                .noneMatch(d -> d.contains("privateField")
+                        || d.contains("internal(")
                         || d.contains("archfixture.internals.Hidden exposes"));
     }
 

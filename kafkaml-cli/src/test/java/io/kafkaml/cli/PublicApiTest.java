@@ -1,11 +1,11 @@
 package io.kafkaml.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Checks {@link PublicApiRules} against every library module's main classes. It lives in the CLI module because
@@ -20,8 +20,13 @@ class PublicApiTest {
                 .importPackages("io.kafkaml");
         // the import saw every library module, not only this one
         assertThat(classes.stream().map(c -> c.getPackageName()))
-                .contains("io.kafkaml", "io.kafkaml.format.raw", "io.kafkaml.format.avro", "io.kafkaml.keras",
-                        "io.kafkaml.k8s", "io.kafkaml.testkit");
+                .contains(
+                        "io.kafkaml",
+                        "io.kafkaml.format.raw",
+                        "io.kafkaml.format.avro",
+                        "io.kafkaml.keras",
+                        "io.kafkaml.k8s",
+                        "io.kafkaml.testkit");
         PublicApiRules.NO_INTERNALS_IN_PUBLIC_SIGNATURES.check(classes);
     }
 }

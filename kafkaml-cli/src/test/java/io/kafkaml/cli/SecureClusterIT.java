@@ -58,8 +58,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 class SecureClusterIT {
 
     @RegisterExtension
-    static final EmbeddedKafkaExtension KAFKA = EmbeddedKafkaExtension.configured(b -> b
-            .security(BrokerSecurity.builder().build()));
+    static final EmbeddedKafkaExtension KAFKA = EmbeddedKafkaExtension.configured(
+            b -> b.security(BrokerSecurity.builder().build()));
 
     static final String PREFIX = "sec";
     static final String CONTROL = "sec-control";
@@ -71,13 +71,22 @@ class SecureClusterIT {
 
     @TempDir
     static Path dir;
+
     static EmbeddedKafkaBroker kafka;
 
     // ---- the minimal ACLs of each role (README "Secure clusters") ----
 
     static void operator(boolean grant) {
-        acl(grant, "operator", ResourceType.TOPIC, PREFIX + ".", true, AclOperation.CREATE, AclOperation.DESCRIBE,
-                AclOperation.READ, AclOperation.WRITE);
+        acl(
+                grant,
+                "operator",
+                ResourceType.TOPIC,
+                PREFIX + ".",
+                true,
+                AclOperation.CREATE,
+                AclOperation.DESCRIBE,
+                AclOperation.READ,
+                AclOperation.WRITE);
     }
 
     static void sender(boolean grant, String topic) {
@@ -110,8 +119,8 @@ class SecureClusterIT {
         acl(grant, "replica", ResourceType.TRANSACTIONAL_ID, INFERENCE + "-", true, AclOperation.WRITE);
     }
 
-    static void acl(boolean grant, String user, ResourceType type, String name, boolean prefixed,
-            AclOperation... operations) {
+    static void acl(
+            boolean grant, String user, ResourceType type, String name, boolean prefixed, AclOperation... operations) {
         if (grant && prefixed) {
             kafka.allowPrefixed(user, type, name, operations);
         } else if (grant) {
@@ -183,38 +192,76 @@ class SecureClusterIT {
     @Order(1)
     void sendTrainResultsAndExactlyOnceInferenceEachWithItsMinimalAcls() throws Exception {
         Path model = dir.resolve("hcopd.json");
-        Files.writeString(model, new NeuralNetConfiguration.Builder().seed(1).updater(new Adam(0.01)).list()
-                .layer(new DenseLayer.Builder().nIn(3).nOut(8).activation(Activation.RELU).build())
-                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
-                .build().toJson());
-        KafkaMlCliIT.Run registered = as("operator", "models", "register", "--name", "hcopd", "--file", model.toString());
+        Files.writeString(
+                model,
+                new NeuralNetConfiguration.Builder()
+                        .seed(1)
+                        .updater(new Adam(0.01))
+                        .list()
+                        .layer(new DenseLayer.Builder()
+                                .nIn(3)
+                                .nOut(8)
+                                .activation(Activation.RELU)
+                                .build())
+                        .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                .nIn(8)
+                                .nOut(2)
+                                .activation(Activation.SOFTMAX)
+                                .build())
+                        .build()
+                        .toJson());
+        KafkaMlCliIT.Run registered =
+                as("operator", "models", "register", "--name", "hcopd", "--file", model.toString());
         assertThat(registered.status()).as(registered.err()).isZero();
-        assertThat(as("operator", "configurations", "create", "--name", "c1", "--models", "hcopd").status()).isZero();
+        assertThat(as("operator", "configurations", "create", "--name", "c1", "--models", "hcopd")
+                        .status())
+                .isZero();
 
-        CompletableFuture<KafkaMlCliIT.Run> training = CompletableFuture.supplyAsync(() -> as("trainer", "train",
-                "--configuration", "c1", "--deployment-id", "s1", "--epochs", "3", "--wait"));
+        CompletableFuture<KafkaMlCliIT.Run> training = CompletableFuture.supplyAsync(() ->
+                as("trainer", "train", "--configuration", "c1", "--deployment-id", "s1", "--epochs", "3", "--wait"));
         // the stream must be announced after the deployment exists (no --reuse-stream)
-        await().atMost(Duration.ofMinutes(1)).until(() -> as("operator", "deployments", "list").out().contains("s1"));
-        KafkaMlCliIT.Run sent = as("sender", "send", "--file", KafkaMlCliIT.hcopdCsv().toString(), "--label",
-                "Diagnosis", "--format", "JSON", "--topic", DATA, "--deployment-id", "s1", "--test-rate", "0.1");
+        await().atMost(Duration.ofMinutes(1))
+                .until(() -> as("operator", "deployments", "list").out().contains("s1"));
+        KafkaMlCliIT.Run sent = as(
+                "sender",
+                "send",
+                "--file",
+                KafkaMlCliIT.hcopdCsv().toString(),
+                "--label",
+                "Diagnosis",
+                "--format",
+                "JSON",
+                "--topic",
+                DATA,
+                "--deployment-id",
+                "s1",
+                "--test-rate",
+                "0.1");
         assertThat(sent.status()).as(sent.err()).isZero();
         assertThat(sent.out()).contains("sent 239 records");
         KafkaMlCliIT.Run trained = training.get(3, TimeUnit.MINUTES);
         assertThat(trained.status()).as(trained.out() + trained.err()).isZero();
         assertThat(trained.out()).contains("deployment s1 FINISHED");
 
-        JsonNode results = Output.JSON.readTree(as("operator", "results", "list", "--deployment-id", "s1", "--json").out());
+        JsonNode results = Output.JSON.readTree(as("operator", "results", "list", "--deployment-id", "s1", "--json")
+                .out());
         assertThat(results.get(0).get("status").asText()).isEqualTo("FINISHED");
 
         // inference replica, exactly once, with the replica's ACLs only
         Map<String, Object> replica = new HashMap<>(kafka.clientConfig("replica"));
         try (Registry registry = Registry.connect(replica, PREFIX, Duration.ofSeconds(30));
-                LocalInference inference = LocalInference.start(registry, replica, INFERENCE,
-                        InferenceSpec.builder("s1.hcopd", IN, OUT).guarantee(ProcessingGuarantee.EXACTLY_ONCE).build())) {
-            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.clientConfig(),
-                    new ByteArraySerializer(), new ByteArraySerializer())) {
+                LocalInference inference = LocalInference.start(
+                        registry,
+                        replica,
+                        INFERENCE,
+                        InferenceSpec.builder("s1.hcopd", IN, OUT)
+                                .guarantee(ProcessingGuarantee.EXACTLY_ONCE)
+                                .build())) {
+            try (KafkaProducer<byte[], byte[]> producer =
+                    new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
                 for (int i = 0; i < 20; i++) {
-                    producer.send(new ProducerRecord<>(IN, ("[1, " + (40 + i) + ", 2]").getBytes(StandardCharsets.UTF_8)));
+                    producer.send(
+                            new ProducerRecord<>(IN, ("[1, " + (40 + i) + ", 2]").getBytes(StandardCharsets.UTF_8)));
                 }
             }
             assertThat(readCommitted(OUT, 20)).isEqualTo(20);
@@ -246,8 +293,20 @@ class SecureClusterIT {
         long data = endOffset(DATA, 0) + endOffset(DATA, 1);
         sender(false, DATA);
         try {
-            assertOneLineError(as("sender", "send", "--file", KafkaMlCliIT.hcopdCsv().toString(), "--label", "Diagnosis",
-                    "--format", "JSON", "--topic", DATA, "--deployment-id", "s2"),
+            assertOneLineError(
+                    as(
+                            "sender",
+                            "send",
+                            "--file",
+                            KafkaMlCliIT.hcopdCsv().toString(),
+                            "--label",
+                            "Diagnosis",
+                            "--format",
+                            "JSON",
+                            "--topic",
+                            DATA,
+                            "--deployment-id",
+                            "s2"),
                     "User:sender is not authorized to WRITE topic '" + DATA + "'");
         } finally {
             sender(true, DATA);
@@ -257,8 +316,20 @@ class SecureClusterIT {
 
         sender(false, CONTROL);
         try {
-            assertOneLineError(as("sender", "send", "--file", KafkaMlCliIT.hcopdCsv().toString(), "--label", "Diagnosis",
-                    "--format", "JSON", "--topic", DATA, "--deployment-id", "s3"),
+            assertOneLineError(
+                    as(
+                            "sender",
+                            "send",
+                            "--file",
+                            KafkaMlCliIT.hcopdCsv().toString(),
+                            "--label",
+                            "Diagnosis",
+                            "--format",
+                            "JSON",
+                            "--topic",
+                            DATA,
+                            "--deployment-id",
+                            "s3"),
                     "User:sender is not authorized to WRITE topic '" + CONTROL + "'");
         } finally {
             sender(true, CONTROL);
@@ -284,26 +355,38 @@ class SecureClusterIT {
         JsonNode row = Output.JSON.readTree(datasources.out()).get(0);
         assertThat(row.get("available").asBoolean()).isFalse();
         assertThat(row.get("unreadableTopics").toString()).contains(DATA);
-        assertThat(row.get("reason").asText()).contains("User:operator is not authorized to DESCRIBE topic '" + DATA + "'");
+        assertThat(row.get("reason").asText())
+                .contains("User:operator is not authorized to DESCRIBE topic '" + DATA + "'");
     }
 
     @Test
     @Timeout(180)
     @Order(4)
     void inferenceWithoutEachOfItsAclsFailsInOneLineAndWritesNothing() throws Exception {
-        String[] infer = {"infer", "--result", "s1.hcopd", "--input-topic", IN, "--output-topic", OUT,
-            "--exactly-once", "--id", INFERENCE};
+        String[] infer = {
+            "infer",
+            "--result",
+            "s1.hcopd",
+            "--input-topic",
+            IN,
+            "--output-topic",
+            OUT,
+            "--exactly-once",
+            "--id",
+            INFERENCE
+        };
         replicaOutput(false);
         try {
             // the refusal shows on the first prediction written: an input arrives once the replica serves
             CompletableFuture<KafkaMlCliIT.Run> serving = CompletableFuture.supplyAsync(() -> as("replica", infer));
             await().atMost(Duration.ofMinutes(1)).until(() -> groupHasMembers());
-            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.clientConfig(),
-                    new ByteArraySerializer(), new ByteArraySerializer())) {
-                producer.send(new ProducerRecord<>(IN, "[0, 50, 1]".getBytes(StandardCharsets.UTF_8))).get();
+            try (KafkaProducer<byte[], byte[]> producer =
+                    new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
+                producer.send(new ProducerRecord<>(IN, "[0, 50, 1]".getBytes(StandardCharsets.UTF_8)))
+                        .get();
             }
-            assertOneLineError(serving.get(90, TimeUnit.SECONDS),
-                    "User:replica is not authorized to WRITE topic '" + OUT + "'");
+            assertOneLineError(
+                    serving.get(90, TimeUnit.SECONDS), "User:replica is not authorized to WRITE topic '" + OUT + "'");
         } finally {
             replicaOutput(true);
         }
@@ -315,8 +398,9 @@ class SecureClusterIT {
         }
         replicaTransactions(false);
         try {
-            assertOneLineError(as("replica", infer), "User:replica is not authorized to WRITE transactional id '"
-                    + INFERENCE + "-");
+            assertOneLineError(
+                    as("replica", infer),
+                    "User:replica is not authorized to WRITE transactional id '" + INFERENCE + "-");
         } finally {
             replicaTransactions(true);
         }
@@ -359,13 +443,16 @@ class SecureClusterIT {
         Map<String, Object> wrong = kafka.clientConfig("operator");
         wrong.putAll(kafka.security().clientConfig("operator", "not-the-password", BrokerSecurity.SCRAM_SHA_512));
         write("wrong-password", wrong);
-        assertOneLineError(as("wrong-password", "models", "list"),
-                "User:operator could not authenticate with SCRAM-SHA-512");
+        assertOneLineError(
+                as("wrong-password", "models", "list"), "User:operator could not authenticate with SCRAM-SHA-512");
 
         Map<String, Object> untrusted = kafka.clientConfig("operator");
-        untrusted.put("ssl.truststore.certificates", BrokerSecurity.builder().build().caCertificatePem());
+        untrusted.put(
+                "ssl.truststore.certificates", BrokerSecurity.builder().build().caCertificatePem());
         write("untrusted", untrusted);
-        assertOneLineError(as("untrusted", "models", "list"), "TLS handshake with " + kafka.bootstrapServers()
-                + " failed: the broker's certificate is not signed by a certificate authority this client trusts");
+        assertOneLineError(
+                as("untrusted", "models", "list"),
+                "TLS handshake with " + kafka.bootstrapServers()
+                        + " failed: the broker's certificate is not signed by a certificate authority this client trusts");
     }
 }

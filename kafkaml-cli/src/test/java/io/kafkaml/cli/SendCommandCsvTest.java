@@ -28,8 +28,8 @@ class SendCommandCsvTest {
 
     @Test
     void aUtf8ByteOrderMarkAndCrlfAreWhatExcelWritesAndAreRead() throws IOException {
-        SendCommand.Csv csv = SendCommand.Csv.read(file("bom.csv",
-                "\uFEFFDiagnosis,Gender,Age,Smoking\r\n1,0,77,2\r\n0,1,22,1\r\n0,0,55,3"), "Diagnosis");
+        SendCommand.Csv csv = SendCommand.Csv.read(
+                file("bom.csv", "\uFEFFDiagnosis,Gender,Age,Smoking\r\n1,0,77,2\r\n0,1,22,1\r\n0,0,55,3"), "Diagnosis");
         assertThat(csv.label).isEqualTo("Diagnosis");
         assertThat(csv.features).containsExactly("Gender", "Age", "Smoking");
         assertThat(csv.labels).containsExactly(1.0, 0.0, 0.0);
@@ -44,7 +44,8 @@ class SendCommandCsvTest {
         assertThat(csv.features).containsExactly("Age, years", "Smoking");
         assertThat(csv.rows).containsExactly(new double[] {63, 2.5}, new double[] {70, 1});
         byte[] utf16 = ("\uFEFF" + text).getBytes(StandardCharsets.UTF_16LE);
-        assertThat(SendCommand.Csv.read(file("utf16.csv", utf16), "Diagnosis").labels).containsExactly(1.0, 0.0);
+        assertThat(SendCommand.Csv.read(file("utf16.csv", utf16), "Diagnosis").labels)
+                .containsExactly(1.0, 0.0);
     }
 
     @Test
@@ -75,22 +76,28 @@ class SendCommandCsvTest {
         assertThatThrownBy(() -> SendCommand.Csv.read(latin1, "Diagnosis"))
                 .hasMessageStartingWith(latin1 + " is not UTF-8 text");
         Path empty = file("empty.csv", "");
-        assertThatThrownBy(() -> SendCommand.Csv.read(empty, "Diagnosis")).hasMessage(empty + " is empty; expected a header row");
+        assertThatThrownBy(() -> SendCommand.Csv.read(empty, "Diagnosis"))
+                .hasMessage(empty + " is empty; expected a header row");
     }
 
     @Test
     void avroSchemasAreBuiltFromTheColumnsAndCollidingNamesAreRefused() throws IOException {
-        SendCommand.Csv csv = SendCommand.Csv.read(file("avro.csv",
-                "\"Diagnosis\",\"Age (years)\",2nd\r\n1,77,2\r\n0,22,1\r\n"), "Diagnosis");
+        SendCommand.Csv csv = SendCommand.Csv.read(
+                file("avro.csv", "\"Diagnosis\",\"Age (years)\",2nd\r\n1,77,2\r\n0,22,1\r\n"), "Diagnosis");
         java.util.Map<String, Object> config = SendCommand.avroConfig(csv);
-        org.apache.avro.Schema data = new org.apache.avro.Schema.Parser().parse(config.get("data_scheme").toString());
-        org.apache.avro.Schema label = new org.apache.avro.Schema.Parser().parse(config.get("label_scheme").toString());
-        assertThat(data.getFields()).extracting(org.apache.avro.Schema.Field::name).containsExactly("Age__years_", "_2nd");
+        org.apache.avro.Schema data = new org.apache.avro.Schema.Parser()
+                .parse(config.get("data_scheme").toString());
+        org.apache.avro.Schema label = new org.apache.avro.Schema.Parser()
+                .parse(config.get("label_scheme").toString());
+        assertThat(data.getFields())
+                .extracting(org.apache.avro.Schema.Field::name)
+                .containsExactly("Age__years_", "_2nd");
         assertThat(data.getField("Age__years_").schema().getType()).isEqualTo(org.apache.avro.Schema.Type.DOUBLE);
         assertThat(label.getField("Diagnosis").schema().getType()).isEqualTo(org.apache.avro.Schema.Type.INT);
 
         SendCommand.Csv colliding = SendCommand.Csv.read(file("collide.csv", "y,a b,a_b\n1,2,3\n"), "y");
-        assertThatThrownBy(() -> SendCommand.avroConfig(colliding)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> SendCommand.avroConfig(colliding))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("'a b' and 'a_b' would both be the Avro field 'a_b'");
     }
 }

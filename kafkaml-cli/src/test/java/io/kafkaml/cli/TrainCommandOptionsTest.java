@@ -18,8 +18,10 @@ class TrainCommandOptionsTest {
         TrainCommand kafkaMl = new TrainCommand();
         new CommandLine(kafkaMl).parseArgs("--configuration", "c", "--split-order", "KAFKA_ML");
         assertThat(kafkaMl.splitOrder).isEqualTo(SplitOrder.KAFKA_ML);
-        assertThatThrownBy(() -> new CommandLine(new TrainCommand()).parseArgs("--configuration", "c",
-                "--split-order", "RANDOM")).isInstanceOf(CommandLine.ParameterException.class)
-                .hasMessageContaining("SHUFFLED").hasMessageContaining("KAFKA_ML");
+        assertThatThrownBy(() -> new CommandLine(new TrainCommand())
+                        .parseArgs("--configuration", "c", "--split-order", "RANDOM"))
+                .isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("SHUFFLED")
+                .hasMessageContaining("KAFKA_ML");
     }
 }

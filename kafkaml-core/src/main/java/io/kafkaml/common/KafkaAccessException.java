@@ -53,8 +53,8 @@ public class KafkaAccessException extends KafkaMlException {
      * @param resource the resource, e.g. {@code topic 'in'}; {@code null} for an authentication or TLS failure
      * @param operation the ACL operation kafkaml needed, e.g. {@code WRITE}; {@code null} when not an authorization failure
      */
-    public KafkaAccessException(Kind kind, String principal, String resource, String operation, String message,
-            Throwable cause) {
+    public KafkaAccessException(
+            Kind kind, String principal, String resource, String operation, String message, Throwable cause) {
         super(message, cause);
         this.kind = Objects.requireNonNull(kind, "kind");
         this.principal = principal;
@@ -94,8 +94,8 @@ public class KafkaAccessException extends KafkaMlException {
      * @return the failure, or empty when {@code error} is none of these; an {@code error} that already is a
      *     {@code KafkaAccessException} is returned as it is
      */
-    public static Optional<KafkaAccessException> find(Throwable error, Map<String, ?> clientConfig,
-            String topicOperation) {
+    public static Optional<KafkaAccessException> find(
+            Throwable error, Map<String, ?> clientConfig, String topicOperation) {
         Objects.requireNonNull(topicOperation, "topicOperation");
         return find(error, clientConfig, topic -> topicOperation);
     }
@@ -104,59 +104,84 @@ public class KafkaAccessException extends KafkaMlException {
      * As {@link #find(Throwable, Map, String)}, with the operation kafkaml needed on each topic, by topic name
      * (an inference replica reads its input topic and writes its output topic).
      */
-    public static Optional<KafkaAccessException> find(Throwable error, Map<String, ?> clientConfig,
-            Function<String, String> topicOperation) {
+    public static Optional<KafkaAccessException> find(
+            Throwable error, Map<String, ?> clientConfig, Function<String, String> topicOperation) {
         String principal = principal(clientConfig);
         for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof KafkaAccessException access) {
                 return Optional.of(access);
             }
             if (t instanceof TopicAuthorizationException topics) {
-                String names = topics.unauthorizedTopics().isEmpty() ? "(named by the broker: " + t.getMessage() + ")"
-                        : topics.unauthorizedTopics().stream().sorted().map(n -> "'" + n + "'")
+                String names = topics.unauthorizedTopics().isEmpty()
+                        ? "(named by the broker: " + t.getMessage() + ")"
+                        : topics.unauthorizedTopics().stream()
+                                .sorted()
+                                .map(n -> "'" + n + "'")
                                 .collect(Collectors.joining(", "));
                 String resource = (topics.unauthorizedTopics().size() > 1 ? "topics " : "topic ") + names;
-                String operation = topics.unauthorizedTopics().stream().sorted().map(topicOperation).distinct()
+                String operation = topics.unauthorizedTopics().stream()
+                        .sorted()
+                        .map(topicOperation)
+                        .distinct()
                         .collect(Collectors.joining(" and "));
-                return Optional.of(denied(principal, resource,
-                        operation.isEmpty() ? topicOperation.apply("") : operation, t));
+                return Optional.of(
+                        denied(principal, resource, operation.isEmpty() ? topicOperation.apply("") : operation, t));
             }
             if (t instanceof GroupAuthorizationException group) {
                 String id = group.groupId() != null ? group.groupId() : setting(clientConfig, "group.id");
                 return Optional.of(denied(principal, "group '" + id + "'", "READ", t));
             }
             if (t instanceof TransactionalIdAuthorizationException) {
-                return Optional.of(denied(principal, "transactional id '" + setting(clientConfig, "transactional.id")
-                        + "'", "WRITE", t));
+                return Optional.of(denied(
+                        principal, "transactional id '" + setting(clientConfig, "transactional.id") + "'", "WRITE", t));
             }
             if (t instanceof ClusterAuthorizationException) {
-                return Optional.of(denied(principal, "the cluster", "the cluster operation the broker names ("
-                        + t.getMessage() + ")", t));
+                return Optional.of(denied(
+                        principal,
+                        "the cluster",
+                        "the cluster operation the broker names (" + t.getMessage() + ")",
+                        t));
             }
             if (t instanceof AuthorizationException) {
-                return Optional.of(denied(principal, "a resource (" + t.getMessage() + ")", topicOperation.apply(""), t));
+                return Optional.of(
+                        denied(principal, "a resource (" + t.getMessage() + ")", topicOperation.apply(""), t));
             }
             if (t instanceof SslAuthenticationException) {
-                return Optional.of(new KafkaAccessException(Kind.TLS, principal, null, null,
+                return Optional.of(new KafkaAccessException(
+                        Kind.TLS,
+                        principal,
+                        null,
+                        null,
                         "TLS handshake with " + setting(clientConfig, "bootstrap.servers") + " failed: " + tlsReason(t),
                         t));
             }
             if (t instanceof SaslAuthenticationException || t instanceof AuthenticationException) {
-                String mechanism = Optional.ofNullable(clientConfig.get("sasl.mechanism")).map(Object::toString)
+                String mechanism = Optional.ofNullable(clientConfig.get("sasl.mechanism"))
+                        .map(Object::toString)
                         .orElse("GSSAPI");
-                return Optional.of(new KafkaAccessException(Kind.AUTHENTICATION, principal, null, null,
+                return Optional.of(new KafkaAccessException(
+                        Kind.AUTHENTICATION,
+                        principal,
+                        null,
+                        null,
                         principal + " could not authenticate with " + mechanism + " at "
-                        + setting(clientConfig, "bootstrap.servers") + ": " + oneLine(t.getMessage())
-                        + " (check sasl.jaas.config and sasl.mechanism)", t));
+                                + setting(clientConfig, "bootstrap.servers") + ": " + oneLine(t.getMessage())
+                                + " (check sasl.jaas.config and sasl.mechanism)",
+                        t));
             }
         }
         return Optional.empty();
     }
 
     private static KafkaAccessException denied(String principal, String resource, String operation, Throwable t) {
-        return new KafkaAccessException(Kind.AUTHORIZATION, principal, resource, operation,
+        return new KafkaAccessException(
+                Kind.AUTHORIZATION,
+                principal,
+                resource,
+                operation,
                 principal + " is not authorized to " + operation + " " + resource
-                        + " (an ACL must allow it; see README 'Secure clusters')", t);
+                        + " (an ACL must allow it; see README 'Secure clusters')",
+                t);
     }
 
     /** {@code User:<name>} from {@code sasl.jaas.config}; {@code User:ANONYMOUS} without SASL. */
@@ -178,12 +203,14 @@ public class KafkaAccessException extends KafkaMlException {
 
     private static String tlsReason(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof CertPathBuilderException || c instanceof CertPathValidatorException
+            if (c instanceof CertPathBuilderException
+                    || c instanceof CertPathValidatorException
                     || String.valueOf(c.getMessage()).contains("PKIX path")) {
                 return "the broker's certificate is not signed by a certificate authority this client trusts "
                         + "(set ssl.truststore.location or ssl.truststore.certificates to the broker's CA)";
             }
-            if (c instanceof CertificateException && String.valueOf(c.getMessage()).contains("subject alternative")) {
+            if (c instanceof CertificateException
+                    && String.valueOf(c.getMessage()).contains("subject alternative")) {
                 return "the broker's certificate does not name the host connected to (" + oneLine(c.getMessage())
                         + "; connect by a name in the certificate)";
             }

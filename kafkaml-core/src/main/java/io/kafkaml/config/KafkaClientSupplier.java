@@ -35,8 +35,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 public interface KafkaClientSupplier {
 
     /** The supplier of real clients, used when none is given. */
-    KafkaClientSupplier DEFAULT = new KafkaClientSupplier() {
-    };
+    KafkaClientSupplier DEFAULT = new KafkaClientSupplier() {};
 
     /**
      * A new consumer of raw bytes.

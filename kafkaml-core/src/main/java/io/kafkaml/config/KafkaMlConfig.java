@@ -193,105 +193,267 @@ public final class KafkaMlConfig extends AbstractConfig {
     private static final Set<String> WARNED = ConcurrentHashMap.newKeySet();
 
     static {
-        define(REGISTRY_PREFIX_CONFIG, "KAFKAML_REGISTRY_PREFIX", Type.STRING, "kafkaml", new ConfigDef.NonEmptyString(),
-                Importance.HIGH, "Topic prefix of the registry: models, configurations, deployments, results and the "
+        define(
+                REGISTRY_PREFIX_CONFIG,
+                "KAFKAML_REGISTRY_PREFIX",
+                Type.STRING,
+                "kafkaml",
+                new ConfigDef.NonEmptyString(),
+                Importance.HIGH,
+                "Topic prefix of the registry: models, configurations, deployments, results and the "
                         + "datasource catalog live in the compacted topics <prefix>.models, <prefix>.configurations, ...");
-        define(CONTROL_TOPIC_CONFIG, "KAFKAML_CONTROL_TOPIC", Type.STRING, "KAFKA_ML_CONTROL_TOPIC",
-                new ConfigDef.NonEmptyString(), Importance.HIGH,
+        define(
+                CONTROL_TOPIC_CONFIG,
+                "KAFKAML_CONTROL_TOPIC",
+                Type.STRING,
+                "KAFKA_ML_CONTROL_TOPIC",
+                new ConfigDef.NonEmptyString(),
+                Importance.HIGH,
                 "The control topic: data sinks announce finished streams on it, training deployments wait on it, the "
                         + "control logger catalogs it (Kafka-ML's name is the default)");
-        define(WORKER_ROLE_CONFIG, "KAFKAML_ROLE", Type.STRING, null,
-                ConfigDef.LambdaValidator.with((name, value) -> {
-                    if (value != null && !List.of("train", "infer", "control-logger")
-                            .contains(value.toString().toLowerCase(Locale.ROOT))) {
-                        throw new ConfigException(name, value, "must be train, infer or control-logger");
-                    }
-                }, () -> "train, infer or control-logger"), Importance.HIGH,
+        define(
+                WORKER_ROLE_CONFIG,
+                "KAFKAML_ROLE",
+                Type.STRING,
+                null,
+                ConfigDef.LambdaValidator.with(
+                        (name, value) -> {
+                            if (value != null
+                                    && !List.of("train", "infer", "control-logger")
+                                            .contains(value.toString().toLowerCase(Locale.ROOT))) {
+                                throw new ConfigException(name, value, "must be train, infer or control-logger");
+                            }
+                        },
+                        () -> "train, infer or control-logger"),
+                Importance.HIGH,
                 "kafkaml worker: what this container runs (required by the worker)");
-        define(DEPLOYMENT_ID_CONFIG, "KAFKAML_DEPLOYMENT_ID", Type.STRING, null, null, Importance.HIGH,
+        define(
+                DEPLOYMENT_ID_CONFIG,
+                "KAFKAML_DEPLOYMENT_ID",
+                Type.STRING,
+                null,
+                null,
+                Importance.HIGH,
                 "Worker role train: the training deployment, as recorded in the registry (required)");
-        define(DEPLOYMENT_MODEL_CONFIG, "KAFKAML_MODEL", Type.STRING, null, null, Importance.MEDIUM,
+        define(
+                DEPLOYMENT_MODEL_CONFIG,
+                "KAFKAML_MODEL",
+                Type.STRING,
+                null,
+                null,
+                Importance.MEDIUM,
                 "Worker role train: train only this model of the deployment's configuration (default: all)");
-        define(INFERENCE_RESULT_ID_CONFIG, "KAFKAML_RESULT_ID", Type.STRING, null, null, Importance.HIGH,
+        define(
+                INFERENCE_RESULT_ID_CONFIG,
+                "KAFKAML_RESULT_ID",
+                Type.STRING,
+                null,
+                null,
+                Importance.HIGH,
                 "Worker role infer: the training result whose model is served (required)");
-        define(INFERENCE_INPUT_TOPIC_CONFIG, "KAFKAML_INPUT_TOPIC", Type.STRING, null, null, Importance.HIGH,
+        define(
+                INFERENCE_INPUT_TOPIC_CONFIG,
+                "KAFKAML_INPUT_TOPIC",
+                Type.STRING,
+                null,
+                null,
+                Importance.HIGH,
                 "Worker role infer: the topic of the inputs (required)");
-        define(INFERENCE_OUTPUT_TOPIC_CONFIG, "KAFKAML_OUTPUT_TOPIC", Type.STRING, null, null, Importance.HIGH,
+        define(
+                INFERENCE_OUTPUT_TOPIC_CONFIG,
+                "KAFKAML_OUTPUT_TOPIC",
+                Type.STRING,
+                null,
+                null,
+                Importance.HIGH,
                 "Worker role infer: the topic the predictions are written to (required)");
-        define(INFERENCE_ID_CONFIG, "KAFKAML_INFERENCE_ID", Type.STRING, null, null, Importance.MEDIUM,
+        define(
+                INFERENCE_ID_CONFIG,
+                "KAFKAML_INFERENCE_ID",
+                Type.STRING,
+                null,
+                null,
+                Importance.MEDIUM,
                 "Worker role infer: the inference deployment (default infer-<result id with dots as dashes>)");
-        define(INFERENCE_REPLICA_INDEX_CONFIG, "KAFKAML_REPLICA_INDEX", Type.STRING, null, null,
-                Importance.LOW, "Deprecated: read as kafkaml.inference.instance.id when that is not set");
-        define(INFERENCE_REPLICAS_CONFIG, "KAFKAML_REPLICAS", Type.INT, 1, ConfigDef.Range.atLeast(1),
-                Importance.MEDIUM, "Worker role infer: the replicas (consumers of the group) this process runs");
-        define(INFERENCE_INSTANCE_ID_CONFIG, "KAFKAML_INSTANCE_ID", Type.STRING, null,
-                ConfigDef.LambdaValidator.with((name, value) -> {
-                    if (value != null && !value.toString().matches("[A-Za-z0-9._-]{1,100}")) {
-                        throw new ConfigException(name, value, "use 1-100 of A-Z a-z 0-9 . _ -");
-                    }
-                }, () -> "1-100 of A-Z a-z 0-9 . _ -"), Importance.MEDIUM,
+        define(
+                INFERENCE_REPLICA_INDEX_CONFIG,
+                "KAFKAML_REPLICA_INDEX",
+                Type.STRING,
+                null,
+                null,
+                Importance.LOW,
+                "Deprecated: read as kafkaml.inference.instance.id when that is not set");
+        define(
+                INFERENCE_REPLICAS_CONFIG,
+                "KAFKAML_REPLICAS",
+                Type.INT,
+                1,
+                ConfigDef.Range.atLeast(1),
+                Importance.MEDIUM,
+                "Worker role infer: the replicas (consumers of the group) this process runs");
+        define(
+                INFERENCE_INSTANCE_ID_CONFIG,
+                "KAFKAML_INSTANCE_ID",
+                Type.STRING,
+                null,
+                ConfigDef.LambdaValidator.with(
+                        (name, value) -> {
+                            if (value != null && !value.toString().matches("[A-Za-z0-9._-]{1,100}")) {
+                                throw new ConfigException(name, value, "use 1-100 of A-Z a-z 0-9 . _ -");
+                            }
+                        },
+                        () -> "1-100 of A-Z a-z 0-9 . _ -"),
+                Importance.MEDIUM,
                 "Inference: this process's instance id; its replicas and, with exactly-once, their transactional ids "
                         + "are <inference id>-<instance id>-<n>. Pin it (as Kafka Streams' group.instance.id) so a "
                         + "restarted process fences its killed predecessor at once (default: the worker uses $HOSTNAME, "
                         + "the pod's name; otherwise random)");
-        define(INFERENCE_SHUTDOWN_GRACE_MS_CONFIG, "KAFKAML_SHUTDOWN_GRACE_MS", Type.LONG, 20_000L,
-                ConfigDef.Range.atLeast(0), Importance.MEDIUM,
+        define(
+                INFERENCE_SHUTDOWN_GRACE_MS_CONFIG,
+                "KAFKAML_SHUTDOWN_GRACE_MS",
+                Type.LONG,
+                20_000L,
+                ConfigDef.Range.atLeast(0),
+                Importance.MEDIUM,
                 "Inference: how long a stop (SIGTERM) may take, in ms: replicas finish and commit their batch within "
                         + "it or abandon it (predicted again); the process exits when it has passed, even with no broker");
-        define(INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG, "KAFKAML_HEARTBEAT_INTERVAL_MS", Type.LONG, 10_000L,
-                ConfigDef.Range.atLeast(100), Importance.LOW,
+        define(
+                INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG,
+                "KAFKAML_HEARTBEAT_INTERVAL_MS",
+                Type.LONG,
+                10_000L,
+                ConfigDef.Range.atLeast(100),
+                Importance.LOW,
                 "Inference: how often, in ms, the process owning an inference deployment refreshes its heartbeat "
                         + "in the registry and checks that it still owns it (a joining process checks the record). "
                         + "Where the deployment's consumer group cannot be described, a RUNNING deployment whose "
                         + "heartbeat a reader saw unchanged for three intervals (the lease, recorded with it) is STALE, "
                         + "and a new process may take it over");
-        define(TRAIN_SHUTDOWN_GRACE_MS_CONFIG, "KAFKAML_TRAIN_SHUTDOWN_GRACE_MS", Type.LONG, 20_000L,
-                ConfigDef.Range.atLeast(0), Importance.LOW,
+        define(
+                TRAIN_SHUTDOWN_GRACE_MS_CONFIG,
+                "KAFKAML_TRAIN_SHUTDOWN_GRACE_MS",
+                Type.LONG,
+                20_000L,
+                ConfigDef.Range.atLeast(0),
+                Importance.LOW,
                 "Worker role train: how long, in ms, a stop (SIGTERM) waits for the training runner to end and record "
                         + "CANCELLED (then it exits 3); past it the worker exits 1 saying so (keep it under the "
                         + "pod's terminationGracePeriodSeconds)");
-        define(INFERENCE_EXCEPTION_HANDLER_CONFIG, "KAFKAML_INFERENCE_EXCEPTION_HANDLER", Type.CLASS,
-                "io.kafkaml.inference.InferenceExceptionHandler$DeadLetterOrFail", null, Importance.MEDIUM,
+        define(
+                INFERENCE_EXCEPTION_HANDLER_CONFIG,
+                "KAFKAML_INFERENCE_EXCEPTION_HANDLER",
+                Type.CLASS,
+                "io.kafkaml.inference.InferenceExceptionHandler$DeadLetterOrFail",
+                null,
+                Importance.MEDIUM,
                 "Inference: the InferenceExceptionHandler that decides (CONTINUE: dead-letter and go on; FAIL: the "
                         + "deployment FAILS) for an input that cannot be decoded, predicted or written");
-        define(RESTART_MAX_CONFIG, "KAFKAML_RESTART_MAX", Type.INT, 5, ConfigDef.Range.atLeast(0), Importance.MEDIUM,
+        define(
+                RESTART_MAX_CONFIG,
+                "KAFKAML_RESTART_MAX",
+                Type.INT,
+                5,
+                ConfigDef.Range.atLeast(0),
+                Importance.MEDIUM,
                 "Supervisor: the most restarts of a failed runner (an inference replica) within "
                         + "kafkaml.restart.window.ms; one more failure and the deployment is FAILED");
-        define(RESTART_WINDOW_MS_CONFIG, "KAFKAML_RESTART_WINDOW_MS", Type.LONG, 600_000L, ConfigDef.Range.atLeast(1),
-                Importance.LOW, "Supervisor: the sliding window in which restarts are counted, in ms");
-        define(RESTART_BACKOFF_MS_CONFIG, "KAFKAML_RESTART_BACKOFF_MS", Type.LONG, 1_000L, ConfigDef.Range.atLeast(0),
-                Importance.LOW, "Supervisor: the wait before the first restart, in ms; it doubles with each failure in "
+        define(
+                RESTART_WINDOW_MS_CONFIG,
+                "KAFKAML_RESTART_WINDOW_MS",
+                Type.LONG,
+                600_000L,
+                ConfigDef.Range.atLeast(1),
+                Importance.LOW,
+                "Supervisor: the sliding window in which restarts are counted, in ms");
+        define(
+                RESTART_BACKOFF_MS_CONFIG,
+                "KAFKAML_RESTART_BACKOFF_MS",
+                Type.LONG,
+                1_000L,
+                ConfigDef.Range.atLeast(0),
+                Importance.LOW,
+                "Supervisor: the wait before the first restart, in ms; it doubles with each failure in "
                         + "the window");
-        define(RESTART_BACKOFF_MAX_MS_CONFIG, "KAFKAML_RESTART_BACKOFF_MAX_MS", Type.LONG, 30_000L,
-                ConfigDef.Range.atLeast(0), Importance.LOW, "Supervisor: the longest wait before a restart, in ms");
-        define(INFERENCE_EXACTLY_ONCE_CONFIG, "KAFKAML_EXACTLY_ONCE", Type.BOOLEAN, false, null, Importance.MEDIUM,
+        define(
+                RESTART_BACKOFF_MAX_MS_CONFIG,
+                "KAFKAML_RESTART_BACKOFF_MAX_MS",
+                Type.LONG,
+                30_000L,
+                ConfigDef.Range.atLeast(0),
+                Importance.LOW,
+                "Supervisor: the longest wait before a restart, in ms");
+        define(
+                INFERENCE_EXACTLY_ONCE_CONFIG,
+                "KAFKAML_EXACTLY_ONCE",
+                Type.BOOLEAN,
+                false,
+                null,
+                Importance.MEDIUM,
                 "Worker role infer: true for exactly-once (transactions, read_committed), false for at-least-once");
-        define(INFERENCE_DLQ_TOPIC_CONFIG, "KAFKAML_DLQ_TOPIC", Type.STRING, null, null, Importance.MEDIUM,
+        define(
+                INFERENCE_DLQ_TOPIC_CONFIG,
+                "KAFKAML_DLQ_TOPIC",
+                Type.STRING,
+                null,
+                null,
+                Importance.MEDIUM,
                 "Worker role infer: the dead-letter topic for inputs that cannot be predicted (default: none)");
-        define(INFERENCE_GROUP_ID_CONFIG, "KAFKAML_GROUP_ID", Type.STRING, null, null, Importance.LOW,
+        define(
+                INFERENCE_GROUP_ID_CONFIG,
+                "KAFKAML_GROUP_ID",
+                Type.STRING,
+                null,
+                null,
+                Importance.LOW,
                 "Worker role infer: the consumer group of the replicas (default kafkaml-inference-<inference id>)");
-        define(INFERENCE_DECISION_THRESHOLD_CONFIG, "KAFKAML_DECISION_THRESHOLD", Type.DOUBLE, null, null,
-                Importance.LOW, "Worker role infer: the probability from which a binary or multi-label (sigmoid) output "
-                + "is predicted as class 1, in (0, 1) (default: the threshold the model was trained with, 0.5 unless "
-                + "its training spec set one)");
-        define(MAX_RECORD_VALUES_CONFIG, "KAFKAML_MAX_RECORD_VALUES", Type.LONG, DEFAULT_MAX_RECORD_VALUES,
-                ConfigDef.Range.atLeast(1), Importance.LOW,
+        define(
+                INFERENCE_DECISION_THRESHOLD_CONFIG,
+                "KAFKAML_DECISION_THRESHOLD",
+                Type.DOUBLE,
+                null,
+                null,
+                Importance.LOW,
+                "Worker role infer: the probability from which a binary or multi-label (sigmoid) output "
+                        + "is predicted as class 1, in (0, 1) (default: the threshold the model was trained with, 0.5 unless "
+                        + "its training spec set one)");
+        define(
+                MAX_RECORD_VALUES_CONFIG,
+                "KAFKAML_MAX_RECORD_VALUES",
+                Type.LONG,
+                DEFAULT_MAX_RECORD_VALUES,
+                ConfigDef.Range.atLeast(1),
+                Importance.LOW,
                 "Training and serving: the most values one record's features may hold (the product of its data_reshape) "
                         + "when the model leaves their number to the stream (a convolutional model of any height and "
                         + "width, a recurrent model of any length). A larger record shape is refused before anything is "
                         + "allocated, naming this setting; a model whose declared input fixes every size is not limited");
-        define(MAX_RECORD_BYTES_CONFIG, "KAFKAML_MAX_RECORD_BYTES", Type.LONG, DEFAULT_MAX_RECORD_BYTES,
-                ConfigDef.Range.atLeast(1), Importance.LOW,
+        define(
+                MAX_RECORD_BYTES_CONFIG,
+                "KAFKAML_MAX_RECORD_BYTES",
+                Type.LONG,
+                DEFAULT_MAX_RECORD_BYTES,
+                ConfigDef.Range.atLeast(1),
+                Importance.LOW,
                 "Training and serving: the most bytes (key and value together) of one record that is decoded. A larger "
                         + "record is refused before it is parsed, as a bad record (dead-letter topic, bad-record "
                         + "policy) whose error names its topic, partition, offset and this setting");
-        define(MAX_ARTIFACT_BYTES_CONFIG, "KAFKAML_MAX_ARTIFACT_BYTES", Type.LONG, DEFAULT_MAX_ARTIFACT_BYTES,
-                ConfigDef.Range.between(1, Integer.MAX_VALUE - 8), Importance.LOW,
+        define(
+                MAX_ARTIFACT_BYTES_CONFIG,
+                "KAFKAML_MAX_ARTIFACT_BYTES",
+                Type.LONG,
+                DEFAULT_MAX_ARTIFACT_BYTES,
+                ConfigDef.Range.between(1, Integer.MAX_VALUE - 8),
+                Importance.LOW,
                 "Registry: the most bytes of one artifact stored or loaded (the weights of a model registered with "
                         + "them, such as an imported Keras model; a trained model). A larger one is refused before it "
                         + "is written or its bytes are allocated, naming this setting");
-        define(MAX_CONTROL_MESSAGES_CONFIG, "KAFKAML_MAX_CONTROL_MESSAGES", Type.LONG, DEFAULT_MAX_CONTROL_MESSAGES,
-                ConfigDef.Range.atLeast(1), Importance.LOW,
+        define(
+                MAX_CONTROL_MESSAGES_CONFIG,
+                "KAFKAML_MAX_CONTROL_MESSAGES",
+                Type.LONG,
+                DEFAULT_MAX_CONTROL_MESSAGES,
+                ConfigDef.Range.atLeast(1),
+                Importance.LOW,
                 "Training: the most control messages (of any deployment, malformed ones included) one wait for a "
                         + "deployment's control message reads; past it the wait fails naming this setting instead of "
                         + "reading on through a flooded control topic");
@@ -305,9 +467,11 @@ public final class KafkaMlConfig extends AbstractConfig {
         headers.put(DLQ_STAGE_HEADER, "On a dead-letter record: where the input failed: DECODE, PREDICT or PRODUCE");
         headers.put(DLQ_ERROR_CLASS_HEADER, "On a dead-letter record: the Java class of the error");
         headers.put(DLQ_ERROR_MESSAGE_HEADER, "On a dead-letter record: the reason, for a person");
-        headers.put(DLQ_PAYLOAD_OMITTED_HEADER, "On a dead-letter record whose copy of the input would exceed the "
-                + "producer's max.request.size (or was refused as too large): why the input's key, value and headers "
-                + "were left out; the other kafkaml.dlq.* headers still say where the input is");
+        headers.put(
+                DLQ_PAYLOAD_OMITTED_HEADER,
+                "On a dead-letter record whose copy of the input would exceed the "
+                        + "producer's max.request.size (or was refused as too large): why the input's key, value and headers "
+                        + "were left out; the other kafkaml.dlq.* headers still say where the input is");
         HEADERS = Collections.unmodifiableMap(headers);
     }
 
@@ -325,8 +489,10 @@ public final class KafkaMlConfig extends AbstractConfig {
         settings.forEach((key, value) -> {
             if (key.startsWith(PREFIX)) {
                 if (!CONFIG.names().contains(key)) {
-                    warnOnce(key, "Unknown kafkaml setting '" + key + "' is ignored" + suggestion(key)
-                            + "; every setting is listed in docs/settings.md");
+                    warnOnce(
+                            key,
+                            "Unknown kafkaml setting '" + key + "' is ignored" + suggestion(key)
+                                    + "; every setting is listed in docs/settings.md");
                 }
             } else {
                 client.put(key, value);
@@ -362,12 +528,18 @@ public final class KafkaMlConfig extends AbstractConfig {
             if (name.equals(BOOTSTRAP_SERVERS_ENV)) {
                 settings.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, value);
             } else if (name.startsWith(CLIENT_ENV_PREFIX)) {
-                settings.put(name.substring(CLIENT_ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), value);
+                settings.put(
+                        name.substring(CLIENT_ENV_PREFIX.length())
+                                .toLowerCase(Locale.ROOT)
+                                .replace('_', '.'),
+                        value);
             } else if (ENV_TO_KEY.containsKey(name)) {
                 settings.put(ENV_TO_KEY.get(name), value);
             } else {
-                warnOnce(name, "Unknown kafkaml environment variable " + name + " is ignored; the known ones are "
-                        + BOOTSTRAP_SERVERS_ENV + ", " + CLIENT_ENV_PREFIX + "<SETTING>, " + ENV.values());
+                warnOnce(
+                        name,
+                        "Unknown kafkaml environment variable " + name + " is ignored; the known ones are "
+                                + BOOTSTRAP_SERVERS_ENV + ", " + CLIENT_ENV_PREFIX + "<SETTING>, " + ENV.values());
             }
         });
         return settings;
@@ -391,8 +563,8 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static String environmentVariable(String key) {
         String env = ENV.get(key);
         if (env == null) {
-            throw new IllegalArgumentException("'" + key + "' is not a kafkaml setting; the known settings are "
-                    + ENV.keySet());
+            throw new IllegalArgumentException(
+                    "'" + key + "' is not a kafkaml setting; the known settings are " + ENV.keySet());
         }
         return env;
     }
@@ -506,8 +678,8 @@ public final class KafkaMlConfig extends AbstractConfig {
     public String require(String key) {
         String value = getString(key);
         if (value == null || value.isBlank()) {
-            throw new ConfigException("Missing required setting " + key + " (environment variable "
-                    + environmentVariable(key) + ")");
+            throw new ConfigException(
+                    "Missing required setting " + key + " (environment variable " + environmentVariable(key) + ")");
         }
         return value;
     }
@@ -520,20 +692,31 @@ public final class KafkaMlConfig extends AbstractConfig {
         StringBuilder out = new StringBuilder();
         out.append("| Setting | Environment variable | Type | Default | Valid values | Description |\n");
         out.append("|---|---|---|---|---|---|\n");
-        out.append("| `bootstrap.servers` | `").append(BOOTSTRAP_SERVERS_ENV)
+        out.append("| `bootstrap.servers` | `")
+                .append(BOOTSTRAP_SERVERS_ENV)
                 .append("` | list | | | Kafka brokers (a Kafka client setting) |\n");
-        out.append("| any Kafka client setting | `").append(CLIENT_ENV_PREFIX)
+        out.append("| any Kafka client setting | `")
+                .append(CLIENT_ENV_PREFIX)
                 .append("<SETTING>` | | | | e.g. `KAFKAML_CLIENT_SECURITY_PROTOCOL` for `security.protocol`: "
                         + "underscores become dots, lower case |\n");
         for (ConfigDef.ConfigKey key : CONFIG.configKeys().values()) {
-            out.append("| `").append(key.name).append("` | `").append(ENV.get(key.name)).append("` | ")
-                    .append(key.type.toString().toLowerCase(Locale.ROOT)).append(" | ")
+            out.append("| `")
+                    .append(key.name)
+                    .append("` | `")
+                    .append(ENV.get(key.name))
+                    .append("` | ")
+                    .append(key.type.toString().toLowerCase(Locale.ROOT))
+                    .append(" | ")
                     .append(key.hasDefault() && key.defaultValue != null ? "`" + key.defaultValue + "`" : "")
-                    .append(" | ").append(key.validator == null ? "" : cell(key.validator.toString()))
-                    .append(" | ").append(cell(key.documentation)).append(" |\n");
+                    .append(" | ")
+                    .append(key.validator == null ? "" : cell(key.validator.toString()))
+                    .append(" | ")
+                    .append(cell(key.documentation))
+                    .append(" |\n");
         }
         out.append("\n| Header | Description |\n|---|---|\n");
-        HEADERS.forEach((name, doc) -> out.append("| `").append(name).append("` | ").append(cell(doc)).append(" |\n"));
+        HEADERS.forEach((name, doc) ->
+                out.append("| `").append(name).append("` | ").append(cell(doc)).append(" |\n"));
         return out.toString();
     }
 
@@ -541,8 +724,14 @@ public final class KafkaMlConfig extends AbstractConfig {
         return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;");
     }
 
-    private static void define(String key, String env, Type type, Object defaultValue, ConfigDef.Validator validator,
-            Importance importance, String doc) {
+    private static void define(
+            String key,
+            String env,
+            Type type,
+            Object defaultValue,
+            ConfigDef.Validator validator,
+            Importance importance,
+            String doc) {
         if (!key.startsWith(PREFIX) || !env.startsWith(ENV_PREFIX) || ENV_TO_KEY.containsKey(env)) {
             throw new IllegalStateException("Bad definition of " + key + " / " + env);
         }

@@ -1,8 +1,8 @@
 package io.kafkaml.control;
 
-import io.kafkaml.control.internals.ControlMessageMatcher;
 import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.config.KafkaMlConfig;
+import io.kafkaml.control.internals.ControlMessageMatcher;
 import io.kafkaml.internals.ClientConfigs;
 import io.kafkaml.internals.Deadline;
 import io.kafkaml.internals.TopicPartitions;
@@ -110,19 +110,24 @@ public final class ControlChannel implements AutoCloseable {
     public RecordMetadata publish(ControlMessage message, Duration timeout) {
         Objects.requireNonNull(message, "message");
         try {
-            return producer().send(new ProducerRecord<>(topic, message.keyBytes(), message.toJsonBytes()))
+            return producer()
+                    .send(new ProducerRecord<>(topic, message.keyBytes(), message.toJsonBytes()))
                     .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new KafkaMlException("Interrupted while publishing the control message for deployment '"
-                    + message.deploymentId() + "'", e);
+            throw new KafkaMlException(
+                    "Interrupted while publishing the control message for deployment '" + message.deploymentId() + "'",
+                    e);
         } catch (ExecutionException e) {
-            throw new KafkaMlException("Could not publish the control message for deployment '"
-                    + message.deploymentId() + "' to topic '" + topic + "': " + e.getCause().getMessage(),
+            throw new KafkaMlException(
+                    "Could not publish the control message for deployment '" + message.deploymentId() + "' to topic '"
+                            + topic + "': " + e.getCause().getMessage(),
                     e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new KafkaMlException("The control message for deployment '" + message.deploymentId()
-                    + "' was not acknowledged on topic '" + topic + "' within " + timeout.toMillis() + " ms", e);
+            throw new KafkaMlException(
+                    "The control message for deployment '" + message.deploymentId()
+                            + "' was not acknowledged on topic '" + topic + "' within " + timeout.toMillis() + " ms",
+                    e);
         }
     }
 
@@ -162,7 +167,11 @@ public final class ControlChannel implements AutoCloseable {
      * @throws KafkaMlException naming {@value io.kafkaml.config.KafkaMlConfig#MAX_CONTROL_MESSAGES_CONFIG} if more
      *     control messages than it allows were read without the one the deployment accepts
      */
-    public ControlMessage await(String deploymentId, ControlTopicPosition since, boolean reuse, Duration timeout,
+    public ControlMessage await(
+            String deploymentId,
+            ControlTopicPosition since,
+            boolean reuse,
+            Duration timeout,
             BooleanSupplier cancelled) {
         Objects.requireNonNull(deploymentId, "deploymentId");
         ControlMessageMatcher matcher = new ControlMessageMatcher(deploymentId, since, reuse);
@@ -175,26 +184,28 @@ public final class ControlChannel implements AutoCloseable {
             while (!deadline.expired()) {
                 checkOpen();
                 if (cancelled.getAsBoolean()) {
-                    throw new CancellationException("Stopped waiting for the control message of "
-                            + "deployment '" + deploymentId + "'");
+                    throw new CancellationException(
+                            "Stopped waiting for the control message of " + "deployment '" + deploymentId + "'");
                 }
                 if (System.nanoTime() >= nextMetadataCheck) {
                     assignNewPartitions(consumer, assigned, deadline);
-                    nextMetadataCheck = System.nanoTime() + TimeUnit.SECONDS.toNanos(assigned.isEmpty() ? 0 : 5)
+                    nextMetadataCheck = System.nanoTime()
+                            + TimeUnit.SECONDS.toNanos(assigned.isEmpty() ? 0 : 5)
                             + METADATA_RETRY.toNanos();
                 }
                 if (assigned.isEmpty()) {
                     sleep(deadline.remainingAtMost(METADATA_RETRY));
                     continue;
                 }
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(deadline.remainingAtMost(
-                        Duration.ofMillis(200)))) {
+                for (ConsumerRecord<byte[], byte[]> record :
+                        consumer.poll(deadline.remainingAtMost(Duration.ofMillis(200)))) {
                     if (++scanned > maxControlMessages) {
-                        throw new KafkaMlException("Read more than " + maxControlMessages + " control messages on topic '" + topic
-                                + "' without the one deployment '" + deploymentId + "' accepts, the limit of "
-                                + KafkaMlConfig.MAX_CONTROL_MESSAGES_CONFIG + " (at " + record.topic() + "-"
-                                + record.partition() + "@" + record.offset() + "): raise "
-                                + KafkaMlConfig.MAX_CONTROL_MESSAGES_CONFIG + " if the topic holds that many");
+                        throw new KafkaMlException(
+                                "Read more than " + maxControlMessages + " control messages on topic '" + topic
+                                        + "' without the one deployment '" + deploymentId + "' accepts, the limit of "
+                                        + KafkaMlConfig.MAX_CONTROL_MESSAGES_CONFIG + " (at " + record.topic() + "-"
+                                        + record.partition() + "@" + record.offset() + "): raise "
+                                        + KafkaMlConfig.MAX_CONTROL_MESSAGES_CONFIG + " if the topic holds that many");
                     }
                     try {
                         ControlMessage message = ControlMessage.fromRecord(record);
@@ -239,8 +250,10 @@ public final class ControlChannel implements AutoCloseable {
             try {
                 partitions = consumer.partitionsFor(topic, deadline.remainingAtMost(timeout));
             } catch (TimeoutException e) {
-                throw new KafkaMlException("Cannot read the partitions of control topic '" + topic + "' within "
-                        + timeout.toMillis() + " ms: " + e.getMessage(), e);
+                throw new KafkaMlException(
+                        "Cannot read the partitions of control topic '" + topic + "' within " + timeout.toMillis()
+                                + " ms: " + e.getMessage(),
+                        e);
             }
             if (partitions == null || partitions.isEmpty()) {
                 return new ControlTopicState(ControlTopicPosition.BEGINNING, 0);
@@ -255,13 +268,17 @@ public final class ControlChannel implements AutoCloseable {
             long max = 0;
             while (!positions(consumer, all).entrySet().stream().allMatch(e -> e.getValue() >= end.get(e.getKey()))) {
                 if (deadline.expired()) {
-                    throw new KafkaMlException("Control topic '" + topic + "' was not read to its end "
-                            + end + " within " + timeout.toMillis() + " ms");
+                    throw new KafkaMlException("Control topic '" + topic + "' was not read to its end " + end
+                            + " within " + timeout.toMillis() + " ms");
                 }
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(deadline.remainingAtMost(
-                        Duration.ofMillis(200)))) {
-                    max = Math.max(max, ControlMessage.peekDeploymentId(record.key(), record.value())
-                            .filter(id -> id.matches("[0-9]{1,18}")).map(Long::parseLong).orElse(0L));
+                for (ConsumerRecord<byte[], byte[]> record :
+                        consumer.poll(deadline.remainingAtMost(Duration.ofMillis(200)))) {
+                    max = Math.max(
+                            max,
+                            ControlMessage.peekDeploymentId(record.key(), record.value())
+                                    .filter(id -> id.matches("[0-9]{1,18}"))
+                                    .map(Long::parseLong)
+                                    .orElse(0L));
                 }
             }
             return new ControlTopicState(new ControlTopicPosition(end), max);
@@ -312,7 +329,8 @@ public final class ControlChannel implements AutoCloseable {
         try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
             consumer.assign(List.of(claims));
             consumer.seekToBeginning(List.of(claims));
-            long end = consumer.endOffsets(List.of(claims), deadline.remainingAtMost(timeout)).get(claims);
+            long end = consumer.endOffsets(List.of(claims), deadline.remainingAtMost(timeout))
+                    .get(claims);
             // Every claim record read, never skipped (a poll may return records past the offset asked for): an id's
             // first claim, and so the largest id, are always those of everything read so far.
             Map<Long, Claim> first = new HashMap<>();
@@ -325,8 +343,11 @@ public final class ControlChannel implements AutoCloseable {
                 if (first.get(candidate).offset() == offset) {
                     return candidate;
                 }
-                log.info("[{}] Deployment id {} was claimed first by another process on '{}'; trying the next one",
-                        clientIdPrefix, candidate, idClaimsTopic());
+                log.info(
+                        "[{}] Deployment id {} was claimed first by another process on '{}'; trying the next one",
+                        clientIdPrefix,
+                        candidate,
+                        idClaimsTopic());
                 if (deadline.expired()) {
                     throw new KafkaMlException("Could not claim a deployment id on topic '" + idClaimsTopic()
                             + "' within " + timeout.toMillis() + " ms: every id tried was claimed first by another "
@@ -364,17 +385,20 @@ public final class ControlChannel implements AutoCloseable {
             readClaims(consumer, claims, offset + 1, deadline, first);
             Claim winner = first.get(id);
             if (winner.offset() != offset && !owner.equals(winner.owner())) {
-                throw new io.kafkaml.registry.DuplicateEntityException("deployment id", String.valueOf(id),
-                        "claimed on control topic '" + topic + "' by " + (winner.owner().isEmpty() ? "another process"
-                                : "registry '" + winner.owner() + "'") + " (" + idClaimsTopic() + "-0@"
+                throw new io.kafkaml.registry.DuplicateEntityException(
+                        "deployment id",
+                        String.valueOf(id),
+                        "claimed on control topic '" + topic + "' by "
+                                + (winner.owner().isEmpty() ? "another process" : "registry '" + winner.owner() + "'")
+                                + " (" + idClaimsTopic() + "-0@"
                                 + winner.offset() + "); two deployments of one id would train on each other's stream: "
                                 + "choose another id, or leave it out for a new one");
             }
         } catch (org.apache.kafka.common.errors.AuthorizationException e) {
             throw notAuthorized("READ (and DESCRIBE)", e);
         } catch (org.apache.kafka.common.KafkaException e) {
-            throw new KafkaMlException("Cannot read the deployment ids claimed on topic '" + idClaimsTopic() + "': "
-                    + e, e);
+            throw new KafkaMlException(
+                    "Cannot read the deployment ids claimed on topic '" + idClaimsTopic() + "': " + e, e);
         }
     }
 
@@ -392,8 +416,10 @@ public final class ControlChannel implements AutoCloseable {
     }
 
     private KafkaMlException notAuthorized(String operation, Throwable cause) {
-        return new KafkaMlException("Not authorized on the deployment id claims topic '" + idClaimsTopic()
-                + "': the principal needs the " + operation + " ACL on it (" + cause.getMessage() + ")", cause);
+        return new KafkaMlException(
+                "Not authorized on the deployment id claims topic '" + idClaimsTopic() + "': the principal needs the "
+                        + operation + " ACL on it (" + cause.getMessage() + ")",
+                cause);
     }
 
     /**
@@ -411,25 +437,29 @@ public final class ControlChannel implements AutoCloseable {
             }
             consumer.assign(List.of(claims));
             consumer.seekToBeginning(List.of(claims));
-            long end = consumer.endOffsets(List.of(claims), deadline.remainingAtMost(timeout)).get(claims);
+            long end = consumer.endOffsets(List.of(claims), deadline.remainingAtMost(timeout))
+                    .get(claims);
             return readClaims(consumer, claims, end, deadline, new HashMap<>());
         } catch (org.apache.kafka.common.errors.AuthorizationException e) {
             throw notAuthorized("READ (and DESCRIBE)", e);
         } catch (org.apache.kafka.common.KafkaException e) {
-            throw new KafkaMlException("Cannot read the deployment ids claimed on topic '" + idClaimsTopic() + "': "
-                    + e, e);
+            throw new KafkaMlException(
+                    "Cannot read the deployment ids claimed on topic '" + idClaimsTopic() + "': " + e, e);
         }
     }
 
     /** The first claim record of an id: where it is and who wrote it ({@code ""} when it says not). */
-    private record Claim(long offset, String owner) {
-    }
+    private record Claim(long offset, String owner) {}
 
     /**
      * Reads the claims at least up to {@code until} (exclusive), every record polled included: each id's first claim
      * into {@code first}; returns the largest id read.
      */
-    private long readClaims(KafkaConsumer<byte[], byte[]> consumer, TopicPartition claims, long until, Deadline deadline,
+    private long readClaims(
+            KafkaConsumer<byte[], byte[]> consumer,
+            TopicPartition claims,
+            long until,
+            Deadline deadline,
             Map<Long, Claim> first) {
         long max = 0;
         while (consumer.position(claims) < until) {
@@ -437,8 +467,10 @@ public final class ControlChannel implements AutoCloseable {
                 throw new KafkaMlException("The deployment id claims on topic '" + claims.topic()
                         + "' were not read up to offset " + until + " in time");
             }
-            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(deadline.remainingAtMost(Duration.ofMillis(200)))) {
-                String key = record.key() == null ? "" : new String(record.key(), java.nio.charset.StandardCharsets.UTF_8);
+            for (ConsumerRecord<byte[], byte[]> record :
+                    consumer.poll(deadline.remainingAtMost(Duration.ofMillis(200)))) {
+                String key =
+                        record.key() == null ? "" : new String(record.key(), java.nio.charset.StandardCharsets.UTF_8);
                 if (!key.matches("[0-9]{1,18}")) {
                     continue;
                 }
@@ -466,16 +498,28 @@ public final class ControlChannel implements AutoCloseable {
     private long writeClaim(long id, String claimant, String owner, Deadline deadline) {
         byte[] value;
         try {
-            value = CLAIM_JSON.writeValueAsBytes(Map.of("claimant", claimant, "owner", owner, "controlTopic", topic,
-                    "at", java.time.Instant.now().toString()));
+            value = CLAIM_JSON.writeValueAsBytes(Map.of(
+                    "claimant",
+                    claimant,
+                    "owner",
+                    owner,
+                    "controlTopic",
+                    topic,
+                    "at",
+                    java.time.Instant.now().toString()));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new KafkaMlException("Cannot write the claim of deployment id " + id + ": " + e.getMessage(), e);
         }
         try {
             // Partition 0 explicitly: the claims are ordered by that one partition's log, whatever the key hashes to.
-            return producer().send(new ProducerRecord<>(idClaimsTopic(), 0,
-                    String.valueOf(id).getBytes(java.nio.charset.StandardCharsets.UTF_8), value))
-                    .get(deadline.remainingAtMost(Duration.ofDays(1)).toMillis(), TimeUnit.MILLISECONDS).offset();
+            return producer()
+                    .send(new ProducerRecord<>(
+                            idClaimsTopic(),
+                            0,
+                            String.valueOf(id).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                            value))
+                    .get(deadline.remainingAtMost(Duration.ofDays(1)).toMillis(), TimeUnit.MILLISECONDS)
+                    .offset();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new KafkaMlException("Interrupted while claiming deployment id " + id, e);
@@ -483,11 +527,15 @@ public final class ControlChannel implements AutoCloseable {
             if (isAuthorizationFailure(e.getCause())) {
                 throw notAuthorized("WRITE", e.getCause());
             }
-            throw new KafkaMlException("Could not write the claim of deployment id " + id + " to topic '"
-                    + idClaimsTopic() + "': " + e.getCause().getMessage(), e.getCause());
+            throw new KafkaMlException(
+                    "Could not write the claim of deployment id " + id + " to topic '" + idClaimsTopic() + "': "
+                            + e.getCause().getMessage(),
+                    e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new KafkaMlException("The claim of deployment id " + id + " was not acknowledged on topic '"
-                    + idClaimsTopic() + "' in time", e);
+            throw new KafkaMlException(
+                    "The claim of deployment id " + id + " was not acknowledged on topic '" + idClaimsTopic()
+                            + "' in time",
+                    e);
         }
     }
 
@@ -497,19 +545,22 @@ public final class ControlChannel implements AutoCloseable {
      */
     private void ensureIdClaimsTopic(Deadline deadline) {
         String claims = idClaimsTopic();
-        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
-                ClientConfigs.admin(clientConfig, Map.of(), Map.of()))) {
+        try (org.apache.kafka.clients.admin.Admin admin =
+                org.apache.kafka.clients.admin.Admin.create(ClientConfigs.admin(clientConfig, Map.of(), Map.of()))) {
             long millis = deadline.remainingAtMost(Duration.ofDays(1)).toMillis();
             if (admin.listTopics().names().get(millis, TimeUnit.MILLISECONDS).contains(claims)) {
                 checkIdClaimsTopic(admin, millis);
                 return;
             }
             try {
-                admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(claims, 1, (short) -1).configs(
-                        Map.of(org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG,
-                                org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_COMPACT,
-                                org.apache.kafka.common.config.TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG,
-                                String.valueOf(CLAIM_COMPACTION_LAG_MS))))).all().get(millis, TimeUnit.MILLISECONDS);
+                admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(claims, 1, (short) -1)
+                                .configs(Map.of(
+                                        org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG,
+                                        org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_COMPACT,
+                                        org.apache.kafka.common.config.TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG,
+                                        String.valueOf(CLAIM_COMPACTION_LAG_MS)))))
+                        .all()
+                        .get(millis, TimeUnit.MILLISECONDS);
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
                     throw e;
@@ -524,15 +575,20 @@ public final class ControlChannel implements AutoCloseable {
             if (isAuthorizationFailure(cause)) {
                 throw notAuthorized("CREATE (or DESCRIBE, once an administrator created it)", cause);
             }
-            throw new KafkaMlException("Cannot create the deployment id claims topic '" + claims + "': " + cause, cause);
+            throw new KafkaMlException(
+                    "Cannot create the deployment id claims topic '" + claims + "': " + cause, cause);
         }
     }
 
     private void checkIdClaimsTopic(org.apache.kafka.clients.admin.Admin admin, long millis)
             throws InterruptedException, ExecutionException, java.util.concurrent.TimeoutException {
         String claims = idClaimsTopic();
-        int partitions = admin.describeTopics(List.of(claims)).allTopicNames().get(millis, TimeUnit.MILLISECONDS)
-                .get(claims).partitions().size();
+        int partitions = admin.describeTopics(List.of(claims))
+                .allTopicNames()
+                .get(millis, TimeUnit.MILLISECONDS)
+                .get(claims)
+                .partitions()
+                .size();
         if (partitions != 1) {
             throw new KafkaMlException("The deployment id claims topic '" + claims + "' has " + partitions
                     + " partitions; claims are ordered by one partition's log, so it must have exactly 1 (delete it "
@@ -542,7 +598,10 @@ public final class ControlChannel implements AutoCloseable {
                 org.apache.kafka.common.config.ConfigResource.Type.TOPIC, claims);
         org.apache.kafka.clients.admin.Config config;
         try {
-            config = admin.describeConfigs(List.of(resource)).all().get(millis, TimeUnit.MILLISECONDS).get(resource);
+            config = admin.describeConfigs(List.of(resource))
+                    .all()
+                    .get(millis, TimeUnit.MILLISECONDS)
+                    .get(resource);
         } catch (ExecutionException e) {
             if (!isAuthorizationFailure(e.getCause())) {
                 throw e;
@@ -552,10 +611,10 @@ public final class ControlChannel implements AutoCloseable {
         }
         var policy = config.get(org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG);
         var retention = config.get(org.apache.kafka.common.config.TopicConfig.RETENTION_MS_CONFIG);
-        boolean compacted = policy != null && policy.value().contains(
-                org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_COMPACT);
-        boolean expires = policy != null && policy.value().contains(
-                org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_DELETE)
+        boolean compacted = policy != null
+                && policy.value().contains(org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_COMPACT);
+        boolean expires = policy != null
+                && policy.value().contains(org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_DELETE)
                 && (retention == null || !"-1".equals(retention.value()));
         if (!compacted || expires) {
             throw new KafkaMlException("The deployment id claims topic '" + claims + "' has cleanup.policy="
@@ -574,8 +633,8 @@ public final class ControlChannel implements AutoCloseable {
         return positions;
     }
 
-    private void assignNewPartitions(KafkaConsumer<byte[], byte[]> consumer, Set<TopicPartition> assigned,
-            Deadline deadline) {
+    private void assignNewPartitions(
+            KafkaConsumer<byte[], byte[]> consumer, Set<TopicPartition> assigned, Deadline deadline) {
         TopicPartitions.assignNew(consumer, topic, assigned, deadline.remainingAtMost(Duration.ofSeconds(5)));
     }
 
@@ -592,8 +651,10 @@ public final class ControlChannel implements AutoCloseable {
             Map<String, Object> enforced = new HashMap<>();
             enforced.put(ProducerConfig.ACKS_CONFIG, "all");
             enforced.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-            producer = new KafkaProducer<>(ClientConfigs.producer(clientConfig, defaults, enforced),
-                    new ByteArraySerializer(), new ByteArraySerializer());
+            producer = new KafkaProducer<>(
+                    ClientConfigs.producer(clientConfig, defaults, enforced),
+                    new ByteArraySerializer(),
+                    new ByteArraySerializer());
         }
         return producer;
     }

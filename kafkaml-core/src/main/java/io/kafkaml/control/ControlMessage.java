@@ -95,14 +95,24 @@ public final class ControlMessage {
     /** JSON key of the deployment id. */
     public static final String DEPLOYMENT_ID = "deployment_id";
 
-    private static final Set<String> KNOWN_KEYS = Set.of(TOPIC, INPUT_FORMAT, INPUT_CONFIG, LEGACY_INPUT_CONFIG,
-            VALIDATION_RATE, TEST_RATE, TOTAL_MSG, DESCRIPTION, DATASET_RESTRICTIONS, UNSUPERVISED_TOPIC,
-            INCREMENTAL, DEPLOYMENT_ID);
+    private static final Set<String> KNOWN_KEYS = Set.of(
+            TOPIC,
+            INPUT_FORMAT,
+            INPUT_CONFIG,
+            LEGACY_INPUT_CONFIG,
+            VALIDATION_RATE,
+            TEST_RATE,
+            TOTAL_MSG,
+            DESCRIPTION,
+            DATASET_RESTRICTIONS,
+            UNSUPERVISED_TOPIC,
+            INCREMENTAL,
+            DEPLOYMENT_ID);
     private static final Pattern DEPLOYMENT_ID_PATTERN = Pattern.compile("[A-Za-z0-9._-]{1,249}");
     private static final Pattern UNBOUNDED_TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
     private static final Pattern NUMERIC_ID = Pattern.compile("0|[1-9][0-9]{0,37}");
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static final TypeReference<Map<String, Object>> MAP_TYPE = new TypeReference<>() { };
+    private static final TypeReference<Map<String, Object>> MAP_TYPE = new TypeReference<>() {};
 
     private final ObjectNode json;
     private final List<StreamSlice> slices;
@@ -127,8 +137,12 @@ public final class ControlMessage {
         JsonNode topicNode = json.get(TOPIC);
         // Kafka-ML's online (incremental) sink announces a topic to be read as it grows, before its data: the bare
         // topic name and no total_msg.
-        this.unboundedTopic = incremental && topicNode != null && topicNode.isTextual()
-                && UNBOUNDED_TOPIC.matcher(topicNode.asText()).matches() ? topicNode.asText() : null;
+        this.unboundedTopic = incremental
+                        && topicNode != null
+                        && topicNode.isTextual()
+                        && UNBOUNDED_TOPIC.matcher(topicNode.asText()).matches()
+                ? topicNode.asText()
+                : null;
         this.slices = unboundedTopic != null ? List.of() : slices(json, TOPIC, true, problems);
         this.unsupervisedSlices = slices(json, UNSUPERVISED_TOPIC, false, problems);
         this.inputFormat = requiredText(json, INPUT_FORMAT, problems);
@@ -141,21 +155,22 @@ public final class ControlMessage {
                     + "train on), was " + validationRate + " + " + testRate);
         }
         JsonNode totalNode = json.get(TOTAL_MSG);
-        this.totalMessages = unboundedTopic != null && (totalNode == null || totalNode.isNull()) ? -1
+        this.totalMessages = unboundedTopic != null && (totalNode == null || totalNode.isNull())
+                ? -1
                 : totalMessages(json, problems);
         if (totalMessages >= 0 && problems.isEmpty() && slices.stream().noneMatch(StreamSlice::isOpenEnded)) {
             long span = slices.stream().mapToLong(StreamSlice::size).sum();
             if (totalMessages > span) {
-                problems.add("'" + TOTAL_MSG + "' is " + totalMessages + " but the slices span only " + span
-                        + " offsets");
+                problems.add(
+                        "'" + TOTAL_MSG + "' is " + totalMessages + " but the slices span only " + span + " offsets");
             }
         }
         JsonNode descriptionNode = json.get(DESCRIPTION);
         this.description = descriptionNode == null || descriptionNode.isNull() ? "" : descriptionNode.asText();
         this.deploymentId = deploymentId(json, keyDeploymentId, problems);
         if (!problems.isEmpty()) {
-            throw new InvalidControlMessageException("Invalid control message" + where + ": "
-                    + String.join("; ", problems.list), deploymentId, where);
+            throw new InvalidControlMessageException(
+                    "Invalid control message" + where + ": " + String.join("; ", problems.list), deploymentId, where);
         }
         ObjectNode copy = json.deepCopy();
         copy.put(DEPLOYMENT_ID, deploymentId);
@@ -194,7 +209,9 @@ public final class ControlMessage {
      * @throws InvalidControlMessageException if the record does not hold a valid control message
      */
     public static ControlMessage fromRecord(ConsumerRecord<byte[], byte[]> record) {
-        return parse(record.key(), record.value(),
+        return parse(
+                record.key(),
+                record.value(),
                 " at " + record.topic() + "-" + record.partition() + "@" + record.offset());
     }
 
@@ -209,8 +226,8 @@ public final class ControlMessage {
             keyId = deploymentIdFromKey(key);
         }
         if (value == null) {
-            throw new InvalidControlMessageException("Invalid control message" + where
-                    + ": the record has no value (a tombstone?)", keyId, where);
+            throw new InvalidControlMessageException(
+                    "Invalid control message" + where + ": the record has no value (a tombstone?)", keyId, where);
         }
         JsonNode node;
         try {
@@ -218,14 +235,20 @@ public final class ControlMessage {
         } catch (IOException e) {
             String reason = e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
             String location = e instanceof JsonProcessingException jpe && jpe.getLocation() != null
-                    ? " (line " + jpe.getLocation().getLineNr() + ", column " + jpe.getLocation().getColumnNr() + ")"
+                    ? " (line " + jpe.getLocation().getLineNr() + ", column "
+                            + jpe.getLocation().getColumnNr() + ")"
                     : "";
-            throw new InvalidControlMessageException("Invalid control message" + where + ": the value is not JSON"
-                    + location + ": " + reason, keyId, where);
+            throw new InvalidControlMessageException(
+                    "Invalid control message" + where + ": the value is not JSON" + location + ": " + reason,
+                    keyId,
+                    where);
         }
         if (node == null || !node.isObject()) {
-            throw new InvalidControlMessageException("Invalid control message" + where
-                    + ": the value must be a JSON object, was " + abbreviate(String.valueOf(node)), keyId, where);
+            throw new InvalidControlMessageException(
+                    "Invalid control message" + where + ": the value must be a JSON object, was "
+                            + abbreviate(String.valueOf(node)),
+                    keyId,
+                    where);
         }
         return new ControlMessage((ObjectNode) node, keyId, where);
     }

@@ -11,8 +11,11 @@ public class ControlMessageTimeoutException extends KafkaMlException {
 
     public ControlMessageTimeoutException(String deploymentId, String topic, Duration timeout, long skipped) {
         super("No control message for deployment '" + deploymentId + "' arrived on topic '" + topic + "' within "
-                + timeout.toMillis() + " ms" + (skipped > 0 ? " (" + skipped + " malformed message"
-                        + (skipped == 1 ? " was" : "s were") + " skipped; see the log)" : ""));
+                + timeout.toMillis() + " ms"
+                + (skipped > 0
+                        ? " (" + skipped + " malformed message" + (skipped == 1 ? " was" : "s were")
+                                + " skipped; see the log)"
+                        : ""));
         this.deploymentId = deploymentId;
     }
 

@@ -41,14 +41,14 @@ public record ControlTopicPosition(Map<Integer, Long> endOffsets) {
 
     /** Whether a reader whose next offsets are {@code positions} has read everything before this position. */
     public boolean isReachedBy(Map<Integer, Long> positions) {
-        return endOffsets.entrySet().stream().allMatch(e -> e.getValue() == 0
-                || positions.getOrDefault(e.getKey(), 0L) >= e.getValue());
+        return endOffsets.entrySet().stream()
+                .allMatch(e -> e.getValue() == 0 || positions.getOrDefault(e.getKey(), 0L) >= e.getValue());
     }
 
     /** The text form, {@code 0:15,1:3}. */
     public String format() {
-        return new TreeMap<>(endOffsets).entrySet().stream().map(e -> e.getKey() + ":" + e.getValue())
-                .collect(Collectors.joining(","));
+        return new TreeMap<>(endOffsets)
+                .entrySet().stream().map(e -> e.getKey() + ":" + e.getValue()).collect(Collectors.joining(","));
     }
 
     /**
@@ -69,7 +69,8 @@ public record ControlTopicPosition(Map<Integer, Long> endOffsets) {
                 }
                 offsets.put(Integer.parseInt(parts[0]), Long.parseLong(parts[1]));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("Control topic position '" + text + "' is not partition:offset,...", e);
+                throw new IllegalArgumentException(
+                        "Control topic position '" + text + "' is not partition:offset,...", e);
             }
         }
         return new ControlTopicPosition(offsets);

@@ -6,5 +6,4 @@ package io.kafkaml.control;
  * @param end where the topic ended: the position a new deployment records
  * @param maxNumericDeploymentId the largest numeric deployment id a message on the topic names, 0 when none
  */
-public record ControlTopicState(ControlTopicPosition end, long maxNumericDeploymentId) {
-}
+public record ControlTopicState(ControlTopicPosition end, long maxNumericDeploymentId) {}

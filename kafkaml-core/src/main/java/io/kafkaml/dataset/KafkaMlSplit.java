@@ -28,8 +28,7 @@ final class KafkaMlSplit {
     /** The marker for a record Kafka-ML's split leaves unused. */
     static final byte UNUSED = (byte) DataSplit.values().length;
 
-    private KafkaMlSplit() {
-    }
+    private KafkaMlSplit() {}
 
     /**
      * The split of each record.

@@ -10,8 +10,8 @@ import java.util.Random;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
-import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
+import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 
 /**
  * A DL4J {@link DataSetIterator} over one split of a data stream, made by {@link StreamDataSets}.
@@ -125,7 +125,8 @@ public final class StreamDataSetIterator implements DataSetIterator {
         }
         if (owner.binding != null) {
             // after the normalizer, which works on flat rows; the same layout code as training and serving
-            dataSet = new DataSet(owner.binding.features(dataSet.getFeatures()), owner.binding.labels(dataSet.getLabels()));
+            dataSet = new DataSet(
+                    owner.binding.features(dataSet.getFeatures()), owner.binding.labels(dataSet.getLabels()));
         }
         if (preProcessor != null) {
             preProcessor.preProcess(dataSet);

@@ -10,8 +10,6 @@ import io.kafkaml.format.RecordFormats;
 import io.kafkaml.stream.DataStreamException;
 import io.kafkaml.stream.StreamDataset;
 import io.kafkaml.stream.StreamRecord;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -20,6 +18,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,6 +91,7 @@ public final class StreamDataSets implements AutoCloseable {
     final int outcomes;
     /** Lays batches out for the model, or {@code null} for flat rows. */
     final io.kafkaml.model.InputLayout.Binding binding;
+
     private final List<StreamDataset> datasets = new ArrayList<>();
 
     private long recordCount = -1;
@@ -109,8 +110,8 @@ public final class StreamDataSets implements AutoCloseable {
         this.message = builder.message;
         this.format = builder.format != null ? builder.format : RecordFormats.forName(message.inputFormat());
         // records larger than kafkaml.max.record.bytes are bad records, refused before they are parsed
-        this.decoder = RecordFormats.bounded(format.newDecoder(message.inputConfig()),
-                KafkaMlConfig.maxRecordBytes(clientConfig));
+        this.decoder = RecordFormats.bounded(
+                format.newDecoder(message.inputConfig()), KafkaMlConfig.maxRecordBytes(clientConfig));
         this.batchSize = builder.batchSize;
         this.shuffle = builder.shuffle;
         this.seed = builder.seed;
@@ -284,28 +285,45 @@ public final class StreamDataSets implements AutoCloseable {
             recordCount = message.totalMessages();
         } else {
             try (StreamDataset counter = newDataset()) {
-                recordCount = counter.readPass(record -> { });
+                recordCount = counter.readPass(record -> {});
             }
             if (recordCount != message.totalMessages()) {
-                log.warn("[{}] The slices hold {} records; the control message says total_msg = {}. Using {}.", name,
-                        recordCount, message.totalMessages(), recordCount);
+                log.warn(
+                        "[{}] The slices hold {} records; the control message says total_msg = {}. Using {}.",
+                        name,
+                        recordCount,
+                        message.totalMessages(),
+                        recordCount);
             }
         }
         if (recordCount > Integer.MAX_VALUE - 8) {
-            throw new DataStreamException("The stream of " + name + " holds " + recordCount
-                    + " records, more than one split assignment can index", null);
+            throw new DataStreamException(
+                    "The stream of " + name + " holds " + recordCount
+                            + " records, more than one split assignment can index",
+                    null);
         }
-        splitOf = assignSplits((int) recordCount, message.totalMessages(), message.validationRate(), message.testRate(),
-                splitOrder, seed);
+        splitOf = assignSplits(
+                (int) recordCount,
+                message.totalMessages(),
+                message.validationRate(),
+                message.testRate(),
+                splitOrder,
+                seed);
         prepared = true;
         long rowBytes = 4L * (featureCount + outcomes) + 1;
-        if (cacheBudgetBytes > 0 && recordCount * rowBytes <= cacheBudgetBytes
+        if (cacheBudgetBytes > 0
+                && recordCount * rowBytes <= cacheBudgetBytes
                 && recordCount * Math.max(featureCount, outcomes) <= Integer.MAX_VALUE - 8) {
             cache = fillCache();
             normalizeCache();
         } else {
-            log.info("[{}] Streaming {} records from Kafka on every epoch ({} bytes decoded would exceed the cache "
-                    + "budget of {} bytes)", name, recordCount, recordCount * rowBytes, cacheBudgetBytes);
+            log.info(
+                    "[{}] Streaming {} records from Kafka on every epoch ({} bytes decoded would exceed the cache "
+                            + "budget of {} bytes)",
+                    name,
+                    recordCount,
+                    recordCount * rowBytes,
+                    cacheBudgetBytes);
         }
     }
 
@@ -324,14 +342,14 @@ public final class StreamDataSets implements AutoCloseable {
      *     {@code null} for a record Kafka-ML's split leaves unused (only when both rates are 0 after truncation)
      * @throws IllegalArgumentException if {@code records} is negative or the rates leave no room for training
      */
-    public static DataSplit[] splitAssignment(int records, double validationRate, double testRate, SplitOrder order,
-            long seed) {
+    public static DataSplit[] splitAssignment(
+            int records, double validationRate, double testRate, SplitOrder order, long seed) {
         if (records < 0 || validationRate < 0 || testRate < 0 || validationRate + testRate > 1) {
             throw new IllegalArgumentException("Cannot split " + records + " records at validation rate "
                     + validationRate + " and test rate " + testRate);
         }
-        byte[] splits = assignSplits(records, records, validationRate, testRate, Objects.requireNonNull(order, "order"),
-                seed);
+        byte[] splits =
+                assignSplits(records, records, validationRate, testRate, Objects.requireNonNull(order, "order"), seed);
         DataSplit[] all = DataSplit.values();
         DataSplit[] result = new DataSplit[records];
         for (int i = 0; i < records; i++) {
@@ -340,8 +358,8 @@ public final class StreamDataSets implements AutoCloseable {
         return result;
     }
 
-    private static byte[] assignSplits(int n, long totalMsg, double validationRate, double testRate,
-            SplitOrder splitOrder, long seed) {
+    private static byte[] assignSplits(
+            int n, long totalMsg, double validationRate, double testRate, SplitOrder splitOrder, long seed) {
         if (splitOrder == SplitOrder.KAFKA_ML) {
             return KafkaMlSplit.assign(n, totalMsg, validationRate, testRate);
         }
@@ -388,7 +406,10 @@ public final class StreamDataSets implements AutoCloseable {
             }
             filled.rows.put(split, java.util.Arrays.copyOf(rows, count));
         }
-        log.info("[{}] Read and decoded {} records into memory in {} ms; later epochs read no Kafka", name, n,
+        log.info(
+                "[{}] Read and decoded {} records into memory in {} ms; later epochs read no Kafka",
+                name,
+                n,
                 (System.nanoTime() - begin) / 1_000_000);
         return filled;
     }
@@ -398,8 +419,11 @@ public final class StreamDataSets implements AutoCloseable {
     }
 
     StreamDataset newDataset() {
-        StreamDataset dataset = StreamDataset.builder(clientConfig).slices(message.slices()).endTimeout(endTimeout)
-                .clientSupplier(clients).build();
+        StreamDataset dataset = StreamDataset.builder(clientConfig)
+                .slices(message.slices())
+                .endTimeout(endTimeout)
+                .clientSupplier(clients)
+                .build();
         datasets.add(dataset);
         return dataset;
     }
@@ -500,10 +524,14 @@ public final class StreamDataSets implements AutoCloseable {
         }
 
         private DataStreamException countMismatch(String found) {
-            return new DataStreamException("The slices " + io.kafkaml.stream.StreamSlice.formatList(message.slices())
-                    + " of " + name + " hold " + found + " records, but the control message says total_msg = "
-                    + message.totalMessages() + (strictRecordCount ? "; records are missing or foreign records were "
-                    + "written into the slices (set strictRecordCount(false) to train on what the slices hold)" : ""),
+            return new DataStreamException(
+                    "The slices " + io.kafkaml.stream.StreamSlice.formatList(message.slices())
+                            + " of " + name + " hold " + found + " records, but the control message says total_msg = "
+                            + message.totalMessages()
+                            + (strictRecordCount
+                                    ? "; records are missing or foreign records were "
+                                            + "written into the slices (set strictRecordCount(false) to train on what the slices hold)"
+                                    : ""),
                     null);
         }
     }

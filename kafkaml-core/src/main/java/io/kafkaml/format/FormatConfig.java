@@ -40,8 +40,9 @@ public final class FormatConfig {
         Set<String> unknown = new LinkedHashSet<>(safe.keySet());
         unknown.removeAll(known);
         if (!unknown.isEmpty()) {
-            throw new InvalidFormatConfigException(format + " input_config has unknown setting" + (unknown.size() > 1
-                    ? "s " : " ") + unknown + "; the known settings are " + new java.util.TreeSet<>(known));
+            throw new InvalidFormatConfigException(
+                    format + " input_config has unknown setting" + (unknown.size() > 1 ? "s " : " ") + unknown
+                            + "; the known settings are " + new java.util.TreeSet<>(known));
         }
         return new FormatConfig(format, safe);
     }
@@ -70,7 +71,8 @@ public final class FormatConfig {
 
     /** A required text setting. */
     public String requiredText(String key) {
-        return text(key).orElseThrow(() -> new InvalidFormatConfigException(format + " input_config needs '" + key + "'"));
+        return text(key)
+                .orElseThrow(() -> new InvalidFormatConfigException(format + " input_config needs '" + key + "'"));
     }
 
     /** A list of strings; a single string is a one-element list. */
@@ -80,7 +82,10 @@ public final class FormatConfig {
             return Optional.empty();
         }
         if (value instanceof String text) {
-            return Optional.of(Arrays.stream(text.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList());
+            return Optional.of(Arrays.stream(text.split(","))
+                    .map(String::trim)
+                    .filter(s -> !s.isEmpty())
+                    .toList());
         }
         if (value instanceof List<?> list) {
             List<String> texts = new ArrayList<>();
@@ -155,7 +160,12 @@ public final class FormatConfig {
         if (value instanceof List<?> list) {
             list.forEach(item -> dims.add(String.valueOf(item)));
         } else if (value != null) {
-            String text = value.toString().trim().replace("(", "").replace(")", "").replace(",", " ").replace("[", "")
+            String text = value.toString()
+                    .trim()
+                    .replace("(", "")
+                    .replace(")", "")
+                    .replace(",", " ")
+                    .replace("[", "")
                     .replace("]", "");
             if (!text.isEmpty()) {
                 dims.addAll(Arrays.asList(text.split("\\s+")));
@@ -168,17 +178,22 @@ public final class FormatConfig {
             try {
                 dim = Long.parseLong(dims.get(i).trim());
             } catch (NumberFormatException e) {
-                throw invalid(key, value, "space-separated positive integers such as \"28 28\" (or empty for a scalar)");
+                throw invalid(
+                        key, value, "space-separated positive integers such as \"28 28\" (or empty for a scalar)");
             }
             if (dim <= 0) {
-                throw invalid(key, value, "space-separated positive integers such as \"28 28\" (or empty for a scalar)");
+                throw invalid(
+                        key, value, "space-separated positive integers such as \"28 28\" (or empty for a scalar)");
             }
             shape[i] = dim;
-            elements = elements > MAX_ELEMENTS_PER_RECORD ? elements : elements * Math.min(dim, MAX_ELEMENTS_PER_RECORD + 1);
+            elements = elements > MAX_ELEMENTS_PER_RECORD
+                    ? elements
+                    : elements * Math.min(dim, MAX_ELEMENTS_PER_RECORD + 1);
         }
         if (elements > MAX_ELEMENTS_PER_RECORD) {
-            throw new InvalidFormatConfigException(format + " input_config '" + key + "' = " + describe(value)
-                    + " declares more than " + MAX_ELEMENTS_PER_RECORD + " elements per record; refusing to allocate it");
+            throw new InvalidFormatConfigException(
+                    format + " input_config '" + key + "' = " + describe(value) + " declares more than "
+                            + MAX_ELEMENTS_PER_RECORD + " elements per record; refusing to allocate it");
         }
         return shape;
     }
@@ -194,8 +209,8 @@ public final class FormatConfig {
 
     /** An error for a bad value of {@code key}. */
     public InvalidFormatConfigException invalid(String key, Object value, String expected) {
-        return new InvalidFormatConfigException(format + " input_config '" + key + "' = " + describe(value)
-                + " is not valid; expected " + expected);
+        return new InvalidFormatConfigException(
+                format + " input_config '" + key + "' = " + describe(value) + " is not valid; expected " + expected);
     }
 
     private static String describe(Object value) {

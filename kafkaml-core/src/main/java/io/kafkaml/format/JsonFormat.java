@@ -102,8 +102,11 @@ public final class JsonFormat implements RecordFormat {
             this.featureCount = FormatConfig.elements(featureShape);
             this.labelField = config.text("label_field").orElse(null);
             if (labelField != null && dataFields == null) {
-                throw config.invalid("label_field", labelField, "no label field when the value is an array "
-                        + "(the label is then the key); set data_fields to read an object");
+                throw config.invalid(
+                        "label_field",
+                        labelField,
+                        "no label field when the value is an array "
+                                + "(the label is then the key); set data_fields to read an object");
             }
             if (labelField != null && fieldIndex.containsKey(labelField)) {
                 throw config.invalid("label_field", labelField, "a field that is not also a feature");
@@ -131,8 +134,8 @@ public final class JsonFormat implements RecordFormat {
                     } else if (dataFields != null) {
                         readObjectFields(parser, first, features, offset);
                     } else {
-                        throw new RecordDecodeException("the value must be a JSON array of " + featureCount
-                                + " numbers, starts with " + first);
+                        throw new RecordDecodeException(
+                                "the value must be a JSON array of " + featureCount + " numbers, starts with " + first);
                     }
                     if (parser.nextToken() != null) {
                         throw new RecordDecodeException("the value has content after its JSON "
@@ -152,8 +155,9 @@ public final class JsonFormat implements RecordFormat {
             private void readFeatureArray(JsonParser parser, float[] features, int offset) throws IOException {
                 int[] count = {0};
                 List<Long> shape = readShaped(parser, features, offset, featureCount, "the value", count);
-                String expected = dataFields != null ? featureCount + " numbers (the fields " + dataFields + " in "
-                        + "that order)" : featureCount + " numbers (data_reshape " + Arrays.toString(featureShape) + ")";
+                String expected = dataFields != null
+                        ? featureCount + " numbers (the fields " + dataFields + " in " + "that order)"
+                        : featureCount + " numbers (data_reshape " + Arrays.toString(featureShape) + ")";
                 if (count[0] != featureCount) {
                     String batch = shape.size() > 1 && shape.get(0) > 1 && count[0] == shape.get(0) * featureCount
                             ? "; it looks like a batch of " + shape.get(0) + " examples: send one example per record"
@@ -162,7 +166,9 @@ public final class JsonFormat implements RecordFormat {
                             + shape + ", expected " + expected + batch);
                 }
                 List<Long> squeezed = squeeze(shape);
-                if (squeezed.size() > 1 && !squeezed.equals(squeeze(Arrays.stream(featureShape).boxed().toList()))) {
+                if (squeezed.size() > 1
+                        && !squeezed.equals(
+                                squeeze(Arrays.stream(featureShape).boxed().toList()))) {
                     throw new RecordDecodeException("the value is an array of shape " + shape + ", which does not say "
                             + "how its numbers map onto " + expected + "; send them flat, in that shape, or as a "
                             + "batch of one");
@@ -172,8 +178,8 @@ public final class JsonFormat implements RecordFormat {
             private void readObjectFields(JsonParser parser, JsonToken first, float[] features, int offset)
                     throws IOException {
                 if (first != JsonToken.START_OBJECT) {
-                    throw new RecordDecodeException("the value must be a JSON object with fields " + dataFields
-                            + ", starts with " + first);
+                    throw new RecordDecodeException(
+                            "the value must be a JSON object with fields " + dataFields + ", starts with " + first);
                 }
                 Arrays.fill(seen, false);
                 int found = 0;
@@ -219,8 +225,8 @@ public final class JsonFormat implements RecordFormat {
                     }
                     try (JsonParser parser = FACTORY.createParser(value)) {
                         if (parser.nextToken() != JsonToken.START_OBJECT) {
-                            throw new RecordDecodeException("the value must be a JSON object with label field '"
-                                    + labelField + "'");
+                            throw new RecordDecodeException(
+                                    "the value must be a JSON object with label field '" + labelField + "'");
                         }
                         while (parser.nextToken() == JsonToken.FIELD_NAME) {
                             String name = parser.currentName();
@@ -261,8 +267,8 @@ public final class JsonFormat implements RecordFormat {
                             + " features, got " + features.length);
                 }
                 if (labels != null && labels.length != labelCount) {
-                    throw new IllegalArgumentException("A JSON label of this configuration has " + labelCount
-                            + " values, got " + labels.length);
+                    throw new IllegalArgumentException(
+                            "A JSON label of this configuration has " + labelCount + " values, got " + labels.length);
                 }
                 byte[] value = write(gen -> {
                     if (dataFields == null) {
@@ -300,8 +306,8 @@ public final class JsonFormat implements RecordFormat {
      *
      * @throws RecordDecodeException if the array is ragged or mixes numbers and arrays at one level
      */
-    private static List<Long> readShaped(JsonParser parser, float[] target, int offset, int capacity, String where,
-            int[] count) throws IOException {
+    private static List<Long> readShaped(
+            JsonParser parser, float[] target, int offset, int capacity, String where, int[] count) throws IOException {
         List<Long> inner = null;
         long length = 0;
         boolean numbers = false;
@@ -313,8 +319,8 @@ public final class JsonFormat implements RecordFormat {
             if (token == JsonToken.START_ARRAY) {
                 List<Long> shape = readShaped(parser, target, offset, capacity, where, count);
                 if (numbers || (inner != null && !inner.equals(shape))) {
-                    throw new RecordDecodeException(where + " is a ragged array (elements of shapes " + inner
-                            + " and " + (numbers ? "[]" : shape) + "), not a tensor");
+                    throw new RecordDecodeException(where + " is a ragged array (elements of shapes " + inner + " and "
+                            + (numbers ? "[]" : shape) + "), not a tensor");
                 }
                 inner = shape;
             } else {
@@ -378,8 +384,10 @@ public final class JsonFormat implements RecordFormat {
         if (token == JsonToken.VALUE_FALSE) {
             return 0f;
         }
-        throw new RecordDecodeException(where + " must be a number or a boolean, was " + (token == JsonToken.VALUE_NULL
-                ? "null" : token == JsonToken.VALUE_STRING ? "the string \"" + parser.getText() + "\"" : token));
+        throw new RecordDecodeException(where + " must be a number or a boolean, was "
+                + (token == JsonToken.VALUE_NULL
+                        ? "null"
+                        : token == JsonToken.VALUE_STRING ? "the string \"" + parser.getText() + "\"" : token));
     }
 
     @FunctionalInterface

@@ -25,7 +25,10 @@ public class RecordDecodeException extends KafkaMlException {
     }
 
     private RecordDecodeException(String reason, String topic, int partition, long offset, Throwable cause) {
-        super(topic == null ? reason : "Cannot decode record " + topic + "-" + partition + "@" + offset + ": " + reason,
+        super(
+                topic == null
+                        ? reason
+                        : "Cannot decode record " + topic + "-" + partition + "@" + offset + ": " + reason,
                 cause);
         this.reason = reason;
         this.topic = topic;
@@ -35,8 +38,8 @@ public class RecordDecodeException extends KafkaMlException {
 
     /** The same error, located at a record. */
     public RecordDecodeException at(String recordTopic, int recordPartition, long recordOffset) {
-        RecordDecodeException located = new RecordDecodeException(reason, recordTopic, recordPartition,
-                recordOffset, getCause());
+        RecordDecodeException located =
+                new RecordDecodeException(reason, recordTopic, recordPartition, recordOffset, getCause());
         located.setStackTrace(getStackTrace());
         return located;
     }

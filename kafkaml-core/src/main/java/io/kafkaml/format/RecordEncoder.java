@@ -21,6 +21,5 @@ public interface RecordEncoder {
      * @param key the key, {@code null} for none
      * @param value the value
      */
-    record EncodedRecord(byte[] key, byte[] value) {
-    }
+    record EncodedRecord(byte[] key, byte[] value) {}
 }

@@ -18,8 +18,7 @@ import java.util.TreeMap;
  */
 public final class RecordFormats {
 
-    private RecordFormats() {
-    }
+    private RecordFormats() {}
 
     /**
      * The format called {@code name}.

@@ -45,8 +45,7 @@ public final class InferenceConfig {
     /** The default shutdown grace. */
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(20);
 
-    private InferenceConfig() {
-    }
+    private InferenceConfig() {}
 
     /** The instance id the settings pin, or a new random one. */
     public static String instanceId(Map<String, ?> config) {
@@ -67,8 +66,8 @@ public final class InferenceConfig {
     /** A new handler of the class the settings name. */
     public static InferenceExceptionHandler exceptionHandler(Map<String, ?> config) {
         KafkaMlConfig settings = new KafkaMlConfig(config);
-        InferenceExceptionHandler handler = settings.getConfiguredInstance(EXCEPTION_HANDLER_CONFIG,
-                InferenceExceptionHandler.class);
+        InferenceExceptionHandler handler =
+                settings.getConfiguredInstance(EXCEPTION_HANDLER_CONFIG, InferenceExceptionHandler.class);
         if (handler == null) {
             throw new IllegalArgumentException("Setting '" + EXCEPTION_HANDLER_CONFIG + "' names no handler");
         }

@@ -65,7 +65,8 @@ public interface InferenceExceptionHandler {
     final class DeadLetterOrFail implements InferenceExceptionHandler {
         @Override
         public Response handle(FailedInput failure) {
-            return failure.stage() == Stage.DECODE || failure.deadLetterTopic() != null ? Response.CONTINUE
+            return failure.stage() == Stage.DECODE || failure.deadLetterTopic() != null
+                    ? Response.CONTINUE
                     : Response.FAIL;
         }
     }
@@ -77,7 +78,11 @@ public interface InferenceExceptionHandler {
         @Override
         public Response handle(FailedInput failure) {
             if (failure.deadLetterTopic() == null) {
-                log.warn("Skipping input {} ({}): {}", failure.location(), failure.stage(), failure.cause().toString());
+                log.warn(
+                        "Skipping input {} ({}): {}",
+                        failure.location(),
+                        failure.stage(),
+                        failure.cause().toString());
             }
             return Response.CONTINUE;
         }

@@ -29,8 +29,7 @@ public final class InferenceLiveness {
     private static final Duration POLL = Duration.ofMillis(250);
     private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(5);
 
-    private InferenceLiveness() {
-    }
+    private InferenceLiveness() {}
 
     /**
      * Whether {@code record} (RUNNING) is served by some process, judged for at most {@code patience}.
@@ -68,7 +67,10 @@ public final class InferenceLiveness {
                 if (first.leaseMs() <= 0) {
                     return true; // no heartbeat to judge by
                 }
-                if (elapsed >= Math.max(patienceNanos, Duration.ofMillis(first.leaseMs()).toNanos())) {
+                if (elapsed
+                        >= Math.max(
+                                patienceNanos,
+                                Duration.ofMillis(first.leaseMs()).toNanos())) {
                     return false;
                 }
                 if (patienceNanos == 0) {

@@ -141,6 +141,7 @@ public final class InferenceReplica implements Supervisor.Runner {
     private volatile Deadline stopDeadline;
     /** Exactly once: a {@code commitTransaction()} is under way or its outcome is unknown (no abort then). */
     private boolean committing;
+
     private float[] features = new float[0];
     private final PollChunks chunks;
     private int consecutiveAborts;
@@ -151,10 +152,12 @@ public final class InferenceReplica implements Supervisor.Runner {
     private final SentCommits sentCommits = new SentCommits();
     /** The user's client settings and the group, to describe a refusal by the broker. */
     private final Map<String, ?> clientConfig;
+
     private final long maxRecordBytes;
     private final String groupId;
     /** Sends not yet acknowledged; guarded by itself. */
     private final Object sendsLock = new Object();
+
     private long outstanding;
     /** Sends that failed, from the producer's thread to the replica's. */
     private final ConcurrentLinkedQueue<FailedSend> failedSends = new ConcurrentLinkedQueue<>();
@@ -162,13 +165,16 @@ public final class InferenceReplica implements Supervisor.Runner {
     private final Map<TopicPartition, Map<Long, Throwable>> refused = new HashMap<>();
     /** Exactly once: counts of the open transaction, added to the stats when it commits. */
     private long txOut;
+
     private long txDead;
     private long txDropped;
     private long lastCommitNanos = System.nanoTime();
 
-    private record FailedSend(ConsumerRecord<byte[], byte[]> input, ProducerRecord<byte[], byte[]> record,
-            boolean deadLetter, Exception error) {
-    }
+    private record FailedSend(
+            ConsumerRecord<byte[], byte[]> input,
+            ProducerRecord<byte[], byte[]> record,
+            boolean deadLetter,
+            Exception error) {}
 
     /** The producer's {@code max.request.size}: a dead-letter copy larger than this leaves the input out. */
     private final int maxRequestSize;
@@ -182,8 +188,13 @@ public final class InferenceReplica implements Supervisor.Runner {
      * @param clientConfig the user's client settings ({@code consumer.}/{@code producer.} prefixes apply) and the
      *     {@code kafkaml.inference.*} settings of {@link InferenceConfig}
      */
-    public InferenceReplica(String name, InferenceSpec spec, String groupId, ServedModel model,
-            Map<String, ?> clientConfig, InferenceStats stats) {
+    public InferenceReplica(
+            String name,
+            InferenceSpec spec,
+            String groupId,
+            ServedModel model,
+            Map<String, ?> clientConfig,
+            InferenceStats stats) {
         this.name = name;
         this.clientConfig = java.util.Collections.unmodifiableMap(new HashMap<>(clientConfig));
         this.maxRecordBytes = KafkaMlConfig.maxRecordBytes(clientConfig);
@@ -201,7 +212,8 @@ public final class InferenceReplica implements Supervisor.Runner {
         consumerEnforced.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         consumerEnforced.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         consumerEnforced.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, spec.maxBatchSize());
-        consumerEnforced.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
+        consumerEnforced.put(
+                ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
         if (transactional) {
             consumerEnforced.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         }
@@ -219,11 +231,11 @@ public final class InferenceReplica implements Supervisor.Runner {
         Object interval = consumerConfig.getOrDefault(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 300_000);
         this.maxPollIntervalNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(interval.toString()));
         this.chunks = new PollChunks(spec.maxBatchSize(), maxPollIntervalNanos);
-        KafkaConsumer<byte[], byte[]> newConsumer = new KafkaConsumer<>(consumerConfig,
-                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        KafkaConsumer<byte[], byte[]> newConsumer =
+                new KafkaConsumer<>(consumerConfig, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         Map<String, Object> producerConfig = ClientConfigs.producer(clientConfig, producerDefaults, producerEnforced);
-        this.maxRequestSize = Integer.parseInt(String.valueOf(producerConfig.getOrDefault(
-                ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1024 * 1024)));
+        this.maxRequestSize = Integer.parseInt(
+                String.valueOf(producerConfig.getOrDefault(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1024 * 1024)));
         try {
             this.producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
         } catch (RuntimeException e) {
@@ -273,12 +285,18 @@ public final class InferenceReplica implements Supervisor.Runner {
         } catch (RuntimeException | Error e) {
             if (isFencing(e)) {
                 fenced = true;
-                log.warn("[{}] Fenced: a newer producer took the transactional id {} ({}); this replica ends and is "
-                        + "not restarted", name, name, e.toString());
+                log.warn(
+                        "[{}] Fenced: a newer producer took the transactional id {} ({}); this replica ends and is "
+                                + "not restarted",
+                        name,
+                        name,
+                        e.toString());
                 return;
             }
             if (stopping || aborting) {
-                log.info("[{}] stopped with an unfinished batch ({}); its inputs will be predicted again", name,
+                log.info(
+                        "[{}] stopped with an unfinished batch ({}); its inputs will be predicted again",
+                        name,
                         e.toString());
                 return;
             }
@@ -317,8 +335,9 @@ public final class InferenceReplica implements Supervisor.Runner {
         if (transactional) {
             context.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, name);
         }
-        return io.kafkaml.common.KafkaAccessException.find(e, context,
-                topic -> topic.equals(spec.inputTopic()) ? "READ" : "WRITE").orElse(null);
+        return io.kafkaml.common.KafkaAccessException.find(
+                        e, context, topic -> topic.equals(spec.inputTopic()) ? "READ" : "WRITE")
+                .orElse(null);
     }
 
     /**
@@ -327,9 +346,11 @@ public final class InferenceReplica implements Supervisor.Runner {
      */
     public static boolean isRestartable(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof InferenceRecordException || t instanceof AuthorizationException
+            if (t instanceof InferenceRecordException
+                    || t instanceof AuthorizationException
                     || t instanceof AuthenticationException
-                    || t instanceof FencedInstanceIdException || t instanceof UnsupportedVersionException) {
+                    || t instanceof FencedInstanceIdException
+                    || t instanceof UnsupportedVersionException) {
                 return false;
             }
         }
@@ -338,7 +359,8 @@ public final class InferenceReplica implements Supervisor.Runner {
 
     /** Whether the producer refused a record for a reason of the record itself. */
     static boolean isRecordLevel(Throwable e) {
-        return e instanceof RecordTooLargeException || e instanceof InvalidRecordException
+        return e instanceof RecordTooLargeException
+                || e instanceof InvalidRecordException
                 || e instanceof SerializationException;
     }
 
@@ -349,12 +371,17 @@ public final class InferenceReplica implements Supervisor.Runner {
                 // hand the partitions over with everything acknowledged committed (never after a failed send:
                 // then the offsets waiting may lie beyond a prediction that was not written)
                 try {
-                    commitAcknowledged(true, stopDeadline != null ? stopDeadline : Deadline.after(Duration.ofSeconds(30)));
+                    commitAcknowledged(
+                            true, stopDeadline != null ? stopDeadline : Deadline.after(Duration.ofSeconds(30)));
                 } catch (WakeupException e) {
                     commitAcknowledged(true, Deadline.after(Duration.ofSeconds(5)));
                 } catch (KafkaException e) {
-                    log.warn("[{}] Could not commit revoked partitions {} ({}); their inputs after the last committed "
-                            + "offset will be predicted again", name, partitions, e.toString());
+                    log.warn(
+                            "[{}] Could not commit revoked partitions {} ({}); their inputs after the last committed "
+                                    + "offset will be predicted again",
+                            name,
+                            partitions,
+                            e.toString());
                 }
             }
             forget(partitions);
@@ -364,8 +391,11 @@ public final class InferenceReplica implements Supervisor.Runner {
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             // The group has moved on without us (session expired, or the group's generation changed): the
             // partitions may already belong to another member, so committing would fail or, worse, go back.
-            log.warn("[{}] Lost partitions {} (the group moved on); dropping their uncommitted progress without a "
-                    + "commit", name, partitions);
+            log.warn(
+                    "[{}] Lost partitions {} (the group moved on); dropping their uncommitted progress without a "
+                            + "commit",
+                    name,
+                    partitions);
             forget(partitions);
         }
 
@@ -397,8 +427,12 @@ public final class InferenceReplica implements Supervisor.Runner {
             int done = 0;
             while (done < all.size()) {
                 if (done > 0 && chunks.overdue(System.nanoTime() - polledAt)) {
-                    log.warn("[{}] Half of max.poll.interval.ms has passed after {} of {} inputs; the rest is polled "
-                            + "again", name, done, all.size());
+                    log.warn(
+                            "[{}] Half of max.poll.interval.ms has passed after {} of {} inputs; the rest is polled "
+                                    + "again",
+                            name,
+                            done,
+                            all.size());
                     rewind(all.subList(done, all.size()), false);
                     break;
                 }
@@ -406,13 +440,16 @@ public final class InferenceReplica implements Supervisor.Runner {
                 long begin = System.nanoTime();
                 processChunk(all.subList(done, end));
                 for (ConsumerRecord<byte[], byte[]> record : all.subList(done, end)) {
-                    offsets.put(new TopicPartition(record.topic(), record.partition()),
+                    offsets.put(
+                            new TopicPartition(record.topic(), record.partition()),
                             new OffsetAndMetadata(record.offset() + 1));
                 }
                 int change = chunks.took(end - done, System.nanoTime() - begin);
                 if (change < 0) {
-                    log.warn("[{}] A chunk took more than a quarter of max.poll.interval.ms; chunks are now {} inputs",
-                            name, chunks.size());
+                    log.warn(
+                            "[{}] A chunk took more than a quarter of max.poll.interval.ms; chunks are now {} inputs",
+                            name,
+                            chunks.size());
                 } else if (change > 0) {
                     log.info("[{}] Chunks are fast again; now {} inputs", name, chunks.size());
                 }
@@ -425,8 +462,13 @@ public final class InferenceReplica implements Supervisor.Runner {
             if (transactional) {
                 producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
                 committing = true;
-                commitResolvingTimeouts(producer, stopping && stopDeadline != null ? stopDeadline
-                        : Deadline.after(Duration.ofNanos(Long.MAX_VALUE)), COMMIT_ATTEMPTS, name);
+                commitResolvingTimeouts(
+                        producer,
+                        stopping && stopDeadline != null
+                                ? stopDeadline
+                                : Deadline.after(Duration.ofNanos(Long.MAX_VALUE)),
+                        COMMIT_ATTEMPTS,
+                        name);
                 committing = false;
                 stats.recordsOut.add(txOut);
                 stats.deadLettered.add(txDead);
@@ -446,8 +488,8 @@ public final class InferenceReplica implements Supervisor.Runner {
             } else {
                 // Committed once every prediction sent so far is acknowledged (see commitAcknowledged), while the
                 // next batch is already being polled and predicted.
-                offsets.forEach((partition, offset) -> pendingOffsets.merge(partition, offset,
-                        (a, b) -> a.offset() >= b.offset() ? a : b));
+                offsets.forEach((partition, offset) ->
+                        pendingOffsets.merge(partition, offset, (a, b) -> a.offset() >= b.offset() ? a : b));
             }
             long committed = System.nanoTime();
             stats.recordsIn.add(offsets.isEmpty() ? 0 : countUpTo(all, offsets));
@@ -483,12 +525,19 @@ public final class InferenceReplica implements Supervisor.Runner {
                 return;
             } catch (TimeoutException | InterruptException e) {
                 if (e instanceof InterruptException || attempt >= attempts || deadline.expired()) {
-                    throw new CommitOutcomeUnknownException("Replica " + name + " could not learn whether its "
-                            + "transaction committed after " + attempt + " attempt(s) (" + e + "); it ends, and a "
-                            + "restart with the same transactional id resolves the transaction", e);
+                    throw new CommitOutcomeUnknownException(
+                            "Replica " + name + " could not learn whether its "
+                                    + "transaction committed after " + attempt + " attempt(s) (" + e
+                                    + "); it ends, and a "
+                                    + "restart with the same transactional id resolves the transaction",
+                            e);
                 }
-                log.warn("[{}] commitTransaction() timed out ({}); retrying (attempt {} of {})", name, e.toString(),
-                        attempt + 1, attempts);
+                log.warn(
+                        "[{}] commitTransaction() timed out ({}); retrying (attempt {} of {})",
+                        name,
+                        e.toString(),
+                        attempt + 1,
+                        attempts);
             }
         }
     }
@@ -529,7 +578,8 @@ public final class InferenceReplica implements Supervisor.Runner {
         }
     }
 
-    private static long countUpTo(List<ConsumerRecord<byte[], byte[]>> all, Map<TopicPartition, OffsetAndMetadata> offsets) {
+    private static long countUpTo(
+            List<ConsumerRecord<byte[], byte[]>> all, Map<TopicPartition, OffsetAndMetadata> offsets) {
         long count = 0;
         for (ConsumerRecord<byte[], byte[]> record : all) {
             OffsetAndMetadata end = offsets.get(new TopicPartition(record.topic(), record.partition()));
@@ -541,8 +591,10 @@ public final class InferenceReplica implements Supervisor.Runner {
     }
 
     private static boolean isFatalForProducer(KafkaException e) {
-        return e instanceof AuthorizationException || e instanceof OutOfOrderSequenceException
-                || e instanceof UnsupportedVersionException || e instanceof FencedInstanceIdException;
+        return e instanceof AuthorizationException
+                || e instanceof OutOfOrderSequenceException
+                || e instanceof UnsupportedVersionException
+                || e instanceof FencedInstanceIdException;
     }
 
     /**
@@ -559,27 +611,46 @@ public final class InferenceReplica implements Supervisor.Runner {
             if (isRecordLevel(failed.error()) && seen.add(failed.error())) {
                 if (failed.deadLetter()) {
                     if (failed.record().headers().lastHeader(DLQ_PAYLOAD_OMITTED_HEADER) != null) {
-                        throw new InferenceRecordException("The dead-letter record of input "
-                                + location(failed.input()) + " was refused even without the input's payload: "
-                                + failed.error().getMessage(), failed.input().topic(), failed.input().partition(),
-                                failed.input().offset(), failed.error());
+                        throw new InferenceRecordException(
+                                "The dead-letter record of input "
+                                        + location(failed.input()) + " was refused even without the input's payload: "
+                                        + failed.error().getMessage(),
+                                failed.input().topic(),
+                                failed.input().partition(),
+                                failed.input().offset(),
+                                failed.error());
                     }
-                    omitPayload.computeIfAbsent(new TopicPartition(failed.input().topic(), failed.input().partition()),
-                            p -> new HashSet<>()).add(failed.input().offset());
+                    omitPayload
+                            .computeIfAbsent(
+                                    new TopicPartition(
+                                            failed.input().topic(),
+                                            failed.input().partition()),
+                                    p -> new HashSet<>())
+                            .add(failed.input().offset());
                     remembered++;
                     continue;
                 }
-                refused.computeIfAbsent(new TopicPartition(failed.input().topic(), failed.input().partition()),
-                        p -> new HashMap<>()).put(failed.input().offset(), failed.error());
+                refused.computeIfAbsent(
+                                new TopicPartition(
+                                        failed.input().topic(), failed.input().partition()),
+                                p -> new HashMap<>())
+                        .put(failed.input().offset(), failed.error());
                 remembered++;
             }
         }
         if (remembered == 0 && ++consecutiveAborts > MAX_CONSECUTIVE_ABORTS) {
-            throw new InferenceException("Replica " + name + " aborted " + consecutiveAborts
-                    + " transactions in a row; last cause: " + cause.getMessage(), cause);
+            throw new InferenceException(
+                    "Replica " + name + " aborted " + consecutiveAborts + " transactions in a row; last cause: "
+                            + cause.getMessage(),
+                    cause);
         }
-        log.warn("[{}] Aborted a transaction of {} inputs ({}); {} refused prediction(s) will be handled when they "
-                + "come again; rewinding to the committed offsets", name, batch.size(), cause.toString(), remembered);
+        log.warn(
+                "[{}] Aborted a transaction of {} inputs ({}); {} refused prediction(s) will be handled when they "
+                        + "come again; rewinding to the committed offsets",
+                name,
+                batch.size(),
+                cause.toString(),
+                remembered);
         rewind(batch, true);
     }
 
@@ -598,8 +669,8 @@ public final class InferenceReplica implements Supervisor.Runner {
         if (first.isEmpty()) {
             return;
         }
-        Map<TopicPartition, OffsetAndMetadata> committed = toCommitted
-                ? consumer.committed(new HashSet<>(first.keySet()), Duration.ofSeconds(30)) : Map.of();
+        Map<TopicPartition, OffsetAndMetadata> committed =
+                toCommitted ? consumer.committed(new HashSet<>(first.keySet()), Duration.ofSeconds(30)) : Map.of();
         first.forEach((partition, offset) -> {
             OffsetAndMetadata last = committed.get(partition);
             consumer.seek(partition, last != null ? last.offset() : offset);
@@ -672,8 +743,11 @@ public final class InferenceReplica implements Supervisor.Runner {
         try {
             return model.predict(features, rows);
         } catch (RuntimeException batchError) {
-            log.warn("[{}] The model failed on a batch of {} ({}); predicting row by row to find the bad input(s)",
-                    name, rows, batchError.toString());
+            log.warn(
+                    "[{}] The model failed on a batch of {} ({}); predicting row by row to find the bad input(s)",
+                    name,
+                    rows,
+                    batchError.toString());
             int outputs = model.outputs();
             float[] predictions = new float[rows * outputs];
             float[] row = new float[width];
@@ -702,17 +776,29 @@ public final class InferenceReplica implements Supervisor.Runner {
         try {
             response = handler.handle(new FailedInput(input, stage, cause, spec.deadLetterTopic()));
         } catch (RuntimeException e) {
-            log.error("[{}] The exception handler {} threw; failing", name, handler.getClass().getName(), e);
+            log.error(
+                    "[{}] The exception handler {} threw; failing",
+                    name,
+                    handler.getClass().getName(),
+                    e);
             response = Response.FAIL;
         }
         if (response != Response.CONTINUE) {
             String where = spec.deadLetterTopic() == null ? " (no dead-letter topic is set)" : "";
-            throw new InferenceRecordException("Input " + location(input) + " failed at " + stage + where + ": "
-                    + cause.getMessage(), input.topic(), input.partition(), input.offset(), cause);
+            throw new InferenceRecordException(
+                    "Input " + location(input) + " failed at " + stage + where + ": " + cause.getMessage(),
+                    input.topic(),
+                    input.partition(),
+                    input.offset(),
+                    cause);
         }
         if (spec.deadLetterTopic() == null) {
-            log.warn("[{}] Dropping input {} that failed at {} (no dead-letter topic is set): {}", name,
-                    location(input), stage, cause.getMessage());
+            log.warn(
+                    "[{}] Dropping input {} that failed at {} (no dead-letter topic is set): {}",
+                    name,
+                    location(input),
+                    stage,
+                    cause.getMessage());
             if (transactional) {
                 txDropped++;
             } else {
@@ -761,7 +847,8 @@ public final class InferenceReplica implements Supervisor.Runner {
         synchronized (sendsLock) {
             while (outstanding > 0 && !deadline.expired()) {
                 try {
-                    sendsLock.wait(Math.max(1, deadline.remainingAtMost(Duration.ofMillis(100)).toMillis()));
+                    sendsLock.wait(Math.max(
+                            1, deadline.remainingAtMost(Duration.ofMillis(100)).toMillis()));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return false;
@@ -824,8 +911,10 @@ public final class InferenceReplica implements Supervisor.Runner {
                         pendingOffsets.merge(partition, offset, (a, b) -> a.offset() >= b.offset() ? a : b);
                     }
                 });
-                log.warn("[{}] An offset commit failed ({}); it is retried for the partitions still assigned, the "
-                        + "others' new owners predict the inputs after the last committed offset again", name,
+                log.warn(
+                        "[{}] An offset commit failed ({}); it is retried for the partitions still assigned, the "
+                                + "others' new owners predict the inputs after the last committed offset again",
+                        name,
                         error.toString());
             }
         });
@@ -839,19 +928,28 @@ public final class InferenceReplica implements Supervisor.Runner {
         for (FailedSend failed; (failed = failedSends.poll()) != null; ) {
             any = true;
             if (!isRecordLevel(failed.error())) {
-                throw new InferenceException("A " + (failed.deadLetter() ? "dead-letter record" : "prediction")
-                        + " of input " + location(failed.input()) + " was not written (" + failed.error()
-                        + "); nothing after the last committed offset is committed", failed.error());
+                throw new InferenceException(
+                        "A " + (failed.deadLetter() ? "dead-letter record" : "prediction")
+                                + " of input " + location(failed.input()) + " was not written (" + failed.error()
+                                + "); nothing after the last committed offset is committed",
+                        failed.error());
             }
             if (failed.deadLetter()) {
                 if (failed.record().headers().lastHeader(DLQ_PAYLOAD_OMITTED_HEADER) != null) {
-                    throw new InferenceRecordException("The dead-letter record of input " + location(failed.input())
-                            + " was refused even without the input's payload: " + failed.error().getMessage(),
-                            failed.input().topic(), failed.input().partition(), failed.input().offset(), failed.error());
+                    throw new InferenceRecordException(
+                            "The dead-letter record of input " + location(failed.input())
+                                    + " was refused even without the input's payload: "
+                                    + failed.error().getMessage(),
+                            failed.input().topic(),
+                            failed.input().partition(),
+                            failed.input().offset(),
+                            failed.error());
                 }
                 // the input itself is what the producer or the broker refuses: send where it is and why, without it
-                send(withoutPayload(failed.record(), "the dead-letter copy was refused: " + failed.error()),
-                        failed.input(), true);
+                send(
+                        withoutPayload(failed.record(), "the dead-letter copy was refused: " + failed.error()),
+                        failed.input(),
+                        true);
                 continue;
             }
             failed(failed.input(), Stage.PRODUCE, failed.error());
@@ -867,8 +965,10 @@ public final class InferenceReplica implements Supervisor.Runner {
             commitAcknowledged(true, deadline); // the wakeup meant for poll() hit the commit; it is consumed now
         }
         if (!pendingOffsets.isEmpty()) {
-            log.warn("[{}] Stopped before every prediction was acknowledged; inputs after the last committed offset "
-                    + "will be predicted again", name);
+            log.warn(
+                    "[{}] Stopped before every prediction was acknowledged; inputs after the last committed offset "
+                            + "will be predicted again",
+                    name);
         }
     }
 
@@ -881,15 +981,19 @@ public final class InferenceReplica implements Supervisor.Runner {
         headers.add(DLQ_ERROR_CLASS_HEADER, bytes(e.getClass().getName()));
         String message = e instanceof RecordDecodeException decode ? decode.reason() : String.valueOf(e.getMessage());
         headers.add(DLQ_ERROR_MESSAGE_HEADER, bytes(message));
-        ProducerRecord<byte[], byte[]> copy = new ProducerRecord<>(spec.deadLetterTopic(), null, record.key(),
-                record.value(), headers);
+        ProducerRecord<byte[], byte[]> copy =
+                new ProducerRecord<>(spec.deadLetterTopic(), null, record.key(), record.value(), headers);
         Set<Long> omitted = omitPayload.get(new TopicPartition(record.topic(), record.partition()));
         if (omitted != null && omitted.contains(record.offset())) {
             return withoutPayload(copy, "the dead-letter copy was refused as too large before");
         }
         long size = sizeUpperBound(copy);
-        return size > maxRequestSize ? withoutPayload(copy, "the dead-letter copy would be " + size
-                + " bytes, over the producer's max.request.size of " + maxRequestSize) : copy;
+        return size > maxRequestSize
+                ? withoutPayload(
+                        copy,
+                        "the dead-letter copy would be " + size + " bytes, over the producer's max.request.size of "
+                                + maxRequestSize)
+                : copy;
     }
 
     /** An upper bound of a record's size in a produce request, as the producer checks it against max.request.size. */
@@ -911,8 +1015,13 @@ public final class InferenceReplica implements Supervisor.Runner {
      */
     static ProducerRecord<byte[], byte[]> withoutPayload(ProducerRecord<byte[], byte[]> copy, String why) {
         RecordHeaders headers = new RecordHeaders();
-        for (String name : List.of(DLQ_TOPIC_HEADER, DLQ_PARTITION_HEADER, DLQ_OFFSET_HEADER, DLQ_STAGE_HEADER,
-                DLQ_ERROR_CLASS_HEADER, DLQ_ERROR_MESSAGE_HEADER)) {
+        for (String name : List.of(
+                DLQ_TOPIC_HEADER,
+                DLQ_PARTITION_HEADER,
+                DLQ_OFFSET_HEADER,
+                DLQ_STAGE_HEADER,
+                DLQ_ERROR_CLASS_HEADER,
+                DLQ_ERROR_MESSAGE_HEADER)) {
             org.apache.kafka.common.header.Header header = copy.headers().lastHeader(name);
             if (header != null) {
                 byte[] value = header.value();
@@ -920,8 +1029,10 @@ public final class InferenceReplica implements Supervisor.Runner {
                 headers.add(name, value != null && value.length > 1024 ? java.util.Arrays.copyOf(value, 1024) : value);
             }
         }
-        headers.add(DLQ_PAYLOAD_OMITTED_HEADER, bytes("key of " + length(copy.key()) + " bytes, value of "
-                + length(copy.value()) + " bytes and the input's headers left out: " + why));
+        headers.add(
+                DLQ_PAYLOAD_OMITTED_HEADER,
+                bytes("key of " + length(copy.key()) + " bytes, value of " + length(copy.value())
+                        + " bytes and the input's headers left out: " + why));
         return new ProducerRecord<>(copy.topic(), copy.partition(), (byte[]) null, (byte[]) null, headers);
     }
 
@@ -1000,7 +1111,8 @@ public final class InferenceReplica implements Supervisor.Runner {
             log.warn("[{}] Closing the producer failed", name, e);
         }
         try {
-            consumer.close(CloseOptions.timeout(aborting ? Duration.ZERO : deadline.remainingAtMost(Duration.ofSeconds(10))));
+            consumer.close(
+                    CloseOptions.timeout(aborting ? Duration.ZERO : deadline.remainingAtMost(Duration.ofSeconds(10))));
         } catch (RuntimeException e) {
             log.warn("[{}] Closing the consumer failed", name, e);
         }

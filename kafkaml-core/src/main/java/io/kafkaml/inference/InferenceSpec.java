@@ -32,9 +32,20 @@ import java.util.Objects;
  * @param decisionThreshold the probability from which a binary or multi-label output is predicted as class 1, in
  *     (0, 1), or {@code null} for the threshold the model was trained with (0.5 unless its training spec set one)
  */
-public record InferenceSpec(String resultId, String inputTopic, String outputTopic, int replicas, String groupId,
-        String inputFormat, Map<String, Object> inputConfig, String outputFormat, Map<String, Object> outputConfig,
-        int maxBatchSize, Duration maxWait, ProcessingGuarantee guarantee, String deadLetterTopic,
+public record InferenceSpec(
+        String resultId,
+        String inputTopic,
+        String outputTopic,
+        int replicas,
+        String groupId,
+        String inputFormat,
+        Map<String, Object> inputConfig,
+        String outputFormat,
+        Map<String, Object> outputConfig,
+        int maxBatchSize,
+        Duration maxWait,
+        ProcessingGuarantee guarantee,
+        String deadLetterTopic,
         Double decisionThreshold) {
 
     /** Validates the fields. */
@@ -43,7 +54,8 @@ public record InferenceSpec(String resultId, String inputTopic, String outputTop
         Objects.requireNonNull(inputTopic, "inputTopic");
         Objects.requireNonNull(outputTopic, "outputTopic");
         if (inputTopic.equals(outputTopic)) {
-            throw new IllegalArgumentException("The input and output topics must differ, both are '" + inputTopic + "'");
+            throw new IllegalArgumentException(
+                    "The input and output topics must differ, both are '" + inputTopic + "'");
         }
         if (replicas < 0) {
             throw new IllegalArgumentException("replicas must be >= 0, was " + replicas);
@@ -167,8 +179,21 @@ public record InferenceSpec(String resultId, String inputTopic, String outputTop
 
         /** Validates and returns the spec. */
         public InferenceSpec build() {
-            return new InferenceSpec(resultId, inputTopic, outputTopic, replicas, groupId, inputFormat, inputConfig,
-                    outputFormat, outputConfig, maxBatchSize, maxWait, guarantee, deadLetterTopic, decisionThreshold);
+            return new InferenceSpec(
+                    resultId,
+                    inputTopic,
+                    outputTopic,
+                    replicas,
+                    groupId,
+                    inputFormat,
+                    inputConfig,
+                    outputFormat,
+                    outputConfig,
+                    maxBatchSize,
+                    maxWait,
+                    guarantee,
+                    deadLetterTopic,
+                    decisionThreshold);
         }
     }
 }

@@ -99,6 +99,7 @@ public final class LocalInference implements AutoCloseable {
     private volatile long generation;
     /** Serialises this process's writes of the record (heartbeat, restarts, replica count, final status). */
     private final Object writeLock = new Object();
+
     private final InferenceStats stats = new InferenceStats();
     private final List<Slot> slots = new ArrayList<>();
     private final AtomicInteger slotNumbers = new AtomicInteger();
@@ -109,6 +110,7 @@ public final class LocalInference implements AutoCloseable {
     private final Duration heartbeatInterval;
     /** Heartbeat thread only: the record now describes another process's deployment. */
     private boolean takenOver;
+
     private final java.util.concurrent.ScheduledExecutorService heartbeats;
     private final List<String> abandoned = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -133,7 +135,8 @@ public final class LocalInference implements AutoCloseable {
         this.instanceId = InferenceConfig.instanceId(clientConfig);
         this.policy = RestartPolicy.fromConfig(clientConfig);
         this.shutdownGrace = InferenceConfig.shutdownGrace(clientConfig);
-        this.ownerToken = instanceId + "/" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        this.ownerToken =
+                instanceId + "/" + java.util.UUID.randomUUID().toString().substring(0, 8);
         InferenceConfig.exceptionHandler(clientConfig); // a bad handler setting fails here, not in every replica
         this.heartbeatInterval = InferenceConfig.heartbeatInterval(clientConfig);
         this.heartbeats = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(task -> {
@@ -172,8 +175,10 @@ public final class LocalInference implements AutoCloseable {
                     }
                 }
                 if (lost != null) {
-                    fail("this process (" + ownerToken + ", generation " + generation + ") no longer owns the "
-                            + "deployment: " + lost + "; it stops serving (start it again to join)", false);
+                    fail(
+                            "this process (" + ownerToken + ", generation " + generation + ") no longer owns the "
+                                    + "deployment: " + lost + "; it stops serving (start it again to join)",
+                            false);
                 }
             } else {
                 recorded.ifPresent(this::follow);
@@ -188,7 +193,8 @@ public final class LocalInference implements AutoCloseable {
     }
 
     private static String describeOwner(Inference record) {
-        return record == null ? "the record was deleted"
+        return record == null
+                ? "the record was deleted"
                 : "the record is " + record.status() + ", owned by " + record.owner() + " in generation "
                         + record.generation() + " (result " + record.resultId() + " from " + record.inputTopic()
                         + " to " + record.outputTopic() + ")";
@@ -204,8 +210,12 @@ public final class LocalInference implements AutoCloseable {
             }
         } else if (record.generation() > generation) {
             if ("RUNNING".equals(record.status()) && sameWork(record, spec)) {
-                log.info("[{}] The deployment was taken over by {} (generation {}) with the same result and topics; "
-                        + "this process serves it on", id, record.owner(), record.generation());
+                log.info(
+                        "[{}] The deployment was taken over by {} (generation {}) with the same result and topics; "
+                                + "this process serves it on",
+                        id,
+                        record.owner(),
+                        record.generation());
                 generation = record.generation();
             } else {
                 fail("the deployment was replaced: " + describeOwner(record), false);
@@ -215,16 +225,19 @@ public final class LocalInference implements AutoCloseable {
 
     /** A joiner whose deployment was STOPPED by its owner stops too, writing nothing. */
     private void stopFollowing() {
-        Thread stopper = new Thread(() -> {
-            log.info("[{}] The deployment was STOPPED by its owner; this process stops too", id);
-            close();
-        }, "kafkaml-inference-stop | " + id);
+        Thread stopper = new Thread(
+                () -> {
+                    log.info("[{}] The deployment was STOPPED by its owner; this process stops too", id);
+                    close();
+                },
+                "kafkaml-inference-stop | " + id);
         stopper.setDaemon(true);
         stopper.start();
     }
 
     private static boolean sameWork(Inference record, InferenceSpec spec) {
-        return record.resultId().equals(spec.resultId()) && Objects.equals(record.inputTopic(), spec.inputTopic())
+        return record.resultId().equals(spec.resultId())
+                && Objects.equals(record.inputTopic(), spec.inputTopic())
                 && Objects.equals(record.outputTopic(), spec.outputTopic());
     }
 
@@ -274,20 +287,42 @@ public final class LocalInference implements AutoCloseable {
             }
             if (existing.isPresent() && "RUNNING".equals(existing.get().status())) {
                 Inference running = existing.get();
-                Duration patience = lease().compareTo(Duration.ofMillis(running.leaseMs())) >= 0 ? lease()
+                Duration patience = lease().compareTo(Duration.ofMillis(running.leaseMs())) >= 0
+                        ? lease()
                         : Duration.ofMillis(running.leaseMs());
                 if (InferenceLiveness.alive(registry, running, patience)) {
                     join(registry.inference(id).orElse(running));
                     return;
                 }
-                log.warn("[{}] Taking over the inference deployment: it is recorded RUNNING (owner {}, generation {}) "
-                        + "but no process serves it (no consumer in group {} for {} ms); its processes were probably "
-                        + "killed", id, running.owner(), running.generation(), running.groupId(), patience.toMillis());
+                log.warn(
+                        "[{}] Taking over the inference deployment: it is recorded RUNNING (owner {}, generation {}) "
+                                + "but no process serves it (no consumer in group {} for {} ms); its processes were probably "
+                                + "killed",
+                        id,
+                        running.owner(),
+                        running.generation(),
+                        running.groupId(),
+                        patience.toMillis());
             }
             long next = existing.map(Inference::generation).orElse(0L) + 1;
             Instant now = Instant.now();
-            Inference mine = new Inference(id, spec.resultId(), spec.inputTopic(), spec.outputTopic(), spec.replicas(),
-                    "RUNNING", null, spec.toMap(), now, now, 0, now, lease().toMillis(), ownerToken, next, null);
+            Inference mine = new Inference(
+                    id,
+                    spec.resultId(),
+                    spec.inputTopic(),
+                    spec.outputTopic(),
+                    spec.replicas(),
+                    "RUNNING",
+                    null,
+                    spec.toMap(),
+                    now,
+                    now,
+                    0,
+                    now,
+                    lease().toMillis(),
+                    ownerToken,
+                    next,
+                    null);
             if (registry.putInference(mine)) {
                 owner = true;
                 generation = next;
@@ -307,8 +342,12 @@ public final class LocalInference implements AutoCloseable {
         }
         owner = false;
         generation = running.generation();
-        log.info("[{}] Joining the RUNNING deployment of {} (generation {}{})", id, running.owner(),
-                running.generation(), running.supervisedBy() == null ? "" : ", supervised by " + running.supervisedBy());
+        log.info(
+                "[{}] Joining the RUNNING deployment of {} (generation {}{})",
+                id,
+                running.owner(),
+                running.generation(),
+                running.supervisedBy() == null ? "" : ", supervised by " + running.supervisedBy());
     }
 
     /** A replica could not be started: stop those that were, record FAILED (owner), end. */
@@ -441,9 +480,12 @@ public final class LocalInference implements AutoCloseable {
             // the first replica is made here, so that scale() fails in the caller's thread if it cannot be made
             InferenceReplica first = newReplica(slot);
             java.util.concurrent.atomic.AtomicBoolean firstTaken = new java.util.concurrent.atomic.AtomicBoolean();
-            slot.supervisor = new Supervisor("inference " + slot.name,
-                    () -> firstTaken.getAndSet(true) ? newReplica(slot) : first, policy,
-                    InferenceReplica::isRestartable, new SlotListener(slot));
+            slot.supervisor = new Supervisor(
+                    "inference " + slot.name,
+                    () -> firstTaken.getAndSet(true) ? newReplica(slot) : first,
+                    policy,
+                    InferenceReplica::isRestartable,
+                    new SlotListener(slot));
             slots.add(slot);
             slot.supervisor.start();
         }
@@ -453,13 +495,24 @@ public final class LocalInference implements AutoCloseable {
             stopSlot(slot, Deadline.after(shutdownGrace));
         }
         record(record -> record.with("RUNNING", count, null));
-        log.info("[{}] {} replica(s) of result {} on {} -> {} (instance {})", id, count, spec.resultId(),
-                spec.inputTopic(), spec.outputTopic(), instanceId);
+        log.info(
+                "[{}] {} replica(s) of result {} on {} -> {} (instance {})",
+                id,
+                count,
+                spec.resultId(),
+                spec.inputTopic(),
+                spec.outputTopic(),
+                instanceId);
     }
 
     private InferenceReplica newReplica(Slot slot) {
-        InferenceReplica replica = new InferenceReplica(slot.name, spec, groupId,
-                ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig)), clientConfig, stats);
+        InferenceReplica replica = new InferenceReplica(
+                slot.name,
+                spec,
+                groupId,
+                ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig)),
+                clientConfig,
+                stats);
         slot.current.set(replica);
         return replica;
     }
@@ -493,13 +546,20 @@ public final class LocalInference implements AutoCloseable {
             InferenceReplica replica = slot.current.get();
             if (end == Supervisor.State.FAILED) {
                 String reason = "replica " + slot.name + " failed"
-                        + (InferenceReplica.isRestartable(cause) ? " after " + slot.supervisor.restarts()
-                                + " restart(s), the budget of " + policy.maxRestarts() + " in " + policy.window()
-                                + " is spent" : " and a restart cannot cure it") + ": " + describe(cause);
+                        + (InferenceReplica.isRestartable(cause)
+                                ? " after " + slot.supervisor.restarts()
+                                        + " restart(s), the budget of " + policy.maxRestarts() + " in "
+                                        + policy.window()
+                                        + " is spent"
+                                : " and a restart cannot cure it")
+                        + ": " + describe(cause);
                 fail(reason);
             } else if (replica != null && replica.fenced() && !slot.retiring && state == State.RUNNING) {
-                log.warn("[{}] replica {} was fenced by a newer instance with its transactional id; it is not "
-                        + "restarted", id, slot.name);
+                log.warn(
+                        "[{}] replica {} was fenced by a newer instance with its transactional id; it is not "
+                                + "restarted",
+                        id,
+                        slot.name);
                 boolean anyLeft;
                 synchronized (LocalInference.this) {
                     slots.remove(slot);
@@ -518,9 +578,11 @@ public final class LocalInference implements AutoCloseable {
             return "unknown";
         }
         String message = cause.getMessage();
-        return message == null || message.isBlank() ? cause.toString()
-                : cause instanceof io.kafkaml.common.KafkaMlException ? message
-                : cause.getClass().getSimpleName() + ": " + message;
+        return message == null || message.isBlank()
+                ? cause.toString()
+                : cause instanceof io.kafkaml.common.KafkaMlException
+                        ? message
+                        : cause.getClass().getSimpleName() + ": " + message;
     }
 
     /**
@@ -538,7 +600,9 @@ public final class LocalInference implements AutoCloseable {
                     log.warn("[{}] Not recording: {}", id, describeOwner(record));
                     return false;
                 } else if (!registry.putInference(change.apply(record))) {
-                    log.warn("[{}] The registry refused this process's write: {}", id,
+                    log.warn(
+                            "[{}] The registry refused this process's write: {}",
+                            id,
                             describeOwner(registry.inference(id).orElse(null)));
                     return false;
                 }
@@ -568,22 +632,24 @@ public final class LocalInference implements AutoCloseable {
         }
         log.error("[{}] The inference deployment FAILED: {}", id, reason);
         heartbeats.shutdownNow();
-        Thread stopper = new Thread(() -> {
-            Deadline deadline = Deadline.after(shutdownGrace);
-            stopHeartbeats(deadline); // a beat in progress ends before the final write
-            others.forEach(slot -> {
-                InferenceReplica replica = slot.current.get();
-                if (replica != null) {
-                    replica.stop(deadline.remaining());
-                }
-                slot.supervisor.stop();
-            });
-            others.forEach(slot -> slot.supervisor.awaitTermination(deadline.remaining()));
-            if (write) {
-                record(record -> record.with("FAILED", 0, reason));
-            }
-            terminated.countDown();
-        }, "kafkaml-inference-fail | " + id);
+        Thread stopper = new Thread(
+                () -> {
+                    Deadline deadline = Deadline.after(shutdownGrace);
+                    stopHeartbeats(deadline); // a beat in progress ends before the final write
+                    others.forEach(slot -> {
+                        InferenceReplica replica = slot.current.get();
+                        if (replica != null) {
+                            replica.stop(deadline.remaining());
+                        }
+                        slot.supervisor.stop();
+                    });
+                    others.forEach(slot -> slot.supervisor.awaitTermination(deadline.remaining()));
+                    if (write) {
+                        record(record -> record.with("FAILED", 0, reason));
+                    }
+                    terminated.countDown();
+                },
+                "kafkaml-inference-fail | " + id);
         stopper.setDaemon(true);
         stopper.start();
     }
@@ -627,8 +693,11 @@ public final class LocalInference implements AutoCloseable {
         stopSlots(stopping, replicasDeadline);
         stopHeartbeats(deadline); // a beat in progress ends before the final write (writeLock orders them too)
         if (!abandoned.isEmpty()) {
-            log.warn("[{}] Replica(s) {} did not stop within {}; their batches are abandoned (predicted again)", id,
-                    abandoned, grace);
+            log.warn(
+                    "[{}] Replica(s) {} did not stop within {}; their batches are abandoned (predicted again)",
+                    id,
+                    abandoned,
+                    grace);
         }
         boolean recorded = true;
         if (owner && terminated.getCount() > 0) {
@@ -653,28 +722,36 @@ public final class LocalInference implements AutoCloseable {
     /** {@link #record} on a helper thread, waiting for it at most until {@code deadline}; true if it was written. */
     private boolean recordWithin(java.util.function.UnaryOperator<Inference> change, Deadline deadline) {
         java.util.concurrent.CompletableFuture<Void> write = new java.util.concurrent.CompletableFuture<>();
-        Thread writer = new Thread(() -> {
-            try {
-                if (record(change)) {
-                    write.complete(null);
-                } else {
-                    write.completeExceptionally(new InferenceException("the registry did not take the final status"));
-                }
-            } catch (RuntimeException e) {
-                write.completeExceptionally(e);
-            }
-        }, "kafkaml-inference-record | " + id);
+        Thread writer = new Thread(
+                () -> {
+                    try {
+                        if (record(change)) {
+                            write.complete(null);
+                        } else {
+                            write.completeExceptionally(
+                                    new InferenceException("the registry did not take the final status"));
+                        }
+                    } catch (RuntimeException e) {
+                        write.completeExceptionally(e);
+                    }
+                },
+                "kafkaml-inference-record | " + id);
         writer.setDaemon(true);
         writer.start();
         try {
             write.get(Math.max(1, deadline.remaining().toMillis()), TimeUnit.MILLISECONDS);
             return true;
         } catch (java.util.concurrent.TimeoutException e) {
-            log.warn("[{}] The deployment's final status was not written to the registry within the grace; it stays "
-                    + "as last recorded (its heartbeat lapses, so readers see STALE)", id);
+            log.warn(
+                    "[{}] The deployment's final status was not written to the registry within the grace; it stays "
+                            + "as last recorded (its heartbeat lapses, so readers see STALE)",
+                    id);
             return false;
         } catch (java.util.concurrent.ExecutionException e) {
-            log.warn("[{}] Could not record the deployment's state in the registry: {}", id, e.getCause().toString());
+            log.warn(
+                    "[{}] Could not record the deployment's state in the registry: {}",
+                    id,
+                    e.getCause().toString());
             return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

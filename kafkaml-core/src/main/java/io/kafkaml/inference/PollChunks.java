@@ -22,8 +22,8 @@ final class PollChunks {
      */
     PollChunks(int maxSize, long intervalNanos) {
         if (maxSize < 1 || intervalNanos <= 0) {
-            throw new IllegalArgumentException("maxSize must be >= 1 and the interval > 0, were " + maxSize + " and "
-                    + intervalNanos + " ns");
+            throw new IllegalArgumentException(
+                    "maxSize must be >= 1 and the interval > 0, were " + maxSize + " and " + intervalNanos + " ns");
         }
         this.maxSize = maxSize;
         this.intervalNanos = intervalNanos;

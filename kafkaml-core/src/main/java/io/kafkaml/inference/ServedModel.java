@@ -26,9 +26,9 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import org.nd4j.linalg.dataset.api.preprocessor.serializer.NormalizerSerializer;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * A trained model ready to serve: the network and fitted normalizer of a training result, the decoder of its
@@ -57,8 +57,16 @@ public final class ServedModel {
     private final byte[] modelHeader;
     private final InputLayout.Binding binding;
 
-    private ServedModel(TrainingResult result, Model network, DataNormalization normalizer, RecordDecoder decoder,
-            RecordEncoder encoder, OutputKind kind, double threshold, int outputs, InputLayout.Binding binding) {
+    private ServedModel(
+            TrainingResult result,
+            Model network,
+            DataNormalization normalizer,
+            RecordDecoder decoder,
+            RecordEncoder encoder,
+            OutputKind kind,
+            double threshold,
+            int outputs,
+            InputLayout.Binding binding) {
         this.binding = binding;
         this.result = result;
         this.network = network;
@@ -97,8 +105,8 @@ public final class ServedModel {
             throw new RegistryException("Training result '" + result.id() + "' has no trained model (status "
                     + result.status() + (result.error() == null ? "" : ": " + result.error()) + ")");
         }
-        ModelDefinition definition = registry.model(result.model())
-                .orElseThrow(() -> new EntityNotFoundException("model", result.model()));
+        ModelDefinition definition =
+                registry.model(result.model()).orElseThrow(() -> new EntityNotFoundException("model", result.model()));
         byte[] bytes = registry.loadArtifact(result.artifact());
         Model network;
         try {
@@ -106,29 +114,32 @@ public final class ServedModel {
                     ? ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(bytes), false)
                     : ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(bytes), false);
         } catch (IOException | RuntimeException e) {
-            throw new RegistryException("The model of result '" + result.id() + "' cannot be restored: " + e.getMessage(), e);
+            throw new RegistryException(
+                    "The model of result '" + result.id() + "' cannot be restored: " + e.getMessage(), e);
         }
         DataNormalization normalizer = null;
         if (result.normalizerArtifact() != null) {
             try {
-                normalizer = NormalizerSerializer.getDefault().restore(
-                        new ByteArrayInputStream(registry.loadArtifact(result.normalizerArtifact())));
+                normalizer = NormalizerSerializer.getDefault()
+                        .restore(new ByteArrayInputStream(registry.loadArtifact(result.normalizerArtifact())));
             } catch (Exception e) {
-                throw new RegistryException("The normalizer of result '" + result.id() + "' cannot be restored: "
-                        + e.getMessage(), e);
+                throw new RegistryException(
+                        "The normalizer of result '" + result.id() + "' cannot be restored: " + e.getMessage(), e);
             }
         }
         String format = spec.inputFormat();
         Map<String, Object> config = spec.inputConfig();
         Deployment trainedIn = registry.deployment(result.deploymentId()).orElse(null);
-        double threshold = spec.decisionThreshold() != null ? spec.decisionThreshold()
+        double threshold = spec.decisionThreshold() != null
+                ? spec.decisionThreshold()
                 : TrainingSpec.decisionThreshold(trainedIn == null ? null : trainedIn.settings());
         if (format == null) {
             Deployment deployment = java.util.Optional.ofNullable(trainedIn)
                     .orElseThrow(() -> new EntityNotFoundException("deployment", result.deploymentId()));
             if (deployment.controlMessage() == null) {
-                throw new RegistryException("Deployment '" + deployment.id() + "' recorded no data stream, so the input "
-                        + "format of result '" + result.id() + "' is unknown; give it in the inference spec");
+                throw new RegistryException(
+                        "Deployment '" + deployment.id() + "' recorded no data stream, so the input "
+                                + "format of result '" + result.id() + "' is unknown; give it in the inference spec");
             }
             ControlMessage message = ControlMessage.fromJson(deployment.controlMessage());
             format = message.inputFormat();
@@ -142,8 +153,10 @@ public final class ServedModel {
             binding = definition.summary().inputLayout().bind(decoder.featureShape(), maxRecordValues);
             binding.check(network, definition.name());
         } catch (InvalidModelException e) {
-            throw new RegistryException("Inputs of format " + format + " " + Arrays.toString(decoder.featureShape())
-                    + " cannot be served by model '" + definition.name() + "': " + e.getMessage(), e);
+            throw new RegistryException(
+                    "Inputs of format " + format + " " + Arrays.toString(decoder.featureShape())
+                            + " cannot be served by model '" + definition.name() + "': " + e.getMessage(),
+                    e);
         }
         RecordEncoder encoder = null;
         if (!spec.outputFormat().equalsIgnoreCase("JSON")) {
@@ -154,8 +167,16 @@ public final class ServedModel {
             }
             encoder = RecordFormats.forName(spec.outputFormat()).newEncoder(outputConfig);
         }
-        return new ServedModel(result, network, normalizer, decoder, encoder, definition.summary().outputKind(),
-                threshold, outputs, binding);
+        return new ServedModel(
+                result,
+                network,
+                normalizer,
+                decoder,
+                encoder,
+                definition.summary().outputKind(),
+                threshold,
+                outputs,
+                binding);
     }
 
     /** The training result served. */
@@ -204,14 +225,15 @@ public final class ServedModel {
             normalizer.transform(input);
         }
         input = binding.features(input);
-        INDArray output = network instanceof MultiLayerNetwork mln ? mln.output(input, false)
+        INDArray output = network instanceof MultiLayerNetwork mln
+                ? mln.output(input, false)
                 : ((ComputationGraph) network).outputSingle(false, input);
         if (output.rank() == 3) {
             // one output per time step: serve the last step's ([batch, outputs])
             String format = binding.layout().sequenceOutput();
-            output = "NWC".equals(format) ? output.get(NDArrayIndex.all(), NDArrayIndex.point(output.size(1) - 1),
-                    NDArrayIndex.all()) : output.get(NDArrayIndex.all(), NDArrayIndex.all(),
-                    NDArrayIndex.point(output.size(2) - 1));
+            output = "NWC".equals(format)
+                    ? output.get(NDArrayIndex.all(), NDArrayIndex.point(output.size(1) - 1), NDArrayIndex.all())
+                    : output.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(output.size(2) - 1));
         }
         float[] values = new float[rows * outputs];
         output.dup('c').data().asNioFloat().get(values, 0, values.length);
@@ -285,7 +307,7 @@ public final class ServedModel {
                     }
                     json.writeEndArray();
                 }
-                default -> { }
+                default -> {}
             }
             json.writeEndObject();
         } catch (IOException e) {

@@ -7,8 +7,8 @@ import java.util.Objects;
 import java.util.Set;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -28,27 +28,26 @@ public final class ClientConfigs {
     /** Prefix of settings for embedded admin clients only. */
     public static final String ADMIN_PREFIX = "admin.";
 
-    private ClientConfigs() {
-    }
+    private ClientConfigs() {}
 
     /**
      * Consumer settings: {@code defaults}, then the user's settings, then {@code enforced} (what the caller
      * cannot work without, such as deserializers).
      */
-    public static Map<String, Object> consumer(Map<String, ?> user, Map<String, Object> defaults,
-            Map<String, Object> enforced) {
+    public static Map<String, Object> consumer(
+            Map<String, ?> user, Map<String, Object> defaults, Map<String, Object> enforced) {
         return derive(user, CONSUMER_PREFIX, ConsumerConfig.configNames(), defaults, enforced);
     }
 
     /** Producer settings, derived as for {@link #consumer}. */
-    public static Map<String, Object> producer(Map<String, ?> user, Map<String, Object> defaults,
-            Map<String, Object> enforced) {
+    public static Map<String, Object> producer(
+            Map<String, ?> user, Map<String, Object> defaults, Map<String, Object> enforced) {
         return derive(user, PRODUCER_PREFIX, ProducerConfig.configNames(), defaults, enforced);
     }
 
     /** Admin client settings, derived as for {@link #consumer}. */
-    public static Map<String, Object> admin(Map<String, ?> user, Map<String, Object> defaults,
-            Map<String, Object> enforced) {
+    public static Map<String, Object> admin(
+            Map<String, ?> user, Map<String, Object> defaults, Map<String, Object> enforced) {
         return derive(user, ADMIN_PREFIX, AdminClientConfig.configNames(), defaults, enforced);
     }
 
@@ -56,15 +55,14 @@ public final class ClientConfigs {
      * A consumer that reads a control topic from its beginning: assigned partitions (no group, no commits),
      * read_committed, and it never creates the topic by asking for it.
      */
-    public static KafkaConsumer<byte[], byte[]> controlTopicReader(
-            Map<String, ?> user, String clientId) {
-        return new KafkaConsumer<>(controlTopicReaderConfig(user, clientId), new ByteArrayDeserializer(),
-                new ByteArrayDeserializer());
+    public static KafkaConsumer<byte[], byte[]> controlTopicReader(Map<String, ?> user, String clientId) {
+        return new KafkaConsumer<>(
+                controlTopicReaderConfig(user, clientId), new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
     /** A control-topic reader as {@link #controlTopicReader(Map, String)}, created by {@code clients}. */
-    public static Consumer<byte[], byte[]> controlTopicReader(Map<String, ?> user, String clientId,
-            KafkaClientSupplier clients) {
+    public static Consumer<byte[], byte[]> controlTopicReader(
+            Map<String, ?> user, String clientId, KafkaClientSupplier clients) {
         return clients.consumer(controlTopicReaderConfig(user, clientId));
     }
 
@@ -95,8 +93,12 @@ public final class ClientConfigs {
         }
     }
 
-    private static Map<String, Object> derive(Map<String, ?> user, String prefix, Set<String> known,
-            Map<String, Object> defaults, Map<String, Object> enforced) {
+    private static Map<String, Object> derive(
+            Map<String, ?> user,
+            String prefix,
+            Set<String> known,
+            Map<String, Object> defaults,
+            Map<String, Object> enforced) {
         requireBootstrapServers(user);
         Map<String, Object> config = new HashMap<>(defaults);
         user.forEach((key, value) -> {
@@ -121,19 +123,24 @@ public final class ClientConfigs {
      */
     public static String unknownClientSetting(String key) {
         if (key.startsWith(CONSUMER_PREFIX)) {
-            return knownTo(key.substring(CONSUMER_PREFIX.length()), ConsumerConfig.configNames()) ? null
+            return knownTo(key.substring(CONSUMER_PREFIX.length()), ConsumerConfig.configNames())
+                    ? null
                     : "'" + key + "' is not a consumer setting";
         }
         if (key.startsWith(PRODUCER_PREFIX)) {
-            return knownTo(key.substring(PRODUCER_PREFIX.length()), ProducerConfig.configNames()) ? null
+            return knownTo(key.substring(PRODUCER_PREFIX.length()), ProducerConfig.configNames())
+                    ? null
                     : "'" + key + "' is not a producer setting";
         }
         if (key.startsWith(ADMIN_PREFIX)) {
-            return knownTo(key.substring(ADMIN_PREFIX.length()), AdminClientConfig.configNames()) ? null
+            return knownTo(key.substring(ADMIN_PREFIX.length()), AdminClientConfig.configNames())
+                    ? null
                     : "'" + key + "' is not an admin client setting";
         }
-        return knownTo(key, ConsumerConfig.configNames()) || knownTo(key, ProducerConfig.configNames())
-                || knownTo(key, AdminClientConfig.configNames()) ? null
+        return knownTo(key, ConsumerConfig.configNames())
+                        || knownTo(key, ProducerConfig.configNames())
+                        || knownTo(key, AdminClientConfig.configNames())
+                ? null
                 : "'" + key + "' is not a setting of any Kafka client (consumer, producer, admin)";
     }
 

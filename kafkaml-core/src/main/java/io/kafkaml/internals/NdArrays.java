@@ -6,8 +6,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /** Bulk copies between Java arrays and ND4J arrays. Not public API. */
 public final class NdArrays {
-    private NdArrays() {
-    }
+    private NdArrays() {}
 
     /**
      * A {@code [rows, columns]} float array holding the first {@code rows × columns} values of {@code source},

@@ -119,10 +119,15 @@ public final class InputLayout {
     private final String sequenceOutput;
 
     @JsonCreator
-    private InputLayout(@JsonProperty("kind") Kind kind, @JsonProperty("size") long size,
-            @JsonProperty("height") Long height, @JsonProperty("width") Long width,
-            @JsonProperty("timeSteps") Long timeSteps, @JsonProperty("dataFormat") String dataFormat,
-            @JsonProperty("inputs") Integer inputs, @JsonProperty("outputs") Integer outputs,
+    private InputLayout(
+            @JsonProperty("kind") Kind kind,
+            @JsonProperty("size") long size,
+            @JsonProperty("height") Long height,
+            @JsonProperty("width") Long width,
+            @JsonProperty("timeSteps") Long timeSteps,
+            @JsonProperty("dataFormat") String dataFormat,
+            @JsonProperty("inputs") Integer inputs,
+            @JsonProperty("outputs") Integer outputs,
             @JsonProperty("sequenceOutput") String sequenceOutput) {
         this.kind = Objects.requireNonNull(kind, "kind");
         this.size = size;
@@ -175,8 +180,8 @@ public final class InputLayout {
             return convolutional(cnn.getHeight(), cnn.getWidth(), cnn.getChannels(), cnn.getFormat());
         }
         if (type instanceof InputType.InputTypeRecurrent rnn) {
-            return recurrent(rnn.getSize(), rnn.getTimeSeriesLength() > 0 ? rnn.getTimeSeriesLength() : ANY,
-                    rnn.getFormat());
+            return recurrent(
+                    rnn.getSize(), rnn.getTimeSeriesLength() > 0 ? rnn.getTimeSeriesLength() : ANY, rnn.getFormat());
         }
         throw new IllegalArgumentException("Input type " + type + " is not supported: kafkaml feeds feed-forward, "
                 + "convolutional (2-D) and recurrent inputs");
@@ -271,12 +276,16 @@ public final class InputLayout {
     public String describe() {
         return switch (kind) {
             case FEED_FORWARD -> "feed-forward [" + size + "]";
-            case CONVOLUTIONAL, CONVOLUTIONAL_FLAT -> (kind == Kind.CONVOLUTIONAL ? "convolutional [" : "convolutional-flat [")
-                    + dim(height) + ", " + dim(width) + ", " + dim(size) + "] (height, width, channels; network "
-                    + (kind == Kind.CONVOLUTIONAL ? dataFormat : "flat " + dim(height * width * size) + " in CHW order")
-                    + ")";
-            case RECURRENT -> "recurrent [" + dim(timeSteps) + ", " + dim(size) + "] (time steps, features; network "
-                    + dataFormat + ")";
+            case CONVOLUTIONAL, CONVOLUTIONAL_FLAT ->
+                (kind == Kind.CONVOLUTIONAL ? "convolutional [" : "convolutional-flat [")
+                        + dim(height) + ", " + dim(width) + ", " + dim(size) + "] (height, width, channels; network "
+                        + (kind == Kind.CONVOLUTIONAL
+                                ? dataFormat
+                                : "flat " + dim(height * width * size) + " in CHW order")
+                        + ")";
+            case RECURRENT ->
+                "recurrent [" + dim(timeSteps) + ", " + dim(size) + "] (time steps, features; network " + dataFormat
+                        + ")";
             case UNKNOWN -> inputs > 1 ? inputs + " inputs" : "unknown (the first layer does not say)";
         };
     }
@@ -288,8 +297,8 @@ public final class InputLayout {
     long[] sampleRecordShape() {
         return switch (kind) {
             case FEED_FORWARD -> size > 0 ? new long[] {size} : null;
-            case CONVOLUTIONAL, CONVOLUTIONAL_FLAT -> height > 0 && width > 0 && size > 0
-                    ? new long[] {height, width, size} : null;
+            case CONVOLUTIONAL, CONVOLUTIONAL_FLAT ->
+                height > 0 && width > 0 && size > 0 ? new long[] {height, width, size} : null;
             case RECURRENT -> size > 0 ? new long[] {timeSteps > 0 ? timeSteps : 1, size} : null;
             case UNKNOWN -> null;
         };
@@ -302,24 +311,42 @@ public final class InputLayout {
     /** The same layout with the sizes of {@code declared} filled in; the kinds and fixed sizes must agree. */
     InputLayout declare(InputLayout declared, String model) {
         if (kind == Kind.UNKNOWN) {
-            return new InputLayout(declared.kind, declared.size, declared.height, declared.width, declared.timeSteps,
-                    declared.dataFormat, inputs, outputs, sequenceOutput);
+            return new InputLayout(
+                    declared.kind,
+                    declared.size,
+                    declared.height,
+                    declared.width,
+                    declared.timeSteps,
+                    declared.dataFormat,
+                    inputs,
+                    outputs,
+                    sequenceOutput);
         }
         boolean sameKind = kind == declared.kind;
         boolean sameSize = size <= 0 || size == declared.size;
-        boolean sameDims = (height <= 0 || height == declared.height) && (width <= 0 || width == declared.width)
+        boolean sameDims = (height <= 0 || height == declared.height)
+                && (width <= 0 || width == declared.width)
                 && (timeSteps <= 0 || timeSteps == declared.timeSteps);
         if (!sameKind || !sameSize || !sameDims) {
-            throw new InvalidModelException("Model '" + model + "' takes " + describe() + ", but its declared input type "
-                    + "is " + declared.describe());
+            throw new InvalidModelException("Model '" + model + "' takes " + describe()
+                    + ", but its declared input type " + "is " + declared.describe());
         }
         if (dataFormat != null && declared.dataFormat != null && !dataFormat.equals(declared.dataFormat)) {
-            throw new InvalidModelException("Model '" + model + "' takes " + describe() + ": its layers are " + dataFormat
+            throw new InvalidModelException("Model '" + model + "' takes " + describe() + ": its layers are "
+                    + dataFormat
                     + ", but its declared input type is " + declared.dataFormat + " (" + declared.describe() + "); "
                     + "declare the input type in the network's data format, " + dataFormat);
         }
-        return new InputLayout(kind, declared.size, declared.height, declared.width, declared.timeSteps,
-                dataFormat != null ? dataFormat : declared.dataFormat, inputs, outputs, sequenceOutput);
+        return new InputLayout(
+                kind,
+                declared.size,
+                declared.height,
+                declared.width,
+                declared.timeSteps,
+                dataFormat != null ? dataFormat : declared.dataFormat,
+                inputs,
+                outputs,
+                sequenceOutput);
     }
 
     // ---- reading the layout from a configuration ----
@@ -367,7 +394,8 @@ public final class InputLayout {
                 GraphVertex vertex = conf.getVertices().get(name);
                 if (vertex instanceof LayerVertex lv) {
                     Layer layer = lv.getLayerConf().getLayer();
-                    InputLayout here = lv.getPreProcessor() != null ? fromPreProcessor(lv.getPreProcessor(), layer)
+                    InputLayout here = lv.getPreProcessor() != null
+                            ? fromPreProcessor(lv.getPreProcessor(), layer)
                             : fromLayer(layer);
                     if (here != null) {
                         found = here;
@@ -399,17 +427,23 @@ public final class InputLayout {
 
     private static String sequenceFormat(Layer layer) {
         if (layer instanceof RnnOutputLayer rnn) {
-            return rnn.getRnnDataFormat() == null ? RNNFormat.NCW.name() : rnn.getRnnDataFormat().name();
+            return rnn.getRnnDataFormat() == null
+                    ? RNNFormat.NCW.name()
+                    : rnn.getRnnDataFormat().name();
         }
         if (layer instanceof RnnLossLayer rnn) {
-            return rnn.getRnnDataFormat() == null ? RNNFormat.NCW.name() : rnn.getRnnDataFormat().name();
+            return rnn.getRnnDataFormat() == null
+                    ? RNNFormat.NCW.name()
+                    : rnn.getRnnDataFormat().name();
         }
         return null;
     }
 
     /** Layers whose output has the shape of their input: the input is found behind them. */
     private static boolean shapePreserving(Layer layer) {
-        return layer instanceof DropoutLayer || layer instanceof ActivationLayer || layer instanceof BatchNormalization
+        return layer instanceof DropoutLayer
+                || layer instanceof ActivationLayer
+                || layer instanceof BatchNormalization
                 || layer instanceof LocalResponseNormalization;
     }
 
@@ -418,7 +452,10 @@ public final class InputLayout {
             return convolutionalFlat(ff.getInputHeight(), ff.getInputWidth(), ff.getNumChannels());
         }
         if (pre instanceof CnnToFeedForwardPreProcessor cnn) {
-            return convolutional(cnn.getInputHeight(), cnn.getInputWidth(), cnn.getNumChannels(),
+            return convolutional(
+                    cnn.getInputHeight(),
+                    cnn.getInputWidth(),
+                    cnn.getNumChannels(),
                     cnn.getFormat() == null ? CNN2DFormat.NCHW : cnn.getFormat());
         }
         if (pre instanceof RnnToFeedForwardPreProcessor rnn) {
@@ -442,23 +479,30 @@ public final class InputLayout {
         if (layer instanceof Bidirectional bidirectional) {
             InputLayout inner = fromLayer(bidirectional.getFwd());
             return inner != null && inner.kind == Kind.RECURRENT && bidirectional.getRNNDataFormat() != null
-                    ? recurrent(inner.size, ANY, bidirectional.getRNNDataFormat()) : inner;
+                    ? recurrent(inner.size, ANY, bidirectional.getRNNDataFormat())
+                    : inner;
         }
         if (layer instanceof Convolution1DLayer conv) {
-            return recurrent(conv.getNIn(), ANY, conv.getRnnDataFormat() == null ? RNNFormat.NCW : conv.getRnnDataFormat());
+            return recurrent(
+                    conv.getNIn(), ANY, conv.getRnnDataFormat() == null ? RNNFormat.NCW : conv.getRnnDataFormat());
         }
         if (layer instanceof Convolution3D) {
             return unknown(1, 1);
         }
         if (layer instanceof ConvolutionLayer conv) {
-            return convolutional(ANY, ANY, conv.getNIn(),
+            return convolutional(
+                    ANY,
+                    ANY,
+                    conv.getNIn(),
                     conv.getCnn2dDataFormat() == null ? CNN2DFormat.NCHW : conv.getCnn2dDataFormat());
         }
         if (layer instanceof BaseRecurrentLayer rnn) {
-            return recurrent(rnn.getNIn(), ANY, rnn.getRnnDataFormat() == null ? RNNFormat.NCW : rnn.getRnnDataFormat());
+            return recurrent(
+                    rnn.getNIn(), ANY, rnn.getRnnDataFormat() == null ? RNNFormat.NCW : rnn.getRnnDataFormat());
         }
         if (layer instanceof RnnOutputLayer rnn) {
-            return recurrent(rnn.getNIn(), ANY, rnn.getRnnDataFormat() == null ? RNNFormat.NCW : rnn.getRnnDataFormat());
+            return recurrent(
+                    rnn.getNIn(), ANY, rnn.getRnnDataFormat() == null ? RNNFormat.NCW : rnn.getRnnDataFormat());
         }
         if (layer instanceof EmbeddingSequenceLayer sequence) {
             return sequence.getInputLength() > 0 ? feedForward(sequence.getInputLength()) : unknown(1, 1);
@@ -508,7 +552,8 @@ public final class InputLayout {
         long[] shape = recordShape.length == 0 ? new long[] {1} : recordShape.clone();
         if (inputs != 1 || outputs != 1) {
             throw new InvalidModelException("The model has " + inputs + " input" + (inputs == 1 ? "" : "s") + " and "
-                    + outputs + " output" + (outputs == 1 ? "" : "s") + "; kafkaml feeds each stream record to a single "
+                    + outputs + " output" + (outputs == 1 ? "" : "s")
+                    + "; kafkaml feeds each stream record to a single "
                     + "input and trains a single output. A model with several inputs needs its records split into one "
                     + "array per input (a MultiDataSet), which kafkaml does not do yet: merge the inputs into one "
                     + "(e.g. concatenate them in the stream and split them with a SubsetVertex inside the graph)");
@@ -522,12 +567,16 @@ public final class InputLayout {
         }
         if (elements > maxRecordValues && elements != fixedRecordValues()) {
             String stream = Arrays.toString(shape);
-            throw new InputShapeException("The stream's records have shape " + stream + ", "
-                    + (elements == Long.MAX_VALUE ? "more than " + Long.MAX_VALUE : String.valueOf(elements))
-                    + " values, over the limit of " + maxRecordValues + " values per record ("
-                    + KafkaMlConfig.MAX_RECORD_VALUES_CONFIG + ") for a model that takes " + describe()
-                    + ": raise " + KafkaMlConfig.MAX_RECORD_VALUES_CONFIG + " or declare the model's input sizes "
-                    + "(ModelDefinition.withInputType)", describe(), stream);
+            throw new InputShapeException(
+                    "The stream's records have shape " + stream + ", "
+                            + (elements == Long.MAX_VALUE ? "more than " + Long.MAX_VALUE : String.valueOf(elements))
+                            + " values, over the limit of " + maxRecordValues + " values per record ("
+                            + KafkaMlConfig.MAX_RECORD_VALUES_CONFIG + ") for a model that takes " + describe()
+                            + ": raise " + KafkaMlConfig.MAX_RECORD_VALUES_CONFIG
+                            + " or declare the model's input sizes "
+                            + "(ModelDefinition.withInputType)",
+                    describe(),
+                    stream);
         }
         switch (kind) {
             case UNKNOWN:
@@ -536,7 +585,8 @@ public final class InputLayout {
                 if (elements == size) {
                     return new Binding(this, shape, new long[] {size}, null, ANY);
                 }
-                throw mismatch(shape, "the model takes " + size + " features per record and the record has " + elements);
+                throw mismatch(
+                        shape, "the model takes " + size + " features per record and the record has " + elements);
             case CONVOLUTIONAL_FLAT: {
                 long c = size;
                 long total = height * width * c;
@@ -548,8 +598,12 @@ public final class InputLayout {
                 }
                 if (elements == total && (channelsLast || shape.length != 3)) {
                     // [height, width, channels], [height, width] or flat: numpy C order of an HWC image
-                    return new Binding(this, new long[] {height, width, c}, new long[] {total},
-                            c == 1 ? null : new int[] {2, 0, 1}, ANY);
+                    return new Binding(
+                            this,
+                            new long[] {height, width, c},
+                            new long[] {total},
+                            c == 1 ? null : new int[] {2, 0, 1},
+                            ANY);
                 }
                 throw mismatch(shape, "the model takes " + total + " values per record and the record has " + elements);
             }
@@ -583,14 +637,19 @@ public final class InputLayout {
             boolean cube = shape[0] == shape[1] && shape[1] == shape[2];
             if (!cube) {
                 // Declaring the height and width tells the two readings apart, so the stream alone must not decide.
-                throw mismatch(shape, "the shape reads both as [height, width, channels] (" + shape[0] + " × " + shape[1]
-                        + ", " + shape[2] + " channels) and as [channels, height, width] (" + shape[1] + " × "
-                        + shape[2] + ", " + shape[0] + " channels); declare the model's height and width "
-                        + "(ModelDefinition.withInputType) to say which");
+                throw mismatch(
+                        shape,
+                        "the shape reads both as [height, width, channels] (" + shape[0] + " × " + shape[1]
+                                + ", " + shape[2] + " channels) and as [channels, height, width] (" + shape[1] + " × "
+                                + shape[2] + ", " + shape[0] + " channels); declare the model's height and width "
+                                + "(ModelDefinition.withInputType) to say which");
             }
             // [n, n, n]: no declaration can tell; Kafka-ML's (numpy, Keras) order is channels-last.
-            log.info("Records of shape {} are read as [height, width, channels], Kafka-ML's order; "
-                    + "[channels, height, width] would fit {} too", Arrays.toString(shape), describe());
+            log.info(
+                    "Records of shape {} are read as [height, width, channels], Kafka-ML's order; "
+                            + "[channels, height, width] would fit {} too",
+                    Arrays.toString(shape),
+                    describe());
         }
         if (last) {
             hwc = shape;
@@ -604,8 +663,9 @@ public final class InputLayout {
             hwc = new long[] {height, width, c};
         }
         if (hwc == null) {
-            String why = shape.length == 1 ? "a flat record needs the model's height and width: declare them "
-                    + "(ModelDefinition.withInputType) or send the records with data_reshape \"height width channels\""
+            String why = shape.length == 1
+                    ? "a flat record needs the model's height and width: declare them "
+                            + "(ModelDefinition.withInputType) or send the records with data_reshape \"height width channels\""
                     : "records are read as [height, width, channels] (or [channels, height, width])";
             throw mismatch(shape, why);
         }
@@ -626,8 +686,11 @@ public final class InputLayout {
         if (shape.length == 2 && fits(shape[1], f) && fits(shape[0], timeSteps)) {
             if (f > 1 && fits(shape[0], f) && fits(shape[1], timeSteps)) {
                 // [n, n] with n features: no declaration can tell; Kafka-ML's (Keras) order is [time steps, features].
-                log.info("Records of shape {} are read as [time steps, features], Kafka-ML's order; "
-                        + "[features, time steps] would fit {} too", Arrays.toString(shape), describe());
+                log.info(
+                        "Records of shape {} are read as [time steps, features], Kafka-ML's order; "
+                                + "[features, time steps] would fit {} too",
+                        Arrays.toString(shape),
+                        describe());
             }
             steps = shape[0];
         } else if (shape.length == 2 && fits(shape[0], f) && fits(shape[1], timeSteps)) {
@@ -655,15 +718,23 @@ public final class InputLayout {
 
     private InputShapeException mismatch(long[] shape, String why) {
         String stream = Arrays.toString(shape);
-        return new InputShapeException("The model takes " + describe() + " but the stream's records have shape "
-                + stream + ": " + why, describe(), stream);
+        return new InputShapeException(
+                "The model takes " + describe() + " but the stream's records have shape " + stream + ": " + why,
+                describe(),
+                stream);
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof InputLayout other && kind == other.kind && size == other.size && height == other.height
-                && width == other.width && timeSteps == other.timeSteps && Objects.equals(dataFormat, other.dataFormat)
-                && inputs == other.inputs && outputs == other.outputs
+        return o instanceof InputLayout other
+                && kind == other.kind
+                && size == other.size
+                && height == other.height
+                && width == other.width
+                && timeSteps == other.timeSteps
+                && Objects.equals(dataFormat, other.dataFormat)
+                && inputs == other.inputs
+                && outputs == other.outputs
                 && Objects.equals(sequenceOutput, other.sequenceOutput);
     }
 
@@ -692,7 +763,8 @@ public final class InputLayout {
         private final long timeSteps;
         private final int featureCount;
 
-        private Binding(InputLayout layout, long[] recordShape, long[] networkShape, int[] permutation, long timeSteps) {
+        private Binding(
+                InputLayout layout, long[] recordShape, long[] networkShape, int[] permutation, long timeSteps) {
             this.layout = layout;
             this.recordShape = recordShape;
             this.networkShape = networkShape;
@@ -783,13 +855,17 @@ public final class InputLayout {
             int n = (int) rows.size(0);
             long perRecord = rows.size(1);
             if (timeSteps <= 0 || perRecord % timeSteps != 0) {
-                throw new InputShapeException("The model outputs one value per time step, so each record needs a label "
-                        + "per step: " + timeSteps + " steps, but the labels have " + perRecord + " values per record",
-                        layout.describe(), "labels [" + perRecord + "]");
+                throw new InputShapeException(
+                        "The model outputs one value per time step, so each record needs a label " + "per step: "
+                                + timeSteps + " steps, but the labels have " + perRecord + " values per record",
+                        layout.describe(),
+                        "labels [" + perRecord + "]");
             }
             long outputsPerStep = perRecord / timeSteps;
             INDArray nwc = rows.reshape('c', n, timeSteps, outputsPerStep);
-            return RNNFormat.NWC.name().equals(layout.sequenceOutput) ? nwc : nwc.permute(0, 2, 1).dup('c');
+            return RNNFormat.NWC.name().equals(layout.sequenceOutput)
+                    ? nwc
+                    : nwc.permute(0, 2, 1).dup('c');
         }
 
         /**
@@ -808,9 +884,14 @@ public final class InputLayout {
                 }
             } catch (RuntimeException e) {
                 String stream = Arrays.toString(recordShape);
-                throw new InputShapeException("Model '" + modelName + "' takes " + layout.describe() + " but cannot take "
-                        + "the stream's records of shape " + stream + " (fed as " + Arrays.toString(batchShape(1))
-                        + "): " + ModelDefinition.reason(e), layout.describe(), stream, e);
+                throw new InputShapeException(
+                        "Model '" + modelName + "' takes " + layout.describe() + " but cannot take "
+                                + "the stream's records of shape " + stream + " (fed as "
+                                + Arrays.toString(batchShape(1))
+                                + "): " + ModelDefinition.reason(e),
+                        layout.describe(),
+                        stream,
+                        e);
             }
         }
 

@@ -58,7 +58,9 @@ public final class ModelDefinition {
     private final ModelSummary summary;
 
     @JsonCreator
-    private ModelDefinition(@JsonProperty("name") String name, @JsonProperty("description") String description,
+    private ModelDefinition(
+            @JsonProperty("name") String name,
+            @JsonProperty("description") String description,
             @JsonProperty("configuration") String configuration,
             @JsonProperty("weightsArtifact") String weightsArtifact,
             @JsonProperty("summary") ModelSummary summary) {
@@ -68,7 +70,9 @@ public final class ModelDefinition {
         this.weightsArtifact = weightsArtifact;
         // A summary recorded before input layouts or output kinds (CLASSIFICATION) were is worked out again.
         @SuppressWarnings("deprecation")
-        boolean legacy = summary == null || summary.inputLayout() == null || summary.outputKind() == null
+        boolean legacy = summary == null
+                || summary.inputLayout() == null
+                || summary.outputKind() == null
                 || summary.outputKind() == OutputKind.CLASSIFICATION;
         this.summary = legacy ? summarize(name, build(name, configuration)) : summary;
     }
@@ -129,7 +133,11 @@ public final class ModelDefinition {
      * with the reason.
      */
     public ModelDefinition withLossProblem(String reason) {
-        return new ModelDefinition(name, description, configuration, weightsArtifact,
+        return new ModelDefinition(
+                name,
+                description,
+                configuration,
+                weightsArtifact,
                 summary.withLossProblem(Objects.requireNonNull(reason, "reason")));
     }
 
@@ -211,8 +219,8 @@ public final class ModelDefinition {
                 for (int i = 0; i < confs.size(); i++) {
                     Layer layer = confs.get(i).getLayer();
                     if (layer instanceof BaseOutputLayer || layer instanceof LossLayer) {
-                        OutputLayerUtil.validateOutputLayer(layer.getLayerName() != null ? layer.getLayerName()
-                                : "layer" + i, layer);
+                        OutputLayerUtil.validateOutputLayer(
+                                layer.getLayerName() != null ? layer.getLayerName() : "layer" + i, layer);
                     }
                 }
                 MultiLayerNetwork network = new MultiLayerNetwork(mlc);
@@ -256,8 +264,10 @@ public final class ModelDefinition {
         try {
             return graph ? ComputationGraphConfiguration.fromJson(json) : MultiLayerConfiguration.fromJson(json);
         } catch (RuntimeException e) {
-            throw new InvalidModelException("Model '" + name + "': the JSON is not a DL4J "
-                    + (graph ? "ComputationGraphConfiguration" : "MultiLayerConfiguration") + ": " + reason(e), e);
+            throw new InvalidModelException(
+                    "Model '" + name + "': the JSON is not a DL4J "
+                            + (graph ? "ComputationGraphConfiguration" : "MultiLayerConfiguration") + ": " + reason(e),
+                    e);
         }
     }
 
@@ -271,12 +281,16 @@ public final class ModelDefinition {
                 message = cause.getMessage();
             }
         }
-        return message == null ? cause.getClass().getSimpleName() : message.replaceAll("\\s+", " ").trim();
+        return message == null
+                ? cause.getClass().getSimpleName()
+                : message.replaceAll("\\s+", " ").trim();
     }
 
     private static ModelSummary summarize(String name, Model model) {
         if (model instanceof MultiLayerNetwork network) {
-            List<Layer> layers = network.getLayerWiseConfigurations().getConfs().stream().map(c -> c.getLayer()).toList();
+            List<Layer> layers = network.getLayerWiseConfigurations().getConfs().stream()
+                    .map(c -> c.getLayer())
+                    .toList();
             Layer last = layers.get(layers.size() - 1);
             long outputs = 0;
             IActivation lastActivation = null;
@@ -287,10 +301,19 @@ public final class ModelDefinition {
                 }
             }
             InputLayout layout = InputLayout.detect(network.getLayerWiseConfigurations());
-            String problem = network.getOutputLayer() instanceof IOutputLayer ? null
+            String problem = network.getOutputLayer() instanceof IOutputLayer
+                    ? null
                     : noLoss(last.getLayerName() != null ? last.getLayerName() : "layer" + (layers.size() - 1), last);
-            return new ModelSummary("MultiLayerNetwork", layout.inputSize(), outputs, network.numParams(),
-                    kind(last, lastActivation, outputs), layers.size(), layout, classIndexLoss(last), problem);
+            return new ModelSummary(
+                    "MultiLayerNetwork",
+                    layout.inputSize(),
+                    outputs,
+                    network.numParams(),
+                    kind(last, lastActivation, outputs),
+                    layers.size(),
+                    layout,
+                    classIndexLoss(last),
+                    problem);
         }
         ComputationGraph graph = (ComputationGraph) model;
         ComputationGraphConfiguration conf = graph.getConfiguration();
@@ -303,8 +326,10 @@ public final class ModelDefinition {
             String outputName = conf.getNetworkOutputs().get(i);
             GraphVertex vertex = conf.getVertices().get(outputName);
             if (!(vertex instanceof LayerVertex lv)) {
-                problem = problem != null ? problem : "its output '" + outputName + "' is a "
-                        + vertex.getClass().getSimpleName() + ", not an output layer with a loss function";
+                problem = problem != null
+                        ? problem
+                        : "its output '" + outputName + "' is a "
+                                + vertex.getClass().getSimpleName() + ", not an output layer with a loss function";
                 continue;
             }
             Layer layer = lv.getLayerConf().getLayer();
@@ -313,7 +338,9 @@ public final class ModelDefinition {
             for (String in = outputName; size == 0 || before == null; ) {
                 // A loss layer (how DL4J imports a Keras loss) has no size or activation of its own: take its input's.
                 List<String> inputs = conf.getVertexInputs().get(in);
-                if (inputs == null || inputs.size() != 1 || !(conf.getVertices().get(inputs.get(0)) instanceof LayerVertex p)) {
+                if (inputs == null
+                        || inputs.size() != 1
+                        || !(conf.getVertices().get(inputs.get(0)) instanceof LayerVertex p)) {
                     break;
                 }
                 in = inputs.get(0);
@@ -331,8 +358,16 @@ public final class ModelDefinition {
                 problem = noLoss(outputName, layer);
             }
         }
-        return new ModelSummary("ComputationGraph", layout.inputSize(), output, graph.numParams(),
-                kind == null ? OutputKind.REGRESSION : kind, conf.getVertices().size(), layout, classIndex, problem);
+        return new ModelSummary(
+                "ComputationGraph",
+                layout.inputSize(),
+                output,
+                graph.numParams(),
+                kind == null ? OutputKind.REGRESSION : kind,
+                conf.getVertices().size(),
+                layout,
+                classIndex,
+                problem);
     }
 
     private static String noLoss(String layerName, Layer layer) {
@@ -364,13 +399,16 @@ public final class ModelDefinition {
      */
     private static OutputKind kind(Layer layer, IActivation previousActivation, long outputs) {
         ILossFunction loss = lossOf(layer);
-        IActivation activation = layer instanceof org.deeplearning4j.nn.conf.layers.BaseLayer base ? base.getActivationFn()
+        IActivation activation = layer instanceof org.deeplearning4j.nn.conf.layers.BaseLayer base
+                ? base.getActivationFn()
                 : layer instanceof LossLayer lossLayer ? lossLayer.getActivationFn() : null;
-        if (layer instanceof LossLayer && activation instanceof org.nd4j.linalg.activations.impl.ActivationIdentity
+        if (layer instanceof LossLayer
+                && activation instanceof org.nd4j.linalg.activations.impl.ActivationIdentity
                 && previousActivation != null) {
             activation = previousActivation;
         }
-        boolean classLoss = loss instanceof LossMCXENT || loss instanceof LossNegativeLogLikelihood
+        boolean classLoss = loss instanceof LossMCXENT
+                || loss instanceof LossNegativeLogLikelihood
                 || loss instanceof LossBinaryXENT;
         if (!classLoss) {
             return OutputKind.REGRESSION;
@@ -386,8 +424,11 @@ public final class ModelDefinition {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof ModelDefinition other && name.equals(other.name) && description.equals(other.description)
-                && configuration.equals(other.configuration) && Objects.equals(weightsArtifact, other.weightsArtifact);
+        return o instanceof ModelDefinition other
+                && name.equals(other.name)
+                && description.equals(other.description)
+                && configuration.equals(other.configuration)
+                && Objects.equals(weightsArtifact, other.weightsArtifact);
     }
 
     @Override
@@ -397,8 +438,10 @@ public final class ModelDefinition {
 
     @Override
     public String toString() {
-        return "ModelDefinition{" + name + ", " + summary.networkType().toLowerCase(Locale.ROOT) + " " + summary.inputSize()
-                + " -> " + summary.outputSize() + ", " + summary.parameterCount() + " parameters, " + summary.outputKind()
+        return "ModelDefinition{" + name + ", " + summary.networkType().toLowerCase(Locale.ROOT) + " "
+                + summary.inputSize()
+                + " -> " + summary.outputSize() + ", " + summary.parameterCount() + " parameters, "
+                + summary.outputKind()
                 + "}";
     }
 }

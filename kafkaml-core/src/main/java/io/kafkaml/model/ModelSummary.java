@@ -18,19 +18,41 @@ package io.kafkaml.model;
  * @param lossProblem why the model cannot be trained (it has no usable loss), or {@code null} when it can; such a
  *        model can still be served
  */
-public record ModelSummary(String networkType, long inputSize, long outputSize, long parameterCount,
-        OutputKind outputKind, int layers, InputLayout inputLayout, boolean classIndexLabels, String lossProblem) {
+public record ModelSummary(
+        String networkType,
+        long inputSize,
+        long outputSize,
+        long parameterCount,
+        OutputKind outputKind,
+        int layers,
+        InputLayout inputLayout,
+        boolean classIndexLabels,
+        String lossProblem) {
 
     /** A summary of a trainable model whose loss takes one-hot or real-valued labels. */
-    public ModelSummary(String networkType, long inputSize, long outputSize, long parameterCount,
-            OutputKind outputKind, int layers, InputLayout inputLayout) {
+    public ModelSummary(
+            String networkType,
+            long inputSize,
+            long outputSize,
+            long parameterCount,
+            OutputKind outputKind,
+            int layers,
+            InputLayout inputLayout) {
         this(networkType, inputSize, outputSize, parameterCount, outputKind, layers, inputLayout, false, null);
     }
 
     /** The same summary with another input layout (and the input size it gives). */
     public ModelSummary withInputLayout(InputLayout layout) {
-        return new ModelSummary(networkType, layout.inputSize(), outputSize, parameterCount, outputKind, layers, layout,
-                classIndexLabels, lossProblem);
+        return new ModelSummary(
+                networkType,
+                layout.inputSize(),
+                outputSize,
+                parameterCount,
+                outputKind,
+                layers,
+                layout,
+                classIndexLabels,
+                lossProblem);
     }
 
     /** Whether the model has a usable loss, so that it can be trained. */
@@ -40,7 +62,15 @@ public record ModelSummary(String networkType, long inputSize, long outputSize, 
 
     /** The same summary, recording that the model cannot be trained and why. */
     public ModelSummary withLossProblem(String problem) {
-        return new ModelSummary(networkType, inputSize, outputSize, parameterCount, outputKind, layers, inputLayout,
-                classIndexLabels, problem);
+        return new ModelSummary(
+                networkType,
+                inputSize,
+                outputSize,
+                parameterCount,
+                outputKind,
+                layers,
+                inputLayout,
+                classIndexLabels,
+                problem);
     }
 }

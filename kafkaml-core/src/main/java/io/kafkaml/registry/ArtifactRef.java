@@ -11,5 +11,4 @@ import java.time.Instant;
  * @param sha256 the hex SHA-256 digest of its bytes, checked on every load
  * @param createdAt when it was stored
  */
-public record ArtifactRef(String id, long size, int chunks, String sha256, Instant createdAt) {
-}
+public record ArtifactRef(String id, long size, int chunks, String sha256, Instant createdAt) {}

@@ -43,8 +43,8 @@ public final class ControlLogger implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ControlLogger.class);
     /** After a failed read: 1 s, doubling to 30 s while the failures go on. */
-    private static final Backoff READ_RETRY = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30),
-            Backoff.KAFKA_JITTER);
+    private static final Backoff READ_RETRY =
+            new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30), Backoff.KAFKA_JITTER);
 
     private final Registry registry;
     private final String topic;
@@ -108,8 +108,13 @@ public final class ControlLogger implements AutoCloseable {
                         try {
                             record(record);
                         } catch (RegistryException e) {
-                            log.error("[{}] Could not record the control message at {}-{}@{}: {}", topic,
-                                    record.topic(), record.partition(), record.offset(), e.getMessage());
+                            log.error(
+                                    "[{}] Could not record the control message at {}-{}@{}: {}",
+                                    topic,
+                                    record.topic(),
+                                    record.partition(),
+                                    record.offset(),
+                                    e.getMessage());
                         }
                     }
                 } catch (WakeupException e) {
@@ -117,8 +122,13 @@ public final class ControlLogger implements AutoCloseable {
                 } catch (RuntimeException e) {
                     // An always-on logger outlives a broker restart or a bad moment: log, back off, go on.
                     Duration wait = READ_RETRY.delay(++failures);
-                    log.error("[{}] The control logger failed to read ({} in a row); retrying in {} ms: {}", topic,
-                            failures, wait.toMillis(), e.toString(), e);
+                    log.error(
+                            "[{}] The control logger failed to read ({} in a row); retrying in {} ms: {}",
+                            topic,
+                            failures,
+                            wait.toMillis(),
+                            e.toString(),
+                            e);
                     Thread.sleep(wait.toMillis());
                     continue;
                 }
@@ -163,8 +173,12 @@ public final class ControlLogger implements AutoCloseable {
             log.warn("[{}] Not recording a malformed control message: {}", topic, e.getMessage());
             return;
         }
-        registry.recordDatasource(new Datasource(id, message.deploymentId(), record.topic(),
-                Instant.ofEpochMilli(record.timestamp()), message.toJson()));
+        registry.recordDatasource(new Datasource(
+                id,
+                message.deploymentId(),
+                record.topic(),
+                Instant.ofEpochMilli(record.timestamp()),
+                message.toJson()));
         recorded.incrementAndGet();
     }
 

@@ -13,8 +13,8 @@ import java.time.Instant;
  * @param recordedAt the control message's timestamp
  * @param controlMessage the control message's JSON
  */
-public record Datasource(String id, String deploymentId, String controlTopic, Instant recordedAt,
-        String controlMessage) {
+public record Datasource(
+        String id, String deploymentId, String controlTopic, Instant recordedAt, String controlMessage) {
 
     /** The control message. */
     public ControlMessage message() {

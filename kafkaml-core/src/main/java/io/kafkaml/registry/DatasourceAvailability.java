@@ -15,8 +15,12 @@ import java.util.List;
  *     {@link #reason()}
  * @param refusal the broker's refusal in one line (principal, resource, operation); empty when none
  */
-public record DatasourceAvailability(boolean available, List<StreamSlice> expired, List<String> deletedTopics,
-        List<String> unreadableTopics, String refusal) {
+public record DatasourceAvailability(
+        boolean available,
+        List<StreamSlice> expired,
+        List<String> deletedTopics,
+        List<String> unreadableTopics,
+        String refusal) {
 
     /** Copies the lists. */
     public DatasourceAvailability {
@@ -46,7 +50,8 @@ public record DatasourceAvailability(boolean available, List<StreamSlice> expire
             reasons.add("expired: " + StreamSlice.formatList(expired));
         }
         if (!unreadableTopics.isEmpty()) {
-            reasons.add("not readable by this client: " + (refusal.isEmpty() ? String.join(",", unreadableTopics) : refusal));
+            reasons.add("not readable by this client: "
+                    + (refusal.isEmpty() ? String.join(",", unreadableTopics) : refusal));
         }
         return String.join("; ", reasons);
     }

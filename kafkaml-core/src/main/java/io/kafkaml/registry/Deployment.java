@@ -27,8 +27,15 @@ import java.util.Objects;
  * @param controlMessage the control message of the stream it trained on (JSON), once it arrived; inference
  *     takes the input format from it
  */
-public record Deployment(String id, String configuration, DeploymentStatus status, String error,
-        Map<String, Object> settings, Instant createdAt, Instant updatedAt, String controlMessage) {
+public record Deployment(
+        String id,
+        String configuration,
+        DeploymentStatus status,
+        String error,
+        Map<String, Object> settings,
+        Instant createdAt,
+        Instant updatedAt,
+        String controlMessage) {
 
     /** Validates the fields. */
     public Deployment {
@@ -45,7 +52,8 @@ public record Deployment(String id, String configuration, DeploymentStatus statu
      */
     @Deprecated
     public Deployment withStatus(DeploymentStatus newStatus, String newError) {
-        return new Deployment(id, configuration, newStatus, newError, settings, createdAt, Instant.now(), controlMessage);
+        return new Deployment(
+                id, configuration, newStatus, newError, settings, createdAt, Instant.now(), controlMessage);
     }
 
     /** The same deployment with the control message of its stream. */
@@ -74,7 +82,8 @@ public record Deployment(String id, String configuration, DeploymentStatus statu
         for (TrainingResult result : results) {
             if (result.deploymentId().equals(id)) {
                 byModel.put(result.model(), result);
-                if (result.updatedAt() != null && (updated == null || result.updatedAt().isAfter(updated))) {
+                if (result.updatedAt() != null
+                        && (updated == null || result.updatedAt().isAfter(updated))) {
                     updated = result.updatedAt();
                 }
             }

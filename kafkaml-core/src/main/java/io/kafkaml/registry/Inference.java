@@ -48,9 +48,23 @@ import java.util.Objects;
  * shows {@value #STALE} ({@link #liveStatus(boolean)}) and a new process may take it over. A supervised record
  * ({@link #supervisedBy()}) is never taken over: its supervisor restarts its replicas.
  */
-public record Inference(String id, String resultId, String inputTopic, String outputTopic, int replicas, String status,
-        String error, Map<String, Object> settings, Instant createdAt, Instant updatedAt, int restarts,
-        Instant heartbeatAt, long leaseMs, String owner, long generation, String supervisedBy) {
+public record Inference(
+        String id,
+        String resultId,
+        String inputTopic,
+        String outputTopic,
+        int replicas,
+        String status,
+        String error,
+        Map<String, Object> settings,
+        Instant createdAt,
+        Instant updatedAt,
+        int restarts,
+        Instant heartbeatAt,
+        long leaseMs,
+        String owner,
+        long generation,
+        String supervisedBy) {
 
     /** {@link #liveStatus(boolean)} of a RUNNING deployment no process serves any more. */
     public static final String STALE = "STALE";
@@ -66,36 +80,123 @@ public record Inference(String id, String resultId, String inputTopic, String ou
     }
 
     /** An inference deployment with a heartbeat but no owner (as written before ownership). */
-    public Inference(String id, String resultId, String inputTopic, String outputTopic, int replicas, String status,
-            String error, Map<String, Object> settings, Instant createdAt, Instant updatedAt, int restarts,
-            Instant heartbeatAt, long leaseMs) {
-        this(id, resultId, inputTopic, outputTopic, replicas, status, error, settings, createdAt, updatedAt, restarts,
-                heartbeatAt, leaseMs, null, 0, null);
+    public Inference(
+            String id,
+            String resultId,
+            String inputTopic,
+            String outputTopic,
+            int replicas,
+            String status,
+            String error,
+            Map<String, Object> settings,
+            Instant createdAt,
+            Instant updatedAt,
+            int restarts,
+            Instant heartbeatAt,
+            long leaseMs) {
+        this(
+                id,
+                resultId,
+                inputTopic,
+                outputTopic,
+                replicas,
+                status,
+                error,
+                settings,
+                createdAt,
+                updatedAt,
+                restarts,
+                heartbeatAt,
+                leaseMs,
+                null,
+                0,
+                null);
     }
 
     /** An inference deployment without a heartbeat. */
-    public Inference(String id, String resultId, String inputTopic, String outputTopic, int replicas, String status,
-            String error, Map<String, Object> settings, Instant createdAt, Instant updatedAt, int restarts) {
-        this(id, resultId, inputTopic, outputTopic, replicas, status, error, settings, createdAt, updatedAt, restarts,
-                null, 0);
+    public Inference(
+            String id,
+            String resultId,
+            String inputTopic,
+            String outputTopic,
+            int replicas,
+            String status,
+            String error,
+            Map<String, Object> settings,
+            Instant createdAt,
+            Instant updatedAt,
+            int restarts) {
+        this(
+                id,
+                resultId,
+                inputTopic,
+                outputTopic,
+                replicas,
+                status,
+                error,
+                settings,
+                createdAt,
+                updatedAt,
+                restarts,
+                null,
+                0);
     }
 
     /** A new inference deployment, with no restarts and no heartbeat yet. */
-    public Inference(String id, String resultId, String inputTopic, String outputTopic, int replicas, String status,
-            String error, Map<String, Object> settings, Instant createdAt, Instant updatedAt) {
+    public Inference(
+            String id,
+            String resultId,
+            String inputTopic,
+            String outputTopic,
+            int replicas,
+            String status,
+            String error,
+            Map<String, Object> settings,
+            Instant createdAt,
+            Instant updatedAt) {
         this(id, resultId, inputTopic, outputTopic, replicas, status, error, settings, createdAt, updatedAt, 0);
     }
 
     /** The same inference deployment with another status and replica count (same owner and generation). */
     public Inference with(String newStatus, int newReplicas, String newError) {
-        return new Inference(id, resultId, inputTopic, outputTopic, newReplicas, newStatus, newError, settings, createdAt,
-                Instant.now(), restarts, heartbeatAt, leaseMs, owner, generation, supervisedBy);
+        return new Inference(
+                id,
+                resultId,
+                inputTopic,
+                outputTopic,
+                newReplicas,
+                newStatus,
+                newError,
+                settings,
+                createdAt,
+                Instant.now(),
+                restarts,
+                heartbeatAt,
+                leaseMs,
+                owner,
+                generation,
+                supervisedBy);
     }
 
     /** The same record owned by {@code newOwner} in {@code newGeneration}, supervised by {@code supervisor}. */
     public Inference ownedBy(String newOwner, long newGeneration, String supervisor) {
-        return new Inference(id, resultId, inputTopic, outputTopic, replicas, status, error, settings, createdAt,
-                updatedAt, restarts, heartbeatAt, leaseMs, newOwner, newGeneration, supervisor);
+        return new Inference(
+                id,
+                resultId,
+                inputTopic,
+                outputTopic,
+                replicas,
+                status,
+                error,
+                settings,
+                createdAt,
+                updatedAt,
+                restarts,
+                heartbeatAt,
+                leaseMs,
+                newOwner,
+                newGeneration,
+                supervisor);
     }
 
     /** Whether the status is STOPPED or FAILED (final for this generation). */
@@ -118,14 +219,44 @@ public record Inference(String id, String resultId, String inputTopic, String ou
 
     /** The same inference deployment after another replica restart, {@code reason} being why it failed. */
     public Inference restarted(int totalRestarts, String reason) {
-        return new Inference(id, resultId, inputTopic, outputTopic, replicas, status, reason, settings, createdAt,
-                Instant.now(), totalRestarts, heartbeatAt, leaseMs, owner, generation, supervisedBy);
+        return new Inference(
+                id,
+                resultId,
+                inputTopic,
+                outputTopic,
+                replicas,
+                status,
+                reason,
+                settings,
+                createdAt,
+                Instant.now(),
+                totalRestarts,
+                heartbeatAt,
+                leaseMs,
+                owner,
+                generation,
+                supervisedBy);
     }
 
     /** The same inference deployment, said alive at {@code at} for {@code lease} more (nothing else changes). */
     public Inference heartbeat(Instant at, Duration lease) {
-        return new Inference(id, resultId, inputTopic, outputTopic, replicas, status, error, settings, createdAt,
-                updatedAt, restarts, at, lease.toMillis(), owner, generation, supervisedBy);
+        return new Inference(
+                id,
+                resultId,
+                inputTopic,
+                outputTopic,
+                replicas,
+                status,
+                error,
+                settings,
+                createdAt,
+                updatedAt,
+                restarts,
+                at,
+                lease.toMillis(),
+                owner,
+                generation,
+                supervisedBy);
     }
 
     /** The consumer group of its replicas ({@code kafkaml-inference-<id>} unless its settings name another). */

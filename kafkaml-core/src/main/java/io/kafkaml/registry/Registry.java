@@ -86,7 +86,8 @@ public final class Registry implements AutoCloseable {
     /** The size of an artifact chunk. */
     public static final int CHUNK_BYTES = 512 * 1024;
 
-    private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .registerModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
@@ -121,16 +122,35 @@ public final class Registry implements AutoCloseable {
         this.artifacts = prefix + ".artifacts";
         this.chunks = prefix + ".artifact-chunks";
         this.metrics = prefix + ".metrics";
-        this.store = new KafkaStore(clientConfig,
-                List.of(models, configurations, deployments, results, resultEnds, datasources, inferences, artifacts,
+        this.store = new KafkaStore(
+                clientConfig,
+                List.of(
+                        models,
+                        configurations,
+                        deployments,
+                        results,
+                        resultEnds,
+                        datasources,
+                        inferences,
+                        artifacts,
                         chunks),
                 Set.of(chunks),
-                Map.of(results, Registry::allowedResultUpdate, resultEnds, (current, next) -> false, inferences,
+                Map.of(
+                        results,
+                        Registry::allowedResultUpdate,
+                        resultEnds,
+                        (current, next) -> false,
+                        inferences,
                         Registry::allowedInferenceUpdate),
-                Map.of(resultEnds, Map.of(org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG,
-                        org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_DELETE,
-                        org.apache.kafka.common.config.TopicConfig.RETENTION_MS_CONFIG, "-1",
-                        org.apache.kafka.common.config.TopicConfig.RETENTION_BYTES_CONFIG, "-1")),
+                Map.of(
+                        resultEnds,
+                        Map.of(
+                                org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG,
+                                org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_DELETE,
+                                org.apache.kafka.common.config.TopicConfig.RETENTION_MS_CONFIG,
+                                "-1",
+                                org.apache.kafka.common.config.TopicConfig.RETENTION_BYTES_CONFIG,
+                                "-1")),
                 timeout);
         store.addListener((topic, key) -> {
             if (topic.equals(results) || topic.equals(resultEnds) || topic.equals(deployments)) {
@@ -158,8 +178,10 @@ public final class Registry implements AutoCloseable {
     /** The rule every reader applies to the results topic: a result moves only along allowed transitions. */
     private static boolean allowedResultUpdate(byte[] current, byte[] next) {
         try {
-            DeploymentStatus from = DeploymentStatus.valueOf(JSON.readTree(current).path("status").asText());
-            DeploymentStatus to = DeploymentStatus.valueOf(JSON.readTree(next).path("status").asText());
+            DeploymentStatus from = DeploymentStatus.valueOf(
+                    JSON.readTree(current).path("status").asText());
+            DeploymentStatus to =
+                    DeploymentStatus.valueOf(JSON.readTree(next).path("status").asText());
             return from.isValidTransition(to);
         } catch (IOException | IllegalArgumentException e) {
             return true; // not a result this version can judge: keep the log's order
@@ -168,7 +190,8 @@ public final class Registry implements AutoCloseable {
 
     private static boolean allowedInferenceUpdate(byte[] current, byte[] next) {
         try {
-            return Inference.allowedUpdate(JSON.readValue(current, Inference.class), JSON.readValue(next, Inference.class));
+            return Inference.allowedUpdate(
+                    JSON.readValue(current, Inference.class), JSON.readValue(next, Inference.class));
         } catch (IOException | RuntimeException e) {
             return true; // not a record this version can judge: keep the log's order
         }
@@ -177,13 +200,19 @@ public final class Registry implements AutoCloseable {
     private void ensureMetricsTopic() {
         try {
             Admin client = admin();
-            if (!client.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS).contains(metrics)) {
+            if (!client.listTopics()
+                    .names()
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .contains(metrics)) {
                 try {
                     client.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(metrics, 1, (short) -1)
-                            .configs(Map.of(org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG,
-                                    org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_DELETE,
-                                    org.apache.kafka.common.config.TopicConfig.RETENTION_MS_CONFIG, "-1"))))
-                            .all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                                    .configs(Map.of(
+                                            org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG,
+                                            org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_DELETE,
+                                            org.apache.kafka.common.config.TopicConfig.RETENTION_MS_CONFIG,
+                                            "-1"))))
+                            .all()
+                            .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
                         throw e;
@@ -263,8 +292,8 @@ public final class Registry implements AutoCloseable {
                     ? ModelSerializer.restoreComputationGraph(new java.io.ByteArrayInputStream(bytes), false)
                     : ModelSerializer.restoreMultiLayerNetwork(new java.io.ByteArrayInputStream(bytes), false);
         } catch (IOException | RuntimeException e) {
-            throw new RegistryException("The weights of model '" + model.name() + "' cannot be restored: "
-                    + e.getMessage(), e);
+            throw new RegistryException(
+                    "The weights of model '" + model.name() + "' cannot be restored: " + e.getMessage(), e);
         }
     }
 
@@ -354,9 +383,18 @@ public final class Registry implements AutoCloseable {
     public void updateDeployment(Deployment deployment) {
         Deployment recorded = read(deployments, deployment.id(), Deployment.class)
                 .orElseThrow(() -> new EntityNotFoundException("deployment", deployment.id()));
-        store.put(deployments, deployment.id(), write(new Deployment(deployment.id(), deployment.configuration(),
-                recorded.status(), recorded.error(), deployment.settings(), deployment.createdAt(), deployment.updatedAt(),
-                deployment.controlMessage())));
+        store.put(
+                deployments,
+                deployment.id(),
+                write(new Deployment(
+                        deployment.id(),
+                        deployment.configuration(),
+                        recorded.status(),
+                        recorded.error(),
+                        deployment.settings(),
+                        deployment.createdAt(),
+                        deployment.updatedAt(),
+                        deployment.controlMessage())));
     }
 
     /** The deployment of that id, its status derived from its results ({@link Deployment#derivedFrom}). */
@@ -367,9 +405,13 @@ public final class Registry implements AutoCloseable {
     /** All deployments, by id, their statuses derived from their results. */
     public List<Deployment> deployments() {
         Map<String, List<TrainingResult>> byDeployment = new java.util.HashMap<>();
-        results().forEach(r -> byDeployment.computeIfAbsent(r.deploymentId(), k -> new ArrayList<>()).add(r));
+        results()
+                .forEach(r -> byDeployment
+                        .computeIfAbsent(r.deploymentId(), k -> new ArrayList<>())
+                        .add(r));
         return readAll(deployments, Deployment.class).stream()
-                .map(d -> derive(d, byDeployment.getOrDefault(d.id(), List.of()))).toList();
+                .map(d -> derive(d, byDeployment.getOrDefault(d.id(), List.of())))
+                .toList();
     }
 
     /**
@@ -407,7 +449,8 @@ public final class Registry implements AutoCloseable {
 
     private Deployment derive(Deployment deployment, List<TrainingResult> of) {
         List<String> expected = read(configurations, deployment.configuration(), Configuration.class)
-                .map(Configuration::models).orElse(List.of());
+                .map(Configuration::models)
+                .orElse(List.of());
         return deployment.derivedFrom(expected, of);
     }
 
@@ -424,7 +467,8 @@ public final class Registry implements AutoCloseable {
     public void putResult(TrainingResult result) {
         Optional<TrainingResult> current = result(result.id());
         if (current.isPresent() && !current.get().status().isValidTransition(result.status())) {
-            throw new IllegalStatusTransitionException(result.id(), current.get().status(), result.status());
+            throw new IllegalStatusTransitionException(
+                    result.id(), current.get().status(), result.status());
         }
         byte[] value = write(result);
         if (result.status().isTerminal()) {
@@ -442,8 +486,10 @@ public final class Registry implements AutoCloseable {
         store.put(results, result.id(), value);
         byte[] end = store.get(resultEnds, result.id());
         if (!result.status().isTerminal() && end != null) { // ended by another writer meanwhile
-            throw new IllegalStatusTransitionException(result.id(),
-                    decode(resultEnds, result.id(), end, TrainingResult.class).status(), result.status());
+            throw new IllegalStatusTransitionException(
+                    result.id(),
+                    decode(resultEnds, result.id(), end, TrainingResult.class).status(),
+                    result.status());
         }
         byte[] applied = store.get(results, result.id());
         if (applied != null && !java.util.Arrays.equals(applied, value)) {
@@ -457,7 +503,8 @@ public final class Registry implements AutoCloseable {
     /** The result of that id ({@code deploymentId.model}). */
     public Optional<TrainingResult> result(String id) {
         byte[] end = store.get(resultEnds, id);
-        return end != null ? Optional.of(decode(resultEnds, id, end, TrainingResult.class))
+        return end != null
+                ? Optional.of(decode(resultEnds, id, end, TrainingResult.class))
                 : read(results, id, TrainingResult.class);
     }
 
@@ -476,7 +523,9 @@ public final class Registry implements AutoCloseable {
 
     /** The results of one deployment. */
     public List<TrainingResult> results(String deploymentId) {
-        return results().stream().filter(r -> r.deploymentId().equals(deploymentId)).toList();
+        return results().stream()
+                .filter(r -> r.deploymentId().equals(deploymentId))
+                .toList();
     }
 
     // ---- per-epoch metrics ----
@@ -496,8 +545,8 @@ public final class Registry implements AutoCloseable {
      * @return completes with where the record was written (keep the first epoch's in
      *     {@link TrainingResult#metricsStart()} so that {@link #epochs} reads only from there)
      */
-    public java.util.concurrent.CompletableFuture<MetricsPosition> appendEpoch(String resultId, String run,
-            EpochMetrics epoch) {
+    public java.util.concurrent.CompletableFuture<MetricsPosition> appendEpoch(
+            String resultId, String run, EpochMetrics epoch) {
         com.fasterxml.jackson.databind.node.ObjectNode node = JSON.valueToTree(epoch);
         node.put("result", resultId);
         node.put("run", run);
@@ -564,23 +613,28 @@ public final class Registry implements AutoCloseable {
      * {@code end} included, when known), else the whole topic; never past the partitions' end offsets at the start of
      * the read.
      */
-    private void readMetrics(String resultId, MetricsPosition start, MetricsPosition end,
-            BiConsumer<String, EpochMetrics> each) {
+    private void readMetrics(
+            String resultId, MetricsPosition start, MetricsPosition end, BiConsumer<String, EpochMetrics> each) {
         Map<String, Object> defaults = new java.util.HashMap<>();
         defaults.put(org.apache.kafka.clients.consumer.ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         defaults.put(org.apache.kafka.clients.consumer.ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000);
-        Map<String, Object> config = ClientConfigs.consumer(clientConfig, defaults, Map.of(
-                org.apache.kafka.clients.consumer.ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false));
+        Map<String, Object> config = ClientConfigs.consumer(
+                clientConfig,
+                defaults,
+                Map.of(org.apache.kafka.clients.consumer.ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false));
         config.remove(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG);
         byte[] key = resultId.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         long deadline = System.nanoTime() + timeout.toNanos();
         try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> consumer =
-                new org.apache.kafka.clients.consumer.KafkaConsumer<>(config,
+                new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+                        config,
                         new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
                         new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = start != null ? List.of(new TopicPartition(metrics, start.partition()))
+            List<TopicPartition> partitions = start != null
+                    ? List.of(new TopicPartition(metrics, start.partition()))
                     : consumer.partitionsFor(metrics, timeout).stream()
-                            .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+                            .map(p -> new TopicPartition(p.topic(), p.partition()))
+                            .toList();
             consumer.assign(partitions);
             if (start != null) {
                 consumer.seek(partitions.get(0), start.offset());
@@ -608,14 +662,16 @@ public final class Registry implements AutoCloseable {
                         String recordRun = node.path("run").asText(null);
                         each.accept(recordRun, JSON.treeToValue(node, EpochMetrics.class));
                     } catch (IOException e) {
-                        throw new RegistryException("Metrics record " + metrics + "-" + record.partition() + "@"
-                                + record.offset() + " is not valid EpochMetrics JSON: " + e.getMessage(), e);
+                        throw new RegistryException(
+                                "Metrics record " + metrics + "-" + record.partition() + "@" + record.offset()
+                                        + " is not valid EpochMetrics JSON: " + e.getMessage(),
+                                e);
                     }
                 }
             }
         } catch (org.apache.kafka.common.KafkaException e) {
-            throw new RegistryException("Cannot read the metrics of '" + resultId + "' from topic '" + metrics + "': "
-                    + e, e);
+            throw new RegistryException(
+                    "Cannot read the metrics of '" + resultId + "' from topic '" + metrics + "': " + e, e);
         }
     }
 
@@ -656,29 +712,42 @@ public final class Registry implements AutoCloseable {
                 admin().describeTopics(topics).topicNameValues();
         for (String topic : topics) {
             try {
-                partitionCounts.put(topic, described.get(topic).get(timeout.toMillis(), TimeUnit.MILLISECONDS)
-                        .partitions().size());
+                partitionCounts.put(
+                        topic,
+                        described
+                                .get(topic)
+                                .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                                .partitions()
+                                .size());
             } catch (ExecutionException e) {
                 if (e.getCause() instanceof org.apache.kafka.common.errors.TopicAuthorizationException) {
                     // this stream is not for this client: say so for it and go on with the others
                     unreadable.add(topic);
                     // the admin client's exception does not name the topic; the one asked about is it
                     refusal = io.kafkaml.common.KafkaAccessException.find(
-                            new org.apache.kafka.common.errors.TopicAuthorizationException(java.util.Set.copyOf(unreadable)),
-                            clientConfig, "DESCRIBE").map(Exception::getMessage).orElse(String.valueOf(e.getCause()));
+                                    new org.apache.kafka.common.errors.TopicAuthorizationException(
+                                            java.util.Set.copyOf(unreadable)),
+                                    clientConfig,
+                                    "DESCRIBE")
+                            .map(Exception::getMessage)
+                            .orElse(String.valueOf(e.getCause()));
                     continue;
                 }
                 if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
-                    throw new RegistryException("Cannot check the topic '" + topic + "' of datasource '"
-                            + datasource.id() + "': " + e.getCause(), e.getCause());
+                    throw new RegistryException(
+                            "Cannot check the topic '" + topic + "' of datasource '" + datasource.id() + "': "
+                                    + e.getCause(),
+                            e.getCause());
                 }
                 deleted.add(topic);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new RegistryException("Interrupted while checking datasource '" + datasource.id() + "'", e);
             } catch (java.util.concurrent.TimeoutException e) {
-                throw new RegistryException("Cannot check the topic '" + topic + "' of datasource '" + datasource.id()
-                        + "' within " + timeout.toMillis() + " ms", e);
+                throw new RegistryException(
+                        "Cannot check the topic '" + topic + "' of datasource '" + datasource.id() + "' within "
+                                + timeout.toMillis() + " ms",
+                        e);
             }
         }
         Map<TopicPartition, OffsetSpec> request = new java.util.HashMap<>();
@@ -692,14 +761,16 @@ public final class Registry implements AutoCloseable {
         }
         Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> found;
         try {
-            found = request.isEmpty() ? Map.of()
+            found = request.isEmpty()
+                    ? Map.of()
                     : admin().listOffsets(request).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RegistryException("Interrupted while checking datasource '" + datasource.id() + "'", e);
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-            throw new RegistryException("Cannot check the slices of datasource '" + datasource.id() + "': " + cause, cause);
+            throw new RegistryException(
+                    "Cannot check the slices of datasource '" + datasource.id() + "': " + cause, cause);
         }
         Map<TopicPartition, Long> starts = new java.util.HashMap<>();
         found.forEach((partition, info) -> starts.put(partition, info.offset()));
@@ -710,8 +781,12 @@ public final class Registry implements AutoCloseable {
                 expired.add(slice);
             }
         }
-        return new DatasourceAvailability(expired.isEmpty() && deleted.isEmpty() && unreadable.isEmpty(), expired,
-                List.copyOf(deleted), List.copyOf(unreadable), refusal);
+        return new DatasourceAvailability(
+                expired.isEmpty() && deleted.isEmpty() && unreadable.isEmpty(),
+                expired,
+                List.copyOf(deleted),
+                List.copyOf(unreadable),
+                refusal);
     }
 
     /**
@@ -722,8 +797,8 @@ public final class Registry implements AutoCloseable {
      * @throws EntityNotFoundException if there is no such datasource
      */
     public ControlMessage resend(String datasourceId, String newDeploymentId) {
-        Datasource datasource = datasource(datasourceId)
-                .orElseThrow(() -> new EntityNotFoundException("datasource", datasourceId));
+        Datasource datasource =
+                datasource(datasourceId).orElseThrow(() -> new EntityNotFoundException("datasource", datasourceId));
         ControlMessage message = datasource.message().withDeploymentId(newDeploymentId);
         try (ControlChannel control = ControlChannel.create(clientConfig, datasource.controlTopic())) {
             control.publish(message, timeout);
@@ -764,15 +839,16 @@ public final class Registry implements AutoCloseable {
      */
     public Optional<Boolean> consumerGroupHasMembers(String groupId, Duration timeout) {
         try {
-            org.apache.kafka.clients.admin.ConsumerGroupDescription group = admin()
-                    .describeConsumerGroups(List.of(groupId)).describedGroups().get(groupId)
+            org.apache.kafka.clients.admin.ConsumerGroupDescription group = admin().describeConsumerGroups(
+                            List.of(groupId))
+                    .describedGroups()
+                    .get(groupId)
                     .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             return Optional.of(!group.members().isEmpty());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Optional.empty();
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
-                | RuntimeException e) {
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
             return Optional.empty(); // e.g. GroupAuthorizationException: the caller falls back to heartbeats
         }
     }
@@ -797,9 +873,12 @@ public final class Registry implements AutoCloseable {
      *     {@value io.kafkaml.config.KafkaMlConfig#MAX_ARTIFACT_BYTES_CONFIG} (nothing is written)
      */
     public ArtifactRef storeArtifact(String id, byte[] bytes) {
-        String artifactId = id != null ? ModelDefinition.checkName(id, "artifact") : UUID.randomUUID().toString();
+        String artifactId = id != null
+                ? ModelDefinition.checkName(id, "artifact")
+                : UUID.randomUUID().toString();
         if (bytes.length > maxArtifactBytes) {
-            throw new RegistryException("Artifact '" + artifactId + "' holds " + bytes.length + " bytes, over the limit "
+            throw new RegistryException("Artifact '" + artifactId + "' holds " + bytes.length
+                    + " bytes, over the limit "
                     + "of " + maxArtifactBytes + " bytes (" + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + "): raise "
                     + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + " to store it");
         }
@@ -807,7 +886,8 @@ public final class Registry implements AutoCloseable {
         List<Map.Entry<String, byte[]>> parts = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             int from = i * CHUNK_BYTES;
-            parts.add(Map.entry(chunkKey(artifactId, i),
+            parts.add(Map.entry(
+                    chunkKey(artifactId, i),
                     java.util.Arrays.copyOfRange(bytes, from, Math.min(bytes.length, from + CHUNK_BYTES))));
         }
         store.putAll(chunks, parts);
@@ -832,8 +912,8 @@ public final class Registry implements AutoCloseable {
     public byte[] loadArtifact(String id) {
         ArtifactRef ref = artifact(id).orElseThrow(() -> new EntityNotFoundException("artifact", id));
         if (ref.size() > Integer.MAX_VALUE - 8) {
-            throw new ArtifactCorruptedException("Artifact '" + id + "' declares " + ref.size() + " bytes, more than "
-                    + "one array holds");
+            throw new ArtifactCorruptedException(
+                    "Artifact '" + id + "' declares " + ref.size() + " bytes, more than " + "one array holds");
         }
         if (ref.size() > maxArtifactBytes) {
             throw new RegistryException("Artifact '" + id + "' holds " + ref.size() + " bytes, over the limit of "
@@ -850,8 +930,9 @@ public final class Registry implements AutoCloseable {
                         + ref.chunks() + " is missing from topic '" + chunks + "'");
             }
             if (position + chunk.length > bytes.length) {
-                throw new ArtifactCorruptedException("Artifact '" + id + "' is corrupted: its chunks hold more than the "
-                        + ref.size() + " bytes its manifest declares");
+                throw new ArtifactCorruptedException(
+                        "Artifact '" + id + "' is corrupted: its chunks hold more than the " + ref.size()
+                                + " bytes its manifest declares");
             }
             System.arraycopy(chunk, 0, bytes, position, chunk.length);
             position += chunk.length;
@@ -908,7 +989,9 @@ public final class Registry implements AutoCloseable {
                 value = value != null ? value : store.get(results, key);
                 if (value != null) {
                     try {
-                        listener.accept("deployments", JSON.readTree(value).path("deploymentId").asText());
+                        listener.accept(
+                                "deployments",
+                                JSON.readTree(value).path("deploymentId").asText());
                     } catch (IOException e) {
                         // an unreadable result names no deployment
                     }
@@ -963,8 +1046,10 @@ public final class Registry implements AutoCloseable {
         try {
             return JSON.readValue(value, type);
         } catch (IOException | RuntimeException e) {
-            throw new RegistryException("Registry record '" + key + "' of topic '" + topic + "' is not a valid "
-                    + type.getSimpleName() + ": " + e.getMessage(), e);
+            throw new RegistryException(
+                    "Registry record '" + key + "' of topic '" + topic + "' is not a valid " + type.getSimpleName()
+                            + ": " + e.getMessage(),
+                    e);
         }
     }
 

@@ -42,10 +42,23 @@ import java.util.Objects;
  *     ({@link #ended}: a cancelled or OOM-killed worker may have appended epochs after its last summary), whose
  *     history is then read to the partition's end
  */
-public record TrainingResult(String id, String deploymentId, String model, DeploymentStatus status,
-        List<EpochMetrics> epochs, Map<String, Double> testMetrics, long[][] confusionMatrix,
-        long trainingMillis, String artifact, String normalizerArtifact, String error, Instant updatedAt,
-        int epochCount, EpochMetrics lastEpoch, EpochMetrics bestEpoch, MetricsPosition metricsStart,
+public record TrainingResult(
+        String id,
+        String deploymentId,
+        String model,
+        DeploymentStatus status,
+        List<EpochMetrics> epochs,
+        Map<String, Double> testMetrics,
+        long[][] confusionMatrix,
+        long trainingMillis,
+        String artifact,
+        String normalizerArtifact,
+        String error,
+        Instant updatedAt,
+        int epochCount,
+        EpochMetrics lastEpoch,
+        EpochMetrics bestEpoch,
+        MetricsPosition metricsStart,
         MetricsPosition metricsEnd) {
 
     /** Validates and copies the fields. */
@@ -66,29 +79,110 @@ public record TrainingResult(String id, String deploymentId, String model, Deplo
     }
 
     /** A result with the start of its run in the metrics topic but no end recorded by its runner. */
-    public TrainingResult(String id, String deploymentId, String model, DeploymentStatus status,
-            List<EpochMetrics> epochs, Map<String, Double> testMetrics, long[][] confusionMatrix, long trainingMillis,
-            String artifact, String normalizerArtifact, String error, Instant updatedAt, int epochCount,
-            EpochMetrics lastEpoch, EpochMetrics bestEpoch, MetricsPosition metricsStart) {
-        this(id, deploymentId, model, status, epochs, testMetrics, confusionMatrix, trainingMillis, artifact,
-                normalizerArtifact, error, updatedAt, epochCount, lastEpoch, bestEpoch, metricsStart, null);
+    public TrainingResult(
+            String id,
+            String deploymentId,
+            String model,
+            DeploymentStatus status,
+            List<EpochMetrics> epochs,
+            Map<String, Double> testMetrics,
+            long[][] confusionMatrix,
+            long trainingMillis,
+            String artifact,
+            String normalizerArtifact,
+            String error,
+            Instant updatedAt,
+            int epochCount,
+            EpochMetrics lastEpoch,
+            EpochMetrics bestEpoch,
+            MetricsPosition metricsStart) {
+        this(
+                id,
+                deploymentId,
+                model,
+                status,
+                epochs,
+                testMetrics,
+                confusionMatrix,
+                trainingMillis,
+                artifact,
+                normalizerArtifact,
+                error,
+                updatedAt,
+                epochCount,
+                lastEpoch,
+                bestEpoch,
+                metricsStart,
+                null);
     }
 
     /** A result with its summary but no position in the metrics topic (its history is then searched in all of it). */
-    public TrainingResult(String id, String deploymentId, String model, DeploymentStatus status,
-            List<EpochMetrics> epochs, Map<String, Double> testMetrics, long[][] confusionMatrix, long trainingMillis,
-            String artifact, String normalizerArtifact, String error, Instant updatedAt, int epochCount,
-            EpochMetrics lastEpoch, EpochMetrics bestEpoch) {
-        this(id, deploymentId, model, status, epochs, testMetrics, confusionMatrix, trainingMillis, artifact,
-                normalizerArtifact, error, updatedAt, epochCount, lastEpoch, bestEpoch, null);
+    public TrainingResult(
+            String id,
+            String deploymentId,
+            String model,
+            DeploymentStatus status,
+            List<EpochMetrics> epochs,
+            Map<String, Double> testMetrics,
+            long[][] confusionMatrix,
+            long trainingMillis,
+            String artifact,
+            String normalizerArtifact,
+            String error,
+            Instant updatedAt,
+            int epochCount,
+            EpochMetrics lastEpoch,
+            EpochMetrics bestEpoch) {
+        this(
+                id,
+                deploymentId,
+                model,
+                status,
+                epochs,
+                testMetrics,
+                confusionMatrix,
+                trainingMillis,
+                artifact,
+                normalizerArtifact,
+                error,
+                updatedAt,
+                epochCount,
+                lastEpoch,
+                bestEpoch,
+                null);
     }
 
     /** A result in the form earlier versions wrote, with its epochs inline; its summary is taken from them. */
-    public TrainingResult(String id, String deploymentId, String model, DeploymentStatus status,
-            List<EpochMetrics> epochs, Map<String, Double> testMetrics, long[][] confusionMatrix, long trainingMillis,
-            String artifact, String normalizerArtifact, String error, Instant updatedAt) {
-        this(id, deploymentId, model, status, epochs, testMetrics, confusionMatrix, trainingMillis, artifact,
-                normalizerArtifact, error, updatedAt, 0, null, null, null);
+    public TrainingResult(
+            String id,
+            String deploymentId,
+            String model,
+            DeploymentStatus status,
+            List<EpochMetrics> epochs,
+            Map<String, Double> testMetrics,
+            long[][] confusionMatrix,
+            long trainingMillis,
+            String artifact,
+            String normalizerArtifact,
+            String error,
+            Instant updatedAt) {
+        this(
+                id,
+                deploymentId,
+                model,
+                status,
+                epochs,
+                testMetrics,
+                confusionMatrix,
+                trainingMillis,
+                artifact,
+                normalizerArtifact,
+                error,
+                updatedAt,
+                0,
+                null,
+                null,
+                null);
     }
 
     /**
@@ -105,8 +199,23 @@ public record TrainingResult(String id, String deploymentId, String model, Deplo
 
     /** A new result of {@code model} in {@code deploymentId} in {@code status}, with nothing trained yet. */
     public static TrainingResult of(String deploymentId, String model, DeploymentStatus status, String error) {
-        return new TrainingResult(idOf(deploymentId, model), deploymentId, model, status, List.of(), Map.of(), null, 0,
-                null, null, error, Instant.now(), 0, null, null, null);
+        return new TrainingResult(
+                idOf(deploymentId, model),
+                deploymentId,
+                model,
+                status,
+                List.of(),
+                Map.of(),
+                null,
+                0,
+                null,
+                null,
+                error,
+                Instant.now(),
+                0,
+                null,
+                null,
+                null);
     }
 
     /**
@@ -117,9 +226,24 @@ public record TrainingResult(String id, String deploymentId, String model, Deplo
         if (!terminal.isTerminal()) {
             throw new IllegalArgumentException(terminal + " is not a terminal status");
         }
-        return new TrainingResult(id, deploymentId, model, terminal, List.of(), testMetrics, confusionMatrix,
-                trainingMillis, artifact, normalizerArtifact, reason, Instant.now(), epochCount, lastEpoch, bestEpoch,
-                metricsStart, null);
+        return new TrainingResult(
+                id,
+                deploymentId,
+                model,
+                terminal,
+                List.of(),
+                testMetrics,
+                confusionMatrix,
+                trainingMillis,
+                artifact,
+                normalizerArtifact,
+                reason,
+                Instant.now(),
+                epochCount,
+                lastEpoch,
+                bestEpoch,
+                metricsStart,
+                null);
     }
 
     /** The id of the result of {@code model} in {@code deploymentId}. */

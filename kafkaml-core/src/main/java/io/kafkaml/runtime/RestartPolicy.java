@@ -49,8 +49,8 @@ public record RestartPolicy(int maxRestarts, Duration window, Duration initialBa
         requirePositive(initialBackoff, "initialBackoff");
         requirePositive(maxBackoff, "maxBackoff");
         if (maxBackoff.compareTo(initialBackoff) < 0) {
-            throw new IllegalArgumentException("maxBackoff (" + maxBackoff + ") must not be below initialBackoff ("
-                    + initialBackoff + ")");
+            throw new IllegalArgumentException(
+                    "maxBackoff (" + maxBackoff + ") must not be below initialBackoff (" + initialBackoff + ")");
         }
     }
 
@@ -89,7 +89,8 @@ public record RestartPolicy(int maxRestarts, Duration window, Duration initialBa
      */
     public static RestartPolicy fromConfig(Map<String, ?> config) {
         KafkaMlConfig settings = new KafkaMlConfig(config);
-        return new RestartPolicy(settings.getInt(MAX_RESTARTS_CONFIG),
+        return new RestartPolicy(
+                settings.getInt(MAX_RESTARTS_CONFIG),
                 Duration.ofMillis(settings.getLong(WINDOW_MS_CONFIG)),
                 Duration.ofMillis(settings.getLong(BACKOFF_MS_CONFIG)),
                 Duration.ofMillis(settings.getLong(BACKOFF_MAX_MS_CONFIG)));

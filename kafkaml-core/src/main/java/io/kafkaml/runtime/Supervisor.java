@@ -57,20 +57,17 @@ public final class Supervisor implements AutoCloseable {
     /** Told about restarts and the end. Default methods do nothing. */
     public interface Listener {
         /** A listener that does nothing. */
-        Listener NONE = new Listener() {
-        };
+        Listener NONE = new Listener() {};
 
         /**
          * A runner failed and a new one will start after {@code backoff}.
          *
          * @param restarts restarts so far, this one included
          */
-        default void onRestart(String name, int restarts, Throwable cause, Duration backoff) {
-        }
+        default void onRestart(String name, int restarts, Throwable cause, Duration backoff) {}
 
         /** The unit ended: {@code state} is STOPPED ({@code cause} null) or FAILED (with the cause). */
-        default void onTerminated(String name, State state, Throwable cause) {
-        }
+        default void onTerminated(String name, State state, Throwable cause) {}
     }
 
     /** The supervised unit's states. */
@@ -115,8 +112,12 @@ public final class Supervisor implements AutoCloseable {
      * @param restartable whether a failure may be cured by a restart; {@code false} fails the unit at once
      * @param listener told about restarts and the end
      */
-    public Supervisor(String name, Supplier<? extends Runner> factory, RestartPolicy policy,
-            Predicate<Throwable> restartable, Listener listener) {
+    public Supervisor(
+            String name,
+            Supplier<? extends Runner> factory,
+            RestartPolicy policy,
+            Predicate<Throwable> restartable,
+            Listener listener) {
         this.name = Objects.requireNonNull(name, "name");
         this.factory = Objects.requireNonNull(factory, "factory");
         this.policy = Objects.requireNonNull(policy, "policy");
@@ -181,21 +182,34 @@ public final class Supervisor implements AutoCloseable {
             synchronized (lock) {
                 long now = System.nanoTime();
                 failureTimes.addLast(now);
-                while (!failureTimes.isEmpty() && now - failureTimes.peekFirst() > policy.window().toNanos()) {
+                while (!failureTimes.isEmpty()
+                        && now - failureTimes.peekFirst() > policy.window().toNanos()) {
                     failureTimes.removeFirst();
                 }
                 if (failureTimes.size() > policy.maxRestarts()) {
                     end = State.FAILED;
                     finalCause = failed;
-                    log.error("[{}] failed {} time(s) within {}; the restart budget ({}) is spent: {}", name,
-                            failureTimes.size(), policy.window(), policy.maxRestarts(), failed.toString(), failed);
+                    log.error(
+                            "[{}] failed {} time(s) within {}; the restart budget ({}) is spent: {}",
+                            name,
+                            failureTimes.size(),
+                            policy.window(),
+                            policy.maxRestarts(),
+                            failed.toString(),
+                            failed);
                     break;
                 }
                 restart = ++restarts;
                 backoff = policy.backoff(failureTimes.size());
                 state = State.RESTARTING;
             }
-            log.warn("[{}] failed, restart {} in {} ms: {}", name, restart, backoff.toMillis(), failed.toString(), failed);
+            log.warn(
+                    "[{}] failed, restart {} in {} ms: {}",
+                    name,
+                    restart,
+                    backoff.toMillis(),
+                    failed.toString(),
+                    failed);
             try {
                 listener.onRestart(name, restart, failed, backoff);
             } catch (RuntimeException e) {
@@ -205,8 +219,10 @@ public final class Supervisor implements AutoCloseable {
                 synchronized (lock) {
                     if (!stopRequested) { // interrupted, not stopped: the unit ends without its restart
                         end = State.FAILED;
-                        finalCause = new KafkaMlException("Supervisor " + name + " was interrupted while waiting "
-                                + "to restart after a failure: " + failed, failed);
+                        finalCause = new KafkaMlException(
+                                "Supervisor " + name + " was interrupted while waiting "
+                                        + "to restart after a failure: " + failed,
+                                failed);
                         log.error("[{}] interrupted during the backoff before restart {}; failing", name, restart);
                     }
                 }

@@ -1,5 +1,6 @@
 package io.kafkaml.sink;
 
+import io.kafkaml.common.KafkaAccessException;
 import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
@@ -12,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
-import io.kafkaml.common.KafkaAccessException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -79,10 +79,14 @@ public abstract class DataSink implements AutoCloseable {
         this.closeTimeout = builder.closeTimeout;
         this.inputFormat = inputFormat;
         this.partitioning = builder.partitioning;
-        if (validationRate < 0 || testRate < 0 || validationRate >= 1 || testRate >= 1
+        if (validationRate < 0
+                || testRate < 0
+                || validationRate >= 1
+                || testRate >= 1
                 || validationRate + testRate >= 1) {
-            throw new IllegalArgumentException("validationRate and testRate must each be in [0, 1) and together below 1, "
-                    + "were " + validationRate + " and " + testRate);
+            throw new IllegalArgumentException(
+                    "validationRate and testRate must each be in [0, 1) and together below 1, " + "were "
+                            + validationRate + " and " + testRate);
         }
         Map<String, Object> defaults = new HashMap<>();
         defaults.put(ProducerConfig.CLIENT_ID_CONFIG, "kafkaml-sink-" + CLIENT_IDS.incrementAndGet());
@@ -160,10 +164,13 @@ public abstract class DataSink implements AutoCloseable {
     private void throwIfFailed() {
         Exception error = failure.get();
         if (error != null) {
-            String reason = KafkaAccessException.find(error, clientConfig, "WRITE").map(Exception::getMessage)
+            String reason = KafkaAccessException.find(error, clientConfig, "WRITE")
+                    .map(Exception::getMessage)
                     .orElse(error.getMessage());
-            throw new DataSinkException("Sending to topic '" + topic + "' for deployment '" + deploymentId
-                    + "' failed: " + reason + "; no control message will be sent", error);
+            throw new DataSinkException(
+                    "Sending to topic '" + topic + "' for deployment '" + deploymentId + "' failed: " + reason
+                            + "; no control message will be sent",
+                    error);
         }
     }
 
@@ -226,8 +233,8 @@ public abstract class DataSink implements AutoCloseable {
             List<StreamSlice> slices = new ArrayList<>();
             long total;
             synchronized (acknowledged) {
-                acknowledged.forEach((partition, range) ->
-                        slices.add(StreamSlice.of(topic, partition, range[0], range[1] + 1)));
+                acknowledged.forEach(
+                        (partition, range) -> slices.add(StreamSlice.of(topic, partition, range[0], range[1] + 1)));
                 total = acknowledgedCount;
             }
             if (slices.isEmpty()) {
@@ -236,8 +243,14 @@ public abstract class DataSink implements AutoCloseable {
             }
             long span = slices.stream().mapToLong(StreamSlice::size).sum();
             if (span != total) {
-                log.warn("[{}] The slices {} span {} offsets but this sink wrote {} records: another producer wrote to "
-                        + "topic '{}' meanwhile (or it is transactional)", deploymentId, slices, span, total, topic);
+                log.warn(
+                        "[{}] The slices {} span {} offsets but this sink wrote {} records: another producer wrote to "
+                                + "topic '{}' meanwhile (or it is transactional)",
+                        deploymentId,
+                        slices,
+                        span,
+                        total,
+                        topic);
             }
             ControlMessage message = ControlMessage.builder()
                     .slices(slices)
@@ -255,20 +268,29 @@ public abstract class DataSink implements AutoCloseable {
             producer.send(new ProducerRecord<>(controlTopic, message.keyBytes(), message.toJsonBytes()))
                     .get(closeTimeout.toMillis(), TimeUnit.MILLISECONDS);
             controlMessage = message;
-            log.info("[{}] Sent {} records to {} and the control message to '{}'", deploymentId, total,
-                    StreamSlice.formatList(slices), controlTopic);
+            log.info(
+                    "[{}] Sent {} records to {} and the control message to '{}'",
+                    deploymentId,
+                    total,
+                    StreamSlice.formatList(slices),
+                    controlTopic);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DataSinkException("Interrupted while sending the control message for deployment '"
-                    + deploymentId + "'", e);
+            throw new DataSinkException(
+                    "Interrupted while sending the control message for deployment '" + deploymentId + "'", e);
         } catch (ExecutionException e) {
-            String reason = KafkaAccessException.find(e.getCause(), clientConfig, "WRITE").map(Exception::getMessage)
+            String reason = KafkaAccessException.find(e.getCause(), clientConfig, "WRITE")
+                    .map(Exception::getMessage)
                     .orElse(e.getCause().getMessage());
-            throw new DataSinkException("The control message for deployment '" + deploymentId + "' could not be sent "
-                    + "to topic '" + controlTopic + "': " + reason, e.getCause());
+            throw new DataSinkException(
+                    "The control message for deployment '" + deploymentId + "' could not be sent " + "to topic '"
+                            + controlTopic + "': " + reason,
+                    e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new DataSinkException("The control message for deployment '" + deploymentId + "' was not "
-                    + "acknowledged within " + closeTimeout.toMillis() + " ms", e);
+            throw new DataSinkException(
+                    "The control message for deployment '" + deploymentId + "' was not " + "acknowledged within "
+                            + closeTimeout.toMillis() + " ms",
+                    e);
         } finally {
             producer.close(closeTimeout);
         }

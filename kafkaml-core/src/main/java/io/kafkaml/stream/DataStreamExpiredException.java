@@ -11,9 +11,11 @@ public class DataStreamExpiredException extends DataStreamException {
     private final long logStartOffset;
 
     public DataStreamExpiredException(StreamSlice slice, long logStartOffset) {
-        super("Data stream slice " + slice + " has expired: partition " + slice.topicPartition()
-                + " now starts at offset " + logStartOffset + ", so records " + slice.startOffset() + ".."
-                + (logStartOffset - 1) + " were deleted by the topic's retention policy", slice);
+        super(
+                "Data stream slice " + slice + " has expired: partition " + slice.topicPartition()
+                        + " now starts at offset " + logStartOffset + ", so records " + slice.startOffset() + ".."
+                        + (logStartOffset - 1) + " were deleted by the topic's retention policy",
+                slice);
         this.logStartOffset = logStartOffset;
     }
 

@@ -13,11 +13,13 @@ public class DataStreamTimeoutException extends DataStreamException {
     private final long logEndOffset;
 
     public DataStreamTimeoutException(StreamSlice slice, long position, long logEndOffset, Duration timeout) {
-        super("Data stream slice " + slice + " is incomplete: read up to offset " + position + ", partition "
-                + slice.topicPartition() + " ends at offset " + logEndOffset
-                + (logEndOffset >= slice.endOffset()
-                        ? " (its records are not yet readable: an open transaction holds them back)"
-                        : ", and no record arrived for " + timeout.toMillis() + " ms"), slice);
+        super(
+                "Data stream slice " + slice + " is incomplete: read up to offset " + position + ", partition "
+                        + slice.topicPartition() + " ends at offset " + logEndOffset
+                        + (logEndOffset >= slice.endOffset()
+                                ? " (its records are not yet readable: an open transaction holds them back)"
+                                : ", and no record arrived for " + timeout.toMillis() + " ms"),
+                slice);
         this.position = position;
         this.logEndOffset = logEndOffset;
     }

@@ -95,8 +95,8 @@ public final class StreamDataset implements AutoCloseable {
         this.pollTimeout = builder.pollTimeout;
         this.metadataTimeout = builder.metadataTimeout;
         this.bufferRecordsPerPartition = builder.bufferRecordsPerPartition;
-        String clientId = builder.clientId != null ? builder.clientId
-                : "kafkaml-stream-" + CLIENT_IDS.incrementAndGet();
+        String clientId =
+                builder.clientId != null ? builder.clientId : "kafkaml-stream-" + CLIENT_IDS.incrementAndGet();
         this.name = clientId;
         Map<String, Object> defaults = new HashMap<>();
         defaults.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, IsolationLevel.READ_COMMITTED.toString());
@@ -114,8 +114,8 @@ public final class StreamDataset implements AutoCloseable {
         Map<String, Object> config = ClientConfigs.consumer(builder.clientConfig, defaults, enforced);
         config.remove(ConsumerConfig.GROUP_ID_CONFIG);
         config.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
-        this.fetcher = new StreamFetcher(builder.clients.consumer(config), clientId,
-                pollTimeout, endTimeout, bufferRecordsPerPartition);
+        this.fetcher = new StreamFetcher(
+                builder.clients.consumer(config), clientId, pollTimeout, endTimeout, bufferRecordsPerPartition);
     }
 
     /**
@@ -196,8 +196,11 @@ public final class StreamDataset implements AutoCloseable {
             return resolvedSlices;
         }
         checkPartitionsExist();
-        List<TopicPartition> open = slices.stream().filter(StreamSlice::isOpenEnded)
-                .map(StreamSlice::topicPartition).distinct().toList();
+        List<TopicPartition> open = slices.stream()
+                .filter(StreamSlice::isOpenEnded)
+                .map(StreamSlice::topicPartition)
+                .distinct()
+                .toList();
         Map<TopicPartition, Long> ends = open.isEmpty() ? Map.of() : endOffsets(open);
         List<StreamSlice> resolved = new ArrayList<>(slices.size());
         for (StreamSlice slice : slices) {
@@ -220,16 +223,23 @@ public final class StreamDataset implements AutoCloseable {
             try {
                 partitions = fetcher.call(c -> c.partitionsFor(topic, metadataTimeout), metadataTimeout);
             } catch (TimeoutException e) {
-                throw new DataStreamException("Could not read the metadata of topic '" + topic + "' within "
-                        + metadataTimeout.toMillis() + " ms: " + e.getMessage(), null, e);
+                throw new DataStreamException(
+                        "Could not read the metadata of topic '" + topic + "' within " + metadataTimeout.toMillis()
+                                + " ms: " + e.getMessage(),
+                        null,
+                        e);
             }
             int count = partitions == null ? 0 : partitions.size();
             for (StreamSlice slice : slices) {
                 if (slice.topic().equals(topic) && slice.partition() >= count) {
-                    throw new DataStreamException(count == 0
-                            ? "Data stream slice " + slice + " names topic '" + topic + "', which does not exist"
-                            : "Data stream slice " + slice + " names partition " + slice.partition() + " but topic '"
-                                    + topic + "' has " + count + " partition" + (count == 1 ? "" : "s"), slice);
+                    throw new DataStreamException(
+                            count == 0
+                                    ? "Data stream slice " + slice + " names topic '" + topic
+                                            + "', which does not exist"
+                                    : "Data stream slice " + slice + " names partition " + slice.partition()
+                                            + " but topic '" + topic + "' has " + count + " partition"
+                                            + (count == 1 ? "" : "s"),
+                            slice);
                 }
             }
         }
@@ -247,20 +257,28 @@ public final class StreamDataset implements AutoCloseable {
     }
 
     Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions) {
-        return offsets("log start offsets", partitions, (p, timeout) -> fetcher.call(c -> c.beginningOffsets(p, timeout), timeout));
+        return offsets(
+                "log start offsets",
+                partitions,
+                (p, timeout) -> fetcher.call(c -> c.beginningOffsets(p, timeout), timeout));
     }
 
     Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions) {
         return offsets("end offsets", partitions, (p, timeout) -> fetcher.call(c -> c.endOffsets(p, timeout), timeout));
     }
 
-    private Map<TopicPartition, Long> offsets(String what, Collection<TopicPartition> partitions,
+    private Map<TopicPartition, Long> offsets(
+            String what,
+            Collection<TopicPartition> partitions,
             BiFunction<Collection<TopicPartition>, Duration, Map<TopicPartition, Long>> lookup) {
         try {
             return lookup.apply(partitions, metadataTimeout);
         } catch (TimeoutException e) {
-            throw new DataStreamException("Could not read the " + what + " of " + partitions + " within "
-                    + metadataTimeout.toMillis() + " ms: " + e.getMessage(), null, e);
+            throw new DataStreamException(
+                    "Could not read the " + what + " of " + partitions + " within " + metadataTimeout.toMillis()
+                            + " ms: " + e.getMessage(),
+                    null,
+                    e);
         }
     }
 

@@ -17,10 +17,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.InvalidOffsetException;
-import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -49,7 +49,11 @@ final class StreamFetcher implements Runnable {
     private volatile boolean closing;
     private Pass active;
 
-    StreamFetcher(Consumer<byte[], byte[]> consumer, String name, Duration pollTimeout, Duration endTimeout,
+    StreamFetcher(
+            Consumer<byte[], byte[]> consumer,
+            String name,
+            Duration pollTimeout,
+            Duration endTimeout,
             int laneBufferRecords) {
         this.consumer = consumer;
         this.name = name;
@@ -100,17 +104,19 @@ final class StreamFetcher implements Runnable {
             }
             throw new KafkaMlException("The fetcher of " + name + " failed: " + e.getCause(), e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new KafkaMlException("The fetcher of " + name + " did not answer within " + timeout.toMillis()
-                    + " ms", e);
+            throw new KafkaMlException(
+                    "The fetcher of " + name + " did not answer within " + timeout.toMillis() + " ms", e);
         }
     }
 
     /** Starts fetching a new pass; the previous pass, if any, is abandoned. */
     void start(Pass pass, Duration timeout) {
-        call(c -> {
-            begin(pass);
-            return null;
-        }, timeout);
+        call(
+                c -> {
+                    begin(pass);
+                    return null;
+                },
+                timeout);
     }
 
     /** Asks the fetch thread to look at the lanes again (a paused lane may be resumed). */
@@ -147,8 +153,8 @@ final class StreamFetcher implements Runnable {
                     if (closing) {
                         break;
                     }
-                    failActive(new DataStreamException("Reading the data stream of " + name + " failed: "
-                            + e.getMessage(), null, e));
+                    failActive(new DataStreamException(
+                            "Reading the data stream of " + name + " failed: " + e.getMessage(), null, e));
                 }
             }
         } catch (InterruptedException e) {
@@ -193,7 +199,8 @@ final class StreamFetcher implements Runnable {
         try {
             return expiredOrFailed(e);
         } catch (RuntimeException lookup) {
-            return new DataStreamException("Reading the data stream of " + name + " failed: " + e.getMessage(), null, e);
+            return new DataStreamException(
+                    "Reading the data stream of " + name + " failed: " + e.getMessage(), null, e);
         }
     }
 
@@ -202,7 +209,8 @@ final class StreamFetcher implements Runnable {
             for (TopicPartition partition : e.partitions()) {
                 Lane lane = active.lanes.get(partition);
                 if (lane != null && lane.slice != null) {
-                    long logStart = consumer.beginningOffsets(List.of(partition), endTimeout).get(partition);
+                    long logStart = consumer.beginningOffsets(List.of(partition), endTimeout)
+                            .get(partition);
                     if (logStart > consumer.position(partition)) {
                         return new DataStreamExpiredException(lane.slice, logStart);
                     }
@@ -292,7 +300,8 @@ final class StreamFetcher implements Runnable {
                     lane.lastPosition = position;
                     lane.stallDeadline = Deadline.after(endTimeout);
                 } else if (lane.stallDeadline.expired()) {
-                    long logEnd = consumer.endOffsets(List.of(lane.partition), endTimeout).get(lane.partition);
+                    long logEnd = consumer.endOffsets(List.of(lane.partition), endTimeout)
+                            .get(lane.partition);
                     throw new DataStreamTimeoutException(lane.slice, position, logEnd, endTimeout);
                 }
             }
@@ -367,8 +376,8 @@ final class StreamFetcher implements Runnable {
      * A chunk of records of one slice ({@code records[from, to)}), the end of a lane ({@link #END}), or a
      * failure that ends the pass.
      */
-    record Item(List<ConsumerRecord<byte[], byte[]>> records, int from, int to, int sliceIndex,
-            RuntimeException failure) {
+    record Item(
+            List<ConsumerRecord<byte[], byte[]>> records, int from, int to, int sliceIndex, RuntimeException failure) {
         static final Item END = new Item(List.of(), 0, 0, -1, null);
     }
 
@@ -376,7 +385,8 @@ final class StreamFetcher implements Runnable {
     Pass newPass(List<StreamSlice> slices) {
         Map<TopicPartition, List<StreamSlice>> grouped = new LinkedHashMap<>();
         for (StreamSlice slice : slices) {
-            grouped.computeIfAbsent(slice.topicPartition(), tp -> new ArrayList<>()).add(slice);
+            grouped.computeIfAbsent(slice.topicPartition(), tp -> new ArrayList<>())
+                    .add(slice);
         }
         List<Lane> lanes = new ArrayList<>();
         grouped.forEach((partition, laneSlices) -> lanes.add(new Lane(partition, laneSlices)));

@@ -113,8 +113,8 @@ public final class StreamPass implements Iterator<StreamRecord> {
                     + " was superseded by a newer pass and can no longer be read");
         }
         if (failure != null) {
-            throw new IllegalStateException("Pass " + number + " of " + dataset.name() + " failed earlier: "
-                    + failure.getMessage(), failure);
+            throw new IllegalStateException(
+                    "Pass " + number + " of " + dataset.name() + " failed earlier: " + failure.getMessage(), failure);
         }
     }
 
@@ -136,8 +136,8 @@ public final class StreamPass implements Iterator<StreamRecord> {
             return false;
         }
         ConsumerRecord<byte[], byte[]> record = best.take();
-        next = new StreamRecord(record.topic(), record.partition(), record.offset(), record.timestamp(),
-                record.key(), record.value());
+        next = new StreamRecord(
+                record.topic(), record.partition(), record.offset(), record.timestamp(), record.key(), record.value());
         recordsRead++;
         return true;
     }
@@ -197,7 +197,8 @@ public final class StreamPass implements Iterator<StreamRecord> {
         private StreamFetcher.Item take(StreamFetcher.Lane lane) {
             try {
                 while (true) {
-                    StreamFetcher.Item item = lane.queue.poll(dataset.pollTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                    StreamFetcher.Item item =
+                            lane.queue.poll(dataset.pollTimeout().toMillis(), TimeUnit.MILLISECONDS);
                     if (item != null) {
                         return item;
                     }

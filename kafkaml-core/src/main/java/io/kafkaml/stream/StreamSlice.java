@@ -142,8 +142,9 @@ public record StreamSlice(String topic, int partition, long startOffset, long en
         String[] entries = text.split(",", -1);
         List<StreamSlice> slices = new ArrayList<>(entries.length);
         for (int i = 0; i < entries.length; i++) {
-            String where = entries.length == 1 ? "" : " (entry " + (i + 1) + " of " + entries.length + " in '"
-                    + abbreviate(text) + "')";
+            String where = entries.length == 1
+                    ? ""
+                    : " (entry " + (i + 1) + " of " + entries.length + " in '" + abbreviate(text) + "')";
             slices.add(parseEntry(entries[i].trim(), where));
         }
         return List.copyOf(slices);

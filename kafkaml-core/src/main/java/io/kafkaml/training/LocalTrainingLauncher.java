@@ -1,13 +1,13 @@
 package io.kafkaml.training;
 
-import io.kafkaml.training.internals.ControlTopicListener;
-import io.kafkaml.training.internals.TrainingRunner;
 import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.control.ControlTopicPosition;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.Registry;
+import io.kafkaml.training.internals.ControlTopicListener;
+import io.kafkaml.training.internals.TrainingRunner;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.Map;
@@ -65,7 +65,8 @@ public final class LocalTrainingLauncher implements TrainingLauncher {
      * @param threads how many deployments train at the same time
      * @param listener called as training progresses, or {@code null}
      */
-    public LocalTrainingLauncher(Registry registry, Map<String, ?> clientConfig, int threads, TrainingListener listener) {
+    public LocalTrainingLauncher(
+            Registry registry, Map<String, ?> clientConfig, int threads, TrainingListener listener) {
         this(registry, clientConfig, threads, listener, KafkaClientSupplier.DEFAULT);
     }
 
@@ -77,7 +78,11 @@ public final class LocalTrainingLauncher implements TrainingLauncher {
      * @param listener called as training progresses, or {@code null}
      * @param clients creates the consumers of the control topic and of the data streams
      */
-    public LocalTrainingLauncher(Registry registry, Map<String, ?> clientConfig, int threads, TrainingListener listener,
+    public LocalTrainingLauncher(
+            Registry registry,
+            Map<String, ?> clientConfig,
+            int threads,
+            TrainingListener listener,
             KafkaClientSupplier clients) {
         this.clients = Objects.requireNonNull(clients, "clients");
         if (threads < 1) {
@@ -86,8 +91,8 @@ public final class LocalTrainingLauncher implements TrainingLauncher {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.clientConfig = Map.copyOf(clientConfig);
         this.listener = listener;
-        this.executor = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
-                runnable -> {
+        this.executor = new ThreadPoolExecutor(
+                threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), runnable -> {
                     Thread thread = new Thread(runnable, "kafkaml-trainer-" + THREADS.incrementAndGet());
                     thread.setDaemon(true);
                     return thread;
@@ -120,19 +125,24 @@ public final class LocalTrainingLauncher implements TrainingLauncher {
                 done.complete(runner.finalStatus() != null ? runner.finalStatus() : DeploymentStatus.FAILED);
             }
         };
-        ControlTopicPosition since = registry.deployment(id).map(TrainingDeployments::controlPosition)
+        ControlTopicPosition since = registry.deployment(id)
+                .map(TrainingDeployments::controlPosition)
                 .orElse(ControlTopicPosition.BEGINNING);
-        ControlTopicListener.Waiter waiter = listener(job.controlTopic()).await(id, since, job.spec().reuseStream(),
-                job.spec().controlWait().orElse(ChronoUnit.FOREVER.getDuration()),
-                received -> {
-                    message.set(received);
-                    executor.execute(train);
-                },
-                reason -> {
-                    // No thread of the pool for a deployment that will not train: record why, here.
-                    noMessage.set(reason);
-                    train.run();
-                });
+        ControlTopicListener.Waiter waiter = listener(job.controlTopic())
+                .await(
+                        id,
+                        since,
+                        job.spec().reuseStream(),
+                        job.spec().controlWait().orElse(ChronoUnit.FOREVER.getDuration()),
+                        received -> {
+                            message.set(received);
+                            executor.execute(train);
+                        },
+                        reason -> {
+                            // No thread of the pool for a deployment that will not train: record why, here.
+                            noMessage.set(reason);
+                            train.run();
+                        });
         return new TrainingHandle() {
             @Override
             public String deploymentId() {

@@ -95,8 +95,11 @@ public final class TrainingDeployments {
                 throw e;
             }
             id = String.valueOf(maxKnownId(state) + 1);
-            log.warn("Deployment id {} taken as one above every id known, unclaimed (processes deploying at the same "
-                    + "instant may get it too): {}", id, e.getMessage());
+            log.warn(
+                    "Deployment id {} taken as one above every id known, unclaimed (processes deploying at the same "
+                            + "instant may get it too): {}",
+                    id,
+                    e.getMessage());
         }
         return record(config, models, spec, id, state);
     }
@@ -122,21 +125,28 @@ public final class TrainingDeployments {
                 throw e;
             } catch (io.kafkaml.common.KafkaMlException e) {
                 // The explicit id stays usable, unchecked: ids claimed later may not skip it.
-                log.warn("Deployment id {} could not be claimed in '{}' (not checked against other registries; ids "
-                        + "claimed later may not skip it): {}", deploymentId,
-                        controlTopic + ControlChannel.ID_CLAIMS_SUFFIX, e.getMessage());
+                log.warn(
+                        "Deployment id {} could not be claimed in '{}' (not checked against other registries; ids "
+                                + "claimed later may not skip it): {}",
+                        deploymentId,
+                        controlTopic + ControlChannel.ID_CLAIMS_SUFFIX,
+                        e.getMessage());
             }
         }
         return record(config, models, spec, deploymentId, state);
     }
 
-    private TrainingHandle record(Configuration config, List<ModelDefinition> models, TrainingSpec spec,
-            String deploymentId, ControlTopicState state) {
+    private TrainingHandle record(
+            Configuration config,
+            List<ModelDefinition> models,
+            TrainingSpec spec,
+            String deploymentId,
+            ControlTopicState state) {
         Instant now = Instant.now();
         Map<String, Object> settings = new LinkedHashMap<>(spec.toMap());
         settings.put(CONTROL_POSITION_SETTING, state.end().format());
-        registry.createDeployment(new Deployment(deploymentId, config.name(), DeploymentStatus.WAITING_FOR_DATA, null,
-                settings, now, now, null));
+        registry.createDeployment(new Deployment(
+                deploymentId, config.name(), DeploymentStatus.WAITING_FOR_DATA, null, settings, now, now, null));
         return launcher.launch(new TrainingJob(deploymentId, config, models, spec, controlTopic));
     }
 

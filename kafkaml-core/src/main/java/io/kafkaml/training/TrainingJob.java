@@ -17,8 +17,12 @@ import java.util.Objects;
  * @param spec how to train
  * @param controlTopic the control topic to wait on
  */
-public record TrainingJob(String deploymentId, Configuration configuration, List<ModelDefinition> models,
-        TrainingSpec spec, String controlTopic) {
+public record TrainingJob(
+        String deploymentId,
+        Configuration configuration,
+        List<ModelDefinition> models,
+        TrainingSpec spec,
+        String controlTopic) {
 
     /** Copies the model list. */
     public TrainingJob {
@@ -35,8 +39,12 @@ public record TrainingJob(String deploymentId, Configuration configuration, List
         Deployment deployment = registry.deployment(deploymentId)
                 .orElseThrow(() -> new EntityNotFoundException("deployment", deploymentId));
         Configuration configuration = configuration(registry, deployment.configuration());
-        return new TrainingJob(deploymentId, configuration, models(registry, configuration),
-                TrainingSpec.fromMap(deployment.settings()), controlTopic);
+        return new TrainingJob(
+                deploymentId,
+                configuration,
+                models(registry, configuration),
+                TrainingSpec.fromMap(deployment.settings()),
+                controlTopic);
     }
 
     /**
@@ -46,10 +54,11 @@ public record TrainingJob(String deploymentId, Configuration configuration, List
      */
     public TrainingJob onlyModel(String name) {
         Objects.requireNonNull(name, "name");
-        List<ModelDefinition> only = models.stream().filter(m -> m.name().equals(name)).toList();
+        List<ModelDefinition> only =
+                models.stream().filter(m -> m.name().equals(name)).toList();
         if (only.isEmpty()) {
-            throw new IllegalArgumentException("Configuration '" + configuration.name() + "' has no model '" + name
-                    + "'");
+            throw new IllegalArgumentException(
+                    "Configuration '" + configuration.name() + "' has no model '" + name + "'");
         }
         return new TrainingJob(deploymentId, configuration, only, spec, controlTopic);
     }

@@ -15,14 +15,11 @@ public interface TrainingListener {
      * as this runner sees it after writing one of its models' results. With one runner per model (Kubernetes Jobs) a
      * runner may end before its deployment does.
      */
-    default void onDeploymentStatus(String deploymentId, DeploymentStatus status, String error) {
-    }
+    default void onDeploymentStatus(String deploymentId, DeploymentStatus status, String error) {}
 
     /** A model finished an epoch: every epoch, in order (the registry's metrics topic gets the same record). */
-    default void onEpoch(String deploymentId, String model, EpochMetrics metrics, int totalEpochs) {
-    }
+    default void onEpoch(String deploymentId, String model, EpochMetrics metrics, int totalEpochs) {}
 
     /** A model's training ended (finished, failed or cancelled). */
-    default void onResult(TrainingResult result) {
-    }
+    default void onResult(TrainingResult result) {}
 }

@@ -38,17 +38,29 @@ import java.util.Set;
  * @param decisionThreshold the probability from which a sigmoid output counts as class 1 when binary and
  *     multi-label classifiers are evaluated, in (0, 1); 0.5 by default
  */
-public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean shuffle, long seed,
-        String earlyStoppingMetric, int earlyStoppingPatience, int evaluationBatchSize, Normalization normalization,
-        Duration controlTimeout, SplitOrder splitOrder, long cacheBudgetBytes, BadRecordPolicy badRecordPolicy,
-        boolean reuseStream, double decisionThreshold) {
+public record TrainingSpec(
+        int batchSize,
+        int epochs,
+        int stepsPerEpoch,
+        boolean shuffle,
+        long seed,
+        String earlyStoppingMetric,
+        int earlyStoppingPatience,
+        int evaluationBatchSize,
+        Normalization normalization,
+        Duration controlTimeout,
+        SplitOrder splitOrder,
+        long cacheBudgetBytes,
+        BadRecordPolicy badRecordPolicy,
+        boolean reuseStream,
+        double decisionThreshold) {
 
     /** The decision threshold of binary and multi-label outputs unless one is given: 0.5. */
     public static final double DEFAULT_DECISION_THRESHOLD = 0.5;
 
     /** Metrics early stopping can watch; for the first five lower is better. */
-    public static final Set<String> METRICS = Set.of("loss", "mse", "mae", "rmse", "r2", "accuracy", "precision",
-            "recall", "f1");
+    public static final Set<String> METRICS =
+            Set.of("loss", "mse", "mae", "rmse", "r2", "accuracy", "precision", "recall", "f1");
 
     /**
      * Validates the fields.
@@ -60,7 +72,8 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
         positive("epochs", epochs);
         positive("evaluationBatchSize", evaluationBatchSize);
         if (stepsPerEpoch < 0) {
-            throw new IllegalArgumentException("stepsPerEpoch must be >= 0 (0 = the whole split), was " + stepsPerEpoch);
+            throw new IllegalArgumentException(
+                    "stepsPerEpoch must be >= 0 (0 = the whole split), was " + stepsPerEpoch);
         }
         if (earlyStoppingMetric != null) {
             earlyStoppingMetric = earlyStoppingMetric.toLowerCase(Locale.ROOT);
@@ -74,8 +87,8 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
         Objects.requireNonNull(splitOrder, "splitOrder");
         Objects.requireNonNull(badRecordPolicy, "badRecordPolicy");
         if (controlTimeout != null && (controlTimeout.isNegative() || controlTimeout.isZero())) {
-            throw new IllegalArgumentException("controlTimeout must be positive (or null to wait indefinitely), was "
-                    + controlTimeout);
+            throw new IllegalArgumentException(
+                    "controlTimeout must be positive (or null to wait indefinitely), was " + controlTimeout);
         }
         if (cacheBudgetBytes < 0) {
             throw new IllegalArgumentException("cacheBudgetBytes must be >= 0, was " + cacheBudgetBytes);
@@ -91,7 +104,8 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
      */
     public static double checkDecisionThreshold(double threshold) {
         if (!(threshold > 0 && threshold < 1)) {
-            throw new IllegalArgumentException("decisionThreshold must be between 0 and 1 (exclusive), was " + threshold);
+            throw new IllegalArgumentException(
+                    "decisionThreshold must be between 0 and 1 (exclusive), was " + threshold);
         }
         return threshold;
     }
@@ -159,7 +173,8 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
                 .reuseStream(Boolean.parseBoolean(String.valueOf(map.getOrDefault("reuseStream", false))))
                 .decisionThreshold(decisionThreshold(map));
         if (map.get("earlyStoppingMetric") != null) {
-            builder.earlyStopping(String.valueOf(map.get("earlyStoppingMetric")), values.integer("earlyStoppingPatience", 1));
+            builder.earlyStopping(
+                    String.valueOf(map.get("earlyStoppingMetric")), values.integer("earlyStoppingPatience", 1));
         }
         if (map.get("controlTimeoutMs") != null) {
             builder.controlTimeout(Duration.ofMillis(values.number("controlTimeoutMs", 0)));
@@ -170,7 +185,8 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
     /** The decision threshold a recorded spec ({@link #toMap()}) holds, or the default for older records. */
     public static double decisionThreshold(Map<String, Object> map) {
         Object value = map == null ? null : map.get("decisionThreshold");
-        return value == null ? DEFAULT_DECISION_THRESHOLD
+        return value == null
+                ? DEFAULT_DECISION_THRESHOLD
                 : value instanceof Number n ? n.doubleValue() : Double.parseDouble(value.toString());
     }
 
@@ -181,7 +197,9 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
 
         long number(String key, long defaultValue) {
             Object value = map.get(key);
-            return value == null ? defaultValue : value instanceof Number n ? n.longValue() : Long.parseLong(value.toString());
+            return value == null
+                    ? defaultValue
+                    : value instanceof Number n ? n.longValue() : Long.parseLong(value.toString());
         }
     }
 
@@ -203,8 +221,7 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
         private BadRecordPolicy badRecordPolicy = BadRecordPolicy.FAIL;
         private double decisionThreshold = DEFAULT_DECISION_THRESHOLD;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** Rows per training batch; default 32. */
         public Builder batchSize(int batchSize) {
@@ -304,9 +321,22 @@ public record TrainingSpec(int batchSize, int epochs, int stepsPerEpoch, boolean
 
         /** Validates and returns the spec. */
         public TrainingSpec build() {
-            return new TrainingSpec(batchSize, epochs, stepsPerEpoch, shuffle, seed, earlyStoppingMetric,
-                    earlyStoppingPatience, evaluationBatchSize, normalization, controlTimeout, splitOrder,
-                    cacheBudgetBytes, badRecordPolicy, reuseStream, decisionThreshold);
+            return new TrainingSpec(
+                    batchSize,
+                    epochs,
+                    stepsPerEpoch,
+                    shuffle,
+                    seed,
+                    earlyStoppingMetric,
+                    earlyStoppingPatience,
+                    evaluationBatchSize,
+                    normalization,
+                    controlTimeout,
+                    splitOrder,
+                    cacheBudgetBytes,
+                    badRecordPolicy,
+                    reuseStream,
+                    decisionThreshold);
         }
     }
 }

@@ -23,8 +23,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class ControlChannelIT {
 
     private static ControlMessage message(String deploymentId) {
-        return ControlMessage.builder().slices(List.of(StreamSlice.of("data", 0, 0, 10))).inputFormat("RAW")
-                .totalMessages(10).deploymentId(deploymentId).build();
+        return ControlMessage.builder()
+                .slices(List.of(StreamSlice.of("data", 0, 0, 10)))
+                .inputFormat("RAW")
+                .totalMessages(10)
+                .deploymentId(deploymentId)
+                .build();
     }
 
     @Test
@@ -38,13 +42,14 @@ class ControlChannelIT {
     }
 
     @Test
-    void findsAMessagePublishedWhileWaitingEvenOnATopicThatDidNotExistYet(EmbeddedKafkaBroker kafka)
-            throws Exception {
+    void findsAMessagePublishedWhileWaitingEvenOnATopicThatDidNotExistYet(EmbeddedKafkaBroker kafka) throws Exception {
         try (ControlChannel control = ControlChannel.create(kafka.clientConfig(), "control-later")) {
             CompletableFuture<ControlMessage> waiting =
                     CompletableFuture.supplyAsync(() -> control.await("gw-9", Duration.ofSeconds(30)));
             // nothing for it yet: it keeps waiting (checked for 700 ms), then both messages arrive
-            org.awaitility.Awaitility.await().during(Duration.ofMillis(700)).atMost(Duration.ofSeconds(10))
+            org.awaitility.Awaitility.await()
+                    .during(Duration.ofMillis(700))
+                    .atMost(Duration.ofSeconds(10))
                     .until(() -> !waiting.isDone());
             control.publish(message("gw-8"), Duration.ofSeconds(10));
             control.publish(message("gw-9"), Duration.ofSeconds(10));
@@ -58,7 +63,8 @@ class ControlChannelIT {
         send(kafka, ControlChannel.DEFAULT_TOPIC, new byte[] {0x07}, ControlMessageTest.KAFKA_ML_RAW);
         try (ControlChannel control = ControlChannel.create(kafka.clientConfig())) {
             ControlMessage message = control.await("7", Duration.ofSeconds(10));
-            assertThat(message.slices()).containsExactly(StreamSlice.of("hcopd", 0, 0, 120), StreamSlice.of("hcopd", 1, 0, 119));
+            assertThat(message.slices())
+                    .containsExactly(StreamSlice.of("hcopd", 0, 0, 120), StreamSlice.of("hcopd", 1, 0, 119));
             assertThat(message.totalMessages()).isEqualTo(239);
         }
     }
@@ -70,13 +76,15 @@ class ControlChannelIT {
         send(kafka, "control-bad", null, "{\"topic\": 12}");
         try (ControlChannel control = ControlChannel.create(kafka.clientConfig(), "control-bad")) {
             control.publish(message("3"), Duration.ofSeconds(10));
-            assertThat(control.await("3", Duration.ofSeconds(10)).deploymentId()).isEqualTo("3");
+            assertThat(control.await("3", Duration.ofSeconds(10)).deploymentId())
+                    .isEqualTo("3");
             assertThatThrownBy(() -> control.await("1", Duration.ofSeconds(10)))
                     .isInstanceOf(InvalidControlMessageException.class)
                     .hasMessageContaining("at control-bad-0@0: the value is not JSON");
             assertThatThrownBy(() -> control.await("4", Duration.ofMillis(1500)))
                     .isInstanceOf(ControlMessageTimeoutException.class)
-                    .hasMessageContaining("No control message for deployment '4' arrived on topic 'control-bad' within 1500 ms")
+                    .hasMessageContaining(
+                            "No control message for deployment '4' arrived on topic 'control-bad' within 1500 ms")
                     .hasMessageContaining("2 malformed messages were skipped");
         }
     }
@@ -92,7 +100,8 @@ class ControlChannelIT {
             }
             control.publish(message("9"), Duration.ofSeconds(10));
             // deployment 104's message is the 5th: found within the limit
-            assertThat(control.await("104", Duration.ofSeconds(10)).deploymentId()).isEqualTo("104");
+            assertThat(control.await("104", Duration.ofSeconds(10)).deploymentId())
+                    .isEqualTo("104");
             // deployment 9's is the 7th: the wait stops at the 6th, naming the setting
             assertThatThrownBy(() -> control.await("9", Duration.ofSeconds(10)))
                     .isInstanceOf(KafkaMlException.class)
@@ -105,7 +114,8 @@ class ControlChannelIT {
     private static void send(EmbeddedKafkaBroker kafka, String topic, byte[] key, String value) {
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>(topic, key, value.getBytes(StandardCharsets.UTF_8))).get(10, TimeUnit.SECONDS);
+            producer.send(new ProducerRecord<>(topic, key, value.getBytes(StandardCharsets.UTF_8)))
+                    .get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new AssertionError(e);
         }

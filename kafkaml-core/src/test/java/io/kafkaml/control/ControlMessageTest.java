@@ -23,7 +23,8 @@ class ControlMessageTest {
     void readsKafkaMlMessageWithTheDeploymentIdInAOneByteKey() {
         ControlMessage message = ControlMessage.parse(new byte[] {0x07}, bytes(KAFKA_ML_RAW));
         assertThat(message.deploymentId()).isEqualTo("7");
-        assertThat(message.slices()).containsExactly(StreamSlice.of("hcopd", 0, 0, 120), StreamSlice.of("hcopd", 1, 0, 119));
+        assertThat(message.slices())
+                .containsExactly(StreamSlice.of("hcopd", 0, 0, 120), StreamSlice.of("hcopd", 1, 0, 119));
         assertThat(message.unsupervisedSlices()).isEmpty();
         assertThat(message.inputFormat()).isEqualTo("RAW");
         assertThat(message.inputConfig()).containsEntry("data_type", "float32").containsEntry("label_reshape", "");
@@ -47,27 +48,33 @@ class ControlMessageTest {
         assertThat(ControlMessage.keyFor("0")).containsExactly(0x00);
         assertThat(ControlMessage.keyFor("hcopd-run")).isEqualTo(bytes("hcopd-run"));
         for (String id : List.of("0", "1", "127", "128", "65535", "4294967296", "18446744073709551615")) {
-            assertThat(ControlMessage.deploymentIdFromKey(ControlMessage.keyFor(id))).isEqualTo(id);
+            assertThat(ControlMessage.deploymentIdFromKey(ControlMessage.keyFor(id)))
+                    .isEqualTo(id);
         }
     }
 
     @Test
     void theJsonDeploymentIdWinsOverTheKey() {
-        String json = KAFKA_ML_RAW.replace("\"incremental\": false", "\"incremental\": false, \"deployment_id\": \"hcopd-a\"");
-        assertThat(ControlMessage.parse(new byte[] {0x07}, bytes(json)).deploymentId()).isEqualTo("hcopd-a");
-        String numeric = KAFKA_ML_RAW.replace("\"incremental\": false", "\"incremental\": false, \"deployment_id\": 12");
+        String json = KAFKA_ML_RAW.replace(
+                "\"incremental\": false", "\"incremental\": false, \"deployment_id\": \"hcopd-a\"");
+        assertThat(ControlMessage.parse(new byte[] {0x07}, bytes(json)).deploymentId())
+                .isEqualTo("hcopd-a");
+        String numeric =
+                KAFKA_ML_RAW.replace("\"incremental\": false", "\"incremental\": false, \"deployment_id\": 12");
         assertThat(ControlMessage.parse(null, bytes(numeric)).deploymentId()).isEqualTo("12");
     }
 
     @Test
     void olderSinksConfigurationKeyIsReadAsInputConfig() {
         String json = KAFKA_ML_RAW.replace("\"input_config\"", "\"configuration\"");
-        assertThat(ControlMessage.parse(new byte[] {1}, bytes(json)).inputConfig()).containsEntry("data_type", "float32");
+        assertThat(ControlMessage.parse(new byte[] {1}, bytes(json)).inputConfig())
+                .containsEntry("data_type", "float32");
     }
 
     @Test
     void unknownKeysAreKeptWhenReSentToAnotherDeployment() {
-        String json = KAFKA_ML_RAW.replace("\"incremental\": false",
+        String json = KAFKA_ML_RAW.replace(
+                "\"incremental\": false",
                 "\"incremental\": false, \"sensor\": {\"site\": \"Malaga\", \"ids\": [1, 2]}");
         ControlMessage original = ControlMessage.parse(new byte[] {0x07}, bytes(json));
         ControlMessage reused = original.withDeploymentId("8");
@@ -88,8 +95,12 @@ class ControlMessageTest {
                 .slices(List.of(StreamSlice.of("iot", 0, 10, 60), StreamSlice.openEnded("iot", 1, 5)))
                 .inputFormat("AVRO")
                 .inputConfig(Map.of("data_scheme", "{\"type\":\"record\"}", "label_scheme", "{}"))
-                .validationRate(0.2).testRate(0.1).totalMessages(50).description("gateway 3")
-                .deploymentId("gw-3").field("origin", "kafkaml")
+                .validationRate(0.2)
+                .testRate(0.1)
+                .totalMessages(50)
+                .description("gateway 3")
+                .deploymentId("gw-3")
+                .field("origin", "kafkaml")
                 .build();
         ControlMessage copy = ControlMessage.parse(message.keyBytes(), message.toJsonBytes());
         assertThat(copy).isEqualTo(message);
@@ -109,7 +120,8 @@ class ControlMessageTest {
                 .hasMessageContaining("'validation_rate' must be in [0, 1), was 1.5")
                 .hasMessageContaining("'test_rate' must be a number in [0, 1), was \"0.1\"")
                 .hasMessageContaining("'total_msg' must be >= 0, was -3")
-                .satisfies(e -> assertThat(((InvalidControlMessageException) e).deploymentId()).contains("9"));
+                .satisfies(e -> assertThat(((InvalidControlMessageException) e).deploymentId())
+                        .contains("9"));
     }
 
     @Test
@@ -127,7 +139,9 @@ class ControlMessageTest {
 
     @Test
     void malformedSlicesAreReportedWithTheEntry() {
-        assertThatThrownBy(() -> base().build().toBuilder().field("topic", "hcopd:0:0:120,hcopd:1").build())
+        assertThatThrownBy(() -> base().build().toBuilder()
+                        .field("topic", "hcopd:0:0:120,hcopd:1")
+                        .build())
                 .isInstanceOf(InvalidControlMessageException.class)
                 .hasMessageContaining("'topic': Malformed stream slice 'hcopd:1' (entry 2 of 2");
         assertThatThrownBy(() -> base().build().toBuilder().field("topic", "").build())
@@ -144,8 +158,8 @@ class ControlMessageTest {
 
     @Test
     void errorsFromARecordNameTopicPartitionAndOffset() {
-        ConsumerRecord<byte[], byte[]> record = new ConsumerRecord<>("KAFKA_ML_CONTROL_TOPIC", 0, 42L,
-                new byte[] {3}, bytes("{\"topic\": \"hcopd:0:0:1\", oops}"));
+        ConsumerRecord<byte[], byte[]> record = new ConsumerRecord<>(
+                "KAFKA_ML_CONTROL_TOPIC", 0, 42L, new byte[] {3}, bytes("{\"topic\": \"hcopd:0:0:1\", oops}"));
         assertThatThrownBy(() -> ControlMessage.fromRecord(record))
                 .isInstanceOf(InvalidControlMessageException.class)
                 .hasMessageContaining("at KAFKA_ML_CONTROL_TOPIC-0@42: the value is not JSON (line 1, column")
@@ -156,13 +170,15 @@ class ControlMessageTest {
                 });
         assertThatThrownBy(() -> ControlMessage.parse(null, bytes("[1, 2]")))
                 .hasMessageContaining("must be a JSON object, was [1,2]");
-        assertThatThrownBy(() -> ControlMessage.parse(new byte[] {1}, null))
-                .hasMessageContaining("no value");
+        assertThatThrownBy(() -> ControlMessage.parse(new byte[] {1}, null)).hasMessageContaining("no value");
     }
 
     private static ControlMessage.Builder base() {
-        return ControlMessage.builder().slices(List.of(StreamSlice.of("hcopd", 0, 0, 120))).inputFormat("RAW")
-                .totalMessages(120).deploymentId("1");
+        return ControlMessage.builder()
+                .slices(List.of(StreamSlice.of("hcopd", 0, 0, 120)))
+                .inputFormat("RAW")
+                .totalMessages(120)
+                .deploymentId("1");
     }
 
     private static byte[] bytes(String text) {

@@ -26,8 +26,12 @@ class IteratorBatchSizesIT {
     void aBatchLargerThanTheBatchSizeKeepsTheRowReadAhead(EmbeddedKafkaBroker kafka) {
         int n = 90;
         kafka.createTopic("sizes", 1);
-        RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
-                .inputConfig(Map.of("data_reshape", "1")).topic("sizes").deploymentId("sizes-1").testRate(0.5)
+        RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig())
+                .format("JSON")
+                .inputConfig(Map.of("data_reshape", "1"))
+                .topic("sizes")
+                .deploymentId("sizes-1")
+                .testRate(0.5)
                 .build();
         for (int i = 0; i < n; i++) {
             sink.send(new double[] {i + 1}, i + 1);
@@ -42,8 +46,10 @@ class IteratorBatchSizesIT {
             }
         }
         for (long budget : new long[] {256L << 20, 0}) {
-            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream).batchSize(4)
-                    .cacheBudgetBytes(budget).build()) {
+            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream)
+                    .batchSize(4)
+                    .cacheBudgetBytes(budget)
+                    .build()) {
                 StreamDataSetIterator test = data.test();
                 for (int pass = 0; pass < 2; pass++) {
                     test.reset();
@@ -58,8 +64,12 @@ class IteratorBatchSizesIT {
                             labels.add((int) value);
                         }
                     }
-                    assertThat(features).as("cache budget %d, pass %d", budget, pass).isEqualTo(expected);
-                    assertThat(labels).as("cache budget %d, pass %d", budget, pass).isEqualTo(expected);
+                    assertThat(features)
+                            .as("cache budget %d, pass %d", budget, pass)
+                            .isEqualTo(expected);
+                    assertThat(labels)
+                            .as("cache budget %d, pass %d", budget, pass)
+                            .isEqualTo(expected);
                 }
             }
         }

@@ -37,7 +37,9 @@ class KafkaMlSplitTest {
         StringBuilder out = new StringBuilder();
         for (int i = 0; i < splits.length; i++) {
             if (i == 0 || splits[i] != splits[i - 1]) {
-                out.append(out.length() == 0 ? "" : " ").append(i).append(':')
+                out.append(out.length() == 0 ? "" : " ")
+                        .append(i)
+                        .append(':')
                         .append(splits[i] == KafkaMlSplit.UNUSED ? "UNUSED" : DataSplit.values()[splits[i]].name());
             }
         }
@@ -60,7 +62,7 @@ class KafkaMlSplitTest {
 
     @ParameterizedTest(name = "{0} records, v={1}, t={2}")
     @CsvSource({
-        "350, 0.1, 0.2",   // (1 - 0.30000000000000004) * 350 = 244.99999999999997: 244 train, where round() gives 245
+        "350, 0.1, 0.2", // (1 - 0.30000000000000004) * 350 = 244.99999999999997: 244 train, where round() gives 245
         "300, 0.1, 0.2",
         "239, 0.1, 0.1",
         "1000, 0.15, 0.15",

@@ -24,9 +24,14 @@ class SplitAssignmentIT {
     void theAssignmentNamesTheRowsEachSplitOfAOnePartitionStreamHolds(EmbeddedKafkaBroker kafka) {
         int n = 157;
         kafka.createTopic("assigned", 1);
-        RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
-                .inputConfig(Map.of("data_reshape", "1")).topic("assigned").deploymentId("assigned-1")
-                .validationRate(0.15).testRate(0.25).build();
+        RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig())
+                .format("JSON")
+                .inputConfig(Map.of("data_reshape", "1"))
+                .topic("assigned")
+                .deploymentId("assigned-1")
+                .validationRate(0.15)
+                .testRate(0.25)
+                .build();
         for (int i = 0; i < n; i++) {
             sink.send(new double[] {i}, 0);
         }
@@ -35,8 +40,11 @@ class SplitAssignmentIT {
         for (SplitOrder order : SplitOrder.values()) {
             DataSplit[] assigned = StreamDataSets.splitAssignment(n, 0.15, 0.25, order, 7);
             assertThat(assigned).hasSize(n);
-            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream).batchSize(16).seed(7)
-                    .splitOrder(order).build()) {
+            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream)
+                    .batchSize(16)
+                    .seed(7)
+                    .splitOrder(order)
+                    .build()) {
                 for (DataSplit split : DataSplit.values()) {
                     List<Integer> expected = new ArrayList<>();
                     for (int i = 0; i < n; i++) {
@@ -44,16 +52,21 @@ class SplitAssignmentIT {
                             expected.add(i);
                         }
                     }
-                    assertThat(rows(data.iterator(split))).as("%s %s", order, split).isEqualTo(expected);
+                    assertThat(rows(data.iterator(split)))
+                            .as("%s %s", order, split)
+                            .isEqualTo(expected);
                 }
             }
         }
         assertThat(Arrays.stream(StreamDataSets.splitAssignment(n, 0.15, 0.25, SplitOrder.SHUFFLED, 7))
-                .filter(s -> s == DataSplit.TEST).count()).isEqualTo(Math.round(n * 0.25));
+                        .filter(s -> s == DataSplit.TEST)
+                        .count())
+                .isEqualTo(Math.round(n * 0.25));
         assertThat(StreamDataSets.splitAssignment(n, 0.15, 0.25, SplitOrder.SHUFFLED, 8))
                 .isNotEqualTo(StreamDataSets.splitAssignment(n, 0.15, 0.25, SplitOrder.SHUFFLED, 7));
         assertThatThrownBy(() -> StreamDataSets.splitAssignment(n, 0.6, 0.5, SplitOrder.SHUFFLED, 7))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("validation rate 0.6");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("validation rate 0.6");
     }
 
     private static List<Integer> rows(DataSetIterator iterator) {

@@ -62,9 +62,16 @@ class StreamDataSetsIT {
     @BeforeAll
     static void sendStream(EmbeddedKafkaBroker kafka) {
         kafka.createTopic("rows", 3);
-        RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON").inputConfig(JSON_CONFIG)
-                .topic("rows").deploymentId("rows-1").validationRate(0.1).testRate(0.2).description("rows")
-                .partitioning(DataSink.Partitioning.ROUND_ROBIN).build();
+        RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig())
+                .format("JSON")
+                .inputConfig(JSON_CONFIG)
+                .topic("rows")
+                .deploymentId("rows-1")
+                .validationRate(0.1)
+                .testRate(0.2)
+                .description("rows")
+                .partitioning(DataSink.Partitioning.ROUND_ROBIN)
+                .build();
         for (int i = 0; i < N; i++) {
             sink.send(new double[] {i, i + 0.5}, i % 3);
         }
@@ -113,15 +120,19 @@ class StreamDataSetsIT {
         assertThat(stream.inputConfig()).isEqualTo(JSON_CONFIG);
         assertThat(stream.validationRate()).isEqualTo(0.1);
         assertThat(stream.testRate()).isEqualTo(0.2);
-        assertThat(stream.toJson()).contains("\"unsupervised_topic\":null").contains("\"dataset_restrictions\":\"{}\"")
+        assertThat(stream.toJson())
+                .contains("\"unsupervised_topic\":null")
+                .contains("\"dataset_restrictions\":\"{}\"")
                 .contains("\"incremental\":false");
     }
 
     @Test
     void theThreeSplitsHoldExactlyTheSentRowsInTheirProportions(EmbeddedKafkaBroker kafka) {
         for (long budget : new long[] {256L << 20, 0}) {
-            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream).batchSize(32)
-                    .cacheBudgetBytes(budget).build()) {
+            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream)
+                    .batchSize(32)
+                    .cacheBudgetBytes(budget)
+                    .build()) {
                 List<String> train = readAll(data.train());
                 List<String> validation = readAll(data.validation());
                 List<String> test = readAll(data.test());
@@ -143,8 +154,10 @@ class StreamDataSetsIT {
         List<String> cachedEpochs = new ArrayList<>();
         List<String> streamedEpochs = new ArrayList<>();
         for (long budget : new long[] {256L << 20, 0}) {
-            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream).batchSize(7)
-                    .cacheBudgetBytes(budget).build()) {
+            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream)
+                    .batchSize(7)
+                    .cacheBudgetBytes(budget)
+                    .build()) {
                 StreamDataSetIterator train = data.train();
                 List<String> first = readAll(train);
                 train.reset();
@@ -162,8 +175,13 @@ class StreamDataSetsIT {
         for (long budget : new long[] {256L << 20, 0}) {
             List<List<String>> runs = new ArrayList<>();
             for (int run = 0; run < 2; run++) {
-                try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream).batchSize(16)
-                        .shuffle(true).seed(7).shuffleBufferRows(50).cacheBudgetBytes(budget).build()) {
+                try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream)
+                        .batchSize(16)
+                        .shuffle(true)
+                        .seed(7)
+                        .shuffleBufferRows(50)
+                        .cacheBudgetBytes(budget)
+                        .build()) {
                     StreamDataSetIterator train = data.train();
                     List<String> epoch1 = readAll(train);
                     train.reset();
@@ -171,8 +189,10 @@ class StreamDataSetsIT {
                     assertThat(epoch2).isNotEqualTo(epoch1).containsExactlyInAnyOrderElementsOf(epoch1);
                     runs.add(epoch1);
                     runs.add(epoch2);
-                    try (StreamDataSets unshuffled = StreamDataSets.builder(kafka.clientConfig(), stream).seed(7)
-                            .cacheBudgetBytes(budget).build()) {
+                    try (StreamDataSets unshuffled = StreamDataSets.builder(kafka.clientConfig(), stream)
+                            .seed(7)
+                            .cacheBudgetBytes(budget)
+                            .build()) {
                         List<String> plain = readAll(unshuffled.train());
                         assertThat(epoch1).isNotEqualTo(plain).containsExactlyInAnyOrderElementsOf(plain);
                     }
@@ -186,8 +206,10 @@ class StreamDataSetsIT {
     @Test
     void normalizationAppliesToEveryEpochAfterItIsSetCachedOrStreamed(EmbeddedKafkaBroker kafka) {
         for (long budget : new long[] {256L << 20, 0}) {
-            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream).batchSize(16)
-                    .cacheBudgetBytes(budget).build()) {
+            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream)
+                    .batchSize(16)
+                    .cacheBudgetBytes(budget)
+                    .build()) {
                 StreamDataSetIterator train = data.train();
                 org.nd4j.linalg.dataset.api.preprocessor.NormalizerStandardize normalizer =
                         new org.nd4j.linalg.dataset.api.preprocessor.NormalizerStandardize();
@@ -200,7 +222,8 @@ class StreamDataSetsIT {
                         batches.add(train.next());
                     }
                     DataSet all = DataSet.merge(batches);
-                    assertThat(all.getFeatures().mean(0).toDoubleVector()).as("budget %d epoch %d", budget, epoch)
+                    assertThat(all.getFeatures().mean(0).toDoubleVector())
+                            .as("budget %d epoch %d", budget, epoch)
                             .containsExactly(new double[] {0, 0}, org.assertj.core.data.Offset.offset(1e-3));
                     assertThat(all.getFeatures().std(0).toDoubleVector())
                             .containsExactly(new double[] {1, 1}, org.assertj.core.data.Offset.offset(0.01));
@@ -214,15 +237,23 @@ class StreamDataSetsIT {
     @Test
     void kafkaMlOrderTakesTrainThenTestThenValidationFromTheStream(EmbeddedKafkaBroker kafka) {
         List<String> passOrder = new ArrayList<>();
-        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices(stream.slices()).build()) {
+        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig())
+                .slices(stream.slices())
+                .build()) {
             dataset.readPass(r -> {
-                String[] value = new String(r.value(), StandardCharsets.UTF_8).replace("[", "").replace("]", "").split(",");
-                passOrder.add(row(Float.parseFloat(value[0]), Float.parseFloat(value[1]),
+                String[] value = new String(r.value(), StandardCharsets.UTF_8)
+                        .replace("[", "")
+                        .replace("]", "")
+                        .split(",");
+                passOrder.add(row(
+                        Float.parseFloat(value[0]),
+                        Float.parseFloat(value[1]),
                         Float.parseFloat(new String(r.key(), StandardCharsets.UTF_8))));
             });
         }
         try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream)
-                .splitOrder(SplitOrder.KAFKA_ML).build()) {
+                .splitOrder(SplitOrder.KAFKA_ML)
+                .build()) {
             // Kafka-ML (model_training/tensorflow/mainTraining.py split_dataset, lines 227-264):
             // train int((1 - (0.1 + 0.2)) * 300) = 210, test int(0.2 * 300) = 60, validation the remaining 30
             int train = (int) ((1 - (0.1 + 0.2)) * N);
@@ -236,8 +267,10 @@ class StreamDataSetsIT {
 
     @Test
     void oneHotLabelsFeedASoftmaxNetworkThatDl4jFits(EmbeddedKafkaBroker kafka) {
-        try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream).batchSize(20)
-                .oneHotLabels(3).build()) {
+        try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream)
+                .batchSize(20)
+                .oneHotLabels(3)
+                .build()) {
             StreamDataSetIterator train = data.train();
             DataSet first = train.next();
             assertThat(first.getLabels().shape()).containsExactly(20, 3);
@@ -246,10 +279,20 @@ class StreamDataSetsIT {
             assertThat(train.inputColumns()).isEqualTo(2);
             assertThat(train.totalOutcomes()).isEqualTo(3);
             train.reset();
-            MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(1).updater(new Adam(0.01)).list()
-                    .layer(new DenseLayer.Builder().nIn(2).nOut(4).activation(Activation.RELU).build())
-                    .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(4).nOut(3)
-                            .activation(Activation.SOFTMAX).build())
+            MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+                    .seed(1)
+                    .updater(new Adam(0.01))
+                    .list()
+                    .layer(new DenseLayer.Builder()
+                            .nIn(2)
+                            .nOut(4)
+                            .activation(Activation.RELU)
+                            .build())
+                    .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+                            .nIn(4)
+                            .nOut(3)
+                            .activation(Activation.SOFTMAX)
+                            .build())
                     .build();
             MultiLayerNetwork network = new MultiLayerNetwork(conf);
             network.init();
@@ -257,7 +300,9 @@ class StreamDataSetsIT {
             assertThat(train.epoch()).isGreaterThanOrEqualTo(2);
             assertThat(network.evaluate(data.test()).getNumRowCounter()).isEqualTo(60);
         }
-        try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream).oneHotLabels(2).build()) {
+        try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), stream)
+                .oneHotLabels(2)
+                .build()) {
             assertThatThrownBy(() -> readAll(data.train()))
                     .isInstanceOf(RecordDecodeException.class)
                     .hasMessageContaining("Cannot decode record rows-")
@@ -268,7 +313,8 @@ class StreamDataSetsIT {
     @Test
     void aStreamThatDoesNotHoldTotalMsgRecordsIsAnErrorUnlessLenient(EmbeddedKafkaBroker kafka) {
         ControlMessage fewer = stream.toBuilder().totalMessages(250).build();
-        try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), fewer).build()) {
+        try (StreamDataSets data =
+                StreamDataSets.builder(kafka.clientConfig(), fewer).build()) {
             assertThatThrownBy(() -> readAll(data.train()))
                     .isInstanceOf(DataStreamException.class)
                     .hasMessageContaining("hold more than 250 records, but the control message says total_msg = 250");
@@ -292,14 +338,24 @@ class StreamDataSetsIT {
             producer.abortTransaction();
         }
         long end = kafka.logEndOffset(new org.apache.kafka.common.TopicPartition("tx-rows", 0));
-        ControlMessage missing = ControlMessage.builder().slices(List.of(StreamSlice.of("tx-rows", 0, 0, end)))
-                .inputFormat("JSON").inputConfig(JSON_CONFIG).totalMessages(22).testRate(0.5).deploymentId("tx").build();
-        try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), missing).cacheBudgetBytes(0).build()) {
+        ControlMessage missing = ControlMessage.builder()
+                .slices(List.of(StreamSlice.of("tx-rows", 0, 0, end)))
+                .inputFormat("JSON")
+                .inputConfig(JSON_CONFIG)
+                .totalMessages(22)
+                .testRate(0.5)
+                .deploymentId("tx")
+                .build();
+        try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), missing)
+                .cacheBudgetBytes(0)
+                .build()) {
             assertThatThrownBy(() -> readAll(data.test()))
                     .isInstanceOf(DataStreamException.class)
                     .hasMessageContaining("hold 20 records, but the control message says total_msg = 22");
         }
-        try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), missing).strictRecordCount(false).build()) {
+        try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), missing)
+                .strictRecordCount(false)
+                .build()) {
             assertThat(data.recordCount()).isEqualTo(20);
             assertThat(readAll(data.train())).hasSize(10).doesNotContain(row(99, 99, 1));
             assertThat(readAll(data.test())).hasSize(10);
@@ -313,19 +369,28 @@ class StreamDataSetsIT {
                 new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = 0; i < 50; i++) {
                 String value = i % 10 == 3 ? "[" + i + ", \"oops\"]" : "[" + i + ", " + i + "]";
-                producer.send(new ProducerRecord<>("dirty", b(String.valueOf(i % 2)), b(value))).get(10, TimeUnit.SECONDS);
+                producer.send(new ProducerRecord<>("dirty", b(String.valueOf(i % 2)), b(value)))
+                        .get(10, TimeUnit.SECONDS);
             }
         }
-        ControlMessage dirty = ControlMessage.builder().slices(List.of(StreamSlice.of("dirty", 0, 0, 50)))
-                .inputFormat("JSON").inputConfig(JSON_CONFIG).totalMessages(50).deploymentId("dirty").build();
-        try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), dirty).build()) {
+        ControlMessage dirty = ControlMessage.builder()
+                .slices(List.of(StreamSlice.of("dirty", 0, 0, 50)))
+                .inputFormat("JSON")
+                .inputConfig(JSON_CONFIG)
+                .totalMessages(50)
+                .deploymentId("dirty")
+                .build();
+        try (StreamDataSets data =
+                StreamDataSets.builder(kafka.clientConfig(), dirty).build()) {
             assertThatThrownBy(() -> readAll(data.train()))
                     .isInstanceOf(RecordDecodeException.class)
                     .hasMessage("Cannot decode record dirty-0@3: the value element 1 must be a number or a boolean, "
                             + "was the string \"oops\"");
         }
         try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), dirty)
-                .badRecordPolicy(BadRecordPolicy.SKIP).cacheBudgetBytes(0).build()) {
+                .badRecordPolicy(BadRecordPolicy.SKIP)
+                .cacheBudgetBytes(0)
+                .build()) {
             List<String> rows = readAll(data.train());
             assertThat(rows).hasSize(45);
             assertThat(data.skippedRecords()).isEqualTo(5);
@@ -343,7 +408,9 @@ class StreamDataSetsIT {
                             + "are meant");
         }
         try (StreamDataSets data = StreamDataSets.builder(limited, dirty)
-                .badRecordPolicy(BadRecordPolicy.SKIP).cacheBudgetBytes(0).build()) {
+                .badRecordPolicy(BadRecordPolicy.SKIP)
+                .cacheBudgetBytes(0)
+                .build()) {
             assertThat(readAll(data.train())).hasSize(9).doesNotContain(row(3, 3, 1));
             assertThat(data.skippedRecords()).isEqualTo(41);
         }
@@ -353,14 +420,21 @@ class StreamDataSetsIT {
     void aSinkWhoseRecordsFailSendsNoControlMessage(EmbeddedKafkaBroker kafka) {
         Map<String, Object> config = kafka.clientConfig();
         config.put("producer.max.request.size", 200);
-        RecordDataSink sink = RecordDataSink.builder(config).format("JSON").inputConfig(Map.of("data_reshape", "40"))
-                .topic("too-large").deploymentId("failing").build();
+        RecordDataSink sink = RecordDataSink.builder(config)
+                .format("JSON")
+                .inputConfig(Map.of("data_reshape", "40"))
+                .topic("too-large")
+                .deploymentId("failing")
+                .build();
         double[] big = new double[40];
         java.util.Arrays.fill(big, 123456.789);
         assertThatThrownBy(() -> {
-            sink.send(big, 1);
-            sink.flush();
-        }).isInstanceOf(DataSinkException.class).hasMessageContaining("too-large").hasMessageContaining("no control message");
+                    sink.send(big, 1);
+                    sink.flush();
+                })
+                .isInstanceOf(DataSinkException.class)
+                .hasMessageContaining("too-large")
+                .hasMessageContaining("no control message");
         assertThatThrownBy(sink::close).isInstanceOf(DataSinkException.class);
         assertThatThrownBy(sink::controlMessage).isInstanceOf(IllegalStateException.class);
         try (ControlChannel control = ControlChannel.create(kafka.clientConfig())) {

@@ -30,8 +30,9 @@ class BoundedDecoderTest {
                 .isInstanceOf(RecordDecodeException.class)
                 .hasMessageContaining("16 bytes per record");
         assertThatThrownBy(() -> decoder.decodeFeatures(null, big, features, 0))
-                .isInstanceOfSatisfying(RecordDecodeException.class, refused ->
-                        assertThat(refused.at("images", 3, 42L).getMessage())
+                .isInstanceOfSatisfying(
+                        RecordDecodeException.class,
+                        refused -> assertThat(refused.at("images", 3, 42L).getMessage())
                                 .startsWith("Cannot decode record images-3@42: the record holds 17 bytes")
                                 .doesNotContain("\n"));
         assertThat(decoder.featureCount()).isEqualTo(2);
@@ -45,6 +46,7 @@ class BoundedDecoderTest {
         assertThatThrownBy(() -> KafkaMlConfig.maxRecordBytes(Map.of(KafkaMlConfig.MAX_RECORD_BYTES_CONFIG, "0")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining(KafkaMlConfig.MAX_RECORD_BYTES_CONFIG);
-        assertThat(KafkaMlConfig.maxRecordValues(Map.of(KafkaMlConfig.MAX_RECORD_VALUES_CONFIG, 7L))).isEqualTo(7L);
+        assertThat(KafkaMlConfig.maxRecordValues(Map.of(KafkaMlConfig.MAX_RECORD_VALUES_CONFIG, 7L)))
+                .isEqualTo(7L);
     }
 }

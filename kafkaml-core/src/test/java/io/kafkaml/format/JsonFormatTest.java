@@ -39,10 +39,11 @@ class JsonFormatTest {
 
     @Test
     void decodesObjectsByFieldNameInTheListedOrderWithALabelField() {
-        RecordDecoder decoder = new JsonFormat().newDecoder(Map.of(
-                "data_fields", List.of("gender", "age", "smoking"), "label_field", "diagnosis"));
+        RecordDecoder decoder = new JsonFormat()
+                .newDecoder(Map.of("data_fields", List.of("gender", "age", "smoking"), "label_field", "diagnosis"));
         float[] features = new float[3];
-        byte[] value = b("{\"smoking\": 2, \"id\": \"x-1\", \"age\": 63, \"gender\": 1, \"diagnosis\": 1, \"extra\": [1]}");
+        byte[] value =
+                b("{\"smoking\": 2, \"id\": \"x-1\", \"age\": 63, \"gender\": 1, \"diagnosis\": 1, \"extra\": [1]}");
         decoder.decodeFeatures(null, value, features, 0);
         assertThat(features).containsExactly(1f, 63f, 2f);
         float[] labels = new float[1];
@@ -56,7 +57,8 @@ class JsonFormatTest {
         float[] row = new float[3];
         assertThatThrownBy(() -> array.decodeFeatures(null, b("[1, 2]"), row, 0))
                 .isInstanceOf(RecordDecodeException.class)
-                .hasMessage("the value holds 2 numbers in an array of shape [2], expected 3 numbers (data_reshape [3])");
+                .hasMessage(
+                        "the value holds 2 numbers in an array of shape [2], expected 3 numbers (data_reshape [3])");
         assertThatThrownBy(() -> array.decodeFeatures(null, b("[1, null, 3]"), row, 0))
                 .hasMessageContaining("element 1 must be a number or a boolean, was null");
         assertThatThrownBy(() -> array.decodeFeatures(null, b("[1, 2, 3"), row, 0))
@@ -89,9 +91,11 @@ class JsonFormatTest {
     void badConfigsNameTheSettingAndWhatIsAllowed() {
         JsonFormat format = new JsonFormat();
         assertThatThrownBy(() -> format.newDecoder(Map.of()))
-                .isInstanceOf(InvalidFormatConfigException.class).hasMessageContaining("needs 'data_fields'");
+                .isInstanceOf(InvalidFormatConfigException.class)
+                .hasMessageContaining("needs 'data_fields'");
         assertThatThrownBy(() -> format.newDecoder(Map.of("data_reshape", "3", "dtype", "float")))
-                .hasMessageContaining("unknown setting [dtype]").hasMessageContaining("data_fields");
+                .hasMessageContaining("unknown setting [dtype]")
+                .hasMessageContaining("data_fields");
         assertThatThrownBy(() -> format.newDecoder(Map.of("data_reshape", "3 x")))
                 .hasMessageContaining("'data_reshape' = \"3 x\" is not valid");
         assertThatThrownBy(() -> format.newDecoder(Map.of("data_reshape", "100000 100000")))
@@ -103,24 +107,30 @@ class JsonFormatTest {
     @Test
     void encoderWritesWhatTheDecoderReads() {
         Map<String, Object> config = Map.of("data_fields", List.of("x", "y"), "label_field", "label");
-        RecordEncoder.EncodedRecord record = new JsonFormat().newEncoder(config).encode(new double[] {1.5, -2}, new double[] {1});
+        RecordEncoder.EncodedRecord record =
+                new JsonFormat().newEncoder(config).encode(new double[] {1.5, -2}, new double[] {1});
         assertThat(new String(record.value(), StandardCharsets.UTF_8)).isEqualTo("{\"x\":1.5,\"y\":-2,\"label\":1}");
         assertThat(record.key()).isNull();
         float[] row = new float[2];
         new JsonFormat().newDecoder(config).decodeFeatures(record.key(), record.value(), row, 0);
         assertThat(row).containsExactly(1.5f, -2f);
-        RecordEncoder.EncodedRecord keyed = new JsonFormat().newEncoder(Map.of("data_reshape", "2"))
-                .encode(new double[] {3, 4}, new double[] {0});
+        RecordEncoder.EncodedRecord keyed =
+                new JsonFormat().newEncoder(Map.of("data_reshape", "2")).encode(new double[] {3, 4}, new double[] {0});
         assertThat(new String(keyed.key(), StandardCharsets.UTF_8)).isEqualTo("0");
         assertThat(new String(keyed.value(), StandardCharsets.UTF_8)).isEqualTo("[3,4]");
     }
 
     @Test
     void aModelTrainedFromObjectsAlsoTakesTheArrayFormsKafkaMlClientsSend() {
-        RecordDecoder decoder = new JsonFormat().newDecoder(Map.of(
-                "data_fields", List.of("Gender", "Age", "Smoking"), "label_field", "Diagnosis"));
-        for (String form : List.of("{\"Smoking\": 2, \"Age\": 63, \"Gender\": 1}", "[1.0, 63.0, 2.0]",
-                "[[1.0, 63.0, 2.0]]", "[[[1, 63, 2]]]", "[[1], [63], [2]]", " [1,63,2] ")) {
+        RecordDecoder decoder = new JsonFormat()
+                .newDecoder(Map.of("data_fields", List.of("Gender", "Age", "Smoking"), "label_field", "Diagnosis"));
+        for (String form : List.of(
+                "{\"Smoking\": 2, \"Age\": 63, \"Gender\": 1}",
+                "[1.0, 63.0, 2.0]",
+                "[[1.0, 63.0, 2.0]]",
+                "[[[1, 63, 2]]]",
+                "[[1], [63], [2]]",
+                " [1,63,2] ")) {
             float[] row = new float[4];
             decoder.decodeFeatures(null, b(form), row, 1);
             assertThat(row).as(form).containsExactly(0f, 1f, 63f, 2f);
@@ -143,7 +153,11 @@ class JsonFormatTest {
     @Test
     void arrayValuesMayBeFlatShapedOrABatchOfOneButNotReshaped() {
         RecordDecoder image = new JsonFormat().newDecoder(Map.of("data_reshape", "2 2"));
-        for (String form : List.of("[1, 2, 3, 4]", "[[1, 2], [3, 4]]", "[[[1, 2], [3, 4]]]", "[[[1], [2]], [[3], [4]]]",
+        for (String form : List.of(
+                "[1, 2, 3, 4]",
+                "[[1, 2], [3, 4]]",
+                "[[[1, 2], [3, 4]]]",
+                "[[[1], [2]], [[3], [4]]]",
                 "[[1, 2, 3, 4]]")) {
             float[] row = new float[4];
             image.decodeFeatures(null, b(form), row, 0);

@@ -29,12 +29,18 @@ class HostileInputPropertiesTest {
 
     private static final byte[] VALID_CONTROL = ControlMessage.builder()
             .slices(List.of(StreamSlice.of("hcopd", 0, 0, 120), StreamSlice.of("hcopd", 1, 0, 119)))
-            .inputFormat("JSON").inputConfig(Map.of("data_reshape", "3")).validationRate(0.1).testRate(0.1)
-            .totalMessages(239).deploymentId("7").build().toJsonBytes();
+            .inputFormat("JSON")
+            .inputConfig(Map.of("data_reshape", "3"))
+            .validationRate(0.1)
+            .testRate(0.1)
+            .totalMessages(239)
+            .deploymentId("7")
+            .build()
+            .toJsonBytes();
 
     private static final RecordDecoder JSON_ARRAY = new JsonFormat().newDecoder(Map.of("data_reshape", "3"));
-    private static final RecordDecoder JSON_FIELDS = new JsonFormat().newDecoder(
-            Map.of("data_fields", List.of("Gender", "Age", "Smoking"), "label_field", "Diagnosis"));
+    private static final RecordDecoder JSON_FIELDS = new JsonFormat()
+            .newDecoder(Map.of("data_fields", List.of("Gender", "Age", "Smoking"), "label_field", "Diagnosis"));
 
     @Property(tries = 2000)
     void jsonDecodersRefuseArbitraryBytesWithRecordDecodeExceptionOnly(@ForAll("hostileJson") byte[] value) {
@@ -86,8 +92,11 @@ class HostileInputPropertiesTest {
 
     @Provide
     Arbitrary<byte[]> hostileJson() {
-        List<byte[]> valid = List.of(utf8("[1, 63, 2]"), utf8("[[1.0, 63.0, 2.0]]"),
-                utf8("{\"Gender\": 1, \"Age\": 63, \"Smoking\": 2, \"Diagnosis\": 1}"), utf8("1e400"),
+        List<byte[]> valid = List.of(
+                utf8("[1, 63, 2]"),
+                utf8("[[1.0, 63.0, 2.0]]"),
+                utf8("{\"Gender\": 1, \"Age\": 63, \"Smoking\": 2, \"Diagnosis\": 1}"),
+                utf8("1e400"),
                 utf8("[1, [2, [3, [4]]]]"));
         return Arbitraries.oneOf(bytes(), Mutations.of(valid));
     }
@@ -99,7 +108,9 @@ class HostileInputPropertiesTest {
 
     @Provide
     Arbitrary<byte[]> hostileKey() {
-        return Arbitraries.oneOf(Arbitraries.just(null), Arbitraries.bytes().array(byte[].class).ofMaxSize(16),
+        return Arbitraries.oneOf(
+                Arbitraries.just(null),
+                Arbitraries.bytes().array(byte[].class).ofMaxSize(16),
                 Arbitraries.just(new byte[64 * 1024]));
     }
 
@@ -107,15 +118,21 @@ class HostileInputPropertiesTest {
     Arbitrary<String> hostileSlices() {
         Arbitrary<String> mutated = Mutations.of(List.of(utf8("hcopd:0:0:120,hcopd:1:0:119"), utf8("t:0:5")))
                 .map(b -> new String(b, StandardCharsets.UTF_8));
-        return Arbitraries.oneOf(Arbitraries.strings().ofMaxLength(80), mutated,
+        return Arbitraries.oneOf(
+                Arbitraries.strings().ofMaxLength(80),
+                mutated,
                 Arbitraries.strings().withChars("t:0123456789,- ").ofMaxLength(60));
     }
 
     @Provide
     Arbitrary<List<StreamSlice>> slices() {
-        Arbitrary<String> topics = Arbitraries.strings().withChars("abcXYZ09._-").ofMinLength(1).ofMaxLength(20);
-        Arbitrary<StreamSlice> slice = Combinators.combine(topics, Arbitraries.integers().between(0, 1000),
-                Arbitraries.longs().between(0, Long.MAX_VALUE / 2), Arbitraries.longs().between(0, 1_000_000))
+        Arbitrary<String> topics =
+                Arbitraries.strings().withChars("abcXYZ09._-").ofMinLength(1).ofMaxLength(20);
+        Arbitrary<StreamSlice> slice = Combinators.combine(
+                        topics,
+                        Arbitraries.integers().between(0, 1000),
+                        Arbitraries.longs().between(0, Long.MAX_VALUE / 2),
+                        Arbitraries.longs().between(0, 1_000_000))
                 .as((topic, partition, start, length) -> StreamSlice.of(topic, partition, start, start + length));
         return slice.list();
     }

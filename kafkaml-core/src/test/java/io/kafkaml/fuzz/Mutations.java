@@ -9,12 +9,11 @@ import net.jqwik.api.Combinators;
 /** Valid inputs mutated as a fuzzer does: bytes flipped, replaced, inserted, deleted, truncated, duplicated. */
 final class Mutations {
 
-    private Mutations() {
-    }
+    private Mutations() {}
 
     static Arbitrary<byte[]> of(List<byte[]> seeds) {
-        return Combinators.combine(Arbitraries.of(seeds), Arbitraries.integers().between(1, 8),
-                Arbitraries.longs()).as(Mutations::mutate);
+        return Combinators.combine(Arbitraries.of(seeds), Arbitraries.integers().between(1, 8), Arbitraries.longs())
+                .as(Mutations::mutate);
     }
 
     static byte[] mutate(byte[] seed, int count, long randomSeed) {

@@ -62,9 +62,16 @@ class InferenceFaultsIT {
     static void registerModels(EmbeddedKafkaBroker kafka) throws Exception {
         registry = Registry.connect(kafka.clientConfig(), "faults", Duration.ofSeconds(30));
         Path wide = Path.of(System.getProperty("kafkaml.shared.cases"), "oversized-prediction", "wide-regression.json");
-        wideResult = ServableResults.register(registry, "wide", MultiLayerConfiguration.fromJson(Files.readString(wide)), 3);
-        MultiLayerConfiguration medium = new NeuralNetConfiguration.Builder().seed(7).list()
-                .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(3).nOut(200).activation(Activation.TANH).build())
+        wideResult =
+                ServableResults.register(registry, "wide", MultiLayerConfiguration.fromJson(Files.readString(wide)), 3);
+        MultiLayerConfiguration medium = new NeuralNetConfiguration.Builder()
+                .seed(7)
+                .list()
+                .layer(new OutputLayer.Builder(LossFunction.MSE)
+                        .nIn(3)
+                        .nOut(200)
+                        .activation(Activation.TANH)
+                        .build())
                 .build();
         mediumResult = ServableResults.register(registry, "medium", medium, 3);
     }
@@ -83,8 +90,8 @@ class InferenceFaultsIT {
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = first; i < first + count; i++) {
-                ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, bytes(String.valueOf(i)),
-                        bytes("[" + (i % 7) + "," + (i % 5) * 0.5 + ",1.5]"));
+                ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(
+                        topic, bytes(String.valueOf(i)), bytes("[" + (i % 7) + "," + (i % 5) * 0.5 + ",1.5]"));
                 if (padEvery > 0 && i % padEvery == 0) {
                     record.headers().add("pad", new byte[3300]);
                 }
@@ -97,11 +104,16 @@ class InferenceFaultsIT {
     }
 
     /** Reads {@code topic} until {@code expected} records came and no more come within 2 s. */
-    static List<ConsumerRecord<byte[], byte[]>> read(EmbeddedKafkaBroker kafka, String topic, int expected,
-            boolean readCommitted) {
-        Map<String, Object> config = config(kafka, ConsumerConfig.GROUP_ID_CONFIG, "reader-" + topic + "-" + System.nanoTime(),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, readCommitted ? "read_committed" : "read_uncommitted");
+    static List<ConsumerRecord<byte[], byte[]>> read(
+            EmbeddedKafkaBroker kafka, String topic, int expected, boolean readCommitted) {
+        Map<String, Object> config = config(
+                kafka,
+                ConsumerConfig.GROUP_ID_CONFIG,
+                "reader-" + topic + "-" + System.nanoTime(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                "earliest",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                readCommitted ? "read_committed" : "read_uncommitted");
         List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> consumer =
                 new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
@@ -131,8 +143,15 @@ class InferenceFaultsIT {
     }
 
     static long committed(EmbeddedKafkaBroker kafka, String group) throws Exception {
-        return kafka.admin().listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS)
-                .values().stream().mapToLong(o -> o.offset()).sum();
+        return kafka
+                .admin()
+                .listConsumerGroupOffsets(group)
+                .partitionsToOffsetAndMetadata()
+                .get(30, TimeUnit.SECONDS)
+                .values()
+                .stream()
+                .mapToLong(o -> o.offset())
+                .sum();
     }
 
     @Test
@@ -140,12 +159,18 @@ class InferenceFaultsIT {
             throws Exception {
         kafka.createTopic("wide-in", 2);
         send(kafka, "wide-in", 0, 20, 0);
-        try (LocalInference inference = LocalInference.start(registry, config(kafka, "producer.max.request.size", 1024),
-                "wide-dlq", InferenceSpec.builder(wideResult, "wide-in", "wide-out").deadLetterTopic("wide-dlq").build())) {
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                config(kafka, "producer.max.request.size", 1024),
+                "wide-dlq",
+                InferenceSpec.builder(wideResult, "wide-in", "wide-out")
+                        .deadLetterTopic("wide-dlq")
+                        .build())) {
             List<ConsumerRecord<byte[], byte[]>> dead = read(kafka, "wide-dlq", 20, false);
             assertThat(keys(dead)).hasSize(20);
             Map<String, String> first = headers(dead.get(0));
-            assertThat(first).containsEntry(InferenceReplica.DLQ_TOPIC_HEADER, "wide-in")
+            assertThat(first)
+                    .containsEntry(InferenceReplica.DLQ_TOPIC_HEADER, "wide-in")
                     .containsEntry(InferenceReplica.DLQ_STAGE_HEADER, "PRODUCE")
                     .containsEntry(InferenceReplica.DLQ_ERROR_CLASS_HEADER, RecordTooLargeException.class.getName())
                     .containsKeys(InferenceReplica.DLQ_PARTITION_HEADER, InferenceReplica.DLQ_OFFSET_HEADER);
@@ -155,7 +180,9 @@ class InferenceFaultsIT {
             send(kafka, "wide-in", 20, 10, 0);
             assertThat(keys(read(kafka, "wide-dlq", 30, false))).hasSize(30);
             await().atMost(30, TimeUnit.SECONDS).until(() -> committed(kafka, inference.groupId()) == 30);
-            assertThat(inference.stats().recordsOut()).as("nothing was written to the output topic").isZero();
+            assertThat(inference.stats().recordsOut())
+                    .as("nothing was written to the output topic")
+                    .isZero();
             assertThat(inference.stats().deadLettered()).isEqualTo(30);
             assertThat(inference.restarts()).isZero();
             assertThat(inference.state()).isEqualTo(LocalInference.State.RUNNING);
@@ -175,13 +202,18 @@ class InferenceFaultsIT {
                     .get(30, TimeUnit.SECONDS);
         }
         send(kafka, "big-in", 6, 4, 0);
-        try (LocalInference inference = LocalInference.start(registry,
-                config(kafka, io.kafkaml.config.KafkaMlConfig.MAX_RECORD_BYTES_CONFIG, "64"), "big-dlq",
-                InferenceSpec.builder(mediumResult, "big-in", "big-out").deadLetterTopic("big-dlq").build())) {
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                config(kafka, io.kafkaml.config.KafkaMlConfig.MAX_RECORD_BYTES_CONFIG, "64"),
+                "big-dlq",
+                InferenceSpec.builder(mediumResult, "big-in", "big-out")
+                        .deadLetterTopic("big-dlq")
+                        .build())) {
             List<ConsumerRecord<byte[], byte[]>> dead = read(kafka, "big-dlq", 1, false);
             assertThat(keys(dead)).containsExactly("big");
             Map<String, String> headers = headers(dead.get(0));
-            assertThat(headers).containsEntry(InferenceReplica.DLQ_TOPIC_HEADER, "big-in")
+            assertThat(headers)
+                    .containsEntry(InferenceReplica.DLQ_TOPIC_HEADER, "big-in")
                     .containsEntry(InferenceReplica.DLQ_PARTITION_HEADER, "0")
                     .containsEntry(InferenceReplica.DLQ_OFFSET_HEADER, "6")
                     .containsEntry(InferenceReplica.DLQ_STAGE_HEADER, "DECODE");
@@ -198,17 +230,26 @@ class InferenceFaultsIT {
             throws Exception {
         kafka.createTopic("wide-in-2", 1);
         send(kafka, "wide-in-2", 0, 5, 0);
-        LocalInference inference = LocalInference.start(registry, config(kafka, "producer.max.request.size", 1024),
-                "wide-fail", InferenceSpec.builder(wideResult, "wide-in-2", "wide-out-2").build());
+        LocalInference inference = LocalInference.start(
+                registry,
+                config(kafka, "producer.max.request.size", 1024),
+                "wide-fail",
+                InferenceSpec.builder(wideResult, "wide-in-2", "wide-out-2").build());
         assertThat(inference.awaitTermination(Duration.ofSeconds(60))).isTrue();
         assertThat(inference.state()).isEqualTo(LocalInference.State.FAILED);
-        assertThat(inference.restarts()).as("the same input would fail again: no restart loop").isZero();
+        assertThat(inference.restarts())
+                .as("the same input would fail again: no restart loop")
+                .isZero();
         Inference recorded = registry.inference("wide-fail").orElseThrow();
         assertThat(recorded.status()).isEqualTo("FAILED");
-        assertThat(recorded.error()).contains("wide-in-2-0@0").contains("no dead-letter topic")
+        assertThat(recorded.error())
+                .contains("wide-in-2-0@0")
+                .contains("no dead-letter topic")
                 .contains("max.request.size");
         assertThat(recorded.restarts()).isZero();
-        assertThat(committed(kafka, inference.groupId())).as("nothing skipped silently").isZero();
+        assertThat(committed(kafka, inference.groupId()))
+                .as("nothing skipped silently")
+                .isZero();
         inference.close();
         assertThat(registry.inference("wide-fail").orElseThrow().status()).isEqualTo("FAILED");
     }
@@ -219,27 +260,35 @@ class InferenceFaultsIT {
         kafka.createTopic("mix-in", 3);
         int n = 300;
         send(kafka, "mix-in", 0, n, 10); // every 10th input carries a header that makes its prediction too large
-        try (LocalInference inference = LocalInference.start(registry, config(kafka, "producer.max.request.size", 4096),
-                "mix", InferenceSpec.builder(mediumResult, "mix-in", "mix-out").replicas(2).maxBatchSize(50)
-                        .guarantee(ProcessingGuarantee.EXACTLY_ONCE).deadLetterTopic("mix-dlq").build())) {
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                config(kafka, "producer.max.request.size", 4096),
+                "mix",
+                InferenceSpec.builder(mediumResult, "mix-in", "mix-out")
+                        .replicas(2)
+                        .maxBatchSize(50)
+                        .guarantee(ProcessingGuarantee.EXACTLY_ONCE)
+                        .deadLetterTopic("mix-dlq")
+                        .build())) {
             List<ConsumerRecord<byte[], byte[]>> outputs = read(kafka, "mix-out", n - n / 10, true);
             assertThat(outputs).hasSize(n - n / 10);
             assertThat(keys(outputs)).hasSize(n - n / 10).noneMatch(k -> Integer.parseInt(k) % 10 == 0);
             List<ConsumerRecord<byte[], byte[]>> dead = read(kafka, "mix-dlq", n / 10, true);
             assertThat(dead).hasSize(n / 10);
             assertThat(keys(dead)).allMatch(k -> Integer.parseInt(k) % 10 == 0);
-            assertThat(headers(dead.get(0))).containsEntry(InferenceReplica.DLQ_ERROR_CLASS_HEADER,
-                    RecordTooLargeException.class.getName());
-            await().atMost(30, TimeUnit.SECONDS).until(() -> inference.stats().recordsOut() == n - n / 10
-                    && inference.stats().deadLettered() == n / 10);
+            assertThat(headers(dead.get(0)))
+                    .containsEntry(InferenceReplica.DLQ_ERROR_CLASS_HEADER, RecordTooLargeException.class.getName());
+            await().atMost(30, TimeUnit.SECONDS)
+                    .until(() -> inference.stats().recordsOut() == n - n / 10
+                            && inference.stats().deadLettered() == n / 10);
             assertThat(inference.restarts()).isZero();
         }
     }
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(ProcessingGuarantee.class)
-    void aDeadLetterCopyTooLargeItselfLeavesTheInputOutAndTheReplicaGoesOn(ProcessingGuarantee guarantee,
-            EmbeddedKafkaBroker kafka) throws Exception {
+    void aDeadLetterCopyTooLargeItselfLeavesTheInputOutAndTheReplicaGoesOn(
+            ProcessingGuarantee guarantee, EmbeddedKafkaBroker kafka) throws Exception {
         String in = "huge-in-" + guarantee.ordinal();
         String dlq = "huge-dlq-" + guarantee.ordinal();
         kafka.createTopic(in, 1);
@@ -249,8 +298,8 @@ class InferenceFaultsIT {
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = 0; i < 30; i++) {
-                ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(in, bytes(String.valueOf(i)),
-                        bytes("[" + (i % 7) + ",0.5,1.5]"));
+                ProducerRecord<byte[], byte[]> record =
+                        new ProducerRecord<>(in, bytes(String.valueOf(i)), bytes("[" + (i % 7) + ",0.5,1.5]"));
                 if (i % 10 == 3) {
                     record.headers().add("pad", new byte[2900]); // prediction too large; its copy passes the producer
                 } else if (i % 10 == 7) {
@@ -263,11 +312,20 @@ class InferenceFaultsIT {
             future.get(30, TimeUnit.SECONDS);
         }
         boolean exactlyOnce = guarantee == ProcessingGuarantee.EXACTLY_ONCE;
-        try (LocalInference inference = LocalInference.start(registry, config(kafka, "producer.max.request.size", 4096),
-                "huge-" + guarantee.ordinal(), InferenceSpec.builder(mediumResult, in, "huge-out-" + guarantee.ordinal())
-                        .guarantee(guarantee).maxBatchSize(10).deadLetterTopic(dlq).build())) {
-            List<ConsumerRecord<byte[], byte[]>> outputs = read(kafka, "huge-out-" + guarantee.ordinal(), 24, exactlyOnce);
-            assertThat(keys(outputs)).hasSize(24).noneMatch(k -> Integer.parseInt(k) % 10 == 3 || Integer.parseInt(k) % 10 == 7);
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                config(kafka, "producer.max.request.size", 4096),
+                "huge-" + guarantee.ordinal(),
+                InferenceSpec.builder(mediumResult, in, "huge-out-" + guarantee.ordinal())
+                        .guarantee(guarantee)
+                        .maxBatchSize(10)
+                        .deadLetterTopic(dlq)
+                        .build())) {
+            List<ConsumerRecord<byte[], byte[]>> outputs =
+                    read(kafka, "huge-out-" + guarantee.ordinal(), 24, exactlyOnce);
+            assertThat(keys(outputs))
+                    .hasSize(24)
+                    .noneMatch(k -> Integer.parseInt(k) % 10 == 3 || Integer.parseInt(k) % 10 == 7);
             List<ConsumerRecord<byte[], byte[]>> dead = read(kafka, dlq, 6, exactlyOnce);
             assertThat(dead).hasSize(6);
             Set<String> offsets = new HashSet<>();
@@ -275,11 +333,15 @@ class InferenceFaultsIT {
                 Map<String, String> headers = headers(record);
                 assertThat(record.key()).isNull();
                 assertThat(record.value()).isNull();
-                assertThat(headers).doesNotContainKey("pad").containsEntry(InferenceReplica.DLQ_TOPIC_HEADER, in)
+                assertThat(headers)
+                        .doesNotContainKey("pad")
+                        .containsEntry(InferenceReplica.DLQ_TOPIC_HEADER, in)
                         .containsEntry(InferenceReplica.DLQ_PARTITION_HEADER, "0")
                         .containsEntry(InferenceReplica.DLQ_STAGE_HEADER, "PRODUCE")
-                        .containsEntry(InferenceReplica.DLQ_ERROR_CLASS_HEADER, RecordTooLargeException.class.getName());
-                assertThat(headers.get(InferenceReplica.DLQ_PAYLOAD_OMITTED_HEADER)).contains("left out");
+                        .containsEntry(
+                                InferenceReplica.DLQ_ERROR_CLASS_HEADER, RecordTooLargeException.class.getName());
+                assertThat(headers.get(InferenceReplica.DLQ_PAYLOAD_OMITTED_HEADER))
+                        .contains("left out");
                 offsets.add(headers.get(InferenceReplica.DLQ_OFFSET_HEADER));
             }
             assertThat(offsets).containsExactlyInAnyOrder("3", "7", "13", "17", "23", "27");
@@ -304,9 +366,16 @@ class InferenceFaultsIT {
             throws Exception {
         kafka.createTopic("drop-in", 1);
         send(kafka, "drop-in", 0, 12, 0);
-        try (LocalInference inference = LocalInference.start(registry, config(kafka, "producer.max.request.size", 1024,
-                InferenceConfig.EXCEPTION_HANDLER_CONFIG, ContinueHandler.class.getName()),
-                "drop", InferenceSpec.builder(wideResult, "drop-in", "drop-out").build())) {
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                config(
+                        kafka,
+                        "producer.max.request.size",
+                        1024,
+                        InferenceConfig.EXCEPTION_HANDLER_CONFIG,
+                        ContinueHandler.class.getName()),
+                "drop",
+                InferenceSpec.builder(wideResult, "drop-in", "drop-out").build())) {
             await().atMost(30, TimeUnit.SECONDS).until(() -> inference.stats().dropped() == 12);
             assertThat(inference.stats().deadLettered()).isZero();
             assertThat(inference.stats().recordsOut()).isZero();
@@ -341,14 +410,25 @@ class InferenceFaultsIT {
         send(kafka, "crash-in", 0, 50, 0);
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>("crash-in", bytes("bad"), bytes("not json"))).get(30, TimeUnit.SECONDS);
+            producer.send(new ProducerRecord<>("crash-in", bytes("bad"), bytes("not json")))
+                    .get(30, TimeUnit.SECONDS);
         }
         send(kafka, "crash-in", 50, 50, 0);
         CrashingHandler.crashes.set(1);
-        try (LocalInference inference = LocalInference.start(registry, config(kafka,
-                InferenceConfig.EXCEPTION_HANDLER_CONFIG, CrashingHandler.class.getName(),
-                RestartPolicy.BACKOFF_MS_CONFIG, 100, RestartPolicy.MAX_RESTARTS_CONFIG, 2),
-                "crash", InferenceSpec.builder(mediumResult, "crash-in", "crash-out").deadLetterTopic("crash-dlq").build())) {
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                config(
+                        kafka,
+                        InferenceConfig.EXCEPTION_HANDLER_CONFIG,
+                        CrashingHandler.class.getName(),
+                        RestartPolicy.BACKOFF_MS_CONFIG,
+                        100,
+                        RestartPolicy.MAX_RESTARTS_CONFIG,
+                        2),
+                "crash",
+                InferenceSpec.builder(mediumResult, "crash-in", "crash-out")
+                        .deadLetterTopic("crash-dlq")
+                        .build())) {
             List<ConsumerRecord<byte[], byte[]>> outputs = read(kafka, "crash-out", 100, false);
             assertThat(keys(outputs)).hasSize(100);
             assertThat(keys(read(kafka, "crash-dlq", 1, false))).containsExactly("bad");
@@ -366,13 +446,24 @@ class InferenceFaultsIT {
         kafka.createTopic("crash-in-2", 1);
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>("crash-in-2", bytes("bad"), bytes("not json"))).get(30, TimeUnit.SECONDS);
+            producer.send(new ProducerRecord<>("crash-in-2", bytes("bad"), bytes("not json")))
+                    .get(30, TimeUnit.SECONDS);
         }
         CrashingHandler.crashes.set(1_000);
-        LocalInference inference = LocalInference.start(registry, config(kafka,
-                InferenceConfig.EXCEPTION_HANDLER_CONFIG, CrashingHandler.class.getName(),
-                RestartPolicy.BACKOFF_MS_CONFIG, 50, RestartPolicy.MAX_RESTARTS_CONFIG, 2),
-                "crash-2", InferenceSpec.builder(mediumResult, "crash-in-2", "crash-out-2").replicas(2).build());
+        LocalInference inference = LocalInference.start(
+                registry,
+                config(
+                        kafka,
+                        InferenceConfig.EXCEPTION_HANDLER_CONFIG,
+                        CrashingHandler.class.getName(),
+                        RestartPolicy.BACKOFF_MS_CONFIG,
+                        50,
+                        RestartPolicy.MAX_RESTARTS_CONFIG,
+                        2),
+                "crash-2",
+                InferenceSpec.builder(mediumResult, "crash-in-2", "crash-out-2")
+                        .replicas(2)
+                        .build());
         try {
             assertThat(inference.awaitTermination(Duration.ofSeconds(90))).isTrue();
             assertThat(inference.state()).isEqualTo(LocalInference.State.FAILED);
@@ -390,20 +481,44 @@ class InferenceFaultsIT {
     @Test
     void aJoinerAliveWhileItsOwnerFailsNeverRewritesTheRecordAndEndsWithIt(EmbeddedKafkaBroker kafka) throws Exception {
         kafka.createTopic("owned-in", 2);
-        LocalInference owner = LocalInference.start(registry, config(kafka,
-                InferenceConfig.EXCEPTION_HANDLER_CONFIG, CrashingHandler.class.getName(),
-                RestartPolicy.MAX_RESTARTS_CONFIG, 0, InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 200),
-                "owned", InferenceSpec.builder(mediumResult, "owned-in", "owned-out").build());
-        LocalInference joiner = LocalInference.start(registry, config(kafka,
-                InferenceConfig.EXCEPTION_HANDLER_CONFIG, ContinueHandler.class.getName(),
-                InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 200),
-                "owned", InferenceSpec.builder(mediumResult, "owned-in", "owned-out").build());
+        LocalInference owner = LocalInference.start(
+                registry,
+                config(
+                        kafka,
+                        InferenceConfig.EXCEPTION_HANDLER_CONFIG,
+                        CrashingHandler.class.getName(),
+                        RestartPolicy.MAX_RESTARTS_CONFIG,
+                        0,
+                        InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
+                        200),
+                "owned",
+                InferenceSpec.builder(mediumResult, "owned-in", "owned-out").build());
+        LocalInference joiner = LocalInference.start(
+                registry,
+                config(
+                        kafka,
+                        InferenceConfig.EXCEPTION_HANDLER_CONFIG,
+                        ContinueHandler.class.getName(),
+                        InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
+                        200),
+                "owned",
+                InferenceSpec.builder(mediumResult, "owned-in", "owned-out").build());
         try {
             assertThat(owner.isOwner()).isTrue();
             assertThat(joiner.isOwner()).isFalse();
-            await().atMost(60, TimeUnit.SECONDS).until(() -> kafka.admin().describeConsumerGroups(List.of(owner.groupId()))
-                    .all().get().get(owner.groupId()).members().stream()
-                    .filter(m -> !m.assignment().topicPartitions().isEmpty()).count() == 2);
+            await().atMost(60, TimeUnit.SECONDS)
+                    .until(() -> kafka
+                                    .admin()
+                                    .describeConsumerGroups(List.of(owner.groupId()))
+                                    .all()
+                                    .get()
+                                    .get(owner.groupId())
+                                    .members()
+                                    .stream()
+                                    .filter(m ->
+                                            !m.assignment().topicPartitions().isEmpty())
+                                    .count()
+                            == 2);
             CrashingHandler.crashes.set(1_000);
             try (KafkaProducer<byte[], byte[]> producer =
                     new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -436,32 +551,64 @@ class InferenceFaultsIT {
         kafka.createTopic("pods-in", 1);
         java.time.Instant longAgo = java.time.Instant.now().minusSeconds(3600);
         // as KubernetesInference records it: no pod has run for an hour, its group has no member
-        Inference launched = new Inference("pods", mediumResult, "pods-in", "pods-out", 5, "RUNNING", null, Map.of(),
-                longAgo, longAgo, 0, null, 0, "kubernetes:ml/kafkaml-infer-pods", 3,
+        Inference launched = new Inference(
+                "pods",
+                mediumResult,
+                "pods-in",
+                "pods-out",
+                5,
+                "RUNNING",
+                null,
+                Map.of(),
+                longAgo,
+                longAgo,
+                0,
+                null,
+                0,
+                "kubernetes:ml/kafkaml-infer-pods",
+                3,
                 Inference.SUPERVISED_BY_KUBERNETES);
         assertThat(registry.putInference(launched)).isTrue();
-        assertThat(InferenceLiveness.alive(registry, launched, Duration.ZERO)).as("supervised: never STALE").isTrue();
-        LocalInference pod = LocalInference.start(registry, config(kafka, InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
-                100), "pods", InferenceSpec.builder(mediumResult, "pods-in", "pods-out").build());
+        assertThat(InferenceLiveness.alive(registry, launched, Duration.ZERO))
+                .as("supervised: never STALE")
+                .isTrue();
+        LocalInference pod = LocalInference.start(
+                registry,
+                config(kafka, InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 100),
+                "pods",
+                InferenceSpec.builder(mediumResult, "pods-in", "pods-out").build());
         assertThat(pod.isOwner()).isFalse();
         assertThat(pod.generation()).isEqualTo(3);
         assertThat(pod.close(Duration.ofSeconds(20))).isTrue();
-        assertThat(registry.inference("pods").orElseThrow()).as("the pod wrote nothing (no heartbeat, no STOPPED)")
+        assertThat(registry.inference("pods").orElseThrow())
+                .as("the pod wrote nothing (no heartbeat, no STOPPED)")
                 .isEqualTo(launched);
         // stopped by its launcher: a late pod does not start it again
         assertThat(registry.putInference(launched.with("STOPPED", 0, null))).isTrue();
-        assertThatThrownBy(() -> LocalInference.start(registry, kafka.clientConfig(), "pods",
-                InferenceSpec.builder(mediumResult, "pods-in", "pods-out").build()))
-                .isInstanceOf(InferenceException.class).hasMessageContaining("was STOPPED by its kubernetes launcher");
+        assertThatThrownBy(() -> LocalInference.start(
+                        registry,
+                        kafka.clientConfig(),
+                        "pods",
+                        InferenceSpec.builder(mediumResult, "pods-in", "pods-out")
+                                .build()))
+                .isInstanceOf(InferenceException.class)
+                .hasMessageContaining("was STOPPED by its kubernetes launcher");
     }
 
     @Test
     void anIdRunningAnotherResultIsRefusedWithTheReason(EmbeddedKafkaBroker kafka) {
         kafka.createTopic("taken-in", 1);
-        try (LocalInference running = LocalInference.start(registry, kafka.clientConfig(), "taken",
+        try (LocalInference running = LocalInference.start(
+                registry,
+                kafka.clientConfig(),
+                "taken",
                 InferenceSpec.builder(mediumResult, "taken-in", "taken-out").build())) {
-            assertThatThrownBy(() -> LocalInference.start(registry, kafka.clientConfig(), "taken",
-                    InferenceSpec.builder(wideResult, "taken-in", "taken-out").build()))
+            assertThatThrownBy(() -> LocalInference.start(
+                            registry,
+                            kafka.clientConfig(),
+                            "taken",
+                            InferenceSpec.builder(wideResult, "taken-in", "taken-out")
+                                    .build()))
                     .isInstanceOf(InferenceException.class)
                     .hasMessage("Inference deployment 'taken' is RUNNING result " + mediumResult
                             + " from taken-in to taken-out; stop it first or choose another id");

@@ -61,17 +61,38 @@ class InferenceIT {
     @BeforeAll
     static void registerAServableResult(EmbeddedKafkaBroker kafka) throws Exception {
         registry = Registry.connect(kafka.clientConfig(), "inference", Duration.ofSeconds(30));
-        var conf = new NeuralNetConfiguration.Builder().seed(3).list()
-                .layer(new DenseLayer.Builder().nIn(3).nOut(8).activation(Activation.TANH).build())
-                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
+        var conf = new NeuralNetConfiguration.Builder()
+                .seed(3)
+                .list()
+                .layer(new DenseLayer.Builder()
+                        .nIn(3)
+                        .nOut(8)
+                        .activation(Activation.TANH)
+                        .build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                        .nIn(8)
+                        .nOut(2)
+                        .activation(Activation.SOFTMAX)
+                        .build())
                 .build();
         registry.registerModel(ModelDefinition.of("tiny", "", conf));
         registry.createConfiguration(new Configuration("tiny-only", "", List.of("tiny")));
-        ControlMessage trainedOn = ControlMessage.builder().slices(List.of(StreamSlice.of("train", 0, 0, 1)))
-                .inputFormat("JSON").inputConfig(Map.of("data_reshape", "3")).totalMessages(1).deploymentId("train-1")
+        ControlMessage trainedOn = ControlMessage.builder()
+                .slices(List.of(StreamSlice.of("train", 0, 0, 1)))
+                .inputFormat("JSON")
+                .inputConfig(Map.of("data_reshape", "3"))
+                .totalMessages(1)
+                .deploymentId("train-1")
                 .build();
-        registry.createDeployment(new Deployment("train-1", "tiny-only", DeploymentStatus.FINISHED, null, Map.of(),
-                Instant.now(), Instant.now(), trainedOn.toJson()));
+        registry.createDeployment(new Deployment(
+                "train-1",
+                "tiny-only",
+                DeploymentStatus.FINISHED,
+                null,
+                Map.of(),
+                Instant.now(),
+                Instant.now(),
+                trainedOn.toJson()));
         MultiLayerNetwork network = new MultiLayerNetwork(conf);
         network.init();
         Random random = new Random(5);
@@ -88,8 +109,19 @@ class InferenceIT {
         NormalizerSerializer.getDefault().write(normalizer, normalizerBytes);
         registry.storeArtifact("tiny.model", model.toByteArray());
         registry.storeArtifact("tiny.normalizer", normalizerBytes.toByteArray());
-        registry.putResult(new TrainingResult("train-1.tiny", "train-1", "tiny", DeploymentStatus.FINISHED, List.of(),
-                Map.of(), null, 0, "tiny.model", "tiny.normalizer", null, Instant.now()));
+        registry.putResult(new TrainingResult(
+                "train-1.tiny",
+                "train-1",
+                "tiny",
+                DeploymentStatus.FINISHED,
+                List.of(),
+                Map.of(),
+                null,
+                0,
+                "tiny.model",
+                "tiny.normalizer",
+                null,
+                Instant.now()));
         INDArray normalized = Nd4j.createFromArray(inputs);
         normalizer.transform(normalized);
         expected = network.output(normalized, false).toFloatMatrix();
@@ -100,9 +132,11 @@ class InferenceIT {
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = 0; i < N; i++) {
-                String value = garbageEvery > 0 && i % garbageEvery == 7 ? "not json" + i
+                String value = garbageEvery > 0 && i % garbageEvery == 7
+                        ? "not json" + i
                         : "[" + inputs[i][0] + "," + inputs[i][1] + "," + inputs[i][2] + "]";
-                ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, bytes(String.valueOf(i)), bytes(value));
+                ProducerRecord<byte[], byte[]> record =
+                        new ProducerRecord<>(topic, bytes(String.valueOf(i)), bytes(value));
                 record.headers().add("trace", bytes("t" + i));
                 sent.add(producer.send(record));
             }
@@ -114,8 +148,8 @@ class InferenceIT {
     }
 
     /** Reads the output topic until {@code distinct} keys have been seen, then a little longer for stragglers. */
-    static List<ConsumerRecord<byte[], byte[]>> readOutputs(EmbeddedKafkaBroker kafka, String topic, int distinct,
-            boolean readCommitted) {
+    static List<ConsumerRecord<byte[], byte[]>> readOutputs(
+            EmbeddedKafkaBroker kafka, String topic, int distinct, boolean readCommitted) {
         Map<String, Object> config = kafka.clientConfig();
         config.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + topic);
         config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -147,22 +181,35 @@ class InferenceIT {
             assertThat(json.get("values").get(0).floatValue()).isCloseTo(expected[index][0], within(1e-5f));
             assertThat(json.get("values").get(1).floatValue()).isCloseTo(expected[index][1], within(1e-5f));
             assertThat(json.get("class").asInt()).isEqualTo(expected[index][1] > expected[index][0] ? 1 : 0);
-            assertThat(new String(output.headers().lastHeader("trace").value(), StandardCharsets.UTF_8)).isEqualTo("t" + index);
-            assertThat(new String(output.headers().lastHeader(InferenceReplica.RESULT_HEADER).value(),
-                    StandardCharsets.UTF_8)).isEqualTo("train-1.tiny");
+            assertThat(new String(output.headers().lastHeader("trace").value(), StandardCharsets.UTF_8))
+                    .isEqualTo("t" + index);
+            assertThat(new String(
+                            output.headers()
+                                    .lastHeader(InferenceReplica.RESULT_HEADER)
+                                    .value(),
+                            StandardCharsets.UTF_8))
+                    .isEqualTo("train-1.tiny");
         }
     }
 
     static long distinctKeys(List<ConsumerRecord<byte[], byte[]>> outputs) {
-        return outputs.stream().map(r -> new String(r.key(), StandardCharsets.UTF_8)).distinct().count();
+        return outputs.stream()
+                .map(r -> new String(r.key(), StandardCharsets.UTF_8))
+                .distinct()
+                .count();
     }
 
     @Test
     void twoReplicasPredictEveryInputAsTheModelDoesOffline(EmbeddedKafkaBroker kafka) throws Exception {
         kafka.createTopic("in-1", 4);
         produceInputs(kafka, "in-1", 0);
-        try (LocalInference inference = LocalInference.start(registry, kafka.clientConfig(), "serve-1",
-                InferenceSpec.builder("train-1.tiny", "in-1", "out-1").replicas(2).build())) {
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                kafka.clientConfig(),
+                "serve-1",
+                InferenceSpec.builder("train-1.tiny", "in-1", "out-1")
+                        .replicas(2)
+                        .build())) {
             List<ConsumerRecord<byte[], byte[]>> outputs = readOutputs(kafka, "out-1", N, false);
             assertThat(distinctKeys(outputs)).isEqualTo(N);
             assertPredictionsMatchTheOfflineModel(outputs);
@@ -175,8 +222,10 @@ class InferenceIT {
         }
         assertThat(registry.inference("serve-1").orElseThrow().status()).isEqualTo("STOPPED");
         // A graceful stop commits everything it processed: the group's offsets are at the end of the input.
-        var committed = kafka.admin().listConsumerGroupOffsets("kafkaml-inference-serve-1")
-                .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+        var committed = kafka.admin()
+                .listConsumerGroupOffsets("kafkaml-inference-serve-1")
+                .partitionsToOffsetAndMetadata()
+                .get(30, TimeUnit.SECONDS);
         long total = committed.values().stream().mapToLong(o -> o.offset()).sum();
         assertThat(total).isEqualTo(N);
     }
@@ -184,16 +233,25 @@ class InferenceIT {
     @Test
     void atLeastOnceAReplicaClosedAbruptlyLosesNothing(EmbeddedKafkaBroker kafka) throws Exception {
         kafka.createTopic("in-2", 4);
-        try (LocalInference inference = LocalInference.start(registry, kafka.clientConfig(), "serve-2",
-                InferenceSpec.builder("train-1.tiny", "in-2", "out-2").replicas(2).maxBatchSize(100).build())) {
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                kafka.clientConfig(),
+                "serve-2",
+                InferenceSpec.builder("train-1.tiny", "in-2", "out-2")
+                        .replicas(2)
+                        .maxBatchSize(100)
+                        .build())) {
             produceInputs(kafka, "in-2", 0);
-            org.awaitility.Awaitility.await().atMost(60, TimeUnit.SECONDS).until(() -> inference.stats().recordsOut() > 2000);
+            org.awaitility.Awaitility.await()
+                    .atMost(60, TimeUnit.SECONDS)
+                    .until(() -> inference.stats().recordsOut() > 2000);
             InferenceReplica crashed = inference.replicas().get(0);
             crashed.abort();
             assertThat(crashed.awaitStopped(Duration.ofSeconds(30))).isTrue();
             List<ConsumerRecord<byte[], byte[]>> outputs = readOutputs(kafka, "out-2", N, false);
             assertThat(distinctKeys(outputs)).as("none missing").isEqualTo(N);
-            System.out.printf("at-least-once after an abrupt close: %d outputs for %d inputs (%d duplicates)%n",
+            System.out.printf(
+                    "at-least-once after an abrupt close: %d outputs for %d inputs (%d duplicates)%n",
                     outputs.size(), N, outputs.size() - N);
             assertPredictionsMatchTheOfflineModel(outputs);
         }
@@ -202,11 +260,19 @@ class InferenceIT {
     @Test
     void exactlyOnceAReadCommittedReaderSeesEachPredictionOnce(EmbeddedKafkaBroker kafka) throws Exception {
         kafka.createTopic("in-3", 4);
-        try (LocalInference inference = LocalInference.start(registry, kafka.clientConfig(), "serve-3",
-                InferenceSpec.builder("train-1.tiny", "in-3", "out-3").replicas(2).maxBatchSize(100)
-                        .guarantee(ProcessingGuarantee.EXACTLY_ONCE).build())) {
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                kafka.clientConfig(),
+                "serve-3",
+                InferenceSpec.builder("train-1.tiny", "in-3", "out-3")
+                        .replicas(2)
+                        .maxBatchSize(100)
+                        .guarantee(ProcessingGuarantee.EXACTLY_ONCE)
+                        .build())) {
             produceInputs(kafka, "in-3", 0);
-            org.awaitility.Awaitility.await().atMost(60, TimeUnit.SECONDS).until(() -> inference.stats().recordsOut() > 2000);
+            org.awaitility.Awaitility.await()
+                    .atMost(60, TimeUnit.SECONDS)
+                    .until(() -> inference.stats().recordsOut() > 2000);
             InferenceReplica crashed = inference.replicas().get(0);
             crashed.abort();
             assertThat(crashed.awaitStopped(Duration.ofSeconds(30))).isTrue();
@@ -222,8 +288,14 @@ class InferenceIT {
             throws Exception {
         kafka.createTopic("in-4", 4);
         produceInputs(kafka, "in-4", 100);
-        try (LocalInference inference = LocalInference.start(registry, kafka.clientConfig(), "serve-4",
-                InferenceSpec.builder("train-1.tiny", "in-4", "out-4").replicas(2).deadLetterTopic("dlq-4").build())) {
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                kafka.clientConfig(),
+                "serve-4",
+                InferenceSpec.builder("train-1.tiny", "in-4", "out-4")
+                        .replicas(2)
+                        .deadLetterTopic("dlq-4")
+                        .build())) {
             List<ConsumerRecord<byte[], byte[]>> outputs = readOutputs(kafka, "out-4", N - N / 100, false);
             assertThat(distinctKeys(outputs)).isEqualTo(N - N / 100);
             assertPredictionsMatchTheOfflineModel(outputs);
@@ -231,9 +303,10 @@ class InferenceIT {
             assertThat(distinctKeys(dead)).isEqualTo(N / 100);
             Map<String, String> headers = new HashMap<>();
             dead.get(0).headers().forEach(h -> headers.put(h.key(), new String(h.value(), StandardCharsets.UTF_8)));
-            assertThat(headers).containsEntry("kafkaml.dlq.topic", "in-4").containsKeys("kafkaml.dlq.partition",
-                    "kafkaml.dlq.offset", "trace").containsEntry("kafkaml.dlq.error.class",
-                    "io.kafkaml.format.RecordDecodeException");
+            assertThat(headers)
+                    .containsEntry("kafkaml.dlq.topic", "in-4")
+                    .containsKeys("kafkaml.dlq.partition", "kafkaml.dlq.offset", "trace")
+                    .containsEntry("kafkaml.dlq.error.class", "io.kafkaml.format.RecordDecodeException");
             assertThat(headers.get("kafkaml.dlq.error.message")).contains("not valid JSON");
             assertThat(new String(dead.get(0).value(), StandardCharsets.UTF_8)).startsWith("not json");
             assertThat(inference.stats().deadLettered()).isEqualTo(N / 100);

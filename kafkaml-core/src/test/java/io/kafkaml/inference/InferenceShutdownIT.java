@@ -36,16 +36,26 @@ class InferenceShutdownIT {
         LocalInference inference = null;
         try {
             registry = Registry.connect(broker.clientConfig(), "gone", Duration.ofSeconds(30));
-            String result = ServableResults.register(registry, "gone", new NeuralNetConfiguration.Builder().seed(3)
-                    .list().layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(3).nOut(2)
-                            .activation(Activation.SOFTMAX).build()).build(), 3);
+            String result = ServableResults.register(
+                    registry,
+                    "gone",
+                    new NeuralNetConfiguration.Builder()
+                            .seed(3)
+                            .list()
+                            .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                    .nIn(3)
+                                    .nOut(2)
+                                    .activation(Activation.SOFTMAX)
+                                    .build())
+                            .build(),
+                    3);
             broker.createTopic("gone-in", 2);
             List<Future<RecordMetadata>> sent = new ArrayList<>();
             try (KafkaProducer<byte[], byte[]> producer =
                     new KafkaProducer<>(broker.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
                 for (int i = 0; i < 20_000; i++) {
-                    sent.add(producer.send(new ProducerRecord<>("gone-in", bytes(String.valueOf(i)),
-                            bytes("[" + (i % 7) + ",0.5,1.5]"))));
+                    sent.add(producer.send(new ProducerRecord<>(
+                            "gone-in", bytes(String.valueOf(i)), bytes("[" + (i % 7) + ",0.5,1.5]"))));
                 }
             }
             for (Future<RecordMetadata> future : sent) {
@@ -53,14 +63,21 @@ class InferenceShutdownIT {
             }
             Map<String, Object> config = broker.clientConfig();
             config.put(InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 200);
-            LocalInference running = LocalInference.start(registry, config, "gone",
-                    InferenceSpec.builder(result, "gone-in", "gone-out").replicas(2).maxBatchSize(50).build());
+            LocalInference running = LocalInference.start(
+                    registry,
+                    config,
+                    "gone",
+                    InferenceSpec.builder(result, "gone-in", "gone-out")
+                            .replicas(2)
+                            .maxBatchSize(50)
+                            .build());
             inference = running;
             await().atMost(60, TimeUnit.SECONDS).until(() -> running.stats().recordsOut() > 500);
 
             broker.close(); // mid-stream: commits, sends and the registry's write cannot complete
 
-            CompletableFuture<Boolean> closed = CompletableFuture.supplyAsync(() -> running.close(Duration.ofSeconds(3)));
+            CompletableFuture<Boolean> closed =
+                    CompletableFuture.supplyAsync(() -> running.close(Duration.ofSeconds(3)));
             // the grace plus 2 s of scheduling noise: a hang detector (the registry alone would wait 30 s, an
             // exactly-once producer's abortTransaction() max.block.ms)
             assertThat(closed.get(5, TimeUnit.SECONDS)).as("closed cleanly").isFalse();

@@ -10,7 +10,8 @@ class InferenceStatsTest {
     void beforeTheFirstBatchItSaysSoInsteadOfNaN() {
         InferenceStats stats = new InferenceStats();
         stats.dropped.add(2);
-        assertThat(stats.toString()).isEqualTo("in 0, out 0, dead-lettered 0, dropped 2, batches 0, no batches")
+        assertThat(stats.toString())
+                .isEqualTo("in 0, out 0, dead-lettered 0, dropped 2, batches 0, no batches")
                 .doesNotContain("NaN");
     }
 

@@ -49,27 +49,58 @@ class JsonInputFormsIT {
     @Test
     void objectTrainedModelsServeArrayFormsAndDeadLetterAmbiguousOnes(EmbeddedKafkaBroker kafka) throws Exception {
         try (Registry registry = Registry.connect(kafka.clientConfig(), "jsonforms", Duration.ofSeconds(30))) {
-            var conf = new NeuralNetConfiguration.Builder().seed(3).list()
-                    .layer(new DenseLayer.Builder().nIn(3).nOut(8).activation(Activation.TANH).build())
-                    .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX)
+            var conf = new NeuralNetConfiguration.Builder()
+                    .seed(3)
+                    .list()
+                    .layer(new DenseLayer.Builder()
+                            .nIn(3)
+                            .nOut(8)
+                            .activation(Activation.TANH)
+                            .build())
+                    .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                            .nIn(8)
+                            .nOut(2)
+                            .activation(Activation.SOFTMAX)
                             .build())
                     .build();
             registry.registerModel(ModelDefinition.of("hcopd", "", conf));
             registry.createConfiguration(new Configuration("hcopd-only", "", List.of("hcopd")));
-            ControlMessage trainedOn = ControlMessage.builder().slices(List.of(StreamSlice.of("train", 0, 0, 1)))
-                    .inputFormat("JSON").inputConfig(Map.of("data_fields", List.of("Gender", "Age", "Smoking"),
-                            "label_field", "Diagnosis"))
-                    .totalMessages(1).deploymentId("objects-1").build();
-            registry.createDeployment(new Deployment("objects-1", "hcopd-only", DeploymentStatus.FINISHED, null,
-                    Map.of(), Instant.now(), Instant.now(), trainedOn.toJson()));
+            ControlMessage trainedOn = ControlMessage.builder()
+                    .slices(List.of(StreamSlice.of("train", 0, 0, 1)))
+                    .inputFormat("JSON")
+                    .inputConfig(Map.of("data_fields", List.of("Gender", "Age", "Smoking"), "label_field", "Diagnosis"))
+                    .totalMessages(1)
+                    .deploymentId("objects-1")
+                    .build();
+            registry.createDeployment(new Deployment(
+                    "objects-1",
+                    "hcopd-only",
+                    DeploymentStatus.FINISHED,
+                    null,
+                    Map.of(),
+                    Instant.now(),
+                    Instant.now(),
+                    trainedOn.toJson()));
             MultiLayerNetwork network = new MultiLayerNetwork(conf);
             network.init();
             ByteArrayOutputStream model = new ByteArrayOutputStream();
             ModelSerializer.writeModel(network, model, false);
             registry.storeArtifact("hcopd.model", model.toByteArray());
-            registry.putResult(new TrainingResult("objects-1.hcopd", "objects-1", "hcopd", DeploymentStatus.FINISHED,
-                    List.of(), Map.of(), null, 0, "hcopd.model", null, null, Instant.now()));
-            float[] expected = network.output(Nd4j.createFromArray(new float[][] {{1, 63, 2}}), false).toFloatVector();
+            registry.putResult(new TrainingResult(
+                    "objects-1.hcopd",
+                    "objects-1",
+                    "hcopd",
+                    DeploymentStatus.FINISHED,
+                    List.of(),
+                    Map.of(),
+                    null,
+                    0,
+                    "hcopd.model",
+                    null,
+                    null,
+                    Instant.now()));
+            float[] expected = network.output(Nd4j.createFromArray(new float[][] {{1, 63, 2}}), false)
+                    .toFloatVector();
 
             Map<String, String> good = Map.of(
                     "object", "{\"Smoking\": 2, \"Age\": 63, \"Gender\": 1, \"Diagnosis\": 1}",
@@ -80,8 +111,8 @@ class JsonInputFormsIT {
                     "batch-of-two", "[[1, 63, 2], [0, 70, 1]]",
                     "ragged", "[[1, 63], [2]]");
             kafka.createTopic("forms-in", 1);
-            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.clientConfig(),
-                    new ByteArraySerializer(), new ByteArraySerializer())) {
+            try (KafkaProducer<byte[], byte[]> producer =
+                    new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
                 Map<String, String> all = new HashMap<>(good);
                 all.putAll(bad);
                 for (Map.Entry<String, String> input : all.entrySet()) {
@@ -89,27 +120,36 @@ class JsonInputFormsIT {
                             .get(10, TimeUnit.SECONDS);
                 }
             }
-            try (LocalInference inference = LocalInference.start(registry, kafka.clientConfig(), "serve-forms",
-                    InferenceSpec.builder("objects-1.hcopd", "forms-in", "forms-out").deadLetterTopic("forms-dlq")
+            try (LocalInference inference = LocalInference.start(
+                    registry,
+                    kafka.clientConfig(),
+                    "serve-forms",
+                    InferenceSpec.builder("objects-1.hcopd", "forms-in", "forms-out")
+                            .deadLetterTopic("forms-dlq")
                             .build())) {
-                List<ConsumerRecord<byte[], byte[]>> outputs = InferenceIT.readOutputs(kafka, "forms-out", good.size(),
-                        false);
+                List<ConsumerRecord<byte[], byte[]>> outputs =
+                        InferenceIT.readOutputs(kafka, "forms-out", good.size(), false);
                 ObjectMapper json = new ObjectMapper();
-                assertThat(outputs).extracting(r -> new String(r.key(), StandardCharsets.UTF_8))
+                assertThat(outputs)
+                        .extracting(r -> new String(r.key(), StandardCharsets.UTF_8))
                         .containsExactlyInAnyOrderElementsOf(good.keySet());
                 for (ConsumerRecord<byte[], byte[]> output : outputs) {
                     JsonNode values = json.readTree(output.value()).get("values");
                     assertThat(values.get(0).floatValue()).isCloseTo(expected[0], within(1e-5f));
                     assertThat(values.get(1).floatValue()).isCloseTo(expected[1], within(1e-5f));
                 }
-                List<ConsumerRecord<byte[], byte[]>> dead = InferenceIT.readOutputs(kafka, "forms-dlq", bad.size(), false);
+                List<ConsumerRecord<byte[], byte[]>> dead =
+                        InferenceIT.readOutputs(kafka, "forms-dlq", bad.size(), false);
                 Map<String, String> reasons = new HashMap<>();
                 for (ConsumerRecord<byte[], byte[]> record : dead) {
                     Map<String, String> headers = new HashMap<>();
                     record.headers().forEach(h -> headers.put(h.key(), new String(h.value(), StandardCharsets.UTF_8)));
-                    assertThat(headers).containsEntry("kafkaml.dlq.topic", "forms-in")
-                            .containsEntry("kafkaml.dlq.partition", "0").containsKey("kafkaml.dlq.offset");
-                    reasons.put(new String(record.key(), StandardCharsets.UTF_8), headers.get("kafkaml.dlq.error.message"));
+                    assertThat(headers)
+                            .containsEntry("kafkaml.dlq.topic", "forms-in")
+                            .containsEntry("kafkaml.dlq.partition", "0")
+                            .containsKey("kafkaml.dlq.offset");
+                    reasons.put(
+                            new String(record.key(), StandardCharsets.UTF_8), headers.get("kafkaml.dlq.error.message"));
                 }
                 assertThat(reasons).containsOnlyKeys(bad.keySet());
                 assertThat(reasons.get("short")).contains("holds 2 numbers").contains("[Gender, Age, Smoking]");

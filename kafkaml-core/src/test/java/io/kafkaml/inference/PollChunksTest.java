@@ -47,8 +47,12 @@ class PollChunksTest {
         PollChunks chunks = new PollChunks(64, INTERVAL);
         chunks.took(64, SLOW);
         assertThat(chunks.size()).isEqualTo(32);
-        assertThat(chunks.took(5, FAST)).as("a chunk shorter than the size (the poll's end) tells little").isZero();
-        assertThat(chunks.took(32, MIDDLE)).as("between a sixteenth and a quarter: keep").isZero();
+        assertThat(chunks.took(5, FAST))
+                .as("a chunk shorter than the size (the poll's end) tells little")
+                .isZero();
+        assertThat(chunks.took(32, MIDDLE))
+                .as("between a sixteenth and a quarter: keep")
+                .isZero();
         assertThat(chunks.size()).isEqualTo(32);
     }
 

@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 /** Predictions are JSON a strict parser reads, whatever the network outputs. */
 class PredictionJsonTest {
 
-    private static final ObjectMapper STRICT = new ObjectMapper()
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    private static final ObjectMapper STRICT =
+            new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private static JsonNode parse(float[] values, OutputKind kind) throws IOException {
         byte[] json = ServedModel.predictionJson(values, 1, values.length - 1, kind, 0.5);
@@ -24,12 +24,17 @@ class PredictionJsonTest {
     @Test
     void finiteOutputsAreWrittenAsBeforeWithTheirClass() throws IOException {
         float[] values = {9f, 0.000335f, 0.999665f}; // offset 1: the 9 belongs to another row
-        assertThat(new String(ServedModel.predictionJson(values, 1, 2, OutputKind.MULTI_CLASS, 0.5),
-                StandardCharsets.UTF_8)).isEqualTo("{\"values\":[3.35E-4,0.999665],\"class\":1}");
-        assertThat(parse(new float[] {0, 0.7f}, OutputKind.BINARY).get("class").asInt()).isEqualTo(1);
-        assertThat(parse(new float[] {0, 0.7f, 0.2f, 0.9f}, OutputKind.MULTI_LABEL).get("classes").toString())
+        assertThat(new String(
+                        ServedModel.predictionJson(values, 1, 2, OutputKind.MULTI_CLASS, 0.5), StandardCharsets.UTF_8))
+                .isEqualTo("{\"values\":[3.35E-4,0.999665],\"class\":1}");
+        assertThat(parse(new float[] {0, 0.7f}, OutputKind.BINARY).get("class").asInt())
+                .isEqualTo(1);
+        assertThat(parse(new float[] {0, 0.7f, 0.2f, 0.9f}, OutputKind.MULTI_LABEL)
+                        .get("classes")
+                        .toString())
                 .isEqualTo("[0,2]");
-        assertThat(parse(new float[] {0, -3.5f}, OutputKind.REGRESSION).toString()).isEqualTo("{\"values\":[-3.5]}");
+        assertThat(parse(new float[] {0, -3.5f}, OutputKind.REGRESSION).toString())
+                .isEqualTo("{\"values\":[-3.5]}");
     }
 
     @Test

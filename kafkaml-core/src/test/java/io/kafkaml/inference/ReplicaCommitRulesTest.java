@@ -23,23 +23,29 @@ class ReplicaCommitRulesTest {
 
     @Test
     void onlyProducerFencedIsFencingAnExpiredTransactionIsAbortable() {
-        assertThat(InferenceReplica.isFencing(new ProducerFencedException("newer epoch"))).isTrue();
+        assertThat(InferenceReplica.isFencing(new ProducerFencedException("newer epoch")))
+                .isTrue();
         assertThat(InferenceReplica.isFencing(new KafkaException("wrapped", new ProducerFencedException("x"))))
                 .isTrue();
         // the coordinator aborted a transaction older than transaction.timeout.ms (KIP-588): not a fencing
-        assertThat(InferenceReplica.isFencing(new InvalidProducerEpochException("expired"))).isFalse();
+        assertThat(InferenceReplica.isFencing(new InvalidProducerEpochException("expired")))
+                .isFalse();
         assertThat(InferenceReplica.isFencing(new KafkaException("w", new InvalidProducerEpochException("e"))))
                 .isFalse();
-        assertThat(InferenceReplica.isRestartable(new InvalidProducerEpochException("expired"))).isTrue();
+        assertThat(InferenceReplica.isRestartable(new InvalidProducerEpochException("expired")))
+                .isTrue();
     }
 
     @Test
     void aFailedAuthenticationIsNotRestartedLikeARefusedAuthorization() {
-        assertThat(InferenceReplica.isRestartable(new SaslAuthenticationException("bad password"))).isFalse();
+        assertThat(InferenceReplica.isRestartable(new SaslAuthenticationException("bad password")))
+                .isFalse();
         assertThat(InferenceReplica.isRestartable(new KafkaException("w", new SslAuthenticationException("ca"))))
                 .isFalse();
-        assertThat(InferenceReplica.isRestartable(new TopicAuthorizationException(Set.of("out")))).isFalse();
-        assertThat(InferenceReplica.isRestartable(new TimeoutException("broker away"))).isTrue();
+        assertThat(InferenceReplica.isRestartable(new TopicAuthorizationException(Set.of("out"))))
+                .isFalse();
+        assertThat(InferenceReplica.isRestartable(new TimeoutException("broker away")))
+                .isTrue();
     }
 
     @Test

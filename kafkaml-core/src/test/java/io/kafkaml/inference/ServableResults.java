@@ -21,8 +21,7 @@ import org.deeplearning4j.util.ModelSerializer;
 /** Registers a servable training result (an initialised, untrained network) without training, for inference tests. */
 final class ServableResults {
 
-    private ServableResults() {
-    }
+    private ServableResults() {}
 
     /**
      * Registers model {@code name}, a one-model configuration, a FINISHED deployment {@code name + "-train"} that
@@ -32,11 +31,22 @@ final class ServableResults {
         registry.registerModel(ModelDefinition.of(name, "", conf));
         registry.createConfiguration(new Configuration(name + "-only", "", List.of(name)));
         String deployment = name + "-train";
-        ControlMessage trainedOn = ControlMessage.builder().slices(List.of(StreamSlice.of("train", 0, 0, 1)))
-                .inputFormat("JSON").inputConfig(Map.of("data_reshape", String.valueOf(features))).totalMessages(1)
-                .deploymentId(deployment).build();
-        registry.createDeployment(new Deployment(deployment, name + "-only", DeploymentStatus.FINISHED, null, Map.of(),
-                Instant.now(), Instant.now(), trainedOn.toJson()));
+        ControlMessage trainedOn = ControlMessage.builder()
+                .slices(List.of(StreamSlice.of("train", 0, 0, 1)))
+                .inputFormat("JSON")
+                .inputConfig(Map.of("data_reshape", String.valueOf(features)))
+                .totalMessages(1)
+                .deploymentId(deployment)
+                .build();
+        registry.createDeployment(new Deployment(
+                deployment,
+                name + "-only",
+                DeploymentStatus.FINISHED,
+                null,
+                Map.of(),
+                Instant.now(),
+                Instant.now(),
+                trainedOn.toJson()));
         MultiLayerNetwork network = new MultiLayerNetwork(conf);
         network.init();
         ByteArrayOutputStream model = new ByteArrayOutputStream();
@@ -47,8 +57,19 @@ final class ServableResults {
         }
         registry.storeArtifact(name + ".model", model.toByteArray());
         String resultId = TrainingResult.idOf(deployment, name);
-        registry.putResult(new TrainingResult(resultId, deployment, name, DeploymentStatus.FINISHED, List.of(), Map.of(),
-                null, 0, name + ".model", null, null, Instant.now()));
+        registry.putResult(new TrainingResult(
+                resultId,
+                deployment,
+                name,
+                DeploymentStatus.FINISHED,
+                List.of(),
+                Map.of(),
+                null,
+                0,
+                name + ".model",
+                null,
+                null,
+                Instant.now()));
         return resultId;
     }
 }

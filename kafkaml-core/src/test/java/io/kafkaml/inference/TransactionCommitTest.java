@@ -61,22 +61,24 @@ class TransactionCommitTest {
     @Test
     void aCommitStillUnknownAfterItsAttemptsEndsTheReplicaForARestartWithoutAborting() {
         SlowCommits producer = openTransaction(5);
-        assertThatThrownBy(() -> InferenceReplica.commitResolvingTimeouts(producer,
-                Deadline.after(Duration.ofMinutes(1)), 3, "r"))
+        assertThatThrownBy(() -> InferenceReplica.commitResolvingTimeouts(
+                        producer, Deadline.after(Duration.ofMinutes(1)), 3, "r"))
                 .isInstanceOf(InferenceReplica.CommitOutcomeUnknownException.class)
                 .hasCauseInstanceOf(TimeoutException.class)
                 .hasMessageContaining("restart with the same transactional id");
         assertThat(producer.commits).isEqualTo(3);
         assertThat(producer.transactionAborted()).isFalse();
-        assertThat(InferenceReplica.isRestartable(new InferenceReplica.CommitOutcomeUnknownException("x",
-                new TimeoutException("t")))).isTrue();
+        assertThat(InferenceReplica.isRestartable(
+                        new InferenceReplica.CommitOutcomeUnknownException("x", new TimeoutException("t"))))
+                .isTrue();
     }
 
     @Test
     void anExpiredStopDeadlineEndsTheRetriesAfterOneAttempt() {
         SlowCommits producer = openTransaction(5);
-        assertThatThrownBy(() -> InferenceReplica.commitResolvingTimeouts(producer, Deadline.after(Duration.ZERO),
-                3, "r")).isInstanceOf(InferenceReplica.CommitOutcomeUnknownException.class);
+        assertThatThrownBy(
+                        () -> InferenceReplica.commitResolvingTimeouts(producer, Deadline.after(Duration.ZERO), 3, "r"))
+                .isInstanceOf(InferenceReplica.CommitOutcomeUnknownException.class);
         assertThat(producer.commits).isEqualTo(1);
     }
 
@@ -85,8 +87,8 @@ class TransactionCommitTest {
         SlowCommits producer = openTransaction(0);
         producer.instead = new InterruptException(new InterruptedException());
         try {
-            assertThatThrownBy(() -> InferenceReplica.commitResolvingTimeouts(producer,
-                    Deadline.after(Duration.ofMinutes(1)), 3, "r"))
+            assertThatThrownBy(() -> InferenceReplica.commitResolvingTimeouts(
+                            producer, Deadline.after(Duration.ofMinutes(1)), 3, "r"))
                     .isInstanceOf(InferenceReplica.CommitOutcomeUnknownException.class);
             assertThat(producer.commits).isEqualTo(1);
         } finally {
@@ -98,8 +100,8 @@ class TransactionCommitTest {
     void anAbortableCommitErrorIsThrownAsItIsForTheCallerToAbort() {
         SlowCommits producer = openTransaction(0);
         producer.instead = new org.apache.kafka.common.errors.InvalidProducerEpochException("epoch");
-        assertThatThrownBy(() -> InferenceReplica.commitResolvingTimeouts(producer,
-                Deadline.after(Duration.ofMinutes(1)), 3, "r"))
+        assertThatThrownBy(() -> InferenceReplica.commitResolvingTimeouts(
+                        producer, Deadline.after(Duration.ofMinutes(1)), 3, "r"))
                 .isInstanceOf(org.apache.kafka.common.errors.InvalidProducerEpochException.class);
         assertThat(producer.commits).isEqualTo(1);
     }

@@ -37,17 +37,26 @@ class RegistryCompactionIT {
     static final Duration TIMEOUT = Duration.ofSeconds(30);
 
     static void createCompactedFast(EmbeddedKafkaBroker kafka, String topic) {
-        kafka.createTopic(topic, 1, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
-                TopicConfig.SEGMENT_MS_CONFIG, "100", TopicConfig.MIN_CLEANABLE_DIRTY_RATIO_CONFIG, "0.01",
-                TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, "0"));
+        kafka.createTopic(
+                topic,
+                1,
+                Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG,
+                        TopicConfig.CLEANUP_POLICY_COMPACT,
+                        TopicConfig.SEGMENT_MS_CONFIG,
+                        "100",
+                        TopicConfig.MIN_CLEANABLE_DIRTY_RATIO_CONFIG,
+                        "0.01",
+                        TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG,
+                        "0"));
     }
 
     static List<ConsumerRecord<byte[], byte[]>> readAll(EmbeddedKafkaBroker kafka, String topic) {
         Map<String, Object> config = new HashMap<>(kafka.clientConfig());
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             TopicPartition partition = new TopicPartition(topic, 0);
             consumer.assign(List.of(partition));
             consumer.seekToBeginning(List.of(partition));
@@ -61,19 +70,28 @@ class RegistryCompactionIT {
 
     static List<ConsumerRecord<byte[], byte[]>> recordsOf(EmbeddedKafkaBroker kafka, String topic, String key) {
         return readAll(kafka, topic).stream()
-                .filter(r -> new String(r.key(), StandardCharsets.UTF_8).equals(key)).toList();
+                .filter(r -> new String(r.key(), StandardCharsets.UTF_8).equals(key))
+                .toList();
     }
 
     static long send(KafkaProducer<byte[], byte[]> producer, String topic, String key, byte[] value) throws Exception {
         return producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value))
-                .get(10, TimeUnit.SECONDS).offset();
+                .get(10, TimeUnit.SECONDS)
+                .offset();
     }
 
     /** Sends filler records (rolling 100 ms segments) until the cleaner has left {@code key} with one record. */
-    static ConsumerRecord<byte[], byte[]> compactUntilOneRecordOf(EmbeddedKafkaBroker kafka,
-            KafkaProducer<byte[], byte[]> producer, String topic, String key, String fillerKey, byte[] filler) {
-        Awaitility.await("compaction of " + key + " in " + topic).atMost(Duration.ofSeconds(60))
-                .pollInterval(Duration.ofMillis(300)).until(() -> {
+    static ConsumerRecord<byte[], byte[]> compactUntilOneRecordOf(
+            EmbeddedKafkaBroker kafka,
+            KafkaProducer<byte[], byte[]> producer,
+            String topic,
+            String key,
+            String fillerKey,
+            byte[] filler) {
+        Awaitility.await("compaction of " + key + " in " + topic)
+                .atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(300))
+                .until(() -> {
                     send(producer, topic, fillerKey, filler);
                     return recordsOf(kafka, topic, key).size() == 1;
                 });
@@ -101,8 +119,8 @@ class RegistryCompactionIT {
         try (KafkaProducer<byte[], byte[]> producer = producer(kafka)) {
             // A worker restarted with no registry client alive writes TRAINING again, past every check.
             send(producer, results, "5.m", training);
-            ConsumerRecord<byte[], byte[]> left = compactUntilOneRecordOf(kafka, producer, results, "5.m", "6.filler",
-                    filler);
+            ConsumerRecord<byte[], byte[]> left =
+                    compactUntilOneRecordOf(kafka, producer, results, "5.m", "6.filler", filler);
             assertThat(new String(left.value(), StandardCharsets.UTF_8))
                     .as("compaction left the refused TRAINING record as the key's only one in " + results)
                     .contains("\"TRAINING\"");
@@ -111,20 +129,27 @@ class RegistryCompactionIT {
             TrainingResult result = fresh.result("5.m").orElseThrow();
             assertThat(result.status()).isEqualTo(DeploymentStatus.FAILED);
             assertThat(result.error()).isEqualTo("the data was bad");
-            assertThat(fresh.results()).filteredOn(r -> r.id().equals("5.m")).singleElement()
-                    .extracting(TrainingResult::status).isEqualTo(DeploymentStatus.FAILED);
+            assertThat(fresh.results())
+                    .filteredOn(r -> r.id().equals("5.m"))
+                    .singleElement()
+                    .extracting(TrainingResult::status)
+                    .isEqualTo(DeploymentStatus.FAILED);
             assertThatThrownBy(() -> fresh.putResult(TrainingResult.of("5", "m", DeploymentStatus.TRAINING, null)))
                     .isInstanceOf(IllegalStatusTransitionException.class);
         }
     }
 
     static Map<String, String> configOf(EmbeddedKafkaBroker kafka, String topic) throws Exception {
-        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
-                kafka.clientConfig())) {
+        try (org.apache.kafka.clients.admin.Admin admin =
+                org.apache.kafka.clients.admin.Admin.create(kafka.clientConfig())) {
             var resource = new org.apache.kafka.common.config.ConfigResource(
                     org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic);
             Map<String, String> config = new HashMap<>();
-            admin.describeConfigs(List.of(resource)).all().get(10, TimeUnit.SECONDS).get(resource).entries()
+            admin.describeConfigs(List.of(resource))
+                    .all()
+                    .get(10, TimeUnit.SECONDS)
+                    .get(resource)
+                    .entries()
                     .forEach(e -> config.put(e.name(), e.value()));
             return config;
         }
@@ -139,7 +164,8 @@ class RegistryCompactionIT {
         createCompactedFast(kafka, ends);
         byte[] failed;
         try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, TIMEOUT)) {
-            assertThat(configOf(kafka, ends)).containsEntry(TopicConfig.CLEANUP_POLICY_CONFIG, "delete")
+            assertThat(configOf(kafka, ends))
+                    .containsEntry(TopicConfig.CLEANUP_POLICY_CONFIG, "delete")
                     .containsEntry(TopicConfig.RETENTION_MS_CONFIG, "-1")
                     .containsEntry(TopicConfig.RETENTION_BYTES_CONFIG, "-1");
             registry.putResult(TrainingResult.of("8", "m", DeploymentStatus.TRAINING, null));
@@ -153,7 +179,8 @@ class RegistryCompactionIT {
                     .containsEntry(TopicConfig.RETENTION_BYTES_CONFIG, "-1");
         }
         // A second writer's CANCELLED lost the race, and nobody is alive to write the winner again behind it.
-        byte[] cancelled = new String(failed, StandardCharsets.UTF_8).replace("\"FAILED\"", "\"CANCELLED\"")
+        byte[] cancelled = new String(failed, StandardCharsets.UTF_8)
+                .replace("\"FAILED\"", "\"CANCELLED\"")
                 .getBytes(StandardCharsets.UTF_8);
         try (KafkaProducer<byte[], byte[]> producer = producer(kafka)) {
             send(producer, ends, "8.m", cancelled);
@@ -162,8 +189,9 @@ class RegistryCompactionIT {
             }
         }
         try (Registry fresh = Registry.connect(kafka.clientConfig(), prefix, TIMEOUT)) {
-            assertThat(recordsOf(kafka, ends, "8.m")).extracting(ConsumerRecord::value).containsExactly(failed,
-                    cancelled);
+            assertThat(recordsOf(kafka, ends, "8.m"))
+                    .extracting(ConsumerRecord::value)
+                    .containsExactly(failed, cancelled);
             TrainingResult result = fresh.result("8.m").orElseThrow();
             assertThat(result.status()).isEqualTo(DeploymentStatus.FAILED);
             assertThat(result.error()).isEqualTo("out of memory");

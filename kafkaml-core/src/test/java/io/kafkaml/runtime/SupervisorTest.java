@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 
 class SupervisorTest {
 
-    static final RestartPolicy FAST = new RestartPolicy(2, Duration.ofMinutes(1), Duration.ofMillis(1),
-            Duration.ofMillis(4));
+    static final RestartPolicy FAST =
+            new RestartPolicy(2, Duration.ofMinutes(1), Duration.ofMillis(1), Duration.ofMillis(4));
 
     /** A runner that fails {@code failures} times, then runs until stopped. */
     static final class Flaky implements Supervisor.Runner {
@@ -59,10 +59,12 @@ class SupervisorTest {
     void aFailedRunnerIsReplacedWithBackoffAndTheUnitRunsOn() {
         AtomicInteger made = new AtomicInteger();
         Recorder recorder = new Recorder();
-        Supervisor supervisor = new Supervisor("flaky", () -> new Flaky(made.incrementAndGet() <= 2), FAST,
-                Supervisor.RESTART_ALL, recorder).start();
-        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> made.get() == 3
-                && supervisor.state() == Supervisor.State.RUNNING);
+        Supervisor supervisor = new Supervisor(
+                        "flaky", () -> new Flaky(made.incrementAndGet() <= 2), FAST, Supervisor.RESTART_ALL, recorder)
+                .start();
+        org.awaitility.Awaitility.await()
+                .atMost(10, TimeUnit.SECONDS)
+                .until(() -> made.get() == 3 && supervisor.state() == Supervisor.State.RUNNING);
         assertThat(supervisor.restarts()).isEqualTo(2);
         assertThat(supervisor.lastFailure()).hasMessage("boom");
         supervisor.stop();
@@ -76,10 +78,16 @@ class SupervisorTest {
     void pastTheBudgetTheUnitFailsWithTheCause() {
         AtomicInteger made = new AtomicInteger();
         Recorder recorder = new Recorder();
-        Supervisor supervisor = new Supervisor("broken", () -> {
-            made.incrementAndGet();
-            return new Flaky(true);
-        }, FAST, Supervisor.RESTART_ALL, recorder).start();
+        Supervisor supervisor = new Supervisor(
+                        "broken",
+                        () -> {
+                            made.incrementAndGet();
+                            return new Flaky(true);
+                        },
+                        FAST,
+                        Supervisor.RESTART_ALL,
+                        recorder)
+                .start();
         assertThat(supervisor.awaitTermination(Duration.ofSeconds(10))).isTrue();
         assertThat(supervisor.state()).isEqualTo(Supervisor.State.FAILED);
         assertThat(supervisor.failure()).hasMessage("boom");
@@ -90,7 +98,8 @@ class SupervisorTest {
     @Test
     void aFailureARestartCannotCureFailsAtOnce() {
         Recorder recorder = new Recorder();
-        Supervisor supervisor = new Supervisor("fatal", () -> new Flaky(true), FAST, failure -> false, recorder).start();
+        Supervisor supervisor =
+                new Supervisor("fatal", () -> new Flaky(true), FAST, failure -> false, recorder).start();
         assertThat(supervisor.awaitTermination(Duration.ofSeconds(10))).isTrue();
         assertThat(supervisor.state()).isEqualTo(Supervisor.State.FAILED);
         assertThat(supervisor.restarts()).isZero();
@@ -101,11 +110,18 @@ class SupervisorTest {
     void aStopDuringTheBackoffEndsTheUnitWithoutAnotherRun() {
         AtomicInteger made = new AtomicInteger();
         RestartPolicy slow = FAST.withBackoff(Duration.ofMinutes(5), Duration.ofMinutes(5));
-        Supervisor supervisor = new Supervisor("slow", () -> {
-            made.incrementAndGet();
-            return new Flaky(true);
-        }, slow, Supervisor.RESTART_ALL, Supervisor.Listener.NONE).start();
-        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS)
+        Supervisor supervisor = new Supervisor(
+                        "slow",
+                        () -> {
+                            made.incrementAndGet();
+                            return new Flaky(true);
+                        },
+                        slow,
+                        Supervisor.RESTART_ALL,
+                        Supervisor.Listener.NONE)
+                .start();
+        org.awaitility.Awaitility.await()
+                .atMost(10, TimeUnit.SECONDS)
                 .until(() -> supervisor.state() == Supervisor.State.RESTARTING);
         supervisor.stop();
         assertThat(supervisor.awaitTermination(Duration.ofSeconds(10))).isTrue();
@@ -121,11 +137,14 @@ class SupervisorTest {
         assertThat(policy.backoff(3)).isEqualTo(Duration.ofSeconds(4));
         assertThat(policy.backoff(10)).isEqualTo(Duration.ofSeconds(30));
         assertThat(RestartPolicy.fromConfig(Map.of())).isEqualTo(RestartPolicy.DEFAULT);
-        assertThat(RestartPolicy.fromConfig(Map.of(RestartPolicy.MAX_RESTARTS_CONFIG, "2",
-                RestartPolicy.BACKOFF_MS_CONFIG, "10"))).isEqualTo(RestartPolicy.DEFAULT.withMaxRestarts(2)
-                .withBackoff(Duration.ofMillis(10), Duration.ofSeconds(30)));
+        assertThat(RestartPolicy.fromConfig(
+                        Map.of(RestartPolicy.MAX_RESTARTS_CONFIG, "2", RestartPolicy.BACKOFF_MS_CONFIG, "10")))
+                .isEqualTo(RestartPolicy.DEFAULT
+                        .withMaxRestarts(2)
+                        .withBackoff(Duration.ofMillis(10), Duration.ofSeconds(30)));
         assertThatThrownBy(() -> RestartPolicy.fromConfig(Map.of(RestartPolicy.MAX_RESTARTS_CONFIG, "many")))
-                .isInstanceOf(ConfigException.class).hasMessageContaining(RestartPolicy.MAX_RESTARTS_CONFIG)
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(RestartPolicy.MAX_RESTARTS_CONFIG)
                 .hasMessageContaining("many");
     }
 
@@ -139,10 +158,16 @@ class SupervisorTest {
                 throw new IllegalStateException("listener bug");
             }
         };
-        Supervisor supervisor = new Supervisor("listened", () -> new Flaky(made.incrementAndGet() <= 1), FAST,
-                Supervisor.RESTART_ALL, recorder).start();
-        org.awaitility.Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> made.get() == 2
-                && supervisor.state() == Supervisor.State.RUNNING);
+        Supervisor supervisor = new Supervisor(
+                        "listened",
+                        () -> new Flaky(made.incrementAndGet() <= 1),
+                        FAST,
+                        Supervisor.RESTART_ALL,
+                        recorder)
+                .start();
+        org.awaitility.Awaitility.await()
+                .atMost(10, TimeUnit.SECONDS)
+                .until(() -> made.get() == 2 && supervisor.state() == Supervisor.State.RUNNING);
         supervisor.stop();
         assertThat(supervisor.awaitTermination(Duration.ofSeconds(10))).isTrue();
         assertThat(supervisor.state()).isEqualTo(Supervisor.State.STOPPED);
@@ -159,9 +184,13 @@ class SupervisorTest {
                 Thread.currentThread().interrupt(); // the listener runs on the supervisor's thread
             }
         };
-        Supervisor supervisor = new Supervisor("interrupted", () -> new Flaky(made.incrementAndGet() <= 1),
-                new RestartPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(30), Duration.ofSeconds(30)),
-                Supervisor.RESTART_ALL, recorder).start();
+        Supervisor supervisor = new Supervisor(
+                        "interrupted",
+                        () -> new Flaky(made.incrementAndGet() <= 1),
+                        new RestartPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(30), Duration.ofSeconds(30)),
+                        Supervisor.RESTART_ALL,
+                        recorder)
+                .start();
         assertThat(supervisor.awaitTermination(Duration.ofSeconds(10))).isTrue();
         assertThat(supervisor.state()).isEqualTo(Supervisor.State.FAILED);
         assertThat(supervisor.failure()).hasMessageContaining("interrupted").hasRootCauseMessage("boom");

@@ -1,5 +1,8 @@
 package io.kafkaml.sink;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.stream.StreamSlice;
@@ -15,9 +18,6 @@ import org.apache.kafka.common.Node;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The sink's control message from what the producer acknowledged, against a {@link MockProducer}. */
 class DataSinkMockProducerTest {
@@ -35,8 +35,13 @@ class DataSinkMockProducerTest {
     }
 
     private static RecordDataSink.Builder sink(MockProducer<byte[], byte[]> producer) {
-        return RecordDataSink.builder(CLIENT).clientSupplier(supplying(producer)).format("JSON")
-                .inputConfig(Map.of("data_reshape", "2")).topic("data").deploymentId("7").testRate(0.25);
+        return RecordDataSink.builder(CLIENT)
+                .clientSupplier(supplying(producer))
+                .format("JSON")
+                .inputConfig(Map.of("data_reshape", "2"))
+                .topic("data")
+                .deploymentId("7")
+                .testRate(0.25);
     }
 
     private static List<ProducerRecord<byte[], byte[]>> sentTo(MockProducer<byte[], byte[]> producer, String topic) {
@@ -45,8 +50,8 @@ class DataSinkMockProducerTest {
 
     @Test
     void closeSendsOneControlMessageCoveringTheAcknowledgedOffsets() {
-        MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
-                new ByteArraySerializer());
+        MockProducer<byte[], byte[]> producer =
+                new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer());
         try (RecordDataSink sink = sink(producer).build()) {
             IntStream.range(0, 5).forEach(i -> sink.send(new double[] {i, i * 2}, i % 2));
         }
@@ -54,7 +59,8 @@ class DataSinkMockProducerTest {
         assertThat(sentTo(producer, "data")).hasSize(5);
         List<ProducerRecord<byte[], byte[]>> control = sentTo(producer, "KAFKA_ML_CONTROL_TOPIC");
         assertThat(control).hasSize(1);
-        ControlMessage message = ControlMessage.parse(control.get(0).key(), control.get(0).value());
+        ControlMessage message =
+                ControlMessage.parse(control.get(0).key(), control.get(0).value());
         assertThat(message.slices()).containsExactly(StreamSlice.of("data", 0, 0, 5));
         assertThat(message.totalMessages()).isEqualTo(5);
         assertThat(message.deploymentId()).isEqualTo("7");
@@ -66,30 +72,37 @@ class DataSinkMockProducerTest {
     void roundRobinSpreadsRecordsOverEveryPartitionAndTheMessageListsEachSlice() {
         Node node = new Node(0, "localhost", 9092);
         List<PartitionInfo> partitions = IntStream.range(0, 3)
-                .mapToObj(p -> new PartitionInfo("data", p, node, new Node[] {node}, new Node[] {node})).toList();
+                .mapToObj(p -> new PartitionInfo("data", p, node, new Node[] {node}, new Node[] {node}))
+                .toList();
         Cluster cluster = new Cluster("c", List.of(node), partitions, java.util.Set.of(), java.util.Set.of());
-        MockProducer<byte[], byte[]> producer = new MockProducer<>(cluster, true, null, new ByteArraySerializer(),
-                new ByteArraySerializer());
-        try (RecordDataSink sink = sink(producer).partitioning(DataSink.Partitioning.ROUND_ROBIN).build()) {
+        MockProducer<byte[], byte[]> producer =
+                new MockProducer<>(cluster, true, null, new ByteArraySerializer(), new ByteArraySerializer());
+        try (RecordDataSink sink =
+                sink(producer).partitioning(DataSink.Partitioning.ROUND_ROBIN).build()) {
             IntStream.range(0, 6).forEach(i -> sink.send(new double[] {i, i}, 1));
         }
 
-        ProducerRecord<byte[], byte[]> control = sentTo(producer, "KAFKA_ML_CONTROL_TOPIC").get(0);
-        assertThat(ControlMessage.parse(control.key(), control.value()).slices()).containsExactlyInAnyOrder(
-                StreamSlice.of("data", 0, 0, 2), StreamSlice.of("data", 1, 0, 2), StreamSlice.of("data", 2, 0, 2));
+        ProducerRecord<byte[], byte[]> control =
+                sentTo(producer, "KAFKA_ML_CONTROL_TOPIC").get(0);
+        assertThat(ControlMessage.parse(control.key(), control.value()).slices())
+                .containsExactlyInAnyOrder(
+                        StreamSlice.of("data", 0, 0, 2),
+                        StreamSlice.of("data", 1, 0, 2),
+                        StreamSlice.of("data", 2, 0, 2));
     }
 
     @Test
     void aRecordTheBrokerRefusedMeansNoControlMessage() {
-        MockProducer<byte[], byte[]> producer = new MockProducer<>(false, null, new ByteArraySerializer(),
-                new ByteArraySerializer());
+        MockProducer<byte[], byte[]> producer =
+                new MockProducer<>(false, null, new ByteArraySerializer(), new ByteArraySerializer());
         RecordDataSink sink = sink(producer).build();
         sink.send(new double[] {1, 2}, 1);
         sink.send(new double[] {3, 4}, 0);
         producer.completeNext();
         producer.errorNext(new KafkaException("refused by the broker"));
 
-        assertThatThrownBy(sink::close).isInstanceOf(DataSinkException.class)
+        assertThatThrownBy(sink::close)
+                .isInstanceOf(DataSinkException.class)
                 .hasMessageContaining("refused by the broker");
         assertThat(sentTo(producer, "KAFKA_ML_CONTROL_TOPIC")).isEmpty();
         assertThat(producer.closed()).isTrue();

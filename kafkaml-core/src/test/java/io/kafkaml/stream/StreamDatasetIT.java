@@ -33,7 +33,8 @@ class StreamDatasetIT {
         try (KafkaProducer<byte[], byte[]> producer = producer(kafka, false)) {
             List<Future<RecordMetadata>> sent = new ArrayList<>();
             for (int i = 0; i < count; i++) {
-                sent.add(producer.send(new ProducerRecord<>(topic, partition, new byte[] {(byte) i}, value(partition, i))));
+                sent.add(producer.send(
+                        new ProducerRecord<>(topic, partition, new byte[] {(byte) i}, value(partition, i))));
             }
             producer.flush();
             long first = sent.get(0).get().offset();
@@ -56,8 +57,10 @@ class StreamDatasetIT {
 
     static long send(KafkaProducer<byte[], byte[]> producer, String topic, int partition, int index) {
         try {
-            return producer.send(new ProducerRecord<>(topic, partition, new byte[] {(byte) index}, value(partition, index)))
-                    .get(10, TimeUnit.SECONDS).offset();
+            return producer.send(
+                            new ProducerRecord<>(topic, partition, new byte[] {(byte) index}, value(partition, index)))
+                    .get(10, TimeUnit.SECONDS)
+                    .offset();
         } catch (Exception e) {
             throw new AssertionError(e);
         }
@@ -83,7 +86,8 @@ class StreamDatasetIT {
      */
     static List<long[]> expectedOrder(List<StreamSlice> slices) {
         Map<TopicPartition, List<StreamSlice>> lanes = new LinkedHashMap<>();
-        slices.forEach(s -> lanes.computeIfAbsent(s.topicPartition(), tp -> new ArrayList<>()).add(s));
+        slices.forEach(s -> lanes.computeIfAbsent(s.topicPartition(), tp -> new ArrayList<>())
+                .add(s));
         List<double[]> keyed = new ArrayList<>();
         int laneIndex = 0;
         for (List<StreamSlice> lane : lanes.values()) {
@@ -91,8 +95,9 @@ class StreamDatasetIT {
             long before = 0;
             for (StreamSlice slice : lane) {
                 for (long o = slice.startOffset(); o < slice.endOffset(); o++) {
-                    keyed.add(new double[] {(before + o - slice.startOffset()) / (double) span, laneIndex,
-                        slice.partition(), o});
+                    keyed.add(new double[] {
+                        (before + o - slice.startOffset()) / (double) span, laneIndex, slice.partition(), o
+                    });
                 }
                 before += slice.size();
             }
@@ -116,7 +121,8 @@ class StreamDatasetIT {
         List<StreamSlice> slices = StreamSlice.parseList("three:2:5:2995,three:0:0:3000,three:1:10:1010");
         List<long[]> expected = expectedOrder(slices);
         assertThat(expected).hasSize(2990 + 3000 + 1000);
-        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices(slices).build()) {
+        try (StreamDataset dataset =
+                StreamDataset.builder(kafka.clientConfig()).slices(slices).build()) {
             assertThat(dataset.offsetCount()).isEqualTo(6990);
             for (int epoch = 1; epoch <= 2; epoch++) {
                 List<long[]> seen = readPass(dataset);
@@ -126,8 +132,10 @@ class StreamDatasetIT {
             assertThat(dataset.passes()).isEqualTo(2);
         }
         // A tiny per-partition buffer pauses and resumes partitions all the time: same records, same order.
-        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices(slices)
-                .bufferRecordsPerPartition(7).build()) {
+        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig())
+                .slices(slices)
+                .bufferRecordsPerPartition(7)
+                .build()) {
             assertThat(readPass(dataset)).containsExactlyElementsOf(expected);
         }
     }
@@ -137,13 +145,16 @@ class StreamDatasetIT {
         kafka.createTopic("lanes", 2);
         produce(kafka, "lanes", 0, 100);
         produce(kafka, "lanes", 1, 100);
-        List<StreamSlice> slices = StreamSlice.parseList("lanes:0:60:70,lanes:1:0:30,lanes:0:10:20,lanes:0:20:25,lanes:1:90:90");
-        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices(slices).build()) {
+        List<StreamSlice> slices =
+                StreamSlice.parseList("lanes:0:60:70,lanes:1:0:30,lanes:0:10:20,lanes:0:20:25,lanes:1:90:90");
+        try (StreamDataset dataset =
+                StreamDataset.builder(kafka.clientConfig()).slices(slices).build()) {
             List<long[]> seen = readPass(dataset);
             assertThat(seen).containsExactlyElementsOf(expectedOrder(slices));
-            assertThat(seen.stream().filter(r -> r[0] == 0).map(r -> r[1]).toList()).containsExactly(
-                    60L, 61L, 62L, 63L, 64L, 65L, 66L, 67L, 68L, 69L, 10L, 11L, 12L, 13L, 14L, 15L, 16L, 17L, 18L, 19L,
-                    20L, 21L, 22L, 23L, 24L);
+            assertThat(seen.stream().filter(r -> r[0] == 0).map(r -> r[1]).toList())
+                    .containsExactly(
+                            60L, 61L, 62L, 63L, 64L, 65L, 66L, 67L, 68L, 69L, 10L, 11L, 12L, 13L, 14L, 15L, 16L, 17L,
+                            18L, 19L, 20L, 21L, 22L, 23L, 24L);
         }
     }
 
@@ -151,11 +162,14 @@ class StreamDatasetIT {
     void iteratorPassesAreSupersededByNewerOnes(EmbeddedKafkaBroker kafka) {
         kafka.createTopic("supersede", 1);
         List<StreamSlice> slices = produce(kafka, "supersede", 0, 5);
-        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices(slices).build()) {
+        try (StreamDataset dataset =
+                StreamDataset.builder(kafka.clientConfig()).slices(slices).build()) {
             StreamPass first = dataset.newPass();
             assertThat(first.next().offset()).isZero();
             StreamPass second = dataset.newPass();
-            assertThatThrownBy(first::hasNext).isInstanceOf(IllegalStateException.class).hasMessageContaining("superseded");
+            assertThatThrownBy(first::hasNext)
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("superseded");
             int count = 0;
             while (second.hasNext()) {
                 assertThat(second.next().offset()).isEqualTo(count++);
@@ -170,7 +184,8 @@ class StreamDatasetIT {
         kafka.createTopic("expiring", 2);
         List<StreamSlice> slices = new ArrayList<>(produce(kafka, "expiring", 0, 20));
         slices.addAll(produce(kafka, "expiring", 1, 20));
-        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices(slices).build()) {
+        try (StreamDataset dataset =
+                StreamDataset.builder(kafka.clientConfig()).slices(slices).build()) {
             assertThat(readPass(dataset)).hasSize(40);
             kafka.deleteRecordsBefore(new TopicPartition("expiring", 1), 7);
             List<StreamRecord> handed = new ArrayList<>();
@@ -183,7 +198,9 @@ class StreamDatasetIT {
                         assertThat(expired.logStartOffset()).isEqualTo(7);
                         assertThat(expired.slice()).isEqualTo(slices.get(1));
                     });
-            assertThat(handed).as("nothing read partially, not even the intact first slice").isEmpty();
+            assertThat(handed)
+                    .as("nothing read partially, not even the intact first slice")
+                    .isEmpty();
         }
     }
 
@@ -192,10 +209,14 @@ class StreamDatasetIT {
         kafka.createTopic("growing", 1);
         produce(kafka, "growing", 0, 10);
         try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig())
-                .slices("growing:0:0:15").endTimeout(Duration.ofSeconds(20)).build()) {
+                .slices("growing:0:0:15")
+                .endTimeout(Duration.ofSeconds(20))
+                .build()) {
             var reading = CompletableFuture.supplyAsync(() -> readPass(dataset));
             // it cannot end with 10 of its 15 records: it waits (and is still waiting after 500 ms)
-            org.awaitility.Awaitility.await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(10))
+            org.awaitility.Awaitility.await()
+                    .during(Duration.ofMillis(500))
+                    .atMost(Duration.ofSeconds(10))
                     .until(() -> !reading.isDone());
             try (KafkaProducer<byte[], byte[]> producer = producer(kafka, false)) {
                 for (int i = 10; i < 15; i++) {
@@ -205,7 +226,9 @@ class StreamDatasetIT {
             assertThat(reading.get(30, TimeUnit.SECONDS)).hasSize(15);
         }
         try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig())
-                .slices("growing:0:0:20").endTimeout(Duration.ofMillis(800)).build()) {
+                .slices("growing:0:0:20")
+                .endTimeout(Duration.ofMillis(800))
+                .build()) {
             assertThatThrownBy(() -> readPass(dataset))
                     .isInstanceOf(DataStreamTimeoutException.class)
                     .hasMessageContaining("growing:0:0:20 is incomplete: read up to offset 15")
@@ -218,11 +241,14 @@ class StreamDatasetIT {
     void openEndedSlicesAreFixedAtTheirFirstPass(EmbeddedKafkaBroker kafka) {
         kafka.createTopic("open", 1);
         produce(kafka, "open", 0, 8);
-        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices("open:0:3").build()) {
+        try (StreamDataset dataset =
+                StreamDataset.builder(kafka.clientConfig()).slices("open:0:3").build()) {
             assertThat(readPass(dataset)).hasSize(5);
             assertThat(dataset.resolvedSlices()).containsExactly(StreamSlice.of("open", 0, 3, 8));
             produce(kafka, "open", 0, 4);
-            assertThat(readPass(dataset)).as("the second epoch reads the same records").hasSize(5);
+            assertThat(readPass(dataset))
+                    .as("the second epoch reads the same records")
+                    .hasSize(5);
         }
     }
 
@@ -247,7 +273,9 @@ class StreamDatasetIT {
         }
         long end = kafka.logEndOffset(new TopicPartition("tx", 0));
         assertThat(end).as("3 + marker + 1 aborted + marker + 3 + marker").isEqualTo(10);
-        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices("tx:0:0:" + end).build()) {
+        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig())
+                .slices("tx:0:0:" + end)
+                .build()) {
             assertThat(readPass(dataset)).extracting(r -> r[3]).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
         }
     }
@@ -255,13 +283,19 @@ class StreamDatasetIT {
     @Test
     void missingTopicsAndPartitionsAreClearErrors(EmbeddedKafkaBroker kafka) {
         kafka.createTopic("twoparts", 2);
-        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices("twoparts:5:0:10").build()) {
-            assertThatThrownBy(dataset::newPass).isInstanceOf(DataStreamException.class)
+        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig())
+                .slices("twoparts:5:0:10")
+                .build()) {
+            assertThatThrownBy(dataset::newPass)
+                    .isInstanceOf(DataStreamException.class)
                     .hasMessageContaining("names partition 5 but topic 'twoparts' has 2 partitions");
         }
-        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices("nosuchtopic:0:0:10")
-                .metadataTimeout(Duration.ofSeconds(5)).build()) {
-            assertThatThrownBy(dataset::newPass).isInstanceOf(DataStreamException.class)
+        try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig())
+                .slices("nosuchtopic:0:0:10")
+                .metadataTimeout(Duration.ofSeconds(5))
+                .build()) {
+            assertThatThrownBy(dataset::newPass)
+                    .isInstanceOf(DataStreamException.class)
                     .hasMessageContaining("'nosuchtopic', which does not exist");
         }
     }
@@ -273,9 +307,12 @@ class StreamDatasetIT {
                 .hasMessageContaining("at least one slice");
         assertThatThrownBy(() -> StreamDataset.builder(kafka.clientConfig()).endTimeout(Duration.ZERO))
                 .hasMessageContaining("endTimeout must be positive");
-        StreamDataset dataset = StreamDataset.builder(kafka.clientConfig()).slices("x:0:0:1").build();
+        StreamDataset dataset =
+                StreamDataset.builder(kafka.clientConfig()).slices("x:0:0:1").build();
         dataset.close();
         dataset.close();
-        assertThatThrownBy(dataset::newPass).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        assertThatThrownBy(dataset::newPass)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("closed");
     }
 }

@@ -1,5 +1,8 @@
 package io.kafkaml.stream;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import io.kafkaml.config.KafkaClientSupplier;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -16,9 +19,6 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 /** A dataset's passes over its slices, read through a {@link MockConsumer} on the dataset's fetch thread. */
 class StreamDatasetMockConsumerTest {
 
@@ -29,9 +29,11 @@ class StreamDatasetMockConsumerTest {
 
     StreamDatasetMockConsumerTest() {
         Node node = new Node(0, "localhost", 9092);
-        consumer.updatePartitions("data", List.of(
-                new PartitionInfo("data", 0, node, new Node[] {node}, new Node[] {node}),
-                new PartitionInfo("data", 1, node, new Node[] {node}, new Node[] {node})));
+        consumer.updatePartitions(
+                "data",
+                List.of(
+                        new PartitionInfo("data", 0, node, new Node[] {node}, new Node[] {node}),
+                        new PartitionInfo("data", 1, node, new Node[] {node}, new Node[] {node})));
         consumer.updateEndOffsets(Map.of(P0, 10L, P1, 10L));
     }
 
@@ -43,9 +45,13 @@ class StreamDatasetMockConsumerTest {
             public void run() {
                 for (TopicPartition partition : consumer.assignment()) {
                     if (fed.add(partition)) {
-                        IntStream.range(0, 10).forEach(offset -> consumer.addRecord(new ConsumerRecord<>("data",
-                                partition.partition(), offset, null,
-                                (partition.partition() + ":" + offset).getBytes(StandardCharsets.UTF_8))));
+                        IntStream.range(0, 10)
+                                .forEach(offset -> consumer.addRecord(new ConsumerRecord<>(
+                                        "data",
+                                        partition.partition(),
+                                        offset,
+                                        null,
+                                        (partition.partition() + ":" + offset).getBytes(StandardCharsets.UTF_8))));
                     }
                 }
                 if (fed.size() < 2) {
@@ -56,15 +62,19 @@ class StreamDatasetMockConsumerTest {
     }
 
     private StreamDataset dataset(List<StreamSlice> slices) {
-        return StreamDataset.builder(Map.of("bootstrap.servers", "unused:9092")).slices(slices)
+        return StreamDataset.builder(Map.of("bootstrap.servers", "unused:9092"))
+                .slices(slices)
                 .clientSupplier(new KafkaClientSupplier() {
                     @Override
                     public Consumer<byte[], byte[]> consumer(Map<String, Object> config) {
-                        assertThat(config).containsEntry("isolation.level", "read_committed")
-                                .containsEntry("enable.auto.commit", false).doesNotContainKey("group.id");
+                        assertThat(config)
+                                .containsEntry("isolation.level", "read_committed")
+                                .containsEntry("enable.auto.commit", false)
+                                .doesNotContainKey("group.id");
                         return consumer;
                     }
-                }).build();
+                })
+                .build();
     }
 
     @Test
@@ -72,9 +82,10 @@ class StreamDatasetMockConsumerTest {
         consumer.updateBeginningOffsets(Map.of(P0, 0L, P1, 0L));
         feedTenRecordsPerPartition();
         List<String> read = new ArrayList<>();
-        try (StreamDataset dataset = dataset(List.of(StreamSlice.of("data", 1, 2, 5), StreamSlice.of("data", 0, 7, 10)))) {
-            long count = dataset.readPass(r -> read.add(r.partition() + "@" + r.offset() + "="
-                    + new String(r.value(), StandardCharsets.UTF_8)));
+        try (StreamDataset dataset =
+                dataset(List.of(StreamSlice.of("data", 1, 2, 5), StreamSlice.of("data", 0, 7, 10)))) {
+            long count = dataset.readPass(r ->
+                    read.add(r.partition() + "@" + r.offset() + "=" + new String(r.value(), StandardCharsets.UTF_8)));
 
             assertThat(count).isEqualTo(6);
         }
@@ -87,7 +98,8 @@ class StreamDatasetMockConsumerTest {
     void aSliceBelowTheLogStartOffsetIsExpiredAndNothingIsRead() {
         consumer.updateBeginningOffsets(Map.of(P0, 4L, P1, 0L));
         try (StreamDataset dataset = dataset(List.of(StreamSlice.of("data", 0, 0, 10)))) {
-            assertThatThrownBy(dataset::newPass).isInstanceOf(DataStreamExpiredException.class)
+            assertThatThrownBy(dataset::newPass)
+                    .isInstanceOf(DataStreamExpiredException.class)
                     .hasMessageContaining("data:0:0:10");
         }
     }
@@ -96,7 +108,8 @@ class StreamDatasetMockConsumerTest {
     void aSliceNamingAMissingPartitionIsRefusedWithTheTopicsPartitionCount() {
         consumer.updateBeginningOffsets(Map.of(P0, 0L, P1, 0L));
         try (StreamDataset dataset = dataset(List.of(StreamSlice.of("data", 3, 0, 10)))) {
-            assertThatThrownBy(dataset::newPass).isInstanceOf(DataStreamException.class)
+            assertThatThrownBy(dataset::newPass)
+                    .isInstanceOf(DataStreamException.class)
                     .hasMessageContaining("names partition 3 but topic 'data' has 2 partitions");
         }
     }

@@ -42,24 +42,28 @@ class StreamSliceTest {
     @Test
     void blankTextIsAnEmptyListAndBlanksAroundEntriesAreIgnored() {
         assertThat(StreamSlice.parseList("  ")).isEmpty();
-        assertThat(StreamSlice.parseList(" a:0:0:1 , b:1:2:3 ")).extracting(StreamSlice::topic).containsExactly("a", "b");
+        assertThat(StreamSlice.parseList(" a:0:0:1 , b:1:2:3 "))
+                .extracting(StreamSlice::topic)
+                .containsExactly("a", "b");
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', value = {
-        "hcopd:0:0                 | ''",
-        "hcopd                     | it has 1 field",
-        "hcopd:0                   | it has 2 fields",
-        "hcopd:0:0:1:2             | it has 5 fields",
-        "hcopd:x:0:10              | partition 'x' is not a non-negative integer",
-        "hcopd:0:-1:10             | start offset '-1' is not a non-negative integer",
-        "hcopd:0:0:ten             | end offset 'ten' is not a non-negative integer",
-        "hcopd:0:10:5              | end offset 5 is before start offset 10",
-        "hc/opd:0:0:5              | 'hc/opd' is not a legal Kafka topic name",
-        ":0:0:5                    | '' is not a legal Kafka topic name",
-        "hcopd:0:99999999999999999999:5 | start offset '99999999999999999999' is not a non-negative integer",
-        "hcopd:3000000000:0:5      | partition 3000000000 is too large",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "hcopd:0:0                 | ''",
+                "hcopd                     | it has 1 field",
+                "hcopd:0                   | it has 2 fields",
+                "hcopd:0:0:1:2             | it has 5 fields",
+                "hcopd:x:0:10              | partition 'x' is not a non-negative integer",
+                "hcopd:0:-1:10             | start offset '-1' is not a non-negative integer",
+                "hcopd:0:0:ten             | end offset 'ten' is not a non-negative integer",
+                "hcopd:0:10:5              | end offset 5 is before start offset 10",
+                "hc/opd:0:0:5              | 'hc/opd' is not a legal Kafka topic name",
+                ":0:0:5                    | '' is not a legal Kafka topic name",
+                "hcopd:0:99999999999999999999:5 | start offset '99999999999999999999' is not a non-negative integer",
+                "hcopd:3000000000:0:5      | partition 3000000000 is too large",
+            })
     void rejectsMalformedEntriesQuotingThemAndSayingWhatWasExpected(String entry, String problem) {
         if (problem.isEmpty()) {
             assertThat(StreamSlice.parse(entry).isOpenEnded()).isTrue();
@@ -77,19 +81,20 @@ class StreamSliceTest {
         assertThatThrownBy(() -> StreamSlice.parseList("hcopd:0:0:120,hcopd:1:zero:119"))
                 .isInstanceOf(InvalidStreamSliceException.class)
                 .hasMessageContaining("'hcopd:1:zero:119' (entry 2 of 2 in 'hcopd:0:0:120,hcopd:1:zero:119')")
-                .satisfies(e -> assertThat(((InvalidStreamSliceException) e).text()).isEqualTo("hcopd:1:zero:119"));
+                .satisfies(e ->
+                        assertThat(((InvalidStreamSliceException) e).text()).isEqualTo("hcopd:1:zero:119"));
         assertThatThrownBy(() -> StreamSlice.parseList("a:0:0:1,,b:0:0:1"))
                 .hasMessageContaining("entry 2 of 3")
                 .hasMessageContaining("the entry is empty");
-        assertThatThrownBy(() -> StreamSlice.parseList("a:0:0:1,"))
-                .hasMessageContaining("entry 2 of 2");
+        assertThatThrownBy(() -> StreamSlice.parseList("a:0:0:1,")).hasMessageContaining("entry 2 of 2");
     }
 
     @Test
     void constructorRejectsImpossibleSlices() {
         assertThatThrownBy(() -> StreamSlice.of("t", -1, 0, 1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> StreamSlice.of("t", 0, 5, 4)).hasMessageContaining("before startOffset");
-        assertThatThrownBy(() -> StreamSlice.of("t", 0, 0, StreamSlice.OPEN_END)).hasMessageContaining("openEnded");
+        assertThatThrownBy(() -> StreamSlice.of("t", 0, 0, StreamSlice.OPEN_END))
+                .hasMessageContaining("openEnded");
         assertThatThrownBy(() -> StreamSlice.of("bad topic", 0, 0, 1)).hasMessageContaining("legal Kafka topic");
     }
 }

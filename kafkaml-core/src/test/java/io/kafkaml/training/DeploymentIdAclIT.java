@@ -30,8 +30,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 class DeploymentIdAclIT {
 
     @RegisterExtension
-    static final EmbeddedKafkaExtension KAFKA = EmbeddedKafkaExtension.configured(b -> b
-            .security(BrokerSecurity.builder().build()));
+    static final EmbeddedKafkaExtension KAFKA = EmbeddedKafkaExtension.configured(
+            b -> b.security(BrokerSecurity.builder().build()));
 
     @Test
     void automaticIdsFallBackToOneAboveTheKnownIdsWithoutTheClaimsTopicsAcls(EmbeddedKafkaBroker kafka) {
@@ -42,9 +42,18 @@ class DeploymentIdAclIT {
         kafka.allowPrefixed("alice", ResourceType.TOPIC, "acl.", AclOperation.ALL);
         kafka.allow("alice", ResourceType.TOPIC, control, AclOperation.ALL);
         try (Registry registry = Registry.connect(kafka.clientConfig("alice"), "acl", Duration.ofSeconds(30))) {
-            var conf = new NeuralNetConfiguration.Builder().seed(3).list()
-                    .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.TANH).build())
-                    .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(2).activation(Activation.SOFTMAX)
+            var conf = new NeuralNetConfiguration.Builder()
+                    .seed(3)
+                    .list()
+                    .layer(new DenseLayer.Builder()
+                            .nIn(3)
+                            .nOut(4)
+                            .activation(Activation.TANH)
+                            .build())
+                    .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                            .nIn(4)
+                            .nOut(2)
+                            .activation(Activation.SOFTMAX)
                             .build())
                     .build();
             registry.registerModel(ModelDefinition.of("tiny", "", conf));
@@ -58,13 +67,20 @@ class DeploymentIdAclIT {
             assertThat(registry.deployment("1")).isPresent();
             assertThat(registry.deployment("10")).isPresent();
             assertThat(registry.deployment("11")).as("one above every id known").isPresent();
-            assertThat(kafka.admin().listTopics().names().toCompletionStage().toCompletableFuture().join())
+            assertThat(kafka.admin()
+                            .listTopics()
+                            .names()
+                            .toCompletionStage()
+                            .toCompletableFuture()
+                            .join())
                     .doesNotContain(claims);
 
             kafka.allow("alice", ResourceType.TOPIC, claims, AclOperation.ALL);
             deployments.deploy("tiny-only", spec);
             assertThat(registry.deployment("12")).isPresent();
-            assertThat(kafka.logEndOffset(new TopicPartition(claims, 0))).as("id 12 claimed").isEqualTo(1);
+            assertThat(kafka.logEndOffset(new TopicPartition(claims, 0)))
+                    .as("id 12 claimed")
+                    .isEqualTo(1);
         }
     }
 }

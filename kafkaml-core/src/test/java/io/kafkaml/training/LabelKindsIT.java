@@ -64,8 +64,12 @@ class LabelKindsIT {
             if (line.isBlank() || !Character.isDigit(cells[0].charAt(0))) {
                 continue;
             }
-            rows.add(new double[] {Double.parseDouble(cells[0]), Double.parseDouble(cells[1]),
-                Double.parseDouble(cells[2]), Double.parseDouble(cells[3])});
+            rows.add(new double[] {
+                Double.parseDouble(cells[0]),
+                Double.parseDouble(cells[1]),
+                Double.parseDouble(cells[2]),
+                Double.parseDouble(cells[3])
+            });
         }
         return rows;
     }
@@ -90,20 +94,31 @@ class LabelKindsIT {
         kafka.createTopic(topic, 1);
         List<double[]> rows = rows();
         assertThat(rows).hasSize(239);
-        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
+        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig())
+                .format("JSON")
                 .inputConfig(Map.of("data_fields", "Gender,Age,Smoking", "label_field", "Diagnosis"))
-                .topic(topic).deploymentId(handle.deploymentId()).testRate(0.2).build()) {
+                .topic(topic)
+                .deploymentId(handle.deploymentId())
+                .testRate(0.2)
+                .build()) {
             for (double[] row : rows) {
                 sink.send(new double[] {row[1], row[2], row[3]}, row[0]);
             }
         }
         assertThat(handle.await(Duration.ofMinutes(3))).contains(DeploymentStatus.FINISHED);
-        return registry.result(TrainingResult.idOf(handle.deploymentId(), model)).orElseThrow();
+        return registry.result(TrainingResult.idOf(handle.deploymentId(), model))
+                .orElseThrow();
     }
 
     static TrainingSpec spec(int epochs) {
-        return TrainingSpec.builder().batchSize(10).epochs(epochs).shuffle(true).seed(42)
-                .normalization(Normalization.STANDARDIZE).controlTimeout(Duration.ofSeconds(60)).build();
+        return TrainingSpec.builder()
+                .batchSize(10)
+                .epochs(epochs)
+                .shuffle(true)
+                .seed(42)
+                .normalization(Normalization.STANDARDIZE)
+                .controlTimeout(Duration.ofSeconds(60))
+                .build();
     }
 
     static long sum(long[][] matrix) {
@@ -135,7 +150,9 @@ class LabelKindsIT {
     @Test
     void aOneSigmoidBinaryClassifierCountsClassOneFromTheThresholdWithATwoByTwoMatrix(EmbeddedKafkaBroker kafka)
             throws IOException {
-        ModelDefinition model = registry.registerModel(ModelDefinition.fromJson("binary-sigmoid", "shared case",
+        ModelDefinition model = registry.registerModel(ModelDefinition.fromJson(
+                "binary-sigmoid",
+                "shared case",
                 Files.readString(cases().resolve("binary-sigmoid/binary-sigmoid.json"))));
         assertThat(model.summary().outputKind()).isEqualTo(OutputKind.BINARY);
 
@@ -143,9 +160,12 @@ class LabelKindsIT {
         assertThat(result.testMetrics()).containsKeys("accuracy", "precision", "recall", "f1", "loss");
         assertThat(result.confusionMatrix()).hasDimensions(2, 2);
         assertThat(sum(result.confusionMatrix())).isEqualTo(TEST_ROWS);
-        assertThat(result.testMetrics().get("accuracy")).as("better than the majority class").isGreaterThan(0.67);
+        assertThat(result.testMetrics().get("accuracy"))
+                .as("better than the majority class")
+                .isGreaterThan(0.67);
 
-        ServedModel served = ServedModel.load(registry, InferenceSpec.builder(result.id(), "in", "out").build());
+        ServedModel served = ServedModel.load(
+                registry, InferenceSpec.builder(result.id(), "in", "out").build());
         assertThat(served.decisionThreshold()).isEqualTo(0.5);
         int n = 40;
         float[] values = served.predict(inputs(n), n);
@@ -154,23 +174,38 @@ class LabelKindsIT {
             JsonNode prediction = json(served.encode(values, i));
             assertThat(prediction.get("values")).hasSize(1);
             int expected = values[i] >= 0.5f ? 1 : 0;
-            assertThat(prediction.get("class").asInt()).as("row %d, value %s", i, values[i]).isEqualTo(expected);
+            assertThat(prediction.get("class").asInt())
+                    .as("row %d, value %s", i, values[i])
+                    .isEqualTo(expected);
             ones += expected;
         }
-        assertThat(ones).as("the trained model predicts COPD for some of the first rows").isPositive();
+        assertThat(ones)
+                .as("the trained model predicts COPD for some of the first rows")
+                .isPositive();
 
         // The threshold is configurable: exactly at a value counts as class 1, just above it as class 0.
         float value = values[0];
-        InferenceSpec at = InferenceSpec.builder(result.id(), "in", "out").decisionThreshold(value).build();
-        assertThat(json(ServedModel.load(registry, at).encode(values, 0)).get("class").asInt()).isEqualTo(1);
+        InferenceSpec at = InferenceSpec.builder(result.id(), "in", "out")
+                .decisionThreshold(value)
+                .build();
+        assertThat(json(ServedModel.load(registry, at).encode(values, 0))
+                        .get("class")
+                        .asInt())
+                .isEqualTo(1);
         InferenceSpec above = InferenceSpec.builder(result.id(), "in", "out")
-                .decisionThreshold(Math.nextUp((double) value)).build();
-        assertThat(json(ServedModel.load(registry, above).encode(values, 0)).get("class").asInt()).isEqualTo(0);
+                .decisionThreshold(Math.nextUp((double) value))
+                .build();
+        assertThat(json(ServedModel.load(registry, above).encode(values, 0))
+                        .get("class")
+                        .asInt())
+                .isEqualTo(0);
     }
 
     @Test
     void aSparseMulticlassLossTrainsOnClassIndicesAndServesTheArgmax(EmbeddedKafkaBroker kafka) throws IOException {
-        ModelDefinition model = registry.registerModel(ModelDefinition.fromJson("sparse-mcxent", "shared case",
+        ModelDefinition model = registry.registerModel(ModelDefinition.fromJson(
+                "sparse-mcxent",
+                "shared case",
                 Files.readString(cases().resolve("keras-sparse-loss/sparse-mcxent.json"))));
         assertThat(model.summary().outputKind()).isEqualTo(OutputKind.MULTI_CLASS);
         assertThat(model.summary().classIndexLabels()).isTrue();
@@ -181,7 +216,8 @@ class LabelKindsIT {
         assertThat(result.confusionMatrix()).hasDimensions(2, 2);
         assertThat(sum(result.confusionMatrix())).isEqualTo(TEST_ROWS);
 
-        ServedModel served = ServedModel.load(registry, InferenceSpec.builder(result.id(), "in", "out").build());
+        ServedModel served = ServedModel.load(
+                registry, InferenceSpec.builder(result.id(), "in", "out").build());
         int n = 20;
         float[] values = served.predict(inputs(n), n);
         for (int i = 0; i < n; i++) {
@@ -193,9 +229,18 @@ class LabelKindsIT {
 
     @Test
     void aModelWithoutALossIsRefusedAtDeployWithTheReason() {
-        var conf = new NeuralNetConfiguration.Builder().list()
-                .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.RELU).build())
-                .layer(new DenseLayer.Builder().nIn(4).nOut(2).activation(Activation.SOFTMAX).build())
+        var conf = new NeuralNetConfiguration.Builder()
+                .list()
+                .layer(new DenseLayer.Builder()
+                        .nIn(3)
+                        .nOut(4)
+                        .activation(Activation.RELU)
+                        .build())
+                .layer(new DenseLayer.Builder()
+                        .nIn(4)
+                        .nOut(2)
+                        .activation(Activation.SOFTMAX)
+                        .build())
                 .build();
         registry.registerModel(ModelDefinition.of("no-loss", "", conf));
         registry.createConfiguration(new Configuration("no-loss-only", "", List.of("no-loss")));
@@ -212,27 +257,61 @@ class LabelKindsIT {
         registry.registerModel(ModelDefinition.of(name, "", conf));
         registry.createConfiguration(new Configuration(name + "-c", "", List.of(name)));
         io.kafkaml.control.ControlMessage trainedOn = io.kafkaml.control.ControlMessage.builder()
-                .slices(List.of(io.kafkaml.stream.StreamSlice.of("t", 0, 0, 1))).inputFormat("JSON")
-                .inputConfig(Map.of("data_reshape", "3")).totalMessages(1).deploymentId(name + "-d").build();
-        registry.createDeployment(new io.kafkaml.registry.Deployment(name + "-d", name + "-c", DeploymentStatus.FINISHED,
-                null, Map.of(), java.time.Instant.now(), java.time.Instant.now(), trainedOn.toJson()));
+                .slices(List.of(io.kafkaml.stream.StreamSlice.of("t", 0, 0, 1)))
+                .inputFormat("JSON")
+                .inputConfig(Map.of("data_reshape", "3"))
+                .totalMessages(1)
+                .deploymentId(name + "-d")
+                .build();
+        registry.createDeployment(new io.kafkaml.registry.Deployment(
+                name + "-d",
+                name + "-c",
+                DeploymentStatus.FINISHED,
+                null,
+                Map.of(),
+                java.time.Instant.now(),
+                java.time.Instant.now(),
+                trainedOn.toJson()));
         var network = new org.deeplearning4j.nn.multilayer.MultiLayerNetwork(conf);
         network.init();
         var bytes = new java.io.ByteArrayOutputStream();
         org.deeplearning4j.util.ModelSerializer.writeModel(network, bytes, false);
-        String artifact = registry.storeArtifact(name + ".model", bytes.toByteArray()).id();
-        registry.putResult(new TrainingResult(name + "-d." + name, name + "-d", name, DeploymentStatus.FINISHED,
-                List.of(), Map.of(), null, 0, artifact, null, null, java.time.Instant.now()));
-        return ServedModel.load(registry, InferenceSpec.builder(name + "-d." + name, "in", "out").build());
+        String artifact =
+                registry.storeArtifact(name + ".model", bytes.toByteArray()).id();
+        registry.putResult(new TrainingResult(
+                name + "-d." + name,
+                name + "-d",
+                name,
+                DeploymentStatus.FINISHED,
+                List.of(),
+                Map.of(),
+                null,
+                0,
+                artifact,
+                null,
+                null,
+                java.time.Instant.now()));
+        return ServedModel.load(
+                registry,
+                InferenceSpec.builder(name + "-d." + name, "in", "out").build());
     }
 
     @Test
     void multiLabelAndRegressionPredictionsSayWhatTheirKindMeans() throws IOException {
-        var multiLabel = new NeuralNetConfiguration.Builder().seed(7).list()
-                .layer(new DenseLayer.Builder().nIn(3).nOut(6).activation(Activation.TANH).build())
+        var multiLabel = new NeuralNetConfiguration.Builder()
+                .seed(7)
+                .list()
+                .layer(new DenseLayer.Builder()
+                        .nIn(3)
+                        .nOut(6)
+                        .activation(Activation.TANH)
+                        .build())
                 .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(
-                        org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.XENT).nIn(6).nOut(4)
-                        .activation(Activation.SIGMOID).build())
+                                org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.XENT)
+                        .nIn(6)
+                        .nOut(4)
+                        .activation(Activation.SIGMOID)
+                        .build())
                 .build();
         ServedModel labels = servedUntrained("multi-label", multiLabel);
         assertThat(labels.outputKind()).isEqualTo(OutputKind.MULTI_LABEL);
@@ -252,11 +331,20 @@ class LabelKindsIT {
             assertThat(prediction.has("class")).isFalse();
         }
 
-        var regression = new NeuralNetConfiguration.Builder().seed(7).list()
-                .layer(new DenseLayer.Builder().nIn(3).nOut(6).activation(Activation.TANH).build())
+        var regression = new NeuralNetConfiguration.Builder()
+                .seed(7)
+                .list()
+                .layer(new DenseLayer.Builder()
+                        .nIn(3)
+                        .nOut(6)
+                        .activation(Activation.TANH)
+                        .build())
                 .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(
-                        org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MSE).nIn(6).nOut(2)
-                        .activation(Activation.IDENTITY).build())
+                                org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MSE)
+                        .nIn(6)
+                        .nOut(2)
+                        .activation(Activation.IDENTITY)
+                        .build())
                 .build();
         ServedModel values2 = servedUntrained("two-outputs", regression);
         assertThat(values2.outputKind()).isEqualTo(OutputKind.REGRESSION);

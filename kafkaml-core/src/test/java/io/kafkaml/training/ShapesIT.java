@@ -97,11 +97,17 @@ class ShapesIT {
     }
 
     static ConvolutionLayer conv() {
-        return new ConvolutionLayer.Builder(2, 2).nOut(3).activation(Activation.RELU).build();
+        return new ConvolutionLayer.Builder(2, 2)
+                .nOut(3)
+                .activation(Activation.RELU)
+                .build();
     }
 
     static OutputLayer softmax() {
-        return new OutputLayer.Builder(LossFunction.MCXENT).nOut(2).activation(Activation.SOFTMAX).build();
+        return new OutputLayer.Builder(LossFunction.MCXENT)
+                .nOut(2)
+                .activation(Activation.SOFTMAX)
+                .build();
     }
 
     /** An image whose class is which channel holds a bright row: random noise elsewhere. */
@@ -127,30 +133,58 @@ class ShapesIT {
 
     @Test
     void convolutionalModelsTrainFromImagesAndServeThemInTheirOwnLayout(EmbeddedKafkaBroker kafka) throws Exception {
-        MultiLayerConfiguration nchw = base().list().layer(conv()).layer(softmax())
-                .setInputType(InputType.convolutional(H, W, C)).build();
-        MultiLayerConfiguration flat = base().list().layer(conv()).layer(softmax())
-                .setInputType(InputType.convolutionalFlat(H, W, C)).build();
-        ComputationGraphConfiguration graph = base().graphBuilder().addInputs("image")
-                .addLayer("conv", conv(), "image").addLayer("out", softmax(), "conv").setOutputs("out")
-                .setInputTypes(InputType.convolutional(H, W, C)).build();
-        registry.registerModel(ModelDefinition.of("cnn-nchw", "", nchw).withInputType(InputType.convolutional(H, W, C)));
+        MultiLayerConfiguration nchw = base().list()
+                .layer(conv())
+                .layer(softmax())
+                .setInputType(InputType.convolutional(H, W, C))
+                .build();
+        MultiLayerConfiguration flat = base().list()
+                .layer(conv())
+                .layer(softmax())
+                .setInputType(InputType.convolutionalFlat(H, W, C))
+                .build();
+        ComputationGraphConfiguration graph = base().graphBuilder()
+                .addInputs("image")
+                .addLayer("conv", conv(), "image")
+                .addLayer("out", softmax(), "conv")
+                .setOutputs("out")
+                .setInputTypes(InputType.convolutional(H, W, C))
+                .build();
+        registry.registerModel(
+                ModelDefinition.of("cnn-nchw", "", nchw).withInputType(InputType.convolutional(H, W, C)));
         registry.registerModel(ModelDefinition.of("cnn-flat", "", flat));
         registry.registerModel(ModelDefinition.of("cnn-graph", "", graph)); // height and width left to the stream
-        assertThat(registry.model("cnn-nchw").orElseThrow().summary().inputSize()).isEqualTo(H * W * C);
-        assertThat(registry.model("cnn-flat").orElseThrow().summary().inputLayout().kind())
+        assertThat(registry.model("cnn-nchw").orElseThrow().summary().inputSize())
+                .isEqualTo(H * W * C);
+        assertThat(registry.model("cnn-flat")
+                        .orElseThrow()
+                        .summary()
+                        .inputLayout()
+                        .kind())
                 .isEqualTo(InputLayout.Kind.CONVOLUTIONAL_FLAT);
-        assertThat(registry.model("cnn-flat").orElseThrow().summary().inputSize()).isEqualTo(H * W * C);
+        assertThat(registry.model("cnn-flat").orElseThrow().summary().inputSize())
+                .isEqualTo(H * W * C);
         registry.createConfiguration(new Configuration("cnns", "", List.of("cnn-nchw", "cnn-flat", "cnn-graph")));
 
         kafka.createTopic("images", 1);
-        TrainingHandle handle = deployments.deploy("cnns", TrainingSpec.builder().batchSize(8).epochs(15).seed(3)
-                .controlTimeout(Duration.ofSeconds(60)).build(), "images-1");
+        TrainingHandle handle = deployments.deploy(
+                "cnns",
+                TrainingSpec.builder()
+                        .batchSize(8)
+                        .epochs(15)
+                        .seed(3)
+                        .controlTimeout(Duration.ofSeconds(60))
+                        .build(),
+                "images-1");
         Random random = new Random(11);
         ControlMessage stream;
-        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
-                .inputConfig(Map.of("data_reshape", H + " " + W + " " + C)).topic("images").deploymentId("images-1")
-                .testRate(0.25).build()) {
+        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig())
+                .format("JSON")
+                .inputConfig(Map.of("data_reshape", H + " " + W + " " + C))
+                .topic("images")
+                .deploymentId("images-1")
+                .testRate(0.25)
+                .build()) {
             for (int i = 0; i < 80; i++) {
                 int label = i % 2;
                 sink.send(doubles(image(random, label)), label);
@@ -161,13 +195,22 @@ class ShapesIT {
         assertThat(handle.await(Duration.ofMinutes(3))).contains(DeploymentStatus.FINISHED);
         for (TrainingResult result : registry.results("images-1")) {
             assertThat(result.status()).as(result.model()).isEqualTo(DeploymentStatus.FINISHED);
-            assertThat(result.testMetrics().get("accuracy")).as(result.model() + " test accuracy").isGreaterThan(0.9);
+            assertThat(result.testMetrics().get("accuracy"))
+                    .as(result.model() + " test accuracy")
+                    .isGreaterThan(0.9);
         }
 
         // StreamDataSets used directly lays batches out with the same code.
-        try (StreamDataSets flatData = StreamDataSets.builder(kafka.clientConfig(), stream).batchSize(8).build();
-             StreamDataSets laidOut = StreamDataSets.builder(kafka.clientConfig(), stream).batchSize(8)
-                     .inputLayout(registry.model("cnn-nchw").orElseThrow().summary().inputLayout()).build()) {
+        try (StreamDataSets flatData = StreamDataSets.builder(kafka.clientConfig(), stream)
+                        .batchSize(8)
+                        .build();
+                StreamDataSets laidOut = StreamDataSets.builder(kafka.clientConfig(), stream)
+                        .batchSize(8)
+                        .inputLayout(registry.model("cnn-nchw")
+                                .orElseThrow()
+                                .summary()
+                                .inputLayout())
+                        .build()) {
             INDArray flatBatch = flatData.train().next().getFeatures();
             INDArray batch = laidOut.train().next().getFeatures();
             assertThat(batch.shape()).containsExactly(8, C, H, W);
@@ -180,12 +223,21 @@ class ShapesIT {
             List<JsonNode> served = serve(kafka, "images-1." + model, inputs);
             for (int i = 0; i < inputs.length; i++) {
                 // The network fed by hand: [height, width, channels] → NCHW, or flattened in CHW order.
-                INDArray nchwInput = Nd4j.createFromArray(inputs[i]).reshape(1, H, W, C).permute(0, 3, 1, 2).dup('c');
+                INDArray nchwInput = Nd4j.createFromArray(inputs[i])
+                        .reshape(1, H, W, C)
+                        .permute(0, 3, 1, 2)
+                        .dup('c');
                 INDArray input = model.equals("cnn-flat") ? nchwInput.reshape(1, H * W * C) : nchwInput;
                 float[] expected = output(trained, input);
-                assertThat(served.get(i).get("values").get(0).floatValue()).as(model).isCloseTo(expected[0], within(1e-5f));
-                assertThat(served.get(i).get("values").get(1).floatValue()).as(model).isCloseTo(expected[1], within(1e-5f));
-                assertThat(served.get(i).get("class").asInt()).as(model + " input " + i).isEqualTo(i == 0 ? 0 : 1);
+                assertThat(served.get(i).get("values").get(0).floatValue())
+                        .as(model)
+                        .isCloseTo(expected[0], within(1e-5f));
+                assertThat(served.get(i).get("values").get(1).floatValue())
+                        .as(model)
+                        .isCloseTo(expected[1], within(1e-5f));
+                assertThat(served.get(i).get("class").asInt())
+                        .as(model + " input " + i)
+                        .isEqualTo(i == 0 ? 0 : 1);
             }
         }
     }
@@ -193,22 +245,38 @@ class ShapesIT {
     @Test
     void anLstmTrainsFromSequencesAndServesThem(EmbeddedKafkaBroker kafka) throws Exception {
         MultiLayerConfiguration lstm = base().list()
-                .layer(new LastTimeStep(new LSTM.Builder().nOut(6).activation(Activation.TANH).build()))
-                .layer(new OutputLayer.Builder(LossFunction.MSE).nOut(1).activation(Activation.IDENTITY).build())
-                .setInputType(InputType.recurrent(2)).build();
+                .layer(new LastTimeStep(
+                        new LSTM.Builder().nOut(6).activation(Activation.TANH).build()))
+                .layer(new OutputLayer.Builder(LossFunction.MSE)
+                        .nOut(1)
+                        .activation(Activation.IDENTITY)
+                        .build())
+                .setInputType(InputType.recurrent(2))
+                .build();
         ModelDefinition model = ModelDefinition.of("lstm", "", lstm);
-        assertThat(model.summary().inputLayout()).isEqualTo(InputLayout.recurrent(2, InputLayout.ANY,
-                org.deeplearning4j.nn.conf.RNNFormat.NCW));
+        assertThat(model.summary().inputLayout())
+                .isEqualTo(InputLayout.recurrent(2, InputLayout.ANY, org.deeplearning4j.nn.conf.RNNFormat.NCW));
         assertThat(model.summary().inputSize()).isEqualTo(2);
         registry.registerModel(model);
         registry.createConfiguration(new Configuration("lstms", "", List.of("lstm")));
         kafka.createTopic("sequences", 1);
-        TrainingHandle handle = deployments.deploy("lstms", TrainingSpec.builder().batchSize(10).epochs(20).seed(3)
-                .controlTimeout(Duration.ofSeconds(60)).build(), "sequences-1");
+        TrainingHandle handle = deployments.deploy(
+                "lstms",
+                TrainingSpec.builder()
+                        .batchSize(10)
+                        .epochs(20)
+                        .seed(3)
+                        .controlTimeout(Duration.ofSeconds(60))
+                        .build(),
+                "sequences-1");
         Random random = new Random(5);
-        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
-                .inputConfig(Map.of("data_reshape", "4 2")).topic("sequences").deploymentId("sequences-1")
-                .testRate(0.2).build()) {
+        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig())
+                .format("JSON")
+                .inputConfig(Map.of("data_reshape", "4 2"))
+                .topic("sequences")
+                .deploymentId("sequences-1")
+                .testRate(0.2)
+                .build()) {
             for (int i = 0; i < 100; i++) {
                 float[] steps = sequence(random);
                 sink.send(doubles(steps), steps[6] - steps[7]); // a label from the last step: [time, features]
@@ -216,15 +284,21 @@ class ShapesIT {
         }
         assertThat(handle.await(Duration.ofMinutes(3))).contains(DeploymentStatus.FINISHED);
         TrainingResult result = registry.result("sequences-1.lstm").orElseThrow();
-        assertThat(result.testMetrics().get("mse")).as("test mse, labels of variance ~0.17").isLessThan(0.1);
+        assertThat(result.testMetrics().get("mse"))
+                .as("test mse, labels of variance ~0.17")
+                .isLessThan(0.1);
 
         Model trained = restore(result);
         float[][] inputs = {sequence(random), sequence(random)};
         List<JsonNode> served = serve(kafka, "sequences-1.lstm", inputs);
         for (int i = 0; i < inputs.length; i++) {
             // [time, features] → [batch, features, time] (NCW)
-            INDArray input = Nd4j.createFromArray(inputs[i]).reshape(1, 4, 2).permute(0, 2, 1).dup('c');
-            assertThat(served.get(i).get("values").get(0).floatValue()).isCloseTo(output(trained, input)[0], within(1e-5f));
+            INDArray input = Nd4j.createFromArray(inputs[i])
+                    .reshape(1, 4, 2)
+                    .permute(0, 2, 1)
+                    .dup('c');
+            assertThat(served.get(i).get("values").get(0).floatValue())
+                    .isCloseTo(output(trained, input)[0], within(1e-5f));
         }
     }
 
@@ -236,21 +310,40 @@ class ShapesIT {
         String name = "per-step-" + format.name().toLowerCase(java.util.Locale.ROOT);
         String deployment = "steps-" + format.name().toLowerCase(java.util.Locale.ROOT);
         MultiLayerConfiguration perStep = base().list()
-                .layer(new LSTM.Builder().nOut(8).activation(Activation.TANH).dataFormat(format).build())
-                .layer(new RnnOutputLayer.Builder(LossFunction.MCXENT).nOut(2).activation(Activation.SOFTMAX)
-                        .dataFormat(format).build())
-                .setInputType(InputType.recurrent(2, format)).build();
+                .layer(new LSTM.Builder()
+                        .nOut(8)
+                        .activation(Activation.TANH)
+                        .dataFormat(format)
+                        .build())
+                .layer(new RnnOutputLayer.Builder(LossFunction.MCXENT)
+                        .nOut(2)
+                        .activation(Activation.SOFTMAX)
+                        .dataFormat(format)
+                        .build())
+                .setInputType(InputType.recurrent(2, format))
+                .build();
         ModelDefinition model = ModelDefinition.of(name, "", perStep);
         assertThat(model.summary().inputLayout().sequenceOutput()).isEqualTo(format.name());
         registry.registerModel(model);
         registry.createConfiguration(new Configuration(name, "", List.of(name)));
         kafka.createTopic(deployment, 1);
-        TrainingHandle handle = deployments.deploy(name, TrainingSpec.builder().batchSize(10).epochs(15).seed(3)
-                .controlTimeout(Duration.ofSeconds(60)).build(), deployment);
+        TrainingHandle handle = deployments.deploy(
+                name,
+                TrainingSpec.builder()
+                        .batchSize(10)
+                        .epochs(15)
+                        .seed(3)
+                        .controlTimeout(Duration.ofSeconds(60))
+                        .build(),
+                deployment);
         Random random = new Random(9);
-        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
-                .inputConfig(Map.of("data_reshape", "4 2", "label_reshape", "4")).topic(deployment).deploymentId(deployment)
-                .testRate(0.2).build()) {
+        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig())
+                .format("JSON")
+                .inputConfig(Map.of("data_reshape", "4 2", "label_reshape", "4"))
+                .topic(deployment)
+                .deploymentId(deployment)
+                .testRate(0.2)
+                .build()) {
             for (int i = 0; i < 100; i++) {
                 float[] steps = sequence(random);
                 double[] labels = new double[4];
@@ -262,25 +355,36 @@ class ShapesIT {
         }
         assertThat(handle.await(Duration.ofMinutes(3))).contains(DeploymentStatus.FINISHED);
         TrainingResult result = registry.result(deployment + "." + name).orElseThrow();
-        assertThat(result.testMetrics().get("accuracy")).as("per-step test accuracy").isGreaterThan(0.8);
+        assertThat(result.testMetrics().get("accuracy"))
+                .as("per-step test accuracy")
+                .isGreaterThan(0.8);
         long[][] confusion = result.confusionMatrix();
         assertThat(confusion[0][0] + confusion[0][1] + confusion[1][0] + confusion[1][1])
-                .as("one count per step of the 20 test records").isEqualTo(80);
+                .as("one count per step of the 20 test records")
+                .isEqualTo(80);
 
         Model trained = restore(result);
         float[][] inputs = {sequence(random), sequence(random)};
         List<JsonNode> served = serve(kafka, deployment + "." + name, inputs);
         for (int i = 0; i < inputs.length; i++) {
             INDArray nwc = Nd4j.createFromArray(inputs[i]).reshape(1, 4, 2);
-            INDArray input = format == RNNFormat.NWC ? nwc : nwc.permute(0, 2, 1).dup('c');
+            INDArray input =
+                    format == RNNFormat.NWC ? nwc : nwc.permute(0, 2, 1).dup('c');
             INDArray steps = ((MultiLayerNetwork) trained).output(input, false); // [1, 2, 4] NCW, [1, 4, 2] NWC
             float[] last = (format == RNNFormat.NWC
-                    ? steps.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
-                            org.nd4j.linalg.indexing.NDArrayIndex.point(3), org.nd4j.linalg.indexing.NDArrayIndex.all())
-                    : steps.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
-                            org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.point(3)))
-                    .dup('c').data().asFloat();
-            assertThat(served.get(i).get("values").get(0).floatValue()).as("the last step's output")
+                            ? steps.get(
+                                    org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                                    org.nd4j.linalg.indexing.NDArrayIndex.point(3),
+                                    org.nd4j.linalg.indexing.NDArrayIndex.all())
+                            : steps.get(
+                                    org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                                    org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                                    org.nd4j.linalg.indexing.NDArrayIndex.point(3)))
+                    .dup('c')
+                    .data()
+                    .asFloat();
+            assertThat(served.get(i).get("values").get(0).floatValue())
+                    .as("the last step's output")
                     .isCloseTo(last[0], within(1e-5f));
             assertThat(served.get(i).get("values").get(1).floatValue()).isCloseTo(last[1], within(1e-5f));
         }
@@ -288,23 +392,41 @@ class ShapesIT {
 
     @Test
     void aStreamThatDoesNotFitTheModelIsRefusedBeforeTrainingNamingBothShapes(EmbeddedKafkaBroker kafka) {
-        registry.registerModel(ModelDefinition.of("lstm-mismatch", "", base().list()
-                .layer(new LastTimeStep(new LSTM.Builder().nOut(3).build()))
-                .layer(new OutputLayer.Builder(LossFunction.MSE).nOut(1).activation(Activation.IDENTITY).build())
-                .setInputType(InputType.recurrent(2)).build()));
+        registry.registerModel(ModelDefinition.of(
+                "lstm-mismatch",
+                "",
+                base().list()
+                        .layer(new LastTimeStep(new LSTM.Builder().nOut(3).build()))
+                        .layer(new OutputLayer.Builder(LossFunction.MSE)
+                                .nOut(1)
+                                .activation(Activation.IDENTITY)
+                                .build())
+                        .setInputType(InputType.recurrent(2))
+                        .build()));
         registry.createConfiguration(new Configuration("mismatch", "", List.of("lstm-mismatch")));
         kafka.createTopic("mismatch", 1);
-        TrainingHandle handle = deployments.deploy("mismatch", TrainingSpec.builder().epochs(3)
-                .controlTimeout(Duration.ofSeconds(60)).build(), "mismatch-1");
-        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
-                .inputConfig(Map.of("data_reshape", "3 3 1")).topic("mismatch").deploymentId("mismatch-1").build()) {
+        TrainingHandle handle = deployments.deploy(
+                "mismatch",
+                TrainingSpec.builder()
+                        .epochs(3)
+                        .controlTimeout(Duration.ofSeconds(60))
+                        .build(),
+                "mismatch-1");
+        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig())
+                .format("JSON")
+                .inputConfig(Map.of("data_reshape", "3 3 1"))
+                .topic("mismatch")
+                .deploymentId("mismatch-1")
+                .build()) {
             for (int i = 0; i < 10; i++) {
                 sink.send(new double[9], 1.0);
             }
         }
         assertThat(handle.await(Duration.ofMinutes(2))).contains(DeploymentStatus.FAILED);
         assertThat(registry.deployment("mismatch-1").orElseThrow().error())
-                .contains("model 'lstm-mismatch'").contains("recurrent [any, 2]").contains("[3, 3, 1]");
+                .contains("model 'lstm-mismatch'")
+                .contains("recurrent [any, 2]")
+                .contains("[3, 3, 1]");
         TrainingResult result = registry.result("mismatch-1.lstm-mismatch").orElseThrow();
         assertThat(result.status()).isEqualTo(DeploymentStatus.FAILED);
         assertThat(result.epochCount()).as("nothing trained").isZero();
@@ -327,7 +449,8 @@ class ShapesIT {
     }
 
     static float[] output(Model network, INDArray input) {
-        INDArray out = network instanceof MultiLayerNetwork mln ? mln.output(input, false)
+        INDArray out = network instanceof MultiLayerNetwork mln
+                ? mln.output(input, false)
                 : ((ComputationGraph) network).outputSingle(false, input);
         return out.dup('c').data().asFloat();
     }
@@ -337,14 +460,20 @@ class ShapesIT {
         String in = resultId.replace('.', '-') + "-in";
         String out = resultId.replace('.', '-') + "-out";
         kafka.createTopic(in, 1);
-        try (LocalInference inference = LocalInference.start(registry, kafka.clientConfig(), resultId.replace('.', '-'),
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                kafka.clientConfig(),
+                resultId.replace('.', '-'),
                 InferenceSpec.builder(resultId, in, out).build())) {
             try (KafkaProducer<byte[], byte[]> producer =
                     new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
                 for (int i = 0; i < inputs.length; i++) {
                     String value = Arrays.toString(inputs[i]);
-                    producer.send(new ProducerRecord<>(in, String.valueOf(i).getBytes(StandardCharsets.UTF_8),
-                            value.getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
+                    producer.send(new ProducerRecord<>(
+                                    in,
+                                    String.valueOf(i).getBytes(StandardCharsets.UTF_8),
+                                    value.getBytes(StandardCharsets.UTF_8)))
+                            .get(30, TimeUnit.SECONDS);
                 }
             }
             return read(kafka, out, inputs.length);

@@ -1,6 +1,5 @@
 package io.kafkaml.training;
 
-import io.kafkaml.training.internals.TrainingRunner;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.kafkaml.model.ModelDefinition;
@@ -14,6 +13,7 @@ import io.kafkaml.sink.DataSink;
 import io.kafkaml.sink.RecordDataSink;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import io.kafkaml.training.internals.TrainingRunner;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -49,20 +49,38 @@ class TrainingRuntimeIT {
     }
 
     static ModelDefinition mlp(String name, int hidden) {
-        return ModelDefinition.of(name, "", new NeuralNetConfiguration.Builder().seed(1).updater(new Adam(0.01)).list()
-                .layer(new DenseLayer.Builder().nIn(2).nOut(hidden).activation(Activation.RELU).build())
-                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(hidden).nOut(2).activation(Activation.SOFTMAX)
-                        .build())
-                .build());
+        return ModelDefinition.of(
+                name,
+                "",
+                new NeuralNetConfiguration.Builder()
+                        .seed(1)
+                        .updater(new Adam(0.01))
+                        .list()
+                        .layer(new DenseLayer.Builder()
+                                .nIn(2)
+                                .nOut(hidden)
+                                .activation(Activation.RELU)
+                                .build())
+                        .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                .nIn(hidden)
+                                .nOut(2)
+                                .activation(Activation.SOFTMAX)
+                                .build())
+                        .build());
     }
 
     /** A tiny labelled stream (JSON format, two features, classes 0/1) announced for {@code deploymentId}. */
     static void send(EmbeddedKafkaBroker kafka, String topic, String deploymentId, int rows, double testRate) {
         kafka.createTopic(topic, 1);
         Random random = new Random(5);
-        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
-                .inputConfig(Map.of("data_reshape", "2")).topic(topic).deploymentId(deploymentId).testRate(testRate)
-                .partitioning(DataSink.Partitioning.ROUND_ROBIN).build()) {
+        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig())
+                .format("JSON")
+                .inputConfig(Map.of("data_reshape", "2"))
+                .topic(topic)
+                .deploymentId(deploymentId)
+                .testRate(testRate)
+                .partitioning(DataSink.Partitioning.ROUND_ROBIN)
+                .build()) {
             for (int i = 0; i < rows; i++) {
                 sink.send(new double[] {i % 2 * 3 + random.nextGaussian(), random.nextGaussian()}, i % 2);
             }
@@ -70,8 +88,12 @@ class TrainingRuntimeIT {
     }
 
     static TrainingJob job(Registry registry, String deploymentId, TrainingSpec spec, String configuration) {
-        return new TrainingJob(deploymentId, registry.configuration(configuration).orElseThrow(),
-                List.of(registry.model("tiny").orElseThrow()), spec, "KAFKA_ML_CONTROL_TOPIC");
+        return new TrainingJob(
+                deploymentId,
+                registry.configuration(configuration).orElseThrow(),
+                List.of(registry.model("tiny").orElseThrow()),
+                spec,
+                "KAFKA_ML_CONTROL_TOPIC");
     }
 
     @Test
@@ -83,8 +105,14 @@ class TrainingRuntimeIT {
             registry.createConfiguration(new Configuration("c", "", List.of("tiny")));
             send(kafka, "long-run-data", "long-1", 16, 0.25);
             AtomicInteger seen = new AtomicInteger();
-            TrainingRunner runner = new TrainingRunner(job(registry, "long-1",
-                    TrainingSpec.builder().batchSize(16).epochs(epochs).build(), "c"), registry, kafka.clientConfig(),
+            TrainingRunner runner = new TrainingRunner(
+                    job(
+                            registry,
+                            "long-1",
+                            TrainingSpec.builder().batchSize(16).epochs(epochs).build(),
+                            "c"),
+                    registry,
+                    kafka.clientConfig(),
                     new TrainingListener() {
                         @Override
                         public void onEpoch(String deploymentId, String model, EpochMetrics metrics, int totalEpochs) {
@@ -100,23 +128,28 @@ class TrainingRuntimeIT {
             assertThat(result.epochCount()).isEqualTo(epochs);
             assertThat(result.lastEpoch().epoch()).isEqualTo(epochs);
             assertThat(result.bestEpoch()).isNotNull();
-            assertThat(result.bestEpoch().loss()).isLessThanOrEqualTo(result.lastEpoch().loss());
+            assertThat(result.bestEpoch().loss())
+                    .isLessThanOrEqualTo(result.lastEpoch().loss());
             assertThat(result.testMetrics()).containsKeys("accuracy", "f1", "loss");
             assertThat(result.confusionMatrix()).hasDimensions(2, 2);
             assertThat(result.artifact()).isNotNull();
-            assertThat(result.metricsStart()).as("where the run's history starts in the fresh metrics topic")
+            assertThat(result.metricsStart())
+                    .as("where the run's history starts in the fresh metrics topic")
                     .isEqualTo(new io.kafkaml.registry.MetricsPosition(0, 0));
             assertThat(registry.deployment("long-1").orElseThrow().status()).isEqualTo(DeploymentStatus.FINISHED);
 
             List<EpochMetrics> history = registry.epochs("long-1.tiny");
-            assertThat(history).extracting(EpochMetrics::epoch)
-                    .containsExactlyElementsOf(IntStream.rangeClosed(1, epochs).boxed().toList());
+            assertThat(history)
+                    .extracting(EpochMetrics::epoch)
+                    .containsExactlyElementsOf(
+                            IntStream.rangeClosed(1, epochs).boxed().toList());
             assertThat(history.get(epochs - 1)).isEqualTo(result.lastEpoch());
         }
         // Every record of every registry topic and of the metrics topic, read back from the broker.
         Map<String, Integer> largest = largestRecords(kafka, prefix);
         assertThat(largest).containsKeys(prefix + ".results", prefix + ".metrics", prefix + ".deployments");
-        assertThat(largest).allSatisfy((topic, bytes) -> assertThat(bytes).as(topic).isLessThan(64 * 1024));
+        assertThat(largest)
+                .allSatisfy((topic, bytes) -> assertThat(bytes).as(topic).isLessThan(64 * 1024));
         assertThat(recordCount(kafka, prefix + ".metrics")).isEqualTo(epochs);
     }
 
@@ -126,8 +159,14 @@ class TrainingRuntimeIT {
             registry.registerModel(mlp("tiny"));
             registry.createConfiguration(new Configuration("c", "", List.of("tiny")));
             send(kafka, "error-run-data", "err-1", 16, 0.25);
-            TrainingRunner runner = new TrainingRunner(job(registry, "err-1",
-                    TrainingSpec.builder().batchSize(16).epochs(50).build(), "c"), registry, kafka.clientConfig(),
+            TrainingRunner runner = new TrainingRunner(
+                    job(
+                            registry,
+                            "err-1",
+                            TrainingSpec.builder().batchSize(16).epochs(50).build(),
+                            "c"),
+                    registry,
+                    kafka.clientConfig(),
                     new TrainingListener() {
                         @Override
                         public void onEpoch(String deploymentId, String model, EpochMetrics metrics, int totalEpochs) {
@@ -148,8 +187,15 @@ class TrainingRuntimeIT {
             assertThat(deployment.error()).isEqualTo("model 'tiny': OutOfMemoryError: Java heap space");
 
             // A second runner of the same deployment (a restarted worker) cannot revive it.
-            TrainingRunner restarted = new TrainingRunner(job(registry, "err-1",
-                    TrainingSpec.builder().batchSize(16).epochs(50).build(), "c"), registry, kafka.clientConfig(), null);
+            TrainingRunner restarted = new TrainingRunner(
+                    job(
+                            registry,
+                            "err-1",
+                            TrainingSpec.builder().batchSize(16).epochs(50).build(),
+                            "c"),
+                    registry,
+                    kafka.clientConfig(),
+                    null);
             restarted.run();
             assertThat(restarted.finalStatus()).isEqualTo(DeploymentStatus.FAILED);
             assertThat(registry.result("err-1.tiny").orElseThrow()).isEqualTo(result);
@@ -165,8 +211,15 @@ class TrainingRuntimeIT {
             registry.registerModel(mlp("tiny", 512));
             registry.createConfiguration(new Configuration("c", "", List.of("tiny")));
             send(kafka, "refused-data", "ref-1", 16, 0.25);
-            TrainingRunner runner = new TrainingRunner(job(registry, "ref-1",
-                    TrainingSpec.builder().batchSize(16).epochs(5).build(), "c"), limited, kafka.clientConfig(), null);
+            TrainingRunner runner = new TrainingRunner(
+                    job(
+                            registry,
+                            "ref-1",
+                            TrainingSpec.builder().batchSize(16).epochs(5).build(),
+                            "c"),
+                    limited,
+                    kafka.clientConfig(),
+                    null);
             runner.run();
 
             assertThat(runner.finalStatus()).isEqualTo(DeploymentStatus.FAILED);
@@ -181,9 +234,14 @@ class TrainingRuntimeIT {
 
     static Map<String, Integer> largestRecords(EmbeddedKafkaBroker kafka, String prefix) {
         Map<String, Integer> largest = new HashMap<>();
-        forEachRecord(kafka, topic -> topic.startsWith(prefix + "."), record -> largest.merge(record.topic(),
-                (record.key() == null ? 0 : record.key().length) + (record.value() == null ? 0 : record.value().length),
-                Math::max));
+        forEachRecord(
+                kafka,
+                topic -> topic.startsWith(prefix + "."),
+                record -> largest.merge(
+                        record.topic(),
+                        (record.key() == null ? 0 : record.key().length)
+                                + (record.value() == null ? 0 : record.value().length),
+                        Math::max));
         return largest;
     }
 
@@ -193,7 +251,9 @@ class TrainingRuntimeIT {
         return count.get();
     }
 
-    static void forEachRecord(EmbeddedKafkaBroker kafka, java.util.function.Predicate<String> topics,
+    static void forEachRecord(
+            EmbeddedKafkaBroker kafka,
+            java.util.function.Predicate<String> topics,
             java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
         Map<String, Object> config = new HashMap<>(kafka.clientConfig());
         config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 * 1024 * 1024);

@@ -42,15 +42,21 @@ public final class JobStatusWatcher implements AutoCloseable {
         this.client = client;
         this.registry = registry;
         this.namespace = namespace;
-        this.watch = client.batch().v1().jobs().inNamespace(namespace)
-                .withLabel(KubernetesManifests.COMPONENT_LABEL, "training").watch(new Watcher<Job>() {
+        this.watch = client.batch()
+                .v1()
+                .jobs()
+                .inNamespace(namespace)
+                .withLabel(KubernetesManifests.COMPONENT_LABEL, "training")
+                .watch(new Watcher<Job>() {
                     @Override
                     public void eventReceived(Action action, Job job) {
                         if (action == Action.ADDED || action == Action.MODIFIED) {
                             try {
                                 reflect(job);
                             } catch (RuntimeException e) {
-                                log.warn("Cannot reflect the state of training Job {}: {}", job.getMetadata().getName(),
+                                log.warn(
+                                        "Cannot reflect the state of training Job {}: {}",
+                                        job.getMetadata().getName(),
                                         e.toString());
                             }
                         }
@@ -65,19 +71,24 @@ public final class JobStatusWatcher implements AutoCloseable {
 
     /** Ends a failed Job's model result FAILED (with the pod's reason) if its worker did not record an end. */
     void reflect(Job job) {
-        Optional<JobCondition> failed = job.getStatus() == null || job.getStatus().getConditions() == null
-                ? Optional.empty()
-                : job.getStatus().getConditions().stream()
-                        .filter(c -> "Failed".equals(c.getType()) && "True".equals(c.getStatus())).findFirst();
+        Optional<JobCondition> failed =
+                job.getStatus() == null || job.getStatus().getConditions() == null
+                        ? Optional.empty()
+                        : job.getStatus().getConditions().stream()
+                                .filter(c -> "Failed".equals(c.getType()) && "True".equals(c.getStatus()))
+                                .findFirst();
         if (failed.isEmpty()) {
             return;
         }
         Map<String, String> labels = job.getMetadata().getLabels();
-        List<io.fabric8.kubernetes.api.model.EnvVar> env = job.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
+        List<io.fabric8.kubernetes.api.model.EnvVar> env =
+                job.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv();
         String deploymentId = value(env, KafkaMlConfig.environmentVariable(KafkaMlConfig.DEPLOYMENT_ID_CONFIG));
         String model = value(env, KafkaMlConfig.environmentVariable(KafkaMlConfig.DEPLOYMENT_MODEL_CONFIG));
         if (deploymentId == null || model == null) {
-            log.warn("Training Job {} has no KAFKAML_DEPLOYMENT_ID/KAFKAML_MODEL (labels {})", job.getMetadata().getName(),
+            log.warn(
+                    "Training Job {} has no KAFKAML_DEPLOYMENT_ID/KAFKAML_MODEL (labels {})",
+                    job.getMetadata().getName(),
                     labels);
             return;
         }
@@ -86,8 +97,12 @@ public final class JobStatusWatcher implements AutoCloseable {
         if (existing.isPresent() && existing.get().status().isTerminal()) {
             return;
         }
-        String reason = "Kubernetes Job " + job.getMetadata().getName() + " failed: " + podReason(job)
-                .orElse(failed.get().getReason() + (failed.get().getMessage() == null ? "" : " (" + failed.get().getMessage() + ")"));
+        String reason = "Kubernetes Job " + job.getMetadata().getName() + " failed: "
+                + podReason(job)
+                        .orElse(failed.get().getReason()
+                                + (failed.get().getMessage() == null
+                                        ? ""
+                                        : " (" + failed.get().getMessage() + ")"));
         try {
             registry.putResult(existing.map(r -> r.ended(DeploymentStatus.FAILED, reason))
                     .orElseGet(() -> TrainingResult.of(deploymentId, model, DeploymentStatus.FAILED, reason)));
@@ -98,20 +113,26 @@ public final class JobStatusWatcher implements AutoCloseable {
     }
 
     private static boolean condition(Job job, String type) {
-        return job.getStatus() != null && job.getStatus().getConditions() != null && job.getStatus().getConditions()
-                .stream().anyMatch(c -> type.equals(c.getType()) && "True".equals(c.getStatus()));
+        return job.getStatus() != null
+                && job.getStatus().getConditions() != null
+                && job.getStatus().getConditions().stream()
+                        .anyMatch(c -> type.equals(c.getType()) && "True".equals(c.getStatus()));
     }
 
     /** The reason the Job's last pod ended, from its container's terminated state. */
     private Optional<String> podReason(Job job) {
-        List<Pod> pods = client.pods().inNamespace(namespace).withLabel("job-name", job.getMetadata().getName()).list()
+        List<Pod> pods = client.pods()
+                .inNamespace(namespace)
+                .withLabel("job-name", job.getMetadata().getName())
+                .list()
                 .getItems();
         for (Pod pod : pods) {
             if (pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
                 continue;
             }
             for (var status : pod.getStatus().getContainerStatuses()) {
-                ContainerStateTerminated terminated = status.getState() == null ? null : status.getState().getTerminated();
+                ContainerStateTerminated terminated =
+                        status.getState() == null ? null : status.getState().getTerminated();
                 if (terminated == null && status.getLastState() != null) {
                     terminated = status.getLastState().getTerminated();
                 }
@@ -126,8 +147,13 @@ public final class JobStatusWatcher implements AutoCloseable {
     }
 
     private static String value(List<io.fabric8.kubernetes.api.model.EnvVar> env, String name) {
-        return env == null ? null : env.stream().filter(e -> name.equals(e.getName())).map(e -> e.getValue()).findFirst()
-                .orElse(null);
+        return env == null
+                ? null
+                : env.stream()
+                        .filter(e -> name.equals(e.getName()))
+                        .map(e -> e.getValue())
+                        .findFirst()
+                        .orElse(null);
     }
 
     @Override

@@ -28,8 +28,8 @@ public final class KubernetesInference {
     private final String id;
     private final String name;
 
-    private KubernetesInference(KubernetesClient client, KubernetesManifests manifests, Registry registry, String id,
-            String name) {
+    private KubernetesInference(
+            KubernetesClient client, KubernetesManifests manifests, Registry registry, String id, String name) {
         this.client = client;
         this.manifests = manifests;
         this.registry = registry;
@@ -38,22 +38,45 @@ public final class KubernetesInference {
     }
 
     /** Creates the Deployment and records it. */
-    public static KubernetesInference start(KubernetesClient client, KubernetesSettings settings, Registry registry,
-            String id, InferenceSpec spec) {
+    public static KubernetesInference start(
+            KubernetesClient client, KubernetesSettings settings, Registry registry, String id, InferenceSpec spec) {
         KubernetesManifests manifests = new KubernetesManifests(settings);
         Deployment deployment = manifests.inferenceDeployment(id, spec);
         // recorded first, supervised: the pods always find the record, join it and never take it over or end it
         Instant now = Instant.now();
         long generation = registry.inference(id).map(Inference::generation).orElse(0L) + 1;
-        String owner = "kubernetes:" + settings.namespace() + "/" + deployment.getMetadata().getName();
-        if (!registry.putInference(new Inference(id, spec.resultId(), spec.inputTopic(), spec.outputTopic(),
-                spec.replicas(), "RUNNING", null, spec.toMap(), now, now, 0, null, 0, owner, generation,
+        String owner = "kubernetes:" + settings.namespace() + "/"
+                + deployment.getMetadata().getName();
+        if (!registry.putInference(new Inference(
+                id,
+                spec.resultId(),
+                spec.inputTopic(),
+                spec.outputTopic(),
+                spec.replicas(),
+                "RUNNING",
+                null,
+                spec.toMap(),
+                now,
+                now,
+                0,
+                null,
+                0,
+                owner,
+                generation,
                 Inference.SUPERVISED_BY_KUBERNETES))) {
             throw new io.kafkaml.inference.InferenceException("Inference deployment '" + id + "' was recorded by "
                     + "another process at the same time; not started");
         }
-        client.apps().deployments().inNamespace(settings.namespace()).resource(deployment).create();
-        return new KubernetesInference(Objects.requireNonNull(client), manifests, registry, id,
+        client.apps()
+                .deployments()
+                .inNamespace(settings.namespace())
+                .resource(deployment)
+                .create();
+        return new KubernetesInference(
+                Objects.requireNonNull(client),
+                manifests,
+                registry,
+                id,
                 deployment.getMetadata().getName());
     }
 
@@ -64,7 +87,10 @@ public final class KubernetesInference {
 
     /** Patches the replica count. */
     public void scale(int replicas) {
-        client.apps().deployments().inNamespace(manifests.settings().namespace()).withName(name)
+        client.apps()
+                .deployments()
+                .inNamespace(manifests.settings().namespace())
+                .withName(name)
                 .edit(d -> {
                     d.getSpec().setReplicas(replicas);
                     return d;
@@ -74,8 +100,12 @@ public final class KubernetesInference {
 
     /** Deletes the Deployment (its pods stop with SIGTERM: batch finished and committed). */
     public void stop() {
-        client.apps().deployments().inNamespace(manifests.settings().namespace()).withName(name)
-                .withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
+        client.apps()
+                .deployments()
+                .inNamespace(manifests.settings().namespace())
+                .withName(name)
+                .withPropagationPolicy(DeletionPropagation.FOREGROUND)
+                .delete();
         registry.inference(id).ifPresent(i -> registry.putInference(i.with("STOPPED", 0, null)));
     }
 }

@@ -75,13 +75,22 @@ public final class KubernetesManifests {
             env.add(env(KafkaMlConfig.DEPLOYMENT_MODEL_CONFIG, model.name()));
             env.add(env(KafkaMlConfig.CONTROL_TOPIC_CONFIG, job.controlTopic()));
             jobs.add(new JobBuilder()
-                    .withNewMetadata().withName(name).withNamespace(settings.namespace()).withLabels(labels).endMetadata()
+                    .withNewMetadata()
+                    .withName(name)
+                    .withNamespace(settings.namespace())
+                    .withLabels(labels)
+                    .endMetadata()
                     .withNewSpec()
                     .withBackoffLimit(settings.backoffLimit())
                     .withTtlSecondsAfterFinished(settings.ttlSecondsAfterFinished())
-                    .withNewTemplate().withNewMetadata().withLabels(labels).endMetadata()
-                    .withSpec(pod(env, "OnFailure")).endTemplate()
-                    .endSpec().build());
+                    .withNewTemplate()
+                    .withNewMetadata()
+                    .withLabels(labels)
+                    .endMetadata()
+                    .withSpec(pod(env, "OnFailure"))
+                    .endTemplate()
+                    .endSpec()
+                    .build());
         }
         return jobs;
     }
@@ -96,7 +105,9 @@ public final class KubernetesManifests {
         env.add(env(KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG, spec.resultId()));
         env.add(env(KafkaMlConfig.INFERENCE_INPUT_TOPIC_CONFIG, spec.inputTopic()));
         env.add(env(KafkaMlConfig.INFERENCE_OUTPUT_TOPIC_CONFIG, spec.outputTopic()));
-        env.add(env(KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG, String.valueOf(spec.guarantee() == ProcessingGuarantee.EXACTLY_ONCE)));
+        env.add(env(
+                KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG,
+                String.valueOf(spec.guarantee() == ProcessingGuarantee.EXACTLY_ONCE)));
         if (spec.deadLetterTopic() != null) {
             env.add(env(KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG, spec.deadLetterTopic()));
         }
@@ -107,16 +118,37 @@ public final class KubernetesManifests {
             env.add(env(KafkaMlConfig.INFERENCE_DECISION_THRESHOLD_CONFIG, String.valueOf(spec.decisionThreshold())));
         }
         // Each pod's name tells its replica apart (and is its transactional id suffix with exactly-once).
-        env.add(new EnvVarBuilder().withName(KafkaMlConfig.environmentVariable(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG)).withNewValueFrom().withNewFieldRef()
-                .withFieldPath("metadata.name").endFieldRef().endValueFrom().build());
+        env.add(new EnvVarBuilder()
+                .withName(KafkaMlConfig.environmentVariable(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG))
+                .withNewValueFrom()
+                .withNewFieldRef()
+                .withFieldPath("metadata.name")
+                .endFieldRef()
+                .endValueFrom()
+                .build());
         return new DeploymentBuilder()
-                .withNewMetadata().withName(name).withNamespace(settings.namespace()).withLabels(labels).endMetadata()
-                .withNewSpec().withReplicas(spec.replicas())
-                .withNewSelector().withMatchLabels(ordered("app.kubernetes.io/instance",
-                        labels.get("app.kubernetes.io/instance"), COMPONENT_LABEL, "inference")).endSelector()
-                .withNewTemplate().withNewMetadata().withLabels(labels).endMetadata()
-                .withSpec(pod(env, "Always")).endTemplate()
-                .endSpec().build();
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(settings.namespace())
+                .withLabels(labels)
+                .endMetadata()
+                .withNewSpec()
+                .withReplicas(spec.replicas())
+                .withNewSelector()
+                .withMatchLabels(ordered(
+                        "app.kubernetes.io/instance",
+                        labels.get("app.kubernetes.io/instance"),
+                        COMPONENT_LABEL,
+                        "inference"))
+                .endSelector()
+                .withNewTemplate()
+                .withNewMetadata()
+                .withLabels(labels)
+                .endMetadata()
+                .withSpec(pod(env, "Always"))
+                .endTemplate()
+                .endSpec()
+                .build();
     }
 
     /**
@@ -128,20 +160,42 @@ public final class KubernetesManifests {
      */
     public Deployment controlLoggerDeployment(String controlTopic) {
         String name = name("kafkaml-control-logger", dnsLabel(controlTopic), null);
-        Map<String, String> labels = ordered("app.kubernetes.io/name", "kafkaml", COMPONENT_LABEL, "control-logger",
-                "app.kubernetes.io/instance", name);
+        Map<String, String> labels = ordered(
+                "app.kubernetes.io/name",
+                "kafkaml",
+                COMPONENT_LABEL,
+                "control-logger",
+                "app.kubernetes.io/instance",
+                name);
         List<EnvVar> env = new ArrayList<>(common());
         env.add(env(KafkaMlConfig.WORKER_ROLE_CONFIG, "control-logger"));
         env.add(env(KafkaMlConfig.CONTROL_TOPIC_CONFIG, controlTopic));
         return new DeploymentBuilder()
-                .withNewMetadata().withName(name).withNamespace(settings.namespace()).withLabels(labels).endMetadata()
-                .withNewSpec().withReplicas(1)
-                .withNewStrategy().withType("Recreate").endStrategy()
-                .withNewSelector().withMatchLabels(ordered("app.kubernetes.io/instance",
-                        labels.get("app.kubernetes.io/instance"), COMPONENT_LABEL, "control-logger")).endSelector()
-                .withNewTemplate().withNewMetadata().withLabels(labels).endMetadata()
-                .withSpec(pod(env, "Always", false)).endTemplate()
-                .endSpec().build();
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(settings.namespace())
+                .withLabels(labels)
+                .endMetadata()
+                .withNewSpec()
+                .withReplicas(1)
+                .withNewStrategy()
+                .withType("Recreate")
+                .endStrategy()
+                .withNewSelector()
+                .withMatchLabels(ordered(
+                        "app.kubernetes.io/instance",
+                        labels.get("app.kubernetes.io/instance"),
+                        COMPONENT_LABEL,
+                        "control-logger"))
+                .endSelector()
+                .withNewTemplate()
+                .withNewMetadata()
+                .withLabels(labels)
+                .endMetadata()
+                .withSpec(pod(env, "Always", false))
+                .endTemplate()
+                .endSpec()
+                .build();
     }
 
     /**
@@ -152,31 +206,63 @@ public final class KubernetesManifests {
         String account = settings.serviceAccount() != null ? settings.serviceAccount() : "kafkaml";
         Map<String, String> labels = ordered("app.kubernetes.io/name", "kafkaml", COMPONENT_LABEL, "launcher");
         return List.of(
-                new ServiceAccountBuilder().withNewMetadata().withName(account).withNamespace(settings.namespace())
-                        .withLabels(labels).endMetadata().build(),
-                new RoleBuilder().withNewMetadata().withName("kafkaml-launcher").withNamespace(settings.namespace())
-                        .withLabels(labels).endMetadata()
-                        .withRules(
-                                new PolicyRuleBuilder().withApiGroups("batch").withResources("jobs")
-                                        .withVerbs("get", "list", "watch", "create", "delete").build(),
-                                new PolicyRuleBuilder().withApiGroups("apps").withResources("deployments", "deployments/scale")
-                                        .withVerbs("get", "list", "watch", "create", "update", "patch", "delete").build(),
-                                new PolicyRuleBuilder().withApiGroups("").withResources("pods")
-                                        .withVerbs("get", "list", "watch").build())
+                new ServiceAccountBuilder()
+                        .withNewMetadata()
+                        .withName(account)
+                        .withNamespace(settings.namespace())
+                        .withLabels(labels)
+                        .endMetadata()
                         .build(),
-                new RoleBindingBuilder().withNewMetadata().withName("kafkaml-launcher").withNamespace(settings.namespace())
-                        .withLabels(labels).endMetadata()
-                        .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role")
-                        .withName("kafkaml-launcher").endRoleRef()
-                        .addNewSubject().withKind("ServiceAccount").withName(account)
-                        .withNamespace(settings.namespace()).endSubject()
+                new RoleBuilder()
+                        .withNewMetadata()
+                        .withName("kafkaml-launcher")
+                        .withNamespace(settings.namespace())
+                        .withLabels(labels)
+                        .endMetadata()
+                        .withRules(
+                                new PolicyRuleBuilder()
+                                        .withApiGroups("batch")
+                                        .withResources("jobs")
+                                        .withVerbs("get", "list", "watch", "create", "delete")
+                                        .build(),
+                                new PolicyRuleBuilder()
+                                        .withApiGroups("apps")
+                                        .withResources("deployments", "deployments/scale")
+                                        .withVerbs("get", "list", "watch", "create", "update", "patch", "delete")
+                                        .build(),
+                                new PolicyRuleBuilder()
+                                        .withApiGroups("")
+                                        .withResources("pods")
+                                        .withVerbs("get", "list", "watch")
+                                        .build())
+                        .build(),
+                new RoleBindingBuilder()
+                        .withNewMetadata()
+                        .withName("kafkaml-launcher")
+                        .withNamespace(settings.namespace())
+                        .withLabels(labels)
+                        .endMetadata()
+                        .withNewRoleRef()
+                        .withApiGroup("rbac.authorization.k8s.io")
+                        .withKind("Role")
+                        .withName("kafkaml-launcher")
+                        .endRoleRef()
+                        .addNewSubject()
+                        .withKind("ServiceAccount")
+                        .withName(account)
+                        .withNamespace(settings.namespace())
+                        .endSubject()
                         .build());
     }
 
     /** Objects as one multi-document YAML stream, in order. */
     public static String toYaml(List<? extends HasMetadata> objects) {
-        return objects.stream().map(Serialization::asYaml).map(String::strip)
-                .map(yaml -> yaml.startsWith("---") ? yaml : "---\n" + yaml).collect(Collectors.joining("\n")) + "\n";
+        return objects.stream()
+                        .map(Serialization::asYaml)
+                        .map(String::strip)
+                        .map(yaml -> yaml.startsWith("---") ? yaml : "---\n" + yaml)
+                        .collect(Collectors.joining("\n"))
+                + "\n";
     }
 
     private PodSpec pod(List<EnvVar> env, String restartPolicy) {
@@ -198,20 +284,35 @@ public final class KubernetesManifests {
         if (compute && settings.gpus() > 0) {
             limits.put("nvidia.com/gpu", new Quantity(String.valueOf(settings.gpus())));
         }
-        ContainerBuilder container = new ContainerBuilder().withName("worker").withImage(settings.image())
-                .withImagePullPolicy(settings.imagePullPolicy()).withArgs("worker").withEnv(env)
-                .withResources(resources.withRequests(requests.isEmpty() ? null : requests)
-                        .withLimits(limits.isEmpty() ? null : limits).build());
+        ContainerBuilder container = new ContainerBuilder()
+                .withName("worker")
+                .withImage(settings.image())
+                .withImagePullPolicy(settings.imagePullPolicy())
+                .withArgs("worker")
+                .withEnv(env)
+                .withResources(resources
+                        .withRequests(requests.isEmpty() ? null : requests)
+                        .withLimits(limits.isEmpty() ? null : limits)
+                        .build());
         if (settings.clientSecret() != null) {
-            container.withEnvFrom(new EnvFromSourceBuilder().withNewSecretRef().withName(settings.clientSecret())
-                    .endSecretRef().build());
+            container.withEnvFrom(new EnvFromSourceBuilder()
+                    .withNewSecretRef()
+                    .withName(settings.clientSecret())
+                    .endSecretRef()
+                    .build());
         }
-        PodSpecBuilder pod = new PodSpecBuilder().withRestartPolicy(restartPolicy).withContainers(container.build())
+        PodSpecBuilder pod = new PodSpecBuilder()
+                .withRestartPolicy(restartPolicy)
+                .withContainers(container.build())
                 .withServiceAccountName(settings.serviceAccount())
-                .withNodeSelector(!compute ? new LinkedHashMap<>()
-                        : settings.nodeSelector().isEmpty() ? null : settings.nodeSelector())
-                .withTolerations(!compute ? new ArrayList<>()
-                        : settings.tolerations().isEmpty() ? null : settings.tolerations());
+                .withNodeSelector(
+                        !compute
+                                ? new LinkedHashMap<>()
+                                : settings.nodeSelector().isEmpty() ? null : settings.nodeSelector())
+                .withTolerations(
+                        !compute
+                                ? new ArrayList<>()
+                                : settings.tolerations().isEmpty() ? null : settings.tolerations());
         return pod.build();
     }
 
@@ -231,13 +332,20 @@ public final class KubernetesManifests {
     }
 
     private List<EnvVar> common() {
-        return List.of(new EnvVarBuilder().withName(KafkaMlConfig.BOOTSTRAP_SERVERS_ENV).withValue(settings.bootstrapServers()).build(),
+        return List.of(
+                new EnvVarBuilder()
+                        .withName(KafkaMlConfig.BOOTSTRAP_SERVERS_ENV)
+                        .withValue(settings.bootstrapServers())
+                        .build(),
                 env(KafkaMlConfig.REGISTRY_PREFIX_CONFIG, settings.registryPrefix()));
     }
 
     /** The variable that sets the kafkaml setting {@code key} (defined in {@link KafkaMlConfig}). */
     private static EnvVar env(String key, String value) {
-        return new EnvVarBuilder().withName(KafkaMlConfig.environmentVariable(key)).withValue(value).build();
+        return new EnvVarBuilder()
+                .withName(KafkaMlConfig.environmentVariable(key))
+                .withValue(value)
+                .build();
     }
 
     private static Map<String, String> labels(String component, String id) {
@@ -256,7 +364,8 @@ public final class KubernetesManifests {
     }
 
     static String dnsLabel(String text) {
-        String label = text.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-").replaceAll("-+", "-");
+        String label =
+                text.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-").replaceAll("-+", "-");
         if (label.length() > 63) {
             label = label.substring(0, 54) + "-" + Integer.toHexString(text.hashCode() & 0xfffffff);
         }

@@ -33,18 +33,34 @@ import java.util.Objects;
  * @param backoffLimit retries of a failed training pod
  * @param ttlSecondsAfterFinished how long a finished Job is kept
  */
-public record KubernetesSettings(String namespace, String bootstrapServers, String image, String imagePullPolicy,
-        String serviceAccount, String clientSecret, String registryPrefix, String controlTopic, String cpuRequest,
-        String memoryRequest, String cpuLimit, String memoryLimit, int gpus, Map<String, String> nodeSelector,
-        List<Toleration> tolerations, int backoffLimit, int ttlSecondsAfterFinished) {
+public record KubernetesSettings(
+        String namespace,
+        String bootstrapServers,
+        String image,
+        String imagePullPolicy,
+        String serviceAccount,
+        String clientSecret,
+        String registryPrefix,
+        String controlTopic,
+        String cpuRequest,
+        String memoryRequest,
+        String cpuLimit,
+        String memoryLimit,
+        int gpus,
+        Map<String, String> nodeSelector,
+        List<Toleration> tolerations,
+        int backoffLimit,
+        int ttlSecondsAfterFinished) {
 
     /** Validates and copies. */
     public KubernetesSettings {
         Objects.requireNonNull(namespace, "namespace");
         Objects.requireNonNull(bootstrapServers, "bootstrapServers");
         Objects.requireNonNull(image, "image");
-        nodeSelector = nodeSelector == null ? Map.of()
-                : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(nodeSelector)); // a stable order for YAML
+        nodeSelector = nodeSelector == null
+                ? Map.of()
+                : java.util.Collections.unmodifiableMap(
+                        new java.util.TreeMap<>(nodeSelector)); // a stable order for YAML
         tolerations = tolerations == null ? List.of() : List.copyOf(tolerations);
         if (gpus < 0 || backoffLimit < 0 || ttlSecondsAfterFinished < 0) {
             throw new IllegalArgumentException("gpus, backoffLimit and ttlSecondsAfterFinished must be >= 0");
@@ -158,9 +174,24 @@ public record KubernetesSettings(String namespace, String bootstrapServers, Stri
 
         /** Validates and returns the settings. */
         public KubernetesSettings build() {
-            return new KubernetesSettings(namespace, bootstrapServers, image, imagePullPolicy, serviceAccount,
-                    clientSecret, registryPrefix, controlTopic, cpuRequest, memoryRequest, cpuLimit, memoryLimit, gpus,
-                    nodeSelector, tolerations, backoffLimit, ttlSecondsAfterFinished);
+            return new KubernetesSettings(
+                    namespace,
+                    bootstrapServers,
+                    image,
+                    imagePullPolicy,
+                    serviceAccount,
+                    clientSecret,
+                    registryPrefix,
+                    controlTopic,
+                    cpuRequest,
+                    memoryRequest,
+                    cpuLimit,
+                    memoryLimit,
+                    gpus,
+                    nodeSelector,
+                    tolerations,
+                    backoffLimit,
+                    ttlSecondsAfterFinished);
         }
     }
 }

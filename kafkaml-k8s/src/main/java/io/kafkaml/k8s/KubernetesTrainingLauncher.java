@@ -54,7 +54,12 @@ public final class KubernetesTrainingLauncher implements TrainingLauncher {
         List<Job> jobs = manifests.trainingJobs(job);
         String namespace = manifests.settings().namespace();
         for (Job kubernetesJob : jobs) {
-            client.batch().v1().jobs().inNamespace(namespace).resource(kubernetesJob).create();
+            client.batch()
+                    .v1()
+                    .jobs()
+                    .inNamespace(namespace)
+                    .resource(kubernetesJob)
+                    .create();
         }
         log.info("[{}] created {} Job(s) in namespace {}", job.deploymentId(), jobs.size(), namespace);
         return new TrainingHandle() {
@@ -69,9 +74,15 @@ public final class KubernetesTrainingLauncher implements TrainingLauncher {
              */
             @Override
             public void cancel() {
-                client.batch().v1().jobs().inNamespace(namespace)
-                        .withLabel(KubernetesManifests.DEPLOYMENT_ID_LABEL, KubernetesManifests.dnsLabel(job.deploymentId()))
-                        .withPropagationPolicy(DeletionPropagation.BACKGROUND).delete();
+                client.batch()
+                        .v1()
+                        .jobs()
+                        .inNamespace(namespace)
+                        .withLabel(
+                                KubernetesManifests.DEPLOYMENT_ID_LABEL,
+                                KubernetesManifests.dnsLabel(job.deploymentId()))
+                        .withPropagationPolicy(DeletionPropagation.BACKGROUND)
+                        .delete();
                 String reason = "cancelled on request: its Jobs were deleted";
                 for (var model : job.models()) {
                     String resultId = TrainingResult.idOf(job.deploymentId(), model.name());
@@ -80,9 +91,9 @@ public final class KubernetesTrainingLauncher implements TrainingLauncher {
                         continue;
                     }
                     try {
-                        registry.putResult(existing.map(r -> r.ended(DeploymentStatus.CANCELLED, reason)).orElseGet(
-                                () -> TrainingResult.of(job.deploymentId(), model.name(), DeploymentStatus.CANCELLED,
-                                        reason)));
+                        registry.putResult(existing.map(r -> r.ended(DeploymentStatus.CANCELLED, reason))
+                                .orElseGet(() -> TrainingResult.of(
+                                        job.deploymentId(), model.name(), DeploymentStatus.CANCELLED, reason)));
                     } catch (IllegalStatusTransitionException e) {
                         log.info("[{}] {}", job.deploymentId(), e.getMessage());
                     }
@@ -99,6 +110,5 @@ public final class KubernetesTrainingLauncher implements TrainingLauncher {
 
     /** The Jobs stay: they belong to the cluster, not to this launcher. */
     @Override
-    public void close() {
-    }
+    public void close() {}
 }

@@ -31,30 +31,67 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
  */
 class KubernetesManifestsTest {
 
-    static final KubernetesManifests MANIFESTS = new KubernetesManifests(KubernetesSettings
-            .builder("kafka.data:9092", "ghcr.io/kafkaml/worker:0.1.0").namespace("ml").clientSecret("kafkaml-client")
-            .resources("500m", "1Gi", "2", "4Gi").gpus(1).nodeSelector(Map.of("accelerator", "nvidia"))
-            .tolerations(List.of(new TolerationBuilder().withKey("nvidia.com/gpu").withOperator("Exists")
-                    .withEffect("NoSchedule").build()))
-            .build());
+    static final KubernetesManifests MANIFESTS =
+            new KubernetesManifests(KubernetesSettings.builder("kafka.data:9092", "ghcr.io/kafkaml/worker:0.1.0")
+                    .namespace("ml")
+                    .clientSecret("kafkaml-client")
+                    .resources("500m", "1Gi", "2", "4Gi")
+                    .gpus(1)
+                    .nodeSelector(Map.of("accelerator", "nvidia"))
+                    .tolerations(List.of(new TolerationBuilder()
+                            .withKey("nvidia.com/gpu")
+                            .withOperator("Exists")
+                            .withEffect("NoSchedule")
+                            .build()))
+                    .build());
 
     static List<HasMetadata> training() {
-        ModelDefinition model = ModelDefinition.of("hcopd-paper", "", new NeuralNetConfiguration.Builder().list()
-                .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.SIGMOID).build())
-                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(2).activation(Activation.SOFTMAX).build())
-                .build());
-        ModelDefinition wide = ModelDefinition.of("hcopd-wide", "", new NeuralNetConfiguration.Builder().list()
-                .layer(new DenseLayer.Builder().nIn(3).nOut(16).activation(Activation.RELU).build())
-                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(16).nOut(2).activation(Activation.SOFTMAX).build())
-                .build());
-        return new ArrayList<>(MANIFESTS.trainingJobs(new TrainingJob("7",
-                new Configuration("hcopd-all", "", List.of("hcopd-paper", "hcopd-wide")), List.of(model, wide),
-                TrainingSpec.builder().build(), "KAFKA_ML_CONTROL_TOPIC")));
+        ModelDefinition model = ModelDefinition.of(
+                "hcopd-paper",
+                "",
+                new NeuralNetConfiguration.Builder()
+                        .list()
+                        .layer(new DenseLayer.Builder()
+                                .nIn(3)
+                                .nOut(4)
+                                .activation(Activation.SIGMOID)
+                                .build())
+                        .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                .nIn(4)
+                                .nOut(2)
+                                .activation(Activation.SOFTMAX)
+                                .build())
+                        .build());
+        ModelDefinition wide = ModelDefinition.of(
+                "hcopd-wide",
+                "",
+                new NeuralNetConfiguration.Builder()
+                        .list()
+                        .layer(new DenseLayer.Builder()
+                                .nIn(3)
+                                .nOut(16)
+                                .activation(Activation.RELU)
+                                .build())
+                        .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                .nIn(16)
+                                .nOut(2)
+                                .activation(Activation.SOFTMAX)
+                                .build())
+                        .build());
+        return new ArrayList<>(MANIFESTS.trainingJobs(new TrainingJob(
+                "7",
+                new Configuration("hcopd-all", "", List.of("hcopd-paper", "hcopd-wide")),
+                List.of(model, wide),
+                TrainingSpec.builder().build(),
+                "KAFKA_ML_CONTROL_TOPIC")));
     }
 
     static List<HasMetadata> inference() {
-        return List.of(MANIFESTS.inferenceDeployment("hcopd-serving",
-                InferenceSpec.builder("7.hcopd-paper", "hcopd-in", "hcopd-out").replicas(2).deadLetterTopic("hcopd-dlq")
+        return List.of(MANIFESTS.inferenceDeployment(
+                "hcopd-serving",
+                InferenceSpec.builder("7.hcopd-paper", "hcopd-in", "hcopd-out")
+                        .replicas(2)
+                        .deadLetterTopic("hcopd-dlq")
                         .build()));
     }
 
@@ -73,13 +110,17 @@ class KubernetesManifestsTest {
         var deployment = MANIFESTS.controlLoggerDeployment("KAFKA_ML_CONTROL_TOPIC");
         check("control-logger.yaml", List.of(deployment));
         assertThat(deployment.getSpec().getReplicas()).isEqualTo(1);
-        var container = deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
+        var container =
+                deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
         assertThat(container.getArgs()).containsExactly("worker");
         assertThat(container.getEnv()).anySatisfy(e -> {
             assertThat(e.getName()).isEqualTo("KAFKAML_ROLE");
             assertThat(e.getValue()).isEqualTo("control-logger");
         });
-        assertThat(container.getResources().getLimits() == null ? Map.of() : container.getResources().getLimits())
+        assertThat(
+                        container.getResources().getLimits() == null
+                                ? Map.of()
+                                : container.getResources().getLimits())
                 .doesNotContainKey("nvidia.com/gpu");
     }
 
@@ -87,7 +128,10 @@ class KubernetesManifestsTest {
     void theRbacMatchesItsGoldenFileAndGrantsOnlyWhatALauncherNeeds() throws IOException {
         check("rbac.yaml", MANIFESTS.rbac());
         String yaml = KubernetesManifests.toYaml(MANIFESTS.rbac());
-        assertThat(yaml).contains("kind: \"Role\"").doesNotContain("ClusterRole").doesNotContain("secrets")
+        assertThat(yaml)
+                .contains("kind: \"Role\"")
+                .doesNotContain("ClusterRole")
+                .doesNotContain("secrets")
                 .doesNotContain("\"*\"");
     }
 
@@ -97,14 +141,18 @@ class KubernetesManifestsTest {
         all.addAll(inference());
         String yaml = KubernetesManifests.toYaml(all);
         assertThat(yaml).contains("secretRef:").contains("name: \"kafkaml-client\"");
-        assertThat(yaml).doesNotContain("KAFKAML_CLIENT_").doesNotContain("password").doesNotContain("jaas")
+        assertThat(yaml)
+                .doesNotContain("KAFKAML_CLIENT_")
+                .doesNotContain("password")
+                .doesNotContain("jaas")
                 .doesNotContain("kind: Secret");
     }
 
     /** The plain-value environment of a pod's one container, as the worker would read it. */
     private static Map<String, String> env(io.fabric8.kubernetes.api.model.PodSpec pod) {
         Map<String, String> env = new java.util.LinkedHashMap<>();
-        pod.getContainers().get(0).getEnv().stream().filter(e -> e.getValue() != null)
+        pod.getContainers().get(0).getEnv().stream()
+                .filter(e -> e.getValue() != null)
                 .forEach(e -> env.put(e.getName(), e.getValue()));
         return env;
     }
@@ -112,7 +160,8 @@ class KubernetesManifestsTest {
     @Test
     void trainingJobsCarryTheReviewedFieldsAndTheWorkerReadsTheirEnvironment() {
         List<HasMetadata> jobs = training();
-        assertThat(jobs).extracting(j -> j.getMetadata().getName())
+        assertThat(jobs)
+                .extracting(j -> j.getMetadata().getName())
                 .containsExactly("kafkaml-train-7-hcopd-paper", "kafkaml-train-7-hcopd-wide");
         for (HasMetadata object : jobs) {
             io.fabric8.kubernetes.api.model.batch.v1.Job job = (io.fabric8.kubernetes.api.model.batch.v1.Job) object;
@@ -123,21 +172,28 @@ class KubernetesManifestsTest {
             var pod = job.getSpec().getTemplate().getSpec();
             assertThat(pod.getRestartPolicy()).isEqualTo("OnFailure");
             assertThat(pod.getNodeSelector()).containsExactly(Map.entry("accelerator", "nvidia"));
-            assertThat(pod.getTolerations()).singleElement().satisfies(t -> assertThat(t.getKey()).isEqualTo("nvidia.com/gpu"));
+            assertThat(pod.getTolerations())
+                    .singleElement()
+                    .satisfies(t -> assertThat(t.getKey()).isEqualTo("nvidia.com/gpu"));
             var container = pod.getContainers().get(0);
             assertThat(container.getImage()).isEqualTo("ghcr.io/kafkaml/worker:0.1.0");
             assertThat(container.getArgs()).containsExactly("worker");
-            assertThat(container.getEnvFrom()).singleElement()
+            assertThat(container.getEnvFrom())
+                    .singleElement()
                     .satisfies(from -> assertThat(from.getSecretRef().getName()).isEqualTo("kafkaml-client"));
-            assertThat(container.getResources().getRequests()).containsEntry("cpu", new io.fabric8.kubernetes.api.model
-                    .Quantity("500m")).containsEntry("memory", new io.fabric8.kubernetes.api.model.Quantity("1Gi"));
+            assertThat(container.getResources().getRequests())
+                    .containsEntry("cpu", new io.fabric8.kubernetes.api.model.Quantity("500m"))
+                    .containsEntry("memory", new io.fabric8.kubernetes.api.model.Quantity("1Gi"));
             assertThat(container.getResources().getLimits())
                     .containsEntry("nvidia.com/gpu", new io.fabric8.kubernetes.api.model.Quantity("1"));
             // the worker parses this environment with the same definitions
             io.kafkaml.config.KafkaMlConfig worker = io.kafkaml.config.KafkaMlConfig.fromEnvironment(env(pod));
-            assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.WORKER_ROLE_CONFIG)).isEqualTo("train");
-            assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.DEPLOYMENT_ID_CONFIG)).isEqualTo("7");
-            assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.DEPLOYMENT_MODEL_CONFIG)).isEqualTo(model);
+            assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.WORKER_ROLE_CONFIG))
+                    .isEqualTo("train");
+            assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.DEPLOYMENT_ID_CONFIG))
+                    .isEqualTo("7");
+            assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.DEPLOYMENT_MODEL_CONFIG))
+                    .isEqualTo(model);
             assertThat(worker.controlTopic()).isEqualTo("KAFKA_ML_CONTROL_TOPIC");
             assertThat(worker.registryPrefix()).isEqualTo("kafkaml");
             assertThat(worker.clientConfig()).containsExactly(Map.entry("bootstrap.servers", "kafka.data:9092"));
@@ -146,21 +202,30 @@ class KubernetesManifestsTest {
 
     @Test
     void theInferenceDeploymentCarriesTheReviewedFieldsAndTheWorkerReadsItsEnvironment() {
-        var deployment = (io.fabric8.kubernetes.api.model.apps.Deployment) inference().get(0);
+        var deployment =
+                (io.fabric8.kubernetes.api.model.apps.Deployment) inference().get(0);
         assertThat(deployment.getSpec().getReplicas()).isEqualTo(2);
         var pod = deployment.getSpec().getTemplate().getSpec();
         io.kafkaml.config.KafkaMlConfig worker = io.kafkaml.config.KafkaMlConfig.fromEnvironment(env(pod));
-        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.WORKER_ROLE_CONFIG)).isEqualTo("infer");
-        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_ID_CONFIG)).isEqualTo("hcopd-serving");
-        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG)).isEqualTo("7.hcopd-paper");
-        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_INPUT_TOPIC_CONFIG)).isEqualTo("hcopd-in");
-        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_OUTPUT_TOPIC_CONFIG)).isEqualTo("hcopd-out");
-        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG)).isEqualTo("hcopd-dlq");
-        assertThat(worker.getBoolean(io.kafkaml.config.KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG)).isFalse();
+        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.WORKER_ROLE_CONFIG))
+                .isEqualTo("infer");
+        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_ID_CONFIG))
+                .isEqualTo("hcopd-serving");
+        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG))
+                .isEqualTo("7.hcopd-paper");
+        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_INPUT_TOPIC_CONFIG))
+                .isEqualTo("hcopd-in");
+        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_OUTPUT_TOPIC_CONFIG))
+                .isEqualTo("hcopd-out");
+        assertThat(worker.require(io.kafkaml.config.KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG))
+                .isEqualTo("hcopd-dlq");
+        assertThat(worker.getBoolean(io.kafkaml.config.KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG))
+                .isFalse();
         // each pod's instance id is its own name (fenced predecessors are found by it)
         assertThat(pod.getContainers().get(0).getEnv()).anySatisfy(e -> {
-            assertThat(e.getName()).isEqualTo(io.kafkaml.config.KafkaMlConfig.environmentVariable(
-                    io.kafkaml.config.KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG));
+            assertThat(e.getName())
+                    .isEqualTo(io.kafkaml.config.KafkaMlConfig.environmentVariable(
+                            io.kafkaml.config.KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG));
             assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.name");
         });
     }
@@ -178,7 +243,8 @@ class KubernetesManifestsTest {
         if (Boolean.getBoolean("kafkaml.golden.update")) {
             Files.writeString(file, yaml, StandardCharsets.UTF_8);
         }
-        assertThat(yaml).as("%s (regenerate with -Dkafkaml.golden.update=true and review the diff)", file)
+        assertThat(yaml)
+                .as("%s (regenerate with -Dkafkaml.golden.update=true and review the diff)", file)
                 .isEqualTo(Files.readString(file, StandardCharsets.UTF_8));
     }
 }

@@ -43,18 +43,43 @@ final class KerasConfigs {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Keras' optimizer names (lower case) → the names DL4J 1.0.0-M2.1 matches. */
-    private static final Map<String, String> OPTIMIZERS = Map.of("adam", "Adam", "adadelta", "Adadelta",
-            "adagrad", "Adgrad", "adamax", "Adamax", "nadam", "Nadam", "sgd", "SGD", "rmsprop", "RMSprop");
+    private static final Map<String, String> OPTIMIZERS = Map.of(
+            "adam",
+            "Adam",
+            "adadelta",
+            "Adadelta",
+            "adagrad",
+            "Adgrad",
+            "adamax",
+            "Adamax",
+            "nadam",
+            "Nadam",
+            "sgd",
+            "SGD",
+            "rmsprop",
+            "RMSprop");
 
     /** Keras' defaults of the hyper-parameters DL4J reads without a default of its own. */
-    private static final Map<String, Double> DEFAULTS = Map.of("beta_1", 0.9, "beta_2", 0.999, "epsilon", 1e-7,
-            "rho", 0.9, "momentum", 0.0, "decay", 0.0, "schedule_decay", 0.004);
+    private static final Map<String, Double> DEFAULTS = Map.of(
+            "beta_1",
+            0.9,
+            "beta_2",
+            0.999,
+            "epsilon",
+            1e-7,
+            "rho",
+            0.9,
+            "momentum",
+            0.0,
+            "decay",
+            0.0,
+            "schedule_decay",
+            0.004);
 
-    private static final Set<String> CATEGORICAL = Set.of("categorical_crossentropy",
-            "sparse_categorical_crossentropy");
+    private static final Set<String> CATEGORICAL =
+            Set.of("categorical_crossentropy", "sparse_categorical_crossentropy");
 
-    private KerasConfigs() {
-    }
+    private KerasConfigs() {}
 
     /**
      * A rewritten pair of configurations.
@@ -64,8 +89,7 @@ final class KerasConfigs {
      * @param problem why the training configuration cannot be used, or {@code null}
      * @param notes what was changed that a user should know (logged as warnings)
      */
-    record Normalized(String modelJson, String trainingJson, String problem, List<String> notes) {
-    }
+    record Normalized(String modelJson, String trainingJson, String problem, List<String> notes) {}
 
     /**
      * Rewrites the configurations.
@@ -77,8 +101,12 @@ final class KerasConfigs {
         Map<String, Object> model = parse(modelJson, "model_config");
         List<String> notes = new ArrayList<>();
         if (trainingJson == null) {
-            return new Normalized(modelJson, null, "the file has no training_config (the model was saved without "
-                    + "model.compile(loss=..., optimizer=...)), so it has no loss to train with", notes);
+            return new Normalized(
+                    modelJson,
+                    null,
+                    "the file has no training_config (the model was saved without "
+                            + "model.compile(loss=..., optimizer=...)), so it has no loss to train with",
+                    notes);
         }
         Map<String, Object> training = parse(trainingJson, "training_config");
         List<String> problems = new ArrayList<>();
@@ -89,8 +117,11 @@ final class KerasConfigs {
             problems.add("loss_weights " + weights + " (DL4J weighs every output's loss equally)");
         }
         if (!problems.isEmpty()) {
-            return new Normalized(write(model), null, "its training configuration cannot be imported: "
-                    + String.join("; ", problems), notes);
+            return new Normalized(
+                    write(model),
+                    null,
+                    "its training configuration cannot be imported: " + String.join("; ", problems),
+                    notes);
         }
         return new Normalized(write(model), write(training), null, notes);
     }
@@ -131,12 +162,16 @@ final class KerasConfigs {
         }
         if (name.equals("SGD")) {
             parameters.remove("epsilon"); // DL4J reads an SGD's momentum from "epsilon" when that key exists
-            if (((Number) parameters.get("momentum")).doubleValue() != 0 && !Boolean.TRUE.equals(parameters.get("nesterov"))) {
+            if (((Number) parameters.get("momentum")).doubleValue() != 0
+                    && !Boolean.TRUE.equals(parameters.get("nesterov"))) {
                 notes.add("SGD with momentum is imported as DL4J's Nesterovs (Nesterov momentum; Keras' nesterov=False "
                         + "uses classical momentum)");
             }
         }
-        refuseIf(problems, parameters.get("weight_decay"), v -> v instanceof Number n && n.doubleValue() != 0,
+        refuseIf(
+                problems,
+                parameters.get("weight_decay"),
+                v -> v instanceof Number n && n.doubleValue() != 0,
                 "weight_decay");
         refuseIf(problems, parameters.get("use_ema"), Boolean.TRUE::equals, "use_ema");
         for (String clip : List.of("clipnorm", "clipvalue", "global_clipnorm")) {
@@ -149,16 +184,16 @@ final class KerasConfigs {
         }
     }
 
-    private static void refuseIf(List<String> problems, Object value, java.util.function.Predicate<Object> set,
-            String what) {
+    private static void refuseIf(
+            List<String> problems, Object value, java.util.function.Predicate<Object> set, String what) {
         if (set.test(value)) {
             problems.add(what + " = " + value + " (DL4J's updaters have no equivalent)");
         }
     }
 
     @SuppressWarnings("unchecked")
-    private static void normalizeLoss(Map<String, Object> training, Map<String, Object> model, List<String> problems,
-            List<String> notes) {
+    private static void normalizeLoss(
+            Map<String, Object> training, Map<String, Object> model, List<String> problems, List<String> notes) {
         Object loss = training.get("loss");
         if (loss instanceof List<?> list) {
             List<String> outputs = outputLayers(model);
@@ -205,8 +240,7 @@ final class KerasConfigs {
     }
 
     /** A loss function's name and whether Keras applies it to logits. */
-    private record LossName(String name, boolean fromLogits) {
-    }
+    private record LossName(String name, boolean fromLogits) {}
 
     private static boolean isLossObject(Object loss) {
         return loss instanceof Map<?, ?> map && map.containsKey("class_name");
@@ -225,8 +259,9 @@ final class KerasConfigs {
         String className = String.valueOf(object.get("class_name"));
         Object config = object.get("config");
         if (className.equals("function")) { // Keras 2.13+: a loss function passed by reference
-            return new LossName(snakeCase(String.valueOf(config instanceof String ? config
-                    : object.get("registered_name"))), false);
+            return new LossName(
+                    snakeCase(String.valueOf(config instanceof String ? config : object.get("registered_name"))),
+                    false);
         }
         Map<String, Object> parameters = config instanceof Map<?, ?> ? (Map<String, Object>) config : Map.of();
         Object smoothing = parameters.get("label_smoothing");
@@ -245,19 +280,21 @@ final class KerasConfigs {
         if (plain.equals(plain.toLowerCase(Locale.ROOT))) {
             return plain;
         }
-        String snake = plain.replaceAll("([A-Z])([A-Z][a-z])", "$1_$2").replaceAll("([a-z0-9])([A-Z])", "$1_$2")
+        String snake = plain.replaceAll("([A-Z])([A-Z][a-z])", "$1_$2")
+                .replaceAll("([a-z0-9])([A-Z])", "$1_$2")
                 .toLowerCase(Locale.ROOT);
         return snake.equals("kl_divergence") ? "kullback_leibler_divergence" : snake;
     }
 
     /** With {@code from_logits=True}, moves the loss' softmax or sigmoid into the output layer's activation. */
     @SuppressWarnings("unchecked")
-    private static void applyLogits(Map<String, Object> model, String output, LossName loss, List<String> problems,
-            List<String> notes) {
+    private static void applyLogits(
+            Map<String, Object> model, String output, LossName loss, List<String> problems, List<String> notes) {
         if (!loss.fromLogits()) {
             return;
         }
-        String activation = CATEGORICAL.contains(loss.name()) ? "softmax"
+        String activation = CATEGORICAL.contains(loss.name())
+                ? "softmax"
                 : loss.name().equals("binary_crossentropy") ? "sigmoid" : null;
         if (activation == null) {
             problems.add("from_logits=True with the loss " + loss.name());

@@ -17,9 +17,9 @@ import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.modelimport.keras.Hdf5Archive;
 import org.deeplearning4j.nn.modelimport.keras.exceptions.UnsupportedKerasConfigurationException;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 
 /**
  * Declares a Keras model's input shape on its imported definition: DL4J's import builds the network from the
@@ -32,8 +32,7 @@ final class KerasInputShape {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private KerasInputShape() {
-    }
+    private KerasInputShape() {}
 
     /**
      * The definition with the file's input shape declared, or as it is when the file gives no shape, has several
@@ -44,7 +43,8 @@ final class KerasInputShape {
      */
     static ModelDefinition declare(ModelDefinition definition, Path h5File) {
         InputLayout detected = definition.summary().inputLayout();
-        if (detected.inputs() != 1 || detected.kind() == InputLayout.Kind.FEED_FORWARD
+        if (detected.inputs() != 1
+                || detected.kind() == InputLayout.Kind.FEED_FORWARD
                 || detected.kind() == InputLayout.Kind.CONVOLUTIONAL_FLAT) {
             return definition;
         }
@@ -53,15 +53,33 @@ final class KerasInputShape {
             return definition;
         }
         InputType type = switch (detected.kind()) {
-            case CONVOLUTIONAL -> shape.size() != 3 ? null : CNN2DFormat.NCHW.name().equals(detected.dataFormat())
-                    ? InputType.convolutional(dim(shape.get(1)), dim(shape.get(2)), dim(shape.get(0)), CNN2DFormat.NCHW)
-                    : InputType.convolutional(dim(shape.get(0)), dim(shape.get(1)), dim(shape.get(2)), CNN2DFormat.NHWC);
-            case RECURRENT -> shape.size() != 2 ? null : InputType.recurrent(dim(shape.get(1)), dim(shape.get(0)),
-                    RNNFormat.NCW.name().equals(detected.dataFormat()) ? RNNFormat.NCW : RNNFormat.NWC);
-            case UNKNOWN -> shape.size() == 1 ? InputType.feedForward(dim(shape.get(0)))
-                    : shape.size() == 2 ? InputType.recurrent(dim(shape.get(1)), dim(shape.get(0)), RNNFormat.NWC)
-                    : shape.size() == 3 ? InputType.convolutional(dim(shape.get(0)), dim(shape.get(1)),
-                            dim(shape.get(2)), CNN2DFormat.NHWC) : null;
+            case CONVOLUTIONAL ->
+                shape.size() != 3
+                        ? null
+                        : CNN2DFormat.NCHW.name().equals(detected.dataFormat())
+                                ? InputType.convolutional(
+                                        dim(shape.get(1)), dim(shape.get(2)), dim(shape.get(0)), CNN2DFormat.NCHW)
+                                : InputType.convolutional(
+                                        dim(shape.get(0)), dim(shape.get(1)), dim(shape.get(2)), CNN2DFormat.NHWC);
+            case RECURRENT ->
+                shape.size() != 2
+                        ? null
+                        : InputType.recurrent(
+                                dim(shape.get(1)),
+                                dim(shape.get(0)),
+                                RNNFormat.NCW.name().equals(detected.dataFormat()) ? RNNFormat.NCW : RNNFormat.NWC);
+            case UNKNOWN ->
+                shape.size() == 1
+                        ? InputType.feedForward(dim(shape.get(0)))
+                        : shape.size() == 2
+                                ? InputType.recurrent(dim(shape.get(1)), dim(shape.get(0)), RNNFormat.NWC)
+                                : shape.size() == 3
+                                        ? InputType.convolutional(
+                                                dim(shape.get(0)),
+                                                dim(shape.get(1)),
+                                                dim(shape.get(2)),
+                                                CNN2DFormat.NHWC)
+                                        : null;
             default -> null;
         };
         if (type == null) {
@@ -89,7 +107,9 @@ final class KerasInputShape {
             });
         }
         for (Layer layer : layers) {
-            if (layer.getIDropout() instanceof Dropout dropout && dropout.getP() == 1.0 && dropout.getPSchedule() == null) {
+            if (layer.getIDropout() instanceof Dropout dropout
+                    && dropout.getP() == 1.0
+                    && dropout.getPSchedule() == null) {
                 layer.setIDropout(null);
             }
         }
@@ -109,14 +129,15 @@ final class KerasInputShape {
             }
             config = archive.readAttributeAsJson("model_config");
         } catch (UnsupportedKerasConfigurationException e) {
-            throw new InvalidModelException("Keras model " + h5File + ": its model_config cannot be read: "
-                    + e.getMessage(), e);
+            throw new InvalidModelException(
+                    "Keras model " + h5File + ": its model_config cannot be read: " + e.getMessage(), e);
         }
         JsonNode root;
         try {
             root = JSON.readTree(config);
         } catch (IOException e) {
-            throw new InvalidModelException("Keras model " + h5File + ": its model_config is not JSON: " + e.getMessage(), e);
+            throw new InvalidModelException(
+                    "Keras model " + h5File + ": its model_config is not JSON: " + e.getMessage(), e);
         }
         JsonNode layers = root.path("config").path("layers");
         JsonNode shape = null;

@@ -58,8 +58,7 @@ public final class KerasModels {
     private static final byte[] ZIP_SIGNATURE = {'P', 'K', 3, 4};
     private static final KerasModelConfiguration KERAS = new KerasModelConfiguration();
 
-    private KerasModels() {
-    }
+    private KerasModels() {}
 
     /**
      * A model definition and its network with the imported weights.
@@ -127,7 +126,8 @@ public final class KerasModels {
             } catch (Exception e) {
                 // Find out whether the network imports without its loss and optimizer: if so, they were the cause.
                 lossProblem = "DL4J cannot import its training configuration (loss "
-                        + KerasConfigs.parse(configs.trainingJson(), "training_config").get("loss") + "): " + reason(e);
+                        + KerasConfigs.parse(configs.trainingJson(), "training_config")
+                                .get("loss") + "): " + reason(e);
                 network = loadWithoutLoss(h5File, path, file, configs, e);
             }
         } else {
@@ -136,9 +136,11 @@ public final class KerasModels {
         KerasInputShape.removeNoOpDropout(network);
         restoreDropoutRates(network, configs.modelJson());
         String configuration = network instanceof MultiLayerNetwork mln
-                ? mln.getLayerWiseConfigurations().toJson() : ((ComputationGraph) network).getConfiguration().toJson();
-        ModelDefinition definition = KerasInputShape.declare(ModelDefinition.fromJson(name, description,
-                configuration), h5File); // the file's input shape, which DL4J's configuration JSON does not keep
+                ? mln.getLayerWiseConfigurations().toJson()
+                : ((ComputationGraph) network).getConfiguration().toJson();
+        ModelDefinition definition = KerasInputShape.declare(
+                ModelDefinition.fromJson(name, description, configuration),
+                h5File); // the file's input shape, which DL4J's configuration JSON does not keep
         if (lossProblem != null) {
             definition = definition.withLossProblem(lossProblem);
             notes.add("it imports for inference only: " + lossProblem);
@@ -162,7 +164,8 @@ public final class KerasModels {
         if (config instanceof Map<?, ?> c && c.get("layers") instanceof List<?> layers) {
             for (Object layer : layers) {
                 Map<String, Object> map = (Map<String, Object>) layer;
-                if ("Dropout".equals(map.get("class_name")) && map.get("config") instanceof Map<?, ?> lc
+                if ("Dropout".equals(map.get("class_name"))
+                        && map.get("config") instanceof Map<?, ?> lc
                         && lc.get("rate") instanceof Number rate) {
                     rates.put(String.valueOf(lc.get("name")), rate.doubleValue());
                 }
@@ -187,14 +190,17 @@ public final class KerasModels {
         }
     }
 
-    private static Model loadWithoutLoss(Path h5File, String path, KerasFile file, KerasConfigs.Normalized configs,
-            Exception first) {
+    private static Model loadWithoutLoss(
+            Path h5File, String path, KerasFile file, KerasConfigs.Normalized configs, Exception first) {
         try {
             return load(path, file.sequential(), configs.modelJson(), null);
         } catch (Exception e) {
-            InvalidModelException failure = new InvalidModelException("Keras model " + h5File + " (Keras "
-                    + file.kerasVersion() + ", " + (file.sequential() ? "Sequential" : "functional") + ") cannot be "
-                    + "imported by DL4J: " + reason(e), e);
+            InvalidModelException failure = new InvalidModelException(
+                    "Keras model " + h5File + " (Keras "
+                            + file.kerasVersion() + ", " + (file.sequential() ? "Sequential" : "functional")
+                            + ") cannot be "
+                            + "imported by DL4J: " + reason(e),
+                    e);
             if (first != null) {
                 failure.addSuppressed(first);
             }
@@ -204,12 +210,14 @@ public final class KerasModels {
 
     private static Model load(String path, boolean sequential, String modelJson, String trainingJson)
             throws IOException, InvalidKerasConfigurationException, UnsupportedKerasConfigurationException {
-        KerasModelBuilder builder = new KerasModelBuilder(KERAS).modelJson(modelJson).weightsHdf5Filename(path);
+        KerasModelBuilder builder =
+                new KerasModelBuilder(KERAS).modelJson(modelJson).weightsHdf5Filename(path);
         try {
             if (trainingJson != null) {
                 builder.trainingJson(trainingJson).enforceTrainingConfig(true);
             }
-            return sequential ? builder.buildSequential().getMultiLayerNetwork()
+            return sequential
+                    ? builder.buildSequential().getMultiLayerNetwork()
                     : builder.buildModel().getComputationGraph();
         } finally {
             builder.close();
@@ -217,9 +225,8 @@ public final class KerasModels {
     }
 
     /** What the HDF5 file's root attributes hold. */
-    private record KerasFile(String kerasVersion, boolean sequential, String modelJson, String trainingJson,
-            List<String> notes) {
-    }
+    private record KerasFile(
+            String kerasVersion, boolean sequential, String modelJson, String trainingJson, List<String> notes) {}
 
     private static KerasFile read(Path file) {
         byte[] head;
@@ -229,10 +236,11 @@ public final class KerasModels {
             throw new InvalidModelException("Keras model file " + file + " cannot be read: " + e.getMessage(), e);
         }
         if (startsWith(head, ZIP_SIGNATURE)) {
-            throw new InvalidModelException("Keras model file " + file + " is a .keras archive (zip" + archiveVersion(file)
-                    + "), the format of Keras 3 and of model.save(\"x.keras\") since Keras 2.13; DL4J 1.0.0-M2.1 imports "
-                    + "only the HDF5 format of Keras 2: load the model with Keras 2 (TensorFlow <= 2.15 or tf_keras) "
-                    + "and save it with model.save(\"model.h5\")");
+            throw new InvalidModelException(
+                    "Keras model file " + file + " is a .keras archive (zip" + archiveVersion(file)
+                            + "), the format of Keras 3 and of model.save(\"x.keras\") since Keras 2.13; DL4J 1.0.0-M2.1 imports "
+                            + "only the HDF5 format of Keras 2: load the model with Keras 2 (TensorFlow <= 2.15 or tf_keras) "
+                            + "and save it with model.save(\"model.h5\")");
         }
         if (!startsWith(head, HDF5_SIGNATURE)) {
             throw new InvalidModelException("Keras model file " + file + " is not an HDF5 file (it starts with bytes "
@@ -241,18 +249,24 @@ public final class KerasModels {
         List<String> notes = new ArrayList<>();
         try (Hdf5Archive archive = new Hdf5Archive(file.toAbsolutePath().toString())) {
             String version = archive.hasAttribute(KERAS.getFieldKerasVersion())
-                    ? archive.readAttributeAsString(KERAS.getFieldKerasVersion()).trim() : null;
+                    ? archive.readAttributeAsString(KERAS.getFieldKerasVersion())
+                            .trim()
+                    : null;
             if (!archive.hasAttribute(KERAS.getTrainingModelConfigAttribute())) {
                 boolean weightsOnly = archive.hasAttribute("layer_names");
                 throw new InvalidModelException("Keras model file " + file + " is an HDF5 file without a model_config "
-                        + "attribute" + (weightsOnly ? ": it holds weights only (model.save_weights); save the whole "
-                        + "model with model.save(\"model.h5\")" : " (top-level groups " + archive.getGroups()
-                        + "): it is not a model saved by Keras' model.save(\"model.h5\")"));
+                        + "attribute"
+                        + (weightsOnly
+                                ? ": it holds weights only (model.save_weights); save the whole "
+                                        + "model with model.save(\"model.h5\")"
+                                : " (top-level groups " + archive.getGroups()
+                                        + "): it is not a model saved by Keras' model.save(\"model.h5\")"));
             }
             if (version != null && version.startsWith("3")) {
-                throw new InvalidModelException("Keras model file " + file + " was written by Keras " + version
-                        + "; DL4J 1.0.0-M2.1 reads the layer configurations of Keras 2 only: re-create the model with "
-                        + "Keras 2 (TensorFlow <= 2.15 or the tf_keras package) and save it with model.save(\"model.h5\")");
+                throw new InvalidModelException(
+                        "Keras model file " + file + " was written by Keras " + version
+                                + "; DL4J 1.0.0-M2.1 reads the layer configurations of Keras 2 only: re-create the model with "
+                                + "Keras 2 (TensorFlow <= 2.15 or the tf_keras package) and save it with model.save(\"model.h5\")");
             }
             if (version == null) {
                 version = "2";
@@ -261,10 +275,14 @@ public final class KerasModels {
             Map<String, Object> model = KerasConfigs.parse(
                     archive.readAttributeAsJson(KERAS.getTrainingModelConfigAttribute()), "model_config");
             model.put(KERAS.getFieldKerasVersion(), version);
-            model.put(KERAS.getFieldBackend(), archive.hasAttribute(KERAS.getFieldBackend())
-                    ? archive.readAttributeAsString(KERAS.getFieldBackend()) : "tensorflow");
+            model.put(
+                    KERAS.getFieldBackend(),
+                    archive.hasAttribute(KERAS.getFieldBackend())
+                            ? archive.readAttributeAsString(KERAS.getFieldBackend())
+                            : "tensorflow");
             String training = archive.hasAttribute(KERAS.getTrainingTrainingConfigAttribute())
-                    ? archive.readAttributeAsJson(KERAS.getTrainingTrainingConfigAttribute()) : null;
+                    ? archive.readAttributeAsJson(KERAS.getTrainingTrainingConfigAttribute())
+                    : null;
             if (!archive.getGroups().contains(KERAS.getTrainingWeightsRoot())) {
                 throw new InvalidModelException("Keras model file " + file + " has no " + KERAS.getTrainingWeightsRoot()
                         + " group: it holds a model configuration without weights");
@@ -277,8 +295,9 @@ public final class KerasModels {
             if (e instanceof InvalidModelException) {
                 throw e;
             }
-            throw new InvalidModelException("Keras model file " + file + " is HDF5 but cannot be read by the HDF5 "
-                    + "library: " + reason(e), e);
+            throw new InvalidModelException(
+                    "Keras model file " + file + " is HDF5 but cannot be read by the HDF5 " + "library: " + reason(e),
+                    e);
         }
     }
 
@@ -290,8 +309,9 @@ public final class KerasModels {
                 return "";
             }
             try (InputStream in = zip.getInputStream(metadata)) {
-                Object version = KerasConfigs.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8),
-                        "metadata.json").get("keras_version");
+                Object version = KerasConfigs.parse(
+                                new String(in.readAllBytes(), StandardCharsets.UTF_8), "metadata.json")
+                        .get("keras_version");
                 return version == null ? "" : ", written by Keras " + version;
             }
         } catch (IOException | RuntimeException e) {
@@ -328,6 +348,8 @@ public final class KerasModels {
                 message = t.getClass().getSimpleName();
             }
         }
-        return message == null ? e.getClass().getSimpleName() : message.replaceAll("\\s+", " ").trim();
+        return message == null
+                ? e.getClass().getSimpleName()
+                : message.replaceAll("\\s+", " ").trim();
     }
 }

@@ -68,8 +68,12 @@ class KerasCasesIT {
         for (String line : Files.readAllLines(csv, StandardCharsets.UTF_8)) {
             String[] cells = line.strip().split(",");
             if (!line.isBlank() && Character.isDigit(cells[0].charAt(0))) {
-                rows.add(new double[] {Double.parseDouble(cells[0]), Double.parseDouble(cells[1]),
-                    Double.parseDouble(cells[2]), Double.parseDouble(cells[3])});
+                rows.add(new double[] {
+                    Double.parseDouble(cells[0]),
+                    Double.parseDouble(cells[1]),
+                    Double.parseDouble(cells[2]),
+                    Double.parseDouble(cells[3])
+                });
             }
         }
         return rows;
@@ -90,19 +94,31 @@ class KerasCasesIT {
 
     static TrainingResult train(EmbeddedKafkaBroker kafka, String model) throws IOException {
         registry.createConfiguration(new Configuration(model + "-only", "", List.of(model)));
-        TrainingHandle handle = deployments.deploy(model + "-only", TrainingSpec.builder().batchSize(10).epochs(10)
-                .shuffle(true).seed(42).normalization(Normalization.STANDARDIZE)
-                .controlTimeout(Duration.ofSeconds(60)).build());
+        TrainingHandle handle = deployments.deploy(
+                model + "-only",
+                TrainingSpec.builder()
+                        .batchSize(10)
+                        .epochs(10)
+                        .shuffle(true)
+                        .seed(42)
+                        .normalization(Normalization.STANDARDIZE)
+                        .controlTimeout(Duration.ofSeconds(60))
+                        .build());
         kafka.createTopic("hcopd-" + model, 1);
-        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig()).format("JSON")
+        try (RecordDataSink sink = RecordDataSink.builder(kafka.clientConfig())
+                .format("JSON")
                 .inputConfig(Map.of("data_fields", "Gender,Age,Smoking", "label_field", "Diagnosis"))
-                .topic("hcopd-" + model).deploymentId(handle.deploymentId()).testRate(0.2).build()) {
+                .topic("hcopd-" + model)
+                .deploymentId(handle.deploymentId())
+                .testRate(0.2)
+                .build()) {
             for (double[] row : rows()) {
                 sink.send(new double[] {row[1], row[2], row[3]}, row[0]);
             }
         }
         assertThat(handle.await(Duration.ofMinutes(3))).contains(DeploymentStatus.FINISHED);
-        TrainingResult result = registry.result(TrainingResult.idOf(handle.deploymentId(), model)).orElseThrow();
+        TrainingResult result = registry.result(TrainingResult.idOf(handle.deploymentId(), model))
+                .orElseThrow();
         assertThat(result.status()).isEqualTo(DeploymentStatus.FINISHED);
         assertThat(result.testMetrics()).containsKeys("accuracy", "precision", "recall", "f1", "loss");
         assertThat(result.confusionMatrix()).hasDimensions(2, 2);
@@ -118,11 +134,12 @@ class KerasCasesIT {
 
     @Test
     void aKeras213FileImportsWithItsLossAndAdamAndTrains(EmbeddedKafkaBroker kafka) throws IOException {
-        KerasModels.ImportedModel imported = KerasModels.importModel("hcopd-tf213", "shared case",
-                cases().resolve("keras-tf213-file/hcopd-tf213.h5"));
+        KerasModels.ImportedModel imported = KerasModels.importModel(
+                "hcopd-tf213", "shared case", cases().resolve("keras-tf213-file/hcopd-tf213.h5"));
         MultiLayerNetwork network = (MultiLayerNetwork) imported.network();
         var confs = network.getLayerWiseConfigurations().getConfs();
-        assertThat(((LossLayer) confs.get(confs.size() - 1).getLayer()).getLossFn()).isInstanceOf(LossMCXENT.class);
+        assertThat(((LossLayer) confs.get(confs.size() - 1).getLayer()).getLossFn())
+                .isInstanceOf(LossMCXENT.class);
         Adam adam = (Adam) ((BaseLayer) confs.get(0).getLayer()).getIUpdater();
         assertThat(adam.getLearningRate()).isCloseTo(0.001, within(1e-6));
         assertThat(adam.getLearningRateSchedule()).as("decay 0").isNull();
@@ -136,11 +153,12 @@ class KerasCasesIT {
     @Test
     void theHcopdModelWithASparseLossTrainsOnClassIndicesAndServesTheArgmax(EmbeddedKafkaBroker kafka)
             throws IOException {
-        KerasModels.ImportedModel imported = KerasModels.importModel("hcopd-sparse", "shared case",
-                cases().resolve("keras-sparse-loss/hcopd-sparse.h5"));
+        KerasModels.ImportedModel imported = KerasModels.importModel(
+                "hcopd-sparse", "shared case", cases().resolve("keras-sparse-loss/hcopd-sparse.h5"));
         MultiLayerNetwork network = (MultiLayerNetwork) imported.network();
         var confs = network.getLayerWiseConfigurations().getConfs();
-        assertThat(((LossLayer) confs.get(confs.size() - 1).getLayer()).getLossFn()).isInstanceOf(LossSparseMCXENT.class);
+        assertThat(((LossLayer) confs.get(confs.size() - 1).getLayer()).getLossFn())
+                .isInstanceOf(LossSparseMCXENT.class);
         // Keras Dropout(rate=0.2) trains with DL4J's retain probability 0.8 (DL4J's import alone gives 1.0).
         assertThat(confs.get(0).getLayer().getIDropout())
                 .isEqualTo(new org.deeplearning4j.nn.conf.dropout.Dropout(0.8));
@@ -149,7 +167,8 @@ class KerasCasesIT {
         assertThat(model.summary().classIndexLabels()).isTrue();
 
         TrainingResult result = train(kafka, "hcopd-sparse");
-        ServedModel served = ServedModel.load(registry, InferenceSpec.builder(result.id(), "in", "out").build());
+        ServedModel served = ServedModel.load(
+                registry, InferenceSpec.builder(result.id(), "in", "out").build());
         List<double[]> rows = rows();
         float[] features = new float[20 * 3];
         for (int i = 0; i < 20; i++) {
@@ -167,12 +186,14 @@ class KerasCasesIT {
 
     @Test
     void aKerasModelWhoseOptimizerDl4jLacksIsRefusedAtDeployWithTheReason() {
-        KerasModels.ImportedModel imported = KerasModels.importModel("hcopd-adamw", "",
-                Path.of("src/test/resources/keras215-sequential-adamw.h5"));
+        KerasModels.ImportedModel imported =
+                KerasModels.importModel("hcopd-adamw", "", Path.of("src/test/resources/keras215-sequential-adamw.h5"));
         registry.registerModel(imported.definition(), imported.network());
-        assertThat(registry.model("hcopd-adamw").orElseThrow().summary().lossProblem()).contains("AdamW");
+        assertThat(registry.model("hcopd-adamw").orElseThrow().summary().lossProblem())
+                .contains("AdamW");
         registry.createConfiguration(new Configuration("adamw-only", "", List.of("hcopd-adamw")));
-        assertThatThrownBy(() -> deployments.deploy("adamw-only", TrainingSpec.builder().build()))
+        assertThatThrownBy(() ->
+                        deployments.deploy("adamw-only", TrainingSpec.builder().build()))
                 .isInstanceOf(InvalidModelException.class)
                 .hasMessageContaining("Model 'hcopd-adamw' cannot be trained")
                 .hasMessageContaining("the optimizer 'AdamW' has no DL4J counterpart");

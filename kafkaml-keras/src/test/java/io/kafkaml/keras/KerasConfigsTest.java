@@ -41,30 +41,46 @@ class KerasConfigsTest {
 
     @Test
     void theNewOptimizerConfigOfKeras211To215GetsTheDecayDl4jReads() {
-        var normalized = KerasConfigs.normalize(SEQUENTIAL.formatted("softmax"),
-                training("\"categorical_crossentropy\"", TF213_ADAM));
+        var normalized = KerasConfigs.normalize(
+                SEQUENTIAL.formatted("softmax"), training("\"categorical_crossentropy\"", TF213_ADAM));
         assertThat(normalized.problem()).isNull();
         assertThat(optimizer(normalized)).containsEntry("class_name", "Adam");
-        assertThat(parameters(normalized)).containsEntry("decay", 0.0).containsEntry("lr", 0.0010000000474974513)
+        assertThat(parameters(normalized))
+                .containsEntry("decay", 0.0)
+                .containsEntry("lr", 0.0010000000474974513)
                 .containsEntry("beta_1", 0.9);
-        assertThat(KerasConfigs.parse(normalized.trainingJson(), "t")).containsEntry("loss", "categorical_crossentropy");
+        assertThat(KerasConfigs.parse(normalized.trainingJson(), "t"))
+                .containsEntry("loss", "categorical_crossentropy");
     }
 
     @Test
     void customClassNamesIntegerRatesAndLrAreUnderstood() {
-        var custom = KerasConfigs.normalize(SEQUENTIAL.formatted("softmax"), training("\"mse\"",
-                "{\"class_name\": \"Custom>Adam\", \"config\": {\"learning_rate\": 1, \"beta_1\": 0.9}}"));
+        var custom = KerasConfigs.normalize(
+                SEQUENTIAL.formatted("softmax"),
+                training(
+                        "\"mse\"",
+                        "{\"class_name\": \"Custom>Adam\", \"config\": {\"learning_rate\": 1, \"beta_1\": 0.9}}"));
         assertThat(custom.problem()).isNull();
         assertThat(optimizer(custom)).containsEntry("class_name", "Adam");
-        assertThat(parameters(custom)).containsEntry("lr", 1.0).containsEntry("beta_2", 0.999).containsEntry("epsilon", 1e-7);
-        var legacy = KerasConfigs.normalize(SEQUENTIAL.formatted("softmax"), training("\"mse\"",
-                "{\"class_name\": \"keras.optimizers.legacy.SGD\", \"config\": {\"lr\": 0.1, \"momentum\": 0, "
-                        + "\"decay\": 1e-6, \"nesterov\": false}}"));
+        assertThat(parameters(custom))
+                .containsEntry("lr", 1.0)
+                .containsEntry("beta_2", 0.999)
+                .containsEntry("epsilon", 1e-7);
+        var legacy = KerasConfigs.normalize(
+                SEQUENTIAL.formatted("softmax"),
+                training(
+                        "\"mse\"",
+                        "{\"class_name\": \"keras.optimizers.legacy.SGD\", \"config\": {\"lr\": 0.1, \"momentum\": 0, "
+                                + "\"decay\": 1e-6, \"nesterov\": false}}"));
         assertThat(optimizer(legacy)).containsEntry("class_name", "SGD");
-        assertThat(parameters(legacy)).containsEntry("lr", 0.1).containsEntry("momentum", 0.0)
-                .containsEntry("decay", 1e-6).doesNotContainKey("epsilon");
-        var adagrad = KerasConfigs.normalize(SEQUENTIAL.formatted("softmax"), training("\"mse\"",
-                "{\"class_name\": \"Adagrad\", \"config\": {\"learning_rate\": 0.01}}"));
+        assertThat(parameters(legacy))
+                .containsEntry("lr", 0.1)
+                .containsEntry("momentum", 0.0)
+                .containsEntry("decay", 1e-6)
+                .doesNotContainKey("epsilon");
+        var adagrad = KerasConfigs.normalize(
+                SEQUENTIAL.formatted("softmax"),
+                training("\"mse\"", "{\"class_name\": \"Adagrad\", \"config\": {\"learning_rate\": 0.01}}"));
         assertThat(optimizer(adagrad)).containsEntry("class_name", "Adgrad"); // DL4J 1.0.0-M2.1's spelling
     }
 
@@ -96,25 +112,40 @@ class KerasConfigsTest {
         List<Object> layers = (List<Object>) ((Map<String, Object>) model.get("config")).get("layers");
         Map<String, Object> output = (Map<String, Object>) ((Map<String, Object>) layers.get(2)).get("config");
         assertThat(output).containsEntry("activation", "softmax");
-        assertThat(handled.notes()).singleElement().asString().contains("from_logits=True").contains("probabilities");
+        assertThat(handled.notes())
+                .singleElement()
+                .asString()
+                .contains("from_logits=True")
+                .contains("probabilities");
 
         var refused = KerasConfigs.normalize(SEQUENTIAL.formatted("relu"), training(logits, TF213_ADAM));
         assertThat(refused.trainingJson()).isNull();
-        assertThat(refused.problem()).contains("from_logits=True but the output layer 'dense_1' has the activation relu");
+        assertThat(refused.problem())
+                .contains("from_logits=True but the output layer 'dense_1' has the activation relu");
     }
 
     @Test
     void whatDl4jCannotTrainTheSameWayIsAProblemNotAnApproximation() {
-        var adamw = KerasConfigs.normalize(SEQUENTIAL.formatted("softmax"), training("\"categorical_crossentropy\"",
-                TF213_ADAM.replace("\"class_name\": \"Adam\"", "\"class_name\": \"AdamW\"")));
+        var adamw = KerasConfigs.normalize(
+                SEQUENTIAL.formatted("softmax"),
+                training(
+                        "\"categorical_crossentropy\"",
+                        TF213_ADAM.replace("\"class_name\": \"Adam\"", "\"class_name\": \"AdamW\"")));
         assertThat(adamw.problem()).contains("the optimizer 'AdamW' has no DL4J counterpart");
-        var decay = KerasConfigs.normalize(SEQUENTIAL.formatted("softmax"), training("\"categorical_crossentropy\"",
-                TF213_ADAM.replace("\"weight_decay\": null", "\"weight_decay\": 0.004")
-                        .replace("\"use_ema\": false", "\"use_ema\": true")));
+        var decay = KerasConfigs.normalize(
+                SEQUENTIAL.formatted("softmax"),
+                training(
+                        "\"categorical_crossentropy\"",
+                        TF213_ADAM
+                                .replace("\"weight_decay\": null", "\"weight_decay\": 0.004")
+                                .replace("\"use_ema\": false", "\"use_ema\": true")));
         assertThat(decay.problem()).contains("weight_decay = 0.004").contains("use_ema = true");
-        var schedule = KerasConfigs.normalize(SEQUENTIAL.formatted("softmax"), training("\"mse\"",
-                "{\"class_name\": \"Adam\", \"config\": {\"learning_rate\": {\"class_name\": \"ExponentialDecay\", "
-                        + "\"config\": {\"initial_learning_rate\": 0.1}}}}"));
+        var schedule = KerasConfigs.normalize(
+                SEQUENTIAL.formatted("softmax"),
+                training(
+                        "\"mse\"",
+                        "{\"class_name\": \"Adam\", \"config\": {\"learning_rate\": {\"class_name\": \"ExponentialDecay\", "
+                                + "\"config\": {\"initial_learning_rate\": 0.1}}}}"));
         assertThat(schedule.problem()).contains("the learning rate is a schedule (ExponentialDecay)");
         var none = KerasConfigs.normalize(SEQUENTIAL.formatted("softmax"), null);
         assertThat(none.problem()).contains("no training_config");

@@ -30,7 +30,8 @@ class KerasImportIT {
     static final double[][] EXPECTED = {
         {0.5246965289115906, 0.4753035008907318},
         {0.5975440740585327, 0.4024559259414673},
-        {0.4867943823337555, 0.5132055878639221}};
+        {0.4867943823337555, 0.5132055878639221}
+    };
 
     static Path modelFile() {
         return Path.of("src/test/resources/hcopd-keras.h5");
@@ -73,8 +74,10 @@ class KerasImportIT {
     void whatIsNotAKerasFileIsRejectedClearly(@TempDir Path dir) throws Exception {
         Path text = Files.writeString(dir.resolve("model.h5"), "not hdf5");
         assertThatThrownBy(() -> KerasModels.importModel("bad", "", text))
-                .isInstanceOf(InvalidModelException.class).hasMessageContaining("is not an HDF5 file");
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("is not an HDF5 file");
         assertThatThrownBy(() -> KerasModels.importModel("bad", "", dir.resolve("missing.h5")))
-                .isInstanceOf(InvalidModelException.class).hasMessageContaining("does not exist");
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("does not exist");
     }
 }

@@ -62,14 +62,16 @@ class KerasShapesIT {
         launcher = new LocalTrainingLauncher(registry, kafka.clientConfig(), 2, null);
         deployments = new TrainingDeployments(registry, launcher);
         for (String name : List.of("cnn", "lstm")) {
-            KerasModels.ImportedModel imported = KerasModels.importModel(name, "case cnn-lstm-shapes",
+            KerasModels.ImportedModel imported = KerasModels.importModel(
+                    name,
+                    "case cnn-lstm-shapes",
                     CASES.resolve("cnn-lstm-shapes").resolve(name + ".h5"));
             registry.registerModel(imported.definition(), imported.network());
             registry.createConfiguration(new Configuration(name, "", List.of(name)));
         }
         // The same CNN saved as a functional model (made by src/test/scripts/make_functional_cnn_h5.py).
-        KerasModels.ImportedModel functional = KerasModels.importModel("cnn-functional", "",
-                Path.of("src/test/resources/cnn-functional.h5"));
+        KerasModels.ImportedModel functional =
+                KerasModels.importModel("cnn-functional", "", Path.of("src/test/resources/cnn-functional.h5"));
         registry.registerModel(functional.definition(), functional.network());
         registry.createConfiguration(new Configuration("cnn-functional", "", List.of("cnn-functional")));
     }
@@ -81,14 +83,24 @@ class KerasShapesIT {
     }
 
     static TrainingSpec spec() {
-        return TrainingSpec.builder().batchSize(5).epochs(2).controlTimeout(Duration.ofSeconds(60)).build();
+        return TrainingSpec.builder()
+                .batchSize(5)
+                .epochs(2)
+                .controlTimeout(Duration.ofSeconds(60))
+                .build();
     }
 
     /** 20 records of [3, 3, 1] float32 with uint8 labels 0/1, as the case's stream. */
     static void sendImages(EmbeddedKafkaBroker kafka, String topic, String deploymentId) {
         Random random = new Random(1);
-        try (RawDataSink sink = RawDataSink.builder(kafka.clientConfig()).dataType(RawType.FLOAT32).dataShape(3, 3, 1)
-                .labelType(RawType.UINT8).labelShape().topic(topic).deploymentId(deploymentId).build()) {
+        try (RawDataSink sink = RawDataSink.builder(kafka.clientConfig())
+                .dataType(RawType.FLOAT32)
+                .dataShape(3, 3, 1)
+                .labelType(RawType.UINT8)
+                .labelShape()
+                .topic(topic)
+                .deploymentId(deploymentId)
+                .build()) {
             for (int i = 0; i < 20; i++) {
                 float[] image = new float[9];
                 for (int j = 0; j < 9; j++) {
@@ -102,16 +114,17 @@ class KerasShapesIT {
     @Test
     void theImportedModelsDeclareTheFilesInputShapes() {
         ModelDefinition cnn = registry.model("cnn").orElseThrow();
-        assertThat(cnn.summary().inputLayout()).isEqualTo(InputLayout.convolutional(3, 3, 1,
-                org.deeplearning4j.nn.conf.CNN2DFormat.NHWC));
+        assertThat(cnn.summary().inputLayout())
+                .isEqualTo(InputLayout.convolutional(3, 3, 1, org.deeplearning4j.nn.conf.CNN2DFormat.NHWC));
         assertThat(cnn.summary().inputSize()).isEqualTo(9);
         ModelDefinition lstm = registry.model("lstm").orElseThrow();
-        assertThat(lstm.summary().inputLayout()).isEqualTo(InputLayout.recurrent(2, 5,
-                org.deeplearning4j.nn.conf.RNNFormat.NWC));
+        assertThat(lstm.summary().inputLayout())
+                .isEqualTo(InputLayout.recurrent(2, 5, org.deeplearning4j.nn.conf.RNNFormat.NWC));
         assertThat(lstm.summary().inputSize()).isEqualTo(10);
         // The paper's HCOPD model starts with Dropout: it registers with its 3 inputs.
-        ModelDefinition hcopd = KerasModels.importModel("hcopd-sparse", "",
-                CASES.resolve("keras-sparse-loss").resolve("hcopd-sparse.h5")).definition();
+        ModelDefinition hcopd = KerasModels.importModel(
+                        "hcopd-sparse", "", CASES.resolve("keras-sparse-loss").resolve("hcopd-sparse.h5"))
+                .definition();
         assertThat(hcopd.summary().inputSize()).isEqualTo(3);
     }
 
@@ -124,7 +137,8 @@ class KerasShapesIT {
     void theCnnSavedAsAFunctionalModelTrainsAndServesAsAComputationGraph(EmbeddedKafkaBroker kafka) throws Exception {
         ModelDefinition model = registry.model("cnn-functional").orElseThrow();
         assertThat(model.isGraph()).isTrue();
-        assertThat(model.summary().inputLayout()).isEqualTo(registry.model("cnn").orElseThrow().summary().inputLayout());
+        assertThat(model.summary().inputLayout())
+                .isEqualTo(registry.model("cnn").orElseThrow().summary().inputLayout());
         assertThat(model.summary().outputSize()).isEqualTo(2);
         trainAndServeTheCnn(kafka, "cnn-functional");
     }
@@ -139,15 +153,20 @@ class KerasShapesIT {
         assertThat(result.epochCount()).isEqualTo(2);
 
         kafka.createTopic(name + "-in", 1);
-        try (LocalInference inference = LocalInference.start(registry, kafka.clientConfig(), name + "-serve",
-                InferenceSpec.builder(name + "-1." + name, name + "-in", name + "-out").build())) {
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                kafka.clientConfig(),
+                name + "-serve",
+                InferenceSpec.builder(name + "-1." + name, name + "-in", name + "-out")
+                        .build())) {
             ByteBuffer value = ByteBuffer.allocate(36).order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 1; i <= 9; i++) {
                 value.putFloat(i);
             }
             try (KafkaProducer<byte[], byte[]> producer =
                     new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
-                producer.send(new ProducerRecord<>(name + "-in", null, value.array())).get(30, TimeUnit.SECONDS);
+                producer.send(new ProducerRecord<>(name + "-in", null, value.array()))
+                        .get(30, TimeUnit.SECONDS);
             }
             JsonNode prediction = readOne(kafka, name + "-out");
             assertThat(prediction.get("values").get(0).doubleValue()).isCloseTo(0.000335, within(1e-5));
@@ -161,8 +180,14 @@ class KerasShapesIT {
         kafka.createTopic("lstm-data", 1);
         TrainingHandle handle = deployments.deploy("lstm", spec(), "lstm-1");
         Random random = new Random(2);
-        try (RawDataSink sink = RawDataSink.builder(kafka.clientConfig()).dataType(RawType.FLOAT32).dataShape(5, 2)
-                .labelType(RawType.FLOAT32).labelShape().topic("lstm-data").deploymentId("lstm-1").build()) {
+        try (RawDataSink sink = RawDataSink.builder(kafka.clientConfig())
+                .dataType(RawType.FLOAT32)
+                .dataShape(5, 2)
+                .labelType(RawType.FLOAT32)
+                .labelShape()
+                .topic("lstm-data")
+                .deploymentId("lstm-1")
+                .build()) {
             for (int i = 0; i < 20; i++) {
                 float[] sequence = new float[10];
                 for (int j = 0; j < 10; j++) {
@@ -185,8 +210,10 @@ class KerasShapesIT {
         sendImages(kafka, "lstm-wrong", "lstm-wrong-1");
         assertThat(handle.await(Duration.ofMinutes(2))).contains(DeploymentStatus.FAILED);
         assertThat(registry.deployment("lstm-wrong-1").orElseThrow().error())
-                .contains("recurrent [5, 2]").contains("[3, 3, 1]");
-        assertThat(registry.result("lstm-wrong-1.lstm").orElseThrow().epochCount()).isZero();
+                .contains("recurrent [5, 2]")
+                .contains("[3, 3, 1]");
+        assertThat(registry.result("lstm-wrong-1.lstm").orElseThrow().epochCount())
+                .isZero();
     }
 
     static JsonNode readOne(EmbeddedKafkaBroker kafka, String topic) throws Exception {

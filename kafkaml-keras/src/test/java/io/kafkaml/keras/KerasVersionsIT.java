@@ -43,14 +43,17 @@ class KerasVersionsIT {
 
     static INDArray output(Model network) {
         INDArray input = Nd4j.createFromArray(KerasImportIT.INPUTS);
-        return network instanceof MultiLayerNetwork mln ? mln.output(input) : ((ComputationGraph) network).outputSingle(input);
+        return network instanceof MultiLayerNetwork mln
+                ? mln.output(input)
+                : ((ComputationGraph) network).outputSingle(input);
     }
 
     static void assertExpectedOutputs(Model network) {
         float[] out = output(network).dup().data().asFloat();
         for (int r = 0; r < 3; r++) {
             for (int c = 0; c < 2; c++) {
-                assertThat((double) out[r * 2 + c]).as("output [%d][%d]", r, c)
+                assertThat((double) out[r * 2 + c])
+                        .as("output [%d][%d]", r, c)
                         .isCloseTo(KerasImportIT.EXPECTED[r][c], within(1e-6));
             }
         }
@@ -62,14 +65,21 @@ class KerasVersionsIT {
             return confs.get(confs.size() - 1).getLayer();
         }
         var conf = ((ComputationGraph) network).getConfiguration();
-        return ((LayerVertex) conf.getVertices().get(conf.getNetworkOutputs().get(0))).getLayerConf().getLayer();
+        return ((LayerVertex) conf.getVertices().get(conf.getNetworkOutputs().get(0)))
+                .getLayerConf()
+                .getLayer();
     }
 
     static IUpdater updater(Model network) {
-        Layer first = network instanceof MultiLayerNetwork mln ? mln.getLayerWiseConfigurations().getConf(0).getLayer()
-                : ((ComputationGraph) network).getConfiguration().getVertices().values().stream()
-                        .filter(v -> v instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof BaseLayer)
-                        .map(v -> ((LayerVertex) v).getLayerConf().getLayer()).findFirst().orElseThrow();
+        Layer first = network instanceof MultiLayerNetwork mln
+                ? mln.getLayerWiseConfigurations().getConf(0).getLayer()
+                : ((ComputationGraph) network)
+                        .getConfiguration().getVertices().values().stream()
+                                .filter(v -> v instanceof LayerVertex lv
+                                        && lv.getLayerConf().getLayer() instanceof BaseLayer)
+                                .map(v -> ((LayerVertex) v).getLayerConf().getLayer())
+                                .findFirst()
+                                .orElseThrow();
         return ((BaseLayer) first).getIUpdater();
     }
 
@@ -80,9 +90,10 @@ class KerasVersionsIT {
         "keras24-sequential-sgd.h5,        true,  REGRESSION,  mse",
         "keras211-functional-custom.h5,    false, MULTI_CLASS, mcxent",
         "keras213-sequential-sparse.h5,    true,  MULTI_CLASS, sparse",
-        "keras215-functional-logits.h5,    false, MULTI_CLASS, mcxent"})
-    void eachVersionFamilyImportsWithItsWeightsLossAndOptimizer(String file, boolean sequential, OutputKind kind,
-            String loss) {
+        "keras215-functional-logits.h5,    false, MULTI_CLASS, mcxent"
+    })
+    void eachVersionFamilyImportsWithItsWeightsLossAndOptimizer(
+            String file, boolean sequential, OutputKind kind, String loss) {
         KerasModels.ImportedModel imported = KerasModels.importModel("m", "", resource(file));
         ModelSummary summary = imported.definition().summary();
         assertThat(imported.network()).isInstanceOf(sequential ? MultiLayerNetwork.class : ComputationGraph.class);
@@ -94,11 +105,13 @@ class KerasVersionsIT {
         assertExpectedOutputs(imported.network());
 
         ILossFunction lossFunction = ((LossLayer) outputLayer(imported.network())).getLossFn();
-        assertThat(lossFunction).isInstanceOf(switch (loss) {
-            case "sparse" -> LossSparseMCXENT.class;
-            case "mse" -> LossMSE.class;
-            default -> LossMCXENT.class;
-        });
+        assertThat(lossFunction)
+                .isInstanceOf(
+                        switch (loss) {
+                            case "sparse" -> LossSparseMCXENT.class;
+                            case "mse" -> LossMSE.class;
+                            default -> LossMCXENT.class;
+                        });
         IUpdater updater = updater(imported.network());
         if (file.contains("sgd")) {
             assertThat(updater).isInstanceOf(Nesterovs.class);
@@ -107,7 +120,9 @@ class KerasVersionsIT {
         } else {
             Adam adam = (Adam) updater;
             assertThat(adam.getLearningRate()).isCloseTo(file.contains("custom") ? 1.0 : 0.001, within(1e-6));
-            assertThat(adam.getLearningRateSchedule()).as("decay 0: no schedule").isNull();
+            assertThat(adam.getLearningRateSchedule())
+                    .as("decay 0: no schedule")
+                    .isNull();
         }
         if (file.contains("logits")) {
             assertThat(imported.notes()).anySatisfy(note -> assertThat(note).contains("from_logits=True"));
@@ -116,14 +131,18 @@ class KerasVersionsIT {
 
     @Test
     void aTrainingConfigurationDl4jCannotFollowImportsForInferenceAndSaysWhy() {
-        KerasModels.ImportedModel adamw = KerasModels.importModel("adamw", "", resource("keras215-sequential-adamw.h5"));
+        KerasModels.ImportedModel adamw =
+                KerasModels.importModel("adamw", "", resource("keras215-sequential-adamw.h5"));
         assertThat(adamw.definition().summary().trainable()).isFalse();
         assertThat(adamw.definition().summary().lossProblem()).contains("AdamW");
         assertExpectedOutputs(adamw.network());
-        assertThatThrownBy(() -> adamw.definition().checkTrainable()).isInstanceOf(InvalidModelException.class)
-                .hasMessageContaining("Model 'adamw' cannot be trained").hasMessageContaining("AdamW");
+        assertThatThrownBy(() -> adamw.definition().checkTrainable())
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("Model 'adamw' cannot be trained")
+                .hasMessageContaining("AdamW");
 
-        KerasModels.ImportedModel noLoss = KerasModels.importModel("noloss", "", resource("keras215-sequential-noloss.h5"));
+        KerasModels.ImportedModel noLoss =
+                KerasModels.importModel("noloss", "", resource("keras215-sequential-noloss.h5"));
         assertThat(noLoss.definition().summary().lossProblem()).contains("no training_config");
         assertThat(noLoss.notes()).anySatisfy(note -> assertThat(note).contains("inference only"));
         assertExpectedOutputs(noLoss.network());
@@ -133,11 +152,13 @@ class KerasVersionsIT {
     void keras3FilesAreRefusedSayingWhatTheyNeed() {
         assertThatThrownBy(() -> KerasModels.importModel("k3", "", resource("keras3-sequential.keras")))
                 .isInstanceOf(InvalidModelException.class)
-                .hasMessageContaining(".keras archive").hasMessageContaining("written by Keras 3.3.3")
+                .hasMessageContaining(".keras archive")
+                .hasMessageContaining("written by Keras 3.3.3")
                 .hasMessageContaining("model.save(\"model.h5\")");
         assertThatThrownBy(() -> KerasModels.importModel("k3", "", resource("keras3-sequential.h5")))
                 .isInstanceOf(InvalidModelException.class)
-                .hasMessageContaining("written by Keras 3.3.3").hasMessageContaining("Keras 2");
+                .hasMessageContaining("written by Keras 3.3.3")
+                .hasMessageContaining("Keras 2");
         assertThat(KerasModels.isKerasFile(resource("keras3-sequential.keras"))).isTrue();
     }
 

@@ -86,8 +86,7 @@ public final class BrokerSecurity {
     private final String brokerKeyPem;
 
     /** A user known to this object: name, password and SASL mechanism. */
-    record User(String name, String password, String mechanism) {
-    }
+    record User(String name, String password, String mechanism) {}
 
     private BrokerSecurity(Builder builder) {
         this.superUser = builder.superUser;
@@ -135,8 +134,9 @@ public final class BrokerSecurity {
         String loginModule = switch (mechanism) {
             case SCRAM_SHA_512 -> "org.apache.kafka.common.security.scram.ScramLoginModule";
             case PLAIN -> "org.apache.kafka.common.security.plain.PlainLoginModule";
-            default -> throw new IllegalArgumentException("Unsupported SASL mechanism " + mechanism
-                    + " (use " + SCRAM_SHA_512 + " or " + PLAIN + ")");
+            default ->
+                throw new IllegalArgumentException(
+                        "Unsupported SASL mechanism " + mechanism + " (use " + SCRAM_SHA_512 + " or " + PLAIN + ")");
         };
         Map<String, Object> config = new LinkedHashMap<>();
         config.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, LISTENER);
@@ -178,10 +178,11 @@ public final class BrokerSecurity {
         Map<String, String> plain = new LinkedHashMap<>();
         plain.put(superUser, superUserPassword);
         plain.putAll(plainUsers);
-        String plainJaas = jaas("org.apache.kafka.common.security.plain.PlainLoginModule", superUser,
-                superUserPassword, plain);
+        String plainJaas =
+                jaas("org.apache.kafka.common.security.plain.PlainLoginModule", superUser, superUserPassword, plain);
         props.put("listener.name.sasl_ssl.plain.sasl.jaas.config", plainJaas);
-        props.put("listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+        props.put(
+                "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
                 "org.apache.kafka.common.security.scram.ScramLoginModule required;");
         props.put("listener.name.controller.sasl.enabled.mechanisms", PLAIN);
         props.put("listener.name.controller.plain.sasl.jaas.config", plainJaas);
@@ -198,9 +199,16 @@ public final class BrokerSecurity {
     }
 
     private static String jaas(String loginModule, String user, String password, Map<String, String> plainUsers) {
-        StringBuilder jaas = new StringBuilder(loginModule).append(" required username=\"").append(escape(user))
-                .append("\" password=\"").append(escape(password)).append('"');
-        plainUsers.forEach((name, secret) -> jaas.append(" user_").append(name).append("=\"").append(escape(secret))
+        StringBuilder jaas = new StringBuilder(loginModule)
+                .append(" required username=\"")
+                .append(escape(user))
+                .append("\" password=\"")
+                .append(escape(password))
+                .append('"');
+        plainUsers.forEach((name, secret) -> jaas.append(" user_")
+                .append(name)
+                .append("=\"")
+                .append(escape(secret))
                 .append('"'));
         return jaas.append(';').toString();
     }
@@ -218,17 +226,18 @@ public final class BrokerSecurity {
     private static X509Certificate caCertificate(KeyPair keys)
             throws GeneralSecurityException, OperatorCreationException, CertIOException {
         X500Name name = new X500Name("CN=kafkaml-testkit CA " + serial().toString(16));
-        X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(name, serial(), notBefore(), notAfter(),
-                name, keys.getPublic());
+        X509v3CertificateBuilder builder =
+                new JcaX509v3CertificateBuilder(name, serial(), notBefore(), notAfter(), name, keys.getPublic());
         builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
         builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
         return sign(builder, keys.getPrivate());
     }
 
-    private static X509Certificate brokerCertificate(KeyPair keys, X509Certificate ca, PrivateKey caKey,
-            List<String> hostNames) throws GeneralSecurityException, OperatorCreationException, CertIOException {
-        X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(ca, serial(), notBefore(), notAfter(),
-                new X500Name("CN=localhost"), keys.getPublic());
+    private static X509Certificate brokerCertificate(
+            KeyPair keys, X509Certificate ca, PrivateKey caKey, List<String> hostNames)
+            throws GeneralSecurityException, OperatorCreationException, CertIOException {
+        X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
+                ca, serial(), notBefore(), notAfter(), new X500Name("CN=localhost"), keys.getPublic());
         List<GeneralName> names = new ArrayList<>();
         names.add(new GeneralName(GeneralName.dNSName, "localhost"));
         names.add(new GeneralName(GeneralName.iPAddress, "127.0.0.1"));
@@ -236,12 +245,13 @@ public final class BrokerSecurity {
             boolean ip = host.chars().allMatch(c -> Character.isDigit(c) || c == '.');
             names.add(new GeneralName(ip ? GeneralName.iPAddress : GeneralName.dNSName, host));
         }
-        builder.addExtension(Extension.subjectAlternativeName, false,
-                new GeneralNames(names.toArray(GeneralName[]::new)));
+        builder.addExtension(
+                Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(GeneralName[]::new)));
         builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
         builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-        builder.addExtension(Extension.extendedKeyUsage, false,
-                new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+        builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(new KeyPurposeId[] {
+            KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth
+        }));
         return sign(builder, caKey);
     }
 
@@ -267,7 +277,8 @@ public final class BrokerSecurity {
 
     private static String pem(String type, byte[] der) {
         return "-----BEGIN " + type + "-----\n"
-                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                        .encodeToString(der)
                 + "\n-----END " + type + "-----\n";
     }
 

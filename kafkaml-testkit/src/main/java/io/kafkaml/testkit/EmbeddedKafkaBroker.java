@@ -37,20 +37,20 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
 import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.acl.AccessControlEntry;
 import org.apache.kafka.common.acl.AccessControlEntryFilter;
 import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.acl.AclBindingFilter;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.resource.PatternType;
 import org.apache.kafka.common.resource.ResourcePattern;
 import org.apache.kafka.common.resource.ResourceType;
-import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,7 +99,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     /** Lifecycle states of the broker. */
     public enum State {
-        CREATED, RUNNING, CLOSED
+        CREATED,
+        RUNNING,
+        CLOSED
     }
 
     private EmbeddedKafkaBroker(Builder builder) {
@@ -156,8 +158,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             admin = Admin.create(adminConfig);
             admin.describeCluster().nodes().get(startupTimeout.toMillis(), TimeUnit.MILLISECONDS);
             state = State.RUNNING;
-            log.info("Embedded Kafka broker started at {} in {} ms (data in {})", bootstrapServers,
-                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - begin), dataDirectory);
+            log.info(
+                    "Embedded Kafka broker started at {} in {} ms (data in {})",
+                    bootstrapServers,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - begin),
+                    dataDirectory);
             return this;
         } catch (Exception e) {
             closeQuietly();
@@ -214,9 +219,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         ByteArrayOutputStream output = new ByteArrayOutputStream();
         int status;
         try (PrintStream printStream = new PrintStream(output, true, StandardCharsets.UTF_8)) {
-            status = StorageTool.execute(new String[] {
-                "format", "-t", Uuid.randomUuid().toString(), "-c", configFile.toString(), "--ignore-formatted"
-            }, printStream);
+            status = StorageTool.execute(
+                    new String[] {
+                        "format", "-t", Uuid.randomUuid().toString(), "-c", configFile.toString(), "--ignore-formatted"
+                    },
+                    printStream);
         } finally {
             Files.deleteIfExists(configFile);
         }
@@ -274,12 +281,17 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     public void createScramUser(String user, String password) {
         requireRunning();
         BrokerSecurity secured = requireSecurity();
-        UserScramCredentialUpsertion upsert = new UserScramCredentialUpsertion(user,
-                new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password);
-        call("create SCRAM user '" + user + "'", () -> admin.alterUserScramCredentials(List.of(upsert)).all().get());
+        UserScramCredentialUpsertion upsert = new UserScramCredentialUpsertion(
+                user, new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password);
+        call(
+                "create SCRAM user '" + user + "'",
+                () -> admin.alterUserScramCredentials(List.of(upsert)).all().get());
         awaitCondition("SCRAM user '" + user + "' known to the broker", () -> {
             try {
-                return admin.describeUserScramCredentials(List.of(user)).all().get().containsKey(user);
+                return admin.describeUserScramCredentials(List.of(user))
+                        .all()
+                        .get()
+                        .containsKey(user);
             } catch (ExecutionException e) {
                 return false; // not yet in the broker's metadata
             }
@@ -319,19 +331,21 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
         List<AclBinding> bindings = new ArrayList<>();
         for (AclOperation operation : operations) {
-            bindings.add(new AclBinding(resource,
-                    new AccessControlEntry("User:" + user, "*", operation, AclPermissionType.ALLOW)));
+            bindings.add(new AclBinding(
+                    resource, new AccessControlEntry("User:" + user, "*", operation, AclPermissionType.ALLOW)));
         }
         String what = (add ? "allow " : "revoke ") + "User:" + user + " " + List.of(operations) + " on " + resource;
         if (add) {
             call(what, () -> admin.createAcls(bindings).all().get());
         } else {
-            List<AclBindingFilter> filters = bindings.stream().map(AclBinding::toFilter).toList();
+            List<AclBindingFilter> filters =
+                    bindings.stream().map(AclBinding::toFilter).toList();
             call(what, () -> admin.deleteAcls(filters).all().get());
         }
         AclBindingFilter resourceFilter = new AclBindingFilter(resource.toFilter(), AccessControlEntryFilter.ANY);
         awaitCondition(what, () -> {
-            Collection<AclBinding> present = admin.describeAcls(resourceFilter).values().get();
+            Collection<AclBinding> present =
+                    admin.describeAcls(resourceFilter).values().get();
             return add ? present.containsAll(bindings) : bindings.stream().noneMatch(present::contains);
         });
     }
@@ -384,16 +398,23 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     public void createTopic(String topic, int partitions, Map<String, String> configs) {
         requireRunning();
         NewTopic newTopic = new NewTopic(topic, partitions, (short) 1).configs(configs);
-        call("create topic '" + topic + "'", () -> admin.createTopics(List.of(newTopic)).all().get());
+        call(
+                "create topic '" + topic + "'",
+                () -> admin.createTopics(List.of(newTopic)).all().get());
         long deadline = System.nanoTime() + startupTimeout.toNanos();
         while (true) {
             TopicDescription description;
             try {
-                description = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+                description = admin.describeTopics(List.of(topic))
+                        .allTopicNames()
+                        .get()
+                        .get(topic);
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
-                    throw new EmbeddedKafkaException("Could not describe topic '" + topic + "' on " + bootstrapServers
-                            + ": " + e.getCause().getMessage(), e.getCause());
+                    throw new EmbeddedKafkaException(
+                            "Could not describe topic '" + topic + "' on " + bootstrapServers + ": "
+                                    + e.getCause().getMessage(),
+                            e.getCause());
                 }
                 sleep(20); // the new topic's metadata has not reached the broker's cache yet
                 continue;
@@ -402,7 +423,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 throw new EmbeddedKafkaException("Interrupted while describing topic '" + topic + "'", e);
             }
             boolean ready = description.partitions().size() == partitions
-                    && description.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())
+                    && description.partitions().stream()
+                            .allMatch(p -> p.leader() != null && !p.leader().isEmpty())
                     && leaderServes(topic, partitions);
             if (ready) {
                 return;
@@ -440,8 +462,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      */
     public void deleteRecordsBefore(TopicPartition partition, long offset) {
         requireRunning();
-        call("delete records of " + partition + " below offset " + offset, () -> admin
-                .deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(offset))).all().get());
+        call(
+                "delete records of " + partition + " below offset " + offset,
+                () -> admin.deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(offset)))
+                        .all()
+                        .get());
     }
 
     /** Returns the log start offset (the earliest offset still readable) of a partition. */
@@ -457,10 +482,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     /** Returns offsets of several partitions for the given spec (earliest, latest, ...). */
     public Map<TopicPartition, Long> offsets(Collection<TopicPartition> partitions, OffsetSpec spec) {
         requireRunning();
-        Map<TopicPartition, OffsetSpec> request = partitions.stream()
-                .collect(Collectors.toMap(p -> p, p -> spec, (a, b) -> a, LinkedHashMap::new));
-        Map<TopicPartition, ListOffsetsResultInfo> result =
-                call("list offsets of " + partitions, () -> admin.listOffsets(request).all().get());
+        Map<TopicPartition, OffsetSpec> request =
+                partitions.stream().collect(Collectors.toMap(p -> p, p -> spec, (a, b) -> a, LinkedHashMap::new));
+        Map<TopicPartition, ListOffsetsResultInfo> result = call(
+                "list offsets of " + partitions,
+                () -> admin.listOffsets(request).all().get());
         Map<TopicPartition, Long> offsets = new LinkedHashMap<>();
         for (TopicPartition partition : partitions) {
             offsets.put(partition, result.get(partition).offset());
@@ -536,8 +562,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new EmbeddedKafkaException("Interrupted while trying to " + what, e);
         } catch (ExecutionException e) {
-            throw new EmbeddedKafkaException("Could not " + what + " on " + bootstrapServers + ": "
-                    + e.getCause().getMessage(), e.getCause());
+            throw new EmbeddedKafkaException(
+                    "Could not " + what + " on " + bootstrapServers + ": "
+                            + e.getCause().getMessage(),
+                    e.getCause());
         } catch (TimeoutException e) {
             throw new EmbeddedKafkaException("Timed out trying to " + what + " on " + bootstrapServers, e);
         }
@@ -554,7 +582,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "EmbeddedKafkaBroker{" + (bootstrapServers != null ? bootstrapServers : "unstarted") + ", " + state + "}";
+        return "EmbeddedKafkaBroker{" + (bootstrapServers != null ? bootstrapServers : "unstarted") + ", " + state
+                + "}";
     }
 
     /**
@@ -569,8 +598,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         private String brokerLogLevel = "WARN";
         private BrokerSecurity security;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** The host name the listeners bind to and advertise; default {@code localhost}. */
         public Builder host(String host) {

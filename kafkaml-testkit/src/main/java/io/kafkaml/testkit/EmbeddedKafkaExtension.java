@@ -43,7 +43,7 @@ public final class EmbeddedKafkaExtension implements BeforeAllCallback, Paramete
 
     /** An extension that starts a broker with the testkit's defaults. */
     public EmbeddedKafkaExtension() {
-        this(builder -> { });
+        this(builder -> {});
     }
 
     private EmbeddedKafkaExtension(Consumer<EmbeddedKafkaBroker.Builder> customizer) {
@@ -63,8 +63,10 @@ public final class EmbeddedKafkaExtension implements BeforeAllCallback, Paramete
     /** Returns the broker of the test class running in {@code context}, starting it if needed. */
     public EmbeddedKafkaBroker broker(ExtensionContext context) {
         ExtensionContext classContext = outermostClassContext(context);
-        return classContext.getStore(NAMESPACE)
-                .getOrComputeIfAbsent(KEY, key -> new BrokerResource(start()), BrokerResource.class).broker;
+        return classContext
+                .getStore(NAMESPACE)
+                .getOrComputeIfAbsent(KEY, key -> new BrokerResource(start()), BrokerResource.class)
+                .broker;
     }
 
     private EmbeddedKafkaBroker start() {
@@ -75,7 +77,8 @@ public final class EmbeddedKafkaExtension implements BeforeAllCallback, Paramete
 
     private static ExtensionContext outermostClassContext(ExtensionContext context) {
         ExtensionContext current = context;
-        while (current.getParent().isPresent() && current.getParent().get().getTestClass().isPresent()) {
+        while (current.getParent().isPresent()
+                && current.getParent().get().getTestClass().isPresent()) {
             current = current.getParent().get();
         }
         return current;

@@ -26,8 +26,7 @@ public final class SharedData {
     /** The system property naming the {@code shared/cases} directory. */
     public static final String CASES_PROPERTY = "kafkaml.shared.cases";
 
-    private SharedData() {
-    }
+    private SharedData() {}
 
     /**
      * A file or directory of {@code shared/data}.
@@ -55,8 +54,8 @@ public final class SharedData {
         }
         Path path = Path.of(directory, first).resolve(Path.of("", more));
         if (!Files.exists(path)) {
-            throw new IllegalStateException("Reference data not found: " + path.toAbsolutePath().normalize()
-                    + " (" + property + "=" + directory + ")");
+            throw new IllegalStateException("Reference data not found: "
+                    + path.toAbsolutePath().normalize() + " (" + property + "=" + directory + ")");
         }
         return path;
     }

@@ -43,7 +43,8 @@ class EmbeddedKafkaBrokerIT {
     void createsTopicsWithConfigs(EmbeddedKafkaBroker kafka) throws Exception {
         kafka.createTopic("configured", 2, Map.of("retention.ms", "3600000", "cleanup.policy", "compact"));
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, "configured");
-        Config config = kafka.admin().describeConfigs(List.of(resource)).all().get().get(resource);
+        Config config =
+                kafka.admin().describeConfigs(List.of(resource)).all().get().get(resource);
         assertThat(config.get("retention.ms").value()).isEqualTo("3600000");
         assertThat(config.get("cleanup.policy").value()).isEqualTo("compact");
         assertThatThrownBy(() -> kafka.createTopic("configured", 2))
@@ -71,11 +72,13 @@ class EmbeddedKafkaBrokerIT {
     @Test
     void keepsDataInAGivenDirectoryAcrossRestartsAndRemovesTemporaryOnes(@TempDir Path dir) {
         Path temporary;
-        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().dataDirectory(dir).build().start()) {
+        try (EmbeddedKafkaBroker broker =
+                EmbeddedKafkaBroker.builder().dataDirectory(dir).build().start()) {
             broker.createTopic("durable", 1);
             produce(broker, "durable", 5);
         }
-        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().dataDirectory(dir).build().start()) {
+        try (EmbeddedKafkaBroker broker =
+                EmbeddedKafkaBroker.builder().dataDirectory(dir).build().start()) {
             assertThat(consumeAll(broker, "durable", 5)).hasSize(5);
         }
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().build().start()) {
@@ -91,14 +94,18 @@ class EmbeddedKafkaBrokerIT {
         assertThatThrownBy(broker::bootstrapServers).isInstanceOf(IllegalStateException.class);
         broker.close();
         broker.close();
-        assertThatThrownBy(broker::start).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(broker::start)
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("CLOSED");
     }
 
     @Test
     void aBadBrokerPropertyFailsTheStartWithTheReason() {
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().brokerProperty("num.partitions", "many").build();
-        assertThatThrownBy(broker::start).isInstanceOf(EmbeddedKafkaException.class)
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder()
+                .brokerProperty("num.partitions", "many")
+                .build();
+        assertThatThrownBy(broker::start)
+                .isInstanceOf(EmbeddedKafkaException.class)
                 .hasMessageContaining("num.partitions");
         assertThat(broker.state()).isEqualTo(EmbeddedKafkaBroker.State.CLOSED);
         broker.close();

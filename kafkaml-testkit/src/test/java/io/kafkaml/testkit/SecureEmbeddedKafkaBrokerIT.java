@@ -28,15 +28,16 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class SecureEmbeddedKafkaBrokerIT {
 
     @RegisterExtension
-    static final EmbeddedKafkaExtension KAFKA = EmbeddedKafkaExtension.configured(b -> b
-            .security(BrokerSecurity.builder().plainUser("bob", "bob-secret").build()));
+    static final EmbeddedKafkaExtension KAFKA = EmbeddedKafkaExtension.configured(b ->
+            b.security(BrokerSecurity.builder().plainUser("bob", "bob-secret").build()));
 
     @Test
     void scramUserCreatedThroughTheAdminApiWritesOnlyWhereAnAclAllows(EmbeddedKafkaBroker kafka) throws Exception {
         kafka.createTopic("secure-in", 1);
         kafka.createTopic("secure-other", 1);
         kafka.createScramUser("alice", "alice-secret");
-        assertThat(kafka.clientConfig("alice")).containsEntry("sasl.mechanism", BrokerSecurity.SCRAM_SHA_512)
+        assertThat(kafka.clientConfig("alice"))
+                .containsEntry("sasl.mechanism", BrokerSecurity.SCRAM_SHA_512)
                 .containsEntry("security.protocol", "SASL_SSL");
 
         assertThatThrownBy(() -> send(kafka.clientConfig("alice"), "secure-in"))
@@ -77,8 +78,8 @@ class SecureEmbeddedKafkaBrokerIT {
     @Test
     void wrongPasswordIsAnAuthenticationError(EmbeddedKafkaBroker kafka) {
         Map<String, Object> config = kafka.clientConfig();
-        config.putAll(kafka.security().clientConfig(kafka.security().superUser(), "not-the-password",
-                BrokerSecurity.PLAIN));
+        config.putAll(
+                kafka.security().clientConfig(kafka.security().superUser(), "not-the-password", BrokerSecurity.PLAIN));
         assertThatThrownBy(() -> describeCluster(config)).hasCauseInstanceOf(SaslAuthenticationException.class);
         kafka.createScramUser("carol", "carol-secret");
         config.putAll(kafka.security().clientConfig("carol", "wrong", BrokerSecurity.SCRAM_SHA_512));
@@ -88,7 +89,8 @@ class SecureEmbeddedKafkaBrokerIT {
     @Test
     void aClientThatDoesNotTrustTheBrokersCaFailsTheHandshake(EmbeddedKafkaBroker kafka) {
         Map<String, Object> config = kafka.clientConfig();
-        config.put("ssl.truststore.certificates", BrokerSecurity.builder().build().caCertificatePem());
+        config.put(
+                "ssl.truststore.certificates", BrokerSecurity.builder().build().caCertificatePem());
         assertThatThrownBy(() -> describeCluster(config)).hasCauseInstanceOf(SslAuthenticationException.class);
         assertThat(kafka.security().caCertificatePem()).startsWith("-----BEGIN CERTIFICATE-----");
     }

@@ -94,7 +94,8 @@ public final class AvroDataSink extends DataSink {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (AvroRuntimeException | ClassCastException | NullPointerException e) {
-            throw new IllegalArgumentException("The " + what + " record does not match its schema: " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "The " + what + " record does not match its schema: " + e.getMessage(), e);
         }
         return buffer.toByteArray();
     }

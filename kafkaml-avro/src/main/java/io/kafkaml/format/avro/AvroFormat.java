@@ -46,8 +46,8 @@ public final class AvroFormat implements RecordFormat {
     /** The format's name. */
     public static final String NAME = "AVRO";
 
-    private static final Set<String> KNOWN = Set.of("data_scheme", "label_scheme", "null_defaults", "null_default",
-            "array_lengths");
+    private static final Set<String> KNOWN =
+            Set.of("data_scheme", "label_scheme", "null_defaults", "null_default", "array_lengths");
 
     @Override
     public String name() {
@@ -57,7 +57,8 @@ public final class AvroFormat implements RecordFormat {
     @Override
     public RecordDecoder newDecoder(Map<String, ?> inputConfig) {
         Layouts layouts = new Layouts(inputConfig);
-        long[] labelShape = layouts.label == null ? null
+        long[] labelShape = layouts.label == null
+                ? null
                 : layouts.label.width() == 1 ? new long[0] : new long[] {layouts.label.width()};
         return new ShapedRecordDecoder(new long[] {layouts.data.width()}, labelShape) {
             @Override
@@ -68,8 +69,8 @@ public final class AvroFormat implements RecordFormat {
             @Override
             public void decodeLabels(byte[] key, byte[] value, float[] labels, int offset) {
                 if (layouts.label == null) {
-                    throw new RecordDecodeException("the AVRO input_config declares no label_scheme, so records carry "
-                            + "no label");
+                    throw new RecordDecodeException(
+                            "the AVRO input_config declares no label_scheme, so records carry " + "no label");
                 }
                 if (key == null) {
                     throw new RecordDecodeException("the record has no key, so no label");
@@ -120,8 +121,8 @@ public final class AvroFormat implements RecordFormat {
             return new Schema.Parser().parse(text);
         } catch (SchemaParseException | NullPointerException | IllegalArgumentException e) {
             // Avro 1.12 reports some unknown type names as a NullPointerException ("Unknown schema: ...")
-            throw new InvalidFormatConfigException("AVRO input_config '" + key + "' is not a valid Avro schema: "
-                    + e.getMessage(), e);
+            throw new InvalidFormatConfigException(
+                    "AVRO input_config '" + key + "' is not a valid Avro schema: " + e.getMessage(), e);
         }
     }
 
@@ -133,7 +134,8 @@ public final class AvroFormat implements RecordFormat {
             FormatConfig config = FormatConfig.of(NAME, inputConfig, KNOWN);
             this.data = AvroLayout.of(parseSchema(config, "data_scheme"), "value", "data_scheme", config);
             this.label = config.has("label_scheme")
-                    ? AvroLayout.of(parseSchema(config, "label_scheme"), "key (label)", "label_scheme", config) : null;
+                    ? AvroLayout.of(parseSchema(config, "label_scheme"), "key (label)", "label_scheme", config)
+                    : null;
             if ((long) data.width() > FormatConfig.MAX_ELEMENTS_PER_RECORD) {
                 throw new InvalidFormatConfigException("AVRO data_scheme flattens to " + data.width()
                         + " features, more than " + FormatConfig.MAX_ELEMENTS_PER_RECORD + "; refusing to allocate it");

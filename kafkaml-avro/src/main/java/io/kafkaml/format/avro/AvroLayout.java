@@ -56,7 +56,8 @@ final class AvroLayout {
     static AvroLayout of(Schema schema, String what, String setting, FormatConfig config) {
         Map<String, Object> lengths = config.map("array_lengths");
         Map<String, Object> defaults = config.map("null_defaults");
-        Float nullDefault = config.number("null_default").map(Double::floatValue).orElse(null);
+        Float nullDefault =
+                config.number("null_default").map(Double::floatValue).orElse(null);
         Planner planner = new Planner(setting, lengths, defaults, nullDefault);
         return new AvroLayout(planner.plan(schema, "", null), what);
     }
@@ -78,21 +79,24 @@ final class AvroLayout {
                         + " (" + bytes.length + " bytes in all): written with another schema?");
             }
         } catch (EOFException e) {
-            throw new RecordDecodeException("the " + what + " ends early (" + bytes.length + " bytes) while reading its "
-                    + "Avro " + root.describe() + ": truncated, or written with another schema?", e);
+            throw new RecordDecodeException(
+                    "the " + what + " ends early (" + bytes.length + " bytes) while reading its " + "Avro "
+                            + root.describe() + ": truncated, or written with another schema?",
+                    e);
         } catch (IOException | AvroRuntimeException e) {
             throw new RecordDecodeException("the " + what + " is not valid Avro for its schema: " + e.getMessage(), e);
         } catch (UnsupportedOperationException e) {
             // Avro's SystemLimitException checks: a block count or length beyond what a Java array holds
-            throw new RecordDecodeException("the " + what + " is not valid Avro for its schema (" + bytes.length
-                    + " bytes): " + e.getMessage(), e);
+            throw new RecordDecodeException(
+                    "the " + what + " is not valid Avro for its schema (" + bytes.length + " bytes): " + e.getMessage(),
+                    e);
         }
     }
 
     void write(Encoder out, double[] values) throws IOException {
         if (values.length != root.width()) {
-            throw new IllegalArgumentException("The Avro " + what + " schema flattens to " + root.width()
-                    + " values, got " + values.length);
+            throw new IllegalArgumentException(
+                    "The Avro " + what + " schema flattens to " + root.width() + " values, got " + values.length);
         }
         root.write(out, values, new int[] {0});
     }
@@ -125,7 +129,8 @@ final class AvroLayout {
                 case RECORD: {
                     List<Node> children = new ArrayList<>();
                     for (Schema.Field child : schema.getFields()) {
-                        children.add(plan(child.schema(), path.isEmpty() ? child.name() : path + "." + child.name(), child));
+                        children.add(
+                                plan(child.schema(), path.isEmpty() ? child.name() : path + "." + child.name(), child));
                     }
                     return new RecordNode(children, schema.getName());
                 }
@@ -142,7 +147,8 @@ final class AvroLayout {
                         }
                     }
                     if (types.size() != 2 || nullIndex < 0) {
-                        throw unsupported(name, "a union of " + types + "; only nullable unions [\"null\", T] are supported");
+                        throw unsupported(
+                                name, "a union of " + types + "; only nullable unions [\"null\", T] are supported");
                     }
                     int valueIndex = 1 - nullIndex;
                     Node value = plan(types.get(valueIndex), path, field);
@@ -161,10 +167,14 @@ final class AvroLayout {
             LogicalType logical = schema.getLogicalType();
             String declared = schema.getProp(LogicalType.LOGICAL_TYPE_PROP);
             if (logical == null) {
-                if (declared != null && (schema.getType() == Schema.Type.BYTES || schema.getType() == Schema.Type.FIXED
-                        || schema.getType() == Schema.Type.STRING)) {
-                    throw unsupported(name, "of type " + schema.getType().getName() + " with logicalType '" + declared
-                            + "', which Avro does not accept on it (a decimal needs a precision, and a scale no larger)");
+                if (declared != null
+                        && (schema.getType() == Schema.Type.BYTES
+                                || schema.getType() == Schema.Type.FIXED
+                                || schema.getType() == Schema.Type.STRING)) {
+                    throw unsupported(
+                            name,
+                            "of type " + schema.getType().getName() + " with logicalType '" + declared
+                                    + "', which Avro does not accept on it (a decimal needs a precision, and a scale no larger)");
                 }
                 return null;
             }
@@ -172,9 +182,14 @@ final class AvroLayout {
             if (logical instanceof LogicalTypes.Decimal decimal) {
                 int fixedSize = schema.getType() == Schema.Type.FIXED ? schema.getFixedSize() : -1;
                 if (decimal.getPrecision() > FLOAT_DIGITS) {
-                    log.warn("AVRO {}: field '{}' is decimal({}, {}); it is read as the nearest double and fed as a "
-                            + "float32 feature, which keeps about {} significant digits", setting, name,
-                            decimal.getPrecision(), decimal.getScale(), FLOAT_DIGITS);
+                    log.warn(
+                            "AVRO {}: field '{}' is decimal({}, {}); it is read as the nearest double and fed as a "
+                                    + "float32 feature, which keeps about {} significant digits",
+                            setting,
+                            name,
+                            decimal.getPrecision(),
+                            decimal.getScale(),
+                            FLOAT_DIGITS);
                 }
                 return new DecimalNode(decimal.getPrecision(), decimal.getScale(), fixedSize, name);
             }
@@ -185,35 +200,58 @@ final class AvroLayout {
                     return new Primitive(Schema.Type.INT, name, "time-millis (milliseconds after midnight)");
                 case "time-micros":
                     return new Primitive(Schema.Type.LONG, name, "time-micros (microseconds after midnight)");
-                case "timestamp-millis", "timestamp-micros", "timestamp-nanos", "local-timestamp-millis",
-                        "local-timestamp-micros", "local-timestamp-nanos": {
+                case "timestamp-millis",
+                        "timestamp-micros",
+                        "timestamp-nanos",
+                        "local-timestamp-millis",
+                        "local-timestamp-micros",
+                        "local-timestamp-nanos": {
                     String unit = type.substring(type.lastIndexOf('-') + 1);
                     long now = switch (unit) {
                         case "millis" -> System.currentTimeMillis();
                         case "micros" -> System.currentTimeMillis() * 1_000L;
                         default -> System.currentTimeMillis() * 1_000_000L;
                     };
-                    log.warn("AVRO {}: field '{}' is {}: fed as {} since 1970-01-01 in a float32 feature, which holds "
-                            + "today's values to about ±{} {} (subtract a reference time before sending, or send a "
-                            + "coarser unit, where that matters)", setting, name, type, unit, Math.ulp((float) now) / 2,
+                    log.warn(
+                            "AVRO {}: field '{}' is {}: fed as {} since 1970-01-01 in a float32 feature, which holds "
+                                    + "today's values to about ±{} {} (subtract a reference time before sending, or send a "
+                                    + "coarser unit, where that matters)",
+                            setting,
+                            name,
+                            type,
+                            unit,
+                            Math.ulp((float) now) / 2,
                             unit);
-                    return new Primitive(Schema.Type.LONG, name, type + " (" + unit + " since 1970-01-01"
-                            + (type.startsWith("local") ? ", local time" : ", UTC") + ")");
+                    return new Primitive(
+                            Schema.Type.LONG,
+                            name,
+                            type + " (" + unit + " since 1970-01-01"
+                                    + (type.startsWith("local") ? ", local time" : ", UTC") + ")");
                 }
                 case "uuid":
-                    throw unsupported(name, "a uuid (logicalType uuid on " + schema.getType().getName() + "): an "
-                            + "identifier, not a number; leave it out of the schema's features, or map it to a number "
-                            + "(a category index) before sending");
+                    throw unsupported(
+                            name,
+                            "a uuid (logicalType uuid on " + schema.getType().getName() + "): an "
+                                    + "identifier, not a number; leave it out of the schema's features, or map it to a number "
+                                    + "(a category index) before sending");
                 case "duration":
-                    throw unsupported(name, "a duration (logicalType duration: months, days and milliseconds with "
-                            + "no common unit); send it as one number in the unit the model needs");
+                    throw unsupported(
+                            name,
+                            "a duration (logicalType duration: months, days and milliseconds with "
+                                    + "no common unit); send it as one number in the unit the model needs");
                 case "big-decimal":
-                    throw unsupported(name, "a big-decimal (a scale in every value); declare a decimal with a "
-                            + "fixed precision and scale, or send a double");
+                    throw unsupported(
+                            name,
+                            "a big-decimal (a scale in every value); declare a decimal with a "
+                                    + "fixed precision and scale, or send a double");
                 default:
-                    if (schema.getType() == Schema.Type.BYTES || schema.getType() == Schema.Type.FIXED
+                    if (schema.getType() == Schema.Type.BYTES
+                            || schema.getType() == Schema.Type.FIXED
                             || schema.getType() == Schema.Type.STRING) {
-                        throw unsupported(name, "of logicalType '" + type + "' on " + schema.getType().getName());
+                        throw unsupported(
+                                name,
+                                "of logicalType '" + type + "' on "
+                                        + schema.getType().getName());
                     }
                     return null;
             }
@@ -239,8 +277,8 @@ final class AvroLayout {
                 }
                 return length;
             } catch (NumberFormatException e) {
-                throw new InvalidFormatConfigException("AVRO " + setting + ": array '" + path + "' length " + declared
-                        + " is not a positive integer");
+                throw new InvalidFormatConfigException(
+                        "AVRO " + setting + ": array '" + path + "' length " + declared + " is not a positive integer");
             }
         }
 
@@ -250,8 +288,8 @@ final class AvroLayout {
                 return number.floatValue();
             }
             if (configured != null) {
-                throw new InvalidFormatConfigException("AVRO input_config null_defaults['" + path + "'] = " + configured
-                        + " is not a number");
+                throw new InvalidFormatConfigException(
+                        "AVRO input_config null_defaults['" + path + "'] = " + configured + " is not a number");
             }
             if (nullDefault != null) {
                 return nullDefault;
@@ -316,8 +354,8 @@ final class AvroLayout {
 
         private long integral(double v, long min, long max) {
             if (v != Math.rint(v) || v < min || v > max) {
-                throw new IllegalArgumentException("Field '" + name + "' is an Avro " + type.getName() + "; " + v
-                        + " does not fit it");
+                throw new IllegalArgumentException(
+                        "Field '" + name + "' is an Avro " + type.getName() + "; " + v + " does not fit it");
             }
             return (long) v;
         }
@@ -372,8 +410,8 @@ final class AvroLayout {
                 return;
             }
             if (unscaled.length > fixedSize) {
-                throw new IllegalArgumentException("Decimal field '" + name + "' is a fixed of " + fixedSize + " bytes; "
-                        + v + " needs " + unscaled.length);
+                throw new IllegalArgumentException("Decimal field '" + name + "' is a fixed of " + fixedSize
+                        + " bytes; " + v + " needs " + unscaled.length);
             }
             byte[] fixed = new byte[fixedSize];
             java.util.Arrays.fill(fixed, 0, fixedSize - unscaled.length, (byte) (decimal.signum() < 0 ? 0xff : 0));
@@ -397,8 +435,8 @@ final class AvroLayout {
         public void read(BinaryDecoder in, float[] row, int[] position) throws IOException {
             int index = in.readEnum();
             if (index < 0 || index >= symbols) {
-                throw new RecordDecodeException("enum field '" + name + "' has index " + index + " but only " + symbols
-                        + " symbols");
+                throw new RecordDecodeException(
+                        "enum field '" + name + "' has index " + index + " but only " + symbols + " symbols");
             }
             row[position[0]++] = index;
         }
@@ -407,8 +445,8 @@ final class AvroLayout {
         public void write(Encoder out, double[] values, int[] position) throws IOException {
             double v = values[position[0]++];
             if (v != Math.rint(v) || v < 0 || v >= symbols) {
-                throw new IllegalArgumentException("Enum field '" + name + "' takes a symbol index in [0, " + symbols
-                        + "), got " + v);
+                throw new IllegalArgumentException(
+                        "Enum field '" + name + "' takes a symbol index in [0, " + symbols + "), got " + v);
             }
             out.writeEnum((int) v);
         }
@@ -456,8 +494,8 @@ final class AvroLayout {
             long count = 0;
             for (long block = in.readArrayStart(); block != 0; block = in.arrayNext()) {
                 if (count + block > length) {
-                    throw new RecordDecodeException("array '" + name + "' has more than its declared " + length
-                            + " elements");
+                    throw new RecordDecodeException(
+                            "array '" + name + "' has more than its declared " + length + " elements");
                 }
                 for (long i = 0; i < block; i++) {
                     item.read(in, row, position);
@@ -486,7 +524,8 @@ final class AvroLayout {
         }
     }
 
-    private record Nullable(int nullIndex, int valueIndex, Node value, Float defaultValue, String name) implements Node {
+    private record Nullable(int nullIndex, int valueIndex, Node value, Float defaultValue, String name)
+            implements Node {
         @Override
         public int width() {
             return value.width();

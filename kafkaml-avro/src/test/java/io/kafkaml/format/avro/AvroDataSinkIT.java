@@ -47,9 +47,15 @@ class AvroDataSinkIT {
     void threePartitionRoundTripFromGenericRecordsToDataSets(EmbeddedKafkaBroker kafka) {
         kafka.createTopic("avro-patients", 3);
         List<String> sent = new ArrayList<>();
-        AvroDataSink sink = AvroDataSink.builder(kafka.clientConfig()).topic("avro-patients").deploymentId("12")
-                .dataSchema(DATA).labelSchema(LABEL).validationRate(0.1).testRate(0.1)
-                .partitioning(DataSink.Partitioning.ROUND_ROBIN).build();
+        AvroDataSink sink = AvroDataSink.builder(kafka.clientConfig())
+                .topic("avro-patients")
+                .deploymentId("12")
+                .dataSchema(DATA)
+                .labelSchema(LABEL)
+                .validationRate(0.1)
+                .testRate(0.1)
+                .partitioning(DataSink.Partitioning.ROUND_ROBIN)
+                .build();
         for (int i = 0; i < 90; i++) {
             GenericRecord patient = new GenericData.Record(DATA);
             patient.put("gender", i % 2);
@@ -66,10 +72,16 @@ class AvroDataSinkIT {
             message = control.await("12", Duration.ofSeconds(10));
         }
         assertThat(message.inputFormat()).isEqualTo("AVRO");
-        assertThat(new Schema.Parser().parse(message.inputConfigText("data_scheme").orElseThrow())).isEqualTo(DATA);
-        assertThat(new Schema.Parser().parse(message.inputConfigText("label_scheme").orElseThrow())).isEqualTo(LABEL);
+        assertThat(new Schema.Parser()
+                        .parse(message.inputConfigText("data_scheme").orElseThrow()))
+                .isEqualTo(DATA);
+        assertThat(new Schema.Parser()
+                        .parse(message.inputConfigText("label_scheme").orElseThrow()))
+                .isEqualTo(LABEL);
         assertThat(message.slices()).hasSize(3);
-        try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), message).batchSize(16).build()) {
+        try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), message)
+                .batchSize(16)
+                .build()) {
             List<String> all = new ArrayList<>(rows(data.train()));
             assertThat(all).hasSize(72);
             all.addAll(rows(data.validation()));
@@ -82,14 +94,21 @@ class AvroDataSinkIT {
     void schemasThatCannotBeFeaturesFailBeforeAnythingIsSent(EmbeddedKafkaBroker kafka) {
         Schema named = new Schema.Parser().parse("""
                 {"type": "record", "name": "Named", "fields": [{"name": "name", "type": "string"}]}""");
-        assertThatThrownBy(() -> AvroDataSink.builder(kafka.clientConfig()).topic("x").deploymentId("x")
-                .dataSchema(named).build())
+        assertThatThrownBy(() -> AvroDataSink.builder(kafka.clientConfig())
+                        .topic("x")
+                        .deploymentId("x")
+                        .dataSchema(named)
+                        .build())
                 .hasMessageContaining("field 'name' is of type string");
-        try (AvroDataSink sink = AvroDataSink.builder(kafka.clientConfig()).topic("avro-bad").deploymentId("bad")
-                .dataSchema(DATA).build()) {
+        try (AvroDataSink sink = AvroDataSink.builder(kafka.clientConfig())
+                .topic("avro-bad")
+                .deploymentId("bad")
+                .dataSchema(DATA)
+                .build()) {
             GenericRecord wrong = new GenericData.Record(DATA);
             wrong.put("gender", "male");
-            assertThatThrownBy(() -> sink.sendValue(wrong)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> sink.sendValue(wrong))
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("does not match its schema");
             GenericRecord right = new GenericData.Record(DATA);
             right.put("gender", 1);

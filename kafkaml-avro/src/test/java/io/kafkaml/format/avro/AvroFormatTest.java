@@ -40,14 +40,19 @@ class AvroFormatTest {
     static final String LABEL_SCHEME = """
             {"type": "record", "name": "Label", "fields": [{"name": "diagnosis", "type": "int"}]}""";
 
-    static final String VALUE_HEX = String.join("",
-            "02",                       // gender = 1 (zig-zag 2)
-            "00007e42",                 // age = 63.5f
-            "04",                       // smoking = CURRENT, index 2
-            "04", "66661242", "0000003f", "00", // vitals: block of 2 items [36.6f, 0.5f], end
-            "01",                       // sensor.ok = true
-            "02", "0000000000000240",   // sensor.reading: branch 1 (double) = 2.25
-            "8001");                    // sensor.steps = 64L (zig-zag 128 = 0x80 0x01)
+    static final String VALUE_HEX = String.join(
+            "",
+            "02", // gender = 1 (zig-zag 2)
+            "00007e42", // age = 63.5f
+            "04", // smoking = CURRENT, index 2
+            "04",
+            "66661242",
+            "0000003f",
+            "00", // vitals: block of 2 items [36.6f, 0.5f], end
+            "01", // sensor.ok = true
+            "02",
+            "0000000000000240", // sensor.reading: branch 1 (double) = 2.25
+            "8001"); // sensor.steps = 64L (zig-zag 128 = 0x80 0x01)
     static final float[] VALUE_FEATURES = {1f, 63.5f, 2f, 36.6f, 0.5f, 1f, 2.25f, 64f};
 
     static Map<String, Object> config() {
@@ -71,7 +76,8 @@ class AvroFormatTest {
 
     @Test
     void encoderAndAvrosOwnWriterProduceTheGoldenBytes() throws Exception {
-        RecordEncoder.EncodedRecord record = new AvroFormat().newEncoder(config())
+        RecordEncoder.EncodedRecord record = new AvroFormat()
+                .newEncoder(config())
                 .encode(new double[] {1, 63.5, 2, 36.6f, 0.5, 1, 2.25, 64}, new double[] {1});
         assertThat(HexFormat.of().formatHex(record.value())).isEqualTo(VALUE_HEX);
         assertThat(record.key()).containsExactly(0x02);
@@ -84,7 +90,8 @@ class AvroFormatTest {
         GenericRecord patient = new GenericData.Record(schema);
         patient.put("gender", 1);
         patient.put("age", 63.5f);
-        patient.put("smoking", new GenericData.EnumSymbol(schema.getField("smoking").schema(), "CURRENT"));
+        patient.put(
+                "smoking", new GenericData.EnumSymbol(schema.getField("smoking").schema(), "CURRENT"));
         patient.put("vitals", List.of(36.6f, 0.5f));
         patient.put("sensor", sensor);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -102,11 +109,13 @@ class AvroFormatTest {
         assertThatThrownBy(() -> new AvroFormat().newDecoder(config()).decodeFeatures(null, value, features, 0))
                 .isInstanceOf(RecordDecodeException.class)
                 .hasMessageContaining("field 'sensor.reading' is null and no default is configured");
-        new AvroFormat().newDecoder(Map.of("data_scheme", DATA_SCHEME, "null_defaults", Map.of("sensor.reading", -1)))
+        new AvroFormat()
+                .newDecoder(Map.of("data_scheme", DATA_SCHEME, "null_defaults", Map.of("sensor.reading", -1)))
                 .decodeFeatures(null, value, features, 0);
         assertThat(features[6]).isEqualTo(-1f);
-        new AvroFormat().newDecoder(Map.of("data_scheme", DATA_SCHEME, "null_default", 0)).decodeFeatures(null, value,
-                features, 0);
+        new AvroFormat()
+                .newDecoder(Map.of("data_scheme", DATA_SCHEME, "null_default", 0))
+                .decodeFeatures(null, value, features, 0);
         assertThat(features[6]).isZero();
     }
 
@@ -115,11 +124,15 @@ class AvroFormatTest {
         RecordDecoder decoder = new AvroFormat().newDecoder(config());
         float[] features = new float[8];
         byte[] full = HexFormat.of().parseHex(VALUE_HEX);
-        assertThatThrownBy(() -> decoder.decodeFeatures(null, java.util.Arrays.copyOf(full, full.length - 3), features, 0))
-                .isInstanceOf(RecordDecodeException.class).hasMessageContaining("ends early");
-        assertThatThrownBy(() -> decoder.decodeFeatures(null, java.util.Arrays.copyOf(full, full.length + 2), features, 0))
+        assertThatThrownBy(
+                        () -> decoder.decodeFeatures(null, java.util.Arrays.copyOf(full, full.length - 3), features, 0))
+                .isInstanceOf(RecordDecodeException.class)
+                .hasMessageContaining("ends early");
+        assertThatThrownBy(
+                        () -> decoder.decodeFeatures(null, java.util.Arrays.copyOf(full, full.length + 2), features, 0))
                 .hasMessageContaining("bytes left over");
-        String threeVitals = VALUE_HEX.replace("04" + "66661242" + "0000003f" + "00", "06" + "66661242" + "0000003f" + "0000803f" + "00");
+        String threeVitals = VALUE_HEX.replace(
+                "04" + "66661242" + "0000003f" + "00", "06" + "66661242" + "0000003f" + "0000803f" + "00");
         assertThatThrownBy(() -> decoder.decodeFeatures(null, HexFormat.of().parseHex(threeVitals), features, 0))
                 .hasMessageContaining("array 'vitals' has more than its declared 2 elements");
         assertThatThrownBy(() -> decoder.decodeLabels(null, null, features, 0)).hasMessageContaining("no key");
@@ -127,16 +140,29 @@ class AvroFormatTest {
 
     @Test
     void schemasThatCannotBeFeaturesAreRejectedWithTheField() {
-        assertThatThrownBy(() -> new AvroFormat().newDecoder(Map.of("data_scheme",
-                "{\"type\":\"record\",\"name\":\"r\",\"fields\":[{\"name\":\"id\",\"type\":\"string\"}]}")))
+        assertThatThrownBy(
+                        () -> new AvroFormat()
+                                .newDecoder(
+                                        Map.of(
+                                                "data_scheme",
+                                                "{\"type\":\"record\",\"name\":\"r\",\"fields\":[{\"name\":\"id\",\"type\":\"string\"}]}")))
                 .isInstanceOf(InvalidFormatConfigException.class)
                 .hasMessageContaining("field 'id' is of type string");
-        assertThatThrownBy(() -> new AvroFormat().newDecoder(Map.of("data_scheme",
-                "{\"type\":\"record\",\"name\":\"r\",\"fields\":[{\"name\":\"xs\",\"type\":{\"type\":\"array\",\"items\":\"int\"}}]}")))
+        assertThatThrownBy(
+                        () -> new AvroFormat()
+                                .newDecoder(
+                                        Map.of(
+                                                "data_scheme",
+                                                "{\"type\":\"record\",\"name\":\"r\",\"fields\":[{\"name\":\"xs\",\"type\":{\"type\":\"array\",\"items\":\"int\"}}]}")))
                 .hasMessageContaining("array 'xs' has no declared length");
-        assertThat(new AvroFormat().newDecoder(Map.of("data_scheme",
-                "{\"type\":\"record\",\"name\":\"r\",\"fields\":[{\"name\":\"xs\",\"type\":{\"type\":\"array\",\"items\":\"int\"}}]}",
-                "array_lengths", Map.of("xs", 5))).featureCount()).isEqualTo(5);
+        assertThat(new AvroFormat()
+                        .newDecoder(Map.of(
+                                "data_scheme",
+                                "{\"type\":\"record\",\"name\":\"r\",\"fields\":[{\"name\":\"xs\",\"type\":{\"type\":\"array\",\"items\":\"int\"}}]}",
+                                "array_lengths",
+                                Map.of("xs", 5)))
+                        .featureCount())
+                .isEqualTo(5);
         assertThatThrownBy(() -> new AvroFormat().newDecoder(Map.of("data_scheme", "{\"type\": \"recrd\"}")))
                 .hasMessageContaining("'data_scheme' is not a valid Avro schema");
         assertThatThrownBy(() -> new AvroFormat().newDecoder(Map.of("label_scheme", LABEL_SCHEME)))

@@ -22,8 +22,8 @@ import net.jqwik.api.Provide;
  */
 class AvroHostileInputPropertiesTest {
 
-    private static final Map<String, Object> CONFIG = Map.of(
-            "data_scheme", AvroFormatTest.DATA_SCHEME, "label_scheme", AvroFormatTest.LABEL_SCHEME);
+    private static final Map<String, Object> CONFIG =
+            Map.of("data_scheme", AvroFormatTest.DATA_SCHEME, "label_scheme", AvroFormatTest.LABEL_SCHEME);
     private static final RecordDecoder DECODER = new AvroFormat().newDecoder(CONFIG);
     private static final byte[] VALID = HexFormat.of().parseHex(AvroFormatTest.VALUE_HEX);
 
@@ -41,7 +41,10 @@ class AvroHostileInputPropertiesTest {
         for (int i = 0; i < features.length; i++) {
             asDoubles[i] = features[i];
         }
-        byte[] again = new AvroFormat().newEncoder(CONFIG).encode(asDoubles, new double[] {1}).value();
+        byte[] again = new AvroFormat()
+                .newEncoder(CONFIG)
+                .encode(asDoubles, new double[] {1})
+                .value();
         float[] decodedAgain = new float[features.length];
         DECODER.decodeFeatures(null, again, decodedAgain, 0);
         assertThat(decodedAgain).containsExactly(features);
@@ -60,9 +63,10 @@ class AvroHostileInputPropertiesTest {
     Arbitrary<byte[]> hostileAvro() {
         Arbitrary<byte[]> random = Arbitraries.bytes().array(byte[].class).ofMaxSize(64);
         Arbitrary<byte[]> mutated = Combinators.combine(
-                Arbitraries.integers().between(0, 3),
-                Arbitraries.integers().between(0, VALID.length - 1),
-                Arbitraries.bytes()).as(AvroHostileInputPropertiesTest::mutate);
+                        Arbitraries.integers().between(0, 3),
+                        Arbitraries.integers().between(0, VALID.length - 1),
+                        Arbitraries.bytes())
+                .as(AvroHostileInputPropertiesTest::mutate);
         return Arbitraries.oneOf(random, mutated);
     }
 

@@ -86,22 +86,23 @@ class AvroLogicalTypesTest {
         assertThat(decoder.featureCount()).isEqualTo(9);
         float[] row = new float[9];
         decoder.decodeFeatures(null, write(schema, record), row, 0);
-        assertThat(row).containsExactly(
-                (float) -1234567.89,
-                0.125f,
-                (float) at.toEpochMilli(),                        // 1.7964e12 ms: float32 keeps it to about ±65 s
-                1_000_002f,                                       // microseconds since the epoch
-                (float) (ChronoUnit.DAYS.getDuration().toMillis() + 5),
-                (float) LocalDate.of(2026, 11, 30).toEpochDay(),  // 20787 days
-                (float) ((3600 + 2 * 60 + 3) * 1000 + 4),
-                7f,
-                -12.5f);
+        assertThat(row)
+                .containsExactly(
+                        (float) -1234567.89,
+                        0.125f,
+                        (float) at.toEpochMilli(), // 1.7964e12 ms: float32 keeps it to about ±65 s
+                        1_000_002f, // microseconds since the epoch
+                        (float) (ChronoUnit.DAYS.getDuration().toMillis() + 5),
+                        (float) LocalDate.of(2026, 11, 30).toEpochDay(), // 20787 days
+                        (float) ((3600 + 2 * 60 + 3) * 1000 + 4),
+                        7f,
+                        -12.5f);
         assertThat(LocalDate.of(2026, 11, 30).toEpochDay()).isEqualTo(20787);
         assertThat(local.toInstant(ZoneOffset.UTC).toEpochMilli()).isEqualTo(86_400_005L);
 
         record.put("maybe", null);
-        RecordDecoder withDefault = new AvroFormat().newDecoder(Map.of("data_scheme", SCHEMA, "label_scheme", LABEL,
-                "null_default", -1));
+        RecordDecoder withDefault =
+                new AvroFormat().newDecoder(Map.of("data_scheme", SCHEMA, "label_scheme", LABEL, "null_default", -1));
         withDefault.decodeFeatures(null, write(schema, record), row, 0);
         assertThat(row[8]).isEqualTo(-1f);
     }
@@ -110,8 +111,11 @@ class AvroLogicalTypesTest {
     void theEncoderWritesDecimalsAndTimestampsAvroReadsBack() throws IOException {
         Schema schema = new Schema.Parser().parse(SCHEMA);
         Map<String, Object> config = Map.of("data_scheme", SCHEMA, "label_scheme", LABEL);
-        byte[] value = new AvroFormat().newEncoder(config).encode(
-                new double[] {-1234567.89, -0.125, 1.5e12, 42, 86_400_005, 20787, 3_723_004, 7, 99.9}, new double[] {1})
+        byte[] value = new AvroFormat()
+                .newEncoder(config)
+                .encode(
+                        new double[] {-1234567.89, -0.125, 1.5e12, 42, 86_400_005, 20787, 3_723_004, 7, 99.9},
+                        new double[] {1})
                 .value();
         GenericRecord back = new GenericDatumReader<GenericRecord>(schema, schema, withConversions())
                 .read(null, DecoderFactory.get().binaryDecoder(value, null));
@@ -121,8 +125,9 @@ class AvroLogicalTypesTest {
         assertThat(back.get("day")).isEqualTo(LocalDate.of(2026, 11, 30));
         assertThat(back.get("time")).isEqualTo(LocalTime.of(1, 2, 3, 4_000_000));
         assertThat(back.get("maybe")).isEqualTo(new BigDecimal("99.9"));
-        assertThatThrownBy(() -> new AvroFormat().newEncoder(config).encode(
-                new double[] {1e8, 0, 0, 0, 0, 0, 0, 0, 0}, new double[] {1}))
+        assertThatThrownBy(() -> new AvroFormat()
+                        .newEncoder(config)
+                        .encode(new double[] {1e8, 0, 0, 0, 0, 0, 0, 0, 0}, new double[] {1}))
                 .hasMessageContaining("Decimal field 'price' is decimal(9, 2); 1.0E8 needs more digits");
     }
 
@@ -143,7 +148,8 @@ class AvroLogicalTypesTest {
                 {"type": "record", "name": "R", "fields": [
                   {"name": "p", "type": {"type": "bytes", "logicalType": "decimal", "scale": 2}}]}""";
         assertThatThrownBy(() -> new AvroFormat().newDecoder(Map.of("data_scheme", noPrecision)))
-                .hasMessageContaining("field 'p' is of type bytes with logicalType 'decimal', which Avro does not accept");
+                .hasMessageContaining(
+                        "field 'p' is of type bytes with logicalType 'decimal', which Avro does not accept");
         String text = """
                 {"type": "record", "name": "R", "fields": [{"name": "s", "type": "string"}]}""";
         assertThatThrownBy(() -> new AvroFormat().newDecoder(Map.of("data_scheme", text)))

@@ -43,12 +43,16 @@ public final class ControlMessageMatcher {
     private final Map<Integer, Candidate> newestEarlier = new java.util.HashMap<>();
     /** With reuse: the earliest message (or malformed one) at or after the position, used when none is earlier. */
     private Candidate firstLater;
+
     private long ignored;
 
     /** A message seen by a reusing matcher; {@code invalid} set when it was malformed (then {@code message} null). */
-    private record Candidate(int partition, long offset, long timestamp, ControlMessage message,
-            InvalidControlMessageException invalid) {
-    }
+    private record Candidate(
+            int partition,
+            long offset,
+            long timestamp,
+            ControlMessage message,
+            InvalidControlMessageException invalid) {}
 
     /**
      * @param deploymentId the waiting deployment
@@ -133,8 +137,8 @@ public final class ControlMessageMatcher {
         if (!reuse || !since.isReachedBy(positions)) {
             return Optional.empty();
         }
-        Optional<Candidate> newest = newestEarlier.values().stream().max(java.util.Comparator
-                .comparingLong(Candidate::timestamp).thenComparingInt(Candidate::partition));
+        Optional<Candidate> newest = newestEarlier.values().stream()
+                .max(java.util.Comparator.comparingLong(Candidate::timestamp).thenComparingInt(Candidate::partition));
         if (newest.isPresent()) {
             return Optional.of(newest.get().message());
         }
@@ -146,9 +150,15 @@ public final class ControlMessageMatcher {
 
     private void ignoreStale(ConsumerRecord<byte[], byte[]> record) {
         ignored++;
-        log.info("[{}] Ignoring the control message at {}-{}@{}: it was published before deployment '{}' was "
-                + "recorded (control topic position {}); deploy with reuseStream (kafkaml train --reuse-stream) to "
-                + "train on an earlier stream", deploymentId, record.topic(), record.partition(), record.offset(),
-                deploymentId, since.format());
+        log.info(
+                "[{}] Ignoring the control message at {}-{}@{}: it was published before deployment '{}' was "
+                        + "recorded (control topic position {}); deploy with reuseStream (kafkaml train --reuse-stream) to "
+                        + "train on an earlier stream",
+                deploymentId,
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                deploymentId,
+                since.format());
     }
 }

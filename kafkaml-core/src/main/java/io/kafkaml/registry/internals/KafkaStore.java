@@ -63,11 +63,13 @@ public final class KafkaStore implements AutoCloseable {
     private final Map<String, Map<String, String>> topicConfigs;
     /** Topics with a configuration of their own that ended up not compacted: refused records are never repaired. */
     private final Set<String> notCompacted = ConcurrentHashMap.newKeySet();
+
     private final Map<String, Map<String, byte[]>> views = new ConcurrentHashMap<>();
     private final Map<String, Map<String, Long>> offsets = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Long> positions = new HashMap<>();
     /** Reader thread only: per ruled topic, keys whose last record was refused, with when to repair them. */
     private final Map<String, Map<String, Long>> refusedLast = new HashMap<>();
+
     private final java.util.Random jitter = new java.util.Random();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition advanced = lock.newCondition();
@@ -106,8 +108,12 @@ public final class KafkaStore implements AutoCloseable {
      *     Compaction never touches the active segment, so the refused record stays behind its repair unless the
      *     segment rolls and is cleaned before any store reads it.
      */
-    public KafkaStore(Map<String, ?> clientConfig, List<String> topics, Set<String> indexOnly,
-            Map<String, BiPredicate<byte[], byte[]>> acceptRules, Duration timeout) {
+    public KafkaStore(
+            Map<String, ?> clientConfig,
+            List<String> topics,
+            Set<String> indexOnly,
+            Map<String, BiPredicate<byte[], byte[]>> acceptRules,
+            Duration timeout) {
         this(clientConfig, topics, indexOnly, acceptRules, Map.of(), timeout);
     }
 
@@ -120,8 +126,12 @@ public final class KafkaStore implements AutoCloseable {
      *     ACL), or a warning says what to set when it cannot be. A refused record is written again (repaired) only in
      *     a topic that is compacted.
      */
-    public KafkaStore(Map<String, ?> clientConfig, List<String> topics, Set<String> indexOnly,
-            Map<String, BiPredicate<byte[], byte[]>> acceptRules, Map<String, Map<String, String>> topicConfigs,
+    public KafkaStore(
+            Map<String, ?> clientConfig,
+            List<String> topics,
+            Set<String> indexOnly,
+            Map<String, BiPredicate<byte[], byte[]>> acceptRules,
+            Map<String, Map<String, String>> topicConfigs,
             Duration timeout) {
         ClientConfigs.requireBootstrapServers(clientConfig);
         this.topicConfigs = Map.copyOf(topicConfigs);
@@ -139,9 +149,13 @@ public final class KafkaStore implements AutoCloseable {
         producerDefaults.put(ProducerConfig.CLIENT_ID_CONFIG, name + "-writer");
         producerDefaults.put(ProducerConfig.LINGER_MS_CONFIG, 0);
         producerDefaults.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1024 * 1024);
-        this.producer = new KafkaProducer<>(ClientConfigs.producer(clientConfig, producerDefaults,
-                Map.of(ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true)),
-                new ByteArraySerializer(), new ByteArraySerializer());
+        this.producer = new KafkaProducer<>(
+                ClientConfigs.producer(
+                        clientConfig,
+                        producerDefaults,
+                        Map.of(ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true)),
+                new ByteArraySerializer(),
+                new ByteArraySerializer());
         this.reader = newConsumer("reader");
         this.fetcher = newConsumer("fetcher");
         reader.assign(partitions);
@@ -174,8 +188,10 @@ public final class KafkaStore implements AutoCloseable {
             Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             for (String topic : topics) {
                 if (!existing.contains(topic)) {
-                    missing.add(new NewTopic(topic, 1, (short) -1).configs(topicConfigs.getOrDefault(topic, Map.of(
-                            TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT))));
+                    missing.add(new NewTopic(topic, 1, (short) -1)
+                            .configs(topicConfigs.getOrDefault(
+                                    topic,
+                                    Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT))));
                 }
             }
             if (!missing.isEmpty()) {
@@ -192,7 +208,8 @@ public final class KafkaStore implements AutoCloseable {
             List<TopicPartition> partitions = new ArrayList<>();
             descriptions.forEach((topic, description) -> {
                 if (description.partitions().size() != 1) {
-                    throw new RegistryException("Registry topic '" + topic + "' has " + description.partitions().size()
+                    throw new RegistryException("Registry topic '" + topic + "' has "
+                            + description.partitions().size()
                             + " partitions; the registry needs exactly one per topic (keys are read in write order)");
                 }
                 partitions.add(new TopicPartition(topic, 0));
@@ -203,8 +220,10 @@ public final class KafkaStore implements AutoCloseable {
             throw new RegistryException("Interrupted while creating the registry topics", e);
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-            throw new RegistryException("Cannot create or describe the registry topics " + topics + ": "
-                    + reason(cause, "DESCRIBE (and CREATE, when missing)"), cause);
+            throw new RegistryException(
+                    "Cannot create or describe the registry topics " + topics + ": "
+                            + reason(cause, "DESCRIBE (and CREATE, when missing)"),
+                    cause);
         }
     }
 
@@ -225,14 +244,20 @@ public final class KafkaStore implements AutoCloseable {
         }
     }
 
-    private void warnIfNotCompacted(Admin admin, List<String> topics) throws InterruptedException, ExecutionException,
-            java.util.concurrent.TimeoutException {
-        List<ConfigResource> resources = topics.stream().map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList();
+    private void warnIfNotCompacted(Admin admin, List<String> topics)
+            throws InterruptedException, ExecutionException, java.util.concurrent.TimeoutException {
+        List<ConfigResource> resources = topics.stream()
+                .map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t))
+                .toList();
         Map<ConfigResource, Config> configs;
         try {
             configs = admin.describeConfigs(resources).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
-            log.debug("[{}] Could not check the cleanup policy of {}: {}", name, topics, e.getCause().toString());
+            log.debug(
+                    "[{}] Could not check the cleanup policy of {}: {}",
+                    name,
+                    topics,
+                    e.getCause().toString());
             return;
         }
         configs.forEach((resource, config) -> {
@@ -243,8 +268,12 @@ public final class KafkaStore implements AutoCloseable {
                 return;
             }
             if (policy == null || !policy.value().contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
-                log.warn("[{}] Registry topic '{}' is not compacted (cleanup.policy={}): its state will be lost to "
-                        + "retention", name, resource.name(), policy == null ? "?" : policy.value());
+                log.warn(
+                        "[{}] Registry topic '{}' is not compacted (cleanup.policy={}): its state will be lost to "
+                                + "retention",
+                        name,
+                        resource.name(),
+                        policy == null ? "?" : policy.value());
             }
         });
     }
@@ -271,18 +300,24 @@ public final class KafkaStore implements AutoCloseable {
         try {
             admin.incrementalAlterConfigs(Map.of(resource, ops)).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             log.info("[{}] Registry topic '{}' altered to {}", name, resource.name(), wanted);
-            if (!wanted.getOrDefault(TopicConfig.CLEANUP_POLICY_CONFIG, "").contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
+            if (!wanted.getOrDefault(TopicConfig.CLEANUP_POLICY_CONFIG, "")
+                    .contains(TopicConfig.CLEANUP_POLICY_COMPACT)) {
                 notCompacted.add(resource.name());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new RegistryException("Interrupted while altering the configuration of topic '" + resource.name()
-                    + "'", e);
+            throw new RegistryException(
+                    "Interrupted while altering the configuration of topic '" + resource.name() + "'", e);
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-            log.warn("[{}] Registry topic '{}' should have {} but could not be altered ({}); ask an administrator to "
-                    + "set it (kafka-configs --alter --entity-type topics --entity-name {} --add-config ...)", name,
-                    resource.name(), wanted, cause.toString(), resource.name());
+            log.warn(
+                    "[{}] Registry topic '{}' should have {} but could not be altered ({}); ask an administrator to "
+                            + "set it (kafka-configs --alter --entity-type topics --entity-name {} --add-config ...)",
+                    name,
+                    resource.name(),
+                    wanted,
+                    cause.toString(),
+                    resource.name());
             if (!compacted) {
                 notCompacted.add(resource.name());
             }
@@ -324,8 +359,12 @@ public final class KafkaStore implements AutoCloseable {
 
     private void apply(ConsumerRecord<byte[], byte[]> record) {
         if (record.key() == null) {
-            log.warn("[{}] Ignoring a registry record without a key at {}-{}@{}", name, record.topic(),
-                    record.partition(), record.offset());
+            log.warn(
+                    "[{}] Ignoring a registry record without a key at {}-{}@{}",
+                    name,
+                    record.topic(),
+                    record.partition(),
+                    record.offset());
             return;
         }
         String key = new String(record.key(), StandardCharsets.UTF_8);
@@ -333,13 +372,25 @@ public final class KafkaStore implements AutoCloseable {
         Map<String, Long> index = offsets.get(record.topic());
         BiPredicate<byte[], byte[]> rule = acceptRules.get(record.topic());
         byte[] current = view.get(key);
-        if (rule != null && record.value() != null && current != null && !java.util.Arrays.equals(current, record.value())
+        if (rule != null
+                && record.value() != null
+                && current != null
+                && !java.util.Arrays.equals(current, record.value())
                 && !rule.test(current, record.value())) {
-            log.warn("[{}] Ignoring the record at {}-{}@{} for key '{}': the transition it asks for is not allowed",
-                    name, record.topic(), record.partition(), record.offset(), key);
+            log.warn(
+                    "[{}] Ignoring the record at {}-{}@{} for key '{}': the transition it asks for is not allowed",
+                    name,
+                    record.topic(),
+                    record.partition(),
+                    record.offset(),
+                    key);
             if (!indexOnly.contains(record.topic())) {
-                refusedLast.computeIfAbsent(record.topic(), t -> new HashMap<>()).put(key,
-                        System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(jitter.nextInt(REPAIR_JITTER_MS + 1)));
+                refusedLast
+                        .computeIfAbsent(record.topic(), t -> new HashMap<>())
+                        .put(
+                                key,
+                                System.nanoTime()
+                                        + TimeUnit.MILLISECONDS.toNanos(jitter.nextInt(REPAIR_JITTER_MS + 1)));
             }
             return;
         }
@@ -395,13 +446,22 @@ public final class KafkaStore implements AutoCloseable {
                 if (value == null) {
                     continue;
                 }
-                log.info("[{}] Writing the value of key '{}' of '{}' again after a refused record, so that compaction "
-                        + "keeps the accepted one", name, key, topic);
+                log.info(
+                        "[{}] Writing the value of key '{}' of '{}' again after a refused record, so that compaction "
+                                + "keeps the accepted one",
+                        name,
+                        key,
+                        topic);
                 try {
-                    producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value),
+                    producer.send(
+                            new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value),
                             (metadata, error) -> {
                                 if (error != null) {
-                                    log.warn("[{}] Could not repair key '{}' of '{}': {}", name, key, topic,
+                                    log.warn(
+                                            "[{}] Could not repair key '{}' of '{}': {}",
+                                            name,
+                                            key,
+                                            topic,
                                             error.toString());
                                 }
                             });
@@ -427,21 +487,23 @@ public final class KafkaStore implements AutoCloseable {
         checkOpen();
         List<java.util.concurrent.Future<RecordMetadata>> sent = new ArrayList<>();
         for (Map.Entry<String, byte[]> entry : entries) {
-            sent.add(producer.send(new ProducerRecord<>(topic, entry.getKey().getBytes(StandardCharsets.UTF_8),
-                    entry.getValue())));
+            sent.add(producer.send(
+                    new ProducerRecord<>(topic, entry.getKey().getBytes(StandardCharsets.UTF_8), entry.getValue())));
         }
         Map<TopicPartition, Long> needed = new HashMap<>();
         try {
             for (java.util.concurrent.Future<RecordMetadata> future : sent) {
                 RecordMetadata metadata = future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-                needed.merge(new TopicPartition(metadata.topic(), metadata.partition()), metadata.offset() + 1, Math::max);
+                needed.merge(
+                        new TopicPartition(metadata.topic(), metadata.partition()), metadata.offset() + 1, Math::max);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new RegistryException("Interrupted while writing to registry topic '" + topic + "'", e);
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-            throw new RegistryException("Cannot write to registry topic '" + topic + "': " + reason(cause, "WRITE"), cause);
+            throw new RegistryException(
+                    "Cannot write to registry topic '" + topic + "': " + reason(cause, "WRITE"), cause);
         }
         awaitPositions(needed, "applying a write to '" + topic + "'");
     }
@@ -450,8 +512,8 @@ public final class KafkaStore implements AutoCloseable {
      * Sends a record to a topic this store does not follow (an append-only log such as the metrics topic) without
      * waiting: the future completes when the broker acknowledges it, or fails with the producer's exception.
      */
-    public java.util.concurrent.Future<RecordMetadata> append(String topic, String key, byte[] value,
-            org.apache.kafka.clients.producer.Callback callback) {
+    public java.util.concurrent.Future<RecordMetadata> append(
+            String topic, String key, byte[] value, org.apache.kafka.clients.producer.Callback callback) {
         checkOpen();
         return producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value), callback);
     }
@@ -465,7 +527,8 @@ public final class KafkaStore implements AutoCloseable {
     /** A missing ACL or a failed authentication in one line naming the principal and resource; else the cause. */
     private String reason(Throwable cause, String topicOperation) {
         return io.kafkaml.common.KafkaAccessException.find(cause, clientConfig, topicOperation)
-                .map(Exception::getMessage).orElse(String.valueOf(cause));
+                .map(Exception::getMessage)
+                .orElse(String.valueOf(cause));
     }
 
     private void awaitPositions(Map<TopicPartition, Long> needed, String what) {
@@ -474,8 +537,8 @@ public final class KafkaStore implements AutoCloseable {
         try {
             while (true) {
                 if (readerFailure != null) {
-                    throw new RegistryException("The registry reader failed: " + reason(readerFailure, "READ"),
-                            readerFailure);
+                    throw new RegistryException(
+                            "The registry reader failed: " + reason(readerFailure, "READ"), readerFailure);
                 }
                 boolean done = true;
                 for (Map.Entry<TopicPartition, Long> entry : needed.entrySet()) {
@@ -491,7 +554,10 @@ public final class KafkaStore implements AutoCloseable {
                 if (deadline.expired()) {
                     throw new RegistryException("Timed out after " + timeout.toMillis() + " ms " + what);
                 }
-                advanced.await(Math.max(1, deadline.remainingAtMost(Duration.ofMillis(200)).toMillis()),
+                advanced.await(
+                        Math.max(
+                                1,
+                                deadline.remainingAtMost(Duration.ofMillis(200)).toMillis()),
                         TimeUnit.MILLISECONDS);
             }
         } catch (InterruptedException e) {

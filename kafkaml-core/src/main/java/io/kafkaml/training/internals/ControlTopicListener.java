@@ -1,16 +1,16 @@
 package io.kafkaml.training.internals;
 
-import io.kafkaml.training.LocalTrainingLauncher;
 import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlMessage;
-import io.kafkaml.control.internals.ControlMessageMatcher;
 import io.kafkaml.control.ControlMessageTimeoutException;
 import io.kafkaml.control.ControlTopicPosition;
 import io.kafkaml.control.InvalidControlMessageException;
+import io.kafkaml.control.internals.ControlMessageMatcher;
 import io.kafkaml.internals.Backoff;
 import io.kafkaml.internals.ClientConfigs;
 import io.kafkaml.internals.Deadline;
 import io.kafkaml.internals.TopicPartitions;
+import io.kafkaml.training.LocalTrainingLauncher;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -26,7 +26,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -51,8 +50,8 @@ public final class ControlTopicListener implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControlTopicListener.class);
     private static final Duration POLL = Duration.ofMillis(200);
     /** After a failed read: 1 s, doubling to 30 s while the failures go on. */
-    private static final Backoff READ_RETRY = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30),
-            Backoff.KAFKA_JITTER);
+    private static final Backoff READ_RETRY =
+            new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30), Backoff.KAFKA_JITTER);
 
     /** A deployment waiting for its control message. */
     public static final class Waiter {
@@ -63,7 +62,10 @@ public final class ControlTopicListener implements AutoCloseable {
         final Consumer<RuntimeException> onGiveUp;
         volatile boolean cancelled;
 
-        Waiter(ControlMessageMatcher matcher, Duration timeout, Consumer<ControlMessage> onMessage,
+        Waiter(
+                ControlMessageMatcher matcher,
+                Duration timeout,
+                Consumer<ControlMessage> onMessage,
                 Consumer<RuntimeException> onGiveUp) {
             this.matcher = matcher;
             this.timeout = timeout;
@@ -78,8 +80,7 @@ public final class ControlTopicListener implements AutoCloseable {
         }
     }
 
-    private record Registration(Waiter waiter, ControlTopicPosition since, boolean reuse) {
-    }
+    private record Registration(Waiter waiter, ControlTopicPosition since, boolean reuse) {}
 
     private final String topic;
     private final org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
@@ -104,8 +105,13 @@ public final class ControlTopicListener implements AutoCloseable {
      * @param since where the control topic ended when the deployment was recorded
      * @param reuse whether an older message may be accepted
      */
-    public Waiter await(String deploymentId, ControlTopicPosition since, boolean reuse, Duration timeout,
-            Consumer<ControlMessage> onMessage, Consumer<RuntimeException> onGiveUp) {
+    public Waiter await(
+            String deploymentId,
+            ControlTopicPosition since,
+            boolean reuse,
+            Duration timeout,
+            Consumer<ControlMessage> onMessage,
+            Consumer<RuntimeException> onGiveUp) {
         if (closing) {
             throw new IllegalStateException("The control-topic listener of '" + topic + "' is closed");
         }
@@ -157,8 +163,13 @@ public final class ControlTopicListener implements AutoCloseable {
                 // a registration or close: go round
             } catch (RuntimeException e) {
                 Duration wait = READ_RETRY.delay(++failures);
-                log.error("[{}] The control-topic listener failed to read ({} in a row); retrying in {} ms: {}", topic,
-                        failures, wait.toMillis(), e.toString(), e);
+                log.error(
+                        "[{}] The control-topic listener failed to read ({} in a row); retrying in {} ms: {}",
+                        topic,
+                        failures,
+                        wait.toMillis(),
+                        e.toString(),
+                        e);
                 sleepQuietly(wait);
             }
         }
@@ -174,11 +185,12 @@ public final class ControlTopicListener implements AutoCloseable {
             Waiter waiter = registration.waiter();
             Waiter previous = waiting.put(waiter.matcher.deploymentId(), waiter);
             if (previous != null) {
-                previous.onGiveUp.accept(new IllegalStateException("Deployment '" + waiter.matcher.deploymentId()
-                        + "' started waiting again"));
+                previous.onGiveUp.accept(new IllegalStateException(
+                        "Deployment '" + waiter.matcher.deploymentId() + "' started waiting again"));
             }
             for (TopicPartition partition : assigned) {
-                long from = registration.reuse() ? 0
+                long from = registration.reuse()
+                        ? 0
                         : registration.since().endOffsets().getOrDefault(partition.partition(), 0L);
                 rewind.merge(partition, from, Math::min);
             }
@@ -220,11 +232,15 @@ public final class ControlTopicListener implements AutoCloseable {
             Waiter waiter = it.next();
             if (waiter.cancelled) {
                 it.remove();
-                giveUp(waiter, new CancellationException("Stopped waiting for the control message of deployment '"
-                        + waiter.matcher.deploymentId() + "'"));
+                giveUp(
+                        waiter,
+                        new CancellationException("Stopped waiting for the control message of deployment '"
+                                + waiter.matcher.deploymentId() + "'"));
             } else if (waiter.deadline.expired()) {
                 it.remove();
-                giveUp(waiter, new ControlMessageTimeoutException(waiter.matcher.deploymentId(), topic, waiter.timeout, 0));
+                giveUp(
+                        waiter,
+                        new ControlMessageTimeoutException(waiter.matcher.deploymentId(), topic, waiter.timeout, 0));
             }
         }
     }
@@ -233,7 +249,8 @@ public final class ControlTopicListener implements AutoCloseable {
         try {
             waiter.onMessage.accept(message);
         } catch (RuntimeException e) {
-            log.error("[{}] Could not start deployment '{}': {}", topic, waiter.matcher.deploymentId(), e.toString(), e);
+            log.error(
+                    "[{}] Could not start deployment '{}': {}", topic, waiter.matcher.deploymentId(), e.toString(), e);
         }
     }
 
@@ -241,8 +258,12 @@ public final class ControlTopicListener implements AutoCloseable {
         try {
             waiter.onGiveUp.accept(reason);
         } catch (RuntimeException e) {
-            log.error("[{}] Could not record the end of deployment '{}': {}", topic, waiter.matcher.deploymentId(),
-                    e.toString(), e);
+            log.error(
+                    "[{}] Could not record the end of deployment '{}': {}",
+                    topic,
+                    waiter.matcher.deploymentId(),
+                    e.toString(),
+                    e);
         }
     }
 
@@ -250,8 +271,10 @@ public final class ControlTopicListener implements AutoCloseable {
         register();
         List<Waiter> left = new ArrayList<>(waiting.values());
         waiting.clear();
-        left.forEach(w -> giveUp(w, new CancellationException("The launcher closed while deployment '"
-                + w.matcher.deploymentId() + "' waited for its control message")));
+        left.forEach(w -> giveUp(
+                w,
+                new CancellationException("The launcher closed while deployment '" + w.matcher.deploymentId()
+                        + "' waited for its control message")));
     }
 
     private Map<Integer, Long> positions() {

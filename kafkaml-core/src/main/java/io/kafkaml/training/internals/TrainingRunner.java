@@ -1,10 +1,5 @@
 package io.kafkaml.training.internals;
 
-import io.kafkaml.training.LocalTrainingLauncher;
-import io.kafkaml.training.TrainingDeployments;
-import io.kafkaml.training.TrainingJob;
-import io.kafkaml.training.TrainingListener;
-import io.kafkaml.training.TrainingSpec;
 import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.ControlChannel;
@@ -22,6 +17,11 @@ import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.EpochMetrics;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
+import io.kafkaml.training.LocalTrainingLauncher;
+import io.kafkaml.training.TrainingDeployments;
+import io.kafkaml.training.TrainingJob;
+import io.kafkaml.training.TrainingListener;
+import io.kafkaml.training.TrainingSpec;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Duration;
@@ -93,6 +93,7 @@ public final class TrainingRunner implements Runnable {
     private final AtomicBoolean cancelled = new AtomicBoolean();
     /** Where the control message comes from: the launcher's listener, or (null) this runner's own wait. */
     private final java.util.function.Supplier<ControlMessage> delivered;
+
     private final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
     private final String run = java.util.UUID.randomUUID().toString();
     private volatile DeploymentStatus finalStatus;
@@ -112,7 +113,11 @@ public final class TrainingRunner implements Runnable {
      *
      * @param clients creates the consumers that read the data stream
      */
-    public TrainingRunner(TrainingJob job, Registry registry, Map<String, ?> clientConfig, TrainingListener listener,
+    public TrainingRunner(
+            TrainingJob job,
+            Registry registry,
+            Map<String, ?> clientConfig,
+            TrainingListener listener,
             KafkaClientSupplier clients) {
         this(job, registry, clientConfig, listener, clients, null);
     }
@@ -121,14 +126,19 @@ public final class TrainingRunner implements Runnable {
      * A runner whose control message was already received by its launcher's one control-topic listener:
      * {@code delivered} returns it (or throws why there is none, e.g. a timeout or a cancellation).
      */
-    public TrainingRunner(TrainingJob job, Registry registry, Map<String, ?> clientConfig, TrainingListener listener,
-            KafkaClientSupplier clients, java.util.function.Supplier<ControlMessage> delivered) {
+    public TrainingRunner(
+            TrainingJob job,
+            Registry registry,
+            Map<String, ?> clientConfig,
+            TrainingListener listener,
+            KafkaClientSupplier clients,
+            java.util.function.Supplier<ControlMessage> delivered) {
         this.delivered = delivered;
         this.clients = Objects.requireNonNull(clients, "clients");
         this.job = Objects.requireNonNull(job, "job");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.clientConfig = Map.copyOf(clientConfig);
-        this.listener = listener != null ? listener : new TrainingListener() { };
+        this.listener = listener != null ? listener : new TrainingListener() {};
     }
 
     /** Asks the runner to stop at the next batch (or while it waits for data). */
@@ -171,8 +181,14 @@ public final class TrainingRunner implements Runnable {
             for (ModelDefinition model : job.models()) {
                 java.util.Optional<TrainingResult> existing = registry.result(TrainingResult.idOf(id, model.name()));
                 if (existing.isPresent() && existing.get().status().isTerminal()) {
-                    log.warn("[{}] model {} already ended {}{}; it is not trained again", id, model.name(),
-                            existing.get().status(), existing.get().error() == null ? "" : ": " + existing.get().error());
+                    log.warn(
+                            "[{}] model {} already ended {}{}; it is not trained again",
+                            id,
+                            model.name(),
+                            existing.get().status(),
+                            existing.get().error() == null
+                                    ? ""
+                                    : ": " + existing.get().error());
                     alreadyEnded.add(existing.get().status());
                 } else {
                     trainers.add(new ModelTrainer(model));
@@ -185,22 +201,30 @@ public final class TrainingRunner implements Runnable {
             ControlMessage message = awaitControlMessage();
             if (message.incremental()) {
                 throw new io.kafkaml.common.KafkaMlException("The control message for deployment '" + id
-                        + "' announces an incremental (online) stream" + message.unboundedTopic().map(t -> " on topic '"
-                        + t + "'").orElse("") + ", as Kafka-ML's online sink sends; kafkaml does not train on "
+                        + "' announces an incremental (online) stream"
+                        + message.unboundedTopic()
+                                .map(t -> " on topic '" + t + "'")
+                                .orElse("") + ", as Kafka-ML's online sink sends; kafkaml does not train on "
                         + "incremental streams yet: send a bounded stream (kafkaml send, a DataSink) instead");
             }
             registry.deployment(id).ifPresent(d -> registry.updateDeployment(d.withControlMessage(message.toJson())));
-            log.info("[{}] Training {} model(s) of configuration '{}' on {}", id, trainers.size(),
-                    job.configuration().name(), message.slices());
-            RecordDecoder decoder = RecordFormats.bounded(RecordFormats.forName(message.inputFormat())
-                    .newDecoder(message.inputConfig()), KafkaMlConfig.maxRecordBytes(clientConfig));
+            log.info(
+                    "[{}] Training {} model(s) of configuration '{}' on {}",
+                    id,
+                    trainers.size(),
+                    job.configuration().name(),
+                    message.slices());
+            RecordDecoder decoder = RecordFormats.bounded(
+                    RecordFormats.forName(message.inputFormat()).newDecoder(message.inputConfig()),
+                    KafkaMlConfig.maxRecordBytes(clientConfig));
             for (ModelTrainer trainer : trainers) {
                 trainer.prepare(registry.newNetwork(trainer.model), decoder);
             }
             Map<LabelPlan, List<ModelTrainer>> groups = new LinkedHashMap<>();
             for (ModelTrainer trainer : trainers) {
                 if (trainer.error == null) {
-                    groups.computeIfAbsent(trainer.labels, k -> new ArrayList<>()).add(trainer);
+                    groups.computeIfAbsent(trainer.labels, k -> new ArrayList<>())
+                            .add(trainer);
                     trainer.publish(DeploymentStatus.TRAINING); // its data arrived: reading the stream is training
                 } else {
                     trainer.publish(DeploymentStatus.FAILED);
@@ -235,9 +259,15 @@ public final class TrainingRunner implements Runnable {
         } finally {
             List<DeploymentStatus> statuses = new ArrayList<>(alreadyEnded);
             trainers.forEach(t -> statuses.add(t.status.isTerminal() ? t.status : DeploymentStatus.FAILED));
-            finalStatus = statuses.contains(DeploymentStatus.FAILED) ? DeploymentStatus.FAILED
-                    : statuses.contains(DeploymentStatus.CANCELLED) ? DeploymentStatus.CANCELLED : DeploymentStatus.FINISHED;
-            log.info("[{}] The {} model(s) of this runner ended: {}", id, trainers.size() + alreadyEnded.size(),
+            finalStatus = statuses.contains(DeploymentStatus.FAILED)
+                    ? DeploymentStatus.FAILED
+                    : statuses.contains(DeploymentStatus.CANCELLED)
+                            ? DeploymentStatus.CANCELLED
+                            : DeploymentStatus.FINISHED;
+            log.info(
+                    "[{}] The {} model(s) of this runner ended: {}",
+                    id,
+                    trainers.size() + alreadyEnded.size(),
                     finalStatus);
             deploymentChanged();
             ended.countDown();
@@ -249,7 +279,10 @@ public final class TrainingRunner implements Runnable {
         try {
             listener.onResult(result);
         } catch (RuntimeException e) {
-            log.warn("[{}] A training listener failed on the result of {}: {}", job.deploymentId(), result.model(),
+            log.warn(
+                    "[{}] A training listener failed on the result of {}: {}",
+                    job.deploymentId(),
+                    result.model(),
                     e.toString());
         }
     }
@@ -257,8 +290,15 @@ public final class TrainingRunner implements Runnable {
     /** Records the deployment when a runner is started without {@link TrainingDeployments} (its record is its own). */
     private void ensureDeploymentRecorded() {
         if (registry.deployment(job.deploymentId()).isEmpty()) {
-            registry.createDeployment(new Deployment(job.deploymentId(), job.configuration().name(),
-                    DeploymentStatus.WAITING_FOR_DATA, null, job.spec().toMap(), Instant.now(), Instant.now(), null));
+            registry.createDeployment(new Deployment(
+                    job.deploymentId(),
+                    job.configuration().name(),
+                    DeploymentStatus.WAITING_FOR_DATA,
+                    null,
+                    job.spec().toMap(),
+                    Instant.now(),
+                    Instant.now(),
+                    null));
         }
     }
 
@@ -269,7 +309,10 @@ public final class TrainingRunner implements Runnable {
                 if (deployment.status() != lastDeploymentStatus) {
                     lastDeploymentStatus = deployment.status();
                     if (deployment.status().isTerminal()) {
-                        log.info("[{}] Deployment {}{}", job.deploymentId(), deployment.status(),
+                        log.info(
+                                "[{}] Deployment {}{}",
+                                job.deploymentId(),
+                                deployment.status(),
                                 deployment.error() == null ? "" : ": " + deployment.error());
                     }
                     listener.onDeploymentStatus(job.deploymentId(), deployment.status(), deployment.error());
@@ -291,7 +334,8 @@ public final class TrainingRunner implements Runnable {
                 return delivered.get();
             }
             io.kafkaml.control.ControlTopicPosition since = registry.deployment(job.deploymentId())
-                    .map(TrainingDeployments::controlPosition).orElse(io.kafkaml.control.ControlTopicPosition.BEGINNING);
+                    .map(TrainingDeployments::controlPosition)
+                    .orElse(io.kafkaml.control.ControlTopicPosition.BEGINNING);
             try (ControlChannel control = ControlChannel.create(clientConfig, job.controlTopic())) {
                 return control.await(job.deploymentId(), since, job.spec().reuseStream(), wait, cancelled::get);
             }
@@ -302,9 +346,14 @@ public final class TrainingRunner implements Runnable {
 
     private void trainGroup(ControlMessage message, LabelPlan labels, List<ModelTrainer> trainers) {
         TrainingSpec spec = job.spec();
-        StreamDataSets.Builder builder = StreamDataSets.builder(clientConfig, message).clientSupplier(clients).batchSize(spec.batchSize())
-                .shuffle(spec.shuffle()).seed(spec.seed()).splitOrder(spec.splitOrder())
-                .cacheBudgetBytes(spec.cacheBudgetBytes()).badRecordPolicy(spec.badRecordPolicy());
+        StreamDataSets.Builder builder = StreamDataSets.builder(clientConfig, message)
+                .clientSupplier(clients)
+                .batchSize(spec.batchSize())
+                .shuffle(spec.shuffle())
+                .seed(spec.seed())
+                .splitOrder(spec.splitOrder())
+                .cacheBudgetBytes(spec.cacheBudgetBytes())
+                .badRecordPolicy(spec.badRecordPolicy());
         if (labels.oneHotClasses() > 0) {
             builder.oneHotLabels(labels.oneHotClasses());
         } else if (labels.indexClasses() > 0) {
@@ -321,12 +370,14 @@ public final class TrainingRunner implements Runnable {
             boolean hasValidation = data.splitSize(io.kafkaml.dataset.DataSplit.VALIDATION) > 0;
             boolean hasTest = data.splitSize(io.kafkaml.dataset.DataSplit.TEST) > 0;
             if (spec.earlyStoppingMetric() != null && !hasValidation) {
-                log.warn("[{}] Early stopping needs a validation split; the stream has none, so it is off",
+                log.warn(
+                        "[{}] Early stopping needs a validation split; the stream has none, so it is off",
                         job.deploymentId());
             }
             trainers.forEach(t -> t.start(normalizer));
             for (int epoch = 1; epoch <= spec.epochs(); epoch++) {
-                List<ModelTrainer> active = trainers.stream().filter(ModelTrainer::active).toList();
+                List<ModelTrainer> active =
+                        trainers.stream().filter(ModelTrainer::active).toList();
                 if (active.isEmpty()) {
                     break;
                 }
@@ -344,15 +395,17 @@ public final class TrainingRunner implements Runnable {
                     steps++;
                 }
                 long millis = (System.nanoTime() - begin) / 1_000_000;
-                Map<ModelTrainer, Map<String, Double>> metrics = hasValidation
-                        ? evaluate(validation, active, null) : new LinkedHashMap<>();
+                Map<ModelTrainer, Map<String, Double>> metrics =
+                        hasValidation ? evaluate(validation, active, null) : new LinkedHashMap<>();
                 for (ModelTrainer trainer : active) {
                     if (trainer.active()) {
                         trainer.endEpoch(epoch, metrics.getOrDefault(trainer, Map.of()), millis, hasValidation);
                     }
                 }
             }
-            List<ModelTrainer> done = trainers.stream().filter(t -> t.error == null && !t.status.isTerminal()).toList();
+            List<ModelTrainer> done = trainers.stream()
+                    .filter(t -> t.error == null && !t.status.isTerminal())
+                    .toList();
             Map<ModelTrainer, long[][]> confusion = new LinkedHashMap<>();
             Map<ModelTrainer, Map<String, Double>> testMetrics = hasTest ? evaluate(test, done, confusion) : Map.of();
             for (ModelTrainer trainer : done) {
@@ -375,21 +428,27 @@ public final class TrainingRunner implements Runnable {
     }
 
     /** Evaluates several models on one pass over {@code iterator}. */
-    private Map<ModelTrainer, Map<String, Double>> evaluate(StreamDataSetIterator iterator, List<ModelTrainer> trainers,
-            Map<ModelTrainer, long[][]> confusion) {
+    private Map<ModelTrainer, Map<String, Double>> evaluate(
+            StreamDataSetIterator iterator, List<ModelTrainer> trainers, Map<ModelTrainer, long[][]> confusion) {
         iterator.reset();
         Map<ModelTrainer, KindEvaluation> evaluations = new LinkedHashMap<>();
         for (ModelTrainer trainer : trainers) {
-            evaluations.put(trainer, new KindEvaluation(trainer.kind, trainer.outputs, job.spec().decisionThreshold()));
+            evaluations.put(
+                    trainer,
+                    new KindEvaluation(trainer.kind, trainer.outputs, job.spec().decisionThreshold()));
         }
         while (iterator.hasNext()) {
             checkCancelled();
             DataSet batch = iterator.next(job.spec().evaluationBatchSize());
             for (ModelTrainer trainer : trainers) {
                 String steps = trainer.binding.layout().sequenceOutput();
-                evaluations.get(trainer).add(stepsAsRows(trainer.binding.labels(batch.getLabels()), steps),
-                        stepsAsRows(trainer.predict(batch.getFeatures()), steps), trainer.score(batch),
-                        batch.numExamples());
+                evaluations
+                        .get(trainer)
+                        .add(
+                                stepsAsRows(trainer.binding.labels(batch.getLabels()), steps),
+                                stepsAsRows(trainer.predict(batch.getFeatures()), steps),
+                                trainer.score(batch),
+                                batch.numExamples());
             }
         }
         Map<ModelTrainer, Map<String, Double>> results = new LinkedHashMap<>();
@@ -470,7 +529,8 @@ public final class TrainingRunner implements Runnable {
             };
             float[] thresholds = new float[outputs];
             java.util.Arrays.fill(thresholds, (float) threshold);
-            this.labels = kind == OutputKind.MULTI_LABEL ? new EvaluationBinary(Nd4j.createFromArray(thresholds)) : null;
+            this.labels =
+                    kind == OutputKind.MULTI_LABEL ? new EvaluationBinary(Nd4j.createFromArray(thresholds)) : null;
             this.values = classes == null && labels == null ? new RegressionEvaluation(outputs) : null;
         }
 
@@ -555,7 +615,8 @@ public final class TrainingRunner implements Runnable {
             long[][] matrix = new long[n][n];
             for (int actual = 0; actual < n; actual++) {
                 for (int predicted = 0; predicted < n; predicted++) {
-                    matrix[actual][predicted] = classes.getConfusionMatrix() == null ? 0
+                    matrix[actual][predicted] = classes.getConfusionMatrix() == null
+                            ? 0
                             : classes.getConfusionMatrix().getCount(actual, predicted);
                 }
             }
@@ -570,6 +631,7 @@ public final class TrainingRunner implements Runnable {
         final int outputs;
         /** How this model takes the stream's records (null only when they do not fit it: then error says why). */
         InputLayout.Binding binding;
+
         final String resultId;
         Model network;
         LabelPlan labels = LabelPlan.AS_DECODED;
@@ -613,8 +675,9 @@ public final class TrainingRunner implements Runnable {
             InputLayout.Binding bound = null;
             try {
                 // Before any training: the stream's records must be this model's input (shapes named if not).
-                bound = model.summary().inputLayout().bind(decoder.featureShape(),
-                        KafkaMlConfig.maxRecordValues(clientConfig));
+                bound = model.summary()
+                        .inputLayout()
+                        .bind(decoder.featureShape(), KafkaMlConfig.maxRecordValues(clientConfig));
                 bound.check(network, model.name());
             } catch (InvalidModelException e) {
                 error = e.getMessage();
@@ -623,7 +686,8 @@ public final class TrainingRunner implements Runnable {
             int labelCount = decoder.labelCount();
             // A model with one output per time step takes a label per step.
             int steps = bound != null && model.summary().inputLayout().sequenceOutput() != null
-                    ? (int) Math.max(1, bound.timeSteps()) : 1;
+                    ? (int) Math.max(1, bound.timeSteps())
+                    : 1;
             boolean indexLoss = model.summary().classIndexLabels();
             if (!model.summary().trainable()) {
                 error = "it cannot be trained: " + model.summary().lossProblem();
@@ -682,18 +746,21 @@ public final class TrainingRunner implements Runnable {
 
         INDArray predict(INDArray flatFeatures) {
             INDArray features = binding.features(flatFeatures);
-            return network instanceof MultiLayerNetwork mln ? mln.output(features, false)
+            return network instanceof MultiLayerNetwork mln
+                    ? mln.output(features, false)
                     : ((ComputationGraph) network).outputSingle(false, features);
         }
 
         double score(DataSet flat) {
             DataSet batch = laidOut(flat);
-            return network instanceof MultiLayerNetwork mln ? mln.score(batch) : ((ComputationGraph) network).score(batch);
+            return network instanceof MultiLayerNetwork mln
+                    ? mln.score(batch)
+                    : ((ComputationGraph) network).score(batch);
         }
 
         void endEpoch(int epoch, Map<String, Double> validation, long millis, boolean hasValidation) {
-            EpochMetrics metrics = new EpochMetrics(epoch, lossCount == 0 ? Double.NaN : lossSum / lossCount,
-                    validation, millis);
+            EpochMetrics metrics =
+                    new EpochMetrics(epoch, lossCount == 0 ? Double.NaN : lossSum / lossCount, validation, millis);
             lossSum = 0;
             lossCount = 0;
             epochCount = epoch;
@@ -707,10 +774,16 @@ public final class TrainingRunner implements Runnable {
                 lastLogged = System.nanoTime();
                 long eta = trainingMillis * (total - epoch) / epoch;
                 String watched = kind.isClassifier() ? "accuracy" : "mse";
-                log.info("[{}] model {} epoch {}/{} loss {}{} ETA {}", job.deploymentId(), model.name(), epoch, total,
+                log.info(
+                        "[{}] model {} epoch {}/{} loss {}{} ETA {}",
+                        job.deploymentId(),
+                        model.name(),
+                        epoch,
+                        total,
                         String.format("%.4f", metrics.loss()),
                         validation.containsKey(watched)
-                                ? String.format(" validation %s %.4f", watched, validation.get(watched)) : "",
+                                ? String.format(" validation %s %.4f", watched, validation.get(watched))
+                                : "",
                         Duration.ofMillis(eta).toString().substring(2).toLowerCase(java.util.Locale.ROOT));
             }
             Throwable failed = metricsFailure;
@@ -743,8 +816,13 @@ public final class TrainingRunner implements Runnable {
                     sinceBest = 0;
                 } else if (++sinceBest >= job.spec().earlyStoppingPatience()) {
                     stopped = true;
-                    log.info("[{}] model {} stops early at epoch {}: validation {} has not improved for {} epochs",
-                            job.deploymentId(), model.name(), epoch, metric, sinceBest);
+                    log.info(
+                            "[{}] model {} stops early at epoch {}: validation {} has not improved for {} epochs",
+                            job.deploymentId(),
+                            model.name(),
+                            epoch,
+                            metric,
+                            sinceBest);
                 }
             }
         }
@@ -758,8 +836,10 @@ public final class TrainingRunner implements Runnable {
             if (metric == null || !metrics.validation().containsKey(metric)) {
                 metric = metrics.validation().containsKey("loss") ? "loss" : null;
             }
-            double value = metric == null ? metrics.loss() : metrics.validation().get(metric);
-            double bestValue = metric == null ? bestEpoch.loss() : bestEpoch.validation().getOrDefault(metric, Double.NaN);
+            double value =
+                    metric == null ? metrics.loss() : metrics.validation().get(metric);
+            double bestValue =
+                    metric == null ? bestEpoch.loss() : bestEpoch.validation().getOrDefault(metric, Double.NaN);
             if (Double.isNaN(bestValue)) {
                 return !Double.isNaN(value);
             }
@@ -783,7 +863,8 @@ public final class TrainingRunner implements Runnable {
                 publish(DeploymentStatus.FAILED);
                 return;
             }
-            String artifact = registry.storeArtifact(resultId + ".model", out.toByteArray()).id();
+            String artifact = registry.storeArtifact(resultId + ".model", out.toByteArray())
+                    .id();
             String normalizerArtifact = null;
             if (normalizer != null) {
                 ByteArrayOutputStream normalizerOut = new ByteArrayOutputStream();
@@ -794,7 +875,8 @@ public final class TrainingRunner implements Runnable {
                     publish(DeploymentStatus.FAILED);
                     return;
                 }
-                normalizerArtifact = registry.storeArtifact(resultId + ".normalizer", normalizerOut.toByteArray()).id();
+                normalizerArtifact = registry.storeArtifact(resultId + ".normalizer", normalizerOut.toByteArray())
+                        .id();
             }
             this.testMetrics = testMetrics;
             this.confusion = confusion;
@@ -804,15 +886,31 @@ public final class TrainingRunner implements Runnable {
         }
 
         TrainingResult summary(DeploymentStatus newStatus) {
-            return new TrainingResult(resultId, job.deploymentId(), model.name(), newStatus, List.of(), testMetrics,
-                    confusion, trainingMillis, artifact, normalizerArtifact, error, Instant.now(), epochCount, lastEpoch,
-                    bestEpoch, metricsStart, metricsEnd(newStatus));
+            return new TrainingResult(
+                    resultId,
+                    job.deploymentId(),
+                    model.name(),
+                    newStatus,
+                    List.of(),
+                    testMetrics,
+                    confusion,
+                    trainingMillis,
+                    artifact,
+                    normalizerArtifact,
+                    error,
+                    Instant.now(),
+                    epochCount,
+                    lastEpoch,
+                    bestEpoch,
+                    metricsStart,
+                    metricsEnd(newStatus));
         }
 
         /** The end of the run's history, recorded only on this runner's terminal record once it is complete. */
         io.kafkaml.registry.MetricsPosition metricsEnd(DeploymentStatus newStatus) {
             return newStatus.isTerminal() && historyFlushed && metricsFailure == null && epochCount > 0
-                    ? metricsLast : null;
+                    ? metricsLast
+                    : null;
         }
 
         /**
@@ -834,7 +932,11 @@ public final class TrainingRunner implements Runnable {
                     registry.flushEpochs();
                     historyFlushed = true;
                 } catch (RuntimeException e) {
-                    log.warn("[{}] model {}: epoch metrics not flushed: {}", job.deploymentId(), model.name(), reason(e));
+                    log.warn(
+                            "[{}] model {}: epoch metrics not flushed: {}",
+                            job.deploymentId(),
+                            model.name(),
+                            reason(e));
                 }
             }
             TrainingResult result = summary(newStatus);
@@ -843,24 +945,47 @@ public final class TrainingRunner implements Runnable {
                 status = newStatus;
             } catch (io.kafkaml.registry.IllegalStatusTransitionException e) {
                 TrainingResult recorded = registry.result(resultId).orElse(null);
-                status = recorded != null && recorded.status().isTerminal() ? recorded.status() : DeploymentStatus.FAILED;
+                status = recorded != null && recorded.status().isTerminal()
+                        ? recorded.status()
+                        : DeploymentStatus.FAILED;
                 error = recorded != null && recorded.error() != null ? recorded.error() : e.getMessage();
-                log.warn("[{}] model {} was ended {} by another party; it stops: {}", job.deploymentId(), model.name(),
-                        status, error);
+                log.warn(
+                        "[{}] model {} was ended {} by another party; it stops: {}",
+                        job.deploymentId(),
+                        model.name(),
+                        status,
+                        error);
                 deploymentChanged();
                 return;
             } catch (RuntimeException e) {
                 error = "cannot record the result in the registry: " + reason(e);
                 status = DeploymentStatus.FAILED;
                 log.error("[{}] model {} FAILED: {}", job.deploymentId(), model.name(), error);
-                TrainingResult failed = new TrainingResult(resultId, job.deploymentId(), model.name(),
-                        DeploymentStatus.FAILED, List.of(), Map.of(), null, trainingMillis, null, null, error,
-                        Instant.now(), epochCount, lastEpoch, bestEpoch, metricsStart,
+                TrainingResult failed = new TrainingResult(
+                        resultId,
+                        job.deploymentId(),
+                        model.name(),
+                        DeploymentStatus.FAILED,
+                        List.of(),
+                        Map.of(),
+                        null,
+                        trainingMillis,
+                        null,
+                        null,
+                        error,
+                        Instant.now(),
+                        epochCount,
+                        lastEpoch,
+                        bestEpoch,
+                        metricsStart,
                         metricsEnd(DeploymentStatus.FAILED));
                 try {
                     registry.putResult(failed);
                 } catch (RuntimeException again) {
-                    log.error("[{}] model {}: FAILED cannot be recorded either: {}", job.deploymentId(), model.name(),
+                    log.error(
+                            "[{}] model {}: FAILED cannot be recorded either: {}",
+                            job.deploymentId(),
+                            model.name(),
                             reason(again));
                 }
                 notifyResult(failed);

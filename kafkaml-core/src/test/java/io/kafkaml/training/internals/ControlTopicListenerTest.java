@@ -1,5 +1,8 @@
 package io.kafkaml.training.internals;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.control.ControlMessageTimeoutException;
@@ -19,9 +22,6 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 /** The launcher's one control-topic reader, driven through a {@link MockConsumer}. */
 class ControlTopicListenerTest {
 
@@ -33,8 +33,8 @@ class ControlTopicListenerTest {
 
     ControlTopicListenerTest() {
         Node node = new Node(0, "localhost", 9092);
-        consumer.updatePartitions(TOPIC, List.of(new PartitionInfo(TOPIC, 0, node, new Node[] {node},
-                new Node[] {node})));
+        consumer.updatePartitions(
+                TOPIC, List.of(new PartitionInfo(TOPIC, 0, node, new Node[] {node}, new Node[] {node})));
         consumer.updateBeginningOffsets(Map.of(P0, 0L));
     }
 
@@ -42,7 +42,8 @@ class ControlTopicListenerTest {
         return new ControlTopicListener(Map.of("bootstrap.servers", "unused:9092"), TOPIC, new KafkaClientSupplier() {
             @Override
             public Consumer<byte[], byte[]> consumer(Map<String, Object> config) {
-                assertThat(config).containsEntry("isolation.level", "read_committed")
+                assertThat(config)
+                        .containsEntry("isolation.level", "read_committed")
                         .containsEntry("allow.auto.create.topics", false);
                 return consumer;
             }
@@ -50,8 +51,12 @@ class ControlTopicListenerTest {
     }
 
     private static ControlMessage message(String deploymentId, String topic) {
-        return ControlMessage.builder().slices(List.of(StreamSlice.of(topic, 0, 0, 10))).inputFormat("RAW")
-                .totalMessages(10).deploymentId(deploymentId).build();
+        return ControlMessage.builder()
+                .slices(List.of(StreamSlice.of(topic, 0, 0, 10)))
+                .inputFormat("RAW")
+                .totalMessages(10)
+                .deploymentId(deploymentId)
+                .build();
     }
 
     /** Puts the messages at offsets 0, 1, ... of the control topic once the listener has assigned it. */
@@ -64,8 +69,8 @@ class ControlTopicListenerTest {
                     return;
                 }
                 for (int offset = 0; offset < messages.length; offset++) {
-                    consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, offset, messages[offset].keyBytes(),
-                            messages[offset].toJsonBytes()));
+                    consumer.addRecord(new ConsumerRecord<>(
+                            TOPIC, 0, offset, messages[offset].keyBytes(), messages[offset].toJsonBytes()));
                 }
             }
         });
@@ -83,8 +88,13 @@ class ControlTopicListenerTest {
         publishOnceAssigned(message("7", "stale-data"), message("8", "other"), message("7", "fresh-data"));
         try (ControlTopicListener listener = listener()) {
             // the deployment was recorded when the topic ended at offset 1: the message at 0 is older
-            listener.await("7", new ControlTopicPosition(Map.of(0, 1L)), false, Duration.ofSeconds(30),
-                    delivered::complete, delivered::completeExceptionally);
+            listener.await(
+                    "7",
+                    new ControlTopicPosition(Map.of(0, 1L)),
+                    false,
+                    Duration.ofSeconds(30),
+                    delivered::complete,
+                    delivered::completeExceptionally);
 
             ControlMessage message = delivered.get(30, TimeUnit.SECONDS);
             assertThat(message.deploymentId()).isEqualTo("7");
@@ -96,24 +106,37 @@ class ControlTopicListenerTest {
     void aWaitWithoutItsMessageTimesOutWithTheDeploymentAndTopicNamed() throws Exception {
         publishOnceAssigned(message("8", "other"));
         try (ControlTopicListener listener = listener()) {
-            listener.await("7", ControlTopicPosition.BEGINNING, false, Duration.ofMillis(300),
-                    delivered::complete, delivered::completeExceptionally);
+            listener.await(
+                    "7",
+                    ControlTopicPosition.BEGINNING,
+                    false,
+                    Duration.ofMillis(300),
+                    delivered::complete,
+                    delivered::completeExceptionally);
 
-            assertThat(failure(delivered)).isInstanceOf(ControlMessageTimeoutException.class)
-                    .hasMessageContaining("7").hasMessageContaining(TOPIC);
+            assertThat(failure(delivered))
+                    .isInstanceOf(ControlMessageTimeoutException.class)
+                    .hasMessageContaining("7")
+                    .hasMessageContaining(TOPIC);
         }
     }
 
     @Test
     void closingGivesUpEveryWaitAsCancelledAndClosesTheConsumer() throws Exception {
         ControlTopicListener listener = listener();
-        listener.await("7", ControlTopicPosition.BEGINNING, false, Duration.ofMinutes(5),
-                delivered::complete, delivered::completeExceptionally);
+        listener.await(
+                "7",
+                ControlTopicPosition.BEGINNING,
+                false,
+                Duration.ofMinutes(5),
+                delivered::complete,
+                delivered::completeExceptionally);
         listener.close();
 
         assertThat(failure(delivered)).isInstanceOf(CancellationException.class).hasMessageContaining("'7'");
         assertThat(consumer.closed()).isTrue();
-        assertThatThrownBy(() -> listener.await("9", ControlTopicPosition.BEGINNING, false, Duration.ofSeconds(1),
-                m -> { }, e -> { })).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> listener.await(
+                        "9", ControlTopicPosition.BEGINNING, false, Duration.ofSeconds(1), m -> {}, e -> {}))
+                .isInstanceOf(IllegalStateException.class);
     }
 }

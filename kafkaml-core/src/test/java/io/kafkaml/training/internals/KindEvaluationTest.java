@@ -32,13 +32,14 @@ class KindEvaluationTest {
 
     @Test
     void multiClassTakesClassIndicesAsWellAsOneHotRows() {
-        var predicted = Nd4j.createFromArray(new float[][] {{0.7f, 0.2f, 0.1f}, {0.1f, 0.8f, 0.1f}, {0.3f, 0.3f, 0.4f},
-            {0.6f, 0.3f, 0.1f}});
+        var predicted = Nd4j.createFromArray(
+                new float[][] {{0.7f, 0.2f, 0.1f}, {0.1f, 0.8f, 0.1f}, {0.3f, 0.3f, 0.4f}, {0.6f, 0.3f, 0.1f}});
         TrainingRunner.KindEvaluation indices = new TrainingRunner.KindEvaluation(OutputKind.MULTI_CLASS, 3, 0.5);
         indices.add(Nd4j.createFromArray(new float[][] {{0}, {1}, {2}, {1}}), predicted, 0, 4);
         TrainingRunner.KindEvaluation oneHot = new TrainingRunner.KindEvaluation(OutputKind.MULTI_CLASS, 3, 0.5);
         oneHot.add(Nd4j.createFromArray(new float[][] {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {0, 1, 0}}), predicted, 0, 4);
-        assertThat(indices.confusion()).isEqualTo(oneHot.confusion())
+        assertThat(indices.confusion())
+                .isEqualTo(oneHot.confusion())
                 .isEqualTo(new long[][] {{1, 0, 0}, {1, 1, 0}, {0, 0, 1}});
         assertThat(indices.metrics()).isEqualTo(oneHot.metrics());
         assertThat(indices.metrics().get("accuracy")).isCloseTo(0.75, within(1e-9));

@@ -86,10 +86,13 @@ public final class RawDataSink extends DataSink {
         try {
             record = encoder.encode(features.values, labels == null ? null : labels.values);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("Record " + (sent + 1) + " does not fit this RAW sink "
-                    + "(data " + dataType + " " + Arrays.toString(dataShape) + (labelType == null ? ""
-                            : ", label " + labelType + " " + Arrays.toString(labelShape)) + "): "
-                    + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "Record " + (sent + 1) + " does not fit this RAW sink "
+                            + "(data " + dataType + " " + Arrays.toString(dataShape)
+                            + (labelType == null ? "" : ", label " + labelType + " " + Arrays.toString(labelShape))
+                            + "): "
+                            + e.getMessage(),
+                    e);
         }
         sendRecord(record.key(), record.value());
         sent++;
@@ -113,7 +116,9 @@ public final class RawDataSink extends DataSink {
     }
 
     private static String shapeText(long[] shape) {
-        return shape == null ? "" : Arrays.stream(shape).mapToObj(Long::toString).collect(Collectors.joining(" "));
+        return shape == null
+                ? ""
+                : Arrays.stream(shape).mapToObj(Long::toString).collect(Collectors.joining(" "));
     }
 
     /** A primitive (nested) array or scalar, flattened in C order. */
@@ -122,7 +127,9 @@ public final class RawDataSink extends DataSink {
         static Flat of(Object value, String what) {
             List<Long> shape = new ArrayList<>();
             Object probe = value;
-            while (probe != null && probe.getClass().isArray() && !probe.getClass().getComponentType().isPrimitive()) {
+            while (probe != null
+                    && probe.getClass().isArray()
+                    && !probe.getClass().getComponentType().isPrimitive()) {
                 shape.add((long) Array.getLength(probe));
                 probe = Array.getLength(probe) == 0 ? null : Array.get(probe, 0);
             }
@@ -181,8 +188,8 @@ public final class RawDataSink extends DataSink {
             } else if (type == boolean.class || type == Boolean.class) {
                 return RawType.BOOL;
             }
-            throw new IllegalArgumentException("The " + what + " has elements of type " + type.getName()
-                    + ", which RAW cannot hold");
+            throw new IllegalArgumentException(
+                    "The " + what + " has elements of type " + type.getName() + ", which RAW cannot hold");
         }
     }
 

@@ -51,14 +51,48 @@ public record RawDtype(RawType type, ByteOrder order) {
     private static final Pattern CODE = Pattern.compile("([<>=|]?)([A-Za-z?])(\\d*)(\\[[A-Za-z0-9]*\\])?");
     private static final Map<String, RawType> NAMES = new HashMap<>();
     private static final Map<Character, RawType> CHARS = Map.ofEntries(
-            Map.entry('?', RawType.BOOL), Map.entry('b', RawType.INT8), Map.entry('B', RawType.UINT8),
-            Map.entry('h', RawType.INT16), Map.entry('H', RawType.UINT16), Map.entry('i', RawType.INT32),
-            Map.entry('I', RawType.UINT32), Map.entry('q', RawType.INT64), Map.entry('Q', RawType.UINT64),
-            Map.entry('e', RawType.FLOAT16), Map.entry('f', RawType.FLOAT32), Map.entry('d', RawType.FLOAT64));
-    private static final Set<String> PLATFORM_NAMES = Set.of("int", "int_", "uint", "long", "ulong", "intp", "uintp",
-            "int0", "uint0", "longdouble", "longfloat", "float96", "float128");
-    private static final Set<String> STRING_NAMES = Set.of("str", "str_", "str0", "unicode", "unicode_", "string",
-            "string_", "bytes", "bytes_", "bytes0", "object", "object_", "object0", "void", "void0");
+            Map.entry('?', RawType.BOOL),
+            Map.entry('b', RawType.INT8),
+            Map.entry('B', RawType.UINT8),
+            Map.entry('h', RawType.INT16),
+            Map.entry('H', RawType.UINT16),
+            Map.entry('i', RawType.INT32),
+            Map.entry('I', RawType.UINT32),
+            Map.entry('q', RawType.INT64),
+            Map.entry('Q', RawType.UINT64),
+            Map.entry('e', RawType.FLOAT16),
+            Map.entry('f', RawType.FLOAT32),
+            Map.entry('d', RawType.FLOAT64));
+    private static final Set<String> PLATFORM_NAMES = Set.of(
+            "int",
+            "int_",
+            "uint",
+            "long",
+            "ulong",
+            "intp",
+            "uintp",
+            "int0",
+            "uint0",
+            "longdouble",
+            "longfloat",
+            "float96",
+            "float128");
+    private static final Set<String> STRING_NAMES = Set.of(
+            "str",
+            "str_",
+            "str0",
+            "unicode",
+            "unicode_",
+            "string",
+            "string_",
+            "bytes",
+            "bytes_",
+            "bytes0",
+            "object",
+            "object_",
+            "object0",
+            "void",
+            "void0");
 
     static {
         for (RawType type : RawType.values()) {
@@ -113,8 +147,10 @@ public record RawDtype(RawType type, ByteOrder order) {
         if (name.startsWith("datetime64") || name.startsWith("timedelta64")) {
             throw notNumeric(spelling, "a date or time type");
         }
-        if (name.startsWith("complex") || name.startsWith("clong") || Set.of("csingle", "cdouble", "cfloat",
-                "singlecomplex", "longcomplex").contains(name)) {
+        if (name.startsWith("complex")
+                || name.startsWith("clong")
+                || Set.of("csingle", "cdouble", "cfloat", "singlecomplex", "longcomplex")
+                        .contains(name)) {
             throw notNumeric(spelling, "a complex type");
         }
         throw unknown(spelling);
@@ -123,14 +159,18 @@ public record RawDtype(RawType type, ByteOrder order) {
     private static RawDtype fromCode(String spelling, String orderMark, char kind, String digits, String unit) {
         ByteOrder order = ">".equals(orderMark) ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
         switch (kind) {
-            case 'c' -> throw notNumeric(spelling, digits.isEmpty() ? "numpy's byte string type (one character)"
-                    : "a complex type");
-            case 'U', 'S', 'a', 'O', 'V', 'T' -> throw notNumeric(spelling, switch (kind) {
-                case 'U', 'T' -> "numpy's unicode string type";
-                case 'S', 'a' -> "numpy's byte string type";
-                case 'O' -> "numpy's object type";
-                default -> "numpy's void (raw bytes) type";
-            });
+            case 'c' ->
+                throw notNumeric(
+                        spelling, digits.isEmpty() ? "numpy's byte string type (one character)" : "a complex type");
+            case 'U', 'S', 'a', 'O', 'V', 'T' ->
+                throw notNumeric(
+                        spelling,
+                        switch (kind) {
+                            case 'U', 'T' -> "numpy's unicode string type";
+                            case 'S', 'a' -> "numpy's byte string type";
+                            case 'O' -> "numpy's object type";
+                            default -> "numpy's void (raw bytes) type";
+                        });
             case 'M', 'm' -> {
                 if (digits.isEmpty() || digits.equals("8")) {
                     throw notNumeric(spelling, kind == 'M' ? "numpy's datetime64 type" : "numpy's timedelta64 type");
@@ -165,10 +205,14 @@ public record RawDtype(RawType type, ByteOrder order) {
         }
         RawType type = switch (kind) {
             case 'b' -> size == 1 ? RawType.BOOL : null;
-            case 'i' -> size == 1 ? RawType.INT8 : size == 2 ? RawType.INT16 : size == 4 ? RawType.INT32
-                    : size == 8 ? RawType.INT64 : null;
-            case 'u' -> size == 1 ? RawType.UINT8 : size == 2 ? RawType.UINT16 : size == 4 ? RawType.UINT32
-                    : size == 8 ? RawType.UINT64 : null;
+            case 'i' ->
+                size == 1
+                        ? RawType.INT8
+                        : size == 2 ? RawType.INT16 : size == 4 ? RawType.INT32 : size == 8 ? RawType.INT64 : null;
+            case 'u' ->
+                size == 1
+                        ? RawType.UINT8
+                        : size == 2 ? RawType.UINT16 : size == 4 ? RawType.UINT32 : size == 8 ? RawType.UINT64 : null;
             case 'f' -> {
                 if (size == 12 || size == 16) {
                     throw platform(spelling);

@@ -65,7 +65,9 @@ public final class RawFormat implements RecordFormat {
             this.dataType = type(config, "data_type", config.requiredText("data_type"));
             this.dataShape = config.shape("data_reshape");
             this.dataCount = FormatConfig.elements(dataShape);
-            this.labelType = config.text("label_type").map(name -> type(config, "label_type", name)).orElse(null);
+            this.labelType = config.text("label_type")
+                    .map(name -> type(config, "label_type", name))
+                    .orElse(null);
             this.labelShape = config.shape("label_reshape");
             this.labelCount = labelType == null ? 0 : FormatConfig.elements(labelShape);
             if ((long) dataCount * dataType.size() > Integer.MAX_VALUE - 8) {
@@ -96,7 +98,8 @@ public final class RawFormat implements RecordFormat {
             @Override
             public void decodeLabels(byte[] key, byte[] value, float[] labels, int offset) {
                 if (labelType == null) {
-                    throw new RecordDecodeException("the RAW input_config declares no label_type, so records carry no label");
+                    throw new RecordDecodeException(
+                            "the RAW input_config declares no label_type, so records carry no label");
                 }
                 if (key == null) {
                     throw new RecordDecodeException("the record has no key, so no label");
@@ -111,8 +114,8 @@ public final class RawFormat implements RecordFormat {
                 }
                 long expected = (long) count * type.size();
                 if (bytes.length != expected) {
-                    throw new RecordDecodeException("the " + what + " has " + bytes.length + " bytes, expected " + expected
-                            + " (" + count + " × " + type + ", shape " + Arrays.toString(shape) + ")");
+                    throw new RecordDecodeException("the " + what + " has " + bytes.length + " bytes, expected "
+                            + expected + " (" + count + " × " + type + ", shape " + Arrays.toString(shape) + ")");
                 }
             }
         }

@@ -44,29 +44,41 @@ class RawBoolCaseIT {
     void boolUnderscoreDataWithInt64LabelsDecodesAndTrains(EmbeddedKafkaBroker kafka) throws Exception {
         kafka.createTopic("raw-bool", 1);
         try (Registry registry = Registry.connect(kafka.clientConfig());
-                LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, kafka.clientConfig(), 1,
-                        new TrainingListener() { })) {
-            registry.registerModel(ModelDefinition.fromJson("model-3-2", "raw-bool case",
-                    Files.readString(CASE.resolve("model-3-2.json"))));
+                LocalTrainingLauncher launcher =
+                        new LocalTrainingLauncher(registry, kafka.clientConfig(), 1, new TrainingListener() {})) {
+            registry.registerModel(ModelDefinition.fromJson(
+                    "model-3-2", "raw-bool case", Files.readString(CASE.resolve("model-3-2.json"))));
             registry.createConfiguration(new Configuration("raw-bool", "", List.of("model-3-2")));
-            TrainingHandle handle = new TrainingDeployments(registry, launcher).deploy("raw-bool",
-                    TrainingSpec.builder().batchSize(2).epochs(3).controlTimeout(Duration.ofSeconds(60)).build(), "77");
+            TrainingHandle handle = new TrainingDeployments(registry, launcher)
+                    .deploy(
+                            "raw-bool",
+                            TrainingSpec.builder()
+                                    .batchSize(2)
+                                    .epochs(3)
+                                    .controlTimeout(Duration.ofSeconds(60))
+                                    .build(),
+                            "77");
 
             String control = "{\"topic\":\"raw-bool:0:0:2\",\"input_format\":\"RAW\",\"input_config\":"
                     + "{\"data_type\":\"bool_\",\"label_type\":\"int64\",\"data_reshape\":\"3\",\"label_reshape\":\"\"},"
                     + "\"validation_rate\":0,\"test_rate\":0,\"total_msg\":2,\"description\":\"numpy bools\"}";
-            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.clientConfig(),
-                    new ByteArraySerializer(), new ByteArraySerializer())) {
+            try (KafkaProducer<byte[], byte[]> producer =
+                    new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
                 producer.send(new ProducerRecord<>("raw-bool", 0, hex("0100000000000000"), hex("010001")))
                         .get(10, TimeUnit.SECONDS);
                 producer.send(new ProducerRecord<>("raw-bool", 0, hex("0000000000000000"), hex("000100")))
                         .get(10, TimeUnit.SECONDS);
-                producer.send(new ProducerRecord<>(LocalTrainingLauncher.defaultControlTopic(), new byte[] {77},
-                        control.getBytes(StandardCharsets.UTF_8))).get(10, TimeUnit.SECONDS);
+                producer.send(new ProducerRecord<>(
+                                LocalTrainingLauncher.defaultControlTopic(),
+                                new byte[] {77},
+                                control.getBytes(StandardCharsets.UTF_8)))
+                        .get(10, TimeUnit.SECONDS);
             }
 
             ControlMessage message = ControlMessage.parse(new byte[] {77}, control.getBytes(StandardCharsets.UTF_8));
-            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), message).batchSize(2).build()) {
+            try (StreamDataSets data = StreamDataSets.builder(kafka.clientConfig(), message)
+                    .batchSize(2)
+                    .build()) {
                 assertThat(RawDataSinkIT.rows(data.train()))
                         .containsExactlyInAnyOrder("[1.0, 0.0, 1.0]->1.0", "[0.0, 1.0, 0.0]->0.0");
             }

@@ -39,14 +39,19 @@ class RawDtypeTest {
 
     static Stream<Arguments> spellings() {
         List<Arguments> out = new java.util.ArrayList<>();
-        FIXTURE.get("spellings").forEach(e -> out.add(Arguments.of(e.get("spelling").asText(), e)));
+        FIXTURE.get("spellings")
+                .forEach(e -> out.add(Arguments.of(e.get("spelling").asText(), e)));
         return out.stream();
     }
 
     static Stream<Arguments> vectors() {
         List<Arguments> out = new java.util.ArrayList<>();
-        FIXTURE.get("vectors").forEach(v -> out.add(Arguments.of(
-                v.has("dtypeStr") ? v.get("dtypeStr").asText() : v.get("dtype").asText(), v)));
+        FIXTURE.get("vectors")
+                .forEach(v -> out.add(Arguments.of(
+                        v.has("dtypeStr")
+                                ? v.get("dtypeStr").asText()
+                                : v.get("dtype").asText(),
+                        v)));
         return out.stream();
     }
 
@@ -56,25 +61,35 @@ class RawDtypeTest {
         switch (expected.get("expect").asText()) {
             case "accept" -> {
                 RawDtype dtype = RawDtype.parse(spelling);
-                assertThat(dtype.type().numpyName()).isEqualTo(expected.get("type").asText());
-                assertThat(dtype.order()).isEqualTo(">".equals(expected.get("order").asText())
-                        ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
+                assertThat(dtype.type().numpyName())
+                        .isEqualTo(expected.get("type").asText());
+                assertThat(dtype.order())
+                        .isEqualTo(
+                                ">".equals(expected.get("order").asText())
+                                        ? ByteOrder.BIG_ENDIAN
+                                        : ByteOrder.LITTLE_ENDIAN);
                 if (expected.hasNonNull("numpy") && !expected.has("override")) {
-                    assertThat(dtype.size()).isEqualTo(expected.get("numpy").get("itemsize").asInt());
+                    assertThat(dtype.size())
+                            .isEqualTo(expected.get("numpy").get("itemsize").asInt());
                 }
             }
-            case "not-numeric" -> assertThatThrownBy(() -> RawDtype.parse(spelling))
-                    .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageStartingWith("'" + spelling + "' is ")
-                    .hasMessageContaining("not a number").hasMessageContaining("RAW data and labels are numeric");
-            case "platform" -> assertThatThrownBy(() -> RawDtype.parse(spelling))
-                    .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageContaining("depends on the platform").hasMessageContaining("name the size");
-            case "unknown" -> assertThatThrownBy(() -> RawDtype.parse(spelling))
-                    .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage("'" + spelling + "' is not a RAW type; the known types are " + RawType.known()
-                            + ", also as numpy's dtype.str with a byte order ('<f4', '>i8', '|u1', '|b1') or "
-                            + "dtype.char ('f', 'd', 'B', '?')");
+            case "not-numeric" ->
+                assertThatThrownBy(() -> RawDtype.parse(spelling))
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageStartingWith("'" + spelling + "' is ")
+                        .hasMessageContaining("not a number")
+                        .hasMessageContaining("RAW data and labels are numeric");
+            case "platform" ->
+                assertThatThrownBy(() -> RawDtype.parse(spelling))
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("depends on the platform")
+                        .hasMessageContaining("name the size");
+            case "unknown" ->
+                assertThatThrownBy(() -> RawDtype.parse(spelling))
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessage("'" + spelling + "' is not a RAW type; the known types are " + RawType.known()
+                                + ", also as numpy's dtype.str with a byte order ('<f4', '>i8', '|u1', '|b1') or "
+                                + "dtype.char ('f', 'd', 'B', '?')");
             default -> throw new IllegalStateException(expected.toString());
         }
     }
@@ -87,21 +102,23 @@ class RawDtypeTest {
         for (int i = 0; i < values.length; i++) {
             values[i] = vector.get("values").get(i).asDouble();
         }
-        Map<String, String> config = Map.of("data_type", dtype, "data_reshape", String.valueOf(values.length),
-                "label_type", dtype);
+        Map<String, String> config =
+                Map.of("data_type", dtype, "data_reshape", String.valueOf(values.length), "label_type", dtype);
         RecordDecoder decoder = new RawFormat().newDecoder(config);
         float[] row = new float[values.length];
         decoder.decodeFeatures(null, bytes, row, 0);
         float[] labels = new float[values.length];
-        RecordDecoder labelled = new RawFormat().newDecoder(Map.of("data_type", "u1", "label_type", dtype,
-                "label_reshape", String.valueOf(values.length)));
+        RecordDecoder labelled = new RawFormat()
+                .newDecoder(
+                        Map.of("data_type", "u1", "label_type", dtype, "label_reshape", String.valueOf(values.length)));
         labelled.decodeLabels(bytes, new byte[1], labels, 0);
         for (int i = 0; i < values.length; i++) {
             assertThat(row[i]).as("%s element %d", dtype, i).isEqualTo((float) values[i]);
             assertThat(labels[i]).as("%s label element %d", dtype, i).isEqualTo((float) values[i]);
         }
         RecordEncoder encoder = new RawFormat().newEncoder(config);
-        assertThat(HexFormat.of().formatHex(encoder.encode(values, null).value())).isEqualTo(vector.get("hex").asText());
+        assertThat(HexFormat.of().formatHex(encoder.encode(values, null).value()))
+                .isEqualTo(vector.get("hex").asText());
     }
 
     @Test
@@ -115,9 +132,11 @@ class RawDtypeTest {
     void numpyUnicodeIsNoLongerReadAsUint8AndBadConfigsNameTheKey() {
         assertThatThrownBy(() -> new RawFormat().newDecoder(Map.of("data_type", "<U1")))
                 .isInstanceOf(InvalidFormatConfigException.class)
-                .hasMessageStartingWith("RAW input_config 'data_type': '<U1' is numpy's unicode string type, not a number");
+                .hasMessageStartingWith(
+                        "RAW input_config 'data_type': '<U1' is numpy's unicode string type, not a number");
         assertThatThrownBy(() -> new RawFormat().newDecoder(Map.of("data_type", "float32", "label_type", "|S3")))
-                .hasMessageStartingWith("RAW input_config 'label_type': '|S3' is numpy's byte string type, not a number");
+                .hasMessageStartingWith(
+                        "RAW input_config 'label_type': '|S3' is numpy's byte string type, not a number");
         assertThatThrownBy(() -> new RawFormat().newDecoder(Map.of("data_type", "<M8[ns]")))
                 .hasMessageContaining("numpy's datetime64 type, not a number");
         assertThatThrownBy(() -> new RawFormat().newDecoder(Map.of("data_type", "string")))

@@ -10,18 +10,27 @@ public final class BrokerLogLevels {
 
     /** Loggers of the broker, controller, raft, storage and coordinators, not of the clients. */
     static final List<String> BROKER_LOGGERS = List.of(
-            "kafka", "state.change.logger", "org.apache.kafka.server", "org.apache.kafka.controller",
-            "org.apache.kafka.raft", "org.apache.kafka.storage", "org.apache.kafka.metadata",
-            "org.apache.kafka.image", "org.apache.kafka.queue", "org.apache.kafka.coordinator",
-            "org.apache.kafka.snapshot", "org.apache.kafka.security", "org.apache.kafka.network",
-            "org.apache.kafka.common.network", "org.apache.kafka.common.security",
+            "kafka",
+            "state.change.logger",
+            "org.apache.kafka.server",
+            "org.apache.kafka.controller",
+            "org.apache.kafka.raft",
+            "org.apache.kafka.storage",
+            "org.apache.kafka.metadata",
+            "org.apache.kafka.image",
+            "org.apache.kafka.queue",
+            "org.apache.kafka.coordinator",
+            "org.apache.kafka.snapshot",
+            "org.apache.kafka.security",
+            "org.apache.kafka.network",
+            "org.apache.kafka.common.network",
+            "org.apache.kafka.common.security",
             "org.apache.kafka.common.utils.AppInfoParser");
 
     private static final boolean LOG4J_CORE = isPresent("org.apache.logging.log4j.core.config.Configurator")
             && isPresent("org.apache.logging.slf4j.Log4jLoggerFactory");
 
-    private BrokerLogLevels() {
-    }
+    private BrokerLogLevels() {}
 
     /** Applies {@code level} (a Log4j level name such as WARN) to the broker's loggers, if Log4j 2 is in use. */
     public static void apply(String level) {
@@ -42,8 +51,8 @@ public final class BrokerLogLevels {
     /** Kept in its own class so that nothing of Log4j is loaded when it is absent. */
     private static final class Log4j {
         static void setLevels(String level) {
-            org.apache.logging.log4j.Level log4jLevel = org.apache.logging.log4j.Level.toLevel(level,
-                    org.apache.logging.log4j.Level.WARN);
+            org.apache.logging.log4j.Level log4jLevel =
+                    org.apache.logging.log4j.Level.toLevel(level, org.apache.logging.log4j.Level.WARN);
             for (String logger : BROKER_LOGGERS) {
                 org.apache.logging.log4j.core.config.Configurator.setLevel(logger, log4jLevel);
             }

@@ -7,8 +7,7 @@ import java.net.ServerSocket;
 
 /** Finds free TCP ports on the loopback interface. Not part of the public API. */
 public final class FreePorts {
-    private FreePorts() {
-    }
+    private FreePorts() {}
 
     /** Returns a port that was free a moment ago (the usual race applies). */
     public static int find() {

@@ -28,26 +28,32 @@ final class BenchmarkSupport {
 
     /** The consumer settings StreamDataset uses by default, given to like-for-like baselines too. */
     static final Map<String, Object> DATASET_CONSUMER_SETTINGS = Map.of(
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-            ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000,
-            ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 4 * 1024 * 1024,
-            ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+            "read_committed",
+            ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
+            2000,
+            ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
+            4 * 1024 * 1024,
+            ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+            20);
 
-    private BenchmarkSupport() {
-    }
+    private BenchmarkSupport() {}
 
     /** A record to write: key and value. */
-    record KeyValue(byte[] key, byte[] value) {
-    }
+    record KeyValue(byte[] key, byte[] value) {}
 
     /**
      * Creates a topic and writes {@code records} records round-robin over its partitions.
      *
      * @return one slice per partition covering what was written
      */
-    static List<StreamSlice> produce(BenchmarkContext context, String topic, int partitions, long records,
-            LongFunction<KeyValue> record) throws Exception {
-        context.admin().createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(60, TimeUnit.SECONDS);
+    static List<StreamSlice> produce(
+            BenchmarkContext context, String topic, int partitions, long records, LongFunction<KeyValue> record)
+            throws Exception {
+        context.admin()
+                .createTopics(List.of(new NewTopic(topic, partitions, (short) 1)))
+                .all()
+                .get(60, TimeUnit.SECONDS);
         Map<String, Object> config = context.producerConfig();
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.LINGER_MS_CONFIG, 20);
@@ -73,7 +79,8 @@ final class BenchmarkSupport {
                 tps.add(new TopicPartition(topic, p));
             }
             long total = 0;
-            for (Map.Entry<TopicPartition, Long> end : consumer.endOffsets(tps, Duration.ofSeconds(30)).entrySet()) {
+            for (Map.Entry<TopicPartition, Long> end :
+                    consumer.endOffsets(tps, Duration.ofSeconds(30)).entrySet()) {
                 total += end.getValue();
                 slices.add(StreamSlice.of(topic, end.getKey().partition(), 0, end.getValue()));
             }
@@ -82,8 +89,9 @@ final class BenchmarkSupport {
             }
         }
         slices.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
-        System.err.printf("%s: wrote %d records into %d partitions in %.1f s%n", topic, records, partitions,
-                (System.nanoTime() - start) / 1e9);
+        System.err.printf(
+                "%s: wrote %d records into %d partitions in %.1f s%n",
+                topic, records, partitions, (System.nanoTime() - start) / 1e9);
         return slices;
     }
 

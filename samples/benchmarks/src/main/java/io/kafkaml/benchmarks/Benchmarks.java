@@ -28,12 +28,15 @@ import org.apache.kafka.clients.admin.Admin;
  */
 public final class Benchmarks {
 
-    static final List<Benchmark> ALL = List.of(new StreamReadBenchmark(), new RawDecodeBenchmark(),
-            new TrainOverheadBenchmark(), new InferenceBenchmarks.Latency(), new InferenceBenchmarks.Throughput(),
+    static final List<Benchmark> ALL = List.of(
+            new StreamReadBenchmark(),
+            new RawDecodeBenchmark(),
+            new TrainOverheadBenchmark(),
+            new InferenceBenchmarks.Latency(),
+            new InferenceBenchmarks.Throughput(),
             new FuzzBenchmark());
 
-    private Benchmarks() {
-    }
+    private Benchmarks() {}
 
     public static void main(String[] args) throws Exception {
         System.exit(run(args, System.out, System.err));
@@ -44,7 +47,8 @@ public final class Benchmarks {
             usage(args.length == 0 ? err : out);
             return args.length == 0 ? 2 : 0;
         }
-        Benchmark benchmark = ALL.stream().filter(b -> b.name().equals(args[0])).findFirst().orElse(null);
+        Benchmark benchmark =
+                ALL.stream().filter(b -> b.name().equals(args[0])).findFirst().orElse(null);
         if (benchmark == null) {
             err.println("Unknown benchmark '" + args[0] + "'.");
             usage(err);
@@ -101,7 +105,8 @@ public final class Benchmarks {
     private static void usage(PrintStream out) {
         out.println("usage: java -jar kafkaml-benchmarks.jar NAME [--bootstrap-servers HOST:PORT] [--config FILE] "
                 + "[--OPTION VALUE ...]");
-        out.println("--config: a properties file of settings (security.protocol, sasl.*, ssl.*, consumer.*, producer.*,");
+        out.println(
+                "--config: a properties file of settings (security.protocol, sasl.*, ssl.*, consumer.*, producer.*,");
         out.println("admin.*, kafkaml.*; see docs/settings.md); KAFKAML_* environment variables apply after it.");
         out.println("Prints one JSON object per line: benchmark, records, seconds, recordsPerSecond, baseline,");
         out.println("baselineSeconds, baselineRecordsPerSecond, ratio (ours / baseline, same run), then extras.");

@@ -40,8 +40,7 @@ final class FuzzBenchmark implements Benchmark {
         return "Random and mutated inputs through the RAW/JSON decoders, control messages and slice strings";
     }
 
-    private record Target(String name, List<byte[]> seeds, Case run) {
-    }
+    private record Target(String name, List<byte[]> seeds, Case run) {}
 
     @FunctionalInterface
     private interface Case {
@@ -52,32 +51,49 @@ final class FuzzBenchmark implements Benchmark {
     public List<BenchmarkResult> run(BenchmarkContext context) {
         long cases = context.longOption("cases", 1_000_000);
         Random random = new Random(context.longOption("seed", 42));
-        RecordDecoder raw = RecordFormats.forName("RAW").newDecoder(Map.of("data_type", "float32",
-                "label_type", "uint8", "data_reshape", "3", "label_reshape", ""));
+        RecordDecoder raw = RecordFormats.forName("RAW")
+                .newDecoder(Map.of(
+                        "data_type", "float32", "label_type", "uint8", "data_reshape", "3", "label_reshape", ""));
         RecordDecoder jsonArray = RecordFormats.forName("JSON").newDecoder(Map.of("data_reshape", "3"));
-        RecordDecoder jsonFields = RecordFormats.forName("JSON").newDecoder(
-                Map.of("data_fields", List.of("Gender", "Age", "Smoking"), "label_field", "Diagnosis"));
-        byte[] rawSeed = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putFloat(1f).putFloat(63f)
-                .putFloat(2f).array();
+        RecordDecoder jsonFields = RecordFormats.forName("JSON")
+                .newDecoder(Map.of("data_fields", List.of("Gender", "Age", "Smoking"), "label_field", "Diagnosis"));
+        byte[] rawSeed = ByteBuffer.allocate(12)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putFloat(1f)
+                .putFloat(63f)
+                .putFloat(2f)
+                .array();
         byte[] control = ControlMessage.builder()
                 .slices(List.of(StreamSlice.of("hcopd", 0, 0, 120), StreamSlice.of("hcopd", 1, 0, 119)))
-                .inputFormat("JSON").inputConfig(Map.of("data_reshape", "3")).validationRate(0.1).testRate(0.1)
-                .totalMessages(239).deploymentId("7").build().toJsonBytes();
+                .inputFormat("JSON")
+                .inputConfig(Map.of("data_reshape", "3"))
+                .validationRate(0.1)
+                .testRate(0.1)
+                .totalMessages(239)
+                .deploymentId("7")
+                .build()
+                .toJsonBytes();
         List<Target> targets = List.of(
                 new Target("raw-decoder", List.of(rawSeed), input -> {
                     raw.decodeFeatures(new byte[] {1}, input, new float[raw.featureCount()], 0);
                     raw.decodeLabels(input, input, new float[raw.labelCount()], 0);
                 }),
-                new Target("json-decoder", List.of(utf8("[1, 63, 2]"), utf8("[[1.0, 63.0, 2.0]]"), utf8("1e400")),
+                new Target(
+                        "json-decoder",
+                        List.of(utf8("[1, 63, 2]"), utf8("[[1.0, 63.0, 2.0]]"), utf8("1e400")),
                         input -> jsonArray.decodeFeatures(null, input, new float[jsonArray.featureCount()], 0)),
-                new Target("json-fields-decoder",
-                        List.of(utf8("{\"Gender\": 1, \"Age\": 63, \"Smoking\": 2, \"Diagnosis\": 1}")), input -> {
+                new Target(
+                        "json-fields-decoder",
+                        List.of(utf8("{\"Gender\": 1, \"Age\": 63, \"Smoking\": 2, \"Diagnosis\": 1}")),
+                        input -> {
                             jsonFields.decodeFeatures(null, input, new float[jsonFields.featureCount()], 0);
                             jsonFields.decodeLabels(null, input, new float[jsonFields.labelCount()], 0);
                         }),
                 new Target("control-message", List.of(control), input -> {
-                    ControlMessage message = ControlMessage.parse(Arrays.copyOf(input, Math.min(input.length, 9)), input);
-                    if (!ControlMessage.parse(message.keyBytes(), message.toJsonBytes()).equals(message)) {
+                    ControlMessage message =
+                            ControlMessage.parse(Arrays.copyOf(input, Math.min(input.length, 9)), input);
+                    if (!ControlMessage.parse(message.keyBytes(), message.toJsonBytes())
+                            .equals(message)) {
                         throw new IllegalStateException("control message did not round-trip: " + message);
                     }
                 }),
@@ -94,7 +110,8 @@ final class FuzzBenchmark implements Benchmark {
         long begin = System.nanoTime();
         for (long i = 0; i < cases; i++) {
             Target target = targets.get((int) (i % targets.size()));
-            byte[] input = random.nextInt(4) == 0 ? randomBytes(random)
+            byte[] input = random.nextInt(4) == 0
+                    ? randomBytes(random)
                     : mutate(target.seeds().get(random.nextInt(target.seeds().size())), random);
             long start = System.nanoTime();
             try {
@@ -104,8 +121,8 @@ final class FuzzBenchmark implements Benchmark {
             } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
                 failed++;
                 StackTraceElement[] frames = e.getStackTrace();
-                String kind = target.name() + " " + e.getClass().getName()
-                        + (frames.length > 0 ? " at " + frames[0] : "");
+                String kind =
+                        target.name() + " " + e.getClass().getName() + (frames.length > 0 ? " at " + frames[0] : "");
                 failures.putIfAbsent(kind, preview(input) + " -> " + e.getMessage());
             }
             long took = System.nanoTime() - start;

@@ -22,7 +22,6 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,8 +49,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  */
 final class InferenceBenchmarks {
 
-    private InferenceBenchmarks() {
-    }
+    private InferenceBenchmarks() {}
 
     /** {@code inference-latency}: one input at a time at a steady rate; end-to-end latency percentiles. */
     static final class Latency implements Benchmark {
@@ -71,21 +69,28 @@ final class InferenceBenchmarks {
             int rate = (int) context.longOption("rate", 100);
             try (Served served = Served.start(context)) {
                 String stamp = String.valueOf(System.currentTimeMillis());
-                createTopics(context, 1, "lat-in-" + stamp, "lat-out-" + stamp, "lat-pin-" + stamp, "lat-pout-" + stamp);
+                createTopics(
+                        context, 1, "lat-in-" + stamp, "lat-out-" + stamp, "lat-pin-" + stamp, "lat-pout-" + stamp);
                 List<Double> ours = new ArrayList<>();
                 List<Double> bare = new ArrayList<>();
-                try (LocalInference inference = LocalInference.start(served.registry, context.clientConfig(), "lat-" + stamp,
-                        InferenceSpec.builder(served.resultId, "lat-in-" + stamp, "lat-out-" + stamp).build());
-                        Passthrough passthrough = Passthrough.start(context.clientConfig(), "lat-pin-" + stamp,
-                                "lat-pout-" + stamp, false)) {
-                    System.err.printf("inference-latency: serving %s with %d replica(s); passthrough %s%n",
+                try (LocalInference inference = LocalInference.start(
+                                served.registry,
+                                context.clientConfig(),
+                                "lat-" + stamp,
+                                InferenceSpec.builder(served.resultId, "lat-in-" + stamp, "lat-out-" + stamp)
+                                        .build());
+                        Passthrough passthrough = Passthrough.start(
+                                context.clientConfig(), "lat-pin-" + stamp, "lat-pout-" + stamp, false)) {
+                    System.err.printf(
+                            "inference-latency: serving %s with %d replica(s); passthrough %s%n",
                             served.resultId, inference.replicas().size(), passthrough);
                     // Interleaved halves after a short warm-up of each side.
                     measure(context, served, "lat-in-" + stamp, "lat-out-" + stamp, 2, rate);
                     measure(context, served, "lat-pin-" + stamp, "lat-pout-" + stamp, 2, rate);
                     for (int half = 0; half < 2; half++) {
                         ours.addAll(measure(context, served, "lat-in-" + stamp, "lat-out-" + stamp, seconds / 2, rate));
-                        bare.addAll(measure(context, served, "lat-pin-" + stamp, "lat-pout-" + stamp, seconds / 2, rate));
+                        bare.addAll(
+                                measure(context, served, "lat-pin-" + stamp, "lat-pout-" + stamp, seconds / 2, rate));
                     }
                 }
                 Map<String, Object> extra = new LinkedHashMap<>();
@@ -98,15 +103,21 @@ final class InferenceBenchmarks {
                 extra.put("baselineP99Millis", percentile(bare, 99));
                 extra.put("paperMillisPerPrediction", 374);
                 extra.put("ratioDefinition", "baselineP50Millis / p50Millis");
-                BenchmarkResult result = BenchmarkResult.of(name(), ours.size(), ours.size() / (double) rate,
-                        "consume-produce passthrough, no model", bare.size() / (double) rate, extra);
+                BenchmarkResult result = BenchmarkResult.of(
+                        name(),
+                        ours.size(),
+                        ours.size() / (double) rate,
+                        "consume-produce passthrough, no model",
+                        bare.size() / (double) rate,
+                        extra);
                 return List.of(result.withRatio(percentile(bare, 50) / percentile(ours, 50)));
             }
         }
 
         /** Sends one input every 1/rate s for {@code seconds}; returns each input's send-to-output latency in ms. */
-        private static List<Double> measure(BenchmarkContext context, Served served, String in, String out, int seconds,
-                int rate) throws Exception {
+        private static List<Double> measure(
+                BenchmarkContext context, Served served, String in, String out, int seconds, int rate)
+                throws Exception {
             int count = seconds * rate;
             List<Double> latencies = new ArrayList<>(count);
             Map<String, Object> readerConfig = context.consumerConfig();
@@ -114,10 +125,10 @@ final class InferenceBenchmarks {
             readerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
             Map<String, Object> producerConfig = context.producerConfig();
             producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-            try (KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(readerConfig, new ByteArrayDeserializer(),
-                    new ByteArrayDeserializer());
-                    KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(),
-                            new ByteArraySerializer())) {
+            try (KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(
+                            readerConfig, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+                    KafkaProducer<byte[], byte[]> producer =
+                            new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer())) {
                 reader.subscribe(List.of(out));
                 while (reader.assignment().isEmpty()) {
                     reader.poll(Duration.ofMillis(50));
@@ -125,19 +136,23 @@ final class InferenceBenchmarks {
                 reader.seekToEnd(reader.assignment());
                 reader.assignment().forEach(reader::position);
                 AtomicBoolean done = new AtomicBoolean();
-                Thread sender = new Thread(() -> {
-                    long start = System.nanoTime();
-                    for (int i = 0; i < count; i++) {
-                        long due = start + i * (1_000_000_000L / rate);
-                        long wait = due - System.nanoTime();
-                        if (wait > 0) {
-                            java.util.concurrent.locks.LockSupport.parkNanos(wait);
-                        }
-                        byte[] key = ByteBuffer.allocate(8).putLong(System.nanoTime()).array();
-                        producer.send(new ProducerRecord<>(in, key, served.input(i)));
-                    }
-                    done.set(true);
-                }, "latency-sender");
+                Thread sender = new Thread(
+                        () -> {
+                            long start = System.nanoTime();
+                            for (int i = 0; i < count; i++) {
+                                long due = start + i * (1_000_000_000L / rate);
+                                long wait = due - System.nanoTime();
+                                if (wait > 0) {
+                                    java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                                }
+                                byte[] key = ByteBuffer.allocate(8)
+                                        .putLong(System.nanoTime())
+                                        .array();
+                                producer.send(new ProducerRecord<>(in, key, served.input(i)));
+                            }
+                            done.set(true);
+                        },
+                        "latency-sender");
                 sender.start();
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds + 30);
                 while (latencies.size() < count && System.nanoTime() < deadline) {
@@ -183,17 +198,27 @@ final class InferenceBenchmarks {
                 double passthrough = drainWithPassthrough(context, in, records);
                 double ours = drainWithInference(context, served, in, records);
                 double kafkaMl = drainWithKafkaMlLoop(context, served, in, records);
-                System.err.printf("inference-throughput: batched replica %.2f s, passthrough %.2f s, Kafka-ML loop %.2f s%n",
+                System.err.printf(
+                        "inference-throughput: batched replica %.2f s, passthrough %.2f s, Kafka-ML loop %.2f s%n",
                         ours, passthrough, kafkaMl);
                 Map<String, Object> extra = new LinkedHashMap<>();
                 extra.put("partitions", partitions);
                 extra.put("replicas", 1);
                 return List.of(
-                        BenchmarkResult.of(name(), records, ours,
+                        BenchmarkResult.of(
+                                name(),
+                                records,
+                                ours,
                                 "bare at-least-once consume-produce passthrough (flush, commit each poll), no model",
-                                passthrough, extra),
-                        BenchmarkResult.of(name(), records, ours,
-                                "Kafka-ML's loop in Java: one prediction per record, commit every 16", kafkaMl, extra));
+                                passthrough,
+                                extra),
+                        BenchmarkResult.of(
+                                name(),
+                                records,
+                                ours,
+                                "Kafka-ML's loop in Java: one prediction per record, commit every 16",
+                                kafkaMl,
+                                extra));
             }
         }
 
@@ -214,11 +239,15 @@ final class InferenceBenchmarks {
                 throws Exception {
             String id = "thr-" + System.nanoTime();
             createTopics(context, 1, in + "-" + id);
-            try (LocalInference inference = LocalInference.start(served.registry, context.clientConfig(), id,
+            try (LocalInference inference = LocalInference.start(
+                    served.registry,
+                    context.clientConfig(),
+                    id,
                     InferenceSpec.builder(served.resultId, in, in + "-" + id).build())) {
-                double seconds = timeFromFirstBatch(() -> inference.stats().recordsIn(),
-                        () -> endOffset(context, in + "-" + id), records);
-                System.err.printf("inference-throughput: replica stages, µs per input: %s; %s%n",
+                double seconds = timeFromFirstBatch(
+                        () -> inference.stats().recordsIn(), () -> endOffset(context, in + "-" + id), records);
+                System.err.printf(
+                        "inference-throughput: replica stages, µs per input: %s; %s%n",
                         inference.stats().microsPerRecord(), inference.stats());
                 return seconds;
             }
@@ -236,8 +265,9 @@ final class InferenceBenchmarks {
          * Seconds from the first processed batch until the output topic holds every prediction: steady-state
          * draining, without the start-up (group join, model loading) of either side.
          */
-        private static double timeFromFirstBatch(java.util.function.LongSupplier processed,
-                java.util.function.LongSupplier outputs, int records) throws InterruptedException {
+        private static double timeFromFirstBatch(
+                java.util.function.LongSupplier processed, java.util.function.LongSupplier outputs, int records)
+                throws InterruptedException {
             while (processed.getAsLong() == 0) {
                 Thread.sleep(1);
             }
@@ -252,8 +282,12 @@ final class InferenceBenchmarks {
         private static long endOffset(BenchmarkContext context, String topic) {
             try {
                 TopicPartition partition = new TopicPartition(topic, 0);
-                return context.admin().listOffsets(Map.of(partition, org.apache.kafka.clients.admin.OffsetSpec.latest()))
-                        .all().get(10, TimeUnit.SECONDS).get(partition).offset();
+                return context.admin()
+                        .listOffsets(Map.of(partition, org.apache.kafka.clients.admin.OffsetSpec.latest()))
+                        .all()
+                        .get(10, TimeUnit.SECONDS)
+                        .get(partition)
+                        .offset();
             } catch (Exception e) {
                 throw new IllegalStateException("Cannot read the end offset of " + topic, e);
             }
@@ -264,7 +298,9 @@ final class InferenceBenchmarks {
                 throws Exception {
             String out = in + "-kml-" + System.nanoTime();
             createTopics(context, 1, out);
-            ServedModel model = ServedModel.load(served.registry, InferenceSpec.builder(served.resultId, in, out).build());
+            ServedModel model = ServedModel.load(
+                    served.registry,
+                    InferenceSpec.builder(served.resultId, in, out).build());
             RecordDecoder decoder = model.decoder();
             float[] row = new float[decoder.featureCount()];
             Map<String, Object> consumerConfig = context.consumerConfig();
@@ -273,10 +309,10 @@ final class InferenceBenchmarks {
             consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
             long start = System.nanoTime();
             long processed = 0;
-            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig, new ByteArrayDeserializer(),
-                    new ByteArrayDeserializer());
-                    KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(context.producerConfig(),
-                            new ByteArraySerializer(), new ByteArraySerializer())) {
+            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
+                            consumerConfig, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+                    KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
+                            context.producerConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
                 consumer.subscribe(List.of(in));
                 while (processed < records) {
                     for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
@@ -285,7 +321,8 @@ final class InferenceBenchmarks {
                         producer.send(new ProducerRecord<>(out, record.key(), model.encode(prediction, 0)));
                         processed++;
                         if (processed % 16 == 0) {
-                            consumer.commitSync(Map.of(new TopicPartition(record.topic(), record.partition()),
+                            consumer.commitSync(Map.of(
+                                    new TopicPartition(record.topic(), record.partition()),
                                     new OffsetAndMetadata(record.offset() + 1)));
                         }
                         if (processed >= records) {
@@ -313,27 +350,42 @@ final class InferenceBenchmarks {
             RecordEncoder encoder = RecordFormats.forName(stream.inputFormat()).newEncoder(stream.inputConfig());
             Random random = new Random(1);
             for (int i = 0; i < inputs.length; i++) {
-                inputs[i] = encoder.encode(new double[] {random.nextInt(2), 20 + random.nextInt(70), 1 + random.nextInt(3)},
-                        null).value();
+                inputs[i] = encoder.encode(
+                                new double[] {random.nextInt(2), 20 + random.nextInt(70), 1 + random.nextInt(3)}, null)
+                        .value();
             }
         }
 
         static Served start(BenchmarkContext context) throws Exception {
-            Registry registry = Registry.connect(context.clientConfig(), "bench-inference-" + System.currentTimeMillis(),
-                    Duration.ofSeconds(60));
+            Registry registry = Registry.connect(
+                    context.clientConfig(), "bench-inference-" + System.currentTimeMillis(), Duration.ofSeconds(60));
             LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, context.clientConfig(), 1, null);
             Hcopd.models("hcopd", 42).forEach(registry::registerModel);
             registry.createConfiguration(new Configuration("paper", "", List.of("hcopd-paper")));
-            TrainingHandle handle = new TrainingDeployments(registry, launcher).deploy("paper", TrainingSpec.builder()
-                    .batchSize(10).epochs(20).normalization(Normalization.STANDARDIZE)
-                    .controlTimeout(Duration.ofMinutes(1)).build());
+            TrainingHandle handle = new TrainingDeployments(registry, launcher)
+                    .deploy(
+                            "paper",
+                            TrainingSpec.builder()
+                                    .batchSize(10)
+                                    .epochs(20)
+                                    .normalization(Normalization.STANDARDIZE)
+                                    .controlTimeout(Duration.ofMinutes(1))
+                                    .build());
             String data = context.topic("bench-inference-train");
             createTopics(context, 1, data);
-            ControlMessage stream = Hcopd.send(context.clientConfig(), data, handle.deploymentId(),
-                    Hcopd.read(Hcopd.defaultCsv()), 0.1, 0.1).controlMessage();
+            ControlMessage stream = Hcopd.send(
+                            context.clientConfig(),
+                            data,
+                            handle.deploymentId(),
+                            Hcopd.read(Hcopd.defaultCsv()),
+                            0.1,
+                            0.1)
+                    .controlMessage();
             if (handle.await(Duration.ofMinutes(5)).orElse(DeploymentStatus.FAILED) != DeploymentStatus.FINISHED) {
                 throw new IllegalStateException("Training the served model failed: "
-                        + registry.deployment(handle.deploymentId()).orElseThrow().error());
+                        + registry.deployment(handle.deploymentId())
+                                .orElseThrow()
+                                .error());
             }
             return new Served(registry, launcher, handle.deploymentId() + ".hcopd-paper", stream);
         }
@@ -368,27 +420,29 @@ final class InferenceBenchmarks {
             consumerConfig.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
             Map<String, Object> producerConfig = new KafkaMlConfig(clientConfig).producerConfig();
             producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-            this.thread = new Thread(() -> {
-                try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerConfig,
-                        new ByteArrayDeserializer(), new ByteArrayDeserializer());
-                        KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig,
-                                new ByteArraySerializer(), new ByteArraySerializer())) {
-                    consumer.subscribe(List.of(in));
-                    while (!stopping.get()) {
-                        ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
-                        if (records.isEmpty()) {
-                            continue;
+            this.thread = new Thread(
+                    () -> {
+                        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(
+                                        consumerConfig, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+                                KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
+                                        producerConfig, new ByteArraySerializer(), new ByteArraySerializer())) {
+                            consumer.subscribe(List.of(in));
+                            while (!stopping.get()) {
+                                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
+                                if (records.isEmpty()) {
+                                    continue;
+                                }
+                                for (ConsumerRecord<byte[], byte[]> record : records) {
+                                    producer.send(new ProducerRecord<>(out, record.key(), record.value()));
+                                }
+                                producer.flush();
+                                consumer.commitSync();
+                                processed += records.count();
+                            }
+                            producer.flush();
                         }
-                        for (ConsumerRecord<byte[], byte[]> record : records) {
-                            producer.send(new ProducerRecord<>(out, record.key(), record.value()));
-                        }
-                        producer.flush();
-                        consumer.commitSync();
-                        processed += records.count();
-                    }
-                    producer.flush();
-                }
-            }, "passthrough");
+                    },
+                    "passthrough");
             thread.setDaemon(true);
         }
 
@@ -414,7 +468,9 @@ final class InferenceBenchmarks {
     }
 
     static void createTopics(BenchmarkContext context, int partitions, String... topics) throws Exception {
-        List<NewTopic> newTopics = Arrays.stream(topics).map(t -> new NewTopic(t, partitions, (short) 1)).toList();
+        List<NewTopic> newTopics = Arrays.stream(topics)
+                .map(t -> new NewTopic(t, partitions, (short) 1))
+                .toList();
         context.admin().createTopics(newTopics).all().get(30, TimeUnit.SECONDS);
         Thread.sleep(200); // let the new partitions' leaders settle before the first write
     }

@@ -54,18 +54,35 @@ final class RawDecodeBenchmark implements Benchmark {
             }
             templates[t] = buffer.array();
         }
-        List<StreamSlice> slices = BenchmarkSupport.produce(context, context.topic("bench-raw-decode"), partitions,
-                records, i -> new BenchmarkSupport.KeyValue(new byte[] {(byte) (i % 10)}, templates[(int) (i % 64)]));
-        ControlMessage message = ControlMessage.builder().slices(slices).inputFormat("RAW")
-                .inputConfig(Map.of("data_type", "float32", "label_type", "uint8", "data_reshape", String.valueOf(features),
-                        "label_reshape", ""))
-                .totalMessages(records).deploymentId("bench-raw-decode").build();
+        List<StreamSlice> slices = BenchmarkSupport.produce(
+                context,
+                context.topic("bench-raw-decode"),
+                partitions,
+                records,
+                i -> new BenchmarkSupport.KeyValue(new byte[] {(byte) (i % 10)}, templates[(int) (i % 64)]));
+        ControlMessage message = ControlMessage.builder()
+                .slices(slices)
+                .inputFormat("RAW")
+                .inputConfig(Map.of(
+                        "data_type",
+                        "float32",
+                        "label_type",
+                        "uint8",
+                        "data_reshape",
+                        String.valueOf(features),
+                        "label_reshape",
+                        ""))
+                .totalMessages(records)
+                .deploymentId("bench-raw-decode")
+                .build();
 
         List<Double> ours = new ArrayList<>();
         List<Double> bare = new ArrayList<>();
         long[] checksum = new long[1];
-        try (StreamDataSets data = StreamDataSets.builder(context.clientConfig(), message).batchSize(batch)
-                .cacheBudgetBytes(0).build();
+        try (StreamDataSets data = StreamDataSets.builder(context.clientConfig(), message)
+                        .batchSize(batch)
+                        .cacheBudgetBytes(0)
+                        .build();
                 KafkaConsumer<byte[], byte[]> consumer = BenchmarkSupport.tunedConsumer(context.clientConfig())) {
             StreamDataSetIterator iterator = data.train();
             for (int round = -warmup; round < rounds; round++) {
@@ -88,8 +105,13 @@ final class RawDecodeBenchmark implements Benchmark {
         extra.put("baselineMegabytesPerSecond", BenchmarkResult.round(megabytes / median(bare)));
         extra.put("roundSeconds", ours);
         extra.put("baselineRoundSeconds", bare);
-        return List.of(BenchmarkResult.of(name(), records, median(ours),
-                "KafkaConsumer poll loop touching the bytes, same consumer settings", median(bare), extra));
+        return List.of(BenchmarkResult.of(
+                name(),
+                records,
+                median(ours),
+                "KafkaConsumer poll loop touching the bytes, same consumer settings",
+                median(bare),
+                extra));
     }
 
     /** One epoch of DataSet batches; returns the rows seen. */
@@ -98,7 +120,8 @@ final class RawDecodeBenchmark implements Benchmark {
         long rows = 0;
         while (iterator.hasNext()) {
             DataSet batch = iterator.next();
-            checksum[0] += (long) batch.getFeatures().getFloat(0L) + (long) batch.getLabels().getFloat(0L);
+            checksum[0] += (long) batch.getFeatures().getFloat(0L)
+                    + (long) batch.getLabels().getFloat(0L);
             rows += batch.numExamples();
         }
         return rows;

@@ -41,8 +41,8 @@ final class StreamReadBenchmark implements Benchmark {
         int rounds = (int) context.longOption("rounds", 9);
         int warmup = (int) context.longOption("warmup", 2);
         Random random = new Random(42);
-        List<StreamSlice> slices = BenchmarkSupport.produce(context, context.topic("bench-stream-read"), partitions,
-                records, i -> {
+        List<StreamSlice> slices =
+                BenchmarkSupport.produce(context, context.topic("bench-stream-read"), partitions, records, i -> {
                     byte[] value = new byte[valueBytes];
                     random.nextBytes(value);
                     return new BenchmarkSupport.KeyValue(null, value);
@@ -52,7 +52,9 @@ final class StreamReadBenchmark implements Benchmark {
         List<Double> bare = new ArrayList<>();
         List<Double> bareDefaults = new ArrayList<>();
         long[] checksum = new long[1];
-        try (StreamDataset dataset = StreamDataset.builder(context.clientConfig()).slices(slices).build();
+        try (StreamDataset dataset = StreamDataset.builder(context.clientConfig())
+                        .slices(slices)
+                        .build();
                 KafkaConsumer<byte[], byte[]> tunedConsumer = BenchmarkSupport.tunedConsumer(context.clientConfig());
                 KafkaConsumer<byte[], byte[]> defaultConsumer = BenchmarkSupport.consumer(context.clientConfig())) {
             for (int round = -warmup; round < rounds; round++) {
@@ -64,7 +66,8 @@ final class StreamReadBenchmark implements Benchmark {
                     bare.add(b);
                     bareDefaults.add(c);
                 }
-                System.err.printf("stream-read round %d: dataset %.3f s, bare loop %.3f s, bare loop (Kafka defaults) %.3f s%n",
+                System.err.printf(
+                        "stream-read round %d: dataset %.3f s, bare loop %.3f s, bare loop (Kafka defaults) %.3f s%n",
                         round, a, b, c);
             }
         }
@@ -81,10 +84,20 @@ final class StreamReadBenchmark implements Benchmark {
         extraDefaults.put("baselineMegabytesPerSecond", BenchmarkResult.round(megabytes / median(bareDefaults)));
         extraDefaults.put("baselineRoundSeconds", bareDefaults);
         return List.of(
-                BenchmarkResult.of(name(), records, median(ours), "KafkaConsumer poll loop, same consumer settings",
-                        median(bare), extra),
-                BenchmarkResult.of(name(), records, median(ours), "KafkaConsumer poll loop, Kafka default settings",
-                        median(bareDefaults), extraDefaults));
+                BenchmarkResult.of(
+                        name(),
+                        records,
+                        median(ours),
+                        "KafkaConsumer poll loop, same consumer settings",
+                        median(bare),
+                        extra),
+                BenchmarkResult.of(
+                        name(),
+                        records,
+                        median(ours),
+                        "KafkaConsumer poll loop, Kafka default settings",
+                        median(bareDefaults),
+                        extraDefaults));
     }
 
     /** Reads one pass through the dataset, touching every value as a decoder would. */

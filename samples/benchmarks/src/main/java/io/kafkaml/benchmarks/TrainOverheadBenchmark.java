@@ -64,7 +64,10 @@ final class TrainOverheadBenchmark implements Benchmark {
         String data = context.options().get("data");
         List<Hcopd.Row> rows = Hcopd.read(data != null ? Path.of(data) : Hcopd.defaultCsv());
         String topic = context.topic("bench-hcopd");
-        context.admin().createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        context.admin()
+                .createTopics(List.of(new NewTopic(topic, 1, (short) 1)))
+                .all()
+                .get(30, TimeUnit.SECONDS);
 
         List<Double> memory = new ArrayList<>();
         List<Double> stream = new ArrayList<>();
@@ -84,16 +87,19 @@ final class TrainOverheadBenchmark implements Benchmark {
         };
         String prefix = "bench-" + System.currentTimeMillis();
         try (Registry registry = Registry.connect(context.clientConfig(), prefix, Duration.ofSeconds(60));
-                LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, context.clientConfig(), 1, timer)) {
+                LocalTrainingLauncher launcher =
+                        new LocalTrainingLauncher(registry, context.clientConfig(), 1, timer)) {
             TrainingDeployments deployments = new TrainingDeployments(registry, launcher);
             List<ModelDefinition> models = Hcopd.models("hcopd", 42);
             models.forEach(registry::registerModel);
             registry.createConfiguration(new Configuration("paper", "", List.of("hcopd-paper")));
-            registry.createConfiguration(new Configuration("all", "", List.of("hcopd-paper", "hcopd-wide", "hcopd-deep")));
+            registry.createConfiguration(
+                    new Configuration("all", "", List.of("hcopd-paper", "hcopd-wide", "hcopd-deep")));
             for (ModelDefinition model : models) {
                 registry.createConfiguration(new Configuration("only-" + model.name(), "", List.of(model.name())));
             }
-            source = Hcopd.send(context.clientConfig(), topic, "source", rows, 0.1, 0.1).controlMessage();
+            source = Hcopd.send(context.clientConfig(), topic, "source", rows, 0.1, 0.1)
+                    .controlMessage();
             control = ControlChannel.create(context.clientConfig());
             AtomicInteger ids = new AtomicInteger();
             List<Double> roundRatios = new ArrayList<>();
@@ -104,13 +110,19 @@ final class TrainOverheadBenchmark implements Benchmark {
                     a = trainInMemory(rows, epochs);
                 }
                 String id = "overhead-" + ids.incrementAndGet();
-                double b = trainFromStream(registry, deployments, id, "paper", spec(epochs, 256L << 20), started, ended);
+                double b =
+                        trainFromStream(registry, deployments, id, "paper", spec(epochs, 256L << 20), started, ended);
                 if (a == null) {
                     a = trainInMemory(rows, epochs);
                 }
-                double accuracy = registry.result(id + ".hcopd-paper").orElseThrow().testMetrics().get("accuracy");
-                System.err.printf("train-overhead round %d: memory %.3f s (test accuracy %.3f), stream %.3f s "
-                        + "(test accuracy %.3f), ratio %.3f%n", round, a[0], a[1], b, accuracy, b / a[0]);
+                double accuracy = registry.result(id + ".hcopd-paper")
+                        .orElseThrow()
+                        .testMetrics()
+                        .get("accuracy");
+                System.err.printf(
+                        "train-overhead round %d: memory %.3f s (test accuracy %.3f), stream %.3f s "
+                                + "(test accuracy %.3f), ratio %.3f%n",
+                        round, a[0], a[1], b, accuracy, b / a[0]);
                 if (round >= 0) {
                     memory.add(a[0]);
                     memoryAccuracy.add(a[1]);
@@ -131,27 +143,43 @@ final class TrainOverheadBenchmark implements Benchmark {
             extra.put("baselineTestAccuracy", memoryAccuracy);
             List<BenchmarkResult> results = new ArrayList<>();
             long trainRecords = Math.round(rows.size() * 0.8) * epochs;
-            BenchmarkResult overhead = BenchmarkResult.ofTimeRatio(name(), trainRecords, median(stream),
-                    "plain DL4J from an in-memory DataSet (same model, batch, epochs, evaluation)", median(memory), extra);
+            BenchmarkResult overhead = BenchmarkResult.ofTimeRatio(
+                    name(),
+                    trainRecords,
+                    median(stream),
+                    "plain DL4J from an in-memory DataSet (same model, batch, epochs, evaluation)",
+                    median(memory),
+                    extra);
             // The ratio is the median of the rounds' own ratios: each pair ran back to back, so it shares the
             // machine's state of the moment, which the medians of each side taken apart do not.
             results.add(overhead.withRatio(median(roundRatios)));
 
             // One shared read per epoch for 3 models vs 3 deployments each reading the stream every epoch.
             TrainingSpec noCache = spec(sharedEpochs, 0);
-            double shared = trainFromStream(registry, deployments, "shared-" + ids.incrementAndGet(), "all", noCache,
-                    started, ended);
+            double shared = trainFromStream(
+                    registry, deployments, "shared-" + ids.incrementAndGet(), "all", noCache, started, ended);
             double separate = 0;
             for (ModelDefinition model : models) {
-                separate += trainFromStream(registry, deployments, "separate-" + ids.incrementAndGet(),
-                        "only-" + model.name(), noCache, started, ended);
+                separate += trainFromStream(
+                        registry,
+                        deployments,
+                        "separate-" + ids.incrementAndGet(),
+                        "only-" + model.name(),
+                        noCache,
+                        started,
+                        ended);
             }
             Map<String, Object> sharedExtra = new LinkedHashMap<>();
             sharedExtra.put("epochs", sharedEpochs);
             sharedExtra.put("models", models.size());
             sharedExtra.put("cache", false);
-            results.add(BenchmarkResult.ofTimeRatio(name() + "-shared-read", (long) rows.size() * sharedEpochs * models.size(),
-                    shared, "three deployments, each reading the stream every epoch", separate, sharedExtra));
+            results.add(BenchmarkResult.ofTimeRatio(
+                    name() + "-shared-read",
+                    (long) rows.size() * sharedEpochs * models.size(),
+                    shared,
+                    "three deployments, each reading the stream every epoch",
+                    separate,
+                    sharedExtra));
             return results;
         } finally {
             if (control != null) {
@@ -164,16 +192,28 @@ final class TrainOverheadBenchmark implements Benchmark {
     private ControlChannel control;
 
     private static TrainingSpec spec(int epochs, long cacheBudget) {
-        return TrainingSpec.builder().batchSize(10).epochs(epochs).seed(42).normalization(Normalization.STANDARDIZE)
-                .cacheBudgetBytes(cacheBudget).controlTimeout(Duration.ofMinutes(1)).build();
+        return TrainingSpec.builder()
+                .batchSize(10)
+                .epochs(epochs)
+                .seed(42)
+                .normalization(Normalization.STANDARDIZE)
+                .cacheBudgetBytes(cacheBudget)
+                .controlTimeout(Duration.ofMinutes(1))
+                .build();
     }
 
-    private double trainFromStream(Registry registry, TrainingDeployments deployments, String id,
-            String configuration, TrainingSpec spec, Map<String, Long> started, Map<String, Long> ended) {
+    private double trainFromStream(
+            Registry registry,
+            TrainingDeployments deployments,
+            String id,
+            String configuration,
+            TrainingSpec spec,
+            Map<String, Long> started,
+            Map<String, Long> ended) {
         TrainingHandle handle = deployments.deploy(configuration, spec, id);
         control.publish(source.withDeploymentId(id), Duration.ofSeconds(30)); // reuse: no data sent again
-        DeploymentStatus status = handle.await(Duration.ofMinutes(30)).orElseThrow(
-                () -> new IllegalStateException("Deployment " + id + " did not finish in 30 minutes"));
+        DeploymentStatus status = handle.await(Duration.ofMinutes(30))
+                .orElseThrow(() -> new IllegalStateException("Deployment " + id + " did not finish in 30 minutes"));
         if (status != DeploymentStatus.FINISHED) {
             throw new IllegalStateException("Deployment " + id + " ended " + status + ": "
                     + registry.deployment(id).orElseThrow().error());

@@ -11,8 +11,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,16 +21,27 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(EmbeddedKafkaExtension.class)
 class BenchmarksIT {
 
-    private static final List<String> CONTRACT = List.of("benchmark", "records", "seconds", "recordsPerSecond",
-            "baseline", "baselineRecordsPerSecond", "ratio");
+    private static final List<String> CONTRACT = List.of(
+            "benchmark", "records", "seconds", "recordsPerSecond", "baseline", "baselineRecordsPerSecond", "ratio");
 
     @Test
     void streamReadPrintsOneJsonObjectPerLine(EmbeddedKafkaBroker kafka) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Benchmarks.run(new String[] {"stream-read", "--bootstrap-servers", kafka.bootstrapServers(),
-            "--records", "3000", "--rounds", "1", "--warmup", "0"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int status = Benchmarks.run(
+                new String[] {
+                    "stream-read",
+                    "--bootstrap-servers",
+                    kafka.bootstrapServers(),
+                    "--records",
+                    "3000",
+                    "--rounds",
+                    "1",
+                    "--warmup",
+                    "0"
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
         List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
         assertThat(lines).hasSize(2);
@@ -40,33 +51,47 @@ class BenchmarksIT {
             assertThat(json.fieldNames()).toIterable().containsAll(CONTRACT);
             assertThat(json.get("benchmark").asText()).isEqualTo("stream-read");
             assertThat(json.get("records").asLong()).isEqualTo(3000);
-            double ratio = json.get("recordsPerSecond").asDouble() / json.get("baselineRecordsPerSecond").asDouble();
-            assertThat(json.get("ratio").asDouble()).isCloseTo(ratio, org.assertj.core.data.Offset.offset(0.01 * ratio));
+            double ratio = json.get("recordsPerSecond").asDouble()
+                    / json.get("baselineRecordsPerSecond").asDouble();
+            assertThat(json.get("ratio").asDouble())
+                    .isCloseTo(ratio, org.assertj.core.data.Offset.offset(0.01 * ratio));
         }
     }
 
     @Test
     void settingsComeFromTheConfigFileAsTheCliReadsThem(EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
         Path file = dir.resolve("client.properties");
-        Files.writeString(file, "bootstrap.servers=" + kafka.bootstrapServers() + "\nconsumer.max.poll.records=100\n"
-                + "kafkaml.max.record.bytes=4096\n");
+        Files.writeString(
+                file,
+                "bootstrap.servers=" + kafka.bootstrapServers() + "\nconsumer.max.poll.records=100\n"
+                        + "kafkaml.max.record.bytes=4096\n");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         java.util.Set<String> before = kafka.admin().listTopics().names().get(30, TimeUnit.SECONDS);
         // no --bootstrap-servers: the file's broker is used, not an embedded one
-        int status = Benchmarks.run(new String[] {"stream-read", "--config", file.toString(),
-            "--records", "1000", "--rounds", "1", "--warmup", "0"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int status = Benchmarks.run(
+                new String[] {
+                    "stream-read", "--config", file.toString(), "--records", "1000", "--rounds", "1", "--warmup", "0"
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
         assertThat(out.toString(StandardCharsets.UTF_8).lines()).hasSize(2);
-        java.util.Set<String> after = new java.util.HashSet<>(kafka.admin().listTopics().names().get(30, TimeUnit.SECONDS));
+        java.util.Set<String> after =
+                new java.util.HashSet<>(kafka.admin().listTopics().names().get(30, TimeUnit.SECONDS));
         after.removeAll(before);
         assertThat(after).as("the benchmark's topic is on the file's broker").isNotEmpty();
 
         ByteArrayOutputStream missingErr = new ByteArrayOutputStream();
-        assertThat(Benchmarks.run(new String[] {"stream-read", "--config", dir.resolve("absent.properties").toString()},
-                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
-                new PrintStream(missingErr, true, StandardCharsets.UTF_8))).isEqualTo(2);
+        assertThat(Benchmarks.run(
+                        new String[] {
+                            "stream-read",
+                            "--config",
+                            dir.resolve("absent.properties").toString()
+                        },
+                        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                        new PrintStream(missingErr, true, StandardCharsets.UTF_8)))
+                .isEqualTo(2);
         assertThat(missingErr.toString(StandardCharsets.UTF_8)).startsWith("Cannot read the settings file ");
     }
 
@@ -74,14 +99,20 @@ class BenchmarksIT {
     void fuzzRunsTheCasesAndFindsNoFailureKind(EmbeddedKafkaBroker kafka) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Benchmarks.run(new String[] {"fuzz", "--bootstrap-servers", kafka.bootstrapServers(),
-            "--cases", "5000", "--seed", "7"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int status = Benchmarks.run(
+                new String[] {"fuzz", "--bootstrap-servers", kafka.bootstrapServers(), "--cases", "5000", "--seed", "7"
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
-        JsonNode json = new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8).lines().findFirst().orElseThrow());
+        JsonNode json = new ObjectMapper()
+                .readTree(
+                        out.toString(StandardCharsets.UTF_8).lines().findFirst().orElseThrow());
         assertThat(json.fieldNames()).toIterable().containsAll(CONTRACT).contains("slowestInput");
         assertThat(json.get("casesRun").asLong()).isEqualTo(5000);
-        assertThat(json.get("failureKinds").asInt()).as(json.get("failures").toString()).isZero();
+        assertThat(json.get("failureKinds").asInt())
+                .as(json.get("failures").toString())
+                .isZero();
         assertThat(json.get("slowestMicros").asLong()).isNotNegative();
     }
 
@@ -89,9 +120,24 @@ class BenchmarksIT {
     void rawDecodePrintsOneJsonObjectWithMegabytesPerSecond(EmbeddedKafkaBroker kafka) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Benchmarks.run(new String[] {"raw-decode", "--bootstrap-servers", kafka.bootstrapServers(),
-            "--records", "2000", "--features", "16", "--batch", "32", "--rounds", "1", "--warmup", "0"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int status = Benchmarks.run(
+                new String[] {
+                    "raw-decode",
+                    "--bootstrap-servers",
+                    kafka.bootstrapServers(),
+                    "--records",
+                    "2000",
+                    "--features",
+                    "16",
+                    "--batch",
+                    "32",
+                    "--rounds",
+                    "1",
+                    "--warmup",
+                    "0"
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
         List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
         assertThat(lines).hasSize(1);
@@ -106,9 +152,20 @@ class BenchmarksIT {
     void trainOverheadPrintsTheTimeRatioAndTheSharedReadLine(EmbeddedKafkaBroker kafka) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Benchmarks.run(new String[] {"train-overhead", "--bootstrap-servers", kafka.bootstrapServers(),
-            "--epochs", "3", "--rounds", "1", "--shared-epochs", "2"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int status = Benchmarks.run(
+                new String[] {
+                    "train-overhead",
+                    "--bootstrap-servers",
+                    kafka.bootstrapServers(),
+                    "--epochs",
+                    "3",
+                    "--rounds",
+                    "1",
+                    "--shared-epochs",
+                    "2"
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
         List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
         assertThat(lines).hasSize(2);
@@ -127,19 +184,36 @@ class BenchmarksIT {
         ObjectMapper mapper = new ObjectMapper();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Benchmarks.run(new String[] {"inference-latency", "--bootstrap-servers", kafka.bootstrapServers(),
-            "--seconds", "2", "--rate", "50"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int status = Benchmarks.run(
+                new String[] {
+                    "inference-latency",
+                    "--bootstrap-servers",
+                    kafka.bootstrapServers(),
+                    "--seconds",
+                    "2",
+                    "--rate",
+                    "50"
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
-        JsonNode latency = mapper.readTree(out.toString(StandardCharsets.UTF_8).lines().toList().get(0));
-        assertThat(latency.fieldNames()).toIterable().containsAll(CONTRACT).contains("p50Millis", "p95Millis", "p99Millis");
+        JsonNode latency = mapper.readTree(
+                out.toString(StandardCharsets.UTF_8).lines().toList().get(0));
+        assertThat(latency.fieldNames())
+                .toIterable()
+                .containsAll(CONTRACT)
+                .contains("p50Millis", "p95Millis", "p99Millis");
         assertThat(latency.get("records").asLong()).isEqualTo(100);
-        assertThat(latency.get("p99Millis").asDouble()).isGreaterThanOrEqualTo(latency.get("p50Millis").asDouble());
+        assertThat(latency.get("p99Millis").asDouble())
+                .isGreaterThanOrEqualTo(latency.get("p50Millis").asDouble());
 
         out.reset();
-        status = Benchmarks.run(new String[] {"inference-throughput", "--bootstrap-servers", kafka.bootstrapServers(),
-            "--records", "3000"},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        status = Benchmarks.run(
+                new String[] {
+                    "inference-throughput", "--bootstrap-servers", kafka.bootstrapServers(), "--records", "3000"
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
         List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
         assertThat(lines).hasSize(2);
@@ -152,8 +226,12 @@ class BenchmarksIT {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
         PrintStream outStream = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-        assertThat(Benchmarks.run(new String[] {"no-such"}, outStream, errStream)).isEqualTo(2);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("Unknown benchmark 'no-such'").contains("stream-read");
-        assertThat(Benchmarks.run(new String[] {"stream-read", "--records"}, outStream, errStream)).isEqualTo(2);
+        assertThat(Benchmarks.run(new String[] {"no-such"}, outStream, errStream))
+                .isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("Unknown benchmark 'no-such'")
+                .contains("stream-read");
+        assertThat(Benchmarks.run(new String[] {"stream-read", "--records"}, outStream, errStream))
+                .isEqualTo(2);
     }
 }

@@ -34,14 +34,21 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 public final class Hcopd {
 
     /** The data records' schema: the three features. */
-    public static final Schema DATA_SCHEMA = SchemaBuilder.record("Patient").namespace("io.kafkaml.samples.hcopd")
-            .fields().requiredInt("gender").requiredInt("age").requiredInt("smoking").endRecord();
+    public static final Schema DATA_SCHEMA = SchemaBuilder.record("Patient")
+            .namespace("io.kafkaml.samples.hcopd")
+            .fields()
+            .requiredInt("gender")
+            .requiredInt("age")
+            .requiredInt("smoking")
+            .endRecord();
     /** The label records' schema: the diagnosis (1 = COPD, 0 = healthy control). */
-    public static final Schema LABEL_SCHEMA = SchemaBuilder.record("Diagnosis").namespace("io.kafkaml.samples.hcopd")
-            .fields().requiredInt("diagnosis").endRecord();
+    public static final Schema LABEL_SCHEMA = SchemaBuilder.record("Diagnosis")
+            .namespace("io.kafkaml.samples.hcopd")
+            .fields()
+            .requiredInt("diagnosis")
+            .endRecord();
 
-    private Hcopd() {
-    }
+    private Hcopd() {}
 
     /**
      * One row of the table.
@@ -51,8 +58,7 @@ public final class Hcopd {
      * @param age in years
      * @param smoking 1 to 3
      */
-    public record Row(int diagnosis, int gender, int age, int smoking) {
-    }
+    public record Row(int diagnosis, int gender, int age, int smoking) {}
 
     /**
      * Reads {@code HCOPD_Dataset.csv} (header {@code Diagnosis,Gender,Age,Smoking}, CRLF line ends).
@@ -62,14 +68,25 @@ public final class Hcopd {
     public static List<Row> read(Path csv) {
         List<Row> rows = new ArrayList<>();
         try (java.io.Reader in = Files.newBufferedReader(csv, StandardCharsets.UTF_8)) {
-            for (CSVRecord record : CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true)
-                    .setIgnoreSurroundingSpaces(true).setIgnoreEmptyLines(true).get().parse(in)) {
+            for (CSVRecord record : CSVFormat.DEFAULT
+                    .builder()
+                    .setHeader()
+                    .setSkipHeaderRecord(true)
+                    .setIgnoreSurroundingSpaces(true)
+                    .setIgnoreEmptyLines(true)
+                    .get()
+                    .parse(in)) {
                 try {
-                    rows.add(new Row(Integer.parseInt(record.get("Diagnosis")), Integer.parseInt(record.get("Gender")),
-                            Integer.parseInt(record.get("Age")), Integer.parseInt(record.get("Smoking"))));
+                    rows.add(new Row(
+                            Integer.parseInt(record.get("Diagnosis")),
+                            Integer.parseInt(record.get("Gender")),
+                            Integer.parseInt(record.get("Age")),
+                            Integer.parseInt(record.get("Smoking"))));
                 } catch (RuntimeException e) {
-                    throw new IllegalArgumentException(csv + " line " + (record.getRecordNumber() + 1)
-                            + " is not four integers: " + record.toList(), e);
+                    throw new IllegalArgumentException(
+                            csv + " line " + (record.getRecordNumber() + 1) + " is not four integers: "
+                                    + record.toList(),
+                            e);
                 }
             }
         } catch (IOException e) {
@@ -88,12 +105,23 @@ public final class Hcopd {
      * Sends the rows through Kafka with {@link AvroDataSink} (round-robin over the topic's partitions) and, on
      * close, the control message for {@code deploymentId}.
      */
-    public static AvroDataSink send(Map<String, ?> clientConfig, String topic, String deploymentId, List<Row> rows,
-            double validationRate, double testRate) {
-        AvroDataSink sink = AvroDataSink.builder(clientConfig).topic(topic).deploymentId(deploymentId)
-                .dataSchema(DATA_SCHEMA).labelSchema(LABEL_SCHEMA).validationRate(validationRate).testRate(testRate)
+    public static AvroDataSink send(
+            Map<String, ?> clientConfig,
+            String topic,
+            String deploymentId,
+            List<Row> rows,
+            double validationRate,
+            double testRate) {
+        AvroDataSink sink = AvroDataSink.builder(clientConfig)
+                .topic(topic)
+                .deploymentId(deploymentId)
+                .dataSchema(DATA_SCHEMA)
+                .labelSchema(LABEL_SCHEMA)
+                .validationRate(validationRate)
+                .testRate(testRate)
                 .description("HCOPD (Exasens): Gender, Age, Smoking -> Diagnosis")
-                .partitioning(DataSink.Partitioning.ROUND_ROBIN).build();
+                .partitioning(DataSink.Partitioning.ROUND_ROBIN)
+                .build();
         for (Row row : rows) {
             GenericRecord data = new GenericData.Record(DATA_SCHEMA);
             data.put("gender", row.gender());
@@ -109,37 +137,79 @@ public final class Hcopd {
 
     /** The paper's model: Dropout 0.2 on the 3 inputs, Dense 4 sigmoid, Dense 2 softmax, Adam. */
     public static MultiLayerConfiguration paperModel(long seed) {
-        return new NeuralNetConfiguration.Builder().seed(seed).updater(new Adam(0.01)).weightInit(WeightInit.XAVIER)
+        return new NeuralNetConfiguration.Builder()
+                .seed(seed)
+                .updater(new Adam(0.01))
+                .weightInit(WeightInit.XAVIER)
                 .list()
-                .layer(new DropoutLayer.Builder(0.8).nIn(3).nOut(3).build()) // DL4J's argument is the retain probability
-                .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.SIGMOID).build())
-                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(4).nOut(2).activation(Activation.SOFTMAX).build())
+                .layer(new DropoutLayer.Builder(0.8)
+                        .nIn(3)
+                        .nOut(3)
+                        .build()) // DL4J's argument is the retain probability
+                .layer(new DenseLayer.Builder()
+                        .nIn(3)
+                        .nOut(4)
+                        .activation(Activation.SIGMOID)
+                        .build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                        .nIn(4)
+                        .nOut(2)
+                        .activation(Activation.SOFTMAX)
+                        .build())
                 .build();
     }
 
     /** A wider variant: Dense 16 relu instead of Dense 4 sigmoid. */
     public static MultiLayerConfiguration wideVariant(long seed) {
-        return new NeuralNetConfiguration.Builder().seed(seed).updater(new Adam(0.01)).weightInit(WeightInit.XAVIER)
+        return new NeuralNetConfiguration.Builder()
+                .seed(seed)
+                .updater(new Adam(0.01))
+                .weightInit(WeightInit.XAVIER)
                 .list()
-                .layer(new DenseLayer.Builder().nIn(3).nOut(16).activation(Activation.RELU).build())
-                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(16).nOut(2).activation(Activation.SOFTMAX).build())
+                .layer(new DenseLayer.Builder()
+                        .nIn(3)
+                        .nOut(16)
+                        .activation(Activation.RELU)
+                        .build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                        .nIn(16)
+                        .nOut(2)
+                        .activation(Activation.SOFTMAX)
+                        .build())
                 .build();
     }
 
     /** A deeper variant: two tanh layers of 8. */
     public static MultiLayerConfiguration deepVariant(long seed) {
-        return new NeuralNetConfiguration.Builder().seed(seed).updater(new Adam(0.005)).weightInit(WeightInit.XAVIER)
+        return new NeuralNetConfiguration.Builder()
+                .seed(seed)
+                .updater(new Adam(0.005))
+                .weightInit(WeightInit.XAVIER)
                 .list()
-                .layer(new DenseLayer.Builder().nIn(3).nOut(8).activation(Activation.TANH).build())
-                .layer(new DenseLayer.Builder().nIn(8).nOut(8).activation(Activation.TANH).build())
-                .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(8).nOut(2).activation(Activation.SOFTMAX).build())
+                .layer(new DenseLayer.Builder()
+                        .nIn(3)
+                        .nOut(8)
+                        .activation(Activation.TANH)
+                        .build())
+                .layer(new DenseLayer.Builder()
+                        .nIn(8)
+                        .nOut(8)
+                        .activation(Activation.TANH)
+                        .build())
+                .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                        .nIn(8)
+                        .nOut(2)
+                        .activation(Activation.SOFTMAX)
+                        .build())
                 .build();
     }
 
     /** The three models as definitions named {@code prefix-paper}, {@code prefix-wide}, {@code prefix-deep}. */
     public static List<ModelDefinition> models(String prefix, long seed) {
         return List.of(
-                ModelDefinition.of(prefix + "-paper", "the paper's model: Dropout 0.2, Dense 4 sigmoid, Dense 2 softmax",
+                ModelDefinition.of(
+                        prefix + "-paper",
+                        "the paper's model: Dropout 0.2, Dense 4 sigmoid, Dense 2 softmax",
                         paperModel(seed)),
                 ModelDefinition.of(prefix + "-wide", "Dense 16 relu, Dense 2 softmax", wideVariant(seed)),
                 ModelDefinition.of(prefix + "-deep", "Dense 8 tanh, Dense 8 tanh, Dense 2 softmax", deepVariant(seed)));

@@ -29,17 +29,18 @@ import java.util.Map;
  */
 public final class HcopdExample {
 
-    private HcopdExample() {
-    }
+    private HcopdExample() {}
 
     public static void main(String[] args) {
         Map<String, String> options = new HashMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) {
             options.put(args[i].replaceFirst("^--", ""), args[i + 1]);
         }
-        List<TrainingResult> results = run(options.get("bootstrap-servers"),
+        List<TrainingResult> results = run(
+                options.get("bootstrap-servers"),
                 Integer.parseInt(options.getOrDefault("epochs", "100")),
-                options.containsKey("data") ? Path.of(options.get("data")) : Hcopd.defaultCsv(), System.out);
+                options.containsKey("data") ? Path.of(options.get("data")) : Hcopd.defaultCsv(),
+                System.out);
         System.exit(results.stream().allMatch(r -> r.status() == DeploymentStatus.FINISHED) ? 0 : 1);
     }
 
@@ -50,28 +51,44 @@ public final class HcopdExample {
      */
     public static List<TrainingResult> run(String bootstrapServers, int epochs, Path csv, PrintStream out) {
         List<Hcopd.Row> rows = Hcopd.read(csv);
-        EmbeddedKafkaBroker broker = bootstrapServers == null ? EmbeddedKafkaBroker.builder().build().start() : null;
+        EmbeddedKafkaBroker broker =
+                bootstrapServers == null ? EmbeddedKafkaBroker.builder().build().start() : null;
         try {
-            Map<String, Object> kafka = Map.of("bootstrap.servers",
-                    broker != null ? broker.bootstrapServers() : bootstrapServers);
+            Map<String, Object> kafka =
+                    Map.of("bootstrap.servers", broker != null ? broker.bootstrapServers() : bootstrapServers);
             String prefix = "hcopd-example-" + System.currentTimeMillis();
             try (Registry registry = Registry.connect(kafka, prefix, Duration.ofSeconds(60));
                     LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, kafka, 1, null)) {
                 Hcopd.models("hcopd", 42).forEach(registry::registerModel);
-                registry.createConfiguration(new Configuration("hcopd-all", "the paper's model and two variants",
+                registry.createConfiguration(new Configuration(
+                        "hcopd-all",
+                        "the paper's model and two variants",
                         List.of("hcopd-paper", "hcopd-wide", "hcopd-deep")));
-                TrainingHandle handle = new TrainingDeployments(registry, launcher).deploy("hcopd-all",
-                        TrainingSpec.builder().batchSize(10).epochs(epochs).shuffle(true).seed(42)
-                                .normalization(Normalization.STANDARDIZE).controlTimeout(Duration.ofMinutes(1)).build());
+                TrainingHandle handle = new TrainingDeployments(registry, launcher)
+                        .deploy(
+                                "hcopd-all",
+                                TrainingSpec.builder()
+                                        .batchSize(10)
+                                        .epochs(epochs)
+                                        .shuffle(true)
+                                        .seed(42)
+                                        .normalization(Normalization.STANDARDIZE)
+                                        .controlTimeout(Duration.ofMinutes(1))
+                                        .build());
                 Hcopd.send(kafka, prefix + "-data", handle.deploymentId(), rows, 0.1, 0.1);
                 DeploymentStatus status = handle.await(Duration.ofHours(1)).orElse(DeploymentStatus.FAILED);
                 List<TrainingResult> results = registry.results(handle.deploymentId());
                 out.printf("HCOPD: %d rows, deployment %s %s%n", rows.size(), handle.deploymentId(), status);
                 for (TrainingResult result : results) {
                     Map<String, Double> test = result.testMetrics();
-                    out.printf("  %-12s %-8s test accuracy %.3f  f1 %.3f  (%d epochs, %.1f s)%s%n", result.model(),
-                            result.status(), test.getOrDefault("accuracy", Double.NaN), test.getOrDefault("f1", Double.NaN),
-                            result.epochCount(), result.trainingMillis() / 1000.0,
+                    out.printf(
+                            "  %-12s %-8s test accuracy %.3f  f1 %.3f  (%d epochs, %.1f s)%s%n",
+                            result.model(),
+                            result.status(),
+                            test.getOrDefault("accuracy", Double.NaN),
+                            test.getOrDefault("f1", Double.NaN),
+                            result.epochCount(),
+                            result.trainingMillis() / 1000.0,
                             result.error() == null ? "" : "  " + result.error());
                 }
                 return results;

@@ -16,11 +16,13 @@ class HcopdExampleIT {
     @Test
     void theExampleTrainsTheThreeModelsAndPrintsTheirMetrics() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        List<TrainingResult> results = HcopdExample.run(null, 5, Hcopd.defaultCsv(),
-                new PrintStream(out, true, StandardCharsets.UTF_8));
+        List<TrainingResult> results =
+                HcopdExample.run(null, 5, Hcopd.defaultCsv(), new PrintStream(out, true, StandardCharsets.UTF_8));
         assertThat(results).hasSize(3).allSatisfy(r -> assertThat(r.status()).isEqualTo(DeploymentStatus.FINISHED));
         String printed = out.toString(StandardCharsets.UTF_8);
-        assertThat(printed).contains("HCOPD: 239 rows, deployment 1 FINISHED").contains("hcopd-paper")
+        assertThat(printed)
+                .contains("HCOPD: 239 rows, deployment 1 FINISHED")
+                .contains("hcopd-paper")
                 .contains("test accuracy");
     }
 }

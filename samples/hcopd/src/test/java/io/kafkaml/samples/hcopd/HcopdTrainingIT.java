@@ -65,13 +65,15 @@ class HcopdTrainingIT {
         launcher = new LocalTrainingLauncher(registry, kafka.clientConfig(), 2, new TrainingListener() {
             @Override
             public void onEpoch(String deploymentId, String model, EpochMetrics metrics, int totalEpochs) {
-                EPOCHS_SEEN.computeIfAbsent(deploymentId + "." + model, k -> new AtomicInteger()).incrementAndGet();
+                EPOCHS_SEEN
+                        .computeIfAbsent(deploymentId + "." + model, k -> new AtomicInteger())
+                        .incrementAndGet();
             }
         });
         deployments = new TrainingDeployments(registry, launcher);
         Hcopd.models("hcopd", 42).forEach(registry::registerModel);
-        registry.createConfiguration(new Configuration("hcopd-all", "the paper's model and two variants",
-                List.of("hcopd-paper", "hcopd-wide", "hcopd-deep")));
+        registry.createConfiguration(new Configuration(
+                "hcopd-all", "the paper's model and two variants", List.of("hcopd-paper", "hcopd-wide", "hcopd-deep")));
     }
 
     @AfterAll
@@ -82,14 +84,27 @@ class HcopdTrainingIT {
     }
 
     static TrainingSpec spec(int epochs) {
-        return TrainingSpec.builder().batchSize(10).epochs(epochs).shuffle(true).seed(42)
-                .normalization(Normalization.STANDARDIZE).controlTimeout(Duration.ofSeconds(60)).build();
+        return TrainingSpec.builder()
+                .batchSize(10)
+                .epochs(epochs)
+                .shuffle(true)
+                .seed(42)
+                .normalization(Normalization.STANDARDIZE)
+                .controlTimeout(Duration.ofSeconds(60))
+                .build();
     }
 
     /** The same spec for a deployment made after its stream was sent: it reuses the earlier stream. */
     static TrainingSpec reusing(int epochs) {
-        return TrainingSpec.builder().batchSize(10).epochs(epochs).shuffle(true).seed(42)
-                .normalization(Normalization.STANDARDIZE).controlTimeout(Duration.ofSeconds(60)).reuseStream(true).build();
+        return TrainingSpec.builder()
+                .batchSize(10)
+                .epochs(epochs)
+                .shuffle(true)
+                .seed(42)
+                .normalization(Normalization.STANDARDIZE)
+                .controlTimeout(Duration.ofSeconds(60))
+                .reuseStream(true)
+                .build();
     }
 
     @Test
@@ -108,29 +123,45 @@ class HcopdTrainingIT {
             assertThat(result.epochCount()).isEqualTo(60);
             assertThat(result.lastEpoch().validation()).containsKeys("accuracy", "f1", "loss");
             List<EpochMetrics> history = registry.epochs(result.id());
-            assertThat(history).extracting(EpochMetrics::epoch).containsExactlyElementsOf(
-                    java.util.stream.IntStream.rangeClosed(1, 60).boxed().toList());
+            assertThat(history)
+                    .extracting(EpochMetrics::epoch)
+                    .containsExactlyElementsOf(java.util.stream.IntStream.rangeClosed(1, 60)
+                            .boxed()
+                            .toList());
             assertThat(history.get(59)).isEqualTo(result.lastEpoch());
             assertThat(result.testMetrics()).containsKeys("accuracy", "precision", "recall", "f1", "loss");
             assertThat(result.confusionMatrix()).hasDimensions(2, 2);
-            long tested = result.confusionMatrix()[0][0] + result.confusionMatrix()[0][1] + result.confusionMatrix()[1][0]
+            long tested = result.confusionMatrix()[0][0]
+                    + result.confusionMatrix()[0][1]
+                    + result.confusionMatrix()[1][0]
                     + result.confusionMatrix()[1][1];
             assertThat(tested).isEqualTo(24); // round(239 × 0.1)
             assertThat(result.artifact()).isNotNull();
             assertThat(result.normalizerArtifact()).isNotNull();
             assertThat(EPOCHS_SEEN.get(result.id())).hasValue(60);
         });
-        results.forEach(r -> System.out.printf("HCOPD %s test accuracy %.4f f1 %.4f, last validation accuracy %.4f, %d ms%n",
-                r.model(), r.testMetrics().get("accuracy"), r.testMetrics().get("f1"),
-                r.lastEpoch().validation().get("accuracy"), r.trainingMillis()));
-        double best = results.stream().mapToDouble(r -> r.testMetrics().get("accuracy")).max().orElseThrow();
-        assertThat(best).as("best test accuracy vs the majority class (160/239 = 0.67)").isGreaterThan(0.67);
+        results.forEach(r -> System.out.printf(
+                "HCOPD %s test accuracy %.4f f1 %.4f, last validation accuracy %.4f, %d ms%n",
+                r.model(),
+                r.testMetrics().get("accuracy"),
+                r.testMetrics().get("f1"),
+                r.lastEpoch().validation().get("accuracy"),
+                r.trainingMillis()));
+        double best = results.stream()
+                .mapToDouble(r -> r.testMetrics().get("accuracy"))
+                .max()
+                .orElseThrow();
+        assertThat(best)
+                .as("best test accuracy vs the majority class (160/239 = 0.67)")
+                .isGreaterThan(0.67);
 
-        TrainingResult paper = registry.result(handle.deploymentId() + ".hcopd-paper").orElseThrow();
+        TrainingResult paper =
+                registry.result(handle.deploymentId() + ".hcopd-paper").orElseThrow();
         MultiLayerNetwork trained = ModelSerializer.restoreMultiLayerNetwork(
                 new ByteArrayInputStream(registry.loadArtifact(paper.artifact())), false);
         assertThat(trained.numParams()).isEqualTo(26);
-        assertThat(registry.deployment(handle.deploymentId()).orElseThrow().status()).isEqualTo(DeploymentStatus.FINISHED);
+        assertThat(registry.deployment(handle.deploymentId()).orElseThrow().status())
+                .isEqualTo(DeploymentStatus.FINISHED);
     }
 
     @Test
@@ -148,13 +179,19 @@ class HcopdTrainingIT {
         ControlMessage resent = registry.resend(recorded.id(), "reuse-2");
         assertThat(resent.slices()).isEqualTo(recorded.message().slices());
         assertThat(second.await(Duration.ofMinutes(3))).contains(DeploymentStatus.FINISHED);
-        assertThat(registry.results("reuse-2")).hasSize(3)
+        assertThat(registry.results("reuse-2"))
+                .hasSize(3)
                 .allSatisfy(r -> assertThat(r.status()).isEqualTo(DeploymentStatus.FINISHED));
-        assertThat(kafka.logEndOffset(new TopicPartition("hcopd-reuse", 0))).as("no data sent again").isEqualTo(end);
+        assertThat(kafka.logEndOffset(new TopicPartition("hcopd-reuse", 0)))
+                .as("no data sent again")
+                .isEqualTo(end);
     }
 
     static Datasource datasourceFor(String deploymentId) {
-        return registry.datasources().stream().filter(d -> d.deploymentId().equals(deploymentId)).findFirst().orElse(null);
+        return registry.datasources().stream()
+                .filter(d -> d.deploymentId().equals(deploymentId))
+                .findFirst()
+                .orElse(null);
     }
 
     @Test
@@ -165,7 +202,9 @@ class HcopdTrainingIT {
         TrainingHandle handle = deployments.deploy("hcopd-all", reusing(3), "expired-1");
         assertThat(handle.await(Duration.ofMinutes(2))).contains(DeploymentStatus.FAILED);
         Deployment deployment = registry.deployment("expired-1").orElseThrow();
-        assertThat(deployment.error()).contains("hcopd-expired:0:0:239 has expired").contains("now starts at offset 50");
+        assertThat(deployment.error())
+                .contains("hcopd-expired:0:0:239 has expired")
+                .contains("now starts at offset 50");
         assertThat(registry.results("expired-1")).allSatisfy(r -> {
             assertThat(r.status()).isEqualTo(DeploymentStatus.FAILED);
             assertThat(r.error()).contains("has expired");
@@ -175,55 +214,76 @@ class HcopdTrainingIT {
     @Test
     void aStreamWithABadRecordEndsFailedNamingTheRecord(EmbeddedKafkaBroker kafka) throws Exception {
         kafka.createTopic("hcopd-bad", 1);
-        ControlMessage good = Hcopd.send(kafka.clientConfig(), "hcopd-bad", "bad-source", ROWS.subList(0, 100), 0.1, 0.1)
+        ControlMessage good = Hcopd.send(
+                        kafka.clientConfig(), "hcopd-bad", "bad-source", ROWS.subList(0, 100), 0.1, 0.1)
                 .controlMessage();
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>("hcopd-bad", new byte[] {2}, "{\"gender\": 1}".getBytes(StandardCharsets.UTF_8)))
+            producer.send(new ProducerRecord<>(
+                            "hcopd-bad", new byte[] {2}, "{\"gender\": 1}".getBytes(StandardCharsets.UTF_8)))
                     .get(10, TimeUnit.SECONDS);
         }
-        ControlMessage withBadRecord = good.toBuilder().slices(List.of(StreamSlice.of("hcopd-bad", 0, 0, 101)))
-                .totalMessages(101).deploymentId("bad-1").build();
+        ControlMessage withBadRecord = good.toBuilder()
+                .slices(List.of(StreamSlice.of("hcopd-bad", 0, 0, 101)))
+                .totalMessages(101)
+                .deploymentId("bad-1")
+                .build();
         TrainingHandle handle = deployments.deploy("hcopd-all", spec(3), "bad-1");
         try (ControlChannel control = ControlChannel.create(kafka.clientConfig())) {
             control.publish(withBadRecord, Duration.ofSeconds(10));
         }
         assertThat(handle.await(Duration.ofMinutes(2))).contains(DeploymentStatus.FAILED);
-        assertThat(registry.deployment("bad-1").orElseThrow().error())
-                .contains("Cannot decode record hcopd-bad-0@100");
+        assertThat(registry.deployment("bad-1").orElseThrow().error()).contains("Cannot decode record hcopd-bad-0@100");
     }
 
     @Test
     void aModelWhoseOutputsDoNotMatchTheLabelsEndsFailedSayingSo(EmbeddedKafkaBroker kafka) {
-        registry.registerModel(ModelDefinition.of("two-outputs-regression", "", new NeuralNetConfiguration.Builder().list()
-                .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.RELU).build())
-                .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(4).nOut(2).activation(Activation.IDENTITY).build())
-                .build()));
+        registry.registerModel(ModelDefinition.of(
+                "two-outputs-regression",
+                "",
+                new NeuralNetConfiguration.Builder()
+                        .list()
+                        .layer(new DenseLayer.Builder()
+                                .nIn(3)
+                                .nOut(4)
+                                .activation(Activation.RELU)
+                                .build())
+                        .layer(new OutputLayer.Builder(LossFunction.MSE)
+                                .nIn(4)
+                                .nOut(2)
+                                .activation(Activation.IDENTITY)
+                                .build())
+                        .build()));
         registry.createConfiguration(new Configuration("mismatch", "", List.of("two-outputs-regression")));
         kafka.createTopic("hcopd-mismatch", 1);
         Hcopd.send(kafka.clientConfig(), "hcopd-mismatch", "mismatch-1", ROWS, 0.1, 0.1);
         TrainingHandle handle = deployments.deploy("mismatch", reusing(3), "mismatch-1");
         assertThat(handle.await(Duration.ofMinutes(2))).contains(DeploymentStatus.FAILED);
         assertThat(registry.deployment("mismatch-1").orElseThrow().error())
-                .contains("model 'two-outputs-regression': the model has 2 outputs but the stream's labels have 1 value "
-                        + "per record");
+                .contains(
+                        "model 'two-outputs-regression': the model has 2 outputs but the stream's labels have 1 value "
+                                + "per record");
     }
 
     @Test
     void aDeploymentCanBeCancelledWhileItWaitsOrTrains(EmbeddedKafkaBroker kafka) {
         TrainingHandle waiting = deployments.deploy("hcopd-all", spec(3), "cancel-1");
-        Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() ->
-                registry.deployment("cancel-1").orElseThrow().status() == DeploymentStatus.WAITING_FOR_DATA);
+        Awaitility.await()
+                .atMost(10, TimeUnit.SECONDS)
+                .until(() ->
+                        registry.deployment("cancel-1").orElseThrow().status() == DeploymentStatus.WAITING_FOR_DATA);
         waiting.cancel();
         assertThat(waiting.await(Duration.ofSeconds(30))).contains(DeploymentStatus.CANCELLED);
 
         kafka.createTopic("hcopd-cancel", 1);
         Hcopd.send(kafka.clientConfig(), "hcopd-cancel", "cancel-2", ROWS, 0.1, 0.1);
         TrainingHandle training = deployments.deploy("hcopd-all", reusing(100_000), "cancel-2");
-        Awaitility.await().atMost(60, TimeUnit.SECONDS).until(() -> registry.results("cancel-2").stream()
-                .anyMatch(r -> r.epochCount() >= 2));
+        Awaitility.await()
+                .atMost(60, TimeUnit.SECONDS)
+                .until(() -> registry.results("cancel-2").stream().anyMatch(r -> r.epochCount() >= 2));
         training.cancel();
         assertThat(training.await(Duration.ofSeconds(30))).contains(DeploymentStatus.CANCELLED);
-        assertThat(registry.results("cancel-2")).allSatisfy(r -> assertThat(r.status()).isEqualTo(DeploymentStatus.CANCELLED));
+        assertThat(registry.results("cancel-2"))
+                .allSatisfy(r -> assertThat(r.status()).isEqualTo(DeploymentStatus.CANCELLED));
     }
 }

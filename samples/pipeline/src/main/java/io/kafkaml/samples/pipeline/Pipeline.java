@@ -26,7 +26,6 @@ import java.util.Map;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVRecord;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -60,11 +59,9 @@ public final class Pipeline {
      * @param predictions per patient sent, {@code "<inputs> -> <prediction JSON>"}
      * @param serving the inference deployment's counters when it stopped
      */
-    public record Outcome(TrainingResult result, List<String> predictions, String serving) {
-    }
+    public record Outcome(TrainingResult result, List<String> predictions, String serving) {}
 
-    private Pipeline() {
-    }
+    private Pipeline() {}
 
     /**
      * The pipeline.
@@ -127,14 +124,23 @@ public final class Pipeline {
     public static List<double[]> readHcopd(Path csv) {
         List<double[]> rows = new ArrayList<>();
         try (Reader in = Files.newBufferedReader(csv, StandardCharsets.UTF_8)) {
-            for (CSVRecord record : CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true)
-                    .setIgnoreSurroundingSpaces(true).get().parse(in)) {
+            for (CSVRecord record : CSVFormat.DEFAULT
+                    .builder()
+                    .setHeader()
+                    .setSkipHeaderRecord(true)
+                    .setIgnoreSurroundingSpaces(true)
+                    .get()
+                    .parse(in)) {
                 try {
-                    rows.add(new double[] {Double.parseDouble(record.get("Diagnosis")),
-                        Double.parseDouble(record.get("Gender")), Double.parseDouble(record.get("Age")),
-                        Double.parseDouble(record.get("Smoking"))});
+                    rows.add(new double[] {
+                        Double.parseDouble(record.get("Diagnosis")),
+                        Double.parseDouble(record.get("Gender")),
+                        Double.parseDouble(record.get("Age")),
+                        Double.parseDouble(record.get("Smoking"))
+                    });
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(csv + " line " + (record.getRecordNumber() + 1) + ": " + e.getMessage(), e);
+                    throw new IllegalArgumentException(
+                            csv + " line " + (record.getRecordNumber() + 1) + ": " + e.getMessage(), e);
                 }
             }
         } catch (IOException e) {
@@ -150,12 +156,16 @@ public final class Pipeline {
         }
         Path csv = Path.of(options.getOrDefault("data", "../shared/data/hcopd/HCOPD_Dataset.csv"));
         List<double[]> patients = List.of(new double[] {1, 70, 3}, new double[] {0, 30, 1}, new double[] {1, 45, 2});
-        EmbeddedKafkaBroker broker = options.containsKey("bootstrap-servers") ? null
+        EmbeddedKafkaBroker broker = options.containsKey("bootstrap-servers")
+                ? null
                 : EmbeddedKafkaBroker.builder().build().start();
         int exit;
         try {
             String servers = broker != null ? broker.bootstrapServers() : options.get("bootstrap-servers");
-            Outcome outcome = run(Map.of("bootstrap.servers", servers), readHcopd(csv), patients,
+            Outcome outcome = run(
+                    Map.of("bootstrap.servers", servers),
+                    readHcopd(csv),
+                    patients,
                     Integer.parseInt(options.getOrDefault("epochs", "60")));
             print(outcome, System.out);
             exit = outcome.predictions().size() == patients.size() ? 0 : 1;
@@ -169,8 +179,13 @@ public final class Pipeline {
 
     static void print(Outcome outcome, PrintStream out) {
         TrainingResult result = outcome.result();
-        out.printf("%s %s: test %s (%d epochs, %.1f s)%n", result.id(), result.status(), result.testMetrics(),
-                result.epochCount(), result.trainingMillis() / 1000.0);
+        out.printf(
+                "%s %s: test %s (%d epochs, %.1f s)%n",
+                result.id(),
+                result.status(),
+                result.testMetrics(),
+                result.epochCount(),
+                result.trainingMillis() / 1000.0);
         outcome.predictions().forEach(p -> out.println("  " + p));
         out.println("  serving: " + outcome.serving());
     }

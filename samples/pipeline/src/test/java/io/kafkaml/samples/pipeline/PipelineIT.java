@@ -27,8 +27,8 @@ class PipelineIT {
         assertThat(rows).hasSize(239);
         List<double[]> patients = List.of(new double[] {1, 70, 3}, new double[] {0, 30, 1}, new double[] {1, 45, 2});
 
-        Pipeline.Outcome outcome = Pipeline.run(Map.of("bootstrap.servers", kafka.bootstrapServers()), rows, patients,
-                60);
+        Pipeline.Outcome outcome =
+                Pipeline.run(Map.of("bootstrap.servers", kafka.bootstrapServers()), rows, patients, 60);
 
         assertThat(outcome.result().status()).isEqualTo(DeploymentStatus.FINISHED);
         // the test split the deployment tested on (one partition: stream order is the order sent), its majority rate
@@ -42,14 +42,17 @@ class PipelineIT {
             }
         }
         double majority = Math.max(copd, test - copd) / (double) test;
-        assertThat(outcome.result().testMetrics().get("accuracy")).as("test accuracy over %d rows", test)
+        assertThat(outcome.result().testMetrics().get("accuracy"))
+                .as("test accuracy over %d rows", test)
                 .isGreaterThan(majority);
-        assertThat(outcome.predictions()).hasSize(patients.size())
+        assertThat(outcome.predictions())
+                .hasSize(patients.size())
                 .allSatisfy(p -> assertThat(p).containsPattern("\"class\":[01]"));
         assertThat(outcome.serving()).contains("dead-lettered 0");
 
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         Pipeline.print(outcome, new PrintStream(printed, true, StandardCharsets.UTF_8));
-        assertThat(printed.toString(StandardCharsets.UTF_8)).contains(outcome.result().id() + " FINISHED");
+        assertThat(printed.toString(StandardCharsets.UTF_8))
+                .contains(outcome.result().id() + " FINISHED");
     }
 }

@@ -22,7 +22,8 @@ class PipelineReadmeTest {
         int end = indexOf(source, "// readme:end");
         String sample = dedent(source.subList(begin + 1, end));
         String readme = Files.readString(Path.of("..", "..", "README.md"), StandardCharsets.UTF_8);
-        assertThat(readme).as("README.md holds the lines between the readme markers of Pipeline.java, dedented")
+        assertThat(readme)
+                .as("README.md holds the lines between the readme markers of Pipeline.java, dedented")
                 .contains("```java\n" + sample + "```\n");
     }
 
@@ -36,8 +37,13 @@ class PipelineReadmeTest {
     }
 
     private static String dedent(List<String> lines) {
-        int indent = lines.stream().filter(l -> !l.isBlank())
-                .mapToInt(l -> l.length() - l.stripLeading().length()).min().orElse(0);
-        return lines.stream().map(l -> l.isBlank() ? "" : l.substring(indent)).collect(Collectors.joining("\n", "", "\n"));
+        int indent = lines.stream()
+                .filter(l -> !l.isBlank())
+                .mapToInt(l -> l.length() - l.stripLeading().length())
+                .min()
+                .orElse(0);
+        return lines.stream()
+                .map(l -> l.isBlank() ? "" : l.substring(indent))
+                .collect(Collectors.joining("\n", "", "\n"));
     }
 }

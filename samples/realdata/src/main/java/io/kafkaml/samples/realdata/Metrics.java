@@ -13,8 +13,7 @@ import org.nd4j.evaluation.classification.Evaluation;
  */
 public final class Metrics {
 
-    private Metrics() {
-    }
+    private Metrics() {}
 
     /**
      * Classification metrics.

@@ -20,8 +20,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class PlainDl4j {
 
-    private PlainDl4j() {
-    }
+    private PlainDl4j() {}
 
     /**
      * What plain DL4J reached.
@@ -29,8 +28,7 @@ public final class PlainDl4j {
      * @param test the test split's metrics ({@link Metrics})
      * @param millis the time to fit (normalization and epochs, without evaluation)
      */
-    public record Outcome(Map<String, Double> test, long millis) {
-    }
+    public record Outcome(Map<String, Double> test, long millis) {}
 
     /**
      * Trains {@code sample}'s model on the training rows of {@code stream} and scores it on the test rows.
@@ -68,7 +66,10 @@ public final class PlainDl4j {
 
     /** The metrics of a network's {@code output} for {@code rows} of {@code stream}. */
     static Map<String, Double> score(Sample sample, Table stream, int[] rows, INDArray output) {
-        float[] values = output.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
+        float[] values = output.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT)
+                .dup('c')
+                .data()
+                .asFloat();
         int width = (int) output.size(1);
         return switch (sample.labelKind()) {
             case CLASSES -> {

@@ -27,8 +27,7 @@ public final class RealData {
     /** Alkalinity above this (mg/L) is a logging error, not a water sample: natural waters hold 0 to a few hundred. */
     public static final double MAX_ALKALINITY_MGL = 10_000;
 
-    private RealData() {
-    }
+    private RealData() {}
 
     /**
      * The data directory: the system property {@code kafkaml.shared.data} (set by the build for the tests), else
@@ -49,7 +48,8 @@ public final class RealData {
         List<float[]> rows = new ArrayList<>();
         List<Float> labels = new ArrayList<>();
         try (InputStream in = new GZIPInputStream(Files.newInputStream(file));
-                CSVParser parser = CSVParser.parse(new InputStreamReader(in, StandardCharsets.UTF_8), CSVFormat.DEFAULT)) {
+                CSVParser parser =
+                        CSVParser.parse(new InputStreamReader(in, StandardCharsets.UTF_8), CSVFormat.DEFAULT)) {
             for (CSVRecord record : parser) {
                 float[] values = numbers(file, record, 0, 65);
                 float[] pixels = new float[64];
@@ -77,7 +77,8 @@ public final class RealData {
      * (rows, features, class names), then 30 values and the class index per line (0 malignant, 1 benign).
      */
     public static Table breastCancer(Path dataDirectory) {
-        return scikitLearn("breast-cancer", dataDirectory.resolve("breast-cancer").resolve("breast_cancer.csv"));
+        return scikitLearn(
+                "breast-cancer", dataDirectory.resolve("breast-cancer").resolve("breast_cancer.csv"));
     }
 
     /** A table in scikit-learn's layout: a first line {@code rows,features,class names...}, then the rows. */
@@ -133,11 +134,16 @@ public final class RealData {
         List<float[]> rows = new ArrayList<>();
         List<Float> labels = new ArrayList<>();
         try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8);
-                CSVParser parser = CSVParser.parse(reader,
-                        CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).get())) {
+                CSVParser parser = CSVParser.parse(
+                        reader,
+                        CSVFormat.DEFAULT
+                                .builder()
+                                .setHeader()
+                                .setSkipHeaderRecord(true)
+                                .get())) {
             if (!parser.getHeaderNames().equals(header)) {
-                throw new IllegalArgumentException(file + " has header " + parser.getHeaderNames() + ", expected "
-                        + header);
+                throw new IllegalArgumentException(
+                        file + " has header " + parser.getHeaderNames() + ", expected " + header);
             }
             for (CSVRecord record : parser) {
                 float[] values = numbers(file, record, 1, 5);
@@ -201,8 +207,8 @@ public final class RealData {
         return new IllegalArgumentException(file + " line " + (record.getRecordNumber() + headerLines) + ": " + what);
     }
 
-    private static Table table(String name, List<String> columns, List<float[]> rows, List<Float> labels, int classes,
-            Path file) {
+    private static Table table(
+            String name, List<String> columns, List<float[]> rows, List<Float> labels, int classes, Path file) {
         float[] values = new float[labels.size()];
         for (int i = 0; i < values.length; i++) {
             values[i] = labels.get(i);

@@ -131,32 +131,49 @@ public final class RealDataSamples implements AutoCloseable {
         createTopics(name + "-data", name + "-in", name + "-out");
         registry.registerModel(ModelDefinition.of(model, sample.description(), sample.model(SEED)));
         registry.createConfiguration(new Configuration(model, sample.description(), List.of(model)));
-        TrainingHandle handle = deployments.deploy(model, TrainingSpec.builder().batchSize(sample.batchSize())
-                .epochs(epochs).shuffle(false).seed(SEED).normalization(sample.normalization())
-                .controlTimeout(timeout).build());
+        TrainingHandle handle = deployments.deploy(
+                model,
+                TrainingSpec.builder()
+                        .batchSize(sample.batchSize())
+                        .epochs(epochs)
+                        .shuffle(false)
+                        .seed(SEED)
+                        .normalization(sample.normalization())
+                        .controlTimeout(timeout)
+                        .build());
 
-        RawDataSink.Builder builder = RawDataSink.builder(kafka).topic(name + "-data").deploymentId(handle.deploymentId())
-                .controlTopic(controlTopic).validationRate(VALIDATION_RATE).testRate(TEST_RATE)
+        RawDataSink.Builder builder = RawDataSink.builder(kafka)
+                .topic(name + "-data")
+                .deploymentId(handle.deploymentId())
+                .controlTopic(controlTopic)
+                .validationRate(VALIDATION_RATE)
+                .testRate(TEST_RATE)
                 .description(sample.description());
         sample.configure(builder);
         ControlMessage message;
         try (RawDataSink sink = builder.build()) {
             for (int i = 0; i < stream.rows(); i++) {
                 float label = stream.labels()[i];
-                sink.send(stream.features()[i], sample.labelKind() == Sample.LabelKind.REGRESSION ? (Object) label
-                        : (Object) (int) label);
+                sink.send(
+                        stream.features()[i],
+                        sample.labelKind() == Sample.LabelKind.REGRESSION ? (Object) label : (Object) (int) label);
             }
             sink.close();
             message = sink.controlMessage();
         }
         DeploymentStatus status = handle.await(timeout).orElse(null);
-        TrainingResult result = registry.result(TrainingResult.idOf(handle.deploymentId(), model)).orElse(null);
-        String error = status == DeploymentStatus.FINISHED ? null
-                : status == null ? "did not end within " + timeout
-                : registry.deployment(handle.deploymentId()).map(d -> d.error()).orElse(null);
+        TrainingResult result = registry.result(TrainingResult.idOf(handle.deploymentId(), model))
+                .orElse(null);
+        String error = status == DeploymentStatus.FINISHED
+                ? null
+                : status == null
+                        ? "did not end within " + timeout
+                        : registry.deployment(handle.deploymentId())
+                                .map(d -> d.error())
+                                .orElse(null);
 
-        DataSplit[] splits = StreamDataSets.splitAssignment(stream.rows(), VALIDATION_RATE, TEST_RATE,
-                SplitOrder.SHUFFLED, SEED);
+        DataSplit[] splits =
+                StreamDataSets.splitAssignment(stream.rows(), VALIDATION_RATE, TEST_RATE, SplitOrder.SHUFFLED, SEED);
         int[] trainRows = PlainDl4j.rowsOf(splits, DataSplit.TRAIN);
         int[] testRows = PlainDl4j.rowsOf(splits, DataSplit.TEST);
         Map<String, Double> served = Map.of();
@@ -167,9 +184,22 @@ public final class RealDataSamples implements AutoCloseable {
             served = score(sample, stream, testRows, outputs);
         }
         PlainDl4j.Outcome memory = PlainDl4j.train(sample, stream, splits, epochs, sample.batchSize(), SEED);
-        return new Report(sample, stream.rows(), trainRows.length, testRows.length, epochs, sample.batchSize(),
-                handle.deploymentId(), status, error, result == null ? Map.of() : result.testMetrics(),
-                result == null ? 0 : result.trainingMillis(), served, predictions, memory.test(), memory.millis(),
+        return new Report(
+                sample,
+                stream.rows(),
+                trainRows.length,
+                testRows.length,
+                epochs,
+                sample.batchSize(),
+                handle.deploymentId(),
+                status,
+                error,
+                result == null ? Map.of() : result.testMetrics(),
+                result == null ? 0 : result.trainingMillis(),
+                served,
+                predictions,
+                memory.test(),
+                memory.millis(),
                 trivial(sample, stream, trainRows, testRows));
     }
 
@@ -179,16 +209,20 @@ public final class RealDataSamples implements AutoCloseable {
      *
      * @return each answered row's prediction, {@code {"values": [...], "class": k}}
      */
-    private Map<Integer, JsonNode> serve(String name, String resultId, ControlMessage message, Table stream,
-            int[] rows) {
+    private Map<Integer, JsonNode> serve(
+            String name, String resultId, ControlMessage message, Table stream, int[] rows) {
         RecordEncoder encoder = RecordFormats.forName(RawFormat.NAME).newEncoder(message.inputConfig());
         Map<Integer, JsonNode> outputs = new HashMap<>();
-        try (LocalInference inference = LocalInference.start(registry, kafka, name + "-serving",
-                InferenceSpec.builder(resultId, name + "-in", name + "-out").build());
-                KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka, new ByteArraySerializer(),
-                        new ByteArraySerializer());
-                KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka, new ByteArrayDeserializer(),
-                        new ByteArrayDeserializer())) {
+        try (LocalInference inference = LocalInference.start(
+                        registry,
+                        kafka,
+                        name + "-serving",
+                        InferenceSpec.builder(resultId, name + "-in", name + "-out")
+                                .build());
+                KafkaProducer<byte[], byte[]> producer =
+                        new KafkaProducer<>(kafka, new ByteArraySerializer(), new ByteArraySerializer());
+                KafkaConsumer<byte[], byte[]> consumer =
+                        new KafkaConsumer<>(kafka, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<java.util.concurrent.Future<?>> sends = new ArrayList<>();
             for (int row : rows) {
                 float[] features = stream.features()[row];
@@ -196,8 +230,10 @@ public final class RealDataSamples implements AutoCloseable {
                 for (int i = 0; i < values.length; i++) {
                     values[i] = features[i];
                 }
-                sends.add(producer.send(new ProducerRecord<>(name + "-in",
-                        String.valueOf(row).getBytes(StandardCharsets.UTF_8), encoder.encode(values, null).value())));
+                sends.add(producer.send(new ProducerRecord<>(
+                        name + "-in",
+                        String.valueOf(row).getBytes(StandardCharsets.UTF_8),
+                        encoder.encode(values, null).value())));
             }
             producer.flush();
             for (java.util.concurrent.Future<?> send : sends) {
@@ -209,7 +245,8 @@ public final class RealDataSamples implements AutoCloseable {
             long deadline = System.nanoTime() + timeout.toNanos();
             while (outputs.size() < rows.length && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    outputs.put(Integer.valueOf(new String(record.key(), StandardCharsets.UTF_8)),
+                    outputs.put(
+                            Integer.valueOf(new String(record.key(), StandardCharsets.UTF_8)),
                             JSON.readTree(record.value()));
                 }
             }
@@ -230,7 +267,9 @@ public final class RealDataSamples implements AutoCloseable {
             float[] predicted = new float[rows.length];
             for (int i = 0; i < rows.length; i++) {
                 JsonNode output = outputs.get(rows[i]);
-                predicted[i] = output == null ? Float.NaN : (float) output.get("values").get(0).asDouble();
+                predicted[i] = output == null
+                        ? Float.NaN
+                        : (float) output.get("values").get(0).asDouble();
             }
             return Metrics.regression(PlainDl4j.targets(stream, rows), predicted);
         }
@@ -317,7 +356,8 @@ public final class RealDataSamples implements AutoCloseable {
         Integer epochs;
         int rows;
         try {
-            samples = options.getOrDefault("sample", "all").equals("all") ? List.of(Sample.values())
+            samples = options.getOrDefault("sample", "all").equals("all")
+                    ? List.of(Sample.values())
                     : List.of(Sample.of(options.get("sample")));
             epochs = options.containsKey("epochs") ? Integer.valueOf(options.get("epochs")) : null;
             rows = Integer.parseInt(options.getOrDefault("rows", "0"));
@@ -338,19 +378,20 @@ public final class RealDataSamples implements AutoCloseable {
      * @param epochs epochs for every sample, or {@code null} for each sample's own
      * @param maxRows rows read from each data set, or 0 for all
      */
-    public static List<Report> run(String bootstrapServers, List<Sample> samples, Path data, Integer epochs,
-            int maxRows, PrintStream out) {
-        EmbeddedKafkaBroker broker = bootstrapServers == null ? EmbeddedKafkaBroker.builder().build().start() : null;
+    public static List<Report> run(
+            String bootstrapServers, List<Sample> samples, Path data, Integer epochs, int maxRows, PrintStream out) {
+        EmbeddedKafkaBroker broker =
+                bootstrapServers == null ? EmbeddedKafkaBroker.builder().build().start() : null;
         try {
-            Map<String, Object> kafka = Map.of("bootstrap.servers",
-                    broker != null ? broker.bootstrapServers() : bootstrapServers);
+            Map<String, Object> kafka =
+                    Map.of("bootstrap.servers", broker != null ? broker.bootstrapServers() : bootstrapServers);
             out.println("kafkaml real-data samples on " + kafka.get("bootstrap.servers")
                     + (broker != null ? " (an in-process broker)" : ""));
             List<Report> reports = new ArrayList<>();
             try (RealDataSamples runner = new RealDataSamples(kafka, Duration.ofHours(2))) {
                 for (Sample sample : samples) {
-                    Report report = runner.run(sample, sample.load(data, maxRows),
-                            epochs != null ? epochs : sample.epochs());
+                    Report report =
+                            runner.run(sample, sample.load(data, maxRows), epochs != null ? epochs : sample.epochs());
                     report.print(out);
                     reports.add(report);
                 }

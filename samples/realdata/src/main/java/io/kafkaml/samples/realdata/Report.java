@@ -28,9 +28,22 @@ import java.util.stream.Collectors;
  * @param memoryMillis plain DL4J's training time
  * @param trivial a trivial predictor's test metrics: the training split's majority class, or its mean target
  */
-public record Report(Sample sample, int rows, int trainRows, int testRows, int epochs, int batchSize,
-        String deploymentId, DeploymentStatus status, String error, Map<String, Double> stream, long streamMillis,
-        Map<String, Double> served, int predictions, Map<String, Double> memory, long memoryMillis,
+public record Report(
+        Sample sample,
+        int rows,
+        int trainRows,
+        int testRows,
+        int epochs,
+        int batchSize,
+        String deploymentId,
+        DeploymentStatus status,
+        String error,
+        Map<String, Double> stream,
+        long streamMillis,
+        Map<String, Double> served,
+        int predictions,
+        Map<String, Double> memory,
+        long memoryMillis,
         Map<String, Double> trivial) {
 
     /** Whether training finished and every test input got its prediction back. */
@@ -55,26 +68,39 @@ public record Report(Sample sample, int rows, int trainRows, int testRows, int e
     /** Prints the report as a few aligned lines. */
     public void print(PrintStream out) {
         out.printf("%s: %s%n", sample.id(), sample.description());
-        out.printf("  %d rows (train %d, test %d), %d epochs, batch %d%n", rows, trainRows, testRows, epochs,
-                batchSize);
-        out.printf("  %-38s %s  (%.1f s)%s%n", "from the stream (deployment " + deploymentId + "):", format(stream),
-                streamMillis / 1000.0, status == DeploymentStatus.FINISHED ? "" : "  " + status + ": " + error);
-        out.printf("  %-38s %s%s%n", "served (" + predictions + "/" + testRows + " predictions):", format(served),
+        out.printf(
+                "  %d rows (train %d, test %d), %d epochs, batch %d%n", rows, trainRows, testRows, epochs, batchSize);
+        out.printf(
+                "  %-38s %s  (%.1f s)%s%n",
+                "from the stream (deployment " + deploymentId + "):",
+                format(stream),
+                streamMillis / 1000.0,
+                status == DeploymentStatus.FINISHED ? "" : "  " + status + ": " + error);
+        out.printf(
+                "  %-38s %s%s%n",
+                "served (" + predictions + "/" + testRows + " predictions):",
+                format(served),
                 served.isEmpty() || servedAgrees() ? "" : "  DISAGREES with the deployment's test metrics");
-        out.printf("  %-38s %s  (%.1f s)%n", "plain DL4J from memory, same split:", format(memory),
-                memoryMillis / 1000.0);
-        out.printf("  %-38s %s%n", sample.labelKind() == Sample.LabelKind.REGRESSION
-                ? "trivial (training mean):" : "trivial (majority class):", format(trivial));
+        out.printf(
+                "  %-38s %s  (%.1f s)%n", "plain DL4J from memory, same split:", format(memory), memoryMillis / 1000.0);
+        out.printf(
+                "  %-38s %s%n",
+                sample.labelKind() == Sample.LabelKind.REGRESSION
+                        ? "trivial (training mean):"
+                        : "trivial (majority class):",
+                format(trivial));
     }
 
     /** The metrics that all four sources report, in order. */
     private String format(Map<String, Double> metrics) {
-        List<String> names = sample.labelKind() == Sample.LabelKind.REGRESSION ? List.of("mse", "mae", "r2")
+        List<String> names = sample.labelKind() == Sample.LabelKind.REGRESSION
+                ? List.of("mse", "mae", "r2")
                 : List.of("accuracy", "f1");
         if (metrics.isEmpty()) {
             return "-";
         }
-        return names.stream().map(name -> String.format(Locale.ROOT, "%s %.4f", name,
-                metrics.getOrDefault(name, Double.NaN))).collect(Collectors.joining("  "));
+        return names.stream()
+                .map(name -> String.format(Locale.ROOT, "%s %.4f", name, metrics.getOrDefault(name, Double.NaN)))
+                .collect(Collectors.joining("  "));
     }
 }

@@ -39,8 +39,13 @@ public enum Sample {
      * Digits as 8×8 images, sent as RAW {@code uint8} with {@code data_reshape "8 8"}, through a small CNN
      * ({@code InputType.convolutional(8, 8, 1)}: NCHW {@code [batch, 1, 8, 8]}).
      */
-    DIGITS_CNN("digits-cnn", "8x8 digit images (RAW uint8, data_reshape \"8 8\") through a CNN", LabelKind.CLASSES,
-            Normalization.NONE, 32, 30) {
+    DIGITS_CNN(
+            "digits-cnn",
+            "8x8 digit images (RAW uint8, data_reshape \"8 8\") through a CNN",
+            LabelKind.CLASSES,
+            Normalization.NONE,
+            32,
+            30) {
         @Override
         public Table load(Path dataDirectory, int maxRows) {
             return head(RealData.digits(dataDirectory), maxRows);
@@ -48,14 +53,29 @@ public enum Sample {
 
         @Override
         public MultiLayerConfiguration model(long seed) {
-            return new NeuralNetConfiguration.Builder().seed(seed).updater(new Adam(1e-3)).weightInit(WeightInit.RELU)
+            return new NeuralNetConfiguration.Builder()
+                    .seed(seed)
+                    .updater(new Adam(1e-3))
+                    .weightInit(WeightInit.RELU)
                     .list()
-                    .layer(new ConvolutionLayer.Builder(3, 3).nOut(16).convolutionMode(ConvolutionMode.Same)
-                            .activation(Activation.RELU).build())
-                    .layer(new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(2, 2).stride(2, 2).build())
-                    .layer(new DenseLayer.Builder().nOut(64).activation(Activation.RELU).build())
-                    .layer(new OutputLayer.Builder(LossFunction.MCXENT).nOut(10).activation(Activation.SOFTMAX)
-                            .weightInit(WeightInit.XAVIER).build())
+                    .layer(new ConvolutionLayer.Builder(3, 3)
+                            .nOut(16)
+                            .convolutionMode(ConvolutionMode.Same)
+                            .activation(Activation.RELU)
+                            .build())
+                    .layer(new SubsamplingLayer.Builder(PoolingType.MAX)
+                            .kernelSize(2, 2)
+                            .stride(2, 2)
+                            .build())
+                    .layer(new DenseLayer.Builder()
+                            .nOut(64)
+                            .activation(Activation.RELU)
+                            .build())
+                    .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                            .nOut(10)
+                            .activation(Activation.SOFTMAX)
+                            .weightInit(WeightInit.XAVIER)
+                            .build())
                     .setInputType(InputType.convolutional(8, 8, 1))
                     .build();
         }
@@ -77,8 +97,13 @@ public enum Sample {
      * with {@code data_reshape "8 8"} (time, features as Keras has it), through an LSTM whose last step feeds a
      * softmax ({@code InputType.recurrent(8, 8)}: DL4J's {@code [batch, features, time]}).
      */
-    DIGITS_LSTM("digits-lstm", "digits as 8 steps of 8 features (RAW uint8, data_reshape \"8 8\") through an LSTM",
-            LabelKind.CLASSES, Normalization.NONE, 32, 30) {
+    DIGITS_LSTM(
+            "digits-lstm",
+            "digits as 8 steps of 8 features (RAW uint8, data_reshape \"8 8\") through an LSTM",
+            LabelKind.CLASSES,
+            Normalization.NONE,
+            32,
+            30) {
         @Override
         public Table load(Path dataDirectory, int maxRows) {
             return head(RealData.digits(dataDirectory), maxRows);
@@ -86,10 +111,20 @@ public enum Sample {
 
         @Override
         public MultiLayerConfiguration model(long seed) {
-            return new NeuralNetConfiguration.Builder().seed(seed).updater(new Adam(5e-3)).weightInit(WeightInit.XAVIER)
+            return new NeuralNetConfiguration.Builder()
+                    .seed(seed)
+                    .updater(new Adam(5e-3))
+                    .weightInit(WeightInit.XAVIER)
                     .list()
-                    .layer(new LastTimeStep(new LSTM.Builder().nIn(8).nOut(64).activation(Activation.TANH).build()))
-                    .layer(new OutputLayer.Builder(LossFunction.MCXENT).nIn(64).nOut(10).activation(Activation.SOFTMAX)
+                    .layer(new LastTimeStep(new LSTM.Builder()
+                            .nIn(8)
+                            .nOut(64)
+                            .activation(Activation.TANH)
+                            .build()))
+                    .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                            .nIn(64)
+                            .nOut(10)
+                            .activation(Activation.SOFTMAX)
                             .build())
                     .setInputType(InputType.recurrent(8, 8))
                     .build();
@@ -103,7 +138,10 @@ public enum Sample {
         @Override
         public INDArray layout(float[][] rows) {
             // the record is [time][feature] (C order); DL4J's recurrent layout is [batch, feature, time]
-            return Nd4j.createFromArray(rows).reshape('c', rows.length, 8, 8).permute(0, 2, 1).dup('c');
+            return Nd4j.createFromArray(rows)
+                    .reshape('c', rows.length, 8, 8)
+                    .permute(0, 2, 1)
+                    .dup('c');
         }
     },
 
@@ -111,8 +149,13 @@ public enum Sample {
      * The NO3 soft sensor: nitrate (mg/L) from alkalinity, conductivity, pH and suspended solids, RAW
      * {@code float32}, through a two-layer MLP with a linear output and MSE; features standardized.
      */
-    NO3("no3", "NO3 soft sensor regression (RAW float32, 4 features) through an MLP", LabelKind.REGRESSION,
-            Normalization.STANDARDIZE, 64, 20) {
+    NO3(
+            "no3",
+            "NO3 soft sensor regression (RAW float32, 4 features) through an MLP",
+            LabelKind.REGRESSION,
+            Normalization.STANDARDIZE,
+            64,
+            20) {
         @Override
         public Table load(Path dataDirectory, int maxRows) {
             return RealData.no3(dataDirectory, maxRows);
@@ -120,11 +163,25 @@ public enum Sample {
 
         @Override
         public MultiLayerConfiguration model(long seed) {
-            return new NeuralNetConfiguration.Builder().seed(seed).updater(new Adam(1e-3)).weightInit(WeightInit.XAVIER)
+            return new NeuralNetConfiguration.Builder()
+                    .seed(seed)
+                    .updater(new Adam(1e-3))
+                    .weightInit(WeightInit.XAVIER)
                     .list()
-                    .layer(new DenseLayer.Builder().nIn(4).nOut(64).activation(Activation.RELU).build())
-                    .layer(new DenseLayer.Builder().nIn(64).nOut(32).activation(Activation.RELU).build())
-                    .layer(new OutputLayer.Builder(LossFunction.MSE).nIn(32).nOut(1).activation(Activation.IDENTITY)
+                    .layer(new DenseLayer.Builder()
+                            .nIn(4)
+                            .nOut(64)
+                            .activation(Activation.RELU)
+                            .build())
+                    .layer(new DenseLayer.Builder()
+                            .nIn(64)
+                            .nOut(32)
+                            .activation(Activation.RELU)
+                            .build())
+                    .layer(new OutputLayer.Builder(LossFunction.MSE)
+                            .nIn(32)
+                            .nOut(1)
+                            .activation(Activation.IDENTITY)
                             .build())
                     .build();
         }
@@ -144,8 +201,13 @@ public enum Sample {
      * Wisconsin breast cancer (30 features, malignant 0 / benign 1), RAW {@code float32} with a {@code uint8}
      * label, through a binary classifier with one sigmoid output and binary cross-entropy; features standardized.
      */
-    BREAST_CANCER("breast-cancer", "breast cancer (RAW float32, 30 features) through one sigmoid unit (XENT)",
-            LabelKind.BINARY, Normalization.STANDARDIZE, 16, 50) {
+    BREAST_CANCER(
+            "breast-cancer",
+            "breast cancer (RAW float32, 30 features) through one sigmoid unit (XENT)",
+            LabelKind.BINARY,
+            Normalization.STANDARDIZE,
+            16,
+            50) {
         @Override
         public Table load(Path dataDirectory, int maxRows) {
             return head(RealData.breastCancer(dataDirectory), maxRows);
@@ -153,10 +215,20 @@ public enum Sample {
 
         @Override
         public MultiLayerConfiguration model(long seed) {
-            return new NeuralNetConfiguration.Builder().seed(seed).updater(new Adam(1e-3)).weightInit(WeightInit.XAVIER)
+            return new NeuralNetConfiguration.Builder()
+                    .seed(seed)
+                    .updater(new Adam(1e-3))
+                    .weightInit(WeightInit.XAVIER)
                     .list()
-                    .layer(new DenseLayer.Builder().nIn(30).nOut(16).activation(Activation.RELU).build())
-                    .layer(new OutputLayer.Builder(LossFunction.XENT).nIn(16).nOut(1).activation(Activation.SIGMOID)
+                    .layer(new DenseLayer.Builder()
+                            .nIn(30)
+                            .nOut(16)
+                            .activation(Activation.RELU)
+                            .build())
+                    .layer(new OutputLayer.Builder(LossFunction.XENT)
+                            .nIn(16)
+                            .nOut(1)
+                            .activation(Activation.SIGMOID)
                             .build())
                     .build();
         }
@@ -189,8 +261,7 @@ public enum Sample {
     private final int batchSize;
     private final int epochs;
 
-    Sample(String id, String description, LabelKind labelKind, Normalization normalization, int batchSize,
-            int epochs) {
+    Sample(String id, String description, LabelKind labelKind, Normalization normalization, int batchSize, int epochs) {
         this.id = id;
         this.description = description;
         this.labelKind = labelKind;

@@ -20,17 +20,17 @@ public record Table(String name, List<String> columns, float[][] features, float
         Objects.requireNonNull(name, "name");
         columns = List.copyOf(columns);
         if (features.length != labels.length) {
-            throw new IllegalArgumentException(name + ": " + features.length + " feature rows but " + labels.length
-                    + " labels");
+            throw new IllegalArgumentException(
+                    name + ": " + features.length + " feature rows but " + labels.length + " labels");
         }
         for (int i = 0; i < features.length; i++) {
             if (features[i].length != columns.size()) {
-                throw new IllegalArgumentException(name + ": row " + i + " has " + features[i].length
-                        + " values, expected " + columns.size());
+                throw new IllegalArgumentException(
+                        name + ": row " + i + " has " + features[i].length + " values, expected " + columns.size());
             }
             if (classes > 0 && (labels[i] != Math.rint(labels[i]) || labels[i] < 0 || labels[i] >= classes)) {
-                throw new IllegalArgumentException(name + ": row " + i + " has label " + labels[i]
-                        + ", not a class index below " + classes);
+                throw new IllegalArgumentException(
+                        name + ": row " + i + " has label " + labels[i] + ", not a class index below " + classes);
             }
         }
     }

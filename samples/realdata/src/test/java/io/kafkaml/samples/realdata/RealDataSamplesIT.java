@@ -66,12 +66,19 @@ class RealDataSamplesIT {
         Report report = run(Sample.NO3, no3, 3);
         assertComplete(report);
         double variance = variance(no3.labels()); // the mse of predicting the mean
-        assertThat(report.stream().get("mse")).as("stream mse vs the target's variance %.4f", variance)
+        assertThat(report.stream().get("mse"))
+                .as("stream mse vs the target's variance %.4f", variance)
                 .isLessThan(0.8 * variance);
-        assertThat(report.served().get("mse")).as("served mse = the deployment's test mse")
-                .isCloseTo(report.stream().get("mse"), within(0.01 * report.stream().get("mse")));
-        assertThat(report.memory().get("mse")).as("plain DL4J, same split and batches")
-                .isCloseTo(report.stream().get("mse"), within(0.05 * report.stream().get("mse")));
+        assertThat(report.served().get("mse"))
+                .as("served mse = the deployment's test mse")
+                .isCloseTo(
+                        report.stream().get("mse"),
+                        within(0.01 * report.stream().get("mse")));
+        assertThat(report.memory().get("mse"))
+                .as("plain DL4J, same split and batches")
+                .isCloseTo(
+                        report.stream().get("mse"),
+                        within(0.05 * report.stream().get("mse")));
     }
 
     static Report run(Sample sample, Table table, int epochs) {
@@ -79,18 +86,22 @@ class RealDataSamplesIT {
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         report.print(new PrintStream(printed, true, StandardCharsets.UTF_8));
         System.out.print(printed.toString(StandardCharsets.UTF_8));
-        assertThat(printed.toString(StandardCharsets.UTF_8)).contains(sample.id()).contains("from the stream")
+        assertThat(printed.toString(StandardCharsets.UTF_8))
+                .contains(sample.id())
+                .contains("from the stream")
                 .contains("plain DL4J from memory");
         return report;
     }
 
     static void assertComplete(Report report) {
-        assertThat(report.status()).as("deployment %s: %s", report.deploymentId(), report.error())
+        assertThat(report.status())
+                .as("deployment %s: %s", report.deploymentId(), report.error())
                 .isEqualTo(DeploymentStatus.FINISHED);
         assertThat(report.testRows()).isEqualTo(Math.round(report.rows() * RealDataSamples.TEST_RATE));
         assertThat(report.predictions()).as("predictions read back").isEqualTo(report.testRows());
-        assertThat(report.servedAgrees()).as("served metrics %s vs the deployment's %s", report.served(),
-                report.stream()).isTrue();
+        assertThat(report.servedAgrees())
+                .as("served metrics %s vs the deployment's %s", report.served(), report.stream())
+                .isTrue();
     }
 
     /** Well above the majority class: at least half way from its rate to a perfect score. */
@@ -98,12 +109,16 @@ class RealDataSamplesIT {
         assertComplete(report);
         double bar = majority + (1 - majority) / 2;
         double accuracy = report.stream().get("accuracy");
-        assertThat(accuracy).as("stream test accuracy vs the majority-class rate %.3f", majority).isGreaterThan(bar);
+        assertThat(accuracy)
+                .as("stream test accuracy vs the majority-class rate %.3f", majority)
+                .isGreaterThan(bar);
         // The served model is the trained one and its inputs are the test split: the same score, up to one
         // prediction that float rounding in another batch size may tip.
-        assertThat(report.served().get("accuracy")).as("served accuracy = the deployment's test accuracy")
+        assertThat(report.served().get("accuracy"))
+                .as("served accuracy = the deployment's test accuracy")
                 .isCloseTo(accuracy, within(1.5 / report.testRows()));
-        assertThat(report.memory().get("accuracy")).as("plain DL4J, same split and batches")
+        assertThat(report.memory().get("accuracy"))
+                .as("plain DL4J, same split and batches")
                 .isCloseTo(accuracy, within(0.05));
     }
 

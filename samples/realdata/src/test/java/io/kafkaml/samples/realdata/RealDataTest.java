@@ -41,8 +41,10 @@ class RealDataTest {
     void aPixelOutsideTheGreyLevelsIsRefusedNamingTheLine() throws IOException {
         String good = "0,".repeat(64) + "1\n";
         writeGzip(data.resolve("digits/digits.csv.gz"), good + good + "17," + "0,".repeat(63) + "1\n");
-        assertThatThrownBy(() -> RealData.digits(data)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("digits.csv.gz line 3").hasMessageContaining("17.0");
+        assertThatThrownBy(() -> RealData.digits(data))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("digits.csv.gz line 3")
+                .hasMessageContaining("17.0");
     }
 
     @Test
@@ -58,7 +60,8 @@ class RealDataTest {
         Files.writeString(file, "3,3,malignant,benign\n1.5,2,3,0\n4,5,6.25,1\n");
         assertThatThrownBy(() -> RealData.breastCancer(data)).hasMessageContaining("announces 3 rows but holds 2");
         Files.writeString(file, "2,3,malignant,benign\n1.5,2,3,0\n4,x,6.25,1\n");
-        assertThatThrownBy(() -> RealData.breastCancer(data)).hasMessageContaining("line 3")
+        assertThatThrownBy(() -> RealData.breastCancer(data))
+                .hasMessageContaining("line 3")
                 .hasMessageContaining("'x' is not a number");
         Files.writeString(file, "2,3,malignant,benign\n1.5,2,3,0\n4,5,6.25,2\n");
         assertThatThrownBy(() -> RealData.breastCancer(data)).hasMessageContaining("not a class index below 2");
@@ -68,8 +71,10 @@ class RealDataTest {
     void no3LeavesOutImpossibleAlkalinityAndCanBeCut() throws IOException {
         Path file = data.resolve("no3/NO3_Dataset.csv");
         Files.createDirectories(file.getParent());
-        Files.writeString(file, "ALK_MGL,COND_USCM,PH,SS_MGL,NO3_N_MGL\n74.0,220.0,7.72,2.0,0.24\n"
-                + "171798692.0,270.0,7.72,5.0,0.85\n76.0,270.0,7.7,5.0,0.5\n80,300,7.6,1,0.1\n");
+        Files.writeString(
+                file,
+                "ALK_MGL,COND_USCM,PH,SS_MGL,NO3_N_MGL\n74.0,220.0,7.72,2.0,0.24\n"
+                        + "171798692.0,270.0,7.72,5.0,0.85\n76.0,270.0,7.7,5.0,0.5\n80,300,7.6,1,0.1\n");
         Table no3 = RealData.no3(data, 0);
         assertThat(no3.rows()).isEqualTo(3);
         assertThat(no3.classes()).isZero();
@@ -91,7 +96,9 @@ class RealDataTest {
         }
         Table table = new Table("t", java.util.List.of("x"), rows, labels, 0);
         Table once = RealData.shuffled(table, 5);
-        assertThat(once.labels()).isEqualTo(RealData.shuffled(table, 5).labels()).isNotEqualTo(labels);
+        assertThat(once.labels())
+                .isEqualTo(RealData.shuffled(table, 5).labels())
+                .isNotEqualTo(labels);
         assertThat(once.labels()).containsExactlyInAnyOrder(labels);
         for (int i = 0; i < 50; i++) {
             assertThat(once.features()[i][0]).isEqualTo(once.labels()[i]);
