@@ -271,8 +271,13 @@ class StreamDatasetIT {
             }
             producer.commitTransaction();
         }
+        // commitTransaction returns once the coordinator has decided; the markers reach the partition after it
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(kafka.logEndOffset(new TopicPartition("tx", 0)))
+                        .as("3 + marker + 1 aborted + marker + 3 + marker")
+                        .isEqualTo(10));
         long end = kafka.logEndOffset(new TopicPartition("tx", 0));
-        assertThat(end).as("3 + marker + 1 aborted + marker + 3 + marker").isEqualTo(10);
         try (StreamDataset dataset = StreamDataset.builder(kafka.clientConfig())
                 .slices("tx:0:0:" + end)
                 .build()) {
