@@ -332,7 +332,7 @@ class InferenceProcessIT {
             settings.put(InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 300);
             LocalInference successor;
             try {
-                await().atMost(30, TimeUnit.SECONDS)
+                await().atMost(90, TimeUnit.SECONDS)
                         .pollInterval(Duration.ofMillis(200))
                         .until(() -> !InferenceLiveness.alive(
                                 registry, registry.inference("pause").orElseThrow(), Duration.ZERO));
