@@ -1,5 +1,6 @@
 package io.kafkaml.inference;
 
+import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.format.RecordDecodeException;
 import io.kafkaml.format.RecordDecoder;
@@ -74,8 +75,12 @@ import org.slf4j.LoggerFactory;
  * A {@code commitTransaction()} that times out is retried; if its outcome stays unknown the replica fails and its
  * restart ({@code initTransactions()}, same transactional id) resolves it. An {@code InvalidProducerEpochException}
  * (the coordinator aborted a transaction older than {@code transaction.timeout.ms}) is abortable like the others.
- * A {@code ProducerFencedException} (a newer replica with the same transactional id) ends this replica quietly —
- * {@link #fenced()} — and it is not restarted into a fight.</li>
+ * A {@code ProducerFencedException} fails the replica ({@link #fenced()}) without an abort, and its supervisor
+ * restarts it with a new producer, as Kafka Streams treats a fenced task (it closes it dirty and rejoins): the
+ * coordinator also fences the producer when it aborts a transaction that outlived {@code transaction.timeout.ms}
+ * (a broker outage), so fencing alone does not prove a newer replica exists. A second process pinned to the same
+ * instance id fences this one again after each restart, which spends the restart budget: the deployment is then
+ * FAILED with a reason naming the transactional id.</li>
  * <li>Inputs that fail for a reason of their own (undecodable, a model error on that row, a prediction the producer
  * refuses such as {@code RecordTooLargeException}) go to the {@link InferenceExceptionHandler}: CONTINUE writes
  * them to the dead-letter topic with headers {@code kafkaml.dlq.topic}, {@code .partition}, {@code .offset},
@@ -286,12 +291,19 @@ public final class InferenceReplica implements Supervisor.Runner {
             if (isFencing(e)) {
                 fenced = true;
                 log.warn(
-                        "[{}] Fenced: a newer producer took the transactional id {} ({}); this replica ends and is "
-                                + "not restarted",
+                        "[{}] Fenced: the producer epoch of transactional id {} was bumped ({}): the coordinator "
+                                + "aborted a transaction older than transaction.timeout.ms, or another process uses "
+                                + "this instance id; the batch is discarded uncommitted and the replica restarts",
                         name,
                         name,
                         e.toString());
-                return;
+                KafkaMlException fencedFailure = new KafkaMlException(
+                        "the producer with transactional id " + name + " was fenced (" + e.getMessage()
+                                + "); if this repeats, another process runs with the same instance id ("
+                                + InferenceConfig.INSTANCE_ID_CONFIG + ")",
+                        e);
+                failure.set(fencedFailure);
+                throw fencedFailure;
             }
             if (stopping || aborting) {
                 log.info(
@@ -1088,7 +1100,10 @@ public final class InferenceReplica implements Supervisor.Runner {
         return failure.get();
     }
 
-    /** Whether the replica ended because a newer producer with its transactional id fenced it. */
+    /**
+     * Whether the replica failed because its producer was fenced (a bumped epoch for its transactional id); its
+     * supervisor restarts it like any other restartable failure.
+     */
     public boolean fenced() {
         return fenced;
     }

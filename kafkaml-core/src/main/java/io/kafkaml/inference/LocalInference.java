@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * cause in {@link Inference#error()}). When a replica's budget is spent, or it fails in a way a restart cannot cure
  * (an input the {@link InferenceExceptionHandler} FAILed), the whole deployment is {@link State#FAILED}: the other
  * replicas stop, the registry says FAILED with the reason, {@link #awaitTermination} returns and the CLI exits
- * non-zero. A replica fenced by a newer one with its transactional id ends without a restart.
+ * non-zero. A replica whose producer is fenced is restarted like any other (see {@link InferenceReplica}).
  *
  * <h2>Several processes, one owner</h2>
  * Processes started with the same id and result share the load (one consumer group). Each names its replicas
@@ -543,7 +543,6 @@ public final class LocalInference implements AutoCloseable {
 
         @Override
         public void onTerminated(String name, Supervisor.State end, Throwable cause) {
-            InferenceReplica replica = slot.current.get();
             if (end == Supervisor.State.FAILED) {
                 String reason = "replica " + slot.name + " failed"
                         + (InferenceReplica.isRestartable(cause)
@@ -554,21 +553,6 @@ public final class LocalInference implements AutoCloseable {
                                 : " and a restart cannot cure it")
                         + ": " + describe(cause);
                 fail(reason);
-            } else if (replica != null && replica.fenced() && !slot.retiring && state == State.RUNNING) {
-                log.warn(
-                        "[{}] replica {} was fenced by a newer instance with its transactional id; it is not "
-                                + "restarted",
-                        id,
-                        slot.name);
-                boolean anyLeft;
-                synchronized (LocalInference.this) {
-                    slots.remove(slot);
-                    anyLeft = slots.stream().anyMatch(s -> !s.supervisor.state().isTerminal());
-                }
-                if (!anyLeft) {
-                    fail("every replica of instance " + instanceId + " was fenced by a newer producer with its "
-                            + "transactional id (is another process running with the same instance id?)");
-                }
             }
         }
     }

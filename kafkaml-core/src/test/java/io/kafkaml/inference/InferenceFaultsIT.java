@@ -441,6 +441,44 @@ class InferenceFaultsIT {
         }
     }
 
+    /**
+     * A fenced producer proves nothing about a newer replica: the coordinator fences a transaction that outlived
+     * {@code transaction.timeout.ms} (a broker outage) too. The replica is restarted with a new producer, the
+     * uncommitted batch is predicted again, and a read_committed reader sees each prediction once.
+     */
+    @Test
+    void exactlyOnceAFencedReplicaIsRestartedAndItsBatchIsPredictedOnce(EmbeddedKafkaBroker kafka) throws Exception {
+        kafka.createTopic("fence-in", 1);
+        send(kafka, "fence-in", 0, 100, 0);
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                config(kafka, RestartPolicy.BACKOFF_MS_CONFIG, 100),
+                "fence",
+                InferenceSpec.builder(mediumResult, "fence-in", "fence-out")
+                        .guarantee(ProcessingGuarantee.EXACTLY_ONCE)
+                        .build())) {
+            assertThat(read(kafka, "fence-out", 100, true)).hasSize(100);
+            Map<String, Object> fencer = config(
+                    kafka,
+                    org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG,
+                    "fence-" + inference.instanceId() + "-1");
+            try (KafkaProducer<byte[], byte[]> producer =
+                    new KafkaProducer<>(fencer, new ByteArraySerializer(), new ByteArraySerializer())) {
+                producer.initTransactions(); // bumps the epoch: the replica's producer is fenced at its next send
+            }
+            send(kafka, "fence-in", 100, 100, 0);
+            List<ConsumerRecord<byte[], byte[]>> outputs = read(kafka, "fence-out", 200, true);
+            assertThat(outputs).hasSize(200);
+            assertThat(keys(outputs)).hasSize(200);
+            await().atMost(30, TimeUnit.SECONDS).until(() -> inference.restarts() == 1);
+            assertThat(inference.state()).isEqualTo(LocalInference.State.RUNNING);
+            Inference recorded = registry.inference("fence").orElseThrow();
+            assertThat(recorded.status()).isEqualTo("RUNNING");
+            assertThat(recorded.restarts()).isEqualTo(1);
+            assertThat(recorded.error()).contains("fenced").contains("fence-" + inference.instanceId() + "-1");
+        }
+    }
+
     @Test
     void aReplicaThatKeepsThrowingFailsTheDeploymentAfterItsRestartBudget(EmbeddedKafkaBroker kafka) throws Exception {
         kafka.createTopic("crash-in-2", 1);
