@@ -11,7 +11,9 @@ import java.util.Optional;
  * this JVM's monotonic one (see {@link Inference}'s <em>Liveness</em>).
  *
  * <ol>
- *   <li>A supervised record ({@link Inference#supervisedBy()}) is alive: its supervisor, not a reader, restarts it.
+ *   <li>A supervised record ({@link Inference#supervisedBy()}, e.g. a Kubernetes Deployment) scaled to 0 replicas
+ *       is alive: nothing is meant to consume. Otherwise it is judged by its consumer group as in 3, and is alive
+ *       when the group cannot be described (its supervisor writes no heartbeat to judge by).
  *   <li>Its owner's {@link Inference#heartbeatAt()} changed while this reader looked: alive (whatever the clocks).
  *   <li>Its consumer group has members ({@code Admin.describeConsumerGroups}; the coordinator expires a killed
  *       member after its {@code session.timeout.ms}): alive. No member during the whole patience: dead.
@@ -40,7 +42,7 @@ public final class InferenceLiveness {
      */
     public static boolean alive(Registry registry, Inference record, Duration patience) {
         Objects.requireNonNull(record, "record");
-        if (!"RUNNING".equals(record.status()) || record.supervisedBy() != null) {
+        if (!"RUNNING".equals(record.status()) || (record.supervisedBy() != null && record.replicas() == 0)) {
             return true;
         }
         long start = System.nanoTime();
@@ -64,7 +66,7 @@ public final class InferenceLiveness {
                     return false;
                 }
             } else {
-                if (first.leaseMs() <= 0) {
+                if (first.leaseMs() <= 0 || first.supervisedBy() != null) {
                     return true; // no heartbeat to judge by
                 }
                 if (elapsed

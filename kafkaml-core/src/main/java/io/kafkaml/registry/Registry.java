@@ -848,8 +848,13 @@ public final class Registry implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Optional.empty();
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof org.apache.kafka.common.errors.GroupIdNotFoundException) {
+                return Optional.of(false); // a group no consumer has joined yet (or whose members all left long ago)
+            }
             return Optional.empty(); // e.g. GroupAuthorizationException: the caller falls back to heartbeats
+        } catch (java.util.concurrent.TimeoutException | RuntimeException e) {
+            return Optional.empty();
         }
     }
 

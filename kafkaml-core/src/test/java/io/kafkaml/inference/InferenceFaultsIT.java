@@ -608,7 +608,10 @@ class InferenceFaultsIT {
                 Inference.SUPERVISED_BY_KUBERNETES);
         assertThat(registry.putInference(launched)).isTrue();
         assertThat(InferenceLiveness.alive(registry, launched, Duration.ZERO))
-                .as("supervised: never STALE")
+                .as("supervised, no pod in its group: STALE for a reader, yet a pod still joins it")
+                .isFalse();
+        assertThat(InferenceLiveness.alive(registry, launched.with("RUNNING", 0, null), Duration.ZERO))
+                .as("supervised and scaled to 0: nothing is meant to consume")
                 .isTrue();
         LocalInference pod = LocalInference.start(
                 registry,

@@ -3,51 +3,143 @@ package io.kafkaml.k8s;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.kafkaml.inference.InferenceConfig;
+import io.kafkaml.inference.InferenceException;
+import io.kafkaml.inference.InferenceLiveness;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.registry.Inference;
 import io.kafkaml.registry.Registry;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An inference deployment run as a Kubernetes Deployment ({@link KubernetesManifests#inferenceDeployment}): one
  * pod per replica, each running {@code kafkaml worker} as one consumer of the group. Scaling patches the replica
- * count; stopping deletes the Deployment and its pods. It is recorded in the registry like a local one, before the
- * Deployment is created, with {@link Inference#supervisedBy()} {@value Inference#SUPERVISED_BY_KUBERNETES} and this
- * launcher as {@link Inference#owner()}: the pods ({@code kafkaml worker}, a {@code LocalInference} each) join it,
- * never take it over (a time with no pod, e.g. an image pull or CrashLoopBackOff, is Kubernetes' to cure) and never
- * write it; only {@link #scale} and {@link #stop} do.
+ * count; stopping deletes the Deployment and its pods.
+ *
+ * <h2>The registry record</h2>
+ * It is recorded in the registry like a local one, before the Deployment is created, with
+ * {@link Inference#supervisedBy()} {@value Inference#SUPERVISED_BY_KUBERNETES} and this launcher
+ * ({@code kubernetes:<namespace>/<Deployment name>}) as {@link Inference#owner()}, in a new
+ * {@link Inference#generation()}: the pods ({@code kafkaml worker}, a {@code LocalInference} each) join it, never
+ * take it over (a time with no pod, e.g. an image pull or CrashLoopBackOff, is Kubernetes' to cure) and never write
+ * it; only this handle's {@link #scale} and {@link #stop} do, and only while the record is still its own.
+ *
+ * <h2>Starting over an existing record</h2>
+ * {@link #start} is refused, with a one-line {@link InferenceException} and nothing written or created, when the
+ * Deployment already exists in the namespace, or when the id is RUNNING and served
+ * ({@link InferenceLiveness#alive}: a consumer of its group, or the heartbeat of a live local owner, seen within a
+ * lease). A RUNNING record that nothing serves (its consumer group stayed empty for a whole lease and, for a
+ * Kubernetes record, its Deployment is gone, e.g. deleted with {@code kubectl}) is taken over in the next
+ * generation. If the Deployment cannot be created (RBAC, quota, admission), the record is ended FAILED with
+ * the API server's reason and the exception is thrown: no record says RUNNING for a Deployment that does not exist.
+ * The lease is three {@value io.kafkaml.config.KafkaMlConfig#INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG} (default 30 s),
+ * or the record's own lease if longer.
  *
  * <p>Thread-safe.
  */
 public final class KubernetesInference {
+
+    private static final Logger log = LoggerFactory.getLogger(KubernetesInference.class);
 
     private final KubernetesClient client;
     private final KubernetesManifests manifests;
     private final Registry registry;
     private final String id;
     private final String name;
+    private final String owner;
+    private final long generation;
 
     private KubernetesInference(
-            KubernetesClient client, KubernetesManifests manifests, Registry registry, String id, String name) {
+            KubernetesClient client,
+            KubernetesManifests manifests,
+            Registry registry,
+            String id,
+            String name,
+            String owner,
+            long generation) {
         this.client = client;
         this.manifests = manifests;
         this.registry = registry;
         this.id = id;
         this.name = name;
+        this.owner = owner;
+        this.generation = generation;
     }
 
-    /** Creates the Deployment and records it. */
+    /**
+     * Records the inference deployment in a new generation, then creates its Deployment.
+     *
+     * @throws InferenceException if the Deployment exists already, if {@code id} is RUNNING and served (the message
+     *     says by whom), if another process recorded the id at the same time, or if the Deployment could not be
+     *     created (the record is then FAILED with the reason); may wait up to a lease to judge a RUNNING record
+     *     that shows no sign of life
+     */
     public static KubernetesInference start(
             KubernetesClient client, KubernetesSettings settings, Registry registry, String id, InferenceSpec spec) {
+        return start(
+                client,
+                settings,
+                registry,
+                id,
+                spec,
+                InferenceConfig.heartbeatInterval(java.util.Map.of()).multipliedBy(3));
+    }
+
+    /** {@link #start} judging a silent RUNNING record for {@code lease} (or the record's lease if longer). */
+    static KubernetesInference start(
+            KubernetesClient client,
+            KubernetesSettings settings,
+            Registry registry,
+            String id,
+            InferenceSpec spec,
+            Duration lease) {
+        Objects.requireNonNull(client, "client");
         KubernetesManifests manifests = new KubernetesManifests(settings);
         Deployment deployment = manifests.inferenceDeployment(id, spec);
-        // recorded first, supervised: the pods always find the record, join it and never take it over or end it
+        String namespace = settings.namespace();
+        String name = deployment.getMetadata().getName();
+        String owner = ownerOf(namespace, name);
+        Deployment present = client.apps()
+                .deployments()
+                .inNamespace(namespace)
+                .withName(name)
+                .get();
+        if (present != null) {
+            throw new InferenceException("Inference deployment '" + id + "': its Kubernetes Deployment " + namespace
+                    + "/" + name + " exists already (" + ready(present) + "); scale or stop it, or delete it first");
+        }
+        Optional<Inference> existing = registry.inference(id);
+        if (existing.isPresent() && "RUNNING".equals(existing.get().status())) {
+            Inference running = existing.get();
+            Duration patience = lease.compareTo(Duration.ofMillis(running.leaseMs())) >= 0
+                    ? lease
+                    : Duration.ofMillis(running.leaseMs());
+            if (InferenceLiveness.alive(registry, running, patience)) {
+                throw new InferenceException("Inference deployment '" + id + "' is RUNNING result "
+                        + running.resultId() + " (owner " + running.owner() + ", generation " + running.generation()
+                        + (running.supervisedBy() == null ? "" : ", supervised by " + running.supervisedBy())
+                        + ") and is served; stop it first or choose another id");
+            }
+            log.warn(
+                    "[{}] Taking over the inference deployment: it is recorded RUNNING (owner {}, generation {}) but "
+                            + "nothing serves it (no consumer in group {} for {} ms, no Deployment {}/{})",
+                    id,
+                    running.owner(),
+                    running.generation(),
+                    running.groupId(),
+                    patience.toMillis(),
+                    namespace,
+                    name);
+        }
+        long generation = existing.map(Inference::generation).orElse(0L) + 1;
         Instant now = Instant.now();
-        long generation = registry.inference(id).map(Inference::generation).orElse(0L) + 1;
-        String owner = "kubernetes:" + settings.namespace() + "/"
-                + deployment.getMetadata().getName();
-        if (!registry.putInference(new Inference(
+        Inference record = new Inference(
                 id,
                 spec.resultId(),
                 spec.inputTopic(),
@@ -63,21 +155,27 @@ public final class KubernetesInference {
                 0,
                 owner,
                 generation,
-                Inference.SUPERVISED_BY_KUBERNETES))) {
-            throw new io.kafkaml.inference.InferenceException("Inference deployment '" + id + "' was recorded by "
-                    + "another process at the same time; not started");
+                Inference.SUPERVISED_BY_KUBERNETES);
+        // recorded first, supervised: the pods always find the record, join it and never take it over or end it
+        if (!registry.putInference(record)) {
+            throw new InferenceException("Inference deployment '" + id + "' was recorded by another process at the "
+                    + "same time; not started");
         }
-        client.apps()
-                .deployments()
-                .inNamespace(settings.namespace())
-                .resource(deployment)
-                .create();
-        return new KubernetesInference(
-                Objects.requireNonNull(client),
-                manifests,
-                registry,
-                id,
-                deployment.getMetadata().getName());
+        try {
+            client.apps()
+                    .deployments()
+                    .inNamespace(namespace)
+                    .resource(deployment)
+                    .create();
+        } catch (KubernetesClientException e) {
+            String reason =
+                    "its Kubernetes Deployment " + namespace + "/" + name + " could not be created: " + describe(e);
+            if (!registry.putInference(record.with("FAILED", 0, reason))) {
+                log.warn("[{}] The registry refused the FAILED status (another process wrote the record)", id);
+            }
+            throw new InferenceException("Inference deployment '" + id + "' FAILED: " + reason, e);
+        }
+        return new KubernetesInference(client, manifests, registry, id, name, owner, generation);
     }
 
     /** The Kubernetes Deployment's name. */
@@ -85,8 +183,22 @@ public final class KubernetesInference {
         return name;
     }
 
-    /** Patches the replica count. */
+    /** The generation of the record this handle owns. */
+    public long generation() {
+        return generation;
+    }
+
+    /**
+     * Patches the replica count and records it.
+     *
+     * @throws InferenceException if the record is no longer this handle's (another launcher or process took the id
+     *     over, or it was stopped or failed): the Deployment is then left as it is
+     */
     public void scale(int replicas) {
+        if (replicas < 0) {
+            throw new IllegalArgumentException("replicas must be >= 0, was " + replicas);
+        }
+        Inference mine = own("scaled");
         client.apps()
                 .deployments()
                 .inNamespace(manifests.settings().namespace())
@@ -95,17 +207,75 @@ public final class KubernetesInference {
                     d.getSpec().setReplicas(replicas);
                     return d;
                 });
-        registry.inference(id).ifPresent(i -> registry.putInference(i.with("RUNNING", replicas, null)));
+        if (!registry.putInference(mine.with("RUNNING", replicas, null))) {
+            throw new InferenceException("Inference deployment '" + id + "': the Deployment was scaled to " + replicas
+                    + " but the registry refused the record: " + describeRecord(registry.inference(id)));
+        }
     }
 
-    /** Deletes the Deployment (its pods stop with SIGTERM: batch finished and committed). */
+    /**
+     * Deletes the Deployment (its pods stop with SIGTERM: batch finished and committed) and records STOPPED. Stopping
+     * a deployment this handle already ended only deletes what is left of the Deployment.
+     *
+     * @throws InferenceException if the record belongs to another owner or generation (the Deployment is then left
+     *     as it is: it may serve the new owner)
+     */
     public void stop() {
+        Optional<Inference> current = registry.inference(id);
+        boolean mine = current.isPresent()
+                && Objects.equals(current.get().owner(), owner)
+                && current.get().generation() == generation;
+        if (!mine) {
+            throw new InferenceException("Inference deployment '" + id + "' is no longer this launcher's (now "
+                    + describeRecord(current) + "); its Deployment was not deleted");
+        }
         client.apps()
                 .deployments()
                 .inNamespace(manifests.settings().namespace())
                 .withName(name)
                 .withPropagationPolicy(DeletionPropagation.FOREGROUND)
                 .delete();
-        registry.inference(id).ifPresent(i -> registry.putInference(i.with("STOPPED", 0, null)));
+        if (!current.get().isTerminal() && !registry.putInference(current.get().with("STOPPED", 0, null))) {
+            throw new InferenceException("Inference deployment '" + id + "': the Deployment was deleted but the "
+                    + "registry refused STOPPED: " + describeRecord(registry.inference(id)));
+        }
+    }
+
+    /** The record, if it is still this handle's and RUNNING. */
+    private Inference own(String action) {
+        Optional<Inference> current = registry.inference(id);
+        if (current.isEmpty()
+                || !Objects.equals(current.get().owner(), owner)
+                || current.get().generation() != generation
+                || !"RUNNING".equals(current.get().status())) {
+            throw new InferenceException("Inference deployment '" + id + "' cannot be " + action + " by this launcher"
+                    + " (owner " + owner + ", generation " + generation + "): it is now " + describeRecord(current));
+        }
+        return current.get();
+    }
+
+    static String ownerOf(String namespace, String deploymentName) {
+        return "kubernetes:" + namespace + "/" + deploymentName;
+    }
+
+    private static String describeRecord(Optional<Inference> record) {
+        return record.map(r -> r.status() + ", owner " + r.owner() + ", generation " + r.generation()
+                        + (r.error() == null ? "" : ": " + r.error()))
+                .orElse("not recorded");
+    }
+
+    private static String ready(Deployment deployment) {
+        Integer ready =
+                deployment.getStatus() == null ? null : deployment.getStatus().getReadyReplicas();
+        Integer wanted =
+                deployment.getSpec() == null ? null : deployment.getSpec().getReplicas();
+        return (ready == null ? 0 : ready) + "/" + (wanted == null ? "?" : wanted) + " replicas ready";
+    }
+
+    private static String describe(KubernetesClientException e) {
+        String message = e.getStatus() != null && e.getStatus().getMessage() != null
+                ? e.getStatus().getMessage()
+                : e.getMessage();
+        return (e.getCode() > 0 ? "HTTP " + e.getCode() + " " : "") + message;
     }
 }
