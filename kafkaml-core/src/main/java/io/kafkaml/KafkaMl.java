@@ -1,5 +1,6 @@
 package io.kafkaml;
 
+import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.LocalInference;
@@ -121,6 +122,7 @@ public final class KafkaMl implements AutoCloseable {
     private final boolean runControlLogger;
     private final Duration registryTimeout;
     private final TrainingListener globalListener;
+    private final KafkaClientSupplier clients;
     private final Map<String, Training> trainings = new ConcurrentHashMap<>();
     private final List<LocalInference> inferences = new CopyOnWriteArrayList<>();
     private volatile State state = State.CREATED;
@@ -141,6 +143,7 @@ public final class KafkaMl implements AutoCloseable {
         this.runControlLogger = builder.controlLogger;
         this.registryTimeout = builder.registryTimeout;
         this.globalListener = builder.listener;
+        this.clients = builder.clients;
     }
 
     /**
@@ -183,10 +186,10 @@ public final class KafkaMl implements AutoCloseable {
             throw new IllegalStateException("KafkaMl is " + state + "; it cannot become " + State.RUNNING);
         }
         try {
-            registry = Registry.connect(config.originals(), config.registryPrefix(), registryTimeout);
+            registry = Registry.connect(config.originals(), config.registryPrefix(), registryTimeout, clients);
             registry.addListener(this::onRegistryChange);
             if (runControlLogger) {
-                controlLogger = ControlLogger.start(config.originals(), registry, config.controlTopic());
+                controlLogger = ControlLogger.start(config.originals(), registry, config.controlTopic(), clients);
             }
             progressExecutor = Executors.newCachedThreadPool(runnable -> {
                 Thread thread = new Thread(runnable, "kafkaml-progress-" + PROGRESS_THREADS.incrementAndGet());
@@ -328,7 +331,9 @@ public final class KafkaMl implements AutoCloseable {
      */
     public RecordDataSink.Builder sink() {
         requireRunning();
-        return RecordDataSink.builder(config.originals()).controlTopic(config.controlTopic());
+        return RecordDataSink.builder(config.originals())
+                .controlTopic(config.controlTopic())
+                .clientSupplier(clients);
     }
 
     /**
@@ -339,7 +344,9 @@ public final class KafkaMl implements AutoCloseable {
      */
     public <B extends DataSink.Builder<B>> B sink(Function<Map<String, ?>, B> builder) {
         requireRunning();
-        return builder.apply(config.originals()).controlTopic(config.controlTopic());
+        return builder.apply(config.originals())
+                .controlTopic(config.controlTopic())
+                .clientSupplier(clients);
     }
 
     /**
@@ -482,6 +489,7 @@ public final class KafkaMl implements AutoCloseable {
         private boolean controlLogger = true;
         private Duration registryTimeout = Duration.ofSeconds(60);
         private TrainingListener listener;
+        private KafkaClientSupplier clients = KafkaClientSupplier.DEFAULT;
 
         private Builder(KafkaMlConfig config) {
             this.config = Objects.requireNonNull(config, "config");
@@ -529,12 +537,26 @@ public final class KafkaMl implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Where the Kafka clients of this instance come from (default {@link KafkaClientSupplier#DEFAULT}: real
+         * clients): the registry's, the control logger's, the default local launcher's (control-topic listeners
+         * and the consumers of the data streams) and the sinks' of {@link KafkaMl#sink()}. A test passes a supplier
+         * of {@code MockProducer}s and {@code MockConsumer}s sharing an in-memory log and runs a pipeline with no
+         * broker. Not covered yet: the replicas of {@link KafkaMl#serve} and a launcher of your own
+         * ({@link #launcher}), which create their clients themselves.
+         */
+        public Builder clientSupplier(KafkaClientSupplier clients) {
+            this.clients = Objects.requireNonNull(clients, "clients");
+            return this;
+        }
+
         /** A {@link KafkaMl} in state CREATED. */
         public KafkaMl build() {
             if (launcherFactory == null) {
                 int threads = trainingThreads;
+                KafkaClientSupplier supplier = clients;
                 launcherFactory = (registry, settings, listener) ->
-                        new LocalTrainingLauncher(registry, settings.originals(), threads, listener);
+                        new LocalTrainingLauncher(registry, settings.originals(), threads, listener, supplier);
             }
             return new KafkaMl(this);
         }

@@ -1,6 +1,7 @@
 package io.kafkaml.control;
 
 import io.kafkaml.common.KafkaMlException;
+import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.internals.ControlMessageMatcher;
 import io.kafkaml.internals.ClientConfigs;
@@ -19,16 +20,15 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TimeoutException;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,11 +75,13 @@ public final class ControlChannel implements AutoCloseable {
     private final String topic;
     private final String clientIdPrefix;
     private final long maxControlMessages;
-    private KafkaProducer<byte[], byte[]> producer;
+    private final KafkaClientSupplier clients;
+    private Producer<byte[], byte[]> producer;
     private boolean closed;
 
-    private ControlChannel(Map<String, ?> clientConfig, String topic) {
+    private ControlChannel(Map<String, ?> clientConfig, String topic, KafkaClientSupplier clients) {
         ClientConfigs.requireBootstrapServers(clientConfig);
+        this.clients = Objects.requireNonNull(clients, "clients");
         this.clientConfig = Map.copyOf(clientConfig);
         this.topic = Objects.requireNonNull(topic, "topic");
         this.clientIdPrefix = "kafkaml-control-" + CLIENT_IDS.incrementAndGet();
@@ -88,12 +90,24 @@ public final class ControlChannel implements AutoCloseable {
 
     /** A channel on the default control topic, {@value #DEFAULT_TOPIC}. */
     public static ControlChannel create(Map<String, ?> clientConfig) {
-        return new ControlChannel(clientConfig, DEFAULT_TOPIC);
+        return new ControlChannel(clientConfig, DEFAULT_TOPIC, KafkaClientSupplier.DEFAULT);
     }
 
     /** A channel on the given control topic. */
     public static ControlChannel create(Map<String, ?> clientConfig, String topic) {
-        return new ControlChannel(clientConfig, topic);
+        return new ControlChannel(clientConfig, topic, KafkaClientSupplier.DEFAULT);
+    }
+
+    /**
+     * A channel on the given control topic whose producer, consumers and admin client are created by
+     * {@code clients} (tests: {@code MockProducer} and {@code MockConsumer}); the channel closes each client it was
+     * given. A wait ({@link #await}) asks for a new consumer each time, the producer is asked for once, on the first
+     * publish or claim.
+     *
+     * @throws IllegalArgumentException if {@code bootstrap.servers} is missing
+     */
+    public static ControlChannel create(Map<String, ?> clientConfig, String topic, KafkaClientSupplier clients) {
+        return new ControlChannel(clientConfig, topic, clients);
     }
 
     /** The control topic's name. */
@@ -178,7 +192,7 @@ public final class ControlChannel implements AutoCloseable {
         Deadline deadline = Deadline.after(timeout);
         long skipped = 0;
         long scanned = 0;
-        try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
+        try (Consumer<byte[], byte[]> consumer = newConsumer()) {
             Set<TopicPartition> assigned = new HashSet<>();
             long nextMetadataCheck = 0;
             while (!deadline.expired()) {
@@ -245,7 +259,7 @@ public final class ControlChannel implements AutoCloseable {
      */
     public ControlTopicState readState(Duration timeout) {
         Deadline deadline = Deadline.after(timeout);
-        try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
+        try (Consumer<byte[], byte[]> consumer = newConsumer()) {
             List<PartitionInfo> partitions;
             try {
                 partitions = consumer.partitionsFor(topic, deadline.remainingAtMost(timeout));
@@ -326,7 +340,7 @@ public final class ControlChannel implements AutoCloseable {
         Deadline deadline = Deadline.after(timeout);
         ensureIdClaimsTopic(deadline);
         TopicPartition claims = new TopicPartition(idClaimsTopic(), 0);
-        try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
+        try (Consumer<byte[], byte[]> consumer = newConsumer()) {
             consumer.assign(List.of(claims));
             consumer.seekToBeginning(List.of(claims));
             long end = consumer.endOffsets(List.of(claims), deadline.remainingAtMost(timeout))
@@ -377,7 +391,7 @@ public final class ControlChannel implements AutoCloseable {
         Deadline deadline = Deadline.after(timeout);
         ensureIdClaimsTopic(deadline);
         TopicPartition claims = new TopicPartition(idClaimsTopic(), 0);
-        try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
+        try (Consumer<byte[], byte[]> consumer = newConsumer()) {
             consumer.assign(List.of(claims));
             consumer.seekToBeginning(List.of(claims));
             Map<Long, Claim> first = new HashMap<>();
@@ -430,7 +444,7 @@ public final class ControlChannel implements AutoCloseable {
     public long maxClaimedDeploymentId(Duration timeout) {
         Deadline deadline = Deadline.after(timeout);
         TopicPartition claims = new TopicPartition(idClaimsTopic(), 0);
-        try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
+        try (Consumer<byte[], byte[]> consumer = newConsumer()) {
             List<PartitionInfo> partitions = consumer.partitionsFor(claims.topic(), deadline.remainingAtMost(timeout));
             if (partitions == null || partitions.isEmpty()) {
                 return 0;
@@ -456,7 +470,7 @@ public final class ControlChannel implements AutoCloseable {
      * into {@code first}; returns the largest id read.
      */
     private long readClaims(
-            KafkaConsumer<byte[], byte[]> consumer,
+            Consumer<byte[], byte[]> consumer,
             TopicPartition claims,
             long until,
             Deadline deadline,
@@ -546,7 +560,7 @@ public final class ControlChannel implements AutoCloseable {
     private void ensureIdClaimsTopic(Deadline deadline) {
         String claims = idClaimsTopic();
         try (org.apache.kafka.clients.admin.Admin admin =
-                org.apache.kafka.clients.admin.Admin.create(ClientConfigs.admin(clientConfig, Map.of(), Map.of()))) {
+                clients.admin(ClientConfigs.admin(clientConfig, Map.of(), Map.of()))) {
             long millis = deadline.remainingAtMost(Duration.ofDays(1)).toMillis();
             if (admin.listTopics().names().get(millis, TimeUnit.MILLISECONDS).contains(claims)) {
                 checkIdClaimsTopic(admin, millis);
@@ -625,7 +639,7 @@ public final class ControlChannel implements AutoCloseable {
         }
     }
 
-    private static Map<Integer, Long> positions(KafkaConsumer<byte[], byte[]> consumer, Set<TopicPartition> assigned) {
+    private static Map<Integer, Long> positions(Consumer<byte[], byte[]> consumer, Set<TopicPartition> assigned) {
         Map<Integer, Long> positions = new HashMap<>();
         for (TopicPartition partition : assigned) {
             positions.put(partition.partition(), consumer.position(partition));
@@ -634,15 +648,15 @@ public final class ControlChannel implements AutoCloseable {
     }
 
     private void assignNewPartitions(
-            KafkaConsumer<byte[], byte[]> consumer, Set<TopicPartition> assigned, Deadline deadline) {
+            Consumer<byte[], byte[]> consumer, Set<TopicPartition> assigned, Deadline deadline) {
         TopicPartitions.assignNew(consumer, topic, assigned, deadline.remainingAtMost(Duration.ofSeconds(5)));
     }
 
-    private KafkaConsumer<byte[], byte[]> newConsumer() {
-        return ClientConfigs.controlTopicReader(clientConfig, clientIdPrefix + "-reader");
+    private Consumer<byte[], byte[]> newConsumer() {
+        return ClientConfigs.controlTopicReader(clientConfig, clientIdPrefix + "-reader", clients);
     }
 
-    private synchronized KafkaProducer<byte[], byte[]> producer() {
+    private synchronized Producer<byte[], byte[]> producer() {
         checkOpen();
         if (producer == null) {
             Map<String, Object> defaults = new HashMap<>();
@@ -651,10 +665,7 @@ public final class ControlChannel implements AutoCloseable {
             Map<String, Object> enforced = new HashMap<>();
             enforced.put(ProducerConfig.ACKS_CONFIG, "all");
             enforced.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-            producer = new KafkaProducer<>(
-                    ClientConfigs.producer(clientConfig, defaults, enforced),
-                    new ByteArraySerializer(),
-                    new ByteArraySerializer());
+            producer = clients.producer(ClientConfigs.producer(clientConfig, defaults, enforced));
         }
         return producer;
     }

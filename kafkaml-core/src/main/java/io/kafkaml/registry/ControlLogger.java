@@ -1,5 +1,6 @@
 package io.kafkaml.registry;
 
+import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.control.InvalidControlMessageException;
@@ -14,8 +15,8 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -48,16 +49,17 @@ public final class ControlLogger implements AutoCloseable {
 
     private final Registry registry;
     private final String topic;
-    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final Consumer<byte[], byte[]> consumer;
     private final Thread thread;
     private final AtomicLong recorded = new AtomicLong();
     private final AtomicLong malformed = new AtomicLong();
     private volatile boolean closing;
 
-    private ControlLogger(Map<String, ?> clientConfig, Registry registry, String topic) {
+    private ControlLogger(Map<String, ?> clientConfig, Registry registry, String topic, KafkaClientSupplier clients) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.topic = Objects.requireNonNull(topic, "topic");
-        this.consumer = ClientConfigs.controlTopicReader(clientConfig, "kafkaml-control-logger-" + topic);
+        this.consumer = ClientConfigs.controlTopicReader(
+                clientConfig, "kafkaml-control-logger-" + topic, Objects.requireNonNull(clients, "clients"));
         this.thread = new Thread(this::run, "kafkaml-control-logger | " + topic);
         this.thread.setDaemon(true);
     }
@@ -69,7 +71,19 @@ public final class ControlLogger implements AutoCloseable {
 
     /** Starts logging a control topic. */
     public static ControlLogger start(Map<String, ?> clientConfig, Registry registry, String controlTopic) {
-        ControlLogger logger = new ControlLogger(clientConfig, registry, controlTopic);
+        return start(clientConfig, registry, controlTopic, KafkaClientSupplier.DEFAULT);
+    }
+
+    /**
+     * Starts logging a control topic with a consumer created by {@code clients} (tests: a {@code MockConsumer}); the
+     * logger closes it when it stops.
+     *
+     * @param clients creates the one consumer that reads the control topic, on the calling thread; the logger's
+     *     thread is the only one that uses it afterwards (and {@link #close()}, which calls its {@code wakeup()})
+     */
+    public static ControlLogger start(
+            Map<String, ?> clientConfig, Registry registry, String controlTopic, KafkaClientSupplier clients) {
+        ControlLogger logger = new ControlLogger(clientConfig, registry, controlTopic, clients);
         logger.thread.start();
         return logger;
     }

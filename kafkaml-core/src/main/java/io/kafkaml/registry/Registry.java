@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
@@ -92,6 +93,7 @@ public final class Registry implements AutoCloseable {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private final Map<String, ?> clientConfig;
+    private final KafkaClientSupplier clients;
     private final String models;
     private final String configurations;
     private final String deployments;
@@ -107,9 +109,10 @@ public final class Registry implements AutoCloseable {
     private final long maxArtifactBytes;
     private Admin admin;
 
-    private Registry(Map<String, ?> clientConfig, String prefix, Duration timeout) {
+    private Registry(Map<String, ?> clientConfig, String prefix, Duration timeout, KafkaClientSupplier clients) {
         ClientConfigs.requireBootstrapServers(clientConfig);
         this.clientConfig = Map.copyOf(clientConfig);
+        this.clients = Objects.requireNonNull(clients, "clients");
         this.maxArtifactBytes = KafkaMlConfig.maxArtifactBytes(clientConfig);
         this.timeout = timeout;
         this.models = prefix + ".models";
@@ -151,7 +154,8 @@ public final class Registry implements AutoCloseable {
                                 "-1",
                                 org.apache.kafka.common.config.TopicConfig.RETENTION_BYTES_CONFIG,
                                 "-1")),
-                timeout);
+                timeout,
+                clients);
         store.addListener((topic, key) -> {
             if (topic.equals(results) || topic.equals(resultEnds) || topic.equals(deployments)) {
                 changeLock.lock();
@@ -230,7 +234,7 @@ public final class Registry implements AutoCloseable {
 
     /** Connects with the default prefix and a 60 s timeout; returns once everything has been read. */
     public static Registry connect(Map<String, ?> clientConfig) {
-        return new Registry(clientConfig, DEFAULT_PREFIX, Duration.ofSeconds(60));
+        return new Registry(clientConfig, DEFAULT_PREFIX, Duration.ofSeconds(60), KafkaClientSupplier.DEFAULT);
     }
 
     /**
@@ -239,7 +243,22 @@ public final class Registry implements AutoCloseable {
      * @param timeout how long a read-to-end or a write may take
      */
     public static Registry connect(Map<String, ?> clientConfig, String topicPrefix, Duration timeout) {
-        return new Registry(clientConfig, Objects.requireNonNull(topicPrefix, "topicPrefix"), timeout);
+        return connect(clientConfig, topicPrefix, timeout, KafkaClientSupplier.DEFAULT);
+    }
+
+    /**
+     * Connects as {@link #connect(Map, String, Duration)}, creating every Kafka client of the registry with
+     * {@code clients}: the producer and consumers that keep its topics, the admin client that creates them and
+     * checks datasources, the consumers that read the metrics topic, and those of the {@link ControlChannel}s it
+     * opens ({@link #controlChannel}, {@link #resend}). A test passes a supplier of {@code MockProducer}s and
+     * {@code MockConsumer}s that share one in-memory log, and runs the registry with no broker.
+     *
+     * @param clients creates the registry's clients; each client it returns is owned and closed by the registry
+     * @throws RegistryException if the topics cannot be created or read to their end within {@code timeout}
+     */
+    public static Registry connect(
+            Map<String, ?> clientConfig, String topicPrefix, Duration timeout, KafkaClientSupplier clients) {
+        return new Registry(clientConfig, Objects.requireNonNull(topicPrefix, "topicPrefix"), timeout, clients);
     }
 
     // ---- models ----
@@ -625,11 +644,7 @@ public final class Registry implements AutoCloseable {
         config.remove(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG);
         byte[] key = resultId.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         long deadline = System.nanoTime() + timeout.toNanos();
-        try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> consumer =
-                new org.apache.kafka.clients.consumer.KafkaConsumer<>(
-                        config,
-                        new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
-                        new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+        try (org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer = clients.consumer(config)) {
             List<TopicPartition> partitions = start != null
                     ? List.of(new TopicPartition(metrics, start.partition()))
                     : consumer.partitionsFor(metrics, timeout).stream()
@@ -800,7 +815,7 @@ public final class Registry implements AutoCloseable {
         Datasource datasource =
                 datasource(datasourceId).orElseThrow(() -> new EntityNotFoundException("datasource", datasourceId));
         ControlMessage message = datasource.message().withDeploymentId(newDeploymentId);
-        try (ControlChannel control = ControlChannel.create(clientConfig, datasource.controlTopic())) {
+        try (ControlChannel control = ControlChannel.create(clientConfig, datasource.controlTopic(), clients)) {
             control.publish(message, timeout);
         }
         return message;
@@ -810,7 +825,7 @@ public final class Registry implements AutoCloseable {
      * A channel on {@code controlTopic} with the registry's client settings; the caller closes it.
      */
     public ControlChannel controlChannel(String controlTopic) {
-        return ControlChannel.create(clientConfig, controlTopic);
+        return ControlChannel.create(clientConfig, controlTopic, clients);
     }
 
     // ---- inference deployments ----
@@ -1017,7 +1032,7 @@ public final class Registry implements AutoCloseable {
 
     private synchronized Admin admin() {
         if (admin == null) {
-            admin = Admin.create(ClientConfigs.admin(clientConfig, Map.of(), Map.of()));
+            admin = clients.admin(ClientConfigs.admin(clientConfig, Map.of(), Map.of()));
         }
         return admin;
     }

@@ -1,5 +1,6 @@
 package io.kafkaml.registry.internals;
 
+import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.internals.ClientConfigs;
 import io.kafkaml.internals.Deadline;
 import io.kafkaml.registry.RegistryException;
@@ -24,10 +25,10 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -36,8 +37,6 @@ import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,9 +73,10 @@ public final class KafkaStore implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition advanced = lock.newCondition();
     private final List<BiConsumer<String, String>> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private final KafkaProducer<byte[], byte[]> producer;
-    private final KafkaConsumer<byte[], byte[]> reader;
-    private final KafkaConsumer<byte[], byte[]> fetcher;
+    private final KafkaClientSupplier clients;
+    private final Producer<byte[], byte[]> producer;
+    private final Consumer<byte[], byte[]> reader;
+    private final Consumer<byte[], byte[]> fetcher;
     private final Thread thread;
     private volatile boolean closing;
     private volatile RuntimeException readerFailure;
@@ -133,7 +133,23 @@ public final class KafkaStore implements AutoCloseable {
             Map<String, BiPredicate<byte[], byte[]>> acceptRules,
             Map<String, Map<String, String>> topicConfigs,
             Duration timeout) {
+        this(clientConfig, topics, indexOnly, acceptRules, topicConfigs, timeout, KafkaClientSupplier.DEFAULT);
+    }
+
+    /**
+     * As {@link #KafkaStore(Map, List, Set, Map, Map, Duration)}, with the store's producer, consumers and admin
+     * client created by {@code clients} (tests: {@code MockProducer}, {@code MockConsumer}, an in-memory admin).
+     */
+    public KafkaStore(
+            Map<String, ?> clientConfig,
+            List<String> topics,
+            Set<String> indexOnly,
+            Map<String, BiPredicate<byte[], byte[]>> acceptRules,
+            Map<String, Map<String, String>> topicConfigs,
+            Duration timeout,
+            KafkaClientSupplier clients) {
         ClientConfigs.requireBootstrapServers(clientConfig);
+        this.clients = java.util.Objects.requireNonNull(clients, "clients");
         this.topicConfigs = Map.copyOf(topicConfigs);
         this.clientConfig = Map.copyOf(clientConfig);
         this.indexOnly = Set.copyOf(indexOnly);
@@ -149,13 +165,10 @@ public final class KafkaStore implements AutoCloseable {
         producerDefaults.put(ProducerConfig.CLIENT_ID_CONFIG, name + "-writer");
         producerDefaults.put(ProducerConfig.LINGER_MS_CONFIG, 0);
         producerDefaults.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1024 * 1024);
-        this.producer = new KafkaProducer<>(
-                ClientConfigs.producer(
-                        clientConfig,
-                        producerDefaults,
-                        Map.of(ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true)),
-                new ByteArraySerializer(),
-                new ByteArraySerializer());
+        this.producer = clients.producer(ClientConfigs.producer(
+                clientConfig,
+                producerDefaults,
+                Map.of(ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true)));
         this.reader = newConsumer("reader");
         this.fetcher = newConsumer("fetcher");
         reader.assign(partitions);
@@ -169,7 +182,7 @@ public final class KafkaStore implements AutoCloseable {
         log.info("[{}] Registry ready: {}", name, describeSizes());
     }
 
-    private KafkaConsumer<byte[], byte[]> newConsumer(String role) {
+    private Consumer<byte[], byte[]> newConsumer(String role) {
         Map<String, Object> defaults = new HashMap<>();
         defaults.put(ConsumerConfig.CLIENT_ID_CONFIG, name + "-" + role);
         defaults.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -178,12 +191,12 @@ public final class KafkaStore implements AutoCloseable {
         enforced.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         Map<String, Object> config = ClientConfigs.consumer(clientConfig, defaults, enforced);
         config.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        return clients.consumer(config);
     }
 
     private List<TopicPartition> ensureTopics(List<String> topics) {
         Map<String, Object> adminConfig = ClientConfigs.admin(clientConfig, Map.of(), Map.of());
-        try (Admin admin = Admin.create(adminConfig)) {
+        try (Admin admin = clients.admin(adminConfig)) {
             List<NewTopic> missing = new ArrayList<>();
             Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             for (String topic : topics) {

@@ -109,9 +109,11 @@ public final class TrainingRunner implements Runnable {
     }
 
     /**
-     * A runner whose consumers of the data stream come from {@code clients} (tests: a {@code MockConsumer}).
+     * A runner whose consumers of the control topic and of the data stream come from {@code clients} (tests: a
+     * {@code MockConsumer}); what it records goes through {@code registry}, whose clients are its own.
      *
-     * @param clients creates the consumers that read the data stream
+     * @param clients creates the consumers that read the control topic (while it waits for its control message) and
+     *     the data stream
      */
     public TrainingRunner(
             TrainingJob job,
@@ -336,7 +338,7 @@ public final class TrainingRunner implements Runnable {
             io.kafkaml.control.ControlTopicPosition since = registry.deployment(job.deploymentId())
                     .map(TrainingDeployments::controlPosition)
                     .orElse(io.kafkaml.control.ControlTopicPosition.BEGINNING);
-            try (ControlChannel control = ControlChannel.create(clientConfig, job.controlTopic())) {
+            try (ControlChannel control = ControlChannel.create(clientConfig, job.controlTopic(), clients)) {
                 return control.await(job.deploymentId(), since, job.spec().reuseStream(), wait, cancelled::get);
             }
         } catch (CancellationException e) {
