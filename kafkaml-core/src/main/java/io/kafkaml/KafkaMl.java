@@ -294,9 +294,12 @@ public final class KafkaMl implements AutoCloseable {
     }
 
     private Training follow(TrainingHandle handle) {
-        Training training = new Training(handle, registry, progressExecutor);
-        trainings.put(handle.deploymentId(), training);
-        checkEnded(training); // it may have ended (a control timeout) before it was in the map
+        String id = handle.deploymentId();
+        Training[] self = new Training[1];
+        Training training = new Training(handle, registry, progressExecutor, () -> trainings.remove(id, self[0]));
+        self[0] = training;
+        trainings.put(id, training);
+        training.registryChanged(); // it may have ended (a control timeout) before it was in the map
         return training;
     }
 
@@ -404,34 +407,22 @@ public final class KafkaMl implements AutoCloseable {
         }
     }
 
-    /** On the registry's reader thread: a deployment's derived status may have changed. */
+    /**
+     * On the registry's reader thread: a deployment's derived status may have changed, or a result's (its runner's
+     * summary, with the epochs it appended meanwhile): its {@link Training} reads it on a progress thread.
+     */
     private void onRegistryChange(String kind, String key) {
         if ("deployments".equals(kind)) {
             Training training = trainings.get(key);
             if (training != null) {
-                checkEnded(training);
+                training.registryChanged();
             }
         } else if (kind.startsWith("result")) { // a result ({deploymentId}.{model}) in any of the result topics
             for (Training training : trainings.values()) {
                 if (key.startsWith(training.deploymentId() + ".")) {
-                    checkEnded(training);
+                    training.registryChanged();
                 }
             }
-        }
-    }
-
-    private void checkEnded(Training training) {
-        try {
-            registry.deployment(training.deploymentId()).ifPresent(deployment -> {
-                if (deployment.status().isTerminal()) {
-                    training.end();
-                    if (!(launcher instanceof LocalTrainingLauncher)) {
-                        trainings.remove(training.deploymentId()); // no later events from runners in this JVM
-                    }
-                }
-            });
-        } catch (RuntimeException e) {
-            log.warn("[{}] Cannot read the deployment's status: {}", training.deploymentId(), e.toString());
         }
     }
 

@@ -4,17 +4,23 @@ import io.kafkaml.registry.Deployment;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.EntityNotFoundException;
 import io.kafkaml.registry.EpochMetrics;
+import io.kafkaml.registry.MetricsPosition;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.training.TrainingHandle;
 import io.kafkaml.training.TrainingListener;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Flow;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SubmissionPublisher;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -36,11 +42,23 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Live progress</h2>
  * Listeners and subscribers receive what the runners report from the moment they are added: every epoch of every
- * model, in order per model; the history before that is in the registry ({@link Results#epochs(String)}). Events
- * come from runners in this JVM (the default local launcher); with a launcher that runs them elsewhere (Kubernetes
- * Jobs) there are no epoch events here, but the status, {@link #await} and the end of {@link #progress()} still
- * follow the registry. Listener methods are called on the trainer's thread: keep them short; one that throws is
- * logged and changes nothing. Subscribers are called on kafkaml's progress threads ({@code kafkaml-progress-N}),
+ * model, in order per model, each once; the history before that is in the registry ({@link Results#epochs(String)}).
+ * Where the events come from depends on where the runners run:
+ * <ul>
+ * <li>in this JVM (the default local launcher): from the runners themselves, as they happen; listener methods are
+ *     called on the trainer's thread;</li>
+ * <li>elsewhere (Kubernetes Jobs, worker processes: a launcher that hands the runners' events to no listener here):
+ *     from the registry, as it grows. Each time a result of the deployment changes there (a runner writes its
+ *     summary at most once a second while it trains, and on every status change), the epochs its metrics topic
+ *     gained since the last read are read ({@link Registry#readEpochs}, from the run's
+ *     {@link TrainingResult#metricsStart()}), then the results that ended ({@code onResult}) and the deployment's
+ *     status when it changed ({@code onDeploymentStatus}); at the end, the last epochs before the final status. So
+ *     epochs arrive about a second behind the runner, in bursts. A worker restarted by Kubernetes trains a new run:
+ *     its epochs come again from 1. Listener methods are called on kafkaml's progress threads.</li>
+ * </ul>
+ * A deployment whose runners have reported nothing in this JVM is followed through the registry; once one of them
+ * reports here, only its reports count. Keep listener methods short; one that throws is logged and changes
+ * nothing. Subscribers are called on kafkaml's progress threads ({@code kafkaml-progress-N}),
  * each with a buffer of {@link Flow#defaultBufferSize()} items: a subscriber that falls further behind than that
  * loses the epochs that do not fit (logged as a warning), so the training never waits for a slow subscriber. The
  * publisher completes ({@code onComplete}) when the deployment reaches a terminal status, whichever it is: read it
@@ -54,14 +72,37 @@ public final class Training implements TrainingHandle {
 
     private final TrainingHandle launched;
     private final Registry registry;
+    private final Executor executor;
+    private final Runnable whenFollowedToTheEnd;
     private final List<TrainingListener> listeners = new CopyOnWriteArrayList<>();
     private final SubmissionPublisher<TrainingProgress> publisher;
     private final AtomicBoolean ended = new AtomicBoolean();
     private final AtomicBoolean warnedDrop = new AtomicBoolean();
+    /** Whether a runner in this JVM has reported an event: then the registry is not followed for events. */
+    private volatile boolean reportedHere;
+    /** A refresh from the registry is scheduled and has not started. */
+    private final AtomicBoolean refreshPending = new AtomicBoolean();
+    /** Serializes the refreshes from the registry. */
+    private final Object followLock = new Object();
+    /** Guards the fields below: which events were delivered, whoever delivered them. */
+    private final Object deliveredLock = new Object();
 
-    Training(TrainingHandle launched, Registry registry, Executor progressExecutor) {
+    private DeploymentStatus lastStatus;
+    private final Set<String> resultsDelivered = new HashSet<>();
+    /** Per model: the run of its last epoch delivered and that epoch's number. */
+    private final Map<String, Map.Entry<String, Integer>> lastEpochs = new HashMap<>();
+    /** Followed from the registry only (under followLock): per model, where its run starts and where to read on. */
+    private final Map<String, MetricsPosition[]> cursors = new HashMap<>();
+
+    /**
+     * @param whenFollowedToTheEnd called once a deployment followed through the registry (no runner of it reported
+     *     here) was seen to end, after its last events
+     */
+    Training(TrainingHandle launched, Registry registry, Executor progressExecutor, Runnable whenFollowedToTheEnd) {
         this.launched = Objects.requireNonNull(launched, "launched");
         this.registry = registry;
+        this.executor = Objects.requireNonNull(progressExecutor, "progressExecutor");
+        this.whenFollowedToTheEnd = Objects.requireNonNull(whenFollowedToTheEnd, "whenFollowedToTheEnd");
         this.publisher = new SubmissionPublisher<>(progressExecutor, Flow.defaultBufferSize());
     }
 
@@ -126,9 +167,115 @@ public final class Training implements TrainingHandle {
         return ended.get();
     }
 
-    // ---- events, from KafkaMl's dispatcher ----
+    // ---- events, from KafkaMl's dispatcher (runners in this JVM) ----
 
     void onEpoch(String model, EpochMetrics metrics, int totalEpochs) {
+        reportedHere = true;
+        deliverEpoch(model, null, metrics, totalEpochs);
+    }
+
+    void onResult(TrainingResult result) {
+        reportedHere = true;
+        deliverResult(result);
+    }
+
+    void onDeploymentStatus(DeploymentStatus status, String error) {
+        reportedHere = true;
+        deliverStatus(status, error);
+    }
+
+    // ---- events read from the registry (runners elsewhere) ----
+
+    /**
+     * Something of this deployment changed in the registry (called on the registry's reader thread, so it only
+     * schedules): a refresh reads what it gained on a progress thread; at most one waits at a time.
+     */
+    void registryChanged() {
+        if (ended.get() || !refreshPending.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            executor.execute(this::refresh);
+        } catch (RejectedExecutionException closing) {
+            refreshPending.set(false); // KafkaMl is closing: it ends this handle itself
+        }
+    }
+
+    /**
+     * Reads the deployment from the registry: if no runner reports here, delivers the epochs, the ended results and
+     * the status it gained since the last refresh; ends the handle once the deployment is terminal.
+     */
+    private void refresh() {
+        refreshPending.set(false);
+        synchronized (followLock) {
+            if (ended.get()) {
+                return;
+            }
+            try {
+                Optional<Deployment> deployment = registry.deployment(deploymentId());
+                if (deployment.isEmpty()) {
+                    return;
+                }
+                boolean followed = !reportedHere;
+                if (followed) {
+                    follow(deployment.get());
+                }
+                if (deployment.get().status().isTerminal()) {
+                    end();
+                    if (followed) {
+                        whenFollowedToTheEnd.run();
+                    }
+                }
+            } catch (
+                    RuntimeException
+                            e) { // the registry closing under it, a broker out of reach: the next change retries
+                log.warn("[{}] Cannot follow the deployment in the registry: {}", deploymentId(), e.toString());
+            }
+        }
+    }
+
+    /** Delivers what the registry gained: each model's new epochs, the results that ended, the status. */
+    private void follow(Deployment deployment) {
+        int totalEpochs = totalEpochs(deployment);
+        for (TrainingResult result : registry.results(deploymentId())) {
+            MetricsPosition start = result.metricsStart();
+            if (start != null) {
+                MetricsPosition[] cursor = cursors.computeIfAbsent(result.model(), m -> new MetricsPosition[2]);
+                if (!start.equals(cursor[0])) { // the first read, or a new run (a restarted worker) from its start
+                    cursor[0] = start;
+                    cursor[1] = start;
+                }
+                cursor[1] = registry.readEpochs(
+                        result.id(), cursor[1], (run, epoch) -> deliverEpoch(result.model(), run, epoch, totalEpochs));
+            }
+            if (result.status().isTerminal()) {
+                deliverResult(result);
+            }
+        }
+        deliverStatus(deployment.status(), deployment.error());
+    }
+
+    private static int totalEpochs(Deployment deployment) {
+        try {
+            return io.kafkaml.training.TrainingSpec.fromMap(deployment.settings())
+                    .epochs();
+        } catch (RuntimeException e) {
+            return 0; // settings this version cannot read: the total is unknown
+        }
+    }
+
+    // ---- delivery: each event once, whoever reports it ----
+
+    private void deliverEpoch(String model, String run, EpochMetrics metrics, int totalEpochs) {
+        synchronized (deliveredLock) {
+            Map.Entry<String, Integer> last = lastEpochs.get(model);
+            boolean sameRun = last != null && (run == null || Objects.equals(run, last.getKey()));
+            if (sameRun && metrics.epoch() <= last.getValue()) {
+                return; // already delivered
+            }
+            String known = run != null ? run : last == null ? null : last.getKey();
+            lastEpochs.put(model, Map.entry(known == null ? "" : known, metrics.epoch()));
+        }
         for (TrainingListener listener : listeners) {
             try {
                 listener.onEpoch(deploymentId(), model, metrics, totalEpochs);
@@ -157,7 +304,12 @@ public final class Training implements TrainingHandle {
         }
     }
 
-    void onResult(TrainingResult result) {
+    private void deliverResult(TrainingResult result) {
+        synchronized (deliveredLock) {
+            if (!resultsDelivered.add(result.id())) {
+                return;
+            }
+        }
         for (TrainingListener listener : listeners) {
             try {
                 listener.onResult(result);
@@ -171,7 +323,13 @@ public final class Training implements TrainingHandle {
         }
     }
 
-    void onDeploymentStatus(DeploymentStatus status, String error) {
+    private void deliverStatus(DeploymentStatus status, String error) {
+        synchronized (deliveredLock) {
+            if (status == lastStatus) {
+                return;
+            }
+            lastStatus = status;
+        }
         for (TrainingListener listener : listeners) {
             try {
                 listener.onDeploymentStatus(deploymentId(), status, error);

@@ -255,8 +255,8 @@ class KafkaMlIT {
     }
 
     @Test
-    void withALauncherWhoseRunnersReportNothingHereTheRegistryStillEndsTheProgressStream(EmbeddedKafkaBroker kafka)
-            throws Exception {
+    void withALauncherWhoseRunnersReportNothingHereEpochsAreReadFromTheMetricsTopicAndTheRegistryEndsTheStream(
+            EmbeddedKafkaBroker kafka) throws Exception {
         // as a launcher that runs its runners elsewhere (Kubernetes Jobs): no events reach this JVM
         try (KafkaMl ml = KafkaMl.builder(settings(kafka, "facade-remote"))
                 .controlLogger(false)
@@ -294,9 +294,12 @@ class KafkaMlIT {
             assertThat(progress.completed.await(30, TimeUnit.SECONDS))
                     .as("completed from the registry")
                     .isTrue();
-            assertThat(progress.items).isEmpty();
-            assertThat(heard).isEmpty();
-            assertThat(ml.results().epochs(training.deploymentId() + ".mlp")).hasSize(3); // the history is there
+            // read from the metrics topic as it grew: each epoch once, in order, as the history has them
+            List<EpochMetrics> history = ml.results().epochs(training.deploymentId() + ".mlp");
+            assertThat(history).extracting(EpochMetrics::epoch).containsExactly(1, 2, 3);
+            assertThat(heard).isEqualTo(history);
+            assertThat(progress.items).extracting(TrainingProgress::metrics).isEqualTo(history);
+            assertThat(progress.items).extracting(TrainingProgress::totalEpochs).containsOnly(3);
         }
     }
 

@@ -628,11 +628,42 @@ public final class Registry implements AutoCloseable {
     }
 
     /**
+     * Reads on in the metrics topic, for following a training whose runner writes elsewhere (a Kubernetes Job, another
+     * process) as its history grows: calls {@code each(run, epoch)} for every epoch record of {@code resultId} in the
+     * partition of {@code from}, from its offset up to that partition's end when the read starts, in log order, and
+     * returns where the next read goes on from. Start from the result's {@link TrainingResult#metricsStart()} (the
+     * first epoch of its run; none before the runner's first summary after epoch 1), then from what the last call
+     * returned. The records of a restarted run (another {@code run} id, epochs from 1 again) come as they are in the
+     * log: the caller decides what a new run means to it. {@link #epochs(String)} reads a result's whole history.
+     *
+     * <p><b>Cost</b>: one consumer for the call, reading the records every result appended to that partition between
+     * {@code from} and its end (the caller's epochs and those of trainings running meanwhile), never older history.
+     * Blocking, at most the registry's timeout. Thread-safe.
+     *
+     * @param from a partition of the metrics topic and the offset to read from, {@code >= 0}
+     * @param each called on the calling thread for each epoch record of {@code resultId}, with the record's run id
+     *     ({@code null} in records that name none)
+     * @return the partition of {@code from} and the offset it was read up to (its end when the read started):
+     *     {@code from} itself when nothing new was there
+     * @throws RegistryException if the partition cannot be read within the registry's timeout, or holds a record of
+     *     {@code resultId} that is not valid epoch metrics JSON (naming its partition and offset)
+     */
+    public MetricsPosition readEpochs(String resultId, MetricsPosition from, BiConsumer<String, EpochMetrics> each) {
+        Objects.requireNonNull(resultId, "resultId");
+        Objects.requireNonNull(from, "from");
+        Objects.requireNonNull(each, "each");
+        return new MetricsPosition(from.partition(), readMetrics(resultId, from, null, each));
+    }
+
+    /**
      * Reads the metrics records of {@code resultId}: from {@code start} in its partition when known (up to
      * {@code end} included, when known), else the whole topic; never past the partitions' end offsets at the start of
      * the read.
+     *
+     * @return with a {@code start}: the offset its partition was read up to (its end when the read started, or
+     *     {@code end}'s next); else -1
      */
-    private void readMetrics(
+    private long readMetrics(
             String resultId, MetricsPosition start, MetricsPosition end, BiConsumer<String, EpochMetrics> each) {
         Map<String, Object> defaults = new java.util.HashMap<>();
         defaults.put(org.apache.kafka.clients.consumer.ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -684,6 +715,8 @@ public final class Registry implements AutoCloseable {
                     }
                 }
             }
+            // every record below the ends was seen; one polled past them was not handed on: read on from the end
+            return start != null ? ends.get(partitions.get(0)) : -1;
         } catch (org.apache.kafka.common.KafkaException e) {
             throw new RegistryException(
                     "Cannot read the metrics of '" + resultId + "' from topic '" + metrics + "': " + e, e);

@@ -66,9 +66,10 @@ import org.apache.kafka.common.utils.Utils;
  * of that log and lists its offsets.
  *
  * <p>What it models: topics with partitions and configurations (created by the admin client, or with one partition
- * when a producer first writes to an unknown topic, as {@code auto.create.topics.enable} does), offsets from 0 per
- * partition, the default partitioner's choice for keyed records (murmur2 of the key), a consumer's poll that waits
- * up to its timeout for records (or a {@code wakeup()}), and a write refused on a topic ({@link #failWrites}). What it
+ * when a producer first asks for or writes to an unknown topic, as {@code auto.create.topics.enable} does), offsets
+ * from 0 per partition, the default partitioner's choice for keyed records (murmur2 of the key), a consumer's poll
+ * that waits up to its timeout for records (or a {@code wakeup()}), and a write refused on a topic
+ * ({@link #failWrites}). What it
  * does not: transactions (every write is committed at once), consumer groups, compaction, retention, ACLs. Every
  * method of the admin client it does not model throws {@link UnsupportedOperationException} naming it.
  *
@@ -301,8 +302,15 @@ public final class InMemoryKafka implements KafkaClientSupplier {
             }
         }
 
+        /** Creates an unknown topic with one partition, as a broker that auto-creates topics does on this request. */
         @Override
         public List<PartitionInfo> partitionsFor(String topic) {
+            synchronized (lock) {
+                if (!topics.containsKey(topic)) {
+                    topics.put(topic, new Topic(topic, 1, Map.of()));
+                    changed();
+                }
+            }
             return partitionInfos(topic);
         }
     }
