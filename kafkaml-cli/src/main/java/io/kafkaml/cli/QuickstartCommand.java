@@ -1,21 +1,19 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.KafkaMl;
+import io.kafkaml.Training;
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.format.raw.RawDataSink;
 import io.kafkaml.format.raw.RawType;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.LocalInference;
 import io.kafkaml.internals.LatencyHistogram;
 import io.kafkaml.model.ModelDefinition;
-import io.kafkaml.registry.Configuration;
 import io.kafkaml.registry.DeploymentStatus;
-import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.sink.DataSink;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
-import io.kafkaml.training.LocalTrainingLauncher;
 import io.kafkaml.training.Normalization;
-import io.kafkaml.training.TrainingDeployments;
-import io.kafkaml.training.TrainingHandle;
 import io.kafkaml.training.TrainingSpec;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
@@ -106,39 +104,44 @@ final class QuickstartCommand implements Callable<Integer> {
                         .all()
                         .get(30, TimeUnit.SECONDS);
             }
-            try (Registry registry = Registry.connect(kafka, run, Duration.ofSeconds(30));
-                    LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, kafka, 1, null)) {
-                registry.registerModel(ModelDefinition.of(
-                        "quickstart-mlp",
-                        "4 features, 3 classes",
-                        new NeuralNetConfiguration.Builder()
-                                .seed(42)
-                                .updater(new Adam(0.01))
-                                .list()
-                                .layer(new DenseLayer.Builder()
-                                        .nIn(FEATURES)
-                                        .nOut(16)
-                                        .activation(Activation.RELU)
-                                        .build())
-                                .layer(new OutputLayer.Builder(LossFunction.MCXENT)
-                                        .nIn(16)
-                                        .nOut(CLASSES)
-                                        .activation(Activation.SOFTMAX)
-                                        .build())
-                                .build()));
-                registry.createConfiguration(new Configuration("quickstart", "", List.of("quickstart-mlp")));
-                TrainingHandle handle = new TrainingDeployments(registry, launcher)
-                        .deploy(
-                                "quickstart",
-                                TrainingSpec.builder()
-                                        .batchSize(16)
-                                        .epochs(epochs)
-                                        .shuffle(true)
-                                        .normalization(Normalization.STANDARDIZE)
-                                        .controlTimeout(Duration.ofMinutes(2))
-                                        .build());
+            Map<String, Object> settings = new HashMap<>(kafka);
+            settings.put(KafkaMlConfig.REGISTRY_PREFIX_CONFIG, run);
+            try (KafkaMl ml = KafkaMl.builder(settings)
+                    .controlLogger(false)
+                    .registryTimeout(Duration.ofSeconds(30))
+                    .build()
+                    .start()) {
+                ml.models()
+                        .register(ModelDefinition.of(
+                                "quickstart-mlp",
+                                "4 features, 3 classes",
+                                new NeuralNetConfiguration.Builder()
+                                        .seed(42)
+                                        .updater(new Adam(0.01))
+                                        .list()
+                                        .layer(new DenseLayer.Builder()
+                                                .nIn(FEATURES)
+                                                .nOut(16)
+                                                .activation(Activation.RELU)
+                                                .build())
+                                        .layer(new OutputLayer.Builder(LossFunction.MCXENT)
+                                                .nIn(16)
+                                                .nOut(CLASSES)
+                                                .activation(Activation.SOFTMAX)
+                                                .build())
+                                        .build()));
+                ml.configurations().create("quickstart", "quickstart-mlp");
+                Training handle = ml.train(
+                        "quickstart",
+                        TrainingSpec.builder()
+                                .batchSize(16)
+                                .epochs(epochs)
+                                .shuffle(true)
+                                .normalization(Normalization.STANDARDIZE)
+                                .controlTimeout(Duration.ofMinutes(2))
+                                .build());
                 long trainBegin = System.nanoTime();
-                try (RawDataSink sink = RawDataSink.builder(kafka)
+                try (RawDataSink sink = ml.sink(RawDataSink::builder)
                         .topic(run + "-data")
                         .deploymentId(handle.deploymentId())
                         .labelType(RawType.UINT8)
@@ -151,13 +154,12 @@ final class QuickstartCommand implements Callable<Integer> {
                     }
                 }
                 DeploymentStatus status = handle.await(Duration.ofMinutes(10)).orElse(DeploymentStatus.FAILED);
-                TrainingResult result = registry.result(handle.deploymentId() + ".quickstart-mlp")
+                TrainingResult result = ml.results()
+                        .get(handle.deploymentId() + ".quickstart-mlp")
                         .orElseThrow();
                 if (status != DeploymentStatus.FINISHED) {
-                    out.println("training " + status + ": "
-                            + registry.deployment(handle.deploymentId())
-                                    .orElseThrow()
-                                    .error());
+                    out.println(
+                            "training " + status + ": " + handle.deployment().error());
                     return 1;
                 }
                 out.printf(
@@ -167,9 +169,7 @@ final class QuickstartCommand implements Callable<Integer> {
                         result.testMetrics().get("accuracy"),
                         result.epochCount(),
                         (System.nanoTime() - trainBegin) / 1e9);
-                try (LocalInference inference = LocalInference.start(
-                        registry,
-                        kafka,
+                try (LocalInference inference = ml.serve(
                         run + "-serving",
                         InferenceSpec.builder(result.id(), run + "-in", run + "-out")
                                 .build())) {

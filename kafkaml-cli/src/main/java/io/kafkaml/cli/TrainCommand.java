@@ -5,11 +5,8 @@ import io.kafkaml.Training;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.EpochMetrics;
-import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.training.Normalization;
-import io.kafkaml.training.TrainingDeployments;
-import io.kafkaml.training.TrainingHandle;
 import io.kafkaml.training.TrainingListener;
 import io.kafkaml.training.TrainingSpec;
 import java.io.PrintWriter;
@@ -171,11 +168,11 @@ final class TrainCommand implements Callable<Integer> {
                 out.flush();
             }
         };
-        if (kubernetes) {
-            return onKubernetes(out, trainingSpec);
-        }
         Map<String, Object> settings = client.clientConfig();
         settings.put(KafkaMlConfig.CONTROL_TOPIC_CONFIG, controlTopic);
+        if (kubernetes) {
+            return onKubernetes(out, settings, trainingSpec, progress);
+        }
         try (KafkaMl ml = KafkaMl.builder(settings)
                 .registryTimeout(Duration.ofSeconds(30))
                 .trainingListener(progress)
@@ -195,29 +192,37 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** Creates the Jobs (one per model) and, with --wait, follows the deployment in the registry. */
-    private int onKubernetes(PrintWriter out, TrainingSpec trainingSpec) {
-        try (Registry registry = client.registry();
-                io.fabric8.kubernetes.client.KubernetesClient kube =
+    /**
+     * Creates the Jobs (one per model) through the facade with the Kubernetes launcher and, with --wait, follows the
+     * deployment in the registry: the epochs its workers append to the metrics topic are printed as they come (the
+     * same progress lines as in-process training), then the results and the final status.
+     */
+    private int onKubernetes(
+            PrintWriter out, Map<String, Object> settings, TrainingSpec trainingSpec, TrainingListener progress) {
+        try (io.fabric8.kubernetes.client.KubernetesClient kube =
                         new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
-                io.kafkaml.k8s.JobStatusWatcher watcher =
-                        waitForResult ? new io.kafkaml.k8s.JobStatusWatcher(kube, cluster.namespace, registry) : null;
-                io.kafkaml.k8s.KubernetesTrainingLauncher launcher = new io.kafkaml.k8s.KubernetesTrainingLauncher(
-                        kube, cluster.manifests(client.registryPrefix()).settings(), registry)) {
-            TrainingDeployments deployments = new TrainingDeployments(registry, launcher, controlTopic);
-            TrainingHandle handle = deploymentId == null
-                    ? deployments.deploy(configuration, trainingSpec)
-                    : deployments.deploy(configuration, trainingSpec, deploymentId);
+                KafkaMl ml = KafkaMl.builder(settings)
+                        .controlLogger(false) // the Jobs' data streams are cataloged by whoever runs a logger
+                        .registryTimeout(Duration.ofSeconds(30))
+                        .launcher((registry, config, listener) -> new io.kafkaml.k8s.KubernetesTrainingLauncher(
+                                kube, cluster.manifests(client.registryPrefix()).settings(), registry))
+                        .build()
+                        .start();
+                io.kafkaml.k8s.JobStatusWatcher watcher = waitForResult
+                        ? new io.kafkaml.k8s.JobStatusWatcher(kube, cluster.namespace, ml.registry())
+                        : null) {
+            Training handle = deploymentId == null
+                    ? ml.train(configuration, trainingSpec)
+                    : ml.train(configuration, trainingSpec, deploymentId);
             out.println("deployment " + handle.deploymentId() + " launched as Kubernetes Jobs in namespace "
                     + cluster.namespace + (watcher == null ? "" : "; following it"));
             out.flush();
             if (!waitForResult) {
                 return 0;
             }
+            handle.addListener(progress);
             DeploymentStatus status = handle.await(Duration.ofDays(3650)).orElse(DeploymentStatus.FAILED);
-            String error = registry.deployment(handle.deploymentId())
-                    .map(d -> d.error())
-                    .orElse(null);
+            String error = handle.deployment().error();
             out.println("deployment " + handle.deploymentId() + " " + status + (error == null ? "" : ": " + error));
             out.flush();
             return status == DeploymentStatus.FINISHED ? 0 : 1;
