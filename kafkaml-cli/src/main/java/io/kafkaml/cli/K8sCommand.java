@@ -1,15 +1,20 @@
 package io.kafkaml.cli;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.ProcessingGuarantee;
 import io.kafkaml.k8s.KubernetesManifests;
 import io.kafkaml.k8s.KubernetesSettings;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.training.TrainingJob;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -67,15 +72,59 @@ final class K8sCommand {
                 description = "nvidia.com/gpu per pod (default: ${DEFAULT-VALUE})")
         int gpus;
 
-        KubernetesManifests manifests(String registryPrefix) {
+        /** The objects' settings from these flags alone, for objects that are no pods (RBAC). */
+        KubernetesManifests withoutPods(String registryPrefix) {
+            return new KubernetesManifests(KubernetesSettings.builder(kafka, image)
+                    .namespace(namespace)
+                    .serviceAccount(serviceAccount)
+                    .registryPrefix(registryPrefix)
+                    .build());
+        }
+
+        /**
+         * The objects' settings: these flags, and the user's settings ({@code --config}, {@code KAFKAML_*}) for the
+         * pods, without {@code bootstrap.servers} (the pods reach Kafka at {@code --kafka}), undefined
+         * {@code kafkaml.*} keys (already warned about) and secrets, which reach pods only from the
+         * {@code --client-secret} Secret: a note on {@code err} names those left out.
+         *
+         * @throws IllegalArgumentException if the settings hold a secret and no {@code --client-secret} is given
+         */
+        KubernetesManifests manifests(ClientOptions client, PrintWriter err) {
+            Map<String, Object> podSettings = new TreeMap<>(client.settings().originals());
+            podSettings.remove("bootstrap.servers");
+            podSettings
+                    .keySet()
+                    .removeIf(key -> key.startsWith(KafkaMlConfig.PREFIX)
+                            && !KafkaMlConfig.names().contains(key));
+            List<String> secrets = podSettings.keySet().stream()
+                    .filter(KafkaMlConfig::isSecret)
+                    .toList();
+            if (!secrets.isEmpty()) {
+                String variables = String.join(
+                        ", ",
+                        KafkaMlConfig.environment(secrets.stream()
+                                        .collect(Collectors.toMap(
+                                                k -> k, k -> "", (a, b) -> a, java.util.LinkedHashMap::new)))
+                                .keySet());
+                if (clientSecret == null) {
+                    throw new IllegalArgumentException("The settings hold secrets (" + String.join(", ", secrets)
+                            + ") that are never written into a pod spec: create a Secret with " + variables
+                            + " and pass it with --client-secret");
+                }
+                err.println("Not written into the pod spec: " + String.join(", ", secrets) + " (secrets; the pods "
+                        + "read " + variables + " from the Secret " + clientSecret + ")");
+                err.flush();
+                podSettings.keySet().removeAll(secrets);
+            }
             return new KubernetesManifests(KubernetesSettings.builder(kafka, image)
                     .namespace(namespace)
                     .imagePullPolicy(imagePullPolicy)
                     .clientSecret(clientSecret)
                     .serviceAccount(serviceAccount)
-                    .registryPrefix(registryPrefix)
+                    .registryPrefix(client.registryPrefix())
                     .resources(cpu, memory, cpu, memory)
                     .gpus(gpus)
+                    .settings(podSettings)
                     .build());
         }
     }
@@ -97,7 +146,7 @@ final class K8sCommand {
         CommandSpec spec;
 
         @Mixin
-        ClientOptions client; // --registry-prefix and the control topic's default matter here
+        ClientOptions client; // --registry-prefix, the control topic's default, settings for the pods
 
         @ArgGroup(exclusive = false, heading = "Cluster%n")
         Cluster cluster = new Cluster();
@@ -112,7 +161,7 @@ final class K8sCommand {
         public Integer call() {
             print(
                     spec,
-                    List.of(cluster.manifests(client.registryPrefix())
+                    List.of(cluster.manifests(client, spec.commandLine().getErr())
                             .controlLoggerDeployment(client.controlTopic(controlTopic))));
             return 0;
         }
@@ -134,7 +183,7 @@ final class K8sCommand {
 
         @Override
         public Integer call() {
-            print(spec, cluster.manifests(client.registryPrefix()).rbac());
+            print(spec, cluster.withoutPods(client.registryPrefix()).rbac());
             return 0;
         }
     }
@@ -169,7 +218,8 @@ final class K8sCommand {
                 print(
                         spec,
                         new ArrayList<>(
-                                cluster.manifests(client.registryPrefix()).trainingJobs(job)));
+                                cluster.manifests(client, spec.commandLine().getErr())
+                                        .trainingJobs(job)));
                 return 0;
             }
         }
@@ -184,7 +234,7 @@ final class K8sCommand {
         CommandSpec spec;
 
         @Mixin
-        ClientOptions client; // only --registry-prefix matters here
+        ClientOptions client; // --registry-prefix, and --config / KAFKAML_* settings for the pods
 
         @ArgGroup(exclusive = false, heading = "Cluster%n")
         Cluster cluster = new Cluster();
@@ -217,7 +267,10 @@ final class K8sCommand {
                     .guarantee(exactlyOnce ? ProcessingGuarantee.EXACTLY_ONCE : ProcessingGuarantee.AT_LEAST_ONCE)
                     .deadLetterTopic(dlqTopic)
                     .build();
-            print(spec, List.of(cluster.manifests(client.registryPrefix()).inferenceDeployment(id, inferenceSpec)));
+            print(
+                    spec,
+                    List.of(cluster.manifests(client, spec.commandLine().getErr())
+                            .inferenceDeployment(id, inferenceSpec)));
             return 0;
         }
     }

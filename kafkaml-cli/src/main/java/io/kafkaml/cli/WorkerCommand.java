@@ -87,12 +87,12 @@ final class WorkerCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         config = KafkaMlConfig.fromEnvironment(env);
         String role = config.require(KafkaMlConfig.WORKER_ROLE_CONFIG).toLowerCase(Locale.ROOT);
-        Map<String, Object> clientConfig = clientConfig();
-        try (Registry registry = Registry.connect(clientConfig, config.registryPrefix(), Duration.ofSeconds(60))) {
+        Map<String, Object> settings = settings();
+        try (Registry registry = Registry.connect(settings, config.registryPrefix(), Duration.ofSeconds(60))) {
             return switch (role) {
-                case "train" -> train(registry, clientConfig);
-                case "infer" -> infer(registry, clientConfig);
-                case "control-logger" -> controlLogger(registry, clientConfig);
+                case "train" -> train(registry, settings);
+                case "infer" -> infer(registry, settings);
+                case "control-logger" -> controlLogger(registry, settings);
                 default ->
                     throw new IllegalArgumentException(
                             "KAFKAML_ROLE must be train, infer or control-logger, was '" + role + "'");
@@ -100,15 +100,13 @@ final class WorkerCommand implements Callable<Integer> {
         }
     }
 
-    private int train(Registry registry, Map<String, Object> clientConfig) {
+    private int train(Registry registry, Map<String, Object> settings) {
         String deploymentId = config.require(KafkaMlConfig.DEPLOYMENT_ID_CONFIG);
         TrainingJob job = TrainingJob.recorded(registry, deploymentId, config.controlTopic());
         String only = config.getString(KafkaMlConfig.DEPLOYMENT_MODEL_CONFIG);
         if (only != null) {
             job = job.onlyModel(only);
         }
-        Map<String, Object> settings = new HashMap<>(clientConfig);
-        settings.put(KafkaMlConfig.MAX_RECORD_VALUES_CONFIG, config.maxRecordValues());
         TrainingRunner runner = new TrainingRunner(job, registry, settings, null);
         java.util.concurrent.atomic.AtomicBoolean reported = new java.util.concurrent.atomic.AtomicBoolean();
         // how long SIGTERM waits for the runner to record CANCELLED (Kubernetes kills after 30 s by default)
@@ -158,14 +156,14 @@ final class WorkerCommand implements Callable<Integer> {
     }
 
     /** The always-on catalog: runs until SIGTERM (the Kubernetes Deployment of {@code k8s render control-logger}). */
-    private int controlLogger(Registry registry, Map<String, Object> clientConfig) throws InterruptedException {
-        ControlLogger logger = ControlLogger.start(clientConfig, registry, config.controlTopic());
+    private int controlLogger(Registry registry, Map<String, Object> settings) throws InterruptedException {
+        ControlLogger logger = ControlLogger.start(settings, registry, config.controlTopic());
         ControlLoggerCommand.runUntilShutdown(
                 spec.commandLine().getOut(), logger, () -> {}, config.controlTopic(), config.registryPrefix());
         return 0;
     }
 
-    private int infer(Registry registry, Map<String, Object> clientConfig) {
+    private int infer(Registry registry, Map<String, Object> workerSettings) {
         String resultId = config.require(KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG);
         InferenceSpec.Builder builder = InferenceSpec.builder(
                         resultId,
@@ -185,9 +183,7 @@ final class WorkerCommand implements Callable<Integer> {
         InferenceSpec inferenceSpec = builder.build();
         String inferenceId = Objects.requireNonNullElse(
                 config.getString(KafkaMlConfig.INFERENCE_ID_CONFIG), "infer-" + resultId.replace('.', '-'));
-        // the kafkaml.* settings (restart budget, grace, handler) travel with the client settings
-        Map<String, Object> settings = new HashMap<>(config.originals());
-        settings.putAll(clientConfig);
+        Map<String, Object> settings = new HashMap<>(workerSettings);
         String instance = config.getString(KafkaMlConfig.INFERENCE_INSTANCE_ID_CONFIG);
         if (instance == null) {
             instance = config.getString(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG);
@@ -213,13 +209,18 @@ final class WorkerCommand implements Callable<Integer> {
                 label);
     }
 
-    private Map<String, Object> clientConfig() {
-        Map<String, Object> clientConfig = new HashMap<>(config.clientConfig());
-        Object servers = clientConfig.get("bootstrap.servers");
+    /**
+     * Every setting the environment gives, {@code kafkaml.*} ones included, as one map that every component takes
+     * (each derives its clients' settings and reads the {@code kafkaml.*} settings it needs from it, as
+     * {@link KafkaMlConfig} defines): nothing is picked by hand, so no setting is dropped on the way.
+     */
+    private Map<String, Object> settings() {
+        Map<String, Object> settings = new HashMap<>(config.originals());
+        Object servers = settings.get("bootstrap.servers");
         if (servers == null || servers.toString().isBlank()) {
             throw new IllegalArgumentException(
                     "The worker needs the environment variable " + KafkaMlConfig.BOOTSTRAP_SERVERS_ENV);
         }
-        return clientConfig;
+        return settings;
     }
 }

@@ -191,6 +191,10 @@ public final class KafkaMlConfig extends AbstractConfig {
     private static final Map<String, String> ENV = new LinkedHashMap<>();
     private static final Map<String, String> ENV_TO_KEY = new HashMap<>();
     private static final Set<String> WARNED = ConcurrentHashMap.newKeySet();
+    private static final List<ConfigDef> CLIENT_DEFINITIONS = List.of(
+            org.apache.kafka.clients.consumer.ConsumerConfig.configDef(),
+            org.apache.kafka.clients.producer.ProducerConfig.configDef(),
+            org.apache.kafka.clients.admin.AdminClientConfig.configDef());
 
     static {
         define(
@@ -543,6 +547,82 @@ public final class KafkaMlConfig extends AbstractConfig {
             }
         });
         return settings;
+    }
+
+    /**
+     * The environment variables that give {@code settings} to a process that reads them with
+     * {@link #fromEnvironment(Map)} (a Kubernetes pod running {@code kafkaml worker}): the inverse of
+     * {@link #settingsFromEnvironment(Map)}. {@code bootstrap.servers} becomes {@value #BOOTSTRAP_SERVERS_ENV}, a
+     * defined {@code kafkaml.*} setting its own variable ({@link #environmentVariable(String)}), any other key
+     * (client settings, {@code consumer.}/{@code producer.}/{@code admin.} ones included)
+     * {@value #CLIENT_ENV_PREFIX}{@code <KEY>} in upper case with dots as underscores. Values are their
+     * {@code toString()}; {@code null} values are left out. Secrets ({@link #isSecret(String)}) are converted like
+     * any other key: a caller that writes the result where others can read it (a pod spec) must leave them out.
+     *
+     * @return the variables, by name, in the order of {@code settings}' iteration
+     * @throws IllegalArgumentException naming the key if it is an unknown {@code kafkaml.*} key or a client key that
+     *     would not come back unchanged from its variable (upper case letters, underscores)
+     */
+    public static Map<String, String> environment(Map<String, ?> settings) {
+        Map<String, String> env = new LinkedHashMap<>();
+        settings.forEach((key, value) -> {
+            if (value == null) {
+                return;
+            }
+            String name;
+            if (key.equals(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG)) {
+                name = BOOTSTRAP_SERVERS_ENV;
+            } else if (key.startsWith(PREFIX)) {
+                name = environmentVariable(key);
+            } else {
+                name = CLIENT_ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_');
+                if (!name.substring(CLIENT_ENV_PREFIX.length())
+                        .toLowerCase(Locale.ROOT)
+                        .replace('_', '.')
+                        .equals(key)) {
+                    throw new IllegalArgumentException("The setting '" + key + "' cannot be passed as an environment "
+                            + "variable (" + name + " would read back as another key)");
+                }
+            }
+            env.put(
+                    name,
+                    value instanceof List<?> list
+                            ? String.join(
+                                    ",", list.stream().map(KafkaMlConfig::text).toList())
+                            : text(value));
+        });
+        return env;
+    }
+
+    private static String text(Object value) {
+        return value instanceof Class<?> type ? type.getName() : String.valueOf(value);
+    }
+
+    /**
+     * Whether {@code key} holds a secret: a setting of type {@code PASSWORD} in kafkaml's definitions or in a Kafka
+     * client's ({@code sasl.jaas.config}, {@code ssl.key.password}, {@code ssl.keystore.password},
+     * {@code ssl.truststore.password}, {@code ssl.keystore.key}, ...), with or without a {@code consumer.},
+     * {@code producer.} or {@code admin.} prefix. Such values must never be written where others read them (a pod
+     * spec, a log line); on Kubernetes they reach pods only from a Secret.
+     */
+    public static boolean isSecret(String key) {
+        if (key.startsWith(PREFIX)) {
+            ConfigDef.ConfigKey definition = CONFIG.configKeys().get(key);
+            return definition != null && definition.type == Type.PASSWORD;
+        }
+        String plain = key;
+        for (String prefix : List.of(CONSUMER_PREFIX, PRODUCER_PREFIX, ADMIN_PREFIX)) {
+            if (key.startsWith(prefix)) {
+                plain = key.substring(prefix.length());
+            }
+        }
+        for (ConfigDef client : CLIENT_DEFINITIONS) {
+            ConfigDef.ConfigKey definition = client.configKeys().get(plain);
+            if (definition != null && definition.type == Type.PASSWORD) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The definitions of every {@code kafkaml.*} setting (a copy: changes do not reach kafkaml). */

@@ -116,6 +116,45 @@ class KafkaMlConfigTest {
     }
 
     @Test
+    void environmentIsTheInverseOfReadingTheEnvironment() {
+        Map<String, Object> settings = new java.util.LinkedHashMap<>();
+        settings.put("bootstrap.servers", "b:9092");
+        settings.put(KafkaMlConfig.MAX_RECORD_BYTES_CONFIG, 4096L);
+        settings.put(KafkaMlConfig.DEPLOYMENT_ID_CONFIG, "7");
+        settings.put("security.protocol", "SASL_SSL");
+        settings.put("consumer.max.poll.records", 50);
+        settings.put("producer.interceptor.classes", java.util.List.of(String.class, Integer.class));
+        Map<String, String> env = KafkaMlConfig.environment(settings);
+        assertThat(env)
+                .containsEntry("KAFKAML_BOOTSTRAP_SERVERS", "b:9092")
+                .containsEntry("KAFKAML_MAX_RECORD_BYTES", "4096")
+                .containsEntry("KAFKAML_DEPLOYMENT_ID", "7")
+                .containsEntry("KAFKAML_CLIENT_SECURITY_PROTOCOL", "SASL_SSL")
+                .containsEntry("KAFKAML_CLIENT_CONSUMER_MAX_POLL_RECORDS", "50")
+                .containsEntry("KAFKAML_CLIENT_PRODUCER_INTERCEPTOR_CLASSES", "java.lang.String,java.lang.Integer");
+        Map<String, Object> back = KafkaMlConfig.settingsFromEnvironment(env);
+        assertThat(back.keySet()).isEqualTo(settings.keySet());
+        assertThat(KafkaMlConfig.fromEnvironment(env).maxRecordBytes()).isEqualTo(4096);
+        assertThatThrownBy(() -> KafkaMlConfig.environment(Map.of("kafkaml.no.such", "1")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'kafkaml.no.such' is not a kafkaml setting");
+        assertThatThrownBy(() -> KafkaMlConfig.environment(Map.of("my_plugin.key", "1")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'my_plugin.key' cannot be passed as an environment variable");
+    }
+
+    @Test
+    void secretsAreTheClientsPasswordSettingsWithOrWithoutAPrefix() {
+        assertThat(KafkaMlConfig.isSecret("sasl.jaas.config")).isTrue();
+        assertThat(KafkaMlConfig.isSecret("ssl.truststore.password")).isTrue();
+        assertThat(KafkaMlConfig.isSecret("ssl.keystore.key")).isTrue();
+        assertThat(KafkaMlConfig.isSecret("consumer.sasl.jaas.config")).isTrue();
+        assertThat(KafkaMlConfig.isSecret("sasl.mechanism")).isFalse();
+        assertThat(KafkaMlConfig.isSecret("ssl.truststore.location")).isFalse();
+        assertThat(KafkaMlConfig.isSecret(KafkaMlConfig.REGISTRY_PREFIX_CONFIG)).isFalse();
+    }
+
+    @Test
     void prefixedSettingsReachOnlyTheirClientAndWinOverPlainOnes() {
         KafkaMlConfig config = new KafkaMlConfig(Map.of(
                 "bootstrap.servers",

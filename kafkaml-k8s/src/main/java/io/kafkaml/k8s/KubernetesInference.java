@@ -38,8 +38,8 @@ import org.slf4j.LoggerFactory;
  * Kubernetes record, its Deployment is gone, e.g. deleted with {@code kubectl}) is taken over in the next
  * generation. If the Deployment cannot be created (RBAC, quota, admission), the record is ended FAILED with
  * the API server's reason and the exception is thrown: no record says RUNNING for a Deployment that does not exist.
- * The lease is three {@value io.kafkaml.config.KafkaMlConfig#INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG} (default 30 s),
- * or the record's own lease if longer.
+ * The lease is three {@value io.kafkaml.config.KafkaMlConfig#INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG} (from
+ * {@link KubernetesSettings#settings()}, default 30 s), or the record's own lease if longer.
  *
  * <p>Thread-safe.
  */
@@ -88,7 +88,7 @@ public final class KubernetesInference {
                 registry,
                 id,
                 spec,
-                InferenceConfig.heartbeatInterval(java.util.Map.of()).multipliedBy(3));
+                InferenceConfig.heartbeatInterval(settings.settings()).multipliedBy(3));
     }
 
     /** {@link #start} judging a silent RUNNING record for {@code lease} (or the record's lease if longer). */

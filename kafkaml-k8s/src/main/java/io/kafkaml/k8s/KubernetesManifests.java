@@ -36,8 +36,10 @@ import java.util.stream.Collectors;
  * exactly these objects; {@link #toYaml} renders the same ones for {@code kubectl apply} or GitOps.
  *
  * <p>Pods run the worker image's entry point ({@code kafkaml worker}), configured by {@code KAFKAML_*}
- * environment variables; client credentials come only from the Secret named in the settings, through
- * {@code envFrom}. Labels: {@code app.kubernetes.io/name=kafkaml}, {@code app.kubernetes.io/component}
+ * environment variables: those that say what the pod runs, then the user's settings
+ * ({@link KubernetesSettings#settings()}: {@code kafkaml.*}, {@code consumer.*}, {@code producer.*},
+ * {@code admin.*} and client keys, named by {@link KafkaMlConfig#environment}); client credentials come only from
+ * the Secret named in the settings, through {@code envFrom}. Labels: {@code app.kubernetes.io/name=kafkaml}, {@code app.kubernetes.io/component}
  * ({@code training} or {@code inference}), {@code app.kubernetes.io/instance} and {@code kafkaml.io/deployment-id}.
  *
  * <p>Stateless and thread-safe.
@@ -87,7 +89,7 @@ public final class KubernetesManifests {
                     .withNewMetadata()
                     .withLabels(labels)
                     .endMetadata()
-                    .withSpec(pod(env, "OnFailure"))
+                    .withSpec(pod(withSettings(env), "OnFailure"))
                     .endTemplate()
                     .endSpec()
                     .build());
@@ -145,7 +147,7 @@ public final class KubernetesManifests {
                 .withNewMetadata()
                 .withLabels(labels)
                 .endMetadata()
-                .withSpec(pod(env, "Always"))
+                .withSpec(pod(withSettings(env), "Always"))
                 .endTemplate()
                 .endSpec()
                 .build();
@@ -192,7 +194,7 @@ public final class KubernetesManifests {
                 .withNewMetadata()
                 .withLabels(labels)
                 .endMetadata()
-                .withSpec(pod(env, "Always", false))
+                .withSpec(pod(withSettings(env), "Always", false))
                 .endTemplate()
                 .endSpec()
                 .build();
@@ -330,6 +332,41 @@ public final class KubernetesManifests {
             map.put(key, new Quantity(value));
         }
     }
+
+    /**
+     * {@code env} followed by the variables of {@link KubernetesSettings#settings()} that it does not set already,
+     * except the settings that say what a pod runs ({@link #PER_POD}): those come from the job or the spec only.
+     */
+    private List<EnvVar> withSettings(List<EnvVar> env) {
+        Map<String, EnvVar> byName = new LinkedHashMap<>();
+        env.forEach(variable -> byName.put(variable.getName(), variable));
+        Map<String, String> passed = new LinkedHashMap<>(settings.settings());
+        passed.keySet().removeAll(PER_POD);
+        KafkaMlConfig.environment(passed)
+                .forEach((name, value) -> byName.putIfAbsent(
+                        name,
+                        new EnvVarBuilder().withName(name).withValue(value).build()));
+        return new ArrayList<>(byName.values());
+    }
+
+    /** Settings a pod gets from its job or spec, never from {@link KubernetesSettings#settings()}. */
+    private static final java.util.Set<String> PER_POD = java.util.Set.of(
+            "bootstrap.servers",
+            KafkaMlConfig.REGISTRY_PREFIX_CONFIG,
+            KafkaMlConfig.WORKER_ROLE_CONFIG,
+            KafkaMlConfig.DEPLOYMENT_ID_CONFIG,
+            KafkaMlConfig.DEPLOYMENT_MODEL_CONFIG,
+            KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG,
+            KafkaMlConfig.INFERENCE_INPUT_TOPIC_CONFIG,
+            KafkaMlConfig.INFERENCE_OUTPUT_TOPIC_CONFIG,
+            KafkaMlConfig.INFERENCE_ID_CONFIG,
+            KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG,
+            KafkaMlConfig.INFERENCE_INSTANCE_ID_CONFIG,
+            KafkaMlConfig.INFERENCE_REPLICAS_CONFIG,
+            KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG,
+            KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG,
+            KafkaMlConfig.INFERENCE_GROUP_ID_CONFIG,
+            KafkaMlConfig.INFERENCE_DECISION_THRESHOLD_CONFIG);
 
     private List<EnvVar> common() {
         return List.of(

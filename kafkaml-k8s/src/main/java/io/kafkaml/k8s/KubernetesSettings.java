@@ -32,6 +32,12 @@ import java.util.Objects;
  * @param tolerations taints the pods tolerate
  * @param backoffLimit retries of a failed training pod
  * @param ttlSecondsAfterFinished how long a finished Job is kept
+ * @param settings kafkaml and Kafka client settings every pod gets, as in a {@code --config} file
+ *     ({@code kafkaml.*}, {@code consumer.*}, {@code producer.*}, {@code admin.*}, plain client keys), passed as the
+ *     {@code KAFKAML_*} variables that {@link io.kafkaml.config.KafkaMlConfig#environment} names; the settings the
+ *     objects set themselves (the worker's role, ids, topics, the registry prefix, {@code bootstrap.servers}) win over
+ *     these. Secrets ({@link io.kafkaml.config.KafkaMlConfig#isSecret}) are refused: they belong in
+ *     {@code clientSecret}
  */
 public record KubernetesSettings(
         String namespace,
@@ -50,9 +56,15 @@ public record KubernetesSettings(
         Map<String, String> nodeSelector,
         List<Toleration> tolerations,
         int backoffLimit,
-        int ttlSecondsAfterFinished) {
+        int ttlSecondsAfterFinished,
+        Map<String, String> settings) {
 
-    /** Validates and copies. */
+    /**
+     * Validates and copies.
+     *
+     * @throws IllegalArgumentException if a number is negative, or {@code settings} holds a secret or a key that
+     *     cannot be passed as an environment variable (the message names the key)
+     */
     public KubernetesSettings {
         Objects.requireNonNull(namespace, "namespace");
         Objects.requireNonNull(bootstrapServers, "bootstrapServers");
@@ -65,6 +77,63 @@ public record KubernetesSettings(
         if (gpus < 0 || backoffLimit < 0 || ttlSecondsAfterFinished < 0) {
             throw new IllegalArgumentException("gpus, backoffLimit and ttlSecondsAfterFinished must be >= 0");
         }
+        Map<String, String> copy = new java.util.LinkedHashMap<>();
+        if (settings != null) {
+            new java.util.TreeMap<>(settings).forEach((key, value) -> {
+                if (io.kafkaml.config.KafkaMlConfig.isSecret(key)) {
+                    throw new IllegalArgumentException("The setting '" + key + "' is a secret: pods get it only from "
+                            + "the Secret named by clientSecret (as "
+                            + io.kafkaml.config.KafkaMlConfig.environment(Map.of(key, "x"))
+                                    .keySet()
+                                    .iterator()
+                                    .next()
+                            + "), never from a pod spec");
+                }
+                io.kafkaml.config.KafkaMlConfig.environment(Map.of(key, String.valueOf(value)));
+                copy.put(key, String.valueOf(value));
+            });
+        }
+        settings = java.util.Collections.unmodifiableMap(copy); // sorted: a stable order for YAML
+    }
+
+    /** Settings without {@link #settings()} (as before 0.2). */
+    public KubernetesSettings(
+            String namespace,
+            String bootstrapServers,
+            String image,
+            String imagePullPolicy,
+            String serviceAccount,
+            String clientSecret,
+            String registryPrefix,
+            String controlTopic,
+            String cpuRequest,
+            String memoryRequest,
+            String cpuLimit,
+            String memoryLimit,
+            int gpus,
+            Map<String, String> nodeSelector,
+            List<Toleration> tolerations,
+            int backoffLimit,
+            int ttlSecondsAfterFinished) {
+        this(
+                namespace,
+                bootstrapServers,
+                image,
+                imagePullPolicy,
+                serviceAccount,
+                clientSecret,
+                registryPrefix,
+                controlTopic,
+                cpuRequest,
+                memoryRequest,
+                cpuLimit,
+                memoryLimit,
+                gpus,
+                nodeSelector,
+                tolerations,
+                backoffLimit,
+                ttlSecondsAfterFinished,
+                Map.of());
     }
 
     /** A builder; the brokers and the image are required. */
@@ -91,6 +160,7 @@ public record KubernetesSettings(
         private List<Toleration> tolerations = List.of();
         private int backoffLimit = 3;
         private int ttlSecondsAfterFinished = 3600;
+        private Map<String, String> settings = Map.of();
 
         private Builder(String bootstrapServers, String image) {
             this.bootstrapServers = bootstrapServers;
@@ -172,6 +242,26 @@ public record KubernetesSettings(
             return this;
         }
 
+        /**
+         * kafkaml and Kafka client settings for every pod (see {@link KubernetesSettings#settings()}); {@code null}
+         * values are left out; default none.
+         */
+        public Builder settings(Map<String, ?> settings) {
+            Map<String, String> copy = new java.util.LinkedHashMap<>();
+            settings.forEach((key, value) -> {
+                if (value != null) {
+                    copy.put(
+                            key,
+                            io.kafkaml.config.KafkaMlConfig.environment(Map.of(key, value))
+                                    .values()
+                                    .iterator()
+                                    .next());
+                }
+            });
+            this.settings = copy;
+            return this;
+        }
+
         /** Validates and returns the settings. */
         public KubernetesSettings build() {
             return new KubernetesSettings(
@@ -191,7 +281,8 @@ public record KubernetesSettings(
                     nodeSelector,
                     tolerations,
                     backoffLimit,
-                    ttlSecondsAfterFinished);
+                    ttlSecondsAfterFinished,
+                    settings);
         }
     }
 }

@@ -46,6 +46,10 @@ class KubernetesManifestsTest {
                     .build());
 
     static List<HasMetadata> training() {
+        return new ArrayList<>(MANIFESTS.trainingJobs(trainingJob()));
+    }
+
+    static TrainingJob trainingJob() {
         ModelDefinition model = ModelDefinition.of(
                 "hcopd-paper",
                 "",
@@ -78,12 +82,12 @@ class KubernetesManifestsTest {
                                 .activation(Activation.SOFTMAX)
                                 .build())
                         .build());
-        return new ArrayList<>(MANIFESTS.trainingJobs(new TrainingJob(
+        return new TrainingJob(
                 "7",
                 new Configuration("hcopd-all", "", List.of("hcopd-paper", "hcopd-wide")),
                 List.of(model, wide),
                 TrainingSpec.builder().build(),
-                "KAFKA_ML_CONTROL_TOPIC")));
+                "KAFKA_ML_CONTROL_TOPIC");
     }
 
     static List<HasMetadata> inference() {
@@ -228,6 +232,111 @@ class KubernetesManifestsTest {
                             io.kafkaml.config.KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG));
             assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.name");
         });
+    }
+
+    /** What a user's --config file holds besides its secrets. */
+    static final Map<String, String> USER_SETTINGS = Map.of(
+            "kafkaml.max.record.bytes", "65536",
+            "kafkaml.restart.max", "7",
+            "kafkaml.inference.heartbeat.interval.ms", "2000",
+            "security.protocol", "SASL_SSL",
+            "sasl.mechanism", "SCRAM-SHA-512",
+            "consumer.max.poll.records", "50",
+            "producer.linger.ms", "5",
+            "admin.request.timeout.ms", "20000");
+
+    static KubernetesManifests withUserSettings(Map<String, String> settings) {
+        return new KubernetesManifests(KubernetesSettings.builder("kafka.data:9092", "ghcr.io/kafkaml/worker:0.1.0")
+                .namespace("ml")
+                .clientSecret("kafkaml-client")
+                .registryPrefix("team-a")
+                .settings(settings)
+                .build());
+    }
+
+    @Test
+    void everyPodCarriesTheUserSettingsAndTheWorkerReadsThemBackUnchanged() {
+        Map<String, String> settings = new java.util.HashMap<>(USER_SETTINGS);
+        // settings that say what a pod runs come from the job or the spec, never from the user's file
+        settings.put("kafkaml.inference.result.id", "9.other");
+        settings.put("kafkaml.inference.instance.id", "laptop");
+        settings.put("kafkaml.registry.prefix", "other");
+        KubernetesManifests manifests = withUserSettings(settings);
+        List<io.fabric8.kubernetes.api.model.PodSpec> pods = new ArrayList<>();
+        for (var job : manifests.trainingJobs(trainingJob())) {
+            pods.add(job.getSpec().getTemplate().getSpec());
+        }
+        var deployment = manifests.inferenceDeployment(
+                "hcopd-serving",
+                InferenceSpec.builder("7.hcopd-paper", "hcopd-in", "hcopd-out").build());
+        pods.add(deployment.getSpec().getTemplate().getSpec());
+        pods.add(manifests
+                .controlLoggerDeployment("KAFKA_ML_CONTROL_TOPIC")
+                .getSpec()
+                .getTemplate()
+                .getSpec());
+        for (var pod : pods) {
+            var container = pod.getContainers().get(0);
+            assertThat(container.getEnv())
+                    .extracting(io.fabric8.kubernetes.api.model.EnvVar::getName)
+                    .doesNotHaveDuplicates()
+                    .contains(
+                            "KAFKAML_MAX_RECORD_BYTES",
+                            "KAFKAML_RESTART_MAX",
+                            "KAFKAML_CLIENT_SECURITY_PROTOCOL",
+                            "KAFKAML_CLIENT_CONSUMER_MAX_POLL_RECORDS",
+                            "KAFKAML_CLIENT_PRODUCER_LINGER_MS",
+                            "KAFKAML_CLIENT_ADMIN_REQUEST_TIMEOUT_MS")
+                    .doesNotContain("KAFKAML_INSTANCE_ID");
+            io.kafkaml.config.KafkaMlConfig worker = io.kafkaml.config.KafkaMlConfig.fromEnvironment(env(pod));
+            Map<String, Object> expected = new java.util.HashMap<>(USER_SETTINGS);
+            expected.put("bootstrap.servers", "kafka.data:9092");
+            assertThat(worker.originals()).containsAllEntriesOf(expected);
+            assertThat(worker.registryPrefix()).isEqualTo("team-a");
+            assertThat(worker.maxRecordBytes()).isEqualTo(65536);
+            assertThat(worker.consumerConfig()).containsEntry("max.poll.records", "50");
+            assertThat(worker.producerConfig()).containsEntry("linger.ms", "5");
+            assertThat(worker.adminConfig()).containsEntry("request.timeout.ms", "20000");
+            assertThat(worker.originals()).doesNotContainKey("kafkaml.inference.instance.id");
+            if (worker.getString(io.kafkaml.config.KafkaMlConfig.WORKER_ROLE_CONFIG)
+                    .equals("infer")) {
+                assertThat(worker.getString(io.kafkaml.config.KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG))
+                        .isEqualTo("7.hcopd-paper");
+            }
+            assertThat(container.getEnvFrom())
+                    .singleElement()
+                    .satisfies(from -> assertThat(from.getSecretRef().getName()).isEqualTo("kafkaml-client"));
+        }
+    }
+
+    @Test
+    void aSecretIsRefusedAsAPodSettingWithTheVariableItsSecretNeeds() {
+        for (String secret : List.of(
+                "sasl.jaas.config",
+                "ssl.truststore.password",
+                "ssl.keystore.password",
+                "ssl.key.password",
+                "ssl.keystore.key",
+                "producer.sasl.jaas.config")) {
+            Map<String, String> settings = new java.util.HashMap<>(USER_SETTINGS);
+            settings.put(secret, "s3cr3t-value");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> withUserSettings(settings))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("'" + secret + "' is a secret")
+                    .hasMessageContaining("KAFKAML_CLIENT_"
+                            + secret.toUpperCase(java.util.Locale.ROOT).replace('.', '_'))
+                    .hasMessageNotContaining("s3cr3t-value");
+        }
+        String yaml = KubernetesManifests.toYaml(List.of(withUserSettings(USER_SETTINGS)
+                .inferenceDeployment(
+                        "hcopd-serving",
+                        InferenceSpec.builder("7.hcopd-paper", "hcopd-in", "hcopd-out")
+                                .build())));
+        assertThat(yaml)
+                .contains("KAFKAML_CLIENT_SASL_MECHANISM")
+                .doesNotContain("JAAS")
+                .doesNotContain("PASSWORD")
+                .contains("secretRef:");
     }
 
     private static void check(String golden, List<HasMetadata> objects) throws IOException {

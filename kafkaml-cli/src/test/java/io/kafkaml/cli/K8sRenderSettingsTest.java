@@ -1,0 +1,116 @@
+package io.kafkaml.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.kafkaml.config.KafkaMlConfig;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code kafkaml k8s render}: the user's settings reach the pods, secrets only through the Secret. */
+class K8sRenderSettingsTest {
+
+    static final String JAAS = "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"alice\" "
+            + "password=\"alice-secret-9\";";
+
+    record Result(int status, String out, String err) {}
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int status = KafkaMlCli.commandLine(new PrintWriter(out), new PrintWriter(err))
+                .execute(args);
+        return new Result(status, out.toString(), err.toString());
+    }
+
+    static Path config(Path dir) throws IOException {
+        Path file = dir.resolve("client.properties");
+        Files.writeString(
+                file,
+                String.join(
+                        "\n",
+                        "bootstrap.servers=localhost:9093",
+                        "security.protocol=SASL_SSL",
+                        "sasl.mechanism=SCRAM-SHA-512",
+                        "sasl.jaas.config=" + JAAS.replace("\\", "\\\\"),
+                        "ssl.truststore.type=PEM",
+                        "ssl.truststore.password=truststore-secret-7",
+                        "consumer.max.poll.records=50",
+                        "kafkaml.max.record.bytes=65536",
+                        "kafkaml.restart.max=7"));
+        return file;
+    }
+
+    @Test
+    void theInferenceDeploymentCarriesTheSettingsAndSecretsOnlyByTheSecret(@TempDir Path dir) throws IOException {
+        Result rendered = run(
+                "k8s",
+                "render",
+                "inference",
+                "--config",
+                config(dir).toString(),
+                "--id",
+                "serving",
+                "--result",
+                "7.m",
+                "--input-topic",
+                "in",
+                "--output-topic",
+                "out",
+                "--kafka",
+                "kafka.ml:9093",
+                "--client-secret",
+                "kafkaml-client");
+        assertThat(rendered.status()).as(rendered.err()).isZero();
+        assertThat(rendered.out())
+                .doesNotContain("alice-secret-9")
+                .doesNotContain("truststore-secret-7")
+                .doesNotContain("JAAS")
+                .doesNotContain("localhost:9093");
+        assertThat(rendered.err())
+                .contains("Not written into the pod spec: sasl.jaas.config, ssl.truststore.password")
+                .contains("KAFKAML_CLIENT_SASL_JAAS_CONFIG")
+                .contains("from the Secret kafkaml-client");
+        Deployment deployment = Serialization.unmarshal(rendered.out(), Deployment.class);
+        var container =
+                deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(container.getEnvFrom())
+                .singleElement()
+                .satisfies(from -> assertThat(from.getSecretRef().getName()).isEqualTo("kafkaml-client"));
+        Map<String, String> env = new LinkedHashMap<>();
+        container.getEnv().stream().filter(e -> e.getValue() != null).forEach(e -> env.put(e.getName(), e.getValue()));
+        KafkaMlConfig worker = KafkaMlConfig.fromEnvironment(env);
+        assertThat(worker.originals())
+                .containsEntry("bootstrap.servers", "kafka.ml:9093")
+                .containsEntry("security.protocol", "SASL_SSL")
+                .containsEntry("sasl.mechanism", "SCRAM-SHA-512")
+                .containsEntry("ssl.truststore.type", "PEM")
+                .containsEntry("consumer.max.poll.records", "50")
+                .containsEntry(KafkaMlConfig.MAX_RECORD_BYTES_CONFIG, "65536")
+                .containsEntry(KafkaMlConfig.RESTART_MAX_CONFIG, "7")
+                .doesNotContainKeys("sasl.jaas.config", "ssl.truststore.password");
+        assertThat(worker.getString(KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG)).isEqualTo("7.m");
+    }
+
+    @Test
+    void secretsWithoutAClientSecretAreRefusedInOneLine(@TempDir Path dir) throws IOException {
+        Result refused =
+                run("k8s", "render", "control-logger", "--config", config(dir).toString(), "--kafka", "kafka.ml:9093");
+        assertThat(refused.status()).isEqualTo(1);
+        assertThat(refused.out()).isEmpty();
+        assertThat(refused.err().strip())
+                .isEqualTo("kafkaml control-logger: The settings hold secrets (sasl.jaas.config, "
+                        + "ssl.truststore.password) that are never written into a pod spec: create a Secret with "
+                        + "KAFKAML_CLIENT_SASL_JAAS_CONFIG, KAFKAML_CLIENT_SSL_TRUSTSTORE_PASSWORD and pass it with "
+                        + "--client-secret")
+                .doesNotContain("alice-secret-9");
+    }
+}
