@@ -205,7 +205,10 @@ final class TrainCommand implements Callable<Integer> {
                         .controlLogger(false) // the Jobs' data streams are cataloged by whoever runs a logger
                         .registryTimeout(Duration.ofSeconds(30))
                         .launcher((registry, config, listener) -> new io.kafkaml.k8s.KubernetesTrainingLauncher(
-                                kube, cluster.manifests(client, spec.commandLine().getErr()).settings(), registry))
+                                kube,
+                                cluster.manifests(client, spec.commandLine().getErr())
+                                        .settings(),
+                                registry))
                         .build()
                         .start();
                 io.kafkaml.k8s.JobStatusWatcher watcher = waitForResult
