@@ -1,10 +1,12 @@
 package io.kafkaml.sink;
 
 import io.kafkaml.common.KafkaAccessException;
+import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.internals.ClientConfigs;
+import io.kafkaml.internals.Topics;
 import io.kafkaml.stream.StreamSlice;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,7 +19,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -35,6 +40,16 @@ import org.slf4j.LoggerFactory;
  * {@code total_msg} is the number of acknowledged records. If another producer writes to the same partitions
  * meanwhile, the slices span its records too and the count tells them apart: a {@code StreamDataset}
  * iterator then reports the mismatch instead of training on foreign records.
+ *
+ * <p><b>A new topic</b>: before its first send the sink waits until every partition of the data topic takes
+ * writes (its leader serves it), at most the producer's {@code max.block.ms} (default 60 s), once per sink. This
+ * keeps its first batches clear of a Kafka broker bug (KAFKA-15591, fixed in Kafka 4.5): an idempotent producer
+ * sending to a partition created a moment before could lose its first batch with
+ * {@code OUT_OF_ORDER_SEQUENCE_NUMBER}. A topic that does not exist is first asked for through the producer, as a
+ * send would (the broker creates it when {@code auto.create.topics.enable} is on). The wait uses an Admin client from
+ * the {@link Builder#clientSupplier client supplier} and needs {@code DESCRIBE} on the topic, which {@code WRITE}
+ * implies; if the broker refuses it the sink logs a WARN and sends without waiting. It cannot help when another
+ * tool creates the topic while the sink is already sending: on brokers before 4.5, create topics before producing.
  *
  * <p><b>Failures</b>: a send that fails is reported by the next {@code send}, {@link #flush()} or
  * {@link #close()} as a {@link DataSinkException}; after a failure no control message is ever sent.
@@ -61,6 +76,12 @@ public abstract class DataSink implements AutoCloseable {
     private long sendCount;
     private final Producer<byte[], byte[]> producer;
     private final Map<String, ?> clientConfig;
+    private final KafkaClientSupplier clients;
+    private final Map<String, Object> adminConfig;
+    private final Duration maxBlock;
+    /** Whether the topic was checked to take writes (or cannot be); guarded by {@code this} when false. */
+    private volatile boolean topicChecked;
+
     private final Map<Integer, long[]> acknowledged = new TreeMap<>();
     private final AtomicReference<Exception> failure = new AtomicReference<>();
     private final Callback callback = this::onCompletion;
@@ -96,7 +117,19 @@ public abstract class DataSink implements AutoCloseable {
         enforced.put(ProducerConfig.ACKS_CONFIG, "all");
         enforced.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         this.clientConfig = java.util.Collections.unmodifiableMap(new java.util.HashMap<>(builder.clientConfig));
-        this.producer = builder.clients.producer(ClientConfigs.producer(builder.clientConfig, defaults, enforced));
+        Map<String, Object> producerConfig = ClientConfigs.producer(builder.clientConfig, defaults, enforced);
+        this.maxBlock = Duration.ofMillis(Long.parseLong(
+                String.valueOf(producerConfig.getOrDefault(ProducerConfig.MAX_BLOCK_MS_CONFIG, 60_000))));
+        this.clients = builder.clients;
+        this.adminConfig = ClientConfigs.admin(
+                builder.clientConfig,
+                Map.of(
+                        AdminClientConfig.CLIENT_ID_CONFIG,
+                        producerConfig.get(ProducerConfig.CLIENT_ID_CONFIG) + "-admin"),
+                Map.of());
+        this.producer = builder.clients.producer(producerConfig);
+        // a MockProducer has no broker to ask
+        this.topicChecked = producer instanceof MockProducer;
     }
 
     private static String require(String value, String name) {
@@ -119,6 +152,9 @@ public abstract class DataSink implements AutoCloseable {
         throwIfFailed();
         Integer partition = null;
         try {
+            if (!topicChecked) {
+                awaitTopicWritable();
+            }
             if (partitioning == Partitioning.ROUND_ROBIN) {
                 synchronized (this) {
                     if (partitionCount == 0) {
@@ -133,7 +169,49 @@ public abstract class DataSink implements AutoCloseable {
             // failed like a failed send (close() then reports this, not an empty stream)
             failure.compareAndSet(null, e);
             throwIfFailed();
+        } catch (DataSinkException e) {
+            failure.compareAndSet(null, e); // the topic does not take writes: nothing is sent, no control message
+            throw e;
         }
+    }
+
+    /**
+     * Once per sink, before the first send: the topic is asked for through the producer (created by the broker when
+     * it auto-creates topics, exactly as a send would), then its partitions are awaited until they take writes.
+     */
+    private synchronized void awaitTopicWritable() {
+        if (topicChecked) {
+            return;
+        }
+        producer.partitionsFor(topic); // blocks up to max.block.ms, as a send waiting for metadata would
+        try (Admin admin = clients.admin(adminConfig)) {
+            Topics.awaitWritable(admin, List.of(topic), maxBlock);
+        } catch (KafkaMlException e) {
+            java.util.Optional<KafkaAccessException> refused = KafkaAccessException.find(e, clientConfig, "DESCRIBE");
+            if (refused.isEmpty() && !isUnsupported(e)) {
+                throw new DataSinkException(
+                        "Topic '" + topic + "' does not take writes for deployment '" + deploymentId + "': "
+                                + e.getMessage(),
+                        e);
+            }
+            log.warn(
+                    "[{}] Cannot check that topic '{}' takes writes before sending ({}); sending anyway. On a broker "
+                            + "before Kafka 4.5 a partition created a moment ago can lose this sink's first batch "
+                            + "(KAFKA-15591): grant DESCRIBE on the topic, or create it before sending",
+                    deploymentId,
+                    topic,
+                    refused.map(Exception::getMessage).orElse(e.getMessage()));
+        }
+        topicChecked = true;
+    }
+
+    private static boolean isUnsupported(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof org.apache.kafka.common.errors.UnsupportedVersionException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** How a sink spreads records over the data topic's partitions. */
@@ -365,8 +443,9 @@ public abstract class DataSink implements AutoCloseable {
         }
 
         /**
-         * Where the sink's producer comes from; default {@link KafkaClientSupplier#DEFAULT} (a real
-         * {@code KafkaProducer}). Tests pass a supplier of a {@code MockProducer}.
+         * Where the sink's producer and the Admin client that checks the topic before the first send come from;
+         * default {@link KafkaClientSupplier#DEFAULT} (a real {@code KafkaProducer} and {@code Admin}). Tests pass a
+         * supplier of a {@code MockProducer}; with a {@code MockProducer} the sink asks no Admin client.
          */
         public B clientSupplier(KafkaClientSupplier clients) {
             this.clients = Objects.requireNonNull(clients, "clients");
