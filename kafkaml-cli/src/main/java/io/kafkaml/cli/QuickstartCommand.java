@@ -103,6 +103,9 @@ final class QuickstartCommand implements Callable<Integer> {
                                 new NewTopic(run + "-out", 2, (short) 1)))
                         .all()
                         .get(30, TimeUnit.SECONDS);
+                // an idempotent producer's first batches to a new partition can be lost to Kafka bug KAFKA-15591
+                io.kafkaml.internals.Topics.awaitWritable(
+                        admin, List.of(run + "-data", run + "-in", run + "-out"), Duration.ofSeconds(30));
             }
             Map<String, Object> settings = new HashMap<>(kafka);
             settings.put(KafkaMlConfig.REGISTRY_PREFIX_CONFIG, run);

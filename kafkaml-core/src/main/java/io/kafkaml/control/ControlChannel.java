@@ -575,6 +575,8 @@ public final class ControlChannel implements AutoCloseable {
                                         String.valueOf(CLAIM_COMPACTION_LAG_MS)))))
                         .all()
                         .get(millis, TimeUnit.MILLISECONDS);
+                // a claim written at once to the new partition can be lost to Kafka bug KAFKA-15591
+                io.kafkaml.internals.Topics.awaitWritable(admin, List.of(claims), deadline.remaining());
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
                     throw e;

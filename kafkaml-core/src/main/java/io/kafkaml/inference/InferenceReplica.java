@@ -185,6 +185,10 @@ public final class InferenceReplica implements Supervisor.Runner {
     private final int maxRequestSize;
     /** Exactly once: inputs whose dead-letter copy was refused as too large; their next copy leaves them out. */
     private final Map<TopicPartition, Set<Long>> omitPayload = new HashMap<>();
+    /** The producer's {@code max.block.ms}: the longest wait for a topic to take writes. */
+    private final Duration maxBlock;
+    /** Output and dead-letter topics checked to take writes before the first send to them. Replica thread only. */
+    private final Set<String> checkedTopics = new HashSet<>();
 
     /**
      * @param name the replica's name, unique in its group; with exactly-once it is also its transactional id
@@ -241,6 +245,8 @@ public final class InferenceReplica implements Supervisor.Runner {
         Map<String, Object> producerConfig = ClientConfigs.producer(clientConfig, producerDefaults, producerEnforced);
         this.maxRequestSize = Integer.parseInt(
                 String.valueOf(producerConfig.getOrDefault(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1024 * 1024)));
+        this.maxBlock = Duration.ofMillis(Long.parseLong(
+                String.valueOf(producerConfig.getOrDefault(ProducerConfig.MAX_BLOCK_MS_CONFIG, 60_000))));
         try {
             this.producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
         } catch (RuntimeException e) {
@@ -823,6 +829,9 @@ public final class InferenceReplica implements Supervisor.Runner {
     }
 
     private void send(ProducerRecord<byte[], byte[]> record, ConsumerRecord<byte[], byte[]> input, boolean deadLetter) {
+        if (checkedTopics.add(record.topic())) {
+            awaitWritable(record.topic());
+        }
         synchronized (sendsLock) {
             outstanding++;
         }
@@ -850,6 +859,37 @@ public final class InferenceReplica implements Supervisor.Runner {
                 txDead++;
             } else {
                 txOut++;
+            }
+        }
+    }
+
+    /**
+     * Before the first send to an output or dead-letter topic (once per topic and replica): asks for the topic through
+     * the producer, as the send would (the broker creates it when {@code auto.create.topics.enable} is on; an error
+     * here is the one the send would meet), then waits until every partition's leader serves it, at most
+     * {@code max.block.ms}. On a broker before Kafka 4.5 an idempotent producer's first batches to a partition created
+     * a moment before can otherwise be lost (KAFKA-15591, see {@code Topics}). A wait that cannot be made (no
+     * {@code DESCRIBE}, no answer in time) is logged and the send goes ahead, as it did before.
+     */
+    private void awaitWritable(String topic) {
+        producer.partitionsFor(topic);
+        Map<String, Object> adminConfig = ClientConfigs.admin(
+                clientConfig,
+                Map.of(org.apache.kafka.clients.admin.AdminClientConfig.CLIENT_ID_CONFIG, name + "-admin"),
+                Map.of());
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(adminConfig)) {
+            io.kafkaml.internals.Topics.awaitWritable(admin, List.of(topic), maxBlock, () -> stopping || aborting);
+        } catch (RuntimeException e) {
+            if (Thread.currentThread().isInterrupted() || stopping || aborting) {
+                log.debug("[{}] Stopped waiting for topic '{}' to take writes: {}", name, topic, e.toString());
+            } else {
+                log.warn(
+                        "[{}] Could not check that topic '{}' takes writes ({}); sending anyway: on a broker before "
+                                + "Kafka 4.5 the first batches to a partition created a moment ago can be lost "
+                                + "(KAFKA-15591)",
+                        name,
+                        topic,
+                        e.getMessage());
             }
         }
     }

@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
@@ -53,6 +54,9 @@ public final class Topics {
     private static final Backoff BACKOFF =
             new Backoff(Duration.ofMillis(20), Duration.ofSeconds(1), Backoff.KAFKA_JITTER);
 
+    /** The longest one Admin call may take (it retries within it); the loop tries again until the deadline. */
+    private static final Duration ATTEMPT = Duration.ofSeconds(5);
+
     private Topics() {}
 
     /**
@@ -70,11 +74,21 @@ public final class Topics {
      *     interruption (the thread's interrupt flag is set again)
      */
     public static List<TopicPartition> awaitWritable(Admin admin, Collection<String> topics, Duration timeout) {
+        return awaitWritable(admin, topics, timeout, () -> false);
+    }
+
+    /**
+     * As {@link #awaitWritable(Admin, Collection, Duration)}, giving up early, with a {@link KafkaMlException}, once
+     * {@code stopWaiting} is true (checked between attempts, each at most 5 s).
+     */
+    public static List<TopicPartition> awaitWritable(
+            Admin admin, Collection<String> topics, Duration timeout, BooleanSupplier stopWaiting) {
         if (topics.isEmpty()) {
             return List.of();
         }
         Deadline deadline = Deadline.after(timeout);
-        Map<TopicPartition, Throwable> pending = partitions(admin, new LinkedHashSet<>(topics), deadline, timeout);
+        Map<TopicPartition, Throwable> pending =
+                partitions(admin, new LinkedHashSet<>(topics), deadline, timeout, stopWaiting);
         List<TopicPartition> all = new ArrayList<>(pending.keySet());
         all.sort(java.util.Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
         for (int attempt = 1; ; attempt++) {
@@ -82,7 +96,7 @@ public final class Topics {
             pending.keySet().forEach(partition -> request.put(partition, OffsetSpec.latest()));
             ListOffsetsResult result = admin.listOffsets(request, new ListOffsetsOptions().timeoutMs(millis(deadline)));
             for (TopicPartition partition : request.keySet()) {
-                Throwable error = outcome(result.partitionResult(partition), deadline);
+                Throwable error = outcome(result.partitionResult(partition));
                 if (error == null) {
                     pending.remove(partition);
                 } else if (!isRetriable(error)) {
@@ -104,13 +118,13 @@ public final class Topics {
                         + " (a producer writing now could lose its first batch to Kafka bug KAFKA-15591; check that "
                         + "the leaders' brokers are up)");
             }
-            sleep(attempt, deadline, topics);
+            sleep(attempt, deadline, topics, stopWaiting);
         }
     }
 
     /** The partitions of every topic, each mapped to {@code null} (no error yet), once every topic is described. */
     private static Map<TopicPartition, Throwable> partitions(
-            Admin admin, Set<String> topics, Deadline deadline, Duration timeout) {
+            Admin admin, Set<String> topics, Deadline deadline, Duration timeout, BooleanSupplier stopWaiting) {
         Map<TopicPartition, Throwable> partitions = new HashMap<>();
         Map<String, Throwable> undescribed = new TreeMap<>();
         topics.forEach(topic -> undescribed.put(topic, null));
@@ -120,9 +134,8 @@ public final class Topics {
                     .topicNameValues();
             for (String topic : new ArrayList<>(undescribed.keySet())) {
                 KafkaFuture<TopicDescription> future = futures.get(topic);
-                Throwable error = future == null
-                        ? new UnknownTopicOrPartitionException("not in the answer")
-                        : outcome(future, deadline);
+                Throwable error =
+                        future == null ? new UnknownTopicOrPartitionException("not in the answer") : outcome(future);
                 if (error == null) {
                     TopicDescription description = value(future);
                     description
@@ -147,16 +160,16 @@ public final class Topics {
                                         .collect(Collectors.joining("; "))
                                 + " (does it exist?)");
             }
-            sleep(attempt, deadline, topics);
+            sleep(attempt, deadline, topics, stopWaiting);
         }
         return partitions;
     }
 
-    /** The future's error, or null once it succeeded; a wait that outlives the deadline counts as a timeout. */
-    private static Throwable outcome(KafkaFuture<?> future, Deadline deadline) {
+    /** The future's error, or null once it succeeded; no answer in time counts as a (retriable) timeout. */
+    private static Throwable outcome(KafkaFuture<?> future) {
         try {
-            // the Admin call itself times out at the deadline; the margin lets it report its own error first
-            future.get(millis(deadline) + 1_000, TimeUnit.MILLISECONDS);
+            // the Admin call itself times out within ATTEMPT; the margin lets it report its own error first
+            future.get(ATTEMPT.toMillis() + 1_000, TimeUnit.MILLISECONDS);
             return null;
         } catch (ExecutionException e) {
             return e.getCause();
@@ -180,7 +193,7 @@ public final class Topics {
         return error instanceof RetriableException;
     }
 
-    private static void sleep(int attempt, Deadline deadline, Collection<String> topics) {
+    private static void sleep(int attempt, Deadline deadline, Collection<String> topics, BooleanSupplier stopWaiting) {
         Duration wait = deadline.remainingAtMost(BACKOFF.delay(attempt));
         try {
             Thread.sleep(wait.toMillis());
@@ -188,12 +201,14 @@ public final class Topics {
             Thread.currentThread().interrupt();
             throw new KafkaMlException("Interrupted while waiting for topics " + quoted(topics) + " to take writes", e);
         }
+        if (stopWaiting.getAsBoolean()) {
+            throw new KafkaMlException("Stopped waiting for topics " + quoted(topics) + " to take writes");
+        }
     }
 
+    /** The time left for one attempt: at most {@link #ATTEMPT}, at least 1 ms. */
     private static int millis(Deadline deadline) {
-        return (int) Math.max(
-                1,
-                deadline.remainingAtMost(Duration.ofMillis(Integer.MAX_VALUE)).toMillis());
+        return (int) Math.max(1, deadline.remainingAtMost(ATTEMPT).toMillis());
     }
 
     private static String byTopic(Map<TopicPartition, Throwable> pending, String what) {

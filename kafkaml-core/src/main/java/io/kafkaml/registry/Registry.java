@@ -217,6 +217,8 @@ public final class Registry implements AutoCloseable {
                                             "-1"))))
                             .all()
                             .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                    // the first metrics written to the new partition can be lost to Kafka bug KAFKA-15591
+                    io.kafkaml.internals.Topics.awaitWritable(client, List.of(metrics), timeout);
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
                         throw e;

@@ -146,6 +146,18 @@ class TopicsTest {
     }
 
     @Test
+    void waitingStopsWhenTheCallerSaysSo() {
+        Admin admin = admin(Map.of("slow", 1), p -> new NotLeaderOrFollowerException("not yet"));
+        AtomicInteger asked = new AtomicInteger();
+
+        assertThatThrownBy(() -> Topics.awaitWritable(
+                        admin, List.of("slow"), Duration.ofMinutes(10), () -> asked.incrementAndGet() >= 3))
+                .isInstanceOf(KafkaMlException.class)
+                .hasMessageContaining("Stopped waiting for topics ['slow']");
+        assertThat(asked).hasValue(3);
+    }
+
+    @Test
     void noTopicsMeansNothingToWaitFor() {
         assertThat(Topics.awaitWritable(admin(Map.of(), p -> null), List.of(), Duration.ZERO))
                 .isEmpty();

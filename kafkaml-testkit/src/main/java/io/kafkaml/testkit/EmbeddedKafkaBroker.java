@@ -391,7 +391,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     /**
      * Creates a topic with the given partitions and topic configs (for example {@code retention.ms},
-     * {@code cleanup.policy}) and waits until every partition has a leader.
+     * {@code cleanup.policy}) and waits until every partition has a leader that serves it (answers
+     * {@code ListOffsets}): a producer may then write at once. A leader in the metadata is not enough: the broker
+     * publishes it before it applies the partition, and an idempotent producer's first batch refused in between can be
+     * lost (Kafka bug KAFKA-15591, fixed in Kafka 4.5).
      *
      * @throws EmbeddedKafkaException if the topic exists or cannot be created
      */

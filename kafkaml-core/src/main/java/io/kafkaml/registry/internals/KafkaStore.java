@@ -217,6 +217,9 @@ public final class KafkaStore implements AutoCloseable {
                 }
             }
             Map<String, TopicDescription> descriptions = describeWhenReady(admin, topics);
+            // the first writes to a new partition can be lost to Kafka bug KAFKA-15591: wait until it takes writes
+            io.kafkaml.internals.Topics.awaitWritable(
+                    admin, missing.stream().map(NewTopic::name).toList(), timeout);
             warnIfNotCompacted(admin, topics);
             List<TopicPartition> partitions = new ArrayList<>();
             descriptions.forEach((topic, description) -> {

@@ -54,6 +54,8 @@ final class BenchmarkSupport {
                 .createTopics(List.of(new NewTopic(topic, partitions, (short) 1)))
                 .all()
                 .get(60, TimeUnit.SECONDS);
+        // an idempotent producer's first batches to a new partition can be lost to Kafka bug KAFKA-15591
+        io.kafkaml.internals.Topics.awaitWritable(context.admin(), List.of(topic), Duration.ofSeconds(60));
         Map<String, Object> config = context.producerConfig();
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.LINGER_MS_CONFIG, 20);

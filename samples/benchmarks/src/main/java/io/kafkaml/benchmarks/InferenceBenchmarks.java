@@ -472,7 +472,8 @@ final class InferenceBenchmarks {
                 .map(t -> new NewTopic(t, partitions, (short) 1))
                 .toList();
         context.admin().createTopics(newTopics).all().get(30, TimeUnit.SECONDS);
-        Thread.sleep(200); // let the new partitions' leaders settle before the first write
+        // an idempotent producer's first batches to a new partition can be lost to Kafka bug KAFKA-15591
+        io.kafkaml.internals.Topics.awaitWritable(context.admin(), List.of(topics), Duration.ofSeconds(30));
     }
 
     /** A percentile of latencies in milliseconds, from kafkaml's one histogram (HdrHistogram, 3 digits). */

@@ -68,6 +68,7 @@ final class TrainOverheadBenchmark implements Benchmark {
                 .createTopics(List.of(new NewTopic(topic, 1, (short) 1)))
                 .all()
                 .get(30, TimeUnit.SECONDS);
+        io.kafkaml.internals.Topics.awaitWritable(context.admin(), List.of(topic), Duration.ofSeconds(30));
 
         List<Double> memory = new ArrayList<>();
         List<Double> stream = new ArrayList<>();

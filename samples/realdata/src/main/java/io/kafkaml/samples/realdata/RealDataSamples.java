@@ -319,6 +319,8 @@ public final class RealDataSamples implements AutoCloseable {
         }
         try (Admin admin = Admin.create(kafka)) {
             admin.createTopics(topics).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            // an idempotent producer's first batches to a new partition can be lost to Kafka bug KAFKA-15591
+            io.kafkaml.internals.Topics.awaitWritable(admin, List.of(names), timeout);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("Cannot create the topics " + List.of(names) + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
