@@ -96,19 +96,34 @@ class TrainingRuntimeIT {
                 "KAFKA_ML_CONTROL_TOPIC");
     }
 
+    /**
+     * A run 50 times longer than another writes records no larger than it (but for a few more digits), and its whole
+     * history: a record that kept anything per epoch, even one byte, would be 980 bytes larger in the long run (the
+     * history itself, about 65 bytes of JSON an epoch, 63 KB larger).
+     */
     @Test
-    void twentyThousandEpochsWriteOnlySmallRecordsAndAFullHistory(EmbeddedKafkaBroker kafka) {
-        String prefix = "long-run";
-        int epochs = 20_000;
+    void aLongRunWritesRecordsNoLargerThanAShortOneAndAFullHistory(EmbeddedKafkaBroker kafka) {
+        Map<String, Integer> shortRun = trainAndReadBack(kafka, "short-run", 20);
+        Map<String, Integer> longRun = trainAndReadBack(kafka, "long-run", 1_000);
+        for (String topic : List.of("results", "metrics", "deployments")) {
+            assertThat(longRun.get("long-run." + topic))
+                    .as(topic + ": largest record of the 1,000-epoch run against the 20-epoch run's")
+                    .isLessThanOrEqualTo(shortRun.get("short-run." + topic) + 128);
+        }
+    }
+
+    /** Trains {@code epochs} epochs in a registry of its own, checks the records, returns the largest per topic. */
+    static Map<String, Integer> trainAndReadBack(EmbeddedKafkaBroker kafka, String prefix, int epochs) {
+        String deploymentId = prefix + "-1";
         try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(60))) {
             registry.registerModel(mlp("tiny"));
             registry.createConfiguration(new Configuration("c", "", List.of("tiny")));
-            send(kafka, "long-run-data", "long-1", 16, 0.25);
+            send(kafka, prefix + "-data", deploymentId, 16, 0.25);
             AtomicInteger seen = new AtomicInteger();
             TrainingRunner runner = new TrainingRunner(
                     job(
                             registry,
-                            "long-1",
+                            deploymentId,
                             TrainingSpec.builder().batchSize(16).epochs(epochs).build(),
                             "c"),
                     registry,
@@ -123,7 +138,7 @@ class TrainingRuntimeIT {
 
             assertThat(runner.finalStatus()).isEqualTo(DeploymentStatus.FINISHED);
             assertThat(seen).hasValue(epochs);
-            TrainingResult result = registry.result("long-1.tiny").orElseThrow();
+            TrainingResult result = registry.result(deploymentId + ".tiny").orElseThrow();
             assertThat(result.status()).isEqualTo(DeploymentStatus.FINISHED);
             assertThat(result.epochCount()).isEqualTo(epochs);
             assertThat(result.lastEpoch().epoch()).isEqualTo(epochs);
@@ -136,9 +151,9 @@ class TrainingRuntimeIT {
             assertThat(result.metricsStart())
                     .as("where the run's history starts in the fresh metrics topic")
                     .isEqualTo(new io.kafkaml.registry.MetricsPosition(0, 0));
-            assertThat(registry.deployment("long-1").orElseThrow().status()).isEqualTo(DeploymentStatus.FINISHED);
+            assertThat(registry.deployment(deploymentId).orElseThrow().status()).isEqualTo(DeploymentStatus.FINISHED);
 
-            List<EpochMetrics> history = registry.epochs("long-1.tiny");
+            List<EpochMetrics> history = registry.epochs(deploymentId + ".tiny");
             assertThat(history)
                     .extracting(EpochMetrics::epoch)
                     .containsExactlyElementsOf(
@@ -151,6 +166,7 @@ class TrainingRuntimeIT {
         assertThat(largest)
                 .allSatisfy((topic, bytes) -> assertThat(bytes).as(topic).isLessThan(64 * 1024));
         assertThat(recordCount(kafka, prefix + ".metrics")).isEqualTo(epochs);
+        return largest;
     }
 
     @Test
