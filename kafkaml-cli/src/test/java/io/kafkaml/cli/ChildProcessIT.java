@@ -33,15 +33,10 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.activations.Activation;
-import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 
 /** {@code java -jar target/kafkaml.jar} as a child process: quickstart, and workers configured only by environment. */
 @ExtendWith(EmbeddedKafkaExtension.class)
@@ -70,18 +65,55 @@ class ChildProcessIT {
         assertThat(output).contains("trained quickstart-mlp on 600 records").contains("20/20 predictions received");
     }
 
-    /** Runs one kafkaml command to its end and returns its output. */
-    static String runToEnd(Path dir, String bootstrap, String... args) throws Exception {
+    /** Runs one kafkaml command as a child process to its end; its output is stdout and stderr together. */
+    static KafkaMlCliIT.Run child(Path dir, String bootstrap, String... args) throws Exception {
         Path log = Files.createTempFile(dir, "cmd", ".log");
         ProcessBuilder builder = kafkaml(log, args);
         builder.environment().put("KAFKAML_BOOTSTRAP_SERVERS", bootstrap);
         Process process = builder.start();
         assertThat(process.waitFor(3, TimeUnit.MINUTES)).isTrue();
-        String output = Files.readString(log);
-        assertThat(process.exitValue())
-                .as(String.join(" ", args) + "\n" + output)
-                .isZero();
-        return output;
+        return new KafkaMlCliIT.Run(process.exitValue(), Files.readString(log), "");
+    }
+
+    /** Runs one kafkaml command as a child process to its end, asserts it succeeded and returns its output. */
+    static String runToEnd(Path dir, String bootstrap, String... args) throws Exception {
+        KafkaMlCliIT.Run run = child(dir, bootstrap, args);
+        assertThat(run.status()).as(String.join(" ", args) + "\n" + run.out()).isZero();
+        return run.out();
+    }
+
+    @TempDir
+    static Path brokerDir;
+
+    private static Process sharedBroker;
+    private static String sharedBootstrap;
+
+    /**
+     * The bootstrap servers of one {@code kafkaml broker} child process that the tests using it share (each with its
+     * own topics and deployment ids), started by the first of them and stopped after the last.
+     */
+    static synchronized String kafkamlBroker() throws Exception {
+        if (sharedBroker == null) {
+            Path log = brokerDir.resolve("broker.log");
+            sharedBroker = kafkaml(
+                            log,
+                            "broker",
+                            "--port",
+                            "0",
+                            "--data-dir",
+                            brokerDir.resolve("kafka").toString())
+                    .start();
+            sharedBootstrap = startBroker(sharedBroker, log);
+        }
+        return sharedBootstrap;
+    }
+
+    @AfterAll
+    static void stopBroker() throws Exception {
+        if (sharedBroker != null) {
+            sharedBroker.destroy();
+            sharedBroker.waitFor(60, TimeUnit.SECONDS);
+        }
     }
 
     /** Starts {@code kafkaml broker} as a child process and returns its bootstrap servers. */
@@ -98,78 +130,67 @@ class ChildProcessIT {
 
     @Test
     void aStreamSentToAnIdleBrokerIsCatalogedAndADeletedTopicIsMarked(@TempDir Path dir) throws Exception {
-        Path brokerLog = dir.resolve("broker.log");
-        Process broker = kafkaml(
-                        brokerLog,
-                        "broker",
-                        "--port",
-                        "0",
-                        "--data-dir",
-                        dir.resolve("kafka").toString())
-                .start();
-        try {
-            String bootstrap = startBroker(broker, brokerLog);
-            assertThat(Files.readString(brokerLog))
-                    .contains("control-logger cataloging control topic KAFKA_ML_CONTROL_TOPIC");
-            Path csv = dir.resolve("idle.csv");
-            Files.writeString(csv, "x,y,label\n1,2,0\n3,4,1\n5,6,0\n");
-            Path other = dir.resolve("other.csv");
-            Files.writeString(other, "x,y,label\n1,2,0\n");
-            // Nothing but the broker runs: no train process, no control logger of its own.
-            assertThat(runToEnd(
-                            dir,
-                            bootstrap,
-                            "send",
-                            "--file",
-                            csv.toString(),
-                            "--label",
-                            "label",
-                            "--format",
-                            "RAW",
-                            "--topic",
-                            "idle-data",
-                            "--deployment-id",
-                            "77"))
-                    .contains("sent 3 records");
-            assertThat(runToEnd(
-                            dir,
-                            bootstrap,
-                            "send",
-                            "--file",
-                            other.toString(),
-                            "--label",
-                            "label",
-                            "--format",
-                            "RAW",
-                            "--topic",
-                            "doomed-data",
-                            "--deployment-id",
-                            "78"))
-                    .contains("sent 1 records");
-            try (Registry registry = Registry.connect(Map.of("bootstrap.servers", bootstrap))) {
-                org.awaitility.Awaitility.await()
-                        .atMost(30, TimeUnit.SECONDS)
-                        .until(() -> registry.datasources().size() == 2);
-            }
-            try (org.apache.kafka.clients.admin.Admin admin =
-                    org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-                admin.deleteTopics(List.of("doomed-data")).all().get(30, TimeUnit.SECONDS);
-            }
-            String listing = runToEnd(dir, bootstrap, "datasources", "list");
-            assertThat(listing.lines().filter(line -> line.contains("idle-data:0:0:3")))
-                    .singleElement()
-                    .asString()
-                    .contains(" 77 ")
-                    .contains("true");
-            assertThat(listing.lines().filter(line -> line.contains("doomed-data")))
-                    .singleElement()
-                    .asString()
-                    .contains(" 78 ")
-                    .contains("topic deleted: doomed-data");
-        } finally {
-            broker.destroy();
-            broker.waitFor(60, TimeUnit.SECONDS);
+        String bootstrap = kafkamlBroker();
+        assertThat(Files.readString(brokerDir.resolve("broker.log")))
+                .contains("control-logger cataloging control topic KAFKA_ML_CONTROL_TOPIC");
+        Path csv = dir.resolve("idle.csv");
+        Files.writeString(csv, "x,y,label\n1,2,0\n3,4,1\n5,6,0\n");
+        Path other = dir.resolve("other.csv");
+        Files.writeString(other, "x,y,label\n1,2,0\n");
+        // Nothing but the broker runs: no train process, no control logger of its own.
+        assertThat(runToEnd(
+                        dir,
+                        bootstrap,
+                        "send",
+                        "--file",
+                        csv.toString(),
+                        "--label",
+                        "label",
+                        "--format",
+                        "RAW",
+                        "--topic",
+                        "idle-data",
+                        "--deployment-id",
+                        "77"))
+                .contains("sent 3 records");
+        assertThat(runToEnd(
+                        dir,
+                        bootstrap,
+                        "send",
+                        "--file",
+                        other.toString(),
+                        "--label",
+                        "label",
+                        "--format",
+                        "RAW",
+                        "--topic",
+                        "doomed-data",
+                        "--deployment-id",
+                        "78"))
+                .contains("sent 1 records");
+        try (Registry registry = Registry.connect(Map.of("bootstrap.servers", bootstrap))) {
+            org.awaitility.Awaitility.await()
+                    .atMost(30, TimeUnit.SECONDS)
+                    .until(() -> registry.datasources().stream()
+                            .map(d -> d.deploymentId())
+                            .toList()
+                            .containsAll(List.of("77", "78")));
         }
+        try (org.apache.kafka.clients.admin.Admin admin =
+                org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            admin.deleteTopics(List.of("doomed-data")).all().get(30, TimeUnit.SECONDS);
+        }
+        String listing = runToEnd(dir, bootstrap, "datasources", "list");
+        assertThat(listing.lines().filter(line -> line.contains("idle-data:0:0:3")))
+                .singleElement()
+                .asString()
+                .contains(" 77 ")
+                .contains("true");
+        assertThat(listing.lines().filter(line -> line.contains("doomed-data")))
+                .singleElement()
+                .asString()
+                .contains(" 78 ")
+                .contains("topic deleted: doomed-data");
     }
 
     @Test
@@ -224,124 +245,116 @@ class ChildProcessIT {
 
     @Test
     void theCommandsChainFromBrokerToPredictions(@TempDir Path dir) throws Exception {
-        Path brokerLog = dir.resolve("broker.log");
-        Process broker = kafkaml(
-                        brokerLog,
-                        "broker",
-                        "--port",
-                        "0",
-                        "--data-dir",
-                        dir.resolve("kafka").toString())
-                .start();
-        try {
-            java.util.regex.Pattern announced = java.util.regex.Pattern.compile("bootstrap.servers=(\\S+)");
-            org.awaitility.Awaitility.await()
-                    .atMost(Duration.ofSeconds(60))
-                    .pollInterval(Duration.ofMillis(200))
-                    .until(() -> announced.matcher(Files.readString(brokerLog)).find());
-            java.util.regex.Matcher found = announced.matcher(Files.readString(brokerLog));
-            assertThat(found.find()).as(Files.readString(brokerLog)).isTrue();
-            String bootstrap = found.group(1);
-            Path model = dir.resolve("model.json");
-            Files.writeString(
-                    model,
-                    new NeuralNetConfiguration.Builder()
-                            .seed(1)
-                            .updater(new Adam(0.01))
-                            .list()
-                            .layer(new DenseLayer.Builder()
-                                    .nIn(2)
-                                    .nOut(8)
-                                    .activation(Activation.RELU)
-                                    .build())
-                            .layer(new OutputLayer.Builder(LossFunction.MCXENT)
-                                    .nIn(8)
-                                    .nOut(2)
-                                    .activation(Activation.SOFTMAX)
-                                    .build())
-                            .build()
-                            .toJson());
-            Path csv = dir.resolve("data.csv");
-            StringBuilder rows = new StringBuilder("x,y,label\n");
-            Random random = new Random(9);
-            for (int i = 0; i < 200; i++) {
-                rows.append(i % 2 * 3 + random.nextGaussian())
-                        .append(',')
-                        .append(random.nextGaussian())
-                        .append(',')
-                        .append(i % 2)
-                        .append('\n');
-            }
-            Files.writeString(csv, rows);
-            assertThat(runToEnd(dir, bootstrap, "models", "register", "--name", "mlp", "--file", model.toString()))
-                    .contains("registered");
-            assertThat(runToEnd(dir, bootstrap, "configurations", "create", "--name", "c", "--models", "mlp"))
-                    .contains("created");
-            Path trainLog = dir.resolve("train.log");
-            ProcessBuilder trainer = kafkaml(trainLog, "train", "--configuration", "c", "--epochs", "10", "--wait");
-            trainer.environment().put("KAFKAML_BOOTSTRAP_SERVERS", bootstrap);
-            Process training = trainer.start();
-            // A deployment trains only on a stream sent after it was recorded (unless --reuse-stream).
-            org.awaitility.Awaitility.await()
-                    .atMost(Duration.ofSeconds(60))
-                    .pollInterval(Duration.ofMillis(200))
-                    .until(() -> Files.readString(trainLog).contains("deployment 1 waiting for data"));
-            assertThat(runToEnd(
-                            dir,
-                            bootstrap,
-                            "send",
-                            "--file",
-                            csv.toString(),
-                            "--label",
-                            "label",
-                            "--format",
-                            "RAW",
-                            "--topic",
-                            "chain-data",
-                            "--deployment-id",
-                            "1",
-                            "--test-rate",
-                            "0.2"))
-                    .contains("sent 200 records");
-            assertThat(training.waitFor(3, TimeUnit.MINUTES)).isTrue();
-            assertThat(training.exitValue()).as(Files.readString(trainLog)).isZero();
-            assertThat(runToEnd(dir, bootstrap, "results", "list", "--json")).contains("\"status\":\"FINISHED\"");
+        String bootstrap = kafkamlBroker();
+        Path csv = dir.resolve("data.csv");
+        StringBuilder rows = new StringBuilder("x,y,label\n");
+        Random random = new Random(9);
+        for (int i = 0; i < 200; i++) {
+            rows.append(i % 2 * 3 + random.nextGaussian())
+                    .append(',')
+                    .append(random.nextGaussian())
+                    .append(',')
+                    .append(i % 2)
+                    .append('\n');
+        }
+        Files.writeString(csv, rows);
+        CliFixture.registerAndConfigure(
+                args -> child(dir, bootstrap, args), "mlp", CliFixture.mlpFile(dir.resolve("model.json"), 2), "c");
+        Path trainLog = dir.resolve("train.log");
+        ProcessBuilder trainer = kafkaml(trainLog, CliFixture.trainAndWait("c", 10));
+        trainer.environment().put("KAFKAML_BOOTSTRAP_SERVERS", bootstrap);
+        Process training = trainer.start();
+        // A deployment trains only on a stream sent after it was recorded (unless --reuse-stream).
+        java.util.regex.Pattern waiting = java.util.regex.Pattern.compile("deployment (\\S+) waiting for data");
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> waiting.matcher(Files.readString(trainLog)).find() || !training.isAlive());
+        java.util.regex.Matcher deployed = waiting.matcher(Files.readString(trainLog));
+        assertThat(deployed.find()).as(Files.readString(trainLog)).isTrue();
+        String deploymentId = deployed.group(1);
+        assertThat(runToEnd(
+                        dir,
+                        bootstrap,
+                        "send",
+                        "--file",
+                        csv.toString(),
+                        "--label",
+                        "label",
+                        "--format",
+                        "RAW",
+                        "--topic",
+                        "chain-data",
+                        "--deployment-id",
+                        deploymentId,
+                        "--test-rate",
+                        "0.2"))
+                .contains("sent 200 records");
+        assertThat(training.waitFor(3, TimeUnit.MINUTES)).isTrue();
+        assertThat(training.exitValue()).as(Files.readString(trainLog)).isZero();
+        assertThat(runToEnd(dir, bootstrap, "results", "list", "--deployment-id", deploymentId, "--json"))
+                .contains("\"status\":\"FINISHED\"");
 
-            Path inferLog = dir.resolve("infer.log");
-            ProcessBuilder server = kafkaml(
-                    inferLog, "infer", "--result", "1.mlp", "--input-topic", "chain-in", "--output-topic", "chain-out");
-            server.environment().put("KAFKAML_BOOTSTRAP_SERVERS", bootstrap);
-            Process serving = server.start();
-            Map<String, Object> client = Map.of("bootstrap.servers", bootstrap);
-            try (KafkaProducer<byte[], byte[]> producer =
-                    new KafkaProducer<>(client, new ByteArraySerializer(), new ByteArraySerializer())) {
-                for (int i = 0; i < 50; i++) {
-                    ByteBuffer value = ByteBuffer.allocate(8)
-                            .order(ByteOrder.LITTLE_ENDIAN)
-                            .putFloat(i % 2 * 3)
-                            .putFloat(0);
-                    producer.send(new ProducerRecord<>("chain-in", value.array()));
-                }
+        Path inferLog = dir.resolve("infer.log");
+        ProcessBuilder server = kafkaml(
+                inferLog,
+                "infer",
+                "--result",
+                deploymentId + ".mlp",
+                "--input-topic",
+                "chain-in",
+                "--output-topic",
+                "chain-out");
+        server.environment().put("KAFKAML_BOOTSTRAP_SERVERS", bootstrap);
+        Process serving = server.start();
+        Map<String, Object> client = Map.of("bootstrap.servers", bootstrap);
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(client, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < 50; i++) {
+                ByteBuffer value = ByteBuffer.allocate(8)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putFloat(i % 2 * 3)
+                        .putFloat(0);
+                producer.send(new ProducerRecord<>("chain-in", value.array()));
             }
-            Map<String, Object> readerConfig = new java.util.HashMap<>(client);
-            readerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, "chain-reader");
-            readerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-            int predictions = 0;
-            try (KafkaConsumer<byte[], byte[]> reader =
-                    new KafkaConsumer<>(readerConfig, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-                reader.subscribe(List.of("chain-out"));
-                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-                while (predictions < 50 && System.nanoTime() < until) {
-                    predictions += reader.poll(Duration.ofMillis(200)).count();
-                }
+        }
+        Map<String, Object> readerConfig = new java.util.HashMap<>(client);
+        readerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, "chain-reader");
+        readerConfig.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        int predictions = 0;
+        try (KafkaConsumer<byte[], byte[]> reader =
+                new KafkaConsumer<>(readerConfig, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            reader.subscribe(List.of("chain-out"));
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (predictions < 50 && System.nanoTime() < until) {
+                predictions += reader.poll(Duration.ofMillis(200)).count();
             }
-            assertThat(predictions).as(Files.readString(inferLog)).isEqualTo(50);
-            serving.destroy();
-            assertThat(serving.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            assertThat(serving.exitValue()).as(Files.readString(inferLog)).isZero();
         } finally {
-            broker.destroy();
-            broker.waitFor(60, TimeUnit.SECONDS);
+            if (predictions < 50) {
+                serving.destroyForcibly();
+            }
+        }
+        assertThat(predictions).as(Files.readString(inferLog)).isEqualTo(50);
+        serving.destroy();
+        assertThat(serving.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(serving.exitValue()).as(Files.readString(inferLog)).isZero();
+    }
+
+    /** Registers the MLP of the CLI tests, a configuration "c" of it and deployment {@code id} waiting for data. */
+    static void waitingDeployment(EmbeddedKafkaBroker kafka, String prefix, String id, TrainingSpec spec) {
+        try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30))) {
+            registry.registerModel(
+                    ModelDefinition.of("mlp", "", CliFixture.mlp(2).build()));
+            registry.createConfiguration(new Configuration("c", "", List.of("mlp")));
+            registry.createDeployment(new Deployment(
+                    id,
+                    "c",
+                    DeploymentStatus.WAITING_FOR_DATA,
+                    null,
+                    spec.toMap(),
+                    Instant.now(),
+                    Instant.now(),
+                    null));
         }
     }
 
@@ -349,41 +362,15 @@ class ChildProcessIT {
     void workersTrainAndServeWithOnlyEnvironmentVariablesAndSigtermCommits(EmbeddedKafkaBroker kafka, @TempDir Path dir)
             throws Exception {
         String prefix = "worker-test";
-        try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30))) {
-            registry.registerModel(ModelDefinition.of(
-                    "mlp",
-                    "",
-                    new NeuralNetConfiguration.Builder()
-                            .seed(1)
-                            .updater(new Adam(0.01))
-                            .list()
-                            .layer(new DenseLayer.Builder()
-                                    .nIn(2)
-                                    .nOut(8)
-                                    .activation(Activation.RELU)
-                                    .build())
-                            .layer(new OutputLayer.Builder(LossFunction.MCXENT)
-                                    .nIn(8)
-                                    .nOut(2)
-                                    .activation(Activation.SOFTMAX)
-                                    .build())
-                            .build()));
-            registry.createConfiguration(new Configuration("c", "", List.of("mlp")));
-            registry.createDeployment(new Deployment(
-                    "21",
-                    "c",
-                    DeploymentStatus.WAITING_FOR_DATA,
-                    null,
-                    TrainingSpec.builder()
-                            .batchSize(8)
-                            .epochs(10)
-                            .normalization(Normalization.STANDARDIZE)
-                            .build()
-                            .toMap(),
-                    Instant.now(),
-                    Instant.now(),
-                    null));
-        }
+        waitingDeployment(
+                kafka,
+                prefix,
+                "21",
+                TrainingSpec.builder()
+                        .batchSize(8)
+                        .epochs(10)
+                        .normalization(Normalization.STANDARDIZE)
+                        .build());
         Path trainLog = dir.resolve("train.log");
         ProcessBuilder trainer = kafkaml(trainLog, "worker");
         trainer.environment()
@@ -484,40 +471,11 @@ class ChildProcessIT {
     void aTrainingWorkerSigtermedMidTrainingRecordsCancelledAndExits3(EmbeddedKafkaBroker kafka, @TempDir Path dir)
             throws Exception {
         String prefix = "worker-sigterm";
-        try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, Duration.ofSeconds(30))) {
-            registry.registerModel(ModelDefinition.of(
-                    "mlp",
-                    "",
-                    new NeuralNetConfiguration.Builder()
-                            .seed(1)
-                            .updater(new Adam(0.01))
-                            .list()
-                            .layer(new DenseLayer.Builder()
-                                    .nIn(2)
-                                    .nOut(8)
-                                    .activation(Activation.RELU)
-                                    .build())
-                            .layer(new OutputLayer.Builder(LossFunction.MCXENT)
-                                    .nIn(8)
-                                    .nOut(2)
-                                    .activation(Activation.SOFTMAX)
-                                    .build())
-                            .build()));
-            registry.createConfiguration(new Configuration("c", "", List.of("mlp")));
-            registry.createDeployment(new Deployment(
-                    "22",
-                    "c",
-                    DeploymentStatus.WAITING_FOR_DATA,
-                    null,
-                    TrainingSpec.builder()
-                            .batchSize(8)
-                            .epochs(1_000_000)
-                            .build()
-                            .toMap(),
-                    Instant.now(),
-                    Instant.now(),
-                    null));
-        }
+        waitingDeployment(
+                kafka,
+                prefix,
+                "22",
+                TrainingSpec.builder().batchSize(8).epochs(1_000_000).build());
         Path trainLog = dir.resolve("train.log");
         ProcessBuilder trainer = kafkaml(trainLog, "worker");
         trainer.environment()

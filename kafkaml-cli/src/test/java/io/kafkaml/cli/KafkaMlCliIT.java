@@ -14,17 +14,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.activations.Activation;
-import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 
 /** The CLI driven in-process: register, configure, train with --wait, send a CSV, list and export results. */
 @ExtendWith(EmbeddedKafkaExtension.class)
@@ -87,25 +81,7 @@ class KafkaMlCliIT {
 
     @Test
     void registerConfigureTrainSendAndReadResults(EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
-        Path model = dir.resolve("hcopd.json");
-        Files.writeString(
-                model,
-                new NeuralNetConfiguration.Builder()
-                        .seed(1)
-                        .updater(new Adam(0.01))
-                        .list()
-                        .layer(new DenseLayer.Builder()
-                                .nIn(3)
-                                .nOut(8)
-                                .activation(Activation.RELU)
-                                .build())
-                        .layer(new OutputLayer.Builder(LossFunction.MCXENT)
-                                .nIn(8)
-                                .nOut(2)
-                                .activation(Activation.SOFTMAX)
-                                .build())
-                        .build()
-                        .toJson());
+        Path model = CliFixture.mlpFile(dir.resolve("hcopd.json"), 3);
         Run registered = run(
                 kafka,
                 "models",
@@ -141,7 +117,7 @@ class KafkaMlCliIT {
 
         JsonNode models =
                 Output.JSON.readTree(run(kafka, "models", "list", "--json").out());
-        assertThat(models.get(0).get("summary").get("parameterCount").asInt()).isEqualTo(3 * 8 + 8 + 8 * 2 + 2);
+        assertThat(models.get(0).get("summary").get("parameterCount").asInt()).isEqualTo(CliFixture.mlpParameters(3));
         assertThat(run(kafka, "models", "list").out()).contains("hcopd").contains("MULTI_CLASS");
         assertThat(run(kafka, "configurations", "create", "--name", "c1", "--models", "hcopd")
                         .status())
@@ -150,17 +126,7 @@ class KafkaMlCliIT {
 
         CompletableFuture<Run> training = CompletableFuture.supplyAsync(() -> run(
                 kafka,
-                "train",
-                "--configuration",
-                "c1",
-                "--deployment-id",
-                "5",
-                "--epochs",
-                "20",
-                "--normalize",
-                "standardize",
-                "--shuffle",
-                "--wait"));
+                CliFixture.trainAndWait("c1", 20, "--deployment-id", "5", "--normalize", "standardize", "--shuffle")));
         kafka.createTopic("cli-hcopd", 2);
         Run sent = run(
                 kafka,
@@ -201,7 +167,7 @@ class KafkaMlCliIT {
                         .status())
                 .isZero();
         MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(exported.toFile());
-        assertThat(restored.numParams()).isEqualTo(3 * 8 + 8 + 8 * 2 + 2);
+        assertThat(restored.numParams()).isEqualTo(CliFixture.mlpParameters(3));
 
         Path chart = dir.resolve("curves.png");
         assertThat(run(kafka, "results", "chart", "5.hcopd", "--out", chart.toString())

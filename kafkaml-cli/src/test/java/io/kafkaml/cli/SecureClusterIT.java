@@ -34,9 +34,6 @@ import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
-import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -45,9 +42,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.activations.Activation;
-import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 
 /**
  * The pipeline on a SASL_SSL (SCRAM-SHA-512) broker with the standard authorizer, each role with exactly the
@@ -177,6 +171,24 @@ class SecureClusterIT {
         return new KafkaMlCliIT.Run(status, out.toString(), err.toString());
     }
 
+    /** The sender sends the HCOPD table to the data topic as JSON for {@code deploymentId}. */
+    static KafkaMlCliIT.Run sendHcopd(String deploymentId, String... options) {
+        List<String> args = new ArrayList<>(List.of(
+                "send",
+                "--file",
+                KafkaMlCliIT.hcopdCsv().toString(),
+                "--label",
+                "Diagnosis",
+                "--format",
+                "JSON",
+                "--topic",
+                DATA,
+                "--deployment-id",
+                deploymentId));
+        args.addAll(List.of(options));
+        return as("sender", args.toArray(String[]::new));
+    }
+
     static void assertOneLineError(KafkaMlCliIT.Run run, String expected) {
         assertThat(run.status()).as(run.out() + run.err()).isEqualTo(1);
         assertThat(run.err()).as(run.err()).contains(expected).endsWith("\n");
@@ -191,52 +203,15 @@ class SecureClusterIT {
     @Timeout(240)
     @Order(1)
     void sendTrainResultsAndExactlyOnceInferenceEachWithItsMinimalAcls() throws Exception {
-        Path model = dir.resolve("hcopd.json");
-        Files.writeString(
-                model,
-                new NeuralNetConfiguration.Builder()
-                        .seed(1)
-                        .updater(new Adam(0.01))
-                        .list()
-                        .layer(new DenseLayer.Builder()
-                                .nIn(3)
-                                .nOut(8)
-                                .activation(Activation.RELU)
-                                .build())
-                        .layer(new OutputLayer.Builder(LossFunction.MCXENT)
-                                .nIn(8)
-                                .nOut(2)
-                                .activation(Activation.SOFTMAX)
-                                .build())
-                        .build()
-                        .toJson());
-        KafkaMlCliIT.Run registered =
-                as("operator", "models", "register", "--name", "hcopd", "--file", model.toString());
-        assertThat(registered.status()).as(registered.err()).isZero();
-        assertThat(as("operator", "configurations", "create", "--name", "c1", "--models", "hcopd")
-                        .status())
-                .isZero();
+        CliFixture.registerAndConfigure(
+                args -> as("operator", args), "hcopd", CliFixture.mlpFile(dir.resolve("hcopd.json"), 3), "c1");
 
-        CompletableFuture<KafkaMlCliIT.Run> training = CompletableFuture.supplyAsync(() ->
-                as("trainer", "train", "--configuration", "c1", "--deployment-id", "s1", "--epochs", "3", "--wait"));
+        CompletableFuture<KafkaMlCliIT.Run> training = CompletableFuture.supplyAsync(
+                () -> as("trainer", CliFixture.trainAndWait("c1", 3, "--deployment-id", "s1")));
         // the stream must be announced after the deployment exists (no --reuse-stream)
         await().atMost(Duration.ofMinutes(1))
                 .until(() -> as("operator", "deployments", "list").out().contains("s1"));
-        KafkaMlCliIT.Run sent = as(
-                "sender",
-                "send",
-                "--file",
-                KafkaMlCliIT.hcopdCsv().toString(),
-                "--label",
-                "Diagnosis",
-                "--format",
-                "JSON",
-                "--topic",
-                DATA,
-                "--deployment-id",
-                "s1",
-                "--test-rate",
-                "0.1");
+        KafkaMlCliIT.Run sent = sendHcopd("s1", "--test-rate", "0.1");
         assertThat(sent.status()).as(sent.err()).isZero();
         assertThat(sent.out()).contains("sent 239 records");
         KafkaMlCliIT.Run trained = training.get(3, TimeUnit.MINUTES);
@@ -293,21 +268,7 @@ class SecureClusterIT {
         long data = endOffset(DATA, 0) + endOffset(DATA, 1);
         sender(false, DATA);
         try {
-            assertOneLineError(
-                    as(
-                            "sender",
-                            "send",
-                            "--file",
-                            KafkaMlCliIT.hcopdCsv().toString(),
-                            "--label",
-                            "Diagnosis",
-                            "--format",
-                            "JSON",
-                            "--topic",
-                            DATA,
-                            "--deployment-id",
-                            "s2"),
-                    "User:sender is not authorized to WRITE topic '" + DATA + "'");
+            assertOneLineError(sendHcopd("s2"), "User:sender is not authorized to WRITE topic '" + DATA + "'");
         } finally {
             sender(true, DATA);
         }
@@ -316,21 +277,7 @@ class SecureClusterIT {
 
         sender(false, CONTROL);
         try {
-            assertOneLineError(
-                    as(
-                            "sender",
-                            "send",
-                            "--file",
-                            KafkaMlCliIT.hcopdCsv().toString(),
-                            "--label",
-                            "Diagnosis",
-                            "--format",
-                            "JSON",
-                            "--topic",
-                            DATA,
-                            "--deployment-id",
-                            "s3"),
-                    "User:sender is not authorized to WRITE topic '" + CONTROL + "'");
+            assertOneLineError(sendHcopd("s3"), "User:sender is not authorized to WRITE topic '" + CONTROL + "'");
         } finally {
             sender(true, CONTROL);
         }
