@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * An inference deployment (the paper's step F) as the registry records it, so that any process can see what
@@ -159,44 +160,21 @@ public record Inference(
 
     /** The same inference deployment with another status and replica count (same owner and generation). */
     public Inference with(String newStatus, int newReplicas, String newError) {
-        return new Inference(
-                id,
-                resultId,
-                inputTopic,
-                outputTopic,
-                newReplicas,
-                newStatus,
-                newError,
-                settings,
-                createdAt,
-                Instant.now(),
-                restarts,
-                heartbeatAt,
-                leaseMs,
-                owner,
-                generation,
-                supervisedBy);
+        return copy(c -> {
+            c.status = newStatus;
+            c.replicas = newReplicas;
+            c.error = newError;
+            c.updatedAt = Instant.now();
+        });
     }
 
     /** The same record owned by {@code newOwner} in {@code newGeneration}, supervised by {@code supervisor}. */
     public Inference ownedBy(String newOwner, long newGeneration, String supervisor) {
-        return new Inference(
-                id,
-                resultId,
-                inputTopic,
-                outputTopic,
-                replicas,
-                status,
-                error,
-                settings,
-                createdAt,
-                updatedAt,
-                restarts,
-                heartbeatAt,
-                leaseMs,
-                newOwner,
-                newGeneration,
-                supervisor);
+        return copy(c -> {
+            c.owner = newOwner;
+            c.generation = newGeneration;
+            c.supervisedBy = supervisor;
+        });
     }
 
     /** Whether the status is STOPPED or FAILED (final for this generation). */
@@ -219,44 +197,69 @@ public record Inference(
 
     /** The same inference deployment after another replica restart, {@code reason} being why it failed. */
     public Inference restarted(int totalRestarts, String reason) {
-        return new Inference(
-                id,
-                resultId,
-                inputTopic,
-                outputTopic,
-                replicas,
-                status,
-                reason,
-                settings,
-                createdAt,
-                Instant.now(),
-                totalRestarts,
-                heartbeatAt,
-                leaseMs,
-                owner,
-                generation,
-                supervisedBy);
+        return copy(c -> {
+            c.error = reason;
+            c.updatedAt = Instant.now();
+            c.restarts = totalRestarts;
+        });
     }
 
     /** The same inference deployment, said alive at {@code at} for {@code lease} more (nothing else changes). */
     public Inference heartbeat(Instant at, Duration lease) {
+        return copy(c -> {
+            c.heartbeatAt = at;
+            c.leaseMs = lease.toMillis();
+        });
+    }
+
+    /** This record with the fields {@code change} sets changed (validated as the constructor does). */
+    private Inference copy(Consumer<Copy> change) {
+        Copy copy = new Copy(this);
+        change.accept(copy);
         return new Inference(
                 id,
                 resultId,
                 inputTopic,
                 outputTopic,
-                replicas,
-                status,
-                error,
+                copy.replicas,
+                copy.status,
+                copy.error,
                 settings,
                 createdAt,
-                updatedAt,
-                restarts,
-                at,
-                lease.toMillis(),
-                owner,
-                generation,
-                supervisedBy);
+                copy.updatedAt,
+                copy.restarts,
+                copy.heartbeatAt,
+                copy.leaseMs,
+                copy.owner,
+                copy.generation,
+                copy.supervisedBy);
+    }
+
+    /** The fields the copy methods change, as they are in the record being copied until set. */
+    private static final class Copy {
+        int replicas;
+        String status;
+        String error;
+        Instant updatedAt;
+        int restarts;
+        Instant heartbeatAt;
+        long leaseMs;
+        String owner;
+        long generation;
+        String supervisedBy;
+
+        Copy(Inference from) {
+            replicas = from.replicas;
+            status = from.status;
+            error = from.error;
+            updatedAt = from.updatedAt;
+            restarts = from.restarts;
+            heartbeatAt = from.heartbeatAt;
+            leaseMs = from.leaseMs;
+            owner = from.owner;
+            generation = from.generation;
+            supervisedBy = from.supervisedBy;
+        }
     }
 
     /** The consumer group of its replicas ({@code kafkaml-inference-<id>} unless its settings name another). */
