@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(EmbeddedKafkaExtension.class)
 class BenchmarksIT {
 
-    private static final List<String> CONTRACT = List.of(
+    static final List<String> CONTRACT = List.of(
             "benchmark", "records", "seconds", "recordsPerSecond", "baseline", "baselineRecordsPerSecond", "ratio");
 
     @Test
@@ -176,49 +176,6 @@ class BenchmarksIT {
         assertThat(overhead.get("ratioDefinition").asText()).isEqualTo("seconds / baselineSeconds");
         assertThat(overhead.get("ratio").asDouble()).isPositive();
         assertThat(mapper.readTree(lines.get(1)).get("benchmark").asText()).isEqualTo("train-overhead-shared-read");
-    }
-
-    @Test
-    void inferenceBenchmarksPrintLatencyPercentilesAndThroughputAgainstBothBaselines(EmbeddedKafkaBroker kafka)
-            throws Exception {
-        ObjectMapper mapper = new ObjectMapper();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Benchmarks.run(
-                new String[] {
-                    "inference-latency",
-                    "--bootstrap-servers",
-                    kafka.bootstrapServers(),
-                    "--seconds",
-                    "2",
-                    "--rate",
-                    "50"
-                },
-                new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
-        JsonNode latency = mapper.readTree(
-                out.toString(StandardCharsets.UTF_8).lines().toList().get(0));
-        assertThat(latency.fieldNames())
-                .toIterable()
-                .containsAll(CONTRACT)
-                .contains("p50Millis", "p95Millis", "p99Millis");
-        assertThat(latency.get("records").asLong()).isEqualTo(100);
-        assertThat(latency.get("p99Millis").asDouble())
-                .isGreaterThanOrEqualTo(latency.get("p50Millis").asDouble());
-
-        out.reset();
-        status = Benchmarks.run(
-                new String[] {
-                    "inference-throughput", "--bootstrap-servers", kafka.bootstrapServers(), "--records", "3000"
-                },
-                new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
-        List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
-        assertThat(lines).hasSize(2);
-        assertThat(mapper.readTree(lines.get(0)).get("baseline").asText()).contains("passthrough");
-        assertThat(mapper.readTree(lines.get(1)).get("baseline").asText()).contains("Kafka-ML");
     }
 
     @Test
