@@ -16,8 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The real-data samples end to end with few epochs (the digits here, the tables in {@link RealDataTablesIT}: the
- * two classes run in parallel JVMs): streamed through the in-process
+ * The four real-data samples end to end with few epochs (and a part of NO3): streamed through the in-process
  * broker, trained by a deployment, served, the predictions read back and scored against the labels, and plain
  * DL4J from memory on the same split. Each model must be well above what the data allows without learning
  * (computed here from the data: the majority-class rate, the variance of the target), the served predictions must
@@ -54,11 +53,35 @@ class RealDataSamplesIT {
         assertClassifier(run(Sample.DIGITS_LSTM, digits, 4), majorityRate(digits));
     }
 
-    static Report run(Sample sample, Table table, int epochs) {
-        return run(samples, sample, table, epochs);
+    @Test
+    void breastCancerTrainsAOneSigmoidBinaryClassifierAndIsServedWithClasses() {
+        Table cancer = Sample.BREAST_CANCER.load(RealData.defaultDirectory(), 0);
+        assertThat(cancer.rows()).isEqualTo(569);
+        assertClassifier(run(Sample.BREAST_CANCER, cancer, 10), majorityRate(cancer));
     }
 
-    static Report run(RealDataSamples samples, Sample sample, Table table, int epochs) {
+    @Test
+    void no3RegressionTrainsFromTheStreamAndIsServed() {
+        Table no3 = Sample.NO3.load(RealData.defaultDirectory(), 8000);
+        Report report = run(Sample.NO3, no3, 3);
+        assertComplete(report);
+        double variance = variance(no3.labels()); // the mse of predicting the mean
+        assertThat(report.stream().get("mse"))
+                .as("stream mse vs the target's variance %.4f", variance)
+                .isLessThan(0.8 * variance);
+        assertThat(report.served().get("mse"))
+                .as("served mse = the deployment's test mse")
+                .isCloseTo(
+                        report.stream().get("mse"),
+                        within(0.01 * report.stream().get("mse")));
+        assertThat(report.memory().get("mse"))
+                .as("plain DL4J, same split and batches")
+                .isCloseTo(
+                        report.stream().get("mse"),
+                        within(0.05 * report.stream().get("mse")));
+    }
+
+    static Report run(Sample sample, Table table, int epochs) {
         Report report = samples.run(sample, table, epochs);
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         report.print(new PrintStream(printed, true, StandardCharsets.UTF_8));
