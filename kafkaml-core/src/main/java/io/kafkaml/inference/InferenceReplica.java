@@ -25,6 +25,10 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -78,9 +82,12 @@ import org.slf4j.LoggerFactory;
  * A {@code ProducerFencedException} fails the replica ({@link #fenced()}) without an abort, and its supervisor
  * restarts it with a new producer, as Kafka Streams treats a fenced task (it closes it dirty and rejoins): the
  * coordinator also fences the producer when it aborts a transaction that outlived {@code transaction.timeout.ms}
- * (a broker outage), so fencing alone does not prove a newer replica exists. A second process pinned to the same
- * instance id fences this one again after each restart, which spends the restart budget: the deployment is then
- * FAILED with a reason naming the transactional id.</li>
+ * (a broker outage), so fencing alone does not prove a newer replica exists. Before the restart the replica leaves
+ * its group and describes it: a member still holding its name ({@code <name>-consumer}) is a second process
+ * started with the same instance id, and the replica then fails without a restart, naming that member (the
+ * deployment is FAILED, a joined process exits non-zero). A poll's transaction is kept within half of
+ * {@code transaction.timeout.ms} (and of {@code max.poll.interval.ms}) by processing it in chunks, so a slow
+ * batch does not get its own transaction timed out.</li>
  * <li>Inputs that fail for a reason of their own (undecodable, a model error on that row, a prediction the producer
  * refuses such as {@code RecordTooLargeException}) go to the {@link InferenceExceptionHandler}: CONTINUE writes
  * them to the dead-letter topic with headers {@code kafkaml.dlq.topic}, {@code .partition}, {@code .offset},
@@ -138,6 +145,9 @@ public final class InferenceReplica implements Supervisor.Runner {
     private final KafkaProducer<byte[], byte[]> producer;
     private final boolean transactional;
     private final long maxPollIntervalNanos;
+    /** The consumer's {@code client.id}: {@code <name>-consumer} unless the user set one. */
+    private final String consumerClientId;
+
     private final CountDownLatch finished = new CountDownLatch(1);
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean stopping;
@@ -239,10 +249,19 @@ public final class InferenceReplica implements Supervisor.Runner {
         Map<String, Object> consumerConfig = ClientConfigs.consumer(clientConfig, consumerDefaults, consumerEnforced);
         Object interval = consumerConfig.getOrDefault(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 300_000);
         this.maxPollIntervalNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(interval.toString()));
-        this.chunks = new PollChunks(spec.maxBatchSize(), maxPollIntervalNanos);
+        this.consumerClientId = String.valueOf(consumerConfig.get(ConsumerConfig.CLIENT_ID_CONFIG));
         KafkaConsumer<byte[], byte[]> newConsumer =
                 new KafkaConsumer<>(consumerConfig, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         Map<String, Object> producerConfig = ClientConfigs.producer(clientConfig, producerDefaults, producerEnforced);
+        // exactly once: a poll's transaction stays open while its chunks are processed, and the coordinator aborts
+        // (and fences) one older than transaction.timeout.ms, so the chunk budget is the smaller of the two
+        long chunkBudgetNanos = transactional
+                ? Math.min(
+                        maxPollIntervalNanos,
+                        TimeUnit.MILLISECONDS.toNanos(Long.parseLong(
+                                String.valueOf(producerConfig.get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG)))))
+                : maxPollIntervalNanos;
+        this.chunks = new PollChunks(spec.maxBatchSize(), chunkBudgetNanos);
         this.maxRequestSize = Integer.parseInt(
                 String.valueOf(producerConfig.getOrDefault(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1024 * 1024)));
         this.maxBlock = Duration.ofMillis(Long.parseLong(
@@ -303,11 +322,19 @@ public final class InferenceReplica implements Supervisor.Runner {
                         name,
                         name,
                         e.toString());
-                KafkaMlException fencedFailure = new KafkaMlException(
-                        "the producer with transactional id " + name + " was fenced (" + e.getMessage()
-                                + "); if this repeats, another process runs with the same instance id ("
-                                + InferenceConfig.INSTANCE_ID_CONFIG + ")",
-                        e);
+                String duplicate = duplicateMember();
+                KafkaMlException fencedFailure = duplicate != null
+                        ? new DuplicateInstanceException(
+                                "another process serves this deployment with the same instance id: its replica "
+                                        + name + " (" + duplicate + ") fenced the producer with transactional id "
+                                        + name + "; give each process its own " + InferenceConfig.INSTANCE_ID_CONFIG
+                                        + " (--instance-id, KAFKAML_INSTANCE_ID)",
+                                e)
+                        : new KafkaMlException(
+                                "the producer with transactional id " + name + " was fenced (" + e.getMessage()
+                                        + "); if this repeats, another process runs with the same instance id ("
+                                        + InferenceConfig.INSTANCE_ID_CONFIG + ")",
+                                e);
                 failure.set(fencedFailure);
                 throw fencedFailure;
             }
@@ -346,6 +373,52 @@ public final class InferenceReplica implements Supervisor.Runner {
         return false;
     }
 
+    /**
+     * After a fencing: the member of the deployment's group that another process runs under this replica's name, or
+     * null. This replica's consumer leaves the group first (a closed consumer sends LeaveGroup), so a member still
+     * holding its client id ({@code <name>-consumer}) is a process started with the same instance id. Null also when
+     * the user set the consumer's {@code client.id} (the names then prove nothing) or the group cannot be described.
+     */
+    private String duplicateMember() {
+        if (!consumerClientId.equals(name + "-consumer")) {
+            return null;
+        }
+        try {
+            consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+        } catch (RuntimeException closing) {
+            log.debug("[{}] closing the consumer: {}", name, closing.toString());
+        }
+        Map<String, Object> adminConfig = ClientConfigs.admin(
+                clientConfig, Map.of(AdminClientConfig.CLIENT_ID_CONFIG, name + "-admin"), Map.of());
+        try (Admin admin = Admin.create(adminConfig)) {
+            ConsumerGroupDescription group = admin.describeConsumerGroups(List.of(groupId))
+                    .describedGroups()
+                    .get(groupId)
+                    .get(10, TimeUnit.SECONDS);
+            for (MemberDescription member : group.members()) {
+                if (consumerClientId.equals(member.clientId())) {
+                    return "member " + member.consumerId() + " on " + member.host();
+                }
+            }
+            return null;
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (Exception describing) {
+            log.debug("[{}] could not describe group {}: {}", name, groupId, describing.toString());
+            return null;
+        }
+    }
+
+    /** A replica fenced by a live replica of the same name in another process: a restart would only fight it. */
+    static final class DuplicateInstanceException extends KafkaMlException {
+        private static final long serialVersionUID = 1L;
+
+        DuplicateInstanceException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     /** A refusal by the broker (ACL, authentication, TLS) described in one line, or null. */
     private RuntimeException accessFailure(Throwable e) {
         Map<String, Object> context = new HashMap<>(clientConfig);
@@ -365,6 +438,7 @@ public final class InferenceReplica implements Supervisor.Runner {
     public static boolean isRestartable(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof InferenceRecordException
+                    || t instanceof DuplicateInstanceException
                     || t instanceof AuthorizationException
                     || t instanceof AuthenticationException
                     || t instanceof FencedInstanceIdException

@@ -479,6 +479,43 @@ class InferenceFaultsIT {
         }
     }
 
+    /**
+     * Two processes started with one pinned instance id give their replicas the same transactional id: the
+     * fenced replica finds the other's live consumer under its own name and fails without a restart, naming it,
+     * instead of fencing back at every restart.
+     */
+    @Test
+    void exactlyOnceTwoProcessesWithOneInstanceIdFailNamingTheDuplicate(EmbeddedKafkaBroker kafka) throws Exception {
+        kafka.createTopic("twin-in", 2);
+        Map<String, Object> pinned =
+                config(kafka, InferenceConfig.INSTANCE_ID_CONFIG, "twin", RestartPolicy.BACKOFF_MS_CONFIG, 100);
+        InferenceSpec spec = InferenceSpec.builder(mediumResult, "twin-in", "twin-out")
+                .guarantee(ProcessingGuarantee.EXACTLY_ONCE)
+                .build();
+        try (Registry other = Registry.connect(kafka.clientConfig(), "faults", Duration.ofSeconds(30));
+                LocalInference first = LocalInference.start(registry, pinned, "twin", spec);
+                LocalInference second = LocalInference.start(other, pinned, "twin", spec)) {
+            AtomicInteger sent = new AtomicInteger();
+            await().atMost(90, TimeUnit.SECONDS)
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() -> {
+                        send(
+                                kafka,
+                                "twin-in",
+                                sent.getAndAdd(20),
+                                20,
+                                0); // inputs to both partitions until one replica fails
+                        return first.state() == LocalInference.State.FAILED;
+                    });
+            assertThat(first.failure())
+                    .contains("same instance id")
+                    .contains("twin-twin-1")
+                    .contains("kafkaml.inference.instance.id");
+            assertThat(registry.inference("twin").orElseThrow().status()).isEqualTo("FAILED");
+            assertThat(first.restarts()).isZero();
+        }
+    }
+
     @Test
     void aReplicaThatKeepsThrowingFailsTheDeploymentAfterItsRestartBudget(EmbeddedKafkaBroker kafka) throws Exception {
         kafka.createTopic("crash-in-2", 1);
