@@ -108,6 +108,106 @@ class KafkaMlProgressTest {
         }
     }
 
+    /** A launcher that only records (as one creating Kubernetes Jobs): the test writes what a worker would. */
+    private static io.kafkaml.training.TrainingLauncher recordOnly(io.kafkaml.registry.Registry registry) {
+        return new io.kafkaml.training.TrainingLauncher() {
+            @Override
+            public io.kafkaml.training.TrainingHandle launch(io.kafkaml.training.TrainingJob job) {
+                return new io.kafkaml.training.TrainingHandle() {
+                    @Override
+                    public String deploymentId() {
+                        return job.deploymentId();
+                    }
+
+                    @Override
+                    public void cancel() {}
+
+                    @Override
+                    public java.util.Optional<DeploymentStatus> await(Duration timeout) {
+                        return registry.awaitTerminal(job.deploymentId(), timeout)
+                                .map(io.kafkaml.registry.Deployment::status);
+                    }
+                };
+            }
+
+            @Override
+            public void close() {}
+        };
+    }
+
+    private static EpochMetrics epoch(int n) {
+        return new EpochMetrics(n, 1.0 / n, Map.of("accuracy", 0.5 + n / 10.0), 5L * n);
+    }
+
+    /** The summary a worker writes: its status, how many epochs, where its run starts (and ends) in the topic. */
+    private static TrainingResult summary(
+            String deploymentId,
+            DeploymentStatus status,
+            int epochs,
+            io.kafkaml.registry.MetricsPosition start,
+            io.kafkaml.registry.MetricsPosition end) {
+        return new TrainingResult(
+                deploymentId + ".mlp",
+                deploymentId,
+                "mlp",
+                status,
+                List.of(),
+                Map.of(),
+                null,
+                0,
+                null,
+                null,
+                null,
+                java.time.Instant.now(),
+                epochs,
+                epoch(epochs),
+                epoch(epochs),
+                start,
+                end);
+    }
+
+    @Test
+    void aWorkerElsewhereIsFollowedAsItsMetricsGrowAcrossARestartUntilItEnds() throws Exception {
+        try (KafkaMl ml = builder()
+                .launcher((registry, config, listener) -> recordOnly(registry))
+                .build()
+                .start()) {
+            ml.models().register(KafkaMlIT.mlp("mlp"));
+            ml.configurations().create("c", "mlp");
+            Training training = ml.train("c", TrainingSpec.builder().epochs(3).build());
+            Heard heard = new Heard();
+            training.addListener(heard);
+            KafkaMlIT.Collector progress = new KafkaMlIT.Collector();
+            training.progress().subscribe(progress);
+            io.kafkaml.registry.Registry registry = ml.registry();
+            String id = training.deploymentId();
+            String resultId = id + ".mlp";
+
+            // the worker's first run: two epochs, then its summary (as a runner writes one at most once a second)
+            var start = registry.appendEpoch(resultId, "run-1", epoch(1)).join();
+            registry.appendEpoch(resultId, "run-1", epoch(2)).join();
+            registry.putResult(summary(id, DeploymentStatus.TRAINING, 2, start, null));
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> heard.epochs.size() == 2);
+            assertThat(heard.epochs).containsExactly("mlp 1/3", "mlp 2/3"); // live: the training has not ended
+            assertThat(heard.statuses).last().isEqualTo(DeploymentStatus.TRAINING);
+            assertThat(progress.completed.getCount()).isEqualTo(1);
+
+            // Kubernetes restarts the worker: a new run, from epoch 1, to the end
+            var restart = registry.appendEpoch(resultId, "run-2", epoch(1)).join();
+            registry.putResult(summary(id, DeploymentStatus.TRAINING, 1, restart, null));
+            registry.appendEpoch(resultId, "run-2", epoch(2)).join();
+            var last = registry.appendEpoch(resultId, "run-2", epoch(3)).join();
+            registry.putResult(summary(id, DeploymentStatus.FINISHED, 3, restart, last));
+
+            assertThat(training.await(Duration.ofSeconds(30))).contains(DeploymentStatus.FINISHED);
+            assertThat(progress.completed.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(heard.epochs).containsExactly("mlp 1/3", "mlp 2/3", "mlp 1/3", "mlp 2/3", "mlp 3/3");
+            assertThat(progress.items).extracting(TrainingProgress::metrics).isEqualTo(heard.metrics);
+            assertThat(heard.results).extracting(TrainingResult::status).containsExactly(DeploymentStatus.FINISHED);
+            assertThat(heard.statuses).doesNotHaveDuplicates().last().isEqualTo(DeploymentStatus.FINISHED);
+        }
+    }
+
     @Test
     void runnersInThisJvmReportEachEpochOnceThoughTheRegistryChangesToo() throws Exception {
         try (KafkaMl ml = builder().build().start()) {
