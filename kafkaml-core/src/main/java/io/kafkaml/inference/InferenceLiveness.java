@@ -17,7 +17,8 @@ import java.util.Optional;
  *   <li>Its owner's {@link Inference#heartbeatAt()} changed while this reader looked: alive (whatever the clocks).
  *   <li>Its consumer group has members ({@code Admin.describeConsumerGroups}; the coordinator expires a killed
  *       member after its {@code session.timeout.ms}): alive. No member during the whole patience: dead.
- *   <li>The group cannot be described (no Describe ACL on it): dead only if this reader saw
+ *   <li>The group may not be described ({@code GroupAuthorizationException}, said once in a warning; other errors
+ *       are retried and, if they last, leave the verdict undecided): dead only if this reader saw
  *       {@link Inference#heartbeatAt()} unchanged for a full {@link Inference#leaseMs()} on {@link System#nanoTime()}.
  * </ol>
  * When neither could be decided within the patience it answers alive: refusing a takeover is safe, a second owner
@@ -30,6 +31,8 @@ public final class InferenceLiveness {
 
     private static final Duration POLL = Duration.ofMillis(250);
     private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(5);
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(InferenceLiveness.class);
+    private static volatile boolean unauthorizedLogged;
 
     private InferenceLiveness() {}
 
@@ -42,23 +45,39 @@ public final class InferenceLiveness {
      */
     public static boolean alive(Registry registry, Inference record, Duration patience) {
         Objects.requireNonNull(record, "record");
-        if (!"RUNNING".equals(record.status()) || (record.supervisedBy() != null && record.replicas() == 0)) {
+        if (!servable(record) || (record.supervisedBy() != null && record.replicas() == 0)) {
             return true;
         }
         long start = System.nanoTime();
         long patienceNanos = Math.max(0, patience.toNanos());
         Inference first = record;
         while (true) {
-            Optional<Boolean> members = registry.consumerGroupHasMembers(record.groupId(), ADMIN_TIMEOUT);
+            Optional<Boolean> members;
+            boolean known = true;
+            try {
+                members = registry.consumerGroupHasMembers(record.groupId(), ADMIN_TIMEOUT);
+            } catch (io.kafkaml.common.KafkaMlException e) {
+                log.warn(
+                        "[{}] Cannot describe consumer group {} (retried): {}",
+                        record.id(),
+                        record.groupId(),
+                        e.getMessage());
+                members = Optional.empty();
+                known = false;
+            }
             Inference now = registry.inference(record.id()).orElse(first);
-            if (now.generation() != first.generation() || !"RUNNING".equals(now.status())) {
+            if (now.generation() != first.generation() || !now.status().equals(first.status())) {
                 return true; // someone else wrote it meanwhile: not a dead deployment's record
             }
             long elapsed = System.nanoTime() - start;
             if (!Objects.equals(now.heartbeatAt(), first.heartbeatAt())) {
                 return true; // its owner wrote a heartbeat meanwhile (replicas may still be joining the group)
             }
-            if (members.isPresent()) {
+            if (!known) {
+                if (elapsed >= patienceNanos) {
+                    return true; // undecided: refusing a takeover is safe, a second owner is not
+                }
+            } else if (members.isPresent()) {
                 if (members.get()) {
                     return true;
                 }
@@ -66,8 +85,16 @@ public final class InferenceLiveness {
                     return false;
                 }
             } else {
+                if (!unauthorizedLogged) {
+                    unauthorizedLogged = true;
+                    log.warn(
+                            "[{}] Not authorized to describe consumer group {}: liveness is judged by the owner's "
+                                    + "heartbeat alone (grant DESCRIBE on the group to judge by its members)",
+                            record.id(),
+                            record.groupId());
+                }
                 if (first.leaseMs() <= 0 || first.supervisedBy() != null) {
-                    return true; // no heartbeat to judge by
+                    return true; // no heartbeat to judge by: 'kafkaml inferences stop' or 'forget --force' ends it
                 }
                 if (elapsed
                         >= Math.max(
@@ -86,5 +113,72 @@ public final class InferenceLiveness {
                 return true;
             }
         }
+    }
+
+    /** Whether a record says its deployment is served: RUNNING, or RELEASED (its processes claim it among them). */
+    static boolean servable(Inference record) {
+        return "RUNNING".equals(record.status()) || Inference.RELEASED.equals(record.status());
+    }
+
+    /** What a short look at a served deployment's consumer group found ({@link #look}). */
+    public enum Look {
+        /** Its group had a member during the look, or its owner's heartbeat moved. */
+        SERVED,
+        /** Its group had no member during the whole look: scaling to 0, restarting, loading, or its processes are gone. */
+        NO_CONSUMERS,
+        /** Its group may not be described (no DESCRIBE ACL on it) and its heartbeat did not move during the look. */
+        UNKNOWN
+    }
+
+    /**
+     * Looks at served deployments ({@code RUNNING} or {@value Inference#RELEASED}; others are left out of the answer)
+     * for {@code window}, sampling their consumer groups every 250 ms, as a listing does: a group momentarily empty
+     * (a replica restarting, a model loading) is not mistaken for a dead deployment within the window, and a look
+     * never claims more than it saw. Transient errors are retried; a group that cannot be described is {@code UNKNOWN}.
+     *
+     * @return by id, what was seen
+     */
+    public static java.util.Map<String, Look> look(
+            Registry registry, java.util.Collection<Inference> records, Duration window) {
+        java.util.Map<String, Look> seen = new java.util.LinkedHashMap<>();
+        java.util.Map<String, Inference> open = new java.util.LinkedHashMap<>();
+        for (Inference record : records) {
+            if (servable(record)) {
+                boolean idle = record.supervisedBy() != null && record.replicas() == 0; // scaled to 0 on purpose
+                seen.put(record.id(), idle ? Look.SERVED : Look.NO_CONSUMERS);
+                if (!idle) {
+                    open.put(record.id(), record);
+                }
+            }
+        }
+        long end = System.nanoTime() + Math.max(0, window.toNanos());
+        while (!open.isEmpty()) {
+            for (var it = open.values().iterator(); it.hasNext(); ) {
+                Inference record = it.next();
+                Optional<Boolean> members;
+                try {
+                    members = registry.consumerGroupHasMembers(record.groupId(), ADMIN_TIMEOUT);
+                } catch (io.kafkaml.common.KafkaMlException e) {
+                    members = Optional.empty();
+                }
+                Inference now = registry.inference(record.id()).orElse(record);
+                if (members.orElse(false) || !Objects.equals(now.heartbeatAt(), record.heartbeatAt())) {
+                    seen.put(record.id(), Look.SERVED);
+                    it.remove();
+                } else if (members.isEmpty()) {
+                    seen.put(record.id(), Look.UNKNOWN);
+                }
+            }
+            if (open.isEmpty() || System.nanoTime() - end >= 0) {
+                break;
+            }
+            try {
+                Thread.sleep(POLL.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return seen;
     }
 }

@@ -159,6 +159,11 @@ public final class InferenceReplica implements Supervisor.Runner {
 
     private float[] features = new float[0];
     private final PollChunks chunks;
+    /** Whether this replica may produce and commit now (its process's part in the deployment is confirmed). */
+    private volatile java.util.function.BooleanSupplier writeWindow = () -> true;
+    /** Loop thread only: partitions are paused because the write window is closed. */
+    private boolean heldBack;
+
     private int consecutiveAborts;
 
     /** At least once: offsets waiting for their predictions' acknowledgements. Replica thread only. */
@@ -297,6 +302,7 @@ public final class InferenceReplica implements Supervisor.Runner {
                 if (!transactional) {
                     commitAcknowledged(false, null);
                 }
+                holdBackUnlessWritable();
                 ConsumerRecords<byte[], byte[]> records;
                 try {
                     records = consumer.poll(spec.maxWait());
@@ -304,6 +310,12 @@ public final class InferenceReplica implements Supervisor.Runner {
                     continue;
                 }
                 if (!records.isEmpty()) {
+                    if (!writeWindow.getAsBoolean()) {
+                        List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>(records.count());
+                        records.forEach(all::add);
+                        rewind(all, false); // polled again once the window opens (or by the group's next owner)
+                        continue;
+                    }
                     process(records);
                 }
             }
@@ -355,6 +367,50 @@ public final class InferenceReplica implements Supervisor.Runner {
         } finally {
             close();
             finished.countDown();
+        }
+    }
+
+    /**
+     * Sets what says whether this replica may produce and commit now ({@code LocalInference}: its process's part in the
+     * deployment was confirmed within the lease less one heartbeat interval). While it says no, the replica stays in
+     * its group with its partitions paused, writes nothing, and a batch under way is abandoned (at least once: its
+     * inputs are predicted again; exactly once: its transaction is aborted). Call before {@link #run()}.
+     */
+    void writeWindow(java.util.function.BooleanSupplier window) {
+        this.writeWindow = java.util.Objects.requireNonNull(window, "window");
+    }
+
+    /** Pauses every assigned partition while the write window is closed, resumes them when it opens. Loop thread. */
+    private void holdBackUnlessWritable() {
+        boolean writable = writeWindow.getAsBoolean();
+        if (!writable) {
+            if (!heldBack) {
+                log.warn(
+                        "[{}] This process's part in the deployment has not been confirmed within its lease; the "
+                                + "replica writes nothing until it is",
+                        name);
+            }
+            consumer.pause(consumer.assignment()); // again each time: partitions assigned since are held too
+            heldBack = true;
+        } else if (heldBack) {
+            consumer.resume(consumer.paused());
+            heldBack = false;
+            log.info("[{}] Confirmed again; the replica goes on", name);
+        }
+    }
+
+    /** Thrown inside a batch when the write window closed before its predictions or offsets were written. */
+    private static final class WriteWindowClosed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        WriteWindowClosed() {
+            super("the write window closed", null, false, false);
+        }
+    }
+
+    private void checkWriteWindow() {
+        if (!writeWindow.getAsBoolean()) {
+            throw new WriteWindowClosed();
         }
     }
 
@@ -552,6 +608,7 @@ public final class InferenceReplica implements Supervisor.Runner {
             }
             long sent = System.nanoTime();
             if (transactional) {
+                checkWriteWindow();
                 producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
                 committing = true;
                 commitResolvingTimeouts(
@@ -594,6 +651,20 @@ public final class InferenceReplica implements Supervisor.Runner {
             }
             committing = false; // the commit failed for good (an abortable error): abort it
             abortAndRewind(all, e);
+        } catch (WriteWindowClosed e) {
+            log.warn(
+                    "[{}] A batch of {} inputs is abandoned: this process's part in the deployment was not confirmed "
+                            + "within its lease (was it paused?); {}",
+                    name,
+                    all.size(),
+                    transactional ? "its transaction is aborted" : "its inputs are predicted again");
+            if (transactional) {
+                producer.abortTransaction();
+                failedSends.clear();
+                rewind(all, true);
+            } else {
+                rewind(all, false);
+            }
         }
     }
 
@@ -778,6 +849,7 @@ public final class InferenceReplica implements Supervisor.Runner {
             features = new float[count * width];
         }
         List<ConsumerRecord<byte[], byte[]>> good = new ArrayList<>(count);
+        checkWriteWindow();
         for (ConsumerRecord<byte[], byte[]> record : chunk) {
             Throwable refusedBefore = takeRefused(record);
             if (refusedBefore != null) {
@@ -796,6 +868,7 @@ public final class InferenceReplica implements Supervisor.Runner {
         if (!good.isEmpty()) {
             float[] predictions = predictOrFindTheBadRows(good, width);
             predicted = System.nanoTime();
+            checkWriteWindow(); // the predictions took long, or the process was paused: confirmed still?
             int outputs = model.outputs();
             for (int i = 0; i < good.size(); i++) {
                 ConsumerRecord<byte[], byte[]> input = good.get(i);

@@ -108,8 +108,12 @@ public final class LocalInference implements AutoCloseable {
     private final AtomicReference<String> failure = new AtomicReference<>();
     private volatile State state = State.RUNNING;
     private final Duration heartbeatInterval;
-    /** Heartbeat thread only: the record now describes another process's deployment. */
-    private boolean takenOver;
+    /** {@link System#nanoTime()} before the last read that confirmed this process's part (see {@link #mayWrite}). */
+    private volatile long confirmedAt;
+    /** Whether {@link #stop(Duration)} asked to stop the deployment for every process (else close hands it over). */
+    private volatile boolean stopRequested;
+    /** Set when another process took the deployment over: this one's replicas never write again. */
+    private volatile boolean lost;
 
     private final java.util.concurrent.ScheduledExecutorService heartbeats;
     private final List<String> abandoned = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -152,36 +156,58 @@ public final class LocalInference implements AutoCloseable {
     }
 
     /**
+     * How long after the last confirmation of its part in the deployment this process's replicas may still write:
+     * the lease less one heartbeat interval, so that they have stopped before another process may judge this one
+     * dead and claim the deployment (a claim needs a whole lease without a sign of life).
+     */
+    private long writeWindowNanos() {
+        return lease().minus(heartbeatInterval).toNanos();
+    }
+
+    /**
+     * Whether this process's replicas may produce and commit now: its ownership (or, for a joiner, the generation it
+     * serves) was confirmed by a read of the registry within {@link #writeWindowNanos()} on {@link System#nanoTime()}.
+     * A process paused past that (SIGSTOP, a long GC, a partition) writes nothing when it resumes until a heartbeat
+     * has confirmed it again; one that lost the deployment meanwhile never writes again.
+     */
+    boolean mayWrite() {
+        return !lost && System.nanoTime() - confirmedAt < writeWindowNanos();
+    }
+
+    /**
      * The heartbeat task: the owner refreshes {@link Inference#heartbeatAt()} if it still owns the record, else stops
-     * serving; a joiner follows the record and stops when its generation ended. Never changes the status.
+     * serving; a joiner follows the record (and claims it when its owner released it). Each confirmation read goes to
+     * the broker ({@link Registry#refreshInference}) and renews {@link #mayWrite()}.
      */
     private void heartbeat() {
         if (state != State.RUNNING) {
             return;
         }
+        long asked = System.nanoTime();
         try {
-            Optional<Inference> recorded = registry.inference(id);
+            Inference recorded = registry.refreshInference(id).orElse(null);
             if (owner) {
-                String lost = null;
+                Inference newer = null;
+                boolean lost = false;
                 synchronized (writeLock) {
                     if (state != State.RUNNING) {
                         return;
                     }
-                    Inference record = recorded.orElse(null);
-                    if (!owns(record)) {
-                        lost = describeOwner(record);
-                    } else if (!registry.putInference(record.heartbeat(Instant.now(), lease()))) {
-                        lost = describeOwner(registry.inference(id).orElse(null));
+                    if (!owns(recorded)) {
+                        lost = true;
+                        newer = recorded;
+                    } else if (!registry.putInference(recorded.heartbeat(Instant.now(), lease()))) {
+                        lost = true;
+                        newer = registry.refreshInference(id).orElse(null);
+                    } else {
+                        confirmedAt = asked;
                     }
                 }
-                if (lost != null) {
-                    fail(
-                            "this process (" + ownerToken + ", generation " + generation + ") no longer owns the "
-                                    + "deployment: " + lost + "; it stops serving (start it again to join)",
-                            false);
+                if (lost) {
+                    superseded(newer);
                 }
             } else {
-                recorded.ifPresent(this::follow);
+                follow(recorded, asked);
             }
         } catch (RuntimeException e) {
             log.warn("[{}] Could not refresh the deployment's heartbeat in the registry: {}", id, e.toString());
@@ -192,6 +218,21 @@ public final class LocalInference implements AutoCloseable {
         return record != null && record.generation() == generation && ownerToken.equals(record.owner());
     }
 
+    /** The owner found a later generation: stopped or forgotten on request, or taken over (this process lost it). */
+    private void superseded(Inference newer) {
+        owner = false;
+        if (newer == null
+                || (newer.generation() > generation && newer.isTerminal() && !"FAILED".equals(newer.status()))) {
+            stopOnRequest(newer);
+            return;
+        }
+        lost = true;
+        fail(
+                "this process (" + ownerToken + ", generation " + generation + ") no longer owns the deployment: "
+                        + describeOwner(newer) + "; it stops serving (start it again to join)",
+                false);
+    }
+
     private static String describeOwner(Inference record) {
         return record == null
                 ? "the record was deleted"
@@ -200,34 +241,87 @@ public final class LocalInference implements AutoCloseable {
                         + " to " + record.outputTopic() + ")";
     }
 
-    /** A joiner's view of the record: it stops when the generation it serves ended or was taken over otherwise. */
-    private void follow(Inference record) {
-        if (record.generation() == generation) {
-            if ("FAILED".equals(record.status())) {
-                fail("the deployment FAILED in its owner " + record.owner() + ": " + record.error(), false);
-            } else if ("STOPPED".equals(record.status())) {
-                stopFollowing();
-            }
-        } else if (record.generation() > generation) {
-            if ("RUNNING".equals(record.status()) && sameWork(record, spec)) {
+    /**
+     * A joiner's view of the record: it serves on while its generation (or a later one of the same work) is RUNNING,
+     * claims the next generation when the owner RELEASED it, and stops when the deployment was stopped, forgotten,
+     * FAILED or replaced by other work.
+     */
+    private void follow(Inference record, long asked) {
+        if (record == null) {
+            stopOnRequest(null);
+            return;
+        }
+        if (record.generation() < generation) {
+            return; // an older view than the one this process acted on: wait for the next beat
+        }
+        if (record.generation() > generation) {
+            if (("RUNNING".equals(record.status()) || Inference.RELEASED.equals(record.status()))
+                    && sameWork(record, spec)) {
                 log.info(
-                        "[{}] The deployment was taken over by {} (generation {}) with the same result and topics; "
-                                + "this process serves it on",
+                        "[{}] The deployment is now generation {} of {} with the same result and topics; this process "
+                                + "serves it on",
                         id,
-                        record.owner(),
-                        record.generation());
+                        record.generation(),
+                        record.owner());
                 generation = record.generation();
+            } else if (record.isTerminal() && !"FAILED".equals(record.status())) {
+                stopOnRequest(record);
+                return;
             } else {
+                lost = true;
                 fail("the deployment was replaced: " + describeOwner(record), false);
+                return;
             }
+        }
+        switch (record.status()) {
+            case "RUNNING" -> confirmedAt = asked;
+            case Inference.RELEASED -> takeOverReleased(record, asked);
+            case "FAILED" ->
+                fail("the deployment FAILED in its owner " + record.owner() + ": " + record.error(), false);
+            default -> stopOnRequest(record);
         }
     }
 
-    /** A joiner whose deployment was STOPPED by its owner stops too, writing nothing. */
-    private void stopFollowing() {
+    /** A joiner claims a deployment its owner released (the handover); of several joiners the first claim wins. */
+    private void takeOverReleased(Inference released, long asked) {
+        int count;
+        synchronized (this) {
+            count = slots.size();
+        }
+        Inference mine = released.with("RUNNING", count, null)
+                .ownedBy(ownerToken, released.generation() + 1, null)
+                .heartbeat(Instant.now(), lease());
+        synchronized (writeLock) {
+            if (state != State.RUNNING) {
+                return;
+            }
+            if (registry.putInference(mine)) {
+                generation = mine.generation();
+                owner = true;
+                confirmedAt = asked;
+                log.info(
+                        "[{}] Its owner {} left; this process owns the deployment now (generation {})",
+                        id,
+                        released.owner(),
+                        mine.generation());
+                return;
+            }
+        }
+        registry.refreshInference(id).ifPresentOrElse(record -> follow(record, asked), () -> stopOnRequest(null));
+    }
+
+    /** The deployment was stopped (or forgotten) for every process: this one stops too, writing nothing. */
+    private void stopOnRequest(Inference record) {
+        owner = false;
         Thread stopper = new Thread(
                 () -> {
-                    log.info("[{}] The deployment was STOPPED by its owner; this process stops too", id);
+                    log.info(
+                            "[{}] The deployment was {}; this process stops too",
+                            id,
+                            record == null
+                                    ? "removed from the registry"
+                                    : record.status() + " by " + record.owner() + " (generation " + record.generation()
+                                            + ")");
                     close();
                 },
                 "kafkaml-inference-stop | " + id);
@@ -272,10 +366,15 @@ public final class LocalInference implements AutoCloseable {
         return inference;
     }
 
-    /** Becomes the record's owner (new deployment, restart of an ended one, takeover) or joins a live one. */
+    /**
+     * Becomes the record's owner (new deployment, restart of an ended one, takeover of a dead or released one) or
+     * joins a live one; looks again whenever the record changed while it judged it (it joins only a RUNNING record
+     * whose generation it saw alive).
+     */
     private void claim() {
         for (int attempt = 0; attempt < 5; attempt++) {
-            Optional<Inference> existing = registry.inference(id);
+            long asked = System.nanoTime();
+            Optional<Inference> existing = registry.refreshInference(id);
             if (existing.isPresent() && existing.get().supervisedBy() != null) {
                 Inference supervised = existing.get();
                 if (!"RUNNING".equals(supervised.status())) {
@@ -283,6 +382,7 @@ public final class LocalInference implements AutoCloseable {
                             + " by its " + supervised.supervisedBy() + " launcher; it is not started again here");
                 }
                 join(supervised);
+                confirmedAt = asked;
                 return;
             }
             if (existing.isPresent() && "RUNNING".equals(existing.get().status())) {
@@ -291,8 +391,14 @@ public final class LocalInference implements AutoCloseable {
                         ? lease()
                         : Duration.ofMillis(running.leaseMs());
                 if (InferenceLiveness.alive(registry, running, patience)) {
-                    join(registry.inference(id).orElse(running));
-                    return;
+                    Inference now = registry.refreshInference(id).orElse(null);
+                    if (now != null && now.generation() == running.generation() && "RUNNING".equals(now.status())) {
+                        join(now);
+                        confirmedAt = asked;
+                        return;
+                    }
+                    log.info("[{}] The deployment changed while this process judged it; looking again", id);
+                    continue;
                 }
                 log.warn(
                         "[{}] Taking over the inference deployment: it is recorded RUNNING (owner {}, generation {}) "
@@ -303,8 +409,19 @@ public final class LocalInference implements AutoCloseable {
                         running.generation(),
                         running.groupId(),
                         patience.toMillis());
+            } else if (existing.isPresent()
+                    && Inference.RELEASED.equals(existing.get().status())) {
+                Inference released = existing.get();
+                if (!sameWork(released, spec) && InferenceLiveness.alive(registry, released, lease())) {
+                    join(released); // throws: other work is still served
+                }
+                log.info(
+                        "[{}] Its owner {} released the deployment (generation {}); this process claims it",
+                        id,
+                        released.owner(),
+                        released.generation());
             }
-            long next = existing.map(Inference::generation).orElse(0L) + 1;
+            long next = registry.inferenceGeneration(id) + 1;
             Instant now = Instant.now();
             Inference mine = new Inference(
                     id,
@@ -326,6 +443,7 @@ public final class LocalInference implements AutoCloseable {
             if (registry.putInference(mine)) {
                 owner = true;
                 generation = next;
+                confirmedAt = asked;
                 return;
             }
             log.info("[{}] Another process recorded generation {} first; looking again", id, next);
@@ -513,6 +631,7 @@ public final class LocalInference implements AutoCloseable {
                 ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig)),
                 clientConfig,
                 stats);
+        replica.writeWindow(this::mayWrite);
         slot.current.set(replica);
         return replica;
     }
@@ -685,7 +804,16 @@ public final class LocalInference implements AutoCloseable {
         }
         boolean recorded = true;
         if (owner && terminated.getCount() > 0) {
-            recorded = recordWithin(record -> record.with("STOPPED", 0, null), deadline);
+            String end = stopRequested || !othersServe(deadline) ? "STOPPED" : Inference.RELEASED;
+            if (Inference.RELEASED.equals(end)) {
+                log.info(
+                        "[{}] Other processes serve the deployment: ownership is handed over to them (the first to "
+                                + "claim generation {} owns it); stop every process with 'kafkaml inferences stop {}'",
+                        id,
+                        generation + 1,
+                        id);
+            }
+            recorded = recordWithin(record -> record.with(end, 0, null), deadline);
             if (!recorded) {
                 abandoned.add("registry record");
             }
@@ -693,6 +821,43 @@ public final class LocalInference implements AutoCloseable {
         terminated.countDown();
         log.info("[{}] stopped: {}", id, stats);
         return abandoned.isEmpty() && recorded;
+    }
+
+    /**
+     * Whether a process other than this one (whose replicas have left the group) serves the deployment: its consumer
+     * group has members. Where the group may not be described, or could not be in time, the owner hands over anyway:
+     * a {@value Inference#RELEASED} record is claimed by a joiner if there is one, else by the next process started.
+     */
+    private boolean othersServe(Deadline deadline) {
+        try {
+            return registry.consumerGroupHasMembers(
+                            groupId,
+                            deadline.remainingAtMost(Duration.ofSeconds(5)).dividedBy(2))
+                    .orElse(true);
+        } catch (RuntimeException e) {
+            log.warn("[{}] Could not tell whether other processes serve the deployment: {}", id, e.toString());
+            return true;
+        }
+    }
+
+    /**
+     * Stops the deployment for every process that serves it, then this process's replicas as {@link #close(Duration)}
+     * does: the owner records STOPPED, a joiner claims a STOPPED generation ({@link Registry#stopInference}); the other
+     * processes stop at their next heartbeat. {@link #close()} instead stops only this process and, if it owns the
+     * deployment while others serve it, hands ownership over to them.
+     *
+     * @return as {@link #close(Duration)}
+     */
+    public boolean stop(Duration grace) {
+        stopRequested = true;
+        if (!owner && state == State.RUNNING) {
+            try {
+                registry.stopInference(id, ownerToken);
+            } catch (RuntimeException e) {
+                log.warn("[{}] Could not record the deployment STOPPED: {}", id, e.toString());
+            }
+        }
+        return close(grace);
     }
 
     /**

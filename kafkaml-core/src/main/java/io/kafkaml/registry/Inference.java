@@ -15,7 +15,8 @@ import java.util.function.Consumer;
  * @param inputTopic where inputs are read
  * @param outputTopic where predictions are written
  * @param replicas how many replicas it runs
- * @param status {@code RUNNING}, {@code STOPPED} or {@code FAILED}
+ * @param status {@code RUNNING}, {@value #RELEASED} (its owner left, a process serving it takes it over),
+ *     {@code STOPPED} or {@code FAILED}
  * @param error why it failed; while RUNNING, the last replica failure that was restarted; else {@code null}
  * @param settings the rest of its settings
  * @param createdAt when it was created
@@ -26,28 +27,43 @@ import java.util.function.Consumer;
  *     never judged by comparing it with a reader's clock (see below)
  * @param leaseMs how long a reader must see {@code heartbeatAt} unchanged, on its own clock, before it may judge the
  *     owner dead when the consumer group cannot be described (three heartbeat intervals; 0: no lease)
- * @param owner the instance id of the process that owns the record ({@code null} in records written before 0.2)
- * @param generation the ownership generation: 1 for a new deployment, one more on each takeover or restart of the
- *     id (0 in records written before 0.2)
+ * @param owner the token of the process (or launcher, or command) that claimed the generation ({@code null} in
+ *     records written before 0.2)
+ * @param generation the ownership generation: 1 for a new deployment, one more on each start, takeover, handover,
+ *     stop or forget of the id (0 in records written before 0.2)
  * @param supervisedBy who keeps the replicas alive when it is not a {@code LocalInference} owner ({@value
  *     #SUPERVISED_BY_KUBERNETES} for a Kubernetes Deployment), else {@code null}
  *
- * <h2>One owner</h2>
- * The record is written only by its owner ({@link #owner()} in {@link #generation()}); the registry applies every
- * write in log order and ignores one that another generation's owner makes, a generation that does not follow the
- * current one, or any change to a STOPPED or FAILED record of the same generation ({@link #allowedUpdate}). A
- * process that takes a deployment over writes {@code generation + 1} and reads the record back: the first such
- * write in the log wins, the others see another owner and lose. Processes that join a running deployment never
- * write it.
+ * <h2>One owner: claims and generations</h2>
+ * Ownership is a sequence of generations. A process becomes the owner by <em>claiming</em> the next generation: it
+ * writes this record (its token in {@link #owner()}, {@code generation = latest + 1}) under the key
+ * {@code <id>#<generation>} of the registry's append-only claims topic ({@code <prefix>.inference-claims},
+ * {@code cleanup.policy=delete}, {@code retention.ms=-1}), then reads it back: the first claim of a generation in the
+ * log wins, and since that topic is never compacted nor expired, every reader, now or later, sees the same winner
+ * (a Kafka-backed compare-and-set, as Kafka Streams relies on the group coordinator for task ownership). While it
+ * owns the latest generation, the owner alone writes that generation's state (status, replicas, restarts,
+ * heartbeat) under {@code <id>#<generation>} of the compacted {@code <prefix>.inferences} topic: one writer per key,
+ * so compaction keeps exactly its last write. A reader's current record is the state of the latest claimed
+ * generation (its claim while its owner wrote nothing else); records of earlier generations, e.g. a heartbeat of a
+ * paused owner that resumed after a takeover, are never current, whatever their order in the log or what compaction
+ * removed ({@code Registry.putInference} refuses them anyway).
+ *
+ * <p>Who claims: {@code LocalInference.start} (a new deployment, the restart of an ended one, the takeover of a
+ * dead one), a process that served a {@value #RELEASED} deployment with its owner (the handover: the first such
+ * claim wins, the others serve on under it), {@code Registry.stopInference} / {@code kafkaml inferences stop} (a
+ * {@code STOPPED} generation: every process serving the id stops) and {@code Registry.forgetInference} /
+ * {@code kafkaml inferences forget} ({@value #FORGOTTEN}: the id is no longer listed). Statuses of one generation:
+ * {@code RUNNING} → {@value #RELEASED} (the owner left while others served) or {@code STOPPED} or {@code FAILED};
+ * STOPPED and FAILED are final for the generation. Processes that join a running deployment never write its state.
  *
  * <h2>Liveness</h2>
  * A process killed with SIGKILL cannot write STOPPED or FAILED. Whether a RUNNING deployment still runs is judged
  * from its consumer group ({@code Admin.describeConsumerGroups}): members mean alive, as the group coordinator
- * decides with its own clock and the consumers' session timeout. Where the group cannot be described (no Describe
- * ACL on the group), a reader judges it dead only after seeing {@link #heartbeatAt()} unchanged for a full
- * {@link #leaseMs()} on its own monotonic clock; clocks of different machines are never compared. Such a deployment
- * shows {@value #STALE} ({@link #liveStatus(boolean)}) and a new process may take it over. A supervised record
- * ({@link #supervisedBy()}) is never taken over: its supervisor restarts its replicas.
+ * decides with its own clock and the consumers' session timeout. Where the group may not be described (a
+ * {@code GroupAuthorizationException}), a reader judges it dead only after seeing {@link #heartbeatAt()} unchanged
+ * for a full {@link #leaseMs()} on its own monotonic clock; clocks of different machines are never compared. Such a
+ * deployment shows {@value #STALE} ({@link #liveStatus(boolean)}) and a new process may take it over. A supervised
+ * record ({@link #supervisedBy()}) is never taken over: its supervisor restarts its replicas.
  */
 public record Inference(
         String id,
@@ -69,6 +85,18 @@ public record Inference(
 
     /** {@link #liveStatus(boolean)} of a RUNNING deployment no process serves any more. */
     public static final String STALE = "STALE";
+
+    /**
+     * {@link #status()} of a generation whose owner left while other processes served it with the same result and
+     * topics: the first of them to claim the next generation owns the deployment; it stays served meanwhile.
+     */
+    public static final String RELEASED = "RELEASED";
+
+    /**
+     * {@link #status()} of the generation claimed by {@code Registry.forgetInference}: the id is no longer listed and
+     * processes of this version that serve it stop.
+     */
+    public static final String FORGOTTEN = "FORGOTTEN";
 
     /** {@link #supervisedBy()} of a deployment run as a Kubernetes Deployment. */
     public static final String SUPERVISED_BY_KUBERNETES = "kubernetes";
@@ -177,17 +205,21 @@ public record Inference(
         });
     }
 
-    /** Whether the status is STOPPED or FAILED (final for this generation). */
+    /** Whether the status is STOPPED or FAILED (or {@value #FORGOTTEN}): final for this generation. */
     public boolean isTerminal() {
-        return "STOPPED".equals(status) || "FAILED".equals(status);
+        return "STOPPED".equals(status) || "FAILED".equals(status) || FORGOTTEN.equals(status);
     }
 
     /**
-     * Whether a record may replace the current one of its id, as every reader of the registry decides in log order:
-     * a later generation only as {@code current + 1} (the first takeover wins), the same generation only by the same
-     * owner and never once STOPPED or FAILED, an earlier generation never. Records without an owner (written before
-     * 0.2) are replaced by any later generation.
+     * Whether {@code next} may follow {@code current} in the order one owner writes its generation: a later
+     * generation only as {@code current + 1}, the same generation only by the same owner and never once final, an
+     * earlier generation never.
+     *
+     * @deprecated the registry no longer decides by this rule, which depended on history that compaction removes:
+     *     ownership is decided by per-generation claims (see the class javadoc, <em>One owner</em>). Kept as the
+     *     check an owner may make before it writes.
      */
+    @Deprecated(since = "0.2")
     public static boolean allowedUpdate(Inference current, Inference next) {
         if (next.generation() == current.generation()) {
             return Objects.equals(next.owner(), current.owner()) && !current.isTerminal();

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -101,6 +102,7 @@ public final class Registry implements AutoCloseable {
     private final String resultEnds;
     private final String datasources;
     private final String inferences;
+    private final String inferenceClaims;
     private final String artifacts;
     private final String chunks;
     private final String metrics;
@@ -122,6 +124,7 @@ public final class Registry implements AutoCloseable {
         this.resultEnds = prefix + ".result-ends";
         this.datasources = prefix + ".datasources";
         this.inferences = prefix + ".inferences";
+        this.inferenceClaims = prefix + ".inference-claims";
         this.artifacts = prefix + ".artifacts";
         this.chunks = prefix + ".artifact-chunks";
         this.metrics = prefix + ".metrics";
@@ -135,6 +138,7 @@ public final class Registry implements AutoCloseable {
                         resultEnds,
                         datasources,
                         inferences,
+                        inferenceClaims,
                         artifacts,
                         chunks),
                 Set.of(chunks),
@@ -143,17 +147,9 @@ public final class Registry implements AutoCloseable {
                         Registry::allowedResultUpdate,
                         resultEnds,
                         (current, next) -> false,
-                        inferences,
-                        Registry::allowedInferenceUpdate),
-                Map.of(
-                        resultEnds,
-                        Map.of(
-                                org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG,
-                                org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_DELETE,
-                                org.apache.kafka.common.config.TopicConfig.RETENTION_MS_CONFIG,
-                                "-1",
-                                org.apache.kafka.common.config.TopicConfig.RETENTION_BYTES_CONFIG,
-                                "-1")),
+                        inferenceClaims,
+                        (current, next) -> false),
+                Map.of(resultEnds, APPEND_ONLY, inferenceClaims, APPEND_ONLY),
                 timeout,
                 clients);
         store.addListener((topic, key) -> {
@@ -192,14 +188,14 @@ public final class Registry implements AutoCloseable {
         }
     }
 
-    private static boolean allowedInferenceUpdate(byte[] current, byte[] next) {
-        try {
-            return Inference.allowedUpdate(
-                    JSON.readValue(current, Inference.class), JSON.readValue(next, Inference.class));
-        } catch (IOException | RuntimeException e) {
-            return true; // not a record this version can judge: keep the log's order
-        }
-    }
+    /** The configuration of the append-only registry topics: every record kept, none compacted or expired. */
+    private static final Map<String, String> APPEND_ONLY = Map.of(
+            org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG,
+            org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_DELETE,
+            org.apache.kafka.common.config.TopicConfig.RETENTION_MS_CONFIG,
+            "-1",
+            org.apache.kafka.common.config.TopicConfig.RETENTION_BYTES_CONFIG,
+            "-1");
 
     private void ensureMetricsTopic() {
         try {
@@ -866,56 +862,225 @@ public final class Registry implements AutoCloseable {
     // ---- inference deployments ----
 
     /**
-     * Records (or replaces) an inference deployment, as its owner ({@link Inference#owner()} in its
-     * {@link Inference#generation()}).
+     * Records an inference deployment as its owner: claims a generation, or writes the state of one it claimed (see
+     * {@link Inference}, <em>One owner</em>).
      *
-     * @return true if the registry took it: false if {@link Inference#allowedUpdate} refused it (another owner or
-     *     generation came first, or the generation already ended), the record then stays as the log decided
+     * <ul>
+     *   <li>A record of a generation nobody claimed yet is a claim: it must be later than every generation of the id
+     *       this client knows after reading the claims to their end; the first claim of a generation in the
+     *       append-only claims topic wins, for good. The winner's record is the deployment's record from then on;
+     *       older generations' records are deleted.
+     *   <li>A record of a claimed generation is a state write: taken only from the generation's claimant
+     *       ({@link Inference#owner()} equal to the claim's) while no later generation is claimed.
+     * </ul>
+     * Before it answers, this client has read the claims written before the call, so a {@code true} means that, when
+     * the call began, no other process owned the deployment.
+     *
+     * @return true if the registry took it; false if the generation is another process's, is not the latest, or
+     *     (a claim) another process claimed it first
      * @throws RegistryException if the write fails (the broker refuses it, or it times out)
      */
     public boolean putInference(Inference inference) {
+        String id = inference.id();
+        String key = InferenceHistory.key(id, inference.generation());
+        store.sync(List.of(inferenceClaims));
+        NavigableMap<Long, Inference> claims = claims(id);
+        Inference legacy = read(inferences, id, Inference.class).orElse(null);
+        Inference claim = claims.get(inference.generation());
         byte[] value = write(inference);
-        store.put(inferences, inference.id(), value);
-        byte[] applied = store.get(inferences, inference.id());
-        return applied != null && java.util.Arrays.equals(applied, value);
+        if (claim == null) {
+            if (inference.generation() <= InferenceHistory.latestGeneration(legacy, claims)) {
+                return false;
+            }
+            store.put(inferenceClaims, key, value);
+            if (!java.util.Arrays.equals(store.get(inferenceClaims, key), value)) {
+                return false; // another process claimed it first
+            }
+            List<Map.Entry<String, byte[]>> older = new ArrayList<>();
+            if (legacy != null) {
+                older.add(new java.util.AbstractMap.SimpleEntry<>(id, null));
+            }
+            states(id).keySet().stream()
+                    .filter(generation -> generation < inference.generation())
+                    .forEach(generation -> older.add(
+                            new java.util.AbstractMap.SimpleEntry<>(InferenceHistory.key(id, generation), null)));
+            if (!older.isEmpty()) {
+                store.putAll(inferences, older);
+            }
+            return true;
+        }
+        if (!Objects.equals(claim.owner(), inference.owner()) || claims.lastKey() != inference.generation()) {
+            return false;
+        }
+        store.put(inferences, key, value);
+        return true;
+    }
+
+    /**
+     * Stops an inference deployment for every process that serves it, whoever owns it and whether or not any process
+     * still runs: claims the next generation as {@code STOPPED} ({@code owner} {@code requestedBy}). The owner and the
+     * joiners see it at their next heartbeat ({@value io.kafkaml.config.KafkaMlConfig#INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG})
+     * and stop, each finishing its batch. A deployment supervised by a launcher ({@link Inference#supervisedBy()}) is
+     * stopped through its launcher instead.
+     *
+     * @return the STOPPED record, or empty if no deployment has that id
+     * @throws RegistryException if the deployment is supervised by a launcher, or the write fails
+     */
+    public Optional<Inference> stopInference(String id, String requestedBy) {
+        return endInference(id, "STOPPED", requestedBy);
+    }
+
+    /**
+     * Removes an inference deployment from the registry, whatever its status and whether or not a process still serves
+     * it (processes of this version serving it stop as after {@link #stopInference}; a process of a version before
+     * ownership goes on, unrecorded). Meant for records no process can judge or end, e.g. written before ownership.
+     * The id's generation history stays in the claims topic; starting the id again records a new generation.
+     *
+     * @return the removed record, or empty if no deployment has that id
+     * @throws RegistryException if the write fails
+     */
+    public Optional<Inference> forgetInference(String id, String requestedBy) {
+        Optional<Inference> existing = inference(id);
+        endInference(id, Inference.FORGOTTEN, requestedBy);
+        if (existing.isPresent()) {
+            List<Map.Entry<String, byte[]>> keys = new ArrayList<>();
+            states(id)
+                    .keySet()
+                    .forEach(generation -> keys.add(
+                            new java.util.AbstractMap.SimpleEntry<>(InferenceHistory.key(id, generation), null)));
+            if (!keys.isEmpty()) {
+                store.putAll(inferences, keys);
+            }
+        }
+        return existing;
+    }
+
+    private Optional<Inference> endInference(String id, String status, String requestedBy) {
+        for (int attempt = 0; attempt < 5; attempt++) {
+            Optional<Inference> current = refreshInference(id);
+            if (current.isEmpty()) {
+                return Optional.empty();
+            }
+            Inference record = current.get();
+            if (record.isTerminal() && "STOPPED".equals(status)) {
+                return current; // already ended: nothing to stop
+            }
+            if (record.supervisedBy() != null
+                    && "RUNNING".equals(record.status())
+                    && !Inference.FORGOTTEN.equals(status)) {
+                throw new RegistryException("Inference deployment '" + id + "' is supervised by its "
+                        + record.supervisedBy() + " launcher; stop it there (e.g. delete its Kubernetes Deployment)");
+            }
+            Inference ended =
+                    record.with(status, 0, null).ownedBy(requestedBy, record.generation() + 1, record.supervisedBy());
+            if (putInference(ended)) {
+                return Optional.of(ended);
+            }
+        }
+        throw new RegistryException(
+                "Inference deployment '" + id + "' changed owner five times while it was being ended; try again");
+    }
+
+    private NavigableMap<Long, Inference> claims(String id) {
+        return byGeneration(inferenceClaims, id);
+    }
+
+    private NavigableMap<Long, Inference> states(String id) {
+        return byGeneration(inferences, id);
+    }
+
+    private NavigableMap<Long, Inference> byGeneration(String topic, String id) {
+        NavigableMap<Long, Inference> found = new java.util.TreeMap<>();
+        String prefix = id + InferenceHistory.SEPARATOR;
+        store.snapshot(topic).forEach((key, value) -> {
+            if (key.startsWith(prefix) && InferenceHistory.generationOf(key) >= 0) {
+                found.put(InferenceHistory.generationOf(key), decode(topic, key, value, Inference.class));
+            }
+        });
+        return found;
     }
 
     /**
      * Whether the consumer group {@code groupId} has members now, as its group coordinator says
-     * ({@code Admin.describeConsumerGroups}, which needs the Describe ACL on the group).
+     * ({@code Admin.describeConsumerGroups}, which needs the Describe ACL on the group). Transient errors (no
+     * coordinator yet, a timeout, a broker restarting) are retried within {@code timeout}.
      *
-     * @return the answer, or empty if the group could not be described within {@code timeout} (not authorized, no
-     *     broker): the caller must judge otherwise
+     * @return the answer, or empty if the principal may not describe the group ({@code GroupAuthorizationException}):
+     *     the caller must judge otherwise (e.g. by heartbeats)
+     * @throws RegistryException if the group could not be described within {@code timeout} for another reason
      */
     public Optional<Boolean> consumerGroupHasMembers(String groupId, Duration timeout) {
-        try {
-            org.apache.kafka.clients.admin.ConsumerGroupDescription group = admin().describeConsumerGroups(
-                            List.of(groupId))
-                    .describedGroups()
-                    .get(groupId)
-                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            return Optional.of(!group.members().isEmpty());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Optional.empty();
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof org.apache.kafka.common.errors.GroupIdNotFoundException) {
-                return Optional.of(false); // a group no consumer has joined yet (or whose members all left long ago)
+        io.kafkaml.internals.Deadline deadline = io.kafkaml.internals.Deadline.after(timeout);
+        Throwable last = null;
+        do {
+            try {
+                org.apache.kafka.clients.admin.ConsumerGroupDescription group = admin().describeConsumerGroups(
+                                List.of(groupId))
+                        .describedGroups()
+                        .get(groupId)
+                        .get(Math.max(1, deadline.remaining().toMillis()), TimeUnit.MILLISECONDS);
+                return Optional.of(!group.members().isEmpty());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RegistryException("Interrupted while describing consumer group '" + groupId + "'", e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                last = e.getCause();
+                if (last instanceof org.apache.kafka.common.errors.GroupAuthorizationException) {
+                    return Optional.empty();
+                }
+                if (last instanceof org.apache.kafka.common.errors.GroupIdNotFoundException) {
+                    return Optional.of(false); // a group no consumer has joined yet (or whose members all left long ago)
+                }
+                if (!(last instanceof org.apache.kafka.common.errors.RetriableException)) {
+                    break;
+                }
+            } catch (java.util.concurrent.TimeoutException e) {
+                last = e;
             }
-            return Optional.empty(); // e.g. GroupAuthorizationException: the caller falls back to heartbeats
-        } catch (java.util.concurrent.TimeoutException | RuntimeException e) {
-            return Optional.empty();
-        }
+            try {
+                Thread.sleep(Math.min(100, Math.max(0, deadline.remaining().toMillis())));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RegistryException("Interrupted while describing consumer group '" + groupId + "'", e);
+            }
+        } while (!deadline.expired());
+        throw new RegistryException("Cannot describe consumer group '" + groupId + "': " + last, last);
     }
 
-    /** The inference deployment of that id. */
+    /**
+     * The latest generation claimed for {@code id} (0: none), including a stopped or forgotten one: a claim must be
+     * later (see {@link #putInference}).
+     */
+    public long inferenceGeneration(String id) {
+        return InferenceHistory.latestGeneration(
+                read(inferences, id, Inference.class).orElse(null), claims(id));
+    }
+
+    /** The inference deployment of that id, as this client has read the registry so far. */
     public Optional<Inference> inference(String id) {
-        return read(inferences, id, Inference.class);
+        return InferenceHistory.current(read(inferences, id, Inference.class).orElse(null), claims(id), states(id));
     }
 
-    /** All inference deployments, by id. */
+    /**
+     * The inference deployment of that id as the broker has it now: reads the inference topics to their current end
+     * first (a round trip to the broker, at most the registry's timeout). What a process that must not act on an old
+     * view (an owner checking it still owns, a paused process that resumed) reads.
+     *
+     * @throws RegistryException if the topics cannot be read within the registry's timeout
+     */
+    public Optional<Inference> refreshInference(String id) {
+        store.sync(List.of(inferenceClaims, inferences));
+        return inference(id);
+    }
+
+    /** All inference deployments, by id (forgotten ones left out). */
     public List<Inference> inferences() {
-        return readAll(inferences, Inference.class);
+        java.util.SortedSet<String> ids = new java.util.TreeSet<>();
+        store.snapshot(inferences).keySet().forEach(key -> ids.add(InferenceHistory.idOf(key)));
+        store.snapshot(inferenceClaims).keySet().forEach(key -> ids.add(InferenceHistory.idOf(key)));
+        List<Inference> all = new ArrayList<>();
+        ids.forEach(id -> inference(id).ifPresent(all::add));
+        return all;
     }
 
     // ---- artifacts ----

@@ -584,6 +584,28 @@ public final class KafkaStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until this store has read {@code topics} up to their end as the broker has it now (one round trip for
+     * the end offsets): a read after it sees every record written before the call.
+     *
+     * @throws RegistryException if the end offsets cannot be fetched or reached within the store's timeout
+     */
+    public void sync(List<String> topics) {
+        checkOpen();
+        List<TopicPartition> partitions =
+                topics.stream().map(topic -> new TopicPartition(topic, 0)).toList();
+        Map<TopicPartition, Long> ends;
+        try {
+            synchronized (this) {
+                ends = fetcher.endOffsets(partitions, timeout);
+            }
+        } catch (RuntimeException e) {
+            throw new RegistryException(
+                    "Cannot read the end of registry topics " + topics + ": " + reason(e, "DESCRIBE"), e);
+        }
+        awaitPositions(ends, "reading " + topics + " to their end");
+    }
+
     /** The value of a key, or {@code null}. */
     public byte[] get(String topic, String key) {
         return views.get(topic).get(key);
