@@ -7,7 +7,9 @@ import java.time.Duration;
 
 /**
  * How {@code kafkaml infer} and {@code kafkaml worker} (role infer) live and die: they serve until the inference
- * deployment FAILs (exit 1, the reason on stderr) or a SIGTERM/SIGINT comes; then the replicas finish or abandon
+ * deployment FAILs (exit 1, the reason on stderr), is stopped for every process ({@code kafkaml inferences stop}:
+ * exit 0) or a SIGTERM/SIGINT comes (this process leaves; if it owns the deployment while others serve it, it hands
+ * ownership over to them); then the replicas finish or abandon
  * their batches and the process exits 0 within the shutdown grace, even when no broker can be reached (a
  * watchdog halts the JVM when the grace has passed).
  */
@@ -66,6 +68,16 @@ final class InferenceProcess {
             err.flush();
             registry.close();
             return 1;
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+            // stopped for every process ('kafkaml inferences stop', or by another process's stop): a success
+            registry.close();
+            out.println("stopped " + label + " (the deployment was stopped): " + inference.stats());
+            out.flush();
+            return 0;
+        } catch (IllegalStateException e) {
+            // a signal came: the hook stops it and halts the JVM
         }
         try {
             Thread.currentThread().join(); // stopped by the hook, which halts the JVM

@@ -187,6 +187,27 @@ class InferenceProcessIT {
         return records;
     }
 
+    /** How many records {@code topic} holds (its end offsets; 0 if it does not exist). */
+    static long written(Map<String, Object> client, String topic) {
+        Map<String, Object> config = new HashMap<>(client);
+        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            var partitions = consumer.partitionsFor(topic, Duration.ofSeconds(10));
+            if (partitions == null || partitions.isEmpty()) {
+                return 0;
+            }
+            return consumer
+                    .endOffsets(partitions.stream()
+                            .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition()))
+                            .toList())
+                    .values()
+                    .stream()
+                    .mapToLong(Long::longValue)
+                    .sum();
+        }
+    }
+
     static Set<String> keys(List<ConsumerRecord<byte[], byte[]>> records) {
         Set<String> keys = new HashSet<>();
         records.forEach(r -> keys.add(new String(r.key(), StandardCharsets.UTF_8)));
@@ -257,28 +278,32 @@ class InferenceProcessIT {
             assertThat(stale.status())
                     .as("the record itself still says RUNNING")
                     .isEqualTo("RUNNING");
-            KafkaMlCliIT.Run listed = KafkaMlCliIT.run(kafka, "inferences", "list", "--registry-prefix", PREFIX);
+            KafkaMlCliIT.Run listed =
+                    KafkaMlCliIT.run(kafka, "inferences", "list", "--window-ms", "1000", "--registry-prefix", PREFIX);
             assertThat(listed.status()).as(listed.err()).isZero();
-            assertThat(listed.out()).containsPattern("beat .*STALE .*" + stale.owner());
-            KafkaMlCliIT.Run json =
-                    KafkaMlCliIT.run(kafka, "inferences", "list", "--json", "--registry-prefix", PREFIX);
-            assertThat(json.out()).contains("\"liveStatus\":\"STALE\"").contains("\"status\":\"RUNNING\"");
+            assertThat(listed.out()).containsPattern("beat .*RUNNING \\(no consumers\\) .*" + stale.owner());
+            KafkaMlCliIT.Run json = KafkaMlCliIT.run(
+                    kafka, "inferences", "list", "--json", "--window-ms", "0", "--registry-prefix", PREFIX);
+            assertThat(json.out()).contains("\"liveStatus\":\"NO_CONSUMERS\"").contains("\"status\":\"RUNNING\"");
 
-            // two processes take the stale deployment over at the same moment: the first write of the next
-            // generation wins, the other reads it back, sees the winner alive and joins it
+            // two processes take the stale deployment over at the same moment, each with its own registry client:
+            // the first claim of the next generation wins, the other reads it back, sees the winner alive and joins
             Map<String, Object> settings = kafka.clientConfig();
             settings.put(InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 300);
             InferenceSpec spec =
                     InferenceSpec.builder(tiny, "beat-in", "beat-out-2").build();
             java.util.concurrent.ExecutorService starters = java.util.concurrent.Executors.newFixedThreadPool(2);
-            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(2);
+            List<Registry> contenders = new java.util.concurrent.CopyOnWriteArrayList<>();
             java.util.concurrent.Callable<LocalInference> start = () -> {
+                Registry own = Registry.connect(kafka.clientConfig(), PREFIX, Duration.ofSeconds(30));
+                contenders.add(own);
+                go.countDown();
                 go.await();
-                return LocalInference.start(registry, settings, "beat", spec);
+                return LocalInference.start(own, settings, "beat", spec);
             };
             Future<LocalInference> a = starters.submit(start);
             Future<LocalInference> b = starters.submit(start);
-            go.countDown();
             try (LocalInference one = a.get(120, TimeUnit.SECONDS);
                     LocalInference two = b.get(120, TimeUnit.SECONDS)) {
                 starters.shutdown();
@@ -287,20 +312,48 @@ class InferenceProcessIT {
                         .isTrue();
                 LocalInference winner = one.isOwner() ? one : two;
                 LocalInference joiner = one.isOwner() ? two : one;
-                Inference taken = registry.inference("beat").orElseThrow();
+                Inference taken = registry.refreshInference("beat").orElseThrow();
                 assertThat(taken.generation()).isEqualTo(stale.generation() + 1);
                 assertThat(taken.owner()).startsWith(winner.instanceId() + "/");
                 assertThat(joiner.generation()).isEqualTo(taken.generation());
                 send(kafka.clientConfig(), "beat-in", 0, 20);
                 assertThat(keys(read(kafka.clientConfig(), "beat-out-2", 20, false)))
                         .hasSize(20);
-                assertThat(joiner.close(Duration.ofSeconds(20))).isTrue();
-                assertThat(registry.inference("beat").orElseThrow().status())
-                        .as("a joiner does not end it")
-                        .isEqualTo("RUNNING");
+
+                // the owner leaves (a rolling restart's SIGTERM) while the joiner serves: ownership is handed over
                 assertThat(winner.close(Duration.ofSeconds(20))).isTrue();
+                await().atMost(30, TimeUnit.SECONDS).until(joiner::isOwner);
+                Inference handedOver = registry.refreshInference("beat").orElseThrow();
+                assertThat(handedOver.status()).isEqualTo("RUNNING");
+                assertThat(handedOver.generation()).isEqualTo(taken.generation() + 1); // RELEASED in its, then claimed
+                assertThat(handedOver.owner()).startsWith(joiner.instanceId() + "/");
+                assertThat(joiner.state()).isEqualTo(LocalInference.State.RUNNING);
+                send(kafka.clientConfig(), "beat-in", 20, 20);
+                assertThat(keys(read(kafka.clientConfig(), "beat-out-2", 40, false)))
+                        .hasSize(40);
+
+                // only an explicit stop ends it for every process
+                KafkaMlCliIT.Run stop =
+                        KafkaMlCliIT.run(kafka, "inferences", "stop", "beat", "--registry-prefix", PREFIX);
+                assertThat(stop.status()).as(stop.err()).isZero();
+                assertThat(joiner.awaitTermination(Duration.ofSeconds(30))).isTrue();
+                assertThat(joiner.state()).isEqualTo(LocalInference.State.STOPPED);
+            } finally {
+                contenders.forEach(Registry::close);
             }
-            assertThat(registry.inference("beat").orElseThrow().status()).isEqualTo("STOPPED");
+            Inference stopped = registry.refreshInference("beat").orElseThrow();
+            assertThat(stopped.status()).isEqualTo("STOPPED");
+            assertThat(stopped.owner()).startsWith("kafkaml inferences stop@");
+
+            KafkaMlCliIT.Run refused =
+                    KafkaMlCliIT.run(kafka, "inferences", "forget", "beat", "--registry-prefix", PREFIX);
+            assertThat(refused.status()).isEqualTo(2);
+            assertThat(refused.err()).contains("--force");
+            KafkaMlCliIT.Run forgot =
+                    KafkaMlCliIT.run(kafka, "inferences", "forget", "beat", "--force", "--registry-prefix", PREFIX);
+            assertThat(forgot.status()).as(forgot.err()).isZero();
+            assertThat(registry.refreshInference("beat")).isEmpty();
+            assertThat(registry.inferenceGeneration("beat")).isEqualTo(stopped.generation() + 1);
         } finally {
             first.destroyForcibly();
         }
@@ -309,7 +362,7 @@ class InferenceProcessIT {
     @Test
     void anOwnerPausedPastItsLeaseAndTakenOverStopsServingWhenItResumesAndWritesNothing(
             EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
-        kafka.createTopic("pause-in", 1);
+        kafka.createTopic("pause-in", 2);
         Path log = dir.resolve("pause.log");
         Process paused = infer(
                 log,
@@ -344,6 +397,9 @@ class InferenceProcessIT {
             } finally {
                 signal(paused, "CONT");
             }
+            // inputs right after the resume: its consumers may rejoin the group and be assigned a partition before it
+            // learns that it lost the deployment, but its replicas write nothing once its lease has passed unconfirmed
+            send(kafka.clientConfig(), "pause-in", 0, 200);
             try (successor) {
                 assertThat(successor.isOwner()).isTrue();
                 assertThat(successor.generation()).isEqualTo(before.generation() + 1);
@@ -361,9 +417,11 @@ class InferenceProcessIT {
                 await().atMost(30, TimeUnit.SECONDS)
                         .until(() -> !Objects.equals(
                                 registry.inference("pause").orElseThrow().heartbeatAt(), beat));
-                send(kafka.clientConfig(), "pause-in", 0, 20);
-                assertThat(keys(read(kafka.clientConfig(), "pause-out-2", 20, false)))
-                        .hasSize(20);
+                assertThat(keys(read(kafka.clientConfig(), "pause-out-2", 200, false)))
+                        .hasSize(200);
+                assertThat(written(kafka.clientConfig(), "pause-out"))
+                        .as("the resumed old owner wrote nothing: " + Files.readString(log))
+                        .isZero();
             }
             assertThat(registry.inference("pause").orElseThrow().status()).isEqualTo("STOPPED");
         } finally {

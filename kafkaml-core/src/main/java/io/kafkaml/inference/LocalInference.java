@@ -44,26 +44,41 @@ import org.slf4j.LoggerFactory;
  * <h2>Several processes, one owner</h2>
  * Processes started with the same id and result share the load (one consumer group). Each names its replicas
  * {@code <id>-<instance id>-<n>} ({@link InferenceConfig#INSTANCE_ID_CONFIG}). The registry record has one owner
- * ({@link Inference#owner()}: this process's instance id and a random suffix, in an {@link Inference#generation()}):
- * the process that recorded it. Only the owner writes it (status, replica count, restarts, heartbeat; every write
- * is checked against the owner token and {@link Inference#allowedUpdate}); a process that joins a RUNNING record
- * never writes it, and stops when the record's generation ends (STOPPED, or FAILED: it ends FAILED with the same
- * reason), since a deployment the registry calls ended must not go on serving. Starting an id that is alive with
+ * ({@link Inference#owner()}: this process's instance id and a random suffix) per {@link Inference#generation()}: the
+ * process whose claim of that generation came first in the registry's append-only claims topic (see
+ * {@link Inference}, <em>One owner</em>). Only the owner writes the generation's state (status, replica count,
+ * restarts, heartbeat); a process that joins a RUNNING record never writes it. Starting an id that is alive with
  * another result or other topics is refused with a one-line reason. A record written by a launcher that supervises
  * the replicas itself ({@link Inference#supervisedBy()}, e.g. Kubernetes) is always joined, never taken over and
  * never ended by this class: its launcher owns it.
  *
- * <h2>Liveness and takeover</h2>
+ * <h2>Ending: close hands over, stop stops all</h2>
+ * {@link #close()} ends this process only. An owner that closes while other processes serve the deployment (its
+ * consumer group still has members once its own replicas left) records its generation {@value Inference#RELEASED}
+ * instead of STOPPED; each joiner sees that at its next heartbeat and claims the next generation, the first claim
+ * wins and the others serve on under it: a rolling restart or a drained node never stops the deployment. An owner
+ * alone records STOPPED; the last joiner of a released deployment records STOPPED when nobody claimed it.
+ * {@link #stop(Duration)}, {@link Registry#stopInference} and {@code kafkaml inferences stop <id>} stop the deployment
+ * for every process: a STOPPED generation is recorded and every process serving it stops at its next heartbeat
+ * (state STOPPED, {@code kafkaml infer} exits 0). A joiner also ends when its generation ends FAILED (with the same
+ * reason) or is replaced by other work (FAILED).
+ *
+ * <h2>Liveness, takeover and the write window</h2>
  * A RUNNING record that {@link InferenceLiveness} judges dead (its consumer group has had no member for a whole
- * lease, or, without the Describe ACL on the group, the owner's heartbeat did not move for a lease on this
- * process's clock) is taken over: {@link #start} writes {@code generation + 1} and reads it back; of several
- * processes doing so at once the first in the log wins, the others join it (same result and topics) or are refused.
- * The owner refreshes {@link Inference#heartbeatAt()} every {@value InferenceConfig#HEARTBEAT_INTERVAL_MS_CONFIG}
- * (default 10 s; lease: three intervals) and checks it still owns the record. An owner that finds the record in
- * another owner's hands (it was paused longer than its lease, e.g. SIGSTOP, a long GC, a network partition) stops
- * serving and ends {@link State#FAILED} without writing anything: rejoining could split the group's inputs between
- * two models or output topics, and its own last writes are already superseded; a supervisor or an operator starts
- * it again, and it then joins the new owner.
+ * lease, or, where the group may not be described, the owner's heartbeat did not move for a lease on this process's
+ * clock) is taken over: {@link #start} claims {@code generation + 1}; of several processes doing so at once the first
+ * claim wins, the others join it (same result and topics) or are refused. Every
+ * {@value InferenceConfig#HEARTBEAT_INTERVAL_MS_CONFIG} (default 10 s; lease: three intervals) the owner reads the
+ * claims to their end ({@link Registry#refreshInference}), checks it still owns the latest generation and refreshes
+ * {@link Inference#heartbeatAt()}; a joiner checks that its generation still runs. Each such confirmation opens a
+ * <em>write window</em> of the lease less one interval, measured on {@link System#nanoTime()}: replicas produce and
+ * commit only inside it; outside it they pause their partitions (staying in the group) and abandon a batch under way
+ * (at least once: predicted again; exactly once: aborted). So a process paused past its lease (SIGSTOP, a long GC, a
+ * partition) writes nothing when it resumes, before it learns whether it lost the deployment; another process can
+ * claim it only after a whole lease without a sign of life, one interval after the window closed. An owner that finds
+ * a later generation stops serving: it ends STOPPED when that generation stopped or forgot the deployment, else
+ * {@link State#FAILED} without writing anything (rejoining could split the group's inputs between two models or output
+ * topics); a supervisor or an operator starts it again, and it then joins the new owner.
  *
  * <p>Each replica loads its own copy of the model. Thread-safe; {@link #close()} stops the replicas gracefully
  * (each finishes and commits its batch, within the shutdown grace) and is idempotent; {@link #close(Duration)}
@@ -112,6 +127,8 @@ public final class LocalInference implements AutoCloseable {
     private volatile long confirmedAt;
     /** Whether {@link #stop(Duration)} asked to stop the deployment for every process (else close hands it over). */
     private volatile boolean stopRequested;
+    /** The supervisor of the record this process joined ({@link Inference#supervisedBy()}), or {@code null}. */
+    private volatile String supervisedJoin;
     /** Set when another process took the deployment over: this one's replicas never write again. */
     private volatile boolean lost;
 
@@ -453,6 +470,7 @@ public final class LocalInference implements AutoCloseable {
     }
 
     private void join(Inference running) {
+        supervisedJoin = running.supervisedBy();
         if (!sameWork(running, spec)) {
             throw new InferenceException("Inference deployment '" + id + "' is RUNNING result " + running.resultId()
                     + " from " + running.inputTopic() + " to " + running.outputTopic()
@@ -803,6 +821,10 @@ public final class LocalInference implements AutoCloseable {
                     grace);
         }
         boolean recorded = true;
+        if (!owner && !stopRequested && supervisedJoin == null && terminated.getCount() > 0) {
+            // the last process of a released deployment records it STOPPED: no owner is left to do it
+            recorded = within(this::stopIfReleasedAndUnserved, deadline);
+        }
         if (owner && terminated.getCount() > 0) {
             String end = stopRequested || !othersServe(deadline) ? "STOPPED" : Inference.RELEASED;
             if (Inference.RELEASED.equals(end)) {
@@ -868,13 +890,36 @@ public final class LocalInference implements AutoCloseable {
         return List.copyOf(abandoned);
     }
 
+    /**
+     * A leaving joiner: if the record is RELEASED (its owner left) and no process serves it any more, claims the next
+     * generation as STOPPED (a claim of exactly that generation: if a process claimed it RUNNING first, it stays so).
+     */
+    private boolean stopIfReleasedAndUnserved() {
+        Inference record = registry.refreshInference(id).orElse(null);
+        if (record == null
+                || !Inference.RELEASED.equals(record.status())
+                || record.generation() < generation
+                || othersServe(Deadline.after(Duration.ofSeconds(2)))) {
+            return true;
+        }
+        if (registry.putInference(record.with("STOPPED", 0, null).ownedBy(ownerToken, record.generation() + 1, null))) {
+            log.info("[{}] This was the last process of a released deployment; it is recorded STOPPED", id);
+        }
+        return true;
+    }
+
     /** {@link #record} on a helper thread, waiting for it at most until {@code deadline}; true if it was written. */
     private boolean recordWithin(java.util.function.UnaryOperator<Inference> change, Deadline deadline) {
+        return within(() -> record(change), deadline);
+    }
+
+    /** {@code write} on a helper thread, waiting for it at most until {@code deadline}; true if it returned true. */
+    private boolean within(java.util.function.BooleanSupplier action, Deadline deadline) {
         java.util.concurrent.CompletableFuture<Void> write = new java.util.concurrent.CompletableFuture<>();
         Thread writer = new Thread(
                 () -> {
                     try {
-                        if (record(change)) {
+                        if (action.getAsBoolean()) {
                             write.complete(null);
                         } else {
                             write.completeExceptionally(

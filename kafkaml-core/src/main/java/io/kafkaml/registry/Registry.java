@@ -51,8 +51,9 @@ import org.deeplearning4j.util.ModelSerializer;
  *
  * <p><b>Topics</b> ({@code kafkaml} prefix by default): {@code .models}, {@code .configurations},
  * {@code .deployments}, {@code .results}, {@code .result-ends}, {@code .datasources}, {@code .inferences},
- * {@code .artifacts} (manifests) and {@code .artifact-chunks}; each is created if absent with one partition and
- * {@code cleanup.policy=compact}, except {@code .result-ends}, which is append-only ({@code cleanup.policy=delete},
+ * {@code .inference-claims}, {@code .artifacts} (manifests) and {@code .artifact-chunks}; each is created if absent
+ * with one partition and {@code cleanup.policy=compact}, except {@code .result-ends} and {@code .inference-claims}
+ * (the first claim of each inference generation, see {@link Inference}), which are append-only ({@code cleanup.policy=delete},
  * {@code retention.ms=-1}, {@code retention.bytes=-1}: every record is kept; an existing one configured otherwise is
  * altered to that, which needs the {@code AlterConfigs} ACL, or a warning says what to set).
  * Values are JSON; deleting writes a tombstone. Besides them, {@code .metrics} is an append-only log
@@ -1029,7 +1030,8 @@ public final class Registry implements AutoCloseable {
                     return Optional.empty();
                 }
                 if (last instanceof org.apache.kafka.common.errors.GroupIdNotFoundException) {
-                    return Optional.of(false); // a group no consumer has joined yet (or whose members all left long ago)
+                    return Optional.of(
+                            false); // a group no consumer has joined yet (or whose members all left long ago)
                 }
                 if (!(last instanceof org.apache.kafka.common.errors.RetriableException)) {
                     break;
