@@ -935,10 +935,11 @@ public final class Registry implements AutoCloseable {
      * Removes an inference deployment from the registry, whatever its status and whether or not a process still serves
      * it (processes of this version serving it stop as after {@link #stopInference}; a process of a version before
      * ownership goes on, unrecorded). Meant for records no process can judge or end, e.g. written before ownership.
+     * A RUNNING deployment supervised by a launcher is refused, as by {@link #stopInference}.
      * The id's generation history stays in the claims topic; starting the id again records a new generation.
      *
      * @return the removed record, or empty if no deployment has that id
-     * @throws RegistryException if the write fails
+     * @throws RegistryException if the deployment is supervised by a launcher and RUNNING, or the write fails
      */
     public Optional<Inference> forgetInference(String id, String requestedBy) {
         Optional<Inference> existing = inference(id);
@@ -966,9 +967,7 @@ public final class Registry implements AutoCloseable {
             if (record.isTerminal() && "STOPPED".equals(status)) {
                 return current; // already ended: nothing to stop
             }
-            if (record.supervisedBy() != null
-                    && "RUNNING".equals(record.status())
-                    && !Inference.FORGOTTEN.equals(status)) {
+            if (record.supervisedBy() != null && "RUNNING".equals(record.status())) {
                 throw new RegistryException("Inference deployment '" + id + "' is supervised by its "
                         + record.supervisedBy() + " launcher; stop it there (e.g. delete its Kubernetes Deployment)");
             }
