@@ -458,9 +458,11 @@ public final class KafkaMlConfig extends AbstractConfig {
                 DEFAULT_MAX_CONTROL_MESSAGES,
                 ConfigDef.Range.atLeast(1),
                 Importance.LOW,
-                "Training: the most control messages (of any deployment, malformed ones included) one wait for a "
-                        + "deployment's control message reads; past it the wait fails naming this setting instead of "
-                        + "reading on through a flooded control topic");
+                "The most control messages kafkaml reads or keeps: one wait for a deployment's control message reads "
+                        + "at most this many (of any deployment, malformed ones included), then fails naming this "
+                        + "setting; the scan for the largest deployment id reads only the newest this many; the control "
+                        + "logger catalogs at most this many datasources (reading each partition from its newest share), "
+                        + "then warns and records no more. Bounds time and memory on a huge or flooded control topic");
 
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put(RESULT_HEADER, "On every prediction: the id of the training result whose model made it");

@@ -254,6 +254,8 @@ public final class ControlChannel implements AutoCloseable {
      * largest numeric deployment id any message on it names (so that a new deployment's id is not one an earlier
      * registry or Kafka-ML itself already used on this topic). A missing topic gives
      * {@link ControlTopicPosition#BEGINNING} and 0. Malformed messages count with the id their key or JSON names.
+     * A topic holding more than {@value io.kafkaml.config.KafkaMlConfig#MAX_CONTROL_MESSAGES_CONFIG} messages is read
+     * from its newest that many only (an equal share of each partition), with a warning naming the setting.
      *
      * @throws KafkaMlException if the topic could not be read to its end within {@code timeout}
      */
@@ -276,7 +278,7 @@ public final class ControlChannel implements AutoCloseable {
             partitions.forEach(info -> all.add(new TopicPartition(topic, info.partition())));
             consumer.assign(all);
             Map<TopicPartition, Long> ends = consumer.endOffsets(all, deadline.remainingAtMost(timeout));
-            consumer.seekToBeginning(all);
+            seekToNewest(consumer, consumer.beginningOffsets(all, deadline.remainingAtMost(timeout)), ends);
             Map<Integer, Long> end = new HashMap<>();
             ends.forEach((partition, offset) -> end.put(partition.partition(), offset));
             long max = 0;
@@ -297,6 +299,38 @@ public final class ControlChannel implements AutoCloseable {
             }
             return new ControlTopicState(new ControlTopicPosition(end), max);
         }
+    }
+
+    /**
+     * Positions a reader of the whole topic at its beginning, or, when the topic holds more than
+     * {@value io.kafkaml.config.KafkaMlConfig#MAX_CONTROL_MESSAGES_CONFIG} messages, at the newest that many (an equal
+     * share of each partition), with a warning: what is read then stays bounded however large the topic grows.
+     */
+    private void seekToNewest(
+            KafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, Long> begins, Map<TopicPartition, Long> ends) {
+        long held = 0;
+        for (Map.Entry<TopicPartition, Long> entry : ends.entrySet()) {
+            held += entry.getValue() - begins.getOrDefault(entry.getKey(), 0L);
+        }
+        if (held <= maxControlMessages) {
+            consumer.seekToBeginning(ends.keySet());
+            return;
+        }
+        long share = Math.max(1, maxControlMessages / ends.size());
+        ends.forEach((partition, end) ->
+                consumer.seek(partition, Math.max(begins.getOrDefault(partition, 0L), end - share)));
+        log.warn(
+                "[{}] Control topic '{}' holds {} messages, more than {} ({}): the largest deployment id on it is taken "
+                        + "from the newest {} of each partition only (a new deployment ignores older messages anyway, "
+                        + "and ids stay unique among kafkaml processes through '{}'); raise {} to read them all",
+                clientIdPrefix,
+                topic,
+                held,
+                maxControlMessages,
+                KafkaMlConfig.MAX_CONTROL_MESSAGES_CONFIG,
+                share,
+                idClaimsTopic(),
+                KafkaMlConfig.MAX_CONTROL_MESSAGES_CONFIG);
     }
 
     /**

@@ -68,9 +68,12 @@ public final class ModelDefinition {
         this.description = description == null ? "" : description;
         this.configuration = Objects.requireNonNull(configuration, "configuration");
         this.weightsArtifact = weightsArtifact;
-        // A summary recorded before input layouts or output kinds (CLASSIFICATION) were is worked out again.
+        // A summary recorded before input layouts or output kinds (CLASSIFICATION) were is worked out again, and so
+        // is one without a network type this version knows (a damaged registry record; found by the fuzz benchmark).
         @SuppressWarnings("deprecation")
         boolean legacy = summary == null
+                || !("MultiLayerNetwork".equals(summary.networkType())
+                        || "ComputationGraph".equals(summary.networkType()))
                 || summary.inputLayout() == null
                 || summary.outputKind() == null
                 || summary.outputKind() == OutputKind.CLASSIFICATION;

@@ -38,6 +38,13 @@ import org.slf4j.LoggerFactory;
  * and skips messages already recorded, so restarting it is harmless. A malformed control message is logged
  * with its topic, partition and offset and counted, never recorded, and never stops the logger.
  *
+ * <p><b>Bounded</b> by {@value io.kafkaml.config.KafkaMlConfig#MAX_CONTROL_MESSAGES_CONFIG} (default 1,000,000), so that
+ * a huge or flooded control topic cannot grow the catalog, which every registry client holds in memory, without end:
+ * a partition holding more messages than its share of the limit is read from its newest share only, and while the
+ * catalog holds that many datasources no further message is recorded ({@link #notRecorded()} counts them); each is
+ * said once in a WARN naming the setting and where reading or recording stopped. Deleting datasources or raising
+ * the setting lets recording go on.
+ *
  * <p>Thread-safe. {@link #close()} stops the thread; it is idempotent.
  */
 public final class ControlLogger implements AutoCloseable {
@@ -53,11 +60,17 @@ public final class ControlLogger implements AutoCloseable {
     private final Thread thread;
     private final AtomicLong recorded = new AtomicLong();
     private final AtomicLong malformed = new AtomicLong();
+    private final AtomicLong notRecorded = new AtomicLong();
+    private final long maxControlMessages;
+    /** Reader thread only: whether the full catalog was warned about since recording last stopped. */
+    private boolean warnedFull;
+
     private volatile boolean closing;
 
     private ControlLogger(Map<String, ?> clientConfig, Registry registry, String topic, KafkaClientSupplier clients) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.topic = Objects.requireNonNull(topic, "topic");
+        this.maxControlMessages = io.kafkaml.config.KafkaMlConfig.maxControlMessages(clientConfig);
         this.consumer = ClientConfigs.controlTopicReader(
                 clientConfig, "kafkaml-control-logger-" + topic, Objects.requireNonNull(clients, "clients"));
         this.thread = new Thread(this::run, "kafkaml-control-logger | " + topic);
@@ -96,6 +109,14 @@ public final class ControlLogger implements AutoCloseable {
     /** The number of malformed control messages skipped since the start. */
     public long malformed() {
         return malformed.get();
+    }
+
+    /**
+     * The number of control messages not recorded since the start because the catalog held
+     * {@value io.kafkaml.config.KafkaMlConfig#MAX_CONTROL_MESSAGES_CONFIG} datasources.
+     */
+    public long notRecorded() {
+        return notRecorded.get();
     }
 
     /** The id a control message at this place gets in the catalog. */
@@ -171,7 +192,31 @@ public final class ControlLogger implements AutoCloseable {
             }
         }
         consumer.assign(assigned);
-        consumer.seekToBeginning(fresh);
+        Map<TopicPartition, Long> begins = consumer.beginningOffsets(fresh, Duration.ofSeconds(5));
+        Map<TopicPartition, Long> ends = consumer.endOffsets(fresh, Duration.ofSeconds(5));
+        long share = Math.max(1, maxControlMessages / partitions.size());
+        for (TopicPartition partition : fresh) {
+            long begin = begins.getOrDefault(partition, 0L);
+            long end = ends.getOrDefault(partition, 0L);
+            if (end - begin > share) {
+                consumer.seek(partition, end - share);
+                log.warn(
+                        "[{}] {} holds {} control messages, more than its share ({}) of {} ({}): recording the newest "
+                                + "from offset {} on; offsets {} to {} are not cataloged (raise {} to catalog them)",
+                        topic,
+                        partition,
+                        end - begin,
+                        share,
+                        io.kafkaml.config.KafkaMlConfig.MAX_CONTROL_MESSAGES_CONFIG,
+                        maxControlMessages,
+                        end - share,
+                        begin,
+                        end - share - 1,
+                        io.kafkaml.config.KafkaMlConfig.MAX_CONTROL_MESSAGES_CONFIG);
+            } else {
+                consumer.seek(partition, begin);
+            }
+        }
     }
 
     private void record(ConsumerRecord<byte[], byte[]> record) {
@@ -187,6 +232,25 @@ public final class ControlLogger implements AutoCloseable {
             log.warn("[{}] Not recording a malformed control message: {}", topic, e.getMessage());
             return;
         }
+        int cataloged = registry.datasourceCount();
+        if (cataloged >= maxControlMessages) {
+            notRecorded.incrementAndGet();
+            if (!warnedFull) {
+                warnedFull = true;
+                log.warn(
+                        "[{}] Not recording the control message at {}-{}@{} nor the ones after it: the datasource "
+                                + "catalog holds {} datasources, the limit of {}; delete datasources or raise {}",
+                        topic,
+                        record.topic(),
+                        record.partition(),
+                        record.offset(),
+                        cataloged,
+                        io.kafkaml.config.KafkaMlConfig.MAX_CONTROL_MESSAGES_CONFIG,
+                        io.kafkaml.config.KafkaMlConfig.MAX_CONTROL_MESSAGES_CONFIG);
+            }
+            return;
+        }
+        warnedFull = false;
         registry.recordDatasource(new Datasource(
                 id,
                 message.deploymentId(),

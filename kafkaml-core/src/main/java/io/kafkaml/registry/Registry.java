@@ -1,10 +1,6 @@
 package io.kafkaml.registry;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.ControlChannel;
@@ -12,6 +8,7 @@ import io.kafkaml.control.ControlMessage;
 import io.kafkaml.internals.ClientConfigs;
 import io.kafkaml.model.ModelDefinition;
 import io.kafkaml.registry.internals.KafkaStore;
+import io.kafkaml.registry.internals.RegistryRecords;
 import io.kafkaml.stream.StreamSlice;
 import java.io.IOException;
 import java.security.MessageDigest;
@@ -76,6 +73,14 @@ import org.deeplearning4j.util.ModelSerializer;
  * name at the same moment both succeed and the later write wins, as with any log-compacted store without a
  * leader; the name checks protect against the common mistake, not against that race.
  *
+ * <p><b>Bad records</b>: anyone who may write to a registry topic can put a record there that is not the entity the
+ * topic holds. A listing ({@link #models()}, {@link #configurations()}, {@link #deployments()}, {@link #results()},
+ * {@link #datasources()}, {@link #inferences()}) leaves such a record out and logs a WARN naming its
+ * topic, partition, offset and key (once per record and client), so one bad record never hides the others; reading
+ * that exact key ({@link #model(String)}, {@link #result(String)}, a result's {@link #epochs}, ...) throws
+ * {@link InvalidRegistryRecordException}
+ * with the same words. Deleting the key (a tombstone) removes the bad record.
+ *
  * <p><b>Artifacts</b> are stored as chunks of {@value #CHUNK_BYTES} bytes (under the broker's default message
  * size) and a manifest with the SHA-256 digest of the whole; loading checks every chunk is present and the
  * digest matches, and never returns part of an artifact.
@@ -89,10 +94,8 @@ public final class Registry implements AutoCloseable {
     /** The size of an artifact chunk. */
     public static final int CHUNK_BYTES = 512 * 1024;
 
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .registerModule(new JavaTimeModule())
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    private static final ObjectMapper JSON = RegistryRecords.mapper();
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Registry.class);
 
     private final Map<String, ?> clientConfig;
     private final KafkaClientSupplier clients;
@@ -108,6 +111,10 @@ public final class Registry implements AutoCloseable {
     private final String chunks;
     private final String metrics;
     private final KafkaStore store;
+    /** Bad records already warned about by a listing ({@link #warnSkipped}), at most {@link #MAX_WARNED_RECORDS}. */
+    private final Set<String> warnedRecords = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private static final int MAX_WARNED_RECORDS = 10_000;
     private final Duration timeout;
     private final long maxArtifactBytes;
     private Admin admin;
@@ -466,9 +473,15 @@ public final class Registry implements AutoCloseable {
     }
 
     private Deployment derive(Deployment deployment, List<TrainingResult> of) {
-        List<String> expected = read(configurations, deployment.configuration(), Configuration.class)
-                .map(Configuration::models)
-                .orElse(List.of());
+        List<String> expected;
+        try {
+            expected = read(configurations, deployment.configuration(), Configuration.class)
+                    .map(Configuration::models)
+                    .orElse(List.of());
+        } catch (InvalidRegistryRecordException e) { // derived from the models that have results instead
+            warnSkipped(e);
+            expected = List.of();
+        }
         return deployment.derivedFrom(expected, of);
     }
 
@@ -532,10 +545,11 @@ public final class Registry implements AutoCloseable {
         Map<String, TrainingResult> merged = new java.util.TreeMap<>();
         store.snapshot(results).forEach((key, value) -> {
             if (!ends.containsKey(key)) {
-                merged.put(key, decode(results, key, value, TrainingResult.class));
+                decodeListed(results, key, value, TrainingResult.class, r -> merged.put(key, r));
             }
         });
-        ends.forEach((key, value) -> merged.put(key, decode(resultEnds, key, value, TrainingResult.class)));
+        ends.forEach(
+                (key, value) -> decodeListed(resultEnds, key, value, TrainingResult.class, r -> merged.put(key, r)));
         return new ArrayList<>(merged.values());
     }
 
@@ -578,7 +592,7 @@ public final class Registry implements AutoCloseable {
                     done.completeExceptionally(error);
                 }
             });
-        } catch (JsonProcessingException | RuntimeException e) {
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | RuntimeException e) {
             done.completeExceptionally(e);
         }
         return done;
@@ -706,10 +720,14 @@ public final class Registry implements AutoCloseable {
                         com.fasterxml.jackson.databind.JsonNode node = JSON.readTree(record.value());
                         String recordRun = node.path("run").asText(null);
                         each.accept(recordRun, JSON.treeToValue(node, EpochMetrics.class));
-                    } catch (IOException e) {
-                        throw new RegistryException(
-                                "Metrics record " + metrics + "-" + record.partition() + "@" + record.offset()
-                                        + " is not valid EpochMetrics JSON: " + e.getMessage(),
+                    } catch (IOException | RuntimeException e) { // one key's history: its bad record is an error
+                        throw new InvalidRegistryRecordException(
+                                metrics,
+                                record.partition(),
+                                record.offset(),
+                                resultId,
+                                "EpochMetrics",
+                                String.valueOf(e.getMessage()).replaceAll("\\s+", " "),
                                 e);
                     }
                 }
@@ -732,6 +750,11 @@ public final class Registry implements AutoCloseable {
     /** The datasource of that id. */
     public Optional<Datasource> datasource(String id) {
         return read(datasources, id, Datasource.class);
+    }
+
+    /** The number of datasources in the catalog (bad records included), without reading them. */
+    int datasourceCount() {
+        return store.size(datasources);
     }
 
     /** All datasources, by id. */
@@ -1245,11 +1268,7 @@ public final class Registry implements AutoCloseable {
     }
 
     private static byte[] write(Object entity) {
-        try {
-            return JSON.writeValueAsBytes(entity);
-        } catch (JsonProcessingException e) {
-            throw new RegistryException("Cannot write " + entity.getClass().getSimpleName() + " as JSON", e);
-        }
+        return RegistryRecords.encode(entity);
     }
 
     private <T> Optional<T> read(String topic, String key, Class<T> type) {
@@ -1257,21 +1276,39 @@ public final class Registry implements AutoCloseable {
         return value == null ? Optional.empty() : Optional.of(decode(topic, key, value, type));
     }
 
+    /** Every record of a topic that reads as a {@code type}; the others are left out with a warning. */
     private <T> List<T> readAll(String topic, Class<T> type) {
         List<T> all = new ArrayList<>();
-        store.snapshot(topic).forEach((key, value) -> all.add(decode(topic, key, value, type)));
+        store.snapshot(topic).forEach((key, value) -> decodeListed(topic, key, value, type, all::add));
         return all;
     }
 
-    private static <T> T decode(String topic, String key, byte[] value, Class<T> type) {
+    /** Decodes a record for a listing: a record that does not read is left out, with a warning. */
+    private <T> void decodeListed(
+            String topic, String key, byte[] value, Class<T> type, java.util.function.Consumer<T> listed) {
+        T entity;
         try {
-            return JSON.readValue(value, type);
-        } catch (IOException | RuntimeException e) {
-            throw new RegistryException(
-                    "Registry record '" + key + "' of topic '" + topic + "' is not a valid " + type.getSimpleName()
-                            + ": " + e.getMessage(),
-                    e);
+            entity = decode(topic, key, value, type);
+        } catch (InvalidRegistryRecordException e) {
+            warnSkipped(e);
+            return;
         }
+        listed.accept(entity);
+    }
+
+    /** Warns once per bad record (topic, partition, offset) and client; later listings say it at DEBUG. */
+    private void warnSkipped(InvalidRegistryRecordException e) {
+        if (warnedRecords.size() < MAX_WARNED_RECORDS
+                && warnedRecords.add(e.topic() + "-" + e.partition() + "@" + e.offset() + "/" + e.key())) {
+            log.warn("Leaving a registry record out of the listing: {}", e.getMessage());
+        } else {
+            log.debug("Leaving a registry record out of the listing: {}", e.getMessage());
+        }
+    }
+
+    private <T> T decode(String topic, String key, byte[] value, Class<T> type) {
+        Long offset = store.offsetOf(topic, key);
+        return RegistryRecords.decode(topic, 0, offset == null ? -1 : offset, key, value, type);
     }
 
     private static String sha256(byte[] bytes) {

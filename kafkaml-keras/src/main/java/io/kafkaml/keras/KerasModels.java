@@ -1,5 +1,6 @@
 package io.kafkaml.keras;
 
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.model.InvalidModelException;
 import io.kafkaml.model.ModelDefinition;
 import java.io.IOException;
@@ -97,18 +98,47 @@ public final class KerasModels {
     }
 
     /**
-     * Imports a Keras model file.
+     * Imports a Keras model file of at most {@value io.kafkaml.config.KafkaMlConfig#MAX_ARTIFACT_BYTES_CONFIG}'s
+     * default, 512 MiB ({@link #importModel(String, String, Path, Map)} with no settings).
      *
-     * @throws InvalidModelException if the file is missing or unreadable, is not HDF5 (its first bytes are shown),
-     *     is a Keras 3 file or a weights-only file (said so, with what to do), or holds a network DL4J cannot build
-     *     (DL4J's reason)
+     * @throws InvalidModelException as {@link #importModel(String, String, Path, Map)}
      */
     public static ImportedModel importModel(String name, String description, Path h5File) {
+        return importModel(name, description, h5File, Map.of());
+    }
+
+    /**
+     * Imports a Keras model file, within the size limit of {@code settings}.
+     *
+     * <p><b>Limits</b> ({@value io.kafkaml.config.KafkaMlConfig#MAX_ARTIFACT_BYTES_CONFIG}, the same that bounds what
+     * the registry stores): the file's size is checked before anything of it is read, and the weights it holds
+     * (every dataset under {@code model_weights}: elements × element size) before DL4J reads them, so that a small
+     * file of compressed weights (an HDF5 "bomb") is refused instead of expanded; a {@code .keras} archive (refused
+     * anyway) is refused without expanding its entries, whatever their declared sizes.
+     *
+     * @param settings kafkaml settings (client settings may be there too); only
+     *     {@value io.kafkaml.config.KafkaMlConfig#MAX_ARTIFACT_BYTES_CONFIG} is read, its default when absent
+     * @throws InvalidModelException if the file is missing or unreadable, over the limit (naming the setting), is not
+     *     HDF5 (its first bytes are shown), is a Keras 3 file or a weights-only file (said so, with what to do), or
+     *     holds a network DL4J cannot build (DL4J's reason)
+     * @throws org.apache.kafka.common.config.ConfigException if the setting is not a whole number of at least 1
+     */
+    public static ImportedModel importModel(String name, String description, Path h5File, Map<String, ?> settings) {
         ModelDefinition.checkName(name, "model");
+        long maxBytes = KafkaMlConfig.maxArtifactBytes(settings);
         if (!Files.isRegularFile(h5File)) {
             throw new InvalidModelException("Keras model file " + h5File + " does not exist");
         }
-        KerasFile file = read(h5File);
+        long size;
+        try {
+            size = Files.size(h5File);
+        } catch (IOException e) {
+            throw new InvalidModelException("Keras model file " + h5File + " cannot be read: " + e.getMessage(), e);
+        }
+        if (size > maxBytes) {
+            throw new InvalidModelException(overLimit(h5File, "holds " + size + " bytes", maxBytes));
+        }
+        KerasFile file = read(h5File, maxBytes);
         List<String> notes = new ArrayList<>(file.notes());
         KerasConfigs.Normalized configs;
         try {
@@ -228,7 +258,76 @@ public final class KerasModels {
     private record KerasFile(
             String kerasVersion, boolean sequential, String modelJson, String trainingJson, List<String> notes) {}
 
-    private static KerasFile read(Path file) {
+    private static String overLimit(Path file, String what, long maxBytes) {
+        return "Keras model file " + file + " " + what + ", over the limit of " + maxBytes + " bytes ("
+                + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + "): raise " + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG
+                + " to import it";
+    }
+
+    /**
+     * The bytes the datasets under {@code group} take once read (elements × element size, whatever their compressed
+     * storage), walking the group's tree without reading any data; stops counting past {@code maxBytes}.
+     */
+    private static long expandedBytes(org.bytedeco.hdf5.Group group, long maxBytes, int depth) {
+        long total = 0;
+        long count = group.getNumObjs();
+        for (long i = 0; i < count && total <= maxBytes; i++) {
+            String child = group.getObjnameByIdx(i).getString();
+            int type = group.childObjType(child);
+            if (type == org.bytedeco.hdf5.global.hdf5.H5O_TYPE_DATASET) {
+                org.bytedeco.hdf5.DataSet dataset = group.openDataSet(child);
+                try {
+                    org.bytedeco.hdf5.DataSpace space = dataset.getSpace();
+                    org.bytedeco.hdf5.DataType dataType = dataset.getDataType();
+                    try {
+                        long points = space.getSimpleExtentNpoints();
+                        long elementBytes = Math.max(1, dataType.getSize());
+                        total += points > Long.MAX_VALUE / elementBytes ? Long.MAX_VALUE : points * elementBytes;
+                    } finally {
+                        space.deallocate();
+                        dataType.deallocate();
+                    }
+                } finally {
+                    dataset.deallocate();
+                }
+            } else if (type == org.bytedeco.hdf5.global.hdf5.H5O_TYPE_GROUP && depth < 32) {
+                org.bytedeco.hdf5.Group sub = group.openGroup(child);
+                try {
+                    long inner = expandedBytes(sub, maxBytes - total, depth + 1);
+                    total = inner > Long.MAX_VALUE - total ? Long.MAX_VALUE : total + inner;
+                } finally {
+                    sub.deallocate();
+                }
+            }
+        }
+        return total;
+    }
+
+    /** Refuses a file whose weights expand past {@code maxBytes}, before DL4J reads them. */
+    private static void checkWeightsSize(Path file, long maxBytes) {
+        synchronized (Hdf5Archive.LOCK_OBJECT) { // the HDF5 library is not thread-safe; DL4J locks on this object
+            org.bytedeco.hdf5.H5File h5 =
+                    new org.bytedeco.hdf5.H5File(file.toAbsolutePath().toString(), org.bytedeco.hdf5.global.hdf5.H5F_ACC_RDONLY());
+            try {
+                org.bytedeco.hdf5.Group weights = h5.openGroup(KERAS.getTrainingWeightsRoot());
+                long expanded;
+                try {
+                    expanded = expandedBytes(weights, maxBytes, 0);
+                } finally {
+                    weights.deallocate();
+                }
+                if (expanded > maxBytes) {
+                    throw new InvalidModelException(overLimit(
+                            file, "holds weights of more than " + maxBytes + " bytes once read", maxBytes));
+                }
+            } finally {
+                h5._close();
+                h5.deallocate();
+            }
+        }
+    }
+
+    private static KerasFile read(Path file, long maxBytes) {
         byte[] head;
         try {
             head = head(file);
@@ -237,7 +336,7 @@ public final class KerasModels {
         }
         if (startsWith(head, ZIP_SIGNATURE)) {
             throw new InvalidModelException(
-                    "Keras model file " + file + " is a .keras archive (zip" + archiveVersion(file)
+                    "Keras model file " + file + " is a .keras archive (zip" + archiveVersion(file, maxBytes)
                             + "), the format of Keras 3 and of model.save(\"x.keras\") since Keras 2.13; DL4J 1.0.0-M2.1 imports "
                             + "only the HDF5 format of Keras 2: load the model with Keras 2 (TensorFlow <= 2.15 or tf_keras) "
                             + "and save it with model.save(\"model.h5\")");
@@ -247,6 +346,7 @@ public final class KerasModels {
                     + HexFormat.ofDelimiter(" ").formatHex(head) + "); save the model with model.save(\"model.h5\")");
         }
         List<String> notes = new ArrayList<>();
+        KerasFile read;
         try (Hdf5Archive archive = new Hdf5Archive(file.toAbsolutePath().toString())) {
             String version = archive.hasAttribute(KERAS.getFieldKerasVersion())
                     ? archive.readAttributeAsString(KERAS.getFieldKerasVersion())
@@ -288,7 +388,7 @@ public final class KerasModels {
                         + " group: it holds a model configuration without weights");
             }
             boolean sequential = KERAS.getFieldClassNameSequential().equals(model.get(KERAS.getFieldClassName()));
-            return new KerasFile(version, sequential, KerasConfigs.write(model), training, notes);
+            read = new KerasFile(version, sequential, KerasConfigs.write(model), training, notes);
         } catch (UnsupportedKerasConfigurationException | IllegalArgumentException e) {
             throw new InvalidModelException("Keras model file " + file + " cannot be read: " + e.getMessage(), e);
         } catch (RuntimeException e) {
@@ -299,20 +399,50 @@ public final class KerasModels {
                     "Keras model file " + file + " is HDF5 but cannot be read by the HDF5 " + "library: " + reason(e),
                     e);
         }
+        try {
+            checkWeightsSize(file, maxBytes);
+        } catch (InvalidModelException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new InvalidModelException(
+                    "Keras model file " + file + " is HDF5 but its weights cannot be read by the HDF5 library: "
+                            + reason(e),
+                    e);
+        }
+        return read;
     }
 
-    /** ", keras_version X" from a .keras archive's metadata.json, or "" when it cannot be read. */
-    private static String archiveVersion(Path file) {
+    /** The most of a .keras archive's metadata.json read (its few fields take well under 1 KiB). */
+    static final int MAX_ARCHIVE_METADATA_BYTES = 64 * 1024;
+
+    /**
+     * ", keras_version X" from a .keras archive's metadata.json, or "" when it cannot be read; reads at most
+     * {@value #MAX_ARCHIVE_METADATA_BYTES} bytes of it, never another entry (a zip bomb expands nothing here), and
+     * says so when the entries declare more than {@code maxBytes} uncompressed.
+     */
+    private static String archiveVersion(Path file, long maxBytes) {
         try (ZipFile zip = new ZipFile(file.toFile())) {
+            long declared = 0;
+            for (var entries = zip.entries(); entries.hasMoreElements(); ) {
+                long size = entries.nextElement().getSize();
+                declared = size < 0 || size > Long.MAX_VALUE - declared ? Long.MAX_VALUE : declared + size;
+            }
+            String expands = declared > maxBytes
+                    ? ", whose entries expand to more than " + maxBytes + " bytes ("
+                            + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + ")"
+                    : "";
             ZipEntry metadata = zip.getEntry("metadata.json");
             if (metadata == null) {
-                return "";
+                return expands;
             }
             try (InputStream in = zip.getInputStream(metadata)) {
-                Object version = KerasConfigs.parse(
-                                new String(in.readAllBytes(), StandardCharsets.UTF_8), "metadata.json")
+                byte[] head = in.readNBytes(MAX_ARCHIVE_METADATA_BYTES + 1);
+                if (head.length > MAX_ARCHIVE_METADATA_BYTES) {
+                    return expands;
+                }
+                Object version = KerasConfigs.parse(new String(head, StandardCharsets.UTF_8), "metadata.json")
                         .get("keras_version");
-                return version == null ? "" : ", written by Keras " + version;
+                return (version == null ? "" : ", written by Keras " + version) + expands;
             }
         } catch (IOException | RuntimeException e) {
             return "";

@@ -611,6 +611,11 @@ public final class KafkaStore implements AutoCloseable {
         return views.get(topic).get(key);
     }
 
+    /** The number of keys a topic's view holds. */
+    public int size(String topic) {
+        return views.get(topic).size();
+    }
+
     /** A snapshot of a topic's view, in key order. */
     public Map<String, byte[]> snapshot(String topic) {
         return Collections.unmodifiableMap(new java.util.TreeMap<>(views.get(topic)));

@@ -4,12 +4,27 @@ import io.kafkaml.control.ControlMessage;
 import io.kafkaml.control.InvalidControlMessageException;
 import io.kafkaml.format.RecordDecodeException;
 import io.kafkaml.format.RecordDecoder;
+import io.kafkaml.format.RecordEncoder.EncodedRecord;
 import io.kafkaml.format.RecordFormats;
+import io.kafkaml.model.ModelDefinition;
+import io.kafkaml.registry.ArtifactRef;
+import io.kafkaml.registry.Configuration;
+import io.kafkaml.registry.Datasource;
+import io.kafkaml.registry.Deployment;
+import io.kafkaml.registry.DeploymentStatus;
+import io.kafkaml.registry.EpochMetrics;
+import io.kafkaml.registry.Inference;
+import io.kafkaml.registry.InvalidRegistryRecordException;
+import io.kafkaml.registry.MetricsPosition;
+import io.kafkaml.registry.TrainingResult;
+import io.kafkaml.registry.internals.RegistryRecords;
 import io.kafkaml.stream.InvalidStreamSliceException;
 import io.kafkaml.stream.StreamSlice;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,12 +34,16 @@ import java.util.TreeMap;
 
 /**
  * {@code fuzz}: hostile inputs (random bytes, and valid inputs mutated as a fuzzer does: bits flipped, bytes
- * replaced, inserted, deleted, truncated, the input doubled) through the RAW and JSON decoders, control-message
- * parsing and slice strings. Each case must end in success or the documented exception
- * ({@code RecordDecodeException}, {@code InvalidControlMessageException}, {@code InvalidStreamSliceException});
- * anything else is a failure, counted by kind (target, exception class, throwing frame). Prints the cases run,
- * the distinct failure kinds with one example each, and the slowest input. The build runs a bounded sample of
- * the same properties ({@code HostileInputPropertiesTest}).
+ * replaced, inserted, deleted, truncated, the input doubled) through the RAW, JSON and AVRO decoders (AVRO values
+ * and label keys), control-message parsing, slice strings, and the JSON records the registry reads from its
+ * compacted topics (models, configurations, deployments, results, datasources, inferences, artifact manifests).
+ * Each case must end in success or the documented exception ({@code RecordDecodeException},
+ * {@code InvalidControlMessageException}, {@code InvalidStreamSliceException},
+ * {@code InvalidRegistryRecordException}); anything else is a failure, counted by kind (target, exception class,
+ * throwing frame), and so is an accepted input that does not round-trip (control messages, slices, AVRO values
+ * re-encoded, registry records written back). Prints the cases run, the distinct failure kinds with one example
+ * each, and the slowest input. The build runs a bounded sample of the same properties
+ * ({@code HostileInputPropertiesTest}, {@code AvroHostileInputPropertiesTest}, {@code RegistryRecordPropertiesTest}).
  *
  * <p>Options: {@code --cases 1000000 --seed 42}. No broker is used.
  */
@@ -37,7 +56,8 @@ final class FuzzBenchmark implements Benchmark {
 
     @Override
     public String description() {
-        return "Random and mutated inputs through the RAW/JSON decoders, control messages and slice strings";
+        return "Random and mutated inputs through the RAW/JSON/AVRO decoders, control messages, slice strings and "
+                + "registry records";
     }
 
     private record Target(String name, List<byte[]> seeds, Case run) {}
@@ -73,7 +93,12 @@ final class FuzzBenchmark implements Benchmark {
                 .deploymentId("7")
                 .build()
                 .toJsonBytes();
-        List<Target> targets = List.of(
+        Map<String, Object> avroConfig = Map.of("data_scheme", AVRO_DATA_SCHEME, "label_scheme", AVRO_LABEL_SCHEME);
+        RecordDecoder avro = RecordFormats.forName("AVRO").newDecoder(avroConfig);
+        EncodedRecord avroSeed = RecordFormats.forName("AVRO")
+                .newEncoder(avroConfig)
+                .encode(new double[] {1, 63.5, 2, 36.6, 0.5, 1, 2.25, 64}, new double[] {1});
+        List<Target> targets = new ArrayList<>(List.of(
                 new Target("raw-decoder", List.of(rawSeed), input -> {
                     raw.decodeFeatures(new byte[] {1}, input, new float[raw.featureCount()], 0);
                     raw.decodeLabels(input, input, new float[raw.labelCount()], 0);
@@ -102,7 +127,31 @@ final class FuzzBenchmark implements Benchmark {
                     if (!StreamSlice.parseList(StreamSlice.formatList(slices)).equals(slices)) {
                         throw new IllegalStateException("slices did not round-trip: " + slices);
                     }
-                }));
+                }),
+                new Target("avro-decoder", List.of(avroSeed.value(), avroSeed.key()), input -> {
+                    float[] features = new float[avro.featureCount()];
+                    try {
+                        avro.decodeLabels(input, null, new float[avro.labelCount()], 0);
+                    } catch (RecordDecodeException expected) {
+                        // a label key refused; the value is tried next
+                    }
+                    avro.decodeFeatures(null, input, features, 0);
+                    double[] asDoubles = new double[features.length];
+                    for (int i = 0; i < features.length; i++) {
+                        asDoubles[i] = features[i];
+                    }
+                    byte[] again = RecordFormats.forName("AVRO")
+                            .newEncoder(avroConfig)
+                            .encode(asDoubles, new double[] {1})
+                            .value();
+                    float[] decodedAgain = new float[features.length];
+                    avro.decodeFeatures(null, again, decodedAgain, 0);
+                    if (!Arrays.equals(decodedAgain, features)) {
+                        throw new IllegalStateException("AVRO value did not round-trip: " + Arrays.toString(features)
+                                + " -> " + Arrays.toString(decodedAgain));
+                    }
+                })));
+        registrySeeds(control).forEach((type, seed) -> targets.add(registryTarget(type, seed)));
         Map<String, String> failures = new TreeMap<>();
         long failed = 0;
         long slowestNanos = -1;
@@ -116,14 +165,24 @@ final class FuzzBenchmark implements Benchmark {
             long start = System.nanoTime();
             try {
                 target.run().run(input);
-            } catch (RecordDecodeException | InvalidControlMessageException | InvalidStreamSliceException expected) {
+            } catch (RecordDecodeException
+                    | InvalidControlMessageException
+                    | InvalidStreamSliceException
+                    | InvalidRegistryRecordException expected) {
                 // documented refusal
             } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
                 failed++;
                 StackTraceElement[] frames = e.getStackTrace();
                 String kind =
                         target.name() + " " + e.getClass().getName() + (frames.length > 0 ? " at " + frames[0] : "");
-                failures.putIfAbsent(kind, preview(input) + " -> " + e.getMessage());
+                Throwable root = e;
+                while (root.getCause() != null && root.getCause() != root) {
+                    root = root.getCause();
+                }
+                failures.putIfAbsent(
+                        kind,
+                        preview(input) + " -> " + e.getMessage()
+                                + (root == e ? "" : " (cause: " + root + " at " + firstFrame(root) + ")"));
             }
             long took = System.nanoTime() - start;
             if (took > slowestNanos) {
@@ -141,6 +200,127 @@ final class FuzzBenchmark implements Benchmark {
         extra.put("slowestInput", slowest);
         return List.of(BenchmarkResult.of("fuzz", cases, seconds, "none (cases per second only)", seconds, extra));
     }
+
+    /** A registry topic's record: decoded, written back, decoded again, the same JSON both times. */
+    private static <T> Target registryTarget(Class<T> type, byte[] seed) {
+        String topic = "kafkaml." + type.getSimpleName();
+        return new Target("registry-" + type.getSimpleName(), List.of(seed), input -> {
+            T entity = RegistryRecords.decode(topic, 0, 1, "key", input, type);
+            byte[] written = RegistryRecords.encode(entity);
+            byte[] again = RegistryRecords.encode(RegistryRecords.decode(topic, 0, 1, "key", written, type));
+            if (!sameJson(written, again)) {
+                throw new IllegalStateException(
+                        type.getSimpleName() + " did not round-trip: " + new String(written, StandardCharsets.UTF_8));
+            }
+        });
+    }
+
+    /** Equal as JSON trees (a map's keys are written in its iteration order, which {@code Map.copyOf} does not fix). */
+    private static boolean sameJson(byte[] a, byte[] b) {
+        try {
+            return RegistryRecords.mapper()
+                    .readTree(a)
+                    .equals(RegistryRecords.mapper().readTree(b));
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    private static String firstFrame(Throwable e) {
+        StackTraceElement[] frames = e.getStackTrace();
+        return frames.length > 0 ? frames[0].toString() : "?";
+    }
+
+    /** One valid record of each registry topic, as kafkaml writes it. */
+    static Map<Class<?>, byte[]> registrySeeds(byte[] controlMessage) {
+        Instant at = Instant.parse("2026-11-30T10:00:00Z");
+        Map<Class<?>, byte[]> seeds = new LinkedHashMap<>();
+        seeds.put(
+                ModelDefinition.class,
+                RegistryRecords.encode(ModelDefinition.fromJson("hcopd", "the paper's model", HCOPD_MLP)));
+        seeds.put(
+                Configuration.class,
+                RegistryRecords.encode(new Configuration("hcopd-all", "", List.of("hcopd", "hcopd-wide"))));
+        seeds.put(
+                Deployment.class,
+                RegistryRecords.encode(new Deployment(
+                        "7",
+                        "hcopd-all",
+                        DeploymentStatus.TRAINING,
+                        null,
+                        Map.of("batchSize", 10, "epochs", 5),
+                        at,
+                        at,
+                        new String(controlMessage, StandardCharsets.UTF_8))));
+        EpochMetrics epoch = new EpochMetrics(5, 0.41, Map.of("loss", 0.45, "accuracy", 0.83), 120);
+        seeds.put(
+                TrainingResult.class,
+                RegistryRecords.encode(new TrainingResult(
+                        "7.hcopd",
+                        "7",
+                        "hcopd",
+                        DeploymentStatus.FINISHED,
+                        List.of(),
+                        Map.of("loss", 0.44, "accuracy", 0.82),
+                        new long[][] {{30, 3}, {5, 10}},
+                        900,
+                        "result.7.hcopd",
+                        null,
+                        null,
+                        at,
+                        5,
+                        epoch,
+                        epoch,
+                        new MetricsPosition(0, 10),
+                        new MetricsPosition(0, 14))));
+        seeds.put(
+                Datasource.class,
+                RegistryRecords.encode(new Datasource(
+                        "KAFKA_ML_CONTROL_TOPIC-0-3",
+                        "7",
+                        "KAFKA_ML_CONTROL_TOPIC",
+                        at,
+                        new String(controlMessage, StandardCharsets.UTF_8))));
+        seeds.put(
+                Inference.class,
+                RegistryRecords.encode(new Inference(
+                        "serve-7", "7.hcopd", "in", "out", 2, "RUNNING", null, Map.of(), at, at, 0, at, 10_000)));
+        seeds.put(
+                ArtifactRef.class,
+                RegistryRecords.encode(new ArtifactRef("result.7.hcopd", 5000, 1, "ab".repeat(32), at)));
+        return seeds;
+    }
+
+    /** The paper's HCOPD network: 3 inputs, 2 hidden layers, 2 classes (DL4J JSON, as registered). */
+    private static final String HCOPD_MLP = new org.deeplearning4j.nn.conf.NeuralNetConfiguration.Builder()
+            .seed(7)
+            .list()
+            .layer(new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder()
+                    .nIn(3)
+                    .nOut(8)
+                    .activation(org.nd4j.linalg.activations.Activation.RELU)
+                    .build())
+            .layer(new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(
+                            org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT)
+                    .nIn(8)
+                    .nOut(2)
+                    .activation(org.nd4j.linalg.activations.Activation.SOFTMAX)
+                    .build())
+            .build()
+            .toJson();
+
+    static final String AVRO_DATA_SCHEME = """
+            {"type": "record", "name": "Patient", "fields": [
+              {"name": "gender", "type": "int"},
+              {"name": "age", "type": "float"},
+              {"name": "smoking", "type": {"type": "enum", "name": "Smoking", "symbols": ["NEVER", "FORMER", "CURRENT"]}},
+              {"name": "vitals", "type": {"type": "array", "items": "float", "length": 2}},
+              {"name": "sensor", "type": {"type": "record", "name": "Sensor", "fields": [
+                {"name": "ok", "type": "boolean"},
+                {"name": "reading", "type": ["null", "double"]},
+                {"name": "steps", "type": "long"}]}}]}""";
+    static final String AVRO_LABEL_SCHEME = """
+            {"type": "record", "name": "Label", "fields": [{"name": "diagnosis", "type": "int"}]}""";
 
     private static byte[] randomBytes(Random random) {
         byte[] bytes = new byte[random.nextInt(257)];
