@@ -72,7 +72,8 @@ final class ModelsCommand {
             try (Registry registry = client.registry()) {
                 ModelDefinition model;
                 if (KerasModels.isKerasFile(file)) {
-                    KerasModels.ImportedModel imported = KerasModels.importModel(name, description, file, client.clientConfig());
+                    KerasModels.ImportedModel imported =
+                            KerasModels.importModel(name, description, file, client.clientConfig());
                     model = registry.registerModel(imported.definition(), imported.network());
                     imported.notes().forEach(note -> spec.commandLine().getOut().println("note: " + note));
                 } else {

@@ -307,7 +307,7 @@ public final class ControlChannel implements AutoCloseable {
      * share of each partition), with a warning: what is read then stays bounded however large the topic grows.
      */
     private void seekToNewest(
-            KafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, Long> begins, Map<TopicPartition, Long> ends) {
+            Consumer<byte[], byte[]> consumer, Map<TopicPartition, Long> begins, Map<TopicPartition, Long> ends) {
         long held = 0;
         for (Map.Entry<TopicPartition, Long> entry : ends.entrySet()) {
             held += entry.getValue() - begins.getOrDefault(entry.getKey(), 0L);

@@ -306,8 +306,8 @@ public final class KerasModels {
     /** Refuses a file whose weights expand past {@code maxBytes}, before DL4J reads them. */
     private static void checkWeightsSize(Path file, long maxBytes) {
         synchronized (Hdf5Archive.LOCK_OBJECT) { // the HDF5 library is not thread-safe; DL4J locks on this object
-            org.bytedeco.hdf5.H5File h5 =
-                    new org.bytedeco.hdf5.H5File(file.toAbsolutePath().toString(), org.bytedeco.hdf5.global.hdf5.H5F_ACC_RDONLY());
+            org.bytedeco.hdf5.H5File h5 = new org.bytedeco.hdf5.H5File(
+                    file.toAbsolutePath().toString(), org.bytedeco.hdf5.global.hdf5.H5F_ACC_RDONLY());
             try {
                 org.bytedeco.hdf5.Group weights = h5.openGroup(KERAS.getTrainingWeightsRoot());
                 long expanded;
@@ -317,8 +317,8 @@ public final class KerasModels {
                     weights.deallocate();
                 }
                 if (expanded > maxBytes) {
-                    throw new InvalidModelException(overLimit(
-                            file, "holds weights of more than " + maxBytes + " bytes once read", maxBytes));
+                    throw new InvalidModelException(
+                            overLimit(file, "holds weights of more than " + maxBytes + " bytes once read", maxBytes));
                 }
             } finally {
                 h5._close();

@@ -38,7 +38,9 @@ class KerasImportLimitsIT {
                 .isInstanceOf(InvalidModelException.class)
                 .hasMessage("Keras model file " + file + " holds " + size + " bytes, over the limit of " + (size - 1)
                         + " bytes (kafkaml.max.artifact.bytes): raise kafkaml.max.artifact.bytes to import it");
-        assertThat(KerasModels.importModel("h", "", file, limit(size)).definition().name())
+        assertThat(KerasModels.importModel("h", "", file, limit(size))
+                        .definition()
+                        .name())
                 .isEqualTo("h");
     }
 
