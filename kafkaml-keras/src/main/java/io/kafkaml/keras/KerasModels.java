@@ -277,17 +277,10 @@ public final class KerasModels {
             if (type == org.bytedeco.hdf5.global.hdf5.H5O_TYPE_DATASET) {
                 org.bytedeco.hdf5.DataSet dataset = group.openDataSet(child);
                 try {
-                    org.bytedeco.hdf5.DataSpace space = dataset.getSpace();
-                    org.bytedeco.hdf5.DataType dataType = dataset.getDataType();
-                    try {
-                        long points = space.getSimpleExtentNpoints();
-                        long elementBytes = Math.max(1, dataType.getSize());
-                        total += points > Long.MAX_VALUE / elementBytes ? Long.MAX_VALUE : points * elementBytes;
-                    } finally {
-                        space.deallocate();
-                        dataType.deallocate();
-                    }
+                    long bytes = dataset.getInMemDataSize(); // elements × element size, whatever the storage
+                    total = bytes < 0 || bytes > Long.MAX_VALUE - total ? Long.MAX_VALUE : total + bytes;
                 } finally {
+                    dataset._close();
                     dataset.deallocate();
                 }
             } else if (type == org.bytedeco.hdf5.global.hdf5.H5O_TYPE_GROUP && depth < 32) {
@@ -296,6 +289,7 @@ public final class KerasModels {
                     long inner = expandedBytes(sub, maxBytes - total, depth + 1);
                     total = inner > Long.MAX_VALUE - total ? Long.MAX_VALUE : total + inner;
                 } finally {
+                    sub._close();
                     sub.deallocate();
                 }
             }
@@ -314,6 +308,7 @@ public final class KerasModels {
                 try {
                     expanded = expandedBytes(weights, maxBytes, 0);
                 } finally {
+                    weights._close();
                     weights.deallocate();
                 }
                 if (expanded > maxBytes) {
