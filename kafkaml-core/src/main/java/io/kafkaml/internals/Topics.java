@@ -114,7 +114,7 @@ public final class Topics {
             if (deadline.expired()) {
                 throw new KafkaMlException("Not every partition of " + quoted(topics) + " takes writes after "
                         + timeout.toMillis() + " ms: "
-                        + byTopic(pending, " has no leader that serves it yet")
+                        + byTopic(pending)
                         + " (a producer writing now could lose its first batch to Kafka bug KAFKA-15591; check that "
                         + "the leaders' brokers are up)");
             }
@@ -211,7 +211,7 @@ public final class Topics {
         return (int) Math.max(1, deadline.remainingAtMost(ATTEMPT).toMillis());
     }
 
-    private static String byTopic(Map<TopicPartition, Throwable> pending, String what) {
+    private static String byTopic(Map<TopicPartition, Throwable> pending) {
         Map<String, Map<Integer, Throwable>> topics = new TreeMap<>();
         pending.forEach((p, e) ->
                 topics.computeIfAbsent(p.topic(), t -> new TreeMap<>()).put(p.partition(), e));
@@ -222,7 +222,10 @@ public final class Topics {
                     return "topic '" + topic.getKey() + "' partition"
                             + (partitions.size() > 1 ? "s " : " ")
                             + partitions.keySet().stream().map(String::valueOf).collect(Collectors.joining(", "))
-                            + what + " (last error: " + describe(last) + ")";
+                            + (partitions.size() > 1
+                                    ? " have no leader that serves them"
+                                    : " has no leader that serves it")
+                            + " yet (last error: " + describe(last) + ")";
                 })
                 .collect(Collectors.joining("; "));
     }

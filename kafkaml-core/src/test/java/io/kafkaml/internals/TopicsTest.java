@@ -91,19 +91,22 @@ class TopicsTest {
     }
 
     @Test
-    void aPartitionWhoseLeaderNeverServesItIsNamedInTheTimeoutError() {
+    void partitionsWhoseLeaderNeverServesThemAreNamedInTheTimeoutError() {
         Admin admin = admin(
-                Map.of("fresh", 3),
-                p -> p.partition() == 1 ? new NotLeaderOrFollowerException("not the leader of fresh-1") : null);
+                Map.of("fresh", 4, "other", 2),
+                p -> p.partition() == 1 || (p.topic().equals("fresh") && p.partition() == 2)
+                        ? new NotLeaderOrFollowerException("not the leader of " + p)
+                        : null);
 
-        assertThatThrownBy(() -> Topics.awaitWritable(admin, List.of("fresh"), Duration.ofMillis(200)))
+        assertThatThrownBy(() -> Topics.awaitWritable(admin, List.of("fresh", "other"), Duration.ofMillis(200)))
                 .isInstanceOf(KafkaMlException.class)
-                .hasMessageContaining("topic 'fresh' partition 1 has no leader that serves it yet")
+                .hasMessageContaining("topic 'fresh' partitions 1, 2 have no leader that serves them yet")
                 .hasMessageContaining("NotLeaderOrFollowerException: not the leader of fresh-1")
+                .hasMessageContaining("topic 'other' partition 1 has no leader that serves it yet")
                 .hasMessageContaining("after 200 ms")
                 .hasMessageContaining("KAFKA-15591")
                 .hasMessageNotContaining("partition 0")
-                .hasMessageNotContaining("partition 2");
+                .hasMessageNotContaining(", 3");
     }
 
     @Test
