@@ -429,6 +429,77 @@ class InferenceProcessIT {
         }
     }
 
+    /** {@link #quickLiveness} plus this process's instance id. */
+    static Path quickLiveness(Path dir, String instanceId) throws Exception {
+        Path config = dir.resolve("liveness-" + instanceId + ".properties");
+        Files.writeString(
+                config,
+                Files.readString(quickLiveness(dir)) + InferenceConfig.INSTANCE_ID_CONFIG + "=" + instanceId + "\n");
+        return config;
+    }
+
+    @Test
+    void aJoinerTakesOverFromASigkilledOwnerAndServesOnAsTheNewGenerationsOwner(
+            EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
+        kafka.createTopic("orphan-in", 2);
+        String[] work = {
+            "--result", tiny, "--input-topic", "orphan-in", "--output-topic", "orphan-out", "--id", "orphan"
+        };
+        Path ownerLog = dir.resolve("orphan-owner.log");
+        Path joinerLog = dir.resolve("orphan-joiner.log");
+        List<String> ownerArgs = new ArrayList<>(List.of(work));
+        ownerArgs.addAll(List.of("--config", quickLiveness(dir, "first").toString()));
+        Process owner = infer(ownerLog, kafka.bootstrapServers(), ownerArgs.toArray(String[]::new));
+        Process joiner = null;
+        try (Registry registry = Registry.connect(kafka.clientConfig(), PREFIX, Duration.ofSeconds(30))) {
+            awaitLog(ownerLog, "serving", 60);
+            Inference owned = registry.refreshInference("orphan").orElseThrow();
+            assertThat(owned.owner()).startsWith("first/");
+            List<String> joinerArgs = new ArrayList<>(List.of(work));
+            joinerArgs.addAll(List.of("--config", quickLiveness(dir, "second").toString()));
+            joiner = infer(joinerLog, kafka.bootstrapServers(), joinerArgs.toArray(String[]::new));
+            awaitLog(joinerLog, "serving", 60);
+            assertThat(registry.refreshInference("orphan").orElseThrow().generation())
+                    .as("the second process joined the first's generation")
+                    .isEqualTo(owned.generation());
+            send(kafka.clientConfig(), "orphan-in", 0, 20);
+            assertThat(keys(read(kafka.clientConfig(), "orphan-out", 20, false)))
+                    .hasSize(20);
+
+            owner.destroyForcibly(); // SIGKILL: no chance to hand over
+            assertThat(owner.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            // lease 900 ms, the killed owner's consumers expire after their 6 s session: then the joiner claims
+            await().atMost(30, TimeUnit.SECONDS)
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() ->
+                            registry.refreshInference("orphan").orElseThrow().generation() > owned.generation());
+            Inference taken = registry.refreshInference("orphan").orElseThrow();
+            assertThat(taken.generation()).isEqualTo(owned.generation() + 1);
+            assertThat(taken.owner()).as(Files.readString(joinerLog)).startsWith("second/");
+            assertThat(taken.status()).isEqualTo("RUNNING");
+            assertThat(Files.readString(joinerLog)).contains("shows no sign of life");
+            // the new owner beats: the record is live again, not a lie
+            await().atMost(30, TimeUnit.SECONDS)
+                    .until(() -> !Objects.equals(
+                            registry.refreshInference("orphan").orElseThrow().heartbeatAt(), taken.heartbeatAt()));
+            assertThat(InferenceLiveness.alive(
+                            registry, registry.inference("orphan").orElseThrow(), Duration.ZERO))
+                    .isTrue();
+            send(kafka.clientConfig(), "orphan-in", 20, 20);
+            assertThat(keys(read(kafka.clientConfig(), "orphan-out", 40, false)))
+                    .as(Files.readString(joinerLog))
+                    .containsAll(java.util.stream.IntStream.range(0, 40)
+                            .mapToObj(String::valueOf)
+                            .toList());
+            assertThat(joiner.isAlive()).isTrue();
+        } finally {
+            owner.destroyForcibly();
+            if (joiner != null) {
+                joiner.destroyForcibly();
+            }
+        }
+    }
+
     @Test
     void sigtermWithTheBrokerGoneExitsWithinTheShutdownGrace(@TempDir Path dir) throws Exception {
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().build().start()) {

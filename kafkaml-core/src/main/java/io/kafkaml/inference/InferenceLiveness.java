@@ -44,6 +44,39 @@ public final class InferenceLiveness {
      * @return false only if the deployment is judged dead
      */
     public static boolean alive(Registry registry, Inference record, Duration patience) {
+        return alive(registry, record, patience, clientId -> true);
+    }
+
+    /**
+     * Whether the owner of {@code record} (RUNNING) is alive, as {@link #alive(Registry, Inference, Duration)} judges
+     * a deployment, but counting only the group members that may be the owner's: a process that joined the deployment
+     * asks this, its own replicas (and other joiners') being members of the same group. Members are told apart by
+     * their {@code client.id}, {@code <id>-<instance id>-<n>-consumer} ({@link InferenceReplica}); a member with
+     * another client id (set by the user) may be the owner's and counts, so such a deployment is never judged dead by
+     * this rule while any process serves it.
+     *
+     * @param patience as for {@link #alive(Registry, Inference, Duration)}
+     * @return false only if the owner is judged dead
+     */
+    public static boolean ownerAlive(Registry registry, Inference record, Duration patience) {
+        Objects.requireNonNull(record, "record");
+        String owner = record.owner();
+        if (owner == null || owner.indexOf('/') < 0) {
+            return alive(registry, record, patience);
+        }
+        String replicas = record.id() + "-";
+        String owners = replicas + owner.substring(0, owner.lastIndexOf('/')) + "-";
+        return alive(
+                registry,
+                record,
+                patience,
+                clientId -> clientId == null
+                        || clientId.startsWith(owners)
+                        || !(clientId.startsWith(replicas) && clientId.endsWith("-consumer")));
+    }
+
+    private static boolean alive(
+            Registry registry, Inference record, Duration patience, java.util.function.Predicate<String> counts) {
         Objects.requireNonNull(record, "record");
         if (!servable(record) || (record.supervisedBy() != null && record.replicas() == 0)) {
             return true;
@@ -55,7 +88,8 @@ public final class InferenceLiveness {
             Optional<Boolean> members;
             boolean known = true;
             try {
-                members = registry.consumerGroupHasMembers(record.groupId(), ADMIN_TIMEOUT);
+                members = registry.consumerGroupMemberClientIds(record.groupId(), ADMIN_TIMEOUT)
+                        .map(clientIds -> clientIds.stream().anyMatch(counts));
             } catch (io.kafkaml.common.KafkaMlException e) {
                 log.warn(
                         "[{}] Cannot describe consumer group {} (retried): {}",

@@ -67,7 +67,14 @@ import org.slf4j.LoggerFactory;
  * A RUNNING record that {@link InferenceLiveness} judges dead (its consumer group has had no member for a whole
  * lease, or, where the group may not be described, the owner's heartbeat did not move for a lease on this process's
  * clock) is taken over: {@link #start} claims {@code generation + 1}; of several processes doing so at once the first
- * claim wins, the others join it (same result and topics) or are refused. Every
+ * claim wins, the others join it (same result and topics) or are refused. A joiner takes over too, without waiting
+ * for a new process: when the owner's {@link Inference#heartbeatAt()} has not moved for a whole lease (the record's or
+ * this process's, the longer) on this process's {@link System#nanoTime()} and {@link InferenceLiveness#ownerAlive}
+ * finds none of the owner's replicas in the group (the coordinator expired them after their session), it claims the
+ * next generation; of several joiners the first claim wins and the others serve on under it. The new owner records
+ * restarts, FAILED and heartbeats from then on. Without DESCRIBE on the group, or where the replicas' consumer
+ * {@code client.id} was set by hand (the owner's members cannot be told apart), a joiner never takes over this way.
+ * Every
  * {@value InferenceConfig#HEARTBEAT_INTERVAL_MS_CONFIG} (default 10 s; lease: three intervals) the owner reads the
  * claims to their end ({@link Registry#refreshInference}), checks it still owns the latest generation and refreshes
  * {@link Inference#heartbeatAt()}; a joiner checks that its generation still runs. Each such confirmation opens a
@@ -129,6 +136,11 @@ public final class LocalInference implements AutoCloseable {
     private volatile boolean stopRequested;
     /** The supervisor of the record this process joined ({@link Inference#supervisedBy()}), or {@code null}. */
     private volatile String supervisedJoin;
+    /** The owner's generation and heartbeat a joiner last saw change, and when ({@link System#nanoTime()}). */
+    private volatile long watchedGeneration = -1;
+
+    private volatile Instant watchedBeat;
+    private volatile long watchedSince;
     /** Set when another process took the deployment over: this one's replicas never write again. */
     private volatile boolean lost;
 
@@ -260,7 +272,7 @@ public final class LocalInference implements AutoCloseable {
 
     /**
      * A joiner's view of the record: it serves on while its generation (or a later one of the same work) is RUNNING,
-     * claims the next generation when the owner RELEASED it, and stops when the deployment was stopped, forgotten,
+     * claims the next generation when the owner RELEASED it or died ({@link #watchOwner}), and stops when the deployment was stopped, forgotten,
      * FAILED or replaced by other work.
      */
     private void follow(Inference record, long asked) {
@@ -291,16 +303,51 @@ public final class LocalInference implements AutoCloseable {
             }
         }
         switch (record.status()) {
-            case "RUNNING" -> confirmedAt = asked;
-            case Inference.RELEASED -> takeOverReleased(record, asked);
+            case "RUNNING" -> {
+                confirmedAt = asked;
+                watchOwner(record, asked);
+            }
+            case Inference.RELEASED -> takeOver(record, asked, "Its owner " + record.owner() + " left");
             case "FAILED" ->
                 fail("the deployment FAILED in its owner " + record.owner() + ": " + record.error(), false);
             default -> stopOnRequest(record);
         }
     }
 
-    /** A joiner claims a deployment its owner released (the handover); of several joiners the first claim wins. */
-    private void takeOverReleased(Inference released, long asked) {
+    /**
+     * A joiner watches the owner of the RUNNING generation it serves: when the owner's {@link Inference#heartbeatAt()}
+     * has not moved for a whole lease (the longer of the record's and this process's) on this process's
+     * {@link System#nanoTime()}, and {@link InferenceLiveness#ownerAlive} finds none of the owner's replicas in the
+     * group (the coordinator expired them after their session), the owner is dead (SIGKILL, a lost node) or paused
+     * past its lease: this process claims the next generation ({@link #takeOver}).
+     */
+    private void watchOwner(Inference record, long asked) {
+        if (supervisedJoin != null || record.supervisedBy() != null || record.leaseMs() <= 0) {
+            return; // a launcher owns it, or its owner writes no heartbeat to judge by
+        }
+        if (record.generation() != watchedGeneration || !Objects.equals(record.heartbeatAt(), watchedBeat)) {
+            watchedGeneration = record.generation();
+            watchedBeat = record.heartbeatAt();
+            watchedSince = asked;
+            return;
+        }
+        long lease =
+                Math.max(lease().toNanos(), Duration.ofMillis(record.leaseMs()).toNanos());
+        if (asked - watchedSince < lease || InferenceLiveness.ownerAlive(registry, record, Duration.ZERO)) {
+            return;
+        }
+        String why = "Its owner " + record.owner() + " shows no sign of life (heartbeat unchanged for "
+                + Duration.ofNanos(asked - watchedSince).toMillis() + " ms, none of its replicas in group " + groupId
+                + "); it was probably killed or is paused past its lease";
+        log.warn("[{}] {}; this process claims generation {}", id, why, record.generation() + 1);
+        takeOver(record, asked, why);
+    }
+
+    /**
+     * A joiner claims the next generation of a deployment its owner released (the handover) or left dead; of several
+     * joiners the first claim wins, the others serve on under it.
+     */
+    private void takeOver(Inference released, long asked, String why) {
         int count;
         synchronized (this) {
             count = slots.size();
@@ -316,11 +363,7 @@ public final class LocalInference implements AutoCloseable {
                 generation = mine.generation();
                 owner = true;
                 confirmedAt = asked;
-                log.info(
-                        "[{}] Its owner {} left; this process owns the deployment now (generation {})",
-                        id,
-                        released.owner(),
-                        mine.generation());
+                log.info("[{}] {}; this process owns the deployment now (generation {})", id, why, mine.generation());
                 return;
             }
         }

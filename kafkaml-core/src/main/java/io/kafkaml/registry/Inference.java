@@ -50,7 +50,8 @@ import java.util.function.Consumer;
  *
  * <p>Who claims: {@code LocalInference.start} (a new deployment, the restart of an ended one, the takeover of a
  * dead one), a process that served a {@value #RELEASED} deployment with its owner (the handover: the first such
- * claim wins, the others serve on under it), {@code Registry.stopInference} / {@code kafkaml inferences stop} (a
+ * claim wins, the others serve on under it) or a RUNNING one whose owner died (its heartbeat unchanged for a lease on
+ * the joiner's monotonic clock and none of the owner's replicas left in the group: same race, same outcome), {@code Registry.stopInference} / {@code kafkaml inferences stop} (a
  * {@code STOPPED} generation: every process serving the id stops) and {@code Registry.forgetInference} /
  * {@code kafkaml inferences forget} ({@value #FORGOTTEN}: the id is no longer listed). Statuses of one generation:
  * {@code RUNNING} → {@value #RELEASED} (the owner left while others served) or {@code STOPPED} or {@code FAILED};

@@ -1033,6 +1033,19 @@ public final class Registry implements AutoCloseable {
      * @throws RegistryException if the group could not be described within {@code timeout} for another reason
      */
     public Optional<Boolean> consumerGroupHasMembers(String groupId, Duration timeout) {
+        return consumerGroupMemberClientIds(groupId, timeout).map(members -> !members.isEmpty());
+    }
+
+    /**
+     * The {@code client.id} of each member of the consumer group {@code groupId} now, as its group coordinator says
+     * ({@code Admin.describeConsumerGroups}, Describe ACL on the group); as {@link #consumerGroupHasMembers}, whose
+     * errors and retries it shares. A group nobody joined yet has none.
+     *
+     * @return the members' client ids (one per member, possibly repeated), or empty if the principal may not describe
+     *     the group
+     * @throws RegistryException if the group could not be described within {@code timeout} for another reason
+     */
+    public Optional<List<String>> consumerGroupMemberClientIds(String groupId, Duration timeout) {
         io.kafkaml.internals.Deadline deadline = io.kafkaml.internals.Deadline.after(timeout);
         Throwable last = null;
         do {
@@ -1042,7 +1055,9 @@ public final class Registry implements AutoCloseable {
                         .describedGroups()
                         .get(groupId)
                         .get(Math.max(1, deadline.remaining().toMillis()), TimeUnit.MILLISECONDS);
-                return Optional.of(!group.members().isEmpty());
+                return Optional.of(group.members().stream()
+                        .map(org.apache.kafka.clients.admin.MemberDescription::clientId)
+                        .toList());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new RegistryException("Interrupted while describing consumer group '" + groupId + "'", e);
@@ -1052,8 +1067,7 @@ public final class Registry implements AutoCloseable {
                     return Optional.empty();
                 }
                 if (last instanceof org.apache.kafka.common.errors.GroupIdNotFoundException) {
-                    return Optional.of(
-                            false); // a group no consumer has joined yet (or whose members all left long ago)
+                    return Optional.of(List.of()); // a group no consumer has joined yet (or all left long ago)
                 }
                 if (!(last instanceof org.apache.kafka.common.errors.RetriableException)) {
                     break;
