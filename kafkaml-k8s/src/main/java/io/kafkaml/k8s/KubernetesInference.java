@@ -12,8 +12,11 @@ import io.kafkaml.registry.Inference;
 import io.kafkaml.registry.Registry;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * <h2>The registry record</h2>
  * It is recorded in the registry like a local one, before the Deployment is created, with
  * {@link Inference#supervisedBy()} {@value Inference#SUPERVISED_BY_KUBERNETES} and this launcher
- * ({@code kubernetes:<namespace>/<Deployment name>}) as {@link Inference#owner()}, in a new
+ * ({@code kubernetes:<namespace>/<Deployment name>#<random>}, one per handle, also in the Deployment's
+ * {@code kafkaml.io/owner} annotation) as {@link Inference#owner()}, in a new
  * {@link Inference#generation()}: the pods ({@code kafkaml worker}, a {@code LocalInference} each) join it, never
  * take it over (a time with no pod, e.g. an image pull or CrashLoopBackOff, is Kubernetes' to cure) and never write
  * it; only this handle's {@link #scale} and {@link #stop} do, and only while the record is still its own.
@@ -36,8 +40,10 @@ import org.slf4j.LoggerFactory;
  * ({@link InferenceLiveness#alive}: a consumer of its group, or the heartbeat of a live local owner, seen within a
  * lease). A RUNNING record that nothing serves (its consumer group stayed empty for a whole lease and, for a
  * Kubernetes record, its Deployment is gone, e.g. deleted with {@code kubectl}) is taken over in the next
- * generation. If the Deployment cannot be created (RBAC, quota, admission), the record is ended FAILED with
- * the API server's reason and the exception is thrown: no record says RUNNING for a Deployment that does not exist.
+ * generation. Two launchers starting one id at once claim the same generation: the first claim wins, the other is
+ * refused before it creates anything. If the Deployment cannot be created (RBAC, quota, admission), the record is
+ * ended FAILED with the API server's reason and the exception is thrown; an answer that leaves it unknown (a
+ * timeout, a 5xx) is checked by reading the Deployment back: one carrying this handle's owner annotation runs: no record says RUNNING for a Deployment that does not exist.
  * The lease is three {@value io.kafkaml.config.KafkaMlConfig#INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG} (from
  * {@link KubernetesSettings#settings()}, default 30 s), or the record's own lease if longer.
  *
@@ -46,6 +52,10 @@ import org.slf4j.LoggerFactory;
 public final class KubernetesInference {
 
     private static final Logger log = LoggerFactory.getLogger(KubernetesInference.class);
+    /** Annotation on the Deployment: the owner token of the handle that created it. */
+    static final String OWNER_ANNOTATION = "kafkaml.io/owner";
+    /** Annotation on the Deployment: the record generation it was created for. */
+    static final String GENERATION_ANNOTATION = "kafkaml.io/generation";
 
     private final KubernetesClient client;
     private final KubernetesManifests manifests;
@@ -104,16 +114,10 @@ public final class KubernetesInference {
         Deployment deployment = manifests.inferenceDeployment(id, spec);
         String namespace = settings.namespace();
         String name = deployment.getMetadata().getName();
-        String owner = ownerOf(namespace, name);
-        Deployment present = client.apps()
-                .deployments()
-                .inNamespace(namespace)
-                .withName(name)
-                .get();
-        if (present != null) {
-            throw new InferenceException("Inference deployment '" + id + "': its Kubernetes Deployment " + namespace
-                    + "/" + name + " exists already (" + ready(present) + "); scale or stop it, or delete it first");
-        }
+        // one owner token per handle: two launchers starting the same id at once claim the same generation, and
+        // only the first claim's owner may write it, so the loser never touches the API server
+        String owner = ownerOf(namespace, name) + "#" + UUID.randomUUID().toString().substring(0, 8);
+        refuseIfPresent(client, namespace, name, id);
         Optional<Inference> existing = registry.inference(id);
         if (existing.isPresent() && "RUNNING".equals(existing.get().status())) {
             Inference running = existing.get();
@@ -137,7 +141,13 @@ public final class KubernetesInference {
                     namespace,
                     name);
         }
-        long generation = existing.map(Inference::generation).orElse(0L) + 1;
+        long generation = registry.inferenceGeneration(id) + 1;
+        refuseIfPresent(client, namespace, name, id); // again, after a wait of up to a lease
+        Map<String, String> annotations = new HashMap<>(
+                Optional.ofNullable(deployment.getMetadata().getAnnotations()).orElse(Map.of()));
+        annotations.put(OWNER_ANNOTATION, owner);
+        annotations.put(GENERATION_ANNOTATION, Long.toString(generation));
+        deployment.getMetadata().setAnnotations(annotations);
         Instant now = Instant.now();
         Inference record = new Inference(
                 id,
@@ -168,8 +178,33 @@ public final class KubernetesInference {
                     .resource(deployment)
                     .create();
         } catch (KubernetesClientException e) {
-            String reason =
-                    "its Kubernetes Deployment " + namespace + "/" + name + " could not be created: " + describe(e);
+            // a timeout, a reset connection or a 5xx may come after the API server stored the object: look before
+            // recording FAILED for a Deployment that exists
+            Deployment stored = null;
+            try {
+                stored = client.apps()
+                        .deployments()
+                        .inNamespace(namespace)
+                        .withName(name)
+                        .get();
+            } catch (KubernetesClientException lookup) {
+                log.warn("[{}] Could not read back Deployment {}/{}: {}", id, namespace, name, describe(lookup));
+            }
+            if (stored != null
+                    && stored.getMetadata().getAnnotations() != null
+                    && owner.equals(stored.getMetadata().getAnnotations().get(OWNER_ANNOTATION))) {
+                log.warn(
+                        "[{}] Creating Deployment {}/{} answered {}, but it was stored; running",
+                        id,
+                        namespace,
+                        name,
+                        describe(e));
+                return new KubernetesInference(client, manifests, registry, id, name, owner, generation);
+            }
+            String reason = stored != null || e.getCode() == 409
+                    ? "its Kubernetes Deployment " + namespace + "/" + name + " was created by someone else meanwhile "
+                            + "(not by this launcher; " + (stored == null ? "HTTP 409" : ready(stored)) + ")"
+                    : "its Kubernetes Deployment " + namespace + "/" + name + " could not be created: " + describe(e);
             if (!registry.putInference(record.with("FAILED", 0, reason))) {
                 log.warn("[{}] The registry refused the FAILED status (another process wrote the record)", id);
             }
@@ -254,6 +289,28 @@ public final class KubernetesInference {
         return current.get();
     }
 
+    /** Refuses, in one line, when the Deployment exists. */
+    private static void refuseIfPresent(KubernetesClient client, String namespace, String name, String id) {
+        Deployment present = client.apps()
+                .deployments()
+                .inNamespace(namespace)
+                .withName(name)
+                .get();
+        if (present != null) {
+            Map<String, String> labels = present.getMetadata().getLabels();
+            String serves = labels == null ? null : labels.get("kafkaml.io/deployment-id");
+            throw new InferenceException("Inference deployment '" + id + "': its Kubernetes Deployment " + namespace
+                    + "/" + name + " exists already (" + ready(present)
+                    + (present.getMetadata().getDeletionTimestamp() != null ? ", being deleted" : "")
+                    + (serves != null && !serves.equals(id) ? ", serving id '" + serves + "'" : "")
+                    + "); scale or stop it, or delete it first");
+        }
+    }
+
+    /**
+     * The owner prefix of the records a launcher writes for a Deployment; each handle appends {@code #<random>}, so
+     * a record's owner starts with it.
+     */
     static String ownerOf(String namespace, String deploymentName) {
         return "kubernetes:" + namespace + "/" + deploymentName;
     }

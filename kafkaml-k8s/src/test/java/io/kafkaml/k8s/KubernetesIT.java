@@ -380,7 +380,7 @@ class KubernetesIT {
             assertThat(registry.inference("hcopd-serving").orElseThrow().supervisedBy())
                     .isEqualTo("kubernetes");
             assertThat(registry.inference("hcopd-serving").orElseThrow().owner())
-                    .isEqualTo("kubernetes:ml/kafkaml-infer-hcopd-serving");
+                    .startsWith("kubernetes:ml/kafkaml-infer-hcopd-serving#");
 
             inference.scale(5);
             assertThat(client.apps()

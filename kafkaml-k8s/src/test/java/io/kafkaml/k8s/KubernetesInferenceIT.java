@@ -138,9 +138,10 @@ class KubernetesInferenceIT {
 
             assertThatThrownBy(() -> old.scale(5))
                     .isInstanceOf(InferenceException.class)
-                    .hasMessage("Inference deployment 'gone' cannot be scaled by this launcher (owner "
-                            + "kubernetes:ml/kafkaml-infer-gone, generation 1): it is now RUNNING, owner "
-                            + "kubernetes:ml/kafkaml-infer-gone, generation 2");
+                    .hasMessageStartingWith("Inference deployment 'gone' cannot be scaled by this launcher (owner "
+                            + "kubernetes:ml/kafkaml-infer-gone#")
+                    .hasMessageContaining("generation 1): it is now RUNNING, owner kubernetes:ml/kafkaml-infer-gone#")
+                    .hasMessageEndingWith("generation 2");
             assertThatThrownBy(old::stop)
                     .isInstanceOf(InferenceException.class)
                     .hasMessageContaining("is no longer this launcher's")
@@ -169,9 +170,57 @@ class KubernetesInferenceIT {
                     KubernetesInference.start(client, KubernetesIT.settings(), registry, "silent", spec("7.m"), LEASE);
             Inference now = registry.inference("silent").orElseThrow();
             assertThat(now.generation()).isEqualTo(2);
-            assertThat(now.owner()).isEqualTo("kubernetes:ml/kafkaml-infer-silent");
+            assertThat(now.owner()).startsWith("kubernetes:ml/kafkaml-infer-silent#");
+            assertThat(client.apps()
+                            .deployments()
+                            .inNamespace("ml")
+                            .withName(started.name())
+                            .get()
+                            .getMetadata()
+                            .getAnnotations())
+                    .containsEntry(KubernetesInference.OWNER_ANNOTATION, now.owner())
+                    .containsEntry(KubernetesInference.GENERATION_ANNOTATION, "2");
             assertThat(now.supervisedBy()).isEqualTo(Inference.SUPERVISED_BY_KUBERNETES);
             started.stop();
+        }
+    }
+
+    /** Two launchers start one id at once: one runs, the other is refused and the record stays the winner's. */
+    @Test
+    void twoConcurrentStartsOfOneIdLeaveOneDeploymentAndItsRecordRunning(EmbeddedKafkaBroker kafka) throws Exception {
+        try (Registry first = registry(kafka, "k8s-race");
+                Registry second = registry(kafka, "k8s-race")) {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                java.util.concurrent.CyclicBarrier barrier = new java.util.concurrent.CyclicBarrier(2);
+                List<java.util.concurrent.Future<KubernetesInference>> starts = new java.util.ArrayList<>();
+                for (Registry registry : List.of(first, second)) {
+                    starts.add(pool.submit(() -> {
+                        barrier.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                        return KubernetesInference.start(
+                                client, KubernetesIT.settings(), registry, "race", spec("7.m"), LEASE);
+                    }));
+                }
+                List<KubernetesInference> won = new java.util.ArrayList<>();
+                List<Throwable> refused = new java.util.ArrayList<>();
+                for (java.util.concurrent.Future<KubernetesInference> start : starts) {
+                    try {
+                        won.add(start.get(60, java.util.concurrent.TimeUnit.SECONDS));
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        refused.add(e.getCause());
+                    }
+                }
+                assertThat(won).hasSize(1);
+                assertThat(refused).singleElement().isInstanceOf(InferenceException.class);
+                Inference record = first.inference("race").orElseThrow();
+                assertThat(record.status()).isEqualTo("RUNNING");
+                assertThat(record.owner()).isEqualTo(second.inference("race").orElseThrow().owner());
+                assertThat(deploymentExists(won.get(0).name())).isTrue();
+                won.get(0).stop();
+                assertThat(first.inference("race").orElseThrow().status()).isEqualTo("STOPPED");
+            } finally {
+                pool.shutdownNow();
+            }
         }
     }
 
