@@ -49,7 +49,8 @@ final class InferencesCommand {
                 "List inference deployments. A RUNNING one whose consumer group has no member during the whole look "
                         + "(--window-ms) shows 'RUNNING (no consumers)': scaling to 0, restarting, loading a model, or "
                         + "its processes are gone; 'RUNNING (liveness unknown)' where the group may not be described "
-                        + "(grant DESCRIBE on groups prefixed kafkaml-inference-).",
+                        + "(grant DESCRIBE on groups prefixed kafkaml-inference-). RELEASED: its owner left "
+                        + "(SIGTERM) while other processes served it; one of them, or the next 'infer', claims it.",
             })
     static final class ListInferences extends ListCommand<Inference> {
         @Option(

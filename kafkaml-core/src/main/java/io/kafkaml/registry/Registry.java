@@ -958,11 +958,13 @@ public final class Registry implements AutoCloseable {
      * Removes an inference deployment from the registry, whatever its status and whether or not a process still serves
      * it (processes of this version serving it stop as after {@link #stopInference}; a process of a version before
      * ownership goes on, unrecorded). Meant for records no process can judge or end, e.g. written before ownership.
-     * A RUNNING deployment supervised by a launcher is refused, as by {@link #stopInference}.
-     * The id's generation history stays in the claims topic; starting the id again records a new generation.
+     * A deployment supervised by a launcher is forgotten too (unlike {@link #stopInference}): this is the way out
+     * for a record whose Kubernetes Deployment was deleted by hand; pods that still serve it stop at their next
+     * heartbeat, so delete their Deployment as well. The id's generation history stays in the claims topic;
+     * starting the id again records a new generation.
      *
      * @return the removed record, or empty if no deployment has that id
-     * @throws RegistryException if the deployment is supervised by a launcher and RUNNING, or the write fails
+     * @throws RegistryException if the write fails
      */
     public Optional<Inference> forgetInference(String id, String requestedBy) {
         Optional<Inference> existing = inference(id);
@@ -990,7 +992,9 @@ public final class Registry implements AutoCloseable {
             if (record.isTerminal() && "STOPPED".equals(status)) {
                 return current; // already ended: nothing to stop
             }
-            if (record.supervisedBy() != null && "RUNNING".equals(record.status())) {
+            if (record.supervisedBy() != null
+                    && "RUNNING".equals(record.status())
+                    && !Inference.FORGOTTEN.equals(status)) {
                 throw new RegistryException("Inference deployment '" + id + "' is supervised by its "
                         + record.supervisedBy() + " launcher; stop it there (e.g. delete its Kubernetes Deployment)");
             }
