@@ -104,11 +104,14 @@ class TrainingRuntimeIT {
     @Test
     void aLongRunWritesRecordsNoLargerThanAShortOneAndAFullHistory(EmbeddedKafkaBroker kafka) {
         Map<String, Integer> shortRun = trainAndReadBack(kafka, "short-run", 20);
-        Map<String, Integer> longRun = trainAndReadBack(kafka, "long-run", 1_000);
+        // issue 11's 20,000-epoch run: -Dkafkaml.longrun.epochs=20000 (about 55 s; the suite runs 1,000)
+        int epochs = Integer.getInteger("kafkaml.longrun.epochs", 1_000);
+        Map<String, Integer> longRun = trainAndReadBack(kafka, "long-run", epochs);
         for (String topic : List.of("results", "metrics", "deployments")) {
             assertThat(longRun.get("long-run." + topic))
-                    .as(topic + ": largest record of the 1,000-epoch run against the 20-epoch run's")
-                    .isLessThanOrEqualTo(shortRun.get("short-run." + topic) + 128);
+                    .as(topic + ": largest record of the " + epochs + "-epoch run against the 20-epoch run's")
+                    .isLessThanOrEqualTo(shortRun.get("short-run." + topic) + 128)
+                    .isLessThan(64 * 1024);
         }
     }
 
