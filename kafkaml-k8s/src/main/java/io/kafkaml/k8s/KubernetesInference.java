@@ -116,7 +116,8 @@ public final class KubernetesInference {
         String name = deployment.getMetadata().getName();
         // one owner token per handle: two launchers starting the same id at once claim the same generation, and
         // only the first claim's owner may write it, so the loser never touches the API server
-        String owner = ownerOf(namespace, name) + "#" + UUID.randomUUID().toString().substring(0, 8);
+        String owner =
+                ownerOf(namespace, name) + "#" + UUID.randomUUID().toString().substring(0, 8);
         refuseIfPresent(client, namespace, name, id);
         Optional<Inference> existing = registry.inference(id);
         if (existing.isPresent() && "RUNNING".equals(existing.get().status())) {

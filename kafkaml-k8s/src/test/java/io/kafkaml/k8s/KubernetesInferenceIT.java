@@ -214,7 +214,8 @@ class KubernetesInferenceIT {
                 assertThat(refused).singleElement().isInstanceOf(InferenceException.class);
                 Inference record = first.inference("race").orElseThrow();
                 assertThat(record.status()).isEqualTo("RUNNING");
-                assertThat(record.owner()).isEqualTo(second.inference("race").orElseThrow().owner());
+                assertThat(record.owner())
+                        .isEqualTo(second.inference("race").orElseThrow().owner());
                 assertThat(deploymentExists(won.get(0).name())).isTrue();
                 won.get(0).stop();
                 assertThat(first.inference("race").orElseThrow().status()).isEqualTo("STOPPED");
