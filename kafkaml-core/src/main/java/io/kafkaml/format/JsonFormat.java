@@ -142,7 +142,7 @@ public final class JsonFormat implements RecordFormat {
                                 + (first == JsonToken.START_ARRAY ? "array" : "object"));
                     }
                 } catch (IOException e) {
-                    throw new RecordDecodeException("the value is not valid JSON: " + e.getMessage(), e);
+                    throw new RecordDecodeException("the value is not valid JSON: " + describe(e), e);
                 }
             }
 
@@ -240,7 +240,7 @@ public final class JsonFormat implements RecordFormat {
                         throw new RecordDecodeException("the value object has no label field '" + labelField + "'");
                     }
                 } catch (IOException e) {
-                    throw new RecordDecodeException("the label is not valid JSON: " + e.getMessage(), e);
+                    throw new RecordDecodeException("the label is not valid JSON: " + describe(e), e);
                 }
             }
 
@@ -419,5 +419,22 @@ public final class JsonFormat implements RecordFormat {
         } else {
             gen.writeNumber(value);
         }
+    }
+
+    /**
+     * A parser error in one line: Jackson's message without its source excerpt, plus the line and column of the
+     * error when the parser knows them.
+     */
+    static String describe(java.io.IOException e) {
+        if (e instanceof com.fasterxml.jackson.core.JsonProcessingException json) {
+            com.fasterxml.jackson.core.JsonLocation at = json.getLocation();
+            String message = String.valueOf(json.getOriginalMessage())
+                    .replaceAll("\\s+", " ")
+                    .trim();
+            return at == null || at.getLineNr() < 1
+                    ? message
+                    : message + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
+        }
+        return String.valueOf(e.getMessage()).replaceAll("\\s+", " ").trim();
     }
 }

@@ -1179,7 +1179,8 @@ public final class InferenceReplica implements Supervisor.Runner {
         headers.add(DLQ_STAGE_HEADER, bytes(stage.name()));
         headers.add(DLQ_ERROR_CLASS_HEADER, bytes(e.getClass().getName()));
         String message = e instanceof RecordDecodeException decode ? decode.reason() : String.valueOf(e.getMessage());
-        headers.add(DLQ_ERROR_MESSAGE_HEADER, bytes(message));
+        headers.add(
+                DLQ_ERROR_MESSAGE_HEADER, bytes(message.replaceAll("\\s+", " ").trim())); // one line
         ProducerRecord<byte[], byte[]> copy =
                 new ProducerRecord<>(spec.deadLetterTopic(), null, record.key(), record.value(), headers);
         Set<Long> omitted = omitPayload.get(new TopicPartition(record.topic(), record.partition()));

@@ -63,6 +63,11 @@ class JsonFormatTest {
                 .hasMessageContaining("element 1 must be a number or a boolean, was null");
         assertThatThrownBy(() -> array.decodeFeatures(null, b("[1, 2, 3"), row, 0))
                 .hasMessageContaining("not valid JSON");
+        // one line for a dead-letter header: Jackson's text without its source excerpt, with the position
+        assertThatThrownBy(() -> array.decodeFeatures(null, b("not json"), row, 0))
+                .hasMessageStartingWith("the value is not valid JSON: Unrecognized token 'not'")
+                .hasMessageEndingWith("(line 1, column 1)")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n").doesNotContain("Source"));
         assertThatThrownBy(() -> array.decodeFeatures(null, b("{\"a\": 1}"), row, 0))
                 .hasMessageContaining("must be a JSON array of 3 numbers");
         assertThatThrownBy(() -> array.decodeLabels(null, b("[1,2,3]"), row, 0))
