@@ -64,7 +64,8 @@ import java.util.function.Consumer;
  * {@code GroupAuthorizationException}), a reader judges it dead only after seeing {@link #heartbeatAt()} unchanged
  * for a full {@link #leaseMs()} on its own monotonic clock; clocks of different machines are never compared. Such a
  * deployment shows {@value #STALE} ({@link #liveStatus(boolean)}) and a new process may take it over. A supervised
- * record ({@link #supervisedBy()}) is never taken over: its supervisor restarts its replicas.
+ * record ({@link #supervisedBy()}) is never taken over by its pods; its launcher takes it over only when its
+ * Deployment is gone and its group stayed empty for a lease (see {@code KubernetesInference}).
  */
 public record Inference(
         String id,
