@@ -186,9 +186,39 @@ final class TrainCommand implements Callable<Integer> {
             DeploymentStatus status = handle.await(Duration.ofDays(3650)).orElse(DeploymentStatus.FAILED);
             String error = handle.deployment().error();
             out.println("deployment " + handle.deploymentId() + " " + status + (error == null ? "" : ": " + error)
-                    + " (" + ml.cataloged() + " data stream(s) cataloged)");
+                    + cataloged(ml, handle.deploymentId(), status == DeploymentStatus.FINISHED));
             out.flush();
             return waitForResult && status != DeploymentStatus.FINISHED ? 1 : 0;
+        }
+    }
+
+    /**
+     * Where the deployment's data stream went in the datasource catalog: whichever control logger recorded it (this
+     * process's, or one a broker or server runs), it is found by its deployment id. The logger records it
+     * asynchronously, so this waits up to two seconds for it when the deployment finished (it must have had data).
+     */
+    private static String cataloged(KafkaMl ml, String deploymentId, boolean expected) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(2);
+        while (true) {
+            java.util.List<String> ids = ml.datasources().list().stream()
+                    .filter(d -> deploymentId.equals(d.deploymentId()))
+                    .map(io.kafkaml.registry.Datasource::id)
+                    .toList();
+            if (!ids.isEmpty()) {
+                return " (data stream cataloged as datasource " + String.join(", ", ids) + ")";
+            }
+            if (!expected) {
+                return "";
+            }
+            if (System.nanoTime() - deadline > 0) {
+                return " (its data stream is not in the datasource catalog yet: see kafkaml datasources list)";
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "";
+            }
         }
     }
 

@@ -464,6 +464,9 @@ class ChildProcessIT {
         assertThat(serving.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(serving.exitValue()).as(Files.readString(inferLog)).isZero();
         assertThat(Files.readString(inferLog)).contains("stopped serving-w0: in 100, out 100");
+        assertThat(Files.readString(inferLog))
+                .as("a clean SIGTERM prints no logging noise")
+                .doesNotContain("Unable to register shutdown hook");
         long committed = kafka
                 .admin()
                 .listConsumerGroupOffsets("kafkaml-inference-serving")

@@ -152,7 +152,8 @@ class KafkaMlCliIT {
         assertThat(trained.out())
                 .contains("deployment 5 waiting for data")
                 .contains("hcopd epoch 20/20")
-                .contains("deployment 5 FINISHED");
+                .contains("deployment 5 FINISHED")
+                .containsPattern("deployment 5 FINISHED \\(data stream cataloged as datasource [^)]+\\)");
 
         JsonNode results = Output.JSON.readTree(
                 run(kafka, "results", "list", "--deployment-id", "5", "--json").out());
