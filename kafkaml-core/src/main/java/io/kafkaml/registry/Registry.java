@@ -52,7 +52,8 @@ import org.deeplearning4j.util.ModelSerializer;
  * with one partition and {@code cleanup.policy=compact}, except {@code .result-ends} and {@code .inference-claims}
  * (the first claim of each inference generation, see {@link Inference}), which are append-only ({@code cleanup.policy=delete},
  * {@code retention.ms=-1}, {@code retention.bytes=-1}: every record is kept; an existing one configured otherwise is
- * altered to that, which needs the {@code AlterConfigs} ACL, or a warning says what to set).
+ * altered to that, which needs the {@code AlterConfigs} ACL, or a warning says what to set; a claims topic that
+ * keeps deleting records by retention makes {@link #putInference} refuse to claim).
  * Values are JSON; deleting writes a tombstone. Besides them, {@code .metrics} is an append-only log
  * ({@code cleanup.policy=delete}, {@code retention.ms=-1}) with one record per trained epoch, keyed by result id
  * ({@link #appendEpoch}, {@link #epochs}); it is read on demand, never held in memory.
@@ -902,7 +903,8 @@ public final class Registry implements AutoCloseable {
      *
      * @return true if the registry took it; false if the generation is another process's, is not the latest, or
      *     (a claim) another process claimed it first
-     * @throws RegistryException if the write fails (the broker refuses it, or it times out)
+     * @throws RegistryException if the write fails (the broker refuses it, or it times out), or, for a claim, if the
+     *     claims topic deletes records by retention and could not be altered to keep them
      */
     public boolean putInference(Inference inference) {
         String id = inference.id();
@@ -916,6 +918,7 @@ public final class Registry implements AutoCloseable {
             if (inference.generation() <= InferenceHistory.latestGeneration(legacy, claims)) {
                 return false;
             }
+            requireClaimsKept(id);
             store.put(inferenceClaims, key, value);
             if (!java.util.Arrays.equals(store.get(inferenceClaims, key), value)) {
                 return false; // another process claimed it first
@@ -938,6 +941,21 @@ public final class Registry implements AutoCloseable {
         }
         store.put(inferences, key, value);
         return true;
+    }
+
+    /**
+     * Refuses to claim when the claims topic deletes records by retention: an expired claim would let a later claim
+     * of the same generation win again, and two processes own the deployment.
+     */
+    private void requireClaimsKept(String id) {
+        store.expiringRetention(inferenceClaims).ifPresent(retention -> {
+            throw new RegistryException("Cannot claim inference deployment '" + id + "': registry topic '"
+                    + inferenceClaims + "' deletes records by retention (" + retention + ") and could not be "
+                    + "altered to keep them, so ownership claims would expire; set retention.ms=-1 and "
+                    + "retention.bytes=-1 on it (kafka-configs --alter --entity-type topics --entity-name "
+                    + inferenceClaims + " --add-config retention.ms=-1,retention.bytes=-1) or grant this principal "
+                    + "AlterConfigs on it");
+        });
     }
 
     /**

@@ -88,4 +88,49 @@ class SecureSdkClientsIT {
         }
         assertThat(firstFeatures).hasSize(20).doesNotHaveDuplicates().allMatch(f -> f >= 0 && f < 20);
     }
+
+    @Test
+    void aClaimsTopicThatKeepsExpiringRecordsIsRefusedForClaimsNotForReads(EmbeddedKafkaBroker kafka) {
+        // an administrator pre-created the claims topic with a week's retention; the owner may not alter it
+        kafka.createTopic("ret.inference-claims", 1, Map.of("cleanup.policy", "delete", "retention.ms", "604800000"));
+        kafka.createScramUser("owner", "owner-secret");
+        kafka.allowPrefixed(
+                "owner",
+                ResourceType.TOPIC,
+                "ret.",
+                AclOperation.CREATE,
+                AclOperation.READ,
+                AclOperation.WRITE,
+                AclOperation.DESCRIBE_CONFIGS);
+        Inference claim = new Inference(
+                "serve",
+                "7.m",
+                "in",
+                "out",
+                1,
+                "RUNNING",
+                null,
+                Map.of(),
+                java.time.Instant.now(),
+                java.time.Instant.now(),
+                0,
+                java.time.Instant.now(),
+                900,
+                "owner-1",
+                1,
+                null);
+
+        try (Registry registry = Registry.connect(kafka.clientConfig("owner"), "ret", Duration.ofSeconds(30))) {
+            assertThat(registry.models()).isEmpty(); // reading works
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> registry.putInference(claim))
+                    .isInstanceOf(RegistryException.class)
+                    .hasMessageContaining("'ret.inference-claims'")
+                    .hasMessageContaining("retention.ms=604800000")
+                    .hasMessageContaining("retention.ms=-1,retention.bytes=-1");
+        }
+        // an administrator fixes it: the next client claims
+        try (Registry admin = Registry.connect(kafka.clientConfig(), "ret", Duration.ofSeconds(30))) {
+            assertThat(admin.putInference(claim)).isTrue();
+        }
+    }
 }

@@ -62,6 +62,12 @@ public final class KafkaStore implements AutoCloseable {
     private final Map<String, Map<String, String>> topicConfigs;
     /** Topics with a configuration of their own that ended up not compacted: refused records are never repaired. */
     private final Set<String> notCompacted = ConcurrentHashMap.newKeySet();
+    /**
+     * Topics with a configuration of their own that could not be given it and delete records by retention (their
+     * {@code cleanup.policy} deletes and {@code retention.ms} or {@code retention.bytes} is not -1), with the
+     * settings they have: records written there may expire.
+     */
+    private final Map<String, String> expiring = new ConcurrentHashMap<>();
 
     private final Map<String, Map<String, byte[]>> views = new ConcurrentHashMap<>();
     private final Map<String, Map<String, Long>> offsets = new ConcurrentHashMap<>();
@@ -337,7 +343,34 @@ public final class KafkaStore implements AutoCloseable {
             if (!compacted) {
                 notCompacted.add(resource.name());
             }
+            String retention = retention(config);
+            if (policy != null && policy.value().contains(TopicConfig.CLEANUP_POLICY_DELETE) && retention != null) {
+                expiring.put(resource.name(), retention);
+            }
         }
+    }
+
+    /** The retention settings of a topic whose records expire, e.g. {@code retention.ms=604800000}, or null. */
+    private static String retention(Config config) {
+        List<String> finite = new ArrayList<>();
+        for (String key : List.of(TopicConfig.RETENTION_MS_CONFIG, TopicConfig.RETENTION_BYTES_CONFIG)) {
+            var entry = config.get(key);
+            if (entry != null
+                    && entry.value() != null
+                    && !"-1".equals(entry.value().trim())) {
+                finite.add(key + "=" + entry.value());
+            }
+        }
+        return finite.isEmpty() ? null : String.join(", ", finite);
+    }
+
+    /**
+     * If a topic of a configuration of its own (see {@link #KafkaStore(Map, List, Set, Map, Map, Duration)}) could
+     * not be given it and deletes records by retention: its retention settings (e.g. {@code retention.ms=604800000});
+     * empty when its records are kept, or when its configuration could not be read (no {@code DescribeConfigs}).
+     */
+    public java.util.Optional<String> expiringRetention(String topic) {
+        return java.util.Optional.ofNullable(expiring.get(topic));
     }
 
     private void follow() {
