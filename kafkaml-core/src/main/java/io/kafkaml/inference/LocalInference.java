@@ -85,7 +85,10 @@ import org.slf4j.LoggerFactory;
  * claim it only after a whole lease without a sign of life, one interval after the window closed. An owner that finds
  * a later generation stops serving: it ends STOPPED when that generation stopped or forgot the deployment, else
  * {@link State#FAILED} without writing anything (rejoining could split the group's inputs between two models or output
- * topics); a supervisor or an operator starts it again, and it then joins the new owner.
+ * topics); a supervisor or an operator starts it again, and it then joins the new owner. A process whose heartbeats
+ * keep failing (registry brokers unreachable, its ACLs on the registry topics revoked) ends {@link State#FAILED}
+ * after three leases without a confirmation, writing nothing: its paused replicas leave the group, so that their
+ * partitions go to processes that reach the registry.
  *
  * <p>Each replica loads its own copy of the model. Thread-safe; {@link #close()} stops the replicas gracefully
  * (each finishes and commits its batch, within the shutdown grace) and is idempotent; {@link #close(Duration)}
@@ -239,8 +242,31 @@ public final class LocalInference implements AutoCloseable {
                 follow(recorded, asked);
             }
         } catch (RuntimeException e) {
+            long silentNanos = System.nanoTime() - confirmedAt;
+            if (silentNanos > cutOffNanos()) {
+                // Paused replicas would keep their partitions in the group while the record says RUNNING: leave, so
+                // that processes that reach the registry (or a restart of this one) serve them.
+                lost = true;
+                fail(
+                        "cut off from the registry: this process's part in the deployment was not confirmed for "
+                                + TimeUnit.NANOSECONDS.toSeconds(silentNanos) + " s (three leases of "
+                                + lease().toMillis() + " ms); last error: " + e.getMessage()
+                                + "; it stops serving so that its partitions go to processes that reach the registry "
+                                + "(check the registry topics' ACLs and brokers, then start it again)",
+                        false);
+                return;
+            }
             log.warn("[{}] Could not refresh the deployment's heartbeat in the registry: {}", id, e.toString());
         }
+    }
+
+    /**
+     * How long a process whose heartbeats fail (registry unreachable, its ACLs revoked, its topics under their
+     * minimum in-sync replicas) keeps its replicas in the group: three leases without a confirmation. Its replicas
+     * stopped writing after one ({@link #mayWrite}); others may claim the deployment after one lease of silence.
+     */
+    private long cutOffNanos() {
+        return lease().multipliedBy(3).toNanos();
     }
 
     private boolean owns(Inference record) {
