@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,8 +40,9 @@ import org.slf4j.LoggerFactory;
  * Deployment already exists in the namespace, or when the id is RUNNING and served
  * ({@link InferenceLiveness#alive}: a consumer of its group, or the heartbeat of a live local owner, seen within a
  * lease). A RUNNING record that nothing serves (its consumer group stayed empty for a whole lease and, for a
- * Kubernetes record, its Deployment is gone, e.g. deleted with {@code kubectl}) is taken over in the next
- * generation. Two launchers starting one id at once claim the same generation: the first claim wins, the other is
+ * Kubernetes record, its Deployment is gone, e.g. deleted with {@code kubectl}; that Deployment is looked up in the
+ * namespace of the launcher that owns the record, named in its owner token; a record scaled to 0 is alive while its
+ * Deployment exists and, once that is gone, judged by its group) is taken over in the next generation. Two launchers starting one id at once claim the same generation: the first claim wins, the other is
  * refused before it creates anything. If the Deployment cannot be created (RBAC, quota, admission), the record is
  * ended FAILED with the API server's reason and the exception is thrown; an answer that leaves it unknown (a
  * timeout, a 5xx) is checked by reading the Deployment back: one carrying this handle's owner annotation runs: no record says RUNNING for a Deployment that does not exist.
@@ -56,6 +58,8 @@ public final class KubernetesInference {
     static final String OWNER_ANNOTATION = "kafkaml.io/owner";
     /** Annotation on the Deployment: the record generation it was created for. */
     static final String GENERATION_ANNOTATION = "kafkaml.io/generation";
+    /** How long {@link #stop} waits for the Deployment's pods to stop and the Deployment to be gone. */
+    static final Duration DELETION_WAIT = Duration.ofSeconds(90);
 
     private final KubernetesClient client;
     private final KubernetesManifests manifests;
@@ -125,7 +129,17 @@ public final class KubernetesInference {
             Duration patience = lease.compareTo(Duration.ofMillis(running.leaseMs())) >= 0
                     ? lease
                     : Duration.ofMillis(running.leaseMs());
-            if (InferenceLiveness.alive(registry, running, patience)) {
+            Optional<String[]> supervising = deploymentOf(running);
+            Inference judged = running;
+            if (supervising.isPresent()) {
+                // the Deployment of the launcher that owns the record, in its namespace (maybe not this launcher's)
+                refuseIfPresent(client, supervising.get()[0], supervising.get()[1], id);
+                if (running.replicas() == 0) {
+                    // scaled to 0 on purpose is alive while its Deployment exists; gone, it is judged by its group
+                    judged = running.with("RUNNING", 1, null);
+                }
+            }
+            if (InferenceLiveness.alive(registry, judged, patience)) {
                 throw new InferenceException("Inference deployment '" + id + "' is RUNNING result "
                         + running.resultId() + " (owner " + running.owner() + ", generation " + running.generation()
                         + (running.supervisedBy() == null ? "" : ", supervised by " + running.supervisedBy())
@@ -228,21 +242,30 @@ public final class KubernetesInference {
      * Patches the replica count and records it.
      *
      * @throws InferenceException if the record is no longer this handle's (another launcher or process took the id
-     *     over, or it was stopped or failed): the Deployment is then left as it is
+     *     over, or it was stopped or failed): the Deployment is then left as it is; or if the API server refuses the
+     *     edit or the Deployment is gone (the record is left as it was)
      */
-    public void scale(int replicas) {
+    public synchronized void scale(int replicas) {
         if (replicas < 0) {
             throw new IllegalArgumentException("replicas must be >= 0, was " + replicas);
         }
         Inference mine = own("scaled");
-        client.apps()
-                .deployments()
-                .inNamespace(manifests.settings().namespace())
-                .withName(name)
-                .edit(d -> {
-                    d.getSpec().setReplicas(replicas);
-                    return d;
-                });
+        String namespace = manifests.settings().namespace();
+        try {
+            client.apps().deployments().inNamespace(namespace).withName(name).edit(d -> {
+                d.getSpec().setReplicas(replicas);
+                return d;
+            });
+        } catch (KubernetesClientException e) {
+            throw new InferenceException(
+                    "Inference deployment '" + id + "' could not be scaled to " + replicas + ": "
+                            + (e.getCode() == 404
+                                    ? "its Kubernetes Deployment " + namespace + "/" + name + " is gone (deleted "
+                                            + "outside kafkaml?); stop it to record STOPPED, or start it again"
+                                    : "the API server refused to edit Deployment " + namespace + "/" + name + ": "
+                                            + describe(e)),
+                    e);
+        }
         if (!registry.putInference(mine.with("RUNNING", replicas, null))) {
             throw new InferenceException("Inference deployment '" + id + "': the Deployment was scaled to " + replicas
                     + " but the registry refused the record: " + describeRecord(registry.inference(id)));
@@ -250,13 +273,14 @@ public final class KubernetesInference {
     }
 
     /**
-     * Deletes the Deployment (its pods stop with SIGTERM: batch finished and committed) and records STOPPED. Stopping
-     * a deployment this handle already ended only deletes what is left of the Deployment.
+     * Deletes the Deployment (its pods stop with SIGTERM: batch finished and committed), waits until it is gone (up
+     * to 90 s, so that the same id can be started again at once) and records STOPPED. Stopping a deployment this
+     * handle already ended only deletes what is left of the Deployment.
      *
      * @throws InferenceException if the record belongs to another owner or generation (the Deployment is then left
-     *     as it is: it may serve the new owner)
+     *     as it is: it may serve the new owner), or if the API server refuses the deletion (the record stays RUNNING)
      */
-    public void stop() {
+    public synchronized void stop() {
         Optional<Inference> current = registry.inference(id);
         boolean mine = current.isPresent()
                 && Objects.equals(current.get().owner(), owner)
@@ -265,16 +289,70 @@ public final class KubernetesInference {
             throw new InferenceException("Inference deployment '" + id + "' is no longer this launcher's (now "
                     + describeRecord(current) + "); its Deployment was not deleted");
         }
-        client.apps()
-                .deployments()
-                .inNamespace(manifests.settings().namespace())
-                .withName(name)
-                .withPropagationPolicy(DeletionPropagation.FOREGROUND)
-                .delete();
+        String namespace = manifests.settings().namespace();
+        try {
+            client.apps()
+                    .deployments()
+                    .inNamespace(namespace)
+                    .withName(name)
+                    .withPropagationPolicy(DeletionPropagation.FOREGROUND)
+                    .delete();
+        } catch (KubernetesClientException e) {
+            throw new InferenceException(
+                    "Inference deployment '" + id + "': the API server refused to delete Deployment " + namespace + "/"
+                            + name + ": " + describe(e) + "; the record was left RUNNING",
+                    e);
+        }
+        awaitDeleted(namespace);
         if (!current.get().isTerminal() && !registry.putInference(current.get().with("STOPPED", 0, null))) {
             throw new InferenceException("Inference deployment '" + id + "': the Deployment was deleted but the "
                     + "registry refused STOPPED: " + describeRecord(registry.inference(id)));
         }
+    }
+
+    /**
+     * Waits (up to {@link #DELETION_WAIT}) until the Deployment is gone: with foreground deletion it stays, marked for
+     * deletion, until its pods have stopped (each finishes and commits its batch), and a {@link #start} of the same id
+     * is refused while it is there. A wait that runs out is only logged: the deletion goes on in the cluster.
+     */
+    private void awaitDeleted(String namespace) {
+        try {
+            client.apps()
+                    .deployments()
+                    .inNamespace(namespace)
+                    .withName(name)
+                    .waitUntilCondition(java.util.Objects::isNull, DELETION_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (KubernetesClientException e) {
+            log.warn(
+                    "[{}] Deployment {}/{} is still being deleted after {} s (its pods are stopping); a start of the "
+                            + "same id is refused until it is gone: {}",
+                    id,
+                    namespace,
+                    name,
+                    DELETION_WAIT.toSeconds(),
+                    describe(e));
+        }
+    }
+
+    /**
+     * The namespace and name of the Deployment of the Kubernetes launcher that owns {@code record}, from its owner
+     * token {@code kubernetes:<namespace>/<name>#<random>}; empty for a record no Kubernetes launcher owns.
+     */
+    static Optional<String[]> deploymentOf(Inference record) {
+        String owner = record.owner();
+        if (!Inference.SUPERVISED_BY_KUBERNETES.equals(record.supervisedBy())
+                || owner == null
+                || !owner.startsWith("kubernetes:")) {
+            return Optional.empty();
+        }
+        String rest = owner.substring("kubernetes:".length());
+        int hash = rest.indexOf('#');
+        String path = hash < 0 ? rest : rest.substring(0, hash);
+        int slash = path.indexOf('/');
+        if (slash <= 0 || slash == path.length() - 1) {
+            return Optional.empty();
+        }
+        return Optional.of(new String[] {path.substring(0, slash), path.substring(slash + 1)});
     }
 
     /** The record, if it is still this handle's and RUNNING. */

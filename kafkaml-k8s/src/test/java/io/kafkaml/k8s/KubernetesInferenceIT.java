@@ -162,6 +162,57 @@ class KubernetesInferenceIT {
     }
 
     @Test
+    void aRecordOwnedFromAnotherNamespaceIsJudgedByItsDeploymentThere(EmbeddedKafkaBroker kafka) {
+        KubernetesSettings elsewhere = KubernetesSettings.builder("kafka.data:9092", "ghcr.io/kafkaml/worker:0.1.0")
+                .namespace("team-b")
+                .build();
+        try (Registry registry = registry(kafka, "k8s-ns")) {
+            KubernetesInference theirs =
+                    KubernetesInference.start(client, elsewhere, registry, "shared", spec("7.m"), LEASE);
+            theirs.scale(0); // nothing consumes, on purpose
+
+            // a launcher in namespace ml sees the Deployment in team-b, not the absence of one in its own namespace
+            assertThatThrownBy(() -> KubernetesInference.start(
+                            client, KubernetesIT.settings(), registry, "shared", spec("7.m"), LEASE))
+                    .isInstanceOf(InferenceException.class)
+                    .hasMessageStartingWith("Inference deployment 'shared': its Kubernetes Deployment "
+                            + "team-b/kafkaml-infer-shared exists already");
+            assertThat(deploymentExists("kafkaml-infer-shared")).isFalse();
+
+            // deleted behind kafkaml's back while scaled to 0: judged by its (empty) group, taken over
+            client.apps()
+                    .deployments()
+                    .inNamespace("team-b")
+                    .withName(theirs.name())
+                    .delete();
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> client.apps()
+                                    .deployments()
+                                    .inNamespace("team-b")
+                                    .withName(theirs.name())
+                                    .get()
+                            == null);
+            assertThatThrownBy(() -> theirs.scale(2))
+                    .isInstanceOf(InferenceException.class)
+                    .hasMessage("Inference deployment 'shared' could not be scaled to 2: its Kubernetes Deployment "
+                            + "team-b/kafkaml-infer-shared is gone (deleted outside kafkaml?); stop it to record "
+                            + "STOPPED, or start it again");
+            KubernetesInference ours =
+                    KubernetesInference.start(client, KubernetesIT.settings(), registry, "shared", spec("7.m"), LEASE);
+            assertThat(ours.generation()).isEqualTo(2);
+            assertThat(deploymentExists(ours.name())).isTrue();
+            ours.stop();
+            assertThat(deploymentExists(ours.name())).isFalse();
+            // stop returns when the Deployment is gone: the same id starts again at once
+            KubernetesInference again =
+                    KubernetesInference.start(client, KubernetesIT.settings(), registry, "shared", spec("7.m"), LEASE);
+            assertThat(again.generation()).isEqualTo(3);
+            again.stop();
+        }
+    }
+
+    @Test
     void aSilentLocalOwnerIsTakenOverAfterItsLease(EmbeddedKafkaBroker kafka) {
         try (Registry registry = registry(kafka, "k8s-silent")) {
             assertThat(registry.putInference(localOwner("silent", "7.m", 1_000)))
