@@ -2,6 +2,8 @@ package io.kafkaml;
 
 import io.kafkaml.registry.EntityNotFoundException;
 import io.kafkaml.registry.EpochMetrics;
+import io.kafkaml.registry.ModelVersion;
+import io.kafkaml.registry.Promotion;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.RegistryException;
 import io.kafkaml.registry.TrainingResult;
@@ -14,7 +16,8 @@ import java.util.Optional;
 
 /**
  * The training results of a {@link KafkaMl}'s registry (the paper's step E): per model of a deployment, its status,
- * test metrics, confusion matrix and trained model; the per-epoch history; the trained model as a file.
+ * test metrics, confusion matrix and trained model; the per-epoch history; the trained model as a file; the model's
+ * versions, their promotion into serving and rollback.
  * Thread-safe; a view of the registry that {@link KafkaMl} owns, valid while it runs.
  */
 public final class Results {
@@ -82,6 +85,54 @@ public final class Results {
         } catch (IOException e) {
             throw new UncheckedIOException(
                     "Cannot write the model of '" + resultId + "' to " + file + ": " + e.getMessage(), e);
+        }
+        return bytes.length;
+    }
+
+    /** The versions of a result's model, in version order ({@link Registry#versions}). */
+    public List<ModelVersion> versions(String resultId) {
+        return registry.versions(resultId);
+    }
+
+    /** The version promoted into serving, or empty if none is ({@link Registry#promotedVersion}). */
+    public Optional<ModelVersion> promotedVersion(String resultId) {
+        return registry.promotedVersion(resultId);
+    }
+
+    /** Every promotion and rollback of a result, oldest first ({@link Registry#promotions}). */
+    public List<Promotion> promotions(String resultId) {
+        return registry.promotions(resultId);
+    }
+
+    /**
+     * Promotes version {@code version} of a result into serving; promoting an older one than the promoted one is a
+     * rollback. Inference deployments that follow the result switch to it between batches.
+     *
+     * @throws EntityNotFoundException if there is no such version
+     * @throws RegistryException if the write fails
+     */
+    public Promotion promote(String resultId, int version, String reason) {
+        return registry.promote(resultId, version, reason);
+    }
+
+    /**
+     * Writes version {@code version} of a result's model to a file that DL4J's {@code ModelSerializer} restores,
+     * checked against its SHA-256 first.
+     *
+     * @return the number of bytes written
+     * @throws EntityNotFoundException if there is no such version
+     * @throws io.kafkaml.registry.ArtifactCorruptedException if the stored model is incomplete or damaged
+     * @throws UncheckedIOException if the file cannot be written
+     */
+    public long exportVersion(String resultId, int version, Path file) {
+        byte[] bytes = registry.loadVersionModel(resultId, version);
+        try {
+            Files.write(file, bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "Cannot write version " + version + " of the model of '" + resultId + "' to " + file + ": "
+                            + e.getMessage(),
+                    e);
         }
         return bytes.length;
     }

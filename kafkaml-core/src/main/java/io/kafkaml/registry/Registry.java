@@ -48,7 +48,9 @@ import org.deeplearning4j.util.ModelSerializer;
  *
  * <p><b>Topics</b> ({@code kafkaml} prefix by default): {@code .models}, {@code .configurations},
  * {@code .deployments}, {@code .results}, {@code .result-ends}, {@code .datasources}, {@code .inferences},
- * {@code .inference-claims}, {@code .artifacts} (manifests) and {@code .artifact-chunks}; each is created if absent
+ * {@code .inference-claims}, {@code .artifacts} (manifests), {@code .artifact-chunks} and {@code .versions} (model
+ * versions, key {@code resultId#n}, and promotions, keys {@code resultId#promotion#n} and the pointer
+ * {@code resultId#promoted}: see {@link #publishVersion} and {@link #promote}); each is created if absent
  * with one partition and {@code cleanup.policy=compact}, except {@code .result-ends} and {@code .inference-claims}
  * (the first claim of each inference generation, see {@link Inference}), which are append-only ({@code cleanup.policy=delete},
  * {@code retention.ms=-1}, {@code retention.bytes=-1}: every record is kept; an existing one configured otherwise is
@@ -111,6 +113,7 @@ public final class Registry implements AutoCloseable {
     private final String artifacts;
     private final String chunks;
     private final String metrics;
+    private final String versions;
     private final KafkaStore store;
     /** Bad records already warned about by a listing ({@link #warnSkipped}), at most {@link #MAX_WARNED_RECORDS}. */
     private final Set<String> warnedRecords = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -137,6 +140,7 @@ public final class Registry implements AutoCloseable {
         this.artifacts = prefix + ".artifacts";
         this.chunks = prefix + ".artifact-chunks";
         this.metrics = prefix + ".metrics";
+        this.versions = prefix + ".versions";
         this.store = new KafkaStore(
                 clientConfig,
                 List.of(
@@ -149,11 +153,14 @@ public final class Registry implements AutoCloseable {
                         inferences,
                         inferenceClaims,
                         artifacts,
-                        chunks),
+                        chunks,
+                        versions),
                 Set.of(chunks),
                 Map.of(
                         results,
                         Registry::allowedResultUpdate,
+                        versions,
+                        Registry::allowedVersionUpdate,
                         resultEnds,
                         (current, next) -> false,
                         inferenceClaims,
@@ -194,6 +201,24 @@ public final class Registry implements AutoCloseable {
             return from.isValidTransition(to);
         } catch (IOException | IllegalArgumentException e) {
             return true; // not a result this version can judge: keep the log's order
+        }
+    }
+
+    /**
+     * The rule every reader applies to the versions topic: a model version and a numbered promotion are immutable
+     * (the first record of a key wins); the promotion pointer moves only to a later promotion.
+     */
+    private static boolean allowedVersionUpdate(byte[] current, byte[] next) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode from = JSON.readTree(current);
+            com.fasterxml.jackson.databind.JsonNode to = JSON.readTree(next);
+            return from != null
+                    && to != null
+                    && from.path("sequence").isIntegralNumber()
+                    && to.path("sequence").isIntegralNumber()
+                    && to.path("sequence").asLong() > from.path("sequence").asLong();
+        } catch (IOException e) {
+            return true; // not a record this version can judge: keep the log's order
         }
     }
 
@@ -559,6 +584,233 @@ public final class Registry implements AutoCloseable {
         return results().stream()
                 .filter(r -> r.deploymentId().equals(deploymentId))
                 .toList();
+    }
+
+    // ---- model versions ----
+
+    /**
+     * Publishes a new immutable version of a result's model: stores the model (and normalizer) as artifacts with their
+     * SHA-256, then the version record under the next free number (1, 2, ...; two publishers at once get different
+     * numbers), then, if {@code promote}, promotes it ({@link #promote}).
+     *
+     * @param resultId the training result ({@code deploymentId.model}); it must exist
+     * @param model the network as DL4J's {@code ModelSerializer} bytes
+     * @param normalizer the fitted normalizer as {@code NormalizerSerializer} bytes, or {@code null}
+     * @param metrics the metrics it was judged by (finite values, at most {@value ModelVersion#MAX_METRICS})
+     * @param offsets the next offset not yet seen of each partition the data came from (may be empty)
+     * @param reason a short reason recorded with it and with its promotion (e.g. a {@code PromotionPolicy}'s)
+     * @return the version written
+     * @throws EntityNotFoundException if there is no such result
+     * @throws IllegalArgumentException if the metrics or offsets are out of {@link ModelVersion}'s bounds
+     * @throws RegistryException if a write fails, or the model is over
+     *     {@value io.kafkaml.config.KafkaMlConfig#MAX_ARTIFACT_BYTES_CONFIG}
+     */
+    public ModelVersion publishVersion(
+            String resultId,
+            byte[] model,
+            byte[] normalizer,
+            Map<String, Double> metrics,
+            Map<TopicPartition, Long> offsets,
+            String reason,
+            boolean promote) {
+        Objects.requireNonNull(model, "model");
+        if (result(resultId).isEmpty()) {
+            throw new EntityNotFoundException("result", resultId);
+        }
+        Map<String, Long> seen = new java.util.TreeMap<>();
+        (offsets == null ? Map.<TopicPartition, Long>of() : offsets)
+                .forEach((partition, offset) -> seen.put(partition.toString(), offset));
+        // validate before anything is written
+        new ModelVersion(
+                resultId,
+                1,
+                new ArtifactRef("check", 0, 0, "", Instant.EPOCH),
+                null,
+                metrics,
+                seen,
+                Instant.EPOCH,
+                reason);
+        String base = resultId + ".version-" + UUID.randomUUID();
+        if (base.length() > 118) {
+            base = UUID.randomUUID().toString();
+        }
+        ArtifactRef modelRef = storeArtifact(base + ".model", model);
+        ArtifactRef normalizerRef = normalizer == null ? null : storeArtifact(base + ".normalizer", normalizer);
+        store.sync(List.of(versions));
+        for (int number = versions(resultId).size() + 1; ; number++) {
+            if (store.get(versions, ModelVersion.key(resultId, number)) != null) {
+                continue; // a record that does not read still takes its number
+            }
+            ModelVersion version =
+                    new ModelVersion(resultId, number, modelRef, normalizerRef, metrics, seen, Instant.now(), reason);
+            byte[] value = write(version);
+            store.put(versions, ModelVersion.key(resultId, number), value);
+            if (java.util.Arrays.equals(store.get(versions, ModelVersion.key(resultId, number)), value)) {
+                log.info(
+                        "Published version {} of result '{}'{}", number, resultId, reason == null ? "" : ": " + reason);
+                if (promote) {
+                    promote(resultId, number, reason);
+                }
+                return version;
+            }
+        }
+    }
+
+    /**
+     * Publishes a network as a new version of a result's model; as {@link #publishVersion(String, byte[], byte[], Map,
+     * Map, String, boolean)}. The network is serialized here (read it only from the calling thread meanwhile).
+     *
+     * @param normalizer the fitted normalizer, or {@code null}
+     * @throws RegistryException if the network or normalizer cannot be serialized, or a write fails
+     */
+    public ModelVersion publishVersion(
+            String resultId,
+            Model network,
+            org.nd4j.linalg.dataset.api.preprocessor.DataNormalization normalizer,
+            Map<String, Double> metrics,
+            Map<TopicPartition, Long> offsets,
+            String reason,
+            boolean promote) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        byte[] normalizerBytes = null;
+        try {
+            ModelSerializer.writeModel(network, out, false);
+            if (normalizer != null) {
+                java.io.ByteArrayOutputStream normalizerOut = new java.io.ByteArrayOutputStream();
+                org.nd4j.linalg.dataset.api.preprocessor.serializer.NormalizerSerializer.getDefault()
+                        .write(normalizer, normalizerOut);
+                normalizerBytes = normalizerOut.toByteArray();
+            }
+        } catch (Exception e) { // NormalizerSerializer.write declares Exception
+            throw new RegistryException(
+                    "Cannot serialize a new version of result '" + resultId + "': " + e.getMessage(), e);
+        }
+        return publishVersion(resultId, out.toByteArray(), normalizerBytes, metrics, offsets, reason, promote);
+    }
+
+    /**
+     * The versions of a result's model, in version order (a record that does not read as a version is left out, with
+     * a warning).
+     */
+    public List<ModelVersion> versions(String resultId) {
+        List<ModelVersion> found = new ArrayList<>();
+        for (int number = 1; ; number++) {
+            String key = ModelVersion.key(resultId, number);
+            byte[] value = store.get(versions, key);
+            if (value == null) {
+                return found;
+            }
+            decodeListed(versions, key, value, ModelVersion.class, found::add);
+        }
+    }
+
+    /**
+     * Version {@code version} of a result's model.
+     *
+     * @throws InvalidRegistryRecordException if its record does not read as a version
+     */
+    public Optional<ModelVersion> version(String resultId, int version) {
+        return read(versions, ModelVersion.key(resultId, version), ModelVersion.class);
+    }
+
+    /**
+     * Promotes version {@code version} of a result into serving: inference deployments that follow the result switch to
+     * it between batches. Promoting an older version than the promoted one is a rollback (recorded as one); promoting
+     * the promoted one again changes nothing. Each promotion is recorded under the next promotion number (two
+     * promoters at once get different numbers: the later one is the promoted version).
+     *
+     * @param reason why (recorded; e.g. the promotion policy's reason, or {@code manual})
+     * @return the promotion recorded (or the current one if {@code version} is already promoted)
+     * @throws EntityNotFoundException if there is no such version
+     * @throws RegistryException if a write fails
+     */
+    public Promotion promote(String resultId, int version, String reason) {
+        if (version(resultId, version).isEmpty()) {
+            throw new EntityNotFoundException("model version", ModelVersion.key(resultId, version));
+        }
+        store.sync(List.of(versions));
+        for (int attempt = 0; attempt < 10; attempt++) {
+            Optional<Promotion> last = latestPromotion(resultId);
+            if (last.isPresent() && last.get().version() == version) {
+                return last.get();
+            }
+            long sequence = last.map(p -> p.sequence() + 1).orElse(1L);
+            int previous = last.map(Promotion::version).orElse(0);
+            Promotion promotion =
+                    new Promotion(resultId, sequence, version, previous, version < previous, reason, Instant.now());
+            byte[] value = write(promotion);
+            store.put(versions, Promotion.key(resultId, sequence), value);
+            if (java.util.Arrays.equals(store.get(versions, Promotion.key(resultId, sequence)), value)) {
+                store.put(versions, Promotion.pointerKey(resultId), value);
+                log.info(
+                        "{} version {} of result '{}' (was {}){}",
+                        promotion.rollback() ? "Rolled back to" : "Promoted",
+                        version,
+                        resultId,
+                        previous,
+                        reason == null || reason.isEmpty() ? "" : ": " + reason);
+                return promotion;
+            }
+        }
+        throw new RegistryException("Result '" + resultId + "' was promoted by others ten times while version "
+                + version + " was being promoted; try again");
+    }
+
+    /**
+     * The latest promotion of a result, as this client has read the registry: the promoted version is its
+     * {@link Promotion#version()}.
+     *
+     * @throws InvalidRegistryRecordException if its record does not read as a promotion
+     */
+    public Optional<Promotion> latestPromotion(String resultId) {
+        Optional<Promotion> latest = read(versions, Promotion.pointerKey(resultId), Promotion.class);
+        long sequence = latest.map(Promotion::sequence).orElse(0L);
+        // the numbered records are written before the pointer: one may be ahead of it (a promoter that stopped between)
+        while (store.get(versions, Promotion.key(resultId, sequence + 1)) != null) {
+            sequence++;
+            latest = read(versions, Promotion.key(resultId, sequence), Promotion.class);
+        }
+        return latest;
+    }
+
+    /**
+     * The promoted version of a result's model (what a deployment that follows the result serves), or empty if none
+     * was promoted.
+     *
+     * @throws InvalidRegistryRecordException if its record does not read
+     */
+    public Optional<ModelVersion> promotedVersion(String resultId) {
+        return latestPromotion(resultId).flatMap(p -> version(resultId, p.version()));
+    }
+
+    /** Every promotion of a result, oldest first (records that do not read are left out, with a warning). */
+    public List<Promotion> promotions(String resultId) {
+        List<Promotion> found = new ArrayList<>();
+        for (long sequence = 1; ; sequence++) {
+            String key = Promotion.key(resultId, sequence);
+            byte[] value = store.get(versions, key);
+            if (value == null) {
+                return found;
+            }
+            decodeListed(versions, key, value, Promotion.class, found::add);
+        }
+    }
+
+    /**
+     * The model of a version as DL4J {@code ModelSerializer} bytes, checked against its SHA-256.
+     *
+     * @throws EntityNotFoundException if there is no such version
+     * @throws ArtifactCorruptedException if its artifact is incomplete or damaged
+     */
+    public byte[] loadVersionModel(String resultId, int version) {
+        ModelVersion found = version(resultId, version)
+                .orElseThrow(() -> new EntityNotFoundException("model version", ModelVersion.key(resultId, version)));
+        return loadArtifact(found.artifact().id());
+    }
+
+    /** The topic that holds model versions and promotions (for tools and tests). */
+    public String versionsTopic() {
+        return versions;
     }
 
     // ---- per-epoch metrics ----
@@ -1253,7 +1505,9 @@ public final class Registry implements AutoCloseable {
     /**
      * Calls {@code listener(kind, key)} after every change this client sees, on the registry's reader thread;
      * {@code kind} is {@code models}, {@code configurations}, {@code deployments}, {@code results},
-     * {@code datasources} or {@code artifacts}; a change of a result is also a change of its deployment (whose
+     * {@code datasources}, {@code artifacts}, {@code inferences}, {@code inference-claims} or {@code versions} (key
+     * {@code resultId#n} for a new version, {@code resultId#promotion#n} and {@code resultId#promoted} for a
+     * promotion); a change of a result is also a change of its deployment (whose
      * status is derived from it). Per-epoch metrics are not announced here: read them with {@link #epochs}. Keep it
      * short.
      */
@@ -1344,7 +1598,26 @@ public final class Registry implements AutoCloseable {
 
     private <T> T decode(String topic, String key, byte[] value, Class<T> type) {
         Long offset = store.offsetOf(topic, key);
-        return RegistryRecords.decode(topic, 0, offset == null ? -1 : offset, key, value, type);
+        T entity = RegistryRecords.decode(topic, 0, offset == null ? -1 : offset, key, value, type);
+        String expected = null;
+        if (entity instanceof ModelVersion version) {
+            expected = ModelVersion.key(version.resultId(), version.version());
+        } else if (entity instanceof Promotion promotion) {
+            expected = key.endsWith("#promoted")
+                    ? Promotion.pointerKey(promotion.resultId())
+                    : Promotion.key(promotion.resultId(), promotion.sequence());
+        }
+        if (expected != null && !expected.equals(key)) {
+            throw new InvalidRegistryRecordException(
+                    topic,
+                    0,
+                    offset == null ? -1 : offset,
+                    key,
+                    type.getSimpleName(),
+                    "it names itself '" + expected + "', not its key",
+                    null);
+        }
+        return entity;
     }
 
     private static String sha256(byte[] bytes) {

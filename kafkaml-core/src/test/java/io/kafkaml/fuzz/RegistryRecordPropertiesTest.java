@@ -13,6 +13,8 @@ import io.kafkaml.registry.EpochMetrics;
 import io.kafkaml.registry.Inference;
 import io.kafkaml.registry.InvalidRegistryRecordException;
 import io.kafkaml.registry.MetricsPosition;
+import io.kafkaml.registry.ModelVersion;
+import io.kafkaml.registry.Promotion;
 import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.registry.internals.RegistryRecords;
 import io.kafkaml.stream.StreamSlice;
@@ -76,7 +78,19 @@ class RegistryRecordPropertiesTest {
             RegistryRecords.encode(
                     new Inference("serve-7", "7.hcopd", "in", "out", 2, "RUNNING", null, Map.of(), AT, AT, 0, AT, 1)),
             ArtifactRef.class,
-            RegistryRecords.encode(new ArtifactRef("result.7.hcopd", 5000, 1, "ab".repeat(32), AT)));
+            RegistryRecords.encode(new ArtifactRef("result.7.hcopd", 5000, 1, "ab".repeat(32), AT)),
+            ModelVersion.class,
+            RegistryRecords.encode(new ModelVersion(
+                    "7.hcopd",
+                    2,
+                    new ArtifactRef("7.hcopd.version-1.model", 5000, 1, "ab".repeat(32), AT),
+                    null,
+                    Map.of("val_loss", 0.31),
+                    Map.of("no3-0", 1000L),
+                    AT,
+                    "promoted: val_loss 0.31 < 0.35 − 0.01")),
+            Promotion.class,
+            RegistryRecords.encode(new Promotion("7.hcopd", 3, 1, 2, true, "manual", AT)));
 
     @Property(tries = 1500)
     void registryRecordsAreWholeEntitiesThatRoundTripOrInvalidRegistryRecordException(@ForAll("records") Case input)
@@ -97,7 +111,7 @@ class RegistryRecordPropertiesTest {
         }
     }
 
-    @Property(tries = 7)
+    @Property(tries = 9)
     void everySeedIsValid(@ForAll("types") Class<?> type) {
         assertThat(RegistryRecords.decode("t", 0, 0, "k", SEEDS.get(type), type))
                 .isNotNull();

@@ -1,0 +1,221 @@
+package io.kafkaml.registry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kafkaml.testing.InMemoryKafka;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Model versions and promotions in the registry, on {@code MockProducer}/{@code MockConsumer}s sharing an in-memory
+ * log: numbering, immutability, promotion history and rollback, integrity of the stored model, hostile records.
+ */
+class ModelVersionsTest {
+
+    private static final Map<String, Object> CONFIG = Map.of("bootstrap.servers", "in-memory:9092");
+    private static final String RESULT = "7.mlp";
+
+    private final InMemoryKafka kafka = new InMemoryKafka();
+    private Registry registry;
+
+    @BeforeEach
+    void connect() {
+        registry = Registry.connect(CONFIG, "mock", Duration.ofSeconds(10), kafka);
+        registry.putResult(TrainingResult.of("7", "mlp", DeploymentStatus.TRAINING, null));
+    }
+
+    @AfterEach
+    void close() {
+        registry.close();
+    }
+
+    private static byte[] model(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private ModelVersion publish(String text, double loss, boolean promote) {
+        return registry.publishVersion(
+                RESULT,
+                model(text),
+                null,
+                Map.of("val_loss", loss),
+                Map.of(new TopicPartition("no3", 0), 1000L),
+                "window",
+                promote);
+    }
+
+    @Test
+    void versionsAreNumberedFromOneKeepTheirMetricsAndOffsetsAndLoadTheirOwnModel() {
+        ModelVersion first = publish("model one", 0.5, false);
+        ModelVersion second = registry.publishVersion(
+                RESULT,
+                model("model two"),
+                model("normalizer two"),
+                Map.of("val_loss", 0.4, "val_accuracy", 0.9),
+                Map.of(new TopicPartition("no3", 0), 2000L, new TopicPartition("no3", 1), 1500L),
+                "second window",
+                false);
+
+        assertThat(first.version()).isEqualTo(1);
+        assertThat(second.version()).isEqualTo(2);
+        assertThat(registry.versions(RESULT)).containsExactly(first, second);
+        assertThat(second.offsets()).containsEntry("no3-0", 2000L).containsEntry("no3-1", 1500L);
+        assertThat(second.metrics()).containsEntry("val_accuracy", 0.9);
+        assertThat(registry.loadVersionModel(RESULT, 1)).isEqualTo(model("model one"));
+        assertThat(registry.loadVersionModel(RESULT, 2)).isEqualTo(model("model two"));
+        assertThat(registry.loadArtifact(second.normalizer().id())).isEqualTo(model("normalizer two"));
+        assertThat(registry.promotedVersion(RESULT)).isEmpty();
+
+        // another client sees the same versions
+        try (Registry other = Registry.connect(CONFIG, "mock", Duration.ofSeconds(10), kafka)) {
+            assertThat(other.versions(RESULT)).containsExactly(first, second);
+            assertThat(other.publishVersion(RESULT, model("three"), null, Map.of(), Map.of(), "", false)
+                            .version())
+                    .isEqualTo(3);
+        }
+        assertThat(registry.versions(RESULT)).extracting(ModelVersion::version).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void aWrittenVersionIsImmutableForEveryReader() {
+        ModelVersion first = publish("model one", 0.5, false);
+        ModelVersion forged = new ModelVersion(
+                RESULT, 1, first.artifact(), null, Map.of("val_loss", 0.01), Map.of(), Instant.now(), "forged");
+        try (Producer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+            producer.send(new ProducerRecord<>(
+                    registry.versionsTopic(),
+                    ModelVersion.key(RESULT, 1).getBytes(StandardCharsets.UTF_8),
+                    io.kafkaml.registry.internals.RegistryRecords.encode(forged)));
+        }
+        ModelVersion second = publish("model two", 0.4, false); // written after the forgery: read after it too
+        assertThat(second.version()).isEqualTo(2);
+        assertThat(registry.version(RESULT, 1)).contains(first);
+        try (Registry other = Registry.connect(CONFIG, "mock", Duration.ofSeconds(10), kafka)) {
+            assertThat(other.version(RESULT, 1)).contains(first);
+        }
+    }
+
+    @Test
+    void promotionsAreKeptInOrderAndARollbackIsPromotingAnOlderVersion() {
+        publish("one", 0.5, true);
+        publish("two", 0.4, false);
+        assertThat(registry.promotedVersion(RESULT)).map(ModelVersion::version).contains(1);
+
+        Promotion toTwo = registry.promote(RESULT, 2, "manual");
+        assertThat(toTwo.sequence()).isEqualTo(2);
+        assertThat(toTwo.previousVersion()).isEqualTo(1);
+        assertThat(toTwo.rollback()).isFalse();
+        assertThat(registry.promotedVersion(RESULT)).map(ModelVersion::version).contains(2);
+        assertThat(registry.promote(RESULT, 2, "again")).isEqualTo(toTwo); // already promoted: nothing written
+
+        Promotion back = registry.promote(RESULT, 1, "rollback: version 2 mispredicts");
+        assertThat(back.rollback()).isTrue();
+        assertThat(back.previousVersion()).isEqualTo(2);
+        assertThat(registry.promotedVersion(RESULT)).map(ModelVersion::version).contains(1);
+        assertThat(registry.promotions(RESULT))
+                .extracting(Promotion::version, Promotion::rollback)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(1, false),
+                        org.assertj.core.groups.Tuple.tuple(2, false),
+                        org.assertj.core.groups.Tuple.tuple(1, true));
+
+        assertThatThrownBy(() -> registry.promote(RESULT, 9, "manual"))
+                .isInstanceOf(EntityNotFoundException.class)
+                .hasMessageContaining(ModelVersion.key(RESULT, 9));
+    }
+
+    @Test
+    void aPromotionWhosePointerWasNeverWrittenStillCountsAndAnOlderPointerIsRefused() {
+        publish("one", 0.5, true);
+        publish("two", 0.4, false);
+        Promotion first = registry.latestPromotion(RESULT).orElseThrow();
+        // a promoter that stopped after the numbered record, before the pointer
+        Promotion second = new Promotion(RESULT, 2, 2, 1, false, "cut short", Instant.now());
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        registry.addListener((kind, key) -> seen.add(kind + ":" + key));
+        try (Producer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+            producer.send(new ProducerRecord<>(
+                    registry.versionsTopic(),
+                    Promotion.key(RESULT, 2).getBytes(StandardCharsets.UTF_8),
+                    io.kafkaml.registry.internals.RegistryRecords.encode(second)));
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> seen.contains("versions:" + Promotion.key(RESULT, 2)));
+            assertThat(registry.promotedVersion(RESULT))
+                    .map(ModelVersion::version)
+                    .contains(2);
+            assertThat(registry.promote(RESULT, 1, "rollback").sequence()).isEqualTo(3);
+            // a pointer moved back to an older promotion is refused by every reader
+            producer.send(new ProducerRecord<>(
+                    registry.versionsTopic(),
+                    Promotion.pointerKey(RESULT).getBytes(StandardCharsets.UTF_8),
+                    io.kafkaml.registry.internals.RegistryRecords.encode(first)));
+        }
+        try (Registry other = Registry.connect(CONFIG, "mock", Duration.ofSeconds(10), kafka)) {
+            assertThat(other.latestPromotion(RESULT)).map(Promotion::sequence).contains(3L);
+        }
+    }
+
+    @Test
+    void aDamagedVersionArtifactIsDetectedOnLoad() {
+        ModelVersion version = publish("model one", 0.5, false);
+        try (Producer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+            producer.send(new ProducerRecord<>(
+                    registry.artifactChunksTopic(),
+                    Registry.chunkKey(version.artifact().id(), 0).getBytes(StandardCharsets.UTF_8),
+                    model("model 0ne")));
+        }
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThatThrownBy(() -> registry.loadVersionModel(RESULT, 1))
+                        .isInstanceOf(ArtifactCorruptedException.class)
+                        .hasMessageContaining("SHA-256"));
+    }
+
+    @Test
+    void aRecordThatIsNotAVersionIsLeftOutOfTheListingAndNamedWhenReadByKey() {
+        publish("one", 0.5, false);
+        try (Producer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+            producer.send(new ProducerRecord<>(
+                    registry.versionsTopic(),
+                    ModelVersion.key(RESULT, 2).getBytes(StandardCharsets.UTF_8),
+                    model("{\"resultId\": \"7.mlp\", \"version\": -4}")));
+        }
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThatThrownBy(() -> registry.version(RESULT, 2))
+                        .isInstanceOf(InvalidRegistryRecordException.class)
+                        .hasMessageContaining("'" + ModelVersion.key(RESULT, 2) + "' at mock.versions-0@"));
+        assertThat(registry.versions(RESULT)).extracting(ModelVersion::version).containsExactly(1);
+        assertThat(publish("three", 0.3, false).version()).isEqualTo(3); // the bad record keeps its number
+    }
+
+    @Test
+    void aVersionOfAnUnknownResultOrWithUnboundedFieldsIsRefusedBeforeAnythingIsWritten() {
+        assertThatThrownBy(() -> registry.publishVersion("8.none", model("x"), null, Map.of(), Map.of(), "", false))
+                .isInstanceOf(EntityNotFoundException.class);
+        Map<String, Double> tooMany = new java.util.HashMap<>();
+        for (int i = 0; i <= ModelVersion.MAX_METRICS; i++) {
+            tooMany.put("m" + i, 1.0);
+        }
+        assertThatThrownBy(() -> registry.publishVersion(RESULT, model("x"), null, tooMany, Map.of(), "", false))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("at most " + ModelVersion.MAX_METRICS + " metrics");
+        assertThatThrownBy(() -> registry.publishVersion(
+                        RESULT, model("x"), null, Map.of("val_loss", Double.NaN), Map.of(), "", false))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("val_loss");
+        assertThat(registry.versions(RESULT)).isEmpty();
+    }
+}
