@@ -1287,9 +1287,14 @@ public final class Registry implements AutoCloseable {
     }
 
     private NavigableMap<Long, Inference> byGeneration(String topic, String id) {
+        return byGeneration(topic, new java.util.TreeMap<>(store.snapshot(topic)), id);
+    }
+
+    /** The records of {@code id}'s generations among {@code records} (a topic's snapshot, sorted by key). */
+    private NavigableMap<Long, Inference> byGeneration(String topic, NavigableMap<String, byte[]> records, String id) {
         NavigableMap<Long, Inference> found = new java.util.TreeMap<>();
         String prefix = id + InferenceHistory.SEPARATOR;
-        store.snapshot(topic).forEach((key, value) -> {
+        records.subMap(prefix, true, prefix + Character.MAX_VALUE, true).forEach((key, value) -> {
             if (key.startsWith(prefix) && InferenceHistory.generationOf(key) >= 0) {
                 found.put(InferenceHistory.generationOf(key), decode(topic, key, value, Inference.class));
             }
@@ -1385,13 +1390,27 @@ public final class Registry implements AutoCloseable {
         return inference(id);
     }
 
-    /** All inference deployments, by id (forgotten ones left out). */
+    /** All inference deployments, by id (forgotten ones left out; a record that does not read is left out, with a warning). */
     public List<Inference> inferences() {
+        // one snapshot of each topic for the whole listing (not one per id: a listing stays linear in the records)
+        NavigableMap<String, byte[]> states = new java.util.TreeMap<>(store.snapshot(inferences));
+        NavigableMap<String, byte[]> claimed = new java.util.TreeMap<>(store.snapshot(inferenceClaims));
         java.util.SortedSet<String> ids = new java.util.TreeSet<>();
-        store.snapshot(inferences).keySet().forEach(key -> ids.add(InferenceHistory.idOf(key)));
-        store.snapshot(inferenceClaims).keySet().forEach(key -> ids.add(InferenceHistory.idOf(key)));
+        states.keySet().forEach(key -> ids.add(InferenceHistory.idOf(key)));
+        claimed.keySet().forEach(key -> ids.add(InferenceHistory.idOf(key)));
         List<Inference> all = new ArrayList<>();
-        ids.forEach(id -> inference(id).ifPresent(all::add));
+        for (String id : ids) {
+            try {
+                byte[] legacy = states.get(id);
+                InferenceHistory.current(
+                                legacy == null ? null : decode(inferences, id, legacy, Inference.class),
+                                byGeneration(inferenceClaims, claimed, id),
+                                byGeneration(inferences, states, id))
+                        .ifPresent(all::add);
+            } catch (InvalidRegistryRecordException e) {
+                warnSkipped(e);
+            }
+        }
         return all;
     }
 
