@@ -31,6 +31,7 @@ import picocli.CommandLine.Command;
             ResultsCommand.class,
             InferCommand.class,
             InferencesCommand.class,
+            PredictCommand.class,
             DatasourcesCommand.class,
             ControlLoggerCommand.class,
             WorkerCommand.class,

@@ -2,6 +2,7 @@ package io.kafkaml.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kafkaml.format.raw.RawDataSink;
 import io.kafkaml.format.raw.RawType;
 import io.kafkaml.model.ModelDefinition;
@@ -313,7 +314,9 @@ class ChildProcessIT {
                 "--input-topic",
                 "chain-in",
                 "--output-topic",
-                "chain-out");
+                "chain-out",
+                "--id",
+                "chain");
         server.environment().put("KAFKAML_BOOTSTRAP_SERVERS", bootstrap);
         Process serving = server.start();
         Map<String, Object> client = Map.of("bootstrap.servers", bootstrap);
@@ -344,6 +347,17 @@ class ChildProcessIT {
             }
         }
         assertThat(predictions).as(Files.readString(inferLog)).isEqualTo(50);
+        // one row by hand, encoded as the model was trained (RAW float32), its prediction read back by key
+        String predicted = runToEnd(dir, bootstrap, "predict", "chain", "--row", "3,0", "--row", "0,0", "--json");
+        JsonNode answers = Output.JSON.readTree(predicted);
+        assertThat(answers).as(predicted).hasSize(2);
+        for (JsonNode answer : answers) {
+            assertThat(answer.get("prediction").get("values")).as(predicted).hasSize(2);
+            assertThat(answer.get("latencyMs").asDouble()).isPositive();
+        }
+        KafkaMlCliIT.Run badRow = child(dir, bootstrap, "predict", "chain", "--row", "3,x");
+        assertThat(badRow.status()).isEqualTo(1);
+        assertThat(badRow.out() + badRow.err()).contains("--row 1 '3,x': value 2 ('x') is not a number");
         serving.destroy();
         assertThat(serving.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(serving.exitValue()).as(Files.readString(inferLog)).isZero();

@@ -91,6 +91,47 @@ public final class ServedModel {
     }
 
     /**
+     * The format of a served deployment's input records: the inference spec's, or else the one the result was trained
+     * on (its deployment's control message), as {@link #load} decodes them.
+     *
+     * @param name the {@code input_format} name (e.g. {@code RAW}, {@code AVRO}, {@code JSON})
+     * @param config its {@code input_config}
+     */
+    public record InputFormat(String name, Map<String, Object> config) {
+
+        /** An encoder of feature rows into records of this format (for clients that send inputs). Not thread-safe. */
+        public RecordEncoder newEncoder() {
+            return RecordFormats.forName(name).newEncoder(config);
+        }
+    }
+
+    /**
+     * The format of the inputs {@code spec} serves, without loading the model: what a client must send.
+     *
+     * @throws EntityNotFoundException if the result or its training deployment is missing
+     * @throws RegistryException if neither the spec nor the training deployment says the format
+     */
+    public static InputFormat inputFormat(Registry registry, InferenceSpec spec) {
+        TrainingResult result = registry.result(spec.resultId())
+                .orElseThrow(() -> new EntityNotFoundException("training result", spec.resultId()));
+        return inputFormat(result, registry.deployment(result.deploymentId()).orElse(null), spec);
+    }
+
+    private static InputFormat inputFormat(TrainingResult result, Deployment trainedIn, InferenceSpec spec) {
+        if (spec.inputFormat() != null) {
+            return new InputFormat(spec.inputFormat(), spec.inputConfig() == null ? Map.of() : spec.inputConfig());
+        }
+        Deployment deployment = java.util.Optional.ofNullable(trainedIn)
+                .orElseThrow(() -> new EntityNotFoundException("deployment", result.deploymentId()));
+        if (deployment.controlMessage() == null) {
+            throw new RegistryException("Deployment '" + deployment.id() + "' recorded no data stream, so the input "
+                    + "format of result '" + result.id() + "' is unknown; give it in the inference spec");
+        }
+        ControlMessage message = ControlMessage.fromJson(deployment.controlMessage());
+        return new InputFormat(message.inputFormat(), message.inputConfig());
+    }
+
+    /**
      * Loads the model of a training result from the registry, taking inputs of at most {@code maxRecordValues} values
      * when the model leaves their number to the stream ({@value KafkaMlConfig#MAX_RECORD_VALUES_CONFIG}).
      *
@@ -127,25 +168,13 @@ public final class ServedModel {
                         "The normalizer of result '" + result.id() + "' cannot be restored: " + e.getMessage(), e);
             }
         }
-        String format = spec.inputFormat();
-        Map<String, Object> config = spec.inputConfig();
         Deployment trainedIn = registry.deployment(result.deploymentId()).orElse(null);
         double threshold = spec.decisionThreshold() != null
                 ? spec.decisionThreshold()
                 : TrainingSpec.decisionThreshold(trainedIn == null ? null : trainedIn.settings());
-        if (format == null) {
-            Deployment deployment = java.util.Optional.ofNullable(trainedIn)
-                    .orElseThrow(() -> new EntityNotFoundException("deployment", result.deploymentId()));
-            if (deployment.controlMessage() == null) {
-                throw new RegistryException(
-                        "Deployment '" + deployment.id() + "' recorded no data stream, so the input "
-                                + "format of result '" + result.id() + "' is unknown; give it in the inference spec");
-            }
-            ControlMessage message = ControlMessage.fromJson(deployment.controlMessage());
-            format = message.inputFormat();
-            config = message.inputConfig();
-        }
-        RecordDecoder decoder = RecordFormats.forName(format).newDecoder(config);
+        InputFormat input = inputFormat(result, trainedIn, spec);
+        String format = input.name();
+        RecordDecoder decoder = RecordFormats.forName(format).newDecoder(input.config());
         int outputs = (int) definition.summary().outputSize();
         InputLayout.Binding binding;
         try {
