@@ -27,6 +27,18 @@ public record BenchmarkContext(Map<String, Object> clientConfig, Admin admin, Ma
         }
     }
 
+    /** A boolean option ({@code true} or {@code false}), or its default. */
+    public boolean booleanOption(String key, boolean defaultValue) {
+        String value = options.get(key);
+        if (value == null) {
+            return defaultValue;
+        }
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new IllegalArgumentException("--" + key + " must be true or false, was '" + value + "'");
+        }
+        return Boolean.parseBoolean(value);
+    }
+
     /**
      * The settings a plain consumer of the benchmark gets: derived from {@link #clientConfig()} as kafkaml's own
      * consumers derive theirs (security and {@code consumer.*} settings kept, {@code kafkaml.*} ones left out).

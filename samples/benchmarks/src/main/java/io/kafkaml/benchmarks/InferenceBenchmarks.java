@@ -7,6 +7,7 @@ import io.kafkaml.format.RecordEncoder;
 import io.kafkaml.format.RecordFormats;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.LocalInference;
+import io.kafkaml.inference.ProcessingGuarantee;
 import io.kafkaml.inference.ServedModel;
 import io.kafkaml.internals.LatencyHistogram;
 import io.kafkaml.registry.Configuration;
@@ -19,6 +20,7 @@ import io.kafkaml.training.TrainingDeployments;
 import io.kafkaml.training.TrainingHandle;
 import io.kafkaml.training.TrainingSpec;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -49,6 +51,17 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  */
 final class InferenceBenchmarks {
 
+    /**
+     * {@code --separate-process true}: also run the server as a child process started as a user starts it
+     * ({@code java -jar kafkaml.jar infer ...}) and the baselines in JVMs of their own ({@link BaselineProcess}), and
+     * report those numbers after the in-process ones.
+     */
+    static final String SEPARATE_PROCESS = "separate-process";
+    /** {@code --neighbour true} (latency): measure again while a CPU-bound process competes for the cores. */
+    static final String NEIGHBOUR = "neighbour";
+    /** {@code --exactly-once true} (throughput): also drain with an exactly-once deployment, against at-least-once. */
+    static final String EXACTLY_ONCE = "exactly-once";
+
     private InferenceBenchmarks() {}
 
     /** {@code inference-latency}: one input at a time at a steady rate; end-to-end latency percentiles. */
@@ -60,19 +73,21 @@ final class InferenceBenchmarks {
 
         @Override
         public String description() {
-            return "one input at a time at 100/s: end-to-end latency p50/p95/p99 vs a passthrough";
+            return "one input at a time at 100/s: end-to-end latency p50/p95/p99 vs a passthrough"
+                    + " (--separate-process true: also as child JVMs; --neighbour true: also beside a CPU hog)";
         }
 
         @Override
         public List<BenchmarkResult> run(BenchmarkContext context) throws Exception {
             int seconds = (int) context.longOption("seconds", 20);
             int rate = (int) context.longOption("rate", 100);
+            boolean separate = context.booleanOption(SEPARATE_PROCESS, false);
+            boolean neighbour = context.booleanOption(NEIGHBOUR, false);
+            List<BenchmarkResult> results = new ArrayList<>();
             try (Served served = Served.start(context)) {
                 String stamp = String.valueOf(System.currentTimeMillis());
                 createTopics(
                         context, 1, "lat-in-" + stamp, "lat-out-" + stamp, "lat-pin-" + stamp, "lat-pout-" + stamp);
-                List<Double> ours = new ArrayList<>();
-                List<Double> bare = new ArrayList<>();
                 try (LocalInference inference = LocalInference.start(
                                 served.registry,
                                 context.clientConfig(),
@@ -84,33 +99,162 @@ final class InferenceBenchmarks {
                     System.err.printf(
                             "inference-latency: serving %s with %d replica(s); passthrough %s%n",
                             served.resultId, inference.replicas().size(), passthrough);
-                    // Interleaved halves after a short warm-up of each side.
-                    measure(context, served, "lat-in-" + stamp, "lat-out-" + stamp, 2, rate);
-                    measure(context, served, "lat-pin-" + stamp, "lat-pout-" + stamp, 2, rate);
-                    for (int half = 0; half < 2; half++) {
-                        ours.addAll(measure(context, served, "lat-in-" + stamp, "lat-out-" + stamp, seconds / 2, rate));
-                        bare.addAll(
-                                measure(context, served, "lat-pin-" + stamp, "lat-pout-" + stamp, seconds / 2, rate));
+                    Topics topics =
+                            new Topics("lat-in-" + stamp, "lat-out-" + stamp, "lat-pin-" + stamp, "lat-pout-" + stamp);
+                    results.add(interleaved(context, served, topics, seconds, rate, "in-process", null));
+                    if (neighbour) {
+                        results.add(withNeighbour(
+                                context,
+                                description -> interleaved(
+                                        context, served, topics, seconds, rate, "in-process", description)));
                     }
                 }
-                Map<String, Object> extra = new LinkedHashMap<>();
-                extra.put("rate", rate);
-                extra.put("p50Millis", percentile(ours, 50));
-                extra.put("p95Millis", percentile(ours, 95));
-                extra.put("p99Millis", percentile(ours, 99));
-                extra.put("baselineP50Millis", percentile(bare, 50));
-                extra.put("baselineP95Millis", percentile(bare, 95));
-                extra.put("baselineP99Millis", percentile(bare, 99));
-                extra.put("paperMillisPerPrediction", 374);
-                extra.put("ratioDefinition", "baselineP50Millis / p50Millis");
-                BenchmarkResult result = BenchmarkResult.of(
-                        name(),
-                        ours.size(),
-                        ours.size() / (double) rate,
-                        "consume-produce passthrough, no model",
-                        bare.size() / (double) rate,
-                        extra);
-                return List.of(result.withRatio(percentile(bare, 50) / percentile(ours, 50)));
+                if (separate) {
+                    createTopics(
+                            context,
+                            1,
+                            "lat-sin-" + stamp,
+                            "lat-sout-" + stamp,
+                            "lat-spin-" + stamp,
+                            "lat-spout-" + stamp);
+                    Path settings = ChildProcess.settingsFile(context.clientConfig());
+                    try (ChildProcess infer = ChildProcess.kafkaml(
+                                    context,
+                                    ChildProcess.jvmOptions(context),
+                                    "infer",
+                                    "--config",
+                                    settings.toString(),
+                                    "--registry-prefix",
+                                    served.registryPrefix,
+                                    "--result",
+                                    served.resultId,
+                                    "--input-topic",
+                                    "lat-sin-" + stamp,
+                                    "--output-topic",
+                                    "lat-sout-" + stamp,
+                                    "--id",
+                                    "lat-sep-" + stamp);
+                            ChildProcess bare = ChildProcess.baseline(
+                                    "passthrough",
+                                    "--config",
+                                    settings.toString(),
+                                    "--input-topic",
+                                    "lat-spin-" + stamp,
+                                    "--output-topic",
+                                    "lat-spout-" + stamp)) {
+                        double oursReady =
+                                awaitServing(context, served, infer, "lat-sin-" + stamp, "lat-sout-" + stamp);
+                        double bareReady =
+                                awaitServing(context, served, bare, "lat-spin-" + stamp, "lat-spout-" + stamp);
+                        System.err.printf(
+                                "inference-latency: separate processes serving after %.2f s (kafkaml infer) and "
+                                        + "%.2f s (passthrough) from their start%n",
+                                oursReady, bareReady);
+                        Topics topics = new Topics(
+                                "lat-sin-" + stamp, "lat-sout-" + stamp, "lat-spin-" + stamp, "lat-spout-" + stamp);
+                        results.add(interleaved(context, served, topics, seconds, rate, "separate-process", null));
+                        if (neighbour) {
+                            results.add(withNeighbour(
+                                    context,
+                                    description -> interleaved(
+                                            context, served, topics, seconds, rate, "separate-process", description)));
+                        }
+                        infer.checkAlive();
+                        bare.checkAlive();
+                    }
+                }
+                return results;
+            }
+        }
+
+        /** Ours' and the baseline's input and output topics. */
+        private record Topics(String in, String out, String bareIn, String bareOut) {}
+
+        /** What a measurement with a neighbour does. */
+        private interface Measurement {
+            BenchmarkResult run(String neighbour) throws Exception;
+        }
+
+        /**
+         * Runs {@code measurement} while a CPU-bound neighbour process spins on as many threads as this machine has
+         * processors, and names it in the result.
+         */
+        private static BenchmarkResult withNeighbour(BenchmarkContext context, Measurement measurement)
+                throws Exception {
+            int threads = Runtime.getRuntime().availableProcessors();
+            try (ChildProcess busy = ChildProcess.baseline("busy", "--threads", String.valueOf(threads))) {
+                BenchmarkResult result = measurement.run("a CPU-bound process spinning on " + threads + " thread(s)");
+                busy.checkAlive();
+                return result;
+            }
+        }
+
+        /**
+         * Interleaved halves of ours and the baseline after a short warm-up of each side: one result, whose
+         * {@code mode} says where the servers ran.
+         */
+        private BenchmarkResult interleaved(
+                BenchmarkContext context,
+                Served served,
+                Topics topics,
+                int seconds,
+                int rate,
+                String mode,
+                String neighbour)
+                throws Exception {
+            List<Double> ours = new ArrayList<>();
+            List<Double> bare = new ArrayList<>();
+            measure(context, served, topics.in(), topics.out(), 2, rate);
+            measure(context, served, topics.bareIn(), topics.bareOut(), 2, rate);
+            for (int half = 0; half < 2; half++) {
+                ours.addAll(measure(context, served, topics.in(), topics.out(), seconds / 2, rate));
+                bare.addAll(measure(context, served, topics.bareIn(), topics.bareOut(), seconds / 2, rate));
+            }
+            Map<String, Object> extra = new LinkedHashMap<>();
+            extra.put("mode", mode);
+            extra.put("neighbour", neighbour == null ? "none" : neighbour);
+            extra.put("rate", rate);
+            extra.put("p50Millis", percentile(ours, 50));
+            extra.put("p95Millis", percentile(ours, 95));
+            extra.put("p99Millis", percentile(ours, 99));
+            extra.put("baselineP50Millis", percentile(bare, 50));
+            extra.put("baselineP95Millis", percentile(bare, 95));
+            extra.put("baselineP99Millis", percentile(bare, 99));
+            extra.put("p99OverBaselineP99", BenchmarkResult.round(percentile(ours, 99) / percentile(bare, 99)));
+            extra.put("paperMillisPerPrediction", 374);
+            extra.put("ratioDefinition", "baselineP50Millis / p50Millis");
+            BenchmarkResult result = BenchmarkResult.of(
+                    name(),
+                    ours.size(),
+                    ours.size() / (double) rate,
+                    "consume-produce passthrough, no model" + ("separate-process".equals(mode) ? ", own JVM" : ""),
+                    bare.size() / (double) rate,
+                    extra);
+            return result.withRatio(percentile(bare, 50) / percentile(ours, 50));
+        }
+
+        /**
+         * Sends an input every 200 ms to a child that has just started until its output shows one, and returns the
+         * seconds from the child's start until then.
+         */
+        private static double awaitServing(
+                BenchmarkContext context, Served served, ChildProcess child, String in, String out) throws Exception {
+            Map<String, Object> producerConfig = context.producerConfig();
+            producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+            try (OutputCounter outputs = new OutputCounter(context, out);
+                    KafkaProducer<byte[], byte[]> producer =
+                            new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer())) {
+                while (outputs.count() == 0) {
+                    child.checkAlive();
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("No output within 3 minutes of the start: " + child.tail());
+                    }
+                    producer.send(new ProducerRecord<>(in, new byte[8], served.input(0)));
+                    producer.flush();
+                    Thread.sleep(200);
+                }
+                return (outputs.firstNanos() - child.startNanos()) / 1e9;
             }
         }
 
@@ -176,13 +320,16 @@ final class InferenceBenchmarks {
 
         @Override
         public String description() {
-            return "a backlog of 200,000 HCOPD inputs: batched replica vs passthrough and vs Kafka-ML's loop";
+            return "a backlog of 200,000 HCOPD inputs: batched replica vs passthrough and vs Kafka-ML's loop"
+                    + " (--separate-process true: also as child JVMs; --exactly-once true: also exactly-once)";
         }
 
         @Override
         public List<BenchmarkResult> run(BenchmarkContext context) throws Exception {
             int records = (int) context.longOption("records", 200_000);
             int partitions = (int) context.longOption("partitions", 1);
+            boolean separate = context.booleanOption(SEPARATE_PROCESS, false);
+            boolean exactlyOnce = context.booleanOption(EXACTLY_ONCE, false);
             try (Served served = Served.start(context)) {
                 String in = context.topic("thr-in");
                 createTopics(context, partitions, in);
@@ -191,34 +338,212 @@ final class InferenceBenchmarks {
                 createTopics(context, partitions, warm);
                 fill(context, served, warm, Math.min(records, 20_000));
                 // warm-up of each side on a smaller backlog
-                drainWithInference(context, served, warm, Math.min(records, 20_000));
+                drainWithInference(context, served, warm, Math.min(records, 20_000), ProcessingGuarantee.AT_LEAST_ONCE);
                 drainWithPassthrough(context, warm, Math.min(records, 20_000));
                 drainWithKafkaMlLoop(context, served, warm, Math.min(records, 5_000));
 
                 double passthrough = drainWithPassthrough(context, in, records);
-                double ours = drainWithInference(context, served, in, records);
+                double ours = drainWithInference(context, served, in, records, ProcessingGuarantee.AT_LEAST_ONCE);
                 double kafkaMl = drainWithKafkaMlLoop(context, served, in, records);
                 System.err.printf(
                         "inference-throughput: batched replica %.2f s, passthrough %.2f s, Kafka-ML loop %.2f s%n",
                         ours, passthrough, kafkaMl);
                 Map<String, Object> extra = new LinkedHashMap<>();
+                extra.put("mode", "in-process");
                 extra.put("partitions", partitions);
                 extra.put("replicas", 1);
-                return List.of(
-                        BenchmarkResult.of(
-                                name(),
-                                records,
-                                ours,
-                                "bare at-least-once consume-produce passthrough (flush, commit each poll), no model",
-                                passthrough,
-                                extra),
-                        BenchmarkResult.of(
-                                name(),
-                                records,
-                                ours,
-                                "Kafka-ML's loop in Java: one prediction per record, commit every 16",
-                                kafkaMl,
-                                extra));
+                List<BenchmarkResult> results = new ArrayList<>();
+                results.add(BenchmarkResult.of(
+                        name(),
+                        records,
+                        ours,
+                        "bare at-least-once consume-produce passthrough (flush, commit each poll), no model",
+                        passthrough,
+                        extra));
+                results.add(BenchmarkResult.of(
+                        name(),
+                        records,
+                        ours,
+                        "Kafka-ML's loop in Java: one prediction per record, commit every 16",
+                        kafkaMl,
+                        extra));
+                if (exactlyOnce) {
+                    drainWithInference(
+                            context, served, warm, Math.min(records, 20_000), ProcessingGuarantee.EXACTLY_ONCE);
+                    double exact = drainWithInference(context, served, in, records, ProcessingGuarantee.EXACTLY_ONCE);
+                    Map<String, Object> guarantee = new LinkedHashMap<>(extra);
+                    guarantee.put("guarantee", "exactly-once");
+                    guarantee.put("baselineGuarantee", "at-least-once");
+                    results.add(BenchmarkResult.of(
+                            name(), records, exact, "kafkaml at-least-once, same run", ours, guarantee));
+                }
+                if (separate) {
+                    results.addAll(separateProcesses(context, served, in, records, partitions, exactlyOnce));
+                }
+                return results;
+            }
+        }
+
+        /** Seconds to drain a backlog from the first output on, and the seconds from the process start to it. */
+        private record Drain(double seconds, double firstOutputSeconds) {}
+
+        /**
+         * The backlog {@code in} drained by child processes, one after the other: a passthrough JVM, {@code kafkaml
+         * infer} (at least once), the idealised batched loop's JVM, and with {@code exactly-once} {@code kafkaml infer
+         * --exactly-once}; each into an output topic of its own, counted by a {@code read_committed} consumer.
+         */
+        private List<BenchmarkResult> separateProcesses(
+                BenchmarkContext context, Served served, String in, int records, int partitions, boolean exactlyOnce)
+                throws Exception {
+            Path settings = ChildProcess.settingsFile(context.clientConfig());
+            String stamp = String.valueOf(System.nanoTime());
+            Drain passthrough = drainWithChild(
+                    context,
+                    records,
+                    in + "-spass-" + stamp,
+                    out -> ChildProcess.baseline(
+                            "passthrough",
+                            "--config",
+                            settings.toString(),
+                            "--input-topic",
+                            in,
+                            "--output-topic",
+                            out));
+            Drain ours = drainWithChild(
+                    context,
+                    records,
+                    in + "-sinf-" + stamp,
+                    out -> inferProcess(context, served, settings, in, out, "thr-sep-" + stamp, false));
+            Drain batched = drainWithChild(
+                    context,
+                    records,
+                    in + "-sbat-" + stamp,
+                    out -> ChildProcess.baseline(
+                            "batched",
+                            "--config",
+                            settings.toString(),
+                            "--input-topic",
+                            in,
+                            "--output-topic",
+                            out,
+                            "--registry-prefix",
+                            served.registryPrefix,
+                            "--result",
+                            served.resultId));
+            System.err.printf(
+                    "inference-throughput, separate processes: kafkaml infer %.2f s (first output %.2f s after its "
+                            + "start), passthrough %.2f s (%.2f s), batched loop %.2f s (%.2f s)%n",
+                    ours.seconds(),
+                    ours.firstOutputSeconds(),
+                    passthrough.seconds(),
+                    passthrough.firstOutputSeconds(),
+                    batched.seconds(),
+                    batched.firstOutputSeconds());
+            List<BenchmarkResult> results = new ArrayList<>();
+            results.add(separateResult(
+                    records,
+                    partitions,
+                    ours,
+                    "bare at-least-once consume-produce passthrough (flush, commit each poll), no model, own JVM",
+                    passthrough,
+                    null));
+            results.add(separateResult(
+                    records,
+                    partitions,
+                    ours,
+                    "idealised batched consume-decode-predict-produce loop (flush, commit each poll), own JVM",
+                    batched,
+                    null));
+            if (exactlyOnce) {
+                Drain exact = drainWithChild(
+                        context,
+                        records,
+                        in + "-seos-" + stamp,
+                        out -> inferProcess(context, served, settings, in, out, "thr-seos-" + stamp, true));
+                results.add(separateResult(
+                        records,
+                        partitions,
+                        exact,
+                        "kafkaml infer at-least-once, own JVM, same run",
+                        ours,
+                        "exactly-once"));
+            }
+            return results;
+        }
+
+        private BenchmarkResult separateResult(
+                int records, int partitions, Drain ours, String baseline, Drain theirs, String guarantee) {
+            Map<String, Object> extra = new LinkedHashMap<>();
+            extra.put("mode", "separate-process");
+            extra.put("partitions", partitions);
+            extra.put("replicas", 1);
+            if (guarantee != null) {
+                extra.put("guarantee", guarantee);
+                extra.put("baselineGuarantee", "at-least-once");
+            }
+            extra.put("firstOutputSeconds", BenchmarkResult.round(ours.firstOutputSeconds()));
+            extra.put("baselineFirstOutputSeconds", BenchmarkResult.round(theirs.firstOutputSeconds()));
+            extra.put("firstOutputDefinition", "seconds from the process start to the first output record seen");
+            return BenchmarkResult.of(name(), records, ours.seconds(), baseline, theirs.seconds(), extra);
+        }
+
+        private static ChildProcess inferProcess(
+                BenchmarkContext context,
+                Served served,
+                Path settings,
+                String in,
+                String out,
+                String id,
+                boolean exactlyOnce)
+                throws Exception {
+            List<String> args = new ArrayList<>(List.of(
+                    "infer",
+                    "--config",
+                    settings.toString(),
+                    "--registry-prefix",
+                    served.registryPrefix,
+                    "--result",
+                    served.resultId,
+                    "--input-topic",
+                    in,
+                    "--output-topic",
+                    out,
+                    "--id",
+                    id));
+            if (exactlyOnce) {
+                args.add("--exactly-once");
+            }
+            return ChildProcess.kafkaml(context, ChildProcess.jvmOptions(context), args.toArray(String[]::new));
+        }
+
+        /** Starts a child that drains the backlog into {@code out}; what it took from its first output on. */
+        private interface ChildStart {
+            ChildProcess start(String out) throws Exception;
+        }
+
+        private static Drain drainWithChild(BenchmarkContext context, int records, String out, ChildStart start)
+                throws Exception {
+            createTopics(context, 1, out);
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+            try (OutputCounter outputs = new OutputCounter(context, out);
+                    ChildProcess child = start.start(out)) {
+                while (outputs.count() < records) {
+                    child.checkAlive();
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException(out + " holds " + outputs.count() + " of " + records
+                                + " after 10 minutes: " + child.tail());
+                    }
+                    Thread.sleep(2);
+                }
+                if (outputs.count() > records) {
+                    System.err.printf("%s: %d outputs for %d inputs (duplicates)%n", out, outputs.count(), records);
+                }
+                double first = (outputs.firstNanos() - child.startNanos()) / 1e9;
+                double seconds = (outputs.lastNanos() - outputs.firstNanos())
+                        / 1e9
+                        * records
+                        / Math.max(1, records - outputs.firstCount());
+                return new Drain(seconds, first);
             }
         }
 
@@ -235,7 +560,8 @@ final class InferenceBenchmarks {
             }
         }
 
-        private static double drainWithInference(BenchmarkContext context, Served served, String in, int records)
+        private static double drainWithInference(
+                BenchmarkContext context, Served served, String in, int records, ProcessingGuarantee guarantee)
                 throws Exception {
             String id = "thr-" + System.nanoTime();
             createTopics(context, 1, in + "-" + id);
@@ -243,12 +569,17 @@ final class InferenceBenchmarks {
                     served.registry,
                     context.clientConfig(),
                     id,
-                    InferenceSpec.builder(served.resultId, in, in + "-" + id).build())) {
-                double seconds = timeFromFirstBatch(
-                        () -> inference.stats().recordsIn(), () -> endOffset(context, in + "-" + id), records);
+                    InferenceSpec.builder(served.resultId, in, in + "-" + id)
+                            .guarantee(guarantee)
+                            .build())) {
+                // exactly once, the output's end offset counts commit markers too: count committed predictions
+                java.util.function.LongSupplier outputs = guarantee == ProcessingGuarantee.EXACTLY_ONCE
+                        ? () -> inference.stats().recordsOut()
+                        : () -> endOffset(context, in + "-" + id);
+                double seconds = timeFromFirstBatch(() -> inference.stats().recordsIn(), outputs, records);
                 System.err.printf(
-                        "inference-throughput: replica stages, µs per input: %s; %s%n",
-                        inference.stats().microsPerRecord(), inference.stats());
+                        "inference-throughput (%s): replica stages, µs per input: %s; %s%n",
+                        guarantee, inference.stats().microsPerRecord(), inference.stats());
                 return seconds;
             }
         }
@@ -341,10 +672,19 @@ final class InferenceBenchmarks {
         final Registry registry;
         final LocalTrainingLauncher launcher;
         final String resultId;
+        /** The registry's topic prefix, for child processes ({@code --registry-prefix}). */
+        final String registryPrefix;
+
         final byte[][] inputs = new byte[256][];
 
-        private Served(Registry registry, LocalTrainingLauncher launcher, String resultId, ControlMessage stream) {
+        private Served(
+                Registry registry,
+                String registryPrefix,
+                LocalTrainingLauncher launcher,
+                String resultId,
+                ControlMessage stream) {
             this.registry = registry;
+            this.registryPrefix = registryPrefix;
             this.launcher = launcher;
             this.resultId = resultId;
             RecordEncoder encoder = RecordFormats.forName(stream.inputFormat()).newEncoder(stream.inputConfig());
@@ -357,8 +697,8 @@ final class InferenceBenchmarks {
         }
 
         static Served start(BenchmarkContext context) throws Exception {
-            Registry registry = Registry.connect(
-                    context.clientConfig(), "bench-inference-" + System.currentTimeMillis(), Duration.ofSeconds(60));
+            String prefix = "bench-inference-" + System.currentTimeMillis();
+            Registry registry = Registry.connect(context.clientConfig(), prefix, Duration.ofSeconds(60));
             LocalTrainingLauncher launcher = new LocalTrainingLauncher(registry, context.clientConfig(), 1, null);
             Hcopd.models("hcopd", 42).forEach(registry::registerModel);
             registry.createConfiguration(new Configuration("paper", "", List.of("hcopd-paper")));
@@ -387,7 +727,7 @@ final class InferenceBenchmarks {
                                 .orElseThrow()
                                 .error());
             }
-            return new Served(registry, launcher, handle.deploymentId() + ".hcopd-paper", stream);
+            return new Served(registry, prefix, launcher, handle.deploymentId() + ".hcopd-paper", stream);
         }
 
         byte[] input(int i) {

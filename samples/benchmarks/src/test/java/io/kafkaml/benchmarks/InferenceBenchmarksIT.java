@@ -62,4 +62,57 @@ class InferenceBenchmarksIT {
         assertThat(mapper.readTree(lines.get(0)).get("baseline").asText()).contains("passthrough");
         assertThat(mapper.readTree(lines.get(1)).get("baseline").asText()).contains("Kafka-ML");
     }
+
+    /**
+     * {@code --separate-process true}: the in-process lines, then {@code kafkaml infer} as a child JVM
+     * ({@code java -jar kafkaml-cli/target/kafkaml.jar infer}) against a passthrough and the batched loop in child JVMs
+     * of their own, each with its time from process start to first output; {@code --exactly-once true} adds
+     * exactly-once against at-least-once, in process and as child processes.
+     */
+    @Test
+    void throughputAsSeparateProcessesReportsTimeToFirstOutputAndExactlyOnceAgainstAtLeastOnce(
+            EmbeddedKafkaBroker kafka) throws Exception {
+        ObjectMapper mapper = new ObjectMapper();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Benchmarks.run(
+                new String[] {
+                    "inference-throughput",
+                    "--bootstrap-servers",
+                    kafka.bootstrapServers(),
+                    "--records",
+                    "3000",
+                    "--separate-process",
+                    "true",
+                    "--exactly-once",
+                    "true"
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        List<JsonNode> lines = out.toString(StandardCharsets.UTF_8)
+                .lines()
+                .map(line -> {
+                    try {
+                        return mapper.readTree(line);
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                })
+                .toList();
+        assertThat(lines).hasSize(6);
+        assertThat(lines.subList(0, 3))
+                .allSatisfy(line -> assertThat(line.get("mode").asText()).isEqualTo("in-process"));
+        assertThat(lines.get(2).get("guarantee").asText()).isEqualTo("exactly-once");
+        assertThat(lines.subList(3, 6)).allSatisfy(line -> {
+            assertThat(line.get("mode").asText()).isEqualTo("separate-process");
+            assertThat(line.get("baseline").asText()).contains("own JVM");
+            assertThat(line.get("firstOutputSeconds").asDouble()).isPositive();
+            assertThat(line.get("baselineFirstOutputSeconds").asDouble()).isPositive();
+            assertThat(line.get("recordsPerSecond").asDouble()).isPositive();
+        });
+        assertThat(lines.get(3).get("baseline").asText()).contains("passthrough");
+        assertThat(lines.get(4).get("baseline").asText()).contains("batched");
+        assertThat(lines.get(5).get("guarantee").asText()).isEqualTo("exactly-once");
+    }
 }

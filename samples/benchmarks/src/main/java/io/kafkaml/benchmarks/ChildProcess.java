@@ -1,0 +1,165 @@
+package io.kafkaml.benchmarks;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A JVM the benchmark starts as a user would start it: {@code java -jar kafkaml-cli/target/kafkaml.jar ...}
+ * ({@link #kafkaml}) or {@code java -cp <this benchmark's class path> io.kafkaml.benchmarks.BaselineProcess ...}
+ * ({@link #baseline}), its output in a log file, stopped with SIGTERM on {@link #close()} (SIGKILL after 30 s).
+ * {@link #startNanos()} is {@code System.nanoTime()} just before the process was started: time to the first output
+ * is measured from it.
+ */
+final class ChildProcess implements AutoCloseable {
+
+    /** Where the kafkaml jar is looked for, below the working directory or one of its parents. */
+    static final String CLI_JAR = "kafkaml-cli/target/kafkaml.jar";
+    /** The option (and system property {@code kafkaml.cli.jar}) that names the kafkaml jar. */
+    static final String JAR_OPTION = "kafkaml-jar";
+    /** Extra JVM options for the {@code kafkaml infer} child, split on spaces (JFR, heap, AppCDS...). */
+    static final String JVM_OPTIONS_OPTION = "child-jvm-options";
+
+    private final String label;
+    private final Process process;
+    private final Path log;
+    private final long startNanos;
+
+    private ChildProcess(String label, Process process, Path log, long startNanos) {
+        this.label = label;
+        this.process = process;
+        this.log = log;
+        this.startNanos = startNanos;
+    }
+
+    /** {@code java [jvmOptions] -jar kafkaml.jar args...}. */
+    static ChildProcess kafkaml(BenchmarkContext context, List<String> jvmOptions, String... args) throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(java());
+        command.addAll(jvmOptions);
+        command.add("-jar");
+        command.add(kafkamlJar(context).toString());
+        command.addAll(Arrays.asList(args));
+        return start("kafkaml " + args[0], command);
+    }
+
+    /** {@code java -cp <class path> io.kafkaml.benchmarks.BaselineProcess role args...}. */
+    static ChildProcess baseline(String role, String... args) throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(java());
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(BaselineProcess.class.getName());
+        command.add(role);
+        command.addAll(Arrays.asList(args));
+        return start(role, command);
+    }
+
+    private static ChildProcess start(String label, List<String> command) throws IOException {
+        Path log = Files.createTempFile("kafkaml-bench-" + label.replace(' ', '-') + "-", ".log");
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        long start = System.nanoTime();
+        Process process = builder.start();
+        System.err.printf("started %s (pid %d), its output in %s%n", label, process.pid(), log);
+        return new ChildProcess(label, process, log, start);
+    }
+
+    private static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    /**
+     * The kafkaml jar: {@code --kafkaml-jar}, else the system property {@code kafkaml.cli.jar}, else
+     * {@value #CLI_JAR} below the working directory or one of its parents, else beside this benchmark's jar
+     * ({@code samples/benchmarks/target/../../../kafkaml-cli/target/kafkaml.jar}).
+     */
+    static Path kafkamlJar(BenchmarkContext context) {
+        String given = context.options().getOrDefault(JAR_OPTION, System.getProperty("kafkaml.cli.jar"));
+        List<Path> candidates = new ArrayList<>();
+        if (given != null) {
+            candidates.add(Path.of(given));
+        } else {
+            for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+                candidates.add(dir.resolve(CLI_JAR));
+            }
+            try {
+                Path self = Path.of(ChildProcess.class
+                        .getProtectionDomain()
+                        .getCodeSource()
+                        .getLocation()
+                        .toURI());
+                for (Path dir = self.getParent(); dir != null; dir = dir.getParent()) {
+                    candidates.add(dir.resolve(CLI_JAR));
+                }
+            } catch (Exception e) {
+                // no code source: the working directory's candidates only
+            }
+        }
+        return candidates.stream()
+                .filter(Files::isRegularFile)
+                .findFirst()
+                .map(Path::toAbsolutePath)
+                .orElseThrow(() -> new IllegalStateException("The kafkaml jar was not found (looked at "
+                        + candidates.stream().limit(4).toList() + "...); build it with "
+                        + "'mvn -B -ntp package -pl kafkaml-cli -am -DskipTests' or give --" + JAR_OPTION + " PATH"));
+    }
+
+    /** The benchmark's client settings in a properties file, for a child's {@code --config}. */
+    static Path settingsFile(Map<String, Object> clientConfig) throws IOException {
+        Properties properties = new Properties();
+        clientConfig.forEach((key, value) -> properties.setProperty(key, String.valueOf(value)));
+        Path file = Files.createTempFile("kafkaml-bench-settings-", ".properties");
+        file.toFile().deleteOnExit();
+        try (OutputStream out = Files.newOutputStream(file)) {
+            properties.store(out, "client settings of a benchmark's child processes");
+        }
+        return file;
+    }
+
+    /** The child's JVM options given with {@code --child-jvm-options}, or none. */
+    static List<String> jvmOptions(BenchmarkContext context) {
+        String options = context.options().get(JVM_OPTIONS_OPTION);
+        return options == null || options.isBlank()
+                ? List.of()
+                : List.of(options.trim().split("\\s+"));
+    }
+
+    long startNanos() {
+        return startNanos;
+    }
+
+    /** Fails with the end of the child's output if it has exited. */
+    void checkAlive() {
+        if (!process.isAlive()) {
+            throw new IllegalStateException(
+                    label + " exited with status " + process.exitValue() + " before it was stopped: " + tail());
+        }
+    }
+
+    String tail() {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+        } catch (IOException e) {
+            return "(cannot read " + log + ": " + e.getMessage() + ")";
+        }
+    }
+
+    /** SIGTERM, then SIGKILL if it has not exited within 30 s. */
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            System.err.printf("%s did not stop within 30 s of SIGTERM; killing it%n", label);
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+}
