@@ -123,6 +123,8 @@ public final class KafkaMlConfig extends AbstractConfig {
      * The most values (floats) one record's features may hold when the model leaves their number to the stream.
      */
     public static final String MAX_RECORD_VALUES_CONFIG = "kafkaml.max.record.values";
+    /** ND4J's threads (OpenMP and OpenBLAS) when {@code OMP_NUM_THREADS} is not set. */
+    public static final String ND4J_THREADS_CONFIG = "kafkaml.nd4j.threads";
     /**
      * Default of {@value #MAX_RECORD_VALUES_CONFIG}: 1,048,576 values (1024 × 1024 × 1, 591 × 591 × 3), the values
      * of one record at Kafka's default {@code message.max.bytes} (1 MiB) in uint8; 4 MiB per record as floats.
@@ -420,6 +422,18 @@ public final class KafkaMlConfig extends AbstractConfig {
                 "Worker role infer: the probability from which a binary or multi-label (sigmoid) output "
                         + "is predicted as class 1, in (0, 1) (default: the threshold the model was trained with, 0.5 unless "
                         + "its training spec set one)");
+        define(
+                ND4J_THREADS_CONFIG,
+                "KAFKAML_ND4J_THREADS",
+                Type.INT,
+                0,
+                null,
+                Importance.LOW,
+                "Training and serving: the threads ND4J computes with (libnd4j's OpenMP threads and OpenBLAS's) when the "
+                        + "environment does not set OMP_NUM_THREADS (which ND4J reads itself and which then wins); 0 "
+                        + "means the processors this JVM may use (Runtime.availableProcessors(), which follows a "
+                        + "container's CPU limit, where ND4J alone takes the host's physical cores); a negative value "
+                        + "leaves ND4J's own choice. Set once per process, by the first inference or training started");
         define(
                 MAX_RECORD_VALUES_CONFIG,
                 "KAFKAML_MAX_RECORD_VALUES",

@@ -131,6 +131,9 @@ public final class LocalInference implements AutoCloseable {
     private final AtomicInteger restarts = new AtomicInteger();
     private final CountDownLatch terminated = new CountDownLatch(1);
     private final AtomicReference<String> failure = new AtomicReference<>();
+    /** The model {@link #start} loaded to check it can be served, handed to the first replica (one load less). */
+    private final AtomicReference<ServedModel> preloaded = new AtomicReference<>();
+
     private volatile State state = State.RUNNING;
     private final Duration heartbeatInterval;
     /** {@link System#nanoTime()} before the last read that confirmed this process's part (see {@link #mayWrite}). */
@@ -436,9 +439,11 @@ public final class LocalInference implements AutoCloseable {
      */
     public static LocalInference start(Registry registry, Map<String, ?> clientConfig, String id, InferenceSpec spec) {
         Objects.requireNonNull(registry, "registry");
-        // fail now, in the caller's thread, if the model cannot be served
-        ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig));
+        io.kafkaml.internals.Nd4jThreads.configure(clientConfig);
+        // fail now, in the caller's thread, if the model cannot be served; the first replica serves this copy
+        ServedModel loaded = ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig));
         LocalInference inference = new LocalInference(registry, clientConfig, id, spec);
+        inference.preloaded.set(loaded);
         inference.claim();
         // beats from now on, so that a reader sees the owner alive while its replicas join the group
         long interval = inference.heartbeatInterval.toMillis();
@@ -711,11 +716,12 @@ public final class LocalInference implements AutoCloseable {
     }
 
     private InferenceReplica newReplica(Slot slot) {
+        ServedModel model = preloaded.getAndSet(null);
         InferenceReplica replica = new InferenceReplica(
                 slot.name,
                 spec,
                 groupId,
-                ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig)),
+                model != null ? model : ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig)),
                 clientConfig,
                 stats);
         replica.writeWindow(this::mayWrite);

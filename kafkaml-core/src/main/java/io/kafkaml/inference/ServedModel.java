@@ -56,6 +56,8 @@ public final class ServedModel {
     private final byte[] resultHeader;
     private final byte[] modelHeader;
     private final InputLayout.Binding binding;
+    /** The last batch's input array, reused by the next batch of the same size. */
+    private INDArray inputBuffer;
 
     private ServedModel(
             TrainingResult result,
@@ -249,7 +251,15 @@ public final class ServedModel {
      */
     public float[] predict(float[] features, int rows) {
         int width = decoder.featureCount();
-        INDArray input = io.kafkaml.internals.NdArrays.fromFloats(features, rows, width);
+        // a backlog comes in full polls of one size: their batches reuse one input array (the normalizer transforms
+        // it in place; the network keeps no reference to it after output())
+        INDArray input = inputBuffer;
+        if (input == null || input.rows() != rows || input.columns() != width) {
+            input = org.nd4j.linalg.factory.Nd4j.createUninitialized(
+                    org.nd4j.linalg.api.buffer.DataType.FLOAT, rows, width);
+            inputBuffer = input;
+        }
+        input.data().asNioFloat().put(features, 0, rows * width);
         if (normalizer != null) {
             normalizer.transform(input);
         }
@@ -265,7 +275,12 @@ public final class ServedModel {
                     : output.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(output.size(2) - 1));
         }
         float[] values = new float[rows * outputs];
-        output.dup('c').data().asNioFloat().get(values, 0, values.length);
+        // a bulk copy out of native memory; a copy first only where the array is not laid out row after row from the
+        // start of its buffer (a view, Fortran order)
+        if (output.isView() || output.ordering() != 'c' || output.data().length() != output.length()) {
+            output = output.dup('c');
+        }
+        output.data().asNioFloat().get(values, 0, values.length);
         return values;
     }
 

@@ -104,6 +104,7 @@ public final class LocalTrainingLauncher implements TrainingLauncher {
         if (closed) {
             throw new IllegalStateException("The launcher is closed");
         }
+        io.kafkaml.internals.Nd4jThreads.configure(clientConfig);
         String id = job.deploymentId();
         CompletableFuture<DeploymentStatus> done = new CompletableFuture<>();
         AtomicReference<ControlMessage> message = new AtomicReference<>();
