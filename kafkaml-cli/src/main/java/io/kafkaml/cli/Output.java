@@ -67,4 +67,20 @@ final class Output {
                 .map(e -> prefix + e.getKey() + "=" + String.format("%.4f", e.getValue()))
                 .collect(Collectors.joining(" "));
     }
+
+    /**
+     * One window of an incremental run: its records, the training loss, the prequential metrics ({@code preq_}: the
+     * model before the window, on all its records) and the hold-out ones ({@code val_}).
+     */
+    static String window(String deploymentId, String model, io.kafkaml.registry.EpochMetrics window) {
+        return String.format(
+                "[%s] %s window %d (%d records) loss %.4f %s %s",
+                deploymentId,
+                model,
+                window.epoch(),
+                window.records(),
+                window.loss(),
+                metrics(window.prequential(), "preq_"),
+                metrics(window.validation(), "val_"));
+    }
 }

@@ -70,7 +70,8 @@ final class ResultsCommand {
             name = "epochs",
             mixinStandardHelpOptions = true,
             description = "Print a result's per-epoch history (training loss, validation metrics, duration), read from "
-                    + "the registry's metrics topic.")
+                    + "the registry's metrics topic; for an incremental run one row per window, with its records and "
+                    + "prequential (test-then-train) metrics.")
     static final class Epochs extends ListCommand<EpochMetrics> {
         @Parameters(paramLabel = "RESULT_ID", description = "The result, deploymentId.model")
         String resultId;
@@ -85,7 +86,7 @@ final class ResultsCommand {
 
         @Override
         List<String> header() {
-            return List.of("EPOCH", "LOSS", "VALIDATION", "MILLIS");
+            return List.of("EPOCH", "LOSS", "VALIDATION", "MILLIS", "RECORDS", "PREQUENTIAL");
         }
 
         @Override
@@ -94,7 +95,9 @@ final class ResultsCommand {
                     String.valueOf(e.epoch()),
                     String.format("%.4f", e.loss()),
                     Output.metrics(e.validation()),
-                    String.valueOf(e.millis()));
+                    String.valueOf(e.millis()),
+                    e.records() == 0 ? "" : String.valueOf(e.records()),
+                    Output.metrics(e.prequential()));
         }
     }
 

@@ -79,6 +79,13 @@ final class SendCommand implements Callable<Integer> {
             description = "The control topic (default: $KAFKAML_CONTROL_TOPIC, else KAFKA_ML_CONTROL_TOPIC)")
     String controlTopic;
 
+    @Option(
+            names = "--online",
+            description = "Online, as Kafka-ML's OnlineRawSink: the control message goes first (the bare topic, "
+                    + "\"incremental\": true), the deployment trains incrementally on the topic as it grows; run "
+                    + "it again to send more")
+    boolean online;
+
     @Override
     public Integer call() throws IOException {
         Csv csv = Csv.read(file, label);
@@ -108,6 +115,7 @@ final class SendCommand implements Callable<Integer> {
                 .testRate(testRate)
                 .description(file.getFileName().toString())
                 .partitioning(DataSink.Partitioning.ROUND_ROBIN)
+                .online(online)
                 .build();
         // try-with-resources: a failed send is the error reported; close()'s own failure is only suppressed in it
         try (sink) {
@@ -116,6 +124,13 @@ final class SendCommand implements Callable<Integer> {
             }
         } // close() flushes, then sends the control message (none if a record failed)
         ControlMessage message = sink.controlMessage();
+        if (online) {
+            spec.commandLine()
+                    .getOut()
+                    .println("sent " + csv.rows.size() + " records to topic " + topic + " (online) for deployment "
+                            + deploymentId);
+            return 0;
+        }
         spec.commandLine()
                 .getOut()
                 .println("sent " + message.totalMessages() + " records " + StreamSlice.formatList(message.slices())

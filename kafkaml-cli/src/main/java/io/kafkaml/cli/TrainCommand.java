@@ -97,6 +97,105 @@ final class TrainCommand implements Callable<Integer> {
                             + "a binary or multi-label (sigmoid) output counts as class 1 in evaluation; default: ${DEFAULT-VALUE}")
     double threshold;
 
+    @picocli.CommandLine.ArgGroup(
+            exclusive = false,
+            heading = "Incremental training (used when the control message announces an unbounded topic, "
+                    + "\"incremental\": true, as Kafka-ML's OnlineRawSink or send --online send it)%n")
+    Incremental incremental = new Incremental();
+
+    @Option(
+            names = "--unsupervised-rounds",
+            paramLabel = "N",
+            description = "Semi-supervised (Kafka-ML): up to N rounds of "
+                    + "pseudo-labels on the stream's unsupervised_topic (default: none)")
+    Integer unsupervisedRounds;
+
+    @Option(
+            names = "--confidence",
+            paramLabel = "P",
+            defaultValue = "0.9",
+            description =
+                    "Semi-supervised: the least confidence of a pseudo-label, in (0, 1]; default: ${DEFAULT-VALUE}")
+    double confidence;
+
+    /** The incremental flags, mapped onto {@link io.kafkaml.training.IncrementalSpec}. */
+    static final class Incremental {
+        @Option(
+                names = "--window-records",
+                paramLabel = "N",
+                defaultValue = "1000",
+                description = "Records per window (0: by --window-time only); default: ${DEFAULT-VALUE}")
+        int windowRecords = 1000;
+
+        @Option(
+                names = "--window-time",
+                paramLabel = "DURATION",
+                description = "The longest a window stays open after its first record, e.g. PT10S")
+        Duration windowTime;
+
+        @Option(
+                names = "--stream-timeout",
+                paramLabel = "DURATION",
+                defaultValue = "PT30S",
+                description = "No record for this long closes the window and ends the run (unless --indefinite); "
+                        + "default: ${DEFAULT-VALUE}")
+        Duration streamTimeout = io.kafkaml.training.IncrementalSpec.DEFAULT_STREAM_TIMEOUT;
+
+        @Option(names = "--max-windows", paramLabel = "N", description = "End after N windows (default: no limit)")
+        int maxWindows;
+
+        @Option(
+                names = "--indefinite",
+                description = "Never end on a pause (Kafka-ML's stream_timeout -1); stop it with Ctrl-C")
+        boolean indefinite;
+
+        @Option(
+                names = "--group-id",
+                paramLabel = "GROUP",
+                description = "The consumer group whose committed offsets record progress (default: "
+                        + "kafkaml-incremental.<deployment>.<model>)")
+        String groupId;
+
+        @Option(
+                names = "--monitoring-metric",
+                paramLabel = "METRIC",
+                defaultValue = "loss",
+                description = "The hold-out metric promotion watches (Kafka-ML's monitoring_metric); "
+                        + "default: ${DEFAULT-VALUE}")
+        String monitoringMetric = "loss";
+
+        @Option(
+                names = "--change",
+                paramLabel = "up|down",
+                description = "The direction the metric improves in (default: down for loss, mse, mae, rmse; up "
+                        + "otherwise)")
+        String change;
+
+        @Option(
+                names = "--improvement",
+                paramLabel = "X",
+                defaultValue = "0",
+                description = "The least change that promotes a new version; default: ${DEFAULT-VALUE}")
+        double improvement;
+
+        io.kafkaml.training.IncrementalSpec toSpec() {
+            io.kafkaml.training.IncrementalSpec.Change direction = change != null
+                    ? io.kafkaml.training.IncrementalSpec.Change.parse(change)
+                    : TrainingSpec.lowerIsBetter(monitoringMetric.toLowerCase(Locale.ROOT))
+                            ? io.kafkaml.training.IncrementalSpec.Change.DOWN
+                            : io.kafkaml.training.IncrementalSpec.Change.UP;
+            return io.kafkaml.training.IncrementalSpec.builder()
+                    .groupId(groupId)
+                    .windowRecords(windowRecords)
+                    .windowTime(windowTime)
+                    .streamTimeout(streamTimeout)
+                    .maxWindows(maxWindows)
+                    .indefinite(indefinite)
+                    .monitoring(monitoringMetric, direction, improvement)
+                    .build();
+        }
+    }
+
     @Option(names = "--wait", description = "Exit non-zero if any model FAILED")
     boolean waitForResult;
 
@@ -121,7 +220,11 @@ final class TrainCommand implements Callable<Integer> {
                 .controlTimeout(timeout)
                 .reuseStream(reuseStream)
                 .splitOrder(splitOrder)
-                .decisionThreshold(threshold);
+                .decisionThreshold(threshold)
+                .incremental(incremental.toSpec());
+        if (unsupervisedRounds != null) {
+            builder.semiSupervised(unsupervisedRounds, confidence);
+        }
         if (normalize != null) {
             builder.normalization(
                     switch (normalize.toLowerCase(Locale.ROOT).replace("-", "_")) {
@@ -138,6 +241,11 @@ final class TrainCommand implements Callable<Integer> {
         TrainingListener progress = new TrainingListener() {
             @Override
             public void onEpoch(String id, String model, EpochMetrics metrics, int totalEpochs) {
+                if (!metrics.prequential().isEmpty()) { // a window of an incremental run: every one is printed
+                    out.println(Output.window(id, model, metrics));
+                    out.flush();
+                    return;
+                }
                 long now = System.nanoTime();
                 Long last = lastPrinted.get(model);
                 if (last == null || now - last > 1_000_000_000L || metrics.epoch() == totalEpochs) {

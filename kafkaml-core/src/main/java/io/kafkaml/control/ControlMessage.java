@@ -125,6 +125,7 @@ public final class ControlMessage {
     private final String description;
     private final boolean incremental;
     private final String unboundedTopic;
+    private final String unboundedUnsupervisedTopic;
     private final String deploymentId;
 
     private ControlMessage(ObjectNode json, String keyDeploymentId, String where) {
@@ -144,7 +145,16 @@ public final class ControlMessage {
                 ? topicNode.asText()
                 : null;
         this.slices = unboundedTopic != null ? List.of() : slices(json, TOPIC, true, problems);
-        this.unsupervisedSlices = slices(json, UNSUPERVISED_TOPIC, false, problems);
+        // Kafka-ML's online semi-supervised sink names the unlabelled topic bare as well (the labelled data as slices)
+        JsonNode unsupervisedNode = json.get(UNSUPERVISED_TOPIC);
+        this.unboundedUnsupervisedTopic = incremental
+                        && unsupervisedNode != null
+                        && unsupervisedNode.isTextual()
+                        && UNBOUNDED_TOPIC.matcher(unsupervisedNode.asText()).matches()
+                ? unsupervisedNode.asText()
+                : null;
+        this.unsupervisedSlices =
+                unboundedUnsupervisedTopic != null ? List.of() : slices(json, UNSUPERVISED_TOPIC, false, problems);
         this.inputFormat = requiredText(json, INPUT_FORMAT, problems);
         JsonNode config = json.has(INPUT_CONFIG) ? json.get(INPUT_CONFIG) : json.get(LEGACY_INPUT_CONFIG);
         this.inputConfig = inputConfig(config, problems);
@@ -314,6 +324,14 @@ public final class ControlMessage {
     /** The slices of the data stream, in order; empty for an {@link #unboundedTopic() unbounded} stream. */
     public List<StreamSlice> slices() {
         return slices;
+    }
+
+    /**
+     * The topic of an unbounded stream of unlabelled data: Kafka-ML's online semi-supervised sink sends the bare name
+     * of its {@code unsupervised_topic} with {@code incremental: true}.
+     */
+    public Optional<String> unboundedUnsupervisedTopic() {
+        return Optional.ofNullable(unboundedUnsupervisedTopic);
     }
 
     /** The slices of unlabelled data ({@code unsupervised_topic}), empty when there are none. */

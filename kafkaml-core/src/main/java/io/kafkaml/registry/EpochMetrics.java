@@ -3,18 +3,37 @@ package io.kafkaml.registry;
 import java.util.Map;
 
 /**
- * One epoch of training, as it is published while the model trains.
+ * One epoch of training, as it is published while the model trains; for an incremental (windowed) run, one window.
  *
  * @param epoch the epoch number, from 1
  * @param loss the training loss (the score DL4J reports at the end of the epoch)
  * @param validation validation metrics by name ({@code accuracy}, {@code f1}, {@code mse}, ...), empty without
  *     a validation split
  * @param millis the epoch's duration
+ * @param records for a window of an incremental run, the records the window held (fitted and held out); for a
+ *     semi-supervised round, the labelled and pseudo-labelled records it trained on; else 0
+ * @param prequential for a window of an incremental run, the metrics of the model as it was before the window, on
+ *     all the window's records (prequential, test-then-train evaluation); empty otherwise
  */
-public record EpochMetrics(int epoch, double loss, Map<String, Double> validation, long millis) {
+public record EpochMetrics(
+        int epoch,
+        double loss,
+        Map<String, Double> validation,
+        long millis,
+        long records,
+        Map<String, Double> prequential) {
 
     /** Copies the metrics. */
     public EpochMetrics {
         validation = validation == null ? Map.of() : Map.copyOf(validation);
+        prequential = prequential == null ? Map.of() : Map.copyOf(prequential);
+        if (records < 0) {
+            throw new IllegalArgumentException("records must be >= 0, was " + records);
+        }
+    }
+
+    /** One epoch of a bounded run. */
+    public EpochMetrics(int epoch, double loss, Map<String, Double> validation, long millis) {
+        this(epoch, loss, validation, millis, 0, Map.of());
     }
 }

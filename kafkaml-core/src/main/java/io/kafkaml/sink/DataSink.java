@@ -72,6 +72,7 @@ public abstract class DataSink implements AutoCloseable {
     private final Duration closeTimeout;
     private final String inputFormat;
     private final Partitioning partitioning;
+    private final boolean online;
     private int partitionCount;
     private long sendCount;
     private final Producer<byte[], byte[]> producer;
@@ -87,7 +88,7 @@ public abstract class DataSink implements AutoCloseable {
     private final Callback callback = this::onCompletion;
     private long acknowledgedCount;
     private volatile boolean closed;
-    private ControlMessage controlMessage;
+    private volatile ControlMessage controlMessage;
 
     /** Creates the sink and its producer from the builder's settings. */
     protected DataSink(Builder<?> builder, String inputFormat) {
@@ -100,6 +101,12 @@ public abstract class DataSink implements AutoCloseable {
         this.closeTimeout = builder.closeTimeout;
         this.inputFormat = inputFormat;
         this.partitioning = builder.partitioning;
+        this.online = builder.online;
+        if (online && testRate > 0) {
+            throw new IllegalArgumentException("An online sink announces no test split (Kafka-ML's online sink sends "
+                    + "test_rate 0; an incremental run evaluates each window prequentially): testRate must be 0, was "
+                    + testRate);
+        }
         if (validationRate < 0
                 || testRate < 0
                 || validationRate >= 1
@@ -152,6 +159,9 @@ public abstract class DataSink implements AutoCloseable {
         throwIfFailed();
         Integer partition = null;
         try {
+            if (online && controlMessage == null) {
+                sendOnlineControlMessage();
+            }
             if (!topicChecked) {
                 awaitTopicWritable();
             }
@@ -173,6 +183,47 @@ public abstract class DataSink implements AutoCloseable {
             failure.compareAndSet(null, e); // the topic does not take writes: nothing is sent, no control message
             throw e;
         }
+    }
+
+    /**
+     * An online sink's control message, sent once before its first record as Kafka-ML's {@code OnlineRawSink} does:
+     * the bare topic name, {@code "incremental": true}, no {@code total_msg}; the deployment reads the topic as it
+     * grows.
+     */
+    private synchronized void sendOnlineControlMessage() {
+        if (controlMessage != null) {
+            return;
+        }
+        ControlMessage message = ControlMessage.builder()
+                .field(ControlMessage.TOPIC, topic)
+                .field(ControlMessage.UNSUPERVISED_TOPIC, null)
+                .inputFormat(inputFormat)
+                .description(description)
+                .inputConfig(inputConfig())
+                .validationRate(validationRate)
+                .testRate(0)
+                .field(ControlMessage.TOTAL_MSG, null)
+                .field(ControlMessage.DATASET_RESTRICTIONS, "{}")
+                .incremental(true)
+                .deploymentId(deploymentId)
+                .build();
+        try {
+            producer.send(new ProducerRecord<>(controlTopic, message.keyBytes(), message.toJsonBytes()))
+                    .get(closeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DataSinkException(
+                    "Interrupted while sending the online control message for deployment '" + deploymentId + "'", e);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            DataSinkException failed = new DataSinkException(
+                    "The online control message for deployment '" + deploymentId + "' could not be sent to topic '"
+                            + controlTopic + "': " + (e.getCause() != null ? e.getCause() : e).getMessage(),
+                    e);
+            failure.compareAndSet(null, failed);
+            throw failed;
+        }
+        controlMessage = message;
+        log.info("[{}] Sent the online control message for topic '{}' to '{}'", deploymentId, topic, controlTopic);
     }
 
     /**
@@ -280,9 +331,10 @@ public abstract class DataSink implements AutoCloseable {
     }
 
     /**
-     * The control message this sink sent on {@link #close()}.
+     * The control message this sink sent on {@link #close()} (an {@linkplain Builder#online(boolean) online} sink:
+     * before its first record).
      *
-     * @throws IllegalStateException before a successful close
+     * @throws IllegalStateException before a successful close (an online sink: before its first record)
      */
     public ControlMessage controlMessage() {
         if (controlMessage == null) {
@@ -306,6 +358,14 @@ public abstract class DataSink implements AutoCloseable {
             return;
         }
         closed = true;
+        if (online) { // Kafka-ML's online_close: the records are flushed, no control message follows them
+            try {
+                flush();
+            } finally {
+                producer.close(closeTimeout);
+            }
+            return;
+        }
         try {
             flush();
             List<StreamSlice> slices = new ArrayList<>();
@@ -389,6 +449,7 @@ public abstract class DataSink implements AutoCloseable {
         private String description = "";
         private Duration closeTimeout = Duration.ofSeconds(60);
         private Partitioning partitioning = Partitioning.BY_KEY;
+        private boolean online;
         private KafkaClientSupplier clients = KafkaClientSupplier.DEFAULT;
 
         /** Starts a builder; {@code clientConfig} holds {@code bootstrap.servers} and any producer settings. */
@@ -433,6 +494,17 @@ public abstract class DataSink implements AutoCloseable {
         /** A description of the data. */
         public B description(String description) {
             this.description = Objects.requireNonNull(description, "description");
+            return self();
+        }
+
+        /**
+         * Whether the sink is online, as Kafka-ML's {@code OnlineRawSink}: its control message goes first, before the
+         * first record (the bare topic name, {@code "incremental": true}, no {@code total_msg}), the deployment then
+         * trains incrementally on the topic as it grows, and {@link DataSink#close()} sends nothing more. Default
+         * false: the control message follows the data on close, naming its slices.
+         */
+        public B online(boolean online) {
+            this.online = online;
             return self();
         }
 

@@ -37,6 +37,10 @@ import java.util.Set;
  *     old message for the same id on a shared control topic is never trained on
  * @param decisionThreshold the probability from which a sigmoid output counts as class 1 when binary and
  *     multi-label classifiers are evaluated, in (0, 1); 0.5 by default
+ * @param incremental how to train on an unbounded (incremental) stream, or {@code null} for the defaults of
+ *     {@link IncrementalSpec#builder()} when such a stream arrives (its settings are used only for one)
+ * @param semiSupervised Kafka-ML's semi-supervised rounds on the stream's {@code unsupervised_topic}, or {@code null}
+ *     to train on the labelled stream only
  */
 public record TrainingSpec(
         int batchSize,
@@ -53,7 +57,9 @@ public record TrainingSpec(
         long cacheBudgetBytes,
         BadRecordPolicy badRecordPolicy,
         boolean reuseStream,
-        double decisionThreshold) {
+        double decisionThreshold,
+        IncrementalSpec incremental,
+        SemiSupervisedSpec semiSupervised) {
 
     /** The decision threshold of binary and multi-label outputs unless one is given: 0.5. */
     public static final double DEFAULT_DECISION_THRESHOLD = 0.5;
@@ -94,6 +100,48 @@ public record TrainingSpec(
             throw new IllegalArgumentException("cacheBudgetBytes must be >= 0, was " + cacheBudgetBytes);
         }
         checkDecisionThreshold(decisionThreshold);
+    }
+
+    /** A spec without incremental or semi-supervised settings (the form of earlier versions). */
+    public TrainingSpec(
+            int batchSize,
+            int epochs,
+            int stepsPerEpoch,
+            boolean shuffle,
+            long seed,
+            String earlyStoppingMetric,
+            int earlyStoppingPatience,
+            int evaluationBatchSize,
+            Normalization normalization,
+            Duration controlTimeout,
+            SplitOrder splitOrder,
+            long cacheBudgetBytes,
+            BadRecordPolicy badRecordPolicy,
+            boolean reuseStream,
+            double decisionThreshold) {
+        this(
+                batchSize,
+                epochs,
+                stepsPerEpoch,
+                shuffle,
+                seed,
+                earlyStoppingMetric,
+                earlyStoppingPatience,
+                evaluationBatchSize,
+                normalization,
+                controlTimeout,
+                splitOrder,
+                cacheBudgetBytes,
+                badRecordPolicy,
+                reuseStream,
+                decisionThreshold,
+                null,
+                null);
+    }
+
+    /** The incremental settings, or the defaults when none were given. */
+    public IncrementalSpec incrementalOrDefault() {
+        return incremental != null ? incremental : IncrementalSpec.builder().build();
     }
 
     /**
@@ -153,6 +201,12 @@ public record TrainingSpec(
         map.put("badRecordPolicy", badRecordPolicy.name());
         map.put("reuseStream", reuseStream);
         map.put("decisionThreshold", decisionThreshold);
+        if (incremental != null) {
+            map.put("incremental", incremental.toMap());
+        }
+        if (semiSupervised != null) {
+            map.put("semiSupervised", semiSupervised.toMap());
+        }
         return map;
     }
 
@@ -178,6 +232,12 @@ public record TrainingSpec(
         }
         if (map.get("controlTimeoutMs") != null) {
             builder.controlTimeout(Duration.ofMillis(values.number("controlTimeoutMs", 0)));
+        }
+        if (map.get("incremental") instanceof Map<?, ?> incremental) {
+            builder.incremental(IncrementalSpec.fromMap(incremental));
+        }
+        if (map.get("semiSupervised") instanceof Map<?, ?> semi) {
+            builder.semiSupervised(SemiSupervisedSpec.fromMap(semi));
         }
         return builder.build();
     }
@@ -220,8 +280,35 @@ public record TrainingSpec(
         private long cacheBudgetBytes = 256L * 1024 * 1024;
         private BadRecordPolicy badRecordPolicy = BadRecordPolicy.FAIL;
         private double decisionThreshold = DEFAULT_DECISION_THRESHOLD;
+        private IncrementalSpec incremental;
+        private SemiSupervisedSpec semiSupervised;
 
         private Builder() {}
+
+        /**
+         * How to train when the control message announces an unbounded (incremental) stream: windows, stream
+         * timeout, consumer group, promotion rule (see {@link IncrementalSpec}); default its builder's defaults.
+         */
+        public Builder incremental(IncrementalSpec incremental) {
+            this.incremental = incremental;
+            return this;
+        }
+
+        /**
+         * Kafka-ML's semi-supervised training on the stream's {@code unsupervised_topic}: up to {@code rounds} rounds
+         * of pseudo-labels whose confidence is at least {@code confidence} (see {@link SemiSupervisedSpec}); default
+         * none.
+         */
+        public Builder semiSupervised(int rounds, double confidence) {
+            this.semiSupervised = new SemiSupervisedSpec(rounds, confidence);
+            return this;
+        }
+
+        /** Semi-supervised settings, or {@code null} for none. */
+        public Builder semiSupervised(SemiSupervisedSpec settings) {
+            this.semiSupervised = settings;
+            return this;
+        }
 
         /** Rows per training batch; default 32. */
         public Builder batchSize(int batchSize) {
@@ -336,7 +423,9 @@ public record TrainingSpec(
                     cacheBudgetBytes,
                     badRecordPolicy,
                     reuseStream,
-                    decisionThreshold);
+                    decisionThreshold,
+                    incremental,
+                    semiSupervised);
         }
     }
 }

@@ -17,6 +17,7 @@ import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.EpochMetrics;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
+import io.kafkaml.training.IncrementalSpec;
 import io.kafkaml.training.LocalTrainingLauncher;
 import io.kafkaml.training.TrainingDeployments;
 import io.kafkaml.training.TrainingJob;
@@ -199,15 +200,19 @@ public final class TrainingRunner implements Runnable {
             if (trainers.isEmpty()) {
                 return;
             }
+            int resumed = resume(trainers);
             trainers.forEach(t -> t.publish(DeploymentStatus.WAITING_FOR_DATA));
             ControlMessage message = awaitControlMessage();
-            if (message.incremental()) {
+            boolean unbounded = message.unboundedTopic().isPresent();
+            if (message.unboundedUnsupervisedTopic().isPresent()) {
                 throw new io.kafkaml.common.KafkaMlException("The control message for deployment '" + id
-                        + "' announces an incremental (online) stream"
-                        + message.unboundedTopic()
-                                .map(t -> " on topic '" + t + "'")
-                                .orElse("") + ", as Kafka-ML's online sink sends; kafkaml does not train on "
-                        + "incremental streams yet: send a bounded stream (kafkaml send, a DataSink) instead");
+                        + "' announces Kafka-ML's online semi-supervised stream (unlabelled data read as it grows "
+                        + "from topic '" + message.unboundedUnsupervisedTopic().get() + "'); kafkaml trains "
+                        + "semi-supervised on a bounded unsupervised_topic (slices, as Kafka-ML's RawSink sends) or "
+                        + "incrementally on a labelled topic, not both at once yet");
+            }
+            if (!unbounded && resumed > 0) { // checkpoints of an incremental run, but this stream is bounded
+                trainers.forEach(ModelTrainer::forgetResume);
             }
             registry.deployment(id).ifPresent(d -> registry.updateDeployment(d.withControlMessage(message.toJson())));
             log.info(
@@ -220,7 +225,8 @@ public final class TrainingRunner implements Runnable {
                     RecordFormats.forName(message.inputFormat()).newDecoder(message.inputConfig()),
                     KafkaMlConfig.maxRecordBytes(clientConfig));
             for (ModelTrainer trainer : trainers) {
-                trainer.prepare(registry.newNetwork(trainer.model), decoder);
+                trainer.prepare(
+                        trainer.resume != null ? restoreNetwork(trainer) : registry.newNetwork(trainer.model), decoder);
             }
             Map<LabelPlan, List<ModelTrainer>> groups = new LinkedHashMap<>();
             for (ModelTrainer trainer : trainers) {
@@ -232,8 +238,18 @@ public final class TrainingRunner implements Runnable {
                     trainer.publish(DeploymentStatus.FAILED);
                 }
             }
+            if (unbounded && groups.size() > 1) {
+                throw new io.kafkaml.common.KafkaMlException("The models of deployment '" + id + "' take the "
+                        + "stream's labels in " + groups.size() + " different ways (one-hot, class indices, as "
+                        + "decoded); an incremental run reads its topic once for models that take them alike: deploy "
+                        + "them in separate deployments");
+            }
             for (Map.Entry<LabelPlan, List<ModelTrainer>> group : groups.entrySet()) {
-                trainGroup(message, group.getKey(), group.getValue());
+                if (unbounded) {
+                    trainIncremental(message, group.getKey(), group.getValue());
+                } else {
+                    trainGroup(message, group.getKey(), group.getValue());
+                }
             }
         } catch (CancelledException e) {
             for (ModelTrainer trainer : trainers) {
@@ -401,9 +417,14 @@ public final class TrainingRunner implements Runnable {
                         hasValidation ? evaluate(validation, active, null) : new LinkedHashMap<>();
                 for (ModelTrainer trainer : active) {
                     if (trainer.active()) {
-                        trainer.endEpoch(epoch, metrics.getOrDefault(trainer, Map.of()), millis, hasValidation);
+                        trainer.endEpoch(
+                                epoch, metrics.getOrDefault(trainer, Map.of()), millis, hasValidation, 0, Map.of());
                     }
                 }
+            }
+            io.kafkaml.training.SemiSupervisedSpec semi = spec.semiSupervised();
+            if (semi != null && !message.unsupervisedSlices().isEmpty()) {
+                pseudoLabel(message, labels, train, validation, hasValidation, semi, normalizer, trainers);
             }
             List<ModelTrainer> done = trainers.stream()
                     .filter(t -> t.error == null && !t.status.isTerminal())
@@ -414,6 +435,555 @@ public final class TrainingRunner implements Runnable {
                 trainer.finish(testMetrics.getOrDefault(trainer, Map.of()), confusion.get(trainer));
             }
         }
+    }
+
+    // ---- semi-supervised rounds (Kafka-ML's unsupervised_topic) ----
+
+    /**
+     * Kafka-ML's semi-supervised training after the labelled epochs (see {@link io.kafkaml.training.SemiSupervisedSpec}):
+     * for each round, each classifier predicts the unlabelled records left, takes those at or above the confidence
+     * with their predicted class, adds them to its training records, removes them from its pool and trains again for
+     * the spec's epochs; one metrics record per round (its {@code records}: the labelled and pseudo-labelled records
+     * it trained on).
+     */
+    private void pseudoLabel(
+            ControlMessage message,
+            LabelPlan labels,
+            StreamDataSetIterator train,
+            StreamDataSetIterator validation,
+            boolean hasValidation,
+            io.kafkaml.training.SemiSupervisedSpec semi,
+            DataNormalization normalizer,
+            List<ModelTrainer> trainers) {
+        TrainingSpec spec = job.spec();
+        List<ModelTrainer> classifiers = new ArrayList<>();
+        for (ModelTrainer trainer : trainers) {
+            if (!trainer.active()) {
+                continue;
+            }
+            if (trainer.kind == OutputKind.MULTI_CLASS || trainer.kind == OutputKind.BINARY) {
+                classifiers.add(trainer);
+            } else {
+                log.warn(
+                        "[{}] model {} is not a single-label classifier ({}): it is trained on the labelled records "
+                                + "only, without pseudo-labels",
+                        job.deploymentId(),
+                        trainer.model.name(),
+                        trainer.kind);
+            }
+        }
+        if (classifiers.isEmpty()) {
+            return;
+        }
+        List<DataSet> batches = new ArrayList<>();
+        train.reset();
+        while (train.hasNext()) {
+            checkCancelled();
+            batches.add(train.next().copy());
+        }
+        DataSet labelled = DataSet.merge(batches);
+        INDArray pool = readUnlabelled(message, normalizer);
+        log.info(
+                "[{}] Semi-supervised: {} labelled training records, {} unlabelled records from {}",
+                job.deploymentId(),
+                labelled.numExamples(),
+                pool == null ? 0 : pool.size(0),
+                io.kafkaml.stream.StreamSlice.formatList(message.unsupervisedSlices()));
+        for (ModelTrainer trainer : classifiers) {
+            INDArray remaining = pool;
+            DataSet combined = labelled;
+            long pseudoLabelled = 0;
+            for (int round = 1; round <= semi.rounds() && trainer.active(); round++) {
+                if (remaining == null || remaining.size(0) == 0) {
+                    log.info("[{}] model {}: no unlabelled record left", job.deploymentId(), trainer.model.name());
+                    break;
+                }
+                int n = (int) remaining.size(0);
+                List<INDArray> outputs = new ArrayList<>();
+                for (int from = 0; from < n; from += spec.evaluationBatchSize()) {
+                    checkCancelled();
+                    int to = Math.min(n, from + spec.evaluationBatchSize());
+                    outputs.add(trainer.predict(remaining.get(
+                            org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to),
+                            org.nd4j.linalg.indexing.NDArrayIndex.all())));
+                }
+                INDArray predicted = outputs.size() == 1 ? outputs.get(0) : Nd4j.vstack(outputs);
+                int columns = (int) predicted.size(1);
+                float[] probabilities = predicted.dup('c').data().asFloat();
+                List<Long> chosen = new ArrayList<>();
+                List<Long> left = new ArrayList<>();
+                List<Integer> classes = new ArrayList<>();
+                for (int row = 0; row < n; row++) {
+                    int best;
+                    double confidence;
+                    if (columns == 1) { // one sigmoid output: class 1 from the decision threshold on
+                        double p = probabilities[row];
+                        best = p >= spec.decisionThreshold() ? 1 : 0;
+                        confidence = Math.max(p, 1 - p);
+                    } else {
+                        best = 0;
+                        for (int c = 1; c < columns; c++) {
+                            if (probabilities[row * columns + c] > probabilities[row * columns + best]) {
+                                best = c;
+                            }
+                        }
+                        confidence = probabilities[row * columns + best];
+                    }
+                    if (confidence >= semi.confidence()) {
+                        chosen.add((long) row);
+                        classes.add(best);
+                    } else {
+                        left.add((long) row);
+                    }
+                }
+                if (chosen.isEmpty()) {
+                    log.info(
+                            "[{}] model {} round {}: no unlabelled record reaches confidence {}; the rounds stop",
+                            job.deploymentId(),
+                            trainer.model.name(),
+                            round,
+                            semi.confidence());
+                    break;
+                }
+                INDArray features = remaining.getRows(
+                        chosen.stream().mapToInt(Long::intValue).toArray());
+                combined =
+                        DataSet.merge(List.of(combined, new DataSet(features, pseudoLabels(labels, trainer, classes))));
+                remaining = left.isEmpty()
+                        ? null
+                        : remaining.getRows(
+                                left.stream().mapToInt(Long::intValue).toArray());
+                pseudoLabelled += chosen.size();
+                long begin = System.nanoTime();
+                for (int epoch = 1; epoch <= spec.epochs() && trainer.active(); epoch++) {
+                    combined.shuffle(spec.seed() + 1000L * round + epoch);
+                    int step = 0;
+                    for (DataSet batch : combined.batchBy(spec.batchSize())) {
+                        checkCancelled();
+                        trainer.fit(batch, epoch, step++);
+                        if (!trainer.active()) {
+                            break;
+                        }
+                    }
+                }
+                if (!trainer.active()) {
+                    break;
+                }
+                long millis = (System.nanoTime() - begin) / 1_000_000;
+                Map<String, Double> metrics = hasValidation
+                        ? evaluate(List.of(validation), List.of(trainer)).get(trainer)
+                        : Map.of();
+                log.info(
+                        "[{}] model {} semi-supervised round {}: {} records pseudo-labelled at confidence >= {} ({} in "
+                                + "all), trained on {} records, {} unlabelled left",
+                        job.deploymentId(),
+                        trainer.model.name(),
+                        round,
+                        chosen.size(),
+                        semi.confidence(),
+                        pseudoLabelled,
+                        combined.numExamples(),
+                        remaining == null ? 0 : remaining.size(0));
+                trainer.endEpoch(
+                        trainer.epochCount + 1, metrics, millis, hasValidation, combined.numExamples(), Map.of());
+            }
+        }
+    }
+
+    /** Pseudo-labels laid out as this model's labels are: one-hot rows, class indices, or a 0/1 column. */
+    private static INDArray pseudoLabels(LabelPlan labels, ModelTrainer trainer, List<Integer> classes) {
+        int k = classes.size();
+        if (labels.indexClasses() > 0 || trainer.outputs == 1) {
+            INDArray column = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, k, 1);
+            for (int i = 0; i < k; i++) {
+                column.putScalar(i, 0, classes.get(i));
+            }
+            return column;
+        }
+        INDArray oneHot = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, k, trainer.outputs);
+        for (int i = 0; i < k; i++) {
+            oneHot.putScalar(i, classes.get(i), 1.0);
+        }
+        return oneHot;
+    }
+
+    /**
+     * The features of the unlabelled slices, flat {@code [records, features]}, normalized as the labelled ones; their
+     * keys are not read (Kafka-ML's unsupervised sink writes a dummy label 0).
+     */
+    private INDArray readUnlabelled(ControlMessage message, DataNormalization normalizer) {
+        long total = message.unsupervisedSlices().stream()
+                .mapToLong(io.kafkaml.stream.StreamSlice::size)
+                .sum();
+        ControlMessage unlabelled = message.toBuilder()
+                .slices(message.unsupervisedSlices())
+                .field(ControlMessage.UNSUPERVISED_TOPIC, null)
+                .totalMessages(total)
+                .validationRate(0)
+                .testRate(0)
+                .build();
+        io.kafkaml.format.RecordFormat base = RecordFormats.forName(message.inputFormat());
+        io.kafkaml.format.RecordFormat featuresOnly = new io.kafkaml.format.RecordFormat() {
+            @Override
+            public String name() {
+                return base.name();
+            }
+
+            @Override
+            public RecordDecoder newDecoder(Map<String, ?> inputConfig) {
+                RecordDecoder decoder = base.newDecoder(inputConfig);
+                return new RecordDecoder() {
+                    @Override
+                    public int featureCount() {
+                        return decoder.featureCount();
+                    }
+
+                    @Override
+                    public long[] featureShape() {
+                        return decoder.featureShape();
+                    }
+
+                    @Override
+                    public int labelCount() {
+                        return 1;
+                    }
+
+                    @Override
+                    public long[] labelShape() {
+                        return new long[0];
+                    }
+
+                    @Override
+                    public void decodeFeatures(byte[] key, byte[] value, float[] features, int offset) {
+                        decoder.decodeFeatures(key, value, features, offset);
+                    }
+
+                    @Override
+                    public void decodeLabels(byte[] key, byte[] value, float[] labels, int offset) {
+                        labels[offset] = 0; // unlabelled: whatever the key holds is not a label
+                    }
+                };
+            }
+
+            @Override
+            public io.kafkaml.format.RecordEncoder newEncoder(Map<String, ?> inputConfig) {
+                return base.newEncoder(inputConfig);
+            }
+        };
+        try (StreamDataSets data = StreamDataSets.builder(clientConfig, unlabelled)
+                .clientSupplier(clients)
+                .format(featuresOnly)
+                .batchSize(job.spec().evaluationBatchSize())
+                .strictRecordCount(false)
+                .cacheBudgetBytes(job.spec().cacheBudgetBytes())
+                .badRecordPolicy(job.spec().badRecordPolicy())
+                .build()) {
+            if (normalizer != null) {
+                data.normalize(normalizer);
+            }
+            StreamDataSetIterator records = data.train();
+            List<INDArray> features = new ArrayList<>();
+            while (records.hasNext()) {
+                checkCancelled();
+                features.add(records.next().getFeatures().dup());
+            }
+            if (features.isEmpty()) {
+                return null;
+            }
+            return features.size() == 1 ? features.get(0) : Nd4j.vstack(features);
+        }
+    }
+
+    // ---- incremental (windowed) training of an unbounded stream ----
+
+    /**
+     * Finds the checkpoints of an incremental run this runner continues (a worker restarted after a crash): the window
+     * every model has a checkpoint of (the latest they all reached; a checkpoint is deleted only after the next one of
+     * every model is committed). Each model takes its checkpoint's summary, so that the results it publishes while it
+     * waits for its control message still point at the checkpoint.
+     *
+     * @return the window resumed from, 0 for none
+     */
+    private int resume(List<ModelTrainer> trainers) {
+        int window = Integer.MAX_VALUE;
+        Map<ModelTrainer, TrainingResult> results = new LinkedHashMap<>();
+        for (ModelTrainer trainer : trainers) {
+            TrainingResult result = registry.result(trainer.resultId).orElse(null);
+            if (result == null
+                    || result.status().isTerminal()
+                    || result.epochCount() < 1
+                    || registry.artifact(Checkpoint.id(trainer.resultId, result.epochCount()))
+                            .isEmpty()) {
+                return 0;
+            }
+            results.put(trainer, result);
+            window = Math.min(window, result.epochCount());
+        }
+        if (trainers.isEmpty()) {
+            return 0;
+        }
+        Map<ModelTrainer, Checkpoint> checkpoints = new LinkedHashMap<>();
+        for (ModelTrainer trainer : trainers) {
+            String checkpointId = Checkpoint.id(trainer.resultId, window);
+            if (registry.artifact(checkpointId).isEmpty()) {
+                log.warn(
+                        "[{}] model {} has no checkpoint of window {}; the incremental run starts again",
+                        job.deploymentId(),
+                        trainer.model.name(),
+                        window);
+                return 0;
+            }
+            checkpoints.put(trainer, Checkpoint.fromBytes(registry.loadArtifact(checkpointId), checkpointId));
+        }
+        for (ModelTrainer trainer : trainers) {
+            Checkpoint checkpoint = checkpoints.get(trainer);
+            TrainingResult result = results.get(trainer);
+            trainer.resume = checkpoint;
+            trainer.epochCount = checkpoint.window();
+            trainer.lastEpoch = result.lastEpoch();
+            trainer.bestEpoch = result.bestEpoch();
+            trainer.artifact = checkpoint.model();
+            trainer.normalizerArtifact = checkpoint.normalizer();
+            trainer.runId = checkpoint.run();
+            trainer.metricsStart = checkpoint.metricsStart();
+            trainer.reference = checkpoint.reference();
+            trainer.versions = checkpoint.versions();
+            log.info(
+                    "[{}] model {} resumes its incremental run after window {} ({} records fitted, offsets {})",
+                    job.deploymentId(),
+                    trainer.model.name(),
+                    checkpoint.window(),
+                    checkpoint.records(),
+                    checkpoint.offsets());
+        }
+        return window;
+    }
+
+    /** The network of a model's checkpoint, with its updater state. */
+    private Model restoreNetwork(ModelTrainer trainer) {
+        byte[] bytes = registry.loadArtifact(trainer.resume.model());
+        try {
+            return trainer.model.isGraph()
+                    ? ModelSerializer.restoreComputationGraph(new java.io.ByteArrayInputStream(bytes), true)
+                    : ModelSerializer.restoreMultiLayerNetwork(new java.io.ByteArrayInputStream(bytes), true);
+        } catch (IOException | RuntimeException e) {
+            throw new io.kafkaml.common.KafkaMlException(
+                    "The checkpoint model '" + trainer.resume.model() + "' of " + trainer.model.name()
+                            + " cannot be restored: " + reason(e),
+                    e);
+        }
+    }
+
+    /**
+     * Trains models on an unbounded topic in windows (see {@link IncrementalSpec}): for each window, prequential
+     * metrics of the model as it was, then fitting on its training records, hold-out metrics, one record in the
+     * metrics topic, the promotion decision, a checkpoint, and only then the commit of its offsets.
+     */
+    private void trainIncremental(ControlMessage message, LabelPlan labels, List<ModelTrainer> trainers) {
+        IncrementalSpec incremental = job.spec().incrementalOrDefault();
+        String topic = message.unboundedTopic().orElseThrow();
+        String group = incremental.groupIdFor(
+                job.deploymentId(), trainers.stream().map(t -> t.model.name()).toList());
+        Checkpoint resumed = trainers.get(0).resume;
+        DataNormalization normalizer = null;
+        if (resumed != null && resumed.normalizer() != null) {
+            try {
+                normalizer = NormalizerSerializer.getDefault()
+                        .restore(new java.io.ByteArrayInputStream(registry.loadArtifact(resumed.normalizer())));
+            } catch (Exception e) {
+                throw new io.kafkaml.common.KafkaMlException(
+                        "The normalizer '" + resumed.normalizer()
+                                + "' of the incremental checkpoint cannot be restored: " + reason(e),
+                        e);
+            }
+        }
+        for (ModelTrainer trainer : trainers) {
+            trainer.windowed = true;
+            trainer.start(normalizer);
+        }
+        if (job.spec().earlyStoppingMetric() != null) {
+            log.warn("[{}] Early stopping does not apply to an incremental run; it is off", job.deploymentId());
+        }
+        int window = resumed == null ? 0 : resumed.window();
+        long records = resumed == null ? 0 : resumed.records();
+        try (WindowReader reader =
+                new WindowReader(clientConfig, clients, topic, group, incremental, job.deploymentId())) {
+            if (!reader.assign(cancelled::get)) {
+                for (ModelTrainer trainer : trainers) {
+                    trainer.error = "topic '" + topic + "' of the incremental stream did not appear within the "
+                            + "stream timeout of " + incremental.streamTimeout().toMillis() + " ms";
+                    trainer.publish(DeploymentStatus.FAILED);
+                }
+                return;
+            }
+            if (resumed != null) {
+                reader.seek(resumed.next());
+            }
+            while (incremental.maxWindows() == 0 || window < incremental.maxWindows()) {
+                List<ModelTrainer> active =
+                        trainers.stream().filter(ModelTrainer::active).toList();
+                if (active.isEmpty()) {
+                    break;
+                }
+                WindowReader.Window next = reader.next(cancelled::get);
+                if (next == null) {
+                    log.info(
+                            "[{}] No record on topic '{}' for {} ms: the incremental run ends after {} windows",
+                            job.deploymentId(),
+                            topic,
+                            incremental.streamTimeout().toMillis(),
+                            window);
+                    break;
+                }
+                window++;
+                records += next.records();
+                normalizer = fitWindow(message, labels, active, next, window, normalizer);
+                for (ModelTrainer trainer : active) {
+                    if (trainer.active()) {
+                        trainer.checkpoint(window, next, records, incremental);
+                    }
+                }
+                reader.commit(next.next()); // only now: every model's state after the window is recorded
+                for (ModelTrainer trainer : trainers) {
+                    trainer.deleteCheckpoint(window - 1);
+                }
+            }
+        } catch (CancellationException e) {
+            throw new CancelledException();
+        }
+        for (ModelTrainer trainer : trainers) {
+            if (!trainer.active()) {
+                continue;
+            }
+            if (window == 0) {
+                trainer.error = "no record arrived on topic '" + topic + "' within the stream timeout of "
+                        + incremental.streamTimeout().toMillis() + " ms: nothing was trained";
+                trainer.publish(DeploymentStatus.FAILED);
+            } else {
+                trainer.finish(Map.of(), null);
+                if (trainer.status == DeploymentStatus.FINISHED) {
+                    trainer.deleteCheckpoint(window);
+                }
+            }
+        }
+    }
+
+    /**
+     * Fits one window: its records are read again through their slices (the decoders, splits, normalization and
+     * layouts of a bounded stream), evaluated by the models as they are (prequential), split by the stream's
+     * {@code validation_rate}, fitted for the spec's epochs and evaluated on the hold-out.
+     *
+     * @return the normalizer (fitted on the first window's training records when the spec asks for one)
+     */
+    private DataNormalization fitWindow(
+            ControlMessage message,
+            LabelPlan labels,
+            List<ModelTrainer> active,
+            WindowReader.Window window,
+            int number,
+            DataNormalization normalizer) {
+        TrainingSpec spec = job.spec();
+        ControlMessage windowMessage = message.toBuilder()
+                .slices(window.slices())
+                .totalMessages(window.records())
+                .incremental(false)
+                .build();
+        StreamDataSets.Builder builder = StreamDataSets.builder(clientConfig, windowMessage)
+                .clientSupplier(clients)
+                .batchSize(spec.batchSize())
+                .shuffle(spec.shuffle())
+                .seed(spec.seed() + number)
+                .splitOrder(spec.splitOrder())
+                .cacheBudgetBytes(spec.cacheBudgetBytes())
+                .badRecordPolicy(spec.badRecordPolicy());
+        if (labels.oneHotClasses() > 0) {
+            builder.oneHotLabels(labels.oneHotClasses());
+        } else if (labels.indexClasses() > 0) {
+            builder.classIndexLabels(labels.indexClasses());
+        }
+        try (StreamDataSets data = builder.build()) {
+            StreamDataSetIterator train = data.train();
+            if (normalizer == null && spec.normalization() != io.kafkaml.training.Normalization.NONE) {
+                normalizer = fitNormalizer(train);
+                for (ModelTrainer trainer : active) {
+                    trainer.normalizer = normalizer;
+                }
+            }
+            if (normalizer != null) {
+                data.normalize(normalizer);
+            }
+            boolean hasValidation = data.splitSize(io.kafkaml.dataset.DataSplit.VALIDATION) > 0;
+            List<StreamDataSetIterator> all = new ArrayList<>();
+            all.add(train);
+            if (hasValidation) {
+                all.add(data.validation());
+            }
+            if (data.splitSize(io.kafkaml.dataset.DataSplit.TEST) > 0) {
+                all.add(data.test());
+            }
+            Map<ModelTrainer, Map<String, Double>> prequential = evaluate(all, active);
+            long begin = System.nanoTime();
+            for (int epoch = 1; epoch <= spec.epochs(); epoch++) {
+                train.reset();
+                int steps = 0;
+                while (train.hasNext() && (spec.stepsPerEpoch() == 0 || steps < spec.stepsPerEpoch())) {
+                    checkCancelled();
+                    DataSet batch = train.next();
+                    for (ModelTrainer trainer : active) {
+                        if (trainer.active()) {
+                            trainer.fit(batch, number, steps);
+                        }
+                    }
+                    steps++;
+                }
+            }
+            long millis = (System.nanoTime() - begin) / 1_000_000;
+            Map<ModelTrainer, Map<String, Double>> holdout =
+                    hasValidation ? evaluate(List.of(data.validation()), active) : Map.of();
+            for (ModelTrainer trainer : active) {
+                if (trainer.active()) {
+                    trainer.endEpoch(
+                            number,
+                            holdout.getOrDefault(trainer, Map.of()),
+                            millis,
+                            hasValidation,
+                            window.records(),
+                            prequential.getOrDefault(trainer, Map.of()));
+                }
+            }
+        }
+        return normalizer;
+    }
+
+    /** Evaluates several models on one pass over each of {@code iterators}, as one evaluation. */
+    private Map<ModelTrainer, Map<String, Double>> evaluate(
+            List<StreamDataSetIterator> iterators, List<ModelTrainer> trainers) {
+        Map<ModelTrainer, KindEvaluation> evaluations = new LinkedHashMap<>();
+        for (ModelTrainer trainer : trainers) {
+            evaluations.put(
+                    trainer,
+                    new KindEvaluation(trainer.kind, trainer.outputs, job.spec().decisionThreshold()));
+        }
+        for (StreamDataSetIterator iterator : iterators) {
+            iterator.reset();
+            while (iterator.hasNext()) {
+                checkCancelled();
+                DataSet batch = iterator.next(job.spec().evaluationBatchSize());
+                for (ModelTrainer trainer : trainers) {
+                    String steps = trainer.binding.layout().sequenceOutput();
+                    evaluations
+                            .get(trainer)
+                            .add(
+                                    stepsAsRows(trainer.binding.labels(batch.getLabels()), steps),
+                                    stepsAsRows(trainer.predict(batch.getFeatures()), steps),
+                                    trainer.score(batch),
+                                    batch.numExamples());
+                }
+            }
+        }
+        Map<ModelTrainer, Map<String, Double>> results = new LinkedHashMap<>();
+        evaluations.forEach((trainer, evaluation) -> results.put(trainer, evaluation.metrics()));
+        return results;
     }
 
     private DataNormalization fitNormalizer(StreamDataSetIterator train) {
@@ -663,6 +1233,18 @@ public final class TrainingRunner implements Runnable {
         volatile io.kafkaml.registry.MetricsPosition metricsLast;
         /** Whether every epoch appended was acknowledged when the result was last published (flush succeeded). */
         volatile boolean historyFlushed;
+        /** The run under which epochs are appended: this runner's, or the resumed incremental run's. */
+        String runId = run;
+        /** Whether this model trains in windows of an unbounded stream (an epoch record is a window). */
+        boolean windowed;
+        /** The incremental checkpoint this model resumes from, or {@code null}. */
+        Checkpoint resume;
+        /** The promotion reference: the monitored metric of the first window or of the last promoted version. */
+        Double reference;
+        /** The versions promoted by this incremental run. */
+        int versions;
+        /** Whether a promotion without a hold-out split was already warned about. */
+        boolean warnedNoHoldout;
 
         ModelTrainer(ModelDefinition model) {
             this.model = model;
@@ -717,6 +1299,159 @@ public final class TrainingRunner implements Runnable {
             publish(DeploymentStatus.TRAINING);
         }
 
+        /** Drops a resumed incremental state: the stream that arrived is bounded and trains from the start. */
+        void forgetResume() {
+            resume = null;
+            epochCount = 0;
+            lastEpoch = null;
+            bestEpoch = null;
+            artifact = null;
+            normalizerArtifact = null;
+            runId = run;
+            metricsStart = null;
+            reference = null;
+            versions = 0;
+        }
+
+        /**
+         * After window {@code window} is fitted: decides on promotion (Kafka-ML's rule), then records the model, its
+         * normalizer and the offsets after the window as checkpoint {@code window}, and publishes the result pointing
+         * at it. A model whose checkpoint cannot be written ends FAILED with the reason.
+         */
+        void checkpoint(int window, WindowReader.Window read, long records, IncrementalSpec incremental) {
+            try {
+                registry.flushEpochs(); // the window's metrics record is acknowledged, and the run's start known
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                ModelSerializer.writeModel(network, out, true); // with the updater: training goes on as it was
+                byte[] modelBytes = out.toByteArray();
+                if (normalizer != null && normalizerArtifact == null) {
+                    ByteArrayOutputStream normalizerOut = new ByteArrayOutputStream();
+                    NormalizerSerializer.getDefault().write(normalizer, normalizerOut);
+                    normalizerArtifact = registry.storeArtifact(resultId + ".normalizer", normalizerOut.toByteArray())
+                            .id();
+                }
+                promote(window, read, incremental);
+                String modelId = registry.storeArtifact(Checkpoint.modelId(resultId, window), modelBytes)
+                        .id();
+                Checkpoint checkpoint = new Checkpoint(
+                        window,
+                        runId,
+                        Checkpoint.offsets(read.next()),
+                        modelId,
+                        normalizerArtifact,
+                        records,
+                        reference,
+                        versions,
+                        metricsStart);
+                registry.storeArtifact(Checkpoint.id(resultId, window), checkpoint.toBytes());
+                artifact = modelId;
+                publish(DeploymentStatus.TRAINING);
+            } catch (IOException | RuntimeException e) {
+                error = "cannot record the checkpoint of window " + window + ": " + reason(e);
+                publish(DeploymentStatus.FAILED);
+            }
+        }
+
+        /**
+         * Kafka-ML's rule: the monitored metric of the hold-out split (without one, the training loss when the metric
+         * is {@code loss}) against the reference, the first window's value or the last promoted one; a change in the
+         * metric's direction by at least the improvement promotes the model as a new version.
+         */
+        private void promote(int window, WindowReader.Window read, IncrementalSpec incremental) throws IOException {
+            String metric = incremental.monitoringMetric();
+            Double value = lastEpoch.validation().get(metric);
+            if (value == null && "loss".equals(metric) && lastEpoch.validation().isEmpty()) {
+                value = lastEpoch.loss();
+            }
+            if (value == null || !Double.isFinite(value)) {
+                if (!warnedNoHoldout) {
+                    warnedNoHoldout = true;
+                    log.warn(
+                            "[{}] model {}: no {} to promote by in window {} (metrics: {}); send a validation_rate "
+                                    + "> 0 for a hold-out split",
+                            job.deploymentId(),
+                            model.name(),
+                            metric,
+                            window,
+                            lastEpoch.validation().keySet());
+                }
+                return;
+            }
+            if (reference == null) {
+                reference = value;
+                log.info(
+                        "[{}] model {}: window {} sets the promotion reference, {} {}",
+                        job.deploymentId(),
+                        model.name(),
+                        window,
+                        metric,
+                        String.format("%.4f", value));
+                return;
+            }
+            if (!incremental.improves(value, reference)) {
+                return;
+            }
+            String reason = String.format(
+                    java.util.Locale.ROOT,
+                    "window %d: %s %.6f %s reference %.6f by >= %s",
+                    window,
+                    metric,
+                    value,
+                    incremental.change() == IncrementalSpec.Change.UP ? "above" : "below",
+                    reference,
+                    incremental.improvement());
+            int version = versions + 1;
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ModelSerializer.writeModel(network, out, false);
+            String versionModel = registry.storeArtifact(resultId + ".v" + version + ".model", out.toByteArray())
+                    .id();
+            Map<String, Object> record = new LinkedHashMap<>();
+            record.put("resultId", resultId);
+            record.put("version", version);
+            record.put("window", window);
+            record.put("artifact", versionModel);
+            record.put("normalizer", normalizerArtifact);
+            Map<String, Double> metrics = new java.util.TreeMap<>();
+            lastEpoch.validation().forEach((k, v) -> {
+                if (Double.isFinite(v)) {
+                    metrics.put(k, v);
+                }
+            });
+            metrics.put(metric, value);
+            record.put("metrics", metrics);
+            Map<String, Long> offsets = new java.util.TreeMap<>();
+            read.next().forEach((partition, offset) -> offsets.put(partition.toString(), offset));
+            record.put("offsets", offsets);
+            record.put("createdAt", Instant.now().toString());
+            record.put("reason", reason);
+            registry.storeArtifact(
+                    resultId + ".v" + version + ".version",
+                    new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(record));
+            versions = version;
+            reference = value;
+            log.info("[{}] model {} promoted version {}: {}", job.deploymentId(), model.name(), version, reason);
+        }
+
+        /** Deletes checkpoint {@code window} (model and record) once a later one is committed, or the run ended. */
+        void deleteCheckpoint(int window) {
+            if (window < 1) {
+                return;
+            }
+            for (String id : List.of(Checkpoint.modelId(resultId, window), Checkpoint.id(resultId, window))) {
+                try {
+                    if (registry.artifact(id).isPresent()) {
+                        registry.deleteArtifact(id);
+                    }
+                } catch (RuntimeException e) {
+                    log.warn(
+                            "[{}] Cannot delete the old checkpoint artifact '{}': {}",
+                            job.deploymentId(),
+                            id,
+                            reason(e));
+                }
+            }
+        }
+
         boolean active() {
             return error == null && !stopped && !status.isTerminal();
         }
@@ -760,9 +1495,15 @@ public final class TrainingRunner implements Runnable {
                     : ((ComputationGraph) network).score(batch);
         }
 
-        void endEpoch(int epoch, Map<String, Double> validation, long millis, boolean hasValidation) {
-            EpochMetrics metrics =
-                    new EpochMetrics(epoch, lossCount == 0 ? Double.NaN : lossSum / lossCount, validation, millis);
+        void endEpoch(
+                int epoch,
+                Map<String, Double> validation,
+                long millis,
+                boolean hasValidation,
+                long records,
+                Map<String, Double> prequential) {
+            EpochMetrics metrics = new EpochMetrics(
+                    epoch, lossCount == 0 ? Double.NaN : lossSum / lossCount, validation, millis, records, prequential);
             lossSum = 0;
             lossCount = 0;
             epochCount = epoch;
@@ -771,8 +1512,23 @@ public final class TrainingRunner implements Runnable {
                 bestEpoch = metrics;
             }
             trainingMillis = (System.nanoTime() - started) / 1_000_000;
-            int total = job.spec().epochs();
-            if (epoch == 1 || epoch == total || System.nanoTime() - lastLogged >= LOG_INTERVAL_NANOS) {
+            int total = windowed ? 0 : job.spec().epochs();
+            if (windowed) {
+                String watched = kind.isClassifier() ? "accuracy" : "mse";
+                log.info(
+                        "[{}] model {} window {}: {} records, loss {}{}{}",
+                        job.deploymentId(),
+                        model.name(),
+                        epoch,
+                        records,
+                        String.format("%.4f", metrics.loss()),
+                        prequential.containsKey(watched)
+                                ? String.format(", prequential %s %.4f", watched, prequential.get(watched))
+                                : "",
+                        validation.containsKey(watched)
+                                ? String.format(", hold-out %s %.4f", watched, validation.get(watched))
+                                : "");
+            } else if (epoch == 1 || epoch == total || System.nanoTime() - lastLogged >= LOG_INTERVAL_NANOS) {
                 lastLogged = System.nanoTime();
                 long eta = trainingMillis * (total - epoch) / epoch;
                 String watched = kind.isClassifier() ? "accuracy" : "mse";
@@ -794,7 +1550,7 @@ public final class TrainingRunner implements Runnable {
                 publish(DeploymentStatus.FAILED);
                 return;
             }
-            registry.appendEpoch(resultId, run, metrics).whenComplete((position, e) -> {
+            registry.appendEpoch(resultId, runId, metrics).whenComplete((position, e) -> {
                 if (e != null && metricsFailure == null) {
                     metricsFailure = e;
                 }
@@ -810,7 +1566,7 @@ public final class TrainingRunner implements Runnable {
                 publish(DeploymentStatus.TRAINING); // live summary in the registry, at most once a second
             }
             String metric = job.spec().earlyStoppingMetric();
-            if (metric != null && hasValidation && validation.containsKey(metric)) {
+            if (!windowed && metric != null && hasValidation && validation.containsKey(metric)) {
                 double value = validation.get(metric);
                 boolean better = best == null || (TrainingSpec.lowerIsBetter(metric) ? value < best : value > best);
                 if (better) {

@@ -1,0 +1,261 @@
+package io.kafkaml.training;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * How a deployment trains on an unbounded stream (Kafka-ML's {@code incremental} training): the topic its control
+ * message names (Kafka-ML's online sink sends the bare topic name with {@code "incremental": true}) is read by a
+ * consumer group in windows; each window is first evaluated by the current model (prequential, test-then-train), then
+ * split by the stream's {@code validation_rate} (the hold-out, as Kafka-ML splits each window: training records
+ * first), fitted for the spec's epochs, and recorded durably (a checkpoint of the model, its normalizer and the offsets
+ * after the window) <em>before</em> the window's offsets are committed to the group. A trainer restarted after a crash
+ * or a pod move resumes after the last recorded window: no window is fitted twice into the model, none is skipped.
+ *
+ * <pre>{@code
+ * TrainingSpec spec = TrainingSpec.builder().batchSize(32).epochs(2)
+ *         .incremental(IncrementalSpec.builder().windowRecords(1000).streamTimeout(Duration.ofSeconds(30))
+ *                 .monitoring("loss", Change.DOWN, 0.01).build())
+ *         .build();
+ * }</pre>
+ *
+ * <p><b>Windows</b>: a window closes when it holds {@code windowRecords} records, when {@code windowTime} has passed
+ * since its first record, or when no record has arrived for {@code streamTimeout} (a pause in the stream closes the
+ * partial window). <b>End</b>: after {@code maxWindows} windows (0: no limit), or when no record has arrived for
+ * {@code streamTimeout}, unless {@code indefinite} (Kafka-ML's {@code stream_timeout = -1}), which runs until
+ * cancelled. <b>Promotion</b>: after each window the validation metric {@code monitoringMetric} (or, without a
+ * hold-out, the prequential one) is compared with the reference, the first window's value; when it has changed in the
+ * direction {@code change} by at least {@code improvement}, the model is promoted as a new version and becomes the
+ * reference (Kafka-ML's rule for its indefinite mode, applied here to every incremental run).
+ *
+ * <p>The consumer group is {@code groupId}, by default {@code kafkaml-incremental.<deploymentId>.<model>} (one model;
+ * several models trained by one runner share {@code kafkaml-incremental.<deploymentId>}). Its partitions are assigned,
+ * not subscribed, so a restarted trainer resumes at once rather than after the dead member's session timeout; run one
+ * trainer per group.
+ *
+ * @param groupId the consumer group whose committed offsets record progress, or {@code null} for the default
+ * @param windowRecords records per window, 0 for windows by time only
+ * @param windowTime the longest a window stays open after its first record, or {@code null} for windows by records only
+ * @param streamTimeout how long without a record closes the partial window and, unless indefinite, ends the run
+ * @param maxWindows the windows after which the run ends, 0 for no limit
+ * @param indefinite whether the run never ends on its own (Kafka-ML's {@code stream_timeout = -1})
+ * @param monitoringMetric the metric promotion watches ({@code loss}, {@code accuracy}, {@code mse}, ...; Kafka-ML's
+ *     {@code monitoring_metric})
+ * @param change the direction in which the metric improves (Kafka-ML's {@code change}: {@code up} or {@code down})
+ * @param improvement the least change that promotes (Kafka-ML's {@code improvement}), &gt;= 0
+ */
+public record IncrementalSpec(
+        String groupId,
+        int windowRecords,
+        Duration windowTime,
+        Duration streamTimeout,
+        int maxWindows,
+        boolean indefinite,
+        String monitoringMetric,
+        Change change,
+        double improvement) {
+
+    /** The direction in which a monitored metric improves (Kafka-ML's {@code change}). */
+    public enum Change {
+        /** Higher is better (accuracy, f1, r2). */
+        UP,
+        /** Lower is better (loss, mse). */
+        DOWN;
+
+        /** {@code up} or {@code down}, in any case. */
+        public static Change parse(String text) {
+            try {
+                return valueOf(text.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("change must be 'up' or 'down', was '" + text + "'", e);
+            }
+        }
+    }
+
+    /** The stream timeout unless one is given: 30 s. */
+    public static final Duration DEFAULT_STREAM_TIMEOUT = Duration.ofSeconds(30);
+
+    /**
+     * Validates the settings.
+     *
+     * @throws IllegalArgumentException naming the setting and the bad value
+     */
+    public IncrementalSpec {
+        if (groupId != null && groupId.isBlank()) {
+            throw new IllegalArgumentException("groupId must not be blank (null for the default)");
+        }
+        if (windowRecords < 0) {
+            throw new IllegalArgumentException("windowRecords must be >= 0, was " + windowRecords);
+        }
+        if (windowTime != null && (windowTime.isNegative() || windowTime.isZero())) {
+            throw new IllegalArgumentException("windowTime must be positive (or null), was " + windowTime);
+        }
+        if (windowRecords == 0 && windowTime == null) {
+            throw new IllegalArgumentException("an incremental window needs windowRecords > 0 or a windowTime");
+        }
+        Objects.requireNonNull(streamTimeout, "streamTimeout");
+        if (streamTimeout.isNegative() || streamTimeout.isZero()) {
+            throw new IllegalArgumentException("streamTimeout must be positive, was " + streamTimeout);
+        }
+        if (maxWindows < 0) {
+            throw new IllegalArgumentException("maxWindows must be >= 0 (0 = no limit), was " + maxWindows);
+        }
+        monitoringMetric = Objects.requireNonNull(monitoringMetric, "monitoringMetric")
+                .trim()
+                .toLowerCase(Locale.ROOT);
+        if (monitoringMetric.isEmpty()) {
+            throw new IllegalArgumentException("monitoringMetric must not be empty");
+        }
+        Objects.requireNonNull(change, "change");
+        if (!(improvement >= 0) || Double.isInfinite(improvement)) {
+            throw new IllegalArgumentException("improvement must be a number >= 0, was " + improvement);
+        }
+    }
+
+    /** A builder: windows of 1,000 records, stream timeout 30 s, bounded, promotion on {@code loss} going down. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The consumer group of a deployment's runner that trains {@code models} ({@code groupId} when given). */
+    public String groupIdFor(String deploymentId, java.util.List<String> models) {
+        if (groupId != null) {
+            return groupId;
+        }
+        return models.size() == 1
+                ? "kafkaml-incremental." + deploymentId + "." + models.get(0)
+                : "kafkaml-incremental." + deploymentId;
+    }
+
+    /** Whether {@code candidate} improves on {@code reference} by at least {@code improvement} (Kafka-ML's rule). */
+    public boolean improves(double candidate, double reference) {
+        if (Double.isNaN(candidate) || Double.isNaN(reference) || candidate == reference) {
+            return false;
+        }
+        return change == Change.UP ? candidate - reference >= improvement : reference - candidate >= improvement;
+    }
+
+    /** The settings as plain values, as a deployment records them ({@link TrainingSpec#toMap()}). */
+    public Map<String, Object> toMap() {
+        Map<String, Object> map = new LinkedHashMap<>();
+        if (groupId != null) {
+            map.put("groupId", groupId);
+        }
+        map.put("windowRecords", windowRecords);
+        if (windowTime != null) {
+            map.put("windowTimeMs", windowTime.toMillis());
+        }
+        map.put("streamTimeoutMs", streamTimeout.toMillis());
+        map.put("maxWindows", maxWindows);
+        map.put("indefinite", indefinite);
+        map.put("monitoringMetric", monitoringMetric);
+        map.put("change", change.name());
+        map.put("improvement", improvement);
+        return map;
+    }
+
+    /** The settings {@link #toMap()} recorded. */
+    public static IncrementalSpec fromMap(Map<?, ?> map) {
+        Builder builder = builder();
+        if (map.get("groupId") != null) {
+            builder.groupId(String.valueOf(map.get("groupId")));
+        }
+        builder.windowRecords((int) number(map, "windowRecords", builder.windowRecords));
+        builder.windowTime(map.get("windowTimeMs") == null ? null : Duration.ofMillis(number(map, "windowTimeMs", 0)));
+        builder.streamTimeout(Duration.ofMillis(number(map, "streamTimeoutMs", DEFAULT_STREAM_TIMEOUT.toMillis())));
+        builder.maxWindows((int) number(map, "maxWindows", 0));
+        builder.indefinite(Boolean.parseBoolean(String.valueOf(map.get("indefinite"))));
+        builder.monitoring(
+                String.valueOf(map.get("monitoringMetric") == null ? "loss" : map.get("monitoringMetric")),
+                Change.parse(String.valueOf(map.get("change") == null ? "DOWN" : map.get("change"))),
+                map.get("improvement") == null ? 0 : Double.parseDouble(String.valueOf(map.get("improvement"))));
+        return builder.build();
+    }
+
+    private static long number(Map<?, ?> map, String key, long defaultValue) {
+        Object value = map.get(key);
+        return value == null
+                ? defaultValue
+                : value instanceof Number n ? n.longValue() : Long.parseLong(value.toString());
+    }
+
+    /** Builds an {@link IncrementalSpec}; every setting has a default. */
+    public static final class Builder {
+        private String groupId;
+        private int windowRecords = 1000;
+        private Duration windowTime;
+        private Duration streamTimeout = DEFAULT_STREAM_TIMEOUT;
+        private int maxWindows;
+        private boolean indefinite;
+        private String monitoringMetric = "loss";
+        private Change change = Change.DOWN;
+        private double improvement;
+
+        private Builder() {}
+
+        /** The consumer group; default derived from the deployment and model (see the class comment). */
+        public Builder groupId(String groupId) {
+            this.groupId = groupId;
+            return this;
+        }
+
+        /** Records per window; default 1,000; 0 for windows by time only. */
+        public Builder windowRecords(int records) {
+            this.windowRecords = records;
+            return this;
+        }
+
+        /** The longest a window stays open after its first record; default none (by records only). */
+        public Builder windowTime(Duration time) {
+            this.windowTime = time;
+            return this;
+        }
+
+        /** How long without a record closes the partial window and ends a bounded run; default 30 s. */
+        public Builder streamTimeout(Duration timeout) {
+            this.streamTimeout = timeout;
+            return this;
+        }
+
+        /** The windows after which the run ends; default 0, no limit. */
+        public Builder maxWindows(int windows) {
+            this.maxWindows = windows;
+            return this;
+        }
+
+        /** Whether the run goes on until cancelled, whatever the pauses (Kafka-ML's indefinite mode); default false. */
+        public Builder indefinite(boolean indefinite) {
+            this.indefinite = indefinite;
+            return this;
+        }
+
+        /**
+         * Kafka-ML's promotion rule: a new version when {@code metric} has changed in direction {@code change} by at
+         * least {@code improvement} since the last promoted one (the first window is the reference); default
+         * {@code loss}, {@code DOWN}, 0.
+         */
+        public Builder monitoring(String metric, Change change, double improvement) {
+            this.monitoringMetric = metric;
+            this.change = change;
+            this.improvement = improvement;
+            return this;
+        }
+
+        /** Validates and returns the settings. */
+        public IncrementalSpec build() {
+            return new IncrementalSpec(
+                    groupId,
+                    windowRecords,
+                    windowTime,
+                    streamTimeout,
+                    maxWindows,
+                    indefinite,
+                    monitoringMetric,
+                    change,
+                    improvement);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+package io.kafkaml.training.internals;
+
+import io.kafkaml.common.KafkaMlException;
+import io.kafkaml.config.KafkaClientSupplier;
+import io.kafkaml.internals.ClientConfigs;
+import io.kafkaml.stream.StreamSlice;
+import io.kafkaml.training.IncrementalSpec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads an unbounded topic in windows for an incremental training run, as a consumer group whose offsets are
+ * committed only when the caller says a window is recorded ({@link #commit}). The topic's partitions are
+ * <em>assigned</em> (the group holds no members), so a restarted trainer resumes at once from the committed offsets,
+ * or from the offsets of its own checkpoint ({@link #seek}), which win: a checkpoint may be one window ahead of the
+ * group when the trainer died between recording it and committing.
+ *
+ * <p>A window is described by its slices ({@code topic:partition:first:end}, end exclusive) and its record count; the
+ * caller reads its records again through the slices (the same decoders and splits as a bounded stream). Records of a
+ * poll beyond a full window are not lost: the consumer is sought back to the first of them.
+ *
+ * <p>Not thread-safe: one thread. {@link #close()} closes the consumer.
+ */
+final class WindowReader implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(WindowReader.class);
+    private static final Duration POLL = Duration.ofMillis(100);
+
+    /** A closed window: its slices, its record count, the offsets after it, and why it closed. */
+    record Window(List<StreamSlice> slices, long records, Map<TopicPartition, Long> next, String closedBy) {}
+
+    private final Consumer<byte[], byte[]> consumer;
+    private final String topic;
+    private final String groupId;
+    private final IncrementalSpec spec;
+    private final String name;
+    private long lastRecordNanos = System.nanoTime();
+
+    WindowReader(
+            Map<String, ?> clientConfig,
+            KafkaClientSupplier clients,
+            String topic,
+            String groupId,
+            IncrementalSpec spec,
+            String name) {
+        this.topic = topic;
+        this.groupId = groupId;
+        this.spec = spec;
+        this.name = name;
+        Map<String, Object> defaults = new HashMap<>();
+        defaults.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, IsolationLevel.READ_COMMITTED.toString());
+        defaults.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
+        defaults.put(ConsumerConfig.CLIENT_ID_CONFIG, "kafkaml-incremental-" + name);
+        Map<String, Object> enforced = new HashMap<>();
+        enforced.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        enforced.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        enforced.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        enforced.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false); // the sink's first record creates it
+        Map<String, Object> config = ClientConfigs.consumer(clientConfig, defaults, enforced);
+        config.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+        this.consumer = clients.consumer(config);
+    }
+
+    /**
+     * Waits until the topic exists (Kafka-ML's online sink announces it before its first record creates it) and
+     * assigns all its partitions.
+     *
+     * @return false if it did not appear within the stream timeout (never, for an indefinite run: it waits on)
+     */
+    boolean assign(BooleanSupplier cancelled) {
+        long start = System.nanoTime();
+        while (true) {
+            if (cancelled.getAsBoolean()) {
+                throw new java.util.concurrent.CancellationException();
+            }
+            List<PartitionInfo> partitions;
+            try {
+                partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                partitions = List.of();
+            }
+            if (partitions != null && !partitions.isEmpty()) {
+                List<TopicPartition> assigned = new ArrayList<>();
+                partitions.forEach(p -> assigned.add(new TopicPartition(p.topic(), p.partition())));
+                consumer.assign(assigned);
+                log.info(
+                        "[{}] Reading topic '{}' ({} partitions) in windows as consumer group '{}'",
+                        name,
+                        topic,
+                        assigned.size(),
+                        groupId);
+                lastRecordNanos = System.nanoTime();
+                return true;
+            }
+            if (!spec.indefinite()
+                    && System.nanoTime() - start >= spec.streamTimeout().toNanos()) {
+                return false;
+            }
+            try {
+                Thread.sleep(100); // polling Kafka's metadata for a topic that does not exist yet: nothing to await
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new KafkaMlException("Interrupted while waiting for topic '" + topic + "'", e);
+            }
+        }
+    }
+
+    /** Starts the assigned partitions at a checkpoint's offsets (the others at the group's committed offsets). */
+    void seek(Map<TopicPartition, Long> offsets) {
+        offsets.forEach((partition, offset) -> {
+            if (consumer.assignment().contains(partition)) {
+                consumer.seek(partition, offset);
+            }
+        });
+    }
+
+    /**
+     * Reads the next window.
+     *
+     * @return the window, or {@code null} when the stream has been idle for the stream timeout with no record pending
+     *     (the end of a bounded run; an indefinite run never gets {@code null})
+     */
+    Window next(BooleanSupplier cancelled) {
+        Map<TopicPartition, long[]> ranges = new TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        long count = 0;
+        long firstNanos = 0;
+        while (true) {
+            if (cancelled.getAsBoolean()) {
+                throw new java.util.concurrent.CancellationException();
+            }
+            ConsumerRecords<byte[], byte[]> polled = consumer.poll(POLL);
+            long now = System.nanoTime();
+            boolean full = false;
+            Map<TopicPartition, Long> rewind = new HashMap<>();
+            for (ConsumerRecord<byte[], byte[]> record : polled) {
+                TopicPartition partition = new TopicPartition(record.topic(), record.partition());
+                if (full) {
+                    rewind.merge(partition, record.offset(), Math::min);
+                    continue;
+                }
+                if (count == 0) {
+                    firstNanos = now;
+                }
+                long[] range = ranges.computeIfAbsent(partition, p -> new long[] {record.offset(), record.offset()});
+                range[1] = record.offset();
+                count++;
+                lastRecordNanos = now;
+                full = spec.windowRecords() > 0 && count >= spec.windowRecords();
+            }
+            rewind.forEach(consumer::seek);
+            String closedBy = full
+                    ? spec.windowRecords() + " records"
+                    : count > 0
+                                    && spec.windowTime() != null
+                                    && now - firstNanos >= spec.windowTime().toNanos()
+                            ? "window time " + spec.windowTime().toMillis() + " ms"
+                            : count > 0
+                                            && now - lastRecordNanos
+                                                    >= spec.streamTimeout().toNanos()
+                                    ? "no record for " + spec.streamTimeout().toMillis() + " ms"
+                                    : null;
+            if (closedBy != null) {
+                List<StreamSlice> slices = new ArrayList<>();
+                Map<TopicPartition, Long> next = new HashMap<>();
+                ranges.forEach((partition, range) -> {
+                    slices.add(StreamSlice.of(partition.topic(), partition.partition(), range[0], range[1] + 1));
+                    next.put(partition, range[1] + 1);
+                });
+                return new Window(slices, count, next, closedBy);
+            }
+            if (count == 0
+                    && !spec.indefinite()
+                    && now - lastRecordNanos >= spec.streamTimeout().toNanos()) {
+                return null;
+            }
+        }
+    }
+
+    /** Commits the offsets after a recorded window to the group (synchronously). */
+    void commit(Map<TopicPartition, Long> next) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        next.forEach((partition, offset) -> offsets.put(partition, new OffsetAndMetadata(offset)));
+        consumer.commitSync(offsets, Duration.ofSeconds(30));
+    }
+
+    @Override
+    public void close() {
+        consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
+    }
+}
