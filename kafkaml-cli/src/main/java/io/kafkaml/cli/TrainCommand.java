@@ -179,11 +179,11 @@ final class TrainCommand implements Callable<Integer> {
         double improvement;
 
         io.kafkaml.training.IncrementalSpec toSpec() {
-            io.kafkaml.training.IncrementalSpec.Change direction = change != null
-                    ? io.kafkaml.training.IncrementalSpec.Change.parse(change)
+            io.kafkaml.training.PromotionPolicy.Direction direction = change != null
+                    ? io.kafkaml.training.PromotionPolicy.Direction.of(change)
                     : TrainingSpec.lowerIsBetter(monitoringMetric.toLowerCase(Locale.ROOT))
-                            ? io.kafkaml.training.IncrementalSpec.Change.DOWN
-                            : io.kafkaml.training.IncrementalSpec.Change.UP;
+                            ? io.kafkaml.training.PromotionPolicy.Direction.DOWN
+                            : io.kafkaml.training.PromotionPolicy.Direction.UP;
             return io.kafkaml.training.IncrementalSpec.builder()
                     .groupId(groupId)
                     .windowRecords(windowRecords)

@@ -18,7 +18,7 @@ import java.util.Objects;
  * <pre>{@code
  * TrainingSpec spec = TrainingSpec.builder().batchSize(32).epochs(2)
  *         .incremental(IncrementalSpec.builder().windowRecords(1000).streamTimeout(Duration.ofSeconds(30))
- *                 .monitoring("loss", Change.DOWN, 0.01).build())
+ *                 .monitoring("loss", PromotionPolicy.Direction.DOWN, 0.01).build())
  *         .build();
  * }</pre>
  *
@@ -26,10 +26,11 @@ import java.util.Objects;
  * since its first record, or when no record has arrived for {@code streamTimeout} (a pause in the stream closes the
  * partial window). <b>End</b>: after {@code maxWindows} windows (0: no limit), or when no record has arrived for
  * {@code streamTimeout}, unless {@code indefinite} (Kafka-ML's {@code stream_timeout = -1}), which runs until
- * cancelled. <b>Promotion</b>: after each window the validation metric {@code monitoringMetric} (or, without a
- * hold-out, the prequential one) is compared with the reference, the first window's value; when it has changed in the
- * direction {@code change} by at least {@code improvement}, the model is promoted as a new version and becomes the
- * reference (Kafka-ML's rule for its indefinite mode, applied here to every incremental run).
+ * cancelled. <b>Promotion</b>: after each window {@link PromotionPolicy#kafkaMl} decides on the hold-out metric
+ * {@code val_<monitoringMetric>} (without a hold-out split, the training {@code loss}) against the result's promoted
+ * version: the first window with the metric is promoted, later ones when the metric has moved in direction
+ * {@code change} by at least {@code improvement}; a promoted window is published as a new model version
+ * ({@link io.kafkaml.registry.Registry#publishVersion}) with its metrics and the offsets after it, and promoted.
  *
  * <p>The consumer group is {@code groupId}, by default {@code kafkaml-incremental.<deploymentId>.<model>} (one model;
  * several models trained by one runner share {@code kafkaml-incremental.<deploymentId>}). Its partitions are assigned,
@@ -55,25 +56,8 @@ public record IncrementalSpec(
         int maxWindows,
         boolean indefinite,
         String monitoringMetric,
-        Change change,
+        PromotionPolicy.Direction change,
         double improvement) {
-
-    /** The direction in which a monitored metric improves (Kafka-ML's {@code change}). */
-    public enum Change {
-        /** Higher is better (accuracy, f1, r2). */
-        UP,
-        /** Lower is better (loss, mse). */
-        DOWN;
-
-        /** {@code up} or {@code down}, in any case. */
-        public static Change parse(String text) {
-            try {
-                return valueOf(text.trim().toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("change must be 'up' or 'down', was '" + text + "'", e);
-            }
-        }
-    }
 
     /** The stream timeout unless one is given: 30 s. */
     public static final Duration DEFAULT_STREAM_TIMEOUT = Duration.ofSeconds(30);
@@ -130,12 +114,17 @@ public record IncrementalSpec(
                 : "kafkaml-incremental." + deploymentId;
     }
 
-    /** Whether {@code candidate} improves on {@code reference} by at least {@code improvement} (Kafka-ML's rule). */
-    public boolean improves(double candidate, double reference) {
-        if (Double.isNaN(candidate) || Double.isNaN(reference) || candidate == reference) {
-            return false;
-        }
-        return change == Change.UP ? candidate - reference >= improvement : reference - candidate >= improvement;
+    /**
+     * The metric promotion watches in a window's candidate metrics: {@code val_<monitoringMetric>} (the hold-out, as
+     * Kafka-ML monitors {@code 'val_' + monitoring_metric}), or without a hold-out split the training {@code loss}.
+     */
+    public String monitoredKey(boolean holdout) {
+        return holdout ? "val_" + monitoringMetric : "loss";
+    }
+
+    /** Kafka-ML's rule ({@link PromotionPolicy#kafkaMl}) on {@link #monitoredKey(boolean)}. */
+    public PromotionPolicy promotionPolicy(boolean holdout) {
+        return PromotionPolicy.kafkaMl(monitoredKey(holdout), change, improvement);
     }
 
     /** The settings as plain values, as a deployment records them ({@link TrainingSpec#toMap()}). */
@@ -170,7 +159,7 @@ public record IncrementalSpec(
         builder.indefinite(Boolean.parseBoolean(String.valueOf(map.get("indefinite"))));
         builder.monitoring(
                 String.valueOf(map.get("monitoringMetric") == null ? "loss" : map.get("monitoringMetric")),
-                Change.parse(String.valueOf(map.get("change") == null ? "DOWN" : map.get("change"))),
+                PromotionPolicy.Direction.of(String.valueOf(map.get("change") == null ? "DOWN" : map.get("change"))),
                 map.get("improvement") == null ? 0 : Double.parseDouble(String.valueOf(map.get("improvement"))));
         return builder.build();
     }
@@ -191,7 +180,7 @@ public record IncrementalSpec(
         private int maxWindows;
         private boolean indefinite;
         private String monitoringMetric = "loss";
-        private Change change = Change.DOWN;
+        private PromotionPolicy.Direction change = PromotionPolicy.Direction.DOWN;
         private double improvement;
 
         private Builder() {}
@@ -237,7 +226,7 @@ public record IncrementalSpec(
          * least {@code improvement} since the last promoted one (the first window is the reference); default
          * {@code loss}, {@code DOWN}, 0.
          */
-        public Builder monitoring(String metric, Change change, double improvement) {
+        public Builder monitoring(String metric, PromotionPolicy.Direction change, double improvement) {
             this.monitoringMetric = metric;
             this.change = change;
             this.improvement = improvement;

@@ -22,9 +22,6 @@ import org.apache.kafka.common.TopicPartition;
  * @param model the model artifact id
  * @param normalizer the normalizer artifact id, or {@code null}
  * @param records the records fitted (trained on or held out) over all windows
- * @param reference the promotion reference: the monitored metric of the first window or of the last promotion, or
- *     {@code null} before the first window
- * @param versions the versions promoted so far
  * @param metricsStart where the run's first window record is in the metrics topic, or {@code null}
  */
 record Checkpoint(
@@ -34,8 +31,6 @@ record Checkpoint(
         String model,
         String normalizer,
         long records,
-        Double reference,
-        int versions,
         MetricsPosition metricsStart) {
 
     private static final ObjectMapper JSON = new ObjectMapper();

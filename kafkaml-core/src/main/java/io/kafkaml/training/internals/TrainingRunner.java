@@ -78,6 +78,12 @@ import org.slf4j.LoggerFactory;
  * regressors report {@code mse}, {@code mae}, {@code rmse}, {@code r2} averaged over outputs, and per output
  * ({@code mse_0}, ...) when there are several. All report the {@code loss}.
  *
+ * <p>An <b>unbounded</b> stream (Kafka-ML's online control message: {@code incremental} and a bare topic) is trained
+ * in windows instead of epochs ({@link IncrementalSpec}): one metrics record per window (prequential and hold-out
+ * metrics), a promotion decision, a checkpoint in the registry, then the commit of the window's offsets; a runner
+ * restarted on the same result resumes from the checkpoint. With {@link io.kafkaml.training.SemiSupervisedSpec} and a
+ * stream that names {@code unsupervised_topic} slices, pseudo-label rounds follow the labelled epochs.
+ *
  * <p>Not thread-safe, except {@link #cancel()}, {@link #awaitEnd} and {@link #finalStatus()}.
  */
 public final class TrainingRunner implements Runnable {
@@ -746,8 +752,6 @@ public final class TrainingRunner implements Runnable {
             trainer.normalizerArtifact = checkpoint.normalizer();
             trainer.runId = checkpoint.run();
             trainer.metricsStart = checkpoint.metricsStart();
-            trainer.reference = checkpoint.reference();
-            trainer.versions = checkpoint.versions();
             log.info(
                     "[{}] model {} resumes its incremental run after window {} ({} records fitted, offsets {})",
                     job.deploymentId(),
@@ -1239,12 +1243,6 @@ public final class TrainingRunner implements Runnable {
         boolean windowed;
         /** The incremental checkpoint this model resumes from, or {@code null}. */
         Checkpoint resume;
-        /** The promotion reference: the monitored metric of the first window or of the last promoted version. */
-        Double reference;
-        /** The versions promoted by this incremental run. */
-        int versions;
-        /** Whether a promotion without a hold-out split was already warned about. */
-        boolean warnedNoHoldout;
 
         ModelTrainer(ModelDefinition model) {
             this.model = model;
@@ -1309,8 +1307,6 @@ public final class TrainingRunner implements Runnable {
             normalizerArtifact = null;
             runId = run;
             metricsStart = null;
-            reference = null;
-            versions = 0;
         }
 
         /**
@@ -1319,6 +1315,8 @@ public final class TrainingRunner implements Runnable {
          * at it. A model whose checkpoint cannot be written ends FAILED with the reason.
          */
         void checkpoint(int window, WindowReader.Window read, long records, IncrementalSpec incremental) {
+            // a model version is published before the checkpoint: after a crash between the two the window is fitted
+            // again from the previous checkpoint and may publish a second version of the same offsets
             try {
                 registry.flushEpochs(); // the window's metrics record is acknowledged, and the run's start known
                 ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -1340,8 +1338,6 @@ public final class TrainingRunner implements Runnable {
                         modelId,
                         normalizerArtifact,
                         records,
-                        reference,
-                        versions,
                         metricsStart);
                 registry.storeArtifact(Checkpoint.id(resultId, window), checkpoint.toBytes());
                 artifact = modelId;
@@ -1353,83 +1349,45 @@ public final class TrainingRunner implements Runnable {
         }
 
         /**
-         * Kafka-ML's rule: the monitored metric of the hold-out split (without one, the training loss when the metric
-         * is {@code loss}) against the reference, the first window's value or the last promoted one; a change in the
-         * metric's direction by at least the improvement promotes the model as a new version.
+         * Asks the promotion policy ({@link IncrementalSpec#promotionPolicy}: Kafka-ML's rule) whether this window's
+         * model beats the result's promoted version; if so publishes it as a new version (model, normalizer, its
+         * metrics: training {@code loss}, hold-out {@code val_*}, prequential {@code preq_*}; the offsets after the
+         * window) and promotes it.
          */
-        private void promote(int window, WindowReader.Window read, IncrementalSpec incremental) throws IOException {
-            String metric = incremental.monitoringMetric();
-            Double value = lastEpoch.validation().get(metric);
-            if (value == null && "loss".equals(metric) && lastEpoch.validation().isEmpty()) {
-                value = lastEpoch.loss();
+        private void promote(int window, WindowReader.Window read, IncrementalSpec incremental) {
+            boolean holdout = !lastEpoch.validation().isEmpty();
+            Map<String, Double> candidate = new java.util.TreeMap<>();
+            if (Double.isFinite(lastEpoch.loss())) {
+                candidate.put("loss", lastEpoch.loss());
             }
-            if (value == null || !Double.isFinite(value)) {
-                if (!warnedNoHoldout) {
-                    warnedNoHoldout = true;
-                    log.warn(
-                            "[{}] model {}: no {} to promote by in window {} (metrics: {}); send a validation_rate "
-                                    + "> 0 for a hold-out split",
-                            job.deploymentId(),
-                            model.name(),
-                            metric,
-                            window,
-                            lastEpoch.validation().keySet());
-                }
+            addMetrics(candidate, "val_", lastEpoch.validation());
+            addMetrics(candidate, "preq_", lastEpoch.prequential());
+            java.util.Optional<Map<String, Double>> promoted =
+                    registry.promotedVersion(resultId).map(io.kafkaml.registry.ModelVersion::metrics);
+            io.kafkaml.training.PromotionPolicy.Decision decision =
+                    incremental.promotionPolicy(holdout).decide(candidate, promoted);
+            if (!decision.promote()) {
+                log.info("[{}] model {} window {}: {}", job.deploymentId(), model.name(), window, decision.reason());
                 return;
             }
-            if (reference == null) {
-                reference = value;
-                log.info(
-                        "[{}] model {}: window {} sets the promotion reference, {} {}",
-                        job.deploymentId(),
-                        model.name(),
-                        window,
-                        metric,
-                        String.format("%.4f", value));
-                return;
-            }
-            if (!incremental.improves(value, reference)) {
-                return;
-            }
-            String reason = String.format(
-                    java.util.Locale.ROOT,
-                    "window %d: %s %.6f %s reference %.6f by >= %s",
-                    window,
-                    metric,
-                    value,
-                    incremental.change() == IncrementalSpec.Change.UP ? "above" : "below",
-                    reference,
-                    incremental.improvement());
-            int version = versions + 1;
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ModelSerializer.writeModel(network, out, false);
-            String versionModel = registry.storeArtifact(resultId + ".v" + version + ".model", out.toByteArray())
-                    .id();
-            Map<String, Object> record = new LinkedHashMap<>();
-            record.put("resultId", resultId);
-            record.put("version", version);
-            record.put("window", window);
-            record.put("artifact", versionModel);
-            record.put("normalizer", normalizerArtifact);
-            Map<String, Double> metrics = new java.util.TreeMap<>();
-            lastEpoch.validation().forEach((k, v) -> {
-                if (Double.isFinite(v)) {
-                    metrics.put(k, v);
+            String reason = "window " + window + ": " + decision.reason();
+            io.kafkaml.registry.ModelVersion version =
+                    registry.publishVersion(resultId, network, normalizer, candidate, read.next(), reason, true);
+            log.info(
+                    "[{}] model {} promoted version {}: {}",
+                    job.deploymentId(),
+                    model.name(),
+                    version.version(),
+                    reason);
+        }
+
+        /** Adds the finite whole-model metrics ({@code accuracy}, not per-label {@code accuracy_0}) under a prefix. */
+        private static void addMetrics(Map<String, Double> into, String prefix, Map<String, Double> metrics) {
+            metrics.forEach((name, value) -> {
+                if (value != null && Double.isFinite(value) && !name.matches(".*_\\d+")) {
+                    into.put(prefix + name, value);
                 }
             });
-            metrics.put(metric, value);
-            record.put("metrics", metrics);
-            Map<String, Long> offsets = new java.util.TreeMap<>();
-            read.next().forEach((partition, offset) -> offsets.put(partition.toString(), offset));
-            record.put("offsets", offsets);
-            record.put("createdAt", Instant.now().toString());
-            record.put("reason", reason);
-            registry.storeArtifact(
-                    resultId + ".v" + version + ".version",
-                    new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(record));
-            versions = version;
-            reference = value;
-            log.info("[{}] model {} promoted version {}: {}", job.deploymentId(), model.name(), version, reason);
         }
 
         /** Deletes checkpoint {@code window} (model and record) once a later one is committed, or the run ended. */
