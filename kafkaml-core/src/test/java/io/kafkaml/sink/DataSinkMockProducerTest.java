@@ -69,6 +69,34 @@ class DataSinkMockProducerTest {
     }
 
     @Test
+    void anOnlineSinkSendsKafkaMlsOnlineControlMessageBeforeItsFirstRecordAndNothingOnClose() {
+        MockProducer<byte[], byte[]> producer =
+                new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer());
+        try (RecordDataSink sink =
+                sink(producer).testRate(0).validationRate(0.1).online(true).build()) {
+            IntStream.range(0, 5).forEach(i -> sink.send(new double[] {i, i * 2}, i % 2));
+        }
+        List<ProducerRecord<byte[], byte[]>> history = producer.history();
+        assertThat(history).hasSize(6);
+        assertThat(history.get(0).topic()).isEqualTo("KAFKA_ML_CONTROL_TOPIC");
+        assertThat(history.subList(1, 6)).allMatch(r -> r.topic().equals("data"));
+        ControlMessage message =
+                ControlMessage.parse(history.get(0).key(), history.get(0).value());
+        assertThat(message.incremental()).isTrue();
+        assertThat(message.unboundedTopic()).contains("data");
+        assertThat(message.slices()).isEmpty();
+        assertThat(message.totalMessages()).isEqualTo(-1);
+        assertThat(message.validationRate()).isEqualTo(0.1);
+        assertThat(new String(history.get(0).value(), java.nio.charset.StandardCharsets.UTF_8))
+                .contains("\"total_msg\":null")
+                .contains("\"incremental\":true");
+        assertThat(history.get(0).key()).containsExactly(7); // Kafka-ML's key: the id as one byte
+        assertThatThrownBy(() -> sink(producer).online(true).build()) // testRate 0.25
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("testRate must be 0");
+    }
+
+    @Test
     void roundRobinSpreadsRecordsOverEveryPartitionAndTheMessageListsEachSlice() {
         Node node = new Node(0, "localhost", 9092);
         List<PartitionInfo> partitions = IntStream.range(0, 3)
