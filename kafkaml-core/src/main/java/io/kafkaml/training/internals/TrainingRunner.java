@@ -1316,7 +1316,7 @@ public final class TrainingRunner implements Runnable {
          */
         void checkpoint(int window, WindowReader.Window read, long records, IncrementalSpec incremental) {
             // a model version is published before the checkpoint: after a crash between the two the window is fitted
-            // again from the previous checkpoint and may publish a second version of the same offsets
+            // again from the previous checkpoint, and promote() sees its offsets already published
             try {
                 registry.flushEpochs(); // the window's metrics record is acknowledged, and the run's start known
                 ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -1362,8 +1362,20 @@ public final class TrainingRunner implements Runnable {
             }
             addMetrics(candidate, "val_", lastEpoch.validation());
             addMetrics(candidate, "preq_", lastEpoch.prequential());
-            java.util.Optional<Map<String, Double>> promoted =
-                    registry.promotedVersion(resultId).map(io.kafkaml.registry.ModelVersion::metrics);
+            java.util.Optional<io.kafkaml.registry.ModelVersion> current = registry.promotedVersion(resultId);
+            Map<String, Long> seen = new java.util.TreeMap<>();
+            read.next().forEach((partition, offset) -> seen.put(partition.toString(), offset));
+            if (current.isPresent() && current.get().offsets().equals(seen)) {
+                // a runner killed after publishing this window and before its checkpoint fitted it again
+                log.info(
+                        "[{}] model {} window {} was already published as version {}; not published twice",
+                        job.deploymentId(),
+                        model.name(),
+                        window,
+                        current.get().version());
+                return;
+            }
+            java.util.Optional<Map<String, Double>> promoted = current.map(io.kafkaml.registry.ModelVersion::metrics);
             io.kafkaml.training.PromotionPolicy.Decision decision =
                     incremental.promotionPolicy(holdout).decide(candidate, promoted);
             if (!decision.promote()) {
