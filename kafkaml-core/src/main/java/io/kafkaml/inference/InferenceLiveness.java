@@ -51,7 +51,7 @@ public final class InferenceLiveness {
      * Whether the owner of {@code record} (RUNNING) is alive, as {@link #alive(Registry, Inference, Duration)} judges
      * a deployment, but counting only the group members that may be the owner's: a process that joined the deployment
      * asks this, its own replicas (and other joiners') being members of the same group. Members are told apart by
-     * their {@code client.id}, {@code <id>-<instance id>-<n>-consumer} ({@link InferenceReplica}); a member with
+     * their {@code client.id}, {@code <id>-<instance id>-<n>-consumer} ({@link LocalInference.Replica}); a member with
      * another client id (set by the user) may be the owner's and counts, so such a deployment is never judged dead by
      * this rule while any process serves it.
      *

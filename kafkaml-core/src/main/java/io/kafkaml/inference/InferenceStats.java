@@ -1,6 +1,6 @@
 package io.kafkaml.inference;
 
-import io.kafkaml.internals.LatencyHistogram;
+import io.kafkaml.inference.internals.InferenceCounters;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
@@ -8,20 +8,42 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Counters of an inference deployment, shared by its replicas: records in and out, dead-lettered inputs,
  * batches, and the processing time of every batch (poll returned to offsets committed) in one HdrHistogram.
- * Thread-safe.
+ * A read-only view: the deployment's replicas update the counters behind it.
+ *
+ * <p>Thread safety: thread-safe; every method may be called from any thread while the replicas run. Lifecycle:
+ * created with its deployment ({@link LocalInference#stats()}) and valid for as long as the caller holds it; the
+ * counts stop changing once the deployment is closed.
  */
 public final class InferenceStats {
 
-    final LongAdder recordsIn = new LongAdder();
-    final LongAdder recordsOut = new LongAdder();
-    final LongAdder deadLettered = new LongAdder();
-    final LongAdder dropped = new LongAdder();
-    final LongAdder batches = new LongAdder();
-    final LongAdder decodeNanos = new LongAdder();
-    final LongAdder predictNanos = new LongAdder();
-    final LongAdder sendNanos = new LongAdder();
-    final LongAdder commitNanos = new LongAdder();
-    private final LatencyHistogram latencies = new LatencyHistogram();
+    private final InferenceCounters counters;
+    private final LongAdder recordsIn;
+    private final LongAdder recordsOut;
+    private final LongAdder deadLettered;
+    private final LongAdder dropped;
+    private final LongAdder batches;
+    private final LongAdder decodeNanos;
+    private final LongAdder predictNanos;
+    private final LongAdder sendNanos;
+    private final LongAdder commitNanos;
+
+    /** Counters that stay at zero (nothing writes them); a deployment's come from {@link LocalInference#stats()}. */
+    public InferenceStats() {
+        this(new InferenceCounters());
+    }
+
+    InferenceStats(InferenceCounters counters) {
+        this.counters = counters;
+        this.recordsIn = counters.recordsIn;
+        this.recordsOut = counters.recordsOut;
+        this.deadLettered = counters.deadLettered;
+        this.dropped = counters.dropped;
+        this.batches = counters.batches;
+        this.decodeNanos = counters.decodeNanos;
+        this.predictNanos = counters.predictNanos;
+        this.sendNanos = counters.sendNanos;
+        this.commitNanos = counters.commitNanos;
+    }
 
     /** Inputs consumed and handled (predicted or dead-lettered). */
     public long recordsIn() {
@@ -71,10 +93,6 @@ public final class InferenceStats {
         return stages;
     }
 
-    void recordLatency(long nanos) {
-        latencies.recordNanos(nanos);
-    }
-
     /**
      * A percentile of the processing time of every batch since the deployment started, in milliseconds (HdrHistogram,
      * three significant digits); NaN before the first.
@@ -82,7 +100,7 @@ public final class InferenceStats {
      * @param percentile in [0, 100]
      */
     public double batchLatencyMillis(double percentile) {
-        return latencies.percentileMillis(percentile);
+        return counters.latencies.percentileMillis(percentile);
     }
 
     /** One line: the counters, then the batch time percentiles, or "no batches" before the first. */

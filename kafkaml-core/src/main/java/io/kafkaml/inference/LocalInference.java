@@ -1,6 +1,8 @@
 package io.kafkaml.inference;
 
 import io.kafkaml.config.KafkaMlConfig;
+import io.kafkaml.inference.internals.InferenceCounters;
+import io.kafkaml.inference.internals.InferenceReplica;
 import io.kafkaml.internals.Deadline;
 import io.kafkaml.registry.Inference;
 import io.kafkaml.registry.Registry;
@@ -21,7 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * An inference deployment run by threads of this JVM: N {@link InferenceReplica}s in one consumer group, each
+ * An inference deployment run by threads of this JVM: N {@linkplain Replica replicas} in one consumer group, each
  * kept alive by a {@link Supervisor}, recorded in the registry (status, replicas, restarts, the last failure) so
  * other processes see what runs.
  *
@@ -39,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * cause in {@link Inference#error()}). When a replica's budget is spent, or it fails in a way a restart cannot cure
  * (an input the {@link InferenceExceptionHandler} FAILed), the whole deployment is {@link State#FAILED}: the other
  * replicas stop, the registry says FAILED with the reason, {@link #awaitTermination} returns and the CLI exits
- * non-zero. A replica whose producer is fenced is restarted like any other (see {@link InferenceReplica}).
+ * non-zero. A replica whose producer is fenced is restarted like any other (see {@link Replica}).
  *
  * <h2>Several processes, one owner</h2>
  * Processes started with the same id and result share the load (one consumer group). Each names its replicas
@@ -98,6 +100,44 @@ public final class LocalInference implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(LocalInference.class);
 
+    /**
+     * One replica of a running deployment, as {@link #replicas()} shows it: a consumer in the deployment's group with
+     * a producer of its own, polling, predicting each poll as one batch and writing one prediction per input. Each
+     * poll's predictions are written, and its offsets committed, at least once, or inside one Kafka transaction with
+     * {@link ProcessingGuarantee#EXACTLY_ONCE} (a fenced producer restarts the replica with a new one). Inputs that
+     * fail for a reason of their own go to the {@link InferenceExceptionHandler} (dead-letter topic with headers
+     * {@code kafkaml.dlq.*}, see {@link KafkaMlConfig}).
+     *
+     * <p>Thread safety: every method may be called from any thread. Lifecycle: a replica runs once, on its
+     * supervisor's thread, from its start until it is stopped or fails; a failed one is replaced by a new replica
+     * (a new object) within the restart budget, so hold a replica only as long as you need it.
+     */
+    public interface Replica {
+        /**
+         * The replica's name, unique in its group: {@code <inference id>-<instance id>-<n>}; with exactly-once also its
+         * transactional id.
+         */
+        String name();
+
+        /** Asks it to finish its batch, commit and stop; returns at once. */
+        void stop();
+
+        /**
+         * Stops it without finishing its batch or committing (what a crash does); its inputs are predicted again
+         * by the replica that takes its partitions. Its supervisor restarts it. Returns at once.
+         */
+        void abort();
+
+        /** Waits until its loop has ended and its clients are closed; true if it has. */
+        boolean awaitStopped(Duration timeout);
+
+        /** Why it failed, or {@code null} while it runs or after a clean stop. */
+        Throwable failure();
+
+        /** Whether it ended because its producer was fenced (exactly once). */
+        boolean fenced();
+    }
+
     /** The deployment's states. */
     public enum State {
         /** Its replicas run (some may be restarting). */
@@ -125,7 +165,8 @@ public final class LocalInference implements AutoCloseable {
     /** Serialises this process's writes of the record (heartbeat, restarts, replica count, final status). */
     private final Object writeLock = new Object();
 
-    private final InferenceStats stats = new InferenceStats();
+    private final InferenceCounters counters = new InferenceCounters();
+    private final InferenceStats stats = new InferenceStats(counters);
     private final List<Slot> slots = new ArrayList<>();
     private final AtomicInteger slotNumbers = new AtomicInteger();
     private final AtomicInteger restarts = new AtomicInteger();
@@ -656,8 +697,8 @@ public final class LocalInference implements AutoCloseable {
     }
 
     /** The replicas running now (a restarting slot has none for the moment). */
-    public synchronized List<InferenceReplica> replicas() {
-        List<InferenceReplica> running = new ArrayList<>();
+    public synchronized List<Replica> replicas() {
+        List<Replica> running = new ArrayList<>();
         for (Slot slot : slots) {
             InferenceReplica replica = slot.current.get();
             if (replica != null && !slot.supervisor.state().isTerminal()) {
@@ -723,7 +764,7 @@ public final class LocalInference implements AutoCloseable {
                 groupId,
                 model != null ? model : ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig)),
                 clientConfig,
-                stats);
+                counters);
         replica.writeWindow(this::mayWrite);
         slot.current.set(replica);
         return replica;

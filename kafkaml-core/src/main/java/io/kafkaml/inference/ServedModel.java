@@ -17,7 +17,6 @@ import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.training.TrainingSpec;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -53,8 +52,6 @@ public final class ServedModel {
     private final OutputKind kind;
     private final double threshold;
     private final int outputs;
-    private final byte[] resultHeader;
-    private final byte[] modelHeader;
     private final InputLayout.Binding binding;
     /** The last batch's input array, reused by the next batch of the same size. */
     private INDArray inputBuffer;
@@ -78,8 +75,6 @@ public final class ServedModel {
         this.kind = kind;
         this.threshold = threshold;
         this.outputs = outputs;
-        this.resultHeader = result.id().getBytes(StandardCharsets.UTF_8);
-        this.modelHeader = result.model().getBytes(StandardCharsets.UTF_8);
     }
 
     /**
@@ -358,13 +353,5 @@ public final class ServedModel {
             throw new IllegalStateException("Writing JSON to memory cannot fail", e);
         }
         return out.toByteArray();
-    }
-
-    byte[] resultHeader() {
-        return resultHeader;
-    }
-
-    byte[] modelHeader() {
-        return modelHeader;
     }
 }

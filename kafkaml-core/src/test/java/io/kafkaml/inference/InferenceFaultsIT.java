@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.inference.InferenceExceptionHandler.FailedInput;
 import io.kafkaml.inference.InferenceExceptionHandler.Response;
 import io.kafkaml.inference.InferenceExceptionHandler.Stage;
@@ -170,11 +171,11 @@ class InferenceFaultsIT {
             assertThat(keys(dead)).hasSize(20);
             Map<String, String> first = headers(dead.get(0));
             assertThat(first)
-                    .containsEntry(InferenceReplica.DLQ_TOPIC_HEADER, "wide-in")
-                    .containsEntry(InferenceReplica.DLQ_STAGE_HEADER, "PRODUCE")
-                    .containsEntry(InferenceReplica.DLQ_ERROR_CLASS_HEADER, RecordTooLargeException.class.getName())
-                    .containsKeys(InferenceReplica.DLQ_PARTITION_HEADER, InferenceReplica.DLQ_OFFSET_HEADER);
-            assertThat(first.get(InferenceReplica.DLQ_ERROR_MESSAGE_HEADER)).contains("max.request.size");
+                    .containsEntry(KafkaMlConfig.DLQ_TOPIC_HEADER, "wide-in")
+                    .containsEntry(KafkaMlConfig.DLQ_STAGE_HEADER, "PRODUCE")
+                    .containsEntry(KafkaMlConfig.DLQ_ERROR_CLASS_HEADER, RecordTooLargeException.class.getName())
+                    .containsKeys(KafkaMlConfig.DLQ_PARTITION_HEADER, KafkaMlConfig.DLQ_OFFSET_HEADER);
+            assertThat(first.get(KafkaMlConfig.DLQ_ERROR_MESSAGE_HEADER)).contains("max.request.size");
             await().atMost(30, TimeUnit.SECONDS).until(() -> committed(kafka, inference.groupId()) == 20);
             // the replica goes on: later inputs are handled too, and it never failed or restarted
             send(kafka, "wide-in", 20, 10, 0);
@@ -213,11 +214,11 @@ class InferenceFaultsIT {
             assertThat(keys(dead)).containsExactly("big");
             Map<String, String> headers = headers(dead.get(0));
             assertThat(headers)
-                    .containsEntry(InferenceReplica.DLQ_TOPIC_HEADER, "big-in")
-                    .containsEntry(InferenceReplica.DLQ_PARTITION_HEADER, "0")
-                    .containsEntry(InferenceReplica.DLQ_OFFSET_HEADER, "6")
-                    .containsEntry(InferenceReplica.DLQ_STAGE_HEADER, "DECODE");
-            assertThat(headers.get(InferenceReplica.DLQ_ERROR_MESSAGE_HEADER))
+                    .containsEntry(KafkaMlConfig.DLQ_TOPIC_HEADER, "big-in")
+                    .containsEntry(KafkaMlConfig.DLQ_PARTITION_HEADER, "0")
+                    .containsEntry(KafkaMlConfig.DLQ_OFFSET_HEADER, "6")
+                    .containsEntry(KafkaMlConfig.DLQ_STAGE_HEADER, "DECODE");
+            assertThat(headers.get(KafkaMlConfig.DLQ_ERROR_MESSAGE_HEADER))
                     .contains("211 bytes", "limit of 64 bytes per record (kafkaml.max.record.bytes)");
             assertThat(keys(read(kafka, "big-out", 10, false))).hasSize(10).doesNotContain("big");
             assertThat(inference.restarts()).isZero();
@@ -277,7 +278,7 @@ class InferenceFaultsIT {
             assertThat(dead).hasSize(n / 10);
             assertThat(keys(dead)).allMatch(k -> Integer.parseInt(k) % 10 == 0);
             assertThat(headers(dead.get(0)))
-                    .containsEntry(InferenceReplica.DLQ_ERROR_CLASS_HEADER, RecordTooLargeException.class.getName());
+                    .containsEntry(KafkaMlConfig.DLQ_ERROR_CLASS_HEADER, RecordTooLargeException.class.getName());
             await().atMost(30, TimeUnit.SECONDS)
                     .until(() -> inference.stats().recordsOut() == n - n / 10
                             && inference.stats().deadLettered() == n / 10);
@@ -335,14 +336,14 @@ class InferenceFaultsIT {
                 assertThat(record.value()).isNull();
                 assertThat(headers)
                         .doesNotContainKey("pad")
-                        .containsEntry(InferenceReplica.DLQ_TOPIC_HEADER, in)
-                        .containsEntry(InferenceReplica.DLQ_PARTITION_HEADER, "0")
-                        .containsEntry(InferenceReplica.DLQ_STAGE_HEADER, "PRODUCE")
+                        .containsEntry(KafkaMlConfig.DLQ_TOPIC_HEADER, in)
+                        .containsEntry(KafkaMlConfig.DLQ_PARTITION_HEADER, "0")
+                        .containsEntry(KafkaMlConfig.DLQ_STAGE_HEADER, "PRODUCE")
                         .containsEntry(
-                                InferenceReplica.DLQ_ERROR_CLASS_HEADER, RecordTooLargeException.class.getName());
-                assertThat(headers.get(InferenceReplica.DLQ_PAYLOAD_OMITTED_HEADER))
+                                KafkaMlConfig.DLQ_ERROR_CLASS_HEADER, RecordTooLargeException.class.getName());
+                assertThat(headers.get(KafkaMlConfig.DLQ_PAYLOAD_OMITTED_HEADER))
                         .contains("left out");
-                offsets.add(headers.get(InferenceReplica.DLQ_OFFSET_HEADER));
+                offsets.add(headers.get(KafkaMlConfig.DLQ_OFFSET_HEADER));
             }
             assertThat(offsets).containsExactlyInAnyOrder("3", "7", "13", "17", "23", "27");
             await().atMost(30, TimeUnit.SECONDS).until(() -> committed(kafka, inference.groupId()) == 30);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.model.ModelDefinition;
 import io.kafkaml.registry.Configuration;
@@ -185,7 +186,7 @@ class InferenceIT {
                     .isEqualTo("t" + index);
             assertThat(new String(
                             output.headers()
-                                    .lastHeader(InferenceReplica.RESULT_HEADER)
+                                    .lastHeader(KafkaMlConfig.RESULT_HEADER)
                                     .value(),
                             StandardCharsets.UTF_8))
                     .isEqualTo("train-1.tiny");
@@ -245,7 +246,7 @@ class InferenceIT {
             org.awaitility.Awaitility.await()
                     .atMost(60, TimeUnit.SECONDS)
                     .until(() -> inference.stats().recordsOut() > 2000);
-            InferenceReplica crashed = inference.replicas().get(0);
+            LocalInference.Replica crashed = inference.replicas().get(0);
             crashed.abort();
             assertThat(crashed.awaitStopped(Duration.ofSeconds(30))).isTrue();
             List<ConsumerRecord<byte[], byte[]>> outputs = readOutputs(kafka, "out-2", N, false);
@@ -273,7 +274,7 @@ class InferenceIT {
             org.awaitility.Awaitility.await()
                     .atMost(60, TimeUnit.SECONDS)
                     .until(() -> inference.stats().recordsOut() > 2000);
-            InferenceReplica crashed = inference.replicas().get(0);
+            LocalInference.Replica crashed = inference.replicas().get(0);
             crashed.abort();
             assertThat(crashed.awaitStopped(Duration.ofSeconds(30))).isTrue();
             List<ConsumerRecord<byte[], byte[]>> outputs = readOutputs(kafka, "out-3", N, true);

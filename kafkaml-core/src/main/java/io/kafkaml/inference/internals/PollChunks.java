@@ -1,4 +1,4 @@
-package io.kafkaml.inference;
+package io.kafkaml.inference.internals;
 
 /**
  * How an inference replica keeps within {@code max.poll.interval.ms}: a poll's records are processed in chunks; when

@@ -1,13 +1,22 @@
-package io.kafkaml.inference;
+package io.kafkaml.inference.internals;
 
 import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.format.RecordDecodeException;
 import io.kafkaml.format.RecordDecoder;
 import io.kafkaml.format.RecordFormats;
+import io.kafkaml.inference.InferenceConfig;
+import io.kafkaml.inference.InferenceException;
+import io.kafkaml.inference.InferenceExceptionHandler;
 import io.kafkaml.inference.InferenceExceptionHandler.FailedInput;
 import io.kafkaml.inference.InferenceExceptionHandler.Response;
 import io.kafkaml.inference.InferenceExceptionHandler.Stage;
+import io.kafkaml.inference.InferenceRecordException;
+import io.kafkaml.inference.InferenceSpec;
+import io.kafkaml.inference.InferenceStats;
+import io.kafkaml.inference.LocalInference;
+import io.kafkaml.inference.ProcessingGuarantee;
+import io.kafkaml.inference.ServedModel;
 import io.kafkaml.internals.ClientConfigs;
 import io.kafkaml.internals.Deadline;
 import io.kafkaml.runtime.Supervisor;
@@ -105,7 +114,7 @@ import org.slf4j.LoggerFactory;
  * <p>Runs on the thread that calls {@link #run()}, normally a {@link Supervisor}'s; {@link #stop()},
  * {@link #stop(Duration)} and {@link #abort()} may be called from any thread. Single use.
  */
-public final class InferenceReplica implements Supervisor.Runner {
+public final class InferenceReplica implements Supervisor.Runner, LocalInference.Replica {
 
     private static final Logger log = LoggerFactory.getLogger(InferenceReplica.class);
     /** Header naming the training result whose model made a prediction. */
@@ -139,7 +148,11 @@ public final class InferenceReplica implements Supervisor.Runner {
     private final String name;
     private final InferenceSpec spec;
     private final ServedModel model;
-    private final InferenceStats stats;
+    /** The {@code kafkaml.result} and {@code kafkaml.model} header values of every prediction. */
+    private final byte[] resultHeader;
+
+    private final byte[] modelHeader;
+    private final InferenceCounters stats;
     private final InferenceExceptionHandler handler;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final KafkaProducer<byte[], byte[]> producer;
@@ -218,13 +231,15 @@ public final class InferenceReplica implements Supervisor.Runner {
             String groupId,
             ServedModel model,
             Map<String, ?> clientConfig,
-            InferenceStats stats) {
+            InferenceCounters stats) {
         this.name = name;
         this.clientConfig = java.util.Collections.unmodifiableMap(new HashMap<>(clientConfig));
         this.maxRecordBytes = KafkaMlConfig.maxRecordBytes(clientConfig);
         this.groupId = groupId;
         this.spec = spec;
         this.model = model;
+        this.resultHeader = model.result().id().getBytes(StandardCharsets.UTF_8);
+        this.modelHeader = model.result().model().getBytes(StandardCharsets.UTF_8);
         this.stats = stats;
         this.handler = InferenceConfig.exceptionHandler(clientConfig);
         this.transactional = spec.guarantee() == ProcessingGuarantee.EXACTLY_ONCE;
@@ -376,7 +391,7 @@ public final class InferenceReplica implements Supervisor.Runner {
      * its group with its partitions paused, writes nothing, and a batch under way is abandoned (at least once: its
      * inputs are predicted again; exactly once: its transaction is aborted). Call before {@link #run()}.
      */
-    void writeWindow(java.util.function.BooleanSupplier window) {
+    public void writeWindow(java.util.function.BooleanSupplier window) {
         this.writeWindow = java.util.Objects.requireNonNull(window, "window");
     }
 
@@ -883,8 +898,8 @@ public final class InferenceReplica implements Supervisor.Runner {
                     continue;
                 }
                 RecordHeaders headers = new RecordHeaders(input.headers().toArray());
-                headers.add(RESULT_HEADER, model.resultHeader());
-                headers.add(MODEL_HEADER, model.modelHeader());
+                headers.add(RESULT_HEADER, resultHeader);
+                headers.add(MODEL_HEADER, modelHeader);
                 send(new ProducerRecord<>(spec.outputTopic(), null, input.key(), value, headers), input, false);
             }
         }

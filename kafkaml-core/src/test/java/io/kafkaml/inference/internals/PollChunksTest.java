@@ -1,4 +1,4 @@
-package io.kafkaml.inference;
+package io.kafkaml.inference.internals;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
