@@ -318,10 +318,12 @@ public final class KafkaMl implements AutoCloseable {
      * Serves a trained model under an inference deployment id of your choice; several processes serving the same
      * id and result share the input (see {@link LocalInference}). Closing the returned deployment stops it; this
      * instance's {@link #close()} stops it too.
+     * Its replicas' consumers, producers and admin clients come from this instance's
+     * {@link Builder#clientSupplier client supplier}.
      */
     public LocalInference serve(String inferenceId, InferenceSpec spec) {
         requireRunning();
-        LocalInference inference = LocalInference.start(registry, config.originals(), inferenceId, spec);
+        LocalInference inference = LocalInference.start(registry, config.originals(), inferenceId, spec, clients);
         inferences.add(inference);
         inferences.removeIf(i -> i.state() != LocalInference.State.RUNNING && i != inference);
         return inference;

@@ -1,5 +1,6 @@
 package io.kafkaml.inference;
 
+import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.inference.internals.InferenceCounters;
 import io.kafkaml.inference.internals.InferenceReplica;
@@ -150,6 +151,9 @@ public final class LocalInference implements AutoCloseable {
 
     private final Registry registry;
     private final Map<String, ?> clientConfig;
+    /** Where the replicas' consumers, producers and admin clients come from. */
+    private final KafkaClientSupplier clients;
+
     private final String id;
     private final InferenceSpec spec;
     private final String groupId;
@@ -206,8 +210,14 @@ public final class LocalInference implements AutoCloseable {
         }
     }
 
-    private LocalInference(Registry registry, Map<String, ?> clientConfig, String id, InferenceSpec spec) {
+    private LocalInference(
+            Registry registry,
+            Map<String, ?> clientConfig,
+            String id,
+            InferenceSpec spec,
+            KafkaClientSupplier clients) {
         this.registry = registry;
+        this.clients = Objects.requireNonNull(clients, "clients");
         this.clientConfig = Map.copyOf(clientConfig);
         this.id = id;
         this.spec = spec;
@@ -479,11 +489,28 @@ public final class LocalInference implements AutoCloseable {
      * @throws IllegalArgumentException if a setting is invalid (the message names it)
      */
     public static LocalInference start(Registry registry, Map<String, ?> clientConfig, String id, InferenceSpec spec) {
+        return start(registry, clientConfig, id, spec, KafkaClientSupplier.DEFAULT);
+    }
+
+    /**
+     * As {@link #start(Registry, Map, String, InferenceSpec)}, with the replicas' Kafka clients (each replica's
+     * consumer, producer and admin client) from {@code clients}: a test passes a supplier of {@code MockConsumer}s and
+     * {@code MockProducer}s. The registry keeps the clients it was built with.
+     *
+     * @param clients called with the complete configuration of each client, once per replica (and again for a
+     *     restarted replica); every client it returns is owned and closed by the replica
+     */
+    public static LocalInference start(
+            Registry registry,
+            Map<String, ?> clientConfig,
+            String id,
+            InferenceSpec spec,
+            KafkaClientSupplier clients) {
         Objects.requireNonNull(registry, "registry");
         io.kafkaml.internals.Nd4jThreads.configure(clientConfig);
         // fail now, in the caller's thread, if the model cannot be served; the first replica serves this copy
         ServedModel loaded = ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig));
-        LocalInference inference = new LocalInference(registry, clientConfig, id, spec);
+        LocalInference inference = new LocalInference(registry, clientConfig, id, spec, clients);
         inference.preloaded.set(loaded);
         inference.claim();
         // beats from now on, so that a reader sees the owner alive while its replicas join the group
@@ -764,7 +791,8 @@ public final class LocalInference implements AutoCloseable {
                 groupId,
                 model != null ? model : ServedModel.load(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig)),
                 clientConfig,
-                counters);
+                counters,
+                clients);
         replica.writeWindow(this::mayWrite);
         slot.current.set(replica);
         return replica;

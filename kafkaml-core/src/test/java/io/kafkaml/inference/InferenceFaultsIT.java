@@ -339,8 +339,7 @@ class InferenceFaultsIT {
                         .containsEntry(KafkaMlConfig.DLQ_TOPIC_HEADER, in)
                         .containsEntry(KafkaMlConfig.DLQ_PARTITION_HEADER, "0")
                         .containsEntry(KafkaMlConfig.DLQ_STAGE_HEADER, "PRODUCE")
-                        .containsEntry(
-                                KafkaMlConfig.DLQ_ERROR_CLASS_HEADER, RecordTooLargeException.class.getName());
+                        .containsEntry(KafkaMlConfig.DLQ_ERROR_CLASS_HEADER, RecordTooLargeException.class.getName());
                 assertThat(headers.get(KafkaMlConfig.DLQ_PAYLOAD_OMITTED_HEADER))
                         .contains("left out");
                 offsets.add(headers.get(KafkaMlConfig.DLQ_OFFSET_HEADER));

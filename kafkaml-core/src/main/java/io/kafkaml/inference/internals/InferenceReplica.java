@@ -1,6 +1,7 @@
 package io.kafkaml.inference.internals;
 
 import io.kafkaml.common.KafkaMlException;
+import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.format.RecordDecodeException;
 import io.kafkaml.format.RecordDecoder;
@@ -39,15 +40,14 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Callback;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -66,8 +66,6 @@ import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -154,8 +152,11 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
     private final byte[] modelHeader;
     private final InferenceCounters stats;
     private final InferenceExceptionHandler handler;
-    private final KafkaConsumer<byte[], byte[]> consumer;
-    private final KafkaProducer<byte[], byte[]> producer;
+    private final Consumer<byte[], byte[]> consumer;
+    private final Producer<byte[], byte[]> producer;
+    /** Where its consumer, producer and admin clients come from. */
+    private final KafkaClientSupplier clients;
+
     private final boolean transactional;
     private final long maxPollIntervalNanos;
     /** The consumer's {@code client.id}: {@code <name>-consumer} unless the user set one. */
@@ -224,6 +225,9 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
      *     predecessor
      * @param clientConfig the user's client settings ({@code consumer.}/{@code producer.} prefixes apply) and the
      *     {@code kafkaml.inference.*} settings of {@link InferenceConfig}
+     * @param stats the deployment's counters, shared by its replicas
+     * @param clients where the replica's consumer, producer and admin clients come from (called with the complete
+     *     configuration of each; the replica owns and closes what it gets)
      */
     public InferenceReplica(
             String name,
@@ -231,8 +235,10 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
             String groupId,
             ServedModel model,
             Map<String, ?> clientConfig,
-            InferenceCounters stats) {
+            InferenceCounters stats,
+            KafkaClientSupplier clients) {
         this.name = name;
+        this.clients = java.util.Objects.requireNonNull(clients, "clients");
         this.clientConfig = java.util.Collections.unmodifiableMap(new HashMap<>(clientConfig));
         this.maxRecordBytes = KafkaMlConfig.maxRecordBytes(clientConfig);
         this.groupId = groupId;
@@ -270,8 +276,7 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
         Object interval = consumerConfig.getOrDefault(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 300_000);
         this.maxPollIntervalNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(interval.toString()));
         this.consumerClientId = String.valueOf(consumerConfig.get(ConsumerConfig.CLIENT_ID_CONFIG));
-        KafkaConsumer<byte[], byte[]> newConsumer =
-                new KafkaConsumer<>(consumerConfig, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        Consumer<byte[], byte[]> newConsumer = clients.consumer(consumerConfig);
         Map<String, Object> producerConfig = ClientConfigs.producer(clientConfig, producerDefaults, producerEnforced);
         // exactly once: a poll's transaction stays open while its chunks are processed, and the coordinator aborts
         // (and fences) one older than transaction.timeout.ms, so the chunk budget is the smaller of the two
@@ -287,7 +292,7 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
         this.maxBlock = Duration.ofMillis(Long.parseLong(
                 String.valueOf(producerConfig.getOrDefault(ProducerConfig.MAX_BLOCK_MS_CONFIG, 60_000))));
         try {
-            this.producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
+            this.producer = clients.producer(producerConfig);
         } catch (RuntimeException e) {
             newConsumer.close(CloseOptions.timeout(Duration.ZERO));
             throw e;
@@ -461,7 +466,7 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
         }
         Map<String, Object> adminConfig = ClientConfigs.admin(
                 clientConfig, Map.of(AdminClientConfig.CLIENT_ID_CONFIG, name + "-admin"), Map.of());
-        try (Admin admin = Admin.create(adminConfig)) {
+        try (Admin admin = clients.admin(adminConfig)) {
             ConsumerGroupDescription group = admin.describeConsumerGroups(List.of(groupId))
                     .describedGroups()
                     .get(groupId)
@@ -1039,7 +1044,7 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                 clientConfig,
                 Map.of(org.apache.kafka.clients.admin.AdminClientConfig.CLIENT_ID_CONFIG, name + "-admin"),
                 Map.of());
-        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(adminConfig)) {
+        try (Admin admin = clients.admin(adminConfig)) {
             io.kafkaml.internals.Topics.awaitWritable(admin, List.of(topic), maxBlock, () -> stopping || aborting);
         } catch (RuntimeException e) {
             if (Thread.currentThread().isInterrupted() || stopping || aborting) {
