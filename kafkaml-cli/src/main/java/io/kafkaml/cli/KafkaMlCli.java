@@ -36,6 +36,7 @@ import picocli.CommandLine.Command;
             ControlLoggerCommand.class,
             WorkerCommand.class,
             QuickstartCommand.class,
+            ServerCommand.class,
             K8sCommand.class
         })
 public final class KafkaMlCli implements Runnable {
@@ -108,7 +109,7 @@ public final class KafkaMlCli implements Runnable {
     /**
      * Kafka's own WARN/ERROR lines (a refused connection each second, a failed handshake's 37-line stack trace) are
      * kept off the terminal: kafkaml reports the failure itself in one line. {@code --verbose} shows them, and the
-     * long-running {@code broker} and {@code worker} keep them (their logs are the record of the process).
+     * long-running {@code broker}, {@code worker} and {@code server} keep them (their logs are the record of the process).
      */
     private static void quietKafkaClientLogs(String[] args) {
         List<String> arguments = Arrays.asList(args);
@@ -119,7 +120,7 @@ public final class KafkaMlCli implements Runnable {
             Configurator.setLevel("org.deeplearning4j.nn.conf.inputs.InputType", Level.WARN);
             return;
         }
-        if (arguments.contains("broker") || arguments.contains("worker")) {
+        if (arguments.contains("broker") || arguments.contains("worker") || arguments.contains("server")) {
             return;
         }
         Configurator.setLevel("org.apache.kafka", Level.OFF);

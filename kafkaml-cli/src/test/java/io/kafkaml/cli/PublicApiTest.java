@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Checks {@link PublicApiRules} against every library module's main classes. It lives in the CLI module because
- * the CLI depends on all of them (core, raw, avro, keras, k8s, testkit).
+ * the CLI depends on all of them (core, raw, avro, keras, k8s, server, testkit).
  */
 class PublicApiTest {
 
@@ -26,6 +26,7 @@ class PublicApiTest {
                         "io.kafkaml.format.avro",
                         "io.kafkaml.keras",
                         "io.kafkaml.k8s",
+                        "io.kafkaml.server",
                         "io.kafkaml.testkit");
         PublicApiRules.NO_INTERNALS_IN_PUBLIC_SIGNATURES.check(classes);
     }
