@@ -1,9 +1,11 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.inference.InferenceConfig;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.LocalInference;
 import io.kafkaml.inference.ProcessingGuarantee;
+import io.kafkaml.metrics.InferenceMetrics;
 import io.kafkaml.registry.Registry;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -83,6 +85,13 @@ final class InferCommand implements Callable<Integer> {
                             + "output is predicted as class 1 (default: the threshold the model was trained with, 0.5 unless set)")
     Double threshold;
 
+    @Option(
+            names = "--metrics-port",
+            paramLabel = "PORT",
+            description = "Serve Prometheus metrics at http://<host>:PORT/metrics (0: a free port, printed; default: "
+                    + KafkaMlConfig.METRICS_PORT_CONFIG + " in --config, else none)")
+    Integer metricsPort;
+
     @Override
     public Integer call() {
         InferenceSpec.Builder builder = InferenceSpec.builder(result, inputTopic, outputTopic)
@@ -102,13 +111,29 @@ final class InferCommand implements Callable<Integer> {
         if (shutdownGraceMs != null) {
             clientConfig.put(InferenceConfig.SHUTDOWN_GRACE_MS_CONFIG, shutdownGraceMs);
         }
-        Registry registry = client.registry();
+        Integer port = metricsPort != null ? metricsPort : client.settings().getInt(KafkaMlConfig.METRICS_PORT_CONFIG);
+        // bound before anything starts, so a taken port fails the command at once
+        MetricsEndpoint metrics = port != null ? MetricsEndpoint.start(port) : null;
+        Registry registry;
         LocalInference inference;
         try {
-            inference = LocalInference.start(registry, clientConfig, deployment, inferenceSpec);
+            registry = client.registry();
+            try {
+                inference = LocalInference.start(registry, clientConfig, deployment, inferenceSpec);
+            } catch (RuntimeException e) {
+                registry.close();
+                throw e;
+            }
         } catch (RuntimeException e) {
-            registry.close();
+            if (metrics != null) {
+                metrics.close();
+            }
             throw e;
+        }
+        if (metrics != null) {
+            // lives as long as the process (which ends by halting); the lag gauge's admin client with it
+            InferenceMetrics.of(inference, result, clientConfig).bindTo(metrics.registry());
+            spec.commandLine().getOut().println(metrics.announcement());
         }
         spec.commandLine()
                 .getOut()

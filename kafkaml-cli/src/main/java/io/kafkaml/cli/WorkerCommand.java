@@ -4,6 +4,8 @@ import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.LocalInference;
 import io.kafkaml.inference.ProcessingGuarantee;
+import io.kafkaml.metrics.InferenceMetrics;
+import io.kafkaml.metrics.TrainingMetrics;
 import io.kafkaml.registry.ControlLogger;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.Registry;
@@ -48,6 +50,9 @@ import picocli.CommandLine.Spec;
  *     {@code docs/settings.md})</td></tr>
  * <tr><td>{@code KAFKAML_EXACTLY_ONCE}</td><td>infer: {@code true} for exactly-once</td></tr>
  * <tr><td>{@code KAFKAML_DLQ_TOPIC}</td><td>infer: the dead-letter topic</td></tr>
+ * <tr><td>{@code KAFKAML_METRICS_PORT}</td><td>every role: serve Prometheus metrics at {@code /metrics} on this port
+ *     (training: epochs, loss, records; inference: records in/out/dead-lettered, batch latency, consumer lag; and
+ *     the JVM's)</td></tr>
  * </table>
  *
  * <p>Each variable sets a setting of {@link KafkaMlConfig} (the table in {@code docs/settings.md}); an unknown
@@ -74,6 +79,7 @@ final class WorkerCommand implements Callable<Integer> {
 
     private final Map<String, String> env;
     private KafkaMlConfig config;
+    private MetricsEndpoint metrics;
 
     WorkerCommand() {
         this(System.getenv());
@@ -88,6 +94,13 @@ final class WorkerCommand implements Callable<Integer> {
         config = KafkaMlConfig.fromEnvironment(env);
         String role = config.require(KafkaMlConfig.WORKER_ROLE_CONFIG).toLowerCase(Locale.ROOT);
         Map<String, Object> settings = settings();
+        Integer port = config.getInt(KafkaMlConfig.METRICS_PORT_CONFIG);
+        if (port != null) {
+            // for the process's life (it ends by returning or halting)
+            metrics = MetricsEndpoint.start(port);
+            spec.commandLine().getOut().println(metrics.announcement());
+            spec.commandLine().getOut().flush();
+        }
         try (Registry registry = Registry.connect(settings, config.registryPrefix(), Duration.ofSeconds(60))) {
             return switch (role) {
                 case "train" -> train(registry, settings);
@@ -107,7 +120,12 @@ final class WorkerCommand implements Callable<Integer> {
         if (only != null) {
             job = job.onlyModel(only);
         }
-        TrainingRunner runner = new TrainingRunner(job, registry, settings, null);
+        TrainingMetrics trainingMetrics = null;
+        if (metrics != null) {
+            trainingMetrics = new TrainingMetrics();
+            trainingMetrics.bindTo(metrics.registry());
+        }
+        TrainingRunner runner = new TrainingRunner(job, registry, settings, trainingMetrics);
         java.util.concurrent.atomic.AtomicBoolean reported = new java.util.concurrent.atomic.AtomicBoolean();
         // how long SIGTERM waits for the runner to record CANCELLED (Kubernetes kills after 30 s by default)
         Duration grace = Duration.ofMillis(config.getLong(KafkaMlConfig.TRAIN_SHUTDOWN_GRACE_MS_CONFIG));
@@ -197,6 +215,9 @@ final class WorkerCommand implements Callable<Integer> {
             settings.put(KafkaMlConfig.INFERENCE_INSTANCE_ID_CONFIG, instance);
         }
         LocalInference inference = LocalInference.start(registry, settings, inferenceId, inferenceSpec);
+        if (metrics != null) {
+            InferenceMetrics.of(inference, resultId, settings).bindTo(metrics.registry());
+        }
         String label = inferenceId + "-" + inference.instanceId();
         spec.commandLine().getOut().println("worker " + label + " serving " + resultId);
         spec.commandLine().getOut().flush();

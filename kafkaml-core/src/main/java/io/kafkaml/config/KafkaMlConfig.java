@@ -167,6 +167,9 @@ public final class KafkaMlConfig extends AbstractConfig {
     /** The longest wait before a restart. */
     public static final String RESTART_BACKOFF_MAX_MS_CONFIG = "kafkaml.restart.backoff.max.ms";
 
+    /** The port of the Prometheus endpoint ({@code /metrics}) of a worker or {@code kafkaml infer} process. */
+    public static final String METRICS_PORT_CONFIG = "kafkaml.metrics.port";
+
     /** Header on every prediction: the id of the training result whose model made it. */
     public static final String RESULT_HEADER = "kafkaml.result";
     /** Header on every prediction: the name of the model that made it. */
@@ -477,6 +480,24 @@ public final class KafkaMlConfig extends AbstractConfig {
                         + "setting; the scan for the largest deployment id reads only the newest this many; the control "
                         + "logger catalogs at most this many datasources (reading each partition from its newest share), "
                         + "then warns and records no more. Bounds time and memory on a huge or flooded control topic");
+
+        define(
+                METRICS_PORT_CONFIG,
+                "KAFKAML_METRICS_PORT",
+                Type.INT,
+                null,
+                ConfigDef.LambdaValidator.with(
+                        (name, value) -> {
+                            if (value != null && ((Integer) value < 0 || (Integer) value > 65535)) {
+                                throw new ConfigException(name, value, "must be a port, 0 to 65535");
+                            }
+                        },
+                        () -> "0 to 65535"),
+                Importance.LOW,
+                "kafkaml worker and kafkaml infer: serve Micrometer's Prometheus metrics (records in/out/dead-lettered, "
+                        + "batch latency, consumer lag, epochs, loss, JVM) over HTTP at /metrics on this port, on every "
+                        + "interface (0: a free port, printed at start). Kubernetes pods are annotated for scraping "
+                        + "when it is set. Default: no endpoint");
 
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put(RESULT_HEADER, "On every prediction: the id of the training result whose model made it");

@@ -103,6 +103,14 @@ public final class InferenceStats {
         return counters.latencies.percentileMillis(percentile);
     }
 
+    /**
+     * The processing time of every batch since the deployment started, summed, in nanoseconds: with
+     * {@link #batches()}, the total of a Micrometer {@code FunctionTimer} ({@code io.kafkaml.metrics.InferenceMetrics}).
+     */
+    public long batchTimeTotalNanos() {
+        return latencies.totalNanos();
+    }
+
     /** One line: the counters, then the batch time percentiles, or "no batches" before the first. */
     @Override
     public String toString() {

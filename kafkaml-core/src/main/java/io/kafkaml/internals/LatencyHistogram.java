@@ -1,5 +1,6 @@
 package io.kafkaml.internals;
 
+import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.SynchronizedHistogram;
 
 /**
@@ -13,10 +14,18 @@ import org.HdrHistogram.SynchronizedHistogram;
 public final class LatencyHistogram {
 
     private final SynchronizedHistogram histogram = new SynchronizedHistogram(3);
+    private final LongAdder totalNanos = new LongAdder();
 
     /** Records one latency in nanoseconds (a negative one, from a clock step, as 0). */
     public void recordNanos(long nanos) {
-        histogram.recordValue(Math.max(0, nanos));
+        long value = Math.max(0, nanos);
+        histogram.recordValue(value);
+        totalNanos.add(value);
+    }
+
+    /** The sum of the recorded latencies, in nanoseconds, exact (not rounded to the histogram's precision). */
+    public long totalNanos() {
+        return totalNanos.sum();
     }
 
     /** Records one latency in milliseconds, kept to the nanosecond. */

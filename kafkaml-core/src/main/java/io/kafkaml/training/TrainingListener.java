@@ -20,6 +20,12 @@ public interface TrainingListener {
     /** A model finished an epoch: every epoch, in order (the registry's metrics topic gets the same record). */
     default void onEpoch(String deploymentId, String model, EpochMetrics metrics, int totalEpochs) {}
 
+    /**
+     * A batch of the training split was read from the stream (or the runner's cache) and fitted by every active model
+     * of the deployment: {@code records} examples in it. Called once per batch, so keep it very short.
+     */
+    default void onBatch(String deploymentId, int epoch, int records) {}
+
     /** A model's training ended (finished, failed or cancelled). */
     default void onResult(TrainingResult result) {}
 }

@@ -88,6 +88,7 @@ public final class KubernetesManifests {
                     .withNewTemplate()
                     .withNewMetadata()
                     .withLabels(labels)
+                    .addToAnnotations(scrapeAnnotations())
                     .endMetadata()
                     .withSpec(pod(withSettings(env), "OnFailure"))
                     .endTemplate()
@@ -146,6 +147,7 @@ public final class KubernetesManifests {
                 .withNewTemplate()
                 .withNewMetadata()
                 .withLabels(labels)
+                .addToAnnotations(scrapeAnnotations())
                 .endMetadata()
                 .withSpec(pod(withSettings(env), "Always"))
                 .endTemplate()
@@ -193,6 +195,7 @@ public final class KubernetesManifests {
                 .withNewTemplate()
                 .withNewMetadata()
                 .withLabels(labels)
+                .addToAnnotations(scrapeAnnotations())
                 .endMetadata()
                 .withSpec(pod(withSettings(env), "Always", false))
                 .endTemplate()
@@ -296,6 +299,13 @@ public final class KubernetesManifests {
                         .withRequests(requests.isEmpty() ? null : requests)
                         .withLimits(limits.isEmpty() ? null : limits)
                         .build());
+        if (metricsPort() > 0) {
+            container.withPorts(new io.fabric8.kubernetes.api.model.ContainerPortBuilder()
+                    .withName("metrics")
+                    .withContainerPort(metricsPort())
+                    .withProtocol("TCP")
+                    .build());
+        }
         if (settings.clientSecret() != null) {
             container.withEnvFrom(new EnvFromSourceBuilder()
                     .withNewSecretRef()
@@ -316,6 +326,38 @@ public final class KubernetesManifests {
                                 ? new ArrayList<>()
                                 : settings.tolerations().isEmpty() ? null : settings.tolerations());
         return pod.build();
+    }
+
+    /**
+     * The port of the worker's Prometheus endpoint: {@value KafkaMlConfig#METRICS_PORT_CONFIG} of the pod settings, or
+     * 0 when it is not set (or set to 0, a port no scraper could find).
+     */
+    private int metricsPort() {
+        String port = settings.settings().get(KafkaMlConfig.METRICS_PORT_CONFIG);
+        if (port == null || port.isBlank()) {
+            return 0;
+        }
+        // parsed and validated as the worker will (a ConfigException names the setting and the bad value)
+        Integer parsed = new KafkaMlConfig(Map.of(KafkaMlConfig.METRICS_PORT_CONFIG, port.strip()))
+                .getInt(KafkaMlConfig.METRICS_PORT_CONFIG);
+        return parsed == null ? 0 : parsed;
+    }
+
+    /**
+     * The annotations Prometheus' Kubernetes service discovery conventionally reads ({@code prometheus.io/scrape},
+     * {@code prometheus.io/port}, {@code prometheus.io/path}) when the pods serve metrics; none when they do not.
+     */
+    private Map<String, String> scrapeAnnotations() {
+        int port = metricsPort();
+        return port <= 0
+                ? Map.of()
+                : ordered(
+                        "prometheus.io/scrape",
+                        "true",
+                        "prometheus.io/port",
+                        String.valueOf(port),
+                        "prometheus.io/path",
+                        "/metrics");
     }
 
     /** A map in the order given (Map.of's order changes from one JVM to the next, and YAML must not). */

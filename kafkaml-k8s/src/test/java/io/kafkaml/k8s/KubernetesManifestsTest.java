@@ -1,6 +1,7 @@
 package io.kafkaml.k8s;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.TolerationBuilder;
@@ -337,6 +338,65 @@ class KubernetesManifestsTest {
                 .doesNotContain("JAAS")
                 .doesNotContain("PASSWORD")
                 .contains("secretRef:");
+    }
+
+    @Test
+    void withAMetricsPortEveryPodIsAnnotatedForScrapingAndExposesThePort() throws IOException {
+        KubernetesManifests manifests =
+                new KubernetesManifests(KubernetesSettings.builder("kafka.data:9092", "ghcr.io/kafkaml/worker:0.1.0")
+                        .namespace("ml")
+                        .clientSecret("kafkaml-client")
+                        .resources("500m", "1Gi", "2", "4Gi")
+                        .settings(Map.of("kafkaml.metrics.port", "9404"))
+                        .build());
+        check(
+                "inference-metrics.yaml",
+                List.of(manifests.inferenceDeployment(
+                        "hcopd-serving",
+                        InferenceSpec.builder("7.hcopd-paper", "hcopd-in", "hcopd-out")
+                                .build())));
+        List<io.fabric8.kubernetes.api.model.PodTemplateSpec> templates = new ArrayList<>();
+        manifests
+                .trainingJobs(trainingJob())
+                .forEach(job -> templates.add(job.getSpec().getTemplate()));
+        templates.add(manifests
+                .inferenceDeployment(
+                        "hcopd-serving",
+                        InferenceSpec.builder("7.hcopd-paper", "hcopd-in", "hcopd-out")
+                                .build())
+                .getSpec()
+                .getTemplate());
+        templates.add(manifests
+                .controlLoggerDeployment("KAFKA_ML_CONTROL_TOPIC")
+                .getSpec()
+                .getTemplate());
+        for (var template : templates) {
+            assertThat(template.getMetadata().getAnnotations())
+                    .containsEntry("prometheus.io/scrape", "true")
+                    .containsEntry("prometheus.io/port", "9404")
+                    .containsEntry("prometheus.io/path", "/metrics");
+            var container = template.getSpec().getContainers().get(0);
+            assertThat(container.getPorts())
+                    .singleElement()
+                    .satisfies(port -> assertThat(port.getContainerPort()).isEqualTo(9404));
+            // the worker reads the port from the environment the pod gets
+            assertThat(io.kafkaml.config.KafkaMlConfig.fromEnvironment(env(template.getSpec()))
+                            .getInt("kafkaml.metrics.port"))
+                    .isEqualTo(9404);
+        }
+        // without the setting nothing is annotated (the other golden files)
+        assertThat(MANIFESTS
+                        .inferenceDeployment(
+                                "x", InferenceSpec.builder("7.m", "in", "out").build())
+                        .getSpec()
+                        .getTemplate()
+                        .getMetadata()
+                        .getAnnotations())
+                .isNullOrEmpty();
+        assertThatThrownBy(() -> withUserSettings(Map.of("kafkaml.metrics.port", "http"))
+                        .inferenceDeployment(
+                                "x", InferenceSpec.builder("7.m", "in", "out").build()))
+                .hasMessageContaining("kafkaml.metrics.port");
     }
 
     private static void check(String golden, List<HasMetadata> objects) throws IOException {

@@ -416,6 +416,7 @@ public final class TrainingRunner implements Runnable {
                     for (ModelTrainer trainer : active) {
                         trainer.fit(batch, epoch, steps);
                     }
+                    listener.onBatch(job.deploymentId(), epoch, batch.numExamples());
                     steps++;
                 }
                 long millis = (System.nanoTime() - begin) / 1_000_000;
