@@ -347,6 +347,12 @@ class KubernetesManifestsTest {
                         .namespace("ml")
                         .clientSecret("kafkaml-client")
                         .resources("500m", "1Gi", "2", "4Gi")
+                        .nodeSelector(Map.of("accelerator", "nvidia"))
+                        .tolerations(List.of(new TolerationBuilder()
+                                .withKey("nvidia.com/gpu")
+                                .withOperator("Exists")
+                                .withEffect("NoSchedule")
+                                .build()))
                         .settings(Map.of("kafkaml.metrics.port", "9404"))
                         .build());
         check(
