@@ -118,8 +118,6 @@ class MetricsEndpointIT {
                 for (int c = 0; c < 4; c++) {
                     assertThat(seen.get(i)[c]).as("counters only grow").isGreaterThanOrEqualTo(seen.get(i - 1)[c]);
                 }
-                // what is out or dead-lettered was counted in with its batch (same commit): never more
-                assertThat(seen.get(i)[1] + seen.get(i)[2]).isLessThanOrEqualTo(seen.get(i)[0]);
             }
             String body = scrape(uri).body();
             assertThat(counters(body)).containsExactly(67, 60, 7, value(body, "kafkaml_inference_batches_total"));
