@@ -108,7 +108,7 @@ public final class InferenceStats {
      * {@link #batches()}, the total of a Micrometer {@code FunctionTimer} ({@code io.kafkaml.metrics.InferenceMetrics}).
      */
     public long batchTimeTotalNanos() {
-        return latencies.totalNanos();
+        return counters.latencies.totalNanos();
     }
 
     /** One line: the counters, then the batch time percentiles, or "no batches" before the first. */

@@ -2,6 +2,7 @@ package io.kafkaml.inference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kafkaml.inference.internals.InferenceCounters;
 import io.kafkaml.metrics.InferenceMetrics;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -13,7 +14,8 @@ class InferenceMetricsTest {
 
     @Test
     void theMetersReadTheStatsAtEachScrapeAndCloseRemovesThem() {
-        InferenceStats stats = new InferenceStats();
+        InferenceCounters counters = new InferenceCounters();
+        InferenceStats stats = new InferenceStats(counters);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         InferenceMetrics metrics =
                 InferenceMetrics.of(stats, Tags.of("deployment", "d", "instance", "i", "result", "r"));
@@ -24,13 +26,13 @@ class InferenceMetricsTest {
                         .value())
                 .isNaN();
 
-        stats.recordsIn.add(10);
-        stats.recordsOut.add(7);
-        stats.deadLettered.add(2);
-        stats.dropped.add(1);
-        stats.batches.add(2);
-        stats.recordLatency(TimeUnit.MILLISECONDS.toNanos(3));
-        stats.recordLatency(TimeUnit.MILLISECONDS.toNanos(5));
+        counters.recordsIn.add(10);
+        counters.recordsOut.add(7);
+        counters.deadLettered.add(2);
+        counters.dropped.add(1);
+        counters.batches.add(2);
+        counters.recordLatency(TimeUnit.MILLISECONDS.toNanos(3));
+        counters.recordLatency(TimeUnit.MILLISECONDS.toNanos(5));
 
         assertThat(registry.get("kafkaml.inference.records.in")
                         .tag("deployment", "d")
