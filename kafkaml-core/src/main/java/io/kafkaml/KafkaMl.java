@@ -58,7 +58,9 @@ import org.slf4j.LoggerFactory;
  * <li>a {@link ControlLogger} cataloging every data stream announced on {@value KafkaMlConfig#CONTROL_TOPIC_CONFIG}
  *     (off with {@link Builder#controlLogger(boolean)} where another process runs one);</li>
  * <li>a {@link TrainingLauncher}: threads of this JVM by default ({@link LocalTrainingLauncher}), or one of your own
- *     ({@link Builder#launcher}, e.g. kafkaml-k8s's Kubernetes Jobs);</li>
+ *     ({@link Builder#launcher}, e.g. kafkaml-k8s's Kubernetes Jobs), or none ({@link Builder#withoutLauncher()}:
+ *     an instance that reads and edits the registry, catalogs streams or serves models, but does not train, as the
+ *     command line's {@code list} commands and {@code control-logger} use it);</li>
  * <li>the inference deployments started with {@link #serve}.</li>
  * </ul>
  * Every one of them gets the same settings ({@link KafkaMlConfig#originals()}): SASL/TLS and prefixed client
@@ -196,9 +198,12 @@ public final class KafkaMl implements AutoCloseable {
                 thread.setDaemon(true);
                 return thread;
             });
-            launcher = Objects.requireNonNull(
-                    launcherFactory.create(registry, config, new Dispatcher()), "the launcher factory returned null");
-            deployments = new TrainingDeployments(registry, launcher, config.controlTopic());
+            if (launcherFactory != null) {
+                launcher = Objects.requireNonNull(
+                        launcherFactory.create(registry, config, new Dispatcher()),
+                        "the launcher factory returned null");
+                deployments = new TrainingDeployments(registry, launcher, config.controlTopic());
+            }
             models = new Models(registry);
             configurations = new Configurations(registry);
             datasources = new Datasources(registry);
@@ -208,7 +213,7 @@ public final class KafkaMl implements AutoCloseable {
                     "kafkaml running: registry '{}', control topic '{}', launcher {}",
                     config.registryPrefix(),
                     config.controlTopic(),
-                    launcher.getClass().getSimpleName());
+                    launcher == null ? "none" : launcher.getClass().getSimpleName());
             return this;
         } catch (RuntimeException | Error e) {
             close();
@@ -234,6 +239,18 @@ public final class KafkaMl implements AutoCloseable {
     public Registry registry() {
         requireRunning();
         return registry;
+    }
+
+    /**
+     * The control logger this instance runs (its counters, its {@link ControlLogger#failure() failure}), or empty
+     * when built with {@link Builder#controlLogger(boolean) controlLogger(false)}. Owned by this instance: do not
+     * close it.
+     *
+     * @throws IllegalStateException unless RUNNING
+     */
+    public java.util.Optional<ControlLogger> controlLogger() {
+        requireRunning();
+        return java.util.Optional.ofNullable(controlLogger);
     }
 
     /**
@@ -279,7 +296,7 @@ public final class KafkaMl implements AutoCloseable {
      * @throws io.kafkaml.model.InvalidModelException if a model cannot be trained, with the reason; nothing recorded
      */
     public Training train(String configuration, TrainingSpec spec) {
-        requireRunning();
+        requireLauncher();
         return follow(deployments.deploy(configuration, spec));
     }
 
@@ -289,7 +306,7 @@ public final class KafkaMl implements AutoCloseable {
      * @throws io.kafkaml.registry.DuplicateEntityException if the id is taken
      */
     public Training train(String configuration, TrainingSpec spec, String deploymentId) {
-        requireRunning();
+        requireLauncher();
         return follow(deployments.deploy(configuration, spec, deploymentId));
     }
 
@@ -402,6 +419,14 @@ public final class KafkaMl implements AutoCloseable {
         }
     }
 
+    private void requireLauncher() {
+        requireRunning();
+        if (deployments == null) {
+            throw new IllegalStateException(
+                    "this KafkaMl was built withoutLauncher(): it cannot train; build one with a launcher to train");
+        }
+    }
+
     private void requireRunning() {
         State now = state;
         if (now != State.RUNNING) {
@@ -478,6 +503,7 @@ public final class KafkaMl implements AutoCloseable {
     public static final class Builder {
         private final KafkaMlConfig config;
         private LauncherFactory launcherFactory;
+        private boolean withoutLauncher;
         private int trainingThreads = 1;
         private boolean controlLogger = true;
         private Duration registryTimeout = Duration.ofSeconds(60);
@@ -503,6 +529,19 @@ public final class KafkaMl implements AutoCloseable {
         /** Another launcher than the default local one (e.g. Kubernetes Jobs). */
         public Builder launcher(LauncherFactory factory) {
             this.launcherFactory = Objects.requireNonNull(factory, "factory");
+            this.withoutLauncher = false;
+            return this;
+        }
+
+        /**
+         * No training launcher: the instance reads and edits the registry, runs the control logger (unless
+         * {@link #controlLogger(boolean) turned off}), serves models and builds sinks, and starts nothing else (no
+         * control-topic listener, no trainer thread); {@link KafkaMl#train} throws {@link IllegalStateException}.
+         * For tools that only look or catalog, such as the command line's {@code list} commands.
+         */
+        public Builder withoutLauncher() {
+            this.launcherFactory = null;
+            this.withoutLauncher = true;
             return this;
         }
 
@@ -535,8 +574,8 @@ public final class KafkaMl implements AutoCloseable {
          * clients): the registry's, the control logger's, the default local launcher's (control-topic listeners
          * and the consumers of the data streams) and the sinks' of {@link KafkaMl#sink()}. A test passes a supplier
          * of {@code MockProducer}s and {@code MockConsumer}s sharing an in-memory log and runs a pipeline with no
-         * broker. Not covered yet: the replicas of {@link KafkaMl#serve} and a launcher of your own
-         * ({@link #launcher}), which create their clients themselves.
+         * broker. The replicas of {@link KafkaMl#serve} take theirs from it too. Not covered: a launcher of your own
+         * ({@link #launcher}), which creates its clients itself.
          */
         public Builder clientSupplier(KafkaClientSupplier clients) {
             this.clients = Objects.requireNonNull(clients, "clients");
@@ -545,7 +584,7 @@ public final class KafkaMl implements AutoCloseable {
 
         /** A {@link KafkaMl} in state CREATED. */
         public KafkaMl build() {
-            if (launcherFactory == null) {
+            if (launcherFactory == null && !withoutLauncher) {
                 int threads = trainingThreads;
                 KafkaClientSupplier supplier = clients;
                 launcherFactory = (registry, settings, listener) ->

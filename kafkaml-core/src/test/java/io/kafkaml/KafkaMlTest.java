@@ -3,7 +3,10 @@ package io.kafkaml;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.kafkaml.registry.Configuration;
 import io.kafkaml.registry.RegistryException;
+import io.kafkaml.testing.InMemoryKafka;
+import io.kafkaml.training.TrainingSpec;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -38,6 +41,28 @@ class KafkaMlTest {
                 .build();
         assertThatThrownBy(ml::start).isInstanceOf(RegistryException.class);
         assertThat(ml.state()).isEqualTo(KafkaMl.State.CLOSED);
+    }
+
+    @Test
+    void withoutALauncherItReadsAndEditsTheRegistryButRefusesToTrain() {
+        InMemoryKafka kafka = new InMemoryKafka();
+        try (KafkaMl ml = KafkaMl.builder(Map.of("bootstrap.servers", "in-memory:9092"))
+                .clientSupplier(kafka)
+                .withoutLauncher()
+                .controlLogger(false)
+                .registryTimeout(Duration.ofSeconds(10))
+                .build()
+                .start()) {
+            ml.models().register(KafkaMlIT.mlp("mlp"));
+            ml.configurations().create("c", "mlp");
+            assertThat(ml.registry().configurations()).extracting(Configuration::name).containsExactly("c");
+            assertThat(ml.controlLogger()).isEmpty();
+            assertThatThrownBy(() -> ml.train("c", TrainingSpec.builder().build()))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("withoutLauncher()");
+            assertThat(ml.registry().deployments()).isEmpty(); // nothing recorded for the refused training
+        }
+        assertThat(kafka.openClients()).isZero();
     }
 
     @Test

@@ -2,8 +2,7 @@ package io.kafkaml.cli;
 
 import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.config.KafkaMlConfig;
-import io.kafkaml.registry.ControlLogger;
-import io.kafkaml.registry.Registry;
+import io.kafkaml.KafkaMl;
 import io.kafkaml.testkit.BrokerSecurity;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import java.io.IOException;
@@ -115,16 +114,25 @@ final class BrokerCommand implements Callable<Integer> {
         KafkaMlConfig settings = KafkaMlConfig.fromEnvironment(System.getenv());
         String prefix = registryPrefix != null ? registryPrefix : settings.registryPrefix();
         String topic = controlTopic != null ? controlTopic : settings.controlTopic();
-        Registry registry =
-                noControlLogger ? null : Registry.connect(broker.clientConfig(), prefix, Duration.ofSeconds(30));
-        ControlLogger logger = registry == null ? null : ControlLogger.start(broker.clientConfig(), registry, topic);
+        KafkaMl catalog = null;
+        if (!noControlLogger) {
+            java.util.Map<String, Object> catalogSettings = new java.util.HashMap<>(broker.clientConfig());
+            catalogSettings.put(KafkaMlConfig.REGISTRY_PREFIX_CONFIG, prefix);
+            catalogSettings.put(KafkaMlConfig.CONTROL_TOPIC_CONFIG, topic);
+            catalog = KafkaMl.builder(catalogSettings)
+                    .withoutLauncher()
+                    .controlLogger(true)
+                    .registryTimeout(Duration.ofSeconds(30))
+                    .build()
+                    .start();
+        }
+        KafkaMl logger = catalog;
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()
                 .addShutdownHook(new Thread(
                         () -> {
                             if (logger != null) {
                                 logger.close();
-                                registry.close();
                             }
                             broker.close();
                             stopped.countDown();

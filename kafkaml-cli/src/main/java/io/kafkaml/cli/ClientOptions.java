@@ -1,5 +1,6 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.KafkaMl;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.registry.Registry;
 import java.io.IOException;
@@ -89,6 +90,33 @@ final class ClientOptions {
     /** The control topic: {@code flag} when given, else {@value KafkaMlConfig#CONTROL_TOPIC_CONFIG}. */
     String controlTopic(String flag) {
         return flag != null ? flag : settings().controlTopic();
+    }
+
+    /**
+     * A {@link KafkaMl} on these settings without a training launcher ({@link KafkaMl.Builder#withoutLauncher()}):
+     * the registry read, nothing else started. For commands that read or edit the registry. The caller closes it.
+     */
+    KafkaMl facade() {
+        return KafkaMl.builder(settings())
+                .withoutLauncher()
+                .controlLogger(false)
+                .registryTimeout(Duration.ofSeconds(30))
+                .build()
+                .start();
+    }
+
+    /**
+     * As {@link #facade()}, also running the control logger on {@code controlTopic}; the caller closes it.
+     */
+    KafkaMl cataloger(String controlTopic) {
+        Map<String, Object> merged = new HashMap<>(settings().originals());
+        merged.put(KafkaMlConfig.CONTROL_TOPIC_CONFIG, controlTopic);
+        return KafkaMl.builder(merged)
+                .withoutLauncher()
+                .controlLogger(true)
+                .registryTimeout(Duration.ofSeconds(30))
+                .build()
+                .start();
     }
 
     /** Connects to the registry. */

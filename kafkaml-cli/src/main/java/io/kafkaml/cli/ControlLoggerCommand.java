@@ -1,8 +1,11 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.KafkaMl;
+import io.kafkaml.common.KafkaAccessException;
 import io.kafkaml.registry.ControlLogger;
-import io.kafkaml.registry.Registry;
 import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -15,7 +18,10 @@ import picocli.CommandLine.Spec;
  * {@code kafkaml control-logger}: the always-on datasource catalog. Copies every control message of the control
  * topic into the registry until stopped (SIGTERM/SIGINT), so that {@code datasources list} shows a stream within
  * seconds of its control message, whoever sent it ({@code kafkaml send}, a {@code DataSink}, Kafka-ML's sinks).
- * Restarting it is harmless: it re-reads the topic and skips what is already recorded.
+ * Restarting it is harmless: it re-reads the topic and skips what is already recorded. It runs a launcher-less
+ * {@link KafkaMl} with its control logger. A refusal by the broker (no {@code READ} on the control topic, no
+ * {@code WRITE} on the registry, bad credentials) ends it at once with one line naming the principal, the resource and
+ * the operation, and exit status 1.
  */
 @Command(
         name = "control-logger",
@@ -38,36 +44,62 @@ final class ControlLoggerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         String topic = client.controlTopic(controlTopic);
-        Registry registry = client.registry();
-        ControlLogger logger = ControlLogger.start(client.clientConfig(), registry, topic);
+        if (!client.verbose) {
+            // a refusal is this command's one-line error (and exit status 1), not also a log line
+            org.apache.logging.log4j.core.config.Configurator.setLevel(
+                    ControlLogger.class.getName() + ".failure", org.apache.logging.log4j.Level.OFF);
+        }
+        KafkaMl ml = client.cataloger(topic);
         PrintWriter out = spec.commandLine().getOut();
-        runUntilShutdown(out, logger, registry, topic, client.registryPrefix());
+        runUntilShutdown(out, ml, topic, client.registryPrefix());
         return 0;
     }
 
-    /** Prints that the logger runs, then waits until the JVM shuts down, closing the logger and registry then. */
-    static void runUntilShutdown(
-            PrintWriter out, ControlLogger logger, AutoCloseable registry, String topic, String prefix)
+    /**
+     * Prints that the control logger of {@code ml} runs, then waits until the JVM shuts down (closing {@code ml} then)
+     * or the logger stops on its own.
+     *
+     * @throws KafkaAccessException when the broker refused the logger (after closing {@code ml})
+     */
+    static void runUntilShutdown(PrintWriter out, KafkaMl ml, String topic, String prefix)
             throws InterruptedException {
+        ControlLogger logger = ml.controlLogger().orElseThrow();
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime()
-                .addShutdownHook(new Thread(
-                        () -> {
-                            logger.close();
-                            try {
-                                registry.close();
-                            } catch (Exception e) {
-                                out.println("control-logger: closing the registry failed: " + e.getMessage());
-                            }
-                            out.println("control-logger stopped: " + logger.recorded() + " data stream(s) cataloged, "
-                                    + logger.malformed() + " malformed control message(s) skipped");
-                            out.flush();
-                            stopped.countDown();
-                        },
-                        "kafkaml-control-logger-shutdown"));
+        Thread hook = new Thread(
+                () -> {
+                    closeQuietly(out, ml);
+                    out.println("control-logger stopped: " + logger.recorded() + " data stream(s) cataloged, "
+                            + logger.malformed() + " malformed control message(s) skipped");
+                    out.flush();
+                    stopped.countDown();
+                },
+                "kafkaml-control-logger-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
         out.println(started(topic, prefix));
         out.flush();
+        while (!logger.awaitTermination(Duration.ofSeconds(1))) {
+            // ends when the hook closes it, or on its own when the broker refuses it
+        }
+        Optional<KafkaAccessException> refused = logger.failure();
+        if (refused.isPresent() && stopped.getCount() > 0) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                stopped.await(); // the JVM is shutting down already: the hook closes everything
+                return;
+            }
+            closeQuietly(out, ml);
+            throw refused.get();
+        }
         stopped.await();
+    }
+
+    private static void closeQuietly(PrintWriter out, KafkaMl ml) {
+        try {
+            ml.close();
+        } catch (RuntimeException e) {
+            out.println("control-logger: closing failed: " + e.getMessage());
+        }
     }
 
     /** The line printed once the logger runs. */

@@ -1,5 +1,6 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.KafkaMl;
 import io.kafkaml.registry.Registry;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -9,8 +10,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * What every {@code ... list} command does: read entities from the registry, print them as a table for people or,
- * with {@code --json}, as one JSON array for scripts.
+ * What every {@code ... list} command does: read entities from the registry of a launcher-less {@link KafkaMl}, print
+ * them as a table for people or, with {@code --json}, as one JSON array for scripts.
  *
  * @param <T> the entity listed
  */
@@ -41,7 +42,8 @@ abstract class ListCommand<T> implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Registry registry = client.registry()) {
+        try (KafkaMl ml = client.facade()) {
+            Registry registry = ml.registry();
             List<T> items = items(registry);
             if (json) {
                 Output.json(

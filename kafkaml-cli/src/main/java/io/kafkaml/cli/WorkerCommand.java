@@ -6,7 +6,7 @@ import io.kafkaml.inference.LocalInference;
 import io.kafkaml.inference.ProcessingGuarantee;
 import io.kafkaml.metrics.InferenceMetrics;
 import io.kafkaml.metrics.TrainingMetrics;
-import io.kafkaml.registry.ControlLogger;
+import io.kafkaml.KafkaMl;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.training.TrainingJob;
@@ -101,11 +101,13 @@ final class WorkerCommand implements Callable<Integer> {
             spec.commandLine().getOut().println(metrics.announcement());
             spec.commandLine().getOut().flush();
         }
+        if (role.equals("control-logger")) {
+            return controlLogger(settings);
+        }
         try (Registry registry = Registry.connect(settings, config.registryPrefix(), Duration.ofSeconds(60))) {
             return switch (role) {
                 case "train" -> train(registry, settings);
                 case "infer" -> infer(registry, settings);
-                case "control-logger" -> controlLogger(registry, settings);
                 default ->
                     throw new IllegalArgumentException(
                             "KAFKAML_ROLE must be train, infer or control-logger, was '" + role + "'");
@@ -174,10 +176,15 @@ final class WorkerCommand implements Callable<Integer> {
     }
 
     /** The always-on catalog: runs until SIGTERM (the Kubernetes Deployment of {@code k8s render control-logger}). */
-    private int controlLogger(Registry registry, Map<String, Object> settings) throws InterruptedException {
-        ControlLogger logger = ControlLogger.start(settings, registry, config.controlTopic());
+    private int controlLogger(Map<String, Object> settings) throws InterruptedException {
+        KafkaMl ml = KafkaMl.builder(settings)
+                .withoutLauncher()
+                .controlLogger(true)
+                .registryTimeout(Duration.ofSeconds(60))
+                .build()
+                .start();
         ControlLoggerCommand.runUntilShutdown(
-                spec.commandLine().getOut(), logger, () -> {}, config.controlTopic(), config.registryPrefix());
+                spec.commandLine().getOut(), ml, config.controlTopic(), config.registryPrefix());
         return 0;
     }
 

@@ -285,6 +285,16 @@ class SecureClusterIT {
     }
 
     @Test
+    @Timeout(120)
+    @Order(6)
+    void controlLoggerWithoutReadOnTheControlTopicExitsWithOneLine() {
+        // the operator may read and write the registry, not read the control topic: the command ends at once
+        assertOneLineError(
+                as("operator", "control-logger"),
+                "kafkaml control-logger: User:operator is not authorized to READ topic '" + CONTROL + "'");
+    }
+
+    @Test
     @Timeout(180)
     @Order(3)
     void operatorWithoutRegistryAclsGetsOneLineNamingThePrincipalAndTheOperation() throws Exception {

@@ -1,5 +1,6 @@
 package io.kafkaml.registry;
 
+import io.kafkaml.common.KafkaAccessException;
 import io.kafkaml.config.KafkaClientSupplier;
 import io.kafkaml.control.ControlChannel;
 import io.kafkaml.control.ControlMessage;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.CloseOptions;
@@ -45,11 +47,24 @@ import org.slf4j.LoggerFactory;
  * said once in a WARN naming the setting and where reading or recording stopped. Deleting datasources or raising
  * the setting lets recording go on.
  *
- * <p>Thread-safe. {@link #close()} stops the thread; it is idempotent.
+ * <p><b>Failures.</b> A read that fails for a passing reason (a broker restart, a timeout) is logged and retried with
+ * a backoff (1 s doubling to 30 s). A refusal by the broker is final and is not retried: without {@code READ} on the
+ * control topic (or {@code WRITE} on the registry's datasources topic), a failed SASL authentication or TLS
+ * handshake, the logger logs one ERROR line naming the principal, the resource and the operation it needed (logger
+ * {@code io.kafkaml.registry.ControlLogger.failure}), stops, and {@link #failure()} says why
+ * ({@link KafkaAccessException}); {@link #awaitTermination(Duration)} returns.
+ *
+ * <p>Thread safety: thread-safe; every method may be called from any thread. Lifecycle: {@link #start} starts its
+ * thread; it runs until {@link #close()} (idempotent) or a final failure; it cannot be restarted.
  */
 public final class ControlLogger implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ControlLogger.class);
+    /**
+     * Logs the one ERROR line of a refusal ({@link #failure()}); an application that reports the failure itself may
+     * turn this logger off.
+     */
+    private static final Logger failureLog = LoggerFactory.getLogger(ControlLogger.class.getName() + ".failure");
     /** After a failed read: 1 s, doubling to 30 s while the failures go on. */
     private static final Backoff READ_RETRY =
             new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30), Backoff.KAFKA_JITTER);
@@ -66,9 +81,14 @@ public final class ControlLogger implements AutoCloseable {
     private boolean warnedFull;
 
     private volatile boolean closing;
+    /** Why the logger stopped on its own: a refusal by the broker; {@code null} while it runs or after close. */
+    private volatile KafkaAccessException failure;
+    /** The user's settings, to name the principal in a refusal. */
+    private final Map<String, ?> clientConfig;
 
     private ControlLogger(Map<String, ?> clientConfig, Registry registry, String topic, KafkaClientSupplier clients) {
         this.registry = Objects.requireNonNull(registry, "registry");
+        this.clientConfig = Map.copyOf(clientConfig);
         this.topic = Objects.requireNonNull(topic, "topic");
         this.maxControlMessages = io.kafkaml.config.KafkaMlConfig.maxControlMessages(clientConfig);
         this.consumer = ClientConfigs.controlTopicReader(
@@ -143,6 +163,11 @@ public final class ControlLogger implements AutoCloseable {
                         try {
                             record(record);
                         } catch (RegistryException e) {
+                            Optional<KafkaAccessException> refused = KafkaAccessException.find(e, clientConfig, "WRITE");
+                            if (refused.isPresent()) {
+                                stopRefused(refused.get());
+                                return;
+                            }
                             log.error(
                                     "[{}] Could not record the control message at {}-{}@{}: {}",
                                     topic,
@@ -155,6 +180,11 @@ public final class ControlLogger implements AutoCloseable {
                 } catch (WakeupException e) {
                     throw e;
                 } catch (RuntimeException e) {
+                    Optional<KafkaAccessException> refused = KafkaAccessException.find(e, clientConfig, "READ");
+                    if (refused.isPresent()) {
+                        stopRefused(refused.get()); // a missing ACL or bad credentials: retrying cannot cure it
+                        return;
+                    }
                     // An always-on logger outlives a broker restart or a bad moment: log, back off, go on.
                     Duration wait = READ_RETRY.delay(++failures);
                     log.error(
@@ -176,6 +206,34 @@ public final class ControlLogger implements AutoCloseable {
         } finally {
             consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
         }
+    }
+
+    private void stopRefused(KafkaAccessException refused) {
+        failure = refused;
+        failureLog.error("[{}] The control logger stopped: {}", topic, refused.getMessage());
+    }
+
+    /**
+     * Why the logger stopped on its own: the broker refused it (a missing ACL, failed authentication or TLS), in one
+     * line naming the principal, the resource and the operation; empty while it runs and after {@link #close()}.
+     */
+    public Optional<KafkaAccessException> failure() {
+        return Optional.ofNullable(failure);
+    }
+
+    /**
+     * Waits until the logger's thread has ended (after {@link #close()}, or on its own after a refusal, see
+     * {@link #failure()}).
+     *
+     * @return whether it has ended within {@code timeout}
+     */
+    public boolean awaitTermination(Duration timeout) {
+        try {
+            thread.join(Math.max(1, timeout.toMillis()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return !thread.isAlive();
     }
 
     private void assignNewPartitions(List<TopicPartition> assigned) {

@@ -90,6 +90,41 @@ class SecureSdkClientsIT {
     }
 
     @Test
+    void aControlLoggerWithoutReadOnTheControlTopicStopsWithOneLineNamingThePrincipalTopicAndOperation(
+            EmbeddedKafkaBroker kafka) {
+        kafka.createTopic("blind-control", 1);
+        Registry.connect(kafka.clientConfig(), "blind", Duration.ofSeconds(30)).close();
+        kafka.createScramUser("blind", "blind-secret");
+        kafka.allowPrefixed("blind", ResourceType.TOPIC, "blind.", AclOperation.READ, AclOperation.WRITE);
+        // DESCRIBE only: the topic's metadata is readable, its records are not
+        kafka.allow("blind", ResourceType.TOPIC, "blind-control", AclOperation.DESCRIBE);
+        try (Registry registry = Registry.connect(kafka.clientConfig("blind"), "blind", Duration.ofSeconds(30));
+                ControlLogger logger = ControlLogger.start(kafka.clientConfig("blind"), registry, "blind-control")) {
+            // it stops on its own instead of retrying: the refusal is final
+            assertThat(logger.awaitTermination(Duration.ofSeconds(60))).isTrue();
+            assertThat(logger.failure()).hasValueSatisfying(failure -> {
+                assertThat(failure.kind()).isEqualTo(io.kafkaml.common.KafkaAccessException.Kind.AUTHORIZATION);
+                assertThat(failure.principal()).isEqualTo("User:blind");
+                assertThat(failure.resource()).isEqualTo("topic 'blind-control'");
+                assertThat(failure.operation()).isEqualTo("READ");
+                assertThat(failure.getMessage())
+                        .startsWith("User:blind is not authorized to READ topic 'blind-control'")
+                        .doesNotContain("\n");
+            });
+            assertThat(logger.recorded()).isZero();
+        }
+        // without even DESCRIBE the same one line, from the metadata request
+        kafka.revoke("blind", ResourceType.TOPIC, "blind-control", AclOperation.DESCRIBE);
+        try (Registry registry = Registry.connect(kafka.clientConfig("blind"), "blind", Duration.ofSeconds(30));
+                ControlLogger logger = ControlLogger.start(kafka.clientConfig("blind"), registry, "blind-control")) {
+            assertThat(logger.awaitTermination(Duration.ofSeconds(60))).isTrue();
+            assertThat(logger.failure())
+                    .hasValueSatisfying(failure -> assertThat(failure.getMessage())
+                            .startsWith("User:blind is not authorized to READ topic 'blind-control'"));
+        }
+    }
+
+    @Test
     void aClaimsTopicThatKeepsExpiringRecordsIsRefusedForClaimsNotForReads(EmbeddedKafkaBroker kafka) {
         // an administrator pre-created the claims topic with a week's retention; the owner may not alter it
         kafka.createTopic("ret.inference-claims", 1, Map.of("cleanup.policy", "delete", "retention.ms", "604800000"));
