@@ -77,7 +77,11 @@ final class ModelsCommand {
                     model = registry.registerModel(imported.definition(), imported.network());
                     imported.notes().forEach(note -> spec.commandLine().getOut().println("note: " + note));
                 } else {
-                    model = registry.registerModel(ModelDefinition.fromJson(name, description, Files.readString(file)));
+                    model = registry.registerModel(ModelDefinition.fromJson(
+                            name,
+                            description,
+                            Files.readString(file),
+                            KafkaMlConfig.maxModelParameters(client.clientConfig())));
                 }
                 spec.commandLine().getOut().println("registered " + model);
                 return 0;

@@ -141,6 +141,13 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String MAX_ARTIFACT_BYTES_CONFIG = "kafkaml.max.artifact.bytes";
     /** Default of {@value #MAX_ARTIFACT_BYTES_CONFIG}: 512 MiB (134 million float32 parameters). */
     public static final long DEFAULT_MAX_ARTIFACT_BYTES = 512L << 20;
+    /** The most parameters a model configuration may declare for kafkaml to build its network. */
+    public static final String MAX_MODEL_PARAMETERS_CONFIG = "kafkaml.max.model.parameters";
+    /**
+     * Default of {@value #MAX_MODEL_PARAMETERS_CONFIG}: 134,217,728 parameters, as many float32 weights as fill the
+     * default {@value #MAX_ARTIFACT_BYTES_CONFIG} (512 MiB).
+     */
+    public static final long DEFAULT_MAX_MODEL_PARAMETERS = DEFAULT_MAX_ARTIFACT_BYTES / Float.BYTES;
     /** The most control messages one wait for a deployment's control message scans. */
     public static final String MAX_CONTROL_MESSAGES_CONFIG = "kafkaml.max.control.messages";
     /** Default of {@value #MAX_CONTROL_MESSAGES_CONFIG}: 1,000,000 messages. */
@@ -469,6 +476,17 @@ public final class KafkaMlConfig extends AbstractConfig {
                         + "them, such as an imported Keras model; a trained model). A larger one is refused before it "
                         + "is written or its bytes are allocated, naming this setting");
         define(
+                MAX_MODEL_PARAMETERS_CONFIG,
+                "KAFKAML_MAX_MODEL_PARAMETERS",
+                Type.LONG,
+                DEFAULT_MAX_MODEL_PARAMETERS,
+                ConfigDef.Range.atLeast(1),
+                Importance.LOW,
+                "Models: the most parameters (weights and biases) a model configuration may declare. They are counted "
+                        + "from the configuration (DL4J JSON, a Keras file's configuration, a registry record) before "
+                        + "DL4J allocates the network; a larger one is refused as an invalid model naming its count "
+                        + "and this setting");
+        define(
                 MAX_CONTROL_MESSAGES_CONFIG,
                 "KAFKAML_MAX_CONTROL_MESSAGES",
                 Type.LONG,
@@ -753,6 +771,16 @@ public final class KafkaMlConfig extends AbstractConfig {
      */
     public static long maxArtifactBytes(Map<String, ?> settings) {
         return longSetting(settings, MAX_ARTIFACT_BYTES_CONFIG);
+    }
+
+    /**
+     * {@value #MAX_MODEL_PARAMETERS_CONFIG} read from a map of settings (such as the client settings of a registry), or
+     * its default when the map does not hold it.
+     *
+     * @throws ConfigException naming the setting when the value is not a whole number of at least 1
+     */
+    public static long maxModelParameters(Map<String, ?> settings) {
+        return longSetting(settings, MAX_MODEL_PARAMETERS_CONFIG);
     }
 
     /**

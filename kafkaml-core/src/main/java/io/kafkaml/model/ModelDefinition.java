@@ -2,6 +2,7 @@ package io.kafkaml.model;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.kafkaml.config.KafkaMlConfig;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -36,6 +37,16 @@ import org.nd4j.linalg.lossfunctions.impl.LossSparseMCXENT;
  * weights as a registry artifact). Creating one validates it by building the network, and records what it
  * found in a {@link ModelSummary}.
  *
+ * <p><b>Parameter limit.</b> Before DL4J allocates a network, its parameters (weights and biases) are counted from the
+ * configuration, layer by layer (DL4J's own count; a layer with more than 2^28 inputs or outputs counts as too many),
+ * and a configuration that declares more
+ * than {@value KafkaMlConfig#MAX_MODEL_PARAMETERS_CONFIG} allows (default
+ * {@link KafkaMlConfig#DEFAULT_MAX_MODEL_PARAMETERS}) is refused with an {@link InvalidModelException} naming its count
+ * and the setting, instead of exhausting memory: configurations come from uploads and registry records anyone with
+ * write access may have written. The factories without a limit use the default; pass a limit to raise it. A definition
+ * keeps its limit for {@link #newNetwork()} and the {@code with…} methods; one read from the registry has the default
+ * ({@link #newNetwork(long)} takes the reader's).
+ *
  * <pre>{@code
  * MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().list()
  *         .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.SIGMOID).build())
@@ -45,7 +56,8 @@ import org.nd4j.linalg.lossfunctions.impl.LossSparseMCXENT;
  * model.summary().outputKind();   // MULTI_CLASS
  * }</pre>
  *
- * <p>Immutable and thread-safe; {@link #newNetwork()} returns a new network each time.
+ * <p>Thread safety: immutable and thread-safe. Lifecycle: a value; {@link #newNetwork()} returns a new network each
+ * time, owned by the caller.
  */
 public final class ModelDefinition {
 
@@ -56,6 +68,8 @@ public final class ModelDefinition {
     private final String configuration;
     private final String weightsArtifact;
     private final ModelSummary summary;
+    /** The most parameters this definition builds a network of (not recorded: a reader applies its own). */
+    private final long maxParameters;
 
     @JsonCreator
     private ModelDefinition(
@@ -64,6 +78,20 @@ public final class ModelDefinition {
             @JsonProperty("configuration") String configuration,
             @JsonProperty("weightsArtifact") String weightsArtifact,
             @JsonProperty("summary") ModelSummary summary) {
+        this(name, description, configuration, weightsArtifact, summary, KafkaMlConfig.DEFAULT_MAX_MODEL_PARAMETERS);
+    }
+
+    private ModelDefinition(
+            String name,
+            String description,
+            String configuration,
+            String weightsArtifact,
+            ModelSummary summary,
+            long maxParameters) {
+        if (maxParameters < 1) {
+            throw new IllegalArgumentException("maxParameters must be at least 1, was " + maxParameters);
+        }
+        this.maxParameters = maxParameters;
         this.name = checkName(name, "model");
         this.description = description == null ? "" : description;
         this.configuration = Objects.requireNonNull(configuration, "configuration");
@@ -77,7 +105,7 @@ public final class ModelDefinition {
                 || summary.inputLayout() == null
                 || summary.outputKind() == null
                 || summary.outputKind() == OutputKind.CLASSIFICATION;
-        this.summary = legacy ? summarize(name, build(name, configuration)) : summary;
+        this.summary = legacy ? summarize(name, build(name, configuration, maxParameters)) : summary;
     }
 
     /** A model from a multi-layer configuration. */
@@ -100,9 +128,32 @@ public final class ModelDefinition {
         return new ModelDefinition(name, description, configurationJson, null, null);
     }
 
+    /**
+     * {@link #fromJson(String, String, String)} with a parameter limit other than the default (the value of
+     * {@value KafkaMlConfig#MAX_MODEL_PARAMETERS_CONFIG}, see {@link KafkaMlConfig#maxModelParameters}).
+     *
+     * @throws InvalidModelException as {@link #fromJson(String, String, String)}, or if the configuration declares
+     *     more than {@code maxParameters} parameters (checked before DL4J allocates anything)
+     */
+    public static ModelDefinition fromJson(
+            String name, String description, String configurationJson, long maxParameters) {
+        return new ModelDefinition(name, description, configurationJson, null, null, maxParameters);
+    }
+
+    /**
+     * Counts the parameters (weights and biases) a DL4J configuration declares, without building the network: the sum
+     * of DL4J's count for each layer, with layer sizes checked first so that no product overflows.
+     *
+     * @return the count, or {@link Long#MAX_VALUE} when it does not fit a {@code long}
+     * @throws InvalidModelException if the JSON is not a DL4J configuration
+     */
+    public static long parameterCount(String configurationJson) {
+        return countParameters(parse("(unnamed)", configurationJson), Long.MAX_VALUE).total();
+    }
+
     /** The same model with initial weights stored as the registry artifact {@code artifactId}. */
     public ModelDefinition withWeightsArtifact(String artifactId) {
-        return new ModelDefinition(name, description, configuration, artifactId, summary);
+        return new ModelDefinition(name, description, configuration, artifactId, summary, maxParameters);
     }
 
     /**
@@ -126,8 +177,9 @@ public final class ModelDefinition {
             throw new InvalidModelException("Model '" + name + "': " + e.getMessage(), e);
         }
         InputLayout layout = summary.inputLayout().declare(declared, name);
-        probe(layout, build(name, configuration), name);
-        return new ModelDefinition(name, description, configuration, weightsArtifact, summary.withInputLayout(layout));
+        probe(layout, build(name, configuration, maxParameters), name);
+        return new ModelDefinition(
+                name, description, configuration, weightsArtifact, summary.withInputLayout(layout), maxParameters);
     }
 
     /**
@@ -141,7 +193,8 @@ public final class ModelDefinition {
                 description,
                 configuration,
                 weightsArtifact,
-                summary.withLossProblem(Objects.requireNonNull(reason, "reason")));
+                summary.withLossProblem(Objects.requireNonNull(reason, "reason")),
+                maxParameters);
     }
 
     /**
@@ -209,13 +262,135 @@ public final class ModelDefinition {
         return summary.networkType().equals("ComputationGraph");
     }
 
-    /** A new, initialized network of this configuration (random weights from its seed). */
+    /**
+     * A new, initialized network of this configuration (random weights from its seed), within this definition's
+     * parameter limit.
+     *
+     * @throws InvalidModelException if the configuration declares more parameters than the limit
+     */
     public Model newNetwork() {
-        return build(name, configuration);
+        return build(name, configuration, maxParameters);
     }
 
-    private static Model build(String name, String json) {
+    /**
+     * A new, initialized network of this configuration, within {@code maxParameters} (a component with settings passes
+     * {@link KafkaMlConfig#maxModelParameters}).
+     *
+     * @throws InvalidModelException if the configuration declares more parameters than {@code maxParameters}
+     */
+    public Model newNetwork(long maxParameters) {
+        return build(name, configuration, maxParameters);
+    }
+
+    /**
+     * Checks that a DL4J configuration declares at most {@code maxParameters} parameters, without building it.
+     *
+     * @throws InvalidModelException naming the model, the count (and its largest layer) and the setting, when it
+     *     declares more; or if the JSON is not a DL4J configuration
+     */
+    public static void checkParameterCount(String name, String configurationJson, long maxParameters) {
+        checkParameters(name, parse(name, configurationJson), maxParameters);
+    }
+
+    /**
+     * The largest input or output size of a layer (and kernel area times output channels of a convolution) that is
+     * counted: 2^28, so that DL4J's products of two or three such sizes fit a {@code long}. A larger layer counts as
+     * too many parameters whatever the limit.
+     */
+    private static final long MAX_LAYER_SIZE = 1L << 28;
+
+    /** The parameter count of a configuration and its largest layer (name and count). */
+    private record Count(long total, String largest, long largestCount) {}
+
+    private static void checkParameters(String name, Object configuration, long maxParameters) {
+        Count count;
+        try {
+            count = countParameters(configuration, maxParameters);
+        } catch (RuntimeException e) {
+            throw new InvalidModelException("Model '" + name + "' cannot be built: " + reason(e), e);
+        }
+        if (count.total() > maxParameters) {
+            throw new InvalidModelException("Model '" + name + "' declares "
+                    + (count.total() == Long.MAX_VALUE ? "more than " + Long.MAX_VALUE : String.valueOf(count.total()))
+                    + " parameters (largest layer '" + count.largest() + "': "
+                    + (count.largestCount() == Long.MAX_VALUE ? "too many" : String.valueOf(count.largestCount()))
+                    + "), over the limit of " + maxParameters + " (" + KafkaMlConfig.MAX_MODEL_PARAMETERS_CONFIG
+                    + "); the network was not built. Raise " + KafkaMlConfig.MAX_MODEL_PARAMETERS_CONFIG
+                    + " to use it");
+        }
+    }
+
+    /**
+     * Counts layer by layer with DL4J's {@code ParamInitializer.numParams}; a layer whose sizes alone exceed
+     * {@code bound} (an input or output size, or a convolution's kernel area times its output channels) counts as
+     * {@link Long#MAX_VALUE}, so DL4J's own products cannot overflow.
+     */
+    private static Count countParameters(Object configuration, long bound) {
+        long total = 0;
+        String largest = "";
+        long largestCount = -1;
+        java.util.Map<String, NeuralNetConfiguration> layers = new java.util.LinkedHashMap<>();
+        if (configuration instanceof MultiLayerConfiguration mlc) {
+            List<NeuralNetConfiguration> confs = mlc.getConfs();
+            for (int i = 0; i < confs.size(); i++) {
+                Layer layer = confs.get(i).getLayer();
+                layers.put(layer != null && layer.getLayerName() != null ? layer.getLayerName() : "layer" + i, confs.get(i));
+            }
+        } else {
+            ComputationGraphConfiguration cgc = (ComputationGraphConfiguration) configuration;
+            for (var vertex : cgc.getVertices().entrySet()) {
+                if (vertex.getValue() instanceof LayerVertex lv) {
+                    layers.put(vertex.getKey(), lv.getLayerConf());
+                }
+            }
+        }
+        for (var entry : layers.entrySet()) {
+            long count = layerParameters(entry.getValue(), bound);
+            if (count > largestCount) {
+                largestCount = count;
+                largest = entry.getKey();
+            }
+            total = count == Long.MAX_VALUE ? Long.MAX_VALUE : saturatedAdd(total, count);
+        }
+        return new Count(total, largest, Math.max(0, largestCount));
+    }
+
+    private static long layerParameters(NeuralNetConfiguration conf, long bound) {
+        Layer layer = conf == null ? null : conf.getLayer();
+        if (layer == null) {
+            return 0;
+        }
+        try {
+            if (layer instanceof FeedForwardLayer ff) {
+                long cap = Math.min(bound, MAX_LAYER_SIZE);
+                if (ff.getNIn() > cap || ff.getNOut() > cap || ff.getNIn() < 0 || ff.getNOut() < 0) {
+                    return Long.MAX_VALUE;
+                }
+                if (layer instanceof org.deeplearning4j.nn.conf.layers.ConvolutionLayer conv) {
+                    long area = 1;
+                    for (int k : conv.getKernelSize()) {
+                        area = Math.multiplyExact(area, Math.max(1, k));
+                    }
+                    if (Math.multiplyExact(area, Math.max(1, ff.getNOut())) > cap) {
+                        return Long.MAX_VALUE;
+                    }
+                }
+            }
+            long count = layer.initializer().numParams(conf);
+            return count < 0 ? Long.MAX_VALUE : count;
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        long sum = a + b;
+        return ((a ^ sum) & (b ^ sum)) < 0 ? Long.MAX_VALUE : sum;
+    }
+
+    private static Model build(String name, String json, long maxParameters) {
         Object configuration = parse(name, json);
+        checkParameters(name, configuration, maxParameters);
         try {
             if (configuration instanceof MultiLayerConfiguration mlc) {
                 List<NeuralNetConfiguration> confs = mlc.getConfs();

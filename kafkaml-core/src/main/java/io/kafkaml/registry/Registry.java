@@ -299,8 +299,16 @@ public final class Registry implements AutoCloseable {
      * Registers a model.
      *
      * @throws DuplicateEntityException if a model of that name exists
+     * @throws io.kafkaml.model.InvalidModelException if it has more parameters than
+     *     {@value KafkaMlConfig#MAX_MODEL_PARAMETERS_CONFIG} of this registry's settings allows
      */
     public ModelDefinition registerModel(ModelDefinition model) {
+        long maxParameters = KafkaMlConfig.maxModelParameters(clientConfig);
+        if (model.summary().parameterCount() > maxParameters) {
+            throw new io.kafkaml.model.InvalidModelException("Model '" + model.name() + "' has "
+                    + model.summary().parameterCount() + " parameters, over the limit of " + maxParameters + " ("
+                    + KafkaMlConfig.MAX_MODEL_PARAMETERS_CONFIG + "); raise it to register the model");
+        }
         if (store.get(models, model.name()) != null) {
             throw new DuplicateEntityException("model", model.name());
         }
@@ -332,11 +340,16 @@ public final class Registry implements AutoCloseable {
      * A new network for a model: its initial weights when it has them, otherwise randomly initialized.
      *
      * @throws ArtifactCorruptedException if its weights artifact is damaged
+     * @throws io.kafkaml.model.InvalidModelException if its configuration declares more parameters than
+     *     {@value KafkaMlConfig#MAX_MODEL_PARAMETERS_CONFIG} of this registry's settings allows (nothing is built)
      */
     public Model newNetwork(ModelDefinition model) {
+        long maxParameters = KafkaMlConfig.maxModelParameters(clientConfig);
         if (model.weightsArtifact().isEmpty()) {
-            return model.newNetwork();
+            return model.newNetwork(maxParameters);
         }
+        // the stored network is built from its own configuration: the same count, before it is read
+        ModelDefinition.checkParameterCount(model.name(), model.configuration(), maxParameters);
         byte[] bytes = loadArtifact(model.weightsArtifact().get());
         try {
             return model.isGraph()

@@ -116,8 +116,12 @@ public final class KerasModels {
      * file of compressed weights (an HDF5 "bomb") is refused instead of expanded; a {@code .keras} archive (refused
      * anyway) is refused without expanding its entries, whatever their declared sizes.
      *
+     * <p>The parameters the file's configuration declares are counted before DL4J builds the network, and a model over
+     * {@value io.kafkaml.config.KafkaMlConfig#MAX_MODEL_PARAMETERS_CONFIG} is refused (see {@link ModelDefinition}).
+     *
      * @param settings kafkaml settings (client settings may be there too); only
-     *     {@value io.kafkaml.config.KafkaMlConfig#MAX_ARTIFACT_BYTES_CONFIG} is read, its default when absent
+     *     {@value io.kafkaml.config.KafkaMlConfig#MAX_ARTIFACT_BYTES_CONFIG} and
+     *     {@value io.kafkaml.config.KafkaMlConfig#MAX_MODEL_PARAMETERS_CONFIG} are read, their defaults when absent
      * @throws InvalidModelException if the file is missing or unreadable, over the limit (naming the setting), is not
      *     HDF5 (its first bytes are shown), is a Keras 3 file or a weights-only file (said so, with what to do), or
      *     holds a network DL4J cannot build (DL4J's reason)
@@ -148,6 +152,8 @@ public final class KerasModels {
         }
         notes.addAll(configs.notes());
         String path = h5File.toAbsolutePath().toString();
+        long maxParameters = KafkaMlConfig.maxModelParameters(settings);
+        checkParameterCount(name, h5File, file, configs, maxParameters); // before DL4J allocates the network
         String lossProblem = configs.problem();
         Model network;
         if (configs.trainingJson() != null) {
@@ -169,7 +175,7 @@ public final class KerasModels {
                 ? mln.getLayerWiseConfigurations().toJson()
                 : ((ComputationGraph) network).getConfiguration().toJson();
         ModelDefinition definition = KerasInputShape.declare(
-                ModelDefinition.fromJson(name, description, configuration),
+                ModelDefinition.fromJson(name, description, configuration, maxParameters),
                 h5File); // the file's input shape, which DL4J's configuration JSON does not keep
         if (lossProblem != null) {
             definition = definition.withLossProblem(lossProblem);
@@ -217,6 +223,35 @@ public final class KerasModels {
                 // DL4J's p is the probability of retaining an activation; a DropoutLayer needs one to train at all.
                 layer.setIDropout(new org.deeplearning4j.nn.conf.dropout.Dropout(rate == null ? 1.0 : 1.0 - rate));
             }
+        }
+    }
+
+    /**
+     * Counts the parameters of the DL4J configuration the Keras configuration becomes, without weights and without
+     * building the network, and refuses one over {@code maxParameters}. A configuration DL4J cannot translate is
+     * left to the import, which reports why.
+     */
+    private static void checkParameterCount(
+            String name, Path h5File, KerasFile file, KerasConfigs.Normalized configs, long maxParameters) {
+        String configuration;
+        KerasModelBuilder builder = new KerasModelBuilder(KERAS).modelJson(configs.modelJson());
+        try {
+            configuration = file.sequential()
+                    ? builder.buildSequential().getMultiLayerConfiguration().toJson()
+                    : builder.buildModel().getComputationGraphConfiguration().toJson();
+        } catch (Exception e) {
+            return; // the import reports it with DL4J's reason
+        } finally {
+            try {
+                builder.close();
+            } catch (IOException e) {
+                log.debug("Closing the Keras model builder of {}: {}", h5File, e.toString());
+            }
+        }
+        try {
+            ModelDefinition.checkParameterCount(name, configuration, maxParameters);
+        } catch (InvalidModelException e) {
+            throw new InvalidModelException("Keras model " + h5File + ": " + e.getMessage(), e);
         }
     }
 
