@@ -3,7 +3,11 @@ package io.kafkaml.control;
 import io.kafkaml.common.KafkaMlException;
 import java.time.Duration;
 
-/** Thrown when no control message for a deployment arrived within the time a caller was ready to wait. */
+/**
+ * Thrown when no control message for a deployment arrived within the time a caller was ready to wait.
+ *
+ * <p>Thread safety: immutable once thrown (its fields are final); an instance describes one failure and is not reused.
+ */
 public class ControlMessageTimeoutException extends KafkaMlException {
     private static final long serialVersionUID = 1L;
 

@@ -17,6 +17,9 @@ import java.util.stream.Collectors;
  * <p>Text form ({@link #format()}, recorded in the deployment's settings): {@code partition:offset} pairs joined
  * by commas, e.g. {@code 0:15,1:3}; the empty string is {@link #BEGINNING}.
  *
+ * <p>Thread safety: immutable (a record; its collections are copied or unmodifiable) and thread-safe. Lifecycle: a
+ * value, no resources.
+ *
  * @param endOffsets log end offset by partition; every offset {@code >= 0}
  */
 public record ControlTopicPosition(Map<Integer, Long> endOffsets) {

@@ -6,6 +6,8 @@ import java.util.Optional;
 /**
  * Thrown when a control message is malformed or breaks a rule. The message lists every problem and, for a
  * consumed record, where it is ({@code topic-partition@offset}).
+ *
+ * <p>Thread safety: immutable once thrown (its fields are final); an instance describes one failure and is not reused.
  */
 public class InvalidControlMessageException extends KafkaMlException {
     private static final long serialVersionUID = 1L;

@@ -1,6 +1,10 @@
 package io.kafkaml.dataset;
 
-/** How records are assigned to {@link DataSplit}s. Both are deterministic. */
+/**
+ * How records are assigned to {@link DataSplit}s. Both are deterministic.
+ *
+ * <p>Thread safety: immutable, as every enum; safe to share between threads. Lifecycle: constants, no resources.
+ */
 public enum SplitOrder {
     /**
      * A seeded random assignment (default): validation and test get {@code round(N × rate)} records each, from

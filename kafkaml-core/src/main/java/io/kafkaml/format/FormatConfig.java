@@ -16,6 +16,8 @@ import java.util.Set;
  * FormatConfig config = FormatConfig.of("RAW", inputConfig, Set.of("data_type", "data_reshape"));
  * long[] shape = config.shape("data_reshape");
  * }</pre>
+ *
+ * <p>Thread safety: immutable after {@link #of} and thread-safe. Lifecycle: a value, no resources.
  */
 public final class FormatConfig {
 

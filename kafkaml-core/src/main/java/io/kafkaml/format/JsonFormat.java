@@ -45,6 +45,9 @@ import java.util.Set;
  *
  * <p>Numbers and booleans ({@code true} = 1) are features; {@code null}, strings and missing fields are
  * decode errors.
+ *
+ * <p>Thread safety: stateless and thread-safe (see {@link RecordFormat}); the decoders and encoders it creates are not.
+ * Lifecycle: found by {@link java.util.ServiceLoader}, no resources.
  */
 public final class JsonFormat implements RecordFormat {
 

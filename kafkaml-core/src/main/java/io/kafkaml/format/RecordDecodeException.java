@@ -5,6 +5,9 @@ import io.kafkaml.common.KafkaMlException;
 /**
  * Thrown when a record's bytes do not hold what its format and configuration say. Carries the reason and,
  * once known, where the record is: topic, partition and offset.
+ *
+ * <p>Thread safety: thrown by one decoding thread; {@link #at} returns a new exception rather than changing this one.
+ * Lifecycle: describes one failure, not reused.
  */
 public class RecordDecodeException extends KafkaMlException {
     private static final long serialVersionUID = 1L;

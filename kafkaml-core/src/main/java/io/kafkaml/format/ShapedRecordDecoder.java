@@ -3,6 +3,9 @@ package io.kafkaml.format;
 /**
  * A base for decoders whose feature and label shapes are fixed by their configuration: it answers the shape
  * questions of {@link RecordDecoder}, leaving the decoding to the subclass.
+ *
+ * <p>Thread safety: not thread-safe, as every {@link RecordDecoder}: use one decoder per thread. Lifecycle: created by
+ * its format for one configuration, used as long as the caller needs it, no resources to close.
  */
 public abstract class ShapedRecordDecoder implements RecordDecoder {
 

@@ -20,6 +20,8 @@ import java.util.UUID;
  * and a killed process's open transactions are aborted by the broker after {@code transaction.timeout.ms}
  * (10 s by default here). Zombie fencing across processes relies on the consumer group generation (KIP-447:
  * offsets are sent to the transaction with the consumer's group metadata).
+ *
+ * <p>Thread safety: constants and static functions of a settings map; thread-safe. Lifecycle: not instantiated.
  */
 public final class InferenceConfig {
 

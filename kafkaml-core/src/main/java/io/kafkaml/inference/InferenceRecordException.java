@@ -4,6 +4,8 @@ package io.kafkaml.inference;
  * An input failed for a reason of its own and the {@link InferenceExceptionHandler} said FAIL (or its dead-letter
  * record could not be written either). Restarting cannot cure it — the input would fail again — so the deployment
  * is FAILED with this message, which names the input's topic, partition and offset and the cause.
+ *
+ * <p>Thread safety: immutable once thrown (its fields are final); an instance describes one failure and is not reused.
  */
 public class InferenceRecordException extends InferenceException {
     private static final long serialVersionUID = 1L;

@@ -13,6 +13,9 @@ import java.util.Objects;
  *         .replicas(2).guarantee(ProcessingGuarantee.EXACTLY_ONCE).deadLetterTopic("hcopd-dlq").build();
  * }</pre>
  *
+ * <p>Thread safety: immutable (a record; its collections are copied or unmodifiable) and thread-safe. Lifecycle: a
+ * value, no resources.
+ *
  * @param resultId the training result whose model to serve ({@code deploymentId.model})
  * @param inputTopic where inputs are read
  * @param outputTopic where predictions are written

@@ -1,6 +1,10 @@
 package io.kafkaml.inference;
 
-/** What an inference replica promises about each input's prediction. */
+/**
+ * What an inference replica promises about each input's prediction.
+ *
+ * <p>Thread safety: immutable, as every enum; safe to share between threads. Lifecycle: constants, no resources.
+ */
 public enum ProcessingGuarantee {
     /**
      * Every input gets a prediction; after a crash some may get two (default). Offsets are committed only after

@@ -4,6 +4,8 @@ package io.kafkaml.model;
  * Thrown when the records of a data stream do not have the shape a model takes, before any training or
  * serving starts. The message names both shapes: the model's (from its {@link InputLayout}) and the stream's
  * (its {@code data_reshape}, or the shape its format declares).
+ *
+ * <p>Thread safety: immutable once thrown (its fields are final); an instance describes one failure and is not reused.
  */
 public class InputShapeException extends InvalidModelException {
     private static final long serialVersionUID = 1L;

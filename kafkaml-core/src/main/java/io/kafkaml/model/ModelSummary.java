@@ -3,6 +3,9 @@ package io.kafkaml.model;
 /**
  * What registering a model found out by building its network.
  *
+ * <p>Thread safety: immutable (a record; its collections are copied or unmodifiable) and thread-safe. Lifecycle: a
+ * value, no resources.
+ *
  * @param networkType {@code MultiLayerNetwork} or {@code ComputationGraph}
  * @param inputSize the floats one record's features flatten to, as {@link InputLayout#inputSize()} gives it
  *        (feed-forward features; height × width × channels; time steps × features; only channels or features per

@@ -17,6 +17,8 @@ package io.kafkaml.model;
  * <tr><td>{@link #REGRESSION}</td><td>anything else (MSE, MAE, ...)</td><td>one value per output</td>
  *     <td>mse, mae, rmse, r2 averaged over outputs, and per output when there are several</td></tr>
  * </table>
+ *
+ * <p>Thread safety: immutable, as every enum; safe to share between threads. Lifecycle: constants, no resources.
  */
 public enum OutputKind {
     /** One sigmoid unit with a binary cross-entropy loss: class 1 when the output is at least the threshold. */

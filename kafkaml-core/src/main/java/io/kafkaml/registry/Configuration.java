@@ -7,6 +7,9 @@ import java.util.Objects;
 /**
  * A named set of models trained together on the same data stream (the paper's step B).
  *
+ * <p>Thread safety: immutable (a record; its collections are copied or unmodifiable) and thread-safe. Lifecycle: a
+ * value, no resources.
+ *
  * @param name the configuration's name, unique in a registry
  * @param description a description, possibly empty
  * @param models the names of its models, at least one, no duplicates

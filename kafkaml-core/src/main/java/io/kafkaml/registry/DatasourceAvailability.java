@@ -7,6 +7,9 @@ import java.util.List;
  * Whether a recorded data stream can still be read: retention may have deleted part of it, or its topic may have
  * been deleted.
  *
+ * <p>Thread safety: immutable (a record; its collections are copied or unmodifiable) and thread-safe. Lifecycle: a
+ * value, no resources.
+ *
  * @param available whether every slice is still complete
  * @param expired the slices that start below their partition's log start offset
  * @param deletedTopics topics of the stream's slices that no longer exist (or lost the slice's partition)

@@ -16,6 +16,9 @@ import java.util.Objects;
  * workers of one deployment (one Kubernetes Job per model) cannot overwrite each other's outcome. The values stored
  * in the {@code deployments} topic are those of its creation.
  *
+ * <p>Thread safety: immutable (a record; its collections are copied or unmodifiable) and thread-safe. Lifecycle: a
+ * value, no resources.
+ *
  * @param id the deployment id, which the data stream's control message names
  * @param configuration the configuration deployed
  * @param status where it stands, derived from its results

@@ -18,6 +18,8 @@ import java.util.Set;
  * {@link IllegalStatusTransitionException} and every reader ignores one that slipped past in a race). A
  * deployment's status is never written by anyone: it is derived from its results by
  * {@link Deployment#derivedFrom}.
+ *
+ * <p>Thread safety: immutable, as every enum; safe to share between threads. Lifecycle: constants, no resources.
  */
 public enum DeploymentStatus {
     /** Waiting for the control message of its data stream. */

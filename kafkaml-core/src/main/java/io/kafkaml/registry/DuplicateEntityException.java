@@ -1,6 +1,10 @@
 package io.kafkaml.registry;
 
-/** Thrown when an entity is created under a name that is already taken. */
+/**
+ * Thrown when an entity is created under a name that is already taken.
+ *
+ * <p>Thread safety: immutable once thrown (its fields are final); an instance describes one failure and is not reused.
+ */
 public class DuplicateEntityException extends RegistryException {
     private static final long serialVersionUID = 1L;
 

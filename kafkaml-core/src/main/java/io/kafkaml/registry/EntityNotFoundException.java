@@ -1,6 +1,10 @@
 package io.kafkaml.registry;
 
-/** Thrown when an entity that must exist does not. */
+/**
+ * Thrown when an entity that must exist does not.
+ *
+ * <p>Thread safety: immutable once thrown (its fields are final); an instance describes one failure and is not reused.
+ */
 public class EntityNotFoundException extends RegistryException {
     private static final long serialVersionUID = 1L;
 

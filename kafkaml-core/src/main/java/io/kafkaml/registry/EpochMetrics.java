@@ -5,6 +5,9 @@ import java.util.Map;
 /**
  * One epoch of training, as it is published while the model trains; for an incremental (windowed) run, one window.
  *
+ * <p>Thread safety: immutable (a record; its collections are copied or unmodifiable) and thread-safe. Lifecycle: a
+ * value, no resources.
+ *
  * @param epoch the epoch number, from 1
  * @param loss the training loss (the score DL4J reports at the end of the epoch)
  * @param validation validation metrics by name ({@code accuracy}, {@code f1}, {@code mse}, ...), empty without

@@ -3,6 +3,8 @@ package io.kafkaml.registry;
 /**
  * A result write that would move a {@link TrainingResult} along a transition its {@link DeploymentStatus} does not
  * allow, for example out of a terminal state: a restarted worker cannot revive a result that already ended.
+ *
+ * <p>Thread safety: immutable once thrown (its fields are final); an instance describes one failure and is not reused.
  */
 public class IllegalStatusTransitionException extends RegistryException {
     private static final long serialVersionUID = 1L;

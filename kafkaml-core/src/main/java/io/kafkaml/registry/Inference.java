@@ -10,6 +10,9 @@ import java.util.function.Consumer;
  * An inference deployment (the paper's step F) as the registry records it, so that any process can see what
  * serves which model where.
  *
+ * <p>Thread safety: immutable (a record; its collections are copied or unmodifiable) and thread-safe. Lifecycle: a
+ * value, no resources.
+ *
  * @param id the inference deployment's id
  * @param resultId the training result whose model it serves
  * @param inputTopic where inputs are read

@@ -11,6 +11,8 @@ import java.util.Objects;
  * listing ({@link Registry#models()}, {@link Registry#results()}, ...) leaves the record out and logs a warning with
  * the same message, so one bad record never hides the others. As Kafka's {@code RecordDeserializationException}, it
  * carries where the record is.
+ *
+ * <p>Thread safety: immutable once thrown (its fields are final); an instance describes one failure and is not reused.
  */
 public class InvalidRegistryRecordException extends RegistryException {
     private static final long serialVersionUID = 1L;

@@ -5,6 +5,8 @@ package io.kafkaml.registry;
  * the position of its current run's first epoch record ({@link TrainingResult#metricsStart()}), so that
  * {@link Registry#epochs(String)} reads that partition from there instead of the whole topic.
  *
+ * <p>Thread safety: immutable (a record of immutable values) and thread-safe. Lifecycle: a value, no resources.
+ *
  * @param partition the partition of the metrics topic, {@code >= 0}
  * @param offset the offset in it, {@code >= 0}
  */

@@ -15,6 +15,9 @@ import java.util.Objects;
  * {@link DeploymentStatus#isValidTransition}; the deployment's status is derived from its results
  * ({@link Deployment#derivedFrom}).
  *
+ * <p>Thread safety: immutable and thread-safe (a record; its lists and maps are copied), except that {@link
+ * #confusionMatrix()} is the array it was built with, not a copy: do not modify it. Lifecycle: a value, no resources.
+ *
  * @param id the result id, {@code deploymentId.model}
  * @param deploymentId the deployment
  * @param model the model's name

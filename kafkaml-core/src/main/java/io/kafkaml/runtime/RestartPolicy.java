@@ -20,6 +20,8 @@ import java.util.Objects;
  * RestartPolicy policy = RestartPolicy.DEFAULT.withMaxRestarts(3).withBackoff(Duration.ofMillis(200), Duration.ofSeconds(5));
  * }</pre>
  *
+ * <p>Thread safety: immutable (a record of immutable values) and thread-safe. Lifecycle: a value, no resources.
+ *
  * @param maxRestarts the most restarts within {@code window}; 0 means a failure is final at once
  * @param window the sliding window in which restarts are counted
  * @param initialBackoff the wait before the first restart

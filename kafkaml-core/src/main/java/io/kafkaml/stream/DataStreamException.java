@@ -5,6 +5,8 @@ import io.kafkaml.common.KafkaMlException;
 /**
  * Thrown when the records of a data stream cannot be read as its slices describe: a missing topic or
  * partition, an expired slice, a slice whose records never arrive.
+ *
+ * <p>Thread safety: immutable once thrown (its fields are final); an instance describes one failure and is not reused.
  */
 public class DataStreamException extends KafkaMlException {
     private static final long serialVersionUID = 1L;

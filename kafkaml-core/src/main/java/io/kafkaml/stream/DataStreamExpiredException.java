@@ -4,6 +4,8 @@ package io.kafkaml.stream;
  * Thrown when a slice starts below its partition's log start offset: the topic's retention policy has
  * deleted some of its records. The slice is never read partially: the exception is thrown before the first
  * record of a pass, or, if retention strikes during a pass, instead of the next record.
+ *
+ * <p>Thread safety: immutable once thrown (its fields are final); an instance describes one failure and is not reused.
  */
 public class DataStreamExpiredException extends DataStreamException {
     private static final long serialVersionUID = 1L;

@@ -5,6 +5,8 @@ import java.time.Duration;
 /**
  * Thrown when a slice ends beyond what its partition holds and the missing records did not arrive within
  * the dataset's end timeout.
+ *
+ * <p>Thread safety: immutable once thrown (its fields are final); an instance describes one failure and is not reused.
  */
 public class DataStreamTimeoutException extends DataStreamException {
     private static final long serialVersionUID = 1L;

@@ -6,6 +6,9 @@ package io.kafkaml.stream;
  *
  * <p>The arrays are those the Kafka consumer produced; they are not copied, so do not modify them.
  *
+ * <p>Thread safety: the key and value arrays are the consumer's, not copied (this is the read path): the record may be
+ * handed between threads, but nobody may modify the arrays. Lifecycle: a value, no resources.
+ *
  * @param topic the record's topic
  * @param partition the record's partition
  * @param offset the record's offset

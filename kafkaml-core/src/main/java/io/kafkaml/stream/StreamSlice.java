@@ -26,6 +26,8 @@ import org.apache.kafka.common.TopicPartition;
  * String text = StreamSlice.formatList(slices);                          // the same text again
  * }</pre>
  *
+ * <p>Thread safety: immutable (a record of immutable values) and thread-safe. Lifecycle: a value, no resources.
+ *
  * @param topic the topic name
  * @param partition the partition number, {@code >= 0}
  * @param startOffset the first offset of the slice, {@code >= 0}

@@ -1,6 +1,10 @@
 package io.kafkaml.training;
 
-/** Feature normalization fitted on the training split only, stored with the model and applied at inference. */
+/**
+ * Feature normalization fitted on the training split only, stored with the model and applied at inference.
+ *
+ * <p>Thread safety: immutable, as every enum; safe to share between threads. Lifecycle: constants, no resources.
+ */
 public enum Normalization {
     /** Features as they are. */
     NONE,

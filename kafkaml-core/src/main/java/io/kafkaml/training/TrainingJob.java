@@ -11,6 +11,9 @@ import java.util.Objects;
 /**
  * Everything a launcher needs to train a deployment.
  *
+ * <p>Thread safety: immutable (a record; its collections are copied or unmodifiable) and thread-safe. Lifecycle: a
+ * value, no resources.
+ *
  * @param deploymentId the deployment
  * @param configuration the configuration deployed
  * @param models the configuration's models

@@ -7,6 +7,10 @@ import io.kafkaml.registry.TrainingResult;
 /**
  * Follows training in-process. Methods are called on the trainer's thread: keep them short. Every default
  * does nothing.
+ *
+ * <p>Thread safety: with several deployments (or training threads) an implementation is called from several threads
+ * at once and must be thread-safe. Lifecycle: called from when it is registered until the deployment's last event
+ * (a terminal status).
  */
 public interface TrainingListener {
 

@@ -18,6 +18,9 @@ import java.util.Set;
  *         .normalization(Normalization.STANDARDIZE).earlyStopping("loss", 10).build();
  * }</pre>
  *
+ * <p>Thread safety: immutable (a record; its collections are copied or unmodifiable) and thread-safe. Lifecycle: a
+ * value, no resources.
+ *
  * @param batchSize rows per training batch
  * @param epochs passes over the training split
  * @param stepsPerEpoch batches per epoch, 0 for the whole split

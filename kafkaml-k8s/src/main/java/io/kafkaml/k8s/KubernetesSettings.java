@@ -13,6 +13,9 @@ import java.util.Objects;
  *         .namespace("ml").clientSecret("kafkaml-client").resources("500m", "1Gi", "2", "4Gi").gpus(1).build();
  * }</pre>
  *
+ * <p>Thread safety: immutable (a record; its collections are copied or unmodifiable) and thread-safe. Lifecycle: a
+ * value, no resources.
+ *
  * @param namespace the namespace of the Jobs and Deployments
  * @param bootstrapServers Kafka as the pods reach it
  * @param image the worker image ({@code kafkaml worker} as its entry point)

@@ -13,6 +13,10 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * the class's tests and closes it after the last one. Tests receive it as a parameter:
  *
  * <pre>{@code
+ * <p>Thread safety: JUnit calls it from its own threads; the broker it starts is shared by the class's tests as {@link
+ * EmbeddedKafkaBroker} allows (thread-safe). Lifecycle: starts the broker before the first test of a class and closes
+ * it after the last (JUnit's class-level store).
+ *
  * @ExtendWith(EmbeddedKafkaExtension.class)
  * class MyStreamTest {
  *     @Test

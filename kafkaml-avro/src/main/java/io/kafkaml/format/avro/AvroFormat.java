@@ -40,6 +40,9 @@ import org.apache.avro.io.EncoderFactory;
  * {@code ["null", T]} as {@code T}. A null is a decode error unless a default is configured: from
  * {@code null_defaults}, else {@code null_default}, else the field's own numeric Avro default. Strings, bytes,
  * maps, fixed and other unions cannot be features and are rejected when the decoder is made.
+ *
+ * <p>Thread safety: stateless and thread-safe (see {@link io.kafkaml.format.RecordFormat}); the decoders and encoders
+ * it creates are not. Lifecycle: found by {@link java.util.ServiceLoader}, no resources.
  */
 public final class AvroFormat implements RecordFormat {
 

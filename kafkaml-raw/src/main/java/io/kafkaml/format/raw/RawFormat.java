@@ -29,6 +29,9 @@ import java.util.Set;
  * <p>A value or key whose length is not the shape's element count times the type's size is a decode error
  * that gives both lengths. A shape of more than {@link FormatConfig#MAX_ELEMENTS_PER_RECORD} elements is
  * rejected before anything is allocated.
+ *
+ * <p>Thread safety: stateless and thread-safe (see {@link io.kafkaml.format.RecordFormat}); the decoders and encoders
+ * it creates are not. Lifecycle: found by {@link java.util.ServiceLoader}, no resources.
  */
 public final class RawFormat implements RecordFormat {
 
