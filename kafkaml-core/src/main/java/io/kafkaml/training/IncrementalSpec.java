@@ -37,6 +37,8 @@ import java.util.Objects;
  * not subscribed, so a restarted trainer resumes at once rather than after the dead member's session timeout; run one
  * trainer per group.
  *
+ * <p>Thread safety: immutable (a record of immutable values) and thread-safe. Lifecycle: a value, no resources.
+ *
  * @param groupId the consumer group whose committed offsets record progress, or {@code null} for the default
  * @param windowRecords records per window, 0 for windows by time only
  * @param windowTime the longest a window stays open after its first record, or {@code null} for windows by records only

@@ -12,6 +12,8 @@ import java.util.Map;
  * and trains again for the spec's epochs. Rounds stop early when no record reaches the confidence or none is left.
  * Classifiers only (multi-class or binary); a stream without {@code unsupervised_topic} is trained as usual.
  *
+ * <p>Thread safety: immutable (a record of immutable values) and thread-safe. Lifecycle: a value, no resources.
+ *
  * @param rounds the most pseudo-labelling rounds, &gt;= 1
  * @param confidence the least confidence a pseudo-label needs, in (0, 1]
  */
