@@ -55,7 +55,9 @@ class KafkaMlTest {
                 .start()) {
             ml.models().register(KafkaMlIT.mlp("mlp"));
             ml.configurations().create("c", "mlp");
-            assertThat(ml.registry().configurations()).extracting(Configuration::name).containsExactly("c");
+            assertThat(ml.registry().configurations())
+                    .extracting(Configuration::name)
+                    .containsExactly("c");
             assertThat(ml.controlLogger()).isEmpty();
             assertThatThrownBy(() -> ml.train("c", TrainingSpec.builder().build()))
                     .isInstanceOf(IllegalStateException.class)

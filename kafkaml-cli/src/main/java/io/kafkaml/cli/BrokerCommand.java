@@ -1,8 +1,8 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.KafkaMl;
 import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.config.KafkaMlConfig;
-import io.kafkaml.KafkaMl;
 import io.kafkaml.testkit.BrokerSecurity;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import java.io.IOException;

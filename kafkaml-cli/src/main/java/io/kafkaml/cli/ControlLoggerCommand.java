@@ -61,8 +61,7 @@ final class ControlLoggerCommand implements Callable<Integer> {
      *
      * @throws KafkaAccessException when the broker refused the logger (after closing {@code ml})
      */
-    static void runUntilShutdown(PrintWriter out, KafkaMl ml, String topic, String prefix)
-            throws InterruptedException {
+    static void runUntilShutdown(PrintWriter out, KafkaMl ml, String topic, String prefix) throws InterruptedException {
         ControlLogger logger = ml.controlLogger().orElseThrow();
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(

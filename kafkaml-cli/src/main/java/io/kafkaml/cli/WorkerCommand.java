@@ -1,12 +1,12 @@
 package io.kafkaml.cli;
 
+import io.kafkaml.KafkaMl;
 import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.LocalInference;
 import io.kafkaml.inference.ProcessingGuarantee;
 import io.kafkaml.metrics.InferenceMetrics;
 import io.kafkaml.metrics.TrainingMetrics;
-import io.kafkaml.KafkaMl;
 import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.training.TrainingJob;

@@ -90,7 +90,8 @@ class PublicJavadocTest {
         }
         assertThat(checked).as("public source files checked").isGreaterThan(100);
         assertThat(offenders)
-                .as("say in the class javadoc whether the type is thread-safe (and, if AutoCloseable, how it is closed)")
+                .as(
+                        "say in the class javadoc whether the type is thread-safe (and, if AutoCloseable, how it is closed)")
                 .isEmpty();
     }
 

@@ -148,7 +148,8 @@ public final class ModelDefinition {
      * @throws InvalidModelException if the JSON is not a DL4J configuration
      */
     public static long parameterCount(String configurationJson) {
-        return countParameters(parse("(unnamed)", configurationJson), Long.MAX_VALUE).total();
+        return countParameters(parse("(unnamed)", configurationJson), Long.MAX_VALUE)
+                .total();
     }
 
     /** The same model with initial weights stored as the registry artifact {@code artifactId}. */
@@ -334,7 +335,9 @@ public final class ModelDefinition {
             List<NeuralNetConfiguration> confs = mlc.getConfs();
             for (int i = 0; i < confs.size(); i++) {
                 Layer layer = confs.get(i).getLayer();
-                layers.put(layer != null && layer.getLayerName() != null ? layer.getLayerName() : "layer" + i, confs.get(i));
+                layers.put(
+                        layer != null && layer.getLayerName() != null ? layer.getLayerName() : "layer" + i,
+                        confs.get(i));
             }
         } else {
             ComputationGraphConfiguration cgc = (ComputationGraphConfiguration) configuration;

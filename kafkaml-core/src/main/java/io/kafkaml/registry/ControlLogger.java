@@ -163,7 +163,8 @@ public final class ControlLogger implements AutoCloseable {
                         try {
                             record(record);
                         } catch (RegistryException e) {
-                            Optional<KafkaAccessException> refused = KafkaAccessException.find(e, clientConfig, "WRITE");
+                            Optional<KafkaAccessException> refused =
+                                    KafkaAccessException.find(e, clientConfig, "WRITE");
                             if (refused.isPresent()) {
                                 stopRefused(refused.get());
                                 return;

@@ -242,11 +242,7 @@ public final class KerasModels {
         } catch (Exception e) {
             return; // the import reports it with DL4J's reason
         } finally {
-            try {
-                builder.close();
-            } catch (IOException e) {
-                log.debug("Closing the Keras model builder of {}: {}", h5File, e.toString());
-            }
+            builder.close();
         }
         try {
             ModelDefinition.checkParameterCount(name, configuration, maxParameters);
