@@ -21,15 +21,14 @@ import org.junit.jupiter.api.Test;
  */
 class PublicJavadocTest {
 
-    private static final List<String> LIBRARY_MODULES =
-            List.of(
-                    "kafkaml-core",
-                    "kafkaml-raw",
-                    "kafkaml-avro",
-                    "kafkaml-keras",
-                    "kafkaml-k8s",
-                    "kafkaml-testkit",
-                    "kafkaml-server");
+    private static final List<String> LIBRARY_MODULES = List.of(
+            "kafkaml-core",
+            "kafkaml-raw",
+            "kafkaml-avro",
+            "kafkaml-keras",
+            "kafkaml-k8s",
+            "kafkaml-testkit",
+            "kafkaml-server");
     /** Words that state a threading rule: "Thread-safe", "Not thread-safe", "Thread safety: ...", "immutable", ... */
     static final Pattern THREADING = Pattern.compile(
             "threading|thread[- ]safe|thread safety|immutable|thread-confined|any thread|any number of threads"
