@@ -24,4 +24,53 @@ class TrainCommandOptionsTest {
                 .hasMessageContaining("SHUFFLED")
                 .hasMessageContaining("KAFKA_ML");
     }
+
+    @Test
+    void incrementalAndSemiSupervisedFlagsMapOntoTheSpec() {
+        TrainCommand defaults = new TrainCommand();
+        new CommandLine(defaults).parseArgs("--configuration", "c");
+        io.kafkaml.training.IncrementalSpec plain = defaults.incremental.toSpec();
+        assertThat(plain.windowRecords()).isEqualTo(1000);
+        assertThat(plain.streamTimeout()).isEqualTo(java.time.Duration.ofSeconds(30));
+        assertThat(plain.change()).isEqualTo(io.kafkaml.training.PromotionPolicy.Direction.DOWN);
+        assertThat(defaults.unsupervisedRounds).isNull();
+
+        TrainCommand command = new TrainCommand();
+        new CommandLine(command)
+                .parseArgs(
+                        "--configuration",
+                        "c",
+                        "--window-records",
+                        "0",
+                        "--window-time",
+                        "PT10S",
+                        "--stream-timeout",
+                        "PT1M",
+                        "--max-windows",
+                        "5",
+                        "--indefinite",
+                        "--group-id",
+                        "g",
+                        "--monitoring-metric",
+                        "accuracy",
+                        "--improvement",
+                        "0.01",
+                        "--unsupervised-rounds",
+                        "3",
+                        "--confidence",
+                        "0.8");
+        io.kafkaml.training.IncrementalSpec spec = command.incremental.toSpec();
+        assertThat(spec)
+                .isEqualTo(io.kafkaml.training.IncrementalSpec.builder()
+                        .windowRecords(0)
+                        .windowTime(java.time.Duration.ofSeconds(10))
+                        .streamTimeout(java.time.Duration.ofMinutes(1))
+                        .maxWindows(5)
+                        .indefinite(true)
+                        .groupId("g")
+                        .monitoring("accuracy", io.kafkaml.training.PromotionPolicy.Direction.UP, 0.01)
+                        .build());
+        assertThat(command.unsupervisedRounds).isEqualTo(3);
+        assertThat(command.confidence).isEqualTo(0.8);
+    }
 }
