@@ -104,6 +104,12 @@ public final class TrainingRunner implements Runnable {
     private final java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
     private final String run = java.util.UUID.randomUUID().toString();
     private volatile DeploymentStatus finalStatus;
+    /**
+     * Called at each step of an incremental window ({@code fitted:N}, {@code published:N} after the promotion
+     * decision, {@code checkpointed:N}, {@code committed:N}): a test stops the runner there as a kill would.
+     */
+    java.util.function.Consumer<String> stageHook = stage -> {};
+
     private DeploymentStatus lastDeploymentStatus;
 
     /**
@@ -716,15 +722,39 @@ public final class TrainingRunner implements Runnable {
         Map<ModelTrainer, TrainingResult> results = new LinkedHashMap<>();
         for (ModelTrainer trainer : trainers) {
             TrainingResult result = registry.result(trainer.resultId).orElse(null);
-            if (result == null
-                    || result.status().isTerminal()
-                    || result.epochCount() < 1
-                    || registry.artifact(Checkpoint.id(trainer.resultId, result.epochCount()))
-                            .isEmpty()) {
+            if (result == null || result.status().isTerminal() || result.epochCount() < 1) {
+                return 0; // nothing of an incremental run to continue (a first start, or a bounded run)
+            }
+            // the newest checkpoint that exists: the result may name a window whose checkpoint was not stored yet
+            // (a kill between its fit and its checkpoint); the one before is kept until the next one is committed
+            int found = 0;
+            // (a kill after a checkpoint was stored and before the result said so: the window after it)
+            for (int w = result.epochCount() + 1; w >= Math.max(1, result.epochCount() - 2) && found == 0; w--) {
+                if (registry.artifact(Checkpoint.id(trainer.resultId, w)).isPresent()) {
+                    found = w;
+                }
+            }
+            if (found == 0) {
+                log.warn(
+                        "[{}] model {} has trained {} window(s) but none of the checkpoints of windows {}..{} exists; "
+                                + "the incremental run starts again from an untrained model",
+                        job.deploymentId(),
+                        trainer.model.name(),
+                        result.epochCount(),
+                        Math.max(1, result.epochCount() - 2),
+                        result.epochCount());
                 return 0;
             }
+            if (found < result.epochCount()) {
+                log.info(
+                        "[{}] model {}: its result names window {} but the newest checkpoint is of window {}",
+                        job.deploymentId(),
+                        trainer.model.name(),
+                        result.epochCount(),
+                        found);
+            }
             results.put(trainer, result);
-            window = Math.min(window, result.epochCount());
+            window = Math.min(window, found);
         }
         if (trainers.isEmpty()) {
             return 0;
@@ -787,8 +817,10 @@ public final class TrainingRunner implements Runnable {
     private void trainIncremental(ControlMessage message, LabelPlan labels, List<ModelTrainer> trainers) {
         IncrementalSpec incremental = job.spec().incrementalOrDefault();
         String topic = message.unboundedTopic().orElseThrow();
+        // from the configuration's models, not the ones still training: the same group after any restart
         String group = incremental.groupIdFor(
-                job.deploymentId(), trainers.stream().map(t -> t.model.name()).toList());
+                job.deploymentId(),
+                job.models().stream().map(ModelDefinition::name).toList());
         Checkpoint resumed = trainers.get(0).resume;
         DataNormalization normalizer = null;
         if (resumed != null && resumed.normalizer() != null) {
@@ -843,12 +875,15 @@ public final class TrainingRunner implements Runnable {
                 window++;
                 records += next.records();
                 normalizer = fitWindow(message, labels, active, next, window, normalizer);
+                stageHook.accept("fitted:" + window);
                 for (ModelTrainer trainer : active) {
                     if (trainer.active()) {
                         trainer.checkpoint(window, next, records, incremental);
                     }
                 }
+                stageHook.accept("checkpointed:" + window);
                 reader.commit(next.next()); // only now: every model's state after the window is recorded
+                stageHook.accept("committed:" + window);
                 for (ModelTrainer trainer : trainers) {
                     trainer.deleteCheckpoint(window - 1);
                 }
@@ -1330,6 +1365,7 @@ public final class TrainingRunner implements Runnable {
                             .id();
                 }
                 promote(window, read, incremental);
+                stageHook.accept("published:" + window);
                 String modelId = registry.storeArtifact(Checkpoint.modelId(resultId, window), modelBytes)
                         .id();
                 Checkpoint checkpoint = new Checkpoint(
@@ -1363,20 +1399,23 @@ public final class TrainingRunner implements Runnable {
             }
             addMetrics(candidate, "val_", lastEpoch.validation());
             addMetrics(candidate, "preq_", lastEpoch.prequential());
-            java.util.Optional<io.kafkaml.registry.ModelVersion> current = registry.promotedVersion(resultId);
             Map<String, Long> seen = new java.util.TreeMap<>();
             read.next().forEach((partition, offset) -> seen.put(partition.toString(), offset));
-            if (current.isPresent() && current.get().offsets().equals(seen)) {
+            java.util.Optional<io.kafkaml.registry.ModelVersion> published = registry.versions(resultId).stream()
+                    .filter(v -> v.offsets().equals(seen))
+                    .findFirst();
+            if (published.isPresent()) {
                 // a runner killed after publishing this window and before its checkpoint fitted it again
                 log.info(
                         "[{}] model {} window {} was already published as version {}; not published twice",
                         job.deploymentId(),
                         model.name(),
                         window,
-                        current.get().version());
+                        published.get().version());
                 return;
             }
-            java.util.Optional<Map<String, Double>> promoted = current.map(io.kafkaml.registry.ModelVersion::metrics);
+            java.util.Optional<Map<String, Double>> promoted =
+                    registry.promotedVersion(resultId).map(io.kafkaml.registry.ModelVersion::metrics);
             io.kafkaml.training.PromotionPolicy.Decision decision =
                     incremental.promotionPolicy(holdout).decide(candidate, promoted);
             if (!decision.promote()) {
@@ -1533,8 +1572,10 @@ public final class TrainingRunner implements Runnable {
                 }
             });
             listener.onEpoch(job.deploymentId(), model.name(), metrics, total);
-            if (System.nanoTime() - lastPublished >= PUBLISH_INTERVAL_NANOS) {
-                publish(DeploymentStatus.TRAINING); // live summary in the registry, at most once a second
+            if (!windowed && System.nanoTime() - lastPublished >= PUBLISH_INTERVAL_NANOS) {
+                // live summary in the registry, at most once a second; a windowed trainer publishes its window
+                // count only once the window's checkpoint is stored (checkpoint()), so that a restart finds it
+                publish(DeploymentStatus.TRAINING);
             }
             String metric = job.spec().earlyStoppingMetric();
             if (!windowed && metric != null && hasValidation && validation.containsKey(metric)) {

@@ -181,6 +181,13 @@ final class WindowReader implements AutoCloseable {
                     slices.add(StreamSlice.of(partition.topic(), partition.partition(), range[0], range[1] + 1));
                     next.put(partition, range[1] + 1);
                 });
+                // every assigned partition, also those with no record in this window: a checkpoint (and the commit)
+                // then holds a position for each, and a restart never falls back to the group's reset (earliest)
+                for (TopicPartition partition : consumer.assignment()) {
+                    if (!next.containsKey(partition)) {
+                        next.put(partition, consumer.position(partition, Duration.ofSeconds(30)));
+                    }
+                }
                 return new Window(slices, count, next, closedBy);
             }
             if (count == 0
