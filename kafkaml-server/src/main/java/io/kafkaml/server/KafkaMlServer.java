@@ -1,11 +1,22 @@
 package io.kafkaml.server;
 
 import io.javalin.Javalin;
+import io.javalin.http.HandlerType;
 import io.javalin.http.staticfiles.Location;
 import io.kafkaml.KafkaMl;
 import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.config.KafkaMlConfig;
+import io.kafkaml.metrics.TrainingMetrics;
 import io.kafkaml.server.internals.Api;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -51,6 +62,9 @@ public final class KafkaMlServer implements AutoCloseable {
     /** The path prefix of the REST API. */
     public static final String API_PATH = "/api/v1";
 
+    /** The path of the Prometheus endpoint (outside the versioned API; read-only, no token needed). */
+    public static final String METRICS_PATH = "/metrics";
+
     /** The environment variable the {@code kafkaml server} command reads the bearer token from. */
     public static final String TOKEN_ENV = "KAFKAML_SERVER_TOKEN";
 
@@ -63,6 +77,8 @@ public final class KafkaMlServer implements AutoCloseable {
     private final String token;
     private final Object lock = new Object();
     private KafkaMl facade;
+    private PrometheusMeterRegistry meters;
+    private JvmGcMetrics gcMetrics;
     private Javalin app;
     private Api api;
     private boolean started;
@@ -109,12 +125,40 @@ public final class KafkaMlServer implements AutoCloseable {
                 throw new IllegalStateException("The server was " + (closed ? "closed" : "started") + " before");
             }
             started = true;
-            facade = providedFacade != null ? providedFacade : KafkaMl.connect(settings);
+            meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            new ClassLoaderMetrics().bindTo(meters);
+            new JvmMemoryMetrics().bindTo(meters);
+            gcMetrics = new JvmGcMetrics();
+            gcMetrics.bindTo(meters);
+            new JvmThreadMetrics().bindTo(meters);
+            new ProcessorMetrics().bindTo(meters);
+            new UptimeMetrics().bindTo(meters);
+            TrainingMetrics training = new TrainingMetrics();
+            training.bindTo(meters);
+            try {
+                // a facade of its own reports its training to /metrics; a caller's facade reports what the caller wires
+                facade = providedFacade != null
+                        ? providedFacade
+                        : KafkaMl.builder(settings)
+                                .trainingListener(training)
+                                .build()
+                                .start();
+            } catch (RuntimeException e) {
+                closeMeters();
+                throw e;
+            }
             try {
                 api = new Api(facade, token);
                 app = Javalin.create(config -> {
                     config.startup.showJavalinBanner = false;
                     config.staticFiles.add("/web", Location.CLASSPATH);
+                    // the dashboard's libraries (uPlot) from their WebJars at /webjars/...
+                    config.staticFiles.enableWebjars();
+                    config.routes.addHttpHandler(
+                            HandlerType.GET,
+                            METRICS_PATH,
+                            ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                                    .result(meters.scrape()));
                     api.configure(config);
                 });
                 app.start(host, port);
@@ -142,6 +186,20 @@ public final class KafkaMlServer implements AutoCloseable {
     public URI uri() {
         String shown = host.contains(":") ? "[" + host + "]" : host;
         return URI.create("http://" + shown + ":" + port() + "/");
+    }
+
+    /**
+     * The Micrometer registry served at {@value #METRICS_PATH} (Prometheus text format): the JVM's meters, the training
+     * meters of a facade the server built ({@link io.kafkaml.metrics.TrainingMetrics}); bind more to it, such as
+     * {@link io.kafkaml.metrics.InferenceMetrics} of the inference deployments it starts.
+     */
+    public MeterRegistry meterRegistry() {
+        synchronized (lock) {
+            if (meters == null) {
+                throw new IllegalStateException("The server is not started");
+            }
+            return meters;
+        }
     }
 
     /** The facade this server serves. */
@@ -195,6 +253,16 @@ public final class KafkaMlServer implements AutoCloseable {
         }
         if (providedFacade == null && facade != null) {
             facade.close();
+        }
+        closeMeters();
+    }
+
+    private void closeMeters() {
+        if (gcMetrics != null) {
+            gcMetrics.close();
+        }
+        if (meters != null) {
+            meters.close();
         }
     }
 
