@@ -58,9 +58,10 @@ class DashboardBrowserIT {
 
     @BeforeEach
     void startTheBrowser() {
-        assertThat(new File(CHROMEDRIVER))
-                .as("Debian's chromium-driver (apt-get install chromium chromium-driver; .ci/run does it)")
-                .canExecute();
+        assertThat(new File(CHROMEDRIVER).canExecute())
+                .as("Debian's chromium-driver at " + CHROMEDRIVER
+                        + " (apt-get install chromium chromium-driver; .ci/run does it)")
+                .isTrue();
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(new File(CHROMEDRIVER))
                 .usingAnyFreePort()
