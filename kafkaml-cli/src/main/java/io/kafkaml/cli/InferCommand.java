@@ -74,6 +74,13 @@ final class InferCommand implements Callable<Integer> {
                     + InferenceConfig.SHUTDOWN_GRACE_MS_CONFIG + " in --config)")
     Long shutdownGraceMs;
 
+    @Option(
+            names = "--commit-interval-ms",
+            paramLabel = "MS",
+            description = "With --exactly-once: the longest one transaction stays open across polls (default: 100, or "
+                    + InferenceConfig.COMMIT_INTERVAL_MS_CONFIG + " in --config; 0: a transaction per poll)")
+    Long commitIntervalMs;
+
     @Option(names = "--id", paramLabel = "ID", description = "The inference deployment's id (default: from the result)")
     String id;
 
@@ -110,6 +117,9 @@ final class InferCommand implements Callable<Integer> {
         }
         if (shutdownGraceMs != null) {
             clientConfig.put(InferenceConfig.SHUTDOWN_GRACE_MS_CONFIG, shutdownGraceMs);
+        }
+        if (commitIntervalMs != null) {
+            clientConfig.put(InferenceConfig.COMMIT_INTERVAL_MS_CONFIG, commitIntervalMs);
         }
         Integer port = metricsPort != null ? metricsPort : client.settings().getInt(KafkaMlConfig.METRICS_PORT_CONFIG);
         // bound before anything starts, so a taken port fails the command at once

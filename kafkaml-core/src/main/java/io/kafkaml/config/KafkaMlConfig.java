@@ -161,6 +161,8 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String INFERENCE_SHUTDOWN_GRACE_MS_CONFIG = "kafkaml.inference.shutdown.grace.ms";
     /** How often the owner of an inference deployment refreshes its heartbeat and checks its ownership. */
     public static final String INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG = "kafkaml.inference.heartbeat.interval.ms";
+    /** Exactly once: the longest an inference replica's transaction stays open across polls. */
+    public static final String INFERENCE_COMMIT_INTERVAL_MS_CONFIG = "kafkaml.inference.commit.interval.ms";
     /** How long a training worker waits for its runner to record CANCELLED after a stop request. */
     public static final String TRAIN_SHUTDOWN_GRACE_MS_CONFIG = "kafkaml.train.shutdown.grace.ms";
     /** The class that decides what a failed inference input does. */
@@ -333,6 +335,20 @@ public final class KafkaMlConfig extends AbstractConfig {
                 Importance.MEDIUM,
                 "Inference: how long a stop (SIGTERM) may take, in ms: replicas finish and commit their batch within "
                         + "it or abandon it (predicted again); the process exits when it has passed, even with no broker");
+        define(
+                INFERENCE_COMMIT_INTERVAL_MS_CONFIG,
+                "KAFKAML_COMMIT_INTERVAL_MS",
+                Type.LONG,
+                100L,
+                ConfigDef.Range.atLeast(0),
+                Importance.MEDIUM,
+                "Inference, exactly once: the longest, in ms, a replica keeps one transaction open across polls before "
+                        + "it commits (as Kafka Streams' commit.interval.ms, 100 under exactly-once): fewer, larger "
+                        + "transactions under a backlog. It commits sooner when a poll brings fewer inputs than the batch "
+                        + "size (it has caught up: waiting would only delay read_committed readers), on a rebalance and "
+                        + "on stop, and never later than half of the smaller of max.poll.interval.ms and "
+                        + "transaction.timeout.ms; an abort rewinds every poll of the transaction. 0: one transaction "
+                        + "per poll");
         define(
                 INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG,
                 "KAFKAML_HEARTBEAT_INTERVAL_MS",

@@ -44,6 +44,15 @@ public final class InferenceConfig {
      * milliseconds (long, default 10000); the lease recorded with it is three intervals.
      */
     public static final String HEARTBEAT_INTERVAL_MS_CONFIG = KafkaMlConfig.INFERENCE_HEARTBEAT_INTERVAL_MS_CONFIG;
+    /**
+     * {@value}: exactly once, the longest a replica's transaction stays open across polls, in milliseconds (long,
+     * default 100, as Kafka Streams' {@code commit.interval.ms} under exactly-once). A transaction is committed when
+     * it has been open this long, at once when a poll brings fewer inputs than the batch size (the replica has caught
+     * up) or none, on a rebalance (before the partitions move) and on stop; never later than half of the smaller of
+     * {@code max.poll.interval.ms} and {@code transaction.timeout.ms}. An abort seeks every partition the transaction
+     * read back to its committed offset, so exactly-once stays exact. 0 commits every poll.
+     */
+    public static final String COMMIT_INTERVAL_MS_CONFIG = KafkaMlConfig.INFERENCE_COMMIT_INTERVAL_MS_CONFIG;
     /** The default shutdown grace. */
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(20);
 
@@ -58,6 +67,11 @@ public final class InferenceConfig {
     /** The shutdown grace the settings give. */
     public static Duration shutdownGrace(Map<String, ?> config) {
         return Duration.ofMillis(new KafkaMlConfig(config).getLong(SHUTDOWN_GRACE_MS_CONFIG));
+    }
+
+    /** The commit interval the settings give, in milliseconds. */
+    public static long commitInterval(Map<String, ?> config) {
+        return new KafkaMlConfig(config).getLong(COMMIT_INTERVAL_MS_CONFIG);
     }
 
     /** The heartbeat interval the settings give. */

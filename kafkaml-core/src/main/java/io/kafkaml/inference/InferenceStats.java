@@ -22,6 +22,7 @@ public final class InferenceStats {
     private final LongAdder deadLettered;
     private final LongAdder dropped;
     private final LongAdder batches;
+    private final LongAdder commits;
     private final LongAdder decodeNanos;
     private final LongAdder predictNanos;
     private final LongAdder sendNanos;
@@ -39,6 +40,7 @@ public final class InferenceStats {
         this.deadLettered = counters.deadLettered;
         this.dropped = counters.dropped;
         this.batches = counters.batches;
+        this.commits = counters.commits;
         this.decodeNanos = counters.decodeNanos;
         this.predictNanos = counters.predictNanos;
         this.sendNanos = counters.sendNanos;
@@ -77,6 +79,14 @@ public final class InferenceStats {
     /** Batches committed. */
     public long batches() {
         return batches.sum();
+    }
+
+    /**
+     * Offset commits: at least once, commits sent (each covers the batches acknowledged since the last); exactly once,
+     * transactions committed (each covers the polls of {@code kafkaml.inference.commit.interval.ms} at most).
+     */
+    public long commits() {
+        return commits.sum();
     }
 
     /**

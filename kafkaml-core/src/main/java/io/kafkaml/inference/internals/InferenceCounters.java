@@ -19,6 +19,8 @@ public final class InferenceCounters {
     public final LongAdder dropped = new LongAdder();
     /** Batches committed. */
     public final LongAdder batches = new LongAdder();
+    /** Offset commits: commits sent (at least once) or transactions committed (exactly once). */
+    public final LongAdder commits = new LongAdder();
     /** Nanoseconds spent decoding. */
     public final LongAdder decodeNanos = new LongAdder();
     /** Nanoseconds spent in the forward pass. */

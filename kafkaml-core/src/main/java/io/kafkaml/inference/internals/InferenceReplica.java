@@ -79,9 +79,12 @@ import org.slf4j.LoggerFactory;
  * <li>At least once: offsets are committed only once every prediction (and dead-letter record) before them is
  * acknowledged; a send that fails for a reason other than the record itself fails the replica without committing,
  * so its supervisor's new replica predicts those inputs again.</li>
- * <li>Exactly once: each batch's predictions, dead-letter records and offsets are one Kafka transaction. An
- * abortable error (a refused record, a commit with a stale group generation, a coordinator change) aborts the
- * transaction, seeks the batch's partitions back to their committed offsets and goes on; an input whose own
+ * <li>Exactly once: predictions, dead-letter records and offsets are written in Kafka transactions, one open across
+ * the polls of at most {@link InferenceConfig#COMMIT_INTERVAL_MS_CONFIG} (100 ms by default; committed sooner when a
+ * poll brings fewer inputs than the batch size, before a rebalance moves partitions ({@code onPartitionsRevoked}),
+ * and on stop; aborted when partitions are lost), as Kafka Streams does ({@link TransactionSpan}). An abortable
+ * error (a refused record, a commit with a stale group generation, a coordinator change) aborts the transaction,
+ * seeks every partition it read, in all its polls, back to its committed offset and goes on; an input whose own
  * prediction was refused is remembered and handled by the {@link InferenceExceptionHandler} when it comes again.
  * A {@code commitTransaction()} that times out is retried; if its outcome stays unknown the replica fails and its
  * restart ({@code initTransactions()}, same transactional id) resolves it. An {@code InvalidProducerEpochException}
@@ -92,9 +95,9 @@ import org.slf4j.LoggerFactory;
  * (a broker outage), so fencing alone does not prove a newer replica exists. Before the restart the replica leaves
  * its group and describes it: a member still holding its name ({@code <name>-consumer}) is a second process
  * started with the same instance id, and the replica then fails without a restart, naming that member (the
- * deployment is FAILED, a joined process exits non-zero). A poll's transaction is kept within half of
- * {@code transaction.timeout.ms} (and of {@code max.poll.interval.ms}) by processing it in chunks, so a slow
- * batch does not get its own transaction timed out.</li>
+ * deployment is FAILED, a joined process exits non-zero). A transaction is kept within half of
+ * {@code transaction.timeout.ms} (and of {@code max.poll.interval.ms}) from its beginning by processing polls in
+ * chunks, so a slow batch does not get its own transaction timed out.</li>
  * <li>Inputs that fail for a reason of their own (undecodable, a model error on that row, a prediction the producer
  * refuses such as {@code RecordTooLargeException}) go to the {@link InferenceExceptionHandler}: CONTINUE writes
  * them to the dead-letter topic with headers {@code kafkaml.dlq.topic}, {@code .partition}, {@code .offset},
@@ -173,6 +176,10 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
 
     private float[] features = new float[0];
     private final PollChunks chunks;
+    /** Exactly once: the longest a transaction stays open across polls ({@link TransactionSpan#maxOpenNanos}). */
+    private final long maxOpenNanos;
+    /** Exactly once: the transaction open across polls, or null. Replica thread only. */
+    private TransactionSpan tx;
     /** Whether this replica may produce and commit now (its process's part in the deployment is confirmed). */
     private volatile java.util.function.BooleanSupplier writeWindow = () -> true;
     /** Loop thread only: partitions are paused because the write window is closed. */
@@ -197,11 +204,7 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
     private final ConcurrentLinkedQueue<FailedSend> failedSends = new ConcurrentLinkedQueue<>();
     /** Exactly once: inputs whose prediction the producer refused in an aborted transaction, with the reason. */
     private final Map<TopicPartition, Map<Long, Throwable>> refused = new HashMap<>();
-    /** Exactly once: counts of the open transaction, added to the stats when it commits. */
-    private long txOut;
 
-    private long txDead;
-    private long txDropped;
     private long lastCommitNanos = System.nanoTime();
 
     private record FailedSend(
@@ -287,6 +290,8 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                                 String.valueOf(producerConfig.get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG)))))
                 : maxPollIntervalNanos;
         this.chunks = new PollChunks(spec.maxBatchSize(), chunkBudgetNanos);
+        this.maxOpenNanos =
+                TransactionSpan.maxOpenNanos(InferenceConfig.commitInterval(clientConfig), chunkBudgetNanos);
         this.maxRequestSize = Integer.parseInt(
                 String.valueOf(producerConfig.getOrDefault(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1024 * 1024)));
         this.maxBlock = Duration.ofMillis(Long.parseLong(
@@ -325,7 +330,14 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                 holdBackUnlessWritable();
                 ConsumerRecords<byte[], byte[]> records;
                 try {
-                    records = consumer.poll(spec.maxWait());
+                    // exactly once, an open transaction is committed when due, whether or not inputs come
+                    records = consumer.poll(
+                            tx == null
+                                    ? spec.maxWait()
+                                    : Duration.ofNanos(tx.pollNanos(
+                                            System.nanoTime(),
+                                            maxOpenNanos,
+                                            spec.maxWait().toNanos())));
                 } catch (WakeupException e) {
                     continue;
                 }
@@ -334,13 +346,21 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                         List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>(records.count());
                         records.forEach(all::add);
                         rewind(all, false); // polled again once the window opens (or by the group's next owner)
+                        if (tx != null) {
+                            endTransaction(false); // aborted: its predictions may not be written now
+                        }
                         continue;
                     }
                     process(records);
+                } else if (tx != null && !aborting) {
+                    endTransaction(true); // nothing more is waiting (or it is due): commit what is open
                 }
             }
             if (!aborting && !transactional) {
                 finalCommit(); // a graceful stop: every prediction written, every offset committed
+            }
+            if (!aborting && tx != null) {
+                endTransaction(true); // a graceful stop: the open transaction is committed
             }
         } catch (WakeupException e) {
             // stopping
@@ -535,6 +555,11 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
     private final class Rebalances implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            if (transactional && tx != null && !aborting && failure.get() == null) {
+                // hand the partitions over with the open transaction committed (Kafka Streams commits its tasks on
+                // revocation too); if it cannot be, it is aborted and every partition it read is sought back
+                endTransaction(true);
+            }
             if (!transactional && !aborting && failure.get() == null) {
                 // hand the partitions over with everything acknowledged committed (never after a failed send:
                 // then the offsets waiting may lie beyond a prediction that was not written)
@@ -564,6 +589,12 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                             + "commit",
                     name,
                     partitions);
+            if (tx != null && !aborting) {
+                // its offsets of those partitions can no longer be committed: abort it all, and seek the partitions
+                // still owned back to their committed offsets
+                tx.forget(partitions);
+                endTransaction(false);
+            }
             forget(partitions);
         }
 
@@ -586,15 +617,18 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
         polled.forEach(all::add);
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         if (transactional) {
-            producer.beginTransaction();
-            txOut = 0;
-            txDead = 0;
-            txDropped = 0;
+            if (tx == null) {
+                producer.beginTransaction();
+                tx = new TransactionSpan(polledAt);
+            }
+            tx.polled(all, spec.maxBatchSize(), polledAt);
         }
+        // exactly once, the budget runs from the start of the transaction, which may be polls ago
+        long budgetStart = transactional ? tx.startNanos() : polledAt;
         try {
             int done = 0;
             while (done < all.size()) {
-                if (done > 0 && chunks.overdue(System.nanoTime() - polledAt)) {
+                if (done > 0 && chunks.overdue(System.nanoTime() - budgetStart)) {
                     log.warn(
                             "[{}] Half of max.poll.interval.ms has passed after {} of {} inputs; the rest is polled "
                                     + "again",
@@ -626,51 +660,26 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
             if (aborting) {
                 return; // a crash: predictions may be out, offsets are not committed
             }
-            long sent = System.nanoTime();
             if (transactional) {
-                checkWriteWindow();
-                producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
-                committing = true;
-                commitResolvingTimeouts(
-                        producer,
-                        stopping && stopDeadline != null
-                                ? stopDeadline
-                                : Deadline.after(Duration.ofNanos(Long.MAX_VALUE)),
-                        COMMIT_ATTEMPTS,
-                        name);
-                committing = false;
-                stats.recordsOut.add(txOut);
-                stats.deadLettered.add(txDead);
-                stats.dropped.add(txDropped);
-                consecutiveAborts = 0;
-                failedSends.clear();
-                offsets.forEach((partition, next) -> {
-                    Map<Long, Throwable> handled = refused.get(partition);
-                    if (handled != null) {
-                        handled.keySet().removeIf(offset -> offset < next.offset());
-                    }
-                    Set<Long> omitted = omitPayload.get(partition);
-                    if (omitted != null) {
-                        omitted.removeIf(offset -> offset < next.offset());
-                    }
-                });
+                tx.processed(offsets, offsets.isEmpty() ? 0 : countUpTo(all, offsets));
             } else {
+                long sent = System.nanoTime();
                 // Committed once every prediction sent so far is acknowledged (see commitAcknowledged), while the
                 // next batch is already being polled and predicted.
                 offsets.forEach((partition, offset) ->
                         pendingOffsets.merge(partition, offset, (a, b) -> a.offset() >= b.offset() ? a : b));
+                long committed = System.nanoTime();
+                stats.recordsIn.add(offsets.isEmpty() ? 0 : countUpTo(all, offsets));
+                stats.batches.increment();
+                stats.commitNanos.add(committed - sent);
+                stats.recordLatency(committed - polledAt);
             }
-            long committed = System.nanoTime();
-            stats.recordsIn.add(offsets.isEmpty() ? 0 : countUpTo(all, offsets));
-            stats.batches.increment();
-            stats.commitNanos.add(committed - sent);
-            stats.recordLatency(committed - polledAt);
         } catch (KafkaException e) {
             if (!transactional || isFencing(e) || isFatalForProducer(e)) {
                 throw e;
             }
-            committing = false; // the commit failed for good (an abortable error): abort it
-            abortAndRewind(all, e);
+            abortAndRewind(e);
+            return;
         } catch (WriteWindowClosed e) {
             log.warn(
                     "[{}] A batch of {} inputs is abandoned: this process's part in the deployment was not confirmed "
@@ -679,13 +688,88 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                     all.size(),
                     transactional ? "its transaction is aborted" : "its inputs are predicted again");
             if (transactional) {
-                producer.abortTransaction();
-                failedSends.clear();
-                rewind(all, true);
+                abortOpenTransaction();
             } else {
                 rewind(all, false);
             }
+            return;
         }
+        if (transactional && (stopping || tx.due(System.nanoTime(), maxOpenNanos))) {
+            endTransaction(true);
+        }
+    }
+
+    /**
+     * Exactly once: ends the open transaction. With {@code commit} its offsets are sent to it and it is committed
+     * (an abortable failure aborts it and seeks back every partition it read, a fencing or fatal error is thrown);
+     * without, it is aborted and rewound.
+     */
+    private void endTransaction(boolean commit) {
+        if (!commit) {
+            log.info("[{}] Aborting the open transaction of {} inputs; rewinding", name, tx.recordsIn());
+            abortOpenTransaction();
+            return;
+        }
+        try {
+            checkWriteWindow();
+            long sent = System.nanoTime();
+            if (!tx.offsets().isEmpty()) {
+                producer.sendOffsetsToTransaction(tx.offsets(), consumer.groupMetadata());
+            }
+            committing = true;
+            commitResolvingTimeouts(
+                    producer,
+                    stopping && stopDeadline != null ? stopDeadline : Deadline.after(Duration.ofNanos(Long.MAX_VALUE)),
+                    COMMIT_ATTEMPTS,
+                    name);
+            committing = false;
+            long committed = System.nanoTime();
+            TransactionSpan done = tx;
+            tx = null;
+            stats.recordsOut.add(done.out);
+            stats.deadLettered.add(done.dead);
+            stats.dropped.add(done.dropped);
+            stats.recordsIn.add(done.recordsIn());
+            stats.batches.add(done.polledAt().size());
+            stats.commits.increment();
+            stats.commitNanos.add(committed - sent);
+            done.polledAt().forEach(polled -> stats.recordLatency(committed - polled));
+            consecutiveAborts = 0;
+            failedSends.clear();
+            done.offsets().forEach((partition, next) -> {
+                Map<Long, Throwable> handled = refused.get(partition);
+                if (handled != null) {
+                    handled.keySet().removeIf(offset -> offset < next.offset());
+                }
+                Set<Long> omitted = omitPayload.get(partition);
+                if (omitted != null) {
+                    omitted.removeIf(offset -> offset < next.offset());
+                }
+            });
+        } catch (KafkaException e) {
+            if (isFencing(e) || isFatalForProducer(e)) {
+                throw e;
+            }
+            committing = false; // the commit failed for good (an abortable error): abort it
+            abortAndRewind(e);
+        } catch (WriteWindowClosed e) {
+            log.warn(
+                    "[{}] A transaction of {} inputs is abandoned: this process's part in the deployment was not "
+                            + "confirmed within its lease (was it paused?); it is aborted",
+                    name,
+                    tx.recordsIn());
+            abortOpenTransaction();
+        }
+    }
+
+    /** Exactly once: aborts the open transaction and seeks every partition it read back to its committed offset. */
+    private void abortOpenTransaction() {
+        TransactionSpan aborted = tx;
+        tx = null;
+        committing = false;
+        producer.abortTransaction();
+        failedSends.clear();
+        rewind(aborted.firstOffsets(), true);
     }
 
     /**
@@ -784,7 +868,9 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
      * Exactly once: aborts the open transaction, remembers the inputs whose own prediction was refused, and seeks
      * the batch's partitions back to their committed offsets so the batch is processed again.
      */
-    private void abortAndRewind(List<ConsumerRecord<byte[], byte[]>> batch, KafkaException cause) {
+    private void abortAndRewind(KafkaException cause) {
+        TransactionSpan aborted = tx;
+        tx = null;
         producer.abortTransaction();
         int remembered = 0;
         // Once a transaction is in error, the producer fails the other records still in its buffers with the same
@@ -828,13 +914,13 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                     cause);
         }
         log.warn(
-                "[{}] Aborted a transaction of {} inputs ({}); {} refused prediction(s) will be handled when they "
+                "[{}] Aborted a transaction of {} polls ({}); {} refused prediction(s) will be handled when they "
                         + "come again; rewinding to the committed offsets",
                 name,
-                batch.size(),
+                aborted.polledAt().size(),
                 cause.toString(),
                 remembered);
-        rewind(batch, true);
+        rewind(aborted.firstOffsets(), true);
     }
 
     /**
@@ -847,6 +933,15 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
         for (ConsumerRecord<byte[], byte[]> record : records) {
             first.putIfAbsent(new TopicPartition(record.topic(), record.partition()), record.offset());
         }
+        rewind(first, toCommitted);
+    }
+
+    /**
+     * Seeks each still-assigned partition of {@code firstOffsets} back: to its committed offset when
+     * {@code toCommitted} (falling back to the given offset), else to the given offset.
+     */
+    private void rewind(Map<TopicPartition, Long> firstOffsets, boolean toCommitted) {
+        Map<TopicPartition, Long> first = new LinkedHashMap<>(firstOffsets);
         Set<TopicPartition> assigned = consumer.assignment();
         first.keySet().retainAll(assigned);
         if (first.isEmpty()) {
@@ -985,7 +1080,7 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                     stage,
                     cause.getMessage());
             if (transactional) {
-                txDropped++;
+                tx.dropped++;
             } else {
                 stats.dropped.increment();
             }
@@ -1023,9 +1118,9 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
         }
         if (transactional) {
             if (deadLetter) {
-                txDead++;
+                tx.dead++;
             } else {
-                txOut++;
+                tx.out++;
             }
         }
     }
@@ -1108,6 +1203,7 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
             }
             sentCommits.sent(pendingOffsets);
             consumer.commitSync(pendingOffsets, deadline.remaining());
+            stats.commits.increment();
             pendingOffsets.clear();
             lastCommitNanos = System.nanoTime();
             return;
@@ -1120,6 +1216,7 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
             return; // dead-letter records, or predictions, are on their way: commit once they are acknowledged
         }
         sentCommits.sent(pendingOffsets);
+        stats.commits.increment();
         consumer.commitAsync(new HashMap<>(pendingOffsets), (offsets, error) -> {
             // called on this thread, inside a later poll or commit
             if (error != null) {
@@ -1322,7 +1419,10 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
             // abandoning (abort()): no abortTransaction(), which blocks up to max.block.ms with no broker; the
             // coordinator aborts the transaction after transaction.timeout.ms, or the next initTransactions() with
             // this transactional id (a restarted replica) does at once
-            if (!aborting && failure.get() != null && transactional && !fenced && !committing) {
+            // a transaction still open here (a stop cut short) is aborted like a failed one
+            boolean open = tx != null;
+            tx = null; // the consumer's close() may call onPartitionsRevoked: nothing is left to commit
+            if (!aborting && (failure.get() != null || open) && transactional && !fenced && !committing) {
                 try {
                     producer.abortTransaction();
                 } catch (RuntimeException e) {

@@ -1,0 +1,147 @@
+package io.kafkaml.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.kafkaml.registry.Registry;
+import io.kafkaml.testkit.EmbeddedKafkaBroker;
+import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+/**
+ * Exactly once with a transaction that spans several polls ({@code kafkaml.inference.commit.interval.ms}): an abort
+ * rewinds every poll of the transaction, a rebalance commits it before the partitions move, and a
+ * {@code read_committed} reader sees each prediction once.
+ */
+@ExtendWith(EmbeddedKafkaExtension.class)
+class InferenceTransactionsIT {
+
+    static Registry registry;
+    /** 3 inputs, 200 outputs: a prediction (about 2.6 KB) fits 4 KiB unless its input carries a 3.3 KB header. */
+    static String result;
+
+    @BeforeAll
+    static void registerModel(EmbeddedKafkaBroker kafka) {
+        registry = Registry.connect(kafka.clientConfig(), "transactions", Duration.ofSeconds(30));
+        MultiLayerConfiguration medium = new NeuralNetConfiguration.Builder()
+                .seed(7)
+                .list()
+                .layer(new OutputLayer.Builder(LossFunction.MSE)
+                        .nIn(3)
+                        .nOut(200)
+                        .activation(Activation.TANH)
+                        .build())
+                .build();
+        result = ServableResults.register(registry, "medium", medium, 3);
+    }
+
+    /** Sends inputs {@code 0 .. count-1} keyed by their index; those in {@code padded} carry a 3.3 KB header. */
+    static void send(EmbeddedKafkaBroker kafka, String topic, int count, Set<Integer> padded) throws Exception {
+        List<Future<RecordMetadata>> sent = new ArrayList<>();
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < count; i++) {
+                ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(
+                        topic,
+                        String.valueOf(i).getBytes(StandardCharsets.UTF_8),
+                        ("[" + (i % 7) + "," + (i % 5) * 0.5 + ",1.5]").getBytes(StandardCharsets.UTF_8));
+                if (padded.contains(i)) {
+                    record.headers().add("pad", new byte[3300]);
+                }
+                sent.add(producer.send(record));
+            }
+        }
+        for (Future<RecordMetadata> future : sent) {
+            future.get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aRefusedPredictionPollsAfterTheTransactionBeganAbortsAndRewindsEveryPollWithNoneLostOrDuplicated(
+            EmbeddedKafkaBroker kafka) throws Exception {
+        kafka.createTopic("span-in", 1);
+        int n = 400;
+        // a backlog of full polls of 20: the transaction spans them until input 350's prediction is refused
+        send(kafka, "span-in", n, Set.of(350));
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                InferenceFaultsIT.config(
+                        kafka, "producer.max.request.size", 4096, InferenceConfig.COMMIT_INTERVAL_MS_CONFIG, 60_000),
+                "span",
+                InferenceSpec.builder(result, "span-in", "span-out")
+                        .maxBatchSize(20)
+                        .guarantee(ProcessingGuarantee.EXACTLY_ONCE)
+                        .deadLetterTopic("span-dlq")
+                        .build())) {
+            List<ConsumerRecord<byte[], byte[]>> outputs = InferenceFaultsIT.read(kafka, "span-out", n - 1, true);
+            assertThat(outputs).hasSize(n - 1);
+            assertThat(InferenceFaultsIT.keys(outputs)).hasSize(n - 1).doesNotContain("350");
+            List<ConsumerRecord<byte[], byte[]>> dead = InferenceFaultsIT.read(kafka, "span-dlq", 1, true);
+            assertThat(InferenceFaultsIT.keys(dead)).containsExactly("350");
+            await().atMost(30, TimeUnit.SECONDS)
+                    .until(() -> inference.stats().recordsOut() == n - 1
+                            && inference.stats().deadLettered() == 1);
+            // 20 polls or more went into far fewer transactions
+            assertThat(inference.stats().batches()).isGreaterThanOrEqualTo(n / 20);
+            assertThat(inference.stats().commits())
+                    .isLessThanOrEqualTo(inference.stats().batches() / 4);
+            assertThat(inference.restarts()).isZero();
+        }
+    }
+
+    @Test
+    void aRebalanceWhileATransactionIsOpenCommitsItBeforeThePartitionsMoveWithNoneLostOrDuplicated(
+            EmbeddedKafkaBroker kafka) throws Exception {
+        kafka.createTopic("reb-in", 4);
+        int n = 20_000;
+        send(kafka, "reb-in", n, Set.of());
+        try (LocalInference inference = LocalInference.start(
+                registry,
+                InferenceFaultsIT.config(kafka, InferenceConfig.COMMIT_INTERVAL_MS_CONFIG, 60_000),
+                "reb",
+                InferenceSpec.builder(result, "reb-in", "reb-out")
+                        .maxBatchSize(10)
+                        .guarantee(ProcessingGuarantee.EXACTLY_ONCE)
+                        .build())) {
+            // predictions are being written (in an open transaction, committed or not): a second replica joins
+            TopicPartition out = new TopicPartition("reb-out", 0);
+            await().atMost(60, TimeUnit.SECONDS)
+                    .ignoreExceptions() // until the replica's first send creates the topic
+                    .until(() -> kafka.admin()
+                                    .listOffsets(Map.of(out, OffsetSpec.latest()))
+                                    .all()
+                                    .get(10, TimeUnit.SECONDS)
+                                    .get(out)
+                                    .offset()
+                            > 0);
+            inference.scale(2);
+            List<ConsumerRecord<byte[], byte[]>> outputs = InferenceFaultsIT.read(kafka, "reb-out", n, true);
+            assertThat(InferenceFaultsIT.keys(outputs)).hasSize(n);
+            assertThat(outputs).hasSize(n);
+            await().atMost(30, TimeUnit.SECONDS).until(() -> inference.stats().recordsOut() == n);
+            assertThat(inference.restarts()).isZero();
+        }
+    }
+}
