@@ -124,9 +124,14 @@ public record IncrementalSpec(
         return holdout ? "val_" + monitoringMetric : "loss";
     }
 
-    /** Kafka-ML's rule ({@link PromotionPolicy#kafkaMl}) on {@link #monitoredKey(boolean)}. */
+    /**
+     * Kafka-ML's rule ({@link PromotionPolicy#kafkaMl}) on {@link #monitoredKey(boolean)}: in the user's direction on
+     * the hold-out metric; without a hold-out on the training {@code loss}, which always improves going down (the
+     * user's direction belongs to the monitoring metric, not to the loss).
+     */
     public PromotionPolicy promotionPolicy(boolean holdout) {
-        return PromotionPolicy.kafkaMl(monitoredKey(holdout), change, improvement);
+        return PromotionPolicy.kafkaMl(
+                monitoredKey(holdout), holdout ? change : PromotionPolicy.Direction.DOWN, improvement);
     }
 
     /** The settings as plain values, as a deployment records them ({@link TrainingSpec#toMap()}). */

@@ -120,9 +120,9 @@ public interface PromotionPolicy {
                 return new Decision(
                         false, "not promoted: metric " + metric + " is " + reference + " in the promoted version");
             }
-            boolean better = direction == Direction.UP
-                    ? value - reference >= minImprovement
-                    : reference - value >= minImprovement;
+            double gain = direction == Direction.UP ? value - reference : reference - value;
+            // strictly better, as Kafka-ML (`reference != last`): a tie never promotes, even with improvement 0
+            boolean better = gain > 0 && gain >= minImprovement;
             String comparison = direction == Direction.UP
                     ? metric + " " + format(value) + (better ? " > " : " not > ") + format(reference) + " + "
                             + format(minImprovement)

@@ -94,4 +94,28 @@ class IncrementalSpecTest {
         assertThat(message.unsupervisedSlices()).isEmpty();
         assertThat(message.deploymentId()).isEqualTo("1");
     }
+
+    @Test
+    void withoutAHoldOutTheLossIsWatchedGoingDownWhateverTheMonitoringMetricsDirectionAndTiesNeverPromote() {
+        IncrementalSpec spec = IncrementalSpec.builder()
+                .monitoring("accuracy", PromotionPolicy.Direction.UP, 0.01)
+                .build();
+        PromotionPolicy noHoldout = spec.promotionPolicy(false);
+        java.util.Optional<java.util.Map<String, Double>> promoted =
+                java.util.Optional.of(java.util.Map.of("loss", 0.5));
+        assertThat(noHoldout.decide(java.util.Map.of("loss", 0.6), promoted).promote())
+                .isFalse(); // worse
+        assertThat(noHoldout.decide(java.util.Map.of("loss", 0.4), promoted).promote())
+                .isTrue();
+        PromotionPolicy holdout = spec.promotionPolicy(true);
+        java.util.Optional<java.util.Map<String, Double>> best =
+                java.util.Optional.of(java.util.Map.of("val_accuracy", 0.9));
+        assertThat(holdout.decide(java.util.Map.of("val_accuracy", 0.95), best).promote())
+                .isTrue();
+        PromotionPolicy anyGain = PromotionPolicy.kafkaMl("val_accuracy", PromotionPolicy.Direction.UP, 0.0);
+        assertThat(anyGain.decide(java.util.Map.of("val_accuracy", 0.9), best).promote())
+                .isFalse(); // a tie
+        assertThat(anyGain.decide(java.util.Map.of("val_accuracy", 0.91), best).promote())
+                .isTrue();
+    }
 }
