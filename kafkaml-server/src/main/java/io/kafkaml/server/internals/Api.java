@@ -7,13 +7,23 @@ import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
+import io.javalin.http.sse.SseClient;
 import io.javalin.json.JavalinJackson;
 import io.kafkaml.KafkaMl;
+import io.kafkaml.inference.LocalInference;
+import io.kafkaml.registry.EntityNotFoundException;
+import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.server.internals.Route.Body;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +45,13 @@ public final class Api implements AutoCloseable {
     private final byte[] token;
     private final ObjectMapper json;
     private final List<Route> routes = new ArrayList<>();
+    private final Map<String, LocalInference> inferences = new ConcurrentHashMap<>();
+    private final Routes table;
+    private final ScheduledExecutorService events = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "kafkaml-server-events");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     /**
      * @param ml the facade, RUNNING
@@ -46,7 +63,9 @@ public final class Api implements AutoCloseable {
         this.json = new ObjectMapper()
                 .registerModule(new JavaTimeModule())
                 .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
-        new ModelRoutes(ml, this).addTo(routes);
+        Routes table = new Routes(ml, json, inferences);
+        routes.addAll(table.table());
+        this.table = table;
     }
 
     /** The JSON mapper of requests and answers. */
@@ -66,6 +85,12 @@ public final class Api implements AutoCloseable {
         for (Route route : routes) {
             config.routes.addHttpHandler(route.method(), PREFIX + route.path(), route.handler());
         }
+        config.http.maxRequestSize = Math.max(
+                config.http.maxRequestSize,
+                io.kafkaml.config.KafkaMlConfig.maxArtifactBytes(ml.config().originals()) + (1 << 20));
+        config.routes.get(PREFIX + "/openapi.json", ctx -> ctx.json(OpenApi.document(routes, json)));
+        config.routes.sse(PREFIX + "/training/{id}/events", this::trainingEvents);
+        config.routes.sse(PREFIX + "/inferences/{id}/events", this::inferenceEvents);
         config.routes.exception(Exception.class, (e, ctx) -> error(ctx, e));
         config.routes.error(404, ctx -> {
             if (ctx.path().startsWith(PREFIX) && ctx.attribute(ANSWERED) == null) {
@@ -132,9 +157,110 @@ public final class Api implements AutoCloseable {
         return new Route(method, path, tag, summary, kafkaMl, body, response, status, queryParams, handler);
     }
 
-    /** Closes the open event streams. */
+    /**
+     * Server-Sent Events of a training deployment: an {@code epoch} event per epoch (or window) of each model as its
+     * runner appends it to the metrics topic ({@code {result, epoch, loss, validation, millis}}), a {@code result}
+     * event when a model's result changes status, and {@code end} when the deployment is terminal.
+     */
+    private void trainingEvents(SseClient client) {
+        String id = client.ctx().pathParam("id");
+        if (ml.registry().deployment(id).isEmpty()) {
+            client.sendEvent("error", ApiError.of(new EntityNotFoundException("deployment", id), Map.of()));
+            client.close();
+            return;
+        }
+        client.keepAlive();
+        Map<String, Integer> positions = new ConcurrentHashMap<>();
+        Map<String, String> statuses = new ConcurrentHashMap<>();
+        java.util.concurrent.ScheduledFuture<?>[] task = new java.util.concurrent.ScheduledFuture<?>[1];
+        task[0] = events.scheduleWithFixedDelay(
+                () -> {
+                    try {
+                        for (TrainingResult result : ml.results().of(id)) {
+                            int sent = positions.getOrDefault(result.id(), 0);
+                            for (io.kafkaml.registry.EpochMetrics epoch :
+                                    ml.results().epochs(result.id())) {
+                                if (epoch.epoch() <= sent) {
+                                    continue;
+                                }
+                                Map<String, Object> event = new LinkedHashMap<>();
+                                event.put("result", result.id());
+                                event.put("epoch", epoch.epoch());
+                                event.put("loss", epoch.loss());
+                                event.put("validation", epoch.validation());
+                                event.put("millis", epoch.millis());
+                                client.sendEvent("epoch", event);
+                                sent = epoch.epoch();
+                            }
+                            positions.put(result.id(), sent);
+                            String status = result.status().name();
+                            if (!status.equals(statuses.put(result.id(), status))) {
+                                client.sendEvent("result", result);
+                            }
+                        }
+                        boolean ended = ml.registry()
+                                .deployment(id)
+                                .map(d -> d.status().isTerminal())
+                                .orElse(true);
+                        if (ended || client.terminated()) {
+                            if (!client.terminated()) {
+                                client.sendEvent("end", Map.of("deployment", id));
+                                client.close();
+                            }
+                            task[0].cancel(false);
+                        }
+                    } catch (RuntimeException e) {
+                        log.debug("[{}] training events ended: {}", id, e.toString());
+                        client.close();
+                        task[0].cancel(false);
+                    }
+                },
+                0,
+                500,
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** Server-Sent Events of an inference deployment this server runs: a {@code counters} event each second. */
+    private void inferenceEvents(SseClient client) {
+        String id = client.ctx().pathParam("id");
+        if (!inferences.containsKey(id)) {
+            client.sendEvent("error", ApiError.of(404, "Inference '" + id + "' is not running in this server"));
+            client.close();
+            return;
+        }
+        client.keepAlive();
+        java.util.concurrent.ScheduledFuture<?>[] task = new java.util.concurrent.ScheduledFuture<?>[1];
+        task[0] = events.scheduleWithFixedDelay(
+                () -> {
+                    try {
+                        LocalInference inference = inferences.get(id);
+                        if (inference == null || client.terminated()) {
+                            client.close();
+                            task[0].cancel(false);
+                            return;
+                        }
+                        client.sendEvent("counters", table.inference(id));
+                    } catch (RuntimeException e) {
+                        client.close();
+                        task[0].cancel(false);
+                    }
+                },
+                0,
+                1,
+                TimeUnit.SECONDS);
+    }
+
+    /** Stops the event streams and the inference deployments this server started. */
     @Override
     public void close() {
-        // event streams are added with the SSE routes
+        events.shutdownNow();
+        for (LocalInference inference : inferences.values()) {
+            try {
+                inference.close();
+            } catch (RuntimeException e) {
+                log.warn("Could not stop inference {}: {}", inference.id(), e.toString());
+            }
+        }
+        inferences.clear();
     }
 }
