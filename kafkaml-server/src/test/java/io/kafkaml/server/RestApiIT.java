@@ -186,8 +186,9 @@ class RestApiIT {
                             == 20);
             JsonNode scaled = ok(call("POST", "/inferences/serve-mlp/scale", Map.of("replicas", 2)), 200);
             assertThat(scaled.get("replicas").asInt()).isEqualTo(2);
-            JsonNode stopped = ok(call("POST", "/inferences/serve-mlp/stop", null), 200);
-            assertThat(stopped.get("state").asText()).isNotEqualTo("RUNNING");
+            ok(call("POST", "/inferences/serve-mlp/stop", null), 200);
+            JsonNode notRunning = ok(call("POST", "/inferences/serve-mlp/scale", Map.of("replicas", 1)), 409);
+            assertThat(notRunning.get("reason").asText()).contains("not running");
 
             JsonNode openApi = ok(call("GET", "/openapi.json", null), 200);
             assertThat(openApi.get("paths").has("/results/model/{id}")).isTrue();
