@@ -99,8 +99,26 @@ final class InferCommand implements Callable<Integer> {
                     + KafkaMlConfig.METRICS_PORT_CONFIG + " in --config, else none)")
     Integer metricsPort;
 
+    @Option(
+            names = "--version",
+            paramLabel = "N",
+            description = "Serve this model version of the result, pinned (see 'results versions'); default: the "
+                    + "result's trained model")
+    Integer version;
+
+    @Option(
+            names = "--follow",
+            description = "Serve the result's promoted version and follow its promotions and rollbacks: each replica "
+                    + "loads a new one in the background and switches between batches (header "
+                    + io.kafkaml.config.KafkaMlConfig.MODEL_VERSION_HEADER + " says which version made a prediction)")
+    boolean follow;
+
     @Override
     public Integer call() {
+        if (version != null && follow) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "Give either --version N (pinned) or --follow, not both");
+        }
         InferenceSpec.Builder builder = InferenceSpec.builder(result, inputTopic, outputTopic)
                 .replicas(replicas)
                 .guarantee(exactlyOnce ? ProcessingGuarantee.EXACTLY_ONCE : ProcessingGuarantee.AT_LEAST_ONCE)
@@ -108,6 +126,10 @@ final class InferCommand implements Callable<Integer> {
         if (threshold != null) {
             builder.decisionThreshold(threshold);
         }
+        if (version != null) {
+            builder.version(version);
+        }
+        builder.followPromoted(follow);
         InferenceSpec inferenceSpec = builder.build();
         String deployment = id != null ? id : "infer-" + result.replace('.', '-');
         // the kafkaml.* settings (restart budget, grace, handler) travel with the client settings
@@ -147,7 +169,9 @@ final class InferCommand implements Callable<Integer> {
         }
         spec.commandLine()
                 .getOut()
-                .println("serving " + result + " from " + inputTopic + " to " + outputTopic + " with " + replicas
+                .println("serving " + result
+                        + (version != null ? " version " + version : follow ? " (following its promoted version)" : "")
+                        + " from " + inputTopic + " to " + outputTopic + " with " + replicas
                         + " replica(s) as " + deployment + " (instance " + inference.instanceId() + ")");
         spec.commandLine().getOut().flush();
         return InferenceProcess.serve(

@@ -3,6 +3,8 @@ package io.kafkaml.cli;
 import io.kafkaml.KafkaMl;
 import io.kafkaml.registry.EntityNotFoundException;
 import io.kafkaml.registry.EpochMetrics;
+import io.kafkaml.registry.ModelVersion;
+import io.kafkaml.registry.Promotion;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
 import java.io.IOException;
@@ -18,8 +20,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code kafkaml results list|epochs|export|chart}. A result holds a summary (last and best epoch, test metrics);
- * {@code epochs} and {@code chart} read the full per-epoch history from the registry's metrics topic.
+ * {@code kafkaml results list|epochs|export|chart|versions|promote}. A result holds a summary (last and best epoch,
+ * test metrics); {@code epochs} and {@code chart} read the full per-epoch history from the registry's metrics topic;
+ * {@code versions} lists the model versions published under it (incremental training), {@code promote} promotes one
+ * into serving (or rolls back to an older one).
  */
 @Command(
         name = "results",
@@ -29,7 +33,9 @@ import picocli.CommandLine.Spec;
             ResultsCommand.ListResults.class,
             ResultsCommand.Epochs.class,
             ResultsCommand.Export.class,
-            ResultsCommand.Chart.class
+            ResultsCommand.Chart.class,
+            ResultsCommand.Versions.class,
+            ResultsCommand.Promote.class
         })
 final class ResultsCommand {
 
@@ -104,7 +110,8 @@ final class ResultsCommand {
     @Command(
             name = "export",
             mixinStandardHelpOptions = true,
-            description = "Write a trained model to a file that DL4J's ModelSerializer restores.")
+            description = "Write a trained model (or one of its versions, --version) to a file that DL4J's "
+                    + "ModelSerializer restores.")
     static final class Export implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -118,6 +125,12 @@ final class ResultsCommand {
         @Option(names = "--out", required = true, paramLabel = "FILE", description = "Where to write the model")
         Path out;
 
+        @Option(
+                names = "--version",
+                paramLabel = "N",
+                description = "A model version of the result (see 'results versions'); default: the trained model")
+        Integer version;
+
         @Override
         public Integer call() {
             try (KafkaMl ml = KafkaMl.builder(client.clientConfig())
@@ -125,7 +138,9 @@ final class ResultsCommand {
                     .registryTimeout(Duration.ofSeconds(30))
                     .build()
                     .start()) {
-                long bytes = ml.results().export(resultId, out);
+                long bytes = version == null
+                        ? ml.results().export(resultId, out)
+                        : ml.results().exportVersion(resultId, version, out);
                 spec.commandLine().getOut().println("wrote " + bytes + " bytes to " + out);
                 return 0;
             }
@@ -156,6 +171,108 @@ final class ResultsCommand {
                         registry.result(resultId).orElseThrow(() -> new EntityNotFoundException("result", resultId));
                 Charts.write(result, registry.epochs(resultId), out);
                 spec.commandLine().getOut().println("wrote " + out);
+                return 0;
+            }
+        }
+    }
+
+    @Command(
+            name = "versions",
+            mixinStandardHelpOptions = true,
+            description = "List the model versions of a result: number, whether it is the promoted one (*), metrics, "
+                    + "offsets seen, when, why.")
+    static final class Versions extends ListCommand<ModelVersion> {
+        @Parameters(paramLabel = "RESULT_ID", description = "The result, deploymentId.model")
+        String resultId;
+
+        private int promoted;
+
+        @Override
+        List<ModelVersion> items(Registry registry) {
+            if (registry.result(resultId).isEmpty()) {
+                throw new EntityNotFoundException("result", resultId);
+            }
+            promoted =
+                    registry.latestPromotion(resultId).map(Promotion::version).orElse(0);
+            return registry.versions(resultId);
+        }
+
+        @Override
+        Object json(Registry registry, ModelVersion version) {
+            java.util.Map<String, Object> node = new java.util.LinkedHashMap<>();
+            node.put("resultId", version.resultId());
+            node.put("version", version.version());
+            node.put("promoted", version.version() == promoted);
+            node.put("metrics", version.metrics());
+            node.put("offsets", version.offsets());
+            node.put("createdAt", version.createdAt());
+            node.put("reason", version.reason());
+            node.put("artifact", version.artifact());
+            node.put("normalizer", version.normalizer());
+            return node;
+        }
+
+        @Override
+        List<String> header() {
+            return List.of("VERSION", "PROMOTED", "METRICS", "OFFSETS", "CREATED", "REASON");
+        }
+
+        @Override
+        List<String> row(Registry registry, ModelVersion v) {
+            return List.of(
+                    String.valueOf(v.version()),
+                    v.version() == promoted ? "*" : "",
+                    Output.metrics(v.metrics()),
+                    v.offsets().entrySet().stream()
+                            .map(e -> e.getKey() + ":" + e.getValue())
+                            .collect(java.util.stream.Collectors.joining(",")),
+                    v.createdAt()
+                            .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                            .toString(),
+                    v.reason());
+        }
+    }
+
+    @Command(
+            name = "promote",
+            mixinStandardHelpOptions = true,
+            description = "Promote a model version of a result into serving: inference deployments that follow the "
+                    + "result (infer --follow) switch to it between batches. Promoting an older version than the "
+                    + "promoted one is a rollback.")
+    static final class Promote implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        ClientOptions client;
+
+        @Parameters(paramLabel = "RESULT_ID", description = "The result, deploymentId.model")
+        String resultId;
+
+        @Option(names = "--version", required = true, paramLabel = "N", description = "The version to promote")
+        int version;
+
+        @Option(names = "--reason", paramLabel = "TEXT", description = "Recorded with the promotion (default: manual)")
+        String reason = "manual";
+
+        @Option(names = "--json", description = "Print the promotion as JSON, for scripts")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            try (Registry registry = client.registry()) {
+                Promotion promotion = registry.promote(resultId, version, reason);
+                if (json) {
+                    Output.json(spec.commandLine().getOut(), promotion);
+                } else {
+                    spec.commandLine()
+                            .getOut()
+                            .println((promotion.rollback() ? "rolled back " : "promoted ") + resultId + " to version "
+                                    + promotion.version()
+                                    + (promotion.previousVersion() == 0
+                                            ? ""
+                                            : " (was " + promotion.previousVersion() + ")"));
+                }
                 return 0;
             }
         }

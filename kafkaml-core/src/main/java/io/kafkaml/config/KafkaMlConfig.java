@@ -183,6 +183,11 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String RESULT_HEADER = "kafkaml.result";
     /** Header on every prediction: the name of the model that made it. */
     public static final String MODEL_HEADER = "kafkaml.model";
+    /**
+     * Header on every prediction made by a model version ({@link io.kafkaml.registry.ModelVersion}): its number, as
+     * decimal text. Absent when the result's trained model (no version) made it.
+     */
+    public static final String MODEL_VERSION_HEADER = "kafkaml.model.version";
     /** Dead-letter header: the topic of the record that could not be processed. */
     public static final String DLQ_TOPIC_HEADER = "kafkaml.dlq.topic";
     /** Dead-letter header: its partition (decimal text). */
@@ -536,6 +541,10 @@ public final class KafkaMlConfig extends AbstractConfig {
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put(RESULT_HEADER, "On every prediction: the id of the training result whose model made it");
         headers.put(MODEL_HEADER, "On every prediction: the name of the model that made it");
+        headers.put(
+                MODEL_VERSION_HEADER,
+                "On every prediction made by a model version (infer --version N or --follow): its number, as decimal "
+                        + "text; absent when the result's trained model made it");
         headers.put(DLQ_TOPIC_HEADER, "On a dead-letter record: the topic of the input that could not be processed");
         headers.put(DLQ_PARTITION_HEADER, "On a dead-letter record: its partition (decimal text)");
         headers.put(DLQ_OFFSET_HEADER, "On a dead-letter record: its offset (decimal text)");

@@ -34,6 +34,12 @@ import java.util.Objects;
  *     {@link InferenceExceptionHandler.DeadLetterOrFail})
  * @param decisionThreshold the probability from which a binary or multi-label output is predicted as class 1, in
  *     (0, 1), or {@code null} for the threshold the model was trained with (0.5 unless its training spec set one)
+ * @param version a model version of the result to serve, pinned ({@link io.kafkaml.registry.ModelVersion}), or
+ *     {@code null} for the result's trained model (or, with {@code followPromoted}, its promoted version)
+ * @param followPromoted serve the result's promoted version and follow its promotions (and rollbacks): each replica
+ *     loads a newly promoted version in the background and switches to it between batches (never inside a batch or a
+ *     transaction); until a version is promoted, the result's trained model is served. Every prediction made by a
+ *     version says which in its {@value io.kafkaml.config.KafkaMlConfig#MODEL_VERSION_HEADER} header
  */
 public record InferenceSpec(
         String resultId,
@@ -49,7 +55,9 @@ public record InferenceSpec(
         Duration maxWait,
         ProcessingGuarantee guarantee,
         String deadLetterTopic,
-        Double decisionThreshold) {
+        Double decisionThreshold,
+        Integer version,
+        boolean followPromoted) {
 
     /** Validates the fields. */
     public InferenceSpec {
@@ -74,6 +82,48 @@ public record InferenceSpec(
         if (decisionThreshold != null) {
             io.kafkaml.training.TrainingSpec.checkDecisionThreshold(decisionThreshold);
         }
+        if (version != null && version < 1) {
+            throw new IllegalArgumentException("version must be >= 1, was " + version);
+        }
+        if (version != null && followPromoted) {
+            throw new IllegalArgumentException(
+                    "Serve either a pinned version (" + version + ") or follow the promoted one, not both");
+        }
+    }
+
+    /** A spec that serves the result's trained model (the form before model versions). */
+    public InferenceSpec(
+            String resultId,
+            String inputTopic,
+            String outputTopic,
+            int replicas,
+            String groupId,
+            String inputFormat,
+            Map<String, Object> inputConfig,
+            String outputFormat,
+            Map<String, Object> outputConfig,
+            int maxBatchSize,
+            Duration maxWait,
+            ProcessingGuarantee guarantee,
+            String deadLetterTopic,
+            Double decisionThreshold) {
+        this(
+                resultId,
+                inputTopic,
+                outputTopic,
+                replicas,
+                groupId,
+                inputFormat,
+                inputConfig,
+                outputFormat,
+                outputConfig,
+                maxBatchSize,
+                maxWait,
+                guarantee,
+                deadLetterTopic,
+                decisionThreshold,
+                null,
+                false);
     }
 
     /** A builder; the result and both topics are required. */
@@ -94,6 +144,8 @@ public record InferenceSpec(
         map.put("guarantee", guarantee.name());
         map.put("deadLetterTopic", deadLetterTopic);
         map.put("decisionThreshold", decisionThreshold);
+        map.put("version", version);
+        map.put("followPromoted", followPromoted ? Boolean.TRUE : null);
         map.values().removeIf(Objects::isNull);
         return map;
     }
@@ -114,6 +166,8 @@ public record InferenceSpec(
         private ProcessingGuarantee guarantee = ProcessingGuarantee.AT_LEAST_ONCE;
         private String deadLetterTopic;
         private Double decisionThreshold;
+        private Integer version;
+        private boolean followPromoted;
 
         private Builder(String resultId, String inputTopic, String outputTopic) {
             this.resultId = resultId;
@@ -180,6 +234,20 @@ public record InferenceSpec(
             return this;
         }
 
+        /** Serves version {@code version} of the result's model, pinned; default: the result's trained model. */
+        public Builder version(int version) {
+            this.version = version;
+            return this;
+        }
+
+        /**
+         * Serves the result's promoted version and follows its promotions, switching between batches; default false.
+         */
+        public Builder followPromoted(boolean follow) {
+            this.followPromoted = follow;
+            return this;
+        }
+
         /** Validates and returns the spec. */
         public InferenceSpec build() {
             return new InferenceSpec(
@@ -196,7 +264,9 @@ public record InferenceSpec(
                     maxWait,
                     guarantee,
                     deadLetterTopic,
-                    decisionThreshold);
+                    decisionThreshold,
+                    version,
+                    followPromoted);
         }
     }
 }

@@ -196,6 +196,9 @@ public final class LocalInference implements AutoCloseable {
     private volatile boolean lost;
 
     private final java.util.concurrent.ScheduledExecutorService heartbeats;
+    /** Brings the replicas to the promoted version ({@link InferenceSpec#followPromoted()}), or {@code null}. */
+    private final VersionFollower follower;
+
     private final List<String> abandoned = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** One replica slot: its supervisor and the replica it runs now. */
@@ -234,6 +237,9 @@ public final class LocalInference implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
+        this.follower = spec.followPromoted()
+                ? new VersionFollower(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig), id, this::replicas)
+                : null;
     }
 
     /** The lease recorded with each heartbeat: three intervals, as a consumer's session spans three heartbeats. */
@@ -522,6 +528,9 @@ public final class LocalInference implements AutoCloseable {
             inference.startFailed(e);
             throw e;
         }
+        if (inference.follower != null) {
+            inference.follower.start();
+        }
         return inference;
     }
 
@@ -795,6 +804,9 @@ public final class LocalInference implements AutoCloseable {
                 clients);
         replica.writeWindow(this::mayWrite);
         slot.current.set(replica);
+        if (follower != null) {
+            follower.wake(); // it may have been loaded before the latest promotion
+        }
         return replica;
     }
 
@@ -897,6 +909,9 @@ public final class LocalInference implements AutoCloseable {
         }
         log.error("[{}] The inference deployment FAILED: {}", id, reason);
         heartbeats.shutdownNow();
+        if (follower != null) {
+            follower.close();
+        }
         Thread stopper = new Thread(
                 () -> {
                     Deadline deadline = Deadline.after(shutdownGrace);
@@ -950,6 +965,9 @@ public final class LocalInference implements AutoCloseable {
             }
         }
         heartbeats.shutdownNow();
+        if (follower != null) {
+            follower.close();
+        }
         if (stopping == null) {
             return awaitTermination(grace); // already stopped, or FAILED (its stopper thread ends it)
         }

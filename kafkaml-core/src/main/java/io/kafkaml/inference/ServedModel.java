@@ -11,6 +11,7 @@ import io.kafkaml.model.ModelDefinition;
 import io.kafkaml.model.OutputKind;
 import io.kafkaml.registry.Deployment;
 import io.kafkaml.registry.EntityNotFoundException;
+import io.kafkaml.registry.ModelVersion;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.RegistryException;
 import io.kafkaml.registry.TrainingResult;
@@ -55,6 +56,7 @@ public final class ServedModel {
     private final InputLayout.Binding binding;
     /** The last batch's input array, reused by the next batch of the same size. */
     private INDArray inputBuffer;
+    private final int version;
 
     private ServedModel(
             TrainingResult result,
@@ -65,8 +67,10 @@ public final class ServedModel {
             OutputKind kind,
             double threshold,
             int outputs,
-            InputLayout.Binding binding) {
+            InputLayout.Binding binding,
+            int version) {
         this.binding = binding;
+        this.version = version;
         this.result = result;
         this.network = network;
         this.normalizer = normalizer;
@@ -137,32 +141,62 @@ public final class ServedModel {
      *         fit the model (or the limit)
      */
     public static ServedModel load(Registry registry, InferenceSpec spec, long maxRecordValues) {
+        ModelVersion version = null;
+        if (spec.version() != null) {
+            version = registry.version(spec.resultId(), spec.version())
+                    .orElseThrow(() -> new EntityNotFoundException(
+                            "model version", ModelVersion.key(spec.resultId(), spec.version())));
+        } else if (spec.followPromoted()) {
+            version = registry.promotedVersion(spec.resultId()).orElse(null);
+        }
+        return load(registry, spec, maxRecordValues, version);
+    }
+
+    /**
+     * Loads version {@code version} of the spec's result (or, when {@code null}, the result's trained model); the
+     * spec's own choice of version is not looked at. The artifacts' SHA-256 digests are checked.
+     *
+     * @throws EntityNotFoundException if the result, its model or its deployment is missing
+     * @throws RegistryException if the model has no artifact, its artifacts are damaged, or the inputs do not fit
+     */
+    public static ServedModel load(Registry registry, InferenceSpec spec, long maxRecordValues, ModelVersion version) {
         TrainingResult result = registry.result(spec.resultId())
                 .orElseThrow(() -> new EntityNotFoundException("training result", spec.resultId()));
-        if (result.artifact() == null) {
-            throw new RegistryException("Training result '" + result.id() + "' has no trained model (status "
-                    + result.status() + (result.error() == null ? "" : ": " + result.error()) + ")");
+        if (version != null && !version.resultId().equals(result.id())) {
+            throw new IllegalArgumentException("Version " + version.version() + " is of result '" + version.resultId()
+                    + "', not '" + result.id() + "'");
         }
+        if (version == null && result.artifact() == null) {
+            throw new RegistryException("Training result '" + result.id() + "' has no trained model (status "
+                    + result.status() + (result.error() == null ? "" : ": " + result.error()) + ")"
+                    + (spec.followPromoted() ? " and no promoted version" : ""));
+        }
+        String what = version == null
+                ? "result '" + result.id() + "'"
+                : "version " + version.version() + " of result '" + result.id() + "'";
+        String modelArtifact =
+                version == null ? result.artifact() : version.artifact().id();
+        String normalizerArtifact = version == null
+                ? result.normalizerArtifact()
+                : version.normalizer() == null ? null : version.normalizer().id();
         ModelDefinition definition =
                 registry.model(result.model()).orElseThrow(() -> new EntityNotFoundException("model", result.model()));
-        byte[] bytes = registry.loadArtifact(result.artifact());
+        byte[] bytes = registry.loadArtifact(modelArtifact);
         Model network;
         try {
             network = definition.isGraph()
                     ? ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(bytes), false)
                     : ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(bytes), false);
         } catch (IOException | RuntimeException e) {
-            throw new RegistryException(
-                    "The model of result '" + result.id() + "' cannot be restored: " + e.getMessage(), e);
+            throw new RegistryException("The model of " + what + " cannot be restored: " + e.getMessage(), e);
         }
         DataNormalization normalizer = null;
-        if (result.normalizerArtifact() != null) {
+        if (normalizerArtifact != null) {
             try {
                 normalizer = NormalizerSerializer.getDefault()
-                        .restore(new ByteArrayInputStream(registry.loadArtifact(result.normalizerArtifact())));
+                        .restore(new ByteArrayInputStream(registry.loadArtifact(normalizerArtifact)));
             } catch (Exception e) {
-                throw new RegistryException(
-                        "The normalizer of result '" + result.id() + "' cannot be restored: " + e.getMessage(), e);
+                throw new RegistryException("The normalizer of " + what + " cannot be restored: " + e.getMessage(), e);
             }
         }
         Deployment trainedIn = registry.deployment(result.deploymentId()).orElse(null);
@@ -202,7 +236,13 @@ public final class ServedModel {
                 definition.summary().outputKind(),
                 threshold,
                 outputs,
-                binding);
+                binding,
+                version == null ? 0 : version.version());
+    }
+
+    /** The model version served (its number), or 0 for the result's trained model. */
+    public int version() {
+        return version;
     }
 
     /** The training result served. */
