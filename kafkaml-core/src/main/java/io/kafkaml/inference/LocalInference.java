@@ -137,6 +137,12 @@ public final class LocalInference implements AutoCloseable {
 
         /** Whether it ended because its producer was fenced (exactly once). */
         boolean fenced();
+
+        /**
+         * The model version it serves, or was handed to switch to at its next batch ({@link InferenceSpec#version()},
+         * {@link InferenceSpec#followPromoted()}); 0 when it serves the result's trained model.
+         */
+        int modelVersion();
     }
 
     /** The deployment's states. */
@@ -238,7 +244,7 @@ public final class LocalInference implements AutoCloseable {
             return thread;
         });
         this.follower = spec.followPromoted()
-                ? new VersionFollower(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig), id, this::replicas)
+                ? new VersionFollower(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig), id, this::runningReplicas)
                 : null;
     }
 
@@ -735,6 +741,17 @@ public final class LocalInference implements AutoCloseable {
     /** The replicas running now (a restarting slot has none for the moment). */
     public synchronized List<Replica> replicas() {
         List<Replica> running = new ArrayList<>();
+        for (Slot slot : slots) {
+            InferenceReplica replica = slot.current.get();
+            if (replica != null && !slot.supervisor.state().isTerminal()) {
+                running.add(replica);
+            }
+        }
+        return running;
+    }
+
+    private synchronized List<InferenceReplica> runningReplicas() {
+        List<InferenceReplica> running = new ArrayList<>();
         for (Slot slot : slots) {
             InferenceReplica replica = slot.current.get();
             if (replica != null && !slot.supervisor.state().isTerminal()) {

@@ -1,5 +1,6 @@
 package io.kafkaml.inference;
 
+import io.kafkaml.inference.internals.InferenceReplica;
 import io.kafkaml.registry.ModelVersion;
 import io.kafkaml.registry.Registry;
 import java.util.List;
@@ -110,7 +111,7 @@ final class VersionFollower implements AutoCloseable {
             if (closed) {
                 return;
             }
-            if (replica.servingVersion() == version.version()) {
+            if (replica.modelVersion() == version.version()) {
                 continue;
             }
             ServedModel model;
@@ -123,7 +124,7 @@ final class VersionFollower implements AutoCloseable {
                         version.version(),
                         spec.resultId(),
                         replica.name(),
-                        replica.servingVersion(),
+                        replica.modelVersion(),
                         e.getMessage());
                 return;
             }

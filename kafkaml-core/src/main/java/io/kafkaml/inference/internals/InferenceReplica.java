@@ -148,11 +148,18 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
 
     private final String name;
     private final InferenceSpec spec;
-    private final ServedModel model;
+    /** The model served; replaced only between batches, by the replica thread ({@link #offerModel}). */
+    private volatile ServedModel model;
+    /** A model handed over by another thread, switched to at the start of the next batch. */
+    private final java.util.concurrent.atomic.AtomicReference<ServedModel> offered =
+            new java.util.concurrent.atomic.AtomicReference<>();
     /** The {@code kafkaml.result} and {@code kafkaml.model} header values of every prediction. */
     private final byte[] resultHeader;
 
     private final byte[] modelHeader;
+    /** The {@code kafkaml.model.version} header value of the model served, {@code null} for no version. */
+    private byte[] versionHeader;
+
     private final InferenceCounters stats;
     private final InferenceExceptionHandler handler;
     private final Consumer<byte[], byte[]> consumer;
@@ -249,6 +256,7 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
         this.model = model;
         this.resultHeader = model.result().id().getBytes(StandardCharsets.UTF_8);
         this.modelHeader = model.result().model().getBytes(StandardCharsets.UTF_8);
+        this.versionHeader = versionHeader(model);
         this.stats = stats;
         this.handler = InferenceConfig.exceptionHandler(clientConfig);
         this.transactional = spec.guarantee() == ProcessingGuarantee.EXACTLY_ONCE;
@@ -611,7 +619,36 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
         partitions.forEach(omitPayload::remove);
     }
 
+    /**
+     * Hands over a model (a newly promoted version) to switch to at the start of the next batch, never inside a batch
+     * or a transaction. A later offer before the switch replaces an earlier one. Safe from any thread.
+     */
+    public void offerModel(ServedModel next) {
+        offered.set(java.util.Objects.requireNonNull(next, "next"));
+    }
+
+    private static byte[] versionHeader(ServedModel model) {
+        return model.version() == 0 ? null : String.valueOf(model.version()).getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public int modelVersion() {
+        ServedModel next = offered.get();
+        return next != null ? next.version() : model.version();
+    }
+
     private void process(ConsumerRecords<byte[], byte[]> polled) {
+        ServedModel swapped = offered.getAndSet(null);
+        if (swapped != null) { // between batches: no transaction is open and no prediction of the last batch is pending
+            log.info(
+                    "[{}] Switching from version {} to version {} of result {}",
+                    name,
+                    model.version(),
+                    swapped.version(),
+                    spec.resultId());
+            model = swapped;
+            versionHeader = versionHeader(swapped);
+        }
         long polledAt = System.nanoTime();
         List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>(polled.count());
         polled.forEach(all::add);
@@ -1000,6 +1037,9 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                 RecordHeaders headers = new RecordHeaders(input.headers().toArray());
                 headers.add(RESULT_HEADER, resultHeader);
                 headers.add(MODEL_HEADER, modelHeader);
+                if (versionHeader != null) {
+                    headers.add(KafkaMlConfig.MODEL_VERSION_HEADER, versionHeader);
+                }
                 send(new ProducerRecord<>(spec.outputTopic(), null, input.key(), value, headers), input, false);
             }
         }
