@@ -137,12 +137,6 @@ public final class LocalInference implements AutoCloseable {
 
         /** Whether it ended because its producer was fenced (exactly once). */
         boolean fenced();
-
-        /**
-         * The model version it serves, or was handed to switch to at its next batch ({@link InferenceSpec#version()},
-         * {@link InferenceSpec#followPromoted()}); 0 when it serves the result's trained model.
-         */
-        int modelVersion();
     }
 
     /** The deployment's states. */
@@ -244,7 +238,8 @@ public final class LocalInference implements AutoCloseable {
             return thread;
         });
         this.follower = spec.followPromoted()
-                ? new VersionFollower(registry, spec, KafkaMlConfig.maxRecordValues(clientConfig), id, this::runningReplicas)
+                ? new VersionFollower(
+                        registry, spec, KafkaMlConfig.maxRecordValues(clientConfig), id, this::runningReplicas)
                 : null;
     }
 
@@ -748,6 +743,16 @@ public final class LocalInference implements AutoCloseable {
             }
         }
         return running;
+    }
+
+    /**
+     * The model version each running replica serves, or was handed to switch to at its next batch, by replica name
+     * ({@link InferenceSpec#version()}, {@link InferenceSpec#followPromoted()}); 0 for the result's trained model.
+     */
+    public Map<String, Integer> modelVersions() {
+        Map<String, Integer> versions = new java.util.TreeMap<>();
+        runningReplicas().forEach(replica -> versions.put(replica.name(), replica.modelVersion()));
+        return versions;
     }
 
     private synchronized List<InferenceReplica> runningReplicas() {

@@ -56,6 +56,7 @@ public final class ServedModel {
     private final InputLayout.Binding binding;
     /** The last batch's input array, reused by the next batch of the same size. */
     private INDArray inputBuffer;
+
     private final int version;
 
     private ServedModel(

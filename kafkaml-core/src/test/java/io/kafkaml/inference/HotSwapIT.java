@@ -291,11 +291,15 @@ class HotSwapIT {
             // partition has inputs to show each switch
             int part = count / 3;
             produce(kafka, "in-back", 0, part);
-            Awaitility.await().atMost(60, TimeUnit.SECONDS).until(() -> following.stats().recordsOut() >= part);
+            Awaitility.await()
+                    .atMost(60, TimeUnit.SECONDS)
+                    .until(() -> following.stats().recordsOut() >= part);
             registry.promote(resultId, 2, "test");
             awaitHandedOver(following, 2);
             produce(kafka, "in-back", part, 2 * part);
-            Awaitility.await().atMost(60, TimeUnit.SECONDS).until(() -> following.stats().recordsOut() >= 2 * part);
+            Awaitility.await()
+                    .atMost(60, TimeUnit.SECONDS)
+                    .until(() -> following.stats().recordsOut() >= 2 * part);
             Promotion rollback = registry.promote(resultId, 1, "test: version 2 mispredicts");
             assertThat(rollback.rollback()).isTrue();
             awaitHandedOver(following, 1);
@@ -326,7 +330,8 @@ class HotSwapIT {
     private static void awaitHandedOver(LocalInference inference, int version) {
         Awaitility.await()
                 .atMost(30, TimeUnit.SECONDS)
-                .until(() -> inference.replicas().stream().allMatch(replica -> replica.servingVersion() == version));
+                .until(() -> !inference.modelVersions().isEmpty()
+                        && inference.modelVersions().values().stream().allMatch(v -> v == version));
     }
 
     /** Sends inputs {@code from} to {@code to} (exclusive), input {@code i} to partition {@code i % 4}. */

@@ -631,7 +631,7 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
         return model.version() == 0 ? null : String.valueOf(model.version()).getBytes(StandardCharsets.UTF_8);
     }
 
-    @Override
+    /** The model version this replica serves, or was handed to switch to (0: the result's trained model). */
     public int modelVersion() {
         ServedModel next = offered.get();
         return next != null ? next.version() : model.version();
