@@ -638,8 +638,10 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
     }
 
     private void process(ConsumerRecords<byte[], byte[]> polled) {
-        ServedModel swapped = offered.getAndSet(null);
-        if (swapped != null) { // between batches: no transaction is open and no prediction of the last batch is pending
+        // between batches, and under exactly-once only between transactions (a transaction may span several polls):
+        // every transaction's predictions come from one version
+        ServedModel swapped = transactional && tx != null ? null : offered.getAndSet(null);
+        if (swapped != null) {
             log.info(
                     "[{}] Switching from version {} to version {} of result {}",
                     name,
