@@ -13,7 +13,8 @@ import java.util.Objects;
  * split by the stream's {@code validation_rate} (the hold-out, as Kafka-ML splits each window: training records
  * first), fitted for the spec's epochs, and recorded durably (a checkpoint of the model, its normalizer and the offsets
  * after the window) <em>before</em> the window's offsets are committed to the group. A trainer restarted after a crash
- * or a pod move resumes after the last recorded window: no window is fitted twice into the model, none is skipped.
+ * or a pod move resumes from the newest checkpoint that exists: a checkpointed window is never fitted twice into the
+ * model, none is skipped; a window cut off before its checkpoint was stored is fitted once more.
  *
  * <pre>{@code
  * TrainingSpec spec = TrainingSpec.builder().batchSize(32).epochs(2)
@@ -27,10 +28,11 @@ import java.util.Objects;
  * partial window). <b>End</b>: after {@code maxWindows} windows (0: no limit), or when no record has arrived for
  * {@code streamTimeout}, unless {@code indefinite} (Kafka-ML's {@code stream_timeout = -1}), which runs until
  * cancelled. <b>Promotion</b>: after each window {@link PromotionPolicy#kafkaMl} decides on the hold-out metric
- * {@code val_<monitoringMetric>} (without a hold-out split, the training {@code loss}) against the result's promoted
- * version: the first window with the metric is promoted, later ones when the metric has moved in direction
- * {@code change} by at least {@code improvement}; a promoted window is published as a new model version
- * ({@link io.kafkaml.registry.Registry#publishVersion}) with its metrics and the offsets after it, and promoted.
+ * {@code val_<monitoringMetric>} (without a hold-out split, the training {@code loss}, going down) against the
+ * result's promoted version: the first window with the metric is promoted, later ones when the metric has moved in
+ * direction {@code change} strictly and by at least {@code improvement}; a promoted window is published as a new
+ * model version ({@link io.kafkaml.registry.Registry#publishVersion}) with its metrics and the offsets after it, and
+ * promoted.
  *
  * <p>The consumer group is {@code groupId}, by default {@code kafkaml-incremental.<deploymentId>.<model>} (one model;
  * several models trained by one runner share {@code kafkaml-incremental.<deploymentId>}). Its partitions are assigned,
