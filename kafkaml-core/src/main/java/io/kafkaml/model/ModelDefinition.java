@@ -330,24 +330,25 @@ public final class ModelDefinition {
         long total = 0;
         String largest = "";
         long largestCount = -1;
-        java.util.Map<String, NeuralNetConfiguration> layers = new java.util.LinkedHashMap<>();
+        // a list, not a map by name: layers of a MultiLayerConfiguration may share a name, and each one counts
+        List<java.util.Map.Entry<String, NeuralNetConfiguration>> layers = new java.util.ArrayList<>();
         if (configuration instanceof MultiLayerConfiguration mlc) {
             List<NeuralNetConfiguration> confs = mlc.getConfs();
             for (int i = 0; i < confs.size(); i++) {
                 Layer layer = confs.get(i).getLayer();
-                layers.put(
+                layers.add(java.util.Map.entry(
                         layer != null && layer.getLayerName() != null ? layer.getLayerName() : "layer" + i,
-                        confs.get(i));
+                        confs.get(i)));
             }
         } else {
             ComputationGraphConfiguration cgc = (ComputationGraphConfiguration) configuration;
             for (var vertex : cgc.getVertices().entrySet()) {
                 if (vertex.getValue() instanceof LayerVertex lv) {
-                    layers.put(vertex.getKey(), lv.getLayerConf());
+                    layers.add(java.util.Map.entry(vertex.getKey(), lv.getLayerConf()));
                 }
             }
         }
-        for (var entry : layers.entrySet()) {
+        for (var entry : layers) {
             long count = layerParameters(entry.getValue(), bound);
             if (count > largestCount) {
                 largestCount = count;

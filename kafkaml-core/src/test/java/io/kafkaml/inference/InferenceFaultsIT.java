@@ -511,7 +511,12 @@ class InferenceFaultsIT {
                     .contains("same instance id")
                     .contains("twin-twin-1")
                     .contains("kafkaml.inference.instance.id");
-            assertThat(registry.inference("twin").orElseThrow().status()).isEqualTo("FAILED");
+            // the process is FAILED at once; its record is written by a background thread after the replicas stop
+            await().atMost(30, TimeUnit.SECONDS)
+                    .until(() -> "FAILED"
+                            .equals(registry.refreshInference("twin")
+                                    .orElseThrow()
+                                    .status()));
             assertThat(first.restarts()).isZero();
         }
     }

@@ -57,6 +57,31 @@ class ModelParameterLimitTest {
     }
 
     @Test
+    void layersSharingANameEachCount() {
+        var list = new NeuralNetConfiguration.Builder().seed(1).list();
+        for (int i = 0; i < 50; i++) { // 50 dense 100x100 layers, all named "d": 50 x 10,100 parameters
+            list.layer(new DenseLayer.Builder()
+                    .name("d")
+                    .nIn(100)
+                    .nOut(100)
+                    .activation(Activation.RELU)
+                    .build());
+        }
+        String json = list.layer(new OutputLayer.Builder(LossFunction.MSE)
+                        .name("d")
+                        .nIn(100)
+                        .nOut(1)
+                        .activation(Activation.IDENTITY)
+                        .build())
+                .build()
+                .toJson();
+        assertThat(ModelDefinition.parameterCount(json)).isEqualTo(50L * 10_100 + 101);
+        assertThatThrownBy(() -> ModelDefinition.fromJson("named", "", json, 100_000))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("declares 505101 parameters");
+    }
+
+    @Test
     void aHugeLayerIsRefusedUnderTheDefaultLimitWithoutBeingBuilt() {
         String huge = mlp(100_000, 100_000);
         assertThat(ModelDefinition.parameterCount(huge)).isEqualTo(100_000L * 100_000 + 100_000 + 100_000 * 2 + 2);

@@ -382,6 +382,10 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                         name,
                         name,
                         e.toString());
+                // the fenced transaction is dead (the coordinator aborted it): the consumer's close in
+                // duplicateMember() must not try to commit it on revocation, or LeaveGroup is skipped and this
+                // replica's own member is mistaken for another process's
+                tx = null;
                 String duplicate = duplicateMember();
                 KafkaMlException fencedFailure = duplicate != null
                         ? new DuplicateInstanceException(
@@ -563,12 +567,12 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
     private final class Rebalances implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            if (transactional && tx != null && !aborting && failure.get() == null) {
+            if (transactional && tx != null && !aborting && !fenced && failure.get() == null) {
                 // hand the partitions over with the open transaction committed (Kafka Streams commits its tasks on
                 // revocation too); if it cannot be, it is aborted and every partition it read is sought back
                 endTransaction(true);
             }
-            if (!transactional && !aborting && failure.get() == null) {
+            if (!transactional && !aborting && !fenced && failure.get() == null) {
                 // hand the partitions over with everything acknowledged committed (never after a failed send:
                 // then the offsets waiting may lie beyond a prediction that was not written)
                 try {
@@ -597,7 +601,7 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                             + "commit",
                     name,
                     partitions);
-            if (tx != null && !aborting) {
+            if (tx != null && !aborting && !fenced) {
                 // its offsets of those partitions can no longer be committed: abort it all, and seek the partitions
                 // still owned back to their committed offsets
                 tx.forget(partitions);
