@@ -38,7 +38,18 @@ final class ConsumerGroupLag implements AutoCloseable {
     private long readAt;
     private boolean read;
 
+    private final io.kafkaml.config.KafkaClientSupplier clients;
+
     ConsumerGroupLag(Map<String, ?> clientConfig, String groupId, Duration refresh) {
+        this(clientConfig, groupId, refresh, io.kafkaml.config.KafkaClientSupplier.DEFAULT);
+    }
+
+    ConsumerGroupLag(
+            Map<String, ?> clientConfig,
+            String groupId,
+            Duration refresh,
+            io.kafkaml.config.KafkaClientSupplier clients) {
+        this.clients = java.util.Objects.requireNonNull(clients, "clients");
         this.clientConfig = new HashMap<>(clientConfig);
         this.groupId = groupId;
         this.refreshNanos = refresh.toNanos();
@@ -71,7 +82,7 @@ final class ConsumerGroupLag implements AutoCloseable {
         if (admin == null) {
             Map<String, Object> defaults = new HashMap<>();
             defaults.put(AdminClientConfig.CLIENT_ID_CONFIG, "kafkaml-metrics-lag-" + groupId);
-            admin = Admin.create(ClientConfigs.admin(clientConfig, defaults, Map.of()));
+            admin = clients.admin(ClientConfigs.admin(clientConfig, defaults, Map.of()));
         }
         Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
                 .partitionsToOffsetAndMetadata()

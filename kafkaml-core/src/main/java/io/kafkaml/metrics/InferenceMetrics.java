@@ -88,6 +88,19 @@ public final class InferenceMetrics implements MeterBinder, AutoCloseable {
      */
     public static InferenceMetrics of(
             LocalInference inference, String resultId, Map<String, ?> clientConfig, Duration lagRefresh) {
+        return of(inference, resultId, clientConfig, lagRefresh, io.kafkaml.config.KafkaClientSupplier.DEFAULT);
+    }
+
+    /**
+     * As {@link #of(LocalInference, String, Map, Duration)}, with the lag's admin client from {@code clients} (the
+     * supplier the deployment was started with, e.g. {@code MockAdminClient}-backed in a unit test).
+     */
+    public static InferenceMetrics of(
+            LocalInference inference,
+            String resultId,
+            Map<String, ?> clientConfig,
+            Duration lagRefresh,
+            io.kafkaml.config.KafkaClientSupplier clients) {
         Tags tags = Tags.of(
                 Tag.of("deployment", inference.id()),
                 Tag.of("instance", inference.instanceId()),
@@ -96,7 +109,7 @@ public final class InferenceMetrics implements MeterBinder, AutoCloseable {
                 inference.stats(),
                 inference,
                 tags,
-                new ConsumerGroupLag(clientConfig, inference.groupId(), lagRefresh));
+                new ConsumerGroupLag(clientConfig, inference.groupId(), lagRefresh, clients));
     }
 
     /** As {@link #of(LocalInference, String, Map, Duration)}, reading the lag at most every 5 seconds. */
