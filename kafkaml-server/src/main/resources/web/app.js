@@ -308,13 +308,15 @@ async function modelsPage(root) {
   ], 'Register', async (v) => {
     let model;
     if (v.kind === 'keras') {
-      const query = '?name=' + encodeURIComponent(v.name) + (v.description ? '&description=' + encodeURIComponent(v.description) : '');
-      model = await api('POST', '/models/keras' + query, v.file, 'application/octet-stream');
+      // POST /models/{name}/keras: the .h5 file is the raw request body, the description a query parameter
+      const query = v.description ? '?description=' + encodeURIComponent(v.description) : '';
+      model = await api('POST', '/models/' + encodeURIComponent(v.name) + '/keras' + query, v.file, 'application/octet-stream');
     } else {
       model = await api('POST', '/models', { name: v.name, description: v.description, configuration: JSON.parse(v.configuration) });
     }
     await load();
-    return 'Registered ' + (model && model.name ? model.name : v.name);
+    const notes = model && Array.isArray(model.notes) && model.notes.length ? ' (import notes: ' + model.notes.join('; ') + ')' : '';
+    return 'Registered ' + (model && model.name ? model.name : v.name) + notes;
   });
   const kind = register.inputs.kind;
   kind.addEventListener('change', () => {
@@ -343,9 +345,9 @@ async function modelsPage(root) {
         const s = m.summary || {};
         return h('tr', { 'data-model': m.name },
           h('td', {}, h('b', {}, m.name)), h('td', {}, m.description || ''),
-          h('td', {}, shape(s.inputSize ?? s.inputShape) + ' → ' + shape(s.outputSize ?? s.outputShape) + (s.outputKind ? ' (' + s.outputKind + ')' : '')
+          h('td', {}, shape(s.inputSize) + ' → ' + shape(s.outputSize) + (s.outputKind ? ' (' + s.outputKind + ')' : '')
             + (s.networkType ? ' · ' + s.networkType : '')),
-          h('td', { class: 'num' }, fmt(s.parameterCount ?? s.parameters)),
+          h('td', { class: 'num' }, fmt(s.parameterCount)),
           h('td', {}, actionButton('Delete', 'danger', async () => {
             if (!window.confirm('Delete model ' + m.name + '?')) return;
             await api('DELETE', '/models/' + encodeURIComponent(m.name));
@@ -430,7 +432,7 @@ async function deploymentsPage(root, params) {
     const spec = { epochs: v.epochs, batchSize: v.batchSize, shuffle: v.shuffle };
     if (v.seed !== '') spec.seed = v.seed;
     const deployment = await api('POST', '/deployments', { configuration: v.configuration, spec });
-    const id = deployment.id || deployment.deploymentId;
+    const id = deployment.id;
     location.hash = '#/deployments/' + encodeURIComponent(id);
     return 'Deployment ' + id + ' is waiting for its data stream';
   });
@@ -459,32 +461,35 @@ async function deploymentPage(root, id) {
   const head = h('div', { class: 'card', id: 'deployment-head' }, h('div', { class: 'empty' }, 'Loading…'));
   const models = h('div', { id: 'deployment-models' });
   root.append(head, models);
+  /* One view per training result (one per model of the configuration), keyed by the result's id. */
   const views = new Map();
   const path = '/deployments/' + encodeURIComponent(id);
 
-  function view(model) {
-    if (views.has(model)) return views.get(model);
-    const loss = lineChart('Training loss — ' + model, ['loss'], 'loss');
-    loss.el.id = 'loss-' + model;
-    const validation = h('div', { class: 'chart', id: 'validation-' + model, 'data-points': '0' }, h('div', { class: 'empty' }, 'Validation metrics appear with a validation split.'));
-    const result = h('div', { id: 'result-' + model });
-    const card = h('div', { class: 'card', 'data-model': model }, h('h2', {}, model), h('div', { class: 'charts' }, loss.el, validation), result);
+  function view(resultId) {
+    if (views.has(resultId)) return views.get(resultId);
+    const loss = lineChart('Training loss — ' + resultId, ['loss'], 'loss');
+    loss.el.id = 'loss-' + resultId;
+    const validation = h('div', { class: 'chart', id: 'validation-' + resultId, 'data-points': '0' }, h('div', { class: 'empty' }, 'Validation metrics appear with a validation split.'));
+    const title = h('h2', {}, resultId);
+    const result = h('div', { id: 'result-' + resultId });
+    const card = h('div', { class: 'card', 'data-result': resultId }, title, h('div', { class: 'charts' }, loss.el, validation), result);
     models.append(card);
-    const v = { loss, validation, validationChart: null, result, epochs: [], metrics: [] };
-    views.set(model, v);
+    const v = { loss, validation, validationChart: null, title, card, result, epochs: [], metrics: [], matrixAsked: false };
+    views.set(resultId, v);
     return v;
   }
 
-  function addEpoch(model, epoch) {
-    const v = view(model);
+  /* An epoch as GET /results/chart/{id} lists it or as the SSE 'epoch' event sends it: {epoch, loss, validation, …}. */
+  function addEpoch(resultId, epoch) {
+    const v = view(resultId);
     if (v.epochs.length && epoch.epoch <= v.epochs[v.epochs.length - 1].epoch) return; // seen (history and live overlap)
     v.epochs.push(epoch);
     v.loss.set(v.epochs.map((e) => e.epoch), [v.epochs.map((e) => e.loss)]);
     const names = Object.keys(epoch.validation || {});
     if (names.length) {
       if (!v.validationChart) {
-        v.validationChart = lineChart('Validation — ' + model, names, 'value');
-        v.validationChart.el.id = 'validation-' + model;
+        v.validationChart = lineChart('Validation — ' + resultId, names, 'value');
+        v.validationChart.el.id = 'validation-' + resultId;
         v.validation.replaceWith(v.validationChart.el);
         v.validation = v.validationChart.el;
         v.metrics = names;
@@ -493,21 +498,34 @@ async function deploymentPage(root, id) {
     }
   }
 
+  /* A TrainingResult as GET /deployments/results/{id} lists it or as the SSE 'result' event sends it. */
   function showResult(r) {
-    const v = view(r.model);
-    const parts = [h('div', {}, badge(r.status), ' ', r.epochCount !== undefined ? r.epochCount + ' epochs' : '',
+    const v = view(r.id);
+    v.title.textContent = r.model ? r.model + ' — result ' + r.id : r.id;
+    v.card.setAttribute('data-model', r.model || '');
+    const parts = [h('div', {}, badge(r.status), ' ', r.epochCount ? r.epochCount + ' epochs' : '',
       r.trainingMillis ? ' in ' + (r.trainingMillis / 1000).toFixed(1) + ' s' : '', r.error ? h('div', { class: 'field-error' }, r.error) : null)];
     const test = r.testMetrics || {};
     if (Object.keys(test).length) {
       parts.push(h('h2', { style: 'margin-top:12px' }, 'Test metrics'), h('table', { class: 'test-metrics', style: 'width:auto' },
         Object.entries(test).map(([k, val]) => h('tr', {}, h('th', {}, k), h('td', { class: 'num' }, fmt(val))))));
     }
+    const confusion = h('div', { class: 'confusion', id: 'confusion-' + r.id });
     if (r.confusionMatrix) {
-      parts.push(h('h2', { style: 'margin-top:12px' }, 'Confusion matrix (test split)'), h('div', { class: 'confusion', id: 'confusion-' + r.model }, heatMap(r.confusionMatrix)));
+      confusion.append(h('h2', { style: 'margin-top:12px' }, 'Confusion matrix (test split)'), heatMap(r.confusionMatrix));
+    } else if (r.status === 'FINISHED' && r.confusionMatrix === undefined && !v.matrixAsked) {
+      // GET /results/confusion_matrix/{id} answers {result, matrix}, or 404 when the result has none
+      v.matrixAsked = true;
+      api('GET', '/results/confusion_matrix/' + encodeURIComponent(r.id)).then((answer) => {
+        confusion.replaceChildren(h('h2', { style: 'margin-top:12px' }, 'Confusion matrix (test split)'), heatMap(answer.matrix));
+      }, (e) => {
+        if (e.status !== 404) confusion.replaceChildren(pageError('Cannot read the confusion matrix: ' + e.message));
+      });
     }
+    parts.push(confusion);
     if (r.artifact) {
-      parts.push(h('p', {}, h('a', { href: API + '/results/' + encodeURIComponent(r.id) + '/model', download: r.id + '.zip' }, 'Download the trained model'),
-        r.sha256 ? h('span', { class: 'muted' }, ' SHA-256 ', h('code', {}, r.sha256)) : null));
+      parts.push(h('p', {}, h('a', { href: API + '/results/model/' + encodeURIComponent(r.id), download: r.id + '.zip' }, 'Download the trained model'),
+        h('span', { class: 'muted' }, ' (DL4J ModelSerializer zip; its SHA-256 is in the answer\'s X-Checksum-SHA256 header)')));
     }
     v.result.replaceChildren(...parts);
   }
@@ -527,46 +545,69 @@ async function deploymentPage(root, id) {
         h('div', {}, h('div', { class: 'muted' }, 'Status'), h('span', { id: 'deployment-status' }, badge(deployment.status))),
         h('div', {}, h('div', { class: 'muted' }, 'Created'), when(deployment.createdAt)),
         h('div', {}, terminal ? null : actionButton('Cancel', 'danger', async () => {
+          // 409 when another process started it: the server's reason is shown beside the button
           await api('POST', path + '/cancel');
           await refresh();
         }, 'cancel-deployment'))),
-      deployment.status === 'WAITING' || deployment.status === 'PENDING'
+      deployment.status === 'WAITING_FOR_DATA'
         ? h('p', { class: 'muted' }, 'Waiting for its data stream: send it with a data sink (or re-send a datasource) to deployment ' + id + '.') : null,
       deployment.error ? h('div', { class: 'page-error' }, deployment.error) : null);
     let results = [];
     try {
-      results = await api('GET', '/results?deployment=' + encodeURIComponent(id));
+      results = await api('GET', '/deployments/results/' + encodeURIComponent(id));
     } catch (e) {
       head.append(pageError('Cannot read the results: ' + e.message));
     }
     for (const r of results) {
-      view(r.model);
       showResult(r);
-      if (views.get(r.model).epochs.length === 0) {
+      if (views.get(r.id).epochs.length === 0) {
         try {
-          const epochs = await api('GET', '/results/' + encodeURIComponent(r.id) + '/epochs');
-          epochs.forEach((e) => addEpoch(r.model, e));
+          const epochs = await api('GET', '/results/chart/' + encodeURIComponent(r.id));
+          epochs.forEach((e) => addEpoch(r.id, e));
         } catch (e) {
-          views.get(r.model).result.append(pageError('Cannot read the epochs: ' + e.message));
+          views.get(r.id).result.append(pageError('Cannot read the epochs: ' + e.message));
         }
       }
     }
     return deployment;
   }
 
-  await refresh();
-  const events = new EventSource(API + path + '/events');
+  const deployment = await refresh();
+  if (!deployment) return;
+  if (['FINISHED', 'FAILED', 'CANCELLED'].includes(deployment.status)) return; // nothing more will come
+  // GET /training/{id}/events: 'epoch' {result, epoch, loss, validation, millis}, 'result' (a TrainingResult), 'end'
+  const events = new EventSource(API + '/training/' + encodeURIComponent(id) + '/events');
   running.push(() => events.close());
   events.addEventListener('epoch', (message) => {
     const e = JSON.parse(message.data);
-    addEpoch(e.model, e.metrics || e);
+    addEpoch(e.result, e);
   });
   events.addEventListener('result', (message) => showResult(JSON.parse(message.data)));
-  events.addEventListener('status', () => refresh());
-  events.onerror = () => { /* EventSource reconnects by itself */ };
+  events.addEventListener('end', () => {
+    events.close();
+    refresh();
+  });
+  events.addEventListener('error', (message) => {
+    if (message.data) { // the server's own 'error' event ({status, error, reason}); else EventSource reconnects by itself
+      events.close();
+      let reason = message.data;
+      try { reason = JSON.parse(message.data).reason || reason; } catch (e) { /* not JSON */ }
+      head.append(pageError('Live updates stopped: ' + reason));
+    }
+  });
   const onResize = () => views.forEach((v) => { v.loss.resize(); if (v.validationChart) v.validationChart.resize(); });
   window.addEventListener('resize', onResize);
   running.push(() => window.removeEventListener('resize', onResize));
+}
+
+/* The Kafka-ML control message a datasource recorded (a JSON string), or {} when it cannot be read. */
+function controlMessage(d) {
+  try {
+    const parsed = JSON.parse(d.controlMessage || '{}');
+    return parsed && typeof parsed === 'object' ? parsed : {};
+  } catch (e) {
+    return {};
+  }
 }
 
 async function datasourcesPage(root) {
@@ -581,7 +622,8 @@ async function datasourcesPage(root) {
     return;
   }
   list.replaceChildren(h('h2', {}, 'Data streams sent (' + datasources.length + ')'),
-    h('p', { class: 'muted' }, 'Every control message seen on the control topic. A stream whose records the topic\'s retention has deleted is marked expired: it can no longer be re-sent.'));
+    h('p', { class: 'muted' }, 'Every control message seen on the control topic. A stream whose records the topic\'s retention has deleted is marked expired, '
+      + 'one whose topic is gone is marked deleted: neither can be re-sent.'));
   if (datasources.length === 0) {
     list.append(h('div', { class: 'empty' }, 'No data stream yet.'));
     return;
@@ -590,16 +632,24 @@ async function datasourcesPage(root) {
     h('tr', {}, h('th', {}, 'Id'), h('th', {}, 'Deployment'), h('th', {}, 'Slices'), h('th', {}, 'Format'), h('th', { class: 'num' }, 'Records'),
       h('th', {}, 'Availability'), h('th', {}, 'Re-send to deployment')),
     datasources.map((d) => {
-      const availability = String(d.availability || d.status || 'UNKNOWN');
-      const expired = /EXPIRED/i.test(availability);
+      const a = d.availability || {};
+      const message = controlMessage(d);
+      const expired = (a.expired || []).length > 0;
+      const deleted = (a.deletedTopics || []).length > 0;
+      const state = a.available ? 'available' : expired ? 'expired' : deleted ? 'deleted' : 'unavailable';
+      const why = [expired ? 'expired: ' + a.expired.map((s) => s.topic + ':' + s.partition + ' from offset ' + s.startOffset).join(', ') : null,
+        deleted ? 'deleted topics: ' + a.deletedTopics.join(', ') : null,
+        (a.unreadableTopics || []).length ? 'not describable: ' + a.unreadableTopics.join(', ') : null,
+        a.refusal || null].filter((x) => x).join('; ');
       const target = h('input', { type: 'text', placeholder: 'deployment id', style: 'width:120px', 'aria-label': 'deployment id' });
-      return h('tr', { 'data-datasource': d.id, class: expired ? 'expired' : null },
-        h('td', {}, d.id), h('td', {}, d.deploymentId || '–'), h('td', {}, h('code', {}, d.topic || (d.slices || []).join(', '))),
-        h('td', {}, d.inputFormat || '–'), h('td', { class: 'num' }, fmt(d.totalMessages ?? d.total_msg)),
-        h('td', {}, badge(expired ? 'expired' : availability, expired ? 'expired' : availability)),
-        h('td', {}, expired ? h('span', { class: 'muted' }, 'expired') : h('span', {}, target, actionButton('Re-send', 'secondary', async () => {
+      return h('tr', { 'data-datasource': d.id, class: a.available ? null : 'expired' },
+        h('td', {}, d.id), h('td', {}, d.deploymentId || '–'), h('td', {}, h('code', {}, message.topic || '–')),
+        h('td', {}, message.input_format || '–'), h('td', { class: 'num' }, fmt(message.total_msg)),
+        h('td', { title: why }, badge(state, a.available ? 'available' : 'expired'), why ? h('div', { class: 'muted', style: 'font-size:12px' }, why) : null),
+        h('td', {}, !a.available ? h('span', { class: 'muted' }, 'cannot be re-sent') : h('span', {}, target, actionButton('Re-send', 'secondary', async () => {
           if (!/^[0-9A-Za-z._-]+$/.test(target.value.trim())) throw new Error('Enter the deployment id to send it to');
-          await api('POST', '/datasources/' + encodeURIComponent(d.id) + '/resend', { deploymentId: target.value.trim() });
+          // POST /datasources/kafka {datasource, deploymentId}: a new control message, no data copied
+          await api('POST', '/datasources/kafka', { datasource: d.id, deploymentId: target.value.trim() });
           target.value = '';
         }))));
     })));
@@ -616,7 +666,7 @@ async function inferencesPage(root) {
   }
   const start = form('inference-form', 'Start an inference deployment', [
     { name: 'resultId', label: 'Trained model (result)', type: 'select', required: true,
-      options: results.map((r) => ({ value: r.id, label: r.id })), hint: results.length ? null : 'No finished training result yet' },
+      options: results.map((r) => ({ value: r.id, label: r.id + (r.model ? ' (' + r.model + ')' : '') })), hint: results.length ? null : 'No finished training result yet' },
     { name: 'inputTopic', label: 'Input topic', required: true, pattern: TOPIC, patternMessage: 'A Kafka topic name: letters, digits, . _ - (up to 249)' },
     { name: 'outputTopic', label: 'Output topic', required: true, pattern: TOPIC, patternMessage: 'A Kafka topic name: letters, digits, . _ - (up to 249)',
       check: (v, values) => v === values.inputTopic ? 'Must differ from the input topic' : null },
@@ -632,6 +682,7 @@ async function inferencesPage(root) {
   root.append(h('div', { class: 'grid' }, list, start));
   const previous = new Map();
 
+  /* Each row of GET /inferences: {id, record?: Inference, state?, replicas?, failure?, counters?} (the last four when this server runs it). */
   async function load() {
     let inferences;
     try {
@@ -643,39 +694,45 @@ async function inferencesPage(root) {
     const now = performance.now();
     list.replaceChildren(h('h2', {}, 'Inference deployments (' + inferences.length + ')'));
     if (inferences.length === 0) {
-      list.append(h('div', { class: 'empty' }, 'None running.'));
+      list.append(h('div', { class: 'empty' }, 'None yet.'));
       return;
     }
     for (const inf of inferences) {
-      const c = inf.counters || inf.stats || {};
+      const record = inf.record || {};
+      const local = inf.state !== undefined;
+      const c = inf.counters || {};
       const before = previous.get(inf.id);
       previous.set(inf.id, { at: now, c });
       const rate = (key) => before && now > before.at && c[key] !== undefined
         ? Math.max(0, (c[key] - (before.c[key] || 0)) / ((now - before.at) / 1000)).toFixed(1) + '/s' : '–';
-      const active = ['RUNNING', 'STARTING'].includes(inf.status);
+      const active = inf.state === 'RUNNING';
+      const status = local ? inf.state : record.status;
       const replicas = h('input', { type: 'number', min: 0, max: 256, value: inf.replicas ?? '', style: 'width:70px', 'aria-label': 'replicas',
         id: 'replicas-' + inf.id });
       list.append(h('div', { class: 'inference', 'data-inference': inf.id, style: 'border-top:1px solid var(--line);padding:10px 0' },
         h('div', { class: 'row' },
-          h('div', {}, h('b', {}, inf.id), ' ', badge(inf.status), h('div', { class: 'muted' }, inf.resultId || inf.result || '',
-            ' · ', (inf.inputTopic || '?') + ' → ' + (inf.outputTopic || '?'))),
+          h('div', {}, h('b', {}, inf.id), ' ', badge(status), h('div', { class: 'muted' }, record.resultId || '',
+            ' · ', (record.inputTopic || '?') + ' → ' + (record.outputTopic || '?'))),
           h('div', {}, active ? h('span', {}, replicas, actionButton('Scale', 'secondary', async () => {
             const n = Number(replicas.value);
             if (!Number.isInteger(n) || n < 0 || n > 256) throw new Error('Replicas: a whole number from 0 to 256');
             await api('POST', '/inferences/' + encodeURIComponent(inf.id) + '/scale', { replicas: n });
             await load();
           }, 'scale-' + inf.id), actionButton('Stop', 'danger', async () => {
-            if (!window.confirm('Stop inference deployment ' + inf.id + ' for every process?')) return;
+            if (!window.confirm('Stop inference deployment ' + inf.id + ' in this server?')) return;
             await api('POST', '/inferences/' + encodeURIComponent(inf.id) + '/stop');
             await load();
-          }, 'stop-' + inf.id)) : null)),
-        h('div', { class: 'stats' },
-          h('div', { class: 'stat' }, 'replicas', h('b', { class: 'replicas-count' }, fmt(inf.runningReplicas ?? inf.replicas))),
+          }, 'stop-' + inf.id))
+            : h('span', { class: 'muted' }, local ? 'stopped in this server' : 'not run by this server: counters, scale and stop only where it runs'))),
+        local ? h('div', { class: 'stats' },
+          h('div', { class: 'stat' }, 'replicas', h('b', { class: 'replicas-count' }, fmt(inf.replicas))),
           h('div', { class: 'stat' }, 'in', h('b', {}, fmt(c.recordsIn)), rate('recordsIn')),
           h('div', { class: 'stat' }, 'out', h('b', {}, fmt(c.recordsOut)), rate('recordsOut')),
-          h('div', { class: 'stat' }, 'dead-lettered', h('b', {}, fmt(c.deadLettered)), rate('deadLettered'))),
-        h('div', { class: 'muted' }, 'batch latency p50 ', fmt(c.batchLatencyP50Millis ?? c.p50, 2), ' ms · p99 ',
-          fmt(c.batchLatencyP99Millis ?? c.p99, 2), ' ms · batches ', fmt(c.batches), inf.failure ? h('div', { class: 'field-error' }, inf.failure) : null)));
+          h('div', { class: 'stat' }, 'dead-lettered', h('b', {}, fmt(c.deadLettered)), rate('deadLettered')))
+          : h('div', { class: 'muted' }, 'replicas in its record: ', fmt(record.replicas)),
+        local ? h('div', { class: 'muted' }, 'batch latency p50 ', fmt(c.batchLatencyP50Millis, 2), ' ms · p99 ',
+          fmt(c.batchLatencyP99Millis, 2), ' ms · batches ', fmt(c.batches)) : null,
+        inf.failure || record.error ? h('div', { class: 'field-error' }, inf.failure || record.error) : null));
     }
   }
   await load();
