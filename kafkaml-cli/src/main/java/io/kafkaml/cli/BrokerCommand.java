@@ -128,16 +128,16 @@ final class BrokerCommand implements Callable<Integer> {
         }
         KafkaMl logger = catalog;
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime()
-                .addShutdownHook(new Thread(
-                        () -> {
-                            if (logger != null) {
-                                logger.close();
-                            }
-                            broker.close();
-                            stopped.countDown();
-                        },
-                        "kafkaml-broker-shutdown"));
+        SignalExit.install("kafkaml-broker-shutdown", spec.commandLine().getOut(), () -> {
+            try {
+                if (logger != null) {
+                    logger.close();
+                }
+                broker.close();
+            } finally {
+                stopped.countDown();
+            }
+        });
         spec.commandLine().getOut().println("bootstrap.servers=" + broker.bootstrapServers());
         for (String line : propertiesFiles) {
             spec.commandLine().getOut().println(line);

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
  * Restarting it is harmless: it re-reads the topic and skips what is already recorded. It runs a launcher-less
  * {@link KafkaMl} with its control logger. A refusal by the broker (no {@code READ} on the control topic, no
  * {@code WRITE} on the registry, bad credentials) ends it at once with one line naming the principal, the resource and
- * the operation, and exit status 1.
+ * the operation, and exit status 1. SIGTERM/SIGINT ends it with status 0 once the logger has stopped.
  */
 @Command(
         name = "control-logger",
@@ -64,16 +64,13 @@ final class ControlLoggerCommand implements Callable<Integer> {
     static void runUntilShutdown(PrintWriter out, KafkaMl ml, String topic, String prefix) throws InterruptedException {
         ControlLogger logger = ml.controlLogger().orElseThrow();
         CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(
-                () -> {
-                    closeQuietly(out, ml);
-                    out.println("control-logger stopped: " + logger.recorded() + " data stream(s) cataloged, "
-                            + logger.malformed() + " malformed control message(s) skipped");
-                    out.flush();
-                    stopped.countDown();
-                },
-                "kafkaml-control-logger-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
+        Thread hook = SignalExit.install("kafkaml-control-logger-shutdown", out, () -> {
+            closeQuietly(out, ml);
+            out.println("control-logger stopped: " + logger.recorded() + " data stream(s) cataloged, "
+                    + logger.malformed() + " malformed control message(s) skipped");
+            out.flush();
+            stopped.countDown();
+        });
         out.println(started(topic, prefix));
         out.flush();
         while (!logger.awaitTermination(Duration.ofSeconds(1))) {

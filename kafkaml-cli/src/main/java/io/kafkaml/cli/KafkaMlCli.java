@@ -56,7 +56,8 @@ public final class KafkaMlCli implements Runnable {
         commandLine.setErr(err);
         commandLine.setExecutionExceptionHandler((exception, cmd, parseResult) -> {
             boolean verbose = parseResult.originalArgs().contains("--verbose");
-            cmd.getErr().println("kafkaml " + cmd.getCommandName() + ": " + message(exception, cmd));
+            // the whole command path ("kafkaml models register: …"), not only its last word
+            cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": " + message(exception, cmd));
             if (verbose) {
                 exception.printStackTrace(cmd.getErr());
             }

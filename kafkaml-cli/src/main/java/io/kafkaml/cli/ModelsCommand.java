@@ -64,6 +64,10 @@ final class ModelsCommand {
         @Override
         public Integer call() throws IOException {
             long maxBytes = KafkaMlConfig.maxArtifactBytes(client.clientConfig());
+            if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+                throw new KafkaMlException("The model file " + file
+                        + (Files.exists(file) ? " is not a readable file" : " does not exist"));
+            }
             if (Files.size(file) > maxBytes) {
                 throw new KafkaMlException("The model file " + file + " holds " + Files.size(file) + " bytes, over the "
                         + "limit of " + maxBytes + " bytes (" + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + "): raise "
@@ -83,7 +87,13 @@ final class ModelsCommand {
                             Files.readString(file),
                             KafkaMlConfig.maxModelParameters(client.clientConfig())));
                 }
-                spec.commandLine().getOut().println("registered " + model);
+                spec.commandLine()
+                        .getOut()
+                        .println("registered model " + model.name() + ": "
+                                + model.summary().inputSize() + " input(s), "
+                                + model.summary().outputSize() + " output(s), "
+                                + model.summary().parameterCount() + " parameters, "
+                                + model.summary().outputKind().name().toLowerCase(java.util.Locale.ROOT));
                 return 0;
             }
         }

@@ -111,17 +111,17 @@ final class ServerCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         KafkaMlServer running = server;
         KafkaMl facade = ml;
-        Runtime.getRuntime()
-                .addShutdownHook(new Thread(
-                        () -> {
-                            running.close();
-                            facade.close();
-                            if (broker != null) {
-                                broker.close();
-                            }
-                            stopped.countDown();
-                        },
-                        "kafkaml-server-shutdown"));
+        SignalExit.install("kafkaml-server-shutdown", out, () -> {
+            try {
+                running.close();
+                facade.close();
+                if (broker != null) {
+                    broker.close();
+                }
+            } finally {
+                stopped.countDown();
+            }
+        });
         stopped.await();
         return 0;
     }

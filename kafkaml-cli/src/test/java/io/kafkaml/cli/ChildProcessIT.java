@@ -122,7 +122,10 @@ class ChildProcessIT {
     static void stopBroker() throws Exception {
         if (sharedBroker != null) {
             sharedBroker.destroy();
-            sharedBroker.waitFor(60, TimeUnit.SECONDS);
+            assertThat(sharedBroker.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(sharedBroker.exitValue())
+                    .as("kafkaml broker's exit status after SIGTERM")
+                    .isZero();
         }
     }
 
@@ -248,6 +251,8 @@ class ChildProcessIT {
             logger.destroy(); // SIGTERM
             assertThat(logger.waitFor(30, TimeUnit.SECONDS)).isTrue();
             assertThat(Files.readString(log)).contains("control-logger stopped: 1 data stream(s) cataloged");
+            // README: exit status 0 after SIGTERM, not the JVM's 143
+            assertThat(logger.exitValue()).as(Files.readString(log)).isZero();
         } finally {
             logger.destroyForcibly();
         }

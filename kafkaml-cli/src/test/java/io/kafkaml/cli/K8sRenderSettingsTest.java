@@ -107,7 +107,7 @@ class K8sRenderSettingsTest {
         assertThat(refused.status()).isEqualTo(1);
         assertThat(refused.out()).isEmpty();
         assertThat(refused.err().strip())
-                .isEqualTo("kafkaml control-logger: The settings hold secrets (sasl.jaas.config, "
+                .isEqualTo("kafkaml k8s render control-logger: The settings hold secrets (sasl.jaas.config, "
                         + "ssl.truststore.password) that are never written into a pod spec: create a Secret with "
                         + "KAFKAML_CLIENT_SASL_JAAS_CONFIG, KAFKAML_CLIENT_SSL_TRUSTSTORE_PASSWORD and pass it with "
                         + "--client-secret")

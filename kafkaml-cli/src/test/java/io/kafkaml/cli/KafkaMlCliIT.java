@@ -93,10 +93,10 @@ class KafkaMlCliIT {
                 "--description",
                 "from the CLI");
         assertThat(registered.status()).as(registered.err()).isZero();
-        assertThat(registered.out()).contains("registered ModelDefinition{hcopd");
+        assertThat(registered.out()).startsWith("registered model hcopd: ");
         Run duplicate = run(kafka, "models", "register", "--name", "hcopd", "--file", model.toString());
         assertThat(duplicate.status()).isEqualTo(1);
-        assertThat(duplicate.err()).isEqualTo("kafkaml register: A model named 'hcopd' already exists\n");
+        assertThat(duplicate.err()).isEqualTo("kafkaml models register: A model named 'hcopd' already exists\n");
         Path limits = dir.resolve("limits.properties");
         Files.writeString(limits, "kafkaml.max.artifact.bytes=100\n");
         Run tooLarge = run(
@@ -111,7 +111,7 @@ class KafkaMlCliIT {
                 limits.toString());
         assertThat(tooLarge.status()).isEqualTo(1);
         assertThat(tooLarge.err())
-                .isEqualTo("kafkaml register: The model file " + model + " holds " + Files.size(model)
+                .isEqualTo("kafkaml models register: The model file " + model + " holds " + Files.size(model)
                         + " bytes, over the limit of 100 bytes (kafkaml.max.artifact.bytes): raise kafkaml.max.artifact.bytes "
                         + "to register it\n");
 
@@ -213,7 +213,7 @@ class KafkaMlCliIT {
     void badUsageAndMissingThingsAreOneLineErrorsWithExitCodes(EmbeddedKafkaBroker kafka) {
         Run missing = run(kafka, "models", "show", "nope");
         assertThat(missing.status()).isEqualTo(1);
-        assertThat(missing.err()).isEqualTo("kafkaml show: No model named 'nope' exists\n");
+        assertThat(missing.err()).isEqualTo("kafkaml models show: No model named 'nope' exists\n");
         Run usage = run(kafka, "configurations", "create", "--name", "x");
         assertThat(usage.status()).isEqualTo(2);
         assertThat(usage.err()).contains("Missing required option: '--models=a,b,c'");

@@ -201,8 +201,24 @@ public final class KafkaStore implements AutoCloseable {
     }
 
     private List<TopicPartition> ensureTopics(List<String> topics) {
-        Map<String, Object> adminConfig = ClientConfigs.admin(clientConfig, Map.of(), Map.of());
-        try (Admin admin = clients.admin(adminConfig)) {
+        // the admin client's own calls end with the registry's timeout, so that closing it does not wait out
+        // Kafka's 60 s default.api.timeout.ms after an unreachable broker has already failed the connect
+        int apiTimeout = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
+        Map<String, Object> adminConfig = ClientConfigs.admin(
+                clientConfig,
+                Map.of(
+                        org.apache.kafka.clients.admin.AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                        apiTimeout,
+                        org.apache.kafka.clients.admin.AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                        Math.min(apiTimeout, 30_000)),
+                Map.of());
+        Admin created;
+        try {
+            created = clients.admin(adminConfig);
+        } catch (org.apache.kafka.common.KafkaException e) {
+            throw new RegistryException("Cannot connect to Kafka for the registry: " + clientCreationReason(e), e);
+        }
+        try (Admin admin = created) {
             List<NewTopic> missing = new ArrayList<>();
             Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             for (String topic : topics) {
@@ -577,7 +593,37 @@ public final class KafkaStore implements AutoCloseable {
     private String reason(Throwable cause, String topicOperation) {
         return io.kafkaml.common.KafkaAccessException.find(cause, clientConfig, topicOperation)
                 .map(Exception::getMessage)
-                .orElse(String.valueOf(cause));
+                .orElseGet(() -> cause instanceof java.util.concurrent.TimeoutException
+                                || cause instanceof org.apache.kafka.common.errors.TimeoutException
+                        ? "no broker at bootstrap.servers=" + bootstrapServers() + " answered within "
+                                + timeout.toMillis() + " ms (is Kafka running and reachable at that address, on a "
+                                + "listener with the security.protocol these settings use?)"
+                        : String.valueOf(cause));
+    }
+
+    /** Why a Kafka client could not even be created: most often a bootstrap address that does not resolve. */
+    private String clientCreationReason(org.apache.kafka.common.KafkaException e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof org.apache.kafka.common.config.ConfigException config) {
+                String message = String.valueOf(config.getMessage());
+                return message.contains("resolvable bootstrap")
+                        ? "none of bootstrap.servers=" + bootstrapServers() + " resolves to an address (check the "
+                                + "host names and DNS)"
+                        : message;
+            }
+        }
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return e.getMessage() + (root == e ? "" : ": " + root);
+    }
+
+    private String bootstrapServers() {
+        Object servers = clientConfig.get(org.apache.kafka.clients.CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+        return servers instanceof java.util.Collection<?> list
+                ? String.join(",", list.stream().map(String::valueOf).toList())
+                : String.valueOf(servers);
     }
 
     private void awaitPositions(Map<TopicPartition, Long> needed, String what) {
