@@ -81,6 +81,51 @@ class RealDataSamplesIT {
                         within(0.05 * report.stream().get("mse")));
     }
 
+    /**
+     * The NO3 continuous-learning sample ({@link No3Incremental}) on 6,000 rows: three parts through an online sink with
+     * pauses, one window each, versions promoted as the hold-out MSE improves, and an inference deployment following
+     * the promoted version that answers every held-out input sent throughout, switching versions forward only.
+     */
+    @Test
+    void no3StreamedInThreePartsTrainsIncrementallyAndTheFollowingDeploymentSwitchesVersionsWhileServing(
+            EmbeddedKafkaBroker kafka) throws Exception {
+        Table no3 = Sample.NO3.load(RealData.defaultDirectory(), 6000);
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        No3Incremental.Outcome outcome = No3Incremental.run(
+                kafka.clientConfig(),
+                no3,
+                new No3Incremental.Settings(2, Duration.ofMillis(300), 300, Duration.ofMinutes(2)),
+                new PrintStream(printed, true, StandardCharsets.UTF_8));
+        String text = printed.toString(StandardCharsets.UTF_8);
+        System.out.print(text);
+        assertThat(outcome.status()).as(text).isEqualTo(DeploymentStatus.FINISHED);
+        int part = (6000 - 600) / No3Incremental.PARTS;
+        assertThat(outcome.windows())
+                .extracting(io.kafkaml.registry.EpochMetrics::records)
+                .containsExactly((long) part, (long) part, (long) part);
+        assertThat(outcome.versions()).as(text).hasSizeGreaterThanOrEqualTo(2);
+        for (int i = 1; i < outcome.versions().size(); i++) {
+            assertThat(outcome.versions().get(i).metrics().get("val_mse"))
+                    .isLessThan(outcome.versions().get(i - 1).metrics().get("val_mse"));
+        }
+        assertThat(outcome.served().keySet())
+                .as("versions that served predictions")
+                .hasSizeGreaterThanOrEqualTo(2)
+                .contains(outcome.versions().get(outcome.versions().size() - 1).version());
+        assertThat(outcome.inputs()).isPositive();
+        assertThat(outcome.answered())
+                .as("every held-out input sent was answered")
+                .isEqualTo(outcome.inputs());
+        assertThat(outcome.wentBack()).isZero();
+        double variance = variance(no3.labels());
+        No3Incremental.Served last = outcome.served()
+                .get(outcome.versions().get(outcome.versions().size() - 1).version());
+        assertThat(last.mse())
+                .as("the last version's served mse vs the variance %.4f", variance)
+                .isLessThan(variance);
+        assertThat(text).contains("part 3:").contains("served predictions");
+    }
+
     static Report run(Sample sample, Table table, int epochs) {
         Report report = samples.run(sample, table, epochs);
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
