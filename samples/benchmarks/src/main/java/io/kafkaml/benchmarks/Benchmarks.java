@@ -34,6 +34,7 @@ public final class Benchmarks {
             new TrainOverheadBenchmark(),
             new InferenceBenchmarks.Latency(),
             new InferenceBenchmarks.Throughput(),
+            new SwapLatencyBenchmark(),
             new FuzzBenchmark());
 
     private Benchmarks() {}

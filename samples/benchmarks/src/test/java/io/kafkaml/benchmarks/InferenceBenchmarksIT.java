@@ -115,4 +115,55 @@ class InferenceBenchmarksIT {
         assertThat(lines.get(4).get("baseline").asText()).contains("batched");
         assertThat(lines.get(5).get("guarantee").asText()).isEqualTo("exactly-once");
     }
+
+    /**
+     * {@code swap-latency} at a tiny size: two promotions while 4,000 inputs flow at 2,000/s to two replicas following
+     * the promoted version; a line per swap with the time from the promotion to the first prediction by the new
+     * version and the window's throughput against the run's steady state, and the count check (nothing missing).
+     */
+    @Test
+    void swapLatencyPrintsPerSwapTheTimeToTheNewVersionAndTheThroughputAgainstTheSteadyState(EmbeddedKafkaBroker kafka)
+            throws Exception {
+        ObjectMapper mapper = new ObjectMapper();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Benchmarks.run(
+                new String[] {
+                    "swap-latency",
+                    "--bootstrap-servers",
+                    kafka.bootstrapServers(),
+                    "--records",
+                    "4000",
+                    "--rate",
+                    "2000",
+                    "--swaps",
+                    "2",
+                    "--window-ms",
+                    "200"
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+        assertThat(lines).hasSize(2);
+        for (int swap = 1; swap <= 2; swap++) {
+            JsonNode line = mapper.readTree(lines.get(swap - 1));
+            assertThat(line.fieldNames())
+                    .toIterable()
+                    .containsAll(BenchmarksIT.CONTRACT)
+                    .contains("promotionToFirstPredictionMillis", "maxOutputGapMillis", "steadyP99LatencyMillis");
+            assertThat(line.get("benchmark").asText()).isEqualTo("swap-latency");
+            assertThat(line.get("swap").asInt()).isEqualTo(swap);
+            assertThat(line.get("toVersion").asInt())
+                    .isEqualTo(line.get("fromVersion").asInt() + 1);
+            assertThat(line.get("promotionToFirstPredictionMillis").asDouble()).isPositive();
+            assertThat(line.get("ratio").asDouble()).isPositive();
+            assertThat(line.get("baselineRecordsPerSecond").asDouble()).isPositive();
+            assertThat(line.get("inputs").asInt()).isGreaterThanOrEqualTo(4000);
+            assertThat(line.get("missing").asInt()).isZero();
+            assertThat(line.get("versionWentBack").asInt()).isZero();
+            assertThat(line.get("outputs").asInt())
+                    .isGreaterThanOrEqualTo(line.get("inputs").asInt());
+        }
+    }
 }
