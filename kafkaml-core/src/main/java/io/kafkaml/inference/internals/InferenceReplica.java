@@ -642,6 +642,21 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
     }
 
     private void process(ConsumerRecords<byte[], byte[]> polled) {
+        List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>(polled.count());
+        polled.forEach(all::add);
+        if (transactional && tx != null && tx.due(System.nanoTime(), maxOpenNanos)) {
+            // poll() overran the transaction's time (a rebalance blocked in it, say): commit it before this poll's
+            // inputs join it, so that it stays within commit.interval.ms plus one chunk
+            Set<TopicPartition> open = new HashSet<>(tx.firstOffsets().keySet());
+            if (!endTransaction(true)) {
+                // aborted: its partitions were sought back to their committed offsets, so this poll's inputs from
+                // them come again and must not be predicted now
+                all.removeIf(record -> open.contains(new TopicPartition(record.topic(), record.partition())));
+                if (all.isEmpty()) {
+                    return;
+                }
+            }
+        }
         // between batches, and under exactly-once only between transactions (a transaction may span several polls):
         // every transaction's predictions come from one version
         ServedModel swapped = transactional && tx != null ? null : offered.getAndSet(null);
@@ -656,8 +671,6 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
             versionHeader = versionHeader(swapped);
         }
         long polledAt = System.nanoTime();
-        List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>(polled.count());
-        polled.forEach(all::add);
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         if (transactional) {
             if (tx == null) {
@@ -746,12 +759,14 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
      * Exactly once: ends the open transaction. With {@code commit} its offsets are sent to it and it is committed
      * (an abortable failure aborts it and seeks back every partition it read, a fencing or fatal error is thrown);
      * without, it is aborted and rewound.
+     *
+     * @return whether it committed (otherwise it was aborted, and the partitions it read were sought back)
      */
-    private void endTransaction(boolean commit) {
+    private boolean endTransaction(boolean commit) {
         if (!commit) {
             log.info("[{}] Aborting the open transaction of {} inputs; rewinding", name, tx.recordsIn());
             abortOpenTransaction();
-            return;
+            return false;
         }
         try {
             checkWriteWindow();
@@ -789,12 +804,14 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                     omitted.removeIf(offset -> offset < next.offset());
                 }
             });
+            return true;
         } catch (KafkaException e) {
             if (isFencing(e) || isFatalForProducer(e)) {
                 throw e;
             }
             committing = false; // the commit failed for good (an abortable error): abort it
             abortAndRewind(e);
+            return false;
         } catch (WriteWindowClosed e) {
             log.warn(
                     "[{}] A transaction of {} inputs is abandoned: this process's part in the deployment was not "
@@ -802,6 +819,7 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                     name,
                     tx.recordsIn());
             abortOpenTransaction();
+            return false;
         }
     }
 

@@ -237,7 +237,7 @@ final class InferenceBenchmarks {
          * Sends an input every 200 ms to a child that has just started until its output shows one, and returns the
          * seconds from the child's start until then.
          */
-        private static double awaitServing(
+        static double awaitServing(
                 BenchmarkContext context, Served served, ChildProcess child, String in, String out) throws Exception {
             Map<String, Object> producerConfig = context.producerConfig();
             producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 0);
@@ -259,7 +259,7 @@ final class InferenceBenchmarks {
         }
 
         /** Sends one input every 1/rate s for {@code seconds}; returns each input's send-to-output latency in ms. */
-        private static List<Double> measure(
+        static List<Double> measure(
                 BenchmarkContext context, Served served, String in, String out, int seconds, int rate)
                 throws Exception {
             int count = seconds * rate;
@@ -524,26 +524,10 @@ final class InferenceBenchmarks {
         private static Drain drainWithChild(BenchmarkContext context, int records, String out, ChildStart start)
                 throws Exception {
             createTopics(context, 1, out);
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
             try (OutputCounter outputs = new OutputCounter(context, out);
                     ChildProcess child = start.start(out)) {
-                while (outputs.count() < records) {
-                    child.checkAlive();
-                    if (System.nanoTime() > deadline) {
-                        throw new IllegalStateException(out + " holds " + outputs.count() + " of " + records
-                                + " after 10 minutes: " + child.tail());
-                    }
-                    Thread.sleep(2);
-                }
-                if (outputs.count() > records) {
-                    System.err.printf("%s: %d outputs for %d inputs (duplicates)%n", out, outputs.count(), records);
-                }
-                double first = (outputs.firstNanos() - child.startNanos()) / 1e9;
-                double seconds = (outputs.lastNanos() - outputs.firstNanos())
-                        / 1e9
-                        * records
-                        / Math.max(1, records - outputs.firstCount());
-                return new Drain(seconds, first);
+                double seconds = drain(outputs, records, child);
+                return new Drain(seconds, (outputs.firstNanos() - child.startNanos()) / 1e9);
             }
         }
 
@@ -565,18 +549,15 @@ final class InferenceBenchmarks {
                 throws Exception {
             String id = "thr-" + System.nanoTime();
             createTopics(context, 1, in + "-" + id);
-            try (LocalInference inference = LocalInference.start(
+            try (OutputCounter outputs = new OutputCounter(context, in + "-" + id);
+                    LocalInference inference = LocalInference.start(
                     served.registry,
                     context.clientConfig(),
                     id,
                     InferenceSpec.builder(served.resultId, in, in + "-" + id)
                             .guarantee(guarantee)
                             .build())) {
-                // exactly once, the output's end offset counts commit markers too: count committed predictions
-                java.util.function.LongSupplier outputs = guarantee == ProcessingGuarantee.EXACTLY_ONCE
-                        ? () -> inference.stats().recordsOut()
-                        : () -> endOffset(context, in + "-" + id);
-                double seconds = timeFromFirstBatch(() -> inference.stats().recordsIn(), outputs, records);
+                double seconds = drain(outputs, records, null);
                 System.err.printf(
                         "inference-throughput (%s): replica stages, µs per input: %s; %s%n",
                         guarantee, inference.stats().microsPerRecord(), inference.stats());
@@ -587,41 +568,34 @@ final class InferenceBenchmarks {
         private static double drainWithPassthrough(BenchmarkContext context, String in, int records) throws Exception {
             String out = in + "-pass-" + System.nanoTime();
             createTopics(context, 1, out);
-            try (Passthrough passthrough = Passthrough.start(context.clientConfig(), in, out, true)) {
-                return timeFromFirstBatch(passthrough::processed, () -> endOffset(context, out), records);
+            try (OutputCounter outputs = new OutputCounter(context, out);
+                    Passthrough passthrough = Passthrough.start(context.clientConfig(), in, out, true)) {
+                return drain(outputs, records, null);
             }
         }
 
         /**
-         * Seconds from the first processed batch until the output topic holds every prediction: steady-state
-         * draining, without the start-up (group join, model loading) of either side.
+         * Seconds to drain a backlog of {@code records} in steady state, from the first output on (without the
+         * start-up: group join, model loading), from the outputs' timestamps ({@link OutputCounter#drainSeconds}):
+         * it holds however small the backlog. Waits at most 10 minutes for every output.
          */
-        private static double timeFromFirstBatch(
-                java.util.function.LongSupplier processed, java.util.function.LongSupplier outputs, int records)
+        private static double drain(OutputCounter outputs, int records, ChildProcess child)
                 throws InterruptedException {
-            while (processed.getAsLong() == 0) {
-                Thread.sleep(1);
-            }
-            long start = System.nanoTime();
-            long first = processed.getAsLong();
-            while (outputs.getAsLong() < records) {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+            while (outputs.count() < records) {
+                if (child != null) {
+                    child.checkAlive();
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("The output holds " + outputs.count() + " of " + records
+                            + " after 10 minutes" + (child != null ? ": " + child.tail() : ""));
+                }
                 Thread.sleep(2);
             }
-            return (System.nanoTime() - start) / 1e9 * records / (records - first);
-        }
-
-        private static long endOffset(BenchmarkContext context, String topic) {
-            try {
-                TopicPartition partition = new TopicPartition(topic, 0);
-                return context.admin()
-                        .listOffsets(Map.of(partition, org.apache.kafka.clients.admin.OffsetSpec.latest()))
-                        .all()
-                        .get(10, TimeUnit.SECONDS)
-                        .get(partition)
-                        .offset();
-            } catch (Exception e) {
-                throw new IllegalStateException("Cannot read the end offset of " + topic, e);
+            if (outputs.count() > records) {
+                System.err.printf("%d outputs for %d inputs (duplicates)%n", outputs.count(), records);
             }
+            return outputs.drainSeconds(records);
         }
 
         /** Kafka-ML's serving loop: for each record decode, predict one row, send; commit every 16 records. */

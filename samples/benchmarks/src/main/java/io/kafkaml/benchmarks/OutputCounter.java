@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -24,6 +25,8 @@ final class OutputCounter implements AutoCloseable {
     private volatile long firstCount;
     private volatile long firstNanos;
     private volatile long lastNanos;
+    private volatile long firstTimestamp = Long.MAX_VALUE;
+    private volatile long lastTimestamp = Long.MIN_VALUE;
     private volatile RuntimeException failure;
 
     OutputCounter(BenchmarkContext context, String topic) {
@@ -49,6 +52,14 @@ final class OutputCounter implements AutoCloseable {
                                     firstNanos = now;
                                     firstCount = records.count();
                                 }
+                                long first = firstTimestamp;
+                                long last = lastTimestamp;
+                                for (ConsumerRecord<byte[], byte[]> record : records) {
+                                    first = Math.min(first, record.timestamp());
+                                    last = Math.max(last, record.timestamp());
+                                }
+                                firstTimestamp = first;
+                                lastTimestamp = last;
                                 count += records.count();
                                 lastNanos = now;
                             }
@@ -82,6 +93,17 @@ final class OutputCounter implements AutoCloseable {
     /** When the count last grew. */
     long lastNanos() {
         return lastNanos;
+    }
+
+    /**
+     * Seconds a writer took to produce {@code records} outputs at the steady rate seen between the earliest and the
+     * latest output's timestamp (the producer's {@code CreateTime}, ms): the drain from its first output on, without
+     * its start-up. Unlike timing the polls of this counter it holds when the whole backlog is written before the
+     * first poll sees any of it (a small backlog), and it counts a transaction's outputs at their send time.
+     */
+    double drainSeconds(long records) {
+        long span = Math.max(1, lastTimestamp - firstTimestamp);
+        return span / 1e3 * records / Math.max(1, records - 1);
     }
 
     @Override

@@ -223,7 +223,7 @@ final class TrainOverheadBenchmark implements Benchmark {
     }
 
     /** Plain DL4J: the same split sizes, standardization, batches, epochs and evaluation, all in memory. */
-    private static double[] trainInMemory(List<Hcopd.Row> rows, int epochs) {
+    static double[] trainInMemory(List<Hcopd.Row> rows, int epochs) {
         List<Hcopd.Row> shuffled = new ArrayList<>(rows);
         Collections.shuffle(shuffled, new Random(42));
         int validation = (int) Math.round(rows.size() * 0.1);
