@@ -68,7 +68,9 @@ final class Charts {
         XYChart loss = chart(
                 result.id() + " — " + result.status() + ", " + epochs.size() + " epochs: loss", "loss", losses, 0);
         XYChart other = chart(
-                metrics.isEmpty() ? "validation metrics (none: the stream had no validation split)" : "validation metrics",
+                metrics.isEmpty()
+                        ? "validation metrics (none: the stream had no validation split)"
+                        : "validation metrics",
                 "value",
                 metrics,
                 losses.size());

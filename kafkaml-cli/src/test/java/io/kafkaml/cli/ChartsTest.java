@@ -66,7 +66,8 @@ class ChartsTest {
     @Test
     void aResultWithoutAValidationSplitStillGetsItsLossCurve() throws Exception {
         Path png = dir.resolve("loss-only.png");
-        Charts.write(result(), List.of(new EpochMetrics(1, 0.9, Map.of(), 5), new EpochMetrics(2, 0.5, Map.of(), 5)), png);
+        Charts.write(
+                result(), List.of(new EpochMetrics(1, 0.9, Map.of(), 5), new EpochMetrics(2, 0.5, Map.of(), 5)), png);
         BufferedImage image = ImageIO.read(png.toFile());
         assertThat(pixels(image, Charts.COLORS[0].getRGB() & 0xffffff, true)).isGreaterThan(50);
     }

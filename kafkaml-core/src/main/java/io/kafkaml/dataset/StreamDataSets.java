@@ -310,21 +310,44 @@ public final class StreamDataSets implements AutoCloseable {
                 splitOrder,
                 seed);
         prepared = true;
-        long rowBytes = 4L * (featureCount + outcomes) + 1;
-        if (cacheBudgetBytes > 0
-                && recordCount * rowBytes <= cacheBudgetBytes
+        long cacheBytes = cacheBytes(recordCount, featureCount, outcomes);
+        long budget =
+                effectiveCacheBudget(cacheBudgetBytes, Runtime.getRuntime().maxMemory());
+        if (budget > 0
+                && cacheBytes <= budget
                 && recordCount * Math.max(featureCount, outcomes) <= Integer.MAX_VALUE - 8) {
             cache = fillCache();
             normalizeCache();
         } else {
             log.info(
                     "[{}] Streaming {} records from Kafka on every epoch ({} bytes decoded would exceed the cache "
-                            + "budget of {} bytes)",
+                            + "budget of {} bytes: the smaller of cacheBudgetBytes {} and half the heap)",
                     name,
                     recordCount,
-                    recordCount * rowBytes,
+                    cacheBytes,
+                    budget,
                     cacheBudgetBytes);
         }
+    }
+
+    /**
+     * The memory a cache of {@code records} rows takes at its peak, every copy counted: the decoded features and
+     * labels (float32, heap), a byte per row marking bad records, the per-split row indexes (an int per row, and
+     * the int per row of the array they are gathered in) and the off-heap copy a normalizer transforms (float32 per
+     * feature; counted whether or not one comes: it is fitted, on the cached rows, after this decision).
+     */
+    static long cacheBytes(long records, int featureCount, int outcomes) {
+        long rowBytes = 4L * (featureCount + outcomes) + 1 + 4 + 4 + 4L * featureCount;
+        return records * rowBytes;
+    }
+
+    /**
+     * The cache budget in force: {@code cacheBudgetBytes}, at most half of {@code maxHeapBytes} (the JVM's
+     * {@code -Xmx}, {@link Runtime#maxMemory()}), so that a stream a default budget would cache never fills a small
+     * heap: it is read from Kafka on every epoch instead.
+     */
+    static long effectiveCacheBudget(long cacheBudgetBytes, long maxHeapBytes) {
+        return maxHeapBytes == Long.MAX_VALUE ? cacheBudgetBytes : Math.min(cacheBudgetBytes, maxHeapBytes / 2);
     }
 
     /**
@@ -637,7 +660,11 @@ public final class StreamDataSets implements AutoCloseable {
             return this;
         }
 
-        /** The most memory the decoded stream may take to be held for later epochs; 0 disables; default 256 MiB. */
+        /**
+         * The most memory the decoded stream may take to be held for later epochs (every copy counted: heap rows,
+         * split indexes, the normalizer's off-heap copy), at most half the JVM's maximum heap; 0 disables; default
+         * 256 MiB.
+         */
         public Builder cacheBudgetBytes(long bytes) {
             if (bytes < 0) {
                 throw new IllegalArgumentException("cacheBudgetBytes must be >= 0, was " + bytes);

@@ -166,4 +166,22 @@ final class BenchmarkSupport {
         int n = sorted.length;
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
+
+    /**
+     * Bytes the broker has served to fetches of {@code topic} so far (its {@code BrokerTopicMetrics} {@code
+     * BytesOutPerSec} count, read over JMX), or -1 when no broker runs in this JVM (a benchmark given {@code
+     * --bootstrap-servers}) or it has not served the topic yet. With one broker and replication factor 1 this is
+     * what consumers fetched.
+     */
+    static long brokerBytesOut(String topic) {
+        try {
+            javax.management.ObjectName name = new javax.management.ObjectName(
+                    "kafka.server:type=BrokerTopicMetrics,name=BytesOutPerSec,topic=" + topic);
+            Object count = java.lang.management.ManagementFactory.getPlatformMBeanServer()
+                    .getAttribute(name, "Count");
+            return ((Number) count).longValue();
+        } catch (javax.management.JMException e) {
+            return -1;
+        }
+    }
 }

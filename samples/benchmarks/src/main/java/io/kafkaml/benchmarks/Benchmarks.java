@@ -32,6 +32,8 @@ public final class Benchmarks {
             new StreamReadBenchmark(),
             new RawDecodeBenchmark(),
             new TrainOverheadBenchmark(),
+            new PaperTablesBenchmark(),
+            new StreamMemoryBenchmark(),
             new InferenceBenchmarks.Latency(),
             new InferenceBenchmarks.Throughput(),
             new SwapLatencyBenchmark(),

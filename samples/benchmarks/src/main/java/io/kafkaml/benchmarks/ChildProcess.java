@@ -144,6 +144,30 @@ final class ChildProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * The child's peak resident set so far ({@code VmHWM} of {@code /proc/PID/status}, Linux), or 0 once it has
+     * exited or where there is no such file.
+     */
+    long peakRssBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // exited, or not Linux
+        }
+        return 0;
+    }
+
+    /** Fails with the end of the child's output if it has exited with a status other than 0. */
+    void checkNotFailed() {
+        if (!process.isAlive() && process.exitValue() != 0) {
+            throw new IllegalStateException(label + " exited with status " + process.exitValue() + ": " + tail());
+        }
+    }
+
     String tail() {
         try {
             List<String> lines = Files.readAllLines(log);

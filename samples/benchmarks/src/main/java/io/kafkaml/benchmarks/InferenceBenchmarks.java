@@ -237,8 +237,8 @@ final class InferenceBenchmarks {
          * Sends an input every 200 ms to a child that has just started until its output shows one, and returns the
          * seconds from the child's start until then.
          */
-        static double awaitServing(
-                BenchmarkContext context, Served served, ChildProcess child, String in, String out) throws Exception {
+        static double awaitServing(BenchmarkContext context, Served served, ChildProcess child, String in, String out)
+                throws Exception {
             Map<String, Object> producerConfig = context.producerConfig();
             producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 0);
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
@@ -551,12 +551,12 @@ final class InferenceBenchmarks {
             createTopics(context, 1, in + "-" + id);
             try (OutputCounter outputs = new OutputCounter(context, in + "-" + id);
                     LocalInference inference = LocalInference.start(
-                    served.registry,
-                    context.clientConfig(),
-                    id,
-                    InferenceSpec.builder(served.resultId, in, in + "-" + id)
-                            .guarantee(guarantee)
-                            .build())) {
+                            served.registry,
+                            context.clientConfig(),
+                            id,
+                            InferenceSpec.builder(served.resultId, in, in + "-" + id)
+                                    .guarantee(guarantee)
+                                    .build())) {
                 double seconds = drain(outputs, records, null);
                 System.err.printf(
                         "inference-throughput (%s): replica stages, µs per input: %s; %s%n",

@@ -157,8 +157,10 @@ final class TrainOverheadBenchmark implements Benchmark {
 
             // One shared read per epoch for 3 models vs 3 deployments each reading the stream every epoch.
             TrainingSpec noCache = spec(sharedEpochs, 0);
+            long bytesBefore = BenchmarkSupport.brokerBytesOut(topic);
             double shared = trainFromStream(
                     registry, deployments, "shared-" + ids.incrementAndGet(), "all", noCache, started, ended);
+            long bytesShared = BenchmarkSupport.brokerBytesOut(topic);
             double separate = 0;
             for (ModelDefinition model : models) {
                 separate += trainFromStream(
@@ -174,6 +176,17 @@ final class TrainOverheadBenchmark implements Benchmark {
             sharedExtra.put("epochs", sharedEpochs);
             sharedExtra.put("models", models.size());
             sharedExtra.put("cache", false);
+            long bytesSeparate = BenchmarkSupport.brokerBytesOut(topic);
+            if (bytesBefore >= 0 && bytesSeparate >= 0) {
+                // what the broker served from the data topic: one read per epoch against three
+                sharedExtra.put("kafkaBytesFetched", bytesShared - bytesBefore);
+                sharedExtra.put("baselineKafkaBytesFetched", bytesSeparate - bytesShared);
+                sharedExtra.put(
+                        "kafkaBytesRatio",
+                        BenchmarkResult.round((bytesShared - bytesBefore) / (double) (bytesSeparate - bytesShared)));
+            } else {
+                sharedExtra.put("kafkaBytesFetched", "n/a: the broker runs outside this JVM");
+            }
             results.add(BenchmarkResult.ofTimeRatio(
                     name() + "-shared-read",
                     (long) rows.size() * sharedEpochs * models.size(),

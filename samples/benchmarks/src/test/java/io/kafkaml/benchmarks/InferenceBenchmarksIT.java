@@ -59,6 +59,15 @@ class InferenceBenchmarksIT {
         assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
         List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
         assertThat(lines).hasSize(2);
+        // 3,000 inputs are drained within a poll or two: timed from the outputs' timestamps, never a division by 0
+        for (String line : lines) {
+            assertThat(mapper.readTree(line).get("recordsPerSecond").asDouble())
+                    .isPositive()
+                    .isFinite();
+            assertThat(mapper.readTree(line).get("baselineRecordsPerSecond").asDouble())
+                    .isPositive()
+                    .isFinite();
+        }
         assertThat(mapper.readTree(lines.get(0)).get("baseline").asText()).contains("passthrough");
         assertThat(mapper.readTree(lines.get(1)).get("baseline").asText()).contains("Kafka-ML");
     }

@@ -1,0 +1,34 @@
+package io.kafkaml.dataset;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+/** The stream cache's budget counts every copy it makes and never exceeds half the heap. */
+class CacheBudgetTest {
+
+    @Test
+    void everyCopyOfARowIsCounted() {
+        // 784 features + 10 one-hot labels as float32 (3,176 B), a bad-record mark (1 B), two split indexes (8 B)
+        // and the normalizer's float32 copy of the features (3,136 B)
+        assertThat(StreamDataSets.cacheBytes(1_000, 784, 10)).isEqualTo(1_000L * (3_176 + 1 + 8 + 3_136));
+    }
+
+    @Test
+    void theBudgetInForceIsAtMostHalfTheHeap() {
+        long mib = 1L << 20;
+        assertThat(StreamDataSets.effectiveCacheBudget(256 * mib, 64 * mib)).isEqualTo(32 * mib);
+        assertThat(StreamDataSets.effectiveCacheBudget(256 * mib, 4096 * mib)).isEqualTo(256 * mib);
+        assertThat(StreamDataSets.effectiveCacheBudget(0, 4096 * mib)).isZero();
+        assertThat(StreamDataSets.effectiveCacheBudget(256 * mib, Long.MAX_VALUE))
+                .isEqualTo(256 * mib);
+    }
+
+    @Test
+    void aStreamFourTimesTheHeapIsNotCachedWithTheDefaultBudget() {
+        long heap = 64L << 20;
+        long records = 4 * heap / (784 * 4 + 1);
+        assertThat(StreamDataSets.cacheBytes(records, 784, 10))
+                .isGreaterThan(StreamDataSets.effectiveCacheBudget(256L << 20, heap));
+    }
+}

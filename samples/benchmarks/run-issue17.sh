@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every benchmark of issue 17 (performance as users run it) in its full configuration, one after the other,
+# and regenerates the plots. Run it from the repository root on a QUIET machine, after building the jars:
+#
+#   mvn -B -ntp package -DskipTests
+#   samples/benchmarks/run-issue17.sh [OUT_DIR]        # default: benchmark-results/<UTC time>
+#
+# OUT_DIR gets results.jsonl (every benchmark's JSON lines, in order), one <benchmark>.log per benchmark (its
+# standard error: progress, per-round numbers, child process logs' paths) and plots/*.png (XChart). Expected duration
+# on a 2-core machine: about 35-45 minutes (paper-tables ~8, inference-throughput ~8, inference-latency ~4,
+# train-overhead ~12, stream-memory ~6, raw-decode ~2). BENCHMARKS.md says what each line means and which goal it
+# measures. Set ONLY=name1,name2 to run a subset.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${1:-benchmark-results/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT/plots"
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+JAR=samples/benchmarks/target/kafkaml-benchmarks.jar
+for jar in "$JAR" kafkaml-cli/target/kafkaml.jar; do
+  [ -f "$jar" ] || { echo "missing $jar: build first with 'mvn -B -ntp package -DskipTests'" >&2; exit 2; }
+done
+
+bench() {
+  local name=$1
+  shift
+  if [ -n "${ONLY:-}" ] && [[ ",$ONLY," != *",$name,"* ]]; then
+    return 0
+  fi
+  echo "== $(date -u +%H:%M:%S) $name $*" >&2
+  local start=$SECONDS
+  java -jar "$JAR" "$name" "$@" 2> "$OUT/$name.log" | tee -a "$OUT/results.jsonl"
+  echo "   $name took $((SECONDS - start)) s" >&2
+}
+
+# item 3: the paper's Tables I (1000 epochs) and II, with plots
+bench paper-tables --epochs 1000 --predictions 200 --rate 10 --plots "$OUT/plots"
+# items 1, 2, 5: throughput in process and as separate processes, exactly-once / at-least-once
+bench inference-throughput --records 200000 --partitions 4 --separate-process true --exactly-once true
+# items 1, 2: latency in process and as separate processes, also beside a CPU-bound neighbour
+bench inference-latency --seconds 20 --rate 100 --separate-process true --neighbour true
+# item 6 (shared read of 3 models, Kafka bytes fetched) and the paper's 8 % (train-overhead's first line)
+bench train-overhead --epochs 1000 --rounds 3 --shared-epochs 100
+# item 4: a stream 4x the heap of a kafkaml train JVM
+bench stream-memory --megabytes 2048 --xmx 512m
+# item 6: RAW decoding against the bare loop
+bench raw-decode --records 200000 --features 784 --batch 128 --partitions 3 --rounds 7 --warmup 2
+
+echo "results: $OUT/results.jsonl, plots: $OUT/plots" >&2
