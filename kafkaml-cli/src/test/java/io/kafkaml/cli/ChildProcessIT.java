@@ -70,7 +70,11 @@ class ChildProcessIT {
         assertThat(process.waitFor(3, TimeUnit.MINUTES)).isTrue();
         String output = Files.readString(log);
         assertThat(process.exitValue()).as(output).isZero();
-        assertThat(output).contains("trained quickstart-mlp on 600 records").contains("20/20 predictions received");
+        assertThat(output)
+                .contains("trained quickstart-mlp on 600 records")
+                .contains("20/20 predictions received")
+                .contains("after 400 warm-up inputs")
+                .contains("the first 50 warm-up inputs: latency p50");
     }
 
     /** Runs one kafkaml command as a child process to its end; its output is stdout and stderr together. */
