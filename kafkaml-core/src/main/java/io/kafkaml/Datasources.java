@@ -16,14 +16,31 @@ import java.util.Optional;
  */
 public final class Datasources {
 
-    private final Registry registry;
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Datasources.class);
 
-    Datasources(Registry registry) {
+    private final Registry registry;
+    /** The control logger of the same {@link KafkaMl}, or {@code null} when it runs none. */
+    private final io.kafkaml.registry.ControlLogger controlLogger;
+
+    Datasources(Registry registry, io.kafkaml.registry.ControlLogger controlLogger) {
         this.registry = registry;
+        this.controlLogger = controlLogger;
     }
 
-    /** All cataloged data streams. */
+    /**
+     * All cataloged data streams. When this {@link KafkaMl}'s control logger has stopped on its own (see
+     * {@link io.kafkaml.registry.ControlLogger#stoppedBy()}), each call logs an ERROR saying that the catalog is no
+     * longer updated, and why.
+     */
     public List<Datasource> list() {
+        if (controlLogger != null && controlLogger.stoppedBy().isPresent()) {
+            log.error(
+                    "The datasource catalog is no longer updated: the control logger stopped: {}",
+                    controlLogger
+                            .failure()
+                            .map(Throwable::getMessage)
+                            .orElseGet(() -> controlLogger.stoppedBy().get().toString()));
+        }
         return registry.datasources();
     }
 

@@ -206,7 +206,7 @@ public final class KafkaMl implements AutoCloseable {
             }
             models = new Models(registry);
             configurations = new Configurations(registry);
-            datasources = new Datasources(registry);
+            datasources = new Datasources(registry, controlLogger);
             results = new Results(registry);
             state = State.RUNNING; // after every part is set: a thread that sees RUNNING sees them
             log.info(

@@ -3,6 +3,7 @@ package io.kafkaml.cli;
 import io.kafkaml.KafkaMl;
 import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.config.KafkaMlConfig;
+import io.kafkaml.registry.ControlLogger;
 import io.kafkaml.testkit.BrokerSecurity;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import java.io.IOException;
@@ -146,7 +147,24 @@ final class BrokerCommand implements Callable<Integer> {
             spec.commandLine().getOut().println(ControlLoggerCommand.started(topic, prefix));
         }
         spec.commandLine().getOut().flush();
-        stopped.await();
+        // the broker runs on if its catalog's logger stops on its own (a refusal, an Error): say so once
+        ControlLogger catalogLogger =
+                logger == null ? null : logger.controlLogger().orElse(null);
+        while (!stopped.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+            java.util.Optional<Throwable> failed =
+                    catalogLogger == null ? java.util.Optional.empty() : catalogLogger.stoppedBy();
+            if (failed.isPresent()) {
+                spec.commandLine()
+                        .getErr()
+                        .println("kafkaml broker: control-logger FAILED, the datasource catalog is no longer "
+                                + "updated (the broker runs on): "
+                                + (failed.get() instanceof io.kafkaml.common.KafkaAccessException refused
+                                        ? refused.getMessage()
+                                        : failed.get().toString()));
+                spec.commandLine().getErr().flush();
+                catalogLogger = null;
+            }
+        }
         return 0;
     }
 

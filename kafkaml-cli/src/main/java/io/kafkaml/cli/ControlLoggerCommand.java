@@ -2,6 +2,7 @@ package io.kafkaml.cli;
 
 import io.kafkaml.KafkaMl;
 import io.kafkaml.common.KafkaAccessException;
+import io.kafkaml.common.KafkaMlException;
 import io.kafkaml.registry.ControlLogger;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -20,8 +21,10 @@ import picocli.CommandLine.Spec;
  * seconds of its control message, whoever sent it ({@code kafkaml send}, a {@code DataSink}, Kafka-ML's sinks).
  * Restarting it is harmless: it re-reads the topic and skips what is already recorded. It runs a launcher-less
  * {@link KafkaMl} with its control logger. A refusal by the broker (no {@code READ} on the control topic, no
- * {@code WRITE} on the registry, bad credentials) ends it at once with one line naming the principal, the resource and
- * the operation, and exit status 1. SIGTERM/SIGINT ends it with status 0 once the logger has stopped.
+ * {@code WRITE} on the registry, bad credentials) that lasts
+ * {@value io.kafkaml.config.KafkaMlConfig#CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG} (default 30 s) ends it with one line
+ * naming the principal, the resource and the operation, and exit status 1; so does any other end of the logger's
+ * thread (an {@link Error}), with its reason. SIGTERM/SIGINT ends it with status 0 once the logger has stopped.
  */
 @Command(
         name = "control-logger",
@@ -60,6 +63,7 @@ final class ControlLoggerCommand implements Callable<Integer> {
      * or the logger stops on its own.
      *
      * @throws KafkaAccessException when the broker refused the logger (after closing {@code ml})
+     * @throws KafkaMlException when the logger's thread ended otherwise without a shutdown (after closing {@code ml})
      */
     static void runUntilShutdown(PrintWriter out, KafkaMl ml, String topic, String prefix) throws InterruptedException {
         ControlLogger logger = ml.controlLogger().orElseThrow();
@@ -76,8 +80,9 @@ final class ControlLoggerCommand implements Callable<Integer> {
         while (!logger.awaitTermination(Duration.ofSeconds(1))) {
             // ends when the hook closes it, or on its own when the broker refuses it
         }
-        Optional<KafkaAccessException> refused = logger.failure();
-        if (refused.isPresent() && stopped.getCount() > 0) {
+        // ended, and not by the hook: a refusal, or the thread died of something else (an Error, an interrupt)
+        Optional<Throwable> stoppedBy = logger.stoppedBy();
+        if (stopped.getCount() > 0) {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException e) {
@@ -85,7 +90,12 @@ final class ControlLoggerCommand implements Callable<Integer> {
                 return;
             }
             closeQuietly(out, ml);
-            throw refused.get();
+            Optional<KafkaAccessException> refused = logger.failure();
+            if (refused.isPresent()) {
+                throw refused.get();
+            }
+            throw new KafkaMlException("the control logger stopped unexpectedly: "
+                    + stoppedBy.map(Throwable::toString).orElse("its thread ended") + "; nothing more is cataloged");
         }
         stopped.await();
     }

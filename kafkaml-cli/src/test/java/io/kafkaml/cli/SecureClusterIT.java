@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.LocalInference;
 import io.kafkaml.inference.ProcessingGuarantee;
@@ -11,6 +12,7 @@ import io.kafkaml.registry.Registry;
 import io.kafkaml.testkit.BrokerSecurity;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import io.kafkaml.testkit.EmbeddedKafkaExtension;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -287,10 +289,15 @@ class SecureClusterIT {
     @Test
     @Timeout(120)
     @Order(6)
-    void controlLoggerWithoutReadOnTheControlTopicExitsWithOneLine() {
-        // the operator may read and write the registry, not read the control topic: the command ends at once
+    void controlLoggerWithoutReadOnTheControlTopicExitsWithOneLine() throws IOException {
+        // the operator may read and write the registry, not read the control topic: the command ends once the refusal
+        // has lasted kafkaml.control.logger.refusal.retry.ms (1 s here, 30 s by default)
+        Files.writeString(
+                dir.resolve("operator-quick.properties"),
+                Files.readString(dir.resolve("operator.properties")) + "\n"
+                        + KafkaMlConfig.CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG + "=1000\n");
         assertOneLineError(
-                as("operator", "control-logger"),
+                as("operator-quick", "control-logger"),
                 "kafkaml control-logger: User:operator is not authorized to READ topic '" + CONTROL + "'");
     }
 

@@ -152,6 +152,10 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String MAX_CONTROL_MESSAGES_CONFIG = "kafkaml.max.control.messages";
     /** Default of {@value #MAX_CONTROL_MESSAGES_CONFIG}: 1,000,000 messages. */
     public static final long DEFAULT_MAX_CONTROL_MESSAGES = 1_000_000L;
+    /** How long the control logger retries a refusal by the broker before it is final. */
+    public static final String CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG = "kafkaml.control.logger.refusal.retry.ms";
+    /** Default of {@value #CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG}: 30,000 ms. */
+    public static final long DEFAULT_CONTROL_LOGGER_REFUSAL_RETRY_MS = 30_000L;
 
     /** The number of inference replicas a worker process runs. */
     public static final String INFERENCE_REPLICAS_CONFIG = "kafkaml.inference.replicas";
@@ -519,6 +523,18 @@ public final class KafkaMlConfig extends AbstractConfig {
                         + "setting; the scan for the largest deployment id reads only the newest this many; the control "
                         + "logger catalogs at most this many datasources (reading each partition from its newest share), "
                         + "then warns and records no more. Bounds time and memory on a huge or flooded control topic");
+        define(
+                CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG,
+                "KAFKAML_CONTROL_LOGGER_REFUSAL_RETRY_MS",
+                Type.LONG,
+                DEFAULT_CONTROL_LOGGER_REFUSAL_RETRY_MS,
+                ConfigDef.Range.atLeast(0),
+                Importance.LOW,
+                "The control logger: how long a refusal by the broker (a failed authentication or TLS handshake, a "
+                        + "missing ACL) is retried, with a backoff and a WARN each time, before it is final (one ERROR "
+                        + "line, the logger stops and reports it). SCRAM credentials and ACLs reach every broker "
+                        + "asynchronously, so a refusal right after they were created passes. 0: the first refusal is "
+                        + "final");
 
         define(
                 METRICS_PORT_CONFIG,
@@ -816,6 +832,16 @@ public final class KafkaMlConfig extends AbstractConfig {
      */
     public static long maxControlMessages(Map<String, ?> settings) {
         return longSetting(settings, MAX_CONTROL_MESSAGES_CONFIG);
+    }
+
+    /**
+     * {@value #CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG} read from a map of settings, or its default when the map does not
+     * hold it.
+     *
+     * @throws ConfigException naming the setting when the value is not a whole number of at least 0
+     */
+    public static long controlLoggerRefusalRetryMs(Map<String, ?> settings) {
+        return longSetting(settings, CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG);
     }
 
     /** A LONG setting read from a map of settings, parsed and validated as defined, or its default. */

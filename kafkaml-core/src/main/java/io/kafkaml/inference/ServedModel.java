@@ -24,7 +24,6 @@ import java.util.Map;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import org.nd4j.linalg.dataset.api.preprocessor.serializer.NormalizerSerializer;
@@ -182,15 +181,8 @@ public final class ServedModel {
                 : version.normalizer() == null ? null : version.normalizer().id();
         ModelDefinition definition =
                 registry.model(result.model()).orElseThrow(() -> new EntityNotFoundException("model", result.model()));
-        byte[] bytes = registry.loadArtifact(modelArtifact);
-        Model network;
-        try {
-            network = definition.isGraph()
-                    ? ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(bytes), false)
-                    : ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(bytes), false);
-        } catch (IOException | RuntimeException e) {
-            throw new RegistryException("The model of " + what + " cannot be restored: " + e.getMessage(), e);
-        }
+        // bounded by the registry's limits before anything large is allocated (a forged artifact is refused)
+        Model network = registry.loadNetwork(modelArtifact, definition, false, "the model of " + what);
         DataNormalization normalizer = null;
         if (normalizerArtifact != null) {
             try {

@@ -152,6 +152,36 @@ public final class ModelDefinition {
                 .total();
     }
 
+    /**
+     * Counts the parameters a parsed multi-layer configuration declares, as {@link #parameterCount(String)}.
+     *
+     * @return the count, or {@link Long#MAX_VALUE} when it does not fit a {@code long}
+     * @throws InvalidModelException if a layer cannot be counted
+     */
+    public static long parameterCount(MultiLayerConfiguration configuration) {
+        return countChecked(configuration);
+    }
+
+    /**
+     * Counts the parameters a parsed computation graph configuration declares, as {@link #parameterCount(String)}.
+     *
+     * @return the count, or {@link Long#MAX_VALUE} when it does not fit a {@code long}
+     * @throws InvalidModelException if a layer or vertex cannot be counted
+     */
+    public static long parameterCount(ComputationGraphConfiguration configuration) {
+        return countChecked(configuration);
+    }
+
+    private static long countChecked(Object configuration) {
+        try {
+            return countParameters(configuration, Long.MAX_VALUE).total();
+        } catch (InvalidModelException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new InvalidModelException("The configuration cannot be counted: " + reason(e), e);
+        }
+    }
+
     /** The same model with initial weights stored as the registry artifact {@code artifactId}. */
     public ModelDefinition withWeightsArtifact(String artifactId) {
         return new ModelDefinition(name, description, configuration, artifactId, summary, maxParameters);

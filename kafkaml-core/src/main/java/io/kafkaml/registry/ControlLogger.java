@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -48,11 +49,16 @@ import org.slf4j.LoggerFactory;
  * the setting lets recording go on.
  *
  * <p><b>Failures.</b> A read that fails for a passing reason (a broker restart, a timeout) is logged and retried with
- * a backoff (1 s doubling to 30 s). A refusal by the broker is final and is not retried: without {@code READ} on the
- * control topic (or {@code WRITE} on the registry's datasources topic), a failed SASL authentication or TLS
- * handshake, the logger logs one ERROR line naming the principal, the resource and the operation it needed (logger
- * {@code io.kafkaml.registry.ControlLogger.failure}), stops, and {@link #failure()} says why
- * ({@link KafkaAccessException}); {@link #awaitTermination(Duration)} returns.
+ * a backoff (1 s doubling to 30 s). A refusal by the broker (no {@code READ} on the control topic or {@code WRITE} on
+ * the registry's datasources topic, a failed SASL authentication or TLS handshake) is retried, each attempt a WARN,
+ * only for {@value io.kafkaml.config.KafkaMlConfig#CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG} (default 30 s): SCRAM
+ * credentials and ACLs reach every broker asynchronously, so a refusal right after they were created passes. A refusal
+ * that lasts that long is final: the logger logs one ERROR line naming the principal, the resource and the operation
+ * it needed (logger {@code io.kafkaml.registry.ControlLogger.failure}), stops, and {@link #failure()} says why
+ * ({@link KafkaAccessException}); {@link #awaitTermination(Duration)} returns. If its thread ends for any other reason
+ * (an {@link Error} such as an {@code OutOfMemoryError}, an interrupt), it logs that at ERROR on the same logger and
+ * {@link #stoppedBy()} says why. Either way nothing more is cataloged, and whoever runs the logger says so
+ * ({@code kafkaml control-logger} exits with status 1, {@code kafkaml broker} prints it).
  *
  * <p>Thread safety: thread-safe; every method may be called from any thread. Lifecycle: {@link #start} starts its
  * thread; it runs until {@link #close()} (idempotent) or a final failure; it cannot be restarted.
@@ -83,12 +89,20 @@ public final class ControlLogger implements AutoCloseable {
     private volatile boolean closing;
     /** Why the logger stopped on its own: a refusal by the broker; {@code null} while it runs or after close. */
     private volatile KafkaAccessException failure;
+    /** Why the logger's thread ended on its own: {@link #failure} or what else it died of; {@code null} if it did not. */
+    private volatile Throwable stoppedBy;
+    /** How long a refusal by the broker is retried before it is final. */
+    private final long refusalRetryNanos;
     /** The user's settings, to name the principal in a refusal. */
     private final Map<String, ?> clientConfig;
 
     private ControlLogger(Map<String, ?> clientConfig, Registry registry, String topic, KafkaClientSupplier clients) {
         this.registry = Objects.requireNonNull(registry, "registry");
-        this.clientConfig = Map.copyOf(clientConfig);
+        // a HashMap copy, not Map.copyOf: a setting may hold null (an unset environment variable), as for every client
+        this.clientConfig = java.util.Collections.unmodifiableMap(
+                new java.util.HashMap<>(Objects.requireNonNull(clientConfig, "clientConfig")));
+        this.refusalRetryNanos = TimeUnit.MILLISECONDS.toNanos(
+                io.kafkaml.config.KafkaMlConfig.controlLoggerRefusalRetryMs(clientConfig));
         this.topic = Objects.requireNonNull(topic, "topic");
         this.maxControlMessages = io.kafkaml.config.KafkaMlConfig.maxControlMessages(clientConfig);
         this.consumer = ClientConfigs.controlTopicReader(
@@ -148,8 +162,11 @@ public final class ControlLogger implements AutoCloseable {
         List<TopicPartition> assigned = new ArrayList<>();
         long nextMetadataCheck = 0;
         int failures = 0;
+        int refusals = 0;
+        long refusedSince = 0;
         try {
             while (!closing) {
+                KafkaAccessException refusal = null;
                 try {
                     if (System.nanoTime() >= nextMetadataCheck) {
                         assignNewPartitions(assigned);
@@ -159,16 +176,27 @@ public final class ControlLogger implements AutoCloseable {
                         Thread.sleep(200);
                         continue;
                     }
-                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+                    ConsumerRecords<byte[], byte[]> batch = consumer.poll(Duration.ofMillis(500));
+                    // where each partition's unrecorded messages begin: a refused write reads them again later
+                    Map<TopicPartition, Long> unrecorded = new java.util.HashMap<>();
+                    for (TopicPartition partition : batch.partitions()) {
+                        unrecorded.put(
+                                partition, batch.records(partition).get(0).offset());
+                    }
+                    for (ConsumerRecord<byte[], byte[]> record : batch) {
+                        TopicPartition partition = new TopicPartition(record.topic(), record.partition());
                         try {
                             record(record);
+                            unrecorded.put(partition, record.offset() + 1);
                         } catch (RegistryException e) {
                             Optional<KafkaAccessException> refused =
                                     KafkaAccessException.find(e, clientConfig, "WRITE");
                             if (refused.isPresent()) {
-                                stopRefused(refused.get());
-                                return;
+                                unrecorded.forEach(consumer::seek);
+                                refusal = refused.get();
+                                break;
                             }
+                            unrecorded.put(partition, record.offset() + 1);
                             log.error(
                                     "[{}] Could not record the control message at {}-{}@{}: {}",
                                     topic,
@@ -182,35 +210,79 @@ public final class ControlLogger implements AutoCloseable {
                     throw e;
                 } catch (RuntimeException e) {
                     Optional<KafkaAccessException> refused = KafkaAccessException.find(e, clientConfig, "READ");
-                    if (refused.isPresent()) {
-                        stopRefused(refused.get()); // a missing ACL or bad credentials: retrying cannot cure it
-                        return;
+                    if (refused.isEmpty()) {
+                        // An always-on logger outlives a broker restart or a bad moment: log, back off, go on.
+                        Duration wait = READ_RETRY.delay(++failures);
+                        log.error(
+                                "[{}] The control logger failed to read ({} in a row); retrying in {} ms: {}",
+                                topic,
+                                failures,
+                                wait.toMillis(),
+                                e.toString(),
+                                e);
+                        Thread.sleep(wait.toMillis());
+                        continue;
                     }
-                    // An always-on logger outlives a broker restart or a bad moment: log, back off, go on.
-                    Duration wait = READ_RETRY.delay(++failures);
-                    log.error(
-                            "[{}] The control logger failed to read ({} in a row); retrying in {} ms: {}",
-                            topic,
-                            failures,
-                            wait.toMillis(),
-                            e.toString(),
-                            e);
-                    Thread.sleep(wait.toMillis());
+                    refusal = refused.get();
+                }
+                if (refusal == null) {
+                    failures = 0;
+                    refusals = 0;
                     continue;
                 }
-                failures = 0;
+                // A missing ACL or bad credentials is final once it lasts; but a SCRAM user or an ACL created a moment
+                // ago may not have reached the broker that answered yet, so it is retried for a while first.
+                long now = System.nanoTime();
+                if (refusals++ == 0) {
+                    refusedSince = now;
+                }
+                long left = refusalRetryNanos - (now - refusedSince);
+                if (left <= 0) {
+                    stopRefused(refusal);
+                    return;
+                }
+                long waitMs = Math.max(
+                        1, Math.min(READ_RETRY.delay(refusals).toMillis(), TimeUnit.NANOSECONDS.toMillis(left)));
+                log.warn(
+                        "[{}] The broker refused the control logger ({} in a row; final after {} ms, {}); retrying in "
+                                + "{} ms: {}",
+                        topic,
+                        refusals,
+                        TimeUnit.NANOSECONDS.toMillis(refusalRetryNanos),
+                        io.kafkaml.config.KafkaMlConfig.CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG,
+                        waitMs,
+                        refusal.getMessage());
+                Thread.sleep(waitMs);
             }
         } catch (WakeupException e) {
             // closing
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            if (!closing) {
+                stopUnexpectedly(e);
+            }
+        } catch (RuntimeException | Error e) { // an OutOfMemoryError, a NoClassDefFoundError, a bug: never silently
+            stopUnexpectedly(e);
+            if (e instanceof VirtualMachineError fatal) {
+                throw fatal;
+            }
         } finally {
-            consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+            try {
+                consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+            } catch (RuntimeException e) {
+                log.warn("[{}] Closing the control logger's consumer failed: {}", topic, e.toString());
+            }
         }
+    }
+
+    private void stopUnexpectedly(Throwable e) {
+        stoppedBy = e;
+        failureLog.error("[{}] The control logger stopped unexpectedly: {}", topic, e.toString(), e);
     }
 
     private void stopRefused(KafkaAccessException refused) {
         failure = refused;
+        stoppedBy = refused;
         failureLog.error("[{}] The control logger stopped: {}", topic, refused.getMessage());
     }
 
@@ -220,6 +292,15 @@ public final class ControlLogger implements AutoCloseable {
      */
     public Optional<KafkaAccessException> failure() {
         return Optional.ofNullable(failure);
+    }
+
+    /**
+     * Why the logger's thread ended on its own, so that nothing more is cataloged: the refusal of {@link #failure()},
+     * or what else it died of (an {@link Error}, an interrupt); empty while it runs and after {@link #close()}. A
+     * process that runs a logger reports it (a health check, an exit status).
+     */
+    public Optional<Throwable> stoppedBy() {
+        return Optional.ofNullable(stoppedBy);
     }
 
     /**

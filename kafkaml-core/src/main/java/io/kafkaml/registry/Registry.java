@@ -348,17 +348,41 @@ public final class Registry implements AutoCloseable {
         if (model.weightsArtifact().isEmpty()) {
             return model.newNetwork(maxParameters);
         }
-        // the stored network is built from its own configuration: the same count, before it is read
         ModelDefinition.checkParameterCount(model.name(), model.configuration(), maxParameters);
-        byte[] bytes = loadArtifact(model.weightsArtifact().get());
-        try {
-            return model.isGraph()
-                    ? ModelSerializer.restoreComputationGraph(new java.io.ByteArrayInputStream(bytes), false)
-                    : ModelSerializer.restoreMultiLayerNetwork(new java.io.ByteArrayInputStream(bytes), false);
-        } catch (IOException | RuntimeException e) {
-            throw new RegistryException(
-                    "The weights of model '" + model.name() + "' cannot be restored: " + e.getMessage(), e);
-        }
+        // the stored network is built from its own configuration, counted again by loadNetwork before it is read
+        return loadNetwork(
+                model.weightsArtifact().get(), model, false, "the initial weights of model '" + model.name() + "'");
+    }
+
+    /**
+     * Restores a network stored as an artifact in DL4J's {@code ModelSerializer} format (a trained model, a version, a
+     * checkpoint, initial weights) within this registry's limits, checked before anything large is allocated: the
+     * configuration inside the artifact is counted against {@value KafkaMlConfig#MAX_MODEL_PARAMETERS_CONFIG}, the
+     * array headers must declare what the configuration has and what the artifact really holds, and the artifact's
+     * entries expand to at most four times {@value KafkaMlConfig#MAX_ARTIFACT_BYTES_CONFIG}. No Java object is
+     * deserialized from it.
+     *
+     * @param artifactId the artifact
+     * @param model the model it is a network of (its network type is expected)
+     * @param withUpdater whether to restore the updater state too (to go on training)
+     * @param context what the artifact is, for errors (e.g. {@code "version 3 of result 'd.m'"}), or {@code null}
+     * @return a new network, owned by the caller
+     * @throws EntityNotFoundException if there is no such artifact
+     * @throws ArtifactCorruptedException if it is damaged, not a DL4J model of the model's type, or expands beyond the
+     *     limit
+     * @throws io.kafkaml.model.InvalidModelException if its configuration declares more parameters than
+     *     {@value KafkaMlConfig#MAX_MODEL_PARAMETERS_CONFIG} of this registry's settings allows
+     * @throws RegistryException if it holds more than {@value KafkaMlConfig#MAX_ARTIFACT_BYTES_CONFIG} bytes
+     */
+    public Model loadNetwork(String artifactId, ModelDefinition model, boolean withUpdater, String context) {
+        byte[] bytes = loadArtifact(artifactId);
+        return io.kafkaml.registry.internals.ModelArtifacts.restore(
+                bytes,
+                "artifact '" + artifactId + "' (" + (context == null ? "model '" + model.name() + "'" : context) + ")",
+                model.isGraph(),
+                withUpdater,
+                KafkaMlConfig.maxModelParameters(clientConfig),
+                maxArtifactBytes);
     }
 
     /** The model called {@code name}. */

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.awaitility.Awaitility;
@@ -91,6 +92,84 @@ class RegistryMockClientsTest {
             Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> again.malformed() == 1);
             assertThat(again.recorded()).isZero();
             assertThat(registry.datasources()).hasSize(1);
+        }
+    }
+
+    private static final String CONTROL_JSON =
+            "{\"topic\": \"points:0:0:10\", \"input_format\": \"RAW\", \"input_config\": "
+                    + "{\"data_type\": \"float32\", \"label_type\": \"uint8\", \"data_reshape\": \"2\"}, "
+                    + "\"validation_rate\": 0, \"test_rate\": 0, \"total_msg\": 10}";
+
+    private void sendControl(String topic, int deployment) {
+        try (Producer<byte[], byte[]> kafkaMl = kafka.producer(Map.of())) {
+            kafkaMl.send(new ProducerRecord<>(
+                    topic, new byte[] {(byte) deployment}, CONTROL_JSON.getBytes(StandardCharsets.UTF_8)));
+        }
+    }
+
+    private static Map<String, Object> refusalRetry(long ms) {
+        Map<String, Object> config = new java.util.HashMap<>(CONFIG);
+        config.put(io.kafkaml.config.KafkaMlConfig.CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG, ms);
+        return config;
+    }
+
+    @Test
+    void aRefusalThatPassesWithinTheRetryTimeIsRetriedAndNothingIsLost() {
+        // an ACL still propagating: the registry's datasources topic refuses the first two writes
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        kafka.failWrites(
+                "mock.datasources",
+                record -> refused.getAndIncrement() < 2
+                        ? new org.apache.kafka.common.errors.TopicAuthorizationException(Set.of("mock.datasources"))
+                        : null);
+        sendControl("control", 7);
+        try (ControlLogger logger = ControlLogger.start(refusalRetry(60_000), registry, "control", kafka)) {
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> logger.recorded() == 1);
+            assertThat(refused.get()).isEqualTo(3); // two refusals, then the write that passed
+            assertThat(logger.failure()).isEmpty();
+            assertThat(logger.stoppedBy()).isEmpty();
+            assertThat(registry.datasource("control-0-0")).isPresent();
+        }
+    }
+
+    @Test
+    void aRefusalThatLastsTheRetryTimeIsFinalAndSaysSo() {
+        kafka.failWrites(
+                "mock.datasources",
+                record -> new org.apache.kafka.common.errors.TopicAuthorizationException(Set.of("mock.datasources")));
+        sendControl("control", 7);
+        try (ControlLogger logger = ControlLogger.start(refusalRetry(1_500), registry, "control", kafka)) {
+            assertThat(logger.awaitTermination(Duration.ofSeconds(30))).isTrue();
+            assertThat(logger.failure()).hasValueSatisfying(failure -> {
+                assertThat(failure.operation()).isEqualTo("WRITE");
+                assertThat(failure.resource()).isEqualTo("topic 'mock.datasources'");
+            });
+            assertThat(logger.stoppedBy()).containsSame(logger.failure().get());
+            assertThat(logger.recorded()).isZero();
+        }
+    }
+
+    @Test
+    void aLoggerThreadThatDiesOfAnErrorSaysWhy() {
+        kafka.failWrites("mock.datasources", record -> {
+            throw new NoClassDefFoundError("forged/Missing");
+        });
+        sendControl("control", 7);
+        try (ControlLogger logger = ControlLogger.start(CONFIG, registry, "control", kafka)) {
+            assertThat(logger.awaitTermination(Duration.ofSeconds(30))).isTrue();
+            assertThat(logger.failure()).isEmpty();
+            assertThat(logger.stoppedBy())
+                    .hasValueSatisfying(e -> assertThat(e).isInstanceOf(NoClassDefFoundError.class));
+        }
+    }
+
+    @Test
+    void settingsWithANullValueWorkAsForEveryOtherClient() {
+        Map<String, Object> config = new java.util.HashMap<>(CONFIG);
+        config.put("sasl.jaas.config", null); // settings.put("sasl.jaas.config", System.getenv("UNSET"))
+        sendControl("control", 9);
+        try (ControlLogger logger = ControlLogger.start(config, registry, "control", kafka)) {
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> logger.recorded() == 1);
         }
     }
 }

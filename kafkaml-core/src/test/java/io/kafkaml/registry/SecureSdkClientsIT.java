@@ -2,6 +2,7 @@ package io.kafkaml.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.control.ControlMessage;
 import io.kafkaml.format.JsonFormat;
 import io.kafkaml.format.RecordDecoder;
@@ -99,8 +100,9 @@ class SecureSdkClientsIT {
         // DESCRIBE only: the topic's metadata is readable, its records are not
         kafka.allow("blind", ResourceType.TOPIC, "blind-control", AclOperation.DESCRIBE);
         try (Registry registry = Registry.connect(kafka.clientConfig("blind"), "blind", Duration.ofSeconds(30));
-                ControlLogger logger = ControlLogger.start(kafka.clientConfig("blind"), registry, "blind-control")) {
-            // it stops on its own instead of retrying: the refusal is final
+                ControlLogger logger =
+                        ControlLogger.start(quickRefusal(kafka.clientConfig("blind")), registry, "blind-control")) {
+            // it stops on its own once the refusal has lasted the retry time (1 s here): the refusal is final
             assertThat(logger.awaitTermination(Duration.ofSeconds(60))).isTrue();
             assertThat(logger.failure()).hasValueSatisfying(failure -> {
                 assertThat(failure.kind()).isEqualTo(io.kafkaml.common.KafkaAccessException.Kind.AUTHORIZATION);
@@ -116,7 +118,8 @@ class SecureSdkClientsIT {
         // without even DESCRIBE the same one line, from the metadata request
         kafka.revoke("blind", ResourceType.TOPIC, "blind-control", AclOperation.DESCRIBE);
         try (Registry registry = Registry.connect(kafka.clientConfig("blind"), "blind", Duration.ofSeconds(30));
-                ControlLogger logger = ControlLogger.start(kafka.clientConfig("blind"), registry, "blind-control")) {
+                ControlLogger logger =
+                        ControlLogger.start(quickRefusal(kafka.clientConfig("blind")), registry, "blind-control")) {
             assertThat(logger.awaitTermination(Duration.ofSeconds(60))).isTrue();
             assertThat(logger.failure())
                     .hasValueSatisfying(failure -> assertThat(failure.getMessage())
@@ -167,5 +170,12 @@ class SecureSdkClientsIT {
         try (Registry admin = Registry.connect(kafka.clientConfig(), "ret", Duration.ofSeconds(30))) {
             assertThat(admin.putInference(claim)).isTrue();
         }
+    }
+
+    /** The settings with {@value KafkaMlConfig#CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG} at 1 s (default 30 s). */
+    private static java.util.Map<String, Object> quickRefusal(java.util.Map<String, Object> settings) {
+        java.util.Map<String, Object> quick = new java.util.HashMap<>(settings);
+        quick.put(KafkaMlConfig.CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG, 1000L);
+        return quick;
     }
 }

@@ -192,7 +192,7 @@ public final class InMemoryKafka implements KafkaClientSupplier {
 
     @Override
     public Consumer<byte[], byte[]> consumer(Map<String, Object> config) {
-        consumerConfigs.add(Map.copyOf(config));
+        consumerConfigs.add(java.util.Collections.unmodifiableMap(new java.util.HashMap<>(config)));
         LogConsumer consumer =
                 new LogConsumer(String.valueOf(config.getOrDefault(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest")));
         consumers.add(consumer);

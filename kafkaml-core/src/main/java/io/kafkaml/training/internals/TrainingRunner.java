@@ -796,17 +796,9 @@ public final class TrainingRunner implements Runnable {
 
     /** The network of a model's checkpoint, with its updater state. */
     private Model restoreNetwork(ModelTrainer trainer) {
-        byte[] bytes = registry.loadArtifact(trainer.resume.model());
-        try {
-            return trainer.model.isGraph()
-                    ? ModelSerializer.restoreComputationGraph(new java.io.ByteArrayInputStream(bytes), true)
-                    : ModelSerializer.restoreMultiLayerNetwork(new java.io.ByteArrayInputStream(bytes), true);
-        } catch (IOException | RuntimeException e) {
-            throw new io.kafkaml.common.KafkaMlException(
-                    "The checkpoint model '" + trainer.resume.model() + "' of " + trainer.model.name()
-                            + " cannot be restored: " + reason(e),
-                    e);
-        }
+        // bounded by the registry's limits before anything large is allocated (a forged checkpoint is refused)
+        return registry.loadNetwork(
+                trainer.resume.model(), trainer.model, true, "the checkpoint of model '" + trainer.model.name() + "'");
     }
 
     /**
