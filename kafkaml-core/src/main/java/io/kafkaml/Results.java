@@ -105,14 +105,39 @@ public final class Results {
     }
 
     /**
-     * Promotes version {@code version} of a result into serving; promoting an older one than the promoted one is a
-     * rollback. Inference deployments that follow the result switch to it between batches.
+     * Promotes version {@code version} of a result into serving by hand; promoting an older one than the promoted one
+     * is a rollback. Inference deployments that follow the result switch to it between batches. A promotion by hand
+     * <b>pins</b> the result ({@link Promotion#pinned()}): an incremental run then publishes the versions its policy
+     * accepts without promoting them, until {@link #unpin}.
      *
      * @throws EntityNotFoundException if there is no such version
      * @throws RegistryException if the write fails
      */
     public Promotion promote(String resultId, int version, String reason) {
         return registry.promote(resultId, version, reason);
+    }
+
+    /**
+     * Promotes version {@code version} of a result into serving, pinning the result or not ({@link
+     * Registry#promote(String, int, String, boolean)}).
+     *
+     * @throws EntityNotFoundException if there is no such version
+     * @throws RegistryException if the write fails
+     */
+    public Promotion promote(String resultId, int version, String reason, boolean pin) {
+        return registry.promote(resultId, version, reason, pin);
+    }
+
+    /**
+     * Releases a result pinned by a promotion by hand, so that an incremental run's policy promotes again
+     * ({@link Registry#unpin}).
+     *
+     * @return the latest promotion after the change
+     * @throws EntityNotFoundException if the result has no promoted version
+     * @throws RegistryException if the write fails
+     */
+    public Promotion unpin(String resultId, String reason) {
+        return registry.unpin(resultId, reason);
     }
 
     /**

@@ -260,13 +260,32 @@ final class K8sCommand {
         @Option(names = "--dlq-topic", paramLabel = "T")
         String dlqTopic;
 
+        @Option(
+                names = "--version",
+                paramLabel = "N",
+                description = "Serve this model version of the result, pinned (as infer --version)")
+        Integer version;
+
+        @Option(
+                names = "--follow",
+                description = "Serve the result's promoted version and follow its promotions (as infer --follow)")
+        boolean follow;
+
         @Override
         public Integer call() {
-            InferenceSpec inferenceSpec = InferenceSpec.builder(result, inputTopic, outputTopic)
+            if (version != null && follow) {
+                throw new picocli.CommandLine.ParameterException(
+                        spec.commandLine(), "Give either --version N (pinned) or --follow, not both");
+            }
+            InferenceSpec.Builder builder = InferenceSpec.builder(result, inputTopic, outputTopic)
                     .replicas(replicas)
                     .guarantee(exactlyOnce ? ProcessingGuarantee.EXACTLY_ONCE : ProcessingGuarantee.AT_LEAST_ONCE)
                     .deadLetterTopic(dlqTopic)
-                    .build();
+                    .followPromoted(follow);
+            if (version != null) {
+                builder.version(version);
+            }
+            InferenceSpec inferenceSpec = builder.build();
             print(
                     spec,
                     List.of(cluster.manifests(client, spec.commandLine().getErr())

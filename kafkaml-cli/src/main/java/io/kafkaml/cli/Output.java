@@ -74,11 +74,12 @@ final class Output {
      */
     static String window(String deploymentId, String model, io.kafkaml.registry.EpochMetrics window) {
         return String.format(
-                "[%s] %s window %d (%d records) loss %.4f %s %s",
+                "[%s] %s window %d (%d records%s) loss %.4f %s %s",
                 deploymentId,
                 model,
                 window.epoch(),
                 window.records(),
+                window.badRecords() == 0 ? "" : ", " + window.badRecords() + " bad left out",
                 window.loss(),
                 metrics(window.prequential(), "preq_"),
                 metrics(window.validation(), "val_"));

@@ -35,7 +35,8 @@ import picocli.CommandLine.Spec;
             ResultsCommand.Export.class,
             ResultsCommand.Chart.class,
             ResultsCommand.Versions.class,
-            ResultsCommand.Promote.class
+            ResultsCommand.Promote.class,
+            ResultsCommand.Unpin.class
         })
 final class ResultsCommand {
 
@@ -238,7 +239,8 @@ final class ResultsCommand {
             mixinStandardHelpOptions = true,
             description = "Promote a model version of a result into serving: inference deployments that follow the "
                     + "result (infer --follow) switch to it between batches. Promoting an older version than the "
-                    + "promoted one is a rollback.")
+                    + "promoted one is a rollback. It pins the result: an incremental run then records the versions "
+                    + "its policy accepts without promoting them, until 'results unpin' (or --no-pin).")
     static final class Promote implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -258,10 +260,15 @@ final class ResultsCommand {
         @Option(names = "--json", description = "Print the promotion as JSON, for scripts")
         boolean json;
 
+        @Option(
+                names = "--no-pin",
+                description = "Do not pin the result: an incremental run's policy may promote a later version")
+        boolean noPin;
+
         @Override
         public Integer call() {
             try (Registry registry = client.registry()) {
-                Promotion promotion = registry.promote(resultId, version, reason);
+                Promotion promotion = registry.promote(resultId, version, reason, !noPin);
                 if (json) {
                     Output.json(spec.commandLine().getOut(), promotion);
                 } else {
@@ -271,8 +278,44 @@ final class ResultsCommand {
                                     + promotion.version()
                                     + (promotion.previousVersion() == 0
                                             ? ""
-                                            : " (was " + promotion.previousVersion() + ")"));
+                                            : " (was " + promotion.previousVersion() + ")")
+                                    + (promotion.pinned()
+                                            ? "; pinned: an incremental run records the versions its policy "
+                                                    + "accepts without promoting them until 'kafkaml results unpin "
+                                                    + resultId + "'"
+                                            : ""));
                 }
+                return 0;
+            }
+        }
+    }
+
+    @Command(
+            name = "unpin",
+            mixinStandardHelpOptions = true,
+            description = "Release a result pinned by 'results promote': an incremental run's policy promotes again "
+                    + "(its next window that beats the promoted version).")
+    static final class Unpin implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        ClientOptions client;
+
+        @Parameters(paramLabel = "RESULT_ID", description = "The result, deploymentId.model")
+        String resultId;
+
+        @Option(names = "--reason", paramLabel = "TEXT", description = "Recorded with the change (default: manual)")
+        String reason = "manual";
+
+        @Override
+        public Integer call() {
+            try (Registry registry = client.registry()) {
+                Promotion promotion = registry.unpin(resultId, reason);
+                spec.commandLine()
+                        .getOut()
+                        .println("unpinned " + resultId + " (version " + promotion.version() + " stays promoted until "
+                                + "the policy promotes a better one)");
                 return 0;
             }
         }

@@ -178,6 +178,32 @@ final class TrainCommand implements Callable<Integer> {
                 description = "The least change that promotes a new version; default: ${DEFAULT-VALUE}")
         double improvement;
 
+        @Option(
+                names = "--bad-records",
+                paramLabel = "skip|fail",
+                defaultValue = "skip",
+                description = "A record of the unbounded stream that cannot be trained on: skip leaves it out (logged, "
+                        + "counted, dead-lettered with --dead-letter-topic), fail ends the run; default: "
+                        + "${DEFAULT-VALUE}")
+        String badRecords = "skip";
+
+        @Option(
+                names = "--dead-letter-topic",
+                paramLabel = "TOPIC",
+                description = "Where skipped records of the unbounded stream are copied, with the reason in "
+                        + "kafkaml.dlq.* headers (default: none)")
+        String deadLetterTopic;
+
+        io.kafkaml.dataset.BadRecordPolicy badRecordPolicy() {
+            return switch (badRecords.toLowerCase(Locale.ROOT)) {
+                case "skip" -> io.kafkaml.dataset.BadRecordPolicy.SKIP;
+                case "fail" -> io.kafkaml.dataset.BadRecordPolicy.FAIL;
+                default ->
+                    throw new IllegalArgumentException(
+                            "--bad-records must be skip or fail, was '" + badRecords + "'");
+            };
+        }
+
         io.kafkaml.training.IncrementalSpec toSpec() {
             io.kafkaml.training.PromotionPolicy.Direction direction = change != null
                     ? io.kafkaml.training.PromotionPolicy.Direction.of(change)
@@ -192,6 +218,8 @@ final class TrainCommand implements Callable<Integer> {
                     .maxWindows(maxWindows)
                     .indefinite(indefinite)
                     .monitoring(monitoringMetric, direction, improvement)
+                    .badRecordPolicy(badRecordPolicy())
+                    .deadLetterTopic(deadLetterTopic)
                     .build();
         }
     }

@@ -200,7 +200,12 @@ final class WorkerCommand implements Callable<Integer> {
                         config.getBoolean(KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG)
                                 ? ProcessingGuarantee.EXACTLY_ONCE
                                 : ProcessingGuarantee.AT_LEAST_ONCE)
-                .deadLetterTopic(config.getString(KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG));
+                .deadLetterTopic(config.getString(KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG))
+                .followPromoted(config.getBoolean(KafkaMlConfig.INFERENCE_FOLLOW_PROMOTED_CONFIG));
+        Integer version = config.getInt(KafkaMlConfig.INFERENCE_VERSION_CONFIG);
+        if (version != null) {
+            builder.version(version);
+        }
         Double threshold = config.getDouble(KafkaMlConfig.INFERENCE_DECISION_THRESHOLD_CONFIG);
         if (threshold != null) {
             builder.decisionThreshold(threshold);

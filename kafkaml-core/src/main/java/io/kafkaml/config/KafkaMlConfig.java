@@ -119,6 +119,10 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String INFERENCE_GROUP_ID_CONFIG = "kafkaml.inference.group.id";
     /** The probability from which a binary or multi-label output is predicted as class 1. */
     public static final String INFERENCE_DECISION_THRESHOLD_CONFIG = "kafkaml.inference.decision.threshold";
+    /** The model version an inference worker serves (pinned), or none for the result's model. */
+    public static final String INFERENCE_VERSION_CONFIG = "kafkaml.inference.version";
+    /** Whether an inference worker serves the result's promoted version and follows its promotions. */
+    public static final String INFERENCE_FOLLOW_PROMOTED_CONFIG = "kafkaml.inference.follow.promoted";
     /**
      * The most values (floats) one record's features may hold when the model leaves their number to the stream.
      */
@@ -457,6 +461,24 @@ public final class KafkaMlConfig extends AbstractConfig {
                 "Worker role infer: the probability from which a binary or multi-label (sigmoid) output "
                         + "is predicted as class 1, in (0, 1) (default: the threshold the model was trained with, 0.5 unless "
                         + "its training spec set one)");
+        define(
+                INFERENCE_VERSION_CONFIG,
+                "KAFKAML_MODEL_VERSION",
+                Type.INT,
+                null,
+                null,
+                Importance.LOW,
+                "Worker role infer: the model version of the result to serve, pinned (default: the result's trained "
+                        + "model, or with kafkaml.inference.follow.promoted its promoted version)");
+        define(
+                INFERENCE_FOLLOW_PROMOTED_CONFIG,
+                "KAFKAML_FOLLOW_PROMOTED",
+                Type.BOOLEAN,
+                false,
+                null,
+                Importance.LOW,
+                "Worker role infer: serve the result's promoted version and switch to each version promoted later, "
+                        + "between batches (hot swap)");
         define(
                 ND4J_THREADS_CONFIG,
                 "KAFKAML_ND4J_THREADS",

@@ -84,6 +84,7 @@ public final class StreamDataSets implements AutoCloseable {
     final int indexClasses;
     private final long cacheBudgetBytes;
     private final BadRecordPolicy badRecordPolicy;
+    private final java.util.function.BiConsumer<StreamRecord, RecordDecodeException> badRecordHandler;
     private final boolean strictRecordCount;
     private final Duration endTimeout;
     private final String name;
@@ -121,6 +122,7 @@ public final class StreamDataSets implements AutoCloseable {
         this.indexClasses = builder.indexClasses;
         this.cacheBudgetBytes = builder.cacheBudgetBytes;
         this.badRecordPolicy = builder.badRecordPolicy;
+        this.badRecordHandler = builder.badRecordHandler;
         this.strictRecordCount = builder.strictRecordCount;
         this.endTimeout = builder.endTimeout;
         this.name = "deployment " + message.deploymentId() + " (" + IDS.incrementAndGet() + ")";
@@ -501,6 +503,9 @@ public final class StreamDataSets implements AutoCloseable {
                 throw located;
             }
             skipped++;
+            if (badRecordHandler != null) {
+                badRecordHandler.accept(record, located);
+            }
             if (skipped <= LOGGED_BAD_RECORDS) {
                 log.warn("[{}] Skipping a bad record ({} so far): {}", name, skipped, located.getMessage());
             } else if (skipped == LOGGED_BAD_RECORDS + 1) {
@@ -585,6 +590,7 @@ public final class StreamDataSets implements AutoCloseable {
         private int indexClasses;
         private long cacheBudgetBytes = 256L * 1024 * 1024;
         private BadRecordPolicy badRecordPolicy = BadRecordPolicy.FAIL;
+        private java.util.function.BiConsumer<StreamRecord, RecordDecodeException> badRecordHandler;
         private boolean strictRecordCount = true;
         private Duration endTimeout = Duration.ofSeconds(60);
         private io.kafkaml.model.InputLayout inputLayout;
@@ -670,6 +676,16 @@ public final class StreamDataSets implements AutoCloseable {
                 throw new IllegalArgumentException("cacheBudgetBytes must be >= 0, was " + bytes);
             }
             this.cacheBudgetBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Called on the reading thread with each bad record left out under {@link BadRecordPolicy#SKIP} and the error
+         * that names it, each time a pass meets it (once when the stream is cached; once per pass otherwise: the
+         * caller keeps what it needs by topic, partition and offset); default none.
+         */
+        public Builder badRecordHandler(java.util.function.BiConsumer<StreamRecord, RecordDecodeException> handler) {
+            this.badRecordHandler = handler;
             return this;
         }
 

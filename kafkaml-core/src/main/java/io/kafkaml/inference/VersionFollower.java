@@ -33,6 +33,8 @@ final class VersionFollower implements AutoCloseable {
     private final AtomicBoolean pending = new AtomicBoolean();
     private volatile boolean started;
     private volatile boolean closed;
+    /** What this follower listens to the registry with, removed on {@link #close()}. */
+    private final java.util.function.BiConsumer<String, String> promotions;
     /** The version the replicas are brought to (0: none promoted yet). Loader thread only writes it. */
     private volatile int target;
 
@@ -47,6 +49,12 @@ final class VersionFollower implements AutoCloseable {
         this.maxRecordValues = maxRecordValues;
         this.id = id;
         this.replicas = replicas;
+        String prefix = spec.resultId() + "#promot";
+        this.promotions = (kind, key) -> {
+            if (!closed && "versions".equals(kind) && key.startsWith(prefix)) {
+                wake();
+            }
+        };
         this.loader = Executors.newSingleThreadExecutor(task -> {
             Thread thread = new Thread(task, "kafkaml-inference-versions | " + id);
             thread.setDaemon(true);
@@ -56,12 +64,7 @@ final class VersionFollower implements AutoCloseable {
 
     /** Starts following: listens to the registry's promotions of the result, and brings the replicas up to date. */
     void start() {
-        String prefix = spec.resultId() + "#promot";
-        registry.addListener((kind, key) -> {
-            if (!closed && "versions".equals(kind) && key.startsWith(prefix)) {
-                wake();
-            }
-        });
+        registry.addListener(promotions);
         started = true;
         wake();
     }
@@ -132,10 +135,14 @@ final class VersionFollower implements AutoCloseable {
         }
     }
 
-    /** Stops following; a load under way finishes but is not handed over. Idempotent. */
+    /**
+     * Stops following: removes its registry listener (a registry that serves many deployments in turn keeps none of
+     * theirs); a load under way finishes but is not handed over. Idempotent.
+     */
     @Override
     public void close() {
         closed = true;
+        registry.removeListener(promotions);
         loader.shutdownNow();
     }
 }

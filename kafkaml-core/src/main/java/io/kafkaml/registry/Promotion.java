@@ -9,6 +9,11 @@ import java.util.Objects;
  * of what was served, and whether a step back was a deliberate rollback, can be read back
  * ({@link Registry#promotions}). Immutable.
  *
+ * <p>A promotion made by hand ({@link Registry#promote(String, int, String)}: {@code results promote}, a rollback)
+ * <b>pins</b> the result: an incremental run's policy then publishes the versions it would have promoted without
+ * promoting them, so that the next better window does not undo a rollback, until the result is unpinned
+ * ({@link Registry#unpin}) or a promotion by hand says otherwise.
+ *
  * @param resultId the training result
  * @param sequence this promotion's number under the result, from 1
  * @param version the version promoted
@@ -17,6 +22,7 @@ import java.util.Objects;
  * @param reason why, e.g. the promotion policy's reason, or {@code manual} (at most
  *     {@value ModelVersion#MAX_REASON_CHARS} characters)
  * @param promotedAt when
+ * @param pinned whether it pins the result (a promotion by hand), so that automatic promotions do not replace it
  */
 public record Promotion(
         String resultId,
@@ -25,7 +31,8 @@ public record Promotion(
         int previousVersion,
         boolean rollback,
         String reason,
-        Instant promotedAt) {
+        Instant promotedAt,
+        boolean pinned) {
 
     /**
      * Validates the fields.
@@ -47,6 +54,18 @@ public record Promotion(
         if (reason.length() > ModelVersion.MAX_REASON_CHARS) {
             reason = reason.substring(0, ModelVersion.MAX_REASON_CHARS - 1) + "…";
         }
+    }
+
+    /** An automatic promotion, which does not pin the result (the form of earlier versions). */
+    public Promotion(
+            String resultId,
+            long sequence,
+            int version,
+            int previousVersion,
+            boolean rollback,
+            String reason,
+            Instant promotedAt) {
+        this(resultId, sequence, version, previousVersion, rollback, reason, promotedAt, false);
     }
 
     /** The registry key of promotion {@code sequence} of {@code resultId}: {@code resultId#promotion#sequence}. */

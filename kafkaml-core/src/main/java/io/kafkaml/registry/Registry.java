@@ -110,6 +110,10 @@ public final class Registry implements AutoCloseable {
     private final String datasources;
     private final String inferences;
     private final String inferenceClaims;
+    /** The listeners added by users, and what the store calls for each. */
+    private final Map<BiConsumer<String, String>, BiConsumer<String, String>> listeners =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
     private final String artifacts;
     private final String chunks;
     private final String metrics;
@@ -686,7 +690,7 @@ public final class Registry implements AutoCloseable {
                 log.info(
                         "Published version {} of result '{}'{}", number, resultId, reason == null ? "" : ": " + reason);
                 if (promote) {
-                    promote(resultId, number, reason);
+                    promote(resultId, number, reason, false);
                 }
                 return version;
             }
@@ -751,46 +755,155 @@ public final class Registry implements AutoCloseable {
     }
 
     /**
-     * Promotes version {@code version} of a result into serving: inference deployments that follow the result switch to
-     * it between batches. Promoting an older version than the promoted one is a rollback (recorded as one); promoting
-     * the promoted one again changes nothing. Each promotion is recorded under the next promotion number (two
-     * promoters at once get different numbers: the later one is the promoted version).
+     * Promotes version {@code version} of a result into serving by hand, which <b>pins</b> the result
+     * ({@link Promotion}): inference deployments that follow the result switch to it between batches, and an
+     * incremental run's policy publishes the versions it would promote without promoting them until
+     * {@link #unpin}. Promoting an older version than the promoted one is a rollback (recorded as one); promoting the
+     * promoted one again changes nothing (or pins it). As {@link #promote(String, int, String, boolean)} with
+     * {@code pin} true.
      *
-     * @param reason why (recorded; e.g. the promotion policy's reason, or {@code manual})
-     * @return the promotion recorded (or the current one if {@code version} is already promoted)
+     * @param reason why (recorded; e.g. {@code manual})
+     * @return the promotion recorded (or the current one if {@code version} is already promoted and pinned)
      * @throws EntityNotFoundException if there is no such version
      * @throws RegistryException if a write fails
      */
     public Promotion promote(String resultId, int version, String reason) {
+        return promote(resultId, version, reason, true);
+    }
+
+    /**
+     * Promotes version {@code version} of a result into serving: inference deployments that follow the result switch to
+     * it between batches. Promoting an older version than the promoted one is a rollback (recorded as one); promoting
+     * the promoted one again with the same {@code pin} changes nothing. Each promotion is recorded under the next
+     * promotion number (two promoters at once get different numbers: the later one is the promoted version).
+     *
+     * @param reason why (recorded; e.g. the promotion policy's reason, or {@code manual})
+     * @param pin whether the promotion pins the result (by hand), so that automatic promotions do not replace it; an
+     *     incremental run's policy promotes with {@code false}
+     * @return the promotion recorded (or the current one if it already is {@code version} with that {@code pin})
+     * @throws EntityNotFoundException if there is no such version
+     * @throws RegistryException if a write fails
+     */
+    public Promotion promote(String resultId, int version, String reason, boolean pin) {
         if (version(resultId, version).isEmpty()) {
             throw new EntityNotFoundException("model version", ModelVersion.key(resultId, version));
         }
         store.sync(List.of(versions));
         for (int attempt = 0; attempt < 10; attempt++) {
             Optional<Promotion> last = latestPromotion(resultId);
-            if (last.isPresent() && last.get().version() == version) {
+            if (last.isPresent()
+                    && last.get().version() == version
+                    && last.get().pinned() == pin) {
                 return last.get();
             }
             long sequence = last.map(p -> p.sequence() + 1).orElse(1L);
             int previous = last.map(Promotion::version).orElse(0);
-            Promotion promotion =
-                    new Promotion(resultId, sequence, version, previous, version < previous, reason, Instant.now());
+            Promotion promotion = new Promotion(
+                    resultId, sequence, version, previous, version < previous, reason, Instant.now(), pin);
             byte[] value = write(promotion);
             store.put(versions, Promotion.key(resultId, sequence), value);
             if (java.util.Arrays.equals(store.get(versions, Promotion.key(resultId, sequence)), value)) {
                 store.put(versions, Promotion.pointerKey(resultId), value);
                 log.info(
-                        "{} version {} of result '{}' (was {}){}",
+                        "{} version {} of result '{}' (was {}){}{}",
                         promotion.rollback() ? "Rolled back to" : "Promoted",
                         version,
                         resultId,
                         previous,
+                        pin ? ", pinned" : "",
                         reason == null || reason.isEmpty() ? "" : ": " + reason);
                 return promotion;
             }
         }
         throw new RegistryException("Result '" + resultId + "' was promoted by others ten times while version "
                 + version + " was being promoted; try again");
+    }
+
+    /**
+     * Releases a result pinned by a promotion by hand: records a promotion of the promoted version that does not pin,
+     * so that an incremental run's policy promotes again (its next window that beats the promoted version). Nothing
+     * happens if the result is not pinned.
+     *
+     * @return the latest promotion, after the change
+     * @throws EntityNotFoundException if the result has no promoted version
+     * @throws RegistryException if a write fails
+     */
+    public Promotion unpin(String resultId, String reason) {
+        store.sync(List.of(versions));
+        Promotion last = latestPromotion(resultId)
+                .orElseThrow(() -> new EntityNotFoundException("promoted version of result", resultId));
+        return last.pinned() ? promote(resultId, last.version(), reason, false) : last;
+    }
+
+    /**
+     * Claims the training of a result for {@code owner} (a trainer's run: an id unique to it): the newest claim wins, so
+     * a trainer that starts on a result fences the one that trained it before (a pod that lives on after its
+     * replacement started, a second {@code kafkaml train} of the same deployment), which sees with
+     * {@link #trainingClaimant} that it lost the result and stops without recording anything more. Kept under the key
+     * {@code resultId#trainer} of the versions topic, numbered like promotions (two claimers at once: the later number
+     * wins).
+     *
+     * @return the claim's number, from 1
+     * @throws RegistryException if the write fails
+     */
+    public long claimTraining(String resultId, String owner) {
+        Objects.requireNonNull(resultId, "resultId");
+        Objects.requireNonNull(owner, "owner");
+        String key = resultId + "#trainer";
+        store.sync(List.of(versions));
+        for (int attempt = 0; attempt < 10; attempt++) {
+            byte[] current = store.get(versions, key);
+            long sequence = 1;
+            try {
+                if (current != null) {
+                    sequence = JSON.readTree(current).path("sequence").asLong() + 1;
+                }
+                com.fasterxml.jackson.databind.node.ObjectNode claim = JSON.createObjectNode();
+                claim.put("resultId", resultId);
+                claim.put("sequence", sequence);
+                claim.put("owner", owner);
+                claim.put("claimedAt", Instant.now().toString());
+                byte[] value = JSON.writeValueAsBytes(claim);
+                store.put(versions, key, value);
+                if (java.util.Arrays.equals(store.get(versions, key), value)) {
+                    return sequence;
+                }
+            } catch (IOException e) {
+                throw new RegistryException("Cannot claim the training of result '" + resultId + "': " + e, e);
+            }
+        }
+        throw new RegistryException("The training of result '" + resultId + "' was claimed by others ten times while "
+                + owner + " claimed it; try again");
+    }
+
+    /**
+     * The owner of the newest training claim of a result ({@link #claimTraining}), after reading the versions topic
+     * up to its end; empty if none was made.
+     *
+     * @throws RegistryException if the topic cannot be read within the registry's timeout
+     */
+    public Optional<String> trainingClaimant(String resultId) {
+        store.sync(List.of(versions));
+        byte[] claim = store.get(versions, resultId + "#trainer");
+        if (claim == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.ofNullable(JSON.readTree(claim).path("owner").asText(null));
+        } catch (IOException e) {
+            throw new InvalidRegistryRecordException(
+                    versions, 0, -1, resultId + "#trainer", "training claim", String.valueOf(e.getMessage()), e);
+        }
+    }
+
+    /**
+     * Reads the versions topic up to its end now: what this client answers next about versions and promotions includes
+     * everything written before the call, by any process. Blocking, at most the registry's timeout.
+     *
+     * @throws RegistryException if it cannot be read within the timeout
+     */
+    public void syncVersions() {
+        store.sync(List.of(versions));
     }
 
     /**
@@ -1565,10 +1678,10 @@ public final class Registry implements AutoCloseable {
      * {@code resultId#n} for a new version, {@code resultId#promotion#n} and {@code resultId#promoted} for a
      * promotion); a change of a result is also a change of its deployment (whose
      * status is derived from it). Per-epoch metrics are not announced here: read them with {@link #epochs}. Keep it
-     * short.
+     * short. Adding the same object again changes nothing; {@link #removeListener} removes it.
      */
     public void addListener(BiConsumer<String, String> listener) {
-        store.addListener((topic, key) -> {
+        BiConsumer<String, String> wrapped = (topic, key) -> {
             if (topic.equals(resultEnds)) {
                 listener.accept("results", key);
             } else if (!topic.equals(chunks)) {
@@ -1587,7 +1700,27 @@ public final class Registry implements AutoCloseable {
                     }
                 }
             }
-        });
+        };
+        if (listeners.putIfAbsent(listener, wrapped) == null) {
+            store.addListener(wrapped);
+        }
+    }
+
+    /**
+     * Stops calling a listener added with {@link #addListener} (the same object): a component that stops (an inference
+     * deployment that followed a result's versions) removes its own, so that a registry serving many in turn does not
+     * keep them all. Nothing happens if it is not there.
+     */
+    public void removeListener(BiConsumer<String, String> listener) {
+        BiConsumer<String, String> wrapped = listeners.remove(listener);
+        if (wrapped != null) {
+            store.removeListener(wrapped);
+        }
+    }
+
+    /** The number of listeners added with {@link #addListener} and not removed (for tools and tests). */
+    public int listenerCount() {
+        return listeners.size();
     }
 
     /** Closes the registry's clients. Idempotent. */

@@ -203,7 +203,7 @@ public abstract class DataSink implements AutoCloseable {
                 .validationRate(validationRate)
                 .testRate(0)
                 .field(ControlMessage.TOTAL_MSG, null)
-                .field(ControlMessage.DATASET_RESTRICTIONS, "{}")
+                .field(ControlMessage.DATASET_RESTRICTIONS, Map.of())
                 .incremental(true)
                 .deploymentId(deploymentId)
                 .build();
@@ -395,7 +395,7 @@ public abstract class DataSink implements AutoCloseable {
                     .field(ControlMessage.UNSUPERVISED_TOPIC, null)
                     .inputFormat(inputFormat)
                     .description(description)
-                    .field(ControlMessage.DATASET_RESTRICTIONS, "{}")
+                    .field(ControlMessage.DATASET_RESTRICTIONS, Map.of())
                     .inputConfig(inputConfig())
                     .validationRate(validationRate)
                     .testRate(testRate)

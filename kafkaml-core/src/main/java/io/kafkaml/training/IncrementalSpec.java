@@ -1,5 +1,6 @@
 package io.kafkaml.training;
 
+import io.kafkaml.dataset.BadRecordPolicy;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -32,12 +33,33 @@ import java.util.Objects;
  * result's promoted version: the first window with the metric is promoted, later ones when the metric has moved in
  * direction {@code change} strictly and by at least {@code improvement}; a promoted window is published as a new
  * model version ({@link io.kafkaml.registry.Registry#publishVersion}) with its metrics and the offsets after it, and
- * promoted.
+ * promoted. A result pinned by a promotion by hand ({@link io.kafkaml.registry.Promotion#pinned()}, a rollback) gets
+ * the versions the policy accepts (judged against its newest version) published but not promoted, until it is
+ * unpinned ({@link io.kafkaml.registry.Registry#unpin}).
+ *
+ * <p><b>Bad records</b> (a value that does not decode, a wrong shape, a label that is not a class index) follow
+ * {@code badRecordPolicy}, which for an unbounded stream is {@link BadRecordPolicy#SKIP} unless set: Kafka Streams'
+ * {@code LogAndContinueExceptionHandler} rather than its default {@code LogAndFail}, because an unbounded stream cannot
+ * be sent again and a run stopped at a record would stop there again after every restart (a bounded stream follows
+ * {@link TrainingSpec#badRecordPolicy()}, FAIL by default: a finite data set is trained whole or not at all). A
+ * skipped record is never fitted, held out or evaluated; it is logged with its topic, partition and offset, counted in
+ * the window's {@link io.kafkaml.registry.EpochMetrics#badRecords()} (never in its {@code records}), and, when
+ * {@code deadLetterTopic} is set, copied there with the {@code kafkaml.dlq.*} headers inference writes (topic,
+ * partition, offset, stage {@code DECODE}, error class and reason) before the window's offsets are committed (at least
+ * once: a window fitted again after a restart writes its bad records again). A window with no valid record is not a
+ * window: nothing is fitted, evaluated, published or counted; its offsets are committed and its bad records are
+ * counted in the next window's record. With {@link BadRecordPolicy#FAIL} the run ends FAILED at the first bad record,
+ * with the reason naming it, and the window's offsets are not committed.
  *
  * <p>The consumer group is {@code groupId}, by default {@code kafkaml-incremental.<deploymentId>.<model>} (one model;
  * several models trained by one runner share {@code kafkaml-incremental.<deploymentId>}). Its partitions are assigned,
- * not subscribed, so a restarted trainer resumes at once rather than after the dead member's session timeout; run one
- * trainer per group.
+ * not subscribed, so a restarted trainer resumes at once rather than after the dead member's session timeout; partitions
+ * added to the topic while the run goes on are assigned too (looked for at each window, as the consumer's metadata knows
+ * them).
+ * Assignment has no group generation to fence a second trainer with, so the registry does it: a trainer claims its
+ * results when its run starts ({@link io.kafkaml.registry.Registry#claimTraining}, the newest claim wins), and one
+ * that trained them before sees the newer claim before its next window is fitted or recorded and stops without
+ * recording anything more.
  *
  * <p>Thread safety: immutable (a record of immutable values) and thread-safe. Lifecycle: a value, no resources.
  *
@@ -51,6 +73,8 @@ import java.util.Objects;
  *     {@code monitoring_metric})
  * @param change the direction in which the metric improves (Kafka-ML's {@code change}: {@code up} or {@code down})
  * @param improvement the least change that promotes (Kafka-ML's {@code improvement}), &gt;= 0
+ * @param badRecordPolicy what to do with a record of the stream that cannot be trained on; {@code SKIP} by default
+ * @param deadLetterTopic where skipped records are copied with the reason in headers, or {@code null} for none
  */
 public record IncrementalSpec(
         String groupId,
@@ -61,7 +85,9 @@ public record IncrementalSpec(
         boolean indefinite,
         String monitoringMetric,
         PromotionPolicy.Direction change,
-        double improvement) {
+        double improvement,
+        BadRecordPolicy badRecordPolicy,
+        String deadLetterTopic) {
 
     /** The stream timeout unless one is given: 30 s. */
     public static final Duration DEFAULT_STREAM_TIMEOUT = Duration.ofSeconds(30);
@@ -101,6 +127,35 @@ public record IncrementalSpec(
         if (!(improvement >= 0) || Double.isInfinite(improvement)) {
             throw new IllegalArgumentException("improvement must be a number >= 0, was " + improvement);
         }
+        Objects.requireNonNull(badRecordPolicy, "badRecordPolicy");
+        if (deadLetterTopic != null && deadLetterTopic.isBlank()) {
+            throw new IllegalArgumentException("deadLetterTopic must not be blank (null for none)");
+        }
+    }
+
+    /** Settings that skip bad records without a dead-letter topic (the form of earlier versions). */
+    public IncrementalSpec(
+            String groupId,
+            int windowRecords,
+            Duration windowTime,
+            Duration streamTimeout,
+            int maxWindows,
+            boolean indefinite,
+            String monitoringMetric,
+            PromotionPolicy.Direction change,
+            double improvement) {
+        this(
+                groupId,
+                windowRecords,
+                windowTime,
+                streamTimeout,
+                maxWindows,
+                indefinite,
+                monitoringMetric,
+                change,
+                improvement,
+                BadRecordPolicy.SKIP,
+                null);
     }
 
     /** A builder: windows of 1,000 records, stream timeout 30 s, bounded, promotion on {@code loss} going down. */
@@ -152,6 +207,10 @@ public record IncrementalSpec(
         map.put("monitoringMetric", monitoringMetric);
         map.put("change", change.name());
         map.put("improvement", improvement);
+        map.put("badRecordPolicy", badRecordPolicy.name());
+        if (deadLetterTopic != null) {
+            map.put("deadLetterTopic", deadLetterTopic);
+        }
         return map;
     }
 
@@ -170,6 +229,12 @@ public record IncrementalSpec(
                 String.valueOf(map.get("monitoringMetric") == null ? "loss" : map.get("monitoringMetric")),
                 PromotionPolicy.Direction.of(String.valueOf(map.get("change") == null ? "DOWN" : map.get("change"))),
                 map.get("improvement") == null ? 0 : Double.parseDouble(String.valueOf(map.get("improvement"))));
+        if (map.get("badRecordPolicy") != null) {
+            builder.badRecordPolicy(BadRecordPolicy.valueOf(String.valueOf(map.get("badRecordPolicy"))));
+        }
+        if (map.get("deadLetterTopic") != null) {
+            builder.deadLetterTopic(String.valueOf(map.get("deadLetterTopic")));
+        }
         return builder.build();
     }
 
@@ -191,8 +256,25 @@ public record IncrementalSpec(
         private String monitoringMetric = "loss";
         private PromotionPolicy.Direction change = PromotionPolicy.Direction.DOWN;
         private double improvement;
+        private BadRecordPolicy badRecordPolicy = BadRecordPolicy.SKIP;
+        private String deadLetterTopic;
 
         private Builder() {}
+
+        /**
+         * What to do with a record that cannot be trained on; default {@link BadRecordPolicy#SKIP} (see the class
+         * comment for why an unbounded stream differs from a bounded one).
+         */
+        public Builder badRecordPolicy(BadRecordPolicy policy) {
+            this.badRecordPolicy = policy;
+            return this;
+        }
+
+        /** Where skipped records are copied, with the reason in {@code kafkaml.dlq.*} headers; default none. */
+        public Builder deadLetterTopic(String topic) {
+            this.deadLetterTopic = topic;
+            return this;
+        }
 
         /** The consumer group; default derived from the deployment and model (see the class comment). */
         public Builder groupId(String groupId) {
@@ -253,7 +335,9 @@ public record IncrementalSpec(
                     indefinite,
                     monitoringMetric,
                     change,
-                    improvement);
+                    improvement,
+                    badRecordPolicy,
+                    deadLetterTopic);
         }
     }
 }

@@ -34,7 +34,8 @@ import java.util.Set;
  * @param controlTimeout how long to wait for the stream's control message, {@code null} to wait indefinitely
  * @param splitOrder how records are assigned to train, validation and test
  * @param cacheBudgetBytes the memory the decoded stream may take to be kept for later epochs
- * @param badRecordPolicy what to do with records that cannot be decoded
+ * @param badRecordPolicy what to do with records of a bounded stream that cannot be decoded (an incremental run
+ *     follows {@link IncrementalSpec#badRecordPolicy()}, SKIP by default)
  * @param reuseStream whether the deployment may train on a control message published before it was recorded (the
  *     newest such message for its id, else the first after); by default only newer ones are accepted, so that an
  *     old message for the same id on a shared control topic is never trained on
@@ -383,7 +384,7 @@ public record TrainingSpec(
             return this;
         }
 
-        /** Bad-record policy; default FAIL. */
+        /** Bad-record policy of a bounded stream; default FAIL (an incremental run: {@link IncrementalSpec}'s). */
         public Builder badRecordPolicy(BadRecordPolicy policy) {
             this.badRecordPolicy = policy;
             return this;

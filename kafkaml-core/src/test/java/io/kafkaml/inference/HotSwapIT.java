@@ -270,6 +270,7 @@ class HotSwapIT {
         int count = 9_000;
         kafka.createTopic("in-back", PARTITIONS);
         kafka.createTopic("in-pinned", PARTITIONS);
+        int listeners = registry.listenerCount();
         try (LocalInference following = LocalInference.start(
                         registry,
                         kafka.clientConfig(),
@@ -323,7 +324,10 @@ class HotSwapIT {
             assertThat(registry.versions(resultId))
                     .extracting(ModelVersion::version)
                     .containsExactly(1, 2, 3);
+            assertThat(registry.listenerCount()).isGreaterThan(listeners); // the follower's
         }
+        // stopped deployments leave no listener on a registry that serves others after them
+        assertThat(registry.listenerCount()).isEqualTo(listeners);
     }
 
     /** Waits until each replica of {@code inference} serves {@code version} or was handed it for its next batch. */

@@ -129,6 +129,14 @@ class ModelVersionsTest {
                         org.assertj.core.groups.Tuple.tuple(1, false),
                         org.assertj.core.groups.Tuple.tuple(2, false),
                         org.assertj.core.groups.Tuple.tuple(1, true));
+        // published with promote: automatic, not pinned; by hand: pinned until unpinned
+        assertThat(registry.promotions(RESULT)).extracting(Promotion::pinned).containsExactly(false, true, true);
+        Promotion unpinned = registry.unpin(RESULT, "manual");
+        assertThat(unpinned.pinned()).isFalse();
+        assertThat(unpinned.version()).isEqualTo(1);
+        assertThat(unpinned.rollback()).isFalse();
+        assertThat(registry.unpin(RESULT, "again")).isEqualTo(unpinned); // not pinned: nothing written
+        assertThat(registry.promote(RESULT, 1, "pin again", true).pinned()).isTrue();
 
         assertThatThrownBy(() -> registry.promote(RESULT, 9, "manual"))
                 .isInstanceOf(EntityNotFoundException.class)

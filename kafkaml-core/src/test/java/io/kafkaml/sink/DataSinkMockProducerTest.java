@@ -89,7 +89,9 @@ class DataSinkMockProducerTest {
         assertThat(message.validationRate()).isEqualTo(0.1);
         assertThat(new String(history.get(0).value(), java.nio.charset.StandardCharsets.UTF_8))
                 .contains("\"total_msg\":null")
+                .contains("\"dataset_restrictions\":{}") // an object, as Kafka-ML's OnlineRawSink sends it
                 .contains("\"incremental\":true");
+        assertThat(message.datasetRestrictions()).contains("{}");
         assertThat(history.get(0).key()).containsExactly(7); // Kafka-ML's key: the id as one byte
         assertThatThrownBy(() -> sink(producer).online(true).build()) // testRate 0.25
                 .isInstanceOf(IllegalArgumentException.class)

@@ -121,6 +121,17 @@ public final class InMemoryKafka implements KafkaClientSupplier {
         }
     }
 
+    /** Adds partitions to a topic, up to {@code total} (as {@code Admin.createPartitions} does). */
+    public void addPartitions(String name, int total) {
+        synchronized (lock) {
+            Topic t = topics.get(name);
+            while (t.partitions.size() < total) {
+                t.partitions.add(new ArrayList<>());
+            }
+            changed();
+        }
+    }
+
     /** Whether the topic exists. */
     public boolean hasTopic(String name) {
         synchronized (lock) {

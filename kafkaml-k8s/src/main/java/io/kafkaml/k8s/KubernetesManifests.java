@@ -120,6 +120,12 @@ public final class KubernetesManifests {
         if (spec.decisionThreshold() != null) {
             env.add(env(KafkaMlConfig.INFERENCE_DECISION_THRESHOLD_CONFIG, String.valueOf(spec.decisionThreshold())));
         }
+        if (spec.version() != null) {
+            env.add(env(KafkaMlConfig.INFERENCE_VERSION_CONFIG, String.valueOf(spec.version())));
+        }
+        if (spec.followPromoted()) {
+            env.add(env(KafkaMlConfig.INFERENCE_FOLLOW_PROMOTED_CONFIG, "true"));
+        }
         // Each pod's name tells its replica apart (and is its transactional id suffix with exactly-once).
         env.add(new EnvVarBuilder()
                 .withName(KafkaMlConfig.environmentVariable(KafkaMlConfig.INFERENCE_REPLICA_INDEX_CONFIG))
@@ -408,7 +414,9 @@ public final class KubernetesManifests {
             KafkaMlConfig.INFERENCE_EXACTLY_ONCE_CONFIG,
             KafkaMlConfig.INFERENCE_DLQ_TOPIC_CONFIG,
             KafkaMlConfig.INFERENCE_GROUP_ID_CONFIG,
-            KafkaMlConfig.INFERENCE_DECISION_THRESHOLD_CONFIG);
+            KafkaMlConfig.INFERENCE_DECISION_THRESHOLD_CONFIG,
+            KafkaMlConfig.INFERENCE_VERSION_CONFIG,
+            KafkaMlConfig.INFERENCE_FOLLOW_PROMOTED_CONFIG);
 
     private List<EnvVar> common() {
         return List.of(

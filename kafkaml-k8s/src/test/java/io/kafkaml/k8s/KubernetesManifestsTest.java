@@ -111,6 +111,43 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void anInferenceDeploymentThatFollowsOrPinsAVersionPassesItToItsPods() {
+        var following = MANIFESTS.inferenceDeployment(
+                "follows",
+                InferenceSpec.builder("7.hcopd-paper", "hcopd-in", "hcopd-out")
+                        .followPromoted(true)
+                        .build());
+        var pinned = MANIFESTS.inferenceDeployment(
+                "pinned",
+                InferenceSpec.builder("7.hcopd-paper", "hcopd-in", "hcopd-out")
+                        .version(3)
+                        .build());
+        java.util.function.Function<io.fabric8.kubernetes.api.model.apps.Deployment, Map<String, String>> env =
+                d -> {
+                    Map<String, String> values = new java.util.TreeMap<>();
+                    d.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().forEach(e -> {
+                        if (e.getValue() != null) {
+                            values.put(e.getName(), e.getValue());
+                        }
+                    });
+                    return values;
+                };
+        assertThat(env.apply(following))
+                .containsEntry("KAFKAML_FOLLOW_PROMOTED", "true")
+                .doesNotContainKey("KAFKAML_MODEL_VERSION");
+        assertThat(env.apply(pinned))
+                .containsEntry("KAFKAML_MODEL_VERSION", "3")
+                .doesNotContainKey("KAFKAML_FOLLOW_PROMOTED");
+        // the worker reads them back under the names its settings define
+        assertThat(io.kafkaml.config.KafkaMlConfig.environmentVariable(
+                        io.kafkaml.config.KafkaMlConfig.INFERENCE_FOLLOW_PROMOTED_CONFIG))
+                .isEqualTo("KAFKAML_FOLLOW_PROMOTED");
+        assertThat(io.kafkaml.config.KafkaMlConfig.environmentVariable(
+                        io.kafkaml.config.KafkaMlConfig.INFERENCE_VERSION_CONFIG))
+                .isEqualTo("KAFKAML_MODEL_VERSION");
+    }
+
+    @Test
     void theControlLoggerDeploymentMatchesItsGoldenFileAndRunsOnePodOfTheWorker() throws IOException {
         var deployment = MANIFESTS.controlLoggerDeployment("KAFKA_ML_CONTROL_TOPIC");
         check("control-logger.yaml", List.of(deployment));

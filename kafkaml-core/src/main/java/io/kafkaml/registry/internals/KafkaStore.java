@@ -734,6 +734,16 @@ public final class KafkaStore implements AutoCloseable {
         listeners.add(listener);
     }
 
+    /** Stops calling a listener added with {@link #addListener} (the same object); nothing if it is not there. */
+    public void removeListener(BiConsumer<String, String> listener) {
+        listeners.remove(listener);
+    }
+
+    /** The number of listeners added and not removed. */
+    public int listenerCount() {
+        return listeners.size();
+    }
+
     private void checkOpen() {
         if (closing) {
             throw new IllegalStateException("The registry is closed");

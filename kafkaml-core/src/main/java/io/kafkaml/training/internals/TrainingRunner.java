@@ -17,6 +17,7 @@ import io.kafkaml.registry.DeploymentStatus;
 import io.kafkaml.registry.EpochMetrics;
 import io.kafkaml.registry.Registry;
 import io.kafkaml.registry.TrainingResult;
+import io.kafkaml.stream.StreamSlice;
 import io.kafkaml.training.IncrementalSpec;
 import io.kafkaml.training.LocalTrainingLauncher;
 import io.kafkaml.training.TrainingDeployments;
@@ -91,6 +92,8 @@ public final class TrainingRunner implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(TrainingRunner.class);
     private static final long PUBLISH_INTERVAL_NANOS = 1_000_000_000L;
     private static final long LOG_INTERVAL_NANOS = 10_000_000_000L;
+    /** Ends the reason of a version the policy accepted while the result was pinned by hand: never promoted by it. */
+    static final String NOT_PROMOTED_PINNED = " (not promoted: the result is pinned)";
 
     private final TrainingJob job;
     private final Registry registry;
@@ -218,10 +221,13 @@ public final class TrainingRunner implements Runnable {
             boolean unbounded = message.unboundedTopic().isPresent();
             if (message.unboundedUnsupervisedTopic().isPresent()) {
                 throw new io.kafkaml.common.KafkaMlException("The control message for deployment '" + id
-                        + "' announces Kafka-ML's online semi-supervised stream (unlabelled data read as it grows "
-                        + "from topic '" + message.unboundedUnsupervisedTopic().get() + "'); kafkaml trains "
-                        + "semi-supervised on a bounded unsupervised_topic (slices, as Kafka-ML's RawSink sends) or "
-                        + "incrementally on a labelled topic, not both at once yet");
+                        + "' announces Kafka-ML's online semi-supervised stream: its field unsupervised_topic names "
+                        + "the bare topic '"
+                        + message.unboundedUnsupervisedTopic().get() + "' (unlabelled data "
+                        + "pseudo-labelled window by window as it grows); kafkaml trains semi-supervised on a bounded "
+                        + "unsupervised_topic (slices, as Kafka-ML's RawSink sends with unsupervised_send and close) "
+                        + "or incrementally on a labelled topic, not on an unbounded unlabelled topic yet: send the "
+                        + "unlabelled data with a bounded sink");
             }
             if (!unbounded && resumed > 0) { // checkpoints of an incremental run, but this stream is bounded
                 trainers.forEach(ModelTrainer::forgetResume);
@@ -783,6 +789,7 @@ public final class TrainingRunner implements Runnable {
             trainer.normalizerArtifact = checkpoint.normalizer();
             trainer.runId = checkpoint.run();
             trainer.metricsStart = checkpoint.metricsStart();
+            trainer.appendedUpTo = appendedWindows(trainer, checkpoint);
             log.info(
                     "[{}] model {} resumes its incremental run after window {} ({} records fitted, offsets {})",
                     job.deploymentId(),
@@ -792,6 +799,31 @@ public final class TrainingRunner implements Runnable {
                     checkpoint.offsets());
         }
         return window;
+    }
+
+    /**
+     * The newest window of a checkpoint's run that has a record in the metrics topic: a window fitted again after a
+     * restart (its record was written before the kill, its checkpoint was not) is not recorded twice. 0 when unknown.
+     */
+    private int appendedWindows(ModelTrainer trainer, Checkpoint checkpoint) {
+        if (checkpoint.metricsStart() == null) {
+            return 0;
+        }
+        int[] newest = {0};
+        try {
+            registry.readEpochs(trainer.resultId, checkpoint.metricsStart(), (recordRun, epoch) -> {
+                if (checkpoint.run().equals(recordRun)) {
+                    newest[0] = Math.max(newest[0], epoch.epoch());
+                }
+            });
+        } catch (RuntimeException e) {
+            log.warn(
+                    "[{}] model {}: cannot read its window records ({}); a window fitted again is recorded again",
+                    job.deploymentId(),
+                    trainer.model.name(),
+                    reason(e));
+        }
+        return newest[0];
     }
 
     /** The network of a model's checkpoint, with its updater state. */
@@ -828,6 +860,8 @@ public final class TrainingRunner implements Runnable {
         }
         for (ModelTrainer trainer : trainers) {
             trainer.windowed = true;
+            // the newest trainer of a result wins: one that trained it before (a zombie) sees it lost and stops
+            registry.claimTraining(trainer.resultId, run);
             trainer.start(normalizer);
         }
         if (job.spec().earlyStoppingMetric() != null) {
@@ -835,8 +869,10 @@ public final class TrainingRunner implements Runnable {
         }
         int window = resumed == null ? 0 : resumed.window();
         long records = resumed == null ? 0 : resumed.records();
+        long pendingBad = 0; // bad records of windows with no valid record: counted in the next window's record
         try (WindowReader reader =
-                new WindowReader(clientConfig, clients, topic, group, incremental, job.deploymentId())) {
+                        new WindowReader(clientConfig, clients, topic, group, incremental, job.deploymentId());
+                DeadLetters deadLetters = new DeadLetters(incremental.deadLetterTopic())) {
             if (!reader.assign(cancelled::get)) {
                 for (ModelTrainer trainer : trainers) {
                     trainer.error = "topic '" + topic + "' of the incremental stream did not appear within the "
@@ -864,9 +900,45 @@ public final class TrainingRunner implements Runnable {
                             window);
                     break;
                 }
+                if (fenced(active)) {
+                    break; // a newer trainer owns the results and the group's offsets: nothing more is recorded
+                }
+                WindowFit fit;
+                try {
+                    fit = fitWindow(message, labels, active, next, window + 1, normalizer, incremental, pendingBad);
+                } catch (io.kafkaml.format.RecordDecodeException e) { // FAIL: never trains on part of a window
+                    throw new io.kafkaml.common.KafkaMlException(
+                            "a bad record in window " + (window + 1) + " (" + StreamSlice.formatList(next.slices())
+                                    + "), under the incremental bad-record policy FAIL: " + e.getMessage()
+                                    + "; the window's offsets are not committed (the policy SKIP, the default for "
+                                    + "an incremental run, leaves bad records out and goes on)",
+                            e);
+                }
+                normalizer = fit.normalizer();
+                deadLetters.send(fit.bad()); // before the commit: a restart before it writes them again
+                if (fit.fitted() == 0) {
+                    pendingBad += fit.bad().size();
+                    BadRecord first = fit.bad().get(0);
+                    log.warn(
+                            "[{}] The {} records of {} are all bad (the first: {}); nothing is fitted, their offsets "
+                                    + "are committed{}",
+                            job.deploymentId(),
+                            next.records(),
+                            StreamSlice.formatList(next.slices()),
+                            first.error().getMessage(),
+                            incremental.deadLetterTopic() == null
+                                    ? ""
+                                    : " after they were written to '" + incremental.deadLetterTopic() + "'");
+                    reader.commit(next.next());
+                    stageHook.accept("skipped:" + (window + 1));
+                    continue;
+                }
+                if (fenced(active)) {
+                    break;
+                }
+                pendingBad = 0;
                 window++;
-                records += next.records();
-                normalizer = fitWindow(message, labels, active, next, window, normalizer);
+                records += fit.fitted();
                 stageHook.accept("fitted:" + window);
                 for (ModelTrainer trainer : active) {
                     if (trainer.active()) {
@@ -901,25 +973,68 @@ public final class TrainingRunner implements Runnable {
     }
 
     /**
+     * Whether a newer trainer claimed one of these results ({@link Registry#claimTraining}): then every model of this
+     * runner stops where it is, records nothing more (no result, checkpoint, version or commit: they are the newer
+     * trainer's) and its run ends; checked before a window is fitted and before it is recorded.
+     */
+    private boolean fenced(List<ModelTrainer> active) {
+        for (ModelTrainer trainer : active) {
+            String owner = registry.trainingClaimant(trainer.resultId).orElse(run);
+            if (!owner.equals(run)) {
+                log.error(
+                        "[{}] model {}: a newer trainer ({}) claimed result {}; this one stops without recording "
+                                + "anything more (run one trainer per result)",
+                        job.deploymentId(),
+                        trainer.model.name(),
+                        owner,
+                        trainer.resultId);
+                for (ModelTrainer each : active) {
+                    each.stopped = true;
+                    each.fenced = true;
+                }
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A record of a window left out as bad, with the error that names it. */
+    private record BadRecord(io.kafkaml.stream.StreamRecord record, io.kafkaml.format.RecordDecodeException error) {}
+
+    /**
+     * What fitting one window did: the normalizer after it, its valid records (0: nothing was fitted), its bad records
+     * in stream order, each once.
+     */
+    private record WindowFit(DataNormalization normalizer, long fitted, List<BadRecord> bad) {}
+
+    /**
      * Fits one window: its records are read again through their slices (the decoders, splits, normalization and
      * layouts of a bounded stream), evaluated by the models as they are (prequential), split by the stream's
-     * {@code validation_rate}, fitted for the spec's epochs and evaluated on the hold-out.
+     * {@code validation_rate}, fitted for the spec's epochs and evaluated on the hold-out. Bad records follow the
+     * incremental policy: under SKIP every one is found before anything is fitted (the window's cache, or a pass), and
+     * a window with no valid record is not fitted, evaluated or recorded.
      *
-     * @return the normalizer (fitted on the first window's training records when the spec asks for one)
+     * @param pendingBad bad records of earlier windows with no valid record, counted in this window's record
+     * @return the normalizer (fitted on the first window's training records when the spec asks for one), the records
+     *     fitted and the bad ones
+     * @throws io.kafkaml.format.RecordDecodeException at the first bad record, under the policy FAIL
      */
-    private DataNormalization fitWindow(
+    private WindowFit fitWindow(
             ControlMessage message,
             LabelPlan labels,
             List<ModelTrainer> active,
             WindowReader.Window window,
             int number,
-            DataNormalization normalizer) {
+            DataNormalization normalizer,
+            IncrementalSpec incremental,
+            long pendingBad) {
         TrainingSpec spec = job.spec();
         ControlMessage windowMessage = message.toBuilder()
                 .slices(window.slices())
                 .totalMessages(window.records())
                 .incremental(false)
                 .build();
+        Map<String, BadRecord> bad = new LinkedHashMap<>();
         StreamDataSets.Builder builder = StreamDataSets.builder(clientConfig, windowMessage)
                 .clientSupplier(clients)
                 .batchSize(spec.batchSize())
@@ -927,15 +1042,35 @@ public final class TrainingRunner implements Runnable {
                 .seed(spec.seed() + number)
                 .splitOrder(spec.splitOrder())
                 .cacheBudgetBytes(spec.cacheBudgetBytes())
-                .badRecordPolicy(spec.badRecordPolicy());
+                .badRecordPolicy(incremental.badRecordPolicy())
+                .badRecordHandler((record, error) -> bad.putIfAbsent(
+                        record.topic() + "-" + record.partition() + "@" + record.offset(),
+                        new BadRecord(record, error)));
         if (labels.oneHotClasses() > 0) {
             builder.oneHotLabels(labels.oneHotClasses());
         } else if (labels.indexClasses() > 0) {
             builder.classIndexLabels(labels.indexClasses());
         }
         try (StreamDataSets data = builder.build()) {
+            data.splitSize(io.kafkaml.dataset.DataSplit.TRAIN); // reads and decodes the window when it fits the cache
+            if (!data.cached()) { // one pass over every split finds the bad records before anything is fitted
+                for (io.kafkaml.dataset.DataSplit split : io.kafkaml.dataset.DataSplit.values()) {
+                    StreamDataSetIterator records = data.iterator(split);
+                    while (records.hasNext()) {
+                        checkCancelled();
+                        records.next();
+                    }
+                }
+            }
+            List<BadRecord> badRecords = List.copyOf(bad.values());
+            long fitted = window.records() - badRecords.size();
+            if (fitted <= 0) {
+                return new WindowFit(normalizer, 0, badRecords);
+            }
             StreamDataSetIterator train = data.train();
-            if (normalizer == null && spec.normalization() != io.kafkaml.training.Normalization.NONE) {
+            if (normalizer == null
+                    && spec.normalization() != io.kafkaml.training.Normalization.NONE
+                    && hasRows(train)) {
                 normalizer = fitNormalizer(train);
                 for (ModelTrainer trainer : active) {
                     trainer.normalizer = normalizer;
@@ -944,7 +1079,8 @@ public final class TrainingRunner implements Runnable {
             if (normalizer != null) {
                 data.normalize(normalizer);
             }
-            boolean hasValidation = data.splitSize(io.kafkaml.dataset.DataSplit.VALIDATION) > 0;
+            boolean hasValidation =
+                    data.splitSize(io.kafkaml.dataset.DataSplit.VALIDATION) > 0 && hasRows(data.validation());
             List<StreamDataSetIterator> all = new ArrayList<>();
             all.add(train);
             if (hasValidation) {
@@ -979,12 +1115,125 @@ public final class TrainingRunner implements Runnable {
                             holdout.getOrDefault(trainer, Map.of()),
                             millis,
                             hasValidation,
-                            window.records(),
-                            prequential.getOrDefault(trainer, Map.of()));
+                            fitted,
+                            prequential.getOrDefault(trainer, Map.of()),
+                            pendingBad + badRecords.size());
+                }
+            }
+            return new WindowFit(normalizer, fitted, badRecords);
+        }
+    }
+
+    /** Whether an iterator has at least one row (it is reset before and after). */
+    private static boolean hasRows(StreamDataSetIterator iterator) {
+        iterator.reset();
+        boolean rows = iterator.hasNext();
+        iterator.reset();
+        return rows;
+    }
+
+    /**
+     * Copies an incremental run's bad records to its dead-letter topic, with the {@code kafkaml.dlq.*} headers an
+     * inference replica writes (stage {@code DECODE}); waits for the broker before the window is committed. A copy the
+     * producer refuses as too large is written without the record's key and value. Without a topic it does nothing.
+     */
+    private final class DeadLetters implements AutoCloseable {
+        private final String topic;
+        private org.apache.kafka.clients.producer.Producer<byte[], byte[]> producer;
+
+        DeadLetters(String topic) {
+            this.topic = topic;
+        }
+
+        void send(List<BadRecord> bad) {
+            if (topic == null || bad.isEmpty()) {
+                return;
+            }
+            if (producer == null) {
+                producer = clients.producer(io.kafkaml.internals.ClientConfigs.producer(
+                        clientConfig,
+                        Map.of(
+                                org.apache.kafka.clients.producer.ProducerConfig.CLIENT_ID_CONFIG,
+                                "kafkaml-incremental-dlq-" + job.deploymentId(),
+                                org.apache.kafka.clients.producer.ProducerConfig.ACKS_CONFIG,
+                                "all"),
+                        Map.of()));
+            }
+            List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+            for (BadRecord record : bad) {
+                sent.add(producer.send(copy(record, true)));
+            }
+            for (int i = 0; i < bad.size(); i++) {
+                try {
+                    await(sent.get(i));
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.RecordTooLargeException)) {
+                        throw failed(bad.get(i), e.getCause());
+                    }
+                    try {
+                        await(producer.send(copy(bad.get(i), false)));
+                    } catch (java.util.concurrent.ExecutionException again) {
+                        throw failed(bad.get(i), again.getCause());
+                    }
                 }
             }
         }
-        return normalizer;
+
+        private void await(java.util.concurrent.Future<?> future) throws java.util.concurrent.ExecutionException {
+            try {
+                future.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CancelledException();
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new java.util.concurrent.ExecutionException(e);
+            }
+        }
+
+        private io.kafkaml.common.KafkaMlException failed(BadRecord record, Throwable cause) {
+            return new io.kafkaml.common.KafkaMlException(
+                    "cannot write the bad record at " + record.record().topic() + "-"
+                            + record.record().partition()
+                            + "@" + record.record().offset() + " to the dead-letter topic '" + topic + "': "
+                            + reason(cause) + "; the window's offsets are not committed",
+                    cause);
+        }
+
+        private org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> copy(BadRecord bad, boolean payload) {
+            io.kafkaml.stream.StreamRecord record = bad.record();
+            org.apache.kafka.common.header.internals.RecordHeaders headers =
+                    new org.apache.kafka.common.header.internals.RecordHeaders();
+            headers.add(KafkaMlConfig.DLQ_TOPIC_HEADER, utf8(record.topic()));
+            headers.add(KafkaMlConfig.DLQ_PARTITION_HEADER, utf8(String.valueOf(record.partition())));
+            headers.add(KafkaMlConfig.DLQ_OFFSET_HEADER, utf8(String.valueOf(record.offset())));
+            headers.add(KafkaMlConfig.DLQ_STAGE_HEADER, utf8("DECODE"));
+            headers.add(
+                    KafkaMlConfig.DLQ_ERROR_CLASS_HEADER,
+                    utf8(bad.error().getClass().getName()));
+            headers.add(
+                    KafkaMlConfig.DLQ_ERROR_MESSAGE_HEADER,
+                    utf8(String.valueOf(bad.error().reason())
+                            .replaceAll("\\s+", " ")
+                            .trim()));
+            if (!payload) {
+                headers.add(
+                        KafkaMlConfig.DLQ_PAYLOAD_OMITTED_HEADER,
+                        utf8("the dead-letter copy was refused as too large"));
+            }
+            return new org.apache.kafka.clients.producer.ProducerRecord<>(
+                    topic, null, payload ? record.key() : null, payload ? record.value() : null, headers);
+        }
+
+        private static byte[] utf8(String text) {
+            return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public void close() {
+            if (producer != null) {
+                producer.close(Duration.ofSeconds(5));
+            }
+        }
     }
 
     /** Evaluates several models on one pass over each of {@code iterators}, as one evaluation. */
@@ -1271,6 +1520,10 @@ public final class TrainingRunner implements Runnable {
         boolean windowed;
         /** The incremental checkpoint this model resumes from, or {@code null}. */
         Checkpoint resume;
+        /** Whether a newer trainer took this model's result over: it records nothing more. */
+        boolean fenced;
+        /** The newest window of the resumed run already recorded in the metrics topic (not appended again). */
+        int appendedUpTo;
 
         ModelTrainer(ModelDefinition model) {
             this.model = model;
@@ -1335,6 +1588,7 @@ public final class TrainingRunner implements Runnable {
             normalizerArtifact = null;
             runId = run;
             metricsStart = null;
+            appendedUpTo = 0;
         }
 
         /**
@@ -1381,7 +1635,10 @@ public final class TrainingRunner implements Runnable {
          * Asks the promotion policy ({@link IncrementalSpec#promotionPolicy}: Kafka-ML's rule) whether this window's
          * model beats the result's promoted version; if so publishes it as a new version (model, normalizer, its
          * metrics: training {@code loss}, hold-out {@code val_*}, prequential {@code preq_*}; the offsets after the
-         * window) and promotes it.
+         * window) and promotes it. A result pinned by a promotion by hand ({@link io.kafkaml.registry.Promotion#pinned})
+         * gets the version published but not promoted (judged against its newest version instead). A window published
+         * before a restart (the same offsets) is not published again; if the policy had it promoted and the kill came
+         * between its version record and its promotion, it is promoted now (reconciled).
          */
         private void promote(int window, WindowReader.Window read, IncrementalSpec incremental) {
             boolean holdout = !lastEpoch.validation().isEmpty();
@@ -1393,30 +1650,71 @@ public final class TrainingRunner implements Runnable {
             addMetrics(candidate, "preq_", lastEpoch.prequential());
             Map<String, Long> seen = new java.util.TreeMap<>();
             read.next().forEach((partition, offset) -> seen.put(partition.toString(), offset));
-            java.util.Optional<io.kafkaml.registry.ModelVersion> published = registry.versions(resultId).stream()
-                    .filter(v -> v.offsets().equals(seen))
-                    .findFirst();
+            registry.syncVersions(); // a promotion by hand in another process a moment ago counts
+            List<io.kafkaml.registry.ModelVersion> versions = registry.versions(resultId);
+            java.util.Optional<io.kafkaml.registry.Promotion> last = registry.latestPromotion(resultId);
+            boolean pinned = last.map(io.kafkaml.registry.Promotion::pinned).orElse(false);
+            java.util.Optional<io.kafkaml.registry.ModelVersion> published =
+                    versions.stream().filter(v -> v.offsets().equals(seen)).findFirst();
             if (published.isPresent()) {
                 // a runner killed after publishing this window and before its checkpoint fitted it again
-                log.info(
-                        "[{}] model {} window {} was already published as version {}; not published twice",
-                        job.deploymentId(),
-                        model.name(),
-                        window,
-                        published.get().version());
+                io.kafkaml.registry.ModelVersion version = published.get();
+                boolean everPromoted =
+                        registry.promotions(resultId).stream().anyMatch(p -> p.version() == version.version());
+                if (!everPromoted
+                        && !pinned
+                        && !version.reason().endsWith(NOT_PROMOTED_PINNED)
+                        && last.map(p -> p.version() < version.version()).orElse(true)) {
+                    registry.promote(
+                            resultId, version.version(), "reconciled after a restart: " + version.reason(), false);
+                    log.info(
+                            "[{}] model {} window {} was published as version {} before a restart but not promoted; "
+                                    + "promoted now",
+                            job.deploymentId(),
+                            model.name(),
+                            window,
+                            version.version());
+                } else {
+                    log.info(
+                            "[{}] model {} window {} was already published as version {}; not published twice",
+                            job.deploymentId(),
+                            model.name(),
+                            window,
+                            version.version());
+                }
                 return;
             }
-            java.util.Optional<Map<String, Double>> promoted =
-                    registry.promotedVersion(resultId).map(io.kafkaml.registry.ModelVersion::metrics);
+            java.util.Optional<Map<String, Double>> reference = pinned
+                    ? (versions.isEmpty()
+                            ? java.util.Optional.empty()
+                            : java.util.Optional.of(
+                                    versions.get(versions.size() - 1).metrics()))
+                    : registry.promotedVersion(resultId).map(io.kafkaml.registry.ModelVersion::metrics);
             io.kafkaml.training.PromotionPolicy.Decision decision =
-                    incremental.promotionPolicy(holdout).decide(candidate, promoted);
+                    incremental.promotionPolicy(holdout).decide(candidate, reference);
             if (!decision.promote()) {
                 log.info("[{}] model {} window {}: {}", job.deploymentId(), model.name(), window, decision.reason());
                 return;
             }
             String reason = "window " + window + ": " + decision.reason();
+            if (pinned) {
+                io.kafkaml.registry.ModelVersion version = registry.publishVersion(
+                        resultId, network, normalizer, candidate, read.next(), reason + NOT_PROMOTED_PINNED, false);
+                log.info(
+                        "[{}] model {} published version {} without promoting it: the result is pinned to version {} "
+                                + "by a promotion by hand (kafkaml results unpin {} lets the policy promote again): {}",
+                        job.deploymentId(),
+                        model.name(),
+                        version.version(),
+                        last.get().version(),
+                        resultId,
+                        reason);
+                return;
+            }
             io.kafkaml.registry.ModelVersion version =
-                    registry.publishVersion(resultId, network, normalizer, candidate, read.next(), reason, true);
+                    registry.publishVersion(resultId, network, normalizer, candidate, read.next(), reason, false);
+            stageHook.accept("versioned:" + window);
+            registry.promote(resultId, version.version(), reason, false);
             log.info(
                     "[{}] model {} promoted version {}: {}",
                     job.deploymentId(),
@@ -1504,8 +1802,25 @@ public final class TrainingRunner implements Runnable {
                 boolean hasValidation,
                 long records,
                 Map<String, Double> prequential) {
+            endEpoch(epoch, validation, millis, hasValidation, records, prequential, 0);
+        }
+
+        void endEpoch(
+                int epoch,
+                Map<String, Double> validation,
+                long millis,
+                boolean hasValidation,
+                long records,
+                Map<String, Double> prequential,
+                long badRecords) {
             EpochMetrics metrics = new EpochMetrics(
-                    epoch, lossCount == 0 ? Double.NaN : lossSum / lossCount, validation, millis, records, prequential);
+                    epoch,
+                    lossCount == 0 ? Double.NaN : lossSum / lossCount,
+                    validation,
+                    millis,
+                    records,
+                    prequential,
+                    badRecords);
             lossSum = 0;
             lossCount = 0;
             epochCount = epoch;
@@ -1518,11 +1833,12 @@ public final class TrainingRunner implements Runnable {
             if (windowed) {
                 String watched = kind.isClassifier() ? "accuracy" : "mse";
                 log.info(
-                        "[{}] model {} window {}: {} records, loss {}{}{}",
+                        "[{}] model {} window {}: {} records{}, loss {}{}{}",
                         job.deploymentId(),
                         model.name(),
                         epoch,
                         records,
+                        badRecords == 0 ? "" : " (" + badRecords + " bad left out)",
                         String.format("%.4f", metrics.loss()),
                         prequential.containsKey(watched)
                                 ? String.format(", prequential %s %.4f", watched, prequential.get(watched))
@@ -1552,17 +1868,15 @@ public final class TrainingRunner implements Runnable {
                 publish(DeploymentStatus.FAILED);
                 return;
             }
-            registry.appendEpoch(resultId, runId, metrics).whenComplete((position, e) -> {
-                if (e != null && metricsFailure == null) {
-                    metricsFailure = e;
-                }
-                if (position != null && (metricsStart == null || position.offset() < metricsStart.offset())) {
-                    metricsStart = position; // the first epoch's (acknowledgements come in order; be sure anyway)
-                }
-                if (position != null && (metricsLast == null || position.offset() > metricsLast.offset())) {
-                    metricsLast = position;
-                }
-            });
+            if (windowed && epoch <= appendedUpTo) {
+                log.info(
+                        "[{}] model {} window {} was recorded in the metrics topic before the restart; not recorded twice",
+                        job.deploymentId(),
+                        model.name(),
+                        epoch);
+            } else {
+                appendEpoch(metrics);
+            }
             listener.onEpoch(job.deploymentId(), model.name(), metrics, total);
             if (!windowed && System.nanoTime() - lastPublished >= PUBLISH_INTERVAL_NANOS) {
                 // live summary in the registry, at most once a second; a windowed trainer publishes its window
@@ -1587,6 +1901,21 @@ public final class TrainingRunner implements Runnable {
                             sinceBest);
                 }
             }
+        }
+
+        /** Appends a record to the metrics topic without waiting; its acknowledgement moves the run's positions. */
+        private void appendEpoch(EpochMetrics metrics) {
+            registry.appendEpoch(resultId, runId, metrics).whenComplete((position, e) -> {
+                if (e != null && metricsFailure == null) {
+                    metricsFailure = e;
+                }
+                if (position != null && (metricsStart == null || position.offset() < metricsStart.offset())) {
+                    metricsStart = position; // the first epoch's (acknowledgements come in order; be sure anyway)
+                }
+                if (position != null && (metricsLast == null || position.offset() > metricsLast.offset())) {
+                    metricsLast = position;
+                }
+            });
         }
 
         /** Whether {@code metrics} beats the best epoch by the early-stopping metric, the validation or training loss. */
@@ -1682,7 +2011,7 @@ public final class TrainingRunner implements Runnable {
          * FAILED with that reason, recorded in a minimal result if that can still be written.
          */
         void publish(DeploymentStatus newStatus) {
-            if (status.isTerminal()) {
+            if (status.isTerminal() || fenced) { // a fenced trainer's result is the newer trainer's to write
                 return;
             }
             lastPublished = System.nanoTime();

@@ -30,6 +30,9 @@ import org.slf4j.LoggerFactory;
  * or from the offsets of its own checkpoint ({@link #seek}), which win: a checkpoint may be one window ahead of the
  * group when the trainer died between recording it and committing.
  *
+ * <p>Partitions added to the topic while the run goes on are assigned too: looked for at the start of every window and
+ * every 5 s while a window is empty (as the consumer's metadata knows them).
+ *
  * <p>A window is described by its slices ({@code topic:partition:first:end}, end exclusive) and its record count; the
  * caller reads its records again through the slices (the same decoders and splits as a bounded stream). Records of a
  * poll beyond a full window are not lost: the consumer is sought back to the first of them.
@@ -50,6 +53,9 @@ final class WindowReader implements AutoCloseable {
     private final IncrementalSpec spec;
     private final String name;
     private long lastRecordNanos = System.nanoTime();
+    private long partitionsCheckedNanos = System.nanoTime();
+    /** How often an empty window looks for partitions added to the topic (also at the start of every window). */
+    private static final long PARTITION_CHECK_NANOS = 5_000_000_000L;
 
     WindowReader(
             Map<String, ?> clientConfig,
@@ -130,6 +136,35 @@ final class WindowReader implements AutoCloseable {
     }
 
     /**
+     * Assigns the partitions added to the topic since it was assigned (as the consumer's metadata knows them: within
+     * its {@code metadata.max.age.ms}, 5 minutes by default); they start at the group's committed offsets, else at
+     * their beginning. The partitions already assigned keep their positions.
+     */
+    private void addNewPartitions() {
+        partitionsCheckedNanos = System.nanoTime();
+        List<PartitionInfo> partitions;
+        try {
+            partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            return; // the next check tries again
+        }
+        if (partitions == null || partitions.size() <= consumer.assignment().size()) {
+            return;
+        }
+        java.util.Set<TopicPartition> all = new java.util.HashSet<>(consumer.assignment());
+        partitions.forEach(p -> all.add(new TopicPartition(p.topic(), p.partition())));
+        if (all.size() > consumer.assignment().size()) {
+            log.info(
+                    "[{}] Topic '{}' has {} partitions now (was {}): reading the new ones too",
+                    name,
+                    topic,
+                    all.size(),
+                    consumer.assignment().size());
+            consumer.assign(all);
+        }
+    }
+
+    /**
      * Reads the next window.
      *
      * @return the window, or {@code null} when the stream has been idle for the stream timeout with no record pending
@@ -139,9 +174,13 @@ final class WindowReader implements AutoCloseable {
         Map<TopicPartition, long[]> ranges = new TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
         long count = 0;
         long firstNanos = 0;
+        addNewPartitions();
         while (true) {
             if (cancelled.getAsBoolean()) {
                 throw new java.util.concurrent.CancellationException();
+            }
+            if (count == 0 && System.nanoTime() - partitionsCheckedNanos >= PARTITION_CHECK_NANOS) {
+                addNewPartitions();
             }
             ConsumerRecords<byte[], byte[]> polled = consumer.poll(POLL);
             long now = System.nanoTime();

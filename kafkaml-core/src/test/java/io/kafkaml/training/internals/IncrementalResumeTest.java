@@ -64,6 +64,10 @@ class IncrementalResumeTest {
     }
 
     private TrainingJob job(Registry registry) {
+        return job(registry, IncrementalSpec.builder());
+    }
+
+    private TrainingJob job(Registry registry, IncrementalSpec.Builder incremental) {
         var conf = new NeuralNetConfiguration.Builder()
                 .seed(3)
                 .updater(new Adam(0.05))
@@ -90,7 +94,7 @@ class IncrementalResumeTest {
                 .epochs(2)
                 .seed(11)
                 .controlTimeout(Duration.ofMinutes(1))
-                .incremental(IncrementalSpec.builder()
+                .incremental(incremental
                         .windowRecords(WINDOW)
                         .streamTimeout(Duration.ofSeconds(2))
                         .build())
@@ -114,8 +118,196 @@ class IncrementalResumeTest {
         }
     }
 
+    /** Kafka-ML's online control message for deployment 7 on topic {@code points}, sent to topic {@code control}. */
+    private void sendControlMessage() {
+        try (Producer<byte[], byte[]> kafkaMl = kafka.producer(Map.of())) {
+            String control = "{\"topic\": \"points\", \"unsupervised_topic\": null, \"input_format\": \"JSON\", "
+                    + "\"description\": \"points\", \"input_config\": {\"data_reshape\": \"2\"}, "
+                    + "\"validation_rate\": 0.2, \"test_rate\": 0, \"total_msg\": null, "
+                    + "\"dataset_restrictions\": {}, \"incremental\": true}";
+            kafkaMl.send(new ProducerRecord<>("control", new byte[] {7}, control.getBytes(StandardCharsets.UTF_8)));
+        }
+    }
+
+    /** Values that are not a JSON array of two numbers, to partition 0 of {@code points}. */
+    private void sendBad(int count) {
+        try (Producer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+            for (int i = 0; i < count; i++) {
+                producer.send(new ProducerRecord<>(
+                        "points",
+                        0,
+                        "1".getBytes(StandardCharsets.UTF_8),
+                        ("not json " + i).getBytes(StandardCharsets.UTF_8)));
+            }
+        }
+    }
+
+    private static String header(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> record, String key) {
+        return new String(record.headers().lastHeader(key).value(), StandardCharsets.UTF_8);
+    }
+
+    @org.junit.jupiter.api.Test
+    void badRecordsAreLeftOutDeadLetteredAndCountedApartAndAWindowWithNoValidRecordIsNotAWindow() {
+        kafka.createTopic("control", 1, Map.of());
+        kafka.createTopic("points", 1, Map.of());
+        kafka.createTopic("points-dlq", 1, Map.of());
+        sendControlMessage();
+        send(0, WINDOW - 5, 1);
+        sendBad(5); // window 1: offsets 35..39 bad
+        sendBad(WINDOW); // offsets 40..79: no valid record
+        send(0, WINDOW, 2); // window 2
+        Registry registry = connect();
+        TrainingRunnerTest.Events events = new TrainingRunnerTest.Events();
+        TrainingRunner runner = new TrainingRunner(
+                job(registry, IncrementalSpec.builder().deadLetterTopic("points-dlq")),
+                registry,
+                CONFIG,
+                events,
+                kafka);
+        runner.run(); // the default policy for an incremental run: SKIP; it ends on the stream timeout
+
+        assertThat(runner.finalStatus()).isEqualTo(DeploymentStatus.FINISHED);
+        assertThat(events.epochs)
+                .extracting(EpochMetrics::epoch, EpochMetrics::records, EpochMetrics::badRecords)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(1, (long) WINDOW - 5, 5L),
+                        org.assertj.core.groups.Tuple.tuple(2, (long) WINDOW, (long) WINDOW));
+        assertThat(registry.result("7.mlp").orElseThrow().epochCount()).isEqualTo(2);
+        var dead = kafka.records("points-dlq");
+        assertThat(dead).hasSize(WINDOW + 5);
+        assertThat(dead)
+                .extracting(r -> header(r, io.kafkaml.config.KafkaMlConfig.DLQ_OFFSET_HEADER))
+                .containsExactlyElementsOf(java.util.stream.LongStream.range(WINDOW - 5, 2 * WINDOW)
+                        .mapToObj(String::valueOf)
+                        .toList());
+        assertThat(dead).allSatisfy(r -> {
+            assertThat(header(r, io.kafkaml.config.KafkaMlConfig.DLQ_TOPIC_HEADER))
+                    .isEqualTo("points");
+            assertThat(header(r, io.kafkaml.config.KafkaMlConfig.DLQ_PARTITION_HEADER))
+                    .isEqualTo("0");
+            assertThat(header(r, io.kafkaml.config.KafkaMlConfig.DLQ_STAGE_HEADER))
+                    .isEqualTo("DECODE");
+            assertThat(header(r, io.kafkaml.config.KafkaMlConfig.DLQ_ERROR_MESSAGE_HEADER))
+                    .isNotBlank();
+            assertThat(new String(r.value(), StandardCharsets.UTF_8)).startsWith("not json");
+        });
+        // no version was made of the window with no valid record: at most one per fitted window
+        assertThat(registry.versions("7.mlp")).hasSizeLessThanOrEqualTo(2);
+    }
+
+    @org.junit.jupiter.api.Test
+    void underTheFailPolicyABadRecordEndsTheRunWithAReasonNamingIt() {
+        kafka.createTopic("control", 1, Map.of());
+        kafka.createTopic("points", 1, Map.of());
+        sendControlMessage();
+        send(0, 7, 1);
+        sendBad(1); // offset 7
+        send(0, WINDOW - 8, 2);
+        Registry registry = connect();
+        TrainingRunner runner = new TrainingRunner(
+                job(registry, IncrementalSpec.builder().badRecordPolicy(io.kafkaml.dataset.BadRecordPolicy.FAIL)),
+                registry,
+                CONFIG,
+                new TrainingRunnerTest.Events(),
+                kafka);
+        runner.run();
+
+        assertThat(runner.finalStatus()).isEqualTo(DeploymentStatus.FAILED);
+        assertThat(registry.result("7.mlp").orElseThrow().error())
+                .contains("points-0@7")
+                .contains("FAIL")
+                .contains("not committed");
+        assertThat(registry.result("7.mlp").orElseThrow().epochCount()).isZero();
+    }
+
+    @org.junit.jupiter.api.Test
+    void aPartitionAddedToTheTopicWhileTheRunGoesOnIsRead() throws Exception {
+        kafka.createTopic("control", 1, Map.of());
+        kafka.createTopic("points", 1, Map.of());
+        Registry registry = connect();
+        TrainingRunnerTest.Events events = new TrainingRunnerTest.Events();
+        TrainingRunner runner = new TrainingRunner(
+                job(registry, IncrementalSpec.builder().indefinite(true)), registry, CONFIG, events, kafka);
+        killed = new Thread(runner, "growing-topic");
+        killed.setDaemon(true);
+        killed.start();
+        sendControlMessage();
+        send(0, WINDOW, 1);
+        Awaitility.await()
+                .atMost(Duration.ofMinutes(1))
+                .until(() ->
+                        registry.result("7.mlp").map(r -> r.epochCount() == 1).orElse(false));
+        kafka.addPartitions("points", 2);
+        send(1, WINDOW, 2); // only to the new partition
+        Awaitility.await()
+                .atMost(Duration.ofMinutes(1))
+                .until(() ->
+                        registry.result("7.mlp").map(r -> r.epochCount() == 2).orElse(false));
+        assertThat(events.epochs)
+                .extracting(EpochMetrics::epoch, EpochMetrics::records)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(1, (long) WINDOW),
+                        org.assertj.core.groups.Tuple.tuple(2, (long) WINDOW));
+        runner.cancel();
+        assertThat(runner.awaitEnd(Duration.ofMinutes(1))).isTrue();
+    }
+
+    @org.junit.jupiter.api.Test
+    void aSecondTrainerOfTheSameResultFencesTheFirstWhichStopsWithoutRecordingAnything() throws Exception {
+        kafka.createTopic("control", 1, Map.of());
+        kafka.createTopic("points", 1, Map.of());
+        Registry first = connect();
+        TrainingRunner zombie = new TrainingRunner(
+                job(first, IncrementalSpec.builder().indefinite(true)),
+                first,
+                CONFIG,
+                new TrainingRunnerTest.Events(),
+                kafka);
+        killed = new Thread(zombie, "first-trainer");
+        killed.setDaemon(true);
+        killed.start();
+        sendControlMessage();
+        send(0, WINDOW, 1);
+        Awaitility.await()
+                .atMost(Duration.ofMinutes(1))
+                .until(() -> first.result("7.mlp").map(r -> r.epochCount() == 1).orElse(false));
+        String firstOwner = first.trainingClaimant("7.mlp").orElseThrow();
+
+        Registry second = connect(); // a pod that replaced the first while the first lives on
+        TrainingRunnerTest.Events events = new TrainingRunnerTest.Events();
+        TrainingRunner newer = new TrainingRunner(
+                job(second, IncrementalSpec.builder().indefinite(true)), second, CONFIG, events, kafka);
+        Thread newerThread = new Thread(newer, "second-trainer");
+        newerThread.setDaemon(true);
+        newerThread.start();
+        try {
+            Awaitility.await()
+                    .atMost(Duration.ofMinutes(1))
+                    .until(() -> !second.trainingClaimant("7.mlp").orElseThrow().equals(firstOwner));
+            send(0, WINDOW, 2);
+            // the first sees the newer claim at its next window and ends, writing nothing
+            assertThat(zombie.awaitEnd(Duration.ofMinutes(1))).isTrue();
+            assertThat(zombie.finalStatus()).isNotEqualTo(DeploymentStatus.FINISHED);
+            Awaitility.await()
+                    .atMost(Duration.ofMinutes(1))
+                    .until(() ->
+                            second.result("7.mlp").map(r -> r.epochCount() == 2).orElse(false));
+            assertThat(second.result("7.mlp").orElseThrow().status()).isEqualTo(DeploymentStatus.TRAINING);
+            assertThat(events.epochs).extracting(EpochMetrics::epoch).containsExactly(2);
+            Map<Integer, Integer> recorded = new java.util.TreeMap<>();
+            second.readEpochs(
+                    "7.mlp",
+                    second.result("7.mlp").orElseThrow().metricsStart(),
+                    (run, epoch) -> recorded.merge(epoch.epoch(), 1, Integer::sum));
+            assertThat(recorded).isEqualTo(Map.of(1, 1, 2, 1)); // window 2 fitted and recorded once, by the newer
+        } finally {
+            newer.cancel();
+            assertThat(newer.awaitEnd(Duration.ofMinutes(1))).isTrue();
+        }
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"fitted", "published", "checkpointed", "committed"})
+    @ValueSource(strings = {"fitted", "versioned", "published", "checkpointed", "committed"})
     void aRunnerKilledAtAnyStepOfAWindowResumesWithNoWindowRefittedTwiceOrSkipped(String stage) throws Exception {
         kafka.createTopic("control", 1, Map.of());
         kafka.createTopic("points", 2, Map.of());
@@ -168,9 +360,77 @@ class IncrementalResumeTest {
                         org.assertj.core.groups.Tuple.tuple(1, (long) WINDOW),
                         org.assertj.core.groups.Tuple.tuple(2, (long) WINDOW));
         // one version at most per window: never two with the offsets of the same window
+        List<ModelVersion> versions = second.versions("7.mlp");
         List<Map<String, Long>> offsets =
-                second.versions("7.mlp").stream().map(ModelVersion::offsets).toList();
+                versions.stream().map(ModelVersion::offsets).toList();
         assertThat(offsets).doesNotHaveDuplicates().isNotEmpty();
         assertThat(offsets.get(0)).containsEntry("points-0", 0L).containsEntry("points-1", (long) WINDOW);
+        // the policy publishes only what it promotes: the newest version is the promoted one, even when the kill came
+        // between its version record and its promotion (promoted when the window is fitted again)
+        assertThat(second.promotedVersion("7.mlp").orElseThrow().version())
+                .isEqualTo(versions.get(versions.size() - 1).version());
+        if (stage.equals("versioned")) {
+            assertThat(second.promotedVersion("7.mlp").orElseThrow().offsets())
+                    .containsEntry("points-0", (long) WINDOW)
+                    .containsEntry("points-1", (long) WINDOW);
+        }
+        // each window has one record in the metrics topic, also the one fitted again
+        Map<Integer, Integer> recorded = new java.util.TreeMap<>();
+        second.readEpochs(
+                "7.mlp",
+                second.result("7.mlp").orElseThrow().metricsStart(),
+                (run, epoch) -> recorded.merge(epoch.epoch(), 1, Integer::sum));
+        assertThat(recorded).isEqualTo(Map.of(1, 1, 2, 1));
+    }
+
+    @org.junit.jupiter.api.Test
+    void aPromotionByHandPinsTheResultUntilUnpinnedAndTheRunRecordsVersionsWithoutPromotingThem() throws Exception {
+        kafka.createTopic("control", 1, Map.of());
+        kafka.createTopic("points", 1, Map.of());
+        Registry registry = connect();
+        TrainingJob job = job(registry, IncrementalSpec.builder().indefinite(true));
+        TrainingRunner runner = new TrainingRunner(job, registry, CONFIG, new TrainingRunnerTest.Events(), kafka);
+        killed = new Thread(runner, "pinned-runner");
+        killed.setDaemon(true);
+        killed.start();
+        Awaitility.await()
+                .atMost(Duration.ofMinutes(1))
+                .until(() -> registry.result("7.mlp").isPresent());
+        // a version by hand that any window beats, promoted by hand: the result is pinned to it
+        registry.publishVersion(
+                "7.mlp",
+                registry.newNetwork(job.models().get(0)),
+                null,
+                Map.of("loss", 1e6, "val_loss", 1e6),
+                Map.of(),
+                "by hand",
+                false);
+        assertThat(registry.promote("7.mlp", 1, "manual").pinned()).isTrue();
+        sendControlMessage();
+        send(0, 2 * WINDOW, 1);
+        Awaitility.await()
+                .atMost(Duration.ofMinutes(1))
+                .until(() ->
+                        registry.result("7.mlp").map(r -> r.epochCount() == 2).orElse(false));
+        registry.syncVersions();
+        assertThat(registry.promotedVersion("7.mlp").orElseThrow().version()).isEqualTo(1);
+        List<ModelVersion> recorded = registry.versions("7.mlp");
+        assertThat(recorded).hasSizeGreaterThanOrEqualTo(2); // window 1 beats version 1: published, not promoted
+        assertThat(recorded.subList(1, recorded.size()))
+                .allSatisfy(v -> assertThat(v.reason()).endsWith(TrainingRunner.NOT_PROMOTED_PINNED));
+
+        assertThat(registry.unpin("7.mlp", "manual").pinned()).isFalse();
+        send(0, WINDOW, 3);
+        Awaitility.await()
+                .atMost(Duration.ofMinutes(1))
+                .until(() ->
+                        registry.result("7.mlp").map(r -> r.epochCount() == 3).orElse(false));
+        registry.syncVersions();
+        ModelVersion promoted = registry.promotedVersion("7.mlp").orElseThrow();
+        assertThat(promoted.version()).isGreaterThan(recorded.size()); // window 3 beats version 1: promoted
+        assertThat(promoted.offsets()).containsEntry("points-0", 3L * WINDOW);
+        assertThat(registry.latestPromotion("7.mlp").orElseThrow().pinned()).isFalse();
+        runner.cancel();
+        assertThat(runner.awaitEnd(Duration.ofMinutes(1))).isTrue();
     }
 }
