@@ -199,8 +199,7 @@ final class TrainCommand implements Callable<Integer> {
                 case "skip" -> io.kafkaml.dataset.BadRecordPolicy.SKIP;
                 case "fail" -> io.kafkaml.dataset.BadRecordPolicy.FAIL;
                 default ->
-                    throw new IllegalArgumentException(
-                            "--bad-records must be skip or fail, was '" + badRecords + "'");
+                    throw new IllegalArgumentException("--bad-records must be skip or fail, was '" + badRecords + "'");
             };
         }
 

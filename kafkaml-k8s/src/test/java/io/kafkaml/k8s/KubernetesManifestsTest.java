@@ -122,16 +122,15 @@ class KubernetesManifestsTest {
                 InferenceSpec.builder("7.hcopd-paper", "hcopd-in", "hcopd-out")
                         .version(3)
                         .build());
-        java.util.function.Function<io.fabric8.kubernetes.api.model.apps.Deployment, Map<String, String>> env =
-                d -> {
-                    Map<String, String> values = new java.util.TreeMap<>();
-                    d.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().forEach(e -> {
-                        if (e.getValue() != null) {
-                            values.put(e.getName(), e.getValue());
-                        }
-                    });
-                    return values;
-                };
+        java.util.function.Function<io.fabric8.kubernetes.api.model.apps.Deployment, Map<String, String>> env = d -> {
+            Map<String, String> values = new java.util.TreeMap<>();
+            d.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().forEach(e -> {
+                if (e.getValue() != null) {
+                    values.put(e.getName(), e.getValue());
+                }
+            });
+            return values;
+        };
         assertThat(env.apply(following))
                 .containsEntry("KAFKAML_FOLLOW_PROMOTED", "true")
                 .doesNotContainKey("KAFKAML_MODEL_VERSION");

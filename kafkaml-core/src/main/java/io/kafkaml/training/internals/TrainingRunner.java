@@ -219,15 +219,13 @@ public final class TrainingRunner implements Runnable {
             trainers.forEach(t -> t.publish(DeploymentStatus.WAITING_FOR_DATA));
             ControlMessage message = awaitControlMessage();
             boolean unbounded = message.unboundedTopic().isPresent();
-            if (message.unboundedUnsupervisedTopic().isPresent()) {
+            if (message.unboundedUnsupervisedTopic().isPresent() && unbounded) {
                 throw new io.kafkaml.common.KafkaMlException("The control message for deployment '" + id
-                        + "' announces Kafka-ML's online semi-supervised stream: its field unsupervised_topic names "
-                        + "the bare topic '"
-                        + message.unboundedUnsupervisedTopic().get() + "' (unlabelled data "
-                        + "pseudo-labelled window by window as it grows); kafkaml trains semi-supervised on a bounded "
-                        + "unsupervised_topic (slices, as Kafka-ML's RawSink sends with unsupervised_send and close) "
-                        + "or incrementally on a labelled topic, not on an unbounded unlabelled topic yet: send the "
-                        + "unlabelled data with a bounded sink");
+                        + "' names bare topics in both topic ('" + message.unboundedTopic().get() + "') and "
+                        + "unsupervised_topic ('" + message.unboundedUnsupervisedTopic().get() + "'): Kafka-ML's "
+                        + "online semi-supervised stream sends the labelled records as slices in topic and only "
+                        + "unsupervised_topic bare; an unbounded labelled and an unbounded unlabelled stream at once "
+                        + "is not a Kafka-ML stream kafkaml knows how to train");
             }
             if (!unbounded && resumed > 0) { // checkpoints of an incremental run, but this stream is bounded
                 trainers.forEach(ModelTrainer::forgetResume);
@@ -444,6 +442,16 @@ public final class TrainingRunner implements Runnable {
             io.kafkaml.training.SemiSupervisedSpec semi = spec.semiSupervised();
             if (semi != null && !message.unsupervisedSlices().isEmpty()) {
                 pseudoLabel(message, labels, train, validation, hasValidation, semi, normalizer, trainers);
+            } else if (message.unboundedUnsupervisedTopic().isPresent()) {
+                if (semi != null) {
+                    pseudoLabelOnline(message, labels, train, validation, hasValidation, semi, normalizer, trainers);
+                } else {
+                    log.warn(
+                            "[{}] The stream names the unlabelled topic '{}' (Kafka-ML's online semi-supervised "
+                                    + "stream) but the deployment has no semi-supervised settings: it is not read",
+                            job.deploymentId(),
+                            message.unboundedUnsupervisedTopic().get());
+                }
             }
             List<ModelTrainer> done = trainers.stream()
                     .filter(t -> t.error == null && !t.status.isTerminal())
@@ -474,33 +482,11 @@ public final class TrainingRunner implements Runnable {
             io.kafkaml.training.SemiSupervisedSpec semi,
             DataNormalization normalizer,
             List<ModelTrainer> trainers) {
-        TrainingSpec spec = job.spec();
-        List<ModelTrainer> classifiers = new ArrayList<>();
-        for (ModelTrainer trainer : trainers) {
-            if (!trainer.active()) {
-                continue;
-            }
-            if (trainer.kind == OutputKind.MULTI_CLASS || trainer.kind == OutputKind.BINARY) {
-                classifiers.add(trainer);
-            } else {
-                log.warn(
-                        "[{}] model {} is not a single-label classifier ({}): it is trained on the labelled records "
-                                + "only, without pseudo-labels",
-                        job.deploymentId(),
-                        trainer.model.name(),
-                        trainer.kind);
-            }
-        }
+        List<ModelTrainer> classifiers = classifiers(trainers);
         if (classifiers.isEmpty()) {
             return;
         }
-        List<DataSet> batches = new ArrayList<>();
-        train.reset();
-        while (train.hasNext()) {
-            checkCancelled();
-            batches.add(train.next().copy());
-        }
-        DataSet labelled = DataSet.merge(batches);
+        DataSet labelled = labelled(train);
         INDArray pool = readUnlabelled(message, normalizer);
         log.info(
                 "[{}] Semi-supervised: {} labelled training records, {} unlabelled records from {}",
@@ -517,96 +503,255 @@ public final class TrainingRunner implements Runnable {
                     log.info("[{}] model {}: no unlabelled record left", job.deploymentId(), trainer.model.name());
                     break;
                 }
-                int n = (int) remaining.size(0);
-                List<INDArray> outputs = new ArrayList<>();
-                for (int from = 0; from < n; from += spec.evaluationBatchSize()) {
-                    checkCancelled();
-                    int to = Math.min(n, from + spec.evaluationBatchSize());
-                    outputs.add(trainer.predict(remaining.get(
-                            org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to),
-                            org.nd4j.linalg.indexing.NDArrayIndex.all())));
-                }
-                INDArray predicted = outputs.size() == 1 ? outputs.get(0) : Nd4j.vstack(outputs);
-                int columns = (int) predicted.size(1);
-                float[] probabilities = predicted.dup('c').data().asFloat();
-                List<Long> chosen = new ArrayList<>();
-                List<Long> left = new ArrayList<>();
-                List<Integer> classes = new ArrayList<>();
-                for (int row = 0; row < n; row++) {
-                    int best;
-                    double confidence;
-                    if (columns == 1) { // one sigmoid output: class 1 from the decision threshold on
-                        double p = probabilities[row];
-                        best = p >= spec.decisionThreshold() ? 1 : 0;
-                        confidence = Math.max(p, 1 - p);
-                    } else {
-                        best = 0;
-                        for (int c = 1; c < columns; c++) {
-                            if (probabilities[row * columns + c] > probabilities[row * columns + best]) {
-                                best = c;
-                            }
-                        }
-                        confidence = probabilities[row * columns + best];
-                    }
-                    if (confidence >= semi.confidence()) {
-                        chosen.add((long) row);
-                        classes.add(best);
-                    } else {
-                        left.add((long) row);
-                    }
-                }
-                if (chosen.isEmpty()) {
-                    log.info(
-                            "[{}] model {} round {}: no unlabelled record reaches confidence {}; the rounds stop",
-                            job.deploymentId(),
-                            trainer.model.name(),
-                            round,
-                            semi.confidence());
+                Round done = pseudoLabelRound(
+                        trainer, labels, semi, remaining, combined, "round " + round, round, pseudoLabelled, validation,
+                        hasValidation);
+                if (done == null) {
                     break;
                 }
-                INDArray features = remaining.getRows(
-                        chosen.stream().mapToInt(Long::intValue).toArray());
-                combined =
-                        DataSet.merge(List.of(combined, new DataSet(features, pseudoLabels(labels, trainer, classes))));
-                remaining = left.isEmpty()
-                        ? null
-                        : remaining.getRows(
-                                left.stream().mapToInt(Long::intValue).toArray());
-                pseudoLabelled += chosen.size();
-                long begin = System.nanoTime();
-                for (int epoch = 1; epoch <= spec.epochs() && trainer.active(); epoch++) {
-                    combined.shuffle(spec.seed() + 1000L * round + epoch);
-                    int step = 0;
-                    for (DataSet batch : combined.batchBy(spec.batchSize())) {
-                        checkCancelled();
-                        trainer.fit(batch, epoch, step++);
-                        if (!trainer.active()) {
-                            break;
-                        }
+                combined = done.combined();
+                remaining = done.left();
+                pseudoLabelled += done.chosen();
+            }
+        }
+    }
+
+    /**
+     * Kafka-ML's online semi-supervised training (its {@code OnlineRawSink} with {@code unsupervised_topic}: the
+     * labelled records as slices, the unlabelled topic bare): after the labelled epochs the unlabelled topic is read in
+     * windows ({@link IncrementalSpec}'s window and stream timeout) and each window is one round for each classifier
+     * (its records pseudo-labelled at or above the confidence join the training records, which are fitted again for
+     * the spec's epochs); a classifier stops at the first window with no record at the confidence (as Kafka-ML
+     * does), and the reading ends when none is left, after {@code maxWindows}, or when the topic stays idle for the
+     * stream timeout. The rounds of {@link io.kafkaml.training.SemiSupervisedSpec#rounds()} do not bound it (Kafka-ML
+     * reads every window). No offset is committed: a restarted worker trains the deployment again from the start (the
+     * labelled slices, then the unlabelled topic from its beginning), as it does a bounded stream.
+     */
+    private void pseudoLabelOnline(
+            ControlMessage message,
+            LabelPlan labels,
+            StreamDataSetIterator train,
+            StreamDataSetIterator validation,
+            boolean hasValidation,
+            io.kafkaml.training.SemiSupervisedSpec semi,
+            DataNormalization normalizer,
+            List<ModelTrainer> trainers) {
+        List<ModelTrainer> learning = new ArrayList<>(classifiers(trainers));
+        if (learning.isEmpty()) {
+            return;
+        }
+        DataSet labelled = labelled(train);
+        Map<ModelTrainer, DataSet> combined = new LinkedHashMap<>();
+        Map<ModelTrainer, Long> pseudoLabelled = new LinkedHashMap<>();
+        learning.forEach(t -> {
+            combined.put(t, labelled);
+            pseudoLabelled.put(t, 0L);
+        });
+        IncrementalSpec incremental = job.spec().incrementalOrDefault();
+        String topic = message.unboundedUnsupervisedTopic().orElseThrow();
+        log.info(
+                "[{}] Semi-supervised online: {} labelled training records, unlabelled records read from topic '{}' "
+                        + "in windows",
+                job.deploymentId(),
+                labelled.numExamples(),
+                topic);
+        try (WindowReader reader = new WindowReader(
+                clientConfig,
+                clients,
+                topic,
+                "kafkaml-semi-supervised." + job.deploymentId(),
+                incremental,
+                job.deploymentId())) {
+            if (!reader.assign(cancelled::get)) {
+                log.warn(
+                        "[{}] The unlabelled topic '{}' did not appear within the stream timeout of {} ms: trained on "
+                                + "the labelled records only",
+                        job.deploymentId(),
+                        topic,
+                        incremental.streamTimeout().toMillis());
+                return;
+            }
+            int window = 0;
+            while (!learning.isEmpty() && (incremental.maxWindows() == 0 || window < incremental.maxWindows())) {
+                WindowReader.Window next = reader.next(cancelled::get);
+                if (next == null) {
+                    break;
+                }
+                window++;
+                INDArray pool = readUnlabelled(
+                        message.toBuilder()
+                                .incremental(false)
+                                .unsupervisedSlices(next.slices())
+                                .build(),
+                        normalizer);
+                if (pool == null) {
+                    continue; // nothing decodable in the window
+                }
+                for (ModelTrainer trainer : List.copyOf(learning)) {
+                    Round done = trainer.active()
+                            ? pseudoLabelRound(
+                                    trainer,
+                                    labels,
+                                    semi,
+                                    pool,
+                                    combined.get(trainer),
+                                    "window " + window,
+                                    window,
+                                    pseudoLabelled.get(trainer),
+                                    validation,
+                                    hasValidation)
+                            : null;
+                    if (done == null) {
+                        learning.remove(trainer);
+                    } else {
+                        combined.put(trainer, done.combined());
+                        pseudoLabelled.merge(trainer, (long) done.chosen(), Long::sum);
                     }
                 }
+            }
+        } catch (CancellationException e) {
+            throw new CancelledException();
+        }
+    }
+
+    /** The single-label classifiers among the active models (the others are trained on labelled records only). */
+    private List<ModelTrainer> classifiers(List<ModelTrainer> trainers) {
+        List<ModelTrainer> classifiers = new ArrayList<>();
+        for (ModelTrainer trainer : trainers) {
+            if (!trainer.active()) {
+                continue;
+            }
+            if (trainer.kind == OutputKind.MULTI_CLASS || trainer.kind == OutputKind.BINARY) {
+                classifiers.add(trainer);
+            } else {
+                log.warn(
+                        "[{}] model {} is not a single-label classifier ({}): it is trained on the labelled records "
+                                + "only, without pseudo-labels",
+                        job.deploymentId(),
+                        trainer.model.name(),
+                        trainer.kind);
+            }
+        }
+        return classifiers;
+    }
+
+    /** The labelled training records, in memory. */
+    private DataSet labelled(StreamDataSetIterator train) {
+        List<DataSet> batches = new ArrayList<>();
+        train.reset();
+        while (train.hasNext()) {
+            checkCancelled();
+            batches.add(train.next().copy());
+        }
+        return DataSet.merge(batches);
+    }
+
+    /** What one pseudo-label round did: the training records after it, the unlabelled ones left, how many it took. */
+    private record Round(DataSet combined, INDArray left, int chosen) {}
+
+    /**
+     * One pseudo-label round of a classifier: predicts {@code remaining}, adds the records at or above the confidence
+     * with their predicted class to {@code combined}, fits it for the spec's epochs, evaluates the validation split and
+     * records the round as an epoch.
+     *
+     * @return the round, or {@code null} when no record reaches the confidence (nothing is fitted) or the model failed
+     */
+    private Round pseudoLabelRound(
+            ModelTrainer trainer,
+            LabelPlan labels,
+            io.kafkaml.training.SemiSupervisedSpec semi,
+            INDArray remaining,
+            DataSet combined,
+            String step,
+            int round,
+            long pseudoLabelledBefore,
+            StreamDataSetIterator validation,
+            boolean hasValidation) {
+        TrainingSpec spec = job.spec();
+        int n = (int) remaining.size(0);
+        List<INDArray> outputs = new ArrayList<>();
+        for (int from = 0; from < n; from += spec.evaluationBatchSize()) {
+            checkCancelled();
+            int to = Math.min(n, from + spec.evaluationBatchSize());
+            outputs.add(trainer.predict(remaining.get(
+                    org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to),
+                    org.nd4j.linalg.indexing.NDArrayIndex.all())));
+        }
+        INDArray predicted = outputs.size() == 1 ? outputs.get(0) : Nd4j.vstack(outputs);
+        int columns = (int) predicted.size(1);
+        float[] probabilities = predicted.dup('c').data().asFloat();
+        List<Long> chosen = new ArrayList<>();
+        List<Long> left = new ArrayList<>();
+        List<Integer> classes = new ArrayList<>();
+        for (int row = 0; row < n; row++) {
+            int best;
+            double confidence;
+            if (columns == 1) { // one sigmoid output: class 1 from the decision threshold on
+                double p = probabilities[row];
+                best = p >= spec.decisionThreshold() ? 1 : 0;
+                confidence = Math.max(p, 1 - p);
+            } else {
+                best = 0;
+                for (int c = 1; c < columns; c++) {
+                    if (probabilities[row * columns + c] > probabilities[row * columns + best]) {
+                        best = c;
+                    }
+                }
+                confidence = probabilities[row * columns + best];
+            }
+            if (confidence >= semi.confidence()) {
+                chosen.add((long) row);
+                classes.add(best);
+            } else {
+                left.add((long) row);
+            }
+        }
+        if (chosen.isEmpty()) {
+            log.info(
+                    "[{}] model {} {}: no unlabelled record reaches confidence {}; its pseudo-labelling stops",
+                    job.deploymentId(),
+                    trainer.model.name(),
+                    step,
+                    semi.confidence());
+            return null;
+        }
+        INDArray features = remaining.getRows(chosen.stream().mapToInt(Long::intValue).toArray());
+        DataSet grown =
+                DataSet.merge(List.of(combined, new DataSet(features, pseudoLabels(labels, trainer, classes))));
+        INDArray rest = left.isEmpty()
+                ? null
+                : remaining.getRows(left.stream().mapToInt(Long::intValue).toArray());
+        long begin = System.nanoTime();
+        for (int epoch = 1; epoch <= spec.epochs() && trainer.active(); epoch++) {
+            grown.shuffle(spec.seed() + 1000L * round + epoch);
+            int batchStep = 0;
+            for (DataSet batch : grown.batchBy(spec.batchSize())) {
+                checkCancelled();
+                trainer.fit(batch, epoch, batchStep++);
                 if (!trainer.active()) {
                     break;
                 }
-                long millis = (System.nanoTime() - begin) / 1_000_000;
-                Map<String, Double> metrics = hasValidation
-                        ? evaluate(List.of(validation), List.of(trainer)).get(trainer)
-                        : Map.of();
-                log.info(
-                        "[{}] model {} semi-supervised round {}: {} records pseudo-labelled at confidence >= {} ({} in "
-                                + "all), trained on {} records, {} unlabelled left",
-                        job.deploymentId(),
-                        trainer.model.name(),
-                        round,
-                        chosen.size(),
-                        semi.confidence(),
-                        pseudoLabelled,
-                        combined.numExamples(),
-                        remaining == null ? 0 : remaining.size(0));
-                trainer.endEpoch(
-                        trainer.epochCount + 1, metrics, millis, hasValidation, combined.numExamples(), Map.of());
             }
         }
+        if (!trainer.active()) {
+            return null;
+        }
+        long millis = (System.nanoTime() - begin) / 1_000_000;
+        Map<String, Double> metrics =
+                hasValidation ? evaluate(List.of(validation), List.of(trainer)).get(trainer) : Map.of();
+        log.info(
+                "[{}] model {} semi-supervised {}: {} records pseudo-labelled at confidence >= {} ({} in all), trained "
+                        + "on {} records, {} unlabelled left",
+                job.deploymentId(),
+                trainer.model.name(),
+                step,
+                chosen.size(),
+                semi.confidence(),
+                pseudoLabelledBefore + chosen.size(),
+                grown.numExamples(),
+                rest == null ? 0 : rest.size(0));
+        trainer.endEpoch(trainer.epochCount + 1, metrics, millis, hasValidation, grown.numExamples(), Map.of());
+        return new Round(grown, rest, chosen.size());
     }
 
     /** Pseudo-labels laid out as this model's labels are: one-hot rows, class indices, or a 0/1 column. */
