@@ -221,8 +221,10 @@ public final class TrainingRunner implements Runnable {
             boolean unbounded = message.unboundedTopic().isPresent();
             if (message.unboundedUnsupervisedTopic().isPresent() && unbounded) {
                 throw new io.kafkaml.common.KafkaMlException("The control message for deployment '" + id
-                        + "' names bare topics in both topic ('" + message.unboundedTopic().get() + "') and "
-                        + "unsupervised_topic ('" + message.unboundedUnsupervisedTopic().get() + "'): Kafka-ML's "
+                        + "' names bare topics in both topic ('"
+                        + message.unboundedTopic().get() + "') and "
+                        + "unsupervised_topic ('"
+                        + message.unboundedUnsupervisedTopic().get() + "'): Kafka-ML's "
                         + "online semi-supervised stream sends the labelled records as slices in topic and only "
                         + "unsupervised_topic bare; an unbounded labelled and an unbounded unlabelled stream at once "
                         + "is not a Kafka-ML stream kafkaml knows how to train");
@@ -504,7 +506,15 @@ public final class TrainingRunner implements Runnable {
                     break;
                 }
                 Round done = pseudoLabelRound(
-                        trainer, labels, semi, remaining, combined, "round " + round, round, pseudoLabelled, validation,
+                        trainer,
+                        labels,
+                        semi,
+                        remaining,
+                        combined,
+                        "round " + round,
+                        round,
+                        pseudoLabelled,
+                        validation,
                         hasValidation);
                 if (done == null) {
                     break;
@@ -715,9 +725,9 @@ public final class TrainingRunner implements Runnable {
                     semi.confidence());
             return null;
         }
-        INDArray features = remaining.getRows(chosen.stream().mapToInt(Long::intValue).toArray());
-        DataSet grown =
-                DataSet.merge(List.of(combined, new DataSet(features, pseudoLabels(labels, trainer, classes))));
+        INDArray features =
+                remaining.getRows(chosen.stream().mapToInt(Long::intValue).toArray());
+        DataSet grown = DataSet.merge(List.of(combined, new DataSet(features, pseudoLabels(labels, trainer, classes))));
         INDArray rest = left.isEmpty()
                 ? null
                 : remaining.getRows(left.stream().mapToInt(Long::intValue).toArray());
