@@ -11,6 +11,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -98,6 +99,66 @@ class K8sRenderSettingsTest {
                 .containsEntry(KafkaMlConfig.RESTART_MAX_CONFIG, "7")
                 .doesNotContainKeys("sasl.jaas.config", "ssl.truststore.password");
         assertThat(worker.getString(KafkaMlConfig.INFERENCE_RESULT_ID_CONFIG)).isEqualTo("7.m");
+    }
+
+    /** The worker's settings as a pod of {@code kafkaml k8s render inference ... extra} would read them. */
+    private static KafkaMlConfig renderedInferenceWorker(String... extra) {
+        List<String> args = new java.util.ArrayList<>(List.of(
+                "k8s",
+                "render",
+                "inference",
+                "--id",
+                "serving",
+                "--result",
+                "7.m",
+                "--input-topic",
+                "in",
+                "--output-topic",
+                "out",
+                "--kafka",
+                "kafka.ml:9093"));
+        args.addAll(List.of(extra));
+        Result rendered = run(args.toArray(String[]::new));
+        assertThat(rendered.status()).as(rendered.err()).isZero();
+        Deployment deployment = Serialization.unmarshal(rendered.out(), Deployment.class);
+        Map<String, String> env = new LinkedHashMap<>();
+        deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
+                .filter(e -> e.getValue() != null)
+                .forEach(e -> env.put(e.getName(), e.getValue()));
+        return KafkaMlConfig.fromEnvironment(env);
+    }
+
+    @Test
+    void theInferenceDeploymentPassesAFollowedOrPinnedVersionToTheWorker() {
+        KafkaMlConfig following = renderedInferenceWorker("--follow");
+        assertThat(following.getBoolean(KafkaMlConfig.INFERENCE_FOLLOW_PROMOTED_CONFIG))
+                .isTrue();
+        assertThat(following.getInt(KafkaMlConfig.INFERENCE_VERSION_CONFIG)).isNull();
+        KafkaMlConfig pinned = renderedInferenceWorker("--version", "3");
+        assertThat(pinned.getInt(KafkaMlConfig.INFERENCE_VERSION_CONFIG)).isEqualTo(3);
+        assertThat(pinned.getBoolean(KafkaMlConfig.INFERENCE_FOLLOW_PROMOTED_CONFIG))
+                .isFalse();
+        KafkaMlConfig plain = renderedInferenceWorker();
+        assertThat(plain.getBoolean(KafkaMlConfig.INFERENCE_FOLLOW_PROMOTED_CONFIG))
+                .isFalse();
+        assertThat(plain.getInt(KafkaMlConfig.INFERENCE_VERSION_CONFIG)).isNull();
+        Result both = run(
+                "k8s",
+                "render",
+                "inference",
+                "--id",
+                "s",
+                "--result",
+                "7.m",
+                "--input-topic",
+                "in",
+                "--output-topic",
+                "out",
+                "--follow",
+                "--version",
+                "3");
+        assertThat(both.status()).isEqualTo(2);
+        assertThat(both.err()).contains("Give either --version N (pinned) or --follow, not both");
     }
 
     @Test
