@@ -375,11 +375,20 @@ public final class ModelDefinition {
             for (var vertex : cgc.getVertices().entrySet()) {
                 if (vertex.getValue() instanceof LayerVertex lv) {
                     layers.add(java.util.Map.entry(vertex.getKey(), lv.getLayerConf()));
+                } else {
+                    // a vertex that is not a layer may hold parameters too (a SameDiff vertex such as attention)
+                    long count = vertexParameters(vertex.getKey(), vertex.getValue());
+                    if (count > largestCount) {
+                        largestCount = count;
+                        largest = vertex.getKey();
+                    }
+                    total = count == Long.MAX_VALUE ? Long.MAX_VALUE : saturatedAdd(total, count);
                 }
             }
         }
         for (var entry : layers) {
-            long count = layerParameters(entry.getValue(), bound);
+            long count = layerParameters(
+                    entry.getValue() == null ? null : entry.getValue().getLayer(), bound);
             if (count > largestCount) {
                 largestCount = count;
                 largest = entry.getKey();
@@ -389,32 +398,174 @@ public final class ModelDefinition {
         return new Count(total, largest, Math.max(0, largestCount));
     }
 
-    private static long layerParameters(NeuralNetConfiguration conf, long bound) {
-        Layer layer = conf == null ? null : conf.getLayer();
+    /**
+     * The parameters of one layer, counted so that no product overflows: wrappers are unwrapped (a bidirectional layer
+     * counts both directions), every size DL4J multiplies is capped first ({@link #MAX_LAYER_SIZE}), SameDiff layers
+     * are counted from their parameter shapes with exact arithmetic, and a layer kind this count does not know that
+     * holds parameters is refused (fail closed) rather than trusted.
+     */
+    private static long layerParameters(Layer layer, long bound) {
         if (layer == null) {
             return 0;
         }
+        long cap = Math.min(bound, MAX_LAYER_SIZE);
         try {
-            if (layer instanceof FeedForwardLayer ff) {
-                long cap = Math.min(bound, MAX_LAYER_SIZE);
-                if (ff.getNIn() > cap || ff.getNOut() > cap || ff.getNIn() < 0 || ff.getNOut() < 0) {
+            if (layer instanceof org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional bidirectional) {
+                long fwd = layerParameters(bidirectional.getFwd(), bound);
+                long bwd = layerParameters(bidirectional.getBwd(), bound);
+                return fwd == Long.MAX_VALUE || bwd == Long.MAX_VALUE ? Long.MAX_VALUE : saturatedAdd(fwd, bwd);
+            }
+            if (layer instanceof org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer wrapper) {
+                return layerParameters(wrapper.getUnderlying(), bound); // TimeDistributed, LastTimeStep, MaskZero, ...
+            }
+            if (layer instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer frozen) {
+                return layerParameters(frozen.getLayer(), bound);
+            }
+            if (layer instanceof org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer sameDiff) {
+                return shapes(sameDiff.getLayerParams().getParamShapes().values(), cap);
+            }
+            if (layer.initializer() instanceof org.deeplearning4j.nn.params.EmptyParamInitializer) {
+                return 0;
+            }
+            if (layer instanceof org.deeplearning4j.nn.conf.layers.PReLULayer prelu) {
+                long[] shape = prelu.getInputShape();
+                if (shape == null) {
+                    return 0;
+                }
+                long[] counted = shape.clone();
+                for (long axis : prelu.getSharedAxes() == null ? new long[0] : prelu.getSharedAxes()) {
+                    if (axis >= 1 && axis <= counted.length) {
+                        counted[(int) axis - 1] = 1;
+                    }
+                }
+                return shapes(List.of(counted), cap);
+            }
+            if (!(layer instanceof FeedForwardLayer ff)) {
+                throw new InvalidModelException("its layer '" + layer.getLayerName() + "' ("
+                        + layer.getClass().getSimpleName() + ") is of a kind whose parameters cannot be counted "
+                        + "safely, so it is refused");
+            }
+            if (!within(cap, ff.getNIn(), ff.getNOut())) {
+                return Long.MAX_VALUE;
+            }
+            if (layer instanceof org.deeplearning4j.nn.conf.layers.ConvolutionLayer conv) {
+                long area = 1;
+                for (int k : conv.getKernelSize()) {
+                    area = Math.multiplyExact(area, Math.max(1, k));
+                }
+                long depth = layer instanceof org.deeplearning4j.nn.conf.layers.SeparableConvolution2D separable
+                        ? separable.getDepthMultiplier()
+                        : layer instanceof org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D depthwise
+                                ? depthwise.getDepthMultiplier()
+                                : 1;
+                if (!within(
+                        cap,
+                        depth,
+                        Math.multiplyExact(area, Math.max(1, ff.getNOut())),
+                        Math.multiplyExact(area, Math.max(1, depth)),
+                        Math.multiplyExact(Math.max(1, depth), Math.max(1, ff.getNOut())))) {
                     return Long.MAX_VALUE;
                 }
-                if (layer instanceof org.deeplearning4j.nn.conf.layers.ConvolutionLayer conv) {
-                    long area = 1;
-                    for (int k : conv.getKernelSize()) {
-                        area = Math.multiplyExact(area, Math.max(1, k));
-                    }
-                    if (Math.multiplyExact(area, Math.max(1, ff.getNOut())) > cap) {
-                        return Long.MAX_VALUE;
-                    }
-                }
             }
-            long count = layer.initializer().numParams(conf);
+            if (layer instanceof org.deeplearning4j.nn.conf.ocnn.OCNNOutputLayer ocnn
+                    && !within(cap, ocnn.getHiddenSize())) {
+                return Long.MAX_VALUE;
+            }
+            if (layer instanceof org.deeplearning4j.nn.conf.layers.variational.VariationalAutoencoder vae
+                    && variationalBound(vae, cap) >= 1L << 61) {
+                return Long.MAX_VALUE;
+            }
+            long count = layer.initializer().numParams(layer);
             return count < 0 ? Long.MAX_VALUE : count;
         } catch (ArithmeticException e) {
             return Long.MAX_VALUE;
         }
+    }
+
+    /** The parameters of a graph vertex that is not a layer: a SameDiff vertex's from its shapes; a frozen vertex's. */
+    private static long vertexParameters(String name, GraphVertex vertex) {
+        try {
+            if (vertex instanceof org.deeplearning4j.nn.conf.graph.FrozenVertex frozen) {
+                return frozen.getUnderlying() instanceof LayerVertex lv
+                        ? layerParameters(
+                                lv.getLayerConf() == null
+                                        ? null
+                                        : lv.getLayerConf().getLayer(),
+                                Long.MAX_VALUE)
+                        : vertexParameters(name, frozen.getUnderlying());
+            }
+            if (vertex instanceof org.deeplearning4j.nn.conf.layers.samediff.SameDiffVertex sameDiff) {
+                org.deeplearning4j.nn.conf.layers.samediff.SDVertexParams params =
+                        new org.deeplearning4j.nn.conf.layers.samediff.SDVertexParams();
+                sameDiff.defineParametersAndInputs(params);
+                return shapes(params.getParamShapes().values(), MAX_LAYER_SIZE);
+            }
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+        long count = vertex == null ? 0 : vertex.numParams(true);
+        if (count != 0) {
+            throw new InvalidModelException(
+                    "its vertex '" + name + "' (" + vertex.getClass().getSimpleName()
+                            + ") holds parameters this count does not know how to bound, so it is refused");
+        }
+        return 0;
+    }
+
+    /** The sum of the element counts of parameter shapes, each size at most {@code cap}; exact or an exception. */
+    private static long shapes(java.util.Collection<long[]> shapes, long cap) {
+        long total = 0;
+        for (long[] shape : shapes) {
+            long count = 1;
+            for (long size : shape) {
+                if (size < 0 || size > cap) {
+                    return Long.MAX_VALUE;
+                }
+                count = Math.multiplyExact(count, size);
+            }
+            total = Math.addExact(total, count);
+        }
+        return total;
+    }
+
+    /** Whether every size is between 0 and {@code cap}. */
+    private static boolean within(long cap, long... sizes) {
+        for (long size : sizes) {
+            if (size < 0 || size > cap) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * An upper bound of a variational autoencoder's parameters (each weight matrix between consecutive sizes, its bias,
+     * and four times the sizes of its distributions' outputs), saturating: when it is small, DL4J's own count cannot
+     * overflow.
+     */
+    private static long variationalBound(
+            org.deeplearning4j.nn.conf.layers.variational.VariationalAutoencoder vae, long cap) {
+        List<Long> sizes = new java.util.ArrayList<>();
+        sizes.add(vae.getNIn());
+        for (int size : vae.getEncoderLayerSizes() == null ? new int[0] : vae.getEncoderLayerSizes()) {
+            sizes.add((long) size);
+        }
+        sizes.add(vae.getNOut());
+        for (int size : vae.getDecoderLayerSizes() == null ? new int[0] : vae.getDecoderLayerSizes()) {
+            sizes.add((long) size);
+        }
+        sizes.add(vae.getNIn());
+        long bound = 0;
+        for (int i = 0; i < sizes.size(); i++) {
+            if (sizes.get(i) < 0 || sizes.get(i) > cap) {
+                return Long.MAX_VALUE;
+            }
+            if (i > 0) {
+                // (in + 1) x out, times four for the mean/variance heads and the distribution's parameters
+                bound = saturatedAdd(bound, (sizes.get(i - 1) + 1) * sizes.get(i) * 4);
+            }
+        }
+        return bound;
     }
 
     private static long saturatedAdd(long a, long b) {

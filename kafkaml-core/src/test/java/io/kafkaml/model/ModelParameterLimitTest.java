@@ -131,4 +131,80 @@ class ModelParameterLimitTest {
                 .hasMessageStartingWith("Registry record 'huge' at kafkaml.models-0@9 is not a valid ModelDefinition: ")
                 .hasMessageContaining(KafkaMlConfig.MAX_MODEL_PARAMETERS_CONFIG);
     }
+
+    private static String withHidden(org.deeplearning4j.nn.conf.layers.Layer hidden, long outputsIn) {
+        return new NeuralNetConfiguration.Builder()
+                .list()
+                .layer(hidden)
+                .layer(new org.deeplearning4j.nn.conf.layers.RnnOutputLayer.Builder(LossFunction.MSE)
+                        .nIn(outputsIn)
+                        .nOut(1)
+                        .activation(Activation.IDENTITY)
+                        .build())
+                .build()
+                .toJson();
+    }
+
+    @Test
+    void wrapperLayersAreUnwrappedAndCountedWithoutOverflow() {
+        // Bidirectional(LSTM nIn = 2^62, nOut = 1): DL4J's own product, 2 x 4 x (2^62 + 2), wraps to 16 parameters
+        String bidirectional = withHidden(
+                new org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional(
+                        new org.deeplearning4j.nn.conf.layers.LSTM.Builder()
+                                .nIn(1L << 62)
+                                .nOut(1)
+                                .build()),
+                2);
+        assertThat(ModelDefinition.parameterCount(bidirectional)).isEqualTo(Long.MAX_VALUE);
+        assertThatThrownBy(() -> ModelDefinition.checkParameterCount("bi", bidirectional, Long.MAX_VALUE - 1))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessageContaining("declares more than " + Long.MAX_VALUE);
+        // a small one counts both directions, as DL4J does
+        String small = withHidden(
+                new org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional(
+                        new org.deeplearning4j.nn.conf.layers.LSTM.Builder()
+                                .nIn(3)
+                                .nOut(2)
+                                .build()),
+                4);
+        assertThat(ModelDefinition.parameterCount(small))
+                .isEqualTo(2 * (4 * 2 * (3 + 2) + 4 * 2) + (4 + 1)); // two LSTMs (with biases) and the output layer
+        String frozen = withHidden(
+                new org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop(
+                        new org.deeplearning4j.nn.conf.layers.LSTM.Builder()
+                                .nIn(1L << 40)
+                                .nOut(1L << 40)
+                                .build()),
+                1L << 40);
+        assertThat(ModelDefinition.parameterCount(frozen)).isEqualTo(Long.MAX_VALUE);
+        String timeDistributed = withHidden(
+                new org.deeplearning4j.nn.conf.layers.recurrent.TimeDistributed(
+                        new DenseLayer.Builder().nIn(1L << 33).nOut(1L << 33).build()),
+                1L << 33);
+        assertThat(ModelDefinition.parameterCount(timeDistributed)).isEqualTo(Long.MAX_VALUE);
+    }
+
+    @Test
+    void theDepthMultiplierOfSeparableAndDepthwiseConvolutionsIsCapped() {
+        for (org.deeplearning4j.nn.conf.layers.Layer conv : new org.deeplearning4j.nn.conf.layers.Layer[] {
+            new org.deeplearning4j.nn.conf.layers.SeparableConvolution2D.Builder(3, 3)
+                    .nIn(1 << 20)
+                    .nOut(1 << 20)
+                    .depthMultiplier(1 << 30)
+                    .build(),
+            new org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D.Builder(3, 3)
+                    .nIn(1 << 20)
+                    .depthMultiplier(1 << 30)
+                    .build()
+        }) {
+            MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
+                    .list()
+                    .layer(conv)
+                    .layer(new org.deeplearning4j.nn.conf.layers.CnnLossLayer.Builder(LossFunction.MSE).build())
+                    .build();
+            assertThat(ModelDefinition.parameterCount(conf))
+                    .as(conv.getClass().getSimpleName())
+                    .isEqualTo(Long.MAX_VALUE);
+        }
+    }
 }

@@ -226,29 +226,52 @@ public final class KerasModels {
         }
     }
 
-    /**
-     * Counts the parameters of the DL4J configuration the Keras configuration becomes, without weights and without
-     * building the network, and refuses one over {@code maxParameters}. A configuration DL4J cannot translate is
-     * left to the import, which reports why.
-     */
     private static void checkParameterCount(
             String name, Path h5File, KerasFile file, KerasConfigs.Normalized configs, long maxParameters) {
+        checkParameterCount(name, h5File, file.kerasVersion(), file.sequential(), configs.modelJson(), maxParameters);
+    }
+
+    /**
+     * Counts the parameters of the DL4J configuration the Keras configuration becomes, without weights and without
+     * building the network, and refuses one over {@code maxParameters}. Fails closed: a configuration DL4J cannot
+     * translate is refused here with DL4J's reason (the import would not build it either), so nothing is ever
+     * allocated for a configuration that was not counted.
+     */
+    static void checkParameterCount(
+            String name, Path h5File, String kerasVersion, boolean sequential, String modelJson, long maxParameters) {
         String configuration;
-        KerasModelBuilder builder = new KerasModelBuilder(KERAS).modelJson(configs.modelJson());
+        KerasModelBuilder builder;
         try {
-            configuration = file.sequential()
+            builder = new KerasModelBuilder(KERAS).modelJson(modelJson);
+        } catch (Exception e) {
+            throw cannotImport(h5File, kerasVersion, sequential, e);
+        }
+        try {
+            configuration = sequential
                     ? builder.buildSequential().getMultiLayerConfiguration().toJson()
                     : builder.buildModel().getComputationGraphConfiguration().toJson();
         } catch (Exception e) {
-            return; // the import reports it with DL4J's reason
+            throw cannotImport(h5File, kerasVersion, sequential, e);
         } finally {
-            builder.close();
+            try {
+                builder.close();
+            } catch (Exception e) {
+                log.debug("Closing the Keras model builder failed", e);
+            }
         }
         try {
             ModelDefinition.checkParameterCount(name, configuration, maxParameters);
         } catch (InvalidModelException e) {
             throw new InvalidModelException("Keras model " + h5File + ": " + e.getMessage(), e);
         }
+    }
+
+    private static InvalidModelException cannotImport(
+            Path h5File, String kerasVersion, boolean sequential, Exception e) {
+        return new InvalidModelException(
+                "Keras model " + h5File + " (Keras " + kerasVersion + ", " + (sequential ? "Sequential" : "functional")
+                        + ") cannot be imported by DL4J: " + reason(e),
+                e);
     }
 
     private static Model loadWithoutLoss(
