@@ -681,6 +681,64 @@ async function inferencesPage(root) {
   });
   root.append(h('div', { class: 'grid' }, list, start));
   const previous = new Map();
+  /* One row per inference id, built once and updated in place, so a replica count being typed survives a refresh. */
+  const rows = new Map();
+  const heading = h('h2', {}, 'Inference deployments');
+  const empty = h('div', { class: 'empty' }, 'None yet.');
+  const container = h('div', { id: 'inferences-rows' });
+
+  function inferenceRow(id) {
+    const el = h('div', { class: 'inference', 'data-inference': id, style: 'border-top:1px solid var(--line);padding:10px 0' });
+    const status = h('span', { class: 'inference-status' });
+    const meta = h('div', { class: 'muted' });
+    const replicas = h('input', { type: 'number', min: 0, max: 256, style: 'width:70px', 'aria-label': 'replicas', id: 'replicas-' + id });
+    let edited = false;
+    replicas.addEventListener('input', () => { edited = true; });
+    const controls = h('span', {}, replicas, actionButton('Scale', 'secondary', async () => {
+      const n = Number(replicas.value);
+      if (replicas.value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 256) throw new Error('Replicas: a whole number from 0 to 256');
+      await api('POST', '/inferences/' + encodeURIComponent(id) + '/scale', { replicas: n });
+      edited = false;
+      await load();
+    }, 'scale-' + id), actionButton('Stop', 'danger', async () => {
+      if (!window.confirm('Stop inference deployment ' + id + ' in this server?')) return;
+      await api('POST', '/inferences/' + encodeURIComponent(id) + '/stop');
+      await load();
+    }, 'stop-' + id));
+    const notHere = h('span', { class: 'muted inference-where' });
+    const stats = h('div', { class: 'stats' });
+    const latency = h('div', { class: 'muted' });
+    const failure = h('div', { class: 'field-error' });
+    el.append(h('div', { class: 'row' }, h('div', {}, h('b', {}, id), ' ', status, meta), h('div', {}, controls, notHere)), stats, latency, failure);
+    /* Shows a row of GET /inferences; rate(key) is the counter's rate since the previous refresh. */
+    function update(inf, rate) {
+      const record = inf.record || {};
+      const local = inf.state !== undefined;
+      const c = inf.counters || {};
+      const active = inf.state === 'RUNNING';
+      status.replaceChildren(badge(local ? inf.state : record.status));
+      meta.textContent = (record.resultId || '') + ' · ' + (record.inputTopic || '?') + ' → ' + (record.outputTopic || '?');
+      controls.hidden = !active;
+      if (!edited && document.activeElement !== replicas) replicas.value = inf.replicas ?? '';
+      const ended = ['STOPPED', 'FAILED'].includes(record.status);
+      notHere.textContent = active ? '' : local ? 'stopped in this server' : ended ? ''
+        : 'not run by this server: counters, scale and stop only where it runs';
+      if (local) {
+        stats.replaceChildren(
+          h('div', { class: 'stat' }, 'replicas', h('b', { class: 'replicas-count' }, fmt(inf.replicas))),
+          h('div', { class: 'stat' }, 'in', h('b', { class: 'records-in' }, fmt(c.recordsIn)), rate('recordsIn')),
+          h('div', { class: 'stat' }, 'out', h('b', { class: 'records-out' }, fmt(c.recordsOut)), rate('recordsOut')),
+          h('div', { class: 'stat' }, 'dead-lettered', h('b', { class: 'dead-lettered' }, fmt(c.deadLettered)), rate('deadLettered')));
+        latency.textContent = 'batch latency p50 ' + fmt(c.batchLatencyP50Millis, 2) + ' ms · p99 '
+          + fmt(c.batchLatencyP99Millis, 2) + ' ms · batches ' + fmt(c.batches);
+      } else {
+        stats.replaceChildren(h('div', { class: 'muted' }, 'replicas in its record: ', fmt(record.replicas)));
+        latency.textContent = '';
+      }
+      failure.textContent = inf.failure || record.error || '';
+    }
+    return { el, update };
+  }
 
   /* Each row of GET /inferences: {id, record?: Inference, state?, replicas?, failure?, counters?} (the last four when this server runs it). */
   async function load() {
@@ -689,50 +747,31 @@ async function inferencesPage(root) {
       inferences = await api('GET', '/inferences');
     } catch (e) {
       list.replaceChildren(pageError('Cannot list the inference deployments: ' + e.message));
+      rows.clear();
       return;
     }
     const now = performance.now();
-    list.replaceChildren(h('h2', {}, 'Inference deployments (' + inferences.length + ')'));
-    if (inferences.length === 0) {
-      list.append(h('div', { class: 'empty' }, 'None yet.'));
-      return;
-    }
+    heading.textContent = 'Inference deployments (' + inferences.length + ')';
+    if (!list.contains(container)) list.replaceChildren(heading, empty, container);
+    empty.hidden = inferences.length > 0;
+    const seen = new Set();
     for (const inf of inferences) {
-      const record = inf.record || {};
-      const local = inf.state !== undefined;
+      seen.add(inf.id);
       const c = inf.counters || {};
       const before = previous.get(inf.id);
       previous.set(inf.id, { at: now, c });
       const rate = (key) => before && now > before.at && c[key] !== undefined
         ? Math.max(0, (c[key] - (before.c[key] || 0)) / ((now - before.at) / 1000)).toFixed(1) + '/s' : '–';
-      const active = inf.state === 'RUNNING';
-      const status = local ? inf.state : record.status;
-      const replicas = h('input', { type: 'number', min: 0, max: 256, value: inf.replicas ?? '', style: 'width:70px', 'aria-label': 'replicas',
-        id: 'replicas-' + inf.id });
-      list.append(h('div', { class: 'inference', 'data-inference': inf.id, style: 'border-top:1px solid var(--line);padding:10px 0' },
-        h('div', { class: 'row' },
-          h('div', {}, h('b', {}, inf.id), ' ', badge(status), h('div', { class: 'muted' }, record.resultId || '',
-            ' · ', (record.inputTopic || '?') + ' → ' + (record.outputTopic || '?'))),
-          h('div', {}, active ? h('span', {}, replicas, actionButton('Scale', 'secondary', async () => {
-            const n = Number(replicas.value);
-            if (!Number.isInteger(n) || n < 0 || n > 256) throw new Error('Replicas: a whole number from 0 to 256');
-            await api('POST', '/inferences/' + encodeURIComponent(inf.id) + '/scale', { replicas: n });
-            await load();
-          }, 'scale-' + inf.id), actionButton('Stop', 'danger', async () => {
-            if (!window.confirm('Stop inference deployment ' + inf.id + ' in this server?')) return;
-            await api('POST', '/inferences/' + encodeURIComponent(inf.id) + '/stop');
-            await load();
-          }, 'stop-' + inf.id))
-            : h('span', { class: 'muted' }, local ? 'stopped in this server' : 'not run by this server: counters, scale and stop only where it runs'))),
-        local ? h('div', { class: 'stats' },
-          h('div', { class: 'stat' }, 'replicas', h('b', { class: 'replicas-count' }, fmt(inf.replicas))),
-          h('div', { class: 'stat' }, 'in', h('b', {}, fmt(c.recordsIn)), rate('recordsIn')),
-          h('div', { class: 'stat' }, 'out', h('b', {}, fmt(c.recordsOut)), rate('recordsOut')),
-          h('div', { class: 'stat' }, 'dead-lettered', h('b', {}, fmt(c.deadLettered)), rate('deadLettered')))
-          : h('div', { class: 'muted' }, 'replicas in its record: ', fmt(record.replicas)),
-        local ? h('div', { class: 'muted' }, 'batch latency p50 ', fmt(c.batchLatencyP50Millis, 2), ' ms · p99 ',
-          fmt(c.batchLatencyP99Millis, 2), ' ms · batches ', fmt(c.batches)) : null,
-        inf.failure || record.error ? h('div', { class: 'field-error' }, inf.failure || record.error) : null));
+      if (!rows.has(inf.id)) rows.set(inf.id, inferenceRow(inf.id));
+      const row = rows.get(inf.id);
+      row.update(inf, rate);
+      container.append(row.el); // in the order the server lists them
+    }
+    for (const [id, row] of rows) {
+      if (!seen.has(id)) {
+        row.el.remove();
+        rows.delete(id);
+      }
     }
   }
   await load();

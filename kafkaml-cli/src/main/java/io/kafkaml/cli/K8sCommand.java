@@ -22,7 +22,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code kafkaml k8s render rbac|training|inference|control-logger}: the Kubernetes objects as YAML, for kubectl or GitOps. */
+/**
+ * {@code kafkaml k8s render rbac|training|inference|control-logger|server}: the Kubernetes objects as YAML, for kubectl
+ * or GitOps.
+ */
 @Command(
         name = "k8s",
         mixinStandardHelpOptions = true,
@@ -133,7 +136,7 @@ final class K8sCommand {
             name = "render",
             mixinStandardHelpOptions = true,
             description = "Print Kubernetes objects as YAML.",
-            subcommands = {Rbac.class, Training.class, Inference.class, ControlLogger.class})
+            subcommands = {Rbac.class, Training.class, Inference.class, ControlLogger.class, Server.class})
     static final class Render {}
 
     @Command(
@@ -163,6 +166,42 @@ final class K8sCommand {
                     spec,
                     List.of(cluster.manifests(client, spec.commandLine().getErr())
                             .controlLoggerDeployment(client.controlTopic(controlTopic))));
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "server",
+            mixinStandardHelpOptions = true,
+            description = {
+                "The kafkaml server for a cluster (REST API, dashboard, control logger; training as Jobs): its "
+                        + "ServiceAccount, the Role and RoleBinding its launcher needs, a Deployment of one pod and a "
+                        + "Service (port 80).",
+                "It listens on every interface of its pod, so it needs its bearer token: create the Secret first, "
+                        + "e.g. kubectl create secret generic kafkaml-server --from-literal=token=$(openssl rand -hex "
+                        + "32); its value is never rendered."
+            })
+    static final class Server implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        ClientOptions client; // --registry-prefix, and --config / KAFKAML_* settings for the pods
+
+        @ArgGroup(exclusive = false, heading = "Cluster (the server's pod and the training Jobs it creates)%n")
+        Cluster cluster = new Cluster();
+
+        @Option(
+                names = "--token-secret",
+                paramLabel = "SECRET",
+                defaultValue = "kafkaml-server",
+                description = "The Secret whose key '" + KubernetesManifests.SERVER_TOKEN_KEY + "' holds the server's "
+                        + "bearer token (default: ${DEFAULT-VALUE})")
+        String tokenSecret;
+
+        @Override
+        public Integer call() {
+            print(spec, cluster.manifests(client, spec.commandLine().getErr()).server(tokenSecret));
             return 0;
         }
     }

@@ -1,6 +1,11 @@
 package io.kafkaml.cli;
 
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.kafkaml.KafkaMl;
+import io.kafkaml.k8s.JobStatusWatcher;
+import io.kafkaml.k8s.KubernetesTrainingLauncher;
+import io.kafkaml.metrics.TrainingMetrics;
 import io.kafkaml.server.KafkaMlServer;
 import io.kafkaml.testkit.EmbeddedKafkaBroker;
 import java.io.PrintWriter;
@@ -8,6 +13,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -70,6 +76,15 @@ final class ServerCommand implements Callable<Integer> {
             description = "Training deployments trained at the same time in this process (default: ${DEFAULT-VALUE})")
     int trainingThreads;
 
+    @Option(
+            names = "--kubernetes",
+            description = "Run training deployments as Kubernetes Jobs (in-cluster service account, else the current "
+                    + "kubeconfig context) instead of in this process; inference deployments still run here")
+    boolean kubernetes;
+
+    @ArgGroup(exclusive = false, heading = "Kubernetes (with --kubernetes)%n")
+    K8sCommand.Cluster cluster = new K8sCommand.Cluster();
+
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
@@ -79,26 +94,49 @@ final class ServerCommand implements Callable<Integer> {
                 : null;
         KafkaMl ml = null;
         KafkaMlServer server = null;
+        KubernetesClient kube = null;
+        JobStatusWatcher watcher = null;
+        TrainingMetrics trainingMeters = new TrainingMetrics();
         try {
             Map<String, Object> settings = client.clientConfig();
             if (broker != null) {
                 settings.putAll(broker.clientConfig());
                 out.println("embedded broker: bootstrap.servers=" + broker.bootstrapServers());
             }
-            ml = KafkaMl.builder(settings)
+            KafkaMl.Builder facade = KafkaMl.builder(settings)
                     .registryTimeout(Duration.ofSeconds(30))
                     .trainingThreads(trainingThreads)
-                    .build()
-                    .start();
+                    .trainingListener(trainingMeters);
+            if (kubernetes) {
+                kube = new KubernetesClientBuilder().build();
+                KubernetesClient forLauncher = kube;
+                facade.launcher((registry, config, listener) -> new KubernetesTrainingLauncher(
+                        forLauncher,
+                        cluster.manifests(this.client, spec.commandLine().getErr())
+                                .settings(),
+                        registry));
+            }
+            ml = facade.build().start();
+            if (kube != null) {
+                // pods that fail before their worker records it (image pull, OOM kill) end their results FAILED
+                watcher = new JobStatusWatcher(kube, cluster.namespace, ml.registry());
+            }
             server = KafkaMlServer.builder(ml)
                     .host(host)
                     .port(port)
                     .token(bearer)
                     .build()
                     .start();
+            trainingMeters.bindTo(server.meterRegistry());
         } catch (RuntimeException e) {
+            if (watcher != null) {
+                watcher.close();
+            }
             if (ml != null) {
                 ml.close();
+            }
+            if (kube != null) {
+                kube.close();
             }
             if (broker != null) {
                 broker.close();
@@ -111,13 +149,22 @@ final class ServerCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         KafkaMlServer running = server;
         KafkaMl facade = ml;
+        KubernetesClient kubeClient = kube;
+        JobStatusWatcher jobs = watcher;
         SignalExit.install("kafkaml-server-shutdown", out, () -> {
             try {
                 running.close();
+                if (jobs != null) {
+                    jobs.close();
+                }
                 facade.close();
+                if (kubeClient != null) {
+                    kubeClient.close();
+                }
                 if (broker != null) {
                     broker.close();
                 }
+                out.println("kafkaml server stopped");
             } finally {
                 stopped.countDown();
             }

@@ -566,4 +566,54 @@ class ChildProcessIT {
             assertThat(registry.deployment("22").orElseThrow().status()).isEqualTo(DeploymentStatus.CANCELLED);
         }
     }
+
+    /**
+     * {@code kafkaml server --embedded-broker}, the one command README's quickstart gives: it starts a broker and the
+     * server in one process, answers over HTTP, and a SIGTERM stops it cleanly with exit code 0.
+     */
+    @Test
+    void theServerStartsOnItsEmbeddedBrokerAnswersAndExitsZeroOnSigterm(@TempDir Path dir) throws Exception {
+        Path log = dir.resolve("server.log");
+        Process server = kafkaml(
+                        log,
+                        List.of("-XX:TieredStopAtLevel=1"),
+                        "server",
+                        "--embedded-broker",
+                        "--broker-port",
+                        "0",
+                        "--port",
+                        "0")
+                .start();
+        try {
+            org.awaitility.Awaitility.await()
+                    .atMost(90, TimeUnit.SECONDS)
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> Files.readString(log).contains("kafkaml server: dashboard ") || !server.isAlive());
+            java.util.regex.Matcher dashboard =
+                    java.util.regex.Pattern.compile("dashboard (http://\\S+/),").matcher(Files.readString(log));
+            assertThat(dashboard.find()).as(Files.readString(log)).isTrue();
+            java.net.URI base = java.net.URI.create(dashboard.group(1));
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            java.net.http.HttpResponse<String> health = http.send(
+                    java.net.http.HttpRequest.newBuilder(base.resolve("api/v1/health"))
+                            .build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(health.statusCode()).as(health.body()).isEqualTo(200);
+            assertThat(health.body()).contains("\"status\":\"UP\"").contains("RUNNING");
+            java.net.http.HttpResponse<String> models = http.send(
+                    java.net.http.HttpRequest.newBuilder(base.resolve("api/v1/models"))
+                            .build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(models.statusCode()).isEqualTo(200);
+            assertThat(models.body()).isEqualTo("[]");
+
+            server.destroy(); // SIGTERM
+            assertThat(server.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            String output = Files.readString(log);
+            assertThat(server.exitValue()).as(output).isZero();
+            assertThat(output).contains("kafkaml server stopped");
+        } finally {
+            server.destroyForcibly();
+        }
+    }
 }

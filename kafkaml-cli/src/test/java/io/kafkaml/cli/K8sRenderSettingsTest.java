@@ -162,6 +162,64 @@ class K8sRenderSettingsTest {
     }
 
     @Test
+    void theServerIsRenderedWithItsTokenFromTheSecretAndArgumentsTheServerCommandAccepts(@TempDir Path dir)
+            throws IOException {
+        Result rendered = run(
+                "k8s",
+                "render",
+                "server",
+                "--config",
+                config(dir).toString(),
+                "--namespace",
+                "ml",
+                "--kafka",
+                "kafka.ml:9093",
+                "--client-secret",
+                "kafkaml-client",
+                "--token-secret",
+                "ml-server-token");
+        assertThat(rendered.status()).as(rendered.err()).isZero();
+        assertThat(rendered.out())
+                .doesNotContain("alice-secret-9")
+                .doesNotContain("truststore-secret-7")
+                .doesNotContain("localhost:9093");
+        java.util.List<io.fabric8.kubernetes.api.model.HasMetadata> objects = new java.util.ArrayList<>();
+        for (String document : rendered.out().split("(?m)^---\\s*$")) {
+            if (!document.isBlank()) {
+                objects.add((io.fabric8.kubernetes.api.model.HasMetadata)
+                        new io.fabric8.kubernetes.client.utils.KubernetesSerialization().unmarshal(document));
+            }
+        }
+        assertThat(objects)
+                .extracting(io.fabric8.kubernetes.api.model.HasMetadata::getKind)
+                .containsExactly("ServiceAccount", "Role", "RoleBinding", "Deployment", "Service");
+        var container = ((Deployment) objects.get(3))
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .get(0);
+        assertThat(container.getEnv())
+                .filteredOn(e -> e.getName().equals("KAFKAML_SERVER_TOKEN"))
+                .singleElement()
+                .satisfies(e ->
+                        assertThat(e.getValueFrom().getSecretKeyRef().getName()).isEqualTo("ml-server-token"));
+        Map<String, String> env = new LinkedHashMap<>();
+        container.getEnv().stream().filter(e -> e.getValue() != null).forEach(e -> env.put(e.getName(), e.getValue()));
+        assertThat(KafkaMlConfig.fromEnvironment(env).originals()).containsEntry("consumer.max.poll.records", "50");
+        // the pod's arguments are flags of the real `kafkaml server` command
+        picocli.CommandLine.ParseResult parsed = KafkaMlCli.commandLine(
+                        new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))
+                .parseArgs(container.getArgs().toArray(String[]::new));
+        picocli.CommandLine.ParseResult server = parsed.subcommand();
+        assertThat(server.commandSpec().name()).isEqualTo("server");
+        assertThat(server.matchedOptionValue("--host", "")).isEqualTo("0.0.0.0");
+        assertThat(server.hasMatchedOption("--kubernetes")).isTrue();
+        assertThat(server.matchedOptionValue("--kafka", "")).isEqualTo("kafka.ml:9093");
+        assertThat(server.matchedOptionValue("--client-secret", "")).isEqualTo("kafkaml-client");
+    }
+
+    @Test
     void secretsWithoutAClientSecretAreRefusedInOneLine(@TempDir Path dir) throws IOException {
         Result refused =
                 run("k8s", "render", "control-logger", "--config", config(dir).toString(), "--kafka", "kafka.ml:9093");

@@ -266,6 +266,204 @@ public final class KubernetesManifests {
                         .build());
     }
 
+    /** The container port of the kafkaml server (its REST API, dashboard and {@code /metrics}). */
+    public static final int SERVER_PORT = 8080;
+
+    /** The key of the server's bearer token in the Secret named to {@link #server(String)}. */
+    public static final String SERVER_TOKEN_KEY = "token";
+
+    /**
+     * The kafkaml server ({@code kafkaml server}: REST API, dashboard, control logger) for a cluster, in the order to
+     * apply them: a ServiceAccount, a Role and RoleBinding granting what its Kubernetes launcher needs (create, watch
+     * and delete the training Jobs; read their pods for failure reasons), a Deployment of one pod and a ClusterIP
+     * Service in front of it (port 80 to the pod's {@value #SERVER_PORT}).
+     *
+     * <p>The pod runs the worker image with {@code server --host 0.0.0.0 --kubernetes ...}: it listens on every
+     * interface, so it refuses to start without its bearer token, which it reads from the key {@value #SERVER_TOKEN_KEY}
+     * of the Secret {@code tokenSecret} (the variable {@code KAFKAML_SERVER_TOKEN}; the Secret is created by the user,
+     * never rendered). Its training deployments run as Jobs made from these settings (image, client Secret, service
+     * account, resources, GPUs, the user's settings), in the same namespace; its inference deployments run in the pod.
+     * One replica with the {@code Recreate} strategy: the server keeps what it started in memory. Readiness and liveness
+     * probes read {@code GET /api/v1/health}; Prometheus' annotations point at its {@code /metrics}.
+     *
+     * @param tokenSecret the Secret holding the bearer token
+     */
+    public List<HasMetadata> server(String tokenSecret) {
+        if (tokenSecret == null || tokenSecret.isBlank()) {
+            throw new IllegalArgumentException("The server needs a Secret with its bearer token: it listens on every "
+                    + "interface of its pod, and refuses to without a token");
+        }
+        String account = settings.serviceAccount() != null ? settings.serviceAccount() : "kafkaml";
+        String name = "kafkaml-server";
+        Map<String, String> labels = ordered(
+                "app.kubernetes.io/name", "kafkaml", COMPONENT_LABEL, "server", "app.kubernetes.io/instance", name);
+        Map<String, String> selector = ordered("app.kubernetes.io/instance", name, COMPONENT_LABEL, "server");
+        List<String> args = new ArrayList<>(List.of(
+                "server",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                String.valueOf(SERVER_PORT),
+                "--kubernetes",
+                "--namespace",
+                settings.namespace(),
+                "--image",
+                settings.image(),
+                "--image-pull-policy",
+                settings.imagePullPolicy(),
+                "--kafka",
+                settings.bootstrapServers(),
+                "--service-account",
+                account));
+        if (settings.clientSecret() != null) {
+            args.addAll(List.of("--client-secret", settings.clientSecret()));
+        }
+        if (settings.cpuRequest() != null) {
+            args.addAll(List.of("--cpu", settings.cpuRequest()));
+        }
+        if (settings.memoryRequest() != null) {
+            args.addAll(List.of("--memory", settings.memoryRequest()));
+        }
+        if (settings.gpus() > 0) {
+            args.addAll(List.of("--gpus", String.valueOf(settings.gpus())));
+        }
+        List<EnvVar> env = new ArrayList<>(common());
+        env.add(new EnvVarBuilder()
+                .withName("KAFKAML_SERVER_TOKEN")
+                .withNewValueFrom()
+                .withNewSecretKeyRef()
+                .withName(tokenSecret)
+                .withKey(SERVER_TOKEN_KEY)
+                .endSecretKeyRef()
+                .endValueFrom()
+                .build());
+        ContainerBuilder container = new ContainerBuilder()
+                .withName("server")
+                .withImage(settings.image())
+                .withImagePullPolicy(settings.imagePullPolicy())
+                .withArgs(args)
+                .withEnv(withSettings(env))
+                .withPorts(new io.fabric8.kubernetes.api.model.ContainerPortBuilder()
+                        .withName("http")
+                        .withContainerPort(SERVER_PORT)
+                        .withProtocol("TCP")
+                        .build())
+                .withReadinessProbe(healthProbe(10))
+                .withLivenessProbe(healthProbe(60));
+        if (settings.clientSecret() != null) {
+            container.withEnvFrom(new EnvFromSourceBuilder()
+                    .withNewSecretRef()
+                    .withName(settings.clientSecret())
+                    .endSecretRef()
+                    .build());
+        }
+        Map<String, String> scrape = ordered(
+                "prometheus.io/scrape",
+                "true",
+                "prometheus.io/port",
+                String.valueOf(SERVER_PORT),
+                "prometheus.io/path",
+                "/metrics");
+        return List.of(
+                new ServiceAccountBuilder()
+                        .withNewMetadata()
+                        .withName(account)
+                        .withNamespace(settings.namespace())
+                        .withLabels(labels)
+                        .endMetadata()
+                        .build(),
+                new RoleBuilder()
+                        .withNewMetadata()
+                        .withName(name)
+                        .withNamespace(settings.namespace())
+                        .withLabels(labels)
+                        .endMetadata()
+                        .withRules(
+                                new PolicyRuleBuilder()
+                                        .withApiGroups("batch")
+                                        .withResources("jobs")
+                                        .withVerbs("get", "list", "watch", "create", "delete")
+                                        .build(),
+                                new PolicyRuleBuilder()
+                                        .withApiGroups("")
+                                        .withResources("pods")
+                                        .withVerbs("get", "list", "watch")
+                                        .build())
+                        .build(),
+                new RoleBindingBuilder()
+                        .withNewMetadata()
+                        .withName(name)
+                        .withNamespace(settings.namespace())
+                        .withLabels(labels)
+                        .endMetadata()
+                        .withNewRoleRef()
+                        .withApiGroup("rbac.authorization.k8s.io")
+                        .withKind("Role")
+                        .withName(name)
+                        .endRoleRef()
+                        .addNewSubject()
+                        .withKind("ServiceAccount")
+                        .withName(account)
+                        .withNamespace(settings.namespace())
+                        .endSubject()
+                        .build(),
+                new DeploymentBuilder()
+                        .withNewMetadata()
+                        .withName(name)
+                        .withNamespace(settings.namespace())
+                        .withLabels(labels)
+                        .endMetadata()
+                        .withNewSpec()
+                        .withReplicas(1)
+                        .withNewStrategy()
+                        .withType("Recreate")
+                        .endStrategy()
+                        .withNewSelector()
+                        .withMatchLabels(selector)
+                        .endSelector()
+                        .withNewTemplate()
+                        .withNewMetadata()
+                        .withLabels(labels)
+                        .addToAnnotations(scrape)
+                        .endMetadata()
+                        .withNewSpec()
+                        .withServiceAccountName(account)
+                        .withContainers(container.build())
+                        .endSpec()
+                        .endTemplate()
+                        .endSpec()
+                        .build(),
+                new io.fabric8.kubernetes.api.model.ServiceBuilder()
+                        .withNewMetadata()
+                        .withName(name)
+                        .withNamespace(settings.namespace())
+                        .withLabels(labels)
+                        .endMetadata()
+                        .withNewSpec()
+                        .withType("ClusterIP")
+                        .withSelector(selector)
+                        .addNewPort()
+                        .withName("http")
+                        .withPort(80)
+                        .withTargetPort(new io.fabric8.kubernetes.api.model.IntOrString("http"))
+                        .withProtocol("TCP")
+                        .endPort()
+                        .endSpec()
+                        .build());
+    }
+
+    /** An HTTP probe of the server's health endpoint. */
+    private static io.fabric8.kubernetes.api.model.Probe healthProbe(int initialDelaySeconds) {
+        return new io.fabric8.kubernetes.api.model.ProbeBuilder()
+                .withNewHttpGet()
+                .withPath("/api/v1/health")
+                .withPort(new io.fabric8.kubernetes.api.model.IntOrString("http"))
+                .endHttpGet()
+                .withInitialDelaySeconds(initialDelaySeconds)
+                .withPeriodSeconds(10)
+                .build();
+    }
+
     /** Objects as one multi-document YAML stream, in order. */
     public static String toYaml(List<? extends HasMetadata> objects) {
         return objects.stream()

@@ -189,6 +189,57 @@ class KubernetesManifestsTest {
                 .doesNotContain("kind: Secret");
     }
 
+    @Test
+    void theServerMatchesItsGoldenFileReadsItsTokenFromItsSecretAndGrantsOnlyWhatItsLauncherNeeds() throws IOException {
+        List<HasMetadata> objects = MANIFESTS.server("kafkaml-server");
+        check("server.yaml", objects);
+        assertThat(objects)
+                .extracting(HasMetadata::getKind)
+                .containsExactly("ServiceAccount", "Role", "RoleBinding", "Deployment", "Service");
+        var deployment = (io.fabric8.kubernetes.api.model.apps.Deployment) objects.get(3);
+        assertThat(deployment.getSpec().getReplicas()).isEqualTo(1);
+        var template = deployment.getSpec().getTemplate();
+        var container = template.getSpec().getContainers().get(0);
+        // every interface of the pod, so only with the token, which comes from the Secret and nowhere else
+        assertThat(container.getArgs())
+                .startsWith("server", "--host", "0.0.0.0", "--port", "8080", "--kubernetes")
+                .containsSequence("--namespace", "ml")
+                .containsSequence("--kafka", "kafka.data:9092")
+                .containsSequence("--client-secret", "kafkaml-client");
+        assertThat(container.getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("KAFKAML_SERVER_TOKEN");
+            assertThat(e.getValue()).isNull();
+            assertThat(e.getValueFrom().getSecretKeyRef().getName()).isEqualTo("kafkaml-server");
+            assertThat(e.getValueFrom().getSecretKeyRef().getKey()).isEqualTo("token");
+        });
+        assertThat(template.getMetadata().getAnnotations())
+                .containsEntry("prometheus.io/scrape", "true")
+                .containsEntry("prometheus.io/port", "8080")
+                .containsEntry("prometheus.io/path", "/metrics");
+        assertThat(container.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/api/v1/health");
+        assertThat(template.getSpec().getServiceAccountName())
+                .isEqualTo(objects.get(0).getMetadata().getName());
+        var service = (io.fabric8.kubernetes.api.model.Service) objects.get(4);
+        assertThat(template.getMetadata().getLabels())
+                .containsAllEntriesOf(service.getSpec().getSelector());
+        assertThat(service.getSpec().getPorts())
+                .singleElement()
+                .satisfies(port -> assertThat(port.getTargetPort().getStrVal()).isEqualTo("http"));
+        var role = (io.fabric8.kubernetes.api.model.rbac.Role) objects.get(1);
+        assertThat(role.getRules())
+                .extracting(rule -> rule.getResources().get(0) + ":" + String.join(",", rule.getVerbs()))
+                .containsExactly("jobs:get,list,watch,create,delete", "pods:get,list,watch");
+        String yaml = KubernetesManifests.toYaml(objects);
+        assertThat(yaml)
+                .doesNotContain("ClusterRole")
+                .doesNotContain("secrets")
+                .doesNotContain("\"*\"")
+                .doesNotContain("kind: \"Secret\"")
+                .doesNotContain("password")
+                .doesNotContain("jaas");
+        assertThatThrownBy(() -> MANIFESTS.server(" ")).hasMessageContaining("bearer token");
+    }
+
     /** The plain-value environment of a pod's one container, as the worker would read it. */
     private static Map<String, String> env(io.fabric8.kubernetes.api.model.PodSpec pod) {
         Map<String, String> env = new java.util.LinkedHashMap<>();

@@ -148,7 +148,7 @@ public final class KafkaMlServer implements AutoCloseable {
                 throw e;
             }
             try {
-                api = new Api(facade, token);
+                api = new Api(facade, token, meters);
                 app = Javalin.create(config -> {
                     config.startup.showJavalinBanner = false;
                     config.staticFiles.add("/web", Location.CLASSPATH);
@@ -190,8 +190,9 @@ public final class KafkaMlServer implements AutoCloseable {
 
     /**
      * The Micrometer registry served at {@value #METRICS_PATH} (Prometheus text format): the JVM's meters, the training
-     * meters of a facade the server built ({@link io.kafkaml.metrics.TrainingMetrics}); bind more to it, such as
-     * {@link io.kafkaml.metrics.InferenceMetrics} of the inference deployments it starts.
+     * meters of a facade the server built ({@link io.kafkaml.metrics.TrainingMetrics}), and the
+     * {@link io.kafkaml.metrics.InferenceMetrics} of each inference deployment started through the API (bound when it
+     * starts, removed when it is stopped); bind more to it.
      */
     public MeterRegistry meterRegistry() {
         synchronized (lock) {

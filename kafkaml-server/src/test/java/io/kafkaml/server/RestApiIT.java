@@ -18,12 +18,19 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -41,6 +48,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
 class RestApiIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int EPOCHS = 30;
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private URI base;
@@ -83,6 +91,29 @@ class RestApiIT {
         return response.body().isEmpty() ? null : JSON.readTree(response.body());
     }
 
+    /** The data of every Server-Sent Event named {@code name} among the lines of an event stream, in order. */
+    private static List<JsonNode> events(List<String> lines, String name) throws Exception {
+        List<JsonNode> found = new ArrayList<>();
+        String event = null;
+        for (String line : lines) {
+            if (line.startsWith("event:")) {
+                event = line.substring(6).trim();
+            } else if (line.startsWith("data:") && name.equals(event)) {
+                found.add(JSON.readTree(line.substring(5)));
+            }
+        }
+        return found;
+    }
+
+    /** The value of a meter of an inference deployment in Prometheus' text format. */
+    private static double meter(String scrape, String name, String deployment) {
+        return scrape.lines()
+                .filter(line -> line.startsWith(name + "{") && line.contains("deployment=\"" + deployment + "\""))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(name + " of " + deployment + " not in /metrics:\n" + scrape));
+    }
+
     @Test
     void thePipelineRunsThroughTheApi(EmbeddedKafkaBroker kafka) throws Exception {
         try (KafkaMl ml = KafkaMl.builder(kafka.clientConfig()).build().start();
@@ -101,9 +132,21 @@ class RestApiIT {
                     .isEqualTo(2);
             ok(call("POST", "/configurations", Map.of("name", "only-mlp", "models", List.of("mlp"))), 201);
             JsonNode deployment = ok(
-                    call("POST", "/deployments", Map.of("configuration", "only-mlp", "spec", Map.of("epochs", 5))),
+                    call(
+                            "POST",
+                            "/deployments",
+                            Map.of("configuration", "only-mlp", "spec", Map.of("epochs", EPOCHS, "batchSize", 16))),
                     201);
             String deploymentId = deployment.get("id").asText();
+            // its live events, read from before the data is sent until the server ends the stream (with the Accept
+            // header EventSource sends: Javalin answers an SSE route without it with an empty body)
+            List<String> trainingEvents = new CopyOnWriteArrayList<>();
+            CompletableFuture<Void> trainingStream = http.sendAsync(
+                            HttpRequest.newBuilder(base.resolve("api/v1/training/" + deploymentId + "/events"))
+                                    .header("Accept", "text/event-stream")
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofLines())
+                    .thenAccept(response -> response.body().forEach(trainingEvents::add));
 
             // the data stream goes through Kafka, as every Kafka-ML producer sends it
             kafka.createTopic("blobs", 1);
@@ -126,17 +169,40 @@ class RestApiIT {
                                     .get("status")
                                     .asText()));
             String resultId = deploymentId + ".mlp";
+            // the SSE: an 'epoch' event per epoch, in order, a 'result' event, then 'end' (and the stream closes)
+            trainingStream.get(30, TimeUnit.SECONDS);
+            assertThat(events(trainingEvents, "epoch"))
+                    .as("the training events: %s", trainingEvents)
+                    .extracting(e -> e.get("epoch").asInt())
+                    .isEqualTo(IntStream.rangeClosed(1, EPOCHS).boxed().toList());
+            assertThat(events(trainingEvents, "epoch"))
+                    .allSatisfy(e -> assertThat(e.get("result").asText()).isEqualTo(resultId));
+            assertThat(events(trainingEvents, "result"))
+                    .extracting(e -> e.get("status").asText())
+                    .endsWith("FINISHED");
+            assertThat(events(trainingEvents, "end")).hasSize(1);
             JsonNode result = ok(call("GET", "/results/" + resultId, null), 200);
-            assertThat(result.get("testMetrics").get("accuracy").asDouble()).isBetween(0.0, 1.0);
-            assertThat(ok(call("GET", "/results/chart/" + resultId, null), 200)).hasSize(5);
+            JsonNode chart = ok(call("GET", "/results/chart/" + resultId, null), 200);
+            assertThat(chart).hasSize(EPOCHS);
             JsonNode matrix = ok(call("GET", "/results/confusion_matrix/" + resultId, null), 200);
             long tested = 0;
-            for (JsonNode row : matrix.get("matrix")) {
-                for (JsonNode cell : row) {
-                    tested += cell.asLong();
+            long right = 0;
+            for (int actual = 0; actual < 2; actual++) {
+                for (int predicted = 0; predicted < 2; predicted++) {
+                    long count = matrix.get("matrix").get(actual).get(predicted).asLong();
+                    tested += count;
+                    right += actual == predicted ? count : 0;
                 }
             }
             assertThat(tested).isEqualTo(50);
+            // the blobs are 3 standard deviations apart on x: the Bayes classifier is right on ~93% of the rows
+            double accuracy = result.get("testMetrics").get("accuracy").asDouble();
+            assertThat(accuracy)
+                    .as(
+                            "test accuracy; losses per epoch %s, confusion matrix %s",
+                            chart.findValuesAsText("loss"), matrix)
+                    .isGreaterThanOrEqualTo(0.8);
+            assertThat(right).as("the confusion matrix's diagonal").isEqualTo(Math.round(accuracy * tested));
             assertThat(ok(call("GET", "/datasources", null), 200).get(0).get("availability"))
                     .isNotNull();
 
@@ -148,6 +214,33 @@ class RestApiIT {
             String digest = HexFormat.of()
                     .formatHex(MessageDigest.getInstance("SHA-256").digest(download.body()));
             assertThat(download.headers().firstValue("X-Checksum-SHA256")).hasValue(digest);
+
+            // versions: two published as an incremental run publishes its windows, the second promoted; then a
+            // rollback to the first through the API
+            ml.registry()
+                    .publishVersion(resultId, download.body(), null, Map.of("accuracy", 0.9), Map.of(), "w1", true);
+            ml.registry()
+                    .publishVersion(resultId, download.body(), null, Map.of("accuracy", 0.95), Map.of(), "w2", true);
+            JsonNode versions = ok(call("GET", "/results/" + resultId + "/versions", null), 200);
+            assertThat(versions.get("promoted").asInt()).isEqualTo(2);
+            assertThat(versions.get("versions").findValuesAsText("version")).containsExactly("1", "2");
+            JsonNode rollback = ok(call("POST", "/results/" + resultId + "/promote", Map.of("version", 1)), 200);
+            assertThat(rollback.get("rollback").asBoolean()).isTrue();
+            assertThat(rollback.get("previousVersion").asInt()).isEqualTo(2);
+            assertThat(ok(call("GET", "/results/" + resultId + "/versions", null), 200)
+                            .get("promoted")
+                            .asInt())
+                    .isEqualTo(1);
+            assertThat(ml.results().promotedVersion(resultId).orElseThrow().version())
+                    .isEqualTo(1);
+            assertThat(ok(call("POST", "/results/" + resultId + "/promote", Map.of("version", 9)), 404)
+                            .get("reason")
+                            .asText())
+                    .contains("9");
+            assertThat(ok(call("POST", "/results/" + resultId + "/promote", Map.of("version", "x")), 400)
+                            .get("reason")
+                            .asText())
+                    .contains("version");
 
             kafka.createTopic("in", 2);
             JsonNode inference = ok(
@@ -184,9 +277,54 @@ class RestApiIT {
                                     .get("recordsOut")
                                     .asLong()
                             == 20);
+            // its counters: in an SSE 'counters' event, and at the server's /metrics with InferenceStats' values
+            HttpResponse<Stream<String>> counterStream = http.send(
+                    HttpRequest.newBuilder(base.resolve("api/v1/inferences/serve-mlp/events"))
+                            .header("Accept", "text/event-stream")
+                            .build(),
+                    HttpResponse.BodyHandlers.ofLines());
+            try (Stream<String> lines = counterStream.body()) {
+                Iterator<String> it = lines.iterator();
+                String event = null;
+                while (it.hasNext()) {
+                    String line = it.next();
+                    if (line.startsWith("event:")) {
+                        event = line.substring(6).trim();
+                    } else if (line.startsWith("data:") && "counters".equals(event)) {
+                        JsonNode counters = JSON.readTree(line.substring(5)).get("counters");
+                        assertThat(counters.get("recordsIn").asLong()).isEqualTo(20);
+                        assertThat(counters.get("recordsOut").asLong()).isEqualTo(20);
+                        break;
+                    }
+                }
+            }
+            JsonNode counters =
+                    ok(call("GET", "/inferences/serve-mlp", null), 200).get("counters"); // its InferenceStats
+            String metrics = http.send(
+                            HttpRequest.newBuilder(base.resolve("metrics")).build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
+            assertThat(meter(metrics, "kafkaml_inference_records_in_total", "serve-mlp"))
+                    .isEqualTo(counters.get("recordsIn").asDouble())
+                    .isEqualTo(20.0);
+            assertThat(meter(metrics, "kafkaml_inference_records_out_total", "serve-mlp"))
+                    .isEqualTo(counters.get("recordsOut").asDouble())
+                    .isEqualTo(20.0);
+            assertThat(meter(metrics, "kafkaml_inference_records_dead_lettered_total", "serve-mlp"))
+                    .isEqualTo(counters.get("deadLettered").asDouble())
+                    .isEqualTo(0.0);
+            assertThat(meter(metrics, "kafkaml_inference_batches_total", "serve-mlp"))
+                    .isEqualTo(counters.get("batches").asDouble());
             JsonNode scaled = ok(call("POST", "/inferences/serve-mlp/scale", Map.of("replicas", 2)), 200);
             assertThat(scaled.get("replicas").asInt()).isEqualTo(2);
             ok(call("POST", "/inferences/serve-mlp/stop", null), 200);
+            // a stopped deployment's meters leave /metrics
+            assertThat(http.send(
+                                    HttpRequest.newBuilder(base.resolve("metrics"))
+                                            .build(),
+                                    HttpResponse.BodyHandlers.ofString())
+                            .body())
+                    .doesNotContain("deployment=\"serve-mlp\"");
             JsonNode notRunning = ok(call("POST", "/inferences/serve-mlp/scale", Map.of("replicas", 1)), 409);
             assertThat(notRunning.get("reason").asText()).contains("not running");
 

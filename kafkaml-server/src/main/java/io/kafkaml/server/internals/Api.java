@@ -14,6 +14,7 @@ import io.kafkaml.inference.LocalInference;
 import io.kafkaml.registry.EntityNotFoundException;
 import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.server.internals.Route.Body;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -56,14 +57,16 @@ public final class Api implements AutoCloseable {
     /**
      * @param ml the facade, RUNNING
      * @param token the bearer token of mutating calls, or {@code null} for none
+     * @param meters where the meters of the inference deployments this API starts are bound (the server's
+     *     {@code /metrics})
      */
-    public Api(KafkaMl ml, String token) {
+    public Api(KafkaMl ml, String token, MeterRegistry meters) {
         this.ml = ml;
         this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
         this.json = new ObjectMapper()
                 .registerModule(new JavaTimeModule())
                 .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
-        Routes table = new Routes(ml, json, inferences);
+        Routes table = new Routes(ml, json, inferences, meters);
         routes.addAll(table.table());
         this.table = table;
     }
@@ -250,10 +253,11 @@ public final class Api implements AutoCloseable {
                 TimeUnit.SECONDS);
     }
 
-    /** Stops the event streams and the inference deployments this server started. */
+    /** Stops the event streams and the inference deployments this server started, and removes their meters. */
     @Override
     public void close() {
         events.shutdownNow();
+        table.close();
         for (LocalInference inference : inferences.values()) {
             try {
                 inference.close();

@@ -18,14 +18,17 @@ import io.kafkaml.inference.InferenceSpec;
 import io.kafkaml.inference.InferenceStats;
 import io.kafkaml.inference.LocalInference;
 import io.kafkaml.keras.KerasModels;
+import io.kafkaml.metrics.InferenceMetrics;
 import io.kafkaml.model.ModelDefinition;
 import io.kafkaml.registry.Configuration;
 import io.kafkaml.registry.Datasource;
 import io.kafkaml.registry.Deployment;
 import io.kafkaml.registry.EntityNotFoundException;
+import io.kafkaml.registry.ModelVersion;
 import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.server.internals.Route.Body;
 import io.kafkaml.training.TrainingSpec;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,25 +36,36 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The route table of {@code /api/v1}. Where Kafka-ML's back end (its Django {@code automl/urls.py}) has an endpoint of
  * the same meaning, the path keeps its name and {@link Route#kafkaMl()} names it.
+ *
+ * <p>Each route is declared as {@code get(path, tag, summary)} (or {@code post}, {@code delete}) with what the OpenAPI
+ * document says of it, then its code: {@link Declared#json} answers the value it returns as JSON, {@link
+ * Declared#handle} answers by itself. A lookup that finds nothing throws {@link EntityNotFoundException} through
+ * {@link #found}, which {@link ApiError} turns into a 404 with the one-line reason.
  */
-final class Routes {
+final class Routes implements AutoCloseable {
 
     private final KafkaMl ml;
     private final ObjectMapper json;
     private final long maxArtifactBytes;
     private final Map<String, Training> trainings = new ConcurrentHashMap<>();
     private final Map<String, LocalInference> inferences;
+    /** The meters of the inference deployments started here, bound to {@link #meters} while they run. */
+    private final Map<String, InferenceMetrics> inferenceMeters = new ConcurrentHashMap<>();
+
+    private final MeterRegistry meters;
     private final List<Route> table = new ArrayList<>();
 
-    Routes(KafkaMl ml, ObjectMapper json, Map<String, LocalInference> inferences) {
+    Routes(KafkaMl ml, ObjectMapper json, Map<String, LocalInference> inferences, MeterRegistry meters) {
         this.ml = ml;
         this.json = json;
         this.inferences = inferences;
+        this.meters = meters;
         this.maxArtifactBytes = KafkaMlConfig.maxArtifactBytes(ml.config().originals());
         models();
         configurations();
@@ -59,110 +73,171 @@ final class Routes {
         results();
         datasources();
         inferencesRoutes();
+        health();
+    }
+
+    /** Removes the meters of the inference deployments started here (the deployments are closed by {@link Api}). */
+    @Override
+    public void close() {
+        inferenceMeters.values().forEach(InferenceMetrics::close);
+        inferenceMeters.clear();
     }
 
     List<Route> table() {
         return table;
     }
 
-    private void add(
-            HandlerType method,
-            String path,
-            String tag,
-            String summary,
-            String kafkaMl,
-            Body body,
-            Body response,
-            int status,
-            List<String> query,
-            Handler handler) {
-        table.add(new Route(method, path, tag, summary, kafkaMl, body, response, status, query, ctx -> {
-            handler.handle(ctx);
-            if (ctx.statusCode() == 200 && status != 200) {
-                ctx.status(status);
-            }
-        }));
+    // ---- declaring routes
+
+    /** The code of a route that answers a value as JSON. */
+    @FunctionalInterface
+    private interface Answer {
+        Object answer(Context ctx) throws Exception;
+    }
+
+    /** A route being declared: what the OpenAPI document says of it (defaults: no body, a JSON object, 200). */
+    private final class Declared {
+        private final HandlerType method;
+        private final String path;
+        private final String tag;
+        private final String summary;
+        private String kafkaMl;
+        private Body body = NONE;
+        private Body response = JSON_OBJECT;
+        private int status = 200;
+        private List<String> query = List.of();
+
+        private Declared(HandlerType method, String path, String tag, String summary) {
+            this.method = method;
+            this.path = path;
+            this.tag = tag;
+            this.summary = summary;
+        }
+
+        /** The Kafka-ML back-end endpoint of the same meaning. */
+        Declared kafkaMl(String endpoint) {
+            this.kafkaMl = endpoint;
+            return this;
+        }
+
+        /** The request body (default none). */
+        Declared body(Body body) {
+            this.body = body;
+            return this;
+        }
+
+        /** What a successful answer holds (default a JSON object). */
+        Declared response(Body response) {
+            this.response = response;
+            return this;
+        }
+
+        /** The status of a successful answer (default 200). */
+        Declared status(int status) {
+            this.status = status;
+            return this;
+        }
+
+        /** The query parameters it reads. */
+        Declared query(String... names) {
+            this.query = List.of(names);
+            return this;
+        }
+
+        /** Answers what {@code answer} returns as JSON with the declared status. */
+        void json(Answer answer) {
+            handle(ctx -> ctx.json(answer.answer(ctx)));
+        }
+
+        /** Answers as {@code handler} does; a 200 it leaves becomes the declared status. */
+        void handle(Handler handler) {
+            int declared = status;
+            table.add(new Route(method, path, tag, summary, kafkaMl, body, response, declared, query, ctx -> {
+                handler.handle(ctx);
+                if (ctx.statusCode() == 200 && declared != 200) {
+                    ctx.status(declared);
+                }
+            }));
+        }
+    }
+
+    private Declared get(String path, String tag, String summary) {
+        return new Declared(HandlerType.GET, path, tag, summary);
+    }
+
+    private Declared post(String path, String tag, String summary) {
+        return new Declared(HandlerType.POST, path, tag, summary);
+    }
+
+    private Declared delete(String path, String tag, String summary) {
+        return new Declared(HandlerType.DELETE, path, tag, summary)
+                .response(NONE)
+                .status(204);
+    }
+
+    /**
+     * The value of a lookup, or a 404 naming what was looked for.
+     *
+     * @param kind what it is, as {@link EntityNotFoundException} names it ({@code model}, {@code result}, ...)
+     */
+    private static <T> T found(Optional<T> value, String kind, String id) {
+        return value.orElseThrow(() -> new EntityNotFoundException(kind, id));
+    }
+
+    private static String id(Context ctx) {
+        return ctx.pathParam("id");
+    }
+
+    private static String name(Context ctx) {
+        return ctx.pathParam("name");
     }
 
     // ---- models
 
     private void models() {
-        add(
-                HandlerType.GET,
-                "/models",
-                "models",
-                "List the registered models",
-                "GET /models/",
-                NONE,
-                JSON_ARRAY,
-                200,
-                List.of(),
-                ctx -> ctx.json(
-                        ml.models().list().stream().map(Routes::describe).toList()));
-        add(
-                HandlerType.POST,
-                "/models",
-                "models",
-                "Register a model from DL4J configuration JSON: {name, description, configuration}; validated (the "
-                        + "network is built) before it is stored",
-                "POST /models/",
-                JSON_OBJECT,
-                JSON_OBJECT,
-                201,
-                List.of(),
-                ctx -> {
+        get("/models", "models", "List the registered models")
+                .kafkaMl("GET /models/")
+                .response(JSON_ARRAY)
+                .json(ctx -> ml.models().list().stream().map(Routes::describe).toList());
+        post(
+                        "/models",
+                        "models",
+                        "Register a model from DL4J configuration JSON: {name, description, configuration}; validated "
+                                + "(the network is built) before it is stored")
+                .kafkaMl("POST /models/")
+                .body(JSON_OBJECT)
+                .status(201)
+                .json(ctx -> {
                     JsonNode body = body(ctx);
                     JsonNode configuration = required(body, "configuration");
                     String text = configuration.isTextual() ? configuration.asText() : configuration.toString();
-                    ModelDefinition model = ml.models()
+                    return describe(ml.models()
                             .register(ModelDefinition.fromJson(
-                                    text(body, "name"), body.path("description").asText(""), text));
-                    ctx.json(describe(model));
+                                    text(body, "name"), body.path("description").asText(""), text)));
                 });
-        add(
-                HandlerType.POST,
-                "/models/{name}/keras",
-                "models",
-                "Register a model from a Keras 2 .h5 file (the request body; ?description=); size-limited by "
-                        + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + ", imported before anything is stored",
-                null,
-                BINARY,
-                JSON_OBJECT,
-                201,
-                List.of("description"),
-                this::uploadKeras);
-        add(
-                HandlerType.GET,
-                "/models/{name}",
-                "models",
-                "Show a model with its DL4J configuration",
-                "GET /models/<pk>",
-                NONE,
-                JSON_OBJECT,
-                200,
-                List.of(),
-                ctx -> {
-                    String name = ctx.pathParam("name");
-                    ModelDefinition model =
-                            ml.models().get(name).orElseThrow(() -> new EntityNotFoundException("model", name));
+        post(
+                        "/models/{name}/keras",
+                        "models",
+                        "Register a model from a Keras 2 .h5 file (the request body; ?description=); size-limited by "
+                                + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + ", imported before anything is stored")
+                .body(BINARY)
+                .status(201)
+                .query("description")
+                .json(this::uploadKeras);
+        get("/models/{name}", "models", "Show a model with its DL4J configuration")
+                .kafkaMl("GET /models/<pk>")
+                .json(ctx -> {
+                    ModelDefinition model = found(ml.models().get(name(ctx)), "model", name(ctx));
                     Map<String, Object> description = describe(model);
                     description.put("configuration", model.configuration());
-                    ctx.json(description);
+                    return description;
                 });
-        add(
-                HandlerType.DELETE,
-                "/models/{name}",
-                "models",
-                "Delete a model (refused while a configuration uses it)",
-                "DELETE /models/<pk>",
-                NONE,
-                NONE,
-                204,
-                List.of(),
-                ctx -> ml.models().delete(ctx.pathParam("name")));
+        delete("/models/{name}", "models", "Delete a model (refused while a configuration uses it)")
+                .kafkaMl("DELETE /models/<pk>")
+                .handle(ctx -> ml.models().delete(name(ctx)));
     }
 
-    private void uploadKeras(Context ctx) throws IOException {
+    private Map<String, Object> uploadKeras(Context ctx) throws IOException {
         long declared = ctx.contentLength();
         if (declared > maxArtifactBytes) {
             throw tooLarge(declared);
@@ -181,14 +256,14 @@ final class Routes {
                 throw new ApiException(400, "The body is not a Keras .h5 file (no HDF5 signature)");
             }
             KerasModels.ImportedModel imported = KerasModels.importModel(
-                    ctx.pathParam("name"),
+                    name(ctx),
                     ctx.queryParamAsClass("description", String.class).getOrDefault(""),
                     file,
                     ml.config().originals());
             ModelDefinition model = ml.registry().registerModel(imported.definition(), imported.network());
             Map<String, Object> answer = describe(model);
             answer.put("notes", imported.notes());
-            ctx.json(answer);
+            return answer;
         } finally {
             Files.deleteIfExists(file);
         }
@@ -215,91 +290,47 @@ final class Routes {
     // ---- configurations
 
     private void configurations() {
-        add(
-                HandlerType.GET,
-                "/configurations",
-                "configurations",
-                "List the configurations",
-                "GET /configurations/",
-                NONE,
-                JSON_ARRAY,
-                200,
-                List.of(),
-                ctx -> ctx.json(ml.configurations().list()));
-        add(
-                HandlerType.POST,
-                "/configurations",
-                "configurations",
-                "Create a configuration: {name, description, models: [model names]}",
-                "POST /configurations/",
-                JSON_OBJECT,
-                JSON_OBJECT,
-                201,
-                List.of(),
-                ctx -> {
+        get("/configurations", "configurations", "List the configurations")
+                .kafkaMl("GET /configurations/")
+                .response(JSON_ARRAY)
+                .json(ctx -> ml.configurations().list());
+        post("/configurations", "configurations", "Create a configuration: {name, description, models: [model names]}")
+                .kafkaMl("POST /configurations/")
+                .body(JSON_OBJECT)
+                .status(201)
+                .json(ctx -> {
                     JsonNode body = body(ctx);
                     List<String> models = new ArrayList<>();
                     required(body, "models").forEach(m -> models.add(m.asText()));
-                    ctx.json(ml.configurations()
+                    return ml.configurations()
                             .create(new Configuration(
-                                    text(body, "name"), body.path("description").asText(""), models)));
+                                    text(body, "name"), body.path("description").asText(""), models));
                 });
-        add(
-                HandlerType.GET,
-                "/configurations/{name}",
-                "configurations",
-                "Show a configuration",
-                "GET /configurations/<pk>",
-                NONE,
-                JSON_OBJECT,
-                200,
-                List.of(),
-                ctx -> {
-                    String name = ctx.pathParam("name");
-                    ctx.json(ml.configurations()
-                            .get(name)
-                            .orElseThrow(() -> new EntityNotFoundException("configuration", name)));
-                });
-        add(
-                HandlerType.DELETE,
-                "/configurations/{name}",
-                "configurations",
-                "Delete a configuration",
-                "DELETE /configurations/<pk>",
-                NONE,
-                NONE,
-                204,
-                List.of(),
-                ctx -> ml.configurations().delete(ctx.pathParam("name")));
+        get("/configurations/{name}", "configurations", "Show a configuration")
+                .kafkaMl("GET /configurations/<pk>")
+                .json(ctx -> found(ml.configurations().get(name(ctx)), "configuration", name(ctx)));
+        delete("/configurations/{name}", "configurations", "Delete a configuration")
+                .kafkaMl("DELETE /configurations/<pk>")
+                .handle(ctx -> ml.configurations().delete(name(ctx)));
     }
 
     // ---- training deployments
 
     private void deployments() {
-        add(
-                HandlerType.GET,
-                "/deployments",
-                "deployments",
-                "List the training deployments",
-                "GET /deployments/",
-                NONE,
-                JSON_ARRAY,
-                200,
-                List.of(),
-                ctx -> ctx.json(ml.registry().deployments()));
-        add(
-                HandlerType.POST,
-                "/deployments",
-                "deployments",
-                "Deploy a configuration for training: {configuration, deploymentId?, spec: TrainingSpec fields "
-                        + "(batchSize, epochs, shuffle, seed, splitOrder, normalization, ...)}; it waits for its data "
-                        + "stream on the control topic",
-                "POST /deployments/",
-                JSON_OBJECT,
-                JSON_OBJECT,
-                201,
-                List.of(),
-                ctx -> {
+        get("/deployments", "deployments", "List the training deployments")
+                .kafkaMl("GET /deployments/")
+                .response(JSON_ARRAY)
+                .json(ctx -> ml.registry().deployments());
+        post(
+                        "/deployments",
+                        "deployments",
+                        "Deploy a configuration for training: {configuration, deploymentId?, spec: TrainingSpec fields "
+                                + "(batchSize, epochs, shuffle, seed, splitOrder, normalization, ...)}; it waits for "
+                                + "its data stream on the control topic")
+                .kafkaMl("POST /deployments/")
+                .body(JSON_OBJECT)
+                .status(201)
+                .json(ctx -> {
                     JsonNode body = body(ctx);
                     String configuration = text(body, "configuration");
                     Map<String, Object> fields = body.has("spec") ? json.convertValue(body.get("spec"), MAP) : Map.of();
@@ -311,109 +342,62 @@ final class Routes {
                                     body.get("deploymentId").asText())
                             : ml.train(configuration, spec);
                     trainings.put(training.deploymentId(), training);
-                    ctx.json(deployment(training.deploymentId()));
+                    return deployment(training.deploymentId());
                 });
-        add(
-                HandlerType.GET,
-                "/deployments/{id}",
-                "deployments",
-                "A training deployment's status",
-                null,
-                NONE,
-                JSON_OBJECT,
-                200,
-                List.of(),
-                ctx -> ctx.json(deployment(ctx.pathParam("id"))));
-        add(
-                HandlerType.POST,
-                "/deployments/{id}/cancel",
-                "deployments",
-                "Cancel a training deployment started by this server (its results end CANCELLED)",
-                "POST /results/stop/<pk>",
-                NONE,
-                JSON_OBJECT,
-                200,
-                List.of(),
-                ctx -> {
-                    String id = ctx.pathParam("id");
-                    Training training = trainings.get(id);
+        get("/deployments/{id}", "deployments", "A training deployment's status")
+                .json(ctx -> deployment(id(ctx)));
+        post(
+                        "/deployments/{id}/cancel",
+                        "deployments",
+                        "Cancel a training deployment started by this server (its results end CANCELLED)")
+                .kafkaMl("POST /results/stop/<pk>")
+                .json(ctx -> {
+                    Training training = trainings.get(id(ctx));
                     if (training == null) {
-                        deployment(id); // 404 when unknown
+                        deployment(id(ctx)); // 404 when unknown
                         throw new ApiException(
                                 409,
-                                "Deployment '" + id + "' was not started by this server: " + "cancel it where it runs");
+                                "Deployment '" + id(ctx) + "' was not started by this server: cancel it where it runs");
                     }
                     training.cancel();
-                    ctx.json(deployment(id));
+                    return deployment(id(ctx));
                 });
-        add(
-                HandlerType.GET,
-                "/deployments/results/{id}",
-                "deployments",
-                "The results of a training deployment",
-                "GET /deployments/results/<pk>",
-                NONE,
-                JSON_ARRAY,
-                200,
-                List.of(),
-                ctx -> ctx.json(ml.results().of(ctx.pathParam("id"))));
+        get("/deployments/results/{id}", "deployments", "The results of a training deployment")
+                .kafkaMl("GET /deployments/results/<pk>")
+                .response(JSON_ARRAY)
+                .json(ctx -> ml.results().of(id(ctx)));
     }
 
     private Deployment deployment(String id) {
-        return ml.registry().deployment(id).orElseThrow(() -> new EntityNotFoundException("deployment", id));
+        return found(ml.registry().deployment(id), "deployment", id);
+    }
+
+    private TrainingResult result(String id) {
+        return found(ml.results().get(id), "result", id);
     }
 
     // ---- results
 
     private void results() {
-        add(
-                HandlerType.GET,
-                "/results",
-                "results",
-                "List the training results",
-                "GET /results/",
-                NONE,
-                JSON_ARRAY,
-                200,
-                List.of(),
-                ctx -> ctx.json(ml.results().list()));
-        add(
-                HandlerType.GET,
-                "/results/{id}",
-                "results",
-                "A result: status, test metrics, confusion matrix, last and best epoch",
-                "GET /results/<pk>",
-                NONE,
-                JSON_OBJECT,
-                200,
-                List.of(),
-                ctx -> ctx.json(result(ctx.pathParam("id"))));
-        add(
-                HandlerType.GET,
-                "/results/chart/{id}",
-                "results",
-                "The per-epoch metrics of a result, in epoch order",
-                "GET /results/chart/<pk>",
-                NONE,
-                JSON_ARRAY,
-                200,
-                List.of(),
-                ctx -> {
-                    result(ctx.pathParam("id"));
-                    ctx.json(ml.results().epochs(ctx.pathParam("id")));
-                });
-        add(
-                HandlerType.GET,
-                "/results/confusion_matrix/{id}",
-                "results",
-                "The confusion matrix of a result's test split: {labels, matrix} (rows actual, columns predicted)",
-                "GET /results/confusion_matrix/<pk>",
-                NONE,
-                JSON_OBJECT,
-                200,
-                List.of(),
-                ctx -> {
-                    TrainingResult result = result(ctx.pathParam("id"));
+        get("/results", "results", "List the training results")
+                .kafkaMl("GET /results/")
+                .response(JSON_ARRAY)
+                .json(ctx -> ml.results().list());
+        get("/results/{id}", "results", "A result: status, test metrics, confusion matrix, last and best epoch")
+                .kafkaMl("GET /results/<pk>")
+                .json(ctx -> result(id(ctx)));
+        get("/results/chart/{id}", "results", "The per-epoch metrics of a result, in epoch order")
+                .kafkaMl("GET /results/chart/<pk>")
+                .response(JSON_ARRAY)
+                .json(ctx -> ml.results().epochs(result(id(ctx)).id()));
+        get(
+                        "/results/confusion_matrix/{id}",
+                        "results",
+                        "The confusion matrix of a result's test split: {labels, matrix} (rows actual, columns "
+                                + "predicted)")
+                .kafkaMl("GET /results/confusion_matrix/<pk>")
+                .json(ctx -> {
+                    TrainingResult result = result(id(ctx));
                     if (result.confusionMatrix() == null) {
                         throw new ApiException(
                                 404,
@@ -423,20 +407,17 @@ final class Routes {
                     Map<String, Object> answer = new LinkedHashMap<>();
                     answer.put("result", result.id());
                     answer.put("matrix", result.confusionMatrix());
-                    ctx.json(answer);
+                    return answer;
                 });
-        add(
-                HandlerType.GET,
-                "/results/model/{id}",
-                "results",
-                "Download the trained model (DL4J ModelSerializer bytes); header X-Checksum-SHA256 holds its digest",
-                "GET /results/model/<pk>",
-                NONE,
-                BINARY,
-                200,
-                List.of(),
-                ctx -> {
-                    TrainingResult result = result(ctx.pathParam("id"));
+        get(
+                        "/results/model/{id}",
+                        "results",
+                        "Download the trained model (DL4J ModelSerializer bytes); header X-Checksum-SHA256 holds its "
+                                + "digest")
+                .kafkaMl("GET /results/model/<pk>")
+                .response(BINARY)
+                .handle(ctx -> {
+                    TrainingResult result = result(id(ctx));
                     byte[] bytes = ml.results().model(result.id());
                     String sha256 = ml.registry()
                             .artifact(result.artifact())
@@ -446,45 +427,74 @@ final class Routes {
                     ctx.header("Content-Disposition", "attachment; filename=\"" + result.id() + ".zip\"");
                     ctx.contentType("application/octet-stream").result(bytes);
                 });
-    }
-
-    private TrainingResult result(String id) {
-        return ml.results().get(id).orElseThrow(() -> new EntityNotFoundException("result", id));
+        get(
+                        "/results/{id}/versions",
+                        "results",
+                        "The model versions of a result (incremental training publishes one per window): {result, "
+                                + "promoted (the version in serving, or null), versions: [ModelVersion], promotions: "
+                                + "[Promotion], oldest first}")
+                .json(ctx -> {
+                    TrainingResult result = result(id(ctx));
+                    Map<String, Object> answer = new LinkedHashMap<>();
+                    answer.put("result", result.id());
+                    answer.put(
+                            "promoted",
+                            ml.results()
+                                    .promotedVersion(result.id())
+                                    .map(ModelVersion::version)
+                                    .orElse(null));
+                    answer.put("versions", ml.results().versions(result.id()));
+                    answer.put("promotions", ml.results().promotions(result.id()));
+                    return answer;
+                });
+        post(
+                        "/results/{id}/promote",
+                        "results",
+                        "Promote a version of a result into serving: {version, reason?}; an older version than the "
+                                + "promoted one is a rollback. Inference deployments that follow the result switch to "
+                                + "it between batches")
+                .body(JSON_OBJECT)
+                .json(ctx -> {
+                    TrainingResult result = result(id(ctx));
+                    JsonNode body = body(ctx);
+                    JsonNode version = required(body, "version");
+                    if (!version.canConvertToExactIntegral() || version.asInt() < 1) {
+                        throw new ApiException(400, "Field 'version' must be a version number (1, 2, ...)");
+                    }
+                    return ml.results()
+                            .promote(
+                                    result.id(),
+                                    version.asInt(),
+                                    body.path("reason").asText("manual"));
+                });
     }
 
     // ---- datasources
 
     private void datasources() {
-        add(
-                HandlerType.GET,
-                "/datasources",
-                "datasources",
-                "The cataloged data streams, each with its availability (expired slices, deleted topics)",
-                "GET /datasources/",
-                NONE,
-                JSON_ARRAY,
-                200,
-                List.of(),
-                ctx -> {
+        get(
+                        "/datasources",
+                        "datasources",
+                        "The cataloged data streams, each with its availability (expired slices, deleted topics)")
+                .kafkaMl("GET /datasources/")
+                .response(JSON_ARRAY)
+                .json(ctx -> {
                     List<Map<String, Object>> rows = new ArrayList<>();
                     for (Datasource datasource : ml.datasources().list()) {
                         Map<String, Object> row = json.convertValue(datasource, MAP);
                         row.put("availability", ml.registry().availability(datasource));
                         rows.add(row);
                     }
-                    ctx.json(rows);
+                    return rows;
                 });
-        add(
-                HandlerType.POST,
-                "/datasources/kafka",
-                "datasources",
-                "Re-send a cataloged data stream to a training deployment: {datasource, deploymentId}; no data copied",
-                "POST /datasources/kafka",
-                JSON_OBJECT,
-                JSON_OBJECT,
-                200,
-                List.of(),
-                ctx -> {
+        post(
+                        "/datasources/kafka",
+                        "datasources",
+                        "Re-send a cataloged data stream to a training deployment: {datasource, deploymentId}; no data "
+                                + "copied")
+                .kafkaMl("POST /datasources/kafka")
+                .body(JSON_OBJECT)
+                .handle(ctx -> {
                     JsonNode body = body(ctx);
                     ctx.contentType("application/json")
                             .result(ml.datasources()
@@ -496,34 +506,26 @@ final class Routes {
     // ---- inference deployments
 
     private void inferencesRoutes() {
-        add(
-                HandlerType.GET,
-                "/inferences",
-                "inferences",
-                "The inference deployments in the registry, with the counters of those this server runs",
-                "GET /inferences/",
-                NONE,
-                JSON_ARRAY,
-                200,
-                List.of(),
-                ctx -> ctx.json(ml.registry().inferences().stream()
+        get(
+                        "/inferences",
+                        "inferences",
+                        "The inference deployments in the registry, with the counters of those this server runs")
+                .kafkaMl("GET /inferences/")
+                .response(JSON_ARRAY)
+                .json(ctx -> ml.registry().inferences().stream()
                         .map(i -> inference(i.id()))
-                        .toList()));
-        add(
-                HandlerType.POST,
-                "/inferences",
-                "inferences",
-                "Serve a trained model: {resultId, inputTopic, outputTopic, replicas?, id?, maxBatchSize?, "
-                        + "deadLetterTopic?}; replicas run in this server",
-                "POST /results/inference/<pk>",
-                JSON_OBJECT,
-                JSON_OBJECT,
-                201,
-                List.of(),
-                ctx -> {
+                        .toList());
+        post(
+                        "/inferences",
+                        "inferences",
+                        "Serve a trained model: {resultId, inputTopic, outputTopic, replicas?, id?, maxBatchSize?, "
+                                + "deadLetterTopic?}; replicas run in this server, their meters at its /metrics")
+                .kafkaMl("POST /results/inference/<pk>")
+                .body(JSON_OBJECT)
+                .status(201)
+                .json(ctx -> {
                     JsonNode body = body(ctx);
-                    String resultId = text(body, "resultId");
-                    result(resultId);
+                    String resultId = result(text(body, "resultId")).id();
                     InferenceSpec.Builder spec = InferenceSpec.builder(
                                     resultId, text(body, "inputTopic"), text(body, "outputTopic"))
                             .replicas(body.path("replicas").asInt(1));
@@ -537,49 +539,59 @@ final class Routes {
                             ? ml.serve(body.get("id").asText(), spec.build())
                             : ml.serve(spec.build());
                     inferences.put(inference.id(), inference);
-                    ctx.json(inference(inference.id()));
+                    // its counters at the server's /metrics, read from its InferenceStats at each scrape
+                    InferenceMetrics metrics =
+                            InferenceMetrics.of(inference, resultId, ml.config().originals());
+                    metrics.bindTo(meters);
+                    InferenceMetrics replaced = inferenceMeters.put(inference.id(), metrics);
+                    if (replaced != null) {
+                        replaced.close();
+                    }
+                    return inference(inference.id());
                 });
-        add(
-                HandlerType.GET,
-                "/inferences/{id}",
-                "inferences",
-                "An inference deployment: its record and, when this server runs it, replicas and counters",
-                null,
-                NONE,
-                JSON_OBJECT,
-                200,
-                List.of(),
-                ctx -> ctx.json(inference(ctx.pathParam("id"))));
-        add(
-                HandlerType.POST,
-                "/inferences/{id}/scale",
-                "inferences",
-                "Scale an inference deployment this server runs: {replicas}",
-                null,
-                JSON_OBJECT,
-                JSON_OBJECT,
-                200,
-                List.of(),
-                ctx -> {
+        get(
+                        "/inferences/{id}",
+                        "inferences",
+                        "An inference deployment: its record and, when this server runs it, replicas and counters")
+                .json(ctx -> inference(id(ctx)));
+        post("/inferences/{id}/scale", "inferences", "Scale an inference deployment this server runs: {replicas}")
+                .body(JSON_OBJECT)
+                .json(ctx -> {
                     int replicas = required(body(ctx), "replicas").asInt(-1);
-                    running(ctx.pathParam("id")).scale(replicas);
-                    ctx.json(inference(ctx.pathParam("id")));
+                    running(id(ctx)).scale(replicas);
+                    return inference(id(ctx));
                 });
-        add(
-                HandlerType.POST,
-                "/inferences/{id}/stop",
-                "inferences",
-                "Stop an inference deployment this server runs (each replica finishes and commits its batch)",
-                "POST /inferences/<pk>",
-                NONE,
-                JSON_OBJECT,
-                200,
-                List.of(),
-                ctx -> {
-                    LocalInference inference = running(ctx.pathParam("id"));
+        post(
+                        "/inferences/{id}/stop",
+                        "inferences",
+                        "Stop an inference deployment this server runs (each replica finishes and commits its batch)")
+                .kafkaMl("POST /inferences/<pk>")
+                .json(ctx -> {
+                    LocalInference inference = running(id(ctx));
                     inference.close();
                     inferences.remove(inference.id(), inference);
-                    ctx.json(inference(ctx.pathParam("id")));
+                    InferenceMetrics metrics = inferenceMeters.remove(inference.id());
+                    if (metrics != null) {
+                        metrics.close();
+                    }
+                    return inference(id(ctx));
+                });
+    }
+
+    // ---- health
+
+    private void health() {
+        get(
+                        "/health",
+                        "health",
+                        "Whether the server serves: {status: UP, state} (200), or 503 when its facade is not RUNNING; "
+                                + "for readiness and liveness probes")
+                .handle(ctx -> {
+                    KafkaMl.State state = ml.state();
+                    Map<String, Object> answer = new LinkedHashMap<>();
+                    answer.put("status", state == KafkaMl.State.RUNNING ? "UP" : "DOWN");
+                    answer.put("state", state);
+                    ctx.status(state == KafkaMl.State.RUNNING ? 200 : 503).json(answer);
                 });
     }
 
