@@ -9,7 +9,7 @@
 # standard error: progress, per-round numbers, child process logs' paths) and plots/*.png (XChart). Expected duration
 # on a 2-core machine: about 35-45 minutes (paper-tables ~8, inference-throughput ~8, inference-latency ~4,
 # train-overhead ~12, stream-memory ~6, raw-decode ~2). BENCHMARKS.md says what each line means and which goal it
-# measures. Set ONLY=name1,name2 to run a subset.
+# measures. Set ONLY=name1,name2 to run a subset, LONG=1 to add the 10-minute serving RSS run (20 more minutes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-benchmark-results/$(date -u +%Y%m%dT%H%M%SZ)}
@@ -44,5 +44,11 @@ bench train-overhead --epochs 1000 --rounds 3 --shared-epochs 100
 bench stream-memory --megabytes 2048 --xmx 512m
 # item 6: RAW decoding against the bare loop
 bench raw-decode --records 200000 --features 784 --batch 128 --partitions 3 --rounds 7 --warmup 2
+
+# item 4's last sentence: serving must not grow RSS over a 10-minute run (rssBeforeBytes / rssAfterBytes of the
+# separate-process line); 20 more minutes (10 for each side), so only with LONG=1
+if [ -n "${LONG:-}" ]; then
+  bench inference-latency --seconds 600 --rate 100 --separate-process true --neighbour false
+fi
 
 echo "results: $OUT/results.jsonl, plots: $OUT/plots" >&2

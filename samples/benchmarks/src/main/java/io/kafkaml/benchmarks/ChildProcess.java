@@ -149,9 +149,18 @@ final class ChildProcess implements AutoCloseable {
      * exited or where there is no such file.
      */
     long peakRssBytes() {
+        return procStatusBytes("VmHWM:");
+    }
+
+    /** The child's resident set now ({@code VmRSS} of {@code /proc/PID/status}), or 0 as for {@link #peakRssBytes}. */
+    long rssBytes() {
+        return procStatusBytes("VmRSS:");
+    }
+
+    private long procStatusBytes(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
-                if (line.startsWith("VmHWM:")) {
+                if (line.startsWith(field)) {
                     return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
                 }
             }

@@ -152,7 +152,14 @@ final class InferenceBenchmarks {
                                 oursReady, bareReady);
                         Topics topics = new Topics(
                                 "lat-sin-" + stamp, "lat-sout-" + stamp, "lat-spin-" + stamp, "lat-spout-" + stamp);
-                        results.add(interleaved(context, served, topics, seconds, rate, "separate-process", null));
+                        long rssBefore = infer.rssBytes();
+                        BenchmarkResult alone =
+                                interleaved(context, served, topics, seconds, rate, "separate-process", null);
+                        // serving must not grow the process: its resident set before and after the measured run
+                        alone.extra().put("rssBeforeBytes", rssBefore);
+                        alone.extra().put("rssAfterBytes", infer.rssBytes());
+                        alone.extra().put("peakRssBytes", infer.peakRssBytes());
+                        results.add(alone);
                         if (neighbour) {
                             results.add(withNeighbour(
                                     context,

@@ -175,7 +175,47 @@ class BenchmarksIT {
         assertThat(overhead.get("benchmark").asText()).isEqualTo("train-overhead");
         assertThat(overhead.get("ratioDefinition").asText()).isEqualTo("seconds / baselineSeconds");
         assertThat(overhead.get("ratio").asDouble()).isPositive();
-        assertThat(mapper.readTree(lines.get(1)).get("benchmark").asText()).isEqualTo("train-overhead-shared-read");
+        JsonNode shared = mapper.readTree(lines.get(1));
+        assertThat(shared.get("benchmark").asText()).isEqualTo("train-overhead-shared-read");
+        // the broker runs in this JVM: what it served from the data topic, one read per epoch against three
+        assertThat(shared.get("kafkaBytesFetched").asLong()).isPositive();
+        assertThat(shared.get("kafkaBytesRatio").asDouble())
+                .isCloseTo(1 / 3.0, org.assertj.core.data.Offset.offset(0.02));
+    }
+
+    /**
+     * {@code stream-memory}: a {@code kafkaml train} child JVM with a small heap trains on the stream to FINISHED;
+     * its heap peaks come from its GC log and its peak RSS from {@code /proc}.
+     */
+    @Test
+    void streamMemoryTrainsInAChildJvmWithASmallHeapAndReportsItsMemory(EmbeddedKafkaBroker kafka) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Benchmarks.run(
+                new String[] {
+                    "stream-memory",
+                    "--bootstrap-servers",
+                    kafka.bootstrapServers(),
+                    "--megabytes",
+                    "4",
+                    "--features",
+                    "64",
+                    "--xmx",
+                    "96m"
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        JsonNode json = new ObjectMapper()
+                .readTree(out.toString(StandardCharsets.UTF_8).lines().toList().get(0));
+        assertThat(json.fieldNames()).toIterable().containsAll(CONTRACT);
+        assertThat(json.get("status").asText()).isEqualTo("FINISHED");
+        assertThat(json.get("records").asLong()).isEqualTo(4_000_000 / (64 * 4 + 1));
+        assertThat(json.get("peakHeapCommittedBytes").asLong()).isPositive().isLessThanOrEqualTo(96L << 20);
+        if (Files.exists(Path.of("/proc/self/status"))) {
+            assertThat(json.get("peakRssBytes").asLong())
+                    .isGreaterThan(json.get("peakHeapAfterGcBytes").asLong());
+        }
     }
 
     @Test
