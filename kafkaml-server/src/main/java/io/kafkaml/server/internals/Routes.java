@@ -21,6 +21,7 @@ import io.kafkaml.keras.KerasModels;
 import io.kafkaml.metrics.InferenceMetrics;
 import io.kafkaml.model.ModelDefinition;
 import io.kafkaml.registry.Configuration;
+import io.kafkaml.registry.ControlLogger;
 import io.kafkaml.registry.Datasource;
 import io.kafkaml.registry.Deployment;
 import io.kafkaml.registry.EntityNotFoundException;
@@ -584,13 +585,26 @@ final class Routes implements AutoCloseable {
         get(
                         "/health",
                         "health",
-                        "Whether the server serves: {status: UP, state} (200), or 503 when its facade is not RUNNING; "
-                                + "for readiness and liveness probes")
+                        "Whether the server serves: {status: UP, state, controlLogger} (200), or 503 when its facade is "
+                                + "not RUNNING; for readiness and liveness probes. status DEGRADED (still 200: the API "
+                                + "serves) when its control logger stopped on its own: controlLogger {state: FAILED, "
+                                + "reason} (the datasource catalog is no longer updated)")
                 .handle(ctx -> {
                     KafkaMl.State state = ml.state();
                     Map<String, Object> answer = new LinkedHashMap<>();
-                    answer.put("status", state == KafkaMl.State.RUNNING ? "UP" : "DOWN");
+                    Optional<Throwable> loggerStopped = ml.controlLogger().flatMap(ControlLogger::stoppedBy);
+                    answer.put(
+                            "status",
+                            state != KafkaMl.State.RUNNING ? "DOWN" : loggerStopped.isPresent() ? "DEGRADED" : "UP");
                     answer.put("state", state);
+                    ml.controlLogger().ifPresent(logger -> {
+                        Map<String, Object> catalog = new LinkedHashMap<>();
+                        catalog.put("state", loggerStopped.isPresent() ? "FAILED" : "RUNNING");
+                        loggerStopped.ifPresent(e -> catalog.put(
+                                "reason",
+                                e instanceof io.kafkaml.common.KafkaAccessException ? e.getMessage() : e.toString()));
+                        answer.put("controlLogger", catalog);
+                    });
                     ctx.status(state == KafkaMl.State.RUNNING ? 200 : 503).json(answer);
                 });
     }
