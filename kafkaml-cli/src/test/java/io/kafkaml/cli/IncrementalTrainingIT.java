@@ -196,6 +196,38 @@ class IncrementalTrainingIT {
             // only the final model stays: the window checkpoints are deleted once the run ended
             assertThat(registry.artifact(result + ".w3.checkpoint")).isEmpty();
             assertThat(registry.artifact(result + ".w2.checkpoint")).isEmpty();
+
+            // a rollback by hand from the command line pins the result; unpin releases it
+            K8sRenderSettingsTest.Result rolledBack = K8sRenderSettingsTest.run(
+                    "results",
+                    "promote",
+                    result,
+                    "--version",
+                    "1",
+                    "--bootstrap-servers",
+                    kafka.bootstrapServers(),
+                    "--registry-prefix",
+                    "incr-it");
+            assertThat(rolledBack.status()).as(rolledBack.err()).isZero();
+            assertThat(rolledBack.out())
+                    .contains("rolled back " + result + " to version 1")
+                    .contains("pinned")
+                    .contains("kafkaml results unpin " + result);
+            registry.syncVersions();
+            assertThat(registry.latestPromotion(result).orElseThrow().pinned()).isTrue();
+            K8sRenderSettingsTest.Result unpinned = K8sRenderSettingsTest.run(
+                    "results",
+                    "unpin",
+                    result,
+                    "--bootstrap-servers",
+                    kafka.bootstrapServers(),
+                    "--registry-prefix",
+                    "incr-it");
+            assertThat(unpinned.status()).as(unpinned.err()).isZero();
+            assertThat(unpinned.out()).contains("unpinned " + result);
+            registry.syncVersions();
+            assertThat(registry.latestPromotion(result).orElseThrow().pinned()).isFalse();
+            assertThat(registry.promotedVersion(result).orElseThrow().version()).isEqualTo(1);
         }
     }
 
