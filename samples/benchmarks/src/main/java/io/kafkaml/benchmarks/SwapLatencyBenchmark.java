@@ -42,7 +42,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * child JVM) serves inputs sent at {@code --rate} per second ({@code 0}: as fast as the producer goes, which saturates
  * the deployment), and each time the outputs reach another {@code 1 / (swaps + 1)} of {@code --records} the next
  * version is promoted ({@code Registry.promote}); inputs go on until the last new version has made a prediction and at
- * least {@code --records} were sent. One JSON line per swap:
+ * least {@code --records} were sent. The measured inputs start once the deployment answers warm-up inputs (negative
+ * keys, not counted) and {@code --warmup-ms} more have passed. One JSON line per swap:
  *
  * <ul>
  *   <li>{@code promotionToFirstPredictionMillis}: from the return of {@code Registry.promote} (the promotion record is
@@ -86,6 +87,7 @@ final class SwapLatencyBenchmark implements Benchmark {
             int partitions,
             int replicas,
             long windowMillis,
+            long warmupMillis,
             boolean exactlyOnce,
             String mode) {}
 
@@ -97,24 +99,39 @@ final class SwapLatencyBenchmark implements Benchmark {
         int partitions = (int) context.longOption("partitions", 2);
         int replicas = (int) context.longOption("replicas", 2);
         long window = context.longOption("window-ms", 1_000);
+        long warmup = context.longOption("warmup-ms", 2_000);
         boolean exactlyOnce = context.booleanOption(InferenceBenchmarks.EXACTLY_ONCE, false);
         boolean separate = context.booleanOption(InferenceBenchmarks.SEPARATE_PROCESS, false);
-        if (swaps < 1 || records < 10 * (swaps + 1) || rate < 0 || partitions < 1 || replicas < 1 || window < 1) {
+        if (swaps < 1
+                || records < 10 * (swaps + 1)
+                || rate < 0
+                || partitions < 1
+                || replicas < 1
+                || window < 1
+                || warmup < 0) {
             throw new IllegalArgumentException("Need --swaps >= 1, --records >= 10 x (swaps + 1), --rate >= 0, "
-                    + "--partitions >= 1, --replicas >= 1, --window-ms >= 1");
+                    + "--partitions >= 1, --replicas >= 1, --window-ms >= 1, --warmup-ms >= 0");
         }
         List<BenchmarkResult> results = new ArrayList<>();
         try (InferenceBenchmarks.Served served = InferenceBenchmarks.Served.start(context)) {
             results.addAll(measure(
                     context,
                     served,
-                    new Setup(records, swaps, rate, partitions, replicas, window, exactlyOnce, "in-process")));
+                    new Setup(records, swaps, rate, partitions, replicas, window, warmup, exactlyOnce, "in-process")));
             if (separate) {
                 results.addAll(measure(
                         context,
                         served,
                         new Setup(
-                                records, swaps, rate, partitions, replicas, window, exactlyOnce, "separate-process")));
+                                records,
+                                swaps,
+                                rate,
+                                partitions,
+                                replicas,
+                                window,
+                                warmup,
+                                exactlyOnce,
+                                "separate-process")));
             }
         }
         return results;
@@ -174,8 +191,8 @@ final class SwapLatencyBenchmark implements Benchmark {
         String in = "swap-in-" + stamp;
         String out = "swap-out-" + stamp;
         InferenceBenchmarks.createTopics(context, setup.partitions(), in, out);
-        Sender sender = new Sender(context, served, setup, in);
-        OutputLog outputs = new OutputLog(context, out, sender.capacity());
+        OutputLog outputs = new OutputLog(context, out, Sender.capacity(setup));
+        Sender sender = new Sender(context, served, setup, in, outputs::distinct);
         List<long[]> swapTimes = new ArrayList<>(); // {promote called, promote returned, first prediction}
         List<Promotion> promotions = new ArrayList<>();
         try (outputs) {
@@ -204,6 +221,7 @@ final class SwapLatencyBenchmark implements Benchmark {
             List<Promotion> promotions)
             throws Exception {
         try (Serving serving = startServing(context, served, setup, in, out)) {
+            warmUp(context, served, setup, in, serving, outputs);
             sender.start();
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
             for (int swap = 1; swap <= setup.swaps(); swap++) {
@@ -239,6 +257,46 @@ final class SwapLatencyBenchmark implements Benchmark {
             serving.checkAlive();
         } finally {
             sender.stop();
+        }
+    }
+
+    /**
+     * Before the measured inputs: sends warm-up inputs (negative keys, not counted) to every partition every 50 ms
+     * until the deployment has answered as many as there are partitions, then for {@code --warmup-ms} more, so that the measured
+     * run starts on a deployment that serves (a child JVM takes seconds to start) and whose group has settled.
+     */
+    private static void warmUp(
+            BenchmarkContext context,
+            InferenceBenchmarks.Served served,
+            Setup setup,
+            String in,
+            Serving serving,
+            OutputLog outputs)
+            throws Exception {
+        Map<String, Object> config = context.producerConfig();
+        config.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        long settledAt = 0;
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int j = 1; settledAt == 0 || System.nanoTime() < settledAt; j++) {
+                serving.checkAlive();
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("The deployment answered no warm-up input within 3 minutes");
+                }
+                for (int p = 0; p < setup.partitions(); p++) {
+                    producer.send(new ProducerRecord<>(
+                            in, p, ByteBuffer.allocate(4).putInt(-j).array(), served.input(j)));
+                }
+                producer.flush();
+                if (settledAt == 0 && outputs.warmUps() >= setup.partitions()) {
+                    settledAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(setup.warmupMillis());
+                    System.err.printf(
+                            "swap-latency (%s): serving; warming up for %d ms more%n",
+                            setup.mode(), setup.warmupMillis());
+                }
+                Thread.sleep(50);
+            }
         }
     }
 
@@ -324,8 +382,9 @@ final class SwapLatencyBenchmark implements Benchmark {
     /**
      * Sends input {@code i} (key: {@code i} as 4 bytes) to partition {@code i % partitions}, at {@code rate} per second
      * from the start (or as fast as it goes), noting when each was sent; goes on past {@code --records} until
-     * {@link #finish()} (so that every promotion has inputs after it), up to {@link #capacity()} inputs. A thread of its
-     * own.
+     * {@link #finish()}, so that every promotion has inputs after it (past {@code --records} only while fewer than
+     * {@code records / (swaps + 1)} inputs wait for their prediction, so that a saturating run does not pile up a
+     * backlog), up to {@link #capacity(Setup)} inputs. A thread of its own.
      */
     private static final class Sender {
         private final Thread thread;
@@ -335,8 +394,14 @@ final class SwapLatencyBenchmark implements Benchmark {
         private final AtomicBoolean failed = new AtomicBoolean();
         private volatile int sent;
 
-        Sender(BenchmarkContext context, InferenceBenchmarks.Served served, Setup setup, String in) {
-            this.sendNanos = new long[setup.records() * 4];
+        Sender(
+                BenchmarkContext context,
+                InferenceBenchmarks.Served served,
+                Setup setup,
+                String in,
+                java.util.function.IntSupplier predicted) {
+            this.sendNanos = new long[capacity(setup)];
+            long backlog = setup.records() / (setup.swaps() + 1);
             Map<String, Object> config = context.producerConfig();
             config.put(ProducerConfig.LINGER_MS_CONFIG, setup.rate() == 0 ? 5 : 0);
             this.thread = new Thread(
@@ -349,6 +414,15 @@ final class SwapLatencyBenchmark implements Benchmark {
                                             && !stopping.get()
                                             && !(finishing.get() && i >= setup.records());
                                     i++) {
+                                while (i >= setup.records()
+                                        && i - predicted.getAsInt() > backlog
+                                        && !finishing.get()
+                                        && !stopping.get()) {
+                                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+                                }
+                                if (finishing.get() && i >= setup.records()) {
+                                    break;
+                                }
                                 if (setup.rate() > 0) {
                                     long wait = start + i * 1_000_000_000L / setup.rate() - System.nanoTime();
                                     if (wait > 0) {
@@ -384,9 +458,9 @@ final class SwapLatencyBenchmark implements Benchmark {
             thread.start();
         }
 
-        /** The most inputs it sends. */
-        int capacity() {
-            return sendNanos.length;
+        /** The most inputs a sender sends. */
+        static int capacity(Setup setup) {
+            return setup.records() * 4;
         }
 
         /** Stops once {@code --records} inputs were sent, and waits until it has stopped and flushed. */
@@ -545,6 +619,7 @@ final class SwapLatencyBenchmark implements Benchmark {
             extra.put("guarantee", setup.exactlyOnce() ? "exactly-once" : "at-least-once");
             extra.put("partitions", setup.partitions());
             extra.put("replicas", setup.replicas());
+            extra.put("warmupMillis", setup.warmupMillis());
             extra.put("swap", s + 1);
             extra.put("fromVersion", versions.get(s));
             extra.put("toVersion", promotions.get(s).version());
@@ -600,6 +675,7 @@ final class SwapLatencyBenchmark implements Benchmark {
         private volatile int size;
         private volatile int distinct;
         private volatile long overflow;
+        private volatile int warmUps;
         private volatile RuntimeException failure;
 
         OutputLog(BenchmarkContext context, String topic, int records) {
@@ -635,6 +711,10 @@ final class SwapLatencyBenchmark implements Benchmark {
                     for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(20))) {
                         long now = System.nanoTime();
                         int index = ByteBuffer.wrap(record.key()).getInt();
+                        if (index < 0) {
+                            warmUps++;
+                            continue;
+                        }
                         Header header = record.headers().lastHeader(KafkaMlConfig.MODEL_VERSION_HEADER);
                         if (header == null) {
                             throw new IllegalStateException("A prediction without a "
@@ -678,6 +758,12 @@ final class SwapLatencyBenchmark implements Benchmark {
 
         int size() {
             return size;
+        }
+
+        /** Warm-up inputs answered (not kept). */
+        int warmUps() {
+            distinct();
+            return warmUps;
         }
 
         /** Predictions beyond the arrays' capacity (all duplicates: counted, not kept). */

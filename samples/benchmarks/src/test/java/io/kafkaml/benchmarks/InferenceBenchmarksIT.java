@@ -148,7 +148,9 @@ class InferenceBenchmarksIT {
                     "--swaps",
                     "2",
                     "--window-ms",
-                    "200"
+                    "200",
+                    "--warmup-ms",
+                    "500"
                 },
                 new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
