@@ -131,10 +131,7 @@ final class BrokerCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         SignalExit.install("kafkaml-broker-shutdown", spec.commandLine().getOut(), () -> {
             try {
-                if (logger != null) {
-                    logger.close();
-                }
-                broker.close();
+                SignalExit.closeAll(logger, broker); // the broker is closed even when the logger's close failed
             } finally {
                 stopped.countDown();
             }

@@ -69,11 +69,14 @@ final class ControlLoggerCommand implements Callable<Integer> {
         ControlLogger logger = ml.controlLogger().orElseThrow();
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = SignalExit.install("kafkaml-control-logger-shutdown", out, () -> {
-            closeQuietly(out, ml);
-            out.println("control-logger stopped: " + logger.recorded() + " data stream(s) cataloged, "
-                    + logger.malformed() + " malformed control message(s) skipped");
-            out.flush();
-            stopped.countDown();
+            try {
+                ml.close(); // a failure is printed by the hook and makes the exit status 1
+            } finally {
+                out.println("control-logger stopped: " + logger.recorded() + " data stream(s) cataloged, "
+                        + logger.malformed() + " malformed control message(s) skipped");
+                out.flush();
+                stopped.countDown();
+            }
         });
         out.println(started(topic, prefix));
         out.flush();

@@ -85,7 +85,9 @@ public final class KafkaMlCli implements Runnable {
         }
         String operation = "send".equals(cmd.getCommandName()) ? "WRITE" : "DESCRIBE and READ";
         Optional<KafkaAccessException> access = KafkaAccessException.find(exception, config, operation);
-        if (access.isPresent() && !message.contains(access.get().getMessage())) {
+        boolean saysItAlready =
+                message.contains(" is not authorized to ") || message.contains(" could not authenticate ");
+        if (access.isPresent() && !message.contains(access.get().getMessage()) && !saysItAlready) {
             return message.length() > 200
                             || message.contains("\n")
                             || access.get().kind() != KafkaAccessException.Kind.AUTHORIZATION
@@ -104,6 +106,7 @@ public final class KafkaMlCli implements Runnable {
         quietKafkaClientLogs(args);
         int status = commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true))
                 .execute(args);
+        SignalExit.mainExiting(status);
         System.exit(status);
     }
 
@@ -124,7 +127,9 @@ public final class KafkaMlCli implements Runnable {
         if (arguments.contains("broker") || arguments.contains("worker") || arguments.contains("server")) {
             return;
         }
-        Configurator.setLevel("org.apache.kafka", Level.OFF);
-        Configurator.setLevel("kafka", Level.OFF);
+        // setAllLevels: also the loggers log4j2.xml configures below them (NetworkClient at ERROR printed a failed
+        // SASL authentication's line before kafkaml's own)
+        Configurator.setAllLevels("org.apache.kafka", Level.OFF);
+        Configurator.setAllLevels("kafka", Level.OFF);
     }
 }

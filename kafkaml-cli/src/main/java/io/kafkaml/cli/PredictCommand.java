@@ -91,11 +91,11 @@ final class PredictCommand implements Callable<Integer> {
         try (Registry registry = client.registry()) {
             record = registry.inference(id).orElse(null);
             if (record == null) {
-                err.println("kafkaml: no inference deployment '" + id + "' (see kafkaml inferences list)");
+                err.println("kafkaml predict: no inference deployment '" + id + "' (see kafkaml inferences list)");
                 return 1;
             }
             if (!"RUNNING".equals(record.status()) && !Inference.RELEASED.equals(record.status())) {
-                err.println("kafkaml: inference deployment '" + id + "' is " + record.status()
+                err.println("kafkaml predict: inference deployment '" + id + "' is " + record.status()
                         + (record.error() == null ? "" : " (" + record.error() + ")") + ": nothing serves it");
                 return 1;
             }
@@ -108,7 +108,7 @@ final class PredictCommand implements Callable<Integer> {
                 row = parse(rows.get(i));
                 values.add(encoder.encode(row, null).value());
             } catch (IllegalArgumentException e) {
-                err.println("kafkaml: --row " + (i + 1) + " '" + rows.get(i) + "': " + e.getMessage());
+                err.println("kafkaml predict: --row " + (i + 1) + " '" + rows.get(i) + "': " + e.getMessage());
                 return 1;
             }
         }
@@ -149,6 +149,7 @@ final class PredictCommand implements Callable<Integer> {
         consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         consumerConfig.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        consumerConfig.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false); // asking never creates a topic
         String prefix = "predict-" + UUID.randomUUID() + "-";
         Map<String, Integer> rowOfKey = new LinkedHashMap<>();
         Map<Integer, ObjectNode> answers = new LinkedHashMap<>();
@@ -158,15 +159,24 @@ final class PredictCommand implements Callable<Integer> {
                 KafkaProducer<byte[], byte[]> producer =
                         new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer())) {
             List<TopicPartition> watched = new ArrayList<>();
+            // an output or dead-letter topic that does not exist yet (a deployment that has not written anything:
+            // its first prediction creates it) is read from its beginning once it appears; the keys are this
+            // run's own, so nothing older is taken for an answer
+            List<String> notYet = new ArrayList<>();
             for (String topic : deadLetterTopic == null
                     ? List.of(record.outputTopic())
                     : List.of(record.outputTopic(), deadLetterTopic)) {
-                reader.partitionsFor(topic, Duration.ofSeconds(30))
-                        .forEach(p -> watched.add(new TopicPartition(p.topic(), p.partition())));
+                List<TopicPartition> partitions = partitions(reader, topic, Duration.ofSeconds(30));
+                if (partitions.isEmpty()) {
+                    notYet.add(topic);
+                }
+                watched.addAll(partitions);
             }
-            reader.assign(watched);
-            reader.seekToEnd(watched);
-            watched.forEach(reader::position); // fixes the start before the inputs are sent
+            if (!watched.isEmpty()) {
+                reader.assign(watched);
+                reader.seekToEnd(watched);
+                watched.forEach(reader::position); // fixes the start before the inputs are sent
+            }
             for (int i = 0; i < values.size(); i++) {
                 String key = prefix + (i + 1);
                 rowOfKey.put(key, i + 1);
@@ -177,6 +187,24 @@ final class PredictCommand implements Callable<Integer> {
             }
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
             while (answers.size() < values.size() && System.nanoTime() - deadline < 0) {
+                if (!notYet.isEmpty()) {
+                    List<TopicPartition> appeared = new ArrayList<>();
+                    for (String topic : List.copyOf(notYet)) {
+                        List<TopicPartition> partitions = partitions(reader, topic, Duration.ofMillis(200));
+                        if (!partitions.isEmpty()) {
+                            notYet.remove(topic);
+                            appeared.addAll(partitions);
+                        }
+                    }
+                    if (!appeared.isEmpty()) {
+                        watched.addAll(appeared);
+                        reader.assign(watched); // partitions assigned before keep their positions
+                        reader.seekToBeginning(appeared);
+                    }
+                    if (watched.isEmpty()) {
+                        continue; // nothing to read yet: partitionsFor waited for the topic's metadata
+                    }
+                }
                 for (ConsumerRecord<byte[], byte[]> answer : reader.poll(Duration.ofMillis(100))) {
                     Integer row = answer.key() == null
                             ? null
@@ -187,11 +215,11 @@ final class PredictCommand implements Callable<Integer> {
                 }
             }
         } catch (java.util.concurrent.ExecutionException e) {
-            err.println("kafkaml: could not send to " + record.inputTopic() + ": "
+            err.println("kafkaml predict: could not send to " + record.inputTopic() + ": "
                     + e.getCause().getMessage());
             return 1;
         } catch (java.util.concurrent.TimeoutException e) {
-            err.println("kafkaml: could not send to " + record.inputTopic() + " within 30 s");
+            err.println("kafkaml predict: could not send to " + record.inputTopic() + " within 30 s");
             return 1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -220,6 +248,16 @@ final class PredictCommand implements Callable<Integer> {
             out.println(all.toString());
         }
         return complete && answers.values().stream().noneMatch(a -> a.has("error")) ? 0 : 1;
+    }
+
+    /** The topic's partitions, or none when it does not exist (yet). */
+    private static List<TopicPartition> partitions(KafkaConsumer<?, ?> reader, String topic, Duration wait) {
+        List<TopicPartition> partitions = new ArrayList<>();
+        List<org.apache.kafka.common.PartitionInfo> infos = reader.partitionsFor(topic, wait);
+        if (infos != null) {
+            infos.forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+        }
+        return partitions;
     }
 
     private static ObjectNode answer(int row, ConsumerRecord<byte[], byte[]> answer, long sentAt, String dlq) {

@@ -89,6 +89,12 @@ final class QuickstartCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if (inputs < 1 || inputs > 1_000_000 || warmUpInputs < 0 || warmUpInputs > 1_000_000) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "--inputs must be 1 to 1000000 and --warm-up-inputs 0 to 1000000 (got " + inputs + " and "
+                            + warmUpInputs + ")");
+        }
         long begin = System.nanoTime();
         // the broker's startup WARNs (an empty metadata log is normal for a fresh one) would clutter the summary
         EmbeddedKafkaBroker broker = bootstrapServers == null
@@ -214,7 +220,7 @@ final class QuickstartCommand implements Callable<Integer> {
         readerConfig.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
         Map<String, Object> producerConfig = new HashMap<>(kafka);
         producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-        int warmUp = Math.max(0, warmUpInputs);
+        int warmUp = warmUpInputs;
         long[] sentAt = new long[warmUp + inputs];
         double[] latencies = new double[warmUp + inputs];
         java.util.concurrent.atomic.AtomicInteger received = new java.util.concurrent.atomic.AtomicInteger();

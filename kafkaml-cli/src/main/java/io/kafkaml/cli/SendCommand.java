@@ -88,8 +88,16 @@ final class SendCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Csv csv = Csv.read(file, label);
         String name = format.toUpperCase(Locale.ROOT);
+        if (!List.of("RAW", "JSON", "AVRO").contains(name)) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "--format must be RAW, AVRO or JSON, was '" + format + "'");
+        }
+        if (!java.nio.file.Files.isRegularFile(file) || !java.nio.file.Files.isReadable(file)) {
+            throw new io.kafkaml.common.KafkaMlException("The data file " + file
+                    + (java.nio.file.Files.exists(file) ? " is not a readable file" : " does not exist"));
+        }
+        Csv csv = Csv.read(file, label);
         Map<String, Object> inputConfig = switch (name) {
             case "RAW" ->
                 Map.of(

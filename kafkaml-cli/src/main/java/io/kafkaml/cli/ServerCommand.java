@@ -153,17 +153,8 @@ final class ServerCommand implements Callable<Integer> {
         JobStatusWatcher jobs = watcher;
         SignalExit.install("kafkaml-server-shutdown", out, () -> {
             try {
-                running.close();
-                if (jobs != null) {
-                    jobs.close();
-                }
-                facade.close();
-                if (kubeClient != null) {
-                    kubeClient.close();
-                }
-                if (broker != null) {
-                    broker.close();
-                }
+                // each closed even when one before it failed; the first failure makes the exit status 1
+                SignalExit.closeAll(running, jobs, facade, kubeClient, broker);
                 out.println("kafkaml server stopped");
             } finally {
                 stopped.countDown();

@@ -538,8 +538,8 @@ class InferenceProcessIT {
                 broker.close();
                 infer.destroy(); // SIGTERM
                 // the grace (5 s) bounds the stop; the margin is for a busy machine, not a timing assertion
-                assertThat(infer.waitFor(20, TimeUnit.SECONDS))
-                        .as("exited within 20 s: " + Files.readString(log))
+                assertThat(infer.waitFor(30, TimeUnit.SECONDS))
+                        .as("exited within 30 s: " + Files.readString(log))
                         .isTrue();
                 assertThat(infer.exitValue()).as(Files.readString(log)).isZero();
                 assertThat(Files.readString(log)).contains("stopped lonely");

@@ -113,12 +113,12 @@ public class KafkaAccessException extends KafkaMlException {
             }
             if (t instanceof TopicAuthorizationException topics) {
                 String names = topics.unauthorizedTopics().isEmpty()
-                        ? "(named by the broker: " + t.getMessage() + ")"
+                        ? "(the broker did not name which; its message: " + t.getMessage() + ")"
                         : topics.unauthorizedTopics().stream()
                                 .sorted()
                                 .map(n -> "'" + n + "'")
                                 .collect(Collectors.joining(", "));
-                String resource = (topics.unauthorizedTopics().size() > 1 ? "topics " : "topic ") + names;
+                String resource = (topics.unauthorizedTopics().size() == 1 ? "topic " : "topics ") + names;
                 String operation = topics.unauthorizedTopics().stream()
                         .sorted()
                         .map(topicOperation)

@@ -61,7 +61,8 @@ import org.slf4j.LoggerFactory;
  * <p>From the environment ({@link #fromEnvironment(Map)}): {@code KAFKAML_BOOTSTRAP_SERVERS} sets
  * {@code bootstrap.servers}; {@code KAFKAML_CLIENT_<SETTING>} sets a client setting (underscores become dots,
  * lower case: {@code KAFKAML_CLIENT_SECURITY_PROTOCOL} is {@code security.protocol}); each defined setting's
- * variable ({@link #environmentVariable(String)}) sets it; any other {@code KAFKAML_*} variable is warned about.
+ * variable ({@link #environmentVariable(String)}) sets it; any other {@code KAFKAML_*} variable is warned about
+ * (except {@code KAFKAML_SERVER_TOKEN}, read by {@code kafkaml server} itself).
  *
  * <p>Where settings come from in each entry point: the CLI reads its {@code --config} properties file, then
  * the {@code KAFKAML_*} environment ({@link #settingsFromEnvironment}), then its flags; the worker
@@ -628,6 +629,12 @@ public final class KafkaMlConfig extends AbstractConfig {
     }
 
     /**
+     * Environment variables with the {@value #ENV_PREFIX} prefix that a command reads itself and that are not
+     * settings: {@code KAFKAML_SERVER_TOKEN} ({@code kafkaml server}'s bearer token, a secret kept out of settings).
+     */
+    private static final java.util.Set<String> COMMAND_ENV = java.util.Set.of("KAFKAML_SERVER_TOKEN");
+
+    /**
      * Reads settings from environment variables, as {@code kafkaml worker} does (see the class documentation).
      *
      * @param env the environment, e.g. {@code System.getenv()}
@@ -642,6 +649,7 @@ public final class KafkaMlConfig extends AbstractConfig {
      * caller that merges them with settings from elsewhere before {@link #KafkaMlConfig(Map) parsing}.
      */
     public static Map<String, Object> settingsFromEnvironment(Map<String, String> env) {
+        // (variables in COMMAND_ENV are read by a command itself, not settings: neither taken nor warned about)
         Map<String, Object> settings = new HashMap<>();
         env.forEach((name, value) -> {
             if (!name.startsWith(ENV_PREFIX)) {
@@ -657,7 +665,7 @@ public final class KafkaMlConfig extends AbstractConfig {
                         value);
             } else if (ENV_TO_KEY.containsKey(name)) {
                 settings.put(ENV_TO_KEY.get(name), value);
-            } else {
+            } else if (!COMMAND_ENV.contains(name)) {
                 warnOnce(
                         name,
                         "Unknown kafkaml environment variable " + name + " is ignored; the known ones are "

@@ -33,4 +33,22 @@ class RegistryConnectErrorsTest {
                 .hasMessageContaining("no broker at bootstrap.servers=" + servers + " answered within 2000 ms")
                 .hasMessageNotContaining("java.util.concurrent.TimeoutException");
     }
+
+    @Test
+    void aRequestTimeoutAboveTheRegistryTimeoutIsKeptAndStillReachesTheConnectError() throws Exception {
+        int port;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        String servers = "localhost:" + port;
+        // Kafka refuses an explicit default.api.timeout.ms below request.timeout.ms: the registry must not set one
+        assertThatThrownBy(() -> Registry.connect(
+                                Map.of("bootstrap.servers", servers, "request.timeout.ms", "3000"),
+                                "t",
+                                Duration.ofSeconds(1))
+                        .close())
+                .isInstanceOf(RegistryException.class)
+                .hasMessageContaining("no broker at bootstrap.servers=" + servers)
+                .hasMessageNotContaining("default.api.timeout.ms");
+    }
 }

@@ -203,15 +203,8 @@ public final class KafkaStore implements AutoCloseable {
     private List<TopicPartition> ensureTopics(List<String> topics) {
         // the admin client's own calls end with the registry's timeout, so that closing it does not wait out
         // Kafka's 60 s default.api.timeout.ms after an unreachable broker has already failed the connect
-        int apiTimeout = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
-        Map<String, Object> adminConfig = ClientConfigs.admin(
-                clientConfig,
-                Map.of(
-                        org.apache.kafka.clients.admin.AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                        apiTimeout,
-                        org.apache.kafka.clients.admin.AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                        Math.min(apiTimeout, 30_000)),
-                Map.of());
+        // (Kafka refuses an explicit default.api.timeout.ms below request.timeout.ms: never below the user's)
+        Map<String, Object> adminConfig = ClientConfigs.admin(clientConfig, adminTimeouts(), Map.of());
         Admin created;
         try {
             created = clients.admin(adminConfig);
@@ -220,7 +213,21 @@ public final class KafkaStore implements AutoCloseable {
         }
         try (Admin admin = created) {
             List<NewTopic> missing = new ArrayList<>();
-            Set<String> existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            Set<String> existing;
+            try {
+                existing = admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException | ExecutionException e) {
+                if (e instanceof ExecutionException
+                        && !(e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException)) {
+                    throw e;
+                }
+                // the first call: when it times out (ours or the admin client's), no broker answered at all
+                throw new RegistryException(
+                        "Cannot reach Kafka for the registry: no broker at bootstrap.servers=" + bootstrapServers()
+                                + " answered within " + timeout.toMillis() + " ms (is Kafka running and reachable "
+                                + "at that address, on a listener with the security.protocol these settings use?)",
+                        e);
+            }
             for (String topic : topics) {
                 if (!existing.contains(topic)) {
                     missing.add(new NewTopic(topic, 1, (short) -1)
@@ -594,11 +601,38 @@ public final class KafkaStore implements AutoCloseable {
         return io.kafkaml.common.KafkaAccessException.find(cause, clientConfig, topicOperation)
                 .map(Exception::getMessage)
                 .orElseGet(() -> cause instanceof java.util.concurrent.TimeoutException
-                                || cause instanceof org.apache.kafka.common.errors.TimeoutException
-                        ? "no broker at bootstrap.servers=" + bootstrapServers() + " answered within "
-                                + timeout.toMillis() + " ms (is Kafka running and reachable at that address, on a "
-                                + "listener with the security.protocol these settings use?)"
+                        ? "timed out after " + timeout.toMillis() + " ms"
+                                + (cause.getMessage() == null ? "" : ": " + cause.getMessage())
                         : String.valueOf(cause));
+    }
+
+    /**
+     * The registry admin client's timeouts, as defaults the user's settings override: its calls end with the
+     * registry timeout, never below the request timeout the user set (Kafka refuses that combination).
+     */
+    private Map<String, Object> adminTimeouts() {
+        long registry = Math.max(1, timeout.toMillis());
+        Object userRequest = clientConfig.get(ClientConfigs.ADMIN_PREFIX
+                + org.apache.kafka.clients.admin.AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG);
+        if (userRequest == null) {
+            userRequest = clientConfig.get(org.apache.kafka.clients.admin.AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG);
+        }
+        if (userRequest == null) {
+            int api = (int) Math.min(Integer.MAX_VALUE, registry);
+            return Map.of(
+                    org.apache.kafka.clients.admin.AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                    api,
+                    org.apache.kafka.clients.admin.AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                    Math.min(api, 30_000));
+        }
+        long request;
+        try {
+            request = Long.parseLong(String.valueOf(userRequest).trim());
+        } catch (NumberFormatException e) {
+            return Map.of(); // the admin client reports the bad value itself
+        }
+        return Map.of(org.apache.kafka.clients.admin.AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int)
+                Math.min(Integer.MAX_VALUE, Math.max(registry, request)));
     }
 
     /** Why a Kafka client could not even be created: most often a bootstrap address that does not resolve. */
