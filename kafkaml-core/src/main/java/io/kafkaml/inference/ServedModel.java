@@ -144,8 +144,12 @@ public final class ServedModel {
         ModelVersion version = null;
         if (spec.version() != null) {
             version = registry.version(spec.resultId(), spec.version())
-                    .orElseThrow(() -> new EntityNotFoundException(
-                            "model version", ModelVersion.key(spec.resultId(), spec.version())));
+                    .orElseThrow(() -> EntityNotFoundException.modelVersion(
+                            spec.resultId(),
+                            spec.version(),
+                            registry.versions(spec.resultId()).stream()
+                                    .map(ModelVersion::version)
+                                    .toList()));
         } else if (spec.followPromoted()) {
             version = registry.promotedVersion(spec.resultId()).orElse(null);
         }

@@ -11,4 +11,27 @@ public class EntityNotFoundException extends RegistryException {
     public EntityNotFoundException(String kind, String name) {
         super("No " + kind + " named '" + name + "' exists");
     }
+
+    private EntityNotFoundException(String message) {
+        super(message);
+    }
+
+    /**
+     * A model version that does not exist, named as a user names it: the result and the version number, with the
+     * versions the result has.
+     *
+     * @param resultId the result
+     * @param version the version asked for
+     * @param existing the versions the result has (may be empty)
+     */
+    public static EntityNotFoundException modelVersion(String resultId, int version, java.util.List<Integer> existing) {
+        return new EntityNotFoundException("Result '" + resultId + "' has no version " + version
+                + (existing.isEmpty()
+                        ? " (it has no versions: an incremental run publishes them, or a promotion of its model)"
+                        : " (its versions: "
+                                + existing.stream()
+                                        .map(String::valueOf)
+                                        .collect(java.util.stream.Collectors.joining(", "))
+                                + ")"));
+    }
 }

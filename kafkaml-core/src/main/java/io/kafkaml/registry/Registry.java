@@ -403,13 +403,14 @@ public final class Registry implements AutoCloseable {
      * Deletes a model.
      *
      * @throws EntityNotFoundException if there is none of that name
-     * @throws RegistryException if a configuration still uses it
+     * @throws EntityInUseException if a configuration still uses it
+     * @throws RegistryException if a write fails
      */
     public void deleteModel(String name) {
         require(models, name, "model");
         for (Configuration configuration : configurations()) {
             if (configuration.models().contains(name)) {
-                throw new RegistryException("Model '" + name + "' is used by configuration '" + configuration.name()
+                throw new EntityInUseException("Model '" + name + "' is used by configuration '" + configuration.name()
                         + "'; delete or change the configuration first");
             }
         }
@@ -745,6 +746,14 @@ public final class Registry implements AutoCloseable {
         }
     }
 
+    /** The error for a version {@code resultId} does not have, naming those it has. */
+    EntityNotFoundException noSuchVersion(String resultId, int version) {
+        return EntityNotFoundException.modelVersion(
+                resultId,
+                version,
+                versions(resultId).stream().map(ModelVersion::version).toList());
+    }
+
     /**
      * Version {@code version} of a result's model.
      *
@@ -786,7 +795,7 @@ public final class Registry implements AutoCloseable {
      */
     public Promotion promote(String resultId, int version, String reason, boolean pin) {
         if (version(resultId, version).isEmpty()) {
-            throw new EntityNotFoundException("model version", ModelVersion.key(resultId, version));
+            throw noSuchVersion(resultId, version);
         }
         store.sync(List.of(versions));
         for (int attempt = 0; attempt < 10; attempt++) {
@@ -953,8 +962,7 @@ public final class Registry implements AutoCloseable {
      * @throws ArtifactCorruptedException if its artifact is incomplete or damaged
      */
     public byte[] loadVersionModel(String resultId, int version) {
-        ModelVersion found = version(resultId, version)
-                .orElseThrow(() -> new EntityNotFoundException("model version", ModelVersion.key(resultId, version)));
+        ModelVersion found = version(resultId, version).orElseThrow(() -> noSuchVersion(resultId, version));
         return loadArtifact(found.artifact().id());
     }
 

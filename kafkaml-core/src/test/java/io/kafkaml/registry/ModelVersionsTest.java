@@ -140,7 +140,7 @@ class ModelVersionsTest {
 
         assertThatThrownBy(() -> registry.promote(RESULT, 9, "manual"))
                 .isInstanceOf(EntityNotFoundException.class)
-                .hasMessageContaining(ModelVersion.key(RESULT, 9));
+                .hasMessageContaining("'" + RESULT + "' has no version 9 (its versions: 1, 2");
     }
 
     @Test

@@ -131,6 +131,12 @@ class RestApiIT {
                             .asInt())
                     .isEqualTo(2);
             ok(call("POST", "/configurations", Map.of("name", "only-mlp", "models", List.of("mlp"))), 201);
+            // a model a configuration uses is not deleted: 409 naming the configuration, and it stays
+            assertThat(ok(call("DELETE", "/models/mlp", null), 409)
+                            .get("reason")
+                            .asText())
+                    .contains("configuration 'only-mlp'");
+            ok(call("GET", "/models/mlp", null), 200);
             JsonNode deployment = ok(
                     call(
                             "POST",

@@ -45,6 +45,7 @@ public record ApiError(int status, String error, String reason) {
             return 404;
         }
         if (failure instanceof DuplicateEntityException
+                || failure instanceof io.kafkaml.registry.EntityInUseException
                 || failure instanceof IllegalStatusTransitionException
                 || failure instanceof IllegalStateException) {
             return 409;
