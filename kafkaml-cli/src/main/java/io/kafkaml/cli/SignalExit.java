@@ -41,6 +41,9 @@ final class SignalExit {
     static Thread install(String name, PrintWriter out, Runnable cleanUp) {
         Thread hook = new Thread(
                 () -> {
+                    // read before the clean-up: the clean-up wakes main, which then records its own status (0) and
+                    // would make a signal's shutdown end with the JVM's 143 if that were read after it
+                    boolean startedByMain = mainStatus >= 0;
                     int status = 0;
                     try {
                         cleanUp.run();
@@ -51,7 +54,7 @@ final class SignalExit {
                     out.flush();
                     System.out.flush();
                     System.err.flush();
-                    if (mainStatus >= 0) {
+                    if (startedByMain) {
                         return; // main's System.exit(status) started this shutdown: the JVM ends with its status
                     }
                     Runtime.getRuntime().halt(status);

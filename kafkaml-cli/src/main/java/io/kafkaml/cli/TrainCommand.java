@@ -223,7 +223,10 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    @Option(names = "--wait", description = "Exit non-zero if any model FAILED")
+    @Option(
+            names = "--wait",
+            description = "With --kubernetes: follow the Jobs until they end and exit non-zero if any model FAILED "
+                    + "(in this process the command always waits, and exits 1 unless the deployment FINISHED)")
     boolean waitForResult;
 
     @Option(
@@ -323,7 +326,8 @@ final class TrainCommand implements Callable<Integer> {
             out.println("deployment " + handle.deploymentId() + " " + status + (error == null ? "" : ": " + error)
                     + cataloged(ml, handle.deploymentId(), status == DeploymentStatus.FINISHED));
             out.flush();
-            return waitForResult && status != DeploymentStatus.FINISHED ? 1 : 0;
+            // the deployment ran here and has ended: its status is the command's (trial: FAILED exited 0)
+            return status == DeploymentStatus.FINISHED ? 0 : 1;
         }
     }
 

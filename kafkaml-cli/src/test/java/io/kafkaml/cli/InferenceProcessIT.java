@@ -778,7 +778,8 @@ class InferenceProcessIT {
                 assertThat(other.exitValue()).isEqualTo(1);
                 assertThat(Files.readString(refused))
                         .contains("kafkaml infer: Inference deployment 'wide' is RUNNING " + "result " + tiny
-                                + " from wide-in-2 to wide-out-2; stop it first or choose another id");
+                                + " (its trained model) from wide-in-2 to wide-out-2; this start asks for " + result
+                                + " (its trained model) from wide-in to wide-out: stop it first or choose another id");
             } finally {
                 running.destroy();
                 running.waitFor(30, TimeUnit.SECONDS);

@@ -200,6 +200,28 @@ class KafkaMlCliIT {
         assertThat(run(kafka, "k8s", "render", "rbac", "--namespace", "ml").out())
                 .contains("kind: \"RoleBinding\"");
 
+        // in this process, train waits for its deployment whatever --wait says: a FAILED one is exit status 1
+        CompletableFuture<Run> failing = CompletableFuture.supplyAsync(
+                () -> run(kafka, "train", "--configuration", "c1", "--epochs", "2", "--deployment-id", "6"));
+        org.awaitility.Awaitility.await()
+                .atMost(60, TimeUnit.SECONDS)
+                .until(() -> run(kafka, "deployments", "list").out().lines().anyMatch(l -> l.matches("6\\s.*")));
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(
+                kafka.clientConfig(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(
+                            "KAFKA_ML_CONTROL_TOPIC",
+                            "6".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                            ("{\"deployment_id\": 6, \"topic\": \"x\", \"validation_rate\": 7, "
+                                            + "\"input_format\": \"BOGUS\"}")
+                                    .getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                    .get(30, TimeUnit.SECONDS);
+        }
+        Run failed = failing.get(3, TimeUnit.MINUTES);
+        assertThat(failed.out()).as(failed.err()).contains("deployment 6 FAILED");
+        assertThat(failed.status()).as(failed.out()).isEqualTo(1);
+
         Run datasources = run(kafka, "datasources", "list", "--json");
         assertThat(Output.JSON
                         .readTree(datasources.out())

@@ -101,6 +101,15 @@ public final class StreamDataSets implements AutoCloseable {
     private boolean prepared;
     private long skipped;
     private boolean closed;
+    /** Bytes this instance holds of the JVM-wide cache reservation ({@link #CACHE_RESERVED}), released on close. */
+    private long reservedBytes;
+
+    /**
+     * Bytes reserved by the caches of every open {@code StreamDataSets} in this JVM: together they stay within half
+     * the heap (two trainings at once, a semi-supervised run's labelled and unlabelled streams), each also within its
+     * own {@code cacheBudgetBytes}.
+     */
+    static final java.util.concurrent.atomic.AtomicLong CACHE_RESERVED = new java.util.concurrent.atomic.AtomicLong();
     private DataNormalization normalizer;
     private boolean cacheNormalized;
     private int cacheVersion;
@@ -269,6 +278,33 @@ public final class StreamDataSets implements AutoCloseable {
         datasets.forEach(StreamDataset::close);
         datasets.clear();
         cache = null;
+        release(reservedBytes);
+        reservedBytes = 0;
+    }
+
+    /**
+     * Reserves {@code bytes} of the JVM-wide cache budget, half of {@code maxHeapBytes} for all caches together.
+     *
+     * @return whether the reservation was made (then {@link #release(long)} it once the cache is dropped)
+     */
+    static boolean reserve(long bytes, long maxHeapBytes) {
+        long limit = maxHeapBytes == Long.MAX_VALUE ? Long.MAX_VALUE : maxHeapBytes / 2;
+        while (true) {
+            long held = CACHE_RESERVED.get();
+            if (bytes > limit - held) {
+                return false;
+            }
+            if (CACHE_RESERVED.compareAndSet(held, held + bytes)) {
+                return true;
+            }
+        }
+    }
+
+    /** Gives back a reservation made with {@link #reserve(long, long)}. */
+    static void release(long bytes) {
+        if (bytes > 0) {
+            CACHE_RESERVED.addAndGet(-bytes);
+        }
     }
 
     void checkOpen() {
@@ -315,11 +351,30 @@ public final class StreamDataSets implements AutoCloseable {
         long cacheBytes = cacheBytes(recordCount, featureCount, outcomes);
         long budget =
                 effectiveCacheBudget(cacheBudgetBytes, Runtime.getRuntime().maxMemory());
-        if (budget > 0
+        boolean fits = budget > 0
                 && cacheBytes <= budget
-                && recordCount * Math.max(featureCount, outcomes) <= Integer.MAX_VALUE - 8) {
-            cache = fillCache();
-            normalizeCache();
+                && recordCount * Math.max(featureCount, outcomes) <= Integer.MAX_VALUE - 8;
+        if (fits && reserve(cacheBytes, Runtime.getRuntime().maxMemory())) {
+            reservedBytes = cacheBytes;
+            try {
+                cache = fillCache();
+                normalizeCache();
+            } catch (RuntimeException | Error e) {
+                cache = null;
+                release(reservedBytes);
+                reservedBytes = 0;
+                throw e;
+            }
+        } else if (fits) {
+            log.info(
+                    "[{}] Streaming {} records from Kafka on every epoch: their {} bytes decoded fit this stream's "
+                            + "budget, but the caches of other streams in this JVM hold {} of the {} bytes (half the "
+                            + "heap) all caches may take together",
+                    name,
+                    recordCount,
+                    cacheBytes,
+                    CACHE_RESERVED.get(),
+                    Runtime.getRuntime().maxMemory() / 2);
         } else {
             log.info(
                     "[{}] Streaming {} records from Kafka on every epoch ({} bytes decoded would exceed the cache "

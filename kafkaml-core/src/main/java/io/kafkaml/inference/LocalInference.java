@@ -479,7 +479,21 @@ public final class LocalInference implements AutoCloseable {
     private static boolean sameWork(Inference record, InferenceSpec spec) {
         return record.resultId().equals(spec.resultId())
                 && Objects.equals(record.inputTopic(), spec.inputTopic())
-                && Objects.equals(record.outputTopic(), spec.outputTopic());
+                && Objects.equals(record.outputTopic(), spec.outputTopic())
+                // replicas of one deployment serving different versions would answer by partition
+                && modelChoice(record.settings()).equals(modelChoice(spec.toMap()));
+    }
+
+    /** Which model of the result a deployment serves, as its settings say: a version, the promoted one, or none. */
+    private static String modelChoice(Map<String, ?> settings) {
+        Object version = settings == null ? null : settings.get("version");
+        if (version != null) {
+            return "version " + version;
+        }
+        Object follow = settings == null ? null : settings.get("followPromoted");
+        return Boolean.TRUE.equals(follow) || "true".equals(String.valueOf(follow))
+                ? "its promoted version (following promotions)"
+                : "its trained model";
     }
 
     /**
@@ -625,8 +639,10 @@ public final class LocalInference implements AutoCloseable {
         supervisedJoin = running.supervisedBy();
         if (!sameWork(running, spec)) {
             throw new InferenceException("Inference deployment '" + id + "' is RUNNING result " + running.resultId()
-                    + " from " + running.inputTopic() + " to " + running.outputTopic()
-                    + "; stop it first or choose another id");
+                    + " (" + modelChoice(running.settings()) + ") from " + running.inputTopic() + " to "
+                    + running.outputTopic() + "; this start asks for " + spec.resultId() + " ("
+                    + modelChoice(spec.toMap()) + ") from " + spec.inputTopic() + " to " + spec.outputTopic()
+                    + ": stop it first or choose another id");
         }
         owner = false;
         generation = running.generation();

@@ -6,7 +6,7 @@ import io.kafkaml.registry.TrainingResult;
 
 /**
  * Follows training in-process. Methods are called on the trainer's thread: keep them short. Every default
- * does nothing.
+ * does nothing. A method that throws is logged as a warning and changes nothing: the training goes on.
  *
  * <p>Thread safety: with several deployments (or training threads) an implementation is called from several threads
  * at once and must be thread-safe. Lifecycle: called from when it is registered until the deployment's last event

@@ -214,6 +214,36 @@ public record TrainingSpec(
         return map;
     }
 
+    /**
+     * The field names {@link #fromMap(Map)} reads and {@link #toMap()} writes, for a caller that refuses unknown
+     * fields in a user's request (a typo such as {@code epochz} would otherwise train on the defaults). Records read
+     * back from the registry are not checked against it, so that a newer writer's fields do not fail an older reader.
+     *
+     * @return an immutable set
+     */
+    public static java.util.Set<String> fieldNames() {
+        return FIELD_NAMES;
+    }
+
+    private static final java.util.Set<String> FIELD_NAMES = java.util.Set.of(
+            "batchSize",
+            "epochs",
+            "stepsPerEpoch",
+            "shuffle",
+            "seed",
+            "evaluationBatchSize",
+            "normalization",
+            "splitOrder",
+            "cacheBudgetBytes",
+            "badRecordPolicy",
+            "reuseStream",
+            "decisionThreshold",
+            "earlyStoppingMetric",
+            "earlyStoppingPatience",
+            "controlTimeoutMs",
+            "incremental",
+            "semiSupervised");
+
     /** The spec a deployment recorded with {@link #toMap()}. */
     public static TrainingSpec fromMap(Map<String, Object> map) {
         Builder builder = builder();

@@ -25,6 +25,27 @@ class CacheBudgetTest {
     }
 
     @Test
+    void allCachesOfTheJvmTogetherStayWithinHalfTheHeap() {
+        long heap = 100L << 20;
+        long before = StreamDataSets.CACHE_RESERVED.get();
+        long room = heap / 2 - before;
+        // (other tests of this JVM may hold a reservation: measured from what is free)
+        assertThat(StreamDataSets.reserve(room / 2 + 1, heap)).isTrue();
+        try {
+            assertThat(StreamDataSets.reserve(room / 2 + 1, heap))
+                    .as("a second cache that fits its own budget but not beside the first")
+                    .isFalse();
+            assertThat(StreamDataSets.reserve(room / 2 - 1, heap)).isTrue();
+            StreamDataSets.release(room / 2 - 1);
+        } finally {
+            StreamDataSets.release(room / 2 + 1);
+        }
+        assertThat(StreamDataSets.CACHE_RESERVED.get()).isEqualTo(before);
+        assertThat(StreamDataSets.reserve(1, Long.MAX_VALUE)).isTrue();
+        StreamDataSets.release(1);
+    }
+
+    @Test
     void aStreamFourTimesTheHeapIsNotCachedWithTheDefaultBudget() {
         long heap = 64L << 20;
         long records = 4 * heap / (784 * 4 + 1);

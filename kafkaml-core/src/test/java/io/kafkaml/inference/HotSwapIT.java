@@ -1,6 +1,7 @@
 package io.kafkaml.inference;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -287,6 +288,17 @@ class HotSwapIT {
                         InferenceSpec.builder(resultId, "in-pinned", "out-pinned")
                                 .version(3)
                                 .build())) {
+            // joining the following deployment pinned to a version would make the version depend on the partition
+            assertThatThrownBy(() -> LocalInference.start(
+                            registry,
+                            kafka.clientConfig(),
+                            "serve-back",
+                            InferenceSpec.builder(resultId, "in-back", "out-back")
+                                    .version(3)
+                                    .build()))
+                    .isInstanceOf(InferenceException.class)
+                    .hasMessageContaining("(its promoted version (following promotions))")
+                    .hasMessageContaining("this start asks for " + resultId + " (version 3)");
             produce(kafka, "in-pinned", 0, 2_000);
             // in three parts, each once every replica was handed the version of the part, so that each input
             // partition has inputs to show each switch

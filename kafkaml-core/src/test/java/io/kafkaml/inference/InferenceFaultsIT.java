@@ -694,7 +694,8 @@ class InferenceFaultsIT {
                                     .build()))
                     .isInstanceOf(InferenceException.class)
                     .hasMessage("Inference deployment 'taken' is RUNNING result " + mediumResult
-                            + " from taken-in to taken-out; stop it first or choose another id");
+                            + " (its trained model) from taken-in to taken-out; this start asks for " + wideResult
+                            + " (its trained model) from taken-in to taken-out: stop it first or choose another id");
             assertThat(running.state()).isEqualTo(LocalInference.State.RUNNING);
         }
     }

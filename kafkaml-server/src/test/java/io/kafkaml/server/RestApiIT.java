@@ -337,6 +337,18 @@ class RestApiIT {
             JsonNode openApi = ok(call("GET", "/openapi.json", null), 200);
             assertThat(openApi.get("paths").has("/results/model/{id}")).isTrue();
             assertThat(openApi.get("paths")
+                            .get("/training/{id}/events")
+                            .get("get")
+                            .get("responses")
+                            .get("200")
+                            .get("content")
+                            .has("text/event-stream"))
+                    .isTrue();
+            assertThat(openApi.get("paths").has("/inferences/{id}/events")).isTrue();
+            // an event stream asked for without Accept: text/event-stream: a reason, not an empty 200
+            JsonNode notAsked = ok(call("GET", "/inferences/serve-mlp/events", null), 406);
+            assertThat(notAsked.get("reason").asText()).contains("Accept: text/event-stream");
+            assertThat(openApi.get("paths")
                             .get("/models")
                             .get("post")
                             .get("x-kafka-ml")
@@ -373,6 +385,10 @@ class RestApiIT {
 
             JsonNode unknown = ok(call("POST", "/deployments", Map.of("configuration", "nope")), 404);
             assertThat(unknown.get("reason").asText()).contains("nope");
+            // a typo in the spec is refused, not trained on the defaults
+            JsonNode typo = ok(
+                    call("POST", "/deployments", Map.of("configuration", "nope", "spec", Map.of("epochz", 5))), 400);
+            assertThat(typo.get("reason").asText()).contains("[epochz]").contains("epochs");
 
             JsonNode noModel =
                     ok(call("POST", "/configurations", Map.of("name", "c", "models", List.of("ghost"))), 404);

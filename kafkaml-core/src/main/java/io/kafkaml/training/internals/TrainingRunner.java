@@ -428,7 +428,11 @@ public final class TrainingRunner implements Runnable {
                     for (ModelTrainer trainer : active) {
                         trainer.fit(batch, epoch, steps);
                     }
-                    listener.onBatch(job.deploymentId(), epoch, batch.numExamples());
+                    try {
+                        listener.onBatch(job.deploymentId(), epoch, batch.numExamples());
+                    } catch (RuntimeException e) {
+                        log.warn("[{}] A training listener failed on a batch: {}", job.deploymentId(), e.toString());
+                    }
                     steps++;
                 }
                 long millis = (System.nanoTime() - begin) / 1_000_000;
@@ -2032,7 +2036,17 @@ public final class TrainingRunner implements Runnable {
             } else {
                 appendEpoch(metrics);
             }
-            listener.onEpoch(job.deploymentId(), model.name(), metrics, total);
+            try {
+                listener.onEpoch(job.deploymentId(), model.name(), metrics, total);
+            } catch (RuntimeException e) {
+                // a user's listener is told, not obeyed: its failure never ends the training (review S3-1)
+                log.warn(
+                        "[{}] A training listener failed on {} epoch {}: {}",
+                        job.deploymentId(),
+                        model.name(),
+                        epoch,
+                        e.toString());
+            }
             if (!windowed && System.nanoTime() - lastPublished >= PUBLISH_INTERVAL_NANOS) {
                 // live summary in the registry, at most once a second; a windowed trainer publishes its window
                 // count only once the window's checkpoint is stored (checkpoint()), so that a restart finds it

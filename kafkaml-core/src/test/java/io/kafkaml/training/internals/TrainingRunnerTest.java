@@ -204,6 +204,37 @@ class TrainingRunnerTest {
     }
 
     @Test
+    void aListenerThatThrowsNeverEndsTheTraining() throws Exception {
+        kafka.createTopic("control", 1, Map.of());
+        kafka.createTopic("points", 1, Map.of());
+        java.util.concurrent.atomic.AtomicInteger thrown = new java.util.concurrent.atomic.AtomicInteger();
+        TrainingListener throwing = new TrainingListener() {
+            @Override
+            public void onEpoch(String deploymentId, String model, EpochMetrics metrics, int totalEpochs) {
+                thrown.incrementAndGet();
+                throw new IllegalStateException("a user's listener failed");
+            }
+
+            @Override
+            public void onBatch(String deploymentId, int epoch, int records) {
+                thrown.incrementAndGet();
+                throw new IllegalStateException("a user's listener failed");
+            }
+        };
+        TrainingRunner runner = new TrainingRunner(job, registry, CONFIG, throwing, kafka);
+        Thread thread = new Thread(runner, "runner-under-test");
+        thread.start();
+        try (Producer<byte[], byte[]> kafkaMl = kafka.producer(Map.of())) {
+            sendStream(kafkaMl, -1);
+        }
+        assertThat(runner.awaitEnd(Duration.ofMinutes(2))).isTrue();
+        thread.join(10_000);
+        assertThat(runner.finalStatus()).isEqualTo(DeploymentStatus.FINISHED);
+        assertThat(thrown.get()).isGreaterThan(EPOCHS); // every epoch's and batch's call threw
+        assertThat(registry.epochs("7.mlp")).hasSize(EPOCHS);
+    }
+
+    @Test
     void aBadRecordFailsTheRunNamingItsTopicPartitionAndOffsetBeforeAnyEpoch() {
         try (Producer<byte[], byte[]> kafkaMl = kafka.producer(Map.of())) {
             sendStream(kafkaMl, 57);

@@ -91,7 +91,10 @@ public final class Api implements AutoCloseable {
         config.http.maxRequestSize = Math.max(
                 config.http.maxRequestSize,
                 io.kafkaml.config.KafkaMlConfig.maxArtifactBytes(ml.config().originals()) + (1 << 20));
-        config.routes.get(PREFIX + "/openapi.json", ctx -> ctx.json(OpenApi.document(routes, json)));
+        config.routes.get(PREFIX + "/openapi.json", ctx -> ctx.json(OpenApi.document(documented(), json)));
+        // Javalin streams events only to a client that asks for them: anything else gets a reason, not an empty 200
+        config.routes.before(PREFIX + "/training/{id}/events", Api::requireEventStream);
+        config.routes.before(PREFIX + "/inferences/{id}/events", Api::requireEventStream);
         config.routes.sse(PREFIX + "/training/{id}/events", this::trainingEvents);
         config.routes.sse(PREFIX + "/inferences/{id}/events", this::inferenceEvents);
         config.routes.exception(Exception.class, (e, ctx) -> error(ctx, e));
@@ -105,6 +108,46 @@ public final class Api implements AutoCloseable {
                 send(ctx, ApiError.of(405, "Method " + ctx.method() + " is not allowed on " + ctx.path()));
             }
         });
+    }
+
+    /** An event stream's request must accept {@code text/event-stream} (an {@code EventSource} does). */
+    private static void requireEventStream(Context ctx) {
+        String accept = ctx.header("Accept");
+        if (ctx.method() == HandlerType.GET && (accept == null || !accept.contains("text/event-stream"))) {
+            throw new ApiException(
+                    406,
+                    "This is a Server-Sent Events stream: send 'Accept: text/event-stream' (curl -N -H 'Accept: "
+                            + "text/event-stream' ...; a browser's EventSource does)");
+        }
+    }
+
+    /** The routes and the two event streams, as the OpenAPI document describes them. */
+    private List<Route> documented() {
+        List<Route> all = new ArrayList<>(routes);
+        all.add(new Route(
+                HandlerType.GET,
+                "/training/{id}/events",
+                "deployments",
+                "Server-Sent Events of a training deployment's result: epoch (or window) metrics, result, end; "
+                        + "send Accept: text/event-stream",
+                null,
+                Body.NONE,
+                Body.EVENTS,
+                200,
+                List.of(),
+                null));
+        all.add(new Route(
+                HandlerType.GET,
+                "/inferences/{id}/events",
+                "inferences",
+                "Server-Sent Events of an inference deployment's counters; send Accept: text/event-stream",
+                null,
+                Body.NONE,
+                Body.EVENTS,
+                200,
+                List.of(),
+                null));
+        return all;
     }
 
     /** A mutating call must carry the token when one is set (compared in constant time). */

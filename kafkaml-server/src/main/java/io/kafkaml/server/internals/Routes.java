@@ -256,11 +256,18 @@ final class Routes implements AutoCloseable {
             if (!KerasModels.isKerasFile(file)) {
                 throw new ApiException(400, "The body is not a Keras .h5 file (no HDF5 signature)");
             }
-            KerasModels.ImportedModel imported = KerasModels.importModel(
-                    name(ctx),
-                    ctx.queryParamAsClass("description", String.class).getOrDefault(""),
-                    file,
-                    ml.config().originals());
+            KerasModels.ImportedModel imported;
+            try {
+                imported = KerasModels.importModel(
+                        name(ctx),
+                        ctx.queryParamAsClass("description", String.class).getOrDefault(""),
+                        file,
+                        ml.config().originals());
+            } catch (io.kafkaml.model.InvalidModelException e) {
+                // the reason names the upload, not the server's temporary file
+                throw new io.kafkaml.model.InvalidModelException(
+                        String.valueOf(e.getMessage()).replace(file.toString(), "(the request body)"), e);
+            }
             ModelDefinition model = ml.registry().registerModel(imported.definition(), imported.network());
             Map<String, Object> answer = describe(model);
             answer.put("notes", imported.notes());
@@ -335,6 +342,14 @@ final class Routes implements AutoCloseable {
                     JsonNode body = body(ctx);
                     String configuration = text(body, "configuration");
                     Map<String, Object> fields = body.has("spec") ? json.convertValue(body.get("spec"), MAP) : Map.of();
+                    java.util.List<String> unknown = fields.keySet().stream()
+                            .filter(field -> !TrainingSpec.fieldNames().contains(field))
+                            .sorted()
+                            .toList();
+                    if (!unknown.isEmpty()) {
+                        throw new IllegalArgumentException("Unknown training spec field(s) " + unknown
+                                + "; the fields are " + new java.util.TreeSet<>(TrainingSpec.fieldNames()));
+                    }
                     TrainingSpec spec = TrainingSpec.fromMap(fields);
                     Training training = body.hasNonNull("deploymentId")
                             ? ml.train(
@@ -355,7 +370,12 @@ final class Routes implements AutoCloseable {
                 .json(ctx -> {
                     Training training = trainings.get(id(ctx));
                     if (training == null) {
-                        deployment(id(ctx)); // 404 when unknown
+                        Deployment known = deployment(id(ctx)); // 404 when unknown
+                        if (known.status().isTerminal()) {
+                            throw new ApiException(
+                                    409,
+                                    "Deployment '" + id(ctx) + "' has already ended (" + known.status() + ")");
+                        }
                         throw new ApiException(
                                 409,
                                 "Deployment '" + id(ctx) + "' was not started by this server: cancel it where it runs");

@@ -550,6 +550,10 @@ public final class No3Incremental {
                     Integer.parseInt(options.getOrDefault("rate", "500")),
                     Duration.ofMinutes(10));
             rows = Integer.parseInt(options.getOrDefault("rows", "0"));
+            if (settings.epochs() < 1 || settings.rate() < 1 || settings.pause().isNegative() || rows < 0) {
+                throw new NumberFormatException("--epochs and --rate must be at least 1, --pause-ms and --rows at "
+                        + "least 0");
+            }
         } catch (NumberFormatException e) {
             System.err.println(e.getMessage() + "\n" + usage);
             System.exit(2);
@@ -570,7 +574,10 @@ public final class No3Incremental {
                 broker.close();
             }
         }
+        // the point of the sample: versions promoted and served while inputs flowed (not a vacuous 0 == 0)
         boolean ok = outcome.status() == DeploymentStatus.FINISHED
+                && !outcome.versions().isEmpty()
+                && outcome.inputs() > 0
                 && outcome.answered() == outcome.inputs()
                 && outcome.wentBack() == 0;
         System.exit(ok ? 0 : 1);
