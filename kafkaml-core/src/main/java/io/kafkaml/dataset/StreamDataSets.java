@@ -110,6 +110,7 @@ public final class StreamDataSets implements AutoCloseable {
      * own {@code cacheBudgetBytes}.
      */
     static final java.util.concurrent.atomic.AtomicLong CACHE_RESERVED = new java.util.concurrent.atomic.AtomicLong();
+
     private DataNormalization normalizer;
     private boolean cacheNormalized;
     private int cacheVersion;

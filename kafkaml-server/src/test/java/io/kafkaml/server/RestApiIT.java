@@ -386,8 +386,8 @@ class RestApiIT {
             JsonNode unknown = ok(call("POST", "/deployments", Map.of("configuration", "nope")), 404);
             assertThat(unknown.get("reason").asText()).contains("nope");
             // a typo in the spec is refused, not trained on the defaults
-            JsonNode typo = ok(
-                    call("POST", "/deployments", Map.of("configuration", "nope", "spec", Map.of("epochz", 5))), 400);
+            JsonNode typo =
+                    ok(call("POST", "/deployments", Map.of("configuration", "nope", "spec", Map.of("epochz", 5))), 400);
             assertThat(typo.get("reason").asText()).contains("[epochz]").contains("epochs");
 
             JsonNode noModel =

@@ -373,8 +373,7 @@ final class Routes implements AutoCloseable {
                         Deployment known = deployment(id(ctx)); // 404 when unknown
                         if (known.status().isTerminal()) {
                             throw new ApiException(
-                                    409,
-                                    "Deployment '" + id(ctx) + "' has already ended (" + known.status() + ")");
+                                    409, "Deployment '" + id(ctx) + "' has already ended (" + known.status() + ")");
                         }
                         throw new ApiException(
                                 409,

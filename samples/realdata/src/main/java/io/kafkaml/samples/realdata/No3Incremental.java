@@ -551,8 +551,8 @@ public final class No3Incremental {
                     Duration.ofMinutes(10));
             rows = Integer.parseInt(options.getOrDefault("rows", "0"));
             if (settings.epochs() < 1 || settings.rate() < 1 || settings.pause().isNegative() || rows < 0) {
-                throw new NumberFormatException("--epochs and --rate must be at least 1, --pause-ms and --rows at "
-                        + "least 0");
+                throw new NumberFormatException(
+                        "--epochs and --rate must be at least 1, --pause-ms and --rows at " + "least 0");
             }
         } catch (NumberFormatException e) {
             System.err.println(e.getMessage() + "\n" + usage);
