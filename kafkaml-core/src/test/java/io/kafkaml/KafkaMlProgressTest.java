@@ -187,7 +187,12 @@ class KafkaMlProgressTest {
             var start = registry.appendEpoch(resultId, "run-1", epoch(1)).join();
             registry.appendEpoch(resultId, "run-1", epoch(2)).join();
             registry.putResult(summary(id, DeploymentStatus.TRAINING, 2, start, null));
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> heard.epochs.size() == 2);
+            // the epochs are told before the status the same record change brings: await both
+            org.awaitility.Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> heard.epochs.size() == 2
+                            && !heard.statuses.isEmpty()
+                            && heard.statuses.get(heard.statuses.size() - 1) == DeploymentStatus.TRAINING);
             assertThat(heard.epochs).containsExactly("mlp 1/3", "mlp 2/3"); // live: the training has not ended
             assertThat(heard.statuses).last().isEqualTo(DeploymentStatus.TRAINING);
             assertThat(progress.completed.getCount()).isEqualTo(1);

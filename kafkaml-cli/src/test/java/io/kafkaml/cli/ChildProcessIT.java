@@ -148,8 +148,12 @@ class ChildProcessIT {
     @Test
     void aStreamSentToAnIdleBrokerIsCatalogedAndADeletedTopicIsMarked(@TempDir Path dir) throws Exception {
         String bootstrap = kafkamlBroker();
-        assertThat(Files.readString(brokerDir.resolve("broker.log")))
-                .contains("control-logger cataloging control topic KAFKA_ML_CONTROL_TOPIC");
+        // the broker prints this line just after "bootstrap.servers=", which is all kafkamlBroker() waited for
+        org.awaitility.Awaitility.await()
+                .atMost(30, TimeUnit.SECONDS)
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> Files.readString(brokerDir.resolve("broker.log"))
+                        .contains("control-logger cataloging control topic KAFKA_ML_CONTROL_TOPIC"));
         Path csv = dir.resolve("idle.csv");
         Files.writeString(csv, "x,y,label\n1,2,0\n3,4,1\n5,6,0\n");
         Path other = dir.resolve("other.csv");
@@ -564,6 +568,12 @@ class ChildProcessIT {
             String output = Files.readString(trainLog);
             assertThat(training.exitValue()).as(output).isEqualTo(3);
             assertThat(output).contains("deployment 22 CANCELLED");
+            // the child wrote the ending: this registry reads it once it has caught up
+            org.awaitility.Awaitility.await()
+                    .atMost(30, TimeUnit.SECONDS)
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> registry.result("22.mlp").orElseThrow().status().isTerminal()
+                            && registry.deployment("22").orElseThrow().status().isTerminal());
             var result = registry.result("22.mlp").orElseThrow();
             assertThat(result.status()).isEqualTo(DeploymentStatus.CANCELLED);
             assertThat(result.error()).isEqualTo("cancelled on request");

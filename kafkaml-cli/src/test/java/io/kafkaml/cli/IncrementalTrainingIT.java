@@ -308,6 +308,11 @@ class IncrementalTrainingIT {
                     });
             firstTrainer.destroyForcibly(); // SIGKILL, between bursts
             assertThat(firstTrainer.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            // the child wrote the result: this registry, opened while it started, may not have read it yet
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> registry.result(id + ".mlp").isPresent());
             assertThat(registry.result(id + ".mlp").orElseThrow().status()).isEqualTo(DeploymentStatus.TRAINING);
 
             Path secondLog = dir.resolve("second.log");
@@ -332,6 +337,13 @@ class IncrementalTrainingIT {
             assertThat(before).isEqualTo(Map.of(1, 40));
             assertThat(after).isEqualTo(Map.of(2, 40, 3, 40));
             assertThat(committed(admin, group)).isEqualTo(120);
+            // written by the second child before it exited: read once this registry has caught up
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> registry.result(id + ".mlp")
+                            .map(r -> r.status().isTerminal())
+                            .orElse(false));
             TrainingResult result = registry.result(id + ".mlp").orElseThrow();
             assertThat(result.status()).isEqualTo(DeploymentStatus.FINISHED);
             assertThat(result.epochCount()).isEqualTo(3);

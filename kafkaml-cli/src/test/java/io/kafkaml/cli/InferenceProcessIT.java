@@ -259,7 +259,8 @@ class InferenceProcessIT {
                 quickLiveness(dir).toString());
         try (Registry registry = Registry.connect(kafka.clientConfig(), PREFIX, Duration.ofSeconds(30))) {
             awaitLog(log1, "serving", 60);
-            Inference owned = registry.inference("beat").orElseThrow();
+            // the child wrote the record: this registry, opened while it started, reads it once caught up
+            Inference owned = registry.refreshInference("beat").orElseThrow();
             assertThat(owned.owner()).isNotNull();
             assertThat(owned.leaseMs()).isEqualTo(900);
             await().atMost(30, TimeUnit.SECONDS)
@@ -379,7 +380,8 @@ class InferenceProcessIT {
                 quickLiveness(dir).toString());
         try (Registry registry = Registry.connect(kafka.clientConfig(), PREFIX, Duration.ofSeconds(30))) {
             awaitLog(log, "serving", 60);
-            Inference before = registry.inference("pause").orElseThrow();
+            // written by the child: read to the topic's end (this registry may not have caught up yet)
+            Inference before = registry.refreshInference("pause").orElseThrow();
             signal(paused, "STOP");
             Map<String, Object> settings = kafka.clientConfig();
             settings.put(InferenceConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 300);

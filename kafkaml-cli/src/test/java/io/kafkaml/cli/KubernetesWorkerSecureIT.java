@@ -66,7 +66,7 @@ class KubernetesWorkerSecureIT {
     static final String SECRET_NAME = "kafkaml-client";
 
     @Test
-    @Timeout(120)
+    @Timeout(180)
     void aWorkerWithTheRenderedEnvironmentAndTheSecretTrainsOnASaslSslBroker(
             EmbeddedKafkaBroker kafka, @TempDir Path dir) throws Exception {
         kafka.createScramUser("pod", "pod-secret-31");
@@ -172,12 +172,18 @@ class KubernetesWorkerSecureIT {
         String output = Files.readString(log);
         assertThat(process.exitValue()).as(output).isZero();
         assertThat(output).contains("deployment 31 FINISHED").doesNotContain("pod-secret-31");
-        // what the worker recorded, as this registry reads it
+        // what the worker recorded, as this registry reads it once caught up with both topics (the result's
+        // ending and the deployment's are two records on two topics)
         org.awaitility.Awaitility.await()
-                .atMost(Duration.ofSeconds(10))
+                .atMost(Duration.ofSeconds(30))
                 .until(() -> registry.result(TrainingResult.idOf("31", "mlp"))
-                        .map(r -> r.status() == DeploymentStatus.FINISHED)
-                        .orElse(false));
+                                .map(r -> r.status().isTerminal())
+                                .orElse(false)
+                        && registry.deployment("31")
+                                .map(d -> d.status().isTerminal())
+                                .orElse(false));
+        assertThat(registry.result(TrainingResult.idOf("31", "mlp")).orElseThrow().status())
+                .isEqualTo(DeploymentStatus.FINISHED);
         assertThat(registry.deployment("31").orElseThrow().status()).isEqualTo(DeploymentStatus.FINISHED);
     }
 

@@ -121,6 +121,11 @@ class MetricsEndpointIT {
                     assertThat(seen.get(i)[c]).as("counters only grow").isGreaterThanOrEqualTo(seen.get(i - 1)[c]);
                 }
             }
+            // a batch's records in are counted before its batch and its latency: once the group has committed all 67
+            // inputs (the replica commits after it counted the batch), every counter is final and the scrape stable
+            await().atMost(60, TimeUnit.SECONDS)
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> InferenceChaosIT.committed(kafka.clientConfig(), "kafkaml-inference-metered") == 67);
             String body = scrape(uri).body();
             assertThat(counters(body)).containsExactly(67, 60, 7, value(body, "kafkaml_inference_batches_total"));
             assertThat(value(body, "kafkaml_inference_batch_latency_seconds_count"))

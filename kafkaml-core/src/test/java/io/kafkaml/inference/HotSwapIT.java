@@ -109,7 +109,12 @@ class HotSwapIT {
      * promotion made at a given output count happens while thousands are still to come.
      */
     private static CompletableFuture<Void> produceWhileServed(
-            EmbeddedKafkaBroker kafka, String topic, int count, LocalInference inference, int lag) {
+            EmbeddedKafkaBroker kafka,
+            String topic,
+            int count,
+            LocalInference inference,
+            int lag,
+            java.util.concurrent.CountDownLatch lastThousand) {
         return CompletableFuture.runAsync(() -> {
             try (KafkaProducer<byte[], byte[]> producer =
                     new KafkaProducer<>(kafka.clientConfig(), new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -120,6 +125,10 @@ class HotSwapIT {
                         Awaitility.await()
                                 .atMost(60, TimeUnit.SECONDS)
                                 .until(() -> inference.stats().recordsOut() >= written - lag);
+                    }
+                    if (i == count - 1000) {
+                        // the last thousand (250 per partition) wait for the last version's hand-over
+                        assertThat(lastThousand.await(120, TimeUnit.SECONDS)).isTrue();
                     }
                     String value = "[" + INPUTS[i][0] + "," + INPUTS[i][1] + "," + INPUTS[i][2] + "]";
                     sent.add(producer.send(new ProducerRecord<>(topic, i % PARTITIONS, bytes("" + i), bytes(value))));
@@ -214,17 +223,26 @@ class HotSwapIT {
                         .followPromoted(true)
                         .build())) {
             int before = 1;
-            CompletableFuture<Void> producing = produceWhileServed(kafka, "in-" + name, N, inference, 5_000);
+            java.util.concurrent.CountDownLatch lastThousand = new java.util.concurrent.CountDownLatch(1);
+            CompletableFuture<Void> producing =
+                    produceWhileServed(kafka, "in-" + name, N, inference, 5_000, lastThousand);
             long base = inference.stats().recordsOut();
             Awaitility.await()
                     .atMost(60, TimeUnit.SECONDS)
                     .until(() -> inference.stats().recordsOut() >= base + N / 3);
             int second = before + 1;
             registry.promote(resultId, second, "test: promotion while inputs flow");
+            // not before the replicas serve the second version, and a batch per replica after that (else a slow
+            // hand-over could leave the second version nothing to predict)
+            awaitHandedOver(inference, second);
+            long handedOver = inference.stats().recordsOut();
             Awaitility.await()
                     .atMost(60, TimeUnit.SECONDS)
-                    .until(() -> inference.stats().recordsOut() >= base + 2 * N / 3);
+                    .until(() -> inference.stats().recordsOut() >= Math.max(base + 2 * N / 3, handedOver + 1000));
             registry.promote(resultId, second + 1, "test: second promotion while inputs flow");
+            // each input partition gets inputs after the last hand-over, whatever the machine's speed
+            awaitHandedOver(inference, second + 1);
+            lastThousand.countDown();
             producing.get(90, TimeUnit.SECONDS);
 
             List<ConsumerRecord<byte[], byte[]>> outputs =

@@ -68,13 +68,13 @@ class ControlTopicLimitsIT {
             try (Registry registry = Registry.connect(kafka.clientConfig(), "limits", Duration.ofSeconds(30));
                     ControlLogger logger = ControlLogger.start(limited, registry, "limits-logger")) {
                 // offsets 0 and 1 are beyond the limit: the newest 3 are cataloged
-                Awaitility.await().atMost(15, TimeUnit.SECONDS).until(() -> logger.recorded() == 3);
+                Awaitility.await().atMost(30, TimeUnit.SECONDS).until(() -> logger.recorded() == 3);
                 assertThat(registry.datasources())
                         .extracting(Datasource::id)
                         .containsExactly("limits-logger-0-2", "limits-logger-0-3", "limits-logger-0-4");
                 // the catalog is full: a new message is counted, not recorded
                 control.publish(message("6"), Duration.ofSeconds(10));
-                Awaitility.await().atMost(15, TimeUnit.SECONDS).until(() -> logger.notRecorded() == 1);
+                Awaitility.await().atMost(30, TimeUnit.SECONDS).until(() -> logger.notRecorded() == 1);
                 assertThat(registry.datasources()).hasSize(3);
                 assertThat(logger.recorded()).isEqualTo(3);
             }

@@ -164,19 +164,26 @@ class RegistryCompactionIT {
         createCompactedFast(kafka, ends);
         byte[] failed;
         try (Registry registry = Registry.connect(kafka.clientConfig(), prefix, TIMEOUT)) {
-            assertThat(configOf(kafka, ends))
-                    .containsEntry(TopicConfig.CLEANUP_POLICY_CONFIG, "delete")
-                    .containsEntry(TopicConfig.RETENTION_MS_CONFIG, "-1")
-                    .containsEntry(TopicConfig.RETENTION_BYTES_CONFIG, "-1");
+            // the controller has the change when the call returns; the broker describing the configs applies it after
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .ignoreExceptions()
+                    .untilAsserted(() -> assertThat(configOf(kafka, ends))
+                            .containsEntry(TopicConfig.CLEANUP_POLICY_CONFIG, "delete")
+                            .containsEntry(TopicConfig.RETENTION_MS_CONFIG, "-1")
+                            .containsEntry(TopicConfig.RETENTION_BYTES_CONFIG, "-1"));
             registry.putResult(TrainingResult.of("8", "m", DeploymentStatus.TRAINING, null));
             registry.putResult(registry.result("8.m").orElseThrow().ended(DeploymentStatus.FAILED, "out of memory"));
             failed = recordsOf(kafka, ends, "8.m").get(0).value();
         }
         try (Registry fresh = Registry.connect(kafka.clientConfig(), "ends-new", TIMEOUT)) {
-            assertThat(configOf(kafka, "ends-new.result-ends"))
-                    .containsEntry(TopicConfig.CLEANUP_POLICY_CONFIG, "delete")
-                    .containsEntry(TopicConfig.RETENTION_MS_CONFIG, "-1")
-                    .containsEntry(TopicConfig.RETENTION_BYTES_CONFIG, "-1");
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .ignoreExceptions()
+                    .untilAsserted(() -> assertThat(configOf(kafka, "ends-new.result-ends"))
+                            .containsEntry(TopicConfig.CLEANUP_POLICY_CONFIG, "delete")
+                            .containsEntry(TopicConfig.RETENTION_MS_CONFIG, "-1")
+                            .containsEntry(TopicConfig.RETENTION_BYTES_CONFIG, "-1"));
         }
         // A second writer's CANCELLED lost the race, and nobody is alive to write the winner again behind it.
         byte[] cancelled = new String(failed, StandardCharsets.UTF_8)

@@ -343,7 +343,7 @@ class RegistryIT {
             chunk[1000] ^= 0x01;
             send(kafka, registry.artifactChunksTopic(), key, chunk);
             Awaitility.await()
-                    .atMost(10, TimeUnit.SECONDS)
+                    .atMost(30, TimeUnit.SECONDS)
                     .untilAsserted(() -> assertThatThrownBy(() -> registry.loadArtifact("big-model"))
                             .isInstanceOf(ArtifactCorruptedException.class)
                             .hasMessageContaining("Artifact 'big-model' is corrupted: the SHA-256 of its "
@@ -351,7 +351,7 @@ class RegistryIT {
             // A chunk deleted: the artifact is incomplete, and nothing is returned.
             send(kafka, registry.artifactChunksTopic(), Registry.chunkKey("big-model", 4), null);
             Awaitility.await()
-                    .atMost(10, TimeUnit.SECONDS)
+                    .atMost(30, TimeUnit.SECONDS)
                     .untilAsserted(() -> assertThatThrownBy(() -> registry.loadArtifact("big-model"))
                             .isInstanceOf(ArtifactCorruptedException.class)
                             .hasMessageContaining(
@@ -406,7 +406,7 @@ class RegistryIT {
             }
             send(kafka, controlTopic, "x", "not a control message".getBytes(java.nio.charset.StandardCharsets.UTF_8));
             Awaitility.await()
-                    .atMost(15, TimeUnit.SECONDS)
+                    .atMost(30, TimeUnit.SECONDS)
                     .until(() -> registry.datasources().size() == 1 && logger.malformed() == 1);
             Datasource datasource = registry.datasources().get(0);
             assertThat(datasource.id()).isEqualTo(controlTopic + "-0-0");
@@ -426,7 +426,7 @@ class RegistryIT {
                     .isEqualTo(read(kafka, datasource.message()))
                     .hasSize(40);
             Awaitility.await()
-                    .atMost(15, TimeUnit.SECONDS)
+                    .atMost(30, TimeUnit.SECONDS)
                     .until(() -> registry.datasources().size() == 2);
 
             kafka.deleteRecordsBefore(new TopicPartition("catalog-data", 1), 5);

@@ -242,6 +242,12 @@ class TrainingRuntimeIT {
             runner.run();
 
             assertThat(runner.finalStatus()).isEqualTo(DeploymentStatus.FAILED);
+            // the runner wrote through 'limited': 'registry' reads its ending once it has caught up
+            org.awaitility.Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> registry.result("ref-1.tiny")
+                            .map(r -> r.status().isTerminal())
+                            .orElse(false));
             TrainingResult result = registry.result("ref-1.tiny").orElseThrow();
             assertThat(result.status()).isEqualTo(DeploymentStatus.FAILED);
             assertThat(result.error()).contains("refused.artifact-chunks").contains("RecordTooLargeException");

@@ -169,7 +169,7 @@ class KubernetesIT {
                     .build());
             client.batch().v1().jobs().inNamespace("ml").resource(job).updateStatus();
             Awaitility.await()
-                    .atMost(15, TimeUnit.SECONDS)
+                    .atMost(30, TimeUnit.SECONDS)
                     .untilAsserted(() -> assertThat(registry.result("17.small_A"))
                             .hasValueSatisfying(result -> {
                                 assertThat(result.status()).isEqualTo(DeploymentStatus.FAILED);
@@ -194,6 +194,15 @@ class KubernetesIT {
                     .as("a terminal result is never left")
                     .isEqualTo(DeploymentStatus.FAILED);
         }
+    }
+
+    /** Waits until {@code registry} has read a terminal record of result {@code resultId} (written by another client). */
+    static void awaitEnded(Registry registry, String resultId) {
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> registry.result(resultId)
+                        .map(r -> r.status().isTerminal())
+                        .orElse(false));
     }
 
     /** A model whose 3 regression outputs cannot match the stream's one label per record: its worker fails. */
@@ -301,6 +310,8 @@ class KubernetesIT {
             // broken ends first, FAILED with its own reason; its siblings have not ended: nothing is terminal.
             assertThat(runWorker(kafka, prefix, "kafkaml-train-40-broken")).isEqualTo(DeploymentStatus.FAILED);
             String reason = "the model has 3 outputs but the stream's labels have 1 value per record";
+            // each worker writes with its own registry client: this one reads the ending once it has caught up
+            awaitEnded(registry, "40.broken");
             TrainingResult broken = registry.result("40.broken").orElseThrow();
             assertThat(broken.status()).isEqualTo(DeploymentStatus.FAILED);
             assertThat(broken.error()).isEqualTo(reason);
@@ -309,6 +320,7 @@ class KubernetesIT {
 
             // quick finishes next: still one model to go, so neither FINISHED (the old early return) nor FAILED.
             assertThat(runWorker(kafka, prefix, "kafkaml-train-40-quick")).isEqualTo(DeploymentStatus.FINISHED);
+            awaitEnded(registry, "40.quick");
             assertThat(registry.deployment("40").orElseThrow().status()).isEqualTo(DeploymentStatus.TRAINING);
             assertThat(handle.await(Duration.ZERO)).isEmpty();
 

@@ -209,6 +209,9 @@ class RestApiIT {
                             chart.findValuesAsText("loss"), matrix)
                     .isGreaterThanOrEqualTo(0.8);
             assertThat(right).as("the confusion matrix's diagonal").isEqualTo(Math.round(accuracy * tested));
+            // the control logger catalogs the stream on its own thread: not necessarily before the training ended
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> !ok(call("GET", "/datasources", null), 200).isEmpty());
             assertThat(ok(call("GET", "/datasources", null), 200).get(0).get("availability"))
                     .isNotNull();
 
@@ -277,12 +280,24 @@ class RestApiIT {
                             .get();
                 }
             }
+            // records out are counted on the producer's acknowledgement, a batch's records in and the batch after
+            // it, its offsets committed last: once the group committed all 20 inputs every counter is final
             await().atMost(Duration.ofSeconds(60))
-                    .until(() -> ok(call("GET", "/inferences/serve-mlp", null), 200)
-                                    .get("counters")
-                                    .get("recordsOut")
-                                    .asLong()
-                            == 20);
+                    .until(() -> kafka
+                                            .admin()
+                                            .listConsumerGroupOffsets("kafkaml-inference-serve-mlp")
+                                            .partitionsToOffsetAndMetadata()
+                                            .get(30, TimeUnit.SECONDS)
+                                            .values()
+                                            .stream()
+                                            .mapToLong(o -> o == null ? 0 : o.offset())
+                                            .sum()
+                                    == 20
+                            && ok(call("GET", "/inferences/serve-mlp", null), 200)
+                                            .get("counters")
+                                            .get("recordsOut")
+                                            .asLong()
+                                    == 20);
             // its counters: in an SSE 'counters' event, and at the server's /metrics with InferenceStats' values
             HttpResponse<Stream<String>> counterStream = http.send(
                     HttpRequest.newBuilder(base.resolve("api/v1/inferences/serve-mlp/events"))

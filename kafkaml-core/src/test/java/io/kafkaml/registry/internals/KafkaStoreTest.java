@@ -53,7 +53,11 @@ class KafkaStoreTest {
                 assertThat(string(reader.get("s.models", "mlp"))).isEqualTo("v1"); // read to the end before ready
                 writer.put("s.models", "mlp", bytes("v2"));
                 writer.put("s.results", "7.mlp", bytes("r"));
-                Awaitility.await().atMost(TIMEOUT).until(() -> "r".equals(string(reader.get("s.results", "7.mlp"))));
+                // two topics, read in no set order: await both writes
+                Awaitility.await()
+                        .atMost(TIMEOUT)
+                        .until(() -> "r".equals(string(reader.get("s.results", "7.mlp")))
+                                && "v2".equals(string(reader.get("s.models", "mlp"))));
                 assertThat(string(reader.get("s.models", "mlp"))).isEqualTo("v2");
                 writer.put("s.models", "mlp", null); // a tombstone deletes
                 Awaitility.await().atMost(TIMEOUT).until(() -> reader.get("s.models", "mlp") == null);

@@ -173,7 +173,7 @@ class HcopdTrainingIT {
         assertThat(first.await(Duration.ofMinutes(3))).contains(DeploymentStatus.FINISHED);
         long end = kafka.logEndOffset(new TopicPartition("hcopd-reuse", 0));
 
-        Awaitility.await().atMost(15, TimeUnit.SECONDS).until(() -> datasourceFor("reuse-1") != null);
+        Awaitility.await().atMost(30, TimeUnit.SECONDS).until(() -> datasourceFor("reuse-1") != null);
         Datasource recorded = datasourceFor("reuse-1");
         TrainingHandle second = deployments.deploy("hcopd-all", spec(5), "reuse-2");
         ControlMessage resent = registry.resend(recorded.id(), "reuse-2");
