@@ -572,7 +572,10 @@ class ChildProcessIT {
             org.awaitility.Awaitility.await()
                     .atMost(30, TimeUnit.SECONDS)
                     .pollInterval(Duration.ofMillis(100))
-                    .until(() -> registry.result("22.mlp").orElseThrow().status().isTerminal()
+                    .until(() -> registry.result("22.mlp")
+                                    .orElseThrow()
+                                    .status()
+                                    .isTerminal()
                             && registry.deployment("22").orElseThrow().status().isTerminal());
             var result = registry.result("22.mlp").orElseThrow();
             assertThat(result.status()).isEqualTo(DeploymentStatus.CANCELLED);

@@ -182,7 +182,9 @@ class KubernetesWorkerSecureIT {
                         && registry.deployment("31")
                                 .map(d -> d.status().isTerminal())
                                 .orElse(false));
-        assertThat(registry.result(TrainingResult.idOf("31", "mlp")).orElseThrow().status())
+        assertThat(registry.result(TrainingResult.idOf("31", "mlp"))
+                        .orElseThrow()
+                        .status())
                 .isEqualTo(DeploymentStatus.FINISHED);
         assertThat(registry.deployment("31").orElseThrow().status()).isEqualTo(DeploymentStatus.FINISHED);
     }
