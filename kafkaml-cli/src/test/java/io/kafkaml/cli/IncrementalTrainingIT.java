@@ -193,7 +193,11 @@ class IncrementalTrainingIT {
             assertThat(registry.loadVersionModel(
                             result, versions.get(versions.size() - 1).version()))
                     .isNotEmpty();
-            // only the final model stays: the window checkpoints are deleted once the run ended
+            // only the final model stays: the window checkpoints are deleted once the run ended (the last one just
+            // after the runner recorded FINISHED, which awaitTerminal may have seen first)
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> registry.artifact(result + ".w3.checkpoint").isEmpty());
             assertThat(registry.artifact(result + ".w3.checkpoint")).isEmpty();
             assertThat(registry.artifact(result + ".w2.checkpoint")).isEmpty();
 
