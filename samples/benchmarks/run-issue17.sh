@@ -7,7 +7,7 @@
 #
 # OUT_DIR gets results.jsonl (every benchmark's JSON lines, in order), one <benchmark>.log per benchmark (its
 # standard error: progress, per-round numbers, child process logs' paths) and plots/*.png (XChart). Expected duration
-# on a 2-core machine: about 35-45 minutes (paper-tables ~8, inference-throughput ~8, inference-latency ~4,
+# on a 2-core machine: about 35-45 minutes (paper-tables ~8, inference-throughput ~8, inference-latency ~4, first-prediction ~3,
 # train-overhead ~12, stream-memory ~6, raw-decode ~2). BENCHMARKS.md says what each line means and which goal it
 # measures. Set ONLY=name1,name2 to run a subset, LONG=1 to add the 10-minute serving RSS run (20 more minutes).
 set -euo pipefail
@@ -36,6 +36,8 @@ bench() {
 bench paper-tables --epochs 1000 --predictions 200 --rate 10 --plots "$OUT/plots"
 # items 1, 2, 5: throughput in process and as separate processes, exactly-once / at-least-once
 bench inference-throughput --records 200000 --partitions 4 --separate-process true --exactly-once true
+# item 2: process start -> first prediction of 'kafkaml infer' beside a passthrough JVM's, with and without AppCDS
+bench first-prediction --rounds 5 --records 1000 --appcds true
 # items 1, 2: latency in process and as separate processes, also beside a CPU-bound neighbour
 bench inference-latency --seconds 20 --rate 100 --separate-process true --neighbour true
 # item 6 (shared read of 3 models, Kafka bytes fetched) and the paper's 8 % (train-overhead's first line)

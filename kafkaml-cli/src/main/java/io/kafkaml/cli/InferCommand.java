@@ -143,6 +143,8 @@ final class InferCommand implements Callable<Integer> {
         if (commitIntervalMs != null) {
             clientConfig.put(InferenceConfig.COMMIT_INTERVAL_MS_CONFIG, commitIntervalMs);
         }
+        // ND4J's backend loads in the background while the registry catches up (start-up time)
+        io.kafkaml.internals.Nd4jThreads.preloadInBackground(clientConfig);
         Integer port = metricsPort != null ? metricsPort : client.settings().getInt(KafkaMlConfig.METRICS_PORT_CONFIG);
         // bound before anything starts, so a taken port fails the command at once
         MetricsEndpoint metrics = port != null ? MetricsEndpoint.start(port) : null;

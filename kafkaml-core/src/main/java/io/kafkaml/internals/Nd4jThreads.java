@@ -71,4 +71,42 @@ public final class Nd4jThreads {
             log.warn("Could not set ND4J's threads to {}: {}", threads, e.toString());
         }
     }
+
+    /**
+     * Starts loading ND4J's native backend in a daemon thread ({@code kafkaml-nd4j-preload}) and {@link #configure}s
+     * its threads from {@code settings}, so that a process starting up loads it while its main thread waits on Kafka
+     * (the registry's catch-up): a fresh {@code kafkaml infer} JVM spends about a second of its start in the
+     * backend's class loading and native initialisation (JavaCPP, libnd4j, OpenBLAS), which does not depend on the
+     * model. Nothing else is done (no array is computed): the work is what the first use of ND4J would do anyway,
+     * started earlier.
+     *
+     * <p>Whoever uses ND4J meanwhile is safe: the JVM's class initialisation makes another thread that needs ND4J
+     * wait for the backend this thread is loading, and a later {@link #configure} does nothing. A failure to load the
+     * backend is logged at DEBUG and otherwise ignored: the caller's own use of ND4J meets it again and reports it (a
+     * setting that is not a number is not consumed either: the caller's {@link #configure} throws it). Call it as
+     * early as the settings are known.
+     *
+     * @param settings the client settings ({@value KafkaMlConfig#ND4J_THREADS_CONFIG})
+     * @return the started thread (joining it is never needed; tests and measurements may)
+     */
+    public static Thread preloadInBackground(Map<String, ?> settings) {
+        Map<String, Object> copy = new java.util.HashMap<>(settings);
+        Thread thread = new Thread(
+                () -> {
+                    long start = System.nanoTime();
+                    try {
+                        configure(copy);
+                        Nd4j.getExecutioner(); // the backend, whether or not configure had threads to set
+                        log.debug(
+                                "ND4J's backend loaded in the background in {} ms",
+                                (System.nanoTime() - start) / 1_000_000);
+                    } catch (RuntimeException | LinkageError e) {
+                        log.debug("Preloading ND4J failed (the first use of ND4J will report it): {}", e.toString());
+                    }
+                },
+                "kafkaml-nd4j-preload");
+        thread.setDaemon(true);
+        thread.start();
+        return thread;
+    }
 }

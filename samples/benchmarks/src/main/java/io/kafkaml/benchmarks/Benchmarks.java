@@ -36,6 +36,7 @@ public final class Benchmarks {
             new StreamMemoryBenchmark(),
             new InferenceBenchmarks.Latency(),
             new InferenceBenchmarks.Throughput(),
+            new InferenceBenchmarks.FirstPrediction(),
             new SwapLatencyBenchmark(),
             new FuzzBenchmark());
 

@@ -41,11 +41,20 @@ final class ChildProcess implements AutoCloseable {
 
     /** {@code java [jvmOptions] -jar kafkaml.jar args...}. */
     static ChildProcess kafkaml(BenchmarkContext context, List<String> jvmOptions, String... args) throws IOException {
+        return kafkamlFrom(context, jvmOptions, null, args);
+    }
+
+    /** {@code java [jvmOptions] -jar JAR args...}, JAR being {@code jar} or, when {@code null}, {@link #kafkamlJar}. */
+    static ChildProcess kafkamlFrom(BenchmarkContext context, List<String> jvmOptions, String jar, String... args)
+            throws IOException {
         List<String> command = new ArrayList<>();
         command.add(java());
         command.addAll(jvmOptions);
         command.add("-jar");
-        command.add(kafkamlJar(context).toString());
+        command.add(
+                jar != null
+                        ? Path.of(jar).toAbsolutePath().toString()
+                        : kafkamlJar(context).toString());
         command.addAll(Arrays.asList(args));
         return start("kafkaml " + args[0], command);
     }

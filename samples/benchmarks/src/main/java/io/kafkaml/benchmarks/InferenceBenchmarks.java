@@ -318,6 +318,197 @@ final class InferenceBenchmarks {
         }
     }
 
+    /**
+     * {@code first-prediction}: seconds from starting {@code java -jar kafkaml.jar infer ...} to its first prediction
+     * of a backlog that is there before the process starts, beside the same for a passthrough JVM with no model
+     * ({@link BaselineProcess}), the processes started one after the other, round after round (medians). With
+     * {@code --compare-jvm-options} (AppCDS, say) or {@code --compare-jar} (an older build) a second {@code infer}
+     * variant runs in the same rounds, so that a before/after comparison comes from one run.
+     */
+    static final class FirstPrediction implements Benchmark {
+        /** {@code --compare-jvm-options "..."}: a second {@code infer} variant with these JVM options. */
+        static final String COMPARE_JVM_OPTIONS = "compare-jvm-options";
+        /** {@code --compare-jar PATH}: a second {@code infer} variant from this kafkaml jar. */
+        static final String COMPARE_JAR = "compare-jar";
+        /**
+         * {@code --appcds true}: also an {@code infer} variant started with a class-data archive that one more
+         * {@code infer} run (not counted) recorded with {@code -XX:ArchiveClassesAtExit} (JDK 13+).
+         */
+        static final String APPCDS = "appcds";
+
+        @Override
+        public String name() {
+            return "first-prediction";
+        }
+
+        @Override
+        public String description() {
+            return "seconds from starting 'kafkaml infer' as a process to its first prediction of a backlog, vs a "
+                    + "passthrough JVM (--rounds 3; --appcds true: also with a class-data archive; --compare-jvm-options/"
+                    + "--compare-jar: another infer variant)";
+        }
+
+        /** One kind of child: how it is started, and its first-output seconds round by round. */
+        private record Variant(String label, List<String> jvmOptions, String jar, List<Double> seconds) {}
+
+        @Override
+        public List<BenchmarkResult> run(BenchmarkContext context) throws Exception {
+            int rounds = (int) context.longOption("rounds", 3);
+            int backlog = (int) context.longOption("records", 1000);
+            List<Variant> variants = new ArrayList<>();
+            variants.add(new Variant("kafkaml infer", ChildProcess.jvmOptions(context), null, new ArrayList<>()));
+            String compareOptions = context.options().get(COMPARE_JVM_OPTIONS);
+            String compareJar = context.options().get(COMPARE_JAR);
+            if (compareOptions != null || compareJar != null) {
+                variants.add(new Variant(
+                        "kafkaml infer"
+                                + (compareJar != null ? " from " + compareJar : "")
+                                + (compareOptions != null ? " with " + compareOptions : ""),
+                        compareOptions == null || compareOptions.isBlank()
+                                ? List.of()
+                                : List.of(compareOptions.trim().split("\\s+")),
+                        compareJar,
+                        new ArrayList<>()));
+            }
+            boolean appCds = context.booleanOption(APPCDS, false);
+            List<Double> passthrough = new ArrayList<>();
+            try (Served served = Served.start(context)) {
+                String in = context.topic("first-in");
+                createTopics(context, 1, in);
+                Throughput.fill(context, served, in, backlog);
+                Path settings = ChildProcess.settingsFile(context.clientConfig());
+                if (appCds) {
+                    // JDK 13+: a dynamic archive of the classes one 'kafkaml infer' loaded, written as it exits
+                    // (SIGTERM included); JDK 19+ can do both steps with -XX:+AutoCreateSharedArchive
+                    Path archive = java.nio.file.Files.createTempFile("kafkaml-infer-", ".jsa");
+                    java.nio.file.Files.delete(archive);
+                    archive.toFile().deleteOnExit();
+                    String id = "first-cds-" + System.nanoTime();
+                    double recording = firstOutput(
+                            context,
+                            in + "-" + id,
+                            out -> ChildProcess.kafkaml(
+                                    context,
+                                    List.of("-XX:ArchiveClassesAtExit=" + archive),
+                                    inferArgs(settings, served, in, out, id)));
+                    if (!java.nio.file.Files.isRegularFile(archive)) {
+                        throw new IllegalStateException("The JVM wrote no class-data archive at " + archive);
+                    }
+                    System.err.printf(
+                            "first-prediction: AppCDS archive %s (%d MB) recorded by a run that predicted after %.2f s%n",
+                            archive, java.nio.file.Files.size(archive) >> 20, recording);
+                    List<String> options = new ArrayList<>(ChildProcess.jvmOptions(context));
+                    options.add("-XX:SharedArchiveFile=" + archive);
+                    variants.add(new Variant(
+                            "kafkaml infer with an AppCDS archive (-XX:SharedArchiveFile)",
+                            options,
+                            null,
+                            new ArrayList<>()));
+                }
+                for (int round = 0; round < rounds; round++) {
+                    String stamp = round + "-" + System.nanoTime();
+                    passthrough.add(firstOutput(
+                            context,
+                            in + "-pass-" + stamp,
+                            out -> ChildProcess.baseline(
+                                    "passthrough",
+                                    "--config",
+                                    settings.toString(),
+                                    "--input-topic",
+                                    in,
+                                    "--output-topic",
+                                    out)));
+                    for (int v = 0; v < variants.size(); v++) {
+                        Variant variant = variants.get(v);
+                        String id = "first-" + v + "-" + stamp;
+                        variant.seconds()
+                                .add(firstOutput(
+                                        context,
+                                        in + "-" + id,
+                                        out -> ChildProcess.kafkamlFrom(
+                                                context,
+                                                variant.jvmOptions(),
+                                                variant.jar(),
+                                                inferArgs(settings, served, in, out, id))));
+                    }
+                    System.err.printf(
+                            "first-prediction round %d: passthrough %.2f s, %s%n",
+                            round + 1,
+                            passthrough.get(round),
+                            variants.stream()
+                                    .map(v -> String.format(
+                                            java.util.Locale.ROOT,
+                                            "%s %.2f s",
+                                            v.label(),
+                                            v.seconds().get(v.seconds().size() - 1)))
+                                    .toList());
+                }
+            }
+            List<BenchmarkResult> results = new ArrayList<>();
+            double bare = percentile(passthrough, 50);
+            for (Variant variant : variants) {
+                Map<String, Object> extra = new LinkedHashMap<>();
+                extra.put("mode", "separate-process");
+                extra.put("variant", variant.label());
+                extra.put("rounds", rounds);
+                extra.put(
+                        "firstPredictionSeconds",
+                        variant.seconds().stream().map(BenchmarkResult::round).toList());
+                extra.put(
+                        "baselineFirstOutputSeconds",
+                        passthrough.stream().map(BenchmarkResult::round).toList());
+                extra.put(
+                        "definition",
+                        "median seconds from ProcessBuilder.start() to the first output record a read_committed "
+                                + "reader sees; the backlog is in the input topic before the process starts");
+                extra.put("goalSeconds", 3.0);
+                results.add(BenchmarkResult.ofTimeRatio(
+                        name(),
+                        backlog,
+                        percentile(variant.seconds(), 50),
+                        "consume-produce passthrough, no model, own JVM",
+                        bare,
+                        extra));
+            }
+            return results;
+        }
+
+        private static String[] inferArgs(Path settings, Served served, String in, String out, String id) {
+            return new String[] {
+                "infer",
+                "--config",
+                settings.toString(),
+                "--registry-prefix",
+                served.registryPrefix,
+                "--result",
+                served.resultId,
+                "--input-topic",
+                in,
+                "--output-topic",
+                out,
+                "--id",
+                id
+            };
+        }
+
+        private static double firstOutput(BenchmarkContext context, String out, Throughput.ChildStart start)
+                throws Exception {
+            createTopics(context, 1, out);
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+            try (OutputCounter outputs = new OutputCounter(context, out);
+                    ChildProcess child = start.start(out)) {
+                while (outputs.count() == 0) {
+                    child.checkAlive();
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("No output within 3 minutes of the start: " + child.tail());
+                    }
+                    Thread.sleep(2);
+                }
+                return (outputs.firstNanos() - child.startNanos()) / 1e9;
+            }
+        }
+    }
+
     /** {@code inference-throughput}: a backlog of inputs drained by ours, a passthrough, and Kafka-ML's loop. */
     static final class Throughput implements Benchmark {
         @Override
@@ -524,7 +715,7 @@ final class InferenceBenchmarks {
         }
 
         /** Starts a child that drains the backlog into {@code out}; what it took from its first output on. */
-        private interface ChildStart {
+        interface ChildStart {
             ChildProcess start(String out) throws Exception;
         }
 
@@ -538,7 +729,7 @@ final class InferenceBenchmarks {
             }
         }
 
-        private static void fill(BenchmarkContext context, Served served, String topic, int records) throws Exception {
+        static void fill(BenchmarkContext context, Served served, String topic, int records) throws Exception {
             Map<String, Object> config = context.producerConfig();
             config.put(ProducerConfig.LINGER_MS_CONFIG, 10);
             config.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
