@@ -161,6 +161,18 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final String CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG = "kafkaml.control.logger.refusal.retry.ms";
     /** Default of {@value #CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG}: 30,000 ms. */
     public static final long DEFAULT_CONTROL_LOGGER_REFUSAL_RETRY_MS = 30_000L;
+    /** How many of a result's newest model versions keep their model artifacts (the version retention). */
+    public static final String VERSIONS_RETAIN_CONFIG = "kafkaml.versions.retain";
+    /** Default of {@value #VERSIONS_RETAIN_CONFIG}: 10 versions. */
+    public static final long DEFAULT_VERSIONS_RETAIN = 10L;
+    /** The {@code retention.ms} of the metrics topic when the registry creates it. */
+    public static final String METRICS_RETENTION_MS_CONFIG = "kafkaml.metrics.retention.ms";
+    /** Default of {@value #METRICS_RETENTION_MS_CONFIG}: 30 days. */
+    public static final long DEFAULT_METRICS_RETENTION_MS = 30L * 24 * 60 * 60 * 1000;
+    /** The most unlabelled records a semi-supervised run holds in memory. */
+    public static final String SEMI_SUPERVISED_MAX_UNLABELLED_CONFIG = "kafkaml.semi.supervised.max.unlabelled";
+    /** Default of {@value #SEMI_SUPERVISED_MAX_UNLABELLED_CONFIG}: 100,000 records. */
+    public static final long DEFAULT_SEMI_SUPERVISED_MAX_UNLABELLED = 100_000L;
 
     /** The number of inference replicas a worker process runs. */
     public static final String INFERENCE_REPLICAS_CONFIG = "kafkaml.inference.replicas";
@@ -558,6 +570,40 @@ public final class KafkaMlConfig extends AbstractConfig {
                         + "line, the logger stops and reports it). SCRAM credentials and ACLs reach every broker "
                         + "asynchronously, so a refusal right after they were created passes. 0: the first refusal is "
                         + "final");
+        define(
+                VERSIONS_RETAIN_CONFIG,
+                "KAFKAML_VERSIONS_RETAIN",
+                Type.LONG,
+                DEFAULT_VERSIONS_RETAIN,
+                ConfigDef.Range.between(1, Integer.MAX_VALUE),
+                Importance.LOW,
+                "Incremental training: how many of a result's newest model versions keep their model and normalizer "
+                        + "artifacts. After each version an incremental run publishes, the artifacts of older ones are "
+                        + "deleted, except the promoted version, every version promoted by hand (pinned: a rollback "
+                        + "target) and the one the result names; their version records (metrics, offsets, reason) stay, "
+                        + "and serving one says its model was deleted by this retention");
+        define(
+                METRICS_RETENTION_MS_CONFIG,
+                "KAFKAML_METRICS_RETENTION_MS",
+                Type.LONG,
+                DEFAULT_METRICS_RETENTION_MS,
+                ConfigDef.Range.atLeast(-1),
+                Importance.LOW,
+                "The retention.ms the registry gives its metrics topic (one record per epoch or window, append-only) "
+                        + "when it creates it; -1 keeps every record. An existing topic is not altered "
+                        + "(kafka-configs --alter). A result's history older than this is gone: its epochs are read "
+                        + "from the oldest record left");
+        define(
+                SEMI_SUPERVISED_MAX_UNLABELLED_CONFIG,
+                "KAFKAML_SEMI_SUPERVISED_MAX_UNLABELLED",
+                Type.LONG,
+                DEFAULT_SEMI_SUPERVISED_MAX_UNLABELLED,
+                ConfigDef.Range.between(1, Integer.MAX_VALUE),
+                Importance.LOW,
+                "Semi-supervised training: the most unlabelled records held in memory. A bounded unsupervised_topic "
+                        + "is read up to this many records (the first ones; a warning names the rest left out); an "
+                        + "online one stops pseudo-labelling a model once this many pseudo-labelled records were added "
+                        + "to its training set");
 
         define(
                 METRICS_PORT_CONFIG,
@@ -862,6 +908,34 @@ public final class KafkaMlConfig extends AbstractConfig {
      */
     public static long maxControlMessages(Map<String, ?> settings) {
         return longSetting(settings, MAX_CONTROL_MESSAGES_CONFIG);
+    }
+
+    /**
+     * {@value #VERSIONS_RETAIN_CONFIG} read from a map of settings, or its default when the map does not hold it.
+     *
+     * @throws ConfigException naming the setting when the value is not a whole number from 1
+     */
+    public static int versionsRetain(Map<String, ?> settings) {
+        return (int) longSetting(settings, VERSIONS_RETAIN_CONFIG);
+    }
+
+    /**
+     * {@value #METRICS_RETENTION_MS_CONFIG} read from a map of settings, or its default when the map does not hold it.
+     *
+     * @throws ConfigException naming the setting when the value is not a whole number from -1
+     */
+    public static long metricsRetentionMs(Map<String, ?> settings) {
+        return longSetting(settings, METRICS_RETENTION_MS_CONFIG);
+    }
+
+    /**
+     * {@value #SEMI_SUPERVISED_MAX_UNLABELLED_CONFIG} read from a map of settings, or its default when the map does not
+     * hold it.
+     *
+     * @throws ConfigException naming the setting when the value is not a whole number from 1
+     */
+    public static long semiSupervisedMaxUnlabelled(Map<String, ?> settings) {
+        return longSetting(settings, SEMI_SUPERVISED_MAX_UNLABELLED_CONFIG);
     }
 
     /**

@@ -222,7 +222,10 @@ public final class ControlChannel implements AutoCloseable {
                                         + KafkaMlConfig.MAX_CONTROL_MESSAGES_CONFIG + " if the topic holds that many");
                     }
                     try {
-                        ControlMessage message = ControlMessage.fromRecord(record);
+                        ControlMessage message = ControlMessage.peekDeploymentIds(record.key(), record.value())
+                                        .contains(deploymentId)
+                                ? ControlMessage.fromRecord(record, deploymentId) // a string key "5" too
+                                : ControlMessage.fromRecord(record);
                         if (message.deploymentId().equals(deploymentId)) {
                             Optional<ControlMessage> accepted = matcher.offer(record, message);
                             if (accepted.isPresent()) {

@@ -127,6 +127,8 @@ public final class ControlMessage {
     private final String unboundedTopic;
     private final String unboundedUnsupervisedTopic;
     private final String deploymentId;
+    /** The Kafka timestamp of the record it was read from; -1 when built or read from JSON (set before it is shared). */
+    private long recordTimestamp = -1;
 
     private ControlMessage(ObjectNode json, String keyDeploymentId, String where) {
         Problems problems = new Problems();
@@ -219,10 +221,44 @@ public final class ControlMessage {
      * @throws InvalidControlMessageException if the record does not hold a valid control message
      */
     public static ControlMessage fromRecord(ConsumerRecord<byte[], byte[]> record) {
-        return parse(
-                record.key(),
-                record.value(),
-                " at " + record.topic() + "-" + record.partition() + "@" + record.offset());
+        return withTimestamp(
+                parse(
+                        record.key(),
+                        record.value(),
+                        " at " + record.topic() + "-" + record.partition() + "@" + record.offset()),
+                record);
+    }
+
+    private static ControlMessage withTimestamp(ControlMessage message, ConsumerRecord<byte[], byte[]> record) {
+        message.recordTimestamp = record.timestamp() >= 0 ? record.timestamp() : -1;
+        return message;
+    }
+
+    /**
+     * The Kafka timestamp of the control record this message was read from (ms since the epoch; the producer's
+     * {@code CreateTime} unless the topic sets {@code LogAppendTime}), or -1 when it was built or read from JSON. An
+     * incremental run with a new consumer group starts its topic at the records written since (Kafka-ML's online sink
+     * sends its control message before its data), not at older streams of the same topic.
+     */
+    public long recordTimestamp() {
+        return recordTimestamp;
+    }
+
+    /**
+     * Reads a control message from a consumed record whose key was read as {@code keyDeploymentId}, one of
+     * {@link #deploymentIdsFromKey} (a deployment waiting under that id); the JSON's {@code deployment_id}, when
+     * present, still wins. Errors name the record's topic, partition and offset.
+     *
+     * @throws InvalidControlMessageException if the record does not hold a valid control message
+     */
+    public static ControlMessage fromRecord(ConsumerRecord<byte[], byte[]> record, String keyDeploymentId) {
+        String where = " at " + record.topic() + "-" + record.partition() + "@" + record.offset();
+        if (record.key() == null
+                || record.key().length == 0
+                || !deploymentIdsFromKey(record.key()).contains(keyDeploymentId)) {
+            return withTimestamp(parse(record.key(), record.value(), where), record);
+        }
+        return withTimestamp(parseKeyed(keyDeploymentId, record.value(), where), record);
     }
 
     /** Reads a control message from its JSON text, with the deployment id in the JSON. */
@@ -231,10 +267,10 @@ public final class ControlMessage {
     }
 
     private static ControlMessage parse(byte[] key, byte[] value, String where) {
-        String keyId = null;
-        if (key != null && key.length > 0) {
-            keyId = deploymentIdFromKey(key);
-        }
+        return parseKeyed(key != null && key.length > 0 ? deploymentIdFromKey(key) : null, value, where);
+    }
+
+    private static ControlMessage parseKeyed(String keyId, byte[] value, String where) {
         if (value == null) {
             throw new InvalidControlMessageException(
                     "Invalid control message" + where + ": the record has no value (a tombstone?)", keyId, where);
@@ -274,6 +310,46 @@ public final class ControlMessage {
             throw new IllegalArgumentException("An empty key holds no deployment id");
         }
         return new BigInteger(1, key).toString();
+    }
+
+    /**
+     * Every deployment id a record key may mean, the first as {@link #deploymentIdFromKey} reads it (Kafka-ML's
+     * reading, {@code int.from_bytes(key, 'big')}). Kafka-ML's sinks write an integer id as {@code bytes([id])} but an
+     * id given as a string ({@code deployment_id='5'}) as its UTF-8 bytes ({@code sink.py} {@code __object_to_bytes}):
+     * a key of ASCII digits only ({@code 0x35}) therefore also reads as that text ({@code "5"}), listed second. A
+     * deployment waiting under either id takes the message; when deployments wait under both, the first reading wins.
+     *
+     * @param key the key bytes, at least one
+     * @return one or two ids, the integer reading first
+     */
+    public static List<String> deploymentIdsFromKey(byte[] key) {
+        String number = deploymentIdFromKey(key);
+        for (byte b : key) {
+            if (b < '0' || b > '9') {
+                return List.of(number);
+            }
+        }
+        String text = new String(key, StandardCharsets.US_ASCII);
+        return text.equals(number) ? List.of(number) : List.of(number, text);
+    }
+
+    /**
+     * The deployment ids a control record may be for: the JSON's {@code deployment_id} alone when it has one, else
+     * {@link #deploymentIdsFromKey}; empty when neither can be read. Read without validating the rest.
+     */
+    public static List<String> peekDeploymentIds(byte[] key, byte[] value) {
+        if (value != null) {
+            try {
+                JsonNode node = MAPPER.readTree(value);
+                JsonNode id = node == null ? null : node.get(DEPLOYMENT_ID);
+                if (id != null && !id.isNull() && !id.asText().isBlank()) {
+                    return List.of(id.asText());
+                }
+            } catch (IOException e) {
+                // not JSON: the key may still say
+            }
+        }
+        return key == null || key.length == 0 ? List.of() : deploymentIdsFromKey(key);
     }
 
     /**

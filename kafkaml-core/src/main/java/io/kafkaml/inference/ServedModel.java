@@ -178,6 +178,9 @@ public final class ServedModel {
         String what = version == null
                 ? "result '" + result.id() + "'"
                 : "version " + version.version() + " of result '" + result.id() + "'";
+        if (version != null) {
+            registry.requireVersionModel(version); // one the version retention deleted is named as such
+        }
         String modelArtifact =
                 version == null ? result.artifact() : version.artifact().id();
         String normalizerArtifact = version == null

@@ -34,4 +34,17 @@ public class EntityNotFoundException extends RegistryException {
                                         .collect(java.util.stream.Collectors.joining(", "))
                                 + ")"));
     }
+
+    /**
+     * A model version whose model the version retention deleted ({@link Registry#pruneVersions}): its record remains.
+     *
+     * @param resultId the result
+     * @param version the version asked for
+     */
+    public static EntityNotFoundException prunedVersion(String resultId, int version) {
+        return new EntityNotFoundException("The model of version " + version + " of result '" + resultId
+                + "' was deleted by the version retention (" + io.kafkaml.config.KafkaMlConfig.VERSIONS_RETAIN_CONFIG
+                + " keeps the newest versions, the promoted one and those promoted by hand); its record (metrics, "
+                + "offsets) remains");
+    }
 }

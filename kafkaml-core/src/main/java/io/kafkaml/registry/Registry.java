@@ -57,7 +57,8 @@ import org.deeplearning4j.util.ModelSerializer;
  * altered to that, which needs the {@code AlterConfigs} ACL, or a warning says what to set; a claims topic that
  * keeps deleting records by retention makes {@link #putInference} refuse to claim).
  * Values are JSON; deleting writes a tombstone. Besides them, {@code .metrics} is an append-only log
- * ({@code cleanup.policy=delete}, {@code retention.ms=-1}) with one record per trained epoch, keyed by result id
+ * ({@code cleanup.policy=delete}, {@code retention.ms} from {@value KafkaMlConfig#METRICS_RETENTION_MS_CONFIG}, 30 days
+ * unless set, when the registry creates it) with one record per trained epoch, keyed by result id
  * ({@link #appendEpoch}, {@link #epochs}); it is read on demand, never held in memory.
  *
  * <p><b>Statuses</b>: a result's status moves only along {@link DeploymentStatus#isValidTransition} (terminal states
@@ -248,7 +249,7 @@ public final class Registry implements AutoCloseable {
                                             org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_CONFIG,
                                             org.apache.kafka.common.config.TopicConfig.CLEANUP_POLICY_DELETE,
                                             org.apache.kafka.common.config.TopicConfig.RETENTION_MS_CONFIG,
-                                            "-1"))))
+                                            String.valueOf(KafkaMlConfig.metricsRetentionMs(clientConfig))))))
                             .all()
                             .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
                     // the first metrics written to the new partition can be lost to Kafka bug KAFKA-15591
@@ -963,7 +964,75 @@ public final class Registry implements AutoCloseable {
      */
     public byte[] loadVersionModel(String resultId, int version) {
         ModelVersion found = version(resultId, version).orElseThrow(() -> noSuchVersion(resultId, version));
+        requireVersionModel(found);
         return loadArtifact(found.artifact().id());
+    }
+
+    /**
+     * Checks that a version still has its model: one the version retention ({@link #pruneVersions}) deleted is named
+     * as such.
+     *
+     * @throws EntityNotFoundException if its model artifact was deleted
+     */
+    public void requireVersionModel(ModelVersion version) {
+        if (artifact(version.artifact().id()).isEmpty()) {
+            throw EntityNotFoundException.prunedVersion(version.resultId(), version.version());
+        }
+    }
+
+    /**
+     * The version retention of a result: deletes the model and normalizer artifacts of its versions older than the
+     * newest {@code keepNewest}, except the promoted version, every version ever promoted by hand (pinned: a rollback
+     * target) and the version whose model the result names ({@link TrainingResult#artifact()}). Their version records
+     * stay (metrics, offsets, reason: {@link #versions} still lists them), so numbering and history are unchanged;
+     * serving one fails naming the retention ({@link #requireVersionModel}). An incremental run calls it after each
+     * version it publishes, with {@value KafkaMlConfig#VERSIONS_RETAIN_CONFIG}. Idempotent; cost linear in the
+     * result's versions and promotions.
+     *
+     * @param keepNewest how many of the newest versions keep their models, at least 1
+     * @return the versions whose models were deleted by this call, oldest first
+     * @throws IllegalArgumentException if {@code keepNewest} is below 1
+     * @throws RegistryException if a write fails
+     */
+    public List<Integer> pruneVersions(String resultId, int keepNewest) {
+        if (keepNewest < 1) {
+            throw new IllegalArgumentException("keepNewest must be >= 1, was " + keepNewest);
+        }
+        store.sync(List.of(versions));
+        List<ModelVersion> all = versions(resultId);
+        if (all.size() <= keepNewest) {
+            return List.of();
+        }
+        java.util.Set<Integer> kept = new java.util.HashSet<>();
+        latestPromotion(resultId).ifPresent(p -> kept.add(p.version()));
+        promotions(resultId).stream().filter(Promotion::pinned).forEach(p -> kept.add(p.version()));
+        String named = result(resultId).map(TrainingResult::artifact).orElse(null);
+        List<Integer> deleted = new ArrayList<>();
+        for (ModelVersion version : all.subList(0, all.size() - keepNewest)) {
+            if (kept.contains(version.version()) || version.artifact().id().equals(named)) {
+                continue;
+            }
+            boolean any = false;
+            for (ArtifactRef ref : java.util.Arrays.asList(version.artifact(), version.normalizer())) {
+                if (ref != null && artifact(ref.id()).isPresent()) {
+                    deleteArtifact(ref.id());
+                    any = true;
+                }
+            }
+            if (any) {
+                deleted.add(version.version());
+            }
+        }
+        if (!deleted.isEmpty()) {
+            log.info(
+                    "Deleted the models of versions {} of result '{}' ({}={}: the newest, the promoted and the pinned "
+                            + "versions keep theirs)",
+                    deleted,
+                    resultId,
+                    KafkaMlConfig.VERSIONS_RETAIN_CONFIG,
+                    keepNewest);
+        }
+        return deleted;
     }
 
     /** The topic that holds model versions and promotions (for tools and tests). */
@@ -1095,7 +1164,12 @@ public final class Registry implements AutoCloseable {
         Map<String, Object> config = ClientConfigs.consumer(
                 clientConfig,
                 defaults,
-                Map.of(org.apache.kafka.clients.consumer.ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false));
+                Map.of(
+                        org.apache.kafka.clients.consumer.ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                        false,
+                        // a run's first record expired under the topic's retention: read from the oldest one left
+                        org.apache.kafka.clients.consumer.ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                        "earliest"));
         config.remove(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG);
         byte[] key = resultId.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         long deadline = System.nanoTime() + timeout.toNanos();

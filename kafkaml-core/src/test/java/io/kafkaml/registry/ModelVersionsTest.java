@@ -226,4 +226,46 @@ class ModelVersionsTest {
                 .hasMessageContaining("val_loss");
         assertThat(registry.versions(RESULT)).isEmpty();
     }
+
+    @Test
+    void theRetentionDeletesTheModelsOfOldVersionsButKeepsTheNewestThePromotedThePinnedAndTheResultsOwn() {
+        for (int i = 1; i <= 7; i++) {
+            publish("model " + i, 1.0 / i, false);
+        }
+        registry.promote(RESULT, 2, "rollback by hand"); // pinned: a rollback target
+        registry.promote(RESULT, 3, "by the policy", false); // the promoted version
+        registry.putResult(
+                new TrainingResult( // a running result names version 4's model
+                        RESULT,
+                        "7",
+                        "mlp",
+                        DeploymentStatus.TRAINING,
+                        List.of(),
+                        Map.of(),
+                        null,
+                        0,
+                        registry.version(RESULT, 4).orElseThrow().artifact().id(),
+                        null,
+                        null,
+                        Instant.now(),
+                        4,
+                        null,
+                        null,
+                        null));
+
+        assertThat(registry.pruneVersions(RESULT, 2)).containsExactly(1, 5);
+        assertThat(registry.pruneVersions(RESULT, 2)).isEmpty(); // idempotent
+
+        assertThat(registry.versions(RESULT)).hasSize(7); // the records stay: history and numbering unchanged
+        for (int kept : List.of(2, 3, 4, 6, 7)) {
+            assertThat(registry.loadVersionModel(RESULT, kept)).isEqualTo(model("model " + kept));
+        }
+        for (int pruned : List.of(1, 5)) {
+            assertThatThrownBy(() -> registry.loadVersionModel(RESULT, pruned))
+                    .isInstanceOf(EntityNotFoundException.class)
+                    .hasMessageContaining("version " + pruned + " of result '" + RESULT + "'")
+                    .hasMessageContaining("kafkaml.versions.retain");
+        }
+        assertThatThrownBy(() -> registry.pruneVersions(RESULT, 0)).isInstanceOf(IllegalArgumentException.class);
+    }
 }

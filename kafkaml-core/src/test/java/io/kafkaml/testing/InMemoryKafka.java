@@ -429,6 +429,35 @@ public final class InMemoryKafka implements KafkaClientSupplier {
             return position(partition);
         }
 
+        /** The first record of each partition with a timestamp at or after the one asked for, or null (as Kafka). */
+        @Override
+        public Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> offsetsForTimes(
+                Map<TopicPartition, Long> timestamps) {
+            Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> found = new HashMap<>();
+            synchronized (lock) {
+                timestamps.forEach((partition, time) -> {
+                    List<ConsumerRecord<byte[], byte[]>> log = log(partition);
+                    found.put(
+                            partition,
+                            log == null
+                                    ? null
+                                    : log.stream()
+                                            .filter(r -> r.timestamp() >= time)
+                                            .findFirst()
+                                            .map(r -> new org.apache.kafka.clients.consumer.OffsetAndTimestamp(
+                                                    r.offset(), r.timestamp()))
+                                            .orElse(null));
+                });
+            }
+            return found;
+        }
+
+        @Override
+        public Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> offsetsForTimes(
+                Map<TopicPartition, Long> timestamps, Duration timeout) {
+            return offsetsForTimes(timestamps);
+        }
+
         @Override
         public OptionalLong currentLag(TopicPartition partition) {
             return OptionalLong.of(endOffset(partition) - position(partition));

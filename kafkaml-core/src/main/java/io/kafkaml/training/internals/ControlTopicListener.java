@@ -205,13 +205,17 @@ public final class ControlTopicListener implements AutoCloseable {
     }
 
     private void route(ConsumerRecord<byte[], byte[]> record) {
-        Optional<String> id = ControlMessage.peekDeploymentId(record.key(), record.value());
-        Waiter waiter = id.map(waiting::get).orElse(null);
+        // a key of ASCII digits may be Kafka-ML's integer or a string id ("5" as 0x35): the first one waiting takes it
+        String id = ControlMessage.peekDeploymentIds(record.key(), record.value()).stream()
+                .filter(waiting::containsKey)
+                .findFirst()
+                .orElse(null);
+        Waiter waiter = id == null ? null : waiting.get(id);
         if (waiter == null) {
             return;
         }
         try {
-            ControlMessage message = ControlMessage.fromRecord(record);
+            ControlMessage message = ControlMessage.fromRecord(record, id);
             Optional<ControlMessage> accepted = waiter.matcher.offer(record, message);
             if (accepted.isPresent()) {
                 waiting.remove(waiter.matcher.deploymentId());

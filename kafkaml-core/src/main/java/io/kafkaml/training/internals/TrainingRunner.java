@@ -251,7 +251,9 @@ public final class TrainingRunner implements Runnable {
                 if (trainer.error == null) {
                     groups.computeIfAbsent(trainer.labels, k -> new ArrayList<>())
                             .add(trainer);
-                    trainer.publish(DeploymentStatus.TRAINING); // its data arrived: reading the stream is training
+                    if (!unbounded) {
+                        trainer.publish(DeploymentStatus.TRAINING); // its data arrived: reading it is training
+                    } // an incremental run stays WAITING_FOR_DATA until its first window arrives (trainIncremental)
                 } else {
                     trainer.publish(DeploymentStatus.FAILED);
                 }
@@ -293,6 +295,12 @@ public final class TrainingRunner implements Runnable {
                 alreadyEnded.add(DeploymentStatus.FAILED); // nothing could even be recorded: say so in finalStatus
             }
         } finally {
+            for (ModelTrainer trainer : trainers) {
+                if (trainer.windowed && !trainer.fenced && trainer.status.isTerminal()) {
+                    // an ended result is never resumed: its checkpoints are garbage (FINISHED deleted its last)
+                    trainer.sweepCheckpoints(trainer.epochCount + 1, -1);
+                }
+            }
             List<DeploymentStatus> statuses = new ArrayList<>(alreadyEnded);
             trainers.forEach(t -> statuses.add(t.status.isTerminal() ? t.status : DeploymentStatus.FAILED));
             finalStatus = statuses.contains(DeploymentStatus.FAILED)
@@ -586,7 +594,23 @@ public final class TrainingRunner implements Runnable {
                 return;
             }
             int window = 0;
+            long max = KafkaMlConfig.semiSupervisedMaxUnlabelled(clientConfig);
             while (!learning.isEmpty() && (incremental.maxWindows() == 0 || window < incremental.maxWindows())) {
+                for (ModelTrainer trainer : List.copyOf(learning)) {
+                    if (pseudoLabelled.get(trainer) >= max) { // the training set in memory stays bounded
+                        log.warn(
+                                "[{}] model {} holds {} pseudo-labelled records, the most {} allows: it is not "
+                                        + "pseudo-labelled further",
+                                job.deploymentId(),
+                                trainer.model.name(),
+                                pseudoLabelled.get(trainer),
+                                KafkaMlConfig.SEMI_SUPERVISED_MAX_UNLABELLED_CONFIG);
+                        learning.remove(trainer);
+                    }
+                }
+                if (learning.isEmpty()) {
+                    break;
+                }
                 WindowReader.Window next = reader.next(cancelled::get);
                 if (next == null) {
                     break;
@@ -861,9 +885,30 @@ public final class TrainingRunner implements Runnable {
             }
             StreamDataSetIterator records = data.train();
             List<INDArray> features = new ArrayList<>();
-            while (records.hasNext()) {
+            long max = KafkaMlConfig.semiSupervisedMaxUnlabelled(clientConfig);
+            long held = 0;
+            while (records.hasNext() && held < max) {
                 checkCancelled();
-                features.add(records.next().getFeatures().dup());
+                INDArray batch = records.next().getFeatures();
+                long rows = Math.min(batch.size(0), max - held);
+                org.nd4j.linalg.indexing.INDArrayIndex[] firstRows =
+                        new org.nd4j.linalg.indexing.INDArrayIndex[batch.rank()];
+                java.util.Arrays.fill(firstRows, org.nd4j.linalg.indexing.NDArrayIndex.all());
+                firstRows[0] = org.nd4j.linalg.indexing.NDArrayIndex.interval(0, rows);
+                features.add(
+                        rows == batch.size(0)
+                                ? batch.dup()
+                                : batch.get(firstRows).dup());
+                held += rows;
+            }
+            if (held >= max && total > max) {
+                log.warn(
+                        "[{}] The unlabelled pool holds the first {} of {} unlabelled records ({}); the rest are not "
+                                + "pseudo-labelled",
+                        job.deploymentId(),
+                        held,
+                        total,
+                        KafkaMlConfig.SEMI_SUPERVISED_MAX_UNLABELLED_CONFIG);
             }
             if (features.isEmpty()) {
                 return null;
@@ -940,11 +985,16 @@ public final class TrainingRunner implements Runnable {
         for (ModelTrainer trainer : trainers) {
             Checkpoint checkpoint = checkpoints.get(trainer);
             TrainingResult result = results.get(trainer);
+            // the ones a kill left behind (older, or newer than the window every model has): never read again
+            trainer.sweepCheckpoints(result.epochCount() + 1, window);
             trainer.resume = checkpoint;
             trainer.epochCount = checkpoint.window();
             trainer.lastEpoch = result.lastEpoch();
             trainer.bestEpoch = result.bestEpoch();
-            trainer.artifact = checkpoint.model();
+            // the result names the promoted version's model, never the checkpoint's (deleted two windows on)
+            trainer.windowed = true;
+            registry.syncVersions();
+            trainer.pointAtPromoted();
             trainer.normalizerArtifact = checkpoint.normalizer();
             trainer.runId = checkpoint.run();
             trainer.metricsStart = checkpoint.metricsStart();
@@ -1023,6 +1073,7 @@ public final class TrainingRunner implements Runnable {
             registry.claimTraining(trainer.resultId, run);
             trainer.start(normalizer);
         }
+        stageHook.accept("started");
         if (job.spec().earlyStoppingMetric() != null) {
             log.warn("[{}] Early stopping does not apply to an incremental run; it is off", job.deploymentId());
         }
@@ -1042,6 +1093,8 @@ public final class TrainingRunner implements Runnable {
             }
             if (resumed != null) {
                 reader.seek(resumed.next());
+            } else if (message.recordTimestamp() >= 0) {
+                reader.startAt(message.recordTimestamp()); // a new group: not the older streams of a shared topic
             }
             while (incremental.maxWindows() == 0 || window < incremental.maxWindows()) {
                 List<ModelTrainer> active =
@@ -1061,6 +1114,11 @@ public final class TrainingRunner implements Runnable {
                 }
                 if (fenced(active)) {
                     break; // a newer trainer owns the results and the group's offsets: nothing more is recorded
+                }
+                for (ModelTrainer trainer : active) {
+                    if (trainer.status != DeploymentStatus.TRAINING) {
+                        trainer.publish(DeploymentStatus.TRAINING); // a window arrived: no longer waiting for data
+                    }
                 }
                 WindowFit fit;
                 try {
@@ -1105,6 +1163,9 @@ public final class TrainingRunner implements Runnable {
                     }
                 }
                 stageHook.accept("checkpointed:" + window);
+                if (fenced(active)) {
+                    break; // claimed while the window was recorded: the newer trainer's offsets are not moved
+                }
                 reader.commit(next.next()); // only now: every model's state after the window is recorded
                 stageHook.accept("committed:" + window);
                 for (ModelTrainer trainer : trainers) {
@@ -1666,6 +1727,10 @@ public final class TrainingRunner implements Runnable {
         long[][] confusion;
         String artifact;
         String normalizerArtifact;
+        /** A windowed model's promoted version's model and normalizer: what its result names until it FINISHES. */
+        String promotedArtifact;
+
+        String promotedNormalizer;
         volatile Throwable metricsFailure;
         /** Where this run's first epoch record is in the metrics topic, once acknowledged. */
         volatile io.kafkaml.registry.MetricsPosition metricsStart;
@@ -1731,10 +1796,29 @@ public final class TrainingRunner implements Runnable {
             }
         }
 
+        /**
+         * Starts training: TRAINING, or for a model trained in windows WAITING_FOR_DATA until its first window arrives
+         * (Kafka-ML's online sink sends the control message before any data, and an indefinite run may wait long).
+         */
         void start(DataNormalization fitted) {
             this.normalizer = fitted;
             this.started = System.nanoTime();
-            publish(DeploymentStatus.TRAINING);
+            publish(windowed ? DeploymentStatus.WAITING_FOR_DATA : DeploymentStatus.TRAINING);
+        }
+
+        /**
+         * Points what a model trained in windows publishes as its result's model at the result's promoted version
+         * (what a deployment following the result serves), or at nothing before one is promoted: the model of a
+         * window checkpoint is deleted once a later window is committed, so serving or exporting the result while the
+         * run goes on would load an artifact that disappears (review S2-5).
+         */
+        void pointAtPromoted() {
+            registry.promotedVersion(resultId).ifPresent(version -> {
+                promotedArtifact = version.artifact().id();
+                promotedNormalizer = version.normalizer() == null
+                        ? null
+                        : version.normalizer().id();
+            });
         }
 
         /** Drops a resumed incremental state: the stream that arrived is bounded and trains from the start. */
@@ -1745,6 +1829,9 @@ public final class TrainingRunner implements Runnable {
             bestEpoch = null;
             artifact = null;
             normalizerArtifact = null;
+            windowed = false;
+            promotedArtifact = null;
+            promotedNormalizer = null;
             runId = run;
             metricsStart = null;
             appendedUpTo = 0;
@@ -1770,6 +1857,7 @@ public final class TrainingRunner implements Runnable {
                             .id();
                 }
                 promote(window, read, incremental);
+                pruneVersions();
                 stageHook.accept("published:" + window);
                 String modelId = registry.storeArtifact(Checkpoint.modelId(resultId, window), modelBytes)
                         .id();
@@ -1782,7 +1870,7 @@ public final class TrainingRunner implements Runnable {
                         records,
                         metricsStart);
                 registry.storeArtifact(Checkpoint.id(resultId, window), checkpoint.toBytes());
-                artifact = modelId;
+                pointAtPromoted(); // the result never names the checkpoint's model (deleted two windows on)
                 publish(DeploymentStatus.TRAINING);
             } catch (IOException | RuntimeException e) {
                 error = "cannot record the checkpoint of window " + window + ": " + reason(e);
@@ -1880,6 +1968,39 @@ public final class TrainingRunner implements Runnable {
                     model.name(),
                     version.version(),
                     reason);
+        }
+
+        /**
+         * The version retention ({@link Registry#pruneVersions}, {@value KafkaMlConfig#VERSIONS_RETAIN_CONFIG}): a
+         * failure is logged, never ends the training (it is tried again after the next version).
+         */
+        private void pruneVersions() {
+            try {
+                registry.pruneVersions(resultId, KafkaMlConfig.versionsRetain(clientConfig));
+            } catch (RuntimeException e) {
+                log.warn(
+                        "[{}] model {}: the models of old versions were not deleted ({}); tried again after the next "
+                                + "version",
+                        job.deploymentId(),
+                        model.name(),
+                        reason(e));
+            }
+        }
+
+        /**
+         * Deletes the checkpoints of windows {@code from} down to 1 except {@code keep} (a kill between a checkpoint
+         * and its commit, a failed or cancelled run leave some behind; each holds a whole model with its updater
+         * state). Looks each id up in the registry's local view.
+         */
+        void sweepCheckpoints(int from, int keep) {
+            for (int w = from; w >= 1; w--) {
+                if (w != keep
+                        && (registry.artifact(Checkpoint.id(resultId, w)).isPresent()
+                                || registry.artifact(Checkpoint.modelId(resultId, w))
+                                        .isPresent())) {
+                    deleteCheckpoint(w);
+                }
+            }
         }
 
         /** Adds the finite whole-model metrics ({@code accuracy}, not per-label {@code accuracy_0}) under a prefix. */
@@ -2115,9 +2236,14 @@ public final class TrainingRunner implements Runnable {
                 publish(DeploymentStatus.FAILED);
                 return;
             }
+            io.kafkaml.registry.ModelVersion promoted = windowed ? finishedVersion() : null;
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             try {
-                ModelSerializer.writeModel(network, out, false);
+                if (promoted != null) { // the model the policy chose, not whatever the last window left
+                    out.write(registry.loadArtifact(promoted.artifact().id()));
+                } else {
+                    ModelSerializer.writeModel(network, out, false);
+                }
             } catch (IOException e) {
                 error = "the trained model cannot be serialized: " + e.getMessage();
                 publish(DeploymentStatus.FAILED);
@@ -2126,7 +2252,14 @@ public final class TrainingRunner implements Runnable {
             String artifact = registry.storeArtifact(resultId + ".model", out.toByteArray())
                     .id();
             String normalizerArtifact = null;
-            if (normalizer != null) {
+            if (promoted != null) {
+                if (promoted.normalizer() != null) {
+                    normalizerArtifact = registry.storeArtifact(
+                                    resultId + ".normalizer",
+                                    registry.loadArtifact(promoted.normalizer().id()))
+                            .id();
+                }
+            } else if (normalizer != null) {
                 ByteArrayOutputStream normalizerOut = new ByteArrayOutputStream();
                 try {
                     NormalizerSerializer.getDefault().write(normalizer, normalizerOut);
@@ -2145,6 +2278,34 @@ public final class TrainingRunner implements Runnable {
             publish(DeploymentStatus.FINISHED);
         }
 
+        /**
+         * The version a model trained in windows FINISHES with: the result's promoted version (what serving follows,
+         * chosen by the promotion policy or by hand), or {@code null} when none was promoted (then the last window's
+         * model, said in the log).
+         */
+        private io.kafkaml.registry.ModelVersion finishedVersion() {
+            registry.syncVersions();
+            java.util.Optional<io.kafkaml.registry.ModelVersion> promoted = registry.promotedVersion(resultId);
+            if (promoted.isPresent()) {
+                log.info(
+                        "[{}] model {} FINISHED after {} windows; its result's model is promoted version {}, not "
+                                + "necessarily the last window's ({})",
+                        job.deploymentId(),
+                        model.name(),
+                        epochCount,
+                        promoted.get().version(),
+                        promoted.get().reason());
+            } else {
+                log.warn(
+                        "[{}] model {} FINISHED after {} windows with no promoted version; its result's model is the "
+                                + "last window's",
+                        job.deploymentId(),
+                        model.name(),
+                        epochCount);
+            }
+            return promoted.orElse(null);
+        }
+
         TrainingResult summary(DeploymentStatus newStatus) {
             return new TrainingResult(
                     resultId,
@@ -2155,8 +2316,8 @@ public final class TrainingRunner implements Runnable {
                     testMetrics,
                     confusion,
                     trainingMillis,
-                    artifact,
-                    normalizerArtifact,
+                    windowed && newStatus != DeploymentStatus.FINISHED ? promotedArtifact : artifact,
+                    windowed && newStatus != DeploymentStatus.FINISHED ? promotedNormalizer : normalizerArtifact,
                     error,
                     Instant.now(),
                     epochCount,

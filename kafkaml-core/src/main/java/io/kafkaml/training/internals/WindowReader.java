@@ -43,6 +43,7 @@ final class WindowReader implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(WindowReader.class);
     private static final Duration POLL = Duration.ofMillis(100);
+    private static final Duration LOOKUP_TIMEOUT = Duration.ofSeconds(30);
 
     /** A closed window: its slices, its record count, the offsets after it, and why it closed. */
     record Window(List<StreamSlice> slices, long records, Map<TopicPartition, Long> next, String closedBy) {}
@@ -124,6 +125,56 @@ final class WindowReader implements AutoCloseable {
                 throw new KafkaMlException("Interrupted while waiting for topic '" + topic + "'", e);
             }
         }
+    }
+
+    /**
+     * Starts each assigned partition that has no committed offset in the group at its first record written at or
+     * after {@code timestampMs} (Kafka's {@code offsetsForTimes}), or at its end when it has none: a new run reads the
+     * records written since its control message, not older streams that share the topic (Kafka-ML's examples reuse
+     * one topic, and its online sink sends the control message before its data). A partition the group has
+     * committed keeps its committed offset. Blocking, at most 30 s per lookup.
+     *
+     * @return where each partition without a committed offset starts
+     * @throws KafkaMlException if the offsets cannot be looked up
+     */
+    Map<TopicPartition, Long> startAt(long timestampMs) {
+        java.util.Set<TopicPartition> assigned = new java.util.HashSet<>(consumer.assignment());
+        Map<TopicPartition, Long> query = new HashMap<>();
+        Map<TopicPartition, Long> start = new TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        try {
+            Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(assigned, LOOKUP_TIMEOUT);
+            for (TopicPartition partition : assigned) {
+                if (committed == null || committed.get(partition) == null) {
+                    query.put(partition, timestampMs);
+                }
+            }
+            if (query.isEmpty()) {
+                return start;
+            }
+            Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> found =
+                    consumer.offsetsForTimes(query, LOOKUP_TIMEOUT);
+            Map<TopicPartition, Long> ends = consumer.endOffsets(query.keySet(), LOOKUP_TIMEOUT);
+            for (TopicPartition partition : query.keySet()) {
+                org.apache.kafka.clients.consumer.OffsetAndTimestamp at = found == null ? null : found.get(partition);
+                long offset = at != null ? at.offset() : ends.get(partition);
+                consumer.seek(partition, offset);
+                start.put(partition, offset);
+            }
+        } catch (org.apache.kafka.common.KafkaException e) {
+            throw new KafkaMlException(
+                    "Cannot find where topic '" + topic + "' stood when the control message was written (timestamp "
+                            + timestampMs + "): " + e.getMessage(),
+                    e);
+        }
+        log.info(
+                "[{}] Consumer group '{}' has no committed offsets: reading topic '{}' from the records written since "
+                        + "the control message (timestamp {}): {}",
+                name,
+                groupId,
+                topic,
+                timestampMs,
+                start);
+        return start;
     }
 
     /** Starts the assigned partitions at a checkpoint's offsets (the others at the group's committed offsets). */

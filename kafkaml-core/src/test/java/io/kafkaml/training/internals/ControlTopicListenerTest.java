@@ -139,4 +139,42 @@ class ControlTopicListenerTest {
                         "9", ControlTopicPosition.BEGINNING, false, Duration.ofSeconds(1), m -> {}, e -> {}))
                 .isInstanceOf(IllegalStateException.class);
     }
+
+    @Test
+    void aKafkaMlKeyOfTheStringIdFiveIsDeliveredToDeploymentFiveNot53() throws Exception {
+        // Kafka-ML's sink.py with deployment_id='5' (a str): key '5'.encode('utf-8') = 0x35, no deployment_id field
+        byte[] key = {0x35};
+        byte[] value = ("{\"topic\": \"points\", \"unsupervised_topic\": null, \"input_format\": \"JSON\", "
+                        + "\"description\": \"points\", \"input_config\": {\"data_reshape\": \"2\"}, "
+                        + "\"validation_rate\": 0.2, \"test_rate\": 0, \"total_msg\": null, "
+                        + "\"dataset_restrictions\": {}, \"incremental\": true}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(ControlMessage.deploymentIdsFromKey(key)).containsExactly("53", "5");
+        assertThat(ControlMessage.deploymentIdsFromKey(new byte[] {5})).containsExactly("5");
+        assertThat(ControlMessage.deploymentIdsFromKey("12".getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .containsExactly("12594", "12");
+        consumer.schedulePollTask(new Runnable() {
+            @Override
+            public void run() {
+                if (!consumer.assignment().contains(P0)) {
+                    consumer.schedulePollTask(this);
+                    return;
+                }
+                consumer.addRecord(new ConsumerRecord<>(TOPIC, 0, 0, key, value));
+            }
+        });
+        try (ControlTopicListener listener = listener()) {
+            listener.await(
+                    "5",
+                    ControlTopicPosition.BEGINNING,
+                    false,
+                    Duration.ofSeconds(30),
+                    delivered::complete,
+                    delivered::completeExceptionally);
+
+            ControlMessage message = delivered.get(30, TimeUnit.SECONDS);
+            assertThat(message.deploymentId()).isEqualTo("5");
+            assertThat(message.unboundedTopic()).contains("points");
+        }
+    }
 }

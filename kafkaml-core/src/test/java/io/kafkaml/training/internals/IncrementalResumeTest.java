@@ -381,6 +381,15 @@ class IncrementalResumeTest {
                 second.result("7.mlp").orElseThrow().metricsStart(),
                 (run, epoch) -> recorded.merge(epoch.epoch(), 1, Integer::sum));
         assertThat(recorded).isEqualTo(Map.of(1, 1, 2, 1));
+        // an ended run leaves no checkpoint behind, also the ones the kill left (older than the resumed window)
+        for (int w = 1; w <= 3; w++) {
+            assertThat(second.artifact(Checkpoint.id("7.mlp", w)))
+                    .as("checkpoint %d", w)
+                    .isEmpty();
+            assertThat(second.artifact(Checkpoint.modelId("7.mlp", w)))
+                    .as("checkpoint model %d", w)
+                    .isEmpty();
+        }
     }
 
     @org.junit.jupiter.api.Test
@@ -432,5 +441,135 @@ class IncrementalResumeTest {
         assertThat(registry.latestPromotion("7.mlp").orElseThrow().pinned()).isFalse();
         runner.cancel();
         assertThat(runner.awaitEnd(Duration.ofMinutes(1))).isTrue();
+    }
+
+    @org.junit.jupiter.api.Test
+    void anIndefiniteRunWaitsForDataUntilItsFirstWindowAndItsResultNamesThePromotedVersionNeverACheckpoint()
+            throws Exception {
+        kafka.createTopic("control", 1, Map.of());
+        kafka.createTopic("points", 1, Map.of());
+        Registry registry = connect();
+        TrainingJob job = job(registry, IncrementalSpec.builder().indefinite(true));
+        TrainingRunner runner = new TrainingRunner(job, registry, CONFIG, new TrainingRunnerTest.Events(), kafka);
+        CountDownLatch started = new CountDownLatch(1);
+        runner.stageHook = s -> {
+            if (s.equals("started")) {
+                started.countDown();
+            }
+        };
+        killed = new Thread(runner, "waiting-runner");
+        killed.setDaemon(true);
+        killed.start();
+        sendControlMessage();
+        assertThat(started.await(1, TimeUnit.MINUTES)).isTrue();
+        // started on its control message, and no record sent yet: it waits for data, it does not train
+        assertThat(registry.result("7.mlp").orElseThrow().status()).isEqualTo(DeploymentStatus.WAITING_FOR_DATA);
+        assertThat(registry.result("7.mlp").orElseThrow().artifact()).isNull();
+
+        send(0, 4 * WINDOW, 1);
+        Awaitility.await()
+                .atMost(Duration.ofMinutes(1))
+                .until(() ->
+                        registry.result("7.mlp").map(r -> r.epochCount() == 4).orElse(false));
+        var midRun = registry.result("7.mlp").orElseThrow();
+        assertThat(midRun.status()).isEqualTo(DeploymentStatus.TRAINING);
+        registry.syncVersions();
+        // the result names a version's model (serving or exporting it mid-run), never a window checkpoint's
+        assertThat(midRun.artifact()).isNotNull().doesNotMatch(".*\\.w\\d+\\.model");
+        assertThat(registry.versions("7.mlp"))
+                .extracting(v -> v.artifact().id())
+                .contains(midRun.artifact());
+        assertThat(registry.loadNetwork(midRun.artifact(), job.models().get(0), false, "the result mid-run"))
+                .isNotNull();
+
+        send(0, 2 * WINDOW, 2); // two more windows: the checkpoints of windows 4 and 5 are deleted meanwhile
+        Awaitility.await()
+                .atMost(Duration.ofMinutes(1))
+                .until(() ->
+                        registry.result("7.mlp").map(r -> r.epochCount() == 6).orElse(false));
+        assertThat(registry.artifact(midRun.artifact())).isPresent();
+        assertThat(registry.loadNetwork(midRun.artifact(), job.models().get(0), false, "the result read mid-run"))
+                .isNotNull();
+        runner.cancel();
+        assertThat(runner.awaitEnd(Duration.ofMinutes(1))).isTrue();
+    }
+
+    @org.junit.jupiter.api.Test
+    void aBoundedIncrementalRunFinishesWithThePromotedVersionsModelNotTheLastWindows() throws Exception {
+        kafka.createTopic("control", 1, Map.of());
+        kafka.createTopic("points", 1, Map.of());
+        Registry registry = connect();
+        TrainingJob job = job(registry);
+        TrainingRunner runner = new TrainingRunner(job, registry, CONFIG, new TrainingRunnerTest.Events(), kafka);
+        killed = new Thread(runner, "bounded-runner");
+        killed.setDaemon(true);
+        killed.start();
+        Awaitility.await()
+                .atMost(Duration.ofMinutes(1))
+                .until(() -> registry.result("7.mlp").isPresent());
+        // an untrained version that no window's metrics can beat, promoted by hand: the windows never replace it
+        registry.publishVersion(
+                "7.mlp",
+                registry.newNetwork(job.models().get(0)),
+                null,
+                Map.of("loss", 0.0, "val_loss", 0.0),
+                Map.of(),
+                "by hand",
+                false);
+        registry.promote("7.mlp", 1, "manual");
+        sendControlMessage();
+        send(0, 2 * WINDOW, 1);
+        assertThat(runner.awaitEnd(Duration.ofMinutes(1))).isTrue(); // it ends on the stream timeout
+
+        var finished = registry.result("7.mlp").orElseThrow();
+        assertThat(finished.status()).isEqualTo(DeploymentStatus.FINISHED);
+        assertThat(finished.epochCount()).isEqualTo(2);
+        assertThat(registry.promotedVersion("7.mlp").orElseThrow().version()).isEqualTo(1);
+        assertThat(registry.loadArtifact(finished.artifact())).isEqualTo(registry.loadVersionModel("7.mlp", 1));
+    }
+
+    @org.junit.jupiter.api.Test
+    void aNewRunReadsTheRecordsWrittenSinceItsControlMessageNotAnOlderStreamOfTheSameTopic() {
+        kafka.createTopic("control", 1, Map.of());
+        kafka.createTopic("points", 2, Map.of());
+        long older = System.currentTimeMillis() - 60_000; // an earlier stream of the topic, a minute before
+        try (Producer<byte[], byte[]> earlier = kafka.producer(Map.of())) {
+            for (int i = 0; i < WINDOW; i++) {
+                earlier.send(new ProducerRecord<>(
+                        "points",
+                        i % 2,
+                        older,
+                        "1".getBytes(StandardCharsets.UTF_8),
+                        "[0.5, 0.5]".getBytes(StandardCharsets.UTF_8)));
+            }
+        }
+        sendControlMessage();
+        send(0, WINDOW, 1);
+        send(1, WINDOW, 2);
+        Registry registry = connect();
+        TrainingRunnerTest.Events events = new TrainingRunnerTest.Events();
+        Map<String, Object> retainOne = Map.of(
+                "bootstrap.servers", "in-memory:9092", io.kafkaml.config.KafkaMlConfig.VERSIONS_RETAIN_CONFIG, 1);
+        TrainingRunner runner = new TrainingRunner(job(registry), registry, retainOne, events, kafka);
+        runner.run(); // ends on the stream timeout
+
+        assertThat(runner.finalStatus()).isEqualTo(DeploymentStatus.FINISHED);
+        // the version retention (1): only the newest and the promoted version keep their models
+        registry.syncVersions();
+        int promoted = registry.promotedVersion("7.mlp").orElseThrow().version();
+        List<ModelVersion> versions = registry.versions("7.mlp");
+        for (ModelVersion version : versions) {
+            boolean kept = version.version() == promoted || version.version() == versions.size();
+            assertThat(registry.artifact(version.artifact().id()))
+                    .as("the model of version %d", version.version())
+                    .matches(found -> found.isPresent() == kept);
+        }
+        assertThat(events.epochs)
+                .extracting(EpochMetrics::epoch, EpochMetrics::records)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(1, (long) WINDOW),
+                        org.assertj.core.groups.Tuple.tuple(2, (long) WINDOW));
+        // the older stream (offsets 0..19 of each partition) was not read: it would have made a third window
+        assertThat(registry.result("7.mlp").orElseThrow().epochCount()).isEqualTo(2);
     }
 }
