@@ -58,8 +58,15 @@ import java.util.Objects;
  * them).
  * Assignment has no group generation to fence a second trainer with, so the registry does it: a trainer claims its
  * results when its run starts ({@link io.kafkaml.registry.Registry#claimTraining}, the newest claim wins), and one
- * that trained them before sees the newer claim before its next window is fitted or recorded and stops without
- * recording anything more.
+ * that trained them before sees the newer claim before its next window is fitted, before it is recorded and before its
+ * offsets are committed, and stops there (a registry record, not a Kafka transaction: a window being recorded while
+ * the claim is made may still leave its metrics record, version or checkpoint, which the newer trainer finds and does
+ * not record twice; never its commit once the old trainer has seen the claim).
+ *
+ * <p>A new group (no committed offsets, no checkpoint) starts each partition at the first record written at or after
+ * the control message's timestamp ({@link io.kafkaml.control.ControlMessage#recordTimestamp()}), not at the older
+ * streams of a shared topic. The result names its promoted version's model while the run goes on (checkpoints are
+ * internal), and a bounded run FINISHES with its promoted version's model.
  *
  * <p>Thread safety: immutable (a record of immutable values) and thread-safe. Lifecycle: a value, no resources.
  *

@@ -1184,9 +1184,14 @@ public final class TrainingRunner implements Runnable {
                         + incremental.streamTimeout().toMillis() + " ms: nothing was trained";
                 trainer.publish(DeploymentStatus.FAILED);
             } else {
+                if (trainer.status == DeploymentStatus.WAITING_FOR_DATA) {
+                    // resumed after its last window and none came: it trained (FINISHED only follows TRAINING)
+                    trainer.publish(DeploymentStatus.TRAINING);
+                }
                 trainer.finish(Map.of(), null);
                 if (trainer.status == DeploymentStatus.FINISHED) {
                     trainer.deleteCheckpoint(window);
+                    trainer.pruneVersions(); // the result no longer names a version: only the retention decides
                 }
             }
         }
@@ -1857,7 +1862,6 @@ public final class TrainingRunner implements Runnable {
                             .id();
                 }
                 promote(window, read, incremental);
-                pruneVersions();
                 stageHook.accept("published:" + window);
                 String modelId = registry.storeArtifact(Checkpoint.modelId(resultId, window), modelBytes)
                         .id();
@@ -1872,6 +1876,7 @@ public final class TrainingRunner implements Runnable {
                 registry.storeArtifact(Checkpoint.id(resultId, window), checkpoint.toBytes());
                 pointAtPromoted(); // the result never names the checkpoint's model (deleted two windows on)
                 publish(DeploymentStatus.TRAINING);
+                pruneVersions(); // after the result names the newest promoted version, no longer the one before
             } catch (IOException | RuntimeException e) {
                 error = "cannot record the checkpoint of window " + window + ": " + reason(e);
                 publish(DeploymentStatus.FAILED);
@@ -1974,7 +1979,7 @@ public final class TrainingRunner implements Runnable {
          * The version retention ({@link Registry#pruneVersions}, {@value KafkaMlConfig#VERSIONS_RETAIN_CONFIG}): a
          * failure is logged, never ends the training (it is tried again after the next version).
          */
-        private void pruneVersions() {
+        void pruneVersions() {
             try {
                 registry.pruneVersions(resultId, KafkaMlConfig.versionsRetain(clientConfig));
             } catch (RuntimeException e) {
