@@ -517,7 +517,7 @@ async function deploymentPage(root, id) {
       // GET /results/confusion_matrix/{id} answers {result, matrix}, or 404 when the result has none
       v.matrixAsked = true;
       api('GET', '/results/confusion_matrix/' + encodeURIComponent(r.id)).then((answer) => {
-        confusion.replaceChildren(h('h2', { style: 'margin-top:12px' }, 'Confusion matrix (test split)'), heatMap(answer.matrix));
+        confusion.replaceChildren(h('h2', { style: 'margin-top:12px' }, 'Confusion matrix (test split)'), heatMap(answer.matrix, answer.labels));
       }, (e) => {
         if (e.status !== 404) confusion.replaceChildren(pageError('Cannot read the confusion matrix: ' + e.message));
       });

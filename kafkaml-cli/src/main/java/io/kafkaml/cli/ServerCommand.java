@@ -59,6 +59,13 @@ final class ServerCommand implements Callable<Integer> {
     String token;
 
     @Option(
+            names = "--max-replicas",
+            defaultValue = "" + KafkaMlServer.DEFAULT_MAX_REPLICAS,
+            description = "The most replicas an inference deployment may be started or scaled to through the API "
+                    + "(default: ${DEFAULT-VALUE}; more is answered 400)")
+    int maxReplicas;
+
+    @Option(
             names = "--embedded-broker",
             description =
                     "Start a single-node Kafka broker in this process and use it (--bootstrap-servers is ignored)")
@@ -89,6 +96,17 @@ final class ServerCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
         String bearer = token != null ? token : System.getenv(KafkaMlServer.TOKEN_ENV);
+        try {
+            // a bad --host/--token/--max-replicas is a usage error, found before a broker or facade is started
+            KafkaMlServer.builder(Map.of())
+                    .host(host)
+                    .port(port)
+                    .token(bearer)
+                    .maxReplicas(maxReplicas)
+                    .build();
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         EmbeddedKafkaBroker broker = embeddedBroker
                 ? EmbeddedKafkaBroker.builder().port(brokerPort).build().start()
                 : null;
@@ -125,6 +143,7 @@ final class ServerCommand implements Callable<Integer> {
                     .host(host)
                     .port(port)
                     .token(bearer)
+                    .maxReplicas(maxReplicas)
                     .build()
                     .start();
             trainingMeters.bindTo(server.meterRegistry());

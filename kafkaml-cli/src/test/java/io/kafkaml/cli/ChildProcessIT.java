@@ -626,11 +626,86 @@ class ChildProcessIT {
             assertThat(models.statusCode()).isEqualTo(200);
             assertThat(models.body()).isEqualTo("[]");
 
+            // a SIGTERM while a scale to the maximum is starting replicas one by one still stops the server: the
+            // scale ends at its next replica, the deployment is stopped, exit 0 (it waited on the scale's lock)
+            java.util.regex.Matcher bootstrap = java.util.regex.Pattern.compile("bootstrap.servers=(\\S+)")
+                    .matcher(Files.readString(log));
+            assertThat(bootstrap.find()).isTrue();
+            java.util.function.BiFunction<String, String, java.net.http.HttpResponse<String>> post = (path, body) -> {
+                try {
+                    return http.send(
+                            java.net.http.HttpRequest.newBuilder(base.resolve("api/v1" + path))
+                                    .header("Content-Type", "application/json")
+                                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body))
+                                    .build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofString());
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            };
+            String model = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .writeValueAsString(Map.of("name", "mlp", "configuration", CliFixture.mlp(2).build().toJson()));
+            assertThat(post.apply("/models", model).statusCode()).isEqualTo(201);
+            assertThat(post.apply("/configurations", "{\"name\":\"c\",\"models\":[\"mlp\"]}").statusCode())
+                    .isEqualTo(201);
+            java.net.http.HttpResponse<String> deployment =
+                    post.apply("/deployments", "{\"configuration\":\"c\",\"deploymentId\":\"5\",\"spec\":{\"epochs\":1}}");
+            assertThat(deployment.statusCode()).as(deployment.body()).isEqualTo(201);
+            try (io.kafkaml.sink.RecordDataSink sink = io.kafkaml.sink.RecordDataSink.builder(
+                            Map.of("bootstrap.servers", bootstrap.group(1)))
+                    .format("JSON")
+                    .inputConfig(Map.of("data_reshape", "2"))
+                    .topic("blobs")
+                    .deploymentId("5")
+                    .testRate(0.0)
+                    .build()) {
+                for (int i = 0; i < 20; i++) {
+                    sink.send(new double[] {i % 2, 1 - i % 2}, i % 2);
+                }
+            }
+            org.awaitility.Awaitility.await()
+                    .atMost(90, TimeUnit.SECONDS)
+                    .until(() -> http.send(
+                                    java.net.http.HttpRequest.newBuilder(base.resolve("api/v1/deployments/5"))
+                                            .build(),
+                                    java.net.http.HttpResponse.BodyHandlers.ofString())
+                            .body()
+                            .contains("\"status\":\"FINISHED\""));
+            java.net.http.HttpResponse<String> inference = post.apply(
+                    "/inferences",
+                    "{\"resultId\":\"5.mlp\",\"inputTopic\":\"in\",\"outputTopic\":\"out\",\"id\":\"s\"}");
+            assertThat(inference.statusCode()).as(inference.body()).isEqualTo(201);
+            java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> scale = http.sendAsync(
+                    java.net.http.HttpRequest.newBuilder(base.resolve("api/v1/inferences/s/scale"))
+                            .header("Content-Type", "application/json")
+                            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                                    "{\"replicas\":" + io.kafkaml.server.KafkaMlServer.DEFAULT_MAX_REPLICAS + "}"))
+                            .build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            // the deployment answers while the scale goes on, and has more than one replica: the scale is under way
+            org.awaitility.Awaitility.await()
+                    .atMost(60, TimeUnit.SECONDS)
+                    .until(() -> new com.fasterxml.jackson.databind.ObjectMapper()
+                                    .readTree(http.send(
+                                                    java.net.http.HttpRequest.newBuilder(
+                                                                    base.resolve("api/v1/inferences/s"))
+                                                            .build(),
+                                                    java.net.http.HttpResponse.BodyHandlers.ofString())
+                                            .body())
+                                    .path("replicas")
+                                    .asInt()
+                            >= 2);
+
             server.destroy(); // SIGTERM
             assertThat(server.waitFor(60, TimeUnit.SECONDS)).isTrue();
             String output = Files.readString(log);
             assertThat(server.exitValue()).as(output).isZero();
             assertThat(output).contains("kafkaml server stopped");
+            // the scale's request ended with the server: an answer (200 if it finished first, else 503) or a
+            // closed connection, never a request left hanging
+            assertThat(scale.handle((answer, failure) -> answer == null ? 0 : answer.statusCode())
+                            .get(30, TimeUnit.SECONDS))
+                    .isIn(0, 200, 503);
         } finally {
             server.destroyForcibly();
         }

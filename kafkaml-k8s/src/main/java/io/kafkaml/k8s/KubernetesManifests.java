@@ -269,12 +269,23 @@ public final class KubernetesManifests {
     /** The container port of the kafkaml server (its REST API, dashboard and {@code /metrics}). */
     public static final int SERVER_PORT = 8080;
 
+    /** The ServiceAccount of the server's pod, which the Role of {@link #server(String)} is bound to. */
+    public static final String SERVER_SERVICE_ACCOUNT = "kafkaml-server";
+
+    /**
+     * The ServiceAccount of the training Jobs the server launches when the settings name none: no role, no token
+     * mounted.
+     */
+    public static final String WORKER_SERVICE_ACCOUNT = "kafkaml-worker";
+
     /** The key of the server's bearer token in the Secret named to {@link #server(String)}. */
     public static final String SERVER_TOKEN_KEY = "token";
 
     /**
      * The kafkaml server ({@code kafkaml server}: REST API, dashboard, control logger) for a cluster, in the order to
-     * apply them: a ServiceAccount, a Role and RoleBinding granting what its Kubernetes launcher needs (create, watch
+     * apply them: the server's ServiceAccount {@value #SERVER_SERVICE_ACCOUNT}, the training Jobs' ServiceAccount (the
+     * settings' service account, else {@value #WORKER_SERVICE_ACCOUNT}; no role, {@code automountServiceAccountToken:
+     * false}), a Role and RoleBinding granting the server's account what its Kubernetes launcher needs (create, watch
      * and delete the training Jobs; read their pods for failure reasons), a Deployment of one pod and a ClusterIP
      * Service in front of it (port 80 to the pod's {@value #SERVER_PORT}).
      *
@@ -293,7 +304,11 @@ public final class KubernetesManifests {
             throw new IllegalArgumentException("The server needs a Secret with its bearer token: it listens on every "
                     + "interface of its pod, and refuses to without a token");
         }
-        String account = settings.serviceAccount() != null ? settings.serviceAccount() : "kafkaml";
+        // the server's own identity carries the Role; the training Jobs get another one with no role and no token
+        // mounted (a worker needs no Kubernetes API: code in a training pod must not be able to create Jobs)
+        String account = SERVER_SERVICE_ACCOUNT;
+        String workerAccount =
+                settings.serviceAccount() != null ? settings.serviceAccount() : WORKER_SERVICE_ACCOUNT;
         String name = "kafkaml-server";
         Map<String, String> labels = ordered(
                 "app.kubernetes.io/name", "kafkaml", COMPONENT_LABEL, "server", "app.kubernetes.io/instance", name);
@@ -314,7 +329,7 @@ public final class KubernetesManifests {
                 "--kafka",
                 settings.bootstrapServers(),
                 "--service-account",
-                account));
+                workerAccount));
         if (settings.clientSecret() != null) {
             args.addAll(List.of("--client-secret", settings.clientSecret()));
         }
@@ -348,6 +363,12 @@ public final class KubernetesManifests {
                         .withContainerPort(SERVER_PORT)
                         .withProtocol("TCP")
                         .build())
+                // the port opens once the facade has read the registry (up to 30 s for a slow broker): the startup
+                // probe allows 150 s before liveness counts
+                .withStartupProbe(new io.fabric8.kubernetes.api.model.ProbeBuilder(healthProbe(5))
+                        .withPeriodSeconds(5)
+                        .withFailureThreshold(30)
+                        .build())
                 .withReadinessProbe(healthProbe(10))
                 .withLivenessProbe(healthProbe(60));
         if (settings.clientSecret() != null) {
@@ -371,6 +392,14 @@ public final class KubernetesManifests {
                         .withNamespace(settings.namespace())
                         .withLabels(labels)
                         .endMetadata()
+                        .build(),
+                new ServiceAccountBuilder()
+                        .withNewMetadata()
+                        .withName(workerAccount)
+                        .withNamespace(settings.namespace())
+                        .withLabels(ordered("app.kubernetes.io/name", "kafkaml", COMPONENT_LABEL, "worker"))
+                        .endMetadata()
+                        .withAutomountServiceAccountToken(false)
                         .build(),
                 new RoleBuilder()
                         .withNewMetadata()

@@ -195,8 +195,8 @@ class KubernetesManifestsTest {
         check("server.yaml", objects);
         assertThat(objects)
                 .extracting(HasMetadata::getKind)
-                .containsExactly("ServiceAccount", "Role", "RoleBinding", "Deployment", "Service");
-        var deployment = (io.fabric8.kubernetes.api.model.apps.Deployment) objects.get(3);
+                .containsExactly("ServiceAccount", "ServiceAccount", "Role", "RoleBinding", "Deployment", "Service");
+        var deployment = (io.fabric8.kubernetes.api.model.apps.Deployment) objects.get(4);
         assertThat(deployment.getSpec().getReplicas()).isEqualTo(1);
         var template = deployment.getSpec().getTemplate();
         var container = template.getSpec().getContainers().get(0);
@@ -218,14 +218,25 @@ class KubernetesManifestsTest {
                 .containsEntry("prometheus.io/path", "/metrics");
         assertThat(container.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/api/v1/health");
         assertThat(template.getSpec().getServiceAccountName())
-                .isEqualTo(objects.get(0).getMetadata().getName());
-        var service = (io.fabric8.kubernetes.api.model.Service) objects.get(4);
+                .isEqualTo(objects.get(0).getMetadata().getName())
+                .isEqualTo("kafkaml-server");
+        assertThat(container.getStartupProbe().getFailureThreshold()).isEqualTo(30);
+        // the Jobs run under the other account: no role is bound to it and no token is mounted (review S8)
+        var workers = (io.fabric8.kubernetes.api.model.ServiceAccount) objects.get(1);
+        assertThat(container.getArgs()).containsSequence("--service-account", workers.getMetadata().getName());
+        assertThat(workers.getMetadata().getName()).isNotEqualTo("kafkaml-server");
+        assertThat(workers.getAutomountServiceAccountToken()).isFalse();
+        var binding = (io.fabric8.kubernetes.api.model.rbac.RoleBinding) objects.get(3);
+        assertThat(binding.getSubjects())
+                .extracting(io.fabric8.kubernetes.api.model.rbac.Subject::getName)
+                .containsExactly("kafkaml-server");
+        var service = (io.fabric8.kubernetes.api.model.Service) objects.get(5);
         assertThat(template.getMetadata().getLabels())
                 .containsAllEntriesOf(service.getSpec().getSelector());
         assertThat(service.getSpec().getPorts())
                 .singleElement()
                 .satisfies(port -> assertThat(port.getTargetPort().getStrVal()).isEqualTo("http"));
-        var role = (io.fabric8.kubernetes.api.model.rbac.Role) objects.get(1);
+        var role = (io.fabric8.kubernetes.api.model.rbac.Role) objects.get(2);
         assertThat(role.getRules())
                 .extracting(rule -> rule.getResources().get(0) + ":" + String.join(",", rule.getVerbs()))
                 .containsExactly("jobs:get,list,watch,create,delete", "pods:get,list,watch");

@@ -42,12 +42,16 @@ import org.slf4j.LoggerFactory;
  * start without a bearer token ({@link Builder#token}); with a token every mutating call ({@code POST}, {@code PUT},
  * {@code PATCH}, {@code DELETE}) needs the header {@code Authorization: Bearer <token>} (else 401), reads stay open.
  * Uploaded model files are limited to {@value KafkaMlConfig#MAX_ARTIFACT_BYTES_CONFIG} bytes (413 above it) and are
- * validated (parsed, the network built) before anything is stored. It speaks plain HTTP: put a TLS-terminating proxy
+ * validated (parsed, the network built) before anything is stored. Web pages cannot drive it from the operator's
+ * browser: a JSON body must be sent as {@code application/json} and a {@code .h5} as {@code application/octet-stream}
+ * (415 otherwise; a page needs a CORS preflight for those, which the server does not answer), a mutating call with an
+ * {@code Origin} other than the server's own is refused (403), and without a token a request must be addressed to
+ * a loopback name or the bound address ({@code Host}; 403 otherwise, against DNS rebinding). It speaks plain HTTP: put a TLS-terminating proxy
  * (or a Kubernetes Ingress) in front of it when it is reached over a network.
  *
  * <h2>Lifecycle and threads</h2>
  * {@link Builder#build()} makes a stopped server; {@link #start()} binds the port (once: a second call throws
- * {@link IllegalStateException}); {@link #close()} stops HTTP, then closes the facade if the server built it
+ * {@link IllegalStateException}); {@link #close()} refuses new calls, stops HTTP, then the inference deployments it started, then closes the facade if the server built it
  * ({@link #builder(Map)}); a facade passed to {@link #builder(KafkaMl)} stays the caller's. Close is idempotent.
  * Thread-safe; requests are served on Jetty's thread pool.
  */
@@ -55,6 +59,9 @@ public final class KafkaMlServer implements AutoCloseable {
 
     /** The address bound by default: the loopback interface only. */
     public static final String DEFAULT_HOST = "127.0.0.1";
+
+    /** The most replicas an inference deployment may be started or scaled to through the API, by default. */
+    public static final int DEFAULT_MAX_REPLICAS = 16;
 
     /** The port used by default. */
     public static final int DEFAULT_PORT = 8080;
@@ -75,6 +82,7 @@ public final class KafkaMlServer implements AutoCloseable {
     private final String host;
     private final int port;
     private final String token;
+    private final int maxReplicas;
     private final Object lock = new Object();
     private KafkaMl facade;
     private PrometheusMeterRegistry meters;
@@ -90,6 +98,7 @@ public final class KafkaMlServer implements AutoCloseable {
         this.host = builder.host;
         this.port = builder.port;
         this.token = builder.token;
+        this.maxReplicas = builder.maxReplicas;
     }
 
     /**
@@ -148,7 +157,7 @@ public final class KafkaMlServer implements AutoCloseable {
                 throw e;
             }
             try {
-                api = new Api(facade, token, meters);
+                api = new Api(facade, token, host, maxReplicas, meters);
                 app = Javalin.create(config -> {
                     config.startup.showJavalinBanner = false;
                     config.staticFiles.add("/web", Location.CLASSPATH);
@@ -241,9 +250,14 @@ public final class KafkaMlServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Refuses new mutating calls and ends event streams and scales in progress, stops HTTP (requests in flight end
+     * first, within Jetty's stop timeout), and only then stops the inference deployments: a request in flight can no
+     * longer start one that nothing stops.
+     */
     private void stopQuietly() {
         if (api != null) {
-            api.close();
+            api.beginShutdown();
         }
         if (app != null) {
             try {
@@ -251,6 +265,9 @@ public final class KafkaMlServer implements AutoCloseable {
             } catch (RuntimeException e) {
                 log.warn("Could not stop the HTTP server: {}", e.toString());
             }
+        }
+        if (api != null) {
+            api.close();
         }
         if (providedFacade == null && facade != null) {
             facade.close();
@@ -286,6 +303,7 @@ public final class KafkaMlServer implements AutoCloseable {
         private String host = DEFAULT_HOST;
         private int port = DEFAULT_PORT;
         private String token;
+        private int maxReplicas = DEFAULT_MAX_REPLICAS;
 
         private Builder(KafkaMl facade, Map<String, ?> settings) {
             this.facade = facade;
@@ -313,6 +331,19 @@ public final class KafkaMlServer implements AutoCloseable {
          */
         public Builder token(String token) {
             this.token = token == null || token.isBlank() ? null : token;
+            return this;
+        }
+
+        /**
+         * The most replicas an inference deployment may be started or scaled to through the API (default
+         * {@value KafkaMlServer#DEFAULT_MAX_REPLICAS}; a request for more is answered 400). Each replica has its own
+         * consumer, producer and threads in this process.
+         */
+        public Builder maxReplicas(int maxReplicas) {
+            if (maxReplicas < 1) {
+                throw new IllegalArgumentException("maxReplicas must be >= 1, was " + maxReplicas);
+            }
+            this.maxReplicas = maxReplicas;
             return this;
         }
 

@@ -64,6 +64,11 @@ class KafkaMlServerIT {
                     .header("Authorization", "Bearer guess")
                     .DELETE());
             assertThat(wrongToken.statusCode()).isEqualTo(401);
+            // the scheme is case-insensitive (RFC 7235): the right token in lower-case 'bearer' passes (to a 404)
+            HttpResponse<String> lowerCase = send(HttpRequest.newBuilder(base.resolve("api/v1/models/x"))
+                    .header("Authorization", "bearer s3cret")
+                    .DELETE());
+            assertThat(lowerCase.statusCode()).as(lowerCase.body()).isEqualTo(404);
         }
     }
 

@@ -72,18 +72,59 @@ class RestApiIT {
                 .toJson();
     }
 
+    /** A call with a JSON body ({@code application/json}) or a file's bytes ({@code application/octet-stream}). */
     private HttpResponse<String> call(String method, String path, Object body) throws Exception {
+        return call(
+                method,
+                path,
+                body,
+                body == null ? null : body instanceof byte[] ? "application/octet-stream" : "application/json");
+    }
+
+    private HttpResponse<String> call(String method, String path, Object body, String contentType, String... headers)
+            throws Exception {
         HttpRequest.BodyPublisher publisher = body == null
                 ? HttpRequest.BodyPublishers.noBody()
                 : body instanceof byte[] bytes
                         ? HttpRequest.BodyPublishers.ofByteArray(bytes)
                         : HttpRequest.BodyPublishers.ofString(
                                 body instanceof String s ? s : JSON.writeValueAsString(body));
-        HttpRequest request = HttpRequest.newBuilder(base.resolve("api/v1" + path))
+        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve("api/v1" + path))
                 .timeout(Duration.ofSeconds(60))
-                .method(method, publisher)
-                .build();
-        return http.send(request, HttpResponse.BodyHandlers.ofString());
+                .method(method, publisher);
+        if (contentType != null) {
+            request.header("Content-Type", contentType);
+        }
+        if (headers.length > 0) {
+            request.headers(headers);
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * A GET with a {@code Host} header of our choice (the JDK's client does not let one set it): the status line of
+     * the answer.
+     */
+    private String getWithHost(String path, String host) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket(base.getHost(), base.getPort())) {
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream()
+                    .write(("GET /api/v1" + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** The value of the server's gauge of open event streams at its /metrics. */
+    private double openEventStreams() throws Exception {
+        String scrape = http.send(HttpRequest.newBuilder(base.resolve("metrics")).build(), HttpResponse.BodyHandlers.ofString())
+                .body();
+        return scrape.lines()
+                .filter(line -> line.startsWith("kafkaml_server_event_streams "))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("kafkaml_server_event_streams not in /metrics:\n" + scrape));
     }
 
     private JsonNode ok(HttpResponse<String> response, int status) throws Exception {
@@ -153,6 +194,16 @@ class RestApiIT {
                                     .build(),
                             HttpResponse.BodyHandlers.ofLines())
                     .thenAccept(response -> response.body().forEach(trainingEvents::add));
+            // a second stream of the deployment, closed by its client while the deployment waits for data (nothing
+            // to send): the server notices and ends it, the first stays open
+            HttpResponse<Stream<String>> abandoned = http.send(
+                    HttpRequest.newBuilder(base.resolve("api/v1/training/" + deploymentId + "/events"))
+                            .header("Accept", "text/event-stream")
+                            .build(),
+                    HttpResponse.BodyHandlers.ofLines());
+            await().atMost(Duration.ofSeconds(30)).until(() -> openEventStreams() == 2.0);
+            abandoned.body().close();
+            await().atMost(Duration.ofSeconds(30)).until(() -> openEventStreams() == 1.0);
 
             // the data stream goes through Kafka, as every Kafka-ML producer sends it
             kafka.createTopic("blobs", 1);
@@ -191,6 +242,7 @@ class RestApiIT {
             JsonNode chart = ok(call("GET", "/results/chart/" + resultId, null), 200);
             assertThat(chart).hasSize(EPOCHS);
             JsonNode matrix = ok(call("GET", "/results/confusion_matrix/" + resultId, null), 200);
+            assertThat(matrix.get("labels").toString()).isEqualTo("[\"0\",\"1\"]");
             long tested = 0;
             long right = 0;
             for (int actual = 0; actual < 2; actual++) {
@@ -269,6 +321,29 @@ class RestApiIT {
                                     1)),
                     201);
             assertThat(inference.get("replicas").asInt()).isEqualTo(1);
+            // a second start of the same id: 409, and the first deployment is still the one this server runs
+            Map<String, Object> again = Map.of("resultId", resultId, "inputTopic", "in", "outputTopic", "out", "id", "serve-mlp");
+            assertThat(ok(call("POST", "/inferences", again), 409).get("reason").asText())
+                    .contains("already running");
+            // replicas: an integer within the server's maximum, named with the value sent
+            assertThat(ok(call("POST", "/inferences/serve-mlp/scale", Map.of("replicas", "two")), 400)
+                            .get("reason")
+                            .asText())
+                    .contains("'replicas' must be an integer, got \"two\"");
+            assertThat(ok(call("POST", "/inferences/serve-mlp/scale", Map.of("replicas", 100000)), 400)
+                            .get("reason")
+                            .asText())
+                    .contains("[0, " + KafkaMlServer.DEFAULT_MAX_REPLICAS + "], got 100000");
+            assertThat(ok(call("POST", "/inferences/serve-mlp/scale", Map.of("replica", 2)), 400)
+                            .get("reason")
+                            .asText())
+                    .contains("[replica]");
+            // before the first batch the latency percentiles are null, not "NaN"
+            assertThat(ok(call("GET", "/inferences/serve-mlp", null), 200)
+                            .get("counters")
+                            .get("batchLatencyP50Millis")
+                            .isNull())
+                    .isTrue();
             Map<String, Object> producerConfig = new HashMap<>(kafka.clientConfig());
             Properties properties = new Properties();
             properties.putAll(producerConfig);
@@ -360,6 +435,12 @@ class RestApiIT {
                             .has("text/event-stream"))
                     .isTrue();
             assertThat(openApi.get("paths").has("/inferences/{id}/events")).isTrue();
+            // request bodies name their fields, the same list the route accepts
+            assertThat(openApi.at("/paths/~1inferences/post/requestBody/content/application~1json/schema/properties")
+                            .get("replicas")
+                            .get("type")
+                            .asText())
+                    .isEqualTo("integer");
             // an event stream asked for without Accept: text/event-stream: a reason, not an empty 200
             JsonNode notAsked = ok(call("GET", "/inferences/serve-mlp/events", null), 406);
             assertThat(notAsked.get("reason").asText()).contains("Accept: text/event-stream");
@@ -408,6 +489,48 @@ class RestApiIT {
             JsonNode noModel =
                     ok(call("POST", "/configurations", Map.of("name", "c", "models", List.of("ghost"))), 404);
             assertThat(noModel.get("reason").asText()).contains("ghost");
+
+            // a web page cannot drive the server: a JSON body sent as text/plain (a form or a no-cors fetch) is 415, a
+            // foreign Origin 403, a request addressed to another name (DNS rebinding) 403
+            String model = JSON.writeValueAsString(Map.of("name", "csrf", "configuration", mlpJson()));
+            assertThat(ok(call("POST", "/models", model, "text/plain"), 415).get("reason").asText())
+                    .contains("application/json");
+            assertThat(ok(call("POST", "/models", model, "application/json", "Origin", "http://evil.example"), 403)
+                            .get("reason")
+                            .asText())
+                    .contains("http://evil.example");
+            assertThat(ok(call("POST", "/models/k/keras", new byte[100], "text/plain"), 415).get("reason").asText())
+                    .contains("application/octet-stream");
+            assertThat(getWithHost("/models", "evil.example:" + base.getPort())).startsWith("HTTP/1.1 403");
+            assertThat(getWithHost("/models", "localhost:" + base.getPort())).startsWith("HTTP/1.1 200");
+            // the dashboard's own origin passes (to the 404 of the missing model)
+            ok(
+                    call(
+                            "POST",
+                            "/configurations",
+                            Map.of("name", "c", "models", List.of("ghost")),
+                            "application/json",
+                            "Origin",
+                            "http://" + base.getHost() + ":" + base.getPort()),
+                    404);
+            // unknown fields and wrong types are named, with no Java internals
+            assertThat(ok(call("POST", "/models", Map.of("name", "x", "configuration", mlpJson(), "bogus", 1)), 400)
+                            .get("reason")
+                            .asText())
+                    .contains("[bogus]");
+            assertThat(ok(call("POST", "/deployments", Map.of("configuration", "nope", "spec", "x")), 400)
+                            .get("reason")
+                            .asText())
+                    .contains("'spec' must be a JSON object");
+            // a re-send to no deployment: 404, no control message
+            assertThat(ok(call("POST", "/datasources/kafka", Map.of("datasource", "d", "deploymentId", 999)), 404)
+                            .get("reason")
+                            .asText())
+                    .contains("999");
+            assertThat(ok(call("GET", "/deployments/results/999", null), 404).get("reason").asText())
+                    .contains("999");
+            // a path served with another method: 405
+            assertThat(call("PUT", "/models", Map.of()).statusCode()).isEqualTo(405);
 
             assertThat(ok(call("GET", "/models", null), 200)).isEmpty();
             assertThat(ok(call("GET", "/configurations", null), 200)).isEmpty();

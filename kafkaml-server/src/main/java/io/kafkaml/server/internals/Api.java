@@ -18,13 +18,17 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,27 +52,47 @@ public final class Api implements AutoCloseable {
     private final List<Route> routes = new ArrayList<>();
     private final Map<String, LocalInference> inferences = new ConcurrentHashMap<>();
     private final Routes table;
-    private final ScheduledExecutorService events = Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "kafkaml-server-events");
+    private final String host;
+    /** Each event stream runs on a thread of its own: a client that stops reading blocks only its own stream. */
+    private final ExecutorService events = Executors.newCachedThreadPool(runnable -> {
+        Thread thread = new Thread(runnable, "kafkaml-server-events-" + STREAM_NUMBERS.incrementAndGet());
         thread.setDaemon(true);
         return thread;
     });
+    /** The open event streams, closed by {@link #close()}. */
+    private final Set<SseClient> streams = ConcurrentHashMap.newKeySet();
+    /** Counted down by {@link #beginShutdown()}: wakes every stream between its ticks. */
+    private final CountDownLatch stopping = new CountDownLatch(1);
+    private final AtomicBoolean closing = new AtomicBoolean();
+
+    private static final java.util.concurrent.atomic.AtomicLong STREAM_NUMBERS =
+            new java.util.concurrent.atomic.AtomicLong();
+
+    /** The most event streams open at once; one more is answered with an {@code error} event (status 503). */
+    static final int MAX_EVENT_STREAMS = 64;
 
     /**
      * @param ml the facade, RUNNING
      * @param token the bearer token of mutating calls, or {@code null} for none
+     * @param host the address the server binds (without a token, requests must be addressed to it or to a loopback
+     *     name)
+     * @param maxReplicas the most replicas an inference deployment may be started or scaled to
      * @param meters where the meters of the inference deployments this API starts are bound (the server's
-     *     {@code /metrics})
+     *     {@code /metrics}); the gauge {@code kafkaml.server.event.streams} (open event streams) is bound there too
      */
-    public Api(KafkaMl ml, String token, MeterRegistry meters) {
+    public Api(KafkaMl ml, String token, String host, int maxReplicas, MeterRegistry meters) {
         this.ml = ml;
         this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
+        this.host = host;
         this.json = new ObjectMapper()
                 .registerModule(new JavaTimeModule())
                 .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
-        Routes table = new Routes(ml, json, inferences, meters);
+        Routes table = new Routes(ml, json, inferences, meters, maxReplicas, closing);
         routes.addAll(table.table());
         this.table = table;
+        io.micrometer.core.instrument.Gauge.builder("kafkaml.server.event.streams", streams, Set::size)
+                .description("Server-Sent Event streams open on the kafkaml server")
+                .register(meters);
     }
 
     /** The JSON mapper of requests and answers. */
@@ -84,7 +108,9 @@ public final class Api implements AutoCloseable {
     /** Registers the JSON mapper, the token check, the routes and the error answers with Javalin. */
     public void configure(JavalinConfig config) {
         config.jsonMapper(new JavalinJackson(json, false));
-        config.routes.before(PREFIX + "/*", this::authorize);
+        // a 405 (with the methods the path allows) for a path served with another method, not a 404
+        config.http.prefer405over404 = true;
+        config.routes.before(PREFIX + "/*", this::guard);
         for (Route route : routes) {
             config.routes.addHttpHandler(route.method(), PREFIX + route.path(), route.handler());
         }
@@ -135,6 +161,7 @@ public final class Api implements AutoCloseable {
                 Body.EVENTS,
                 200,
                 List.of(),
+                Map.of(),
                 null));
         all.add(new Route(
                 HandlerType.GET,
@@ -146,30 +173,55 @@ public final class Api implements AutoCloseable {
                 Body.EVENTS,
                 200,
                 List.of(),
+                Map.of(),
                 null));
         return all;
     }
 
-    /** A mutating call must carry the token when one is set (compared in constant time). */
-    private void authorize(Context ctx) {
+    /**
+     * The checks before every route: the request is addressed to this server (no token: a loopback name or the bound
+     * address, so that a web page cannot reach it through DNS rebinding), a mutating call comes from no web page or
+     * from this server's own (its {@code Origin}), the server is not stopping, and a mutating call carries the token
+     * when one is set (compared in constant time).
+     */
+    private void guard(Context ctx) {
+        HandlerType method = ctx.method();
+        boolean mutating = method != HandlerType.GET && method != HandlerType.HEAD && method != HandlerType.OPTIONS;
+        String hostHeader = ctx.header("Host");
+        if (token == null && hostHeader != null && !RequestChecks.isLocalHost(hostHeader, host)) {
+            throw new ApiException(
+                    403,
+                    "Requests must be addressed to this server (Host " + host + " or localhost), not '" + hostHeader
+                            + "': a server without a token answers only its own names (a web page could otherwise "
+                            + "reach it by DNS rebinding); set a token to serve other names");
+        }
+        if (!mutating) {
+            return;
+        }
+        String origin = ctx.header("Origin");
+        if (origin != null && !RequestChecks.sameOrigin(origin, hostHeader)) {
+            throw new ApiException(
+                    403,
+                    "Cross-origin request refused: a page from " + origin + " may not change this server's state "
+                            + "(only the dashboard served by this server, or a client that is not a browser)");
+        }
+        if (closing.get()) {
+            throw new ApiException(503, "The kafkaml server is stopping");
+        }
         if (token == null) {
             return;
         }
-        HandlerType method = ctx.method();
-        if (method == HandlerType.GET || method == HandlerType.HEAD || method == HandlerType.OPTIONS) {
-            return;
-        }
         String header = ctx.header("Authorization");
-        byte[] given = header != null && header.startsWith("Bearer ")
-                ? header.substring("Bearer ".length()).trim().getBytes(StandardCharsets.UTF_8)
-                : new byte[0];
+        byte[] given = RequestChecks.bearer(header).getBytes(StandardCharsets.UTF_8);
         if (!MessageDigest.isEqual(token, given)) {
             ctx.header("WWW-Authenticate", "Bearer realm=\"kafkaml\"");
             throw new ApiException(
                     401,
                     header == null
                             ? "This call changes state: send the server's token as 'Authorization: Bearer <token>'"
-                            : "The bearer token is not the server's");
+                            : header.regionMatches(true, 0, "Bearer ", 0, 7)
+                                    ? "The bearer token is not the server's"
+                                    : "The Authorization header must be 'Bearer <token>'");
         }
     }
 
@@ -200,7 +252,52 @@ public final class Api implements AutoCloseable {
             int status,
             List<String> queryParams,
             Handler handler) {
-        return new Route(method, path, tag, summary, kafkaMl, body, response, status, queryParams, handler);
+        return new Route(method, path, tag, summary, kafkaMl, body, response, status, queryParams, Map.of(), handler);
+    }
+
+    /**
+     * Runs an event stream on a thread of its own until {@code tick} says it ended, the client went away (a keep-alive
+     * comment each tick notices a closed connection even when there is nothing to send) or the server stops. Its
+     * client is closed at the end. At most {@value #MAX_EVENT_STREAMS} streams are open at once.
+     *
+     * @param tick sends what is new; returns false when the stream has ended
+     */
+    private void stream(SseClient client, String name, long periodMillis, java.util.function.BooleanSupplier tick) {
+        if (closing.get()) {
+            client.sendEvent("error", ApiError.of(503, "The kafkaml server is stopping"));
+            client.close();
+            return;
+        }
+        if (streams.size() >= MAX_EVENT_STREAMS) {
+            client.sendEvent(
+                    "error",
+                    ApiError.of(503, "Too many event streams open (" + MAX_EVENT_STREAMS + "): close one and retry"));
+            client.close();
+            return;
+        }
+        client.keepAlive();
+        streams.add(client);
+        client.onClose(() -> streams.remove(client));
+        events.execute(() -> {
+            try {
+                while (!closing.get() && !client.terminated()) {
+                    if (!tick.getAsBoolean()) {
+                        break;
+                    }
+                    client.sendComment("keep-alive");
+                    if (stopping.await(periodMillis, TimeUnit.MILLISECONDS)) {
+                        break;
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException e) {
+                log.debug("[{}] event stream ended: {}", name, e.toString());
+            } finally {
+                streams.remove(client);
+                client.close();
+            }
+        });
     }
 
     /**
@@ -215,55 +312,41 @@ public final class Api implements AutoCloseable {
             client.close();
             return;
         }
-        client.keepAlive();
-        Map<String, Integer> positions = new ConcurrentHashMap<>();
-        Map<String, String> statuses = new ConcurrentHashMap<>();
-        java.util.concurrent.ScheduledFuture<?>[] task = new java.util.concurrent.ScheduledFuture<?>[1];
-        task[0] = events.scheduleWithFixedDelay(
-                () -> {
-                    try {
-                        for (TrainingResult result : ml.results().of(id)) {
-                            int sent = positions.getOrDefault(result.id(), 0);
-                            for (io.kafkaml.registry.EpochMetrics epoch :
-                                    ml.results().epochs(result.id())) {
-                                if (epoch.epoch() <= sent) {
-                                    continue;
-                                }
-                                Map<String, Object> event = new LinkedHashMap<>();
-                                event.put("result", result.id());
-                                event.put("epoch", epoch.epoch());
-                                event.put("loss", epoch.loss());
-                                event.put("validation", epoch.validation());
-                                event.put("millis", epoch.millis());
-                                client.sendEvent("epoch", event);
-                                sent = epoch.epoch();
-                            }
-                            positions.put(result.id(), sent);
-                            String status = result.status().name();
-                            if (!status.equals(statuses.put(result.id(), status))) {
-                                client.sendEvent("result", result);
-                            }
-                        }
-                        boolean ended = ml.registry()
-                                .deployment(id)
-                                .map(d -> d.status().isTerminal())
-                                .orElse(true);
-                        if (ended || client.terminated()) {
-                            if (!client.terminated()) {
-                                client.sendEvent("end", Map.of("deployment", id));
-                                client.close();
-                            }
-                            task[0].cancel(false);
-                        }
-                    } catch (RuntimeException e) {
-                        log.debug("[{}] training events ended: {}", id, e.toString());
-                        client.close();
-                        task[0].cancel(false);
+        Map<String, Integer> positions = new HashMap<>();
+        Map<String, String> statuses = new HashMap<>();
+        stream(client, "training " + id, 500, () -> {
+            // read before the results, so that an end seen here comes after every epoch sent below
+            boolean ended = ml.registry()
+                    .deployment(id)
+                    .map(d -> d.status().isTerminal())
+                    .orElse(true);
+            for (TrainingResult result : ml.results().of(id)) {
+                int sent = positions.getOrDefault(result.id(), 0);
+                for (io.kafkaml.registry.EpochMetrics epoch : ml.results().epochs(result.id())) {
+                    if (epoch.epoch() <= sent) {
+                        continue;
                     }
-                },
-                0,
-                500,
-                TimeUnit.MILLISECONDS);
+                    Map<String, Object> event = new LinkedHashMap<>();
+                    event.put("result", result.id());
+                    event.put("epoch", epoch.epoch());
+                    event.put("loss", epoch.loss());
+                    event.put("validation", epoch.validation());
+                    event.put("millis", epoch.millis());
+                    client.sendEvent("epoch", event);
+                    sent = epoch.epoch();
+                }
+                positions.put(result.id(), sent);
+                String status = result.status().name();
+                if (!status.equals(statuses.put(result.id(), status))) {
+                    client.sendEvent("result", result);
+                }
+            }
+            if (ended && !client.terminated()) {
+                client.sendEvent("end", Map.of("deployment", id));
+                return false;
+            }
+            return true;
+        });
     }
 
     /** Server-Sent Events of an inference deployment this server runs: a {@code counters} event each second. */
@@ -274,32 +357,39 @@ public final class Api implements AutoCloseable {
             client.close();
             return;
         }
-        client.keepAlive();
-        java.util.concurrent.ScheduledFuture<?>[] task = new java.util.concurrent.ScheduledFuture<?>[1];
-        task[0] = events.scheduleWithFixedDelay(
-                () -> {
-                    try {
-                        LocalInference inference = inferences.get(id);
-                        if (inference == null || client.terminated()) {
-                            client.close();
-                            task[0].cancel(false);
-                            return;
-                        }
-                        client.sendEvent("counters", table.inference(id));
-                    } catch (RuntimeException e) {
-                        client.close();
-                        task[0].cancel(false);
-                    }
-                },
-                0,
-                1,
-                TimeUnit.SECONDS);
+        stream(client, "inference " + id, 1000, () -> {
+            if (inferences.get(id) == null) {
+                return false;
+            }
+            client.sendEvent("counters", table.inference(id));
+            return true;
+        });
     }
 
-    /** Stops the event streams and the inference deployments this server started, and removes their meters. */
+    /**
+     * Refuses new mutating calls (503) and event streams from now on, ends the open event streams and stops scales in
+     * progress at their next replica. Called before HTTP stops, so that requests in flight end soon.
+     */
+    public void beginShutdown() {
+        closing.set(true);
+        stopping.countDown();
+    }
+
+    /**
+     * Stops the event streams and the inference deployments this server started, and removes their meters. Call it
+     * after HTTP has stopped (no request can start a deployment after it). Idempotent.
+     */
     @Override
     public void close() {
-        events.shutdownNow();
+        beginShutdown();
+        for (SseClient client : streams) {
+            try {
+                client.close();
+            } catch (RuntimeException e) {
+                log.debug("Could not close an event stream: {}", e.toString());
+            }
+        }
+        events.shutdown();
         table.close();
         for (LocalInference inference : inferences.values()) {
             try {

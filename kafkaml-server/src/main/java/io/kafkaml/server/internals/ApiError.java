@@ -24,7 +24,11 @@ import org.apache.kafka.common.config.ConfigException;
  */
 public record ApiError(int status, String error, String reason) {
 
-    /** The answer for a failure: its status by kind (not found 404, conflict 409, bad input 400, else 500). */
+    /**
+     * The answer for a failure: its status by kind (kafkaml's not found 404; its duplicate, in use and status
+     * transition conflicts 409; bad input 400; any other exception, e.g. an internal {@link NullPointerException} or
+     * {@link IllegalStateException}, 500).
+     */
     public static ApiError of(Throwable failure, Map<String, Object> clientConfig) {
         return new ApiError(statusOf(failure), phrase(statusOf(failure)), reason(failure, clientConfig));
     }
@@ -46,27 +50,19 @@ public record ApiError(int status, String error, String reason) {
         }
         if (failure instanceof DuplicateEntityException
                 || failure instanceof io.kafkaml.registry.EntityInUseException
-                || failure instanceof IllegalStatusTransitionException
-                || failure instanceof IllegalStateException) {
+                || failure instanceof IllegalStatusTransitionException) {
             return 409;
         }
         if (failure instanceof InvalidModelException
                 || failure instanceof InvalidControlMessageException
                 || failure instanceof IllegalArgumentException
                 || failure instanceof ConfigException
-                || failure instanceof JsonProcessingException
-                || failure instanceof NullPointerException
-                        && failure.getStackTrace().length > 0
-                        && isValidation(failure)) {
+                || failure instanceof JsonProcessingException) {
             return 400;
         }
+        // anything else (a NullPointerException, an IllegalStateException of a closed client) is a fault of the
+        // server, not of the request: 500, logged with its cause
         return 500;
-    }
-
-    /** A {@code requireNonNull} in a record's constructor: a missing field of a request body. */
-    private static boolean isValidation(Throwable failure) {
-        StackTraceElement top = failure.getStackTrace()[0];
-        return "java.util.Objects".equals(top.getClassName());
     }
 
     /**
@@ -75,9 +71,6 @@ public record ApiError(int status, String error, String reason) {
      */
     public static String reason(Throwable failure, Map<String, Object> clientConfig) {
         String message = failure.getMessage();
-        if (failure instanceof NullPointerException && message != null && isValidation(failure)) {
-            message = "Missing field: " + message;
-        }
         if (message == null || message.isBlank()) {
             message = failure.getClass().getSimpleName();
         }

@@ -70,7 +70,19 @@ final class OpenApi {
             if (route.body() != Route.Body.NONE) {
                 ObjectNode body = operation.putObject("requestBody");
                 body.put("required", true);
-                body.putObject("content").set(route.body().mediaType(), schema(route.body(), json));
+                ObjectNode media = schema(route.body(), json);
+                if (!route.fields().isEmpty()) {
+                    ObjectNode schema = (ObjectNode) media.get("schema");
+                    ObjectNode fieldTypes = schema.putObject("properties");
+                    route.fields().forEach((name, type) -> {
+                        ObjectNode property = fieldTypes.putObject(name);
+                        if (!"any".equals(type)) {
+                            property.put("type", type);
+                        }
+                    });
+                    schema.put("additionalProperties", false);
+                }
+                body.putObject("content").set(route.body().mediaType(), media);
             }
             if (route.mutating()) {
                 operation.putArray("security").addObject().putArray("bearer");

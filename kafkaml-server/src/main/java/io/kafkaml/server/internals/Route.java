@@ -17,6 +17,8 @@ import java.util.List;
  * @param response what a successful answer holds
  * @param status the status of a successful answer
  * @param queryParams the query parameters it reads
+ * @param fields the fields of a JSON object body, by name, with their JSON Schema type ({@code string},
+ *     {@code integer}, {@code object}, ..., or {@code any}); a body may hold no other
  * @param handler the code
  */
 public record Route(
@@ -29,6 +31,7 @@ public record Route(
         Body response,
         int status,
         List<String> queryParams,
+        java.util.Map<String, String> fields,
         Handler handler) {
 
     /** The media type and shape of a request or response body. */

@@ -56,14 +56,31 @@ final class Routes implements AutoCloseable {
     private final long maxArtifactBytes;
     private final Map<String, Training> trainings = new ConcurrentHashMap<>();
     private final Map<String, LocalInference> inferences;
-    /** The meters of the inference deployments started here, bound to {@link #meters} while they run. */
-    private final Map<String, InferenceMetrics> inferenceMeters = new ConcurrentHashMap<>();
+    /** The meters of the inference deployments started here (by deployment object), bound while they run. */
+    private final Map<LocalInference, InferenceMetrics> inferenceMeters = new ConcurrentHashMap<>();
+    /** Ids of inference deployments a request is starting now (a second start of the same id is refused). */
+    private final java.util.Set<String> starting = ConcurrentHashMap.newKeySet();
+    /** Ids of inference deployments a request is scaling now (a second scale is refused until it answers). */
+    private final java.util.Set<String> scaling = ConcurrentHashMap.newKeySet();
+    private final int maxReplicas;
+    private final java.util.concurrent.atomic.AtomicBoolean closing;
+
+    /** How long a cancel waits for the deployment to end before it answers 202. */
+    private static final java.time.Duration CANCEL_WAIT = java.time.Duration.ofSeconds(10);
 
     private final MeterRegistry meters;
     private final List<Route> table = new ArrayList<>();
 
-    Routes(KafkaMl ml, ObjectMapper json, Map<String, LocalInference> inferences, MeterRegistry meters) {
+    Routes(
+            KafkaMl ml,
+            ObjectMapper json,
+            Map<String, LocalInference> inferences,
+            MeterRegistry meters,
+            int maxReplicas,
+            java.util.concurrent.atomic.AtomicBoolean closing) {
         this.ml = ml;
+        this.maxReplicas = maxReplicas;
+        this.closing = closing;
         this.json = json;
         this.inferences = inferences;
         this.meters = meters;
@@ -107,6 +124,7 @@ final class Routes implements AutoCloseable {
         private Body response = JSON_OBJECT;
         private int status = 200;
         private List<String> query = List.of();
+        private final Map<String, String> fields = new LinkedHashMap<>();
 
         private Declared(HandlerType method, String path, String tag, String summary) {
             this.method = method;
@@ -145,6 +163,18 @@ final class Routes implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The fields of its JSON object body as {@code name:type} (JSON Schema type, or {@code any}): the OpenAPI
+         * document lists them and {@link Routes#body} refuses any other.
+         */
+        Declared fields(String... namesAndTypes) {
+            for (String field : namesAndTypes) {
+                int colon = field.indexOf(':');
+                fields.put(field.substring(0, colon), field.substring(colon + 1));
+            }
+            return this;
+        }
+
         /** Answers what {@code answer} returns as JSON with the declared status. */
         void json(Answer answer) {
             handle(ctx -> ctx.json(answer.answer(ctx)));
@@ -153,7 +183,9 @@ final class Routes implements AutoCloseable {
         /** Answers as {@code handler} does; a 200 it leaves becomes the declared status. */
         void handle(Handler handler) {
             int declared = status;
-            table.add(new Route(method, path, tag, summary, kafkaMl, body, response, declared, query, ctx -> {
+            List<String> names = List.copyOf(fields.keySet());
+            table.add(new Route(method, path, tag, summary, kafkaMl, body, response, declared, query, Map.copyOf(fields), ctx -> {
+                ctx.attribute(FIELDS, names);
                 handler.handle(ctx);
                 if (ctx.statusCode() == 200 && declared != 200) {
                     ctx.status(declared);
@@ -207,6 +239,7 @@ final class Routes implements AutoCloseable {
                                 + "(the network is built) before it is stored")
                 .kafkaMl("POST /models/")
                 .body(JSON_OBJECT)
+                .fields("name:string", "description:string", "configuration:any")
                 .status(201)
                 .json(ctx -> {
                     JsonNode body = body(ctx);
@@ -214,7 +247,7 @@ final class Routes implements AutoCloseable {
                     String text = configuration.isTextual() ? configuration.asText() : configuration.toString();
                     return describe(ml.models()
                             .register(ModelDefinition.fromJson(
-                                    text(body, "name"), body.path("description").asText(""), text)));
+                                    text(body, "name"), optionalText(body, "description", ""), text)));
                 });
         post(
                         "/models/{name}/keras",
@@ -242,6 +275,13 @@ final class Routes implements AutoCloseable {
         long declared = ctx.contentLength();
         if (declared > maxArtifactBytes) {
             throw tooLarge(declared);
+        }
+        String type = RequestChecks.mediaType(ctx.header("Content-Type"));
+        if (!type.equals("application/octet-stream") && !type.equals("application/x-hdf5")) {
+            throw new ApiException(
+                    415,
+                    "Send the .h5 file as 'Content-Type: application/octet-stream' (was "
+                            + (type.isEmpty() ? "none" : "'" + type + "'") + ")");
         }
         byte[] bytes = ctx.bodyAsBytes();
         if (bytes.length > maxArtifactBytes) {
@@ -305,14 +345,25 @@ final class Routes implements AutoCloseable {
         post("/configurations", "configurations", "Create a configuration: {name, description, models: [model names]}")
                 .kafkaMl("POST /configurations/")
                 .body(JSON_OBJECT)
+                .fields("name:string", "description:string", "models:array")
                 .status(201)
                 .json(ctx -> {
                     JsonNode body = body(ctx);
+                    JsonNode names = required(body, "models");
+                    if (!names.isArray()) {
+                        throw new ApiException(400, "Field 'models' must be an array of model names");
+                    }
                     List<String> models = new ArrayList<>();
-                    required(body, "models").forEach(m -> models.add(m.asText()));
+                    for (JsonNode model : names) {
+                        if (!model.isTextual() || model.asText().isBlank()) {
+                            throw new ApiException(
+                                    400, "Field 'models' must be an array of model names, got " + names);
+                        }
+                        models.add(model.asText());
+                    }
                     return ml.configurations()
                             .create(new Configuration(
-                                    text(body, "name"), body.path("description").asText(""), models));
+                                    text(body, "name"), optionalText(body, "description", ""), models));
                 });
         get("/configurations/{name}", "configurations", "Show a configuration")
                 .kafkaMl("GET /configurations/<pk>")
@@ -332,30 +383,23 @@ final class Routes implements AutoCloseable {
         post(
                         "/deployments",
                         "deployments",
-                        "Deploy a configuration for training: {configuration, deploymentId?, spec: TrainingSpec fields "
-                                + "(batchSize, epochs, shuffle, seed, splitOrder, normalization, ...)}; it waits for "
-                                + "its data stream on the control topic")
+                        "Deploy a configuration for training: {configuration, deploymentId? (string or number), "
+                                + "spec?: TrainingSpec fields, each optional with the defaults of TrainingSpec.builder() "
+                                + "(epochs 1, batchSize 32, shuffle false, seed 42, evaluationBatchSize 256, "
+                                + "normalization none|standardize|min-max, splitOrder shuffled, badRecordPolicy fail, "
+                                + "earlyStoppingMetric, earlyStoppingPatience, incremental {...}, semiSupervised {...})}; "
+                                + "it waits for its data stream on the control topic")
                 .kafkaMl("POST /deployments/")
                 .body(JSON_OBJECT)
+                .fields("configuration:string", "deploymentId:any", "spec:object")
                 .status(201)
                 .json(ctx -> {
                     JsonNode body = body(ctx);
                     String configuration = text(body, "configuration");
-                    Map<String, Object> fields = body.has("spec") ? json.convertValue(body.get("spec"), MAP) : Map.of();
-                    java.util.List<String> unknown = fields.keySet().stream()
-                            .filter(field -> !TrainingSpec.fieldNames().contains(field))
-                            .sorted()
-                            .toList();
-                    if (!unknown.isEmpty()) {
-                        throw new IllegalArgumentException("Unknown training spec field(s) " + unknown
-                                + "; the fields are " + new java.util.TreeSet<>(TrainingSpec.fieldNames()));
-                    }
+                    Map<String, Object> fields = SpecFields.check(body.get("spec"), json);
                     TrainingSpec spec = TrainingSpec.fromMap(fields);
                     Training training = body.hasNonNull("deploymentId")
-                            ? ml.train(
-                                    configuration,
-                                    spec,
-                                    body.get("deploymentId").asText())
+                            ? ml.train(configuration, spec, idText(body, "deploymentId"))
                             : ml.train(configuration, spec);
                     trainings.put(training.deploymentId(), training);
                     return deployment(training.deploymentId());
@@ -365,27 +409,32 @@ final class Routes implements AutoCloseable {
         post(
                         "/deployments/{id}/cancel",
                         "deployments",
-                        "Cancel a training deployment started by this server (its results end CANCELLED)")
+                        "Cancel a training deployment started by this server: the record after the cancel, CANCELLED "
+                                + "(200), or 202 with the record as it is when its runner has not stopped within 10 s; "
+                                + "409 when it has already ended")
                 .kafkaMl("POST /results/stop/<pk>")
-                .json(ctx -> {
+                .handle(ctx -> {
+                    Deployment known = deployment(id(ctx)); // 404 when unknown
+                    if (known.status().isTerminal()) {
+                        throw new ApiException(
+                                409, "Deployment '" + id(ctx) + "' has already ended (" + known.status() + ")");
+                    }
                     Training training = trainings.get(id(ctx));
                     if (training == null) {
-                        Deployment known = deployment(id(ctx)); // 404 when unknown
-                        if (known.status().isTerminal()) {
-                            throw new ApiException(
-                                    409, "Deployment '" + id(ctx) + "' has already ended (" + known.status() + ")");
-                        }
                         throw new ApiException(
                                 409,
                                 "Deployment '" + id(ctx) + "' was not started by this server: cancel it where it runs");
                     }
                     training.cancel();
-                    return deployment(id(ctx));
+                    // the answer is the record after the cancel: CANCELLED (200) once its runner has stopped, else
+                    // the record as it is (202: the cancel goes on)
+                    boolean ended = training.await(CANCEL_WAIT).isPresent();
+                    ctx.status(ended ? 200 : 202).json(deployment(id(ctx)));
                 });
         get("/deployments/results/{id}", "deployments", "The results of a training deployment")
                 .kafkaMl("GET /deployments/results/<pk>")
                 .response(JSON_ARRAY)
-                .json(ctx -> ml.results().of(id(ctx)));
+                .json(ctx -> ml.results().of(deployment(id(ctx)).id()));
     }
 
     private Deployment deployment(String id) {
@@ -413,8 +462,8 @@ final class Routes implements AutoCloseable {
         get(
                         "/results/confusion_matrix/{id}",
                         "results",
-                        "The confusion matrix of a result's test split: {labels, matrix} (rows actual, columns "
-                                + "predicted)")
+                        "The confusion matrix of a result's test split: {result, labels (class indices, as strings), "
+                                + "matrix (rows actual, columns predicted)}")
                 .kafkaMl("GET /results/confusion_matrix/<pk>")
                 .json(ctx -> {
                     TrainingResult result = result(id(ctx));
@@ -426,6 +475,12 @@ final class Routes implements AutoCloseable {
                     }
                     Map<String, Object> answer = new LinkedHashMap<>();
                     answer.put("result", result.id());
+                    // the class indices of the labels (a kafkaml stream's labels are class numbers)
+                    answer.put(
+                            "labels",
+                            java.util.stream.IntStream.range(0, result.confusionMatrix().length)
+                                    .mapToObj(String::valueOf)
+                                    .toList());
                     answer.put("matrix", result.confusionMatrix());
                     return answer;
                 });
@@ -474,9 +529,10 @@ final class Routes implements AutoCloseable {
                                 + "promoted one is a rollback. Inference deployments that follow the result switch to "
                                 + "it between batches")
                 .body(JSON_OBJECT)
+                .fields("version:integer", "reason:string")
                 .json(ctx -> {
-                    TrainingResult result = result(id(ctx));
                     JsonNode body = body(ctx);
+                    TrainingResult result = result(id(ctx));
                     JsonNode version = required(body, "version");
                     if (!version.canConvertToExactIntegral() || version.asInt() < 1) {
                         throw new ApiException(400, "Field 'version' must be a version number (1, 2, ...)");
@@ -485,7 +541,7 @@ final class Routes implements AutoCloseable {
                             .promote(
                                     result.id(),
                                     version.asInt(),
-                                    body.path("reason").asText("manual"));
+                                    optionalText(body, "reason", "manual"));
                 });
     }
 
@@ -514,12 +570,16 @@ final class Routes implements AutoCloseable {
                                 + "copied")
                 .kafkaMl("POST /datasources/kafka")
                 .body(JSON_OBJECT)
+                .fields("datasource:string", "deploymentId:any")
                 .handle(ctx -> {
                     JsonNode body = body(ctx);
+                    String datasource = text(body, "datasource");
+                    String deploymentId = idText(body, "deploymentId");
+                    // a re-send to no deployment would be a control message nothing reads (and would move the
+                    // next generated deployment id past it)
+                    deployment(deploymentId);
                     ctx.contentType("application/json")
-                            .result(ml.datasources()
-                                    .resend(text(body, "datasource"), text(body, "deploymentId"))
-                                    .toJson());
+                            .result(ml.datasources().resend(datasource, deploymentId).toJson());
                 });
     }
 
@@ -542,32 +602,39 @@ final class Routes implements AutoCloseable {
                                 + "deadLetterTopic?}; replicas run in this server, their meters at its /metrics")
                 .kafkaMl("POST /results/inference/<pk>")
                 .body(JSON_OBJECT)
+                .fields("resultId:string", "inputTopic:string", "outputTopic:string", "replicas:integer", "id:string", "maxBatchSize:integer", "deadLetterTopic:string")
                 .status(201)
                 .json(ctx -> {
                     JsonNode body = body(ctx);
                     String resultId = result(text(body, "resultId")).id();
                     InferenceSpec.Builder spec = InferenceSpec.builder(
                                     resultId, text(body, "inputTopic"), text(body, "outputTopic"))
-                            .replicas(body.path("replicas").asInt(1));
+                            .replicas(integer(body, "replicas", 1, 1, maxReplicas));
                     if (body.hasNonNull("maxBatchSize")) {
-                        spec.maxBatchSize(body.get("maxBatchSize").asInt());
+                        spec.maxBatchSize(integer(body, "maxBatchSize", 0, 1, Integer.MAX_VALUE));
                     }
                     if (body.hasNonNull("deadLetterTopic")) {
-                        spec.deadLetterTopic(body.get("deadLetterTopic").asText());
+                        spec.deadLetterTopic(text(body, "deadLetterTopic"));
                     }
-                    LocalInference inference = body.hasNonNull("id")
-                            ? ml.serve(body.get("id").asText(), spec.build())
-                            : ml.serve(spec.build());
-                    inferences.put(inference.id(), inference);
-                    // its counters at the server's /metrics, read from its InferenceStats at each scrape
-                    InferenceMetrics metrics =
-                            InferenceMetrics.of(inference, resultId, ml.config().originals());
-                    metrics.bindTo(meters);
-                    InferenceMetrics replaced = inferenceMeters.put(inference.id(), metrics);
-                    if (replaced != null) {
-                        replaced.close();
+                    String id =
+                            body.hasNonNull("id") ? text(body, "id") : "infer-" + resultId.replace('.', '-');
+                    InferenceSpec built = spec.build();
+                    if (!starting.add(id)) {
+                        throw new ApiException(409, "Inference '" + id + "' is being started by another request");
                     }
-                    return inference(inference.id());
+                    try {
+                        LocalInference running = inferences.get(id);
+                        if (running != null && running.state() == LocalInference.State.RUNNING) {
+                            throw new ApiException(
+                                    409,
+                                    "Inference '" + id + "' is already running in this server: scale it (POST "
+                                            + "/inferences/" + id + "/scale) or stop it first");
+                        }
+                        start(id, resultId, built);
+                    } finally {
+                        starting.remove(id);
+                    }
+                    return inference(id);
                 });
         get(
                         "/inferences/{id}",
@@ -576,9 +643,13 @@ final class Routes implements AutoCloseable {
                 .json(ctx -> inference(id(ctx)));
         post("/inferences/{id}/scale", "inferences", "Scale an inference deployment this server runs: {replicas}")
                 .body(JSON_OBJECT)
+                .fields("replicas:integer")
                 .json(ctx -> {
-                    int replicas = required(body(ctx), "replicas").asInt(-1);
-                    running(id(ctx)).scale(replicas);
+                    JsonNode body = body(ctx);
+                    if (!body.hasNonNull("replicas")) {
+                        throw new ApiException(400, "Missing field 'replicas' in the request body");
+                    }
+                    scale(id(ctx), integer(body, "replicas", 0, 0, maxReplicas));
                     return inference(id(ctx));
                 });
         post(
@@ -590,7 +661,7 @@ final class Routes implements AutoCloseable {
                     LocalInference inference = running(id(ctx));
                     inference.close();
                     inferences.remove(inference.id(), inference);
-                    InferenceMetrics metrics = inferenceMeters.remove(inference.id());
+                    InferenceMetrics metrics = inferenceMeters.remove(inference);
                     if (metrics != null) {
                         metrics.close();
                     }
@@ -626,6 +697,73 @@ final class Routes implements AutoCloseable {
                     });
                     ctx.status(state == KafkaMl.State.RUNNING ? 200 : 503).json(answer);
                 });
+    }
+
+    /**
+     * Starts an inference deployment and binds its meters; if anything after the start fails, or the server began to
+     * stop meanwhile, the deployment is stopped again (no deployment runs behind an error answer).
+     */
+    private void start(String id, String resultId, InferenceSpec spec) {
+        LocalInference inference = ml.serve(id, spec);
+        InferenceMetrics metrics = null;
+        try {
+            // its counters at the server's /metrics, read from its InferenceStats at each scrape
+            metrics = InferenceMetrics.of(inference, resultId, ml.config().originals());
+            metrics.bindTo(meters);
+            LocalInference replaced = inferences.put(id, inference);
+            inferenceMeters.put(inference, metrics);
+            if (replaced != null) {
+                InferenceMetrics old = inferenceMeters.remove(replaced);
+                if (old != null) {
+                    old.close();
+                }
+            }
+            if (closing.get()) {
+                throw new ApiException(503, "The kafkaml server is stopping");
+            }
+        } catch (RuntimeException e) {
+            inferences.remove(id, inference);
+            inferenceMeters.remove(inference);
+            if (metrics != null) {
+                metrics.close();
+            }
+            inference.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Scales one replica at a time, so that reads of the deployment, a stop and the server's shutdown get in between
+     * (each step holds the deployment's lock only while it starts or stops one replica); a shutdown ends the scale at
+     * the next step. One scale per deployment at a time.
+     */
+    private void scale(String id, int target) {
+        LocalInference inference = running(id);
+        if (!scaling.add(id)) {
+            throw new ApiException(409, "Inference '" + id + "' is being scaled by another request: retry after it");
+        }
+        try {
+            int current = inference.replicas().size();
+            do {
+                if (closing.get()) {
+                    throw new ApiException(
+                            503, "The kafkaml server is stopping: the scale stopped at " + current + " replica(s)");
+                }
+                current += Integer.signum(target - current);
+                try {
+                    inference.scale(current);
+                } catch (IllegalStateException e) {
+                    if (inference.state() != LocalInference.State.RUNNING) {
+                        throw new ApiException(
+                                409, "Inference '" + id + "' was stopped while it was scaled (" + inference.state()
+                                        + ")");
+                    }
+                    throw e;
+                }
+            } while (current != target);
+        } finally {
+            scaling.remove(id);
+        }
     }
 
     private LocalInference running(String id) {
@@ -664,27 +802,44 @@ final class Routes implements AutoCloseable {
         counters.put("deadLettered", stats.deadLettered());
         counters.put("dropped", stats.dropped());
         counters.put("batches", stats.batches());
-        counters.put("batchLatencyP50Millis", stats.batchLatencyMillis(50));
-        counters.put("batchLatencyP99Millis", stats.batchLatencyMillis(99));
+        // null (not NaN, which JSON has not) before the first batch
+        counters.put("batchLatencyP50Millis", finite(stats.batchLatencyMillis(50)));
+        counters.put("batchLatencyP99Millis", finite(stats.batchLatencyMillis(99)));
         return counters;
+    }
+
+    private static Double finite(double value) {
+        return Double.isFinite(value) ? value : null;
     }
 
     // ---- request bodies
 
+    /** The request attribute holding the field names the route's body may hold. */
+    private static final String FIELDS = "kafkaml.body.fields";
+
     private static final com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>> MAP =
             new com.fasterxml.jackson.core.type.TypeReference<>() {};
 
+    /**
+     * The request's JSON object: its {@code Content-Type} must be JSON (415 otherwise: a web page can send only plain
+     * text, forms and multipart across origins without a CORS preflight) and it may hold only the named fields (400
+     * naming an unknown one: a typo would silently take the default).
+     */
     private JsonNode body(Context ctx) {
         String text = ctx.body();
         if (text.isBlank()) {
             throw new ApiException(400, "The request body is empty: send a JSON object");
         }
+        if (!RequestChecks.isJson(ctx.header("Content-Type"))) {
+            throw new ApiException(
+                    415,
+                    "The request body must be sent as 'Content-Type: application/json' (was "
+                            + (ctx.header("Content-Type") == null ? "none" : "'" + ctx.header("Content-Type") + "'")
+                            + ")");
+        }
+        JsonNode node;
         try {
-            JsonNode node = json.readTree(text);
-            if (node == null || !node.isObject()) {
-                throw new ApiException(400, "The request body must be a JSON object");
-            }
-            return node;
+            node = json.readTree(text);
         } catch (JsonProcessingException e) {
             throw new ApiException(
                     400,
@@ -694,6 +849,67 @@ final class Routes implements AutoCloseable {
                                     : " (line " + e.getLocation().getLineNr() + ", column "
                                             + e.getLocation().getColumnNr() + ")"));
         }
+        if (node == null || !node.isObject()) {
+            throw new ApiException(400, "The request body must be a JSON object");
+        }
+        List<String> known = ctx.attribute(FIELDS) == null ? List.of() : ctx.attribute(FIELDS);
+        List<String> unknown = new ArrayList<>();
+        node.fieldNames().forEachRemaining(field -> {
+            if (!known.contains(field)) {
+                unknown.add(field);
+            }
+        });
+        if (!unknown.isEmpty()) {
+            throw new ApiException(
+                    400, "Unknown field(s) " + unknown + " in the request body; the fields are " + known);
+        }
+        return node;
+    }
+
+    /**
+     * An integer field in {@code [min, max]}, or {@code defaultValue} when absent or null; 400 naming the field and
+     * the value sent when it is not an integral number ({@code "two"}, {@code 2.5}, {@code true}) or out of range.
+     */
+    private int integer(JsonNode body, String field, int defaultValue, int min, int max) {
+        JsonNode value = body.get(field);
+        if (value == null || value.isNull()) {
+            return defaultValue;
+        }
+        if (!value.isNumber() || !value.canConvertToExactIntegral() || !value.canConvertToInt()) {
+            throw new ApiException(400, "Field '" + field + "' must be an integer, got " + value);
+        }
+        int number = value.intValue();
+        if (number < min || number > max) {
+            throw new ApiException(
+                    400,
+                    "Field '" + field + "' must be in [" + min + ", " + max + "], got " + number
+                            + ("replicas".equals(field)
+                                    ? " (the server's maximum: kafkaml server --max-replicas, "
+                                            + "KafkaMlServer.Builder.maxReplicas)"
+                                    : ""));
+        }
+        return number;
+    }
+
+    /** An optional string field, or {@code defaultValue} when absent or null; 400 when it is not a string. */
+    private static String optionalText(JsonNode body, String field, String defaultValue) {
+        JsonNode value = body.get(field);
+        if (value == null || value.isNull()) {
+            return defaultValue;
+        }
+        if (!value.isTextual()) {
+            throw new ApiException(400, "Field '" + field + "' must be a string, got " + value);
+        }
+        return value.asText();
+    }
+
+    /** A deployment id: a non-empty string or a whole number (Kafka-ML's ids are numbers). */
+    private static String idText(JsonNode body, String field) {
+        JsonNode value = required(body, field);
+        if (value.isIntegralNumber() && value.canConvertToLong() && value.longValue() >= 0) {
+            return Long.toString(value.longValue());
+        }
+        return text(body, field);
     }
 
     private static JsonNode required(JsonNode body, String field) {

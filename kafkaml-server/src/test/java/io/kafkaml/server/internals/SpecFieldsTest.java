@@ -1,0 +1,63 @@
+package io.kafkaml.server.internals;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kafkaml.training.Normalization;
+import io.kafkaml.training.TrainingSpec;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SpecFieldsTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static Map<String, Object> check(String spec) throws Exception {
+        return SpecFields.check(JSON.readTree(spec), JSON);
+    }
+
+    private static void refused(String spec, String... reason) {
+        assertThatThrownBy(() -> check(spec))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status())
+                        .isEqualTo(400))
+                .hasMessageContainingAll(reason)
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("java.", "Exception", "enum constant"));
+    }
+
+    @Test
+    void choicesAreReadAsTheCommandLineWritesThem() throws Exception {
+        assertThat(TrainingSpec.fromMap(check("{\"normalization\": \"standardize\", \"epochs\": 3}"))
+                        .normalization())
+                .isEqualTo(Normalization.STANDARDIZE);
+        assertThat(TrainingSpec.fromMap(check("{\"normalization\": \"min-max\"}")).normalization())
+                .isEqualTo(Normalization.MIN_MAX);
+        assertThat(TrainingSpec.fromMap(check("{\"normalization\": \"MIN_MAX\"}")).normalization())
+                .isEqualTo(Normalization.MIN_MAX);
+        assertThat(TrainingSpec.fromMap(check("{\"shuffle\": true, \"epochs\": 2.0}")).epochs())
+                .isEqualTo(2);
+        assertThat(check("{\"normalization\": null}")).isEmpty(); // the default
+        assertThat(check("null")).isEmpty();
+    }
+
+    @Test
+    void wrongTypesAreNamedWithTheValueSent() {
+        refused("{\"epochs\": \"many\"}", "spec.epochs must be an integer", "\"many\"");
+        refused("{\"epochs\": 2.7}", "spec.epochs must be an integer", "2.7");
+        refused("{\"shuffle\": \"yes\"}", "spec.shuffle must be true or false");
+        refused("{\"shuffle\": 1}", "spec.shuffle must be true or false");
+        refused("{\"incremental\": true}", "spec.incremental must be a JSON object");
+        refused("{\"semiSupervised\": \"yes\"}", "spec.semiSupervised must be a JSON object");
+        refused("{\"normalization\": \"zscore\"}", "spec.normalization must be one of", "standardize", "min-max");
+        refused("{\"normalization\": 3}", "spec.normalization must be one of");
+        refused("{\"earlyStoppingPatience\": 3}", "needs spec.earlyStoppingMetric");
+        refused("{\"epochz\": 5}", "[epochz]", "epochs");
+        refused("\"x\"", "Field 'spec' must be a JSON object");
+    }
+
+    @Test
+    void everyFieldTheSpecWritesIsKnown() {
+        assertThat(TrainingSpec.fieldNames())
+                .containsAll(TrainingSpec.builder().build().toMap().keySet());
+    }
+}
