@@ -529,6 +529,10 @@ class RestApiIT {
                     .contains("999");
             assertThat(ok(call("GET", "/deployments/results/999", null), 404).get("reason").asText())
                     .contains("999");
+            // the event stream of an unknown deployment: a 404 status, not an error event in a 200 stream
+            assertThat(call("GET", "/training/nope/events", null, null, "Accept", "text/event-stream")
+                            .statusCode())
+                    .isEqualTo(404);
             // a path served with another method: 405
             assertThat(call("PUT", "/models", Map.of()).statusCode()).isEqualTo(405);
 

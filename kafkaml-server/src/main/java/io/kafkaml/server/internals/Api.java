@@ -119,8 +119,19 @@ public final class Api implements AutoCloseable {
                 io.kafkaml.config.KafkaMlConfig.maxArtifactBytes(ml.config().originals()) + (1 << 20));
         config.routes.get(PREFIX + "/openapi.json", ctx -> ctx.json(OpenApi.document(documented(), json)));
         // Javalin streams events only to a client that asks for them: anything else gets a reason, not an empty 200
-        config.routes.before(PREFIX + "/training/{id}/events", Api::requireEventStream);
-        config.routes.before(PREFIX + "/inferences/{id}/events", Api::requireEventStream);
+        config.routes.before(PREFIX + "/training/{id}/events", ctx -> {
+            requireEventStream(ctx);
+            // an unknown id is a 404 status (probes and curl -f see it), not an error event in a 200 stream
+            if (ml.registry().deployment(ctx.pathParam("id")).isEmpty()) {
+                throw new EntityNotFoundException("deployment", ctx.pathParam("id"));
+            }
+        });
+        config.routes.before(PREFIX + "/inferences/{id}/events", ctx -> {
+            requireEventStream(ctx);
+            if (!inferences.containsKey(ctx.pathParam("id"))) {
+                throw new ApiException(404, "Inference '" + ctx.pathParam("id") + "' is not running in this server");
+            }
+        });
         config.routes.sse(PREFIX + "/training/{id}/events", this::trainingEvents);
         config.routes.sse(PREFIX + "/inferences/{id}/events", this::inferenceEvents);
         config.routes.exception(Exception.class, (e, ctx) -> error(ctx, e));

@@ -493,12 +493,17 @@ final class Routes implements AutoCloseable {
                 .response(BINARY)
                 .handle(ctx -> {
                     TrainingResult result = result(id(ctx));
+                    if (result.artifact() == null) {
+                        throw new ApiException(
+                                409,
+                                "Result '" + result.id() + "' has no trained model yet (status " + result.status()
+                                        + ")");
+                    }
                     byte[] bytes = ml.results().model(result.id());
-                    String sha256 = ml.registry()
+                    ml.registry()
                             .artifact(result.artifact())
                             .map(a -> a.sha256())
-                            .orElse("");
-                    ctx.header("X-Checksum-SHA256", sha256);
+                            .ifPresent(sha256 -> ctx.header("X-Checksum-SHA256", sha256));
                     ctx.header("Content-Disposition", "attachment; filename=\"" + result.id() + ".zip\"");
                     ctx.contentType("application/octet-stream").result(bytes);
                 });
