@@ -162,8 +162,13 @@ final class ServerCommand implements Callable<Integer> {
             }
             throw e;
         }
-        out.println("kafkaml server: dashboard " + server.uri() + ", API " + server.uri() + "api/v1 (OpenAPI "
-                + server.uri() + "api/v1/openapi.json)" + (bearer == null ? "" : "; mutating calls need the token"));
+        // bound to every interface: an address a browser on this machine can open, not 0.0.0.0
+        boolean wildcard = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]");
+        java.net.URI shown =
+                wildcard ? java.net.URI.create("http://127.0.0.1:" + server.port() + "/") : server.uri();
+        out.println("kafkaml server: dashboard " + shown + ", API " + shown + "api/v1 (OpenAPI " + shown
+                + "api/v1/openapi.json)" + (wildcard ? "; listening on every interface" : "")
+                + (bearer == null ? "" : "; mutating calls need the token"));
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         KafkaMlServer running = server;
