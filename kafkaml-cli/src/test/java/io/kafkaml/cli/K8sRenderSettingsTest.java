@@ -192,8 +192,8 @@ class K8sRenderSettingsTest {
         }
         assertThat(objects)
                 .extracting(io.fabric8.kubernetes.api.model.HasMetadata::getKind)
-                .containsExactly("ServiceAccount", "Role", "RoleBinding", "Deployment", "Service");
-        var container = ((Deployment) objects.get(3))
+                .containsExactly("ServiceAccount", "ServiceAccount", "Role", "RoleBinding", "Deployment", "Service");
+        var container = ((Deployment) objects.get(4))
                 .getSpec()
                 .getTemplate()
                 .getSpec()
