@@ -533,6 +533,7 @@ class RestApiIT {
             assertThat(call("GET", "/training/nope/events", null, null, "Accept", "text/event-stream")
                             .statusCode())
                     .isEqualTo(404);
+            assertThat(call("GET", "/training/nope/events", null).statusCode()).isEqualTo(406);
             // a path served with another method: 405
             assertThat(call("PUT", "/models", Map.of()).statusCode()).isEqualTo(405);
 
