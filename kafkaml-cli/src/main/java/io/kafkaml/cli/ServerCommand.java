@@ -164,8 +164,7 @@ final class ServerCommand implements Callable<Integer> {
         }
         // bound to every interface: an address a browser on this machine can open, not 0.0.0.0
         boolean wildcard = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]");
-        java.net.URI shown =
-                wildcard ? java.net.URI.create("http://127.0.0.1:" + server.port() + "/") : server.uri();
+        java.net.URI shown = wildcard ? java.net.URI.create("http://127.0.0.1:" + server.port() + "/") : server.uri();
         out.println("kafkaml server: dashboard " + shown + ", API " + shown + "api/v1 (OpenAPI " + shown
                 + "api/v1/openapi.json)" + (wildcard ? "; listening on every interface" : "")
                 + (bearer == null ? "" : "; mutating calls need the token"));

@@ -628,8 +628,8 @@ class ChildProcessIT {
 
             // a SIGTERM while a scale to the maximum is starting replicas one by one still stops the server: the
             // scale ends at its next replica, the deployment is stopped, exit 0 (it waited on the scale's lock)
-            java.util.regex.Matcher bootstrap = java.util.regex.Pattern.compile("bootstrap.servers=(\\S+)")
-                    .matcher(Files.readString(log));
+            java.util.regex.Matcher bootstrap =
+                    java.util.regex.Pattern.compile("bootstrap.servers=(\\S+)").matcher(Files.readString(log));
             assertThat(bootstrap.find()).isTrue();
             java.util.function.BiFunction<String, String, java.net.http.HttpResponse<String>> post = (path, body) -> {
                 try {
@@ -644,12 +644,17 @@ class ChildProcessIT {
                 }
             };
             String model = new com.fasterxml.jackson.databind.ObjectMapper()
-                    .writeValueAsString(Map.of("name", "mlp", "configuration", CliFixture.mlp(2).build().toJson()));
+                    .writeValueAsString(Map.of(
+                            "name",
+                            "mlp",
+                            "configuration",
+                            CliFixture.mlp(2).build().toJson()));
             assertThat(post.apply("/models", model).statusCode()).isEqualTo(201);
-            assertThat(post.apply("/configurations", "{\"name\":\"c\",\"models\":[\"mlp\"]}").statusCode())
+            assertThat(post.apply("/configurations", "{\"name\":\"c\",\"models\":[\"mlp\"]}")
+                            .statusCode())
                     .isEqualTo(201);
-            java.net.http.HttpResponse<String> deployment =
-                    post.apply("/deployments", "{\"configuration\":\"c\",\"deploymentId\":\"5\",\"spec\":{\"epochs\":1}}");
+            java.net.http.HttpResponse<String> deployment = post.apply(
+                    "/deployments", "{\"configuration\":\"c\",\"deploymentId\":\"5\",\"spec\":{\"epochs\":1}}");
             assertThat(deployment.statusCode()).as(deployment.body()).isEqualTo(201);
             try (io.kafkaml.sink.RecordDataSink sink = io.kafkaml.sink.RecordDataSink.builder(
                             Map.of("bootstrap.servers", bootstrap.group(1)))

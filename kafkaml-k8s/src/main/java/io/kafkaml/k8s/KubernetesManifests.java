@@ -307,8 +307,7 @@ public final class KubernetesManifests {
         // the server's own identity carries the Role; the training Jobs get another one with no role and no token
         // mounted (a worker needs no Kubernetes API: code in a training pod must not be able to create Jobs)
         String account = SERVER_SERVICE_ACCOUNT;
-        String workerAccount =
-                settings.serviceAccount() != null ? settings.serviceAccount() : WORKER_SERVICE_ACCOUNT;
+        String workerAccount = settings.serviceAccount() != null ? settings.serviceAccount() : WORKER_SERVICE_ACCOUNT;
         String name = "kafkaml-server";
         Map<String, String> labels = ordered(
                 "app.kubernetes.io/name", "kafkaml", COMPONENT_LABEL, "server", "app.kubernetes.io/instance", name);

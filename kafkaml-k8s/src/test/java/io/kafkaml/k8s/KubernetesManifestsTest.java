@@ -223,7 +223,8 @@ class KubernetesManifestsTest {
         assertThat(container.getStartupProbe().getFailureThreshold()).isEqualTo(30);
         // the Jobs run under the other account: no role is bound to it and no token is mounted (review S8)
         var workers = (io.fabric8.kubernetes.api.model.ServiceAccount) objects.get(1);
-        assertThat(container.getArgs()).containsSequence("--service-account", workers.getMetadata().getName());
+        assertThat(container.getArgs())
+                .containsSequence("--service-account", workers.getMetadata().getName());
         assertThat(workers.getMetadata().getName()).isNotEqualTo("kafkaml-server");
         assertThat(workers.getAutomountServiceAccountToken()).isFalse();
         var binding = (io.fabric8.kubernetes.api.model.rbac.RoleBinding) objects.get(3);

@@ -118,7 +118,8 @@ class RestApiIT {
 
     /** The value of the server's gauge of open event streams at its /metrics. */
     private double openEventStreams() throws Exception {
-        String scrape = http.send(HttpRequest.newBuilder(base.resolve("metrics")).build(), HttpResponse.BodyHandlers.ofString())
+        String scrape = http.send(
+                        HttpRequest.newBuilder(base.resolve("metrics")).build(), HttpResponse.BodyHandlers.ofString())
                 .body();
         return scrape.lines()
                 .filter(line -> line.startsWith("kafkaml_server_event_streams "))
@@ -322,7 +323,8 @@ class RestApiIT {
                     201);
             assertThat(inference.get("replicas").asInt()).isEqualTo(1);
             // a second start of the same id: 409, and the first deployment is still the one this server runs
-            Map<String, Object> again = Map.of("resultId", resultId, "inputTopic", "in", "outputTopic", "out", "id", "serve-mlp");
+            Map<String, Object> again =
+                    Map.of("resultId", resultId, "inputTopic", "in", "outputTopic", "out", "id", "serve-mlp");
             assertThat(ok(call("POST", "/inferences", again), 409).get("reason").asText())
                     .contains("already running");
             // replicas: an integer within the server's maximum, named with the value sent
@@ -493,13 +495,17 @@ class RestApiIT {
             // a web page cannot drive the server: a JSON body sent as text/plain (a form or a no-cors fetch) is 415, a
             // foreign Origin 403, a request addressed to another name (DNS rebinding) 403
             String model = JSON.writeValueAsString(Map.of("name", "csrf", "configuration", mlpJson()));
-            assertThat(ok(call("POST", "/models", model, "text/plain"), 415).get("reason").asText())
+            assertThat(ok(call("POST", "/models", model, "text/plain"), 415)
+                            .get("reason")
+                            .asText())
                     .contains("application/json");
             assertThat(ok(call("POST", "/models", model, "application/json", "Origin", "http://evil.example"), 403)
                             .get("reason")
                             .asText())
                     .contains("http://evil.example");
-            assertThat(ok(call("POST", "/models/k/keras", new byte[100], "text/plain"), 415).get("reason").asText())
+            assertThat(ok(call("POST", "/models/k/keras", new byte[100], "text/plain"), 415)
+                            .get("reason")
+                            .asText())
                     .contains("application/octet-stream");
             assertThat(getWithHost("/models", "evil.example:" + base.getPort())).startsWith("HTTP/1.1 403");
             assertThat(getWithHost("/models", "localhost:" + base.getPort())).startsWith("HTTP/1.1 200");
@@ -527,7 +533,9 @@ class RestApiIT {
                             .get("reason")
                             .asText())
                     .contains("999");
-            assertThat(ok(call("GET", "/deployments/results/999", null), 404).get("reason").asText())
+            assertThat(ok(call("GET", "/deployments/results/999", null), 404)
+                            .get("reason")
+                            .asText())
                     .contains("999");
             // the event stream of an unknown deployment: a 404 status, not an error event in a 200 stream
             assertThat(call("GET", "/training/nope/events", null, null, "Accept", "text/event-stream")

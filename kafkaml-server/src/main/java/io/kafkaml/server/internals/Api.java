@@ -63,6 +63,7 @@ public final class Api implements AutoCloseable {
     private final Set<SseClient> streams = ConcurrentHashMap.newKeySet();
     /** Counted down by {@link #beginShutdown()}: wakes every stream between its ticks. */
     private final CountDownLatch stopping = new CountDownLatch(1);
+
     private final AtomicBoolean closing = new AtomicBoolean();
 
     private static final java.util.concurrent.atomic.AtomicLong STREAM_NUMBERS =

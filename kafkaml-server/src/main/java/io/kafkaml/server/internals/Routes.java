@@ -62,6 +62,7 @@ final class Routes implements AutoCloseable {
     private final java.util.Set<String> starting = ConcurrentHashMap.newKeySet();
     /** Ids of inference deployments a request is scaling now (a second scale is refused until it answers). */
     private final java.util.Set<String> scaling = ConcurrentHashMap.newKeySet();
+
     private final int maxReplicas;
     private final java.util.concurrent.atomic.AtomicBoolean closing;
 
@@ -184,13 +185,14 @@ final class Routes implements AutoCloseable {
         void handle(Handler handler) {
             int declared = status;
             List<String> names = List.copyOf(fields.keySet());
-            table.add(new Route(method, path, tag, summary, kafkaMl, body, response, declared, query, Map.copyOf(fields), ctx -> {
-                ctx.attribute(FIELDS, names);
-                handler.handle(ctx);
-                if (ctx.statusCode() == 200 && declared != 200) {
-                    ctx.status(declared);
-                }
-            }));
+            table.add(new Route(
+                    method, path, tag, summary, kafkaMl, body, response, declared, query, Map.copyOf(fields), ctx -> {
+                        ctx.attribute(FIELDS, names);
+                        handler.handle(ctx);
+                        if (ctx.statusCode() == 200 && declared != 200) {
+                            ctx.status(declared);
+                        }
+                    }));
         }
     }
 
@@ -356,8 +358,7 @@ final class Routes implements AutoCloseable {
                     List<String> models = new ArrayList<>();
                     for (JsonNode model : names) {
                         if (!model.isTextual() || model.asText().isBlank()) {
-                            throw new ApiException(
-                                    400, "Field 'models' must be an array of model names, got " + names);
+                            throw new ApiException(400, "Field 'models' must be an array of model names, got " + names);
                         }
                         models.add(model.asText());
                     }
@@ -542,11 +543,7 @@ final class Routes implements AutoCloseable {
                     if (!version.canConvertToExactIntegral() || version.asInt() < 1) {
                         throw new ApiException(400, "Field 'version' must be a version number (1, 2, ...)");
                     }
-                    return ml.results()
-                            .promote(
-                                    result.id(),
-                                    version.asInt(),
-                                    optionalText(body, "reason", "manual"));
+                    return ml.results().promote(result.id(), version.asInt(), optionalText(body, "reason", "manual"));
                 });
     }
 
@@ -584,7 +581,9 @@ final class Routes implements AutoCloseable {
                     // next generated deployment id past it)
                     deployment(deploymentId);
                     ctx.contentType("application/json")
-                            .result(ml.datasources().resend(datasource, deploymentId).toJson());
+                            .result(ml.datasources()
+                                    .resend(datasource, deploymentId)
+                                    .toJson());
                 });
     }
 
@@ -607,7 +606,14 @@ final class Routes implements AutoCloseable {
                                 + "deadLetterTopic?}; replicas run in this server, their meters at its /metrics")
                 .kafkaMl("POST /results/inference/<pk>")
                 .body(JSON_OBJECT)
-                .fields("resultId:string", "inputTopic:string", "outputTopic:string", "replicas:integer", "id:string", "maxBatchSize:integer", "deadLetterTopic:string")
+                .fields(
+                        "resultId:string",
+                        "inputTopic:string",
+                        "outputTopic:string",
+                        "replicas:integer",
+                        "id:string",
+                        "maxBatchSize:integer",
+                        "deadLetterTopic:string")
                 .status(201)
                 .json(ctx -> {
                     JsonNode body = body(ctx);
@@ -621,8 +627,7 @@ final class Routes implements AutoCloseable {
                     if (body.hasNonNull("deadLetterTopic")) {
                         spec.deadLetterTopic(text(body, "deadLetterTopic"));
                     }
-                    String id =
-                            body.hasNonNull("id") ? text(body, "id") : "infer-" + resultId.replace('.', '-');
+                    String id = body.hasNonNull("id") ? text(body, "id") : "infer-" + resultId.replace('.', '-');
                     InferenceSpec built = spec.build();
                     if (!starting.add(id)) {
                         throw new ApiException(409, "Inference '" + id + "' is being started by another request");
@@ -760,8 +765,8 @@ final class Routes implements AutoCloseable {
                 } catch (IllegalStateException e) {
                     if (inference.state() != LocalInference.State.RUNNING) {
                         throw new ApiException(
-                                409, "Inference '" + id + "' was stopped while it was scaled (" + inference.state()
-                                        + ")");
+                                409,
+                                "Inference '" + id + "' was stopped while it was scaled (" + inference.state() + ")");
                     }
                     throw e;
                 }

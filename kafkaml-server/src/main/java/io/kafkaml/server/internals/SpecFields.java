@@ -63,11 +63,12 @@ final class SpecFields {
         if (!unknown.isEmpty()) {
             throw new ApiException(
                     400,
-                    "Unknown training spec field(s) " + unknown.stream().sorted().toList() + "; the fields are "
+                    "Unknown training spec field(s) "
+                            + unknown.stream().sorted().toList() + "; the fields are "
                             + new TreeSet<>(TrainingSpec.fieldNames()));
         }
         ObjectNode checked = ((ObjectNode) spec).deepCopy();
-        spec.fields().forEachRemaining(entry -> {
+        spec.properties().forEach(entry -> {
             String field = entry.getKey();
             JsonNode value = entry.getValue();
             if (value.isNull()) {
@@ -98,9 +99,10 @@ final class SpecFields {
                 if (!choices.contains(name)) {
                     throw refused(
                             field,
-                            "one of " + choices.stream()
-                                    .map(c -> c.toLowerCase(Locale.ROOT).replace('_', '-'))
-                                    .toList(),
+                            "one of "
+                                    + choices.stream()
+                                            .map(c -> c.toLowerCase(Locale.ROOT).replace('_', '-'))
+                                            .toList(),
                             value);
                 }
                 checked.put(field, name);

@@ -19,8 +19,8 @@ class SpecFieldsTest {
 
     private static void refused(String spec, String... reason) {
         assertThatThrownBy(() -> check(spec))
-                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status())
-                        .isEqualTo(400))
+                .isInstanceOfSatisfying(
+                        ApiException.class, e -> assertThat(e.status()).isEqualTo(400))
                 .hasMessageContainingAll(reason)
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("java.", "Exception", "enum constant"));
     }
@@ -30,11 +30,14 @@ class SpecFieldsTest {
         assertThat(TrainingSpec.fromMap(check("{\"normalization\": \"standardize\", \"epochs\": 3}"))
                         .normalization())
                 .isEqualTo(Normalization.STANDARDIZE);
-        assertThat(TrainingSpec.fromMap(check("{\"normalization\": \"min-max\"}")).normalization())
+        assertThat(TrainingSpec.fromMap(check("{\"normalization\": \"min-max\"}"))
+                        .normalization())
                 .isEqualTo(Normalization.MIN_MAX);
-        assertThat(TrainingSpec.fromMap(check("{\"normalization\": \"MIN_MAX\"}")).normalization())
+        assertThat(TrainingSpec.fromMap(check("{\"normalization\": \"MIN_MAX\"}"))
+                        .normalization())
                 .isEqualTo(Normalization.MIN_MAX);
-        assertThat(TrainingSpec.fromMap(check("{\"shuffle\": true, \"epochs\": 2.0}")).epochs())
+        assertThat(TrainingSpec.fromMap(check("{\"shuffle\": true, \"epochs\": 2.0}"))
+                        .epochs())
                 .isEqualTo(2);
         assertThat(check("{\"normalization\": null}")).isEmpty(); // the default
         assertThat(check("null")).isEmpty();
