@@ -69,6 +69,9 @@ public final class Api implements AutoCloseable {
     private static final java.util.concurrent.atomic.AtomicLong STREAM_NUMBERS =
             new java.util.concurrent.atomic.AtomicLong();
 
+    /** How long {@link #beginShutdown()} waits for the event streams to end. */
+    private static final long STREAMS_CLOSE_WAIT_SECONDS = 5;
+
     /** The most event streams open at once; one more is answered with an {@code error} event (status 503). */
     static final int MAX_EVENT_STREAMS = 64;
 
@@ -383,8 +386,23 @@ public final class Api implements AutoCloseable {
      * progress at their next replica. Called before HTTP stops, so that requests in flight end soon.
      */
     public void beginShutdown() {
-        closing.set(true);
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
         stopping.countDown();
+        // each stream closes its client on its own thread: wait for them while HTTP still runs (an SseClient closed
+        // after Jetty recycled its request sends Javalin into a loop of errors)
+        events.shutdown();
+        try {
+            if (!events.awaitTermination(STREAMS_CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                log.warn(
+                        "{} event stream(s) did not end within {} s (a client that does not read); HTTP stops anyway",
+                        streams.size(),
+                        STREAMS_CLOSE_WAIT_SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
@@ -394,14 +412,6 @@ public final class Api implements AutoCloseable {
     @Override
     public void close() {
         beginShutdown();
-        for (SseClient client : streams) {
-            try {
-                client.close();
-            } catch (RuntimeException e) {
-                log.debug("Could not close an event stream: {}", e.toString());
-            }
-        }
-        events.shutdown();
         table.close();
         for (LocalInference inference : inferences.values()) {
             try {
