@@ -233,7 +233,9 @@ public final class ControlChannel implements AutoCloseable {
                             }
                         }
                     } catch (InvalidControlMessageException e) {
-                        if (e.deploymentId().filter(deploymentId::equals).isPresent()) {
+                        if (e.deploymentId().filter(deploymentId::equals).isPresent()
+                                || ControlMessage.peekDeploymentIds(record.key(), record.value())
+                                        .contains(deploymentId)) { // a string key "5" too
                             matcher.offerInvalid(record, e);
                             continue;
                         }

@@ -572,4 +572,27 @@ class IncrementalResumeTest {
         // the older stream (offsets 0..19 of each partition) was not read: it would have made a third window
         assertThat(registry.result("7.mlp").orElseThrow().epochCount()).isEqualTo(2);
     }
+
+    @org.junit.jupiter.api.Test
+    void aTrainerClaimedWhileItRecordsAWindowDoesNotCommitIt() {
+        kafka.createTopic("control", 1, Map.of());
+        kafka.createTopic("points", 1, Map.of());
+        sendControlMessage();
+        send(0, 2 * WINDOW, 1);
+        Registry registry = connect();
+        TrainingRunner runner =
+                new TrainingRunner(job(registry), registry, CONFIG, new TrainingRunnerTest.Events(), kafka);
+        List<String> stages = new java.util.concurrent.CopyOnWriteArrayList<>();
+        runner.stageHook = stage -> {
+            stages.add(stage);
+            if (stage.equals("checkpointed:2")) { // a newer trainer claims the result between the write and the commit
+                registry.claimTraining("7.mlp", "a-newer-trainer");
+            }
+        };
+        runner.run();
+
+        assertThat(stages).contains("committed:1", "checkpointed:2").doesNotContain("committed:2");
+        assertThat(runner.finalStatus()).isNotEqualTo(DeploymentStatus.FINISHED);
+        assertThat(registry.trainingClaimant("7.mlp")).contains("a-newer-trainer");
+    }
 }
