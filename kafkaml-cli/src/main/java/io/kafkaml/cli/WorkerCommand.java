@@ -104,6 +104,10 @@ final class WorkerCommand implements Callable<Integer> {
         if (role.equals("control-logger")) {
             return controlLogger(settings);
         }
+        if (role.equals("train") || role.equals("infer")) {
+            // ND4J's backend loads in the background while the registry catches up (start-up time)
+            io.kafkaml.internals.Nd4jThreads.preloadInBackground(settings);
+        }
         try (Registry registry = Registry.connect(settings, config.registryPrefix(), Duration.ofSeconds(60))) {
             return switch (role) {
                 case "train" -> train(registry, settings);

@@ -697,10 +697,23 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
                 int end = Math.min(all.size(), done + chunks.size());
                 long begin = System.nanoTime();
                 processChunk(all.subList(done, end));
+                // the next offset of each partition: a poll's records come partition after partition, so one entry
+                // per run of a partition (the last record of the last run of a partition decides, as before)
+                ConsumerRecord<byte[], byte[]> previous = null;
                 for (ConsumerRecord<byte[], byte[]> record : all.subList(done, end)) {
+                    if (previous != null
+                            && (previous.partition() != record.partition()
+                                    || !previous.topic().equals(record.topic()))) {
+                        offsets.put(
+                                new TopicPartition(previous.topic(), previous.partition()),
+                                new OffsetAndMetadata(previous.offset() + 1));
+                    }
+                    previous = record;
+                }
+                if (previous != null) {
                     offsets.put(
-                            new TopicPartition(record.topic(), record.partition()),
-                            new OffsetAndMetadata(record.offset() + 1));
+                            new TopicPartition(previous.topic(), previous.partition()),
+                            new OffsetAndMetadata(previous.offset() + 1));
                 }
                 int change = chunks.took(end - done, System.nanoTime() - begin);
                 if (change < 0) {
@@ -1110,6 +1123,9 @@ public final class InferenceReplica implements Supervisor.Runner, LocalInference
 
     private Throwable takeRefused(ConsumerRecord<byte[], byte[]> record) {
         // kept until a transaction that handled it commits: an abort for another input brings it back again
+        if (refused.isEmpty()) {
+            return null; // the usual case: no key to build per input
+        }
         Map<Long, Throwable> offsets = refused.get(new TopicPartition(record.topic(), record.partition()));
         return offsets == null ? null : offsets.get(record.offset());
     }
