@@ -426,6 +426,15 @@ class RestApiIT {
             JsonNode notRunning = ok(call("POST", "/inferences/serve-mlp/scale", Map.of("replicas", 1)), 409);
             assertThat(notRunning.get("reason").asText()).contains("not running");
 
+            // a Keras file streamed as the body is imported and stored
+            byte[] h5 = java.nio.file.Files.readAllBytes(
+                    java.nio.file.Path.of("../kafkaml-keras/src/test/resources/keras213-sequential-sparse.h5"));
+            assertThat(ok(call("POST", "/models/uploaded/keras", h5), 201)
+                            .get("name")
+                            .asText())
+                    .isEqualTo("uploaded");
+            assertThat(ml.models().get("uploaded")).isPresent();
+
             JsonNode openApi = ok(call("GET", "/openapi.json", null), 200);
             assertThat(openApi.get("paths").has("/results/model/{id}")).isTrue();
             assertThat(openApi.get("paths")
@@ -477,6 +486,16 @@ class RestApiIT {
 
             JsonNode oversized = ok(call("POST", "/models/big/keras", new byte[5000]), 413);
             assertThat(oversized.get("reason").asText()).contains(KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG);
+
+            // a chunked upload declares no length: it is counted as it is read, and refused past the limit
+            HttpResponse<String> chunked = http.send(
+                    HttpRequest.newBuilder(base.resolve("api/v1/models/big/keras"))
+                            .header("Content-Type", "application/octet-stream")
+                            .POST(HttpRequest.BodyPublishers.ofInputStream(
+                                    () -> new java.io.ByteArrayInputStream(new byte[5000])))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(ok(chunked, 413).get("reason").asText()).contains(KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG);
 
             JsonNode notKeras = ok(call("POST", "/models/junk/keras", new byte[100]), 400);
             assertThat(notKeras.get("reason").asText()).contains("HDF5");

@@ -69,6 +69,9 @@ public final class Api implements AutoCloseable {
     private static final java.util.concurrent.atomic.AtomicLong STREAM_NUMBERS =
             new java.util.concurrent.atomic.AtomicLong();
 
+    /** The largest JSON request body (16 MiB); a larger one is answered 413. */
+    static final long MAX_JSON_BODY_BYTES = 16L << 20;
+
     /** How long {@link #beginShutdown()} waits for the event streams to end. */
     private static final long STREAMS_CLOSE_WAIT_SECONDS = 5;
 
@@ -118,9 +121,9 @@ public final class Api implements AutoCloseable {
         for (Route route : routes) {
             config.routes.addHttpHandler(route.method(), PREFIX + route.path(), route.handler());
         }
-        config.http.maxRequestSize = Math.max(
-                config.http.maxRequestSize,
-                io.kafkaml.config.KafkaMlConfig.maxArtifactBytes(ml.config().originals()) + (1 << 20));
+        // JSON bodies (a DL4J configuration is the largest) are held in memory: bounded apart from the model file
+        // upload, which is streamed to a file and counted against kafkaml.max.artifact.bytes
+        config.http.maxRequestSize = MAX_JSON_BODY_BYTES;
         config.routes.get(PREFIX + "/openapi.json", ctx -> ctx.json(OpenApi.document(documented(), json)));
         // Javalin streams events only to a client that asks for them: anything else gets a reason, not an empty 200
         config.routes.before(PREFIX + "/training/{id}/events", ctx -> {

@@ -285,16 +285,29 @@ final class Routes implements AutoCloseable {
                     "Send the .h5 file as 'Content-Type: application/octet-stream' (was "
                             + (type.isEmpty() ? "none" : "'" + type + "'") + ")");
         }
-        byte[] bytes = ctx.bodyAsBytes();
-        if (bytes.length > maxArtifactBytes) {
-            throw tooLarge(bytes.length);
-        }
-        if (bytes.length == 0) {
-            throw new ApiException(400, "The request body is empty: send the Keras .h5 file as the body");
-        }
         Path file = Files.createTempFile("kafkaml-upload-", ".h5");
         try {
-            Files.write(file, bytes);
+            // streamed to the file and counted as it comes (a chunked body declares no length): never more than the
+            // limit is read or held
+            long copied = 0;
+            try (java.io.InputStream in = ctx.bodyInputStream();
+                    java.io.OutputStream out = Files.newOutputStream(file)) {
+                byte[] buffer = new byte[64 * 1024];
+                for (int read = in.read(buffer); read >= 0; read = in.read(buffer)) {
+                    copied += read;
+                    if (copied > maxArtifactBytes) {
+                        throw new ApiException(
+                                413,
+                                "The model file holds more than the limit of " + maxArtifactBytes + " bytes ("
+                                        + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + "): raise "
+                                        + KafkaMlConfig.MAX_ARTIFACT_BYTES_CONFIG + " to register it");
+                    }
+                    out.write(buffer, 0, read);
+                }
+            }
+            if (copied == 0) {
+                throw new ApiException(400, "The request body is empty: send the Keras .h5 file as the body");
+            }
             if (!KerasModels.isKerasFile(file)) {
                 throw new ApiException(400, "The body is not a Keras .h5 file (no HDF5 signature)");
             }
