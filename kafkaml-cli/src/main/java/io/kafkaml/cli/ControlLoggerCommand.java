@@ -3,12 +3,16 @@ package io.kafkaml.cli;
 import io.kafkaml.KafkaMl;
 import io.kafkaml.common.KafkaAccessException;
 import io.kafkaml.common.KafkaMlException;
+import io.kafkaml.config.KafkaMlConfig;
 import io.kafkaml.registry.ControlLogger;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -21,7 +25,7 @@ import picocli.CommandLine.Spec;
  * seconds of its control message, whoever sent it ({@code kafkaml send}, a {@code DataSink}, Kafka-ML's sinks).
  * Restarting it is harmless: it re-reads the topic and skips what is already recorded. It runs a launcher-less
  * {@link KafkaMl} with its control logger. A refusal by the broker (no {@code READ} on the control topic, no
- * {@code WRITE} on the registry, bad credentials) that lasts
+ * {@code WRITE} on the registry, bad credentials), when it starts or while it runs, that lasts
  * {@value io.kafkaml.config.KafkaMlConfig#CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG} (default 30 s) ends it with one line
  * naming the principal, the resource and the operation, and exit status 1; so does any other end of the logger's
  * thread (an {@link Error}), with its reason. SIGTERM/SIGINT ends it with status 0 once the logger has stopped.
@@ -52,10 +56,50 @@ final class ControlLoggerCommand implements Callable<Integer> {
             org.apache.logging.log4j.core.config.Configurator.setLevel(
                     ControlLogger.class.getName() + ".failure", org.apache.logging.log4j.Level.OFF);
         }
-        KafkaMl ml = client.cataloger(topic);
+        KafkaMl ml = startRetryingRefusals(
+                () -> client.cataloger(topic),
+                client.settings().originals(),
+                spec.commandLine().getErr());
         PrintWriter out = spec.commandLine().getOut();
         runUntilShutdown(out, ml, topic, client.registryPrefix());
         return 0;
+    }
+
+    /**
+     * Starts the cataloger with {@code start}, retrying a refusal by the broker (no ACL on the registry topics yet, a
+     * SCRAM user not yet known to every broker) for {@value
+     * io.kafkaml.config.KafkaMlConfig#CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG}, as the running logger retries its own
+     * refusals: ACLs and credentials reach the brokers asynchronously. Each retry prints one line on {@code err}.
+     *
+     * @throws KafkaMlException the last refusal (a {@link KafkaAccessException}, or a registry error caused by one)
+     *     once the retry time is spent; any other failure at once
+     * @throws InterruptedException when interrupted while waiting for the next try
+     */
+    static KafkaMl startRetryingRefusals(Supplier<KafkaMl> start, Map<String, ?> settings, PrintWriter err)
+            throws InterruptedException {
+        long retryMs = KafkaMlConfig.controlLoggerRefusalRetryMs(settings);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryMs);
+        long backoffMs = 1_000;
+        for (int refusals = 1; ; refusals++) {
+            try {
+                return start.get();
+            } catch (KafkaMlException e) {
+                if (KafkaAccessException.find(e, settings, "DESCRIBE").isEmpty()) {
+                    throw e; // not a refusal: retrying would not help
+                }
+                long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (leftMs <= 0) {
+                    throw e;
+                }
+                long waitMs = Math.min(backoffMs, leftMs);
+                err.println("control-logger: the broker refused the registry (" + refusals + " in a row; final after "
+                        + retryMs + " ms, " + KafkaMlConfig.CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG + "); retrying in "
+                        + waitMs + " ms: " + e.getMessage());
+                err.flush();
+                Thread.sleep(waitMs);
+                backoffMs = Math.min(backoffMs * 2, 5_000);
+            }
+        }
     }
 
     /**

@@ -181,12 +181,15 @@ final class WorkerCommand implements Callable<Integer> {
 
     /** The always-on catalog: runs until SIGTERM (the Kubernetes Deployment of {@code k8s render control-logger}). */
     private int controlLogger(Map<String, Object> settings) throws InterruptedException {
-        KafkaMl ml = KafkaMl.builder(settings)
-                .withoutLauncher()
-                .controlLogger(true)
-                .registryTimeout(Duration.ofSeconds(60))
-                .build()
-                .start();
+        KafkaMl ml = ControlLoggerCommand.startRetryingRefusals(
+                () -> KafkaMl.builder(settings)
+                        .withoutLauncher()
+                        .controlLogger(true)
+                        .registryTimeout(Duration.ofSeconds(60))
+                        .build()
+                        .start(),
+                settings,
+                spec.commandLine().getErr());
         ControlLoggerCommand.runUntilShutdown(
                 spec.commandLine().getOut(), ml, config.controlTopic(), config.registryPrefix());
         return 0;

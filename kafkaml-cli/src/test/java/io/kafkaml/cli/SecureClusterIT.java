@@ -299,6 +299,37 @@ class SecureClusterIT {
         assertOneLineError(
                 as("operator-quick", "control-logger"),
                 "kafkaml control-logger: User:operator is not authorized to READ topic '" + CONTROL + "'");
+
+        // a server whose control logger stopped so still serves, and its health says DEGRADED with the reason
+        Properties quick = new Properties();
+        try (java.io.Reader in = Files.newBufferedReader(dir.resolve("operator-quick.properties"))) {
+            quick.load(in);
+        }
+        Map<String, Object> settings = new HashMap<>();
+        quick.forEach((k, v) -> settings.put((String) k, v));
+        try (io.kafkaml.KafkaMl ml = io.kafkaml.KafkaMl.builder(settings)
+                        .withoutLauncher()
+                        .controlLogger(true)
+                        .build()
+                        .start();
+                io.kafkaml.server.KafkaMlServer server =
+                        io.kafkaml.server.KafkaMlServer.builder(ml).port(0).build().start()) {
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            java.net.http.HttpRequest health = java.net.http.HttpRequest.newBuilder(
+                            server.uri().resolve("api/v1/health"))
+                    .build();
+            await().atMost(Duration.ofSeconds(60)).until(() -> {
+                java.net.http.HttpResponse<String> answer =
+                        http.send(health, java.net.http.HttpResponse.BodyHandlers.ofString());
+                return answer.statusCode() == 200
+                        && "DEGRADED".equals(Output.JSON.readTree(answer.body()).path("status").asText());
+            });
+            JsonNode answer = Output.JSON.readTree(
+                    http.send(health, java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+            assertThat(answer.path("controlLogger").path("state").asText()).isEqualTo("FAILED");
+            assertThat(answer.path("controlLogger").path("reason").asText())
+                    .contains("User:operator is not authorized to READ topic '" + CONTROL + "'");
+        }
     }
 
     @Test
@@ -308,6 +339,24 @@ class SecureClusterIT {
         operator(false);
         try {
             assertOneLineError(as("operator", "models", "list"), "User:operator is not authorized to DESCRIBE");
+            // the control logger retries a refusal of the registry as it retries one of the control topic (ACLs
+            // reach the brokers asynchronously), then ends with the same line
+            Files.writeString(
+                    dir.resolve("operator-retrying.properties"),
+                    Files.readString(dir.resolve("operator.properties")) + "\n"
+                            + KafkaMlConfig.CONTROL_LOGGER_REFUSAL_RETRY_MS_CONFIG + "=1500\n");
+            KafkaMlCliIT.Run logger = as("operator-retrying", "control-logger");
+            assertThat(logger.status()).as(logger.err()).isEqualTo(1);
+            List<String> lines = logger.err().strip().lines().toList();
+            assertThat(lines).as(logger.err()).hasSizeGreaterThan(1);
+            assertThat(lines.subList(0, lines.size() - 1))
+                    .allSatisfy(line -> assertThat(line)
+                            .startsWith("control-logger: the broker refused the registry (")
+                            .contains("retrying in")
+                            .contains("User:operator is not authorized to DESCRIBE"));
+            assertThat(lines.get(lines.size() - 1))
+                    .startsWith("kafkaml control-logger: ")
+                    .contains("User:operator is not authorized to DESCRIBE");
         } finally {
             operator(true);
         }

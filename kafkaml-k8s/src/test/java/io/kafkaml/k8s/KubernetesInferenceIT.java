@@ -263,13 +263,23 @@ class KubernetesInferenceIT {
                 }
                 assertThat(won).hasSize(1);
                 assertThat(refused).singleElement().isInstanceOf(InferenceException.class);
-                Inference record = first.inference("race").orElseThrow();
-                assertThat(record.status()).isEqualTo("RUNNING");
-                assertThat(record.owner())
+                // each registry sees the winner's RUNNING record once it has caught up with the other's writes
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(30))
+                        .until(() -> first.inference("race")
+                                        .filter(r -> "RUNNING".equals(r.status()))
+                                        .isPresent()
+                                && second.inference("race")
+                                        .filter(r -> "RUNNING".equals(r.status()))
+                                        .isPresent());
+                assertThat(first.inference("race").orElseThrow().owner())
                         .isEqualTo(second.inference("race").orElseThrow().owner());
                 assertThat(deploymentExists(won.get(0).name())).isTrue();
                 won.get(0).stop();
-                assertThat(first.inference("race").orElseThrow().status()).isEqualTo("STOPPED");
+                // the winner may have been 'second': 'first' reads the STOPPED record once its registry catches up
+                Awaitility.await()
+                        .atMost(Duration.ofSeconds(30))
+                        .until(() -> first.inference("race").orElseThrow().status(), "STOPPED"::equals);
             } finally {
                 pool.shutdownNow();
             }
