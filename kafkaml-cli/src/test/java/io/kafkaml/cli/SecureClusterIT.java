@@ -289,7 +289,7 @@ class SecureClusterIT {
     @Test
     @Timeout(120)
     @Order(6)
-    void controlLoggerWithoutReadOnTheControlTopicExitsWithOneLine() throws IOException {
+    void controlLoggerWithoutReadOnTheControlTopicExitsWithOneLine() throws IOException, InterruptedException {
         // the operator may read and write the registry, not read the control topic: the command ends once the refusal
         // has lasted kafkaml.control.logger.refusal.retry.ms (1 s here, 30 s by default)
         Files.writeString(
@@ -312,8 +312,10 @@ class SecureClusterIT {
                         .controlLogger(true)
                         .build()
                         .start();
-                io.kafkaml.server.KafkaMlServer server =
-                        io.kafkaml.server.KafkaMlServer.builder(ml).port(0).build().start()) {
+                io.kafkaml.server.KafkaMlServer server = io.kafkaml.server.KafkaMlServer.builder(ml)
+                        .port(0)
+                        .build()
+                        .start()) {
             java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
             java.net.http.HttpRequest health = java.net.http.HttpRequest.newBuilder(
                             server.uri().resolve("api/v1/health"))
@@ -322,10 +324,14 @@ class SecureClusterIT {
                 java.net.http.HttpResponse<String> answer =
                         http.send(health, java.net.http.HttpResponse.BodyHandlers.ofString());
                 return answer.statusCode() == 200
-                        && "DEGRADED".equals(Output.JSON.readTree(answer.body()).path("status").asText());
+                        && "DEGRADED"
+                                .equals(Output.JSON
+                                        .readTree(answer.body())
+                                        .path("status")
+                                        .asText());
             });
-            JsonNode answer = Output.JSON.readTree(
-                    http.send(health, java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+            JsonNode answer = Output.JSON.readTree(http.send(health, java.net.http.HttpResponse.BodyHandlers.ofString())
+                    .body());
             assertThat(answer.path("controlLogger").path("state").asText()).isEqualTo("FAILED");
             assertThat(answer.path("controlLogger").path("reason").asText())
                     .contains("User:operator is not authorized to READ topic '" + CONTROL + "'");
