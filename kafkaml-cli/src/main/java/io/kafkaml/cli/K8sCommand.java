@@ -199,9 +199,21 @@ final class K8sCommand {
                         + "bearer token (default: ${DEFAULT-VALUE})")
         String tokenSecret;
 
+        @Option(
+                names = "--job-service-account",
+                paramLabel = "ACCOUNT",
+                defaultValue = KubernetesManifests.JOB_SERVICE_ACCOUNT,
+                description = "The ServiceAccount of the training Jobs the server launches (default: "
+                        + "${DEFAULT-VALUE}, rendered with no role). Any other name is only referenced, so it must "
+                        + "exist; the Jobs' pods never mount its token. --service-account names the server's own "
+                        + "account, which the Role is bound to.")
+        String jobServiceAccount;
+
         @Override
         public Integer call() {
-            print(spec, cluster.manifests(client, spec.commandLine().getErr()).server(tokenSecret));
+            print(
+                    spec,
+                    cluster.manifests(client, spec.commandLine().getErr()).server(tokenSecret, jobServiceAccount));
             return 0;
         }
     }

@@ -216,7 +216,46 @@ class K8sRenderSettingsTest {
         assertThat(server.matchedOptionValue("--host", "")).isEqualTo("0.0.0.0");
         assertThat(server.hasMatchedOption("--kubernetes")).isTrue();
         assertThat(server.matchedOptionValue("--kafka", "")).isEqualTo("kafka.ml:9093");
-        assertThat(server.matchedOptionValue("--client-secret", "")).isEqualTo("kafkaml-client");
+        assertThat(server.matchedOptionValue("--service-account", "")).isEqualTo("kafkaml-jobs");
+        assertThat(objects.get(0).getMetadata().getName()).isEqualTo("kafkaml");
+        assertThat(objects.get(1).getMetadata().getName()).isEqualTo("kafkaml-jobs");
+    }
+
+    @Test
+    void theServerKeepsItsOwnNamedAccountAndOnlyReferencesANamedJobAccount() {
+        Result rendered = run(
+                "k8s",
+                "render",
+                "server",
+                "--namespace",
+                "ml",
+                "--kafka",
+                "kafka.ml:9093",
+                "--service-account",
+                "ml-server",
+                "--job-service-account",
+                "default");
+        assertThat(rendered.status()).as(rendered.err()).isZero();
+        java.util.List<io.fabric8.kubernetes.api.model.HasMetadata> objects = new java.util.ArrayList<>();
+        for (String document : rendered.out().split("(?m)^---\\s*$")) {
+            if (!document.isBlank()) {
+                objects.add((io.fabric8.kubernetes.api.model.HasMetadata)
+                        new io.fabric8.kubernetes.client.utils.KubernetesSerialization().unmarshal(document));
+            }
+        }
+        // --service-account is the server's identity (the Role's subject); the Jobs' existing account is referenced,
+        // never rendered, so `kubectl apply` cannot change an account other pods share (review R1)
+        assertThat(objects)
+                .extracting(io.fabric8.kubernetes.api.model.HasMetadata::getKind)
+                .containsExactly("ServiceAccount", "Role", "RoleBinding", "Deployment", "Service");
+        assertThat(objects.get(0).getMetadata().getName()).isEqualTo("ml-server");
+        assertThat(((io.fabric8.kubernetes.api.model.rbac.RoleBinding) objects.get(2)).getSubjects())
+                .extracting(io.fabric8.kubernetes.api.model.rbac.Subject::getName)
+                .containsExactly("ml-server");
+        var pod = ((Deployment) objects.get(3)).getSpec().getTemplate().getSpec();
+        assertThat(pod.getServiceAccountName()).isEqualTo("ml-server");
+        assertThat(pod.getContainers().get(0).getArgs()).containsSequence("--service-account", "default");
+        assertThat(rendered.out()).doesNotContain("automountServiceAccountToken");
     }
 
     @Test

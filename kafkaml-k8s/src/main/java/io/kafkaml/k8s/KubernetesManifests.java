@@ -90,7 +90,11 @@ public final class KubernetesManifests {
                     .withLabels(labels)
                     .addToAnnotations(scrapeAnnotations())
                     .endMetadata()
-                    .withSpec(pod(withSettings(env), "OnFailure"))
+                    .withSpec(new PodSpecBuilder(pod(withSettings(env), "OnFailure"))
+                            // a training worker needs no Kubernetes API: whatever account it runs under (possibly
+                            // one that carries a Role), its token is not mounted into the pod (review R1)
+                            .withAutomountServiceAccountToken(false)
+                            .build())
                     .endTemplate()
                     .endSpec()
                     .build());
@@ -269,45 +273,64 @@ public final class KubernetesManifests {
     /** The container port of the kafkaml server (its REST API, dashboard and {@code /metrics}). */
     public static final int SERVER_PORT = 8080;
 
-    /** The ServiceAccount of the server's pod, which the Role of {@link #server(String)} is bound to. */
-    public static final String SERVER_SERVICE_ACCOUNT = "kafkaml-server";
+    /**
+     * The ServiceAccount of the server's pod when the settings name none; the Role of {@link #server(String, String)}
+     * is bound to the server's account.
+     */
+    public static final String SERVER_SERVICE_ACCOUNT = "kafkaml";
 
     /**
-     * The ServiceAccount of the training Jobs the server launches when the settings name none: no role, no token
-     * mounted.
+     * The default ServiceAccount of the training Jobs the server launches ({@code --job-service-account}): rendered by
+     * {@link #server(String, String)} with no role and {@code automountServiceAccountToken: false}.
      */
-    public static final String WORKER_SERVICE_ACCOUNT = "kafkaml-worker";
+    public static final String JOB_SERVICE_ACCOUNT = "kafkaml-jobs";
 
     /** The key of the server's bearer token in the Secret named to {@link #server(String)}. */
     public static final String SERVER_TOKEN_KEY = "token";
 
     /**
-     * The kafkaml server ({@code kafkaml server}: REST API, dashboard, control logger) for a cluster, in the order to
-     * apply them: the server's ServiceAccount {@value #SERVER_SERVICE_ACCOUNT}, the training Jobs' ServiceAccount (the
-     * settings' service account, else {@value #WORKER_SERVICE_ACCOUNT}; no role, {@code automountServiceAccountToken:
-     * false}), a Role and RoleBinding granting the server's account what its Kubernetes launcher needs (create, watch
-     * and delete the training Jobs; read their pods for failure reasons), a Deployment of one pod and a ClusterIP
-     * Service in front of it (port 80 to the pod's {@value #SERVER_PORT}).
-     *
-     * <p>The pod runs the worker image with {@code server --host 0.0.0.0 --kubernetes ...}: it listens on every
-     * interface, so it refuses to start without its bearer token, which it reads from the key {@value #SERVER_TOKEN_KEY}
-     * of the Secret {@code tokenSecret} (the variable {@code KAFKAML_SERVER_TOKEN}; the Secret is created by the user,
-     * never rendered). Its training deployments run as Jobs made from these settings (image, client Secret, service
-     * account, resources, GPUs, the user's settings), in the same namespace; its inference deployments run in the pod.
-     * One replica with the {@code Recreate} strategy: the server keeps what it started in memory. Readiness and liveness
-     * probes read {@code GET /api/v1/health}; Prometheus' annotations point at its {@code /metrics}.
+     * {@link #server(String, String)} with the training Jobs under {@value #JOB_SERVICE_ACCOUNT}.
      *
      * @param tokenSecret the Secret holding the bearer token
      */
     public List<HasMetadata> server(String tokenSecret) {
+        return server(tokenSecret, JOB_SERVICE_ACCOUNT);
+    }
+
+    /**
+     * The kafkaml server ({@code kafkaml server}: REST API, dashboard, control logger) for a cluster, in the order to
+     * apply them: the server's ServiceAccount (the settings' service account, else {@value #SERVER_SERVICE_ACCOUNT}),
+     * the training Jobs' ServiceAccount only when it is the default {@value #JOB_SERVICE_ACCOUNT} (no role,
+     * {@code automountServiceAccountToken: false}; any other {@code jobServiceAccount} is only referenced, so it must
+     * exist, and is never modified), a Role and RoleBinding granting the server's account what its Kubernetes launcher
+     * needs (create, watch and delete the training Jobs; read their pods for failure reasons), a Deployment of one pod
+     * and a ClusterIP Service in front of it (port 80 to the pod's {@value #SERVER_PORT}). The Jobs' pods never mount
+     * a service account token ({@code automountServiceAccountToken: false} in their pod spec).
+     *
+     * <p>The pod runs the worker image with {@code server --host 0.0.0.0 --kubernetes ...}: it listens on every
+     * interface, so it refuses to start without its bearer token, which it reads from the key {@value #SERVER_TOKEN_KEY}
+     * of the Secret {@code tokenSecret} (the variable {@code KAFKAML_SERVER_TOKEN}; the Secret is created by the user,
+     * never rendered). Its training deployments run as Jobs made from these settings (image, client Secret, resources,
+     * GPUs, the user's settings) under {@code jobServiceAccount}, in the same namespace; its inference deployments run
+     * in the pod. One replica with the {@code Recreate} strategy: the server keeps what it started in memory.
+     * Readiness and liveness probes read {@code GET /api/v1/health}; Prometheus' annotations point at its
+     * {@code /metrics}.
+     *
+     * @param tokenSecret the Secret holding the bearer token
+     * @param jobServiceAccount the ServiceAccount of the training Jobs ({@value #JOB_SERVICE_ACCOUNT} when
+     *     {@code null})
+     * @throws IllegalArgumentException if {@code tokenSecret} is blank
+     */
+    public List<HasMetadata> server(String tokenSecret, String jobServiceAccount) {
         if (tokenSecret == null || tokenSecret.isBlank()) {
             throw new IllegalArgumentException("The server needs a Secret with its bearer token: it listens on every "
                     + "interface of its pod, and refuses to without a token");
         }
-        // the server's own identity carries the Role; the training Jobs get another one with no role and no token
-        // mounted (a worker needs no Kubernetes API: code in a training pod must not be able to create Jobs)
-        String account = SERVER_SERVICE_ACCOUNT;
-        String workerAccount = settings.serviceAccount() != null ? settings.serviceAccount() : WORKER_SERVICE_ACCOUNT;
+        // the server's own identity carries the Role; the training Jobs run under another one with no role and no
+        // token mounted (a worker needs no Kubernetes API: code in a training pod must not be able to create Jobs)
+        String account = settings.serviceAccount() != null ? settings.serviceAccount() : SERVER_SERVICE_ACCOUNT;
+        String workerAccount =
+                jobServiceAccount == null || jobServiceAccount.isBlank() ? JOB_SERVICE_ACCOUNT : jobServiceAccount;
         String name = "kafkaml-server";
         Map<String, String> labels = ordered(
                 "app.kubernetes.io/name", "kafkaml", COMPONENT_LABEL, "server", "app.kubernetes.io/instance", name);
@@ -384,22 +407,26 @@ public final class KubernetesManifests {
                 String.valueOf(SERVER_PORT),
                 "prometheus.io/path",
                 "/metrics");
-        return List.of(
-                new ServiceAccountBuilder()
-                        .withNewMetadata()
-                        .withName(account)
-                        .withNamespace(settings.namespace())
-                        .withLabels(labels)
-                        .endMetadata()
-                        .build(),
-                new ServiceAccountBuilder()
-                        .withNewMetadata()
-                        .withName(workerAccount)
-                        .withNamespace(settings.namespace())
-                        .withLabels(ordered("app.kubernetes.io/name", "kafkaml", COMPONENT_LABEL, "worker"))
-                        .endMetadata()
-                        .withAutomountServiceAccountToken(false)
-                        .build(),
+        List<HasMetadata> objects = new ArrayList<>();
+        objects.add(new ServiceAccountBuilder()
+                .withNewMetadata()
+                .withName(account)
+                .withNamespace(settings.namespace())
+                .withLabels(labels)
+                .endMetadata()
+                .build());
+        if (workerAccount.equals(JOB_SERVICE_ACCOUNT)) {
+            // only the account kafkaml owns: one the user named may exist and be shared with other pods (review R1)
+            objects.add(new ServiceAccountBuilder()
+                    .withNewMetadata()
+                    .withName(workerAccount)
+                    .withNamespace(settings.namespace())
+                    .withLabels(ordered("app.kubernetes.io/name", "kafkaml", COMPONENT_LABEL, "worker"))
+                    .endMetadata()
+                    .withAutomountServiceAccountToken(false)
+                    .build());
+        }
+        objects.addAll(List.of(
                 new RoleBuilder()
                         .withNewMetadata()
                         .withName(name)
@@ -477,7 +504,8 @@ public final class KubernetesManifests {
                         .withProtocol("TCP")
                         .endPort()
                         .endSpec()
-                        .build());
+                        .build()));
+        return List.copyOf(objects);
     }
 
     /** An HTTP probe of the server's health endpoint. */

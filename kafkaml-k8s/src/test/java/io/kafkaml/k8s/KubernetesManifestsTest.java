@@ -217,20 +217,36 @@ class KubernetesManifestsTest {
                 .containsEntry("prometheus.io/port", "8080")
                 .containsEntry("prometheus.io/path", "/metrics");
         assertThat(container.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/api/v1/health");
+        // --service-account keeps its meaning: the server's own account, which the Role is bound to (review R1)
         assertThat(template.getSpec().getServiceAccountName())
                 .isEqualTo(objects.get(0).getMetadata().getName())
-                .isEqualTo("kafkaml-server");
+                .isEqualTo("kafkaml");
         assertThat(container.getStartupProbe().getFailureThreshold()).isEqualTo(30);
         // the Jobs run under the other account: no role is bound to it and no token is mounted (review S8)
         var workers = (io.fabric8.kubernetes.api.model.ServiceAccount) objects.get(1);
         assertThat(container.getArgs())
                 .containsSequence("--service-account", workers.getMetadata().getName());
-        assertThat(workers.getMetadata().getName()).isNotEqualTo("kafkaml-server");
+        assertThat(workers.getMetadata().getName()).isEqualTo(KubernetesManifests.JOB_SERVICE_ACCOUNT);
         assertThat(workers.getAutomountServiceAccountToken()).isFalse();
         var binding = (io.fabric8.kubernetes.api.model.rbac.RoleBinding) objects.get(3);
         assertThat(binding.getSubjects())
                 .extracting(io.fabric8.kubernetes.api.model.rbac.Subject::getName)
-                .containsExactly("kafkaml-server");
+                .containsExactly("kafkaml");
+        // an account the user names for the Jobs may exist and be shared: referenced only, never rendered or changed
+        List<HasMetadata> named = MANIFESTS.server("kafkaml-server", "default");
+        assertThat(named)
+                .extracting(HasMetadata::getKind)
+                .containsExactly("ServiceAccount", "Role", "RoleBinding", "Deployment", "Service");
+        assertThat(named.get(0).getMetadata().getName()).isEqualTo("kafkaml");
+        assertThat(((io.fabric8.kubernetes.api.model.apps.Deployment) named.get(3))
+                        .getSpec()
+                        .getTemplate()
+                        .getSpec()
+                        .getContainers()
+                        .get(0)
+                        .getArgs())
+                .containsSequence("--service-account", "default");
+        assertThat(KubernetesManifests.toYaml(named)).doesNotContain("automountServiceAccountToken");
         var service = (io.fabric8.kubernetes.api.model.Service) objects.get(5);
         assertThat(template.getMetadata().getLabels())
                 .containsAllEntriesOf(service.getSpec().getSelector());
@@ -275,6 +291,8 @@ class KubernetesManifestsTest {
             assertThat(job.getSpec().getTtlSecondsAfterFinished()).isEqualTo(3600);
             var pod = job.getSpec().getTemplate().getSpec();
             assertThat(pod.getRestartPolicy()).isEqualTo("OnFailure");
+            // a training worker needs no Kubernetes API: no token, whatever its account (review R1)
+            assertThat(pod.getAutomountServiceAccountToken()).isFalse();
             assertThat(pod.getNodeSelector()).containsExactly(Map.entry("accelerator", "nvidia"));
             assertThat(pod.getTolerations())
                     .singleElement()
