@@ -56,6 +56,7 @@ async function api(method, path, body, contentType) {
   } else if (contentType) {
     headers['Content-Type'] = contentType;
   }
+  if (method !== 'GET') headers['X-Requested-With'] = 'kafkaml-dashboard'; // body-less POSTs too (stop, cancel)
   if (method !== 'GET' && token()) headers['Authorization'] = 'Bearer ' + token();
   let response;
   try {

@@ -327,6 +327,14 @@ class RestApiIT {
                     Map.of("resultId", resultId, "inputTopic", "in", "outputTopic", "out", "id", "serve-mlp");
             assertThat(ok(call("POST", "/inferences", again), 409).get("reason").asText())
                     .contains("already running");
+            // ... and the first deployment is untouched: listed once, its one replica running under this server
+            assertThat(ok(call("GET", "/inferences", null), 200))
+                    .filteredOn(i -> i.get("id").asText().equals("serve-mlp"))
+                    .singleElement()
+                    .satisfies(i -> {
+                        assertThat(i.get("replicas").asInt()).isEqualTo(1);
+                        assertThat(i.get("state").asText()).isEqualTo("RUNNING");
+                    });
             // replicas: an integer within the server's maximum, named with the value sent
             assertThat(ok(call("POST", "/inferences/serve-mlp/scale", Map.of("replicas", "two")), 400)
                             .get("reason")
@@ -415,7 +423,16 @@ class RestApiIT {
                     .isEqualTo(counters.get("batches").asDouble());
             JsonNode scaled = ok(call("POST", "/inferences/serve-mlp/scale", Map.of("replicas", 2)), 200);
             assertThat(scaled.get("replicas").asInt()).isEqualTo(2);
-            ok(call("POST", "/inferences/serve-mlp/stop", null), 200);
+            // a body-less POST must still be one a web page cannot send without a preflight (review R19)
+            assertThat(ok(call("POST", "/inferences/serve-mlp/stop", null, null), 415)
+                            .get("reason")
+                            .asText())
+                    .contains("X-Requested-With");
+            assertThat(ok(call("POST", "/inferences/serve-mlp/stop", null, "text/plain"), 415)
+                            .get("reason")
+                            .asText())
+                    .contains("application/json");
+            ok(call("POST", "/inferences/serve-mlp/stop", "", "application/json"), 200);
             // a stopped deployment's meters leave /metrics
             assertThat(http.send(
                                     HttpRequest.newBuilder(base.resolve("metrics"))
@@ -506,6 +523,24 @@ class RestApiIT {
             JsonNode typo =
                     ok(call("POST", "/deployments", Map.of("configuration", "nope", "spec", Map.of("epochz", 5))), 400);
             assertThat(typo.get("reason").asText()).contains("[epochz]").contains("epochs");
+            // ... and so is one inside spec.incremental (review R9)
+            JsonNode nestedTypo = ok(
+                    call(
+                            "POST",
+                            "/deployments",
+                            Map.of(
+                                    "configuration",
+                                    "nope",
+                                    "spec",
+                                    Map.of("incremental", Map.of("indefinte", true, "windowRecords", 500)))),
+                    400);
+            assertThat(nestedTypo.get("reason").asText()).contains("spec.incremental.indefinte");
+            // the body-less cancel passes the preflight gate with X-Requested-With (to the 404 of the unknown id)
+            assertThat(ok(call("POST", "/deployments/999/cancel", null, null), 415)
+                            .get("reason")
+                            .asText())
+                    .contains("X-Requested-With");
+            ok(call("POST", "/deployments/999/cancel", null, null, "X-Requested-With", "test"), 404);
 
             JsonNode noModel =
                     ok(call("POST", "/configurations", Map.of("name", "c", "models", List.of("ghost"))), 404);

@@ -119,7 +119,16 @@ public final class Api implements AutoCloseable {
         config.http.prefer405over404 = true;
         config.routes.before(PREFIX + "/*", this::guard);
         for (Route route : routes) {
-            config.routes.addHttpHandler(route.method(), PREFIX + route.path(), route.handler());
+            Handler handler = route.handler();
+            if (route.method() == HandlerType.POST && route.body() == Route.Body.NONE) {
+                // a POST with no body (stop, cancel) gets the 415 gate of the JSON routes too (review R19)
+                handler = ctx -> {
+                    RequestChecks.requirePreflighted(ctx.header("Content-Type"), ctx.header("X-Requested-With"),
+                            ctx.header("Authorization"));
+                    route.handler().handle(ctx);
+                };
+            }
+            config.routes.addHttpHandler(route.method(), PREFIX + route.path(), handler);
         }
         // JSON bodies (a DL4J configuration is the largest) are held in memory: bounded apart from the model file
         // upload, which is streamed to a file and counted against kafkaml.max.artifact.bytes
@@ -198,9 +207,9 @@ public final class Api implements AutoCloseable {
 
     /**
      * The checks before every route: the request is addressed to this server (no token: a loopback name or the bound
-     * address, so that a web page cannot reach it through DNS rebinding), a mutating call comes from no web page or
-     * from this server's own (its {@code Origin}), the server is not stopping, and a mutating call carries the token
-     * when one is set (compared in constant time).
+     * address, so that a web page cannot reach it through DNS rebinding), a mutating call to a server without a token
+     * comes from no web page or from this server's own (its {@code Origin}), the server is not stopping, and a
+     * mutating call carries the token when one is set (compared in constant time).
      */
     private void guard(Context ctx) {
         HandlerType method = ctx.method();
@@ -216,8 +225,11 @@ public final class Api implements AutoCloseable {
         if (!mutating) {
             return;
         }
+        // without a token a browser's request is as good as the user's (CSRF): only the server's own page may send
+        // one. With a token the check gains nothing (the token is not ambient: the dashboard sends it from its
+        // storage) and would refuse the dashboard behind a proxy that rewrites Host (review R13)
         String origin = ctx.header("Origin");
-        if (origin != null && !RequestChecks.sameOrigin(origin, hostHeader)) {
+        if (token == null && origin != null && !RequestChecks.sameOrigin(origin, hostHeader)) {
             throw new ApiException(
                     403,
                     "Cross-origin request refused: a page from " + origin + " may not change this server's state "
@@ -286,7 +298,11 @@ public final class Api implements AutoCloseable {
             client.close();
             return;
         }
-        if (streams.size() >= MAX_EVENT_STREAMS) {
+        boolean admitted;
+        synchronized (streams) { // the cap's check and the add as one step (every add is made here)
+            admitted = streams.size() < MAX_EVENT_STREAMS && streams.add(client);
+        }
+        if (!admitted) {
             client.sendEvent(
                     "error",
                     ApiError.of(503, "Too many event streams open (" + MAX_EVENT_STREAMS + "): close one and retry"));
@@ -294,9 +310,19 @@ public final class Api implements AutoCloseable {
             return;
         }
         client.keepAlive();
-        streams.add(client);
         client.onClose(() -> streams.remove(client));
-        events.execute(() -> {
+        try {
+            events.execute(() -> run(client, name, periodMillis, tick));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // the server began to stop between the check above and here
+            streams.remove(client);
+            client.sendEvent("error", ApiError.of(503, "The kafkaml server is stopping"));
+            client.close();
+        }
+    }
+
+    /** An event stream's loop, on its own thread; its client is closed at the end. */
+    private void run(SseClient client, String name, long periodMillis, java.util.function.BooleanSupplier tick) {
             try {
                 while (!closing.get() && !client.terminated()) {
                     if (!tick.getAsBoolean()) {
@@ -313,9 +339,8 @@ public final class Api implements AutoCloseable {
                 log.debug("[{}] event stream ended: {}", name, e.toString());
             } finally {
                 streams.remove(client);
-                client.close();
+                client.close(); // a no-op when beginShutdown closed it already
             }
-        });
     }
 
     /**
@@ -398,10 +423,24 @@ public final class Api implements AutoCloseable {
         events.shutdown();
         try {
             if (!events.awaitTermination(STREAMS_CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                List<SseClient> stuck = List.copyOf(streams);
                 log.warn(
-                        "{} event stream(s) did not end within {} s (a client that does not read); HTTP stops anyway",
-                        streams.size(),
+                        "{} event stream(s) did not end within {} s (a client that does not read, or a registry read "
+                                + "that waits for the broker): closed now, before HTTP stops",
+                        stuck.size(),
                         STREAMS_CLOSE_WAIT_SECONDS);
+                // closed here while Jetty still holds their requests: the stuck thread's own close later is a no-op
+                // (SseClient.close is idempotent) and its sends fail on the terminated client, so nothing touches a
+                // request Jetty has recycled (review R16)
+                for (SseClient client : stuck) {
+                    try {
+                        client.close();
+                    } catch (RuntimeException e) {
+                        log.debug("Closing an event stream at shutdown: {}", e.toString());
+                    }
+                    streams.remove(client);
+                }
+                events.shutdownNow();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

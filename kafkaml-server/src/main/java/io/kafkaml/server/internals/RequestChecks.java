@@ -92,4 +92,29 @@ final class RequestChecks {
         }
         return header.substring(7).trim();
     }
+
+    /**
+     * Refuses a state-changing request with no body that a web page could send without a CORS preflight (a plain
+     * {@code <form method=post>} or a no-cors {@code fetch}, which some browsers and privacy proxies send without
+     * {@code Origin}): it must carry {@code Content-Type: application/json} (the body may be empty), an
+     * {@code X-Requested-With} header (any value; the dashboard sends one) or an {@code Authorization} header, none of
+     * which a page can send cross-origin unless the server consents, which it never does.
+     *
+     * @throws ApiException 415 naming what to send
+     */
+    static void requirePreflighted(String contentType, String requestedWith, String authorization) {
+        boolean json = contentType != null
+                && contentType.strip().toLowerCase(Locale.ROOT).startsWith("application/json");
+        if (json
+                || (requestedWith != null && !requestedWith.isBlank())
+                || (authorization != null && !authorization.isBlank())) {
+            return;
+        }
+        throw new ApiException(
+                415,
+                "A call that changes state must be sent with 'Content-Type: application/json' (the body may be empty) "
+                        + "or an 'X-Requested-With' header, got Content-Type "
+                        + (contentType == null ? "none" : "'" + contentType + "'")
+                        + " (a web page cannot send either to this server)");
+    }
 }
