@@ -75,6 +75,9 @@ public final class Api implements AutoCloseable {
     /** How long {@link #beginShutdown()} waits for the event streams to end. */
     private static final long STREAMS_CLOSE_WAIT_SECONDS = 5;
 
+    /** How long {@link #beginShutdown()} waits for the streams to end ({@value #STREAMS_CLOSE_WAIT_SECONDS} s; tests). */
+    volatile long streamsCloseWaitMillis = TimeUnit.SECONDS.toMillis(STREAMS_CLOSE_WAIT_SECONDS);
+
     /** The most event streams open at once; one more is answered with an {@code error} event (status 503). */
     static final int MAX_EVENT_STREAMS = 64;
 
@@ -292,7 +295,7 @@ public final class Api implements AutoCloseable {
      *
      * @param tick sends what is new; returns false when the stream has ended
      */
-    private void stream(SseClient client, String name, long periodMillis, java.util.function.BooleanSupplier tick) {
+    void stream(SseClient client, String name, long periodMillis, java.util.function.BooleanSupplier tick) {
         if (closing.get()) {
             client.sendEvent("error", ApiError.of(503, "The kafkaml server is stopping"));
             client.close();
@@ -422,13 +425,13 @@ public final class Api implements AutoCloseable {
         // after Jetty recycled its request sends Javalin into a loop of errors)
         events.shutdown();
         try {
-            if (!events.awaitTermination(STREAMS_CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+            if (!events.awaitTermination(streamsCloseWaitMillis, TimeUnit.MILLISECONDS)) {
                 List<SseClient> stuck = List.copyOf(streams);
                 log.warn(
                         "{} event stream(s) did not end within {} s (a client that does not read, or a registry read "
                                 + "that waits for the broker): closed now, before HTTP stops",
                         stuck.size(),
-                        STREAMS_CLOSE_WAIT_SECONDS);
+                        streamsCloseWaitMillis / 1000.0);
                 // closed here while Jetty still holds their requests: the stuck thread's own close later is a no-op
                 // (SseClient.close is idempotent) and its sends fail on the terminated client, so nothing touches a
                 // request Jetty has recycled (review R16)
