@@ -211,9 +211,7 @@ final class K8sCommand {
 
         @Override
         public Integer call() {
-            print(
-                    spec,
-                    cluster.manifests(client, spec.commandLine().getErr()).server(tokenSecret, jobServiceAccount));
+            print(spec, cluster.manifests(client, spec.commandLine().getErr()).server(tokenSecret, jobServiceAccount));
             return 0;
         }
     }

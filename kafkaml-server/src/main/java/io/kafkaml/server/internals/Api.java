@@ -126,8 +126,8 @@ public final class Api implements AutoCloseable {
             if (route.method() == HandlerType.POST && route.body() == Route.Body.NONE) {
                 // a POST with no body (stop, cancel) gets the 415 gate of the JSON routes too (review R19)
                 handler = ctx -> {
-                    RequestChecks.requirePreflighted(ctx.header("Content-Type"), ctx.header("X-Requested-With"),
-                            ctx.header("Authorization"));
+                    RequestChecks.requirePreflighted(
+                            ctx.header("Content-Type"), ctx.header("X-Requested-With"), ctx.header("Authorization"));
                     route.handler().handle(ctx);
                 };
             }
@@ -326,24 +326,24 @@ public final class Api implements AutoCloseable {
 
     /** An event stream's loop, on its own thread; its client is closed at the end. */
     private void run(SseClient client, String name, long periodMillis, java.util.function.BooleanSupplier tick) {
-            try {
-                while (!closing.get() && !client.terminated()) {
-                    if (!tick.getAsBoolean()) {
-                        break;
-                    }
-                    client.sendComment("keep-alive");
-                    if (stopping.await(periodMillis, TimeUnit.MILLISECONDS)) {
-                        break;
-                    }
+        try {
+            while (!closing.get() && !client.terminated()) {
+                if (!tick.getAsBoolean()) {
+                    break;
                 }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (RuntimeException e) {
-                log.debug("[{}] event stream ended: {}", name, e.toString());
-            } finally {
-                streams.remove(client);
-                client.close(); // a no-op when beginShutdown closed it already
+                client.sendComment("keep-alive");
+                if (stopping.await(periodMillis, TimeUnit.MILLISECONDS)) {
+                    break;
+                }
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            log.debug("[{}] event stream ended: {}", name, e.toString());
+        } finally {
+            streams.remove(client);
+            client.close(); // a no-op when beginShutdown closed it already
+        }
     }
 
     /**

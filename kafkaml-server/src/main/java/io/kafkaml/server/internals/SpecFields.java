@@ -55,8 +55,9 @@ final class SpecFields {
             Map.entry("improvement", "number"),
             Map.entry("badRecordPolicy", "choice"),
             Map.entry("deadLetterTopic", "text"));
-    private static final Map<String, List<String>> INCREMENTAL_CHOICES = Map.of(
-            "change", List.of("UP", "DOWN"), "badRecordPolicy", names(BadRecordPolicy.values()));
+
+    private static final Map<String, List<String>> INCREMENTAL_CHOICES =
+            Map.of("change", List.of("UP", "DOWN"), "badRecordPolicy", names(BadRecordPolicy.values()));
     /** The keys of {@code spec.semiSupervised}, both required. */
     private static final Map<String, String> SEMI_SUPERVISED = Map.of("rounds", "integer", "confidence", "number");
 
@@ -181,7 +182,10 @@ final class SpecFields {
             throw new ApiException(
                     400,
                     "Unknown spec." + object + " field(s) "
-                            + unknown.stream().map(k -> "spec." + object + "." + k).sorted().toList()
+                            + unknown.stream()
+                                    .map(k -> "spec." + object + "." + k)
+                                    .sorted()
+                                    .toList()
                             + "; the fields are " + new TreeSet<>(known));
         }
         ObjectNode checked = ((ObjectNode) value).deepCopy();
@@ -225,7 +229,8 @@ final class SpecFields {
                                 field,
                                 "one of "
                                         + names.stream()
-                                                .map(c -> c.toLowerCase(Locale.ROOT).replace('_', '-'))
+                                                .map(c -> c.toLowerCase(Locale.ROOT)
+                                                        .replace('_', '-'))
                                                 .toList(),
                                 item);
                     }

@@ -31,20 +31,22 @@ class ApiShutdownTest {
         AtomicBoolean tickReturned = new AtomicBoolean();
         Javalin app = Javalin.create(config -> {
             config.startup.showJavalinBanner = false;
-            config.routes.sse("/blocked", client -> api.stream(client, "blocked", 50, () -> {
-                ticking.countDown();
-                // like a registry read waiting for an unreachable broker: not interruptible
-                boolean released = false;
-                while (!released) {
-                    try {
-                        released = release.await(30, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        // keep blocking, as a stuck read would
-                    }
-                }
-                tickReturned.set(true);
-                return true;
-            }));
+            config.routes.sse(
+                    "/blocked",
+                    client -> api.stream(client, "blocked", 50, () -> {
+                        ticking.countDown();
+                        // like a registry read waiting for an unreachable broker: not interruptible
+                        boolean released = false;
+                        while (!released) {
+                            try {
+                                released = release.await(30, TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                // keep blocking, as a stuck read would
+                            }
+                        }
+                        tickReturned.set(true);
+                        return true;
+                    }));
         });
         try {
             app.start("127.0.0.1", 0);

@@ -61,27 +61,42 @@ class SpecFieldsTest {
     @Test
     void theIncrementalAndSemiSupervisedObjectsAreCheckedKeyByKey() throws Exception {
         // review R9: a typo or a wrong type inside a nested object no longer trains with the defaults
-        refused("{\"incremental\": {\"indefinte\": true, \"windowRecord\": 500}}",
-                "spec.incremental.indefinte", "spec.incremental.windowRecord", "windowRecords");
+        refused(
+                "{\"incremental\": {\"indefinte\": true, \"windowRecord\": 500}}",
+                "spec.incremental.indefinte",
+                "spec.incremental.windowRecord",
+                "windowRecords");
         refused("{\"incremental\": {\"indefinite\": \"yes\"}}", "spec.incremental.indefinite must be true or false");
         refused("{\"incremental\": {\"indefinite\": 1}}", "spec.incremental.indefinite must be true or false");
         refused("{\"incremental\": {\"windowRecords\": \"500\"}}", "spec.incremental.windowRecords must be an integer");
         refused("{\"incremental\": {\"improvement\": \"0.1\"}}", "spec.incremental.improvement must be a number");
-        refused("{\"incremental\": {\"change\": \"sideways\"}}", "spec.incremental.change must be one of", "up", "down");
-        refused("{\"incremental\": {\"badRecordPolicy\": \"ignore\"}}",
-                "spec.incremental.badRecordPolicy must be one of", "skip");
+        refused(
+                "{\"incremental\": {\"change\": \"sideways\"}}",
+                "spec.incremental.change must be one of",
+                "up",
+                "down");
+        refused(
+                "{\"incremental\": {\"badRecordPolicy\": \"ignore\"}}",
+                "spec.incremental.badRecordPolicy must be one of",
+                "skip");
         refused("{\"incremental\": {\"monitoringMetric\": 3}}", "spec.incremental.monitoringMetric must be");
-        refused("{\"semiSupervised\": {\"rounds\": 2, \"confidence\": 0.9, \"round\": 1}}",
-                "spec.semiSupervised.round", "confidence", "rounds");
-        refused("{\"semiSupervised\": {\"rounds\": 2.5, \"confidence\": 0.9}}",
+        refused(
+                "{\"semiSupervised\": {\"rounds\": 2, \"confidence\": 0.9, \"round\": 1}}",
+                "spec.semiSupervised.round",
+                "confidence",
+                "rounds");
+        refused(
+                "{\"semiSupervised\": {\"rounds\": 2.5, \"confidence\": 0.9}}",
                 "spec.semiSupervised.rounds must be an integer");
-        refused("{\"semiSupervised\": {\"rounds\": 2, \"confidence\": \"high\"}}",
+        refused(
+                "{\"semiSupervised\": {\"rounds\": 2, \"confidence\": \"high\"}}",
                 "spec.semiSupervised.confidence must be a number");
         refused("{\"semiSupervised\": {\"rounds\": 2}}", "spec.semiSupervised.confidence is required");
         // choices in the command line's spelling, and the whole object read back as sent
-        TrainingSpec spec = TrainingSpec.fromMap(check("{\"incremental\": {\"indefinite\": true, \"windowRecords\": 500,"
-                + " \"change\": \"up\", \"badRecordPolicy\": \"skip\", \"monitoringMetric\": \"accuracy\","
-                + " \"windowTimeMs\": null}, \"semiSupervised\": {\"rounds\": 2, \"confidence\": 0.9}}"));
+        TrainingSpec spec =
+                TrainingSpec.fromMap(check("{\"incremental\": {\"indefinite\": true, \"windowRecords\": 500,"
+                        + " \"change\": \"up\", \"badRecordPolicy\": \"skip\", \"monitoringMetric\": \"accuracy\","
+                        + " \"windowTimeMs\": null}, \"semiSupervised\": {\"rounds\": 2, \"confidence\": 0.9}}"));
         assertThat(spec.incremental().indefinite()).isTrue();
         assertThat(spec.incremental().windowRecords()).isEqualTo(500);
         assertThat(spec.incremental().toMap())
