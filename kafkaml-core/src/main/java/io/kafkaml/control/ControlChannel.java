@@ -224,7 +224,7 @@ public final class ControlChannel implements AutoCloseable {
                     try {
                         ControlMessage message = ControlMessage.peekDeploymentIds(record.key(), record.value())
                                         .contains(deploymentId)
-                                ? ControlMessage.fromRecord(record, deploymentId) // a string key "5" too
+                                ? ControlMessage.fromRecord(record, deploymentId) // a string key "12" (0x3132) too
                                 : ControlMessage.fromRecord(record);
                         if (message.deploymentId().equals(deploymentId)) {
                             Optional<ControlMessage> accepted = matcher.offer(record, message);
@@ -235,7 +235,7 @@ public final class ControlChannel implements AutoCloseable {
                     } catch (InvalidControlMessageException e) {
                         if (e.deploymentId().filter(deploymentId::equals).isPresent()
                                 || ControlMessage.peekDeploymentIds(record.key(), record.value())
-                                        .contains(deploymentId)) { // a string key "5" too
+                                        .contains(deploymentId)) { // a string key "12" (0x3132) too
                             matcher.offerInvalid(record, e);
                             continue;
                         }

@@ -314,16 +314,25 @@ public final class ControlMessage {
 
     /**
      * Every deployment id a record key may mean, the first as {@link #deploymentIdFromKey} reads it (Kafka-ML's
-     * reading, {@code int.from_bytes(key, 'big')}). Kafka-ML's sinks write an integer id as {@code bytes([id])} but an
-     * id given as a string ({@code deployment_id='5'}) as its UTF-8 bytes ({@code sink.py} {@code __object_to_bytes}):
-     * a key of ASCII digits only ({@code 0x35}) therefore also reads as that text ({@code "5"}), listed second. A
-     * deployment waiting under either id takes the message; when deployments wait under both, the first reading wins.
+     * reading, {@code int.from_bytes(key, 'big')}). Kafka-ML's sinks write an integer id as {@code bytes([id])}, always
+     * one byte, but an id given as a string ({@code deployment_id='12'}) as its UTF-8 bytes ({@code sink.py}
+     * {@code __object_to_bytes}); its control JSON has no {@code deployment_id} field to tell them apart. The rule: the
+     * text reading is listed (second) only where no integer reading is plausible, for a key of <b>two or more</b>
+     * ASCII digits ({@code "12"} = {@code 0x3132}: Kafka-ML's integer path cannot write it, and kafkaml's own messages
+     * carry their id in the JSON). A one-byte key is always the integer, as Kafka-ML's own trainers read it: key
+     * {@code 0x35} is deployment 53, never {@code "5"}, so that Kafka-ML's deployment 53 sharing a control topic never
+     * starts or fails a kafkaml deployment {@code "5"} (a one-digit string id must be sent as an integer, as Kafka-ML
+     * itself requires). A deployment waiting under either id takes the message; when deployments wait under both, the
+     * first reading wins ({@code ControlChannel}, which waits for one deployment at a time, takes either).
      *
      * @param key the key bytes, at least one
      * @return one or two ids, the integer reading first
      */
     public static List<String> deploymentIdsFromKey(byte[] key) {
         String number = deploymentIdFromKey(key);
+        if (key.length == 1) {
+            return List.of(number); // Kafka-ML's bytes([id]): 0x35 is 53 (review R7)
+        }
         for (byte b : key) {
             if (b < '0' || b > '9') {
                 return List.of(number);

@@ -795,10 +795,9 @@ public final class Registry implements AutoCloseable {
      * @throws RegistryException if a write fails
      */
     public Promotion promote(String resultId, int version, String reason, boolean pin) {
-        if (version(resultId, version).isEmpty()) {
-            throw noSuchVersion(resultId, version);
-        }
-        store.sync(List.of(versions));
+        store.sync(List.of(versions, artifacts));
+        ModelVersion found = version(resultId, version).orElseThrow(() -> noSuchVersion(resultId, version));
+        requireVersionModel(found); // a version the retention deleted cannot be served: never promote it
         for (int attempt = 0; attempt < 10; attempt++) {
             Optional<Promotion> last = latestPromotion(resultId);
             if (last.isPresent()
@@ -814,6 +813,26 @@ public final class Registry implements AutoCloseable {
             store.put(versions, Promotion.key(resultId, sequence), value);
             if (java.util.Arrays.equals(store.get(versions, Promotion.key(resultId, sequence)), value)) {
                 store.put(versions, Promotion.pointerKey(resultId), value);
+                // a retention that chose its victims before this promotion was written may have deleted the model
+                // since (it re-reads the promotions just before each delete, which leaves this one interleaving)
+                store.sync(List.of(artifacts));
+                if (artifact(found.artifact().id()).isEmpty()) {
+                    log.error(
+                            "The model of version {} of result '{}' was deleted by the version retention while it "
+                                    + "was being promoted; restoring the promotion of version {}",
+                            version,
+                            resultId,
+                            previous);
+                    if (previous > 0) {
+                        try {
+                            promote(resultId, previous, "restored: version " + version + "'s model was deleted", pin);
+                        } catch (EntityNotFoundException e) {
+                            log.error("Cannot restore version {} of result '{}' either: {}", previous, resultId,
+                                    e.getMessage());
+                        }
+                    }
+                    throw EntityNotFoundException.prunedVersion(resultId, version);
+                }
                 log.info(
                         "{} version {} of result '{}' (was {}){}{}",
                         promotion.rollback() ? "Rolled back to" : "Promoted",
@@ -975,15 +994,33 @@ public final class Registry implements AutoCloseable {
      * @throws EntityNotFoundException if its model artifact was deleted
      */
     public void requireVersionModel(ModelVersion version) {
-        if (artifact(version.artifact().id()).isEmpty()) {
+        if (artifact(version.artifact().id()).isPresent()) {
+            return;
+        }
+        // this client's view of the artifacts topic can lag behind the versions topic (one consumer gives no order
+        // across topics): read it to its end before declaring the model gone
+        store.sync(List.of(artifacts));
+        if (artifact(version.artifact().id()).isPresent()) {
+            return;
+        }
+        if (versions(version.resultId()).stream().anyMatch(v -> v.version() > version.version())) {
             throw EntityNotFoundException.prunedVersion(version.resultId(), version.version());
         }
+        // the retention never deletes the newest version: this one's model is missing for another reason
+        throw new EntityNotFoundException(
+                "model artifact of version " + version.version() + " of result '" + version.resultId() + "'",
+                version.artifact().id());
     }
 
     /**
      * The version retention of a result: deletes the model and normalizer artifacts of its versions older than the
      * newest {@code keepNewest}, except the promoted version, every version ever promoted by hand (pinned: a rollback
-     * target) and the version whose model the result names ({@link TrainingResult#artifact()}). Their version records
+     * target), the version whose model the result names ({@link TrainingResult#artifact()}) and every version an
+     * inference deployment the registry lists serves by number ({@code InferenceSpec.version}, {@code kafkaml infer
+     * --version}; stopped ones included until forgotten, so that they can be started again). The promotions, the
+     * result and the inference deployments are read again from the broker just before each delete, so a promotion or
+     * a deployment recorded meanwhile keeps its version; a promotion that interleaves with a delete is undone by
+     * {@link #promote} itself, which checks the model again after recording it. Their version records
      * stay (metrics, offsets, reason: {@link #versions} still lists them), so numbering and history are unchanged;
      * serving one fails naming the retention ({@link #requireVersionModel}). An incremental run calls it after each
      * version it publishes, with {@value KafkaMlConfig#VERSIONS_RETAIN_CONFIG}. Idempotent; cost linear in the
@@ -1003,18 +1040,18 @@ public final class Registry implements AutoCloseable {
         if (all.size() <= keepNewest) {
             return List.of();
         }
-        java.util.Set<Integer> kept = new java.util.HashSet<>();
-        latestPromotion(resultId).ifPresent(p -> kept.add(p.version()));
-        promotions(resultId).stream().filter(Promotion::pinned).forEach(p -> kept.add(p.version()));
-        String named = result(resultId).map(TrainingResult::artifact).orElse(null);
         List<Integer> deleted = new ArrayList<>();
         for (ModelVersion version : all.subList(0, all.size() - keepNewest)) {
-            if (kept.contains(version.version()) || version.artifact().id().equals(named)) {
+            List<ArtifactRef> present = java.util.stream.Stream.of(version.artifact(), version.normalizer())
+                    .filter(ref -> ref != null && artifact(ref.id()).isPresent())
+                    .toList();
+            // read what keeps a version just before deleting (a promotion or a deployment recorded meanwhile counts)
+            if (present.isEmpty() || retained(resultId, version)) {
                 continue;
             }
             boolean any = false;
-            for (ArtifactRef ref : java.util.Arrays.asList(version.artifact(), version.normalizer())) {
-                if (ref != null && artifact(ref.id()).isPresent()) {
+            for (ArtifactRef ref : present) {
+                if (artifact(ref.id()).isPresent()) {
                     deleteArtifact(ref.id());
                     any = true;
                 }
@@ -1033,6 +1070,29 @@ public final class Registry implements AutoCloseable {
                     keepNewest);
         }
         return deleted;
+    }
+
+    /** Whether the retention must keep this version's model, as the broker has it now (the topics are read first). */
+    private boolean retained(String resultId, ModelVersion version) {
+        store.sync(List.of(versions, results, inferenceClaims, inferences));
+        if (latestPromotion(resultId).map(p -> p.version() == version.version()).orElse(false)
+                || promotions(resultId).stream().anyMatch(p -> p.pinned() && p.version() == version.version())
+                || result(resultId)
+                        .map(r -> version.artifact().id().equals(r.artifact()))
+                        .orElse(false)) {
+            return true;
+        }
+        for (Inference inference : inferences()) {
+            Object served = inference.settings().get("version");
+            if (inference.resultId().equals(resultId)
+                    && served != null
+                    && (served instanceof Number number
+                            ? number.intValue() == version.version()
+                            : String.valueOf(version.version()).equals(String.valueOf(served).trim()))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The topic that holds model versions and promotions (for tools and tests). */

@@ -58,10 +58,12 @@ import java.util.Objects;
  * them).
  * Assignment has no group generation to fence a second trainer with, so the registry does it: a trainer claims its
  * results when its run starts ({@link io.kafkaml.registry.Registry#claimTraining}, the newest claim wins), and one
- * that trained them before sees the newer claim before its next window is fitted, before it is recorded and before its
- * offsets are committed, and stops there (a registry record, not a Kafka transaction: a window being recorded while
- * the claim is made may still leave its metrics record, version or checkpoint, which the newer trainer finds and does
- * not record twice; never its commit once the old trainer has seen the claim).
+ * that trained them before sees the newer claim before its next window is fitted, before it is recorded, right before
+ * it promotes a version and before its offsets are committed, and stops there (a registry record, not a Kafka
+ * transaction: a window being recorded while the claim is made may still leave its metrics record, version or
+ * checkpoint, which the newer trainer finds and does not record twice; a promotion only if the claim lands in the
+ * moment between that last check and the promotion's write; never its commit once the old trainer has seen the
+ * claim).
  *
  * <p>A new group (no committed offsets, no checkpoint) starts each partition at the first record written at or after
  * the control message's timestamp ({@link io.kafkaml.control.ControlMessage#recordTimestamp()}), not at the older

@@ -268,4 +268,48 @@ class ModelVersionsTest {
         }
         assertThatThrownBy(() -> registry.pruneVersions(RESULT, 0)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void theRetentionKeepsAVersionAnInferenceDeploymentServesByNumberAndAPrunedVersionCannotBePromoted() {
+        for (int i = 1; i <= 4; i++) {
+            publish("model " + i, 1.0 / i, false);
+        }
+        registry.promote(RESULT, 4, "by the policy", false);
+        Instant now = Instant.now();
+        // as LocalInference records InferenceSpec.version(1) / kafkaml infer --version 1 (a JSON number)
+        assertThat(registry.putInference(new Inference(
+                        "pinned", RESULT, "in", "out", 1, "RUNNING", null, Map.of("version", 1), now, now, 0, now,
+                        30_000, "owner-1", 1, null)))
+                .isTrue();
+        // a stopped one may be started again with its version: it keeps it until forgotten
+        assertThat(registry.putInference(new Inference(
+                        "stopped", RESULT, "in2", "out2", 1, "STOPPED", null, Map.of("version", "2"), now, now, 0,
+                        now, 30_000, "owner-2", 1, null)))
+                .isTrue();
+
+        assertThat(registry.pruneVersions(RESULT, 1)).containsExactly(3);
+        assertThat(registry.loadVersionModel(RESULT, 1)).isEqualTo(model("model 1"));
+        assertThat(registry.loadVersionModel(RESULT, 2)).isEqualTo(model("model 2"));
+
+        // promoting the pruned version (a rollback by hand) is refused: no promotion points at a model that is gone
+        assertThatThrownBy(() -> registry.promote(RESULT, 3, "manual"))
+                .isInstanceOf(EntityNotFoundException.class)
+                .hasMessageContaining("version 3 of result '" + RESULT + "'")
+                .hasMessageContaining("kafkaml.versions.retain");
+        assertThat(registry.latestPromotion(RESULT).orElseThrow().version()).isEqualTo(4);
+
+        // once forgotten, the stopped deployment no longer keeps version 2
+        registry.forgetInference("stopped", "test");
+        assertThat(registry.pruneVersions(RESULT, 1)).containsExactly(2);
+    }
+
+    @Test
+    void aMissingModelOfTheNewestVersionIsNotBlamedOnTheRetention() {
+        ModelVersion only = publish("model 1", 0.5, false);
+        registry.deleteArtifact(only.artifact().id()); // by hand: the retention never deletes the newest version
+        assertThatThrownBy(() -> registry.loadVersionModel(RESULT, 1))
+                .isInstanceOf(EntityNotFoundException.class)
+                .hasMessageContaining(only.artifact().id())
+                .hasMessageNotContaining("retention");
+    }
 }

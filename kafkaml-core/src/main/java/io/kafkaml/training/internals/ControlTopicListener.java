@@ -205,7 +205,7 @@ public final class ControlTopicListener implements AutoCloseable {
     }
 
     private void route(ConsumerRecord<byte[], byte[]> record) {
-        // a key of ASCII digits may be Kafka-ML's integer or a string id ("5" as 0x35): the first one waiting takes it
+        // a key of 2+ ASCII digits may be an integer or a string id ("12" as 0x3132): the first one waiting takes it
         String id = ControlMessage.peekDeploymentIds(record.key(), record.value()).stream()
                 .filter(waiting::containsKey)
                 .findFirst()

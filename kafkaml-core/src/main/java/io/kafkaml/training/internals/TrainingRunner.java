@@ -1892,6 +1892,28 @@ public final class TrainingRunner implements Runnable {
          * before a restart (the same offsets) is not published again; if the policy had it promoted and the kill came
          * between its version record and its promotion, it is promoted now (reconciled).
          */
+        /**
+         * Whether a newer trainer claimed this result since the last fence check (made after the fit): checked right
+         * before a promotion, which moves serving, so that a fenced trainer never promotes (its window is then not
+         * committed either: the runner checks the fence again before the commit).
+         */
+        private boolean claimedByAnother() {
+            String owner = registry.trainingClaimant(resultId).orElse(run);
+            if (owner.equals(run)) {
+                return false;
+            }
+            log.error(
+                    "[{}] model {}: a newer trainer ({}) claimed result {} while this one recorded a window; its "
+                            + "version is not promoted",
+                    job.deploymentId(),
+                    model.name(),
+                    owner,
+                    resultId);
+            fenced = true;
+            stopped = true;
+            return true;
+        }
+
         private void promote(int window, WindowReader.Window read, IncrementalSpec incremental) {
             boolean holdout = !lastEpoch.validation().isEmpty();
             Map<String, Double> candidate = new java.util.TreeMap<>();
@@ -1914,6 +1936,7 @@ public final class TrainingRunner implements Runnable {
                 boolean everPromoted =
                         registry.promotions(resultId).stream().anyMatch(p -> p.version() == version.version());
                 if (!everPromoted
+                        && !claimedByAnother()
                         && !pinned
                         && !version.reason().endsWith(NOT_PROMOTED_PINNED)
                         && last.map(p -> p.version() < version.version()).orElse(true)) {
@@ -1966,6 +1989,9 @@ public final class TrainingRunner implements Runnable {
             io.kafkaml.registry.ModelVersion version =
                     registry.publishVersion(resultId, network, normalizer, candidate, read.next(), reason, false);
             stageHook.accept("versioned:" + window);
+            if (claimedByAnother()) {
+                return; // its version stays published, unpromoted: serving is the newer trainer's to move
+            }
             registry.promote(resultId, version.version(), reason, false);
             log.info(
                     "[{}] model {} promoted version {}: {}",

@@ -141,18 +141,19 @@ class ControlTopicListenerTest {
     }
 
     @Test
-    void aKafkaMlKeyOfTheStringIdFiveIsDeliveredToDeploymentFiveNot53() throws Exception {
-        // Kafka-ML's sink.py with deployment_id='5' (a str): key '5'.encode('utf-8') = 0x35, no deployment_id field
-        byte[] key = {0x35};
+    void aKafkaMlKeyOfTheStringIdTwelveIsDeliveredToDeploymentTwelveAndAOneByteKeyIsAlwaysTheInteger()
+            throws Exception {
+        // Kafka-ML's sink.py with deployment_id='12' (a str): key '12'.encode('utf-8') = 0x3132, no deployment_id field
+        byte[] key = "12".getBytes(java.nio.charset.StandardCharsets.UTF_8);
         byte[] value = ("{\"topic\": \"points\", \"unsupervised_topic\": null, \"input_format\": \"JSON\", "
                         + "\"description\": \"points\", \"input_config\": {\"data_reshape\": \"2\"}, "
                         + "\"validation_rate\": 0.2, \"test_rate\": 0, \"total_msg\": null, "
                         + "\"dataset_restrictions\": {}, \"incremental\": true}")
                 .getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(ControlMessage.deploymentIdsFromKey(key)).containsExactly("53", "5");
+        // Kafka-ML's bytes([53]) = 0x35: its deployment 53 only, never a kafkaml deployment "5" (review R7)
+        assertThat(ControlMessage.deploymentIdsFromKey(new byte[] {0x35})).containsExactly("53");
         assertThat(ControlMessage.deploymentIdsFromKey(new byte[] {5})).containsExactly("5");
-        assertThat(ControlMessage.deploymentIdsFromKey("12".getBytes(java.nio.charset.StandardCharsets.UTF_8)))
-                .containsExactly("12594", "12");
+        assertThat(ControlMessage.deploymentIdsFromKey(key)).containsExactly("12594", "12");
         consumer.schedulePollTask(new Runnable() {
             @Override
             public void run() {
@@ -165,7 +166,7 @@ class ControlTopicListenerTest {
         });
         try (ControlTopicListener listener = listener()) {
             listener.await(
-                    "5",
+                    "12",
                     ControlTopicPosition.BEGINNING,
                     false,
                     Duration.ofSeconds(30),
@@ -173,7 +174,7 @@ class ControlTopicListenerTest {
                     delivered::completeExceptionally);
 
             ControlMessage message = delivered.get(30, TimeUnit.SECONDS);
-            assertThat(message.deploymentId()).isEqualTo("5");
+            assertThat(message.deploymentId()).isEqualTo("12");
             assertThat(message.unboundedTopic()).contains("points");
         }
     }

@@ -595,4 +595,28 @@ class IncrementalResumeTest {
         assertThat(runner.finalStatus()).isNotEqualTo(DeploymentStatus.FINISHED);
         assertThat(registry.trainingClaimant("7.mlp")).contains("a-newer-trainer");
     }
+
+    @org.junit.jupiter.api.Test
+    void aTrainerClaimedBetweenPublishingAVersionAndPromotingItDoesNotPromoteIt() {
+        kafka.createTopic("control", 1, Map.of());
+        kafka.createTopic("points", 1, Map.of());
+        sendControlMessage();
+        send(0, WINDOW, 1);
+        Registry registry = connect();
+        TrainingRunner runner =
+                new TrainingRunner(job(registry), registry, CONFIG, new TrainingRunnerTest.Events(), kafka);
+        List<String> stages = new java.util.concurrent.CopyOnWriteArrayList<>();
+        runner.stageHook = stage -> {
+            stages.add(stage);
+            if (stage.equals("versioned:1")) { // the first window's version is published, about to be promoted
+                registry.claimTraining("7.mlp", "a-newer-trainer");
+            }
+        };
+        runner.run();
+
+        assertThat(stages).contains("versioned:1").doesNotContain("committed:1");
+        assertThat(registry.versions("7.mlp")).hasSize(1);
+        assertThat(registry.latestPromotion("7.mlp")).as("serving is the newer trainer's to move").isEmpty();
+        assertThat(registry.trainingClaimant("7.mlp")).contains("a-newer-trainer");
+    }
 }
