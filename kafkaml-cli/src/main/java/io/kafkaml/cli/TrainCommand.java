@@ -188,6 +188,16 @@ final class TrainCommand implements Callable<Integer> {
         String badRecords = "skip";
 
         @Option(
+                names = "--start-from",
+                paramLabel = "control|earliest|latest",
+                defaultValue = "control",
+                description = "Where a new consumer group starts the stream's partitions: control, the records written "
+                        + "since the control message (by timestamp: re-sent streams, event-time timestamps and "
+                        + "producer clock skew lose records, logged at WARN); earliest, the whole topic; latest, only "
+                        + "records written after the run starts; default: ${DEFAULT-VALUE}")
+        String startFrom = "control";
+
+        @Option(
                 names = "--dead-letter-topic",
                 paramLabel = "TOPIC",
                 description = "Where skipped records of the unbounded stream are copied, with the reason in "
@@ -219,6 +229,7 @@ final class TrainCommand implements Callable<Integer> {
                     .monitoring(monitoringMetric, direction, improvement)
                     .badRecordPolicy(badRecordPolicy())
                     .deadLetterTopic(deadLetterTopic)
+                    .startFrom(io.kafkaml.training.IncrementalSpec.StartFrom.of(startFrom))
                     .build();
         }
     }

@@ -33,6 +33,7 @@ class TrainCommandOptionsTest {
         assertThat(plain.windowRecords()).isEqualTo(1000);
         assertThat(plain.streamTimeout()).isEqualTo(java.time.Duration.ofSeconds(30));
         assertThat(plain.change()).isEqualTo(io.kafkaml.training.PromotionPolicy.Direction.DOWN);
+        assertThat(plain.startFrom()).isEqualTo(io.kafkaml.training.IncrementalSpec.StartFrom.CONTROL);
         assertThat(defaults.unsupervisedRounds).isNull();
 
         TrainCommand command = new TrainCommand();
@@ -55,6 +56,8 @@ class TrainCommandOptionsTest {
                         "accuracy",
                         "--improvement",
                         "0.01",
+                        "--start-from",
+                        "earliest",
                         "--unsupervised-rounds",
                         "3",
                         "--confidence",
@@ -69,6 +72,7 @@ class TrainCommandOptionsTest {
                         .indefinite(true)
                         .groupId("g")
                         .monitoring("accuracy", io.kafkaml.training.PromotionPolicy.Direction.UP, 0.01)
+                        .startFrom(io.kafkaml.training.IncrementalSpec.StartFrom.EARLIEST)
                         .build());
         assertThat(command.unsupervisedRounds).isEqualTo(3);
         assertThat(command.confidence).isEqualTo(0.8);

@@ -65,9 +65,14 @@ import java.util.Objects;
  * moment between that last check and the promotion's write; never its commit once the old trainer has seen the
  * claim).
  *
- * <p>A new group (no committed offsets, no checkpoint) starts each partition at the first record written at or after
- * the control message's timestamp ({@link io.kafkaml.control.ControlMessage#recordTimestamp()}), not at the older
- * streams of a shared topic. The result names its promoted version's model while the run goes on (checkpoints are
+ * <p>Where a new group (no committed offsets, no checkpoint) starts is {@link #startFrom()}: by default
+ * ({@link StartFrom#CONTROL}) each partition at the first record written at or after the control message's timestamp
+ * ({@link io.kafkaml.control.ControlMessage#recordTimestamp()}), not at the older streams of a shared topic; the
+ * records skipped so (per partition) are logged at WARN. That compares the data records' own timestamps
+ * ({@code CreateTime}, set by their producers) with the control record's, so a re-sent stream (its new control record
+ * is newer than all of its data), data produced with event-time timestamps or a producer whose clock lags the control
+ * message's sender lose records: use {@link StartFrom#EARLIEST} for those (the whole topic, as before this rule), or
+ * {@link StartFrom#LATEST} for only what is written after the run starts. The result names its promoted version's model while the run goes on (checkpoints are
  * internal), and a bounded run FINISHES with its promoted version's model.
  *
  * <p>Thread safety: immutable (a record of immutable values) and thread-safe. Lifecycle: a value, no resources.
@@ -84,6 +89,7 @@ import java.util.Objects;
  * @param improvement the least change that promotes (Kafka-ML's {@code improvement}), &gt;= 0
  * @param badRecordPolicy what to do with a record of the stream that cannot be trained on; {@code SKIP} by default
  * @param deadLetterTopic where skipped records are copied with the reason in headers, or {@code null} for none
+ * @param startFrom where a new consumer group starts each partition; {@link StartFrom#CONTROL} by default
  */
 public record IncrementalSpec(
         String groupId,
@@ -96,7 +102,35 @@ public record IncrementalSpec(
         PromotionPolicy.Direction change,
         double improvement,
         BadRecordPolicy badRecordPolicy,
-        String deadLetterTopic) {
+        String deadLetterTopic,
+        StartFrom startFrom) {
+
+    /**
+     * Where a run whose consumer group has no committed offset (and no checkpoint) starts a partition. A partition the
+     * group committed always resumes there.
+     */
+    public enum StartFrom {
+        /** At the first record written at or after the control message's timestamp (the default). */
+        CONTROL,
+        /** At the partition's first record still held (the whole topic). */
+        EARLIEST,
+        /** At the partition's end when the run starts (only records written from then on). */
+        LATEST;
+
+        /**
+         * Parses {@code control}, {@code earliest} or {@code latest}, any case.
+         *
+         * @throws IllegalArgumentException naming the accepted values
+         */
+        public static StartFrom of(String text) {
+            for (StartFrom value : values()) {
+                if (value.name().equalsIgnoreCase(String.valueOf(text).trim())) {
+                    return value;
+                }
+            }
+            throw new IllegalArgumentException("startFrom must be control, earliest or latest, was '" + text + "'");
+        }
+    }
 
     /** The stream timeout unless one is given: 30 s. */
     public static final Duration DEFAULT_STREAM_TIMEOUT = Duration.ofSeconds(30);
@@ -140,6 +174,35 @@ public record IncrementalSpec(
         if (deadLetterTopic != null && deadLetterTopic.isBlank()) {
             throw new IllegalArgumentException("deadLetterTopic must not be blank (null for none)");
         }
+        startFrom = startFrom == null ? StartFrom.CONTROL : startFrom;
+    }
+
+    /** Settings that start a new group at the control message ({@link StartFrom#CONTROL}). */
+    public IncrementalSpec(
+            String groupId,
+            int windowRecords,
+            Duration windowTime,
+            Duration streamTimeout,
+            int maxWindows,
+            boolean indefinite,
+            String monitoringMetric,
+            PromotionPolicy.Direction change,
+            double improvement,
+            BadRecordPolicy badRecordPolicy,
+            String deadLetterTopic) {
+        this(
+                groupId,
+                windowRecords,
+                windowTime,
+                streamTimeout,
+                maxWindows,
+                indefinite,
+                monitoringMetric,
+                change,
+                improvement,
+                badRecordPolicy,
+                deadLetterTopic,
+                StartFrom.CONTROL);
     }
 
     /** Settings that skip bad records without a dead-letter topic (the form of earlier versions). */
@@ -164,7 +227,8 @@ public record IncrementalSpec(
                 change,
                 improvement,
                 BadRecordPolicy.SKIP,
-                null);
+                null,
+                StartFrom.CONTROL);
     }
 
     /** A builder: windows of 1,000 records, stream timeout 30 s, bounded, promotion on {@code loss} going down. */
@@ -220,6 +284,9 @@ public record IncrementalSpec(
         if (deadLetterTopic != null) {
             map.put("deadLetterTopic", deadLetterTopic);
         }
+        if (startFrom != StartFrom.CONTROL) {
+            map.put("startFrom", startFrom.name());
+        }
         return map;
     }
 
@@ -244,6 +311,9 @@ public record IncrementalSpec(
         if (map.get("deadLetterTopic") != null) {
             builder.deadLetterTopic(String.valueOf(map.get("deadLetterTopic")));
         }
+        if (map.get("startFrom") != null) {
+            builder.startFrom(StartFrom.of(String.valueOf(map.get("startFrom"))));
+        }
         return builder.build();
     }
 
@@ -267,8 +337,15 @@ public record IncrementalSpec(
         private double improvement;
         private BadRecordPolicy badRecordPolicy = BadRecordPolicy.SKIP;
         private String deadLetterTopic;
+        private StartFrom startFrom = StartFrom.CONTROL;
 
         private Builder() {}
+
+        /** Where a new consumer group starts each partition; default {@link StartFrom#CONTROL}. */
+        public Builder startFrom(StartFrom startFrom) {
+            this.startFrom = startFrom;
+            return this;
+        }
 
         /**
          * What to do with a record that cannot be trained on; default {@link BadRecordPolicy#SKIP} (see the class
@@ -346,7 +423,8 @@ public record IncrementalSpec(
                     change,
                     improvement,
                     badRecordPolicy,
-                    deadLetterTopic);
+                    deadLetterTopic,
+                    startFrom);
         }
     }
 }

@@ -1093,8 +1093,9 @@ public final class TrainingRunner implements Runnable {
             }
             if (resumed != null) {
                 reader.seek(resumed.next());
-            } else if (message.recordTimestamp() >= 0) {
-                reader.startAt(message.recordTimestamp()); // a new group: not the older streams of a shared topic
+            } else {
+                // a new group: by default not the older streams of a shared topic (IncrementalSpec.startFrom)
+                reader.start(incremental.startFrom(), message.recordTimestamp());
             }
             while (incremental.maxWindows() == 0 || window < incremental.maxWindows()) {
                 List<ModelTrainer> active =

@@ -131,16 +131,33 @@ final class WindowReader implements AutoCloseable {
      * Starts each assigned partition that has no committed offset in the group at its first record written at or
      * after {@code timestampMs} (Kafka's {@code offsetsForTimes}), or at its end when it has none: a new run reads the
      * records written since its control message, not older streams that share the topic (Kafka-ML's examples reuse
-     * one topic, and its online sink sends the control message before its data). A partition the group has
-     * committed keeps its committed offset. Blocking, at most 30 s per lookup.
+     * one topic, and its online sink sends the control message before its data). As {@link #start} with
+     * {@link IncrementalSpec.StartFrom#CONTROL}.
+     */
+    Map<TopicPartition, Long> startAt(long timestampMs) {
+        return start(IncrementalSpec.StartFrom.CONTROL, timestampMs);
+    }
+
+    /**
+     * Starts each assigned partition that has no committed offset in the group where {@code from} says: at its first
+     * record written at or after {@code timestampMs} (or its end when it has none) for
+     * {@link IncrementalSpec.StartFrom#CONTROL}, at its first record held for {@code EARLIEST}, at its end for
+     * {@code LATEST}. A partition the group has committed keeps its committed offset. The records that
+     * {@code CONTROL} skips (older timestamps than the control record's: a re-sent stream, event-time timestamps,
+     * producer clock skew) are counted per partition and logged at WARN with the way to read them. Blocking, at most
+     * 30 s per lookup.
      *
+     * @param timestampMs the control record's timestamp; below 0 (unknown), {@code CONTROL} starts as {@code EARLIEST}
      * @return where each partition without a committed offset starts
      * @throws KafkaMlException if the offsets cannot be looked up
      */
-    Map<TopicPartition, Long> startAt(long timestampMs) {
+    Map<TopicPartition, Long> start(IncrementalSpec.StartFrom from, long timestampMs) {
+        IncrementalSpec.StartFrom rule =
+                from == IncrementalSpec.StartFrom.CONTROL && timestampMs < 0 ? IncrementalSpec.StartFrom.EARLIEST : from;
         java.util.Set<TopicPartition> assigned = new java.util.HashSet<>(consumer.assignment());
         Map<TopicPartition, Long> query = new HashMap<>();
         Map<TopicPartition, Long> start = new TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        Map<TopicPartition, Long> skipped = new TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
         try {
             Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(assigned, LOOKUP_TIMEOUT);
             for (TopicPartition partition : assigned) {
@@ -151,28 +168,56 @@ final class WindowReader implements AutoCloseable {
             if (query.isEmpty()) {
                 return start;
             }
-            Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> found =
-                    consumer.offsetsForTimes(query, LOOKUP_TIMEOUT);
+            Map<TopicPartition, Long> beginnings = consumer.beginningOffsets(query.keySet(), LOOKUP_TIMEOUT);
             Map<TopicPartition, Long> ends = consumer.endOffsets(query.keySet(), LOOKUP_TIMEOUT);
+            Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> found =
+                    rule == IncrementalSpec.StartFrom.CONTROL ? consumer.offsetsForTimes(query, LOOKUP_TIMEOUT) : null;
             for (TopicPartition partition : query.keySet()) {
-                org.apache.kafka.clients.consumer.OffsetAndTimestamp at = found == null ? null : found.get(partition);
-                long offset = at != null ? at.offset() : ends.get(partition);
+                long offset =
+                        switch (rule) {
+                            case EARLIEST -> beginnings.get(partition);
+                            case LATEST -> ends.get(partition);
+                            case CONTROL -> {
+                                org.apache.kafka.clients.consumer.OffsetAndTimestamp at =
+                                        found == null ? null : found.get(partition);
+                                yield at != null ? at.offset() : ends.get(partition);
+                            }
+                        };
                 consumer.seek(partition, offset);
                 start.put(partition, offset);
+                long before = offset - beginnings.get(partition);
+                if (rule == IncrementalSpec.StartFrom.CONTROL && before > 0) {
+                    skipped.put(partition, before);
+                }
             }
         } catch (org.apache.kafka.common.KafkaException e) {
             throw new KafkaMlException(
-                    "Cannot find where topic '" + topic + "' stood when the control message was written (timestamp "
-                            + timestampMs + "): " + e.getMessage(),
+                    "Cannot find where to start topic '" + topic + "' (startFrom " + rule + ", control message "
+                            + "timestamp " + timestampMs + "): " + e.getMessage(),
                     e);
         }
+        if (!skipped.isEmpty()) {
+            log.warn(
+                    "[{}] Consumer group '{}' has no committed offsets and starts topic '{}' at the control message "
+                            + "(timestamp {}): skipping the records written before it, per partition {}. A re-sent "
+                            + "stream, data with event-time timestamps or a producer clock behind the control "
+                            + "message's lose records so: set the incremental startFrom to earliest (kafkaml train "
+                            + "--start-from earliest, spec.incremental.startFrom) to read them",
+                    name,
+                    groupId,
+                    topic,
+                    timestampMs,
+                    skipped);
+        }
         log.info(
-                "[{}] Consumer group '{}' has no committed offsets: reading topic '{}' from the records written since "
-                        + "the control message (timestamp {}): {}",
+                "[{}] Consumer group '{}' has no committed offsets: reading topic '{}' from {} ({}): {}",
                 name,
                 groupId,
                 topic,
-                timestampMs,
+                rule == IncrementalSpec.StartFrom.CONTROL
+                        ? "the records written since the control message"
+                        : rule == IncrementalSpec.StartFrom.EARLIEST ? "its first records" : "its end",
+                rule == IncrementalSpec.StartFrom.CONTROL ? "timestamp " + timestampMs : "startFrom " + rule,
                 start);
         return start;
     }

@@ -619,4 +619,53 @@ class IncrementalResumeTest {
         assertThat(registry.latestPromotion("7.mlp")).as("serving is the newer trainer's to move").isEmpty();
         assertThat(registry.trainingClaimant("7.mlp")).contains("a-newer-trainer");
     }
+
+    @org.junit.jupiter.api.Test
+    void startFromEarliestReadsDataWhoseEventTimesAreOlderThanTheControlMessageWhichControlSkips() {
+        kafka.createTopic("control", 1, Map.of());
+        kafka.createTopic("points", 1, Map.of());
+        sendControlMessage();
+        long anHourAgo = System.currentTimeMillis() - 3_600_000; // replayed with its event times, after the message
+        try (Producer<byte[], byte[]> replay = kafka.producer(Map.of())) {
+            for (int i = 0; i < WINDOW; i++) {
+                replay.send(new ProducerRecord<>(
+                        "points",
+                        0,
+                        anHourAgo + i,
+                        (i % 2 == 0 ? "1" : "0").getBytes(StandardCharsets.UTF_8),
+                        (i % 2 == 0 ? "[0.5, 0.5]" : "[-0.5, -0.5]").getBytes(StandardCharsets.UTF_8)));
+            }
+        }
+        Registry registry = connect();
+        // the default (control) starts at the topic's end here: every record is older than the control message
+        IncrementalSpec.StartFrom parsed = IncrementalSpec.StartFrom.of(" Earliest ");
+        assertThat(IncrementalSpec.fromMap(
+                                IncrementalSpec.builder().startFrom(parsed).build().toMap())
+                        .startFrom())
+                .isEqualTo(IncrementalSpec.StartFrom.EARLIEST);
+        assertThat(IncrementalSpec.builder().build().startFrom()).isEqualTo(IncrementalSpec.StartFrom.CONTROL);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> IncrementalSpec.StartFrom.of("beginning"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("control, earliest or latest");
+        try (WindowReader reader = new WindowReader(
+                CONFIG, kafka, "points", "probe", IncrementalSpec.builder().build(), "7")) {
+            assertThat(reader.assign(() -> false)).isTrue();
+            assertThat(reader.start(IncrementalSpec.StartFrom.CONTROL, System.currentTimeMillis()))
+                    .as("control skips the whole replay (logged at WARN with its count)")
+                    .containsEntry(new org.apache.kafka.common.TopicPartition("points", 0), (long) WINDOW);
+        }
+        TrainingRunnerTest.Events events = new TrainingRunnerTest.Events();
+        TrainingRunner runner = new TrainingRunner(
+                job(registry, IncrementalSpec.builder().startFrom(IncrementalSpec.StartFrom.EARLIEST)),
+                registry,
+                CONFIG,
+                events,
+                kafka);
+        runner.run(); // ends on the stream timeout
+
+        assertThat(runner.finalStatus()).isEqualTo(DeploymentStatus.FINISHED);
+        assertThat(events.epochs)
+                .extracting(EpochMetrics::epoch, EpochMetrics::records)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(1, (long) WINDOW));
+    }
 }
