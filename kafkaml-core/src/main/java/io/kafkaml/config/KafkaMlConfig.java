@@ -167,8 +167,11 @@ public final class KafkaMlConfig extends AbstractConfig {
     public static final long DEFAULT_VERSIONS_RETAIN = 10L;
     /** The {@code retention.ms} of the metrics topic when the registry creates it. */
     public static final String METRICS_RETENTION_MS_CONFIG = "kafkaml.metrics.retention.ms";
-    /** Default of {@value #METRICS_RETENTION_MS_CONFIG}: 30 days. */
-    public static final long DEFAULT_METRICS_RETENTION_MS = 30L * 24 * 60 * 60 * 1000;
+    /**
+     * Default of {@value #METRICS_RETENTION_MS_CONFIG}: -1, every record kept (a result's whole per-epoch history; a
+     * 30-day default would have cut the charts of month-old batch results too).
+     */
+    public static final long DEFAULT_METRICS_RETENTION_MS = -1L;
     /** The most unlabelled records a semi-supervised run holds in memory. */
     public static final String SEMI_SUPERVISED_MAX_UNLABELLED_CONFIG = "kafkaml.semi.supervised.max.unlabelled";
     /** Default of {@value #SEMI_SUPERVISED_MAX_UNLABELLED_CONFIG}: 100,000 records. */
@@ -580,8 +583,9 @@ public final class KafkaMlConfig extends AbstractConfig {
                 "Incremental training: how many of a result's newest model versions keep their model and normalizer "
                         + "artifacts. After each version an incremental run publishes, the artifacts of older ones are "
                         + "deleted, except the promoted version, every version promoted by hand (pinned: a rollback "
-                        + "target) and the one the result names; their version records (metrics, offsets, reason) stay, "
-                        + "and serving one says its model was deleted by this retention");
+                        + "target), the one the result names and every one an inference deployment serves by number "
+                        + "(until forgotten); their version records (metrics, offsets, reason) stay, serving one says "
+                        + "its model was deleted by this retention and promoting one is refused");
         define(
                 METRICS_RETENTION_MS_CONFIG,
                 "KAFKAML_METRICS_RETENTION_MS",
@@ -590,7 +594,8 @@ public final class KafkaMlConfig extends AbstractConfig {
                 ConfigDef.Range.atLeast(-1),
                 Importance.LOW,
                 "The retention.ms the registry gives its metrics topic (one record per epoch or window, append-only) "
-                        + "when it creates it; -1 keeps every record. An existing topic is not altered "
+                        + "when it creates it; -1 (the default) keeps every record. Set it to bound the topic of a "
+                        + "long indefinite incremental run, knowing it also cuts batch results' histories. An existing topic is not altered "
                         + "(kafka-configs --alter). A result's history older than this is gone: its epochs are read "
                         + "from the oldest record left");
         define(

@@ -57,7 +57,7 @@ import org.deeplearning4j.util.ModelSerializer;
  * altered to that, which needs the {@code AlterConfigs} ACL, or a warning says what to set; a claims topic that
  * keeps deleting records by retention makes {@link #putInference} refuse to claim).
  * Values are JSON; deleting writes a tombstone. Besides them, {@code .metrics} is an append-only log
- * ({@code cleanup.policy=delete}, {@code retention.ms} from {@value KafkaMlConfig#METRICS_RETENTION_MS_CONFIG}, 30 days
+ * ({@code cleanup.policy=delete}, {@code retention.ms} from {@value KafkaMlConfig#METRICS_RETENTION_MS_CONFIG}, -1 (kept)
  * unless set, when the registry creates it) with one record per trained epoch, keyed by result id
  * ({@link #appendEpoch}, {@link #epochs}); it is read on demand, never held in memory.
  *

@@ -172,4 +172,17 @@ class RegistryMockClientsTest {
             Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> logger.recorded() == 1);
         }
     }
+
+    @Test
+    void theMetricsTopicKeepsEveryRecordUnlessARetentionIsSet() {
+        // the default keeps every result's per-epoch history (a batch result's charts stay whole)
+        assertThat(kafka.topicConfigs(registry.metricsTopic()))
+                .containsEntry("cleanup.policy", "delete")
+                .containsEntry("retention.ms", "-1");
+        Map<String, Object> config = new java.util.HashMap<>(CONFIG);
+        config.put(io.kafkaml.config.KafkaMlConfig.METRICS_RETENTION_MS_CONFIG, 86_400_000L);
+        try (Registry bounded = Registry.connect(config, "bounded", Duration.ofSeconds(10), kafka)) {
+            assertThat(kafka.topicConfigs(bounded.metricsTopic())).containsEntry("retention.ms", "86400000");
+        }
+    }
 }

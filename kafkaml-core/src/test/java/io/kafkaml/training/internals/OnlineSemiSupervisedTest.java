@@ -22,7 +22,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
@@ -47,8 +48,11 @@ class OnlineSemiSupervisedTest {
         return String.format(Locale.ROOT, "[%.4f, %.4f]", xy[0], xy[1]).getBytes(StandardCharsets.UTF_8);
     }
 
-    @Test
-    void kafkaMlsOnlineSemiSupervisedMessageTrainsTheLabelledSlicesThenPseudoLabelsEachWindowOfTheUnlabelledTopic() {
+    /** {@code maxUnlabelled} 0: the default of {@code kafkaml.semi.supervised.max.unlabelled} (above a window). */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 5})
+    void kafkaMlsOnlineSemiSupervisedMessageTrainsTheLabelledSlicesThenPseudoLabelsEachWindowOfTheUnlabelledTopic(
+            int maxUnlabelled) {
         kafka.createTopic("control", 1, Map.of());
         kafka.createTopic("points", 1, Map.of());
         kafka.createTopic("unlabelled", 1, Map.of());
@@ -101,10 +105,15 @@ class OnlineSemiSupervisedTest {
                             .build())
                     .build();
             TrainingRunnerTest.Events events = new TrainingRunnerTest.Events();
+            Map<String, Object> config = new java.util.HashMap<>(CONFIG);
+            if (maxUnlabelled > 0) { // a pool smaller than a batch: its rows are sliced (rank 2)
+                config.put(io.kafkaml.config.KafkaMlConfig.SEMI_SUPERVISED_MAX_UNLABELLED_CONFIG, maxUnlabelled);
+            }
+            int perRound = maxUnlabelled > 0 ? maxUnlabelled : WINDOW;
             TrainingRunner runner = new TrainingRunner(
                     new TrainingJob("7", configuration, List.of(model), spec, "control"),
                     registry,
-                    CONFIG,
+                    config,
                     events,
                     kafka);
             runner.run(); // the unlabelled topic idle for the stream timeout ends it
@@ -118,8 +127,12 @@ class OnlineSemiSupervisedTest {
             assertThat(rounds).hasSizeBetween(1, 2);
             long before = labelledTraining;
             for (EpochMetrics round : rounds) {
-                assertThat(round.records()).isGreaterThan(before).isLessThanOrEqualTo(before + WINDOW);
+                // a bounded pool: at most maxUnlabelled records of each window are pseudo-labelled
+                assertThat(round.records()).isGreaterThan(before).isLessThanOrEqualTo(before + perRound);
                 before = round.records();
+            }
+            if (maxUnlabelled > 0) { // a model that holds maxUnlabelled pseudo-labels is not pseudo-labelled further
+                assertThat(before - labelledTraining).isLessThan(2L * maxUnlabelled);
             }
             assertThat(registry.result("7.mlp").orElseThrow().status()).isEqualTo(DeploymentStatus.FINISHED);
         }
