@@ -827,7 +827,10 @@ public final class Registry implements AutoCloseable {
                         try {
                             promote(resultId, previous, "restored: version " + version + "'s model was deleted", pin);
                         } catch (EntityNotFoundException e) {
-                            log.error("Cannot restore version {} of result '{}' either: {}", previous, resultId,
+                            log.error(
+                                    "Cannot restore version {} of result '{}' either: {}",
+                                    previous,
+                                    resultId,
                                     e.getMessage());
                         }
                     }
@@ -1088,7 +1091,8 @@ public final class Registry implements AutoCloseable {
                     && served != null
                     && (served instanceof Number number
                             ? number.intValue() == version.version()
-                            : String.valueOf(version.version()).equals(String.valueOf(served).trim()))) {
+                            : String.valueOf(version.version())
+                                    .equals(String.valueOf(served).trim()))) {
                 return true;
             }
         }

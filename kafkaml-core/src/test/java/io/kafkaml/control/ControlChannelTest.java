@@ -74,14 +74,14 @@ class ControlChannelTest {
                 Producer<byte[], byte[]> kafkaMl = kafka.producer(Map.of())) {
             kafkaMl.send(kafkaMlMessage("shared", 53, "fifty-three")); // key 0x35, the ASCII digit '5'
             ProducerRecord<byte[], byte[]> twelve = kafkaMlMessage("shared", 0, "twelve");
-            kafkaMl.send(new ProducerRecord<>( // deployment_id='12' as a str: key 0x3132
-                    "shared", "12".getBytes(StandardCharsets.UTF_8), twelve.value()));
+            kafkaMl.send(
+                    new ProducerRecord<>( // deployment_id='12' as a str: key 0x3132
+                            "shared", "12".getBytes(StandardCharsets.UTF_8), twelve.value()));
             kafkaMl.send(kafkaMlMessage("shared", 5, "five"));
 
             // deployment "5" reads past 53's message (it would have started on "fifty-three") to its own
             assertThat(control.await("5", TIMEOUT).slices()).containsExactly(StreamSlice.of("five", 0, 0, 10));
-            assertThat(control.await("53", TIMEOUT).slices())
-                    .containsExactly(StreamSlice.of("fifty-three", 0, 0, 10));
+            assertThat(control.await("53", TIMEOUT).slices()).containsExactly(StreamSlice.of("fifty-three", 0, 0, 10));
             ControlMessage text = control.await("12", TIMEOUT);
             assertThat(text.deploymentId()).isEqualTo("12");
             assertThat(text.slices()).containsExactly(StreamSlice.of("twelve", 0, 0, 10));

@@ -278,13 +278,41 @@ class ModelVersionsTest {
         Instant now = Instant.now();
         // as LocalInference records InferenceSpec.version(1) / kafkaml infer --version 1 (a JSON number)
         assertThat(registry.putInference(new Inference(
-                        "pinned", RESULT, "in", "out", 1, "RUNNING", null, Map.of("version", 1), now, now, 0, now,
-                        30_000, "owner-1", 1, null)))
+                        "pinned",
+                        RESULT,
+                        "in",
+                        "out",
+                        1,
+                        "RUNNING",
+                        null,
+                        Map.of("version", 1),
+                        now,
+                        now,
+                        0,
+                        now,
+                        30_000,
+                        "owner-1",
+                        1,
+                        null)))
                 .isTrue();
         // a stopped one may be started again with its version: it keeps it until forgotten
         assertThat(registry.putInference(new Inference(
-                        "stopped", RESULT, "in2", "out2", 1, "STOPPED", null, Map.of("version", "2"), now, now, 0,
-                        now, 30_000, "owner-2", 1, null)))
+                        "stopped",
+                        RESULT,
+                        "in2",
+                        "out2",
+                        1,
+                        "STOPPED",
+                        null,
+                        Map.of("version", "2"),
+                        now,
+                        now,
+                        0,
+                        now,
+                        30_000,
+                        "owner-2",
+                        1,
+                        null)))
                 .isTrue();
 
         assertThat(registry.pruneVersions(RESULT, 1)).containsExactly(3);

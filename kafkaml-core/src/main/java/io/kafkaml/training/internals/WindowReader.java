@@ -152,8 +152,9 @@ final class WindowReader implements AutoCloseable {
      * @throws KafkaMlException if the offsets cannot be looked up
      */
     Map<TopicPartition, Long> start(IncrementalSpec.StartFrom from, long timestampMs) {
-        IncrementalSpec.StartFrom rule =
-                from == IncrementalSpec.StartFrom.CONTROL && timestampMs < 0 ? IncrementalSpec.StartFrom.EARLIEST : from;
+        IncrementalSpec.StartFrom rule = from == IncrementalSpec.StartFrom.CONTROL && timestampMs < 0
+                ? IncrementalSpec.StartFrom.EARLIEST
+                : from;
         java.util.Set<TopicPartition> assigned = new java.util.HashSet<>(consumer.assignment());
         Map<TopicPartition, Long> query = new HashMap<>();
         Map<TopicPartition, Long> start = new TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
@@ -173,16 +174,15 @@ final class WindowReader implements AutoCloseable {
             Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> found =
                     rule == IncrementalSpec.StartFrom.CONTROL ? consumer.offsetsForTimes(query, LOOKUP_TIMEOUT) : null;
             for (TopicPartition partition : query.keySet()) {
-                long offset =
-                        switch (rule) {
-                            case EARLIEST -> beginnings.get(partition);
-                            case LATEST -> ends.get(partition);
-                            case CONTROL -> {
-                                org.apache.kafka.clients.consumer.OffsetAndTimestamp at =
-                                        found == null ? null : found.get(partition);
-                                yield at != null ? at.offset() : ends.get(partition);
-                            }
-                        };
+                long offset = switch (rule) {
+                    case EARLIEST -> beginnings.get(partition);
+                    case LATEST -> ends.get(partition);
+                    case CONTROL -> {
+                        org.apache.kafka.clients.consumer.OffsetAndTimestamp at =
+                                found == null ? null : found.get(partition);
+                        yield at != null ? at.offset() : ends.get(partition);
+                    }
+                };
                 consumer.seek(partition, offset);
                 start.put(partition, offset);
                 long before = offset - beginnings.get(partition);

@@ -616,7 +616,9 @@ class IncrementalResumeTest {
 
         assertThat(stages).contains("versioned:1").doesNotContain("committed:1");
         assertThat(registry.versions("7.mlp")).hasSize(1);
-        assertThat(registry.latestPromotion("7.mlp")).as("serving is the newer trainer's to move").isEmpty();
+        assertThat(registry.latestPromotion("7.mlp"))
+                .as("serving is the newer trainer's to move")
+                .isEmpty();
         assertThat(registry.trainingClaimant("7.mlp")).contains("a-newer-trainer");
     }
 
@@ -639,8 +641,10 @@ class IncrementalResumeTest {
         Registry registry = connect();
         // the default (control) starts at the topic's end here: every record is older than the control message
         IncrementalSpec.StartFrom parsed = IncrementalSpec.StartFrom.of(" Earliest ");
-        assertThat(IncrementalSpec.fromMap(
-                                IncrementalSpec.builder().startFrom(parsed).build().toMap())
+        assertThat(IncrementalSpec.fromMap(IncrementalSpec.builder()
+                                .startFrom(parsed)
+                                .build()
+                                .toMap())
                         .startFrom())
                 .isEqualTo(IncrementalSpec.StartFrom.EARLIEST);
         assertThat(IncrementalSpec.builder().build().startFrom()).isEqualTo(IncrementalSpec.StartFrom.CONTROL);
