@@ -284,9 +284,7 @@ public record IncrementalSpec(
         if (deadLetterTopic != null) {
             map.put("deadLetterTopic", deadLetterTopic);
         }
-        if (startFrom != StartFrom.CONTROL) {
-            map.put("startFrom", startFrom.name());
-        }
+        map.put("startFrom", startFrom.name());
         return map;
     }
 

@@ -96,9 +96,11 @@ class SpecFieldsTest {
         TrainingSpec spec =
                 TrainingSpec.fromMap(check("{\"incremental\": {\"indefinite\": true, \"windowRecords\": 500,"
                         + " \"change\": \"up\", \"badRecordPolicy\": \"skip\", \"monitoringMetric\": \"accuracy\","
-                        + " \"windowTimeMs\": null}, \"semiSupervised\": {\"rounds\": 2, \"confidence\": 0.9}}"));
+                        + " \"windowTimeMs\": null, \"startFrom\": \"earliest\"}, \"semiSupervised\": {\"rounds\": 2,"
+                        + " \"confidence\": 0.9}}"));
         assertThat(spec.incremental().indefinite()).isTrue();
         assertThat(spec.incremental().windowRecords()).isEqualTo(500);
+        assertThat(spec.incremental().startFrom()).isEqualTo(io.kafkaml.training.IncrementalSpec.StartFrom.EARLIEST);
         assertThat(spec.incremental().toMap())
                 .containsEntry("change", "UP")
                 .containsEntry("badRecordPolicy", "SKIP")
