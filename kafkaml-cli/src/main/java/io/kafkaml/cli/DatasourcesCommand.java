@@ -124,8 +124,11 @@ final class DatasourcesCommand {
                 ControlMessage message = registry.resend(datasource, deploymentId);
                 spec.commandLine()
                         .getOut()
-                        .println("sent " + StreamSlice.formatList(message.slices()) + " to deployment "
-                                + message.deploymentId());
+                        .println("sent "
+                                + message.unboundedTopic()
+                                        .map(topic -> "the online stream of topic " + topic)
+                                        .orElseGet(() -> StreamSlice.formatList(message.slices()))
+                                + " to deployment " + message.deploymentId());
                 return 0;
             }
         }

@@ -13,6 +13,7 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import picocli.CommandLine.Command;
@@ -332,7 +333,14 @@ final class TrainCommand implements Callable<Integer> {
                     : ml.train(configuration, trainingSpec, deploymentId);
             out.println("deployment " + handle.deploymentId() + " waiting for data on " + controlTopic);
             out.flush();
+            Thread hook = cancelOnSignal(out, handle, settings);
             DeploymentStatus status = handle.await(Duration.ofDays(3650)).orElse(DeploymentStatus.FAILED);
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // a signal's shutdown runs: the hook records CANCELLED and ends the process with its code
+                Thread.currentThread().join();
+            }
             String error = handle.deployment().error();
             out.println("deployment " + handle.deploymentId() + " " + status + (error == null ? "" : ": " + error)
                     + cataloged(ml, handle.deploymentId(), status == DeploymentStatus.FINISHED));
@@ -340,6 +348,40 @@ final class TrainCommand implements Callable<Integer> {
             // the deployment ran here and has ended: its status is the command's (trial: FAILED exited 0)
             return status == DeploymentStatus.FINISHED ? 0 : 1;
         }
+    }
+
+    /**
+     * SIGTERM/SIGINT while the deployment runs in this process: its runners stop at their next batch (or window) and
+     * record CANCELLED, waited for up to {@value KafkaMlConfig#TRAIN_SHUTDOWN_GRACE_MS_CONFIG} (20 s), then the process
+     * exits with the code a {@code train} worker uses (3 CANCELLED, 0 FINISHED, 1 FAILED or not ended within the
+     * grace). Without it the JVM ended with 143 and the registry kept TRAINING (or WAITING_FOR_DATA) for ever.
+     */
+    private static Thread cancelOnSignal(PrintWriter out, Training handle, Map<String, Object> settings) {
+        Duration grace = Duration.ofMillis(
+                new KafkaMlConfig(settings).getLong(KafkaMlConfig.TRAIN_SHUTDOWN_GRACE_MS_CONFIG));
+        Thread hook = new Thread(
+                () -> {
+                    int code = 1;
+                    try {
+                        handle.cancel();
+                        Optional<DeploymentStatus> ended = handle.await(grace);
+                        out.println("deployment " + handle.deploymentId() + " "
+                                + ended.map(String::valueOf)
+                                        .orElse("did not record its end within " + grace.toMillis() + " ms ("
+                                                + KafkaMlConfig.TRAIN_SHUTDOWN_GRACE_MS_CONFIG + ")")
+                                + " (stopped by a signal)");
+                        code = ended.map(WorkerCommand::exitCode).orElse(1);
+                    } catch (RuntimeException e) {
+                        out.println("deployment " + handle.deploymentId() + ": cancelling failed: " + e.getMessage());
+                    }
+                    out.flush();
+                    System.out.flush();
+                    System.err.flush();
+                    Runtime.getRuntime().halt(code);
+                },
+                "kafkaml-train-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        return hook;
     }
 
     /**

@@ -583,6 +583,33 @@ class ChildProcessIT {
             assertThat(result.epochCount()).isGreaterThanOrEqualTo(2);
             assertThat(registry.epochs("22.mlp")).hasSizeGreaterThanOrEqualTo(result.epochCount());
             assertThat(registry.deployment("22").orElseThrow().status()).isEqualTo(DeploymentStatus.CANCELLED);
+
+            // `kafkaml train` running its deployment in its own JVM: SIGTERM while it waits for data records
+            // CANCELLED and exits 3, as the worker does (it exited 143 and left WAITING_FOR_DATA for ever)
+            Path cliLog = dir.resolve("train-cli.log");
+            Process cli = kafkaml(
+                            cliLog,
+                            "train",
+                            "--configuration",
+                            "c",
+                            "--deployment-id",
+                            "23",
+                            "--bootstrap-servers",
+                            kafka.bootstrapServers(),
+                            "--registry-prefix",
+                            prefix)
+                    .start();
+            InferenceProcessIT.awaitLog(cliLog, "deployment 23 waiting for data", 120);
+            cli.destroy();
+            assertThat(cli.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(cli.exitValue()).as(Files.readString(cliLog)).isEqualTo(3);
+            assertThat(Files.readString(cliLog)).contains("deployment 23 CANCELLED (stopped by a signal)");
+            org.awaitility.Awaitility.await()
+                    .atMost(30, TimeUnit.SECONDS)
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> registry.deployment("23")
+                            .map(d -> d.status() == DeploymentStatus.CANCELLED)
+                            .orElse(false));
         }
     }
 
