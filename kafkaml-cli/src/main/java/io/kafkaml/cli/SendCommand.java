@@ -98,6 +98,11 @@ final class SendCommand implements Callable<Integer> {
                     + (java.nio.file.Files.exists(file) ? " is not a readable file" : " does not exist"));
         }
         Csv csv = Csv.read(file, label);
+        if (csv.rows.isEmpty()) {
+            // an online stream's control message goes with its first record, a bounded one's after its last
+            throw new io.kafkaml.common.KafkaMlException("The data file " + file
+                    + " holds no data rows (only its header): nothing was sent, no control message either");
+        }
         Map<String, Object> inputConfig = switch (name) {
             case "RAW" ->
                 Map.of(

@@ -27,6 +27,24 @@ class SendCommandCsvTest {
     }
 
     @Test
+    void aFileWithOnlyItsHeaderIsRefusedBeforeAnythingIsSent() throws IOException {
+        Path empty = file("header-only.csv", "Diagnosis,Age\n");
+        for (String online : new String[] {"--online", "--validation-rate=0"}) {
+            java.io.StringWriter out = new java.io.StringWriter();
+            java.io.StringWriter err = new java.io.StringWriter();
+            // no broker at this address: the file is refused before any client is made
+            int status = KafkaMlCli.commandLine(new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true))
+                    .execute("send", "--file", empty.toString(), "--label", "Diagnosis", "--format", "RAW", "--topic",
+                            "t", "--deployment-id", "1", "--bootstrap-servers", "localhost:1", online);
+            assertThat(status).as(err.toString()).isEqualTo(1);
+            assertThat(err.toString())
+                    .isEqualTo("kafkaml send: The data file " + empty
+                            + " holds no data rows (only its header): nothing was sent, no control message either"
+                            + System.lineSeparator());
+        }
+    }
+
+    @Test
     void aUtf8ByteOrderMarkAndCrlfAreWhatExcelWritesAndAreRead() throws IOException {
         SendCommand.Csv csv = SendCommand.Csv.read(
                 file("bom.csv", "\uFEFFDiagnosis,Gender,Age,Smoking\r\n1,0,77,2\r\n0,1,22,1\r\n0,0,55,3"), "Diagnosis");
