@@ -339,7 +339,11 @@ final class TrainCommand implements Callable<Integer> {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException e) {
                 // a signal's shutdown runs: the hook records CANCELLED and ends the process with its code
-                Thread.currentThread().join();
+                try {
+                    Thread.currentThread().join();
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
             String error = handle.deployment().error();
             out.println("deployment " + handle.deploymentId() + " " + status + (error == null ? "" : ": " + error)
@@ -357,8 +361,8 @@ final class TrainCommand implements Callable<Integer> {
      * grace). Without it the JVM ended with 143 and the registry kept TRAINING (or WAITING_FOR_DATA) for ever.
      */
     private static Thread cancelOnSignal(PrintWriter out, Training handle, Map<String, Object> settings) {
-        Duration grace = Duration.ofMillis(
-                new KafkaMlConfig(settings).getLong(KafkaMlConfig.TRAIN_SHUTDOWN_GRACE_MS_CONFIG));
+        Duration grace =
+                Duration.ofMillis(new KafkaMlConfig(settings).getLong(KafkaMlConfig.TRAIN_SHUTDOWN_GRACE_MS_CONFIG));
         Thread hook = new Thread(
                 () -> {
                     int code = 1;

@@ -34,8 +34,21 @@ class SendCommandCsvTest {
             java.io.StringWriter err = new java.io.StringWriter();
             // no broker at this address: the file is refused before any client is made
             int status = KafkaMlCli.commandLine(new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true))
-                    .execute("send", "--file", empty.toString(), "--label", "Diagnosis", "--format", "RAW", "--topic",
-                            "t", "--deployment-id", "1", "--bootstrap-servers", "localhost:1", online);
+                    .execute(
+                            "send",
+                            "--file",
+                            empty.toString(),
+                            "--label",
+                            "Diagnosis",
+                            "--format",
+                            "RAW",
+                            "--topic",
+                            "t",
+                            "--deployment-id",
+                            "1",
+                            "--bootstrap-servers",
+                            "localhost:1",
+                            online);
             assertThat(status).as(err.toString()).isEqualTo(1);
             assertThat(err.toString())
                     .isEqualTo("kafkaml send: The data file " + empty
