@@ -617,6 +617,10 @@ public final class ModelDefinition {
         }
     }
 
+    /** Reads a configuration's JSON tree to check its shape before DL4J parses it. */
+    private static final com.fasterxml.jackson.databind.ObjectMapper SHAPE =
+            new com.fasterxml.jackson.databind.ObjectMapper();
+
     private static Object parse(String name, String json) {
         String trimmed = json.trim();
         if (!trimmed.startsWith("{")) {
@@ -625,7 +629,22 @@ public final class ModelDefinition {
         }
         boolean graph = trimmed.contains("\"vertices\"") && trimmed.contains("\"networkInputs\"");
         try {
+            // JSON of another shape ({"x": 1}) makes DL4J's fromJson fail with a NullPointerException's text
+            String required = graph ? "vertices" : "confs";
+            com.fasterxml.jackson.databind.JsonNode tree = SHAPE.readTree(json);
+            com.fasterxml.jackson.databind.JsonNode part = tree == null ? null : tree.get(required);
+            if (part == null || part.isEmpty()) {
+                throw new InvalidModelException("Model '" + name + "': the JSON is not a DL4J "
+                        + (graph
+                                ? "ComputationGraphConfiguration: it has no vertices ('vertices')"
+                                : "MultiLayerConfiguration: it has no layers ('confs')"));
+            }
             return graph ? ComputationGraphConfiguration.fromJson(json) : MultiLayerConfiguration.fromJson(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new InvalidModelException(
+                    "Model '" + name + "': the configuration is not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (InvalidModelException e) {
+            throw e;
         } catch (RuntimeException e) {
             throw new InvalidModelException(
                     "Model '" + name + "': the JSON is not a DL4J "

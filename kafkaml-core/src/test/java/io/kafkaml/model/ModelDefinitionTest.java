@@ -95,6 +95,10 @@ class ModelDefinitionTest {
         assertThatThrownBy(() -> ModelDefinition.fromJson("x", "", "{\"confs\": 3}"))
                 .isInstanceOf(InvalidModelException.class)
                 .hasMessageContaining("Model 'x': the JSON is not a DL4J");
+        // JSON of another shape: a plain reason, never DL4J's NullPointerException text (trial F5)
+        assertThatThrownBy(() -> ModelDefinition.fromJson("x", "", "{\"x\": 1}"))
+                .isInstanceOf(InvalidModelException.class)
+                .hasMessage("Model 'x': the JSON is not a DL4J MultiLayerConfiguration: it has no layers ('confs')");
         // A configuration edited by hand: the softmax output layer left with one output.
         String broken = hcopd().toJson().replace("\"nout\" : 2", "\"nout\" : 1");
         assertThat(broken).isNotEqualTo(hcopd().toJson());
