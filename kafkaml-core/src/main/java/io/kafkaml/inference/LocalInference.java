@@ -552,12 +552,18 @@ public final class LocalInference implements AutoCloseable {
     /**
      * Becomes the record's owner (new deployment, restart of an ended one, takeover of a dead or released one) or
      * joins a live one; looks again whenever the record changed while it judged it (it joins only a RUNNING record
-     * whose generation it saw alive).
+     * whose generation it saw alive, or one another process claimed while this call tried: a claimant that won the
+     * same generation a moment ago is alive even before its first heartbeat or group join, and judging it by those
+     * within one lease made a loaded machine's loser take it over too, two processes believing they owned it).
      */
     private void claim() {
+        long firstSeen = -1; // the latest generation at this call's first look
         for (int attempt = 0; attempt < 5; attempt++) {
             long asked = System.nanoTime();
             Optional<Inference> existing = registry.refreshInference(id);
+            if (attempt == 0) {
+                firstSeen = existing.map(Inference::generation).orElse(0L);
+            }
             if (existing.isPresent() && existing.get().supervisedBy() != null) {
                 Inference supervised = existing.get();
                 if (!"RUNNING".equals(supervised.status())) {
@@ -565,6 +571,17 @@ public final class LocalInference implements AutoCloseable {
                             + " by its " + supervised.supervisedBy() + " launcher; it is not started again here");
                 }
                 join(supervised);
+                confirmedAt = asked;
+                return;
+            }
+            if (existing.isPresent()
+                    && "RUNNING".equals(existing.get().status())
+                    && existing.get().generation() > firstSeen) {
+                // claimed by another process while this one tried (it won the race to the same generation, or took
+                // over while this one judged): its owner was alive moments ago, and may not have written its first
+                // heartbeat or joined its group yet, so it is joined, not judged; if it dies, this process's
+                // heartbeats see it (watchOwner) and take over
+                join(existing.get());
                 confirmedAt = asked;
                 return;
             }
