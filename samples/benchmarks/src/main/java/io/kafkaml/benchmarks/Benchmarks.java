@@ -51,6 +51,9 @@ public final class Benchmarks {
             usage(args.length == 0 ? err : out);
             return args.length == 0 ? 2 : 0;
         }
+        if (args[0].equals("report")) {
+            return ResultsReport.run(args, out, err);
+        }
         Benchmark benchmark =
                 ALL.stream().filter(b -> b.name().equals(args[0])).findFirst().orElse(null);
         if (benchmark == null) {
@@ -114,6 +117,10 @@ public final class Benchmarks {
         out.println("admin.*, kafkaml.*; see docs/settings.md); KAFKAML_* environment variables apply after it.");
         out.println("Prints one JSON object per line: benchmark, records, seconds, recordsPerSecond, baseline,");
         out.println("baselineSeconds, baselineRecordsPerSecond, ratio (ours / baseline, same run), then extras.");
+        out.println(
+                "report --results FILE [--plots DIR]: issue 17's goals as a Markdown table (met / not met) from the");
+        out.println(
+                "JSON lines of a run (run-issue17.sh's results.jsonl), and its serving/training numbers as PNG plots.");
         out.println("benchmarks:");
         for (Benchmark benchmark : ALL) {
             out.printf("  %-22s %s%n", benchmark.name(), benchmark.description());

@@ -1,0 +1,111 @@
+package io.kafkaml.benchmarks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code report}: issue 17's goals judged from a results file, and its plots. */
+class ResultsReportTest {
+
+    @TempDir
+    Path dir;
+
+    private static final String LINES = String.join(
+            "\n",
+            "== 06:16:09 paper-tables --epochs 1000",
+            "{\"benchmark\":\"paper-tables-training\",\"seconds\":42.6,\"baselineSeconds\":32.9,\"ratio\":1.2948,"
+                    + "\"column\":\"stream-in-process\",\"epochs\":1000}",
+            "{\"benchmark\":\"inference-throughput\",\"recordsPerSecond\":40749.6,\"baseline\":\"bare at-least-once "
+                    + "consume-produce passthrough, own JVM\",\"baselineRecordsPerSecond\":40461.0,\"ratio\":1.0071,"
+                    + "\"mode\":\"separate-process\"}",
+            "{\"benchmark\":\"inference-throughput\",\"recordsPerSecond\":30000,\"baseline\":\"kafkaml infer "
+                    + "at-least-once\",\"baselineRecordsPerSecond\":50000,\"ratio\":0.6,\"mode\":\"separate-process\","
+                    + "\"guarantee\":\"exactly-once\"}",
+            "{\"benchmark\":\"inference-latency\",\"seconds\":20.0,\"mode\":\"separate-process\",\"neighbour\":\"none\","
+                    + "\"p99Millis\":14.9,\"baselineP99Millis\":13.3,\"p99OverBaselineP99\":1.12}",
+            "{\"benchmark\":\"first-prediction\",\"seconds\":5.08,\"baselineSeconds\":2.39,\"variant\":\"kafkaml infer\","
+                    + "\"goalSeconds\":3.0}",
+            "{\"benchmark\":\"first-prediction\",\"seconds\":2.9,\"baselineSeconds\":2.39,\"variant\":\"kafkaml infer "
+                    + "from /old/kafkaml.jar\",\"goalSeconds\":3.0}",
+            "{\"benchmark\":\"first-prediction\",\"seconds\":3.58,\"baselineSeconds\":2.39,\"variant\":\"kafkaml infer "
+                    + "with an AppCDS archive (-XX:SharedArchiveFile)\",\"goalSeconds\":3.0}",
+            "{\"benchmark\":\"stream-memory\",\"streamBytes\":2306867200,\"xmx\":\"512m\",\"streamOverHeap\":4.3,"
+                    + "\"status\":\"FINISHED\",\"peakHeapBeforeGcBytes\":3.4E8,\"peakRssBytes\":8.6E8,"
+                    + "\"offHeapEstimateBytes\":4.4E8}",
+            "{\"benchmark\":\"raw-decode\",\"ratio\":0.95}");
+
+    private List<ResultsReport.Goal> goals() throws Exception {
+        Path results = dir.resolve("results.jsonl");
+        Files.writeString(results, LINES);
+        return ResultsReport.goals(ResultsReport.read(results));
+    }
+
+    private static ResultsReport.Goal goal(List<ResultsReport.Goal> goals, String text) {
+        return goals.stream().filter(g -> g.goal().contains(text)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void eachGoalIsJudgedOnItsOwnLineAndMissingOnesAreNotMeasured() throws Exception {
+        List<ResultsReport.Goal> goals = goals();
+        assertThat(goal(goals, "throughput as separate processes").met()).isTrue();
+        assertThat(goal(goals, "throughput as separate processes").measured()).contains("1.01");
+        assertThat(goal(goals, "exactly-once").met()).as("0.6 < 0.7").isFalse();
+        assertThat(goal(goals, "p99 as separate processes ≤ 2 × passthrough's p99, alone")
+                        .met())
+                .isTrue();
+        assertThat(goal(goals, "beside a CPU-bound neighbour").met())
+                .as("no such line")
+                .isNull();
+        assertThat(goal(goals, "beside a CPU-bound neighbour").verdict()).isEqualTo("not measured");
+        // the plain variant, not the compared jar's faster line
+        assertThat(goal(goals, "(kafkaml infer)").met()).isFalse();
+        assertThat(goal(goals, "(kafkaml infer)").measured()).startsWith("5.08 s");
+        assertThat(goal(goals, "AppCDS").measured()).startsWith("3.58 s");
+        assertThat(goal(goals, "Table I: training from the stream").met()).isFalse();
+        assertThat(goal(goals, "≥ 4 × the heap").met()).isTrue();
+        assertThat(goal(goals, "raw-decode").met()).isTrue();
+        assertThat(goal(goals, "10-minute").met()).isNull();
+    }
+
+    @Test
+    void theCommandPrintsAMarkdownTableAndDrawsThePlotsOfWhatWasMeasured() throws Exception {
+        Path results = dir.resolve("results.jsonl");
+        Files.writeString(results, LINES);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Benchmarks.run(
+                new String[] {
+                    "report",
+                    "--results",
+                    results.toString(),
+                    "--plots",
+                    dir.resolve("plots").toString()
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        String table = out.toString(StandardCharsets.UTF_8);
+        assertThat(table).startsWith("| item | goal | measured | verdict |");
+        assertThat(table).contains("| 2 | first prediction ≤ 3 s after process start (kafkaml infer) | 5.08 s median");
+        assertThat(table).contains("**not met**").contains("**met**").contains("not measured");
+        for (String png : List.of(
+                "serving-throughput.png", "serving-latency.png", "first-prediction.png", "training-ratios.png")) {
+            assertThat(javax.imageio.ImageIO.read(
+                            dir.resolve("plots").resolve(png).toFile()))
+                    .as(png)
+                    .isNotNull();
+        }
+        assertThat(Benchmarks.run(
+                        new String[] {"report", "--plots"},
+                        new PrintStream(out, true, StandardCharsets.UTF_8),
+                        new PrintStream(err, true, StandardCharsets.UTF_8)))
+                .isEqualTo(2);
+    }
+}
