@@ -10,14 +10,15 @@
 # standard error: progress, per-round numbers, child process logs' paths) and plots/*.png (XChart). Expected duration
 # on a 2-core machine: about 35-45 minutes (paper-tables ~8, inference-throughput ~8, inference-latency ~4, first-prediction ~3,
 # train-overhead ~12, stream-memory ~6, raw-decode ~2). BENCHMARKS.md says what each line means and which goal it
-# measures. Set ONLY=name1,name2 to run a subset, LONG=1 to add the 10-minute serving RSS run (20 more minutes).
+# measures. Set ONLY=name1,name2 to run a subset (realdata: the real-data samples, item 7), LONG=1 to add the 10-minute serving
+# RSS run (40 more minutes), DATA=DIR where ../shared/data is elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-benchmark-results/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT/plots"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 JAR=samples/benchmarks/target/kafkaml-benchmarks.jar
-for jar in "$JAR" kafkaml-cli/target/kafkaml.jar; do
+for jar in "$JAR" kafkaml-cli/target/kafkaml.jar samples/realdata/target/kafkaml-realdata.jar; do
   [ -f "$jar" ] || { echo "missing $jar: build first with 'mvn -B -ntp package -DskipTests'" >&2; exit 2; }
 done
 
@@ -48,8 +49,19 @@ bench stream-memory --megabytes 2200 --xmx 512m
 # item 6: RAW decoding against the bare loop
 bench raw-decode --records 200000 --features 784 --batch 128 --partitions 3 --rounds 7 --warmup 2
 
+# item 7: the NO3 set (72k rows) and the digits images (CNN, LSTM) trained from the stream, time and quality beside
+# plain DL4J from memory on the same split (samples/realdata; text, not JSON: realdata.txt)
+if [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",realdata,"* ]]; then
+  echo "== $(date -u +%H:%M:%S) realdata --data ../shared/data" >&2
+  start=$SECONDS
+  java -jar samples/realdata/target/kafkaml-realdata.jar --data "${DATA:-../shared/data}" > "$OUT/realdata.txt" \
+    2> "$OUT/realdata.log"
+  cat "$OUT/realdata.txt" >&2
+  echo "   realdata took $((SECONDS - start)) s" >&2
+fi
+
 # item 4's last sentence: serving must not grow RSS over a 10-minute run (rssBeforeBytes / rssAfterBytes of the
-# separate-process line); 20 more minutes (10 for each side), so only with LONG=1
+# separate-process line); 40 more minutes (10 for each side, in process and as processes), so only with LONG=1
 if [ -n "${LONG:-}" ]; then
   bench inference-latency --seconds 600 --rate 100 --separate-process true --neighbour false
 fi
