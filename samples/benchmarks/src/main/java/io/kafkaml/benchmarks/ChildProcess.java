@@ -179,6 +179,17 @@ final class ChildProcess implements AutoCloseable {
         return 0;
     }
 
+    /**
+     * Waits until the child exits by itself; fails with the end of its output when it exits with a status other than
+     * 0 or is still running after {@code timeout} (it is then stopped by {@link #close()}).
+     */
+    void awaitExit(java.time.Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new IllegalStateException(label + " did not exit within " + timeout.toSeconds() + " s: " + tail());
+        }
+        checkNotFailed();
+    }
+
     /** Fails with the end of the child's output if it has exited with a status other than 0. */
     void checkNotFailed() {
         if (!process.isAlive() && process.exitValue() != 0) {

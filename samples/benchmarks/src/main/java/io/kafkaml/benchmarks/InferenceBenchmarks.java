@@ -335,6 +335,12 @@ final class InferenceBenchmarks {
          * {@code infer} run (not counted) recorded with {@code -XX:ArchiveClassesAtExit} (JDK 13+).
          */
         static final String APPCDS = "appcds";
+        /**
+         * {@code --appcds-record infer|quickstart}: what records the archive of {@code --appcds true}: one more
+         * {@code infer} run (default), or {@code java -XX:ArchiveClassesAtExit=… -jar kafkaml.jar quickstart} run to
+         * its end, as {@code kafkaml-k8s/Dockerfile} bakes the archive into the image.
+         */
+        static final String APPCDS_RECORD = "appcds-record";
 
         @Override
         public String name() {
@@ -344,8 +350,9 @@ final class InferenceBenchmarks {
         @Override
         public String description() {
             return "seconds from starting 'kafkaml infer' as a process to its first prediction of a backlog, vs a "
-                    + "passthrough JVM (--rounds 3; --appcds true: also with a class-data archive; --compare-jvm-options/"
-                    + "--compare-jar: another infer variant)";
+                    + "passthrough JVM (--rounds 3; --appcds true: also with a class-data archive, recorded by one "
+                    + "more infer run or, with --appcds-record quickstart, by the quickstart as the Dockerfile does; "
+                    + "--compare-jvm-options/--compare-jar: another infer variant)";
         }
 
         /** One kind of child: how it is started, and its first-output seconds round by round. */
@@ -371,6 +378,7 @@ final class InferenceBenchmarks {
                         new ArrayList<>()));
             }
             boolean appCds = context.booleanOption(APPCDS, false);
+            ClassLoads archiveUse = null;
             List<Double> passthrough = new ArrayList<>();
             try (Served served = Served.start(context)) {
                 String in = context.topic("first-in");
@@ -378,29 +386,56 @@ final class InferenceBenchmarks {
                 Throughput.fill(context, served, in, backlog);
                 Path settings = ChildProcess.settingsFile(context.clientConfig());
                 if (appCds) {
-                    // JDK 13+: a dynamic archive of the classes one 'kafkaml infer' loaded, written as it exits
-                    // (SIGTERM included); JDK 19+ can do both steps with -XX:+AutoCreateSharedArchive
+                    // JDK 13+: a dynamic archive of the classes one JVM loaded, written as it exits (SIGTERM
+                    // included); JDK 19+ can do both steps with -XX:+AutoCreateSharedArchive
                     Path archive = java.nio.file.Files.createTempFile("kafkaml-infer-", ".jsa");
                     java.nio.file.Files.delete(archive);
                     archive.toFile().deleteOnExit();
-                    String id = "first-cds-" + System.nanoTime();
-                    double recording = firstOutput(
-                            context,
-                            in + "-" + id,
-                            out -> ChildProcess.kafkaml(
-                                    context,
-                                    List.of("-XX:ArchiveClassesAtExit=" + archive),
-                                    inferArgs(settings, served, in, out, id)));
+                    // recorded with the options it is replayed with (review R15)
+                    List<String> recordOptions = new ArrayList<>(ChildProcess.jvmOptions(context));
+                    recordOptions.add("-XX:ArchiveClassesAtExit=" + archive);
+                    String recorder = context.options().getOrDefault(APPCDS_RECORD, "infer");
+                    String recordedBy;
+                    if (recorder.equals("quickstart")) {
+                        long start = System.nanoTime();
+                        try (ChildProcess quickstart = ChildProcess.kafkaml(context, recordOptions, "quickstart")) {
+                            quickstart.awaitExit(Duration.ofMinutes(5));
+                        }
+                        recordedBy = String.format(
+                                java.util.Locale.ROOT,
+                                "'kafkaml quickstart' (%.1f s)",
+                                (System.nanoTime() - start) / 1e9);
+                    } else if (recorder.equals("infer")) {
+                        String id = "first-cds-" + System.nanoTime();
+                        double recording = firstOutput(
+                                context,
+                                in + "-" + id,
+                                out -> ChildProcess.kafkaml(
+                                        context, recordOptions, inferArgs(settings, served, in, out, id)));
+                        recordedBy = String.format(
+                                java.util.Locale.ROOT, "'kafkaml infer' (first prediction after %.2f s)", recording);
+                    } else {
+                        throw new IllegalArgumentException(
+                                "--" + APPCDS_RECORD + " is infer or quickstart, not '" + recorder + "'");
+                    }
                     if (!java.nio.file.Files.isRegularFile(archive)) {
                         throw new IllegalStateException("The JVM wrote no class-data archive at " + archive);
                     }
-                    System.err.printf(
-                            "first-prediction: AppCDS archive %s (%d MB) recorded by a run that predicted after %.2f s%n",
-                            archive, java.nio.file.Files.size(archive) >> 20, recording);
+                    // -Xshare:on: a JVM that cannot map the archive exits with an error instead of running without it
                     List<String> options = new ArrayList<>(ChildProcess.jvmOptions(context));
+                    options.add("-Xshare:on");
                     options.add("-XX:SharedArchiveFile=" + archive);
+                    archiveUse = archiveUse(context, settings, served, in, options);
+                    System.err.printf(
+                            "first-prediction: AppCDS archive %s (%d MB) recorded by %s; an infer run started with it "
+                                    + "loaded %d of its %d classes from it%n",
+                            archive,
+                            java.nio.file.Files.size(archive) >> 20,
+                            recordedBy,
+                            archiveUse.fromArchive(),
+                            archiveUse.loaded());
                     variants.add(new Variant(
-                            "kafkaml infer with an AppCDS archive (-XX:SharedArchiveFile)",
+                            "kafkaml infer with an AppCDS archive recorded by " + recorder + " (-XX:SharedArchiveFile)",
                             options,
                             null,
                             new ArrayList<>()));
@@ -462,6 +497,10 @@ final class InferenceBenchmarks {
                         "median seconds from ProcessBuilder.start() to the first output record a read_committed "
                                 + "reader sees; the backlog is in the input topic before the process starts");
                 extra.put("goalSeconds", 3.0);
+                if (archiveUse != null && variant.jvmOptions().contains("-Xshare:on")) {
+                    extra.put("archiveClasses", archiveUse.fromArchive());
+                    extra.put("classesLoaded", archiveUse.loaded());
+                }
                 results.add(BenchmarkResult.ofTimeRatio(
                         name(),
                         backlog,
@@ -471,6 +510,54 @@ final class InferenceBenchmarks {
                         extra));
             }
             return results;
+        }
+
+        /** Classes an {@code infer} run loaded, and how many of them came from the dynamic archive (the top layer). */
+        record ClassLoads(int loaded, int fromArchive) {
+
+            /**
+             * Counts the lines of a {@code -Xlog:class+load} log: every class loaded, and those whose source is the
+             * dynamic archive ({@code source: shared objects file (top)}; the JDK's own base archive says
+             * {@code shared objects file} without {@code (top)}).
+             */
+            static ClassLoads of(List<String> log) {
+                int loaded = 0;
+                int top = 0;
+                for (String line : log) {
+                    if (line.contains(" source: ")) {
+                        loaded++;
+                        if (line.contains("source: shared objects file (top)")) {
+                            top++;
+                        }
+                    }
+                }
+                return new ClassLoads(loaded, top);
+            }
+        }
+
+        /**
+         * One {@code infer} run (not counted) started with {@code options} and a class-load log, to its first
+         * prediction: how many of its classes came from the archive. Fails when none did (the archive was not used:
+         * review R15).
+         */
+        private static ClassLoads archiveUse(
+                BenchmarkContext context, Path settings, Served served, String in, List<String> options)
+                throws Exception {
+            Path log = java.nio.file.Files.createTempFile("kafkaml-infer-class-load-", ".log");
+            log.toFile().deleteOnExit();
+            List<String> logged = new ArrayList<>(options);
+            logged.add("-Xlog:class+load=info:file=" + log);
+            String id = "first-cds-check-" + System.nanoTime();
+            firstOutput(
+                    context,
+                    in + "-" + id,
+                    out -> ChildProcess.kafkaml(context, logged, inferArgs(settings, served, in, out, id)));
+            ClassLoads loads = ClassLoads.of(java.nio.file.Files.readAllLines(log));
+            if (loads.fromArchive() == 0) {
+                throw new IllegalStateException("An infer run started with " + options + " loaded none of its "
+                        + loads.loaded() + " classes from the archive (class-load log " + log + ")");
+            }
+            return loads;
         }
 
         private static String[] inferArgs(Path settings, Served served, String in, String out, String id) {

@@ -126,6 +126,48 @@ class InferenceBenchmarksIT {
     }
 
     /**
+     * {@code first-prediction}, one round on a backlog of 20 inputs: {@code kafkaml infer} as a child JVM and a
+     * passthrough JVM, each timed from its start to its first output; one line with the round's seconds of both.
+     */
+    @Test
+    void firstPredictionTimesInferAndAPassthroughFromProcessStartToFirstOutput(EmbeddedKafkaBroker kafka)
+            throws Exception {
+        ObjectMapper mapper = new ObjectMapper();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Benchmarks.run(
+                new String[] {
+                    "first-prediction",
+                    "--bootstrap-servers",
+                    kafka.bootstrapServers(),
+                    "--rounds",
+                    "1",
+                    "--records",
+                    "20"
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+        assertThat(lines).hasSize(1);
+        JsonNode line = mapper.readTree(lines.get(0));
+        assertThat(line.fieldNames())
+                .toIterable()
+                .containsAll(BenchmarksIT.CONTRACT)
+                .contains("firstPredictionSeconds", "baselineFirstOutputSeconds", "goalSeconds");
+        assertThat(line.get("variant").asText()).isEqualTo("kafkaml infer");
+        assertThat(line.get("firstPredictionSeconds")).hasSize(1);
+        assertThat(line.get("firstPredictionSeconds").get(0).asDouble()).isPositive();
+        assertThat(line.get("baselineFirstOutputSeconds")).hasSize(1);
+        assertThat(line.get("baselineFirstOutputSeconds").get(0).asDouble()).isPositive();
+        // the median of one round: that round (within the histogram's precision)
+        assertThat(line.get("seconds").asDouble())
+                .isCloseTo(
+                        line.get("firstPredictionSeconds").get(0).asDouble(),
+                        org.assertj.core.data.Percentage.withPercentage(1));
+    }
+
+    /**
      * {@code swap-latency} at a tiny size: two promotions while 4,000 inputs flow at 2,000/s to two replicas following
      * the promoted version; a line per swap with the time from the promotion to the first prediction by the new
      * version and the window's throughput against the run's steady state, and the count check (nothing missing).
