@@ -5,6 +5,7 @@ import io.kafkaml.registry.TrainingResult;
 import io.kafkaml.training.TrainingListener;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
 
 /**
  * Training meters, fed as a {@link TrainingListener}: pass it to a {@code LocalTrainingLauncher} or a training runner
@@ -50,6 +52,7 @@ public final class TrainingMetrics implements MeterBinder, TrainingListener {
     private final List<MeterRegistry> registries = new CopyOnWriteArrayList<>();
     private final Map<List<String>, double[]> losses = new ConcurrentHashMap<>();
     private final Map<List<String>, double[]> validations = new ConcurrentHashMap<>();
+    private final Map<MeterRegistry, Map<List<String>, Meter>> registered = new ConcurrentHashMap<>();
 
     @Override
     public void bindTo(MeterRegistry registry) {
@@ -62,20 +65,29 @@ public final class TrainingMetrics implements MeterBinder, TrainingListener {
         double[] loss = losses.computeIfAbsent(List.of(deploymentId, model), k -> new double[] {Double.NaN});
         loss[0] = metrics.loss();
         for (MeterRegistry registry : registries) {
-            Counter.builder("kafkaml.training.epochs")
-                    .description("Epochs finished")
-                    .tags(tags)
-                    .register(registry)
+            meter(
+                            registry,
+                            List.of("epochs", deploymentId, model),
+                            () -> Counter.builder("kafkaml.training.epochs")
+                                    .description("Epochs finished")
+                                    .tags(tags)
+                                    .register(registry))
                     .increment();
-            Gauge.builder("kafkaml.training.loss", loss, l -> l[0])
-                    .description("The last finished epoch's mean training loss")
-                    .tags(tags)
-                    .strongReference(true)
-                    .register(registry);
-            Timer.builder("kafkaml.training.epoch.duration")
-                    .description("Training time of an epoch")
-                    .tags(tags)
-                    .register(registry)
+            meter(
+                    registry,
+                    List.of("loss", deploymentId, model),
+                    () -> Gauge.builder("kafkaml.training.loss", loss, l -> l[0])
+                            .description("The last finished epoch's mean training loss")
+                            .tags(tags)
+                            .strongReference(true)
+                            .register(registry));
+            meter(
+                            registry,
+                            List.of("duration", deploymentId, model),
+                            () -> Timer.builder("kafkaml.training.epoch.duration")
+                                    .description("Training time of an epoch")
+                                    .tags(tags)
+                                    .register(registry))
                     .record(Duration.ofMillis(metrics.millis()));
         }
         metrics.validation().forEach((name, value) -> {
@@ -83,11 +95,14 @@ public final class TrainingMetrics implements MeterBinder, TrainingListener {
                     validations.computeIfAbsent(List.of(deploymentId, model, name), k -> new double[] {Double.NaN});
             holder[0] = value;
             for (MeterRegistry registry : registries) {
-                Gauge.builder("kafkaml.training.validation", holder, h -> h[0])
-                        .description("The last finished epoch's validation metric")
-                        .tags(tags.and("metric", name))
-                        .strongReference(true)
-                        .register(registry);
+                meter(
+                        registry,
+                        List.of("validation", deploymentId, model, name),
+                        () -> Gauge.builder("kafkaml.training.validation", holder, h -> h[0])
+                                .description("The last finished epoch's validation metric")
+                                .tags(tags.and("metric", name))
+                                .strongReference(true)
+                                .register(registry));
             }
         });
     }
@@ -95,12 +110,26 @@ public final class TrainingMetrics implements MeterBinder, TrainingListener {
     @Override
     public void onBatch(String deploymentId, int epoch, int records) {
         for (MeterRegistry registry : registries) {
-            Counter.builder("kafkaml.training.records")
-                    .description("Training records read into batches and fitted")
-                    .tag("deployment", deploymentId)
-                    .register(registry)
+            meter(
+                            registry,
+                            List.of("records", deploymentId),
+                            () -> Counter.builder("kafkaml.training.records")
+                                    .description("Training records read into batches and fitted")
+                                    .tag("deployment", deploymentId)
+                                    .register(registry))
                     .increment(records);
         }
+    }
+
+    /**
+     * The meter of {@code key} in {@code registry}, registered on first use only: a gauge registered again logs
+     * Micrometer's "already registered" warning, and a lookup per batch costs the training loop.
+     */
+    @SuppressWarnings("unchecked")
+    private <M extends Meter> M meter(MeterRegistry registry, List<String> key, Supplier<M> register) {
+        return (M) registered
+                .computeIfAbsent(registry, r -> new ConcurrentHashMap<>())
+                .computeIfAbsent(key, k -> register.get());
     }
 
     @Override
@@ -122,6 +151,9 @@ public final class TrainingMetrics implements MeterBinder, TrainingListener {
 
     /** Removes the meters of {@code deploymentId} from every registry (a finished deployment's series end). */
     public void forget(String deploymentId) {
+        registered
+                .values()
+                .forEach(meters -> meters.keySet().removeIf(k -> k.get(1).equals(deploymentId)));
         losses.keySet().removeIf(k -> k.get(0).equals(deploymentId));
         validations.keySet().removeIf(k -> k.get(0).equals(deploymentId));
         for (MeterRegistry registry : registries) {

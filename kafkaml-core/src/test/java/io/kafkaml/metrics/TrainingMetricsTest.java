@@ -91,4 +91,27 @@ class TrainingMetricsTest {
         assertThat(registry.get("kafkaml.training.epochs").counter().count()).isEqualTo(1);
         assertThat(registry.get("kafkaml.training.loss").gauge().value()).isEqualTo(0.2);
     }
+
+    @Test
+    void aDeploymentTrainedAgainAfterForgetGetsFreshMetersInTheRegistry() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        TrainingMetrics metrics = new TrainingMetrics();
+        metrics.bindTo(registry);
+        metrics.onEpoch("3", "m", new EpochMetrics(1, 0.5, Map.of("accuracy", 0.6), 5), 1);
+        metrics.onBatch("3", 1, 10);
+        var gauge = registry.get("kafkaml.training.loss").gauge();
+        metrics.onEpoch("3", "m", new EpochMetrics(2, 0.3, Map.of("accuracy", 0.7), 5), 2);
+        assertThat(registry.get("kafkaml.training.loss").gauge())
+                .as("one gauge per model, registered once")
+                .isSameAs(gauge);
+        assertThat(registry.find("kafkaml.training.loss").meters()).hasSize(1);
+
+        metrics.forget("3");
+        metrics.onEpoch("3", "m", new EpochMetrics(1, 0.9, Map.of("accuracy", 0.1), 5), 1);
+        metrics.onBatch("3", 1, 4);
+        assertThat(registry.get("kafkaml.training.epochs").counter().count()).isEqualTo(1);
+        assertThat(registry.get("kafkaml.training.loss").gauge().value()).isEqualTo(0.9);
+        assertThat(registry.get("kafkaml.training.validation").gauge().value()).isEqualTo(0.1);
+        assertThat(registry.get("kafkaml.training.records").counter().count()).isEqualTo(4);
+    }
 }

@@ -260,7 +260,10 @@ public final class Api implements AutoCloseable {
 
     private void error(Context ctx, Exception e) {
         ApiError error = ApiError.of(e, ml.config().originals());
-        if (error.status() >= 500) {
+        if (e instanceof ApiException && error.status() == 503) {
+            // a deliberate refusal (the server is stopping): the reason is the whole story, no stack trace
+            log.info("{} {} refused (503): {}", ctx.method(), ctx.path(), error.reason());
+        } else if (error.status() >= 500) {
             log.warn("{} {} failed: {}", ctx.method(), ctx.path(), e.toString(), e);
         } else {
             log.debug("{} {} refused ({}): {}", ctx.method(), ctx.path(), error.status(), error.reason());

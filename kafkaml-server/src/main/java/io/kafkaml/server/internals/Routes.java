@@ -698,19 +698,24 @@ final class Routes implements AutoCloseable {
         get(
                         "/health",
                         "health",
-                        "Whether the server serves: {status: UP, state, controlLogger} (200), or 503 when its facade is "
-                                + "not RUNNING; for readiness and liveness probes. status DEGRADED (still 200: the API "
+                        "Whether the server serves: {status: UP, state, controlLogger} (200), or 503 {status: DOWN} "
+                                + "when its facade is not RUNNING or the server is stopping (state STOPPING: new "
+                                + "mutating calls get 503 while requests in flight finish); for readiness and liveness "
+                                + "probes. status DEGRADED (still 200: the API "
                                 + "serves) when its control logger stopped on its own: controlLogger {state: FAILED, "
                                 + "reason} (the datasource catalog is no longer updated)")
                 .handle(ctx -> {
                     KafkaMl.State state = ml.state();
+                    // a draining server refuses new calls: its probe says so, so that traffic moves elsewhere
+                    boolean serving = state == KafkaMl.State.RUNNING && !closing.get();
                     Map<String, Object> answer = new LinkedHashMap<>();
-                    Optional<Throwable> loggerStopped = ml.controlLogger().flatMap(ControlLogger::stoppedBy);
-                    answer.put(
-                            "status",
-                            state != KafkaMl.State.RUNNING ? "DOWN" : loggerStopped.isPresent() ? "DEGRADED" : "UP");
-                    answer.put("state", state);
-                    ml.controlLogger().ifPresent(logger -> {
+                    // the facade answers only while RUNNING (a closed one throws): before and after, no logger
+                    Optional<ControlLogger> logger =
+                            state == KafkaMl.State.RUNNING ? ml.controlLogger() : Optional.empty();
+                    Optional<Throwable> loggerStopped = logger.flatMap(ControlLogger::stoppedBy);
+                    answer.put("status", !serving ? "DOWN" : loggerStopped.isPresent() ? "DEGRADED" : "UP");
+                    answer.put("state", closing.get() ? "STOPPING" : state.name());
+                    logger.ifPresent(running -> {
                         Map<String, Object> catalog = new LinkedHashMap<>();
                         catalog.put("state", loggerStopped.isPresent() ? "FAILED" : "RUNNING");
                         loggerStopped.ifPresent(e -> catalog.put(
@@ -718,7 +723,7 @@ final class Routes implements AutoCloseable {
                                 e instanceof io.kafkaml.common.KafkaAccessException ? e.getMessage() : e.toString()));
                         answer.put("controlLogger", catalog);
                     });
-                    ctx.status(state == KafkaMl.State.RUNNING ? 200 : 503).json(answer);
+                    ctx.status(serving ? 200 : 503).json(answer);
                 });
     }
 

@@ -68,4 +68,32 @@ class ApiShutdownTest {
             release.countDown();
         }
     }
+
+    @Test
+    void healthSaysStoppingWith503OnceTheShutdownBegan() throws Exception {
+        KafkaMl ml = KafkaMl.builder(Map.of("bootstrap.servers", "127.0.0.1:9")).build();
+        Api api = new Api(ml, null, "127.0.0.1", 1, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        Javalin app = Javalin.create(config -> {
+            config.startup.showJavalinBanner = false;
+            api.configure(config);
+        });
+        try {
+            app.start("127.0.0.1", 0);
+            HttpClient http = HttpClient.newHttpClient();
+            HttpRequest health = HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + app.port() + Api.PREFIX + "/health"))
+                    .build();
+            HttpResponse<String> before = http.send(health, HttpResponse.BodyHandlers.ofString());
+            assertThat(before.statusCode()).as("a facade never started").isEqualTo(503);
+            assertThat(before.body()).contains("\"state\":\"CREATED\"");
+
+            api.beginShutdown();
+
+            HttpResponse<String> after = http.send(health, HttpResponse.BodyHandlers.ofString());
+            assertThat(after.statusCode()).isEqualTo(503);
+            assertThat(after.body()).contains("\"status\":\"DOWN\"").contains("\"state\":\"STOPPING\"");
+        } finally {
+            app.stop();
+        }
+    }
 }
