@@ -153,12 +153,45 @@ final class InferenceBenchmarks {
                         Topics topics = new Topics(
                                 "lat-sin-" + stamp, "lat-sout-" + stamp, "lat-spin-" + stamp, "lat-spout-" + stamp);
                         long rssBefore = infer.rssBytes();
-                        BenchmarkResult alone =
-                                interleaved(context, served, topics, seconds, rate, "separate-process", null);
-                        // serving must not grow the process: its resident set before and after the measured run
+                        // serving must not grow the process: its resident set sampled every 10 s of the run, so
+                        // that the JIT's and the buffers' growth of the first minute is told from a leak
+                        List<long[]> rss = java.util.Collections.synchronizedList(new ArrayList<>());
+                        long sampling = System.nanoTime();
+                        java.util.concurrent.ScheduledExecutorService sampler =
+                                java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+                        sampler.scheduleAtFixedRate(
+                                () -> rss.add(
+                                        new long[] {(System.nanoTime() - sampling) / 1_000_000_000L, infer.rssBytes()}),
+                                10,
+                                10,
+                                TimeUnit.SECONDS);
+                        BenchmarkResult alone;
+                        try {
+                            alone = interleaved(context, served, topics, seconds, rate, "separate-process", null);
+                        } finally {
+                            sampler.shutdownNow();
+                        }
+                        long rssAfter = infer.rssBytes();
                         alone.extra().put("rssBeforeBytes", rssBefore);
-                        alone.extra().put("rssAfterBytes", infer.rssBytes());
+                        alone.extra().put("rssAfterBytes", rssAfter);
                         alone.extra().put("peakRssBytes", infer.peakRssBytes());
+                        synchronized (rss) {
+                            alone.extra()
+                                    .put(
+                                            "rssSamples",
+                                            rss.stream()
+                                                    .map(sample -> List.of(sample[0], sample[1]))
+                                                    .toList());
+                            // the first sample a minute or more into the run (the run's whole wall time covers both
+                            // halves)
+                            rss.stream()
+                                    .filter(sample -> sample[0] >= 60)
+                                    .findFirst()
+                                    .ifPresent(warm -> {
+                                        alone.extra().put("rssAfterFirstMinuteBytes", warm[1]);
+                                        alone.extra().put("rssGrowthAfterFirstMinuteBytes", rssAfter - warm[1]);
+                                    });
+                        }
                         results.add(alone);
                         if (neighbour) {
                             results.add(withNeighbour(

@@ -39,7 +39,11 @@ class ResultsReportTest {
             "{\"benchmark\":\"stream-memory\",\"streamBytes\":2306867200,\"xmx\":\"512m\",\"streamOverHeap\":4.3,"
                     + "\"status\":\"FINISHED\",\"peakHeapBeforeGcBytes\":3.4E8,\"peakRssBytes\":8.6E8,"
                     + "\"offHeapEstimateBytes\":4.4E8}",
-            "{\"benchmark\":\"raw-decode\",\"ratio\":0.95}");
+            "{\"benchmark\":\"raw-decode\",\"ratio\":0.95}",
+            "{\"benchmark\":\"inference-latency\",\"seconds\":600.0,\"mode\":\"separate-process\",\"neighbour\":"
+                    + "\"none\",\"p99Millis\":99.0,\"baselineP99Millis\":9.0,\"p99OverBaselineP99\":11.0,"
+                    + "\"rssBeforeBytes\":280000000,\"rssAfterBytes\":313000000,\"peakRssBytes\":318000000,"
+                    + "\"rssAfterFirstMinuteBytes\":310000000}");
 
     private List<ResultsReport.Goal> goals() throws Exception {
         Path results = dir.resolve("results.jsonl");
@@ -71,7 +75,12 @@ class ResultsReportTest {
         assertThat(goal(goals, "Table I: training from the stream").met()).isFalse();
         assertThat(goal(goals, "≥ 4 × the heap").met()).isTrue();
         assertThat(goal(goals, "raw-decode").met()).isTrue();
-        assertThat(goal(goals, "10-minute").met()).isNull();
+        // the 10-minute line judges the resident set, not the latency goal (that is the 20-second line's)
+        assertThat(goal(goals, "10-minute").met()).as("313 MB <= 1.05 x 310 MB").isTrue();
+        assertThat(goal(goals, "10-minute").measured()).contains("310 MB a minute in");
+        assertThat(goal(goals, "p99 as separate processes ≤ 2 × passthrough's p99, alone")
+                        .measured())
+                .startsWith("14.9");
     }
 
     @Test
