@@ -331,13 +331,12 @@ final class ResultsReport {
         for (JsonNode l : lines) {
             if ("inference-throughput".equals(l.path("benchmark").asText())) {
                 String against = l.has("guarantee")
-                        ? "exactly-once vs at-least-once"
+                        ? "EOS vs ALOS"
                         : l.path("baseline").asText().contains("passthrough")
-                                ? "vs passthrough"
-                                : l.path("baseline").asText().contains("Kafka-ML")
-                                        ? "vs Kafka-ML's loop"
-                                        : "vs batched loop";
-                labels.add(l.path("mode").asText() + ", " + against);
+                                ? "passthrough"
+                                : l.path("baseline").asText().contains("Kafka-ML") ? "Kafka-ML loop" : "batched loop";
+                labels.add(("separate-process".equals(l.path("mode").asText()) ? "processes: " : "in process: ")
+                        + against);
                 ours.add(l.path("recordsPerSecond").asDouble() / 1000);
                 baseline.add(l.path("baselineRecordsPerSecond").asDouble() / 1000);
             }
@@ -381,10 +380,11 @@ final class ResultsReport {
         baseline = new ArrayList<>();
         for (JsonNode l : lines) {
             if ("first-prediction".equals(l.path("benchmark").asText())) {
-                labels.add(l.path("variant")
-                        .asText()
-                        .replace("kafkaml infer with an ", "")
-                        .replace(" (-XX:SharedArchiveFile)", ""));
+                String variant = l.path("variant").asText();
+                labels.add(
+                        variant.contains("AppCDS")
+                                ? "infer with an AppCDS archive"
+                                : variant.equals("kafkaml infer") ? "kafkaml infer" : "infer (compared variant)");
                 ours.add(l.path("seconds").asDouble());
                 baseline.add(l.path("baselineSeconds").asDouble());
             }
@@ -448,7 +448,7 @@ final class ResultsReport {
             throws IOException {
         System.setProperty("java.awt.headless", "true");
         CategoryChart chart = new CategoryChartBuilder()
-                .width(1000)
+                .width(1200)
                 .height(520)
                 .title(title)
                 .yAxisTitle(axis)
@@ -456,7 +456,7 @@ final class ResultsReport {
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
         chart.getStyler().setPlotBackgroundColor(Color.WHITE);
-        chart.getStyler().setXAxisLabelRotation(15);
+        chart.getStyler().setXAxisLabelRotation(0);
         chart.getStyler().setSeriesColors(new Color[] {new Color(0x1f77b4), new Color(0xff7f0e)});
         chart.addSeries(oursName, labels, ours);
         chart.addSeries(baselineName, labels, baseline);
