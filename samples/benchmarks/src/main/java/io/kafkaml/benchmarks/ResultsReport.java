@@ -448,7 +448,7 @@ final class ResultsReport {
             throws IOException {
         System.setProperty("java.awt.headless", "true");
         CategoryChart chart = new CategoryChartBuilder()
-                .width(1200)
+                .width(1400)
                 .height(520)
                 .title(title)
                 .yAxisTitle(axis)
@@ -457,6 +457,7 @@ final class ResultsReport {
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
         chart.getStyler().setPlotBackgroundColor(Color.WHITE);
         chart.getStyler().setXAxisLabelRotation(0);
+        chart.getStyler().setAxisTickLabelsFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 12));
         chart.getStyler().setSeriesColors(new Color[] {new Color(0x1f77b4), new Color(0xff7f0e)});
         chart.addSeries(oursName, labels, ours);
         chart.addSeries(baselineName, labels, baseline);
