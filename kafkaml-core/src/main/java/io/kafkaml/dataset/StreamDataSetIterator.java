@@ -35,8 +35,9 @@ public final class StreamDataSetIterator implements DataSetIterator {
     private transient float[] batchFeatures = new float[0];
     private transient float[] batchLabels = new float[0];
     private transient int pendingRows;
-    private transient List<DataSet> prebuilt = new ArrayList<>();
+    /** The index of the next batch in {@link StreamDataSets#batches}, or MAX_VALUE when this epoch does not track it. */
     private transient int batchIndex;
+
     private transient int prebuiltVersion;
     private transient Random random;
 
@@ -97,12 +98,16 @@ public final class StreamDataSetIterator implements DataSetIterator {
         StreamDataSets.Cache cache = owner.cache();
         boolean reusable = cache != null && !owner.shuffle && num == owner.batchSize && preProcessor == null;
         if (prebuiltVersion != owner.cacheVersion()) {
-            prebuilt.clear(); // built from rows that have changed since (normalized)
-            prebuiltVersion = owner.cacheVersion();
+            prebuiltVersion = owner.cacheVersion(); // the rows changed (normalized): the owner dropped its batches
             batchIndex = Integer.MAX_VALUE;
         }
+        if (!reusable) {
+            batchIndex = Integer.MAX_VALUE; // another size or order this epoch: rows and batches no longer line up
+        }
+        List<DataSet> prebuilt = reusable ? owner.batches(split) : null;
         if (reusable && batchIndex < prebuilt.size()) {
-            // Cached and not shuffled: every epoch has the same batches, built once (as DataSet.batchBy would).
+            // Cached and not shuffled: every epoch has the same batches, built once (as DataSet.batchBy would) and
+            // shared by the split's iterators; their off-heap copy is counted in the cache budget.
             DataSet batch = prebuilt.get(batchIndex++);
             position += batch.numExamples() - (pendingRows > 0 ? 1 : 0);
             pendingRows = 0;

@@ -114,6 +114,13 @@ public final class StreamDataSets implements AutoCloseable {
     private DataNormalization normalizer;
     private boolean cacheNormalized;
     private int cacheVersion;
+    /**
+     * Each split's cached rows as batches of {@link #batchSize} rows in split order, built once by the first iterator
+     * that reads them unshuffled and shared by the split's iterators: every epoch then feeds the same batch objects
+     * (no copy, no allocation). At most one copy of the cached rows, counted in {@link #cacheBytes}; dropped when the
+     * rows change ({@link #normalize}) and on {@link #close()}.
+     */
+    private final Map<DataSplit, List<org.nd4j.linalg.dataset.DataSet>> batches = new EnumMap<>(DataSplit.class);
 
     private StreamDataSets(Builder builder) {
         this.clientConfig = builder.clientConfig;
@@ -257,6 +264,12 @@ public final class StreamDataSets implements AutoCloseable {
         }
         cacheNormalized = true;
         cacheVersion++;
+        batches.clear();
+    }
+
+    /** The shared batches of {@code split} built so far (see {@link #batches}); iterators append the next one. */
+    List<org.nd4j.linalg.dataset.DataSet> batches(DataSplit split) {
+        return batches.computeIfAbsent(split, s -> new ArrayList<>());
     }
 
     /** Changes whenever the cached rows change, so that iterators drop batches built from older rows. */
@@ -279,6 +292,7 @@ public final class StreamDataSets implements AutoCloseable {
         datasets.forEach(StreamDataset::close);
         datasets.clear();
         cache = null;
+        batches.clear();
         release(reservedBytes);
         reservedBytes = 0;
     }
@@ -349,7 +363,7 @@ public final class StreamDataSets implements AutoCloseable {
                 splitOrder,
                 seed);
         prepared = true;
-        long cacheBytes = cacheBytes(recordCount, featureCount, outcomes);
+        long cacheBytes = cacheBytes(recordCount, featureCount, outcomes, batchSize);
         long budget =
                 effectiveCacheBudget(cacheBudgetBytes, Runtime.getRuntime().maxMemory());
         boolean fits = budget > 0
@@ -391,13 +405,20 @@ public final class StreamDataSets implements AutoCloseable {
     /**
      * The memory a cache of {@code records} rows takes at its peak, every copy counted: the decoded features and
      * labels (float32, heap), a byte per row marking bad records, the per-split row indexes (an int per row, and
-     * the int per row of the array they are gathered in) and the off-heap copy a normalizer transforms (float32 per
-     * feature; counted whether or not one comes: it is fitted, on the cached rows, after this decision).
+     * the int per row of the array they are gathered in), the off-heap copy a normalizer transforms (float32 per
+     * feature; counted whether or not one comes: it is fitted, on the cached rows, after this decision), and the
+     * batches built once for every later epoch ({@link #batches}: the rows again as float32 off-heap, plus
+     * {@value #BATCH_OVERHEAD_BYTES} bytes per batch of {@code batchSize} rows for its {@code DataSet}, arrays and
+     * buffers; counted whether or not the stream is shuffled).
      */
-    static long cacheBytes(long records, int featureCount, int outcomes) {
-        long rowBytes = 4L * (featureCount + outcomes) + 1 + 4 + 4 + 4L * featureCount;
-        return records * rowBytes;
+    static long cacheBytes(long records, int featureCount, int outcomes, int batchSize) {
+        long rowBytes = 4L * (featureCount + outcomes) + 1 + 4 + 4 + 4L * featureCount + 4L * (featureCount + outcomes);
+        long batchCount = (records + batchSize - 1) / batchSize;
+        return records * rowBytes + batchCount * BATCH_OVERHEAD_BYTES;
     }
+
+    /** What a built batch costs beyond its rows: the DataSet, two INDArrays, their buffers and shape information. */
+    static final long BATCH_OVERHEAD_BYTES = 1_024;
 
     /**
      * The cache budget in force: {@code cacheBudgetBytes}, at most half of {@code maxHeapBytes} (the JVM's
@@ -724,8 +745,8 @@ public final class StreamDataSets implements AutoCloseable {
 
         /**
          * The most memory the decoded stream may take to be held for later epochs (every copy counted: heap rows,
-         * split indexes, the normalizer's off-heap copy), at most half the JVM's maximum heap; 0 disables; default
-         * 256 MiB.
+         * split indexes, the normalizer's off-heap copy, the batches built once for every epoch), at most half the
+         * JVM's maximum heap; 0 disables; default 256 MiB.
          */
         public Builder cacheBudgetBytes(long bytes) {
             if (bytes < 0) {

@@ -9,9 +9,11 @@ class CacheBudgetTest {
 
     @Test
     void everyCopyOfARowIsCounted() {
-        // 784 features + 10 one-hot labels as float32 (3,176 B), a bad-record mark (1 B), two split indexes (8 B)
-        // and the normalizer's float32 copy of the features (3,136 B)
-        assertThat(StreamDataSets.cacheBytes(1_000, 784, 10)).isEqualTo(1_000L * (3_176 + 1 + 8 + 3_136));
+        // 784 features + 10 one-hot labels as float32 (3,176 B), a bad-record mark (1 B), two split indexes (8 B),
+        // the normalizer's float32 copy of the features (3,136 B) and the batches built once for every epoch (the rows
+        // again off-heap, 3,176 B, and each batch's objects: 1,000 rows in 32 batches of 32)
+        assertThat(StreamDataSets.cacheBytes(1_000, 784, 10, 32))
+                .isEqualTo(1_000L * (3_176 + 1 + 8 + 3_136 + 3_176) + 32 * StreamDataSets.BATCH_OVERHEAD_BYTES);
     }
 
     @Test
@@ -49,7 +51,7 @@ class CacheBudgetTest {
     void aStreamFourTimesTheHeapIsNotCachedWithTheDefaultBudget() {
         long heap = 64L << 20;
         long records = 4 * heap / (784 * 4 + 1);
-        assertThat(StreamDataSets.cacheBytes(records, 784, 10))
+        assertThat(StreamDataSets.cacheBytes(records, 784, 10, 128))
                 .isGreaterThan(StreamDataSets.effectiveCacheBudget(256L << 20, heap));
     }
 }

@@ -82,14 +82,19 @@ class StreamDataSetsIT {
     static List<String> readAll(DataSetIterator iterator) {
         List<String> rows = new ArrayList<>();
         while (iterator.hasNext()) {
-            DataSet batch = iterator.next();
-            float[] f = batch.getFeatures().dup().data().asFloat();
-            float[] l = batch.getLabels().dup().data().asFloat();
-            int labelWidth = (int) batch.getLabels().size(1);
-            for (int r = 0; r < batch.numExamples(); r++) {
-                float label = labelWidth == 1 ? l[r] : argmax(l, r * labelWidth, labelWidth);
-                rows.add(row(f[r * 2], f[r * 2 + 1], label));
-            }
+            rows.addAll(rows(iterator.next()));
+        }
+        return rows;
+    }
+
+    static List<String> rows(DataSet batch) {
+        List<String> rows = new ArrayList<>();
+        float[] f = batch.getFeatures().dup().data().asFloat();
+        float[] l = batch.getLabels().dup().data().asFloat();
+        int labelWidth = (int) batch.getLabels().size(1);
+        for (int r = 0; r < batch.numExamples(); r++) {
+            float label = labelWidth == 1 ? l[r] : argmax(l, r * labelWidth, labelWidth);
+            rows.add(row(f[r * 2], f[r * 2 + 1], label));
         }
         return rows;
     }
@@ -165,6 +170,24 @@ class StreamDataSetsIT {
                 assertThat(second).isEqualTo(first);
                 assertThat(train.epoch()).isEqualTo(2);
                 (budget > 0 ? cachedEpochs : streamedEpochs).addAll(first);
+
+                // a second iterator of the split, and an epoch of mixed batch sizes, read the same rows
+                StreamDataSetIterator other = data.train();
+                assertThat(readAll(other)).isEqualTo(first);
+                train.reset();
+                List<String> mixed = new ArrayList<>();
+                for (int i = 0; train.hasNext(); i++) {
+                    mixed.addAll(rows(i % 3 == 1 ? train.next(3) : train.next()));
+                }
+                assertThat(mixed).isEqualTo(first);
+                if (budget > 0) {
+                    // cached, unshuffled: the batches are built once and shared (one copy, counted in the budget)
+                    train.reset();
+                    other.reset();
+                    DataSet a = train.next();
+                    assertThat(other.next()).isSameAs(a);
+                    assertThat(other.next()).isSameAs(train.next());
+                }
             }
         }
         assertThat(streamedEpochs).isEqualTo(cachedEpochs);
