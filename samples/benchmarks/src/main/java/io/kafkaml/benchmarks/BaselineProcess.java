@@ -38,11 +38,17 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <li>{@code batched --input-topic IN --output-topic OUT --registry-prefix P --result R}: the idealised batched loop,
  * consume, decode the whole poll, one forward pass, produce, flush, {@code commitSync}, with none of a replica's
  * bookkeeping (no dead letters, no chunks, no supervision);</li>
- * <li>{@code busy --threads N}: a CPU-bound neighbour, N threads spinning on arithmetic.</li>
+ * <li>{@code busy --threads N}: a CPU-bound neighbour, N threads spinning on arithmetic;</li>
+ * <li>{@code train-memory --epochs N [--data CSV]}: plain DL4J training of the HCOPD model from memory
+ * ({@link TrainOverheadBenchmark#trainInMemory}) in this fresh JVM (cold JIT, as a {@code kafkaml train} JVM starts),
+ * printing {@value #TRAIN_MEMORY_LINE}{@code SECONDS ACCURACY} on standard output, then exits.</li>
  * </ul>
- * Runs until SIGTERM (exits 0). Logs go to standard error.
+ * Runs until SIGTERM (exits 0), except {@code train-memory}. Logs go to standard error.
  */
 public final class BaselineProcess {
+
+    /** What {@code train-memory} prints before its seconds and test accuracy. */
+    static final String TRAIN_MEMORY_LINE = "train-memory seconds and test accuracy: ";
 
     private BaselineProcess() {}
 
@@ -73,6 +79,14 @@ public final class BaselineProcess {
                 case "passthrough" -> passthrough(settings(options), options, stopping);
                 case "batched" -> batched(settings(options), options, stopping);
                 case "busy" -> busy(Integer.parseInt(options.getOrDefault("threads", "2")), stopping);
+                case "train-memory" -> {
+                    String data = options.get("data");
+                    double[] result = TrainOverheadBenchmark.trainInMemory(
+                            io.kafkaml.samples.hcopd.Hcopd.read(
+                                    data != null ? Path.of(data) : io.kafkaml.samples.hcopd.Hcopd.defaultCsv()),
+                            Integer.parseInt(required(options, "epochs")));
+                    System.out.println(TRAIN_MEMORY_LINE + result[0] + " " + result[1]);
+                }
                 default -> {
                     System.err.println("Unknown role '" + args[0] + "'");
                     System.exit(2);

@@ -51,8 +51,13 @@ import org.knowm.xchart.style.Styler;
  * inference deployment in this JVM (send → prediction consumed); (3) the same to a separate {@code kafkaml infer}
  * process. The paper: 374 ms per prediction through Kafka-ML.
  *
- * <p>Options: {@code --epochs 1000 --predictions 200 --rate 10 --plots benchmark-plots --data PATH} (plus the
- * child options {@code --kafkaml-jar}, {@code --child-jvm-options}).
+ * <p>The memory column is the mean of two runs, one before and one after the in-process stream side (both printed),
+ * so that the machine's drift over a run weighs on both sides alike. With {@code --memory-jvm true} (the default) the
+ * memory side also runs once in a fresh JVM of its own ({@link BaselineProcess} {@code train-memory}): the separate
+ * process's line then says how much of its gap a cold JIT explains ({@code ratioToFreshJvmBaseline}).
+ *
+ * <p>Options: {@code --epochs 1000 --predictions 200 --rate 10 --plots benchmark-plots --data PATH --memory-jvm true}
+ * (plus the child options {@code --kafkaml-jar}, {@code --child-jvm-options}).
  */
 final class PaperTablesBenchmark implements Benchmark {
 
@@ -111,21 +116,32 @@ final class PaperTablesBenchmark implements Benchmark {
             TrainOverheadBenchmark.trainInMemory(rows, Math.min(5, epochs));
             trainInProcess(registry, deployments, control, source, "paper-warm", Math.min(5, epochs));
 
-            double[] memory = TrainOverheadBenchmark.trainInMemory(rows, epochs);
+            // memory before and after the stream side, their mean the baseline: the machine's drift over the minutes
+            // of a run (other processes, the JVM's heap and JIT state) then weighs on both sides alike
+            double[] before = TrainOverheadBenchmark.trainInMemory(rows, epochs);
             TrainingResult stream = trainInProcess(registry, deployments, control, source, "paper-stream", epochs);
+            double[] after = TrainOverheadBenchmark.trainInMemory(rows, epochs);
+            double[] memory = {(before[0] + after[0]) / 2, before[1]};
             TrainingResult separate = trainInChild(context, registry, control, source, prefix, "paper-child", epochs);
             double streamSeconds = stream.trainingMillis() / 1e3;
             double separateSeconds = separate.trainingMillis() / 1e3;
+            // the same plain DL4J training in a fresh JVM of its own: what a cold JIT costs a separate process
+            double[] freshJvm = Boolean.parseBoolean(context.options().getOrDefault("memory-jvm", "true"))
+                    ? trainInMemoryChild(context, epochs)
+                    : null;
             System.err.printf(
-                    "paper-tables Table I (%d epochs): memory %.2f s (test accuracy %.3f), stream %.2f s (%.3f), "
-                            + "separate kafkaml train JVM %.2f s (%.3f)%n",
+                    "paper-tables Table I (%d epochs): memory %.2f s (%.2f before, %.2f after the stream side; test "
+                            + "accuracy %.3f), stream %.2f s (%.3f), separate kafkaml train JVM %.2f s (%.3f)%s%n",
                     epochs,
                     memory[0],
+                    before[0],
+                    after[0],
                     memory[1],
                     streamSeconds,
                     stream.testMetrics().get("accuracy"),
                     separateSeconds,
-                    separate.testMetrics().get("accuracy"));
+                    separate.testMetrics().get("accuracy"),
+                    freshJvm == null ? "" : String.format(", memory in a fresh JVM %.2f s", freshJvm[0]));
             long trainRecords = Math.round(rows.size() * 0.8) * epochs;
             for (Object[] side : new Object[][] {
                 {"stream-in-process", stream, streamSeconds, PAPER_STREAM_SECONDS},
@@ -140,6 +156,12 @@ final class PaperTablesBenchmark implements Benchmark {
                 extra.put(
                         "testAccuracy", ((TrainingResult) side[1]).testMetrics().get("accuracy"));
                 extra.put("baselineTestAccuracy", memory[1]);
+                extra.put("baselineRunsSeconds", List.of(before[0], after[0]));
+                if (freshJvm != null && "stream-separate-process".equals(side[0])) {
+                    // a separate JVM's gap, of which a cold JIT explains this much: memory in a fresh JVM vs warm
+                    extra.put("freshJvmBaselineSeconds", freshJvm[0]);
+                    extra.put("ratioToFreshJvmBaseline", BenchmarkResult.round((double) side[2] / freshJvm[0]));
+                }
                 extra.put("paperEpochs", 1000);
                 extra.put("paperSeconds", side[3] == null ? "not in the paper's figures at hand" : side[3]);
                 extra.put("paperBaselineSeconds", PAPER_MEMORY_SECONDS);
@@ -153,6 +175,25 @@ final class PaperTablesBenchmark implements Benchmark {
                         extra));
             }
             return new double[] {memory[0], streamSeconds, separateSeconds};
+        }
+    }
+
+    /** {@link TrainOverheadBenchmark#trainInMemory} in a fresh JVM ({@link BaselineProcess} {@code train-memory}). */
+    private static double[] trainInMemoryChild(BenchmarkContext context, int epochs) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--epochs", String.valueOf(epochs)));
+        if (context.options().get("data") != null) {
+            args.addAll(List.of("--data", context.options().get("data")));
+        }
+        try (ChildProcess child = ChildProcess.baseline("train-memory", args.toArray(String[]::new))) {
+            for (String line : child.awaitExit(Duration.ofHours(2))) {
+                if (line.startsWith(BaselineProcess.TRAIN_MEMORY_LINE)) {
+                    String[] values = line.substring(BaselineProcess.TRAIN_MEMORY_LINE.length())
+                            .trim()
+                            .split(" ");
+                    return new double[] {Double.parseDouble(values[0]), Double.parseDouble(values[1])};
+                }
+            }
+            throw new IllegalStateException("train-memory printed no result: " + child.tail());
         }
     }
 
