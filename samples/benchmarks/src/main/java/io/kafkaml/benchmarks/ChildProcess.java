@@ -203,7 +203,7 @@ final class ChildProcess implements AutoCloseable {
      * @throws IllegalStateException with the end of its output if it does not exit within {@code timeout} (it is then
      *     killed) or exits with a status other than 0
      */
-    List<String> awaitExit(java.time.Duration timeout) throws InterruptedException, IOException {
+    List<String> awaitOutput(java.time.Duration timeout) throws InterruptedException, IOException {
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
             throw new IllegalStateException(label + " did not exit within " + timeout + ": " + tail());

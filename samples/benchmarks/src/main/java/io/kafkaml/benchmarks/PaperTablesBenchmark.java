@@ -185,7 +185,7 @@ final class PaperTablesBenchmark implements Benchmark {
             args.addAll(List.of("--data", context.options().get("data")));
         }
         try (ChildProcess child = ChildProcess.baseline("train-memory", args.toArray(String[]::new))) {
-            for (String line : child.awaitExit(Duration.ofHours(2))) {
+            for (String line : child.awaitOutput(Duration.ofHours(2))) {
                 if (line.startsWith(BaselineProcess.TRAIN_MEMORY_LINE)) {
                     String[] values = line.substring(BaselineProcess.TRAIN_MEMORY_LINE.length())
                             .trim()
