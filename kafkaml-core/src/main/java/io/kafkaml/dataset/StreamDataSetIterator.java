@@ -18,9 +18,16 @@ import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
  *
  * <p>Each {@link #next(int)} decodes (or, when the stream is cached, copies) rows straight into two float
  * arrays reused from batch to batch and creates one features and one labels {@link INDArray} from them: no
- * object per record. {@link #reset()} starts a new epoch: from memory when cached, otherwise by seeking the
+ * object per record (cached unshuffled batches: see <em>Shared batches</em>). {@link #reset()} starts a new epoch: from memory when cached, otherwise by seeking the
  * stream back; {@link #resetSupported()} is true. With shuffling on, every epoch has its own seeded order, so
  * a training run can be repeated exactly.
+ *
+ * <p><b>Shared batches.</b> When the split is cached, not shuffled, read in the iterator's own batch size and no
+ * {@link #setPreProcessor pre-processor} is set, {@link #next()} returns the same {@link DataSet} objects every
+ * epoch, shared by every iterator of the split (built once; their off-heap copy is counted in the cache budget), as
+ * DL4J's {@code ExistingDataSetIterator} does: treat them as read-only (a {@code DataSet} changed in place, e.g. by
+ * {@code normalizer.transform(batch)}, changes the cached rows for every later epoch). Set a pre-processor on the
+ * iterator instead: with one, each batch is a fresh copy.
  *
  * <p>Not thread-safe; {@link #asyncSupported()} is false, so DL4J does not read it from a second thread.
  */

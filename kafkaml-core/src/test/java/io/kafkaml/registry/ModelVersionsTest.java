@@ -84,7 +84,12 @@ class ModelVersionsTest {
                             .version())
                     .isEqualTo(3);
         }
-        assertThat(registry.versions(RESULT)).extracting(ModelVersion::version).containsExactly(1, 2, 3);
+        // this client reads the other's write when its reader gets to it: wait for it, not for a moment
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(registry.versions(RESULT))
+                        .extracting(ModelVersion::version)
+                        .containsExactly(1, 2, 3));
     }
 
     @Test

@@ -254,17 +254,17 @@ final class ResultsReport {
                                 : null))
                 .orElse(notMeasured("4", rss)));
         // item 5: exactly once at speed
-        String exactly = "exactly-once ÷ at-least-once throughput ≥ 0.7 (separate processes)";
+        // the issue sets the goal under its fault run (broker and one infer SIGKILLed, 2 replicas): no benchmark
+        // reproduces that run, so a fault-free drain is reported, never judged (review s24 R1)
+        String exactly = "exactly-once ÷ at-least-once throughput ≥ 0.7 under the issue's fault run (reported: a "
+                + "fault-free drain, separate processes; the fault run is not benchmarked)";
         goals.add(find(
                         lines,
                         "inference-throughput",
                         line -> field("mode", "separate-process").test(line)
                                 && field("guarantee", "exactly-once").test(line))
                 .map(l -> new Goal(
-                        "5",
-                        exactly,
-                        f("%.2f", l.path("ratio").asDouble()),
-                        l.path("ratio").asDouble() >= 0.7))
+                        "5", exactly, f("%.2f without faults", l.path("ratio").asDouble()), null))
                 .orElse(notMeasured("5", exactly)));
         // item 6
         String decode = "raw-decode ≥ 0.9 × the bare consumer loop";
