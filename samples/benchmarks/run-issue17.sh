@@ -16,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-benchmark-results/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$OUT/plots"
+touch "$OUT/results.jsonl"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 JAR=samples/benchmarks/target/kafkaml-benchmarks.jar
 for jar in "$JAR" kafkaml-cli/target/kafkaml.jar samples/realdata/target/kafkaml-realdata.jar; do
@@ -30,7 +31,11 @@ bench() {
   fi
   echo "== $(date -u +%H:%M:%S) $name $*" >&2
   local start=$SECONDS
-  java -jar "$JAR" "$name" "$@" 2> "$OUT/$name.log" | tee -a "$OUT/results.jsonl"
+  # a failed benchmark is reported and the run goes on, so that the others and report's goals.md still come
+  if ! java -jar "$JAR" "$name" "$@" 2> "$OUT/$name.log" | tee -a "$OUT/results.jsonl"; then
+    echo "   $name FAILED (see $OUT/$name.log); the run goes on" >&2
+    FAILED="${FAILED:-}$name "
+  fi
   echo "   $name took $((SECONDS - start)) s" >&2
 }
 
@@ -55,8 +60,11 @@ bench raw-decode --records 200000 --features 784 --batch 128 --partitions 3 --ro
 if [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",realdata,"* ]]; then
   echo "== $(date -u +%H:%M:%S) realdata --data ../shared/data" >&2
   start=$SECONDS
-  java -jar samples/realdata/target/kafkaml-realdata.jar --data "${DATA:-../shared/data}" > "$OUT/realdata.txt" \
-    2> "$OUT/realdata.log"
+  if ! java -jar samples/realdata/target/kafkaml-realdata.jar --data "${DATA:-../shared/data}" > "$OUT/realdata.txt" \
+    2> "$OUT/realdata.log"; then
+    echo "   realdata FAILED (see $OUT/realdata.log); the run goes on" >&2
+    FAILED="${FAILED:-}realdata "
+  fi
   cat "$OUT/realdata.txt" >&2
   echo "   realdata took $((SECONDS - start)) s" >&2
 fi
@@ -71,3 +79,7 @@ fi
 java -jar "$JAR" report --results "$OUT/results.jsonl" --plots "$OUT/plots" > "$OUT/goals.md"
 cat "$OUT/goals.md" >&2
 echo "results: $OUT/results.jsonl, goals: $OUT/goals.md, plots: $OUT/plots" >&2
+if [ -n "${FAILED:-}" ]; then
+  echo "FAILED: $FAILED" >&2
+  exit 1
+fi
