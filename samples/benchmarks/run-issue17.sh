@@ -9,9 +9,9 @@
 # printed by 'kafkaml-benchmarks.jar report'), one <benchmark>.log per benchmark (its
 # standard error: progress, per-round numbers, child process logs' paths) and plots/*.png (XChart). Expected duration
 # on a 2-core machine: about 35-45 minutes (paper-tables ~8, inference-throughput ~8, inference-latency ~4, first-prediction ~3,
-# train-overhead ~12, stream-memory ~6, raw-decode ~2). BENCHMARKS.md says what each line means and which goal it
+# train-overhead ~12, stream-memory ~6, raw-decode ~2, realdata). BENCHMARKS.md says what each line means and which goal it
 # measures. Set ONLY=name1,name2 to run a subset (realdata: the real-data samples, item 7), LONG=1 to add the 10-minute serving
-# RSS run (40 more minutes), DATA=DIR where ../shared/data is elsewhere.
+# RSS run (20 more minutes), DATA=DIR where ../shared/data is elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-benchmark-results/$(date -u +%Y%m%dT%H%M%SZ)}
@@ -69,10 +69,11 @@ if [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",realdata,"* ]]; then
   echo "   realdata took $((SECONDS - start)) s" >&2
 fi
 
-# item 4's last sentence: serving must not grow RSS over a 10-minute run (rssBeforeBytes / rssAfterBytes of the
-# separate-process line); 40 more minutes (10 for each side, in process and as processes), so only with LONG=1
+# item 4's last sentence: serving must not grow RSS over a 10-minute run (rssBeforeBytes / rssAfterBytes, rssSamples
+# of the separate-process line: the kafkaml infer process serves 10 minutes, interleaved with the passthrough's 10);
+# 20 more minutes, so only with LONG=1
 if [ -n "${LONG:-}" ]; then
-  bench inference-latency --seconds 600 --rate 100 --separate-process true --neighbour false
+  bench inference-latency --seconds 600 --rate 100 --separate-process true --in-process false --neighbour false
 fi
 
 # every goal of the issue, met or not, from this run's lines (Markdown), and the serving/training plots

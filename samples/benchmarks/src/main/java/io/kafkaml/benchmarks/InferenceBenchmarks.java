@@ -61,6 +61,11 @@ final class InferenceBenchmarks {
     static final String NEIGHBOUR = "neighbour";
     /** {@code --exactly-once true} (throughput): also drain with an exactly-once deployment, against at-least-once. */
     static final String EXACTLY_ONCE = "exactly-once";
+    /**
+     * {@code --in-process false} (latency): skip the in-process measurement, for a long run of the separate processes
+     * alone (the serving RSS over 10 minutes needs only the {@code kafkaml infer} process).
+     */
+    static final String IN_PROCESS = "in-process";
 
     private InferenceBenchmarks() {}
 
@@ -74,7 +79,8 @@ final class InferenceBenchmarks {
         @Override
         public String description() {
             return "one input at a time at 100/s: end-to-end latency p50/p95/p99 vs a passthrough"
-                    + " (--separate-process true: also as child JVMs; --neighbour true: also beside a CPU hog)";
+                    + " (--separate-process true: also as child JVMs; --neighbour true: also beside a CPU hog;"
+                    + " --in-process false: the child JVMs only)";
         }
 
         @Override
@@ -83,30 +89,37 @@ final class InferenceBenchmarks {
             int rate = (int) context.longOption("rate", 100);
             boolean separate = context.booleanOption(SEPARATE_PROCESS, false);
             boolean neighbour = context.booleanOption(NEIGHBOUR, false);
+            boolean inProcess = context.booleanOption(IN_PROCESS, true);
+            if (!inProcess && !separate) {
+                throw new IllegalArgumentException(
+                        "--in-process false needs --separate-process true: nothing would be measured");
+            }
             List<BenchmarkResult> results = new ArrayList<>();
             try (Served served = Served.start(context)) {
                 String stamp = String.valueOf(System.currentTimeMillis());
-                createTopics(
-                        context, 1, "lat-in-" + stamp, "lat-out-" + stamp, "lat-pin-" + stamp, "lat-pout-" + stamp);
-                try (LocalInference inference = LocalInference.start(
-                                served.registry,
-                                context.clientConfig(),
-                                "lat-" + stamp,
-                                InferenceSpec.builder(served.resultId, "lat-in-" + stamp, "lat-out-" + stamp)
-                                        .build());
-                        Passthrough passthrough = Passthrough.start(
-                                context.clientConfig(), "lat-pin-" + stamp, "lat-pout-" + stamp, false)) {
-                    System.err.printf(
-                            "inference-latency: serving %s with %d replica(s); passthrough %s%n",
-                            served.resultId, inference.replicas().size(), passthrough);
-                    Topics topics =
-                            new Topics("lat-in-" + stamp, "lat-out-" + stamp, "lat-pin-" + stamp, "lat-pout-" + stamp);
-                    results.add(interleaved(context, served, topics, seconds, rate, "in-process", null));
-                    if (neighbour) {
-                        results.add(withNeighbour(
-                                context,
-                                description -> interleaved(
-                                        context, served, topics, seconds, rate, "in-process", description)));
+                if (inProcess) {
+                    createTopics(
+                            context, 1, "lat-in-" + stamp, "lat-out-" + stamp, "lat-pin-" + stamp, "lat-pout-" + stamp);
+                    try (LocalInference inference = LocalInference.start(
+                                    served.registry,
+                                    context.clientConfig(),
+                                    "lat-" + stamp,
+                                    InferenceSpec.builder(served.resultId, "lat-in-" + stamp, "lat-out-" + stamp)
+                                            .build());
+                            Passthrough passthrough = Passthrough.start(
+                                    context.clientConfig(), "lat-pin-" + stamp, "lat-pout-" + stamp, false)) {
+                        System.err.printf(
+                                "inference-latency: serving %s with %d replica(s); passthrough %s%n",
+                                served.resultId, inference.replicas().size(), passthrough);
+                        Topics topics = new Topics(
+                                "lat-in-" + stamp, "lat-out-" + stamp, "lat-pin-" + stamp, "lat-pout-" + stamp);
+                        results.add(interleaved(context, served, topics, seconds, rate, "in-process", null));
+                        if (neighbour) {
+                            results.add(withNeighbour(
+                                    context,
+                                    description -> interleaved(
+                                            context, served, topics, seconds, rate, "in-process", description)));
+                        }
                     }
                 }
                 if (separate) {
