@@ -360,6 +360,12 @@ final class InferenceBenchmarks {
                 }
                 sender.join();
             }
+            if (latencies.size() < count) {
+                // a lost or very late prediction is a failure to report, not a sample to leave out of the percentiles
+                throw new IllegalStateException(String.format(
+                        "%d of %d inputs sent to %s got no prediction on %s within %d s of the first",
+                        count - latencies.size(), count, in, out, seconds + 30));
+            }
             return latencies;
         }
     }
