@@ -43,6 +43,8 @@ bench() {
 bench paper-tables --epochs 1000 --predictions 200 --rate 10 --plots "$OUT/plots"
 # items 1, 2, 5: throughput in process and as separate processes, exactly-once / at-least-once
 bench inference-throughput --records 200000 --partitions 4 --separate-process true --exactly-once true
+# item 5: exactly-once / at-least-once under the fault run (broker and one of 2 infer processes SIGKILLed)
+bench inference-faults --records 200000 --partitions 4 --rounds 2
 # item 2: process start -> first prediction of 'kafkaml infer' beside a passthrough JVM's, with and without AppCDS
 # (the archive recorded by the quickstart, as the worker image records it)
 bench first-prediction --rounds 5 --records 1000 --appcds true --appcds-record quickstart

@@ -37,6 +37,7 @@ public final class Benchmarks {
             new InferenceBenchmarks.Latency(),
             new InferenceBenchmarks.Throughput(),
             new InferenceBenchmarks.FirstPrediction(),
+            new FaultRunBenchmark(),
             new SwapLatencyBenchmark(),
             new FuzzBenchmark());
 
@@ -83,11 +84,13 @@ public final class Benchmarks {
             properties.forEach((key, value) -> settings.put(key.toString(), value));
         }
         settings.putAll(KafkaMlConfig.settingsFromEnvironment(System.getenv()));
-        ObjectMapper json = new ObjectMapper();
         EmbeddedKafkaBroker broker = null;
         try {
             if (servers == null) {
                 servers = (String) settings.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+            }
+            if (servers == null && !benchmark.usesCluster()) {
+                return print(benchmark.run(new BenchmarkContext(new HashMap<>(settings), null, options)), out, err);
             }
             if (servers == null) {
                 broker = EmbeddedKafkaBroker.builder().build().start();
@@ -96,17 +99,29 @@ public final class Benchmarks {
             Map<String, Object> clientConfig = new HashMap<>(settings);
             clientConfig.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, servers);
             try (Admin admin = Admin.create(new KafkaMlConfig(clientConfig).adminConfig())) {
-                for (BenchmarkResult result : benchmark.run(new BenchmarkContext(clientConfig, admin, options))) {
-                    out.println(json.writeValueAsString(result));
-                    out.flush();
-                }
+                return print(benchmark.run(new BenchmarkContext(clientConfig, admin, options)), out, err);
             }
-            return 0;
         } finally {
             if (broker != null) {
                 broker.close();
             }
         }
+    }
+
+    /** Prints one JSON line per result; 1 when one of them says {@code "valid": false}, else 0. */
+    private static int print(List<BenchmarkResult> results, PrintStream out, PrintStream err)
+            throws com.fasterxml.jackson.core.JsonProcessingException {
+        ObjectMapper json = new ObjectMapper();
+        int status = 0;
+        for (BenchmarkResult result : results) {
+            out.println(json.writeValueAsString(result));
+            out.flush();
+            if (Boolean.FALSE.equals(result.extra().get("valid"))) {
+                err.println("INVALID: " + result.benchmark() + " broke its guarantee: " + result.extra());
+                status = 1;
+            }
+        }
+        return status;
     }
 
     private static void usage(PrintStream out) {

@@ -212,6 +212,44 @@ final class ChildProcess implements AutoCloseable {
         return Files.readAllLines(log);
     }
 
+    /**
+     * Waits until the child's output holds {@code text}.
+     *
+     * @return seconds from the call to the text seen
+     * @throws IllegalStateException with the end of its output if the child exits first or {@code timeout} passes
+     */
+    double awaitLine(String text, java.time.Duration timeout) throws InterruptedException, IOException {
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        while (!Files.readString(log).contains(text)) {
+            checkAlive();
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(
+                        label + " did not print '" + text + "' within " + timeout.toSeconds() + " s: " + tail());
+            }
+            Thread.sleep(50);
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    /** SIGKILL ({@link Process#destroyForcibly}) and wait up to 30 s for the child to be gone. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            throw new IllegalStateException(label + " (pid " + process.pid() + ") still runs 30 s after SIGKILL");
+        }
+    }
+
+    /** The child's exit status, or -1 while it runs. */
+    int exitStatus() {
+        return process.isAlive() ? -1 : process.exitValue();
+    }
+
+    /** The file its output goes to. */
+    Path log() {
+        return log;
+    }
+
     String tail() {
         try {
             List<String> lines = Files.readAllLines(log);

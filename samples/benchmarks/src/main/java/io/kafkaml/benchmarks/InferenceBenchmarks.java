@@ -824,7 +824,8 @@ final class InferenceBenchmarks {
             return BenchmarkResult.of(name(), records, ours.seconds(), baseline, theirs.seconds(), extra);
         }
 
-        private static ChildProcess inferProcess(
+        /** {@code kafkaml infer} serving {@code served}'s model from {@code in} to {@code out}, as a child process. */
+        static ChildProcess inferProcess(
                 BenchmarkContext context,
                 Served served,
                 Path settings,
