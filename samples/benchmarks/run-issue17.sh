@@ -8,7 +8,7 @@
 # OUT_DIR gets results.jsonl (every benchmark's JSON lines, in order), goals.md (issue 17's goals, met or not, as
 # printed by 'kafkaml-benchmarks.jar report'), one <benchmark>.log per benchmark (its
 # standard error: progress, per-round numbers, child process logs' paths) and plots/*.png (XChart). Expected duration
-# on a 2-core machine: about 35-45 minutes (paper-tables ~8, inference-throughput ~8, inference-latency ~4, first-prediction ~3,
+# on a 2-core machine: about 40-50 minutes (paper-tables ~8, inference-throughput ~8, inference-faults ~5, inference-latency ~4, first-prediction ~3,
 # train-overhead ~12, stream-memory ~6, raw-decode ~2, realdata). BENCHMARKS.md says what each line means and which goal it
 # measures. Set ONLY=name1,name2 to run a subset (realdata: the real-data samples, item 7), LONG=1 to add the 10-minute serving
 # RSS run (20 more minutes), DATA=DIR where ../shared/data is elsewhere.

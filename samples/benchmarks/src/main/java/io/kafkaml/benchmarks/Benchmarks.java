@@ -109,7 +109,7 @@ public final class Benchmarks {
     }
 
     /** Prints one JSON line per result; 1 when one of them says {@code "valid": false}, else 0. */
-    private static int print(List<BenchmarkResult> results, PrintStream out, PrintStream err)
+    static int print(List<BenchmarkResult> results, PrintStream out, PrintStream err)
             throws com.fasterxml.jackson.core.JsonProcessingException {
         ObjectMapper json = new ObjectMapper();
         int status = 0;
