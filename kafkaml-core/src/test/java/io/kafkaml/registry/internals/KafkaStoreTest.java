@@ -123,4 +123,43 @@ class KafkaStoreTest {
             assertThat(string(store.get("s.ends", "7.mlp"))).isEqualTo("FINISHED");
         }
     }
+
+    @Test
+    void theFetcherWaitsBrieflyAtTheLogEndWhateverTheUsersFetchWaitSoASyncAfterAReadIsNotHeldBehindIt() {
+        // a read at an offset leaves a fetch parked at the log end; the broker answers the fetcher's next request
+        // (a sync's endOffsets) only after it, which fetch.max.wait.ms bounds (500 ms by default)
+        List<Map<String, Object>> consumers = new java.util.concurrent.CopyOnWriteArrayList<>();
+        io.kafkaml.config.KafkaClientSupplier recording = new io.kafkaml.config.KafkaClientSupplier() {
+            @Override
+            public org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer(Map<String, Object> config) {
+                consumers.add(Map.copyOf(config));
+                return kafka.consumer(config);
+            }
+
+            @Override
+            public Producer<byte[], byte[]> producer(Map<String, Object> config) {
+                return kafka.producer(config);
+            }
+
+            @Override
+            public org.apache.kafka.clients.admin.Admin admin(Map<String, Object> config) {
+                return kafka.admin(config);
+            }
+        };
+        Map<String, Object> config = Map.of("bootstrap.servers", "in-memory:9092", "fetch.max.wait.ms", 500);
+        try (KafkaStore store =
+                new KafkaStore(config, List.of("s.models"), Set.of(), Map.of(), Map.of(), TIMEOUT, recording)) {
+            store.put("s.models", "a", bytes("1"));
+            assertThat(string(store.readAt("s.models", store.offsetOf("s.models", "a"))))
+                    .isEqualTo("1");
+        }
+        assertThat(consumers)
+                .filteredOn(c -> String.valueOf(c.get("client.id")).endsWith("-fetcher"))
+                .singleElement()
+                .satisfies(c -> assertThat(c).containsEntry("fetch.max.wait.ms", KafkaStore.FETCHER_MAX_WAIT_MS));
+        assertThat(consumers)
+                .filteredOn(c -> String.valueOf(c.get("client.id")).endsWith("-reader"))
+                .singleElement()
+                .satisfies(c -> assertThat(c).containsEntry("fetch.max.wait.ms", 500));
+    }
 }
