@@ -533,6 +533,7 @@ final class InferenceBenchmarks {
             }
             List<BenchmarkResult> results = new ArrayList<>();
             double bare = percentile(passthrough, 50);
+            long rebalanceDelay = initialRebalanceDelayMs(context);
             for (Variant variant : variants) {
                 Map<String, Object> extra = new LinkedHashMap<>();
                 extra.put("mode", "separate-process");
@@ -549,6 +550,9 @@ final class InferenceBenchmarks {
                         "median seconds from ProcessBuilder.start() to the first output record a read_committed "
                                 + "reader sees; the backlog is in the input topic before the process starts");
                 extra.put("goalSeconds", 3.0);
+                // a fresh group's first member waits this long on the broker before its assignment: a part of the
+                // first prediction that is the broker's setting, not the process's (-1: could not be read)
+                extra.put("brokerGroupInitialRebalanceDelayMs", rebalanceDelay);
                 if (archiveUse != null && variant.jvmOptions().contains("-Xshare:on")) {
                     extra.put("archiveClasses", archiveUse.fromArchive());
                     extra.put("classesLoaded", archiveUse.loaded());
@@ -610,6 +614,39 @@ final class InferenceBenchmarks {
                         + loads.loaded() + " classes from the archive (class-load log " + log + ")");
             }
             return loads;
+        }
+
+        /**
+         * The broker's {@code group.initial.rebalance.delay.ms} (Kafka's default 3000; the embedded test broker's 0):
+         * how long the first member of an empty group waits on the broker for others before it is assigned
+         * partitions, part of every first prediction of a new group; -1 when it cannot be read.
+         */
+        static long initialRebalanceDelayMs(BenchmarkContext context) {
+            try {
+                String node = String.valueOf(context.admin()
+                        .describeCluster()
+                        .controller()
+                        .get(30, TimeUnit.SECONDS)
+                        .id());
+                org.apache.kafka.common.config.ConfigResource broker =
+                        new org.apache.kafka.common.config.ConfigResource(
+                                org.apache.kafka.common.config.ConfigResource.Type.BROKER, node);
+                org.apache.kafka.clients.admin.ConfigEntry entry = context.admin()
+                        .describeConfigs(List.of(broker))
+                        .all()
+                        .get(30, TimeUnit.SECONDS)
+                        .get(broker)
+                        .get("group.initial.rebalance.delay.ms");
+                return entry == null || entry.value() == null ? -1 : Long.parseLong(entry.value());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return -1;
+            } catch (java.util.concurrent.ExecutionException
+                    | java.util.concurrent.TimeoutException
+                    | RuntimeException e) {
+                System.err.println("first-prediction: cannot read the broker's group.initial.rebalance.delay.ms: " + e);
+                return -1;
+            }
         }
 
         private static String[] inferArgs(Path settings, Served served, String in, String out, String id) {

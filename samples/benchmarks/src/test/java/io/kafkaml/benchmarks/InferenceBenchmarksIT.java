@@ -156,6 +156,8 @@ class InferenceBenchmarksIT {
                 .containsAll(BenchmarksIT.CONTRACT)
                 .contains("firstPredictionSeconds", "baselineFirstOutputSeconds", "goalSeconds");
         assertThat(line.get("variant").asText()).isEqualTo("kafkaml infer");
+        // the embedded test broker's setting, read from the broker: a part of the time that is the broker's
+        assertThat(line.get("brokerGroupInitialRebalanceDelayMs").asLong()).isZero();
         assertThat(line.get("firstPredictionSeconds")).hasSize(1);
         assertThat(line.get("firstPredictionSeconds").get(0).asDouble()).isPositive();
         assertThat(line.get("baselineFirstOutputSeconds")).hasSize(1);
