@@ -53,6 +53,17 @@ public final class KubernetesManifests {
     /** The component label. */
     public static final String COMPONENT_LABEL = "app.kubernetes.io/component";
 
+    /**
+     * The JVM options of a training Job's pod ({@code JDK_JAVA_OPTIONS}, which the image's {@code java} launcher adds
+     * to its command line; the image's {@code JAVA_TOOL_OPTIONS} stay). The parallel collector: training allocates
+     * a few ND4J buffers per batch, each registered with ND4J's and JavaCPP's weak and phantom references, and under
+     * G1 (the JVM's default from 2 CPUs and 1792 MB) their bookkeeping piles up in the old generation, so that young
+     * pauses and the time per epoch grow with the run's age; with the parallel collector they stay flat (BENCHMARKS.md,
+     * "Table I": a {@code kafkaml train} JVM 11.0–11.5 s against 13.1 s at 300 epochs). Inference Deployments keep
+     * the JVM's default: the parallel collector's longer full collections would reach serving's tail latency.
+     */
+    public static final String TRAINING_JVM_OPTIONS = "-XX:+UseParallelGC";
+
     private final KubernetesSettings settings;
 
     public KubernetesManifests(KubernetesSettings settings) {
@@ -76,6 +87,10 @@ public final class KubernetesManifests {
             env.add(env(KafkaMlConfig.DEPLOYMENT_ID_CONFIG, job.deploymentId()));
             env.add(env(KafkaMlConfig.DEPLOYMENT_MODEL_CONFIG, model.name()));
             env.add(env(KafkaMlConfig.CONTROL_TOPIC_CONFIG, job.controlTopic()));
+            env.add(new EnvVarBuilder()
+                    .withName("JDK_JAVA_OPTIONS")
+                    .withValue(TRAINING_JVM_OPTIONS)
+                    .build());
             jobs.add(new JobBuilder()
                     .withNewMetadata()
                     .withName(name)
