@@ -58,9 +58,10 @@ public final class KubernetesManifests {
      * to its command line; the image's {@code JAVA_TOOL_OPTIONS} stay). The parallel collector: training allocates
      * a few ND4J buffers per batch, each registered with ND4J's and JavaCPP's weak and phantom references, and under
      * G1 (the JVM's default from 2 CPUs and 1792 MB) their bookkeeping piles up in the old generation, so that young
-     * pauses and the time per epoch grow with the run's age; with the parallel collector they stay flat (BENCHMARKS.md,
-     * "Table I": a {@code kafkaml train} JVM 11.0–11.5 s against 13.1–13.5 s at 300 epochs). Inference Deployments keep
-     * the JVM's default: the parallel collector's longer full collections would reach serving's tail latency.
+     * pauses and the time per epoch grow with the run's age; with the parallel collector they stay flat
+     * (BENCHMARKS.md, "Table I": a {@code kafkaml train} JVM 11.0–11.5 s against 13.1–13.5 s at 300 epochs).
+     * Inference Deployments keep the JVM's default: the parallel collector's longer full collections would reach
+     * serving's tail latency (not measured).
      */
     public static final String TRAINING_JVM_OPTIONS = "-XX:+UseParallelGC";
 
