@@ -457,13 +457,25 @@ public final class KafkaStore implements AutoCloseable {
                 && current != null
                 && !java.util.Arrays.equals(current, record.value())
                 && !rule.test(current, record.value())) {
-            log.warn(
-                    "[{}] Ignoring the record at {}-{}@{} for key '{}': the transition it asks for is not allowed",
-                    name,
-                    record.topic(),
-                    record.partition(),
-                    record.offset(),
-                    key);
+            if (notCompacted.contains(record.topic())) {
+                // an append-only topic (claims, result ends): its first record of a key wins, later ones lost a
+                // race that they were written to take part in (two replicas claiming at once): nothing went wrong
+                log.debug(
+                        "[{}] The record at {}-{}@{} for key '{}' came after the key's first one, which holds",
+                        name,
+                        record.topic(),
+                        record.partition(),
+                        record.offset(),
+                        key);
+            } else {
+                log.warn(
+                        "[{}] Ignoring the record at {}-{}@{} for key '{}': the transition it asks for is not allowed",
+                        name,
+                        record.topic(),
+                        record.partition(),
+                        record.offset(),
+                        key);
+            }
             if (!indexOnly.contains(record.topic())) {
                 refusedLast
                         .computeIfAbsent(record.topic(), t -> new HashMap<>())
