@@ -1064,14 +1064,22 @@ public final class LocalInference implements AutoCloseable {
 
     /**
      * Whether a process other than this one (whose replicas have left the group) serves the deployment: its consumer
-     * group has members. Where the group may not be described, or could not be in time, the owner hands over anyway:
+     * group has members other than this process's own replicas (by their client ids: one that could not leave the group
+     * in time stays a member until its session times out). Where the group may not be described, or could not be in time, the owner hands over anyway:
      * a {@value Inference#RELEASED} record is claimed by a joiner if there is one, else by the next process started.
      */
     private boolean othersServe(Deadline deadline) {
+        // this process's own replicas are named <id>-<instance id>-<n>-consumer: one closed while its group was
+        // rebalancing (a scale-down right after a scale-up) can stay a member until its session times out, and is no
+        // other process; a member of another name (another instance, or a client.id set by hand) may be one
+        String own = id + "-" + instanceId + "-";
         try {
-            return registry.consumerGroupHasMembers(
+            return registry.consumerGroupMemberClientIds(
                             groupId,
                             deadline.remainingAtMost(Duration.ofSeconds(5)).dividedBy(2))
+                    .map(clientIds -> clientIds.stream()
+                            .anyMatch(clientId ->
+                                    clientId == null || !(clientId.startsWith(own) && clientId.endsWith("-consumer"))))
                     .orElse(true);
         } catch (RuntimeException e) {
             log.warn("[{}] Could not tell whether other processes serve the deployment: {}", id, e.toString());
