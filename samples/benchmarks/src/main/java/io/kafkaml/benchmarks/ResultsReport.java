@@ -58,6 +58,10 @@ final class ResultsReport {
             return 2;
         }
         List<JsonNode> lines = read(results);
+        Path file = results;
+        repeated(lines)
+                .forEach((kind, count) -> err.println("report: " + count + " lines of " + kind + " in " + file
+                        + ": the last one is judged (a file of one run holds one of each)"));
         out.print(markdown(goals(lines)));
         if (plots != null) {
             Files.createDirectories(plots);
@@ -65,6 +69,34 @@ final class ResultsReport {
             err.println("report: plots in " + plots);
         }
         return 0;
+    }
+
+    /**
+     * The kinds of line that the file holds more than once (several runs appended to one file), with their counts: a
+     * kind is a benchmark's line told apart by the fields that one run varies (mode, guarantee, neighbour, column,
+     * variant, baseline; a 10-minute latency run apart from the 20-second one).
+     */
+    static java.util.Map<String, Integer> repeated(List<JsonNode> lines) {
+        java.util.Map<String, Integer> counts = new java.util.LinkedHashMap<>();
+        for (JsonNode line : lines) {
+            StringBuilder kind = new StringBuilder(line.path("benchmark").asText());
+            for (String field : List.of("mode", "guarantee", "baselineGuarantee", "neighbour", "column", "variant")) {
+                if (line.has(field)) {
+                    kind.append(", ")
+                            .append(field)
+                            .append(' ')
+                            .append(line.path(field).asText());
+                }
+            }
+            kind.append(" (vs ").append(line.path("baseline").asText()).append(')');
+            if ("inference-latency".equals(line.path("benchmark").asText())
+                    && line.path("seconds").asDouble() >= 600) {
+                kind.append(", 10 minutes");
+            }
+            counts.merge(kind.toString(), 1, Integer::sum);
+        }
+        counts.values().removeIf(count -> count < 2);
+        return counts;
     }
 
     /** The JSON objects of a results file, one per line; lines that are not JSON objects (e.g. "== …") are skipped. */

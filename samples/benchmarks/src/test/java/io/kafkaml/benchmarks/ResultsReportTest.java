@@ -112,6 +112,25 @@ class ResultsReportTest {
     }
 
     @Test
+    void twoRunsInOneFileAreSaidToHaveBeenFoundAndTheLastOfEachIsJudged() throws Exception {
+        Path results = dir.resolve("two-runs.jsonl");
+        String faster = LINES.replace("\"seconds\":5.08,", "\"seconds\":2.41,");
+        Files.writeString(results, LINES + "\n" + faster);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Benchmarks.run(
+                new String[] {"report", "--results", results.toString()},
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(status).isZero();
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("report: 2 lines of first-prediction, variant kafkaml infer")
+                .contains("the last one is judged");
+        assertThat(out.toString(StandardCharsets.UTF_8))
+                .contains("| 2 | first prediction ≤ 3 s after process start (kafkaml infer) | 2.41 s median");
+    }
+
+    @Test
     void theCommandPrintsAMarkdownTableAndDrawsThePlotsOfWhatWasMeasured() throws Exception {
         Path results = dir.resolve("results.jsonl");
         Files.writeString(results, LINES);
@@ -128,6 +147,9 @@ class ResultsReportTest {
                 new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(status).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .as("one run: nothing repeated")
+                .doesNotContain("lines of");
         String table = out.toString(StandardCharsets.UTF_8);
         assertThat(table).startsWith("| item | goal | measured | verdict |");
         assertThat(table).contains("| 2 | first prediction ≤ 3 s after process start (kafkaml infer) | 5.08 s median");
