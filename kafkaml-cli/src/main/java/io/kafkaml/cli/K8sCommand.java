@@ -75,6 +75,15 @@ final class K8sCommand {
                 description = "nvidia.com/gpu per pod (default: ${DEFAULT-VALUE})")
         int gpus;
 
+        @Option(
+                names = "--training-jvm-options",
+                paramLabel = "OPTIONS",
+                defaultValue = KubernetesManifests.TRAINING_JVM_OPTIONS,
+                description = "JDK_JAVA_OPTIONS of the training Jobs' pods (default: ${DEFAULT-VALUE}); \"\" for none, "
+                        + "so that the image's own JDK_JAVA_OPTIONS stay (needed when the image already selects a "
+                        + "garbage collector: a JVM with two exits at start)")
+        String trainingJvmOptions;
+
         /** The objects' settings from these flags alone, for objects that are no pods (RBAC). */
         KubernetesManifests withoutPods(String registryPrefix) {
             return new KubernetesManifests(KubernetesSettings.builder(kafka, image)
@@ -128,6 +137,7 @@ final class K8sCommand {
                     .resources(cpu, memory, cpu, memory)
                     .gpus(gpus)
                     .settings(podSettings)
+                    .trainingJvmOptions(trainingJvmOptions)
                     .build());
         }
     }

@@ -221,6 +221,61 @@ class K8sRenderSettingsTest {
         assertThat(objects.get(1).getMetadata().getName()).isEqualTo("kafkaml-jobs");
     }
 
+    static io.kafkaml.k8s.KubernetesSettings trainingSettings(String... options) {
+        java.util.List<String> args =
+                new java.util.ArrayList<>(List.of("k8s", "render", "training", "--deployment-id", "7"));
+        args.addAll(List.of(options));
+        picocli.CommandLine.ParseResult parsed = KafkaMlCli.commandLine(
+                        new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))
+                .parseArgs(args.toArray(String[]::new));
+        K8sCommand.Training training = (K8sCommand.Training)
+                parsed.subcommand().subcommand().subcommand().commandSpec().userObject();
+        return training.cluster
+                .manifests(training.client, new PrintWriter(new StringWriter()))
+                .settings();
+    }
+
+    @Test
+    void theTrainingJvmOptionsDefaultToTheParallelCollectorAndCanBeReplacedOrLeftOut() {
+        assertThat(trainingSettings().trainingJvmOptions()).isEqualTo("-XX:+UseParallelGC");
+        assertThat(trainingSettings("--training-jvm-options=-XX:+UseG1GC -Xss2m")
+                        .trainingJvmOptions())
+                .isEqualTo("-XX:+UseG1GC -Xss2m");
+        assertThat(trainingSettings("--training-jvm-options", "").trainingJvmOptions())
+                .isEmpty();
+        assertThat(trainingSettings("--training-jvm-options=").trainingJvmOptions())
+                .isEmpty();
+        // `render server` passes a non-default value on to the server's Kubernetes launcher, as a flag it parses
+        for (String value : List.of("", "-XX:+UseG1GC")) {
+            Result rendered =
+                    run("k8s", "render", "server", "--kafka", "kafka.ml:9093", "--training-jvm-options=" + value);
+            assertThat(rendered.status()).as(rendered.err()).isZero();
+            Deployment server = null;
+            for (String document : rendered.out().split("(?m)^---\\s*$")) {
+                if (!document.isBlank()
+                        && new io.fabric8.kubernetes.client.utils.KubernetesSerialization().unmarshal(document)
+                                instanceof Deployment deployment) {
+                    server = deployment;
+                }
+            }
+            assertThat(server).isNotNull();
+            List<String> podArgs = server.getSpec()
+                    .getTemplate()
+                    .getSpec()
+                    .getContainers()
+                    .get(0)
+                    .getArgs();
+            assertThat(podArgs).contains("--training-jvm-options=" + value);
+            picocli.CommandLine.ParseResult parsed = KafkaMlCli.commandLine(
+                            new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()))
+                    .parseArgs(podArgs.toArray(String[]::new));
+            assertThat(parsed.subcommand().matchedOptionValue("--training-jvm-options", "?"))
+                    .isEqualTo(value);
+        }
+        assertThat(run("k8s", "render", "server", "--kafka", "kafka.ml:9093").out())
+                .doesNotContain("--training-jvm-options");
+    }
+
     @Test
     void theServerKeepsItsOwnNamedAccountAndOnlyReferencesANamedJobAccount() {
         Result rendered = run(

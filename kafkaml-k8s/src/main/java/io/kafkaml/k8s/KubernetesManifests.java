@@ -54,8 +54,10 @@ public final class KubernetesManifests {
     public static final String COMPONENT_LABEL = "app.kubernetes.io/component";
 
     /**
-     * The JVM options of a training Job's pod ({@code JDK_JAVA_OPTIONS}, which the image's {@code java} launcher adds
-     * to its command line; the image's {@code JAVA_TOOL_OPTIONS} stay). The parallel collector: training allocates
+     * The default JVM options of a training Job's pod ({@link KubernetesSettings#trainingJvmOptions()}, set as
+     * {@code JDK_JAVA_OPTIONS}, which the image's {@code java} launcher adds to its command line; it replaces an
+     * image's own {@code JDK_JAVA_OPTIONS}, the image's {@code JAVA_TOOL_OPTIONS} stay, and a collector selected
+     * there as well makes the JVM exit: set the options to {@code ""} for such an image). The parallel collector: training allocates
      * a few ND4J buffers per batch, each registered with ND4J's and JavaCPP's weak and phantom references, and under
      * G1 (the JVM's default from 2 CPUs and 1792 MB) their bookkeeping piles up in the old generation, so that young
      * pauses and the time per epoch grow with the run's age; with the parallel collector they stay flat
@@ -88,10 +90,12 @@ public final class KubernetesManifests {
             env.add(env(KafkaMlConfig.DEPLOYMENT_ID_CONFIG, job.deploymentId()));
             env.add(env(KafkaMlConfig.DEPLOYMENT_MODEL_CONFIG, model.name()));
             env.add(env(KafkaMlConfig.CONTROL_TOPIC_CONFIG, job.controlTopic()));
-            env.add(new EnvVarBuilder()
-                    .withName("JDK_JAVA_OPTIONS")
-                    .withValue(TRAINING_JVM_OPTIONS)
-                    .build());
+            if (!settings.trainingJvmOptions().isEmpty()) { // empty: the image's own JDK_JAVA_OPTIONS stay
+                env.add(new EnvVarBuilder()
+                        .withName("JDK_JAVA_OPTIONS")
+                        .withValue(settings.trainingJvmOptions())
+                        .build());
+            }
             jobs.add(new JobBuilder()
                     .withNewMetadata()
                     .withName(name)
@@ -327,7 +331,7 @@ public final class KubernetesManifests {
      * interface, so it refuses to start without its bearer token, which it reads from the key {@value #SERVER_TOKEN_KEY}
      * of the Secret {@code tokenSecret} (the variable {@code KAFKAML_SERVER_TOKEN}; the Secret is created by the user,
      * never rendered). Its training deployments run as Jobs made from these settings (image, client Secret, resources,
-     * GPUs, the user's settings) under {@code jobServiceAccount}, in the same namespace; its inference deployments run
+     * GPUs, the training JVM options when not the default, the user's settings) under {@code jobServiceAccount}, in the same namespace; its inference deployments run
      * in the pod. One replica with the {@code Recreate} strategy: the server keeps what it started in memory.
      * Readiness and liveness probes read {@code GET /api/v1/health}; Prometheus' annotations point at its
      * {@code /metrics}.
@@ -379,6 +383,10 @@ public final class KubernetesManifests {
         }
         if (settings.gpus() > 0) {
             args.addAll(List.of("--gpus", String.valueOf(settings.gpus())));
+        }
+        if (!settings.trainingJvmOptions().equals(TRAINING_JVM_OPTIONS)) {
+            // one argument: options start with '-'; "" (none) stays a value
+            args.add("--training-jvm-options=" + settings.trainingJvmOptions());
         }
         List<EnvVar> env = new ArrayList<>(common());
         env.add(new EnvVarBuilder()

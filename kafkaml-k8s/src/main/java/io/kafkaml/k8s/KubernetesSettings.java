@@ -41,6 +41,13 @@ import java.util.Objects;
  *     objects set themselves (the worker's role, ids, topics, the registry prefix, {@code bootstrap.servers}) win over
  *     these. Secrets ({@link io.kafkaml.config.KafkaMlConfig#isSecret}) are refused: they belong in
  *     {@code clientSecret}
+ * @param trainingJvmOptions the JVM options of a training Job's pod, set as its {@code JDK_JAVA_OPTIONS} (which
+ *     replaces an {@code ENV JDK_JAVA_OPTIONS} of the image, e.g. AppCDS options); {@code null} for the default
+ *     {@link KubernetesManifests#TRAINING_JVM_OPTIONS} ({@code -XX:+UseParallelGC}); empty or blank for no
+ *     {@code JDK_JAVA_OPTIONS} at all, so that the image's own stays. Give an empty value (or options without a
+ *     collector) when the image's {@code JDK_JAVA_OPTIONS} or {@code JAVA_TOOL_OPTIONS} already selects a garbage
+ *     collector: a JVM with two ({@code -XX:+UseG1GC} there and {@code -XX:+UseParallelGC} here) exits at start
+ *     ("Multiple garbage collectors selected"). Inference Deployments never get it
  */
 public record KubernetesSettings(
         String namespace,
@@ -60,7 +67,8 @@ public record KubernetesSettings(
         List<Toleration> tolerations,
         int backoffLimit,
         int ttlSecondsAfterFinished,
-        Map<String, String> settings) {
+        Map<String, String> settings,
+        String trainingJvmOptions) {
 
     /**
      * Validates and copies.
@@ -97,6 +105,54 @@ public record KubernetesSettings(
             });
         }
         settings = java.util.Collections.unmodifiableMap(copy); // sorted: a stable order for YAML
+        trainingJvmOptions = trainingJvmOptions == null
+                ? KubernetesManifests.TRAINING_JVM_OPTIONS
+                : trainingJvmOptions.strip(); // "" = no JDK_JAVA_OPTIONS
+    }
+
+    /**
+     * Settings with the default {@link #trainingJvmOptions()} ({@link KubernetesManifests#TRAINING_JVM_OPTIONS}), as
+     * before 0.2's {@code trainingJvmOptions}.
+     */
+    public KubernetesSettings(
+            String namespace,
+            String bootstrapServers,
+            String image,
+            String imagePullPolicy,
+            String serviceAccount,
+            String clientSecret,
+            String registryPrefix,
+            String controlTopic,
+            String cpuRequest,
+            String memoryRequest,
+            String cpuLimit,
+            String memoryLimit,
+            int gpus,
+            Map<String, String> nodeSelector,
+            List<Toleration> tolerations,
+            int backoffLimit,
+            int ttlSecondsAfterFinished,
+            Map<String, String> settings) {
+        this(
+                namespace,
+                bootstrapServers,
+                image,
+                imagePullPolicy,
+                serviceAccount,
+                clientSecret,
+                registryPrefix,
+                controlTopic,
+                cpuRequest,
+                memoryRequest,
+                cpuLimit,
+                memoryLimit,
+                gpus,
+                nodeSelector,
+                tolerations,
+                backoffLimit,
+                ttlSecondsAfterFinished,
+                settings,
+                null);
     }
 
     /** Settings without {@link #settings()} (as before 0.2). */
@@ -164,6 +220,7 @@ public record KubernetesSettings(
         private int backoffLimit = 3;
         private int ttlSecondsAfterFinished = 3600;
         private Map<String, String> settings = Map.of();
+        private String trainingJvmOptions = KubernetesManifests.TRAINING_JVM_OPTIONS;
 
         private Builder(String bootstrapServers, String image) {
             this.bootstrapServers = bootstrapServers;
@@ -265,6 +322,16 @@ public record KubernetesSettings(
             return this;
         }
 
+        /**
+         * The training Jobs' {@code JDK_JAVA_OPTIONS} (see {@link KubernetesSettings#trainingJvmOptions()}); default
+         * {@code -XX:+UseParallelGC}; {@code ""} for none (the image's own {@code JDK_JAVA_OPTIONS} stays), e.g. when
+         * the image already selects a garbage collector.
+         */
+        public Builder trainingJvmOptions(String options) {
+            this.trainingJvmOptions = options;
+            return this;
+        }
+
         /** Validates and returns the settings. */
         public KubernetesSettings build() {
             return new KubernetesSettings(
@@ -285,7 +352,8 @@ public record KubernetesSettings(
                     tolerations,
                     backoffLimit,
                     ttlSecondsAfterFinished,
-                    settings);
+                    settings,
+                    trainingJvmOptions);
         }
     }
 }

@@ -322,6 +322,71 @@ class KubernetesManifestsTest {
         }
     }
 
+    static List<String> jdkJavaOptions(KubernetesSettings.Builder builder) {
+        List<String> values = new ArrayList<>();
+        for (var job : new KubernetesManifests(builder.build()).trainingJobs(trainingJob())) {
+            job.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
+                    .filter(e -> e.getName().equals("JDK_JAVA_OPTIONS"))
+                    .forEach(e -> values.add(e.getValue()));
+        }
+        return values;
+    }
+
+    @Test
+    void trainingJobsGetTheParallelCollectorByDefaultOtherOptionsOrNoneAtAll() {
+        var builder = KubernetesSettings.builder("kafka.data:9092", "ghcr.io/kafkaml/worker:0.1.0");
+        // default: the parallel collector, one per Job (two models)
+        assertThat(builder.build().trainingJvmOptions()).isEqualTo("-XX:+UseParallelGC");
+        assertThat(jdkJavaOptions(builder)).containsExactly("-XX:+UseParallelGC", "-XX:+UseParallelGC");
+        // null is the default too (as the constructors without the setting)
+        assertThat(jdkJavaOptions(builder.trainingJvmOptions(null)))
+                .containsExactly(KubernetesManifests.TRAINING_JVM_OPTIONS, KubernetesManifests.TRAINING_JVM_OPTIONS);
+        // custom options replace the default
+        String custom = "-XX:+UseG1GC -XX:SharedArchiveFile=/opt/kafkaml/kafkaml.jsa";
+        assertThat(jdkJavaOptions(builder.trainingJvmOptions(custom))).containsExactly(custom, custom);
+        // empty or blank: no JDK_JAVA_OPTIONS at all, the image's own stays
+        assertThat(jdkJavaOptions(builder.trainingJvmOptions(""))).isEmpty();
+        assertThat(builder.trainingJvmOptions("  ").build().trainingJvmOptions())
+                .isEmpty();
+        assertThat(jdkJavaOptions(builder)).isEmpty();
+        // inference Deployments never get it
+        assertThat(new KubernetesManifests(builder.trainingJvmOptions(custom).build())
+                        .inferenceDeployment(
+                                "serving",
+                                InferenceSpec.builder("7.hcopd-paper", "in", "out")
+                                        .build())
+                        .getSpec()
+                        .getTemplate()
+                        .getSpec()
+                        .getContainers()
+                        .get(0)
+                        .getEnv())
+                .noneMatch(e -> e.getName().equals("JDK_JAVA_OPTIONS"));
+        // the constructor without the setting keeps the default
+        KubernetesSettings all = builder.trainingJvmOptions("").build();
+        assertThat(new KubernetesSettings(
+                                all.namespace(),
+                                all.bootstrapServers(),
+                                all.image(),
+                                all.imagePullPolicy(),
+                                all.serviceAccount(),
+                                all.clientSecret(),
+                                all.registryPrefix(),
+                                all.controlTopic(),
+                                all.cpuRequest(),
+                                all.memoryRequest(),
+                                all.cpuLimit(),
+                                all.memoryLimit(),
+                                all.gpus(),
+                                all.nodeSelector(),
+                                all.tolerations(),
+                                all.backoffLimit(),
+                                all.ttlSecondsAfterFinished(),
+                                all.settings())
+                        .trainingJvmOptions())
+                .isEqualTo("-XX:+UseParallelGC");
+    }
+
     @Test
     void theInferenceDeploymentCarriesTheReviewedFieldsAndTheWorkerReadsItsEnvironment() {
         var deployment =
