@@ -32,11 +32,38 @@ final class ChildProcess implements AutoCloseable {
     private final Path log;
     private final long startNanos;
 
+    /**
+     * The children still running: a benchmark JVM ended by a signal (SIGTERM from {@code kill} or {@code timeout}, a
+     * test fork's timeout) runs no {@code finally} block, so its shutdown hook ends them (SIGTERM, then SIGKILL after
+     * 5 s); a {@code kafkaml infer} child would otherwise retry a lost broker for ever.
+     */
+    private static final java.util.Set<Process> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            RUNNING.forEach(Process::destroy);
+                            for (Process process : RUNNING) {
+                                try {
+                                    if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                                        process.destroyForcibly();
+                                    }
+                                } catch (InterruptedException e) {
+                                    process.destroyForcibly();
+                                }
+                            }
+                        },
+                        "benchmark-children-reaper"));
+    }
+
     private ChildProcess(String label, Process process, Path log, long startNanos) {
         this.label = label;
         this.process = process;
         this.log = log;
         this.startNanos = startNanos;
+        RUNNING.add(process);
+        process.onExit().thenRun(() -> RUNNING.remove(process));
     }
 
     /** {@code java [jvmOptions] -jar kafkaml.jar args...}. */

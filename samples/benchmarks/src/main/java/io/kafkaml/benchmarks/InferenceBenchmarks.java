@@ -871,6 +871,20 @@ final class InferenceBenchmarks {
                 String id,
                 boolean exactlyOnce)
                 throws Exception {
+            return inferProcess(context, served, settings, in, out, id, exactlyOnce, null);
+        }
+
+        /** As above, with {@code --instance-id instanceId} unless it is {@code null} (a random one per process). */
+        static ChildProcess inferProcess(
+                BenchmarkContext context,
+                Served served,
+                Path settings,
+                String in,
+                String out,
+                String id,
+                boolean exactlyOnce,
+                String instanceId)
+                throws Exception {
             List<String> args = new ArrayList<>(List.of(
                     "infer",
                     "--config",
@@ -887,6 +901,10 @@ final class InferenceBenchmarks {
                     id));
             if (exactlyOnce) {
                 args.add("--exactly-once");
+            }
+            if (instanceId != null) {
+                args.add("--instance-id");
+                args.add(instanceId);
             }
             return ChildProcess.kafkaml(context, ChildProcess.jvmOptions(context), args.toArray(String[]::new));
         }

@@ -45,7 +45,8 @@ class FaultRunBenchmarkIT {
                             "valid",
                             "drains",
                             "exactlyOnceOverAtLeastOnce",
-                            "secondsDefinition");
+                            "secondsDefinition",
+                            "faultsMidDrain");
             assertThat(line.get("records").asLong()).isEqualTo(5000);
             assertThat(line.get("recordsPerSecond").asDouble()).isPositive().isFinite();
             assertThat(line.get("missing").asLong()).isZero();
@@ -53,6 +54,10 @@ class FaultRunBenchmarkIT {
             assertThat(line.get("drains")).hasSize(1);
             assertThat(line.get("drains").get(0).get("brokerDownSeconds").asDouble())
                     .isPositive();
+            // the drain ends when the outputs can be read too, never before the offsets are committed
+            assertThat(line.get("drains").get(0).get("seconds").asDouble())
+                    .isGreaterThanOrEqualTo(
+                            line.get("drains").get(0).get("committedSeconds").asDouble());
         });
         assertThat(lines.get(0).get("guarantee").asText()).isEqualTo("at-least-once");
         JsonNode exactlyOnce = lines.get(1);

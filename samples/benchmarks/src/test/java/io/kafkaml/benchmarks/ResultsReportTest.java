@@ -71,6 +71,9 @@ class ResultsReportTest {
                 .isTrue();
         assertThat(goal(goals, "under the issue's fault run").measured())
                 .isEqualTo("0.75 (1500 / 2000 inputs/s over 1 round(s)); exactly-once exact: 0 duplicates, 0 missing");
+        assertThat(goal(goals, "restarted under its own instance id").verdict())
+                .as("no line with restartInstanceId same")
+                .isEqualTo("not measured");
         assertThat(goal(goals, "without faults").met())
                 .as("a fault-free drain is information, never the goal's verdict")
                 .isNull();
@@ -109,6 +112,27 @@ class ResultsReportTest {
         ResultsReport.Goal goal = goal(ResultsReport.goals(ResultsReport.read(results)), "under the issue's fault run");
         assertThat(goal.met()).isFalse();
         assertThat(goal.measured()).contains("NOT exact: 4 duplicates");
+    }
+
+    @Test
+    void aFaultRunWhoseAtLeastOnceDrainLostInputsOrWhoseKillsCameTooLateIsNotMet() throws Exception {
+        String exactlyOnce = "{\"benchmark\":\"inference-faults\",\"recordsPerSecond\":1900,"
+                + "\"baselineRecordsPerSecond\":2000,\"ratio\":0.95,\"guarantee\":\"exactly-once\",\"rounds\":1,"
+                + "\"duplicates\":0,\"missing\":0,\"exactlyOnceExact\":true,\"valid\":true,"
+                + "\"exactlyOnceOverAtLeastOnce\":0.95,\"faultsMidDrain\":true}";
+        Path lost = dir.resolve("lost.jsonl");
+        Files.writeString(
+                lost,
+                "{\"benchmark\":\"inference-faults\",\"guarantee\":\"at-least-once\",\"missing\":3,"
+                        + "\"valid\":false,\"faultsMidDrain\":true}\n" + exactlyOnce);
+        ResultsReport.Goal goal = goal(ResultsReport.goals(ResultsReport.read(lost)), "under the issue's fault run");
+        assertThat(goal.met()).isFalse();
+        assertThat(goal.measured()).contains("at-least-once LOST 3 inputs");
+        Path late = dir.resolve("late.jsonl");
+        Files.writeString(late, exactlyOnce.replace("\"faultsMidDrain\":true", "\"faultsMidDrain\":false"));
+        goal = goal(ResultsReport.goals(ResultsReport.read(late)), "under the issue's fault run");
+        assertThat(goal.met()).as("no fault run was measured: not judged").isNull();
+        assertThat(goal.measured()).contains("the kills came after the drain");
     }
 
     @Test
