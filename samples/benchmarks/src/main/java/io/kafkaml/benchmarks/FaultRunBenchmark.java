@@ -56,7 +56,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * drain in the same run, {@code drains} every drain's numbers, and {@code exactlyOnceOverAtLeastOnce}: the median
  * over rounds of (exactly-once inputs/s ÷ at-least-once inputs/s of the same round), the exactly-once line's {@code
  * ratio} too. A drain that misses an input, or an exactly-once drain with a duplicate, makes its line {@code "valid":
- * false} and the suite exit with status 1; a drain that does not finish within 10 minutes fails the benchmark.
+ * false} and the suite exit with status 1; a drain fails the benchmark when a step of it (each kill target, the
+ * last commit, the predictions readable) is not reached within 10 minutes of the step's start.
  *
  * <p>Starts its own brokers: the suite's cluster ({@code --bootstrap-servers} or the embedded one) is not used.
  * Not thread-safe; one run at a time (it takes the machine's cores).
