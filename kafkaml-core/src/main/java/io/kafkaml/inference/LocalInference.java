@@ -1066,7 +1066,8 @@ public final class LocalInference implements AutoCloseable {
      * Whether a process other than this one (whose replicas have left the group) serves the deployment: its consumer
      * group has members other than this process's own replicas (by their client ids: one that could not leave the group
      * in time stays a member until its session times out; another process given the same instance id cannot be told
-     * from them, so every process needs an instance id of its own). Where the group may not be described, or could not be in time, the owner hands over anyway:
+     * from them, so every process needs an instance id of its own). Where the group may not be described, or could
+     * not be in time, the owner hands over anyway:
      * a {@value Inference#RELEASED} record is claimed by a joiner if there is one, else by the next process started.
      */
     private boolean othersServe(Deadline deadline) {
