@@ -235,6 +235,11 @@ final class FaultRunBenchmark implements Benchmark {
                         + "reader tailing the output (read_committed exactly once) has a prediction for every input; "
                         + "committedSeconds: the first alone");
         extra.put("faultsMidDrain", drains.stream().allMatch(Drain::faultsMidDrain));
+        extra.put(
+                "ratioDefinition",
+                exact
+                        ? "median over rounds of (exactly-once inputs/s / at-least-once inputs/s of the round)"
+                        : "baselineSeconds / seconds (the two sides' median drains)");
         extra.put("restartInstanceId", restartIdentity);
         extra.put(
                 "predictionsRead",
