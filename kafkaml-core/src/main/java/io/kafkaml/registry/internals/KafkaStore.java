@@ -457,25 +457,20 @@ public final class KafkaStore implements AutoCloseable {
                 && current != null
                 && !java.util.Arrays.equals(current, record.value())
                 && !rule.test(current, record.value())) {
-            if (notCompacted.contains(record.topic())) {
-                // an append-only topic (claims, result ends): its first record of a key wins, later ones lost a
-                // race that they were written to take part in (two replicas claiming at once): nothing went wrong
-                log.debug(
-                        "[{}] The record at {}-{}@{} for key '{}' came after the key's first one, which holds",
-                        name,
-                        record.topic(),
-                        record.partition(),
-                        record.offset(),
-                        key);
-            } else {
-                log.warn(
-                        "[{}] Ignoring the record at {}-{}@{} for key '{}': the transition it asks for is not allowed",
-                        name,
-                        record.topic(),
-                        record.partition(),
-                        record.offset(),
-                        key);
-            }
+            // in an append-only topic (claims, result ends) a key's first record wins and a later one lost a race it
+            // was written to take part in (two replicas claiming at once): nothing went wrong, so not a warning
+            boolean firstWins = notCompacted.contains(record.topic());
+            log.atLevel(firstWins ? org.slf4j.event.Level.DEBUG : org.slf4j.event.Level.WARN)
+                    .log(
+                            "[{}] Ignoring the record at {}-{}@{} for key '{}': {}",
+                            name,
+                            record.topic(),
+                            record.partition(),
+                            record.offset(),
+                            key,
+                            firstWins
+                                    ? "the key's first record holds (first writer wins)"
+                                    : "the transition it asks for is not allowed");
             if (!indexOnly.contains(record.topic())) {
                 refusedLast
                         .computeIfAbsent(record.topic(), t -> new HashMap<>())

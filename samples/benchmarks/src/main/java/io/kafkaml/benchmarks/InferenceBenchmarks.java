@@ -787,7 +787,7 @@ final class InferenceBenchmarks {
                     context,
                     records,
                     in + "-sinf-" + stamp,
-                    out -> inferProcess(context, served, settings, in, out, "thr-sep-" + stamp, false));
+                    out -> inferProcess(context, served, settings, in, out, "thr-sep-" + stamp, false, null));
             Drain batched = drainWithChild(
                     context,
                     records,
@@ -833,7 +833,7 @@ final class InferenceBenchmarks {
                         context,
                         records,
                         in + "-seos-" + stamp,
-                        out -> inferProcess(context, served, settings, in, out, "thr-seos-" + stamp, true));
+                        out -> inferProcess(context, served, settings, in, out, "thr-seos-" + stamp, true, null));
                 results.add(separateResult(
                         records,
                         partitions,
@@ -861,20 +861,10 @@ final class InferenceBenchmarks {
             return BenchmarkResult.of(name(), records, ours.seconds(), baseline, theirs.seconds(), extra);
         }
 
-        /** {@code kafkaml infer} serving {@code served}'s model from {@code in} to {@code out}, as a child process. */
-        static ChildProcess inferProcess(
-                BenchmarkContext context,
-                Served served,
-                Path settings,
-                String in,
-                String out,
-                String id,
-                boolean exactlyOnce)
-                throws Exception {
-            return inferProcess(context, served, settings, in, out, id, exactlyOnce, null);
-        }
-
-        /** As above, with {@code --instance-id instanceId} unless it is {@code null} (a random one per process). */
+        /**
+         * {@code kafkaml infer} serving {@code served}'s model from {@code in} to {@code out}, as a child process, with
+         * {@code --instance-id instanceId} unless it is {@code null} (then a random one per process).
+         */
         static ChildProcess inferProcess(
                 BenchmarkContext context,
                 Served served,

@@ -124,6 +124,18 @@ final class ResultsReport {
         return Optional.ofNullable(found);
     }
 
+    /** An exactly-once {@code inference-faults} line's figure: the ratio, the drains behind it, exact or not. */
+    private static String faultRun(JsonNode line) {
+        return f(
+                "%.2f, the median of the rounds' ratios (median drains %.0f / %.0f inputs/s, %d round(s)); "
+                        + "exactly-once %s",
+                line.path("exactlyOnceOverAtLeastOnce").asDouble(),
+                line.path("recordsPerSecond").asDouble(),
+                line.path("baselineRecordsPerSecond").asDouble(),
+                line.path("rounds").asInt(),
+                line.path("exactlyOnceExact").asBoolean() ? "exact" : "NOT exact");
+    }
+
     private static Predicate<JsonNode> field(String name, String value) {
         return line -> value.equals(line.path(name).asText());
     }
@@ -319,18 +331,13 @@ final class ResultsReport {
                     return new Goal(
                             "5",
                             exactly,
-                            f(
-                                    "%.2f, the median of the rounds' ratios (median drains %.0f / %.0f inputs/s, %d "
-                                            + "round(s)); exactly-once %s: %d duplicates, %d missing%s%s",
-                                    l.path("exactlyOnceOverAtLeastOnce").asDouble(),
-                                    l.path("recordsPerSecond").asDouble(),
-                                    l.path("baselineRecordsPerSecond").asDouble(),
-                                    l.path("rounds").asInt(),
-                                    l.path("exactlyOnceExact").asBoolean() ? "exact" : "NOT exact",
-                                    l.path("duplicates").asLong(),
-                                    l.path("missing").asLong(),
-                                    lost > 0 ? f("; at-least-once LOST %d inputs", lost) : "",
-                                    midDrain ? "" : "; the kills came after the drain (no fault run measured)"),
+                            faultRun(l)
+                                    + f(
+                                            ": %d duplicates, %d missing%s%s",
+                                            l.path("duplicates").asLong(),
+                                            l.path("missing").asLong(),
+                                            lost > 0 ? f("; at-least-once LOST %d inputs", lost) : "",
+                                            midDrain ? "" : "; the kills came after the drain (no fault run measured)"),
                             !midDrain
                                     ? null
                                     : l.path("exactlyOnceOverAtLeastOnce").asDouble() >= 0.7
@@ -347,17 +354,7 @@ final class ResultsReport {
                         "inference-faults",
                         line -> field("guarantee", "exactly-once").test(line)
                                 && "same".equals(line.path("restartInstanceId").asText()))
-                .map(l -> new Goal(
-                        "5",
-                        sameIdentity,
-                        f(
-                                "%.2f (%.0f / %.0f inputs/s over %d round(s)); exactly-once %s",
-                                l.path("exactlyOnceOverAtLeastOnce").asDouble(),
-                                l.path("recordsPerSecond").asDouble(),
-                                l.path("baselineRecordsPerSecond").asDouble(),
-                                l.path("rounds").asInt(),
-                                l.path("exactlyOnceExact").asBoolean() ? "exact" : "NOT exact"),
-                        null))
+                .map(l -> new Goal("5", sameIdentity, faultRun(l), null))
                 .orElse(notMeasured("5", sameIdentity)));
         // the fault-free drain of inference-throughput, as information (the goal is the fault run's)
         String faultFree = "exactly-once ÷ at-least-once throughput without faults (separate processes, "
